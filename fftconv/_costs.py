@@ -1,0 +1,62 @@
+"""The cost model: estimated seconds for the direct sum and for FFT layouts.
+
+Coefficients are per machine; these defaults were fitted on the project's reference machine
+(AMD EPYC, 2 cores, 1 MiB L2 per core, 32 MiB L3) from pyFFTW MEASURE plans and NumPy
+shift-and-add sums. What drives time, and so what the model carries:
+
+* FFT work grows as ``N log2 N``; once a transform's spectrum no longer fits in L3
+  (``cache_bytes``) every pass goes to memory and the cost per point roughly doubles;
+* single precision FFTs cost ~0.75 of double, complex data twice a real one;
+* every tile pays a fixed Python/FFTW call overhead plus copies in and out;
+* the direct sum costs per multiply-add, plus an overhead per (tap, block) NumPy call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Machine coefficients of the planner's cost model (seconds)."""
+
+    fft_point_log: float = 0.11e-9  # per point per log2(points), real float64 in cache
+    fft_out_of_cache: float = 2.0  # factor once the spectrum exceeds cache_bytes
+    cache_bytes: int = 24 << 20
+    single_factor: float = 0.75
+    complex_factor: float = 2.0
+    longdouble_factor: float = 12.0
+    copy_point: float = 1.0e-9  # per point of buffer: zero, copy in, multiply, copy out
+    tile_overhead: float = 25e-6
+    call_overhead: float = 60e-6
+    direct_mac: float = 0.42e-9  # per multiply-add, float64
+    direct_call: float = 2.5e-6  # per NumPy call of the shift-and-add sum
+    direct_generic: float = 1.5  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
+    thread_efficiency: float = 0.8
+
+    def fft_seconds(self, points: int, itemsize: int, real: bool, precision: str) -> float:
+        """One forward or inverse transform of ``points`` points."""
+        if points <= 1:
+            return 0.0
+        cost = self.fft_point_log * points * math.log2(points)
+        spectrum_bytes = points * itemsize * (1 if real else 2)
+        if spectrum_bytes > self.cache_bytes:
+            cost *= self.fft_out_of_cache
+        if not real:
+            cost *= self.complex_factor
+        if precision == "single":
+            cost *= self.single_factor
+        elif precision == "long":
+            cost *= self.longdouble_factor
+        return cost
+
+    def parallel(self, seconds: float, threads: int, units: int) -> float:
+        """Seconds of ``units`` independent pieces of work shared by ``threads``."""
+        if threads <= 1 or units <= 1:
+            return seconds
+        used = min(threads, units)
+        return seconds / (1 + (used - 1) * self.thread_efficiency)
+
+
+DEFAULT_COSTS = CostModel()

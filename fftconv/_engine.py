@@ -1,0 +1,316 @@
+"""The engine behind every facade: normalise, plan, execute, crop and cast.
+
+Correlation enters here, once: ``correlate(x, h)`` is ``convolve(x, flip(conj(h)))`` over the
+convolved axes, with the facade's 'same' convention picking the output offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._direct import accumulation_dtype, convolve_direct
+from ._geometry import Window, check_mode, output_window, valid_swap_needed
+from ._nonfinite import all_finite, repair, zero_nonfinite
+from ._planner import METHODS, Plan, make_plan
+from ._spectral import convolve_spectral, make_layout
+from ._threads import resolve_threads
+
+#: Largest integer a float64 FFT result can round back exactly (scipy's rule).
+EXACT_INTEGER_LIMIT = 2 ** np.finfo(np.float64).nmant - 1
+
+_SUPPORTED_KINDS = "biufc"
+
+
+def reverse_and_conj(h: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """The kernel that turns correlation into convolution: flipped on ``axes``, conjugated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reverse_and_conj(np.array([1 + 1j, 2, 3]), [0])
+    array([3.-0.j, 2.-0.j, 1.-1.j])
+    """
+    flipped = np.flip(h, axis=tuple(axes)) if len(axes) else h
+    return np.conj(flipped) if flipped.dtype.kind == "c" else flipped
+
+
+def check_method(method: object, allowed: Sequence[str] = METHODS) -> str:
+    """Return ``method`` if it is known, else raise ``ValueError`` listing the choices.
+
+    Examples
+    --------
+    >>> check_method("fft")
+    'fft'
+    """
+    if not isinstance(method, str) or method not in allowed:
+        raise ValueError(
+            f"Acceptable method flags are {', '.join(repr(m) for m in allowed)}; got method={method!r}."
+        )
+    return method
+
+
+def normalize_axes(axes: object, ndim: int) -> list[int]:
+    """Axes as a list of distinct non-negative ints (all axes when ``axes`` is None).
+
+    Examples
+    --------
+    >>> normalize_axes(-1, 3), normalize_axes(None, 2)
+    ([2], [0, 1])
+    """
+    if axes is None:
+        return list(range(ndim))
+    items = [axes] if np.ndim(axes) == 0 else list(np.asarray(axes).ravel())
+    if not items:
+        raise ValueError("when provided, axes cannot be empty")
+    result = []
+    for a in items:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"axes must be integers, got {a!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axes exceeds dimensionality of input: axis {a} for {ndim}-d arrays")
+        result.append(int(a) % ndim)
+    if len(set(result)) != len(result):
+        raise ValueError(f"all axes must be unique, got {items}")
+    return result
+
+
+def as_operand(a: object, name: str) -> np.ndarray:
+    """``np.asarray`` plus a clear error for dtypes convolution cannot handle."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in _SUPPORTED_KINDS:
+        raise TypeError(
+            f"{name} has dtype {arr.dtype}, which cannot be convolved; "
+            "pass booleans, integers, floats or complex numbers"
+        )
+    return arr
+
+
+def result_dtype(dt1: np.dtype, dt2: np.dtype, rule: str) -> np.dtype:
+    """Output dtype: scipy's ``convolve`` keeps ``result_type``; ``fftconvolve`` makes
+    integers float64 and float16 float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> result_dtype(np.dtype("int8"), np.dtype("int8"), "convolve"), result_dtype(np.dtype("int8"), np.dtype("int8"), "fft")
+    (dtype('int8'), dtype('float64'))
+    """
+    dt = np.result_type(dt1, dt2)
+    if rule == "fft":
+        if dt.kind in "biu":
+            return np.dtype(np.float64)
+        if dt == np.float16:
+            return np.dtype(np.float32)
+    return dt
+
+
+def spectral_dtype(result: np.dtype) -> np.dtype:
+    """dtype FFTW computes in for a given result dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spectral_dtype(np.dtype(np.float16)), spectral_dtype(np.dtype(np.int64))
+    (dtype('float32'), dtype('float64'))
+    """
+    if result.kind in "biu":
+        return np.dtype(np.float64)
+    if result == np.float16:
+        return np.dtype(np.float32)
+    return result
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A convolution reduced to arrays with the convolved axes last."""
+
+    x: np.ndarray
+    h: np.ndarray
+    conv_axes: tuple[int, ...]
+    windows: tuple[Window, ...]
+    out_shape: tuple[int, ...]  # in the caller's axis order
+    result_dtype: np.dtype
+
+    @property
+    def rank(self) -> int:
+        return len(self.conv_axes)
+
+    @property
+    def batch(self) -> tuple[int, ...]:
+        r = self.rank
+        return np.broadcast_shapes(self.x.shape[: self.x.ndim - r], self.h.shape[: self.h.ndim - r])
+
+
+def _integer_bound_exceeded(x: np.ndarray, h: np.ndarray, rank: int) -> bool:
+    if x.dtype.kind not in "iu" and h.dtype.kind not in "iu":
+        return False
+    largest = [max(abs(int(a.max())), abs(int(a.min()))) for a in (x, h)]
+    terms = min(int(np.prod(x.shape[x.ndim - rank:])), int(np.prod(h.shape[h.ndim - rank:])))
+    return largest[0] * largest[1] * terms > EXACT_INTEGER_LIMIT
+
+
+def prepare(
+    in1: np.ndarray,
+    in2: np.ndarray,
+    mode: str,
+    axes: object,
+    *,
+    correlate: bool,
+    convention: str,
+    rule: str,
+    broadcast_unit_axes: bool,
+) -> Problem:
+    """Validate and normalise; ``in1``/``in2`` are non-empty arrays of equal ndim."""
+    ndim = in1.ndim
+    axes = normalize_axes(axes, ndim)
+    s1, s2 = in1.shape, in2.shape
+    others = [a for a in range(ndim) if a not in axes]
+    if not all(s1[a] == s2[a] or s1[a] == 1 or s2[a] == 1 for a in others):
+        raise ValueError(
+            f"incompatible shapes for in1 and in2: {s1} and {s2} (axes not convolved "
+            "must be equal or 1)"
+        )
+    if correlate:
+        in2 = reverse_and_conj(in2, axes)
+    if broadcast_unit_axes and mode == "valid":
+        # scipy.signal.fftconvolve multiplies (broadcasts) along axes of length 1
+        axes = [a for a in axes if s1[a] != 1 and s2[a] != 1]
+    if mode == "valid" and valid_swap_needed(s1, s2, axes):
+        in1, in2 = in2, in1
+        s1, s2 = s2, s1
+    windows = tuple(output_window(s1[a], s2[a], mode, convention) for a in axes)
+    out_shape = list(np.broadcast_shapes(
+        tuple(1 if a in axes else s1[a] for a in range(ndim)),
+        tuple(1 if a in axes else s2[a] for a in range(ndim)),
+    ))
+    for a, w in zip(axes, windows):
+        out_shape[a] = w.length
+    r = len(axes)
+    target = list(range(ndim - r, ndim))
+    return Problem(
+        x=np.moveaxis(in1, axes, target),
+        h=np.moveaxis(in2, axes, target),
+        conv_axes=tuple(axes),
+        windows=windows,
+        out_shape=tuple(out_shape),
+        result_dtype=result_dtype(in1.dtype, in2.dtype, rule),
+    )
+
+
+def plan_problem(
+    problem: Problem, method: str, threads: int, allowed: Sequence[str]
+) -> Plan:
+    """Plan a prepared problem; integer inputs too large for exact FFTs go direct."""
+    r = problem.rank
+    x, h = problem.x, problem.h
+    allowed = tuple(allowed)
+    if (
+        method == "auto"
+        and "direct" in allowed
+        and problem.result_dtype.kind in "iu"
+        and _integer_bound_exceeded(x, h, r)
+    ):
+        allowed = ("direct",)
+    direct_only = method == "direct" or allowed == ("direct",)
+    compute = (
+        accumulation_dtype(problem.result_dtype) if direct_only else spectral_dtype(problem.result_dtype)
+    )
+    return make_plan(
+        tuple(x.shape[x.ndim - r:]),
+        tuple(h.shape[h.ndim - r:]),
+        problem.windows,
+        tuple(problem.batch),
+        compute,
+        threads,
+        method,
+        allowed,
+    )
+
+
+def execute(problem: Problem, plan: Plan, threads: int) -> np.ndarray:
+    """Run ``plan`` and return the result in the caller's axis order and dtype."""
+    r = problem.rank
+    compute = (
+        accumulation_dtype(problem.result_dtype) if plan.method == "direct"
+        else spectral_dtype(problem.result_dtype)
+    )
+    result = np.empty(problem.out_shape, compute)
+    out = np.moveaxis(result, problem.conv_axes, range(result.ndim - r, result.ndim))
+    x, h = problem.x, problem.h
+    if plan.method == "direct":
+        convolve_direct(x.astype(compute, copy=False), h.astype(compute, copy=False), problem.windows, out)
+    else:
+        finite = all_finite(x) and all_finite(h)
+        xs = x if finite else zero_nonfinite(x)
+        hs = h if finite else zero_nonfinite(h)
+        layout = make_layout(
+            xs.shape[xs.ndim - r:], hs.shape[hs.ndim - r:], problem.windows,
+            plan.fft_shape, plan.tiled_axes,
+        )
+        convolve_spectral(xs, hs, out, layout, threads)
+        if not finite:
+            repair(out, x, h, problem.windows)
+    return _cast(result, problem.result_dtype)
+
+
+def _cast(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if result.dtype == dtype:
+        return result
+    if dtype.kind == "b":
+        if result.dtype.kind == "f":
+            result = np.rint(result)
+        return result != 0
+    if dtype.kind in "iu" and result.dtype.kind == "f":
+        np.rint(result, out=result)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return result.astype(dtype)
+
+
+def convolve_nd(
+    in1: object,
+    in2: object,
+    mode: str = "full",
+    method: str = "auto",
+    axes: object = None,
+    *,
+    threads: object = None,
+    correlate: bool = False,
+    convention: str = "signal",
+    rule: str = "convolve",
+    allowed: Sequence[str] = ("direct", "fft", "tiled"),
+    methods: Sequence[str] = METHODS,
+    broadcast_unit_axes: bool = False,
+) -> np.ndarray:
+    """Convolve (or correlate) ``in1`` with ``in2``: the shared body of the public functions.
+
+    Examples
+    --------
+    >>> convolve_nd([1, 2, 3], [0, 1, 0.5])
+    array([0. , 1. , 2.5, 4. , 1.5])
+    """
+    a = as_operand(in1, "in1")
+    b = as_operand(in2, "in2")
+    check_mode(mode)
+    check_method(method, methods)
+    nthreads = resolve_threads(threads)
+    if a.ndim == 0 and b.ndim == 0:
+        product = a * (np.conj(b) if correlate and b.dtype.kind == "c" else b)
+        return np.asarray(product).astype(result_dtype(a.dtype, b.dtype, rule))
+    if a.ndim != b.ndim:
+        raise ValueError(
+            f"in1 and in2 should have the same dimensionality; got {a.ndim}-d and {b.ndim}-d"
+        )
+    if a.size == 0 or b.size == 0:
+        return np.array([])
+    problem = prepare(
+        a, b, mode, axes, correlate=correlate, convention=convention, rule=rule,
+        broadcast_unit_axes=broadcast_unit_axes,
+    )
+    if problem.rank == 0:
+        product = np.multiply(problem.x, problem.h, dtype=np.result_type(problem.x, problem.h))
+        return _cast(np.asarray(product), problem.result_dtype)
+    plan = plan_problem(problem, method, nthreads, allowed)
+    return execute(problem, plan, nthreads)

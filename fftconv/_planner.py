@@ -1,0 +1,273 @@
+"""The planner: a pure function from shapes, dtypes and mode to a frozen `Plan`.
+
+For every candidate method it estimates seconds with the machine's `CostModel` and keeps
+the cheapest (or the one the caller forces). Candidates:
+
+* ``direct``: the sliding sum; cost ~ multiply-adds actually performed;
+* ``fft``: one whole-array transform at the shortest fast length the mode allows;
+* ``tiled``: overlap-save tiles, the tile shape searched over fast lengths per axis.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+
+import numpy as np
+
+from ._costs import DEFAULT_COSTS, CostModel
+from ._fftlen import fast_lengths_between, next_fast_length
+from ._geometry import Window, min_circular_length
+
+#: Every method name the planner knows, 'auto' first.
+METHODS: tuple[str, ...] = ("auto", "direct", "fft", "tiled")
+SPECTRAL_METHODS: tuple[str, ...] = ("fft", "tiled")
+
+#: Tile lengths tried per axis when searching overlap-save layouts.
+MAX_CANDIDATES_PER_AXIS = 14
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one convolution will run, and why.
+
+    Attributes
+    ----------
+    method : str
+        ``'direct'``, ``'fft'`` or ``'tiled'``.
+    fft_shape : tuple of int or None
+        FFT (tile) lengths of the convolved axes for spectral methods.
+    tiled_axes : tuple of bool or None
+        Which convolved axes are cut into overlap-save tiles.
+    tiles : int
+        Number of tiles (1 for a whole-array FFT, 0 for direct).
+    compute_dtype : numpy.dtype
+        dtype the executor computes in.
+    threads : int
+        Threads the executor may use.
+    estimates : dict
+        Estimated seconds of every candidate method.
+    """
+
+    method: str
+    shape1: tuple[int, ...]
+    shape2: tuple[int, ...]
+    mode_windows: tuple[Window, ...]
+    batch: tuple[int, ...]
+    fft_shape: tuple[int, ...] | None
+    tiled_axes: tuple[bool, ...] | None
+    tiles: int
+    compute_dtype: np.dtype
+    threads: int
+    estimates: Mapping[str, float] = field(compare=False, hash=False)
+    reason: str = ""
+
+    def explain(self) -> str:
+        """A plain-words account of the choice.
+
+        Examples
+        --------
+        >>> import fftconv
+        >>> print(fftconv.plan((512, 512), (3, 3), mode="same").explain())  # doctest: +ELLIPSIS
+        convolve (512, 512) with (3, 3), ...
+        """
+        lines = [
+            f"convolve {self.shape1} with {self.shape2}, output {tuple(w.length for w in self.mode_windows)}"
+            + (f" for each of {int(np.prod(self.batch))} batch items" if self.batch else "")
+            + f", computing in {self.compute_dtype} on {self.threads} thread(s)",
+            f"chosen: {self.method} ({self.reason})",
+        ]
+        if self.method in SPECTRAL_METHODS:
+            lines.append(f"FFT shape {self.fft_shape}, {self.tiles} tile(s)")
+        for name, seconds in sorted(self.estimates.items(), key=lambda kv: kv[1]):
+            lines.append(f"  {name:>6}: estimated {_format_seconds(seconds)}")
+        return "\n".join(lines)
+
+
+def _format_seconds(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.0f} us"
+
+
+def _precision(dtype: np.dtype) -> str:
+    base = np.dtype(dtype).type(0).real.dtype
+    if base == np.float32:
+        return "single"
+    if base == np.longdouble and np.finfo(np.longdouble).nmant > 52:
+        return "long"
+    return "double"
+
+
+def direct_macs(shape1, shape2, windows) -> int:
+    """Multiply-adds of the direct sum (products with an existing input sample only).
+
+    Examples
+    --------
+    >>> from fftconv._geometry import output_window
+    >>> direct_macs((4,), (2,), [output_window(4, 2, "full")])
+    8
+    """
+    total = 1
+    for n1, n2, w in zip(shape1, shape2, windows):
+        per_axis = 0
+        for j in range(n2):
+            lo = max(0, j - w.start)
+            hi = min(w.length, j - w.start + n1)
+            per_axis += max(0, hi - lo)
+        total *= per_axis
+    return total
+
+
+def _direct_seconds(shape1, shape2, windows, batch_points, dtype, costs: CostModel) -> float:
+    factor = {"single": 0.6, "double": 1.0, "long": 4.0}[_precision(dtype)]
+    if np.dtype(dtype).kind == "c":
+        factor *= 3.0
+    macs = direct_macs(shape1, shape2, windows) * batch_points
+    out_points = int(np.prod([w.length for w in windows])) * batch_points
+    taps = int(np.prod(shape2))
+    seconds = costs.call_overhead + macs * costs.direct_mac * factor
+    if np.dtype(dtype) not in (np.float32, np.float64):  # no compiled path: per-tap NumPy calls
+        blocks = max(1, out_points * np.dtype(dtype).itemsize >> 18)
+        seconds += macs * costs.direct_mac * (costs.direct_generic - 1) + 2 * taps * blocks * costs.direct_call
+    return seconds
+
+
+def _spectral_seconds(
+    fft_shape, tiles, batch_points, dtype, real, threads, costs: CostModel
+) -> float:
+    points = int(np.prod(fft_shape))
+    itemsize = np.dtype(dtype).itemsize
+    precision = _precision(dtype)
+    per_tile = (
+        2 * costs.fft_seconds(points * batch_points, itemsize, real, precision)
+        + costs.copy_point * points * batch_points * (1 if real else 2)
+        + costs.tile_overhead
+    )
+    if tiles >= 2 * threads:
+        work = costs.parallel(per_tile * tiles, threads, tiles)
+    else:
+        work = per_tile * tiles
+        if points * batch_points >= 1 << 16:
+            work = costs.parallel(work, threads, threads)
+    kernel = costs.fft_seconds(points, itemsize, real, precision) + costs.copy_point * points
+    return costs.call_overhead + work + kernel
+
+
+def _tile_candidates(n2: int, window: Window, whole: int, even: bool) -> list[int]:
+    lo = max(2 * n2, 16)
+    hi = min(whole, max(lo, 4 * window.length))
+    lengths = [n for n in fast_lengths_between(lo, hi, even) if n < whole]
+    if len(lengths) > MAX_CANDIDATES_PER_AXIS:
+        step = len(lengths) / MAX_CANDIDATES_PER_AXIS
+        lengths = [lengths[int(i * step)] for i in range(MAX_CANDIDATES_PER_AXIS)]
+    return lengths
+
+
+def whole_fft_shape(shape1, shape2, windows, real: bool) -> tuple[int, ...]:
+    """Fast FFT lengths for a whole-array transform of every convolved axis.
+
+    Examples
+    --------
+    >>> from fftconv._geometry import output_window
+    >>> whole_fft_shape((4096,), (31,), [output_window(4096, 31, "same")], True)
+    (4320,)
+    """
+    rank = len(shape1)
+    return tuple(
+        next_fast_length(min_circular_length(n1, n2, w), even=real and i == rank - 1)
+        for i, (n1, n2, w) in enumerate(zip(shape1, shape2, windows))
+    )
+
+
+@lru_cache(maxsize=4096)
+def make_plan(
+    shape1: tuple[int, ...],
+    shape2: tuple[int, ...],
+    windows: tuple[Window, ...],
+    batch: tuple[int, ...],
+    compute_dtype: np.dtype,
+    threads: int = 1,
+    method: str = "auto",
+    allowed: tuple[str, ...] = ("direct", "fft", "tiled"),
+    costs: CostModel = DEFAULT_COSTS,
+) -> Plan:
+    """Choose how to convolve arrays with convolved shapes ``shape1`` and ``shape2``.
+
+    ``windows`` are the mode's output windows per convolved axis, ``batch`` the broadcast
+    shape of the other axes. ``method`` forces a method; ``allowed`` limits what 'auto' picks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv._geometry import output_window
+    >>> w = tuple(output_window(4096, 31, "same") for _ in range(2))
+    >>> make_plan((4096, 4096), (31, 31), w, (), np.dtype(np.float64)).method
+    'tiled'
+    """
+    compute_dtype = np.dtype(compute_dtype)
+    real = compute_dtype.kind != "c"
+    batch_points = int(np.prod(batch)) if batch else 1
+    estimates: dict[str, float] = {}
+    layouts: dict[str, tuple[tuple[int, ...], tuple[bool, ...], int]] = {}
+
+    if "direct" in allowed or method == "direct":
+        estimates["direct"] = _direct_seconds(shape1, shape2, windows, batch_points, compute_dtype, costs)
+
+    whole = whole_fft_shape(shape1, shape2, windows, real)
+    rank = len(shape1)
+    layouts["fft"] = (whole, (False,) * rank, 1)
+    estimates["fft"] = _spectral_seconds(whole, 1, batch_points, compute_dtype, real, threads, costs)
+
+    per_axis = []
+    for i, (n2, w, n_whole) in enumerate(zip(shape2, windows, whole)):
+        even = real and i == rank - 1
+        options = [(n, True) for n in _tile_candidates(n2, w, n_whole, even)]
+        per_axis.append([(n_whole, False)] + options)
+    best = None
+    for combo in itertools.product(*per_axis):
+        if not any(t for _, t in combo):
+            continue
+        fft_shape = tuple(n for n, _ in combo)
+        tiled = tuple(t for _, t in combo)
+        tiles = math.prod(
+            -(-w.length // (n - n2 + 1)) if t else 1
+            for (n, t), n2, w in zip(combo, shape2, windows)
+        )
+        seconds = _spectral_seconds(fft_shape, tiles, batch_points, compute_dtype, real, threads, costs)
+        if best is None or seconds < best[0]:
+            best = (seconds, fft_shape, tiled, tiles)
+    if best is not None:
+        estimates["tiled"] = best[0]
+        layouts["tiled"] = best[1:]
+
+    if method == "auto":
+        pool = {m: s for m, s in estimates.items() if m in allowed}
+        chosen = min(pool, key=pool.get)
+        reason = "lowest estimated time"
+    else:
+        chosen = method
+        if chosen == "tiled" and "tiled" not in layouts:
+            chosen = "fft"  # nothing to cut: one tile is the whole array
+        reason = f"method={method!r} requested"
+    fft_shape, tiled_axes, tiles = layouts.get(chosen, (None, None, 0))
+    return Plan(
+        method=chosen,
+        shape1=tuple(shape1),
+        shape2=tuple(shape2),
+        mode_windows=tuple(windows),
+        batch=tuple(batch),
+        fft_shape=fft_shape,
+        tiled_axes=tiled_axes,
+        tiles=tiles,
+        compute_dtype=compute_dtype,
+        threads=threads,
+        estimates=MappingProxyType(estimates),
+        reason=reason,
+    )

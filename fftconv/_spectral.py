@@ -1,0 +1,154 @@
+"""The spectral executor: convolution theorem on FFTW, whole-array or overlap-save tiles.
+
+Arrays arrive with the convolved axes last (``batch + conv_shape``); the batch axes of the
+two operands broadcast. One tile shape serves a whole call: the kernel spectrum is computed
+once per call (with FFTW's ``1/N`` folded in), then every tile is copied into an aligned
+buffer, transformed in place, multiplied, transformed back and cropped into ``out``.
+A whole-array FFT is the one-tile case with the shortest circular length the mode allows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _fftw
+from ._geometry import Segment, Window, overlap_save_segments, whole_axis_segments
+
+
+@dataclass(frozen=True)
+class SpectralLayout:
+    """How each convolved axis is cut: FFT length and its segments."""
+
+    fft_shape: tuple[int, ...]
+    segments: tuple[tuple[Segment, ...], ...]
+
+    @property
+    def tiles(self) -> int:
+        return int(np.prod([len(s) for s in self.segments]))
+
+
+def make_layout(
+    shape1: Sequence[int],
+    shape2: Sequence[int],
+    windows: Sequence[Window],
+    fft_shape: Sequence[int],
+    tiled: Sequence[bool],
+) -> SpectralLayout:
+    """Segments for every axis: whole-axis where ``tiled`` is false, overlap-save otherwise.
+
+    Examples
+    --------
+    >>> from fftconv._geometry import output_window
+    >>> make_layout((100,), (5,), [output_window(100, 5, "full")], (64,), (True,)).tiles
+    2
+    """
+    segments = tuple(
+        overlap_save_segments(n1, n2, w, n) if t else whole_axis_segments(n1, n2, w)
+        for n1, n2, w, n, t in zip(shape1, shape2, windows, fft_shape, tiled)
+    )
+    return SpectralLayout(tuple(int(n) for n in fft_shape), segments)
+
+
+def kernel_spectrum(
+    kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype, threads: int
+) -> np.ndarray:
+    """Spectrum of ``kernel`` zero-padded to ``fft_shape``, scaled by ``1/prod(fft_shape)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = kernel_spectrum(np.array([1.0, 2.0]), (4,), True, np.dtype(np.float64), 1)
+    >>> np.allclose(k * 4, np.fft.rfft([1.0, 2.0], 4))
+    True
+    """
+    rank = len(fft_shape)
+    batch = kernel.shape[: kernel.ndim - rank]
+    pair = _fftw.transform_pair(batch, fft_shape, real, dtype, threads)
+    pair.begin()
+    pair.data[...] = 0
+    pair.data[(Ellipsis,) + tuple(slice(0, n) for n in kernel.shape[-rank:])] = kernel
+    pair.forward()
+    scale = 1.0 / float(np.prod(fft_shape))
+    return np.multiply(pair.spectrum, pair.spectrum.real.dtype.type(scale))
+
+
+def convolve_spectral(
+    x: np.ndarray,
+    h: np.ndarray,
+    out: np.ndarray,
+    layout: SpectralLayout,
+    threads: int = 1,
+    spectrum: np.ndarray | None = None,
+) -> np.ndarray:
+    """Write the convolution of ``x`` with ``h`` (convolved axes last) into ``out``.
+
+    ``out.dtype`` is the compute dtype (real or complex float). ``spectrum`` may carry a
+    precomputed `kernel_spectrum` for ``layout.fft_shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv._geometry import output_window
+    >>> w = output_window(4, 2, "full")
+    >>> lay = make_layout((4,), (2,), [w], (5,), (False,))
+    >>> out = np.empty(5)
+    >>> convolve_spectral(np.arange(4.0), np.ones(2), out, lay).round(12)
+    array([0., 1., 3., 5., 3.])
+    """
+    real = out.dtype.kind == "f"
+    rank = len(layout.fft_shape)
+    if spectrum is None:
+        spectrum = kernel_spectrum(h, layout.fft_shape, real, out.dtype, _fft_threads(layout, threads))
+    batch = out.shape[: out.ndim - rank]
+    tiles = list(itertools.product(*layout.segments))
+    workers = min(threads, len(tiles))
+    if workers <= 1 or len(tiles) < 2 * threads:
+        pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, threads)
+        pair.begin()
+        for tile in tiles:
+            _run_tile(pair, x, spectrum, out, tile)
+        return out
+
+    def work(slot: int) -> None:
+        pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, 1, slot=slot)
+        pair.begin()
+        for tile in tiles[slot::workers]:
+            _run_tile(pair, x, spectrum, out, tile)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(work, range(workers)))
+    return out
+
+
+def _fft_threads(layout: SpectralLayout, threads: int) -> int:
+    """Threads inside one FFT: all of them for a single tile, else one (threads go to tiles)."""
+    return threads if layout.tiles < 2 * threads else 1
+
+
+def _run_tile(
+    pair: _fftw.TransformPair,
+    x: np.ndarray,
+    spectrum: np.ndarray,
+    out: np.ndarray,
+    tile: tuple[Segment, ...],
+) -> None:
+    data = pair.data
+    src = (Ellipsis,) + tuple(slice(s.in_start, s.in_stop) for s in tile)
+    dst = (Ellipsis,) + tuple(slice(s.buf_offset, s.buf_offset + s.in_stop - s.in_start) for s in tile)
+    covers_all = all(
+        s.buf_offset == 0 and s.in_stop - s.in_start == n for s, n in zip(tile, pair.fft_shape)
+    )
+    if not covers_all:
+        data[...] = 0
+    data[dst] = x[src]
+    pair.forward()
+    np.multiply(pair.spectrum, spectrum, out=pair.spectrum)
+    pair.inverse()
+    res = (Ellipsis,) + tuple(slice(s.res_offset, s.res_offset + s.count) for s in tile)
+    keep = (Ellipsis,) + tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
+    out[keep] = data[res]
