@@ -178,6 +178,10 @@ def prepare(
     if broadcast_unit_axes and mode == "valid":
         # scipy.signal.fftconvolve multiplies (broadcasts) along axes of length 1
         axes = [a for a in axes if s1[a] != 1 and s2[a] != 1]
+    if broadcast_unit_axes and mode == "same":
+        # ... and crops 'same' results to in1's shape on every axis: on an axis where in1
+        # has length 1 that is the centre of the broadcast, i.e. a 'same' convolution
+        axes = axes + [a for a in others if s1[a] == 1 and s2[a] > 1]
     if mode == "valid" and valid_swap_needed(s1, s2, axes):
         in1, in2 = in2, in1
         s1, s2 = s2, s1
@@ -263,9 +267,11 @@ def _cast(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
         if result.dtype.kind == "f":
             result = np.rint(result)
         return result != 0
-    if dtype.kind in "iu" and result.dtype.kind == "f":
-        np.rint(result, out=result)
     with np.errstate(over="ignore", invalid="ignore"):
+        if dtype.kind in "iu" and result.dtype.kind == "f":
+            # via a 64-bit integer: float -> int8 is undefined out of range, int64 -> int8 wraps
+            wide = np.int64 if dtype.kind == "i" else np.uint64
+            return np.rint(result, out=result).astype(wide).astype(dtype)
         return result.astype(dtype)
 
 

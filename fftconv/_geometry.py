@@ -91,7 +91,8 @@ def min_circular_length(n1: int, n2: int, window: Window) -> int:
 
     With the input at offset 0 and zeros after it, circular output ``c[m]`` equals ``y[m]``
     when no input index ``m - j`` wraps onto a non-zero sample: ``N >= n1 + n2 - 1 - start``
-    (the wrap of negative indices lands in the zero tail) and ``N >= stop``.
+    (the wrap of negative indices lands in the zero tail) and ``N >= stop``; the kernel must
+    fit too (``N >= n2``), which only binds in 'same' mode with a kernel longer than the input.
     'full' needs ``n1 + n2 - 1``, 'same' ``n1 + n2 // 2`` (signal convention), 'valid' only ``n1``.
 
     Examples
@@ -99,7 +100,7 @@ def min_circular_length(n1: int, n2: int, window: Window) -> int:
     >>> [min_circular_length(100, 31, output_window(100, 31, m)) for m in ("full", "same", "valid")]
     [130, 115, 100]
     """
-    return max(n1 + n2 - 1 - window.start, window.stop, 1)
+    return max(n1 + n2 - 1 - window.start, window.stop, n2)
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,9 @@ def kernel_spectrum(
     pair.data[...] = 0
     pair.data[(Ellipsis,) + tuple(slice(0, n) for n in kernel.shape[-rank:])] = kernel
     pair.forward()
-    scale = 1.0 / float(np.prod(fft_shape))
-    return np.multiply(pair.spectrum, pair.spectrum.real.dtype.type(scale))
+    real_type = pair.spectrum.real.dtype.type
+    scale = real_type(1) / real_type(int(np.prod(fft_shape)))  # in long double for long double
+    return np.multiply(pair.spectrum, scale)
 
 
 def convolve_spectral(

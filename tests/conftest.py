@@ -1,0 +1,27 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261124)
+
+
+def assert_close(actual, expected, dtype=None, ulps=200.0):
+    """Same shape and dtype as the oracle; values within ``ulps`` machine epsilons (of the
+    compared dtype) times the result's magnitude. Integer and bool results must be equal."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    dtype = np.dtype(dtype or expected.dtype)
+    if dtype.kind in "biu":
+        np.testing.assert_array_equal(actual, expected)
+        return
+    if expected.size == 0:
+        return
+    a = actual.astype(np.clongdouble)
+    e = expected.astype(np.clongdouble)
+    scale = max(float(np.max(np.abs(e))), 1.0)
+    err = float(np.max(np.abs(a - e)))
+    limit = ulps * float(np.finfo(dtype).eps) * scale
+    assert err <= limit, f"max error {err:g} exceeds {limit:g} ({dtype})"

@@ -1,0 +1,225 @@
+"""fftconv's scipy.signal drop-ins against scipy itself: shapes, dtypes, values, errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.signal
+from conftest import assert_close
+
+import fftconv
+
+DTYPES = [
+    "bool", "int8", "uint8", "int16", "int32", "int64", "uint64",
+    "float16", "float32", "float64", "longdouble", "complex64", "complex128", "clongdouble",
+]
+MODES = ["full", "same", "valid"]
+METHODS = ["auto", "direct", "fft", "tiled"]
+
+
+def random_array(rng, shape, dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.random(shape) > 0.5
+    if dtype.kind in "iu":
+        return rng.integers(0 if dtype.kind == "u" else -9, 10, shape).astype(dtype)
+    if dtype.kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def oracle(func, a, b, mode):
+    """scipy's direct result, computed in float64/complex128 for float16 (scipy sums in
+    float16 there) and in the input dtype otherwise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if a.dtype == np.bool_:  # scipy's N-d direct path has no bool loop; sums of 0/1 agree
+            return func(a.astype(np.int64), b.astype(np.int64), mode, method="direct") != 0
+        if a.dtype == np.float16:
+            return func(a.astype(np.float64), b.astype(np.float64), mode, method="direct").astype(np.float16)
+        return func(a, b, mode, method="direct")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+def test_every_dtype_mode_method_matches_scipy(rng, dtype, method, mode, name):
+    a = random_array(rng, (13, 10), dtype)
+    b = random_array(rng, (4, 3), dtype)
+    ours = getattr(fftconv, name)(a, b, mode, method, threads=1)
+    want = oracle(getattr(scipy.signal, name), a, b, mode)
+    assert ours.dtype == want.dtype
+    assert_close(ours, want)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shapes", [
+    ((50,), (7,)), ((7,), (50,)), ((1,), (5,)), ((6, 7, 8), (3, 2, 4)), ((9, 4), (3, 9)),
+    ((4, 4), (4, 4)), ((30, 1), (5, 1)), ((1, 30), (1, 30)), ((2, 3, 4, 5), (2, 2, 2, 2)),
+])
+@pytest.mark.parametrize("method", METHODS)
+def test_shapes_and_kernels_larger_than_the_image(rng, shapes, mode, method):
+    s1, s2 = shapes
+    a, b = rng.standard_normal(s1), rng.standard_normal(s2)
+    try:
+        want = scipy.signal.convolve(a, b, mode, method="direct")
+    except ValueError:
+        with pytest.raises(ValueError, match="at least as large"):
+            fftconv.convolve(a, b, mode, method)
+        return
+    assert_close(fftconv.convolve(a, b, mode, method, threads=1), want)
+    assert_close(fftconv.correlate(a, b, mode, method, threads=1), scipy.signal.correlate(a, b, mode, "direct"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("func", ["fftconvolve", "oaconvolve"])
+@pytest.mark.parametrize("dtype", ["int16", "bool", "float16", "float32", "float64", "complex64", "complex128"])
+def test_fftconvolve_and_oaconvolve_match_scipy_dtypes(rng, func, mode, dtype):
+    a = random_array(rng, (40, 33), dtype)
+    b = random_array(rng, (9, 6), dtype)
+    want = getattr(scipy.signal, func)(a, b, mode)
+    ours = getattr(fftconv, func)(a, b, mode, threads=1)
+    assert ours.dtype == want.dtype
+    assert_close(ours, want, ulps=2000 if dtype in ("float16", "float32", "complex64") else 200)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("axes", [None, 0, 1, -1, (0,), (1, 2), (2, 0), [0, 1, 2]])
+@pytest.mark.parametrize("func", ["fftconvolve", "oaconvolve"])
+def test_axes_and_broadcasting_match_scipy(rng, mode, axes, func):
+    a = rng.standard_normal((6, 1, 9))
+    b = rng.standard_normal((1, 4, 3))
+    try:
+        want = getattr(scipy.signal, func)(a, b, mode, axes=axes)
+    except ValueError as exc:
+        with pytest.raises(ValueError):
+            getattr(fftconv, func)(a, b, mode, axes=axes)
+        assert str(exc)
+        return
+    assert_close(getattr(fftconv, func)(a, b, mode, axes=axes, threads=1), want)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_convolve_axes_extra_broadcasts_other_axes(rng, method):
+    a = rng.standard_normal((5, 20, 3))
+    b = rng.standard_normal((1, 6, 3))
+    want = scipy.signal.fftconvolve(a, b, "same", axes=1)
+    assert_close(fftconv.convolve(a, b, "same", method, axes=1, threads=1), want)
+    want_corr = scipy.signal.fftconvolve(a, np.flip(b, 1), "full", axes=1)
+    assert_close(fftconv.correlate(a, b, "full", method, axes=[1], threads=1), want_corr)
+
+
+def test_zero_dimensional_and_empty_inputs():
+    assert fftconv.convolve(3.0, 4.0) == scipy.signal.convolve(3.0, 4.0)
+    assert fftconv.correlate(2j, 1j) == scipy.signal.correlate(2j, 1j)
+    assert fftconv.fftconvolve(np.array(2), np.array(5)) == scipy.signal.fftconvolve(np.array(2), np.array(5))
+    for func in (fftconv.convolve, fftconv.fftconvolve, fftconv.oaconvolve, fftconv.correlate):
+        out = func(np.zeros((0, 3)), np.ones((2, 2)))
+        assert out.shape == (0,) and out.size == 0
+
+
+@pytest.mark.parametrize("layout", ["fortran", "strided", "bigendian", "readonly", "list"])
+@pytest.mark.parametrize("method", METHODS)
+def test_unusual_memory_layouts(rng, layout, method):
+    base = rng.standard_normal((31, 24))
+    kernel = rng.standard_normal((5, 4))
+    want = scipy.signal.convolve(base[::2, 1::2] if layout == "strided" else base, kernel, "same")
+    if layout == "fortran":
+        a = np.asfortranarray(base)
+    elif layout == "strided":
+        a = base[::2, 1::2]
+    elif layout == "bigendian":
+        a = base.astype(">f8")
+    elif layout == "readonly":
+        a = base.copy()
+        a.flags.writeable = False
+    else:
+        a = base.tolist()
+    assert_close(fftconv.convolve(a, kernel, "same", method, threads=1), want)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", ["convolve", "correlate", "fftconvolve", "oaconvolve"])
+def test_inputs_are_never_modified(rng, method, name):
+    a = rng.standard_normal((64, 50)) + 1j * rng.standard_normal((64, 50))
+    a[3, 4] = np.nan
+    b = rng.standard_normal((7, 3))
+    a0, b0 = a.copy(), b.copy()
+    func = getattr(fftconv, name)
+    if name in ("convolve", "correlate"):
+        func(a, b, "same", method, threads=1)
+    else:
+        func(a, b, "same", threads=1)
+    np.testing.assert_array_equal(a, a0)
+    np.testing.assert_array_equal(b, b0)
+
+
+def test_results_never_alias_fftw_buffers(rng):
+    a, b = rng.standard_normal((64, 64)), rng.standard_normal((5, 5))
+    first = fftconv.convolve(a, b, "same", "fft", threads=1)
+    keep = first.copy()
+    second = fftconv.convolve(2 * a, b, "same", "fft", threads=1)
+    np.testing.assert_array_equal(first, keep)
+    assert not np.shares_memory(first, second)
+    assert_close(second, 2 * keep)
+
+
+def test_mixed_precision_computes_in_float64(rng):
+    a = rng.standard_normal((300, 300))
+    b = rng.standard_normal((21, 21)).astype(np.float32)
+    exact = scipy.signal.convolve(a, b.astype(np.float64), "same", method="direct")
+    ours = fftconv.fftconvolve(a, b, "same", threads=1)
+    theirs = scipy.signal.fftconvolve(a, b, "same")
+    assert ours.dtype == theirs.dtype == np.float64
+    ours_err = np.max(np.abs(ours - exact))
+    assert ours_err < 1e-11
+    assert ours_err <= np.max(np.abs(theirs - exact))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threads_give_the_same_answer(rng, threads):
+    a, b = rng.standard_normal((700, 650)), rng.standard_normal((9, 12))
+    want = scipy.signal.fftconvolve(a, b, "same")
+    for method in ("fft", "tiled", "auto"):
+        assert_close(fftconv.convolve(a, b, "same", method, threads=threads), want)
+
+
+class TestErrors:
+    def test_dimensionality(self):
+        with pytest.raises(ValueError, match="same dimensionality"):
+            fftconv.convolve(np.ones(3), np.ones((2, 2)))
+        with pytest.raises(ValueError, match="same dimensionality"):
+            fftconv.fftconvolve(np.ones(3), np.ones((2, 2)))
+
+    @pytest.mark.parametrize("func", ["convolve", "correlate", "fftconvolve", "oaconvolve"])
+    def test_mode(self, func):
+        with pytest.raises(ValueError, match="mode"):
+            getattr(fftconv, func)(np.ones(3), np.ones(2), "middle")
+
+    def test_method(self):
+        with pytest.raises(ValueError, match="method"):
+            fftconv.convolve(np.ones(3), np.ones(2), method="winograd")
+
+    def test_valid_needs_one_larger(self):
+        with pytest.raises(ValueError, match="at least as large"):
+            fftconv.convolve(np.ones((3, 5)), np.ones((5, 3)), "valid")
+
+    def test_axes(self):
+        with pytest.raises(ValueError, match="axes"):
+            fftconv.fftconvolve(np.ones((3, 3)), np.ones((2, 2)), axes=[])
+        with pytest.raises(ValueError, match="unique"):
+            fftconv.fftconvolve(np.ones((3, 3)), np.ones((2, 2)), axes=[0, 0])
+        with pytest.raises(ValueError, match="exceeds"):
+            fftconv.fftconvolve(np.ones((3, 3)), np.ones((2, 2)), axes=[2])
+        with pytest.raises(ValueError, match="incompatible shapes"):
+            fftconv.fftconvolve(np.ones((3, 4)), np.ones((2, 3)), axes=[0])
+
+    def test_dtype(self):
+        with pytest.raises(TypeError, match="dtype"):
+            fftconv.convolve(np.array(["a", "b"]), np.ones(2))
+
+    @pytest.mark.parametrize("bad", [0, -1, 1.5, "two"])
+    def test_threads(self, bad):
+        with pytest.raises((ValueError, TypeError), match="threads"):
+            fftconv.convolve(np.ones(3), np.ones(2), threads=bad)
