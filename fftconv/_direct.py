@@ -85,6 +85,13 @@ def convolve_direct(
     row_bytes = out.itemsize * int(np.prod(out.shape)) // max(lengths[0], 1)
     block = max(1, BLOCK_BYTES // max(row_bytes, 1))
     tmp = np.empty(int(np.prod(batch + (min(block, lengths[0]),) + tuple(lengths[1:]))), out.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 and inf - inf give NaN, quietly
+        _shift_and_add(x, taps, lengths, block, covers_first, tmp, out)
+    return out
+
+
+def _shift_and_add(x, taps, lengths, block, covers_first, tmp, out) -> None:
+    batch = out.shape[: out.ndim - len(lengths)]
     for b0 in range(0, lengths[0], block):
         b1 = min(b0 + block, lengths[0])
         for i, (coeff, ranges, shift) in enumerate(taps):
@@ -104,7 +111,6 @@ def convolve_direct(
             scratch = tmp[: int(np.prod(shape))].reshape(shape)  # contiguous: faster loops
             np.multiply(x[src], coeff, out=scratch)
             np.add(target, scratch, out=target)
-    return out
 
 
 def _ndimage_applies(x: np.ndarray, h: np.ndarray, out: np.ndarray, rank: int) -> bool:
@@ -116,6 +122,8 @@ def _ndimage_applies(x: np.ndarray, h: np.ndarray, out: np.ndarray, rank: int) -
         and h.ndim == rank
         and x.shape[: x.ndim - rank] == out.shape[: out.ndim - rank]
         and bool(np.isfinite(h).all())
+        # ndimage skips zero weights, which would drop the NaN of inf * 0
+        and (bool(np.all(h != 0)) or bool(np.isfinite(x).all()))
     )
 
 

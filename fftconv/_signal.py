@@ -155,11 +155,6 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, correlate: boo
     fill = _fill_scalar(fillvalue)
     if a.size == 0 or b.size == 0:
         return np.array([])
-    if mode == "valid" and _engine.valid_swap_needed(a.shape, b.shape, (0, 1)):
-        a, b = b, a
-        swapped = True
-    else:
-        swapped = False
     convention = "centered" if correlate else "signal"
     if mode == "valid" or (kind == "fill" and not fill.any()):
         out = _engine.convolve_nd(
@@ -174,9 +169,6 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, correlate: boo
         else:
             padded = np.pad(a, widths, mode=_NUMPY_PAD_MODE[kind])
         out = _engine.convolve_nd(padded, b, "valid", method, threads=threads, correlate=correlate)
-    if swapped and correlate:
-        # scipy correlates the swapped pair and flips the result back
-        out = np.conj(out[::-1, ::-1]) if out.dtype.kind == "c" else out[::-1, ::-1].copy()
     return out
 
 
@@ -202,8 +194,8 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, method="a
     >>> import numpy as np, fftconv
     >>> fftconv.convolve2d(np.eye(3), np.ones((2, 2)), mode="same", boundary="wrap")
     array([[2., 1., 1.],
-           [1., 2., 0.],
-           [1., 0., 2.]])
+           [1., 2., 1.],
+           [1., 1., 2.]])
     """
     return _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, False, "convolve2d")
 
@@ -214,6 +206,12 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, method="
     'same' puts the kernel's centre at ``n2 // 2`` (for even kernels one sample later than
     `correlate`), which is the convention of scipy.ndimage and of Keras/TF 'SAME' padding.
     Other parameters as in `convolve2d`.
+
+    Notes
+    -----
+    In 'valid' mode with complex inputs and ``in2`` the larger, scipy returns the complex
+    conjugate of the correlation (it swaps the inputs and only flips the result back);
+    fftconv returns the correlation itself, equal to ``correlate(in1, in2, 'valid')``.
 
     Examples
     --------

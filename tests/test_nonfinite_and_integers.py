@@ -1,0 +1,121 @@
+"""Non-finite values stay local (every method equals the direct sum), integers stay exact."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.signal
+from conftest import assert_close
+
+import fftconv
+
+
+def direct_oracle(a, b, mode, correlate=False):
+    """scipy's direct path for 1-D (np.convolve keeps NaN local), else the seed semantics:
+    products only where the input exists (scipy's N-d direct path also multiplies its zero
+    padding, so it spreads a non-finite kernel value everywhere)."""
+    if correlate:
+        b = np.conj(np.flip(b))
+    full = np.zeros(tuple(n + k - 1 for n, k in zip(a.shape, b.shape)), np.result_type(a, b))
+    with np.errstate(invalid="ignore"):
+        for idx in np.ndindex(*b.shape):
+            full[tuple(slice(i, i + n) for i, n in zip(idx, a.shape))] += a * b[idx]
+    if mode == "full":
+        return full
+    if mode == "same":
+        start = [(k - 1) // 2 for k in b.shape]
+        return full[tuple(slice(s, s + n) for s, n in zip(start, a.shape))]
+    return full[tuple(slice(k - 1, n) for n, k in zip(a.shape, b.shape))]
+
+
+def same_nan_pattern(actual, expected):
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    np.testing.assert_array_equal(np.isposinf(actual.real), np.isposinf(expected.real))
+    np.testing.assert_array_equal(np.isneginf(actual.real), np.isneginf(expected.real))
+    finite = np.isfinite(expected)
+    assert_close(actual[finite], expected[finite])
+
+
+@pytest.mark.parametrize("method", fftconv.METHODS)
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_nan_and_inf_in_the_image_stay_local(rng, method, mode):
+    a = rng.standard_normal((40, 37))
+    a[5, 6] = np.nan
+    a[20, 30] = np.inf
+    a[21, 31] = -np.inf
+    a[30, 3] = np.inf
+    b = rng.standard_normal((5, 4))
+    b[2, 1] = 0.0  # inf * 0 must give NaN exactly where the direct sum has it
+    ours = fftconv.convolve(a, b, mode, method, threads=1)
+    expected = direct_oracle(a, b, mode)
+    same_nan_pattern(ours, expected)
+    assert np.isfinite(ours).mean() > 0.8
+
+
+@pytest.mark.parametrize("method", fftconv.METHODS)
+def test_non_finite_kernel_stays_local(rng, method):
+    a = rng.standard_normal((30, 30))
+    b = rng.standard_normal((3, 3))
+    b[0, 0] = np.nan
+    ours = fftconv.convolve(a, b, "full", method, threads=1)
+    same_nan_pattern(ours, direct_oracle(a, b, "full"))
+    one_d = fftconv.convolve(a[0], b[0], "full", method)
+    same_nan_pattern(one_d, np.convolve(a[0], b[0]))
+
+
+@pytest.mark.parametrize("method", fftconv.METHODS)
+def test_complex_with_inf_matches_direct(rng, method):
+    a = rng.standard_normal((20, 20)) + 1j * rng.standard_normal((20, 20))
+    a[4, 4] = complex(np.inf, 0)
+    b = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    ours = fftconv.correlate(a, b, "same", method, threads=1)
+    expected = direct_oracle(a, b, "same", correlate=True)
+    np.testing.assert_array_equal(np.isfinite(ours), np.isfinite(expected))
+    assert_close(ours[np.isfinite(expected)], expected[np.isfinite(expected)])
+
+
+def test_fftconvolve_keeps_nan_local_where_scipy_does_not(rng):
+    a = rng.standard_normal((64, 64))
+    a[10, 10] = np.nan
+    b = rng.standard_normal((5, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isnan(scipy.signal.fftconvolve(a, b)).all()
+    ours = fftconv.fftconvolve(a, b, threads=1)
+    assert np.isnan(ours).sum() == 25
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint64"])
+def test_large_integers_are_exact(rng, dtype):
+    big = 2**40
+    a = rng.integers(0, big, (60, 50)).astype(dtype)
+    b = rng.integers(0, 1000, (9, 9)).astype(dtype)
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    assert scipy.signal.choose_conv_method(a, b, "same") == "direct"
+    assert fftconv.choose_conv_method(a, b, "same") == "direct"
+    np.testing.assert_array_equal(fftconv.convolve(a, b, "same"), want)
+
+
+def test_int8_wraps_like_scipy(rng):
+    a = rng.integers(-128, 127, (30, 30)).astype(np.int8)
+    b = rng.integers(-128, 127, (4, 4)).astype(np.int8)
+    want = scipy.signal.convolve(a, b, method="direct")
+    for method in fftconv.METHODS:
+        np.testing.assert_array_equal(fftconv.convolve(a, b, method=method), want)
+
+
+def test_small_integers_take_the_fft_when_faster_and_stay_exact(rng):
+    a = rng.integers(0, 255, (600, 600)).astype(np.uint8).astype(np.int32)
+    b = rng.integers(-3, 4, (15, 15)).astype(np.int32)
+    assert fftconv.plan(a, b, "same", threads=1).method != "direct"
+    np.testing.assert_array_equal(
+        fftconv.convolve(a, b, "same", threads=1), scipy.signal.convolve(a, b, "same", method="direct")
+    )
+
+
+def test_bool_rounds_before_casting(rng):
+    a = rng.random((50, 50)) > 0.7
+    b = rng.random((6, 6)) > 0.5
+    want = scipy.signal.convolve(a.astype(int), b.astype(int), method="direct") != 0
+    for method in fftconv.METHODS:
+        np.testing.assert_array_equal(fftconv.convolve(a, b, method=method), want)
