@@ -95,7 +95,8 @@ def result_dtype(dt1: np.dtype, dt2: np.dtype, rule: str) -> np.dtype:
     Examples
     --------
     >>> import numpy as np
-    >>> result_dtype(np.dtype("int8"), np.dtype("int8"), "convolve"), result_dtype(np.dtype("int8"), np.dtype("int8"), "fft")
+    >>> i8 = np.dtype("int8")
+    >>> result_dtype(i8, i8, "convolve"), result_dtype(i8, i8, "fft")
     (dtype('int8'), dtype('float64'))
     """
     dt = np.result_type(dt1, dt2)

@@ -53,6 +53,17 @@ def fftw_version() -> str:
     return "fftw-3 (version unknown)"
 
 
+def pyfftw_version() -> str:
+    """Version of pyFFTW.
+
+    Examples
+    --------
+    >>> pyfftw_version().count(".") >= 1
+    True
+    """
+    return str(pyfftw.__version__)
+
+
 @dataclass
 class TransformPair:
     """An aligned buffer with forward and inverse FFTW plans over its trailing axes.

@@ -76,7 +76,8 @@ class Plan:
         convolve (512, 512) with (3, 3), ...
         """
         lines = [
-            f"convolve {self.shape1} with {self.shape2}, output {tuple(w.length for w in self.mode_windows)}"
+            f"convolve {self.shape1} with {self.shape2}, "
+            f"output {tuple(w.length for w in self.mode_windows)}"
             + (f" for each of {int(np.prod(self.batch))} batch items" if self.batch else "")
             + f", computing in {self.compute_dtype} on {self.threads} thread(s)",
             f"chosen: {self.method} ({self.reason})",
@@ -135,7 +136,8 @@ def _direct_seconds(shape1, shape2, windows, batch_points, dtype, costs: CostMod
     seconds = costs.call_overhead + macs * costs.direct_mac * factor
     if np.dtype(dtype) not in (np.float32, np.float64):  # no compiled path: per-tap NumPy calls
         blocks = max(1, out_points * np.dtype(dtype).itemsize >> 18)
-        seconds += macs * costs.direct_mac * (costs.direct_generic - 1) + 2 * taps * blocks * costs.direct_call
+        seconds += macs * costs.direct_mac * (costs.direct_generic - 1)
+        seconds += 2 * taps * blocks * costs.direct_call
     return seconds
 
 

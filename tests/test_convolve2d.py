@@ -13,7 +13,9 @@ BOUNDARIES = ["fill", "pad", "wrap", "circular", "symm", "symmetric"]
 @pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
-@pytest.mark.parametrize("shapes", [((12, 9), (3, 4)), ((8, 8), (5, 5)), ((4, 6), (2, 7)), ((3, 3), (6, 5)), ((5, 5), (5, 5))])
+@pytest.mark.parametrize(
+    "shapes", [((12, 9), (3, 4)), ((8, 8), (5, 5)), ((4, 6), (2, 7)), ((3, 3), (6, 5)), ((5, 5), (5, 5))]
+)
 @pytest.mark.parametrize("method", fftconv.METHODS)
 def test_matches_scipy(rng, name, boundary, mode, shapes, method):
     a = rng.standard_normal(shapes[0])

@@ -53,7 +53,7 @@ def test_min_circular_length_is_exact_and_minimal(mode):
         want = np.convolve(x, h)[w.start:w.stop]
         n = min_circular_length(n1, n2, w)
 
-        def circular(length):
+        def circular(length, x=x, h=h, w=w):
             c = np.fft.irfft(np.fft.rfft(x, length) * np.fft.rfft(h, length), length)
             return c[np.arange(w.start, w.stop) % length]
 

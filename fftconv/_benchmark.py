@@ -1,0 +1,190 @@
+"""Side-by-side timing of fftconv and its scipy peers, interleaved to cancel drift.
+
+Every implementation of a case runs once per round, in turn, for several rounds; the
+median and the spread (max - min) of its rounds are reported with the maximum relative
+error against a float64 reference, so a fast wrong answer shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import scipy
+import scipy.ndimage
+import scipy.signal
+
+from . import _fftw
+from ._signal import convolve, fftconvolve, plan
+from ._version import __version__
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark problem: a random image convolved with a random kernel."""
+
+    shape1: tuple[int, ...]
+    shape2: tuple[int, ...]
+    mode: str = "same"
+    dtype: str = "float64"
+
+    @property
+    def name(self) -> str:
+        s1 = "x".join(map(str, self.shape1))
+        s2 = "x".join(map(str, self.shape2))
+        return f"{s1} * {s2} {self.mode} {self.dtype}"
+
+
+@dataclass
+class Row:
+    """The timing of one implementation on one case."""
+
+    case: str
+    implementation: str
+    peer: bool
+    median_s: float
+    spread_s: float
+    rounds: int
+    max_rel_error: float
+    speedup_vs_best_peer: float | None = None
+    planner_choice: str | None = None
+
+
+SUITES: dict[str, list[Case]] = {
+    "core": [
+        Case((4096, 4096), (31, 31), "same", "float64"),
+        Case((4096, 4096), (31, 31), "same", "float32"),
+        Case((4096, 4096), (63, 63), "valid", "float64"),
+        Case((512, 512), (3, 3), "same"),
+        Case((512, 512), (3, 3), "full"),
+        Case((1024, 1024), (5, 5), "same"),
+        Case((1024, 1024), (5, 5), "full"),
+        Case((2048, 2048), (11, 11), "same"),
+        Case((2048, 2048), (11, 11), "full"),
+    ],
+    "quick": [
+        Case((512, 512), (3, 3), "same"),
+        Case((1024, 1024), (5, 5), "same"),
+        Case((2048, 2048), (11, 11), "same"),
+        Case((2048, 2048), (31, 31), "same", "float32"),
+        Case((100_000,), (201,), "full"),
+    ],
+}
+
+
+def peers(case: Case) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """scipy functions that compute the same result as ``fftconv.convolve`` on ``case``.
+
+    Examples
+    --------
+    >>> sorted(peers(Case((64, 64), (3, 3), "same")))[:2]
+    ['scipy.ndimage.convolve', 'scipy.signal.convolve']
+    """
+    mode = case.mode
+    table = {
+        "scipy.signal.convolve": lambda a, b: scipy.signal.convolve(a, b, mode),
+        "scipy.signal.fftconvolve": lambda a, b: scipy.signal.fftconvolve(a, b, mode),
+        "scipy.signal.oaconvolve": lambda a, b: scipy.signal.oaconvolve(a, b, mode),
+    }
+    if len(case.shape1) == 2 and int(np.prod(case.shape2)) <= 49:
+        table["scipy.signal.convolve2d"] = lambda a, b: scipy.signal.convolve2d(a, b, mode)
+    if mode == "same" and all(n % 2 for n in case.shape2) and int(np.prod(case.shape2)) <= 121:
+        # zero ('constant') edges and an odd kernel make ndimage's output the 'same' window;
+        # beyond 11x11 its direct sum takes seconds and is never the best peer
+        table["scipy.ndimage.convolve"] = lambda a, b: scipy.ndimage.convolve(a, b, mode="constant")
+    return table
+
+
+def ours(case: Case, threads: int) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """fftconv's entries for ``case``: the planner's choice and the FFT drop-in."""
+    mode = case.mode
+    return {
+        "fftconv.convolve": lambda a, b: convolve(a, b, mode, threads=threads),
+        "fftconv.fftconvolve": lambda a, b: fftconvolve(a, b, mode, threads=threads),
+    }
+
+
+def make_inputs(case: Case, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic random operands for ``case``."""
+    rng = np.random.default_rng(seed)
+    return (
+        rng.standard_normal(case.shape1).astype(case.dtype),
+        rng.standard_normal(case.shape2).astype(case.dtype),
+    )
+
+
+def run_case(case: Case, threads: int = 1, rounds: int = 5) -> list[Row]:
+    """Time every implementation of ``case``, interleaved, and check its result."""
+    a, b = make_inputs(case)
+    reference = scipy.signal.fftconvolve(a.astype(np.float64), b.astype(np.float64), case.mode)
+    scale = float(np.max(np.abs(reference))) or 1.0
+    entries = {**{k: (v, True) for k, v in peers(case).items()},
+               **{k: (v, False) for k, v in ours(case, threads).items()}}
+    errors, times = {}, {name: [] for name in entries}
+    for name, (func, _) in entries.items():  # warm-up: plans, caches, page faults
+        result = func(a, b)
+        errors[name] = float(np.max(np.abs(result.astype(np.float64) - reference))) / scale
+    for _ in range(rounds):
+        for name, (func, _) in entries.items():
+            t0 = time.perf_counter()
+            func(a, b)
+            times[name].append(time.perf_counter() - t0)
+    rows = [
+        Row(case.name, name, is_peer, statistics.median(times[name]),
+            max(times[name]) - min(times[name]), rounds, errors[name])
+        for name, (_, is_peer) in entries.items()
+    ]
+    best_peer = min(r.median_s for r in rows if r.peer)
+    choice = plan(a, b, case.mode, threads=threads).method
+    for r in rows:
+        r.speedup_vs_best_peer = best_peer / r.median_s
+        if r.implementation == "fftconv.convolve":
+            r.planner_choice = choice
+    return rows
+
+
+def machine_info(threads: int) -> dict[str, object]:
+    """What the figures depend on: CPU, cores, library versions, thread count."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pyfftw": _fftw.pyfftw_version(),
+        "fftw": _fftw.fftw_version(),
+        "fftconv": __version__,
+    }
+
+
+def format_table(rows: list[Row]) -> str:
+    """A fixed-width text table, one line per (case, implementation)."""
+    header = (f"{'case':<32} {'implementation':<26} {'median':>10} {'spread':>9} {'speedup':>8}"
+              f" {'max rel err':>11}")
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        note = f"  (planner: {r.planner_choice})" if r.planner_choice else ""
+        lines.append(
+            f"{r.case:<32} {r.implementation:<26} {r.median_s * 1e3:>8.2f}ms {r.spread_s * 1e3:>7.2f}ms"
+            f" {r.speedup_vs_best_peer:>7.2f}x {r.max_rel_error:>11.1e}{note}"
+        )
+    return "\n".join(lines)
+
+
+def to_json(rows: list[Row], machine: dict[str, object]) -> str:
+    """Rows and machine as a JSON document."""
+    return json.dumps({"machine": machine, "rows": [asdict(r) for r in rows]}, indent=2)

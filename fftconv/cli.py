@@ -1,0 +1,111 @@
+"""The ``fftconv`` command: ``bench`` (fftconv beside scipy) and ``plan`` (explain a choice)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._version import __version__
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(p) for p in text.lower().replace("x", ",").split(",") if p.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 4096x4096") from None
+    if not shape or any(n < 1 for n in shape):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape of positive lengths")
+    return shape
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``fftconv`` command."""
+    from ._benchmark import SUITES
+    from ._planner import METHODS
+
+    parser = argparse.ArgumentParser(prog="fftconv", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"fftconv {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    bench = sub.add_parser("bench", help="time fftconv beside scipy on this machine")
+    bench.add_argument("--suite", choices=sorted(SUITES), default="core")
+    bench.add_argument("--quick", action="store_true", help="the short suite with fewer rounds")
+    bench.add_argument("--threads", type=_positive, default=1, help="threads for every implementation")
+    bench.add_argument("--rounds", type=_positive, default=None, help="timed rounds per implementation")
+    bench.add_argument("--json", metavar="PATH", help="also write rows and machine info as JSON")
+
+    explain = sub.add_parser("plan", help="explain how fftconv would convolve two shapes")
+    explain.add_argument("image", type=_shape, help="image shape, e.g. 4096x4096")
+    explain.add_argument("kernel", type=_shape, help="kernel shape, e.g. 31x31")
+    explain.add_argument("--mode", choices=["full", "same", "valid"], default="full")
+    explain.add_argument("--dtype", default="float64")
+    explain.add_argument("--method", choices=METHODS, default="auto")
+    explain.add_argument("--threads", type=_positive, default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fftconv`` console script.
+
+    Examples
+    --------
+    >>> main(["plan", "512x512", "3x3", "--mode", "same", "--threads", "1"])  # doctest: +ELLIPSIS
+    convolve (512, 512) with (3, 3), ...
+    0
+    """
+    args = build_parser().parse_args(argv)
+    if args.command == "plan":
+        return _plan(args)
+    return _bench(args)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ._signal import plan
+
+    try:
+        dtype = np.dtype(args.dtype)
+        result = plan(args.image, args.kernel, args.mode, args.method, threads=args.threads, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        print(f"fftconv plan: {exc}", file=sys.stderr)
+        return 2
+    print(result.explain())
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from ._benchmark import SUITES, format_table, machine_info, run_case, to_json
+
+    suite = "quick" if args.quick else args.suite
+    rounds = args.rounds or (3 if args.quick else 5)
+    machine = machine_info(args.threads)
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
+    print(f"suite {suite!r}, {rounds} interleaved rounds, {args.threads} thread(s) for everyone;"
+          " speedup = best scipy median / this median\n")
+    rows = []
+    for case in SUITES[suite]:
+        case_rows = run_case(case, threads=args.threads, rounds=rounds)
+        rows.extend(case_rows)
+        print(format_table(case_rows).split("\n", 2)[-1] if len(rows) > len(case_rows)
+              else format_table(case_rows), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(to_json(rows, machine))
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
