@@ -1,0 +1,99 @@
+"""The planner's contract and the command line (argument handling and output, not timings)."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.signal
+
+import fftconv
+from fftconv import _benchmark
+from fftconv.cli import main
+
+
+def test_methods_lists_auto_first():
+    assert fftconv.METHODS[0] == "auto"
+    assert set(fftconv.METHODS) == {"auto", "direct", "fft", "tiled"}
+
+
+def test_plan_is_deterministic_frozen_and_explains_itself():
+    a = fftconv.plan((2048, 2048), (11, 11), "same", threads=1)
+    b = fftconv.plan((2048, 2048), (11, 11), "same", threads=1)
+    assert a == b
+    with pytest.raises(AttributeError):
+        a.method = "direct"
+    assert set(a.estimates) == {"direct", "fft", "tiled"}
+    assert a.estimates[a.method] == min(a.estimates.values())
+    text = a.explain()
+    assert a.method in text and "estimated" in text
+
+
+def test_plan_accepts_arrays_and_forced_methods(rng):
+    x = rng.standard_normal((64, 64)).astype(np.float32)
+    p = fftconv.plan(x, np.ones((3, 3), np.float32), "valid", method="fft", threads=1)
+    assert p.method == "fft" and p.compute_dtype == np.float32
+    assert p.fft_shape == (64, 64)  # 'valid' needs no linear padding
+    assert fftconv.plan((10,), (3,), method="direct").fft_shape is None
+
+
+def test_plan_picks_the_cheap_extremes():
+    assert fftconv.plan((64,), (3,), threads=1).method == "direct"
+    assert fftconv.plan((4096, 4096), (63, 63), "same", threads=1).method != "direct"
+
+
+def test_plan_errors():
+    with pytest.raises(ValueError, match="mode"):
+        fftconv.plan((4, 4), (2, 2), mode="nope")
+    with pytest.raises(ValueError, match="dimensions"):
+        fftconv.plan((4, 4), (2,))
+    with pytest.raises(ValueError, match="method"):
+        fftconv.plan((4, 4), (2, 2), method="magic")
+
+
+def test_choose_conv_method_returns_methods_convolve_accepts(rng):
+    a, b = rng.standard_normal((300, 300)), rng.standard_normal((15, 15))
+    m = fftconv.choose_conv_method(a, b, "same")
+    assert m in fftconv.METHODS[1:]
+    np.testing.assert_allclose(fftconv.convolve(a, b, "same", m), scipy.signal.convolve(a, b, "same"),
+                               atol=1e-10)
+    best, times = fftconv.choose_conv_method(a[:40, :40], b[:3, :3], measure=True)
+    assert set(times) == {"direct", "fft", "tiled"} and best == min(times, key=times.get)
+
+
+def test_cli_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert fftconv.__version__ in capsys.readouterr().out
+
+
+def test_cli_plan(capsys):
+    assert main(["plan", "4096x4096", "31x31", "--mode", "same", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "chosen: tiled" in out
+    assert main(["plan", "8,8", "3,3", "--dtype", "not-a-dtype"]) == 2
+    assert "not-a-dtype" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["plan", "0x4", "3x3"], ["plan", "4x4"], ["bench", "--threads", "0"],
+                                  ["bench", "--suite", "nope"], ["frobnicate"]])
+def test_cli_rejects_bad_arguments(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_cli_bench_json_has_a_row_per_implementation_per_case(tmp_path, monkeypatch, capsys):
+    tiny = [_benchmark.Case((40, 40), (3, 3), "same"), _benchmark.Case((300,), (8,), "full")]
+    monkeypatch.setitem(_benchmark.SUITES, "quick", tiny)
+    path = tmp_path / "r.json"
+    assert main(["bench", "--quick", "--rounds", "1", "--json", str(path)]) == 0
+    report = json.loads(path.read_text())
+    assert report["machine"]["threads"] == 1 and "fftw" in report["machine"]
+    for case in tiny:
+        names = {r["implementation"] for r in report["rows"] if r["case"] == case.name}
+        expected = set(_benchmark.peers(case)) | set(_benchmark.ours(case, 1))
+        assert names == expected
+    assert all(r["max_rel_error"] < 1e-12 for r in report["rows"])
+    assert "fftconv.convolve" in capsys.readouterr().out
