@@ -147,7 +147,8 @@ def _convolve_ndimage(
         crops.append(slice(0, w.length))
     if any(p for p, _ in pads):
         x = np.pad(x, [(0, 0)] * (x.ndim - rank) + pads)
-    axes = tuple(range(x.ndim - rank, x.ndim))
+    # axes=None (all axes) skips ndimage's axes checks: worth ~10 us on small inputs
+    axes = None if x.ndim == rank else tuple(range(x.ndim - rank, x.ndim))
     weights = np.flip(h)
     if x.shape == out.shape:
         ndimage.correlate(x, weights, output=out, mode="constant", origin=origins, axes=axes)

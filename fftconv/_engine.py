@@ -37,6 +37,21 @@ def reverse_and_conj(h: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     return np.conj(flipped) if flipped.dtype.kind == "c" else flipped
 
 
+def axes_last(a: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """A view of ``a`` with ``axes`` moved, in order, to the end (``a`` itself if they are).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> axes_last(np.zeros((2, 3, 4)), [0]).shape
+    (3, 4, 2)
+    """
+    first = a.ndim - len(axes)
+    if list(axes) == list(range(first, a.ndim)):
+        return a
+    return np.moveaxis(a, axes, range(first, a.ndim))
+
+
 def check_method(method: object, allowed: Sequence[str] = METHODS) -> str:
     """Return ``method`` if it is known, else raise ``ValueError`` listing the choices.
 
@@ -193,11 +208,9 @@ def prepare(
     ))
     for a, w in zip(axes, windows):
         out_shape[a] = w.length
-    r = len(axes)
-    target = list(range(ndim - r, ndim))
     return Problem(
-        x=np.moveaxis(in1, axes, target),
-        h=np.moveaxis(in2, axes, target),
+        x=axes_last(in1, axes),
+        h=axes_last(in2, axes),
         conv_axes=tuple(axes),
         windows=windows,
         out_shape=tuple(out_shape),
@@ -243,7 +256,7 @@ def execute(problem: Problem, plan: Plan, threads: int) -> np.ndarray:
         else spectral_dtype(problem.result_dtype)
     )
     result = np.empty(problem.out_shape, compute)
-    out = np.moveaxis(result, problem.conv_axes, range(result.ndim - r, result.ndim))
+    out = axes_last(result, problem.conv_axes)
     x, h = problem.x, problem.h
     if plan.method == "direct":
         convolve_direct(x.astype(compute, copy=False), h.astype(compute, copy=False), problem.windows, out)
