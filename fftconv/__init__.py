@@ -10,6 +10,7 @@ Examples
 array([1., 3., 5., 3.])
 """
 
+from . import config
 from ._planner import METHODS, Plan
 from ._signal import (
     choose_conv_method,
@@ -22,12 +23,15 @@ from ._signal import (
     plan,
 )
 from ._version import __version__
+from .config import ConfigError
 
 __all__ = [
     "METHODS",
+    "ConfigError",
     "Plan",
     "__version__",
     "choose_conv_method",
+    "config",
     "convolve",
     "convolve2d",
     "correlate",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import config
 from ._direct import accumulation_dtype, convolve_direct
 from ._geometry import Window, check_mode, output_window, valid_swap_needed
 from ._nonfinite import all_finite, repair, zero_nonfinite
@@ -225,6 +226,9 @@ def plan_problem(
     r = problem.rank
     x, h = problem.x, problem.h
     allowed = tuple(allowed)
+    settings = config.get()
+    if method == "auto" and settings.method in allowed:
+        method = settings.method  # [planner] method forces what 'auto' means
     if (
         method == "auto"
         and "direct" in allowed
@@ -245,6 +249,7 @@ def plan_problem(
         threads,
         method,
         allowed,
+        settings.costs,
     )
 
 

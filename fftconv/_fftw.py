@@ -8,18 +8,29 @@ FFTW facts this module exists to contain:
 * an ``FFTW`` object computes into its own buffers, overwritten on the next call, so callers
   copy results out of a `TransformPair` before it is used again;
 * ESTIMATE plans are made in microseconds but run up to ~1.5x slower than MEASURE plans,
-  which take seconds to make at 4096². A pair is therefore planned with ESTIMATE when it is
-  large and new, and re-planned with MEASURE once it is used again.
+  which take seconds to make at 4096². With ``planner_effort = "auto"`` a pair is planned
+  with MEASURE at once when it is small or FFTW's wisdom already knows it, else with ESTIMATE,
+  and re-planned with MEASURE once it is used again;
+* wisdom (what MEASURE learnt) is loaded once from the configured file and saved back
+  atomically after new measurements; a corrupt or foreign file is a warning, never an error.
+  Wisdom entries record the thread count they were measured with, so one file serves all.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pyfftw
+
+from . import config as _config
 
 #: Real dtypes FFTW computes in, and their complex partners.
 COMPLEX_OF = {
@@ -34,7 +45,11 @@ MEASURE_AT_ONCE = 1 << 18
 #: Cached buffers beyond this many bytes are released, least recently used first.
 CACHE_BYTES = 1 << 30
 
-_plan_lock = threading.Lock()
+_EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}
+WISDOM_FORMAT = "fftconv-wisdom-1"
+
+_plan_lock = threading.RLock()
+_wisdom_loaded: set[Path] = set()
 _cache: OrderedDict[tuple, TransformPair] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -77,6 +92,8 @@ class TransformPair:
     real: bool
     dtype: np.dtype  # the dtype of ``data``
     threads: int
+    effort: str = "auto"
+    wisdom: Path | None = None
     spectrum: np.ndarray = field(init=False, repr=False)
     data: np.ndarray = field(init=False, repr=False)
     measured: bool = field(init=False, default=False)
@@ -91,7 +108,13 @@ class TransformPair:
             self.data = self.spectrum.view(self.dtype)[..., : self.fft_shape[-1]]
         else:
             self.data = self.spectrum
-        self._plan(measure=self.points <= MEASURE_AT_ONCE)
+        if self.effort != "auto":
+            self._plan(self.effort)
+        elif self.points <= MEASURE_AT_ONCE or self._plan_from_wisdom():
+            if not self.measured:
+                self._plan("measure")
+        else:
+            self._plan("estimate")
 
     @property
     def points(self) -> int:
@@ -101,26 +124,39 @@ class TransformPair:
     def nbytes(self) -> int:
         return int(self.spectrum.nbytes)
 
-    def _plan(self, measure: bool) -> None:
+    def _make(self, flags: tuple[str, ...]) -> None:
         rank = len(self.fft_shape)
         axes = tuple(range(len(self.batch_shape), len(self.batch_shape) + rank))
-        effort = "FFTW_MEASURE" if measure else "FFTW_ESTIMATE"
         with _plan_lock:  # MEASURE scribbles on the buffer: it holds no caller data yet
             self._forward = pyfftw.FFTW(
                 self.data, self.spectrum, axes=axes, direction="FFTW_FORWARD",
-                flags=(effort,), threads=self.threads,
+                flags=flags, threads=self.threads,
             )
             self._inverse = pyfftw.FFTW(
                 self.spectrum, self.data, axes=axes, direction="FFTW_BACKWARD",
-                flags=(effort, "FFTW_DESTROY_INPUT"), threads=self.threads,
+                flags=flags + ("FFTW_DESTROY_INPUT",), threads=self.threads,
             )
-        self.measured = measure
+
+    def _plan(self, effort: str) -> None:
+        self._make((_EFFORT_FLAG[effort],))
+        self.measured = effort != "estimate"
+        if self.measured and self.wisdom is not None:
+            save_wisdom(self.wisdom)
+
+    def _plan_from_wisdom(self) -> bool:
+        """MEASURE-quality plans without measuring, when the wisdom file knows this shape."""
+        try:
+            self._make(("FFTW_MEASURE", "FFTW_WISDOM_ONLY"))
+        except RuntimeError:
+            return False
+        self.measured = True
+        return True
 
     def begin(self) -> None:
         """Call before filling ``data``: upgrades a reused ESTIMATE plan to MEASURE."""
         self.uses += 1
         if not self.measured and self.uses >= 2:
-            self._plan(measure=True)
+            self._plan("measure")
 
     def forward(self) -> None:
         """``spectrum = FFT(data)`` in place."""
@@ -149,13 +185,19 @@ def transform_pair(
     >>> np.allclose(pair.spectrum, 1)
     True
     """
-    key = (tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads, slot)
+    settings = _config.get()
+    effort, wisdom = settings.planner_effort, settings.wisdom
+    key = (tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads, slot, effort)
     with _cache_lock:
         pair = _cache.get(key)
         if pair is not None:
             _cache.move_to_end(key)
             return pair
-    pair = TransformPair(tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads)
+    if wisdom is not None:
+        load_wisdom(wisdom)
+    pair = TransformPair(
+        tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads, effort, wisdom
+    )
     with _cache_lock:
         _cache[key] = pair
         total = sum(p.nbytes for p in _cache.values())
@@ -174,3 +216,88 @@ def clear_cache() -> None:
     """
     with _cache_lock:
         _cache.clear()
+
+
+def load_wisdom(path: Path, force: bool = False) -> bool:
+    """Import FFTW wisdom from ``path`` once per process; True if something was imported.
+
+    A missing file is silent; a corrupt file, or one written by another FFTW version, gives a
+    ``RuntimeWarning`` and is ignored (it will be overwritten by the next save).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> load_wisdom(pathlib.Path(tempfile.mkdtemp()) / "none.json")
+    False
+    """
+    path = Path(path)
+    with _plan_lock:
+        if path in _wisdom_loaded and not force:
+            return False
+        _wisdom_loaded.add(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            warnings.warn(f"cannot read FFTW wisdom {path}: {exc}; planning without it",
+                          RuntimeWarning, stacklevel=3)
+            return False
+        try:
+            data = json.loads(text)
+            if data.get("format") != WISDOM_FORMAT:
+                raise ValueError("not an fftconv wisdom file")
+            if data.get("fftw") != fftw_version():
+                warnings.warn(
+                    f"FFTW wisdom {path} was written by {data.get('fftw')}, this is {fftw_version()};"
+                    " ignoring it", RuntimeWarning, stacklevel=3,
+                )
+                return False
+            blobs = tuple(str(w).encode("ascii") for w in data["wisdom"])
+            if len(blobs) != 3:
+                raise ValueError("expected double, single and long double wisdom")
+            imported = pyfftw.import_wisdom(blobs)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            warnings.warn(f"ignoring corrupt FFTW wisdom {path}: {exc}", RuntimeWarning, stacklevel=3)
+            return False
+        if not all(imported):
+            warnings.warn(f"FFTW rejected part of the wisdom in {path}; ignoring that part",
+                          RuntimeWarning, stacklevel=3)
+        return any(imported)
+
+
+def save_wisdom(path: Path) -> None:
+    """Write all wisdom this process has to ``path`` atomically (temp file, then rename).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.json"
+    >>> save_wisdom(p); p.exists()
+    True
+    """
+    path = Path(path)
+    with _plan_lock:
+        blobs = [w.decode("ascii") for w in pyfftw.export_wisdom()]
+    document = json.dumps({"format": WISDOM_FORMAT, "fftw": fftw_version(), "wisdom": blobs})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".wisdom-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(document)
+        os.replace(tmp, path)
+    except OSError as exc:
+        warnings.warn(f"cannot save FFTW wisdom to {path}: {exc}", RuntimeWarning, stacklevel=3)
+
+
+def forget_wisdom() -> None:
+    """Drop FFTW's in-memory wisdom and cached plans (the next plans measure afresh).
+
+    Examples
+    --------
+    >>> forget_wisdom()
+    """
+    with _plan_lock:
+        pyfftw.forget_wisdom()
+        _wisdom_loaded.clear()
+    clear_cache()

@@ -1,9 +1,11 @@
-"""How many threads a call may use: the ``threads=`` argument, else ``FFTCONV_THREADS``,
-else every core this process may run on."""
+"""How many threads a call may use: the ``threads=`` argument, else the configuration
+(``FFTCONV_THREADS``, ``[fftw] threads``), else every core this process may run on."""
 
 from __future__ import annotations
 
 import os
+
+from . import config
 
 
 def available_cores() -> int:
@@ -21,26 +23,18 @@ def available_cores() -> int:
 
 
 def resolve_threads(threads: object = None) -> int:
-    """Validate ``threads`` (a positive int, or None for the default).
+    """Validate ``threads`` (a positive int, or None for the configured default).
 
     Examples
     --------
     >>> resolve_threads(2)
     2
     """
-    source = "threads"
     if threads is None:
-        env = os.environ.get("FFTCONV_THREADS")
-        if env is None or env.strip() == "":
-            return available_cores()
-        source = "FFTCONV_THREADS"
-        try:
-            threads = int(env)
-        except ValueError:
-            raise ValueError(f"FFTCONV_THREADS must be a positive integer, got {env!r}") from None
-    if isinstance(threads, bool) or not isinstance(threads, (int,)) and not hasattr(threads, "__index__"):
-        raise TypeError(f"{source} must be a positive integer, got {threads!r}")
-    threads = int(threads)
-    if threads < 1:
-        raise ValueError(f"{source} must be a positive integer, got {threads}")
-    return threads
+        return config.get().threads or available_cores()
+    if isinstance(threads, bool) or not hasattr(threads, "__index__"):
+        raise TypeError(f"threads must be a positive integer, got {threads!r}")
+    value = int(threads)  # type: ignore[call-overload]
+    if value < 1:
+        raise ValueError(f"threads must be a positive integer, got {value}")
+    return value

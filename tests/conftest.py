@@ -1,5 +1,17 @@
+import os
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+# Hermetic settings: no user config file, wisdom in a scratch file, not in the user's cache.
+_scratch = Path(tempfile.mkdtemp(prefix="fftconv-tests-"))
+(_scratch / "config.toml").write_text("")
+os.environ["FFTCONV_CONFIG"] = str(_scratch / "config.toml")
+os.environ["FFTCONV_WISDOM"] = str(_scratch / "wisdom.json")
+for _var in ("FFTCONV_THREADS", "FFTCONV_PLANNER_EFFORT", "FFTCONV_METHOD", "FFTCONV_MEMORY_LIMIT"):
+    os.environ.pop(_var, None)
 
 
 @pytest.fixture

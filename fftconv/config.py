@@ -1,0 +1,339 @@
+"""Configuration: a TOML file, environment overrides and scoped overrides for scripts.
+
+Where settings come from, later winning over earlier:
+
+1. built-in defaults (they already work well; ``fftconv tune`` fits this machine's costs);
+2. a TOML file: the path in ``FFTCONV_CONFIG``, else ``config.toml`` in the user's config
+   directory (``fftconv config-path`` prints it), if it exists;
+3. environment variables: ``FFTCONV_THREADS``, ``FFTCONV_PLANNER_EFFORT``, ``FFTCONV_WISDOM``,
+   ``FFTCONV_METHOD``, ``FFTCONV_MEMORY_LIMIT``;
+4. ``with fftconv.config.override(threads=1): ...`` in a script;
+5. arguments of a call, such as ``threads=``.
+
+The file::
+
+    [fftw]
+    threads = 2                 # default thread count
+    planner_effort = "auto"     # auto | estimate | measure | patient
+    wisdom = true               # false, or a path for the wisdom file
+
+    [planner]
+    method = "auto"             # force a method wherever 'auto' is asked for
+
+    [planner.costs]             # written by `fftconv tune`
+    fft_point_log = 1.1e-10
+
+    [memory]
+    limit = "2GiB"
+
+A malformed file, an unknown key or a bad value raises `ConfigError` (a ``ValueError``) naming
+the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from ._costs import DEFAULT_COSTS, CostModel
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["Config", "ConfigError", "get", "override", "load", "user_config_path", "wisdom_default_path"]
+
+PLANNER_EFFORTS = ("auto", "estimate", "measure", "patient")
+_METHODS = ("auto", "direct", "fft", "tiled")
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
+          "t": 1000**4, "tb": 1000**4, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+class ConfigError(ValueError):
+    """A configuration file, environment variable or override is invalid."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings in force.
+
+    Attributes
+    ----------
+    threads : int or None
+        Default thread count (None: every available core).
+    planner_effort : str
+        FFTW planning effort: 'auto' plans large new transforms with ESTIMATE and re-plans
+        them with MEASURE once reused (or at once when wisdom knows them); 'estimate',
+        'measure' and 'patient' fix the effort.
+    wisdom : pathlib.Path or None
+        Where FFTW wisdom is loaded from and saved to (None: no wisdom file).
+    method : str
+        Method used wherever 'auto' is asked for ('auto': the planner decides).
+    costs : CostModel
+        The cost model's machine coefficients.
+    memory_limit : int or None
+        Peak extra bytes the tiled executor may use (None: no limit).
+    source : str
+        The file the settings were read from, or 'defaults'.
+    """
+
+    threads: int | None = None
+    planner_effort: str = "auto"
+    wisdom: Path | None = None
+    method: str = "auto"
+    costs: CostModel = DEFAULT_COSTS
+    memory_limit: int | None = None
+    source: str = "defaults"
+
+
+def user_config_path() -> Path:
+    """Path of the configuration file (``FFTCONV_CONFIG``, else the user config directory).
+
+    Examples
+    --------
+    >>> user_config_path().name.endswith(".toml")
+    True
+    """
+    env = os.environ.get("FFTCONV_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir("fftconv")) / "config.toml"
+
+
+def wisdom_default_path() -> Path:
+    """Default wisdom file, in the user's cache directory.
+
+    Examples
+    --------
+    >>> wisdom_default_path().name
+    'wisdom.json'
+    """
+    return Path(platformdirs.user_cache_dir("fftconv")) / "wisdom.json"
+
+
+def parse_size(value: object, where: str) -> int:
+    """Bytes from an int or a string such as ``"64MiB"`` or ``"2 GB"``.
+
+    Examples
+    --------
+    >>> parse_size("64MiB", "limit"), parse_size(1000, "limit")
+    (67108864, 1000)
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a size such as \"2GiB\", got {value!r}")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ConfigError(f"{where}: a size must be positive, got {value}")
+        return value
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", value)
+        if m and m.group(2).lower() in _UNITS:
+            size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+            if size > 0:
+                return size
+    raise ConfigError(f"{where}: expected a size such as \"2GiB\" or \"512MB\", got {value!r}")
+
+
+def _positive_int(value: object, where: str) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ConfigError(f"{where}: expected a positive integer, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _choice(value: object, choices: tuple[str, ...], where: str) -> str:
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise ConfigError(f"{where}: expected one of {', '.join(choices)}; got {value!r}")
+    return value.lower()
+
+
+def _wisdom(value: object, where: str) -> Path | None:
+    if isinstance(value, bool):
+        return wisdom_default_path() if value else None
+    if isinstance(value, str) and value.strip():
+        if value.strip().lower() in ("0", "false", "off", "no", "none"):
+            return None
+        if value.strip().lower() in ("1", "true", "on", "yes"):
+            return wisdom_default_path()
+        return Path(value).expanduser()
+    raise ConfigError(f"{where}: expected true, false or a file path, got {value!r}")
+
+
+def _costs(table: object, where: str, base: CostModel) -> CostModel:
+    if isinstance(table, CostModel):
+        return table
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: expected a table of cost coefficients, got {table!r}")
+    known = {f.name: f for f in dataclasses.fields(CostModel)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(
+                f"{where}.{key}: unknown cost coefficient; known: {', '.join(sorted(known))}"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigError(f"{where}.{key}: expected a positive number, got {value!r}")
+        values[key] = int(value) if known[key].type in (int, "int") else float(value)
+    return dataclasses.replace(base, **values)
+
+
+_SCHEMA = {
+    "fftw": {"threads", "planner_effort", "wisdom"},
+    "planner": {"method", "costs"},
+    "memory": {"limit"},
+}
+
+
+def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> Config:
+    changes: dict[str, Any] = {"source": str(path)}
+    for table, body in data.items():
+        if table not in _SCHEMA:
+            raise ConfigError(f"{path}: unknown table [{table}]; known: {', '.join(sorted(_SCHEMA))}")
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"{path}: [{table}] must be a table, got {body!r}")
+        for key, value in body.items():
+            where = f"{path}: [{table}] {key}"
+            if key not in _SCHEMA[table]:
+                raise ConfigError(
+                    f"{path}: unknown key {key!r} in [{table}]; known: {', '.join(sorted(_SCHEMA[table]))}"
+                )
+            if (table, key) == ("fftw", "threads"):
+                changes["threads"] = _positive_int(value, where)
+            elif (table, key) == ("fftw", "planner_effort"):
+                changes["planner_effort"] = _choice(value, PLANNER_EFFORTS, where)
+            elif (table, key) == ("fftw", "wisdom"):
+                changes["wisdom"] = _wisdom(value, where)
+            elif (table, key) == ("planner", "method"):
+                changes["method"] = _choice(value, _METHODS, where)
+            elif (table, key) == ("planner", "costs"):
+                changes["costs"] = _costs(value, f"{path}: [planner.costs]", config.costs)
+            elif (table, key) == ("memory", "limit"):
+                changes["memory_limit"] = parse_size(value, where)
+    return dataclasses.replace(config, **changes)
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Read a configuration file over the built-in defaults (no environment, no overrides).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.toml"
+    >>> _ = p.write_text('[fftw]\\nthreads = 3\\n')
+    >>> load(p).threads
+    3
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return _apply_file(Config(wisdom=wisdom_default_path()), data, path)
+
+
+_ENV = {
+    "FFTCONV_THREADS": ("threads", _positive_int),
+    "FFTCONV_PLANNER_EFFORT": ("planner_effort", lambda v, w: _choice(v, PLANNER_EFFORTS, w)),
+    "FFTCONV_WISDOM": ("wisdom", _wisdom),
+    "FFTCONV_METHOD": ("method", lambda v, w: _choice(v, _METHODS, w)),
+    "FFTCONV_MEMORY_LIMIT": ("memory_limit", parse_size),
+}
+
+_file_cache: dict[tuple[str, float], Config] = {}
+_overrides: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
+    "fftconv_config_overrides", default=()
+)
+
+
+def _from_file() -> Config:
+    path = user_config_path()
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        if os.environ.get("FFTCONV_CONFIG"):
+            raise ConfigError(f"{path}: FFTCONV_CONFIG names a file that does not exist") from None
+        return Config(wisdom=wisdom_default_path())
+    key = (str(path), stamp)
+    if key not in _file_cache:
+        _file_cache.clear()
+        _file_cache[key] = load(path)
+    return _file_cache[key]
+
+
+def _check_override(name: str, value: Any, base: Config) -> Any:
+    where = f"override {name}"
+    if name == "threads":
+        return None if value is None else _positive_int(value, where)
+    if name == "planner_effort":
+        return _choice(value, PLANNER_EFFORTS, where)
+    if name == "wisdom":
+        return None if value is None else _wisdom(value if not isinstance(value, Path) else str(value), where)
+    if name == "method":
+        return _choice(value, _METHODS, where)
+    if name == "costs":
+        return _costs(value, where, base.costs)
+    if name == "memory_limit":
+        return None if value is None else parse_size(value, where)
+    fields = [f.name for f in dataclasses.fields(Config) if f.name != "source"]
+    raise ConfigError(f"unknown setting {name!r}; known: {', '.join(fields)}")
+
+
+def get() -> Config:
+    """The settings in force here (file, environment and active overrides).
+
+    Examples
+    --------
+    >>> get().planner_effort in PLANNER_EFFORTS
+    True
+    """
+    config = _from_file()
+    env_changes = {}
+    for var, (name, parse) in _ENV.items():
+        value = os.environ.get(var)
+        if value is not None and value.strip() != "":
+            env_changes[name] = parse(value, var)
+    if env_changes:
+        config = dataclasses.replace(config, **env_changes)
+    for layer in _overrides.get():
+        config = dataclasses.replace(config, **layer)
+    return config
+
+
+@contextlib.contextmanager
+def override(**settings: Any) -> Iterator[Config]:
+    """Change settings inside a ``with`` block (per thread and task; nestable).
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> with fftconv.config.override(threads=1, method="direct") as c:
+    ...     c.threads, fftconv.plan((100, 100), (5, 5)).method
+    (1, 'direct')
+    """
+    base = get()
+    layer = {name: _check_override(name, value, base) for name, value in settings.items()}
+    token = _overrides.set(_overrides.get() + (layer,))
+    try:
+        yield get()
+    finally:
+        _overrides.reset(token)
+

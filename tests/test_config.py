@@ -1,0 +1,158 @@
+"""Configuration precedence and validation, and FFTW wisdom persistence."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import fftconv
+from fftconv import _fftw, config
+
+
+@pytest.fixture
+def config_file(tmp_path, monkeypatch):
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("FFTCONV_CONFIG", str(path))
+
+    def write(text):
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def test_defaults_work_without_a_file(config_file):
+    config_file("")
+    c = config.get()
+    assert c.planner_effort == "auto" and c.method == "auto" and c.threads is None
+    assert c.costs == fftconv._costs.DEFAULT_COSTS
+
+
+def test_precedence_file_then_environment_then_override_then_argument(config_file, monkeypatch):
+    config_file('[fftw]\nthreads = 3\n[planner]\nmethod = "fft"\n[memory]\nlimit = "64MiB"\n')
+    c = config.get()
+    assert (c.threads, c.method, c.memory_limit) == (3, "fft", 64 * 2**20)
+    monkeypatch.setenv("FFTCONV_THREADS", "2")
+    assert config.get().threads == 2
+    with config.override(threads=1, method="direct"):
+        assert config.get().threads == 1
+        assert fftconv.plan((300, 300), (9, 9)).method == "direct"
+        assert fftconv.plan((300, 300), (9, 9), threads=2).threads == 2
+        with config.override(method="tiled"):
+            assert config.get().method == "tiled"
+        assert config.get().method == "direct"
+    assert config.get().threads == 2
+    assert fftconv.plan((300, 300), (9, 9)).method == "fft"
+
+
+def test_forced_method_is_used_by_auto_calls(config_file, rng):
+    config_file('[planner]\nmethod = "direct"\n')
+    a, b = rng.standard_normal((50, 50)), rng.standard_normal((5, 5))
+    assert fftconv.choose_conv_method(a, b) == "direct"
+    # fftconvolve only chooses among FFT methods, so a forced 'direct' does not apply there
+    np.testing.assert_allclose(fftconv.fftconvolve(a, b), fftconv.convolve(a, b), atol=1e-12)
+
+
+def test_costs_from_file_reach_the_planner(config_file):
+    config_file("[planner.costs]\ndirect_mac = 1e-15\n")
+    assert config.get().costs.direct_mac == 1e-15
+    assert fftconv.plan((2048, 2048), (31, 31), "same", threads=1).method == "direct"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[fftw\nthreads = 2", ["not valid TOML"]),
+    ("[gpu]\nthreads = 2\n", ["unknown table [gpu]"]),
+    ("[fftw]\nthread = 2\n", ["unknown key 'thread'", "[fftw]"]),
+    ("[fftw]\nthreads = 0\n", ["threads", "positive integer"]),
+    ("[fftw]\nthreads = \"many\"\n", ["threads", "positive integer"]),
+    ("[fftw]\nplanner_effort = \"exhaustive\"\n", ["planner_effort", "estimate"]),
+    ("[planner]\nmethod = \"winograd\"\n", ["method", "tiled"]),
+    ("[planner.costs]\nfft_speed = 1.0\n", ["fft_speed", "unknown cost coefficient"]),
+    ("[planner.costs]\ndirect_mac = -1\n", ["direct_mac", "positive number"]),
+    ("[memory]\nlimit = \"lots\"\n", ["limit", "2GiB"]),
+    ("fftw = 3\n", ["[fftw] must be a table"]),
+])
+def test_bad_files_name_the_file_the_key_and_the_problem(config_file, text, words):
+    path = config_file(text)
+    with pytest.raises(fftconv.ConfigError) as info:
+        config.get()
+    assert isinstance(info.value, ValueError)
+    message = str(info.value)
+    assert str(path) in message
+    for word in words:
+        assert word in message
+
+
+def test_bad_environment_and_overrides(config_file, monkeypatch):
+    config_file("")
+    monkeypatch.setenv("FFTCONV_PLANNER_EFFORT", "hard")
+    with pytest.raises(fftconv.ConfigError, match="FFTCONV_PLANNER_EFFORT"):
+        config.get()
+    monkeypatch.delenv("FFTCONV_PLANNER_EFFORT")
+    with pytest.raises(fftconv.ConfigError, match="unknown setting 'colour'"):
+        with config.override(colour="blue"):
+            pass
+    with pytest.raises(fftconv.ConfigError, match="memory_limit"):
+        with config.override(memory_limit="a lot"):
+            pass
+
+
+def test_missing_file_named_by_the_environment_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("FFTCONV_CONFIG", str(tmp_path / "absent.toml"))
+    with pytest.raises(fftconv.ConfigError, match="does not exist"):
+        config.get()
+
+
+def test_sizes():
+    assert config.parse_size("2GiB", "x") == 2 * 2**30
+    assert config.parse_size("512 MB", "x") == 512 * 10**6
+    assert config.parse_size(4096, "x") == 4096
+    for bad in ("", "-1MiB", "3 parsecs", True, 0):
+        with pytest.raises(fftconv.ConfigError):
+            config.parse_size(bad, "x")
+
+
+@pytest.fixture
+def fresh_fftw():
+    _fftw.forget_wisdom()
+    yield
+    _fftw.forget_wisdom()
+
+
+def test_wisdom_round_trip(tmp_path, fresh_fftw):
+    path = tmp_path / "wisdom.json"
+    with config.override(wisdom=str(path), planner_effort="measure"):
+        fftconv.convolve(np.ones((96, 80)), np.ones((5, 5)), method="fft", threads=1)
+    saved = json.loads(path.read_text())
+    assert saved["fftw"] == _fftw.fftw_version() and "fftw_wisdom" in saved["wisdom"][0]
+    _fftw.forget_wisdom()
+    assert _fftw.load_wisdom(path) is True
+    # with the wisdom loaded, the auto effort gets a measured plan without measuring
+    pair = _fftw.TransformPair((), (100, 84), True, np.dtype(np.float64), 1, "auto", None)
+    assert pair.measured
+
+
+def test_wisdom_only_plans_fall_back_to_estimate_when_unknown(fresh_fftw):
+    pair = _fftw.TransformPair((), (1200, 1250), True, np.dtype(np.float64), 1, "auto", None)
+    assert not pair.measured  # large and unknown: ESTIMATE first
+    pair.begin()
+    pair.begin()
+    assert pair.measured  # reused: re-planned with MEASURE
+
+
+@pytest.mark.parametrize("content", ["{not json", json.dumps({"format": "other"}),
+                                     json.dumps({"format": _fftw.WISDOM_FORMAT, "fftw": "fftw-0.0",
+                                                 "wisdom": ["", "", ""]}),
+                                     json.dumps({"format": _fftw.WISDOM_FORMAT,
+                                                 "fftw": _fftw.fftw_version(),
+                                                 "wisdom": ["(garbage", "", ""]})])
+def test_corrupt_or_foreign_wisdom_is_a_warning(tmp_path, fresh_fftw, content):
+    path = tmp_path / "wisdom.json"
+    path.write_text(content)
+    with pytest.warns(RuntimeWarning, match="wisdom"):
+        assert _fftw.load_wisdom(path) is False
+    with config.override(wisdom=str(path)), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fftconv.convolve(np.arange(10.0), np.ones(3), method="fft")
+    np.testing.assert_allclose(out, np.convolve(np.arange(10.0), np.ones(3)), atol=1e-12)
