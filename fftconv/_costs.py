@@ -1,12 +1,13 @@
 """The cost model: estimated seconds for the direct sum and for FFT layouts.
 
-Coefficients are per machine; these defaults were fitted on the project's reference machine
-(AMD EPYC, 2 cores, 1 MiB L2 per core, 32 MiB L3) from pyFFTW MEASURE plans and NumPy
-shift-and-add sums. What drives time, and so what the model carries:
+Coefficients are per machine; these defaults are ``fftconv tune``'s fit on the project's
+reference machine (AMD EPYC, 2 cores, 1 MiB L2 per core, 32 MiB L3, FFTW 3.3.5 from the
+pyFFTW 0.15.1 wheel, numpy 2.4, scipy 1.17); run ``fftconv tune --write`` on another.
+What drives time, and so what the model carries:
 
 * FFT work grows as ``N log2 N``; once a transform's spectrum no longer fits in L3
-  (``cache_bytes``) every pass goes to memory and the cost per point roughly doubles;
-* single precision FFTs cost ~0.75 of double, complex data twice a real one;
+  (``cache_bytes``) every pass goes to memory and the cost per point rises ~1.6x;
+* single precision FFTs cost ~0.8 of double, complex data ~1.8x a real one;
 * every tile pays a fixed Python/FFTW call overhead plus copies in and out;
 * the direct sum costs per multiply-add, plus an overhead per (tap, block) NumPy call.
 """
@@ -21,18 +22,19 @@ from dataclasses import dataclass
 class CostModel:
     """Machine coefficients of the planner's cost model (seconds)."""
 
-    fft_point_log: float = 0.11e-9  # per point per log2(points), real float64 in cache
-    fft_out_of_cache: float = 2.0  # factor once the spectrum exceeds cache_bytes
+    fft_point_log: float = 0.083e-9  # per point per log2(points), real float64 in cache
+    fft_out_of_cache: float = 1.6  # factor once the spectrum exceeds cache_bytes
     cache_bytes: int = 24 << 20
-    single_factor: float = 0.75
-    complex_factor: float = 2.0
+    single_factor: float = 0.8
+    complex_factor: float = 1.83
     longdouble_factor: float = 12.0
-    copy_point: float = 1.0e-9  # per point of buffer: zero, copy in, multiply, copy out
-    tile_overhead: float = 25e-6
-    call_overhead: float = 60e-6
-    direct_mac: float = 0.42e-9  # per multiply-add, float64
+    copy_point: float = 2.0e-9  # per point of buffer: zero, copy in, multiply, copy out
+    tile_overhead: float = 2.3e-6
+    call_overhead: float = 39e-6
+    direct_mac: float = 0.37e-9  # per multiply-add, float64 (scipy.ndimage's loop)
+    direct_mac_1d: float = 0.156e-9  # per multiply-add of np.convolve (1-D, no batch)
     direct_call: float = 2.5e-6  # per NumPy call of the shift-and-add sum
-    direct_generic: float = 1.5  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
+    direct_generic: float = 2.16  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
     thread_efficiency: float = 0.8
 
     def fft_seconds(self, points: int, itemsize: int, real: bool, precision: str) -> float:

@@ -127,17 +127,22 @@ def direct_macs(shape1, shape2, windows) -> int:
 
 
 def _direct_seconds(shape1, shape2, windows, batch_points, dtype, costs: CostModel) -> float:
-    factor = {"single": 0.6, "double": 1.0, "long": 4.0}[_precision(dtype)]
-    if np.dtype(dtype).kind == "c":
-        factor *= 3.0
+    """Seconds of the direct executor: np.convolve (1-D), scipy.ndimage's loop (real floats)
+    or the blocked shift-and-add (integers, complex, long double)."""
+    dtype = np.dtype(dtype)
     macs = direct_macs(shape1, shape2, windows) * batch_points
-    out_points = int(np.prod([w.length for w in windows])) * batch_points
-    taps = int(np.prod(shape2))
+    if len(shape1) == 1 and batch_points == 1 and dtype.kind in "fc":
+        factor = 4.0 if dtype.kind == "c" else 1.0
+        return costs.call_overhead + macs * costs.direct_mac_1d * factor
+    factor = {"single": 0.6, "double": 1.0, "long": 4.0}[_precision(dtype)]
+    if dtype.kind == "c":
+        factor *= 3.0
     seconds = costs.call_overhead + macs * costs.direct_mac * factor
-    if np.dtype(dtype) not in (np.float32, np.float64):  # no compiled path: per-tap NumPy calls
-        blocks = max(1, out_points * np.dtype(dtype).itemsize >> 18)
-        seconds += macs * costs.direct_mac * (costs.direct_generic - 1)
-        seconds += 2 * taps * blocks * costs.direct_call
+    if dtype not in (np.float32, np.float64):  # no compiled path: per-tap NumPy calls
+        out_points = int(np.prod([w.length for w in windows])) * batch_points
+        blocks = max(1, out_points * dtype.itemsize >> 18)
+        seconds += macs * costs.direct_mac * factor * (costs.direct_generic - 1)
+        seconds += 2 * int(np.prod(shape2)) * blocks * costs.direct_call
     return seconds
 
 

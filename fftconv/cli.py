@@ -1,4 +1,5 @@
-"""The ``fftconv`` command: ``bench`` (fftconv beside scipy) and ``plan`` (explain a choice)."""
+"""The ``fftconv`` command: ``bench`` (fftconv beside scipy), ``tune`` (fit this machine's
+costs) and ``plan`` (explain a choice)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=_positive, default=None, help="timed rounds per implementation")
     bench.add_argument("--json", metavar="PATH", help="also write rows and machine info as JSON")
 
+    tune = sub.add_parser("tune", help="measure this machine and fit the planner's cost model")
+    tune.add_argument("--quick", action="store_true", help="fewer, shorter measurements (under 20 s)")
+    tune.add_argument("--threads", type=_positive, default=1)
+    where = tune.add_mutually_exclusive_group()
+    where.add_argument("--write", action="store_true", help="write the fit to the user config file")
+    where.add_argument("--config", metavar="PATH", help="write the fit to this TOML file")
+    tune.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     explain = sub.add_parser("plan", help="explain how fftconv would convolve two shapes")
     explain.add_argument("image", type=_shape, help="image shape, e.g. 4096x4096")
     explain.add_argument("kernel", type=_shape, help="kernel shape, e.g. 31x31")
@@ -67,7 +76,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "plan":
         return _plan(args)
+    if args.command == "tune":
+        return _tune(args)
     return _bench(args)
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import config
+    from ._tune import report, tune, write_costs
+
+    try:
+        target = Path(args.config) if args.config else config.user_config_path() if args.write else None
+        result = tune(quick=args.quick, threads=args.threads, progress=not args.no_progress)
+        print(report(result))
+        if target is not None:
+            write_costs(result.new, target)
+            print(f"\nwrote [planner.costs] to {target}")
+        else:
+            print("\n(not written: pass --write or --config PATH to keep this fit)")
+    except config.ConfigError as exc:
+        print(f"fftconv tune: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _plan(args: argparse.Namespace) -> int:

@@ -4,7 +4,8 @@ Where settings come from, later winning over earlier:
 
 1. built-in defaults (they already work well; ``fftconv tune`` fits this machine's costs);
 2. a TOML file: the path in ``FFTCONV_CONFIG``, else ``config.toml`` in the user's config
-   directory (``fftconv config-path`` prints it), if it exists;
+   directory (`user_config_path`), if it exists; a running process notices edits to it
+   within a second;
 3. environment variables: ``FFTCONV_THREADS``, ``FFTCONV_PLANNER_EFFORT``, ``FFTCONV_WISDOM``,
    ``FFTCONV_METHOD``, ``FFTCONV_MEMORY_LIMIT``;
 4. ``with fftconv.config.override(threads=1): ...`` in a script;
@@ -38,6 +39,7 @@ import dataclasses
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,25 +260,36 @@ _ENV = {
     "FFTCONV_MEMORY_LIMIT": ("memory_limit", parse_size),
 }
 
-_file_cache: dict[tuple[str, float], Config] = {}
 _overrides: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
     "fftconv_config_overrides", default=()
 )
+#: The file is looked at again (stat) at most this often; get() is on every call's path.
+RECHECK_SECONDS = 1.0
+_file_state: dict[str, Any] = {"key": None, "config": None, "checked": -1e9}
+_resolved: dict[tuple, Config] = {}
 
 
 def _from_file() -> Config:
+    named = os.environ.get("FFTCONV_CONFIG")
+    now = time.monotonic()
+    if _file_state["config"] is not None and _file_state["named"] == named and (
+        now - _file_state["checked"] < RECHECK_SECONDS
+    ):
+        return _file_state["config"]
     path = user_config_path()
     try:
-        stamp = path.stat().st_mtime
+        stamp = path.stat().st_mtime_ns
     except OSError:
         if os.environ.get("FFTCONV_CONFIG"):
             raise ConfigError(f"{path}: FFTCONV_CONFIG names a file that does not exist") from None
-        return Config(wisdom=wisdom_default_path())
+        stamp = None
     key = (str(path), stamp)
-    if key not in _file_cache:
-        _file_cache.clear()
-        _file_cache[key] = load(path)
-    return _file_cache[key]
+    if key != _file_state["key"]:
+        config = load(path) if stamp is not None else Config(wisdom=wisdom_default_path())
+        _file_state.update(key=key, config=config)
+        _resolved.clear()
+    _file_state.update(named=named, checked=now)
+    return _file_state["config"]
 
 
 def _check_override(name: str, value: Any, base: Config) -> Any:
@@ -306,15 +319,23 @@ def get() -> Config:
     True
     """
     config = _from_file()
+    env = tuple(os.environ.get(var) for var in _ENV)
+    layers = _overrides.get()
+    key = (id(config), env, layers and tuple(tuple(sorted(layer.items())) for layer in layers))
+    cached = _resolved.get(key)
+    if cached is not None:
+        return cached
     env_changes = {}
-    for var, (name, parse) in _ENV.items():
-        value = os.environ.get(var)
+    for (var, (name, parse)), value in zip(_ENV.items(), env):
         if value is not None and value.strip() != "":
             env_changes[name] = parse(value, var)
     if env_changes:
         config = dataclasses.replace(config, **env_changes)
-    for layer in _overrides.get():
+    for layer in layers:
         config = dataclasses.replace(config, **layer)
+    if len(_resolved) > 64:
+        _resolved.clear()
+    _resolved[key] = config
     return config
 
 

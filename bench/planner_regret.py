@@ -1,0 +1,165 @@
+"""Issue [2/7] acceptance: planner regret and fftconv vs the best scipy function, one run.
+
+Usage: python bench/planner_regret.py [--threads 1] [--json PATH] [--cases N]
+
+For every case of a grid (1-D, 2-D, 3-D; image 64..8192 per side; kernels 3..511; all modes;
+float32/float64/complex128) it times, interleaved and thread-matched:
+
+* fftconv with each method forced (direct, fft, tiled) and with 'auto';
+* scipy.signal.convolve (auto), fftconvolve, oaconvolve, and scipy.ndimage.convolve where it
+  computes the same thing ('same' mode, odd real kernel);
+* scipy.signal.convolve with method='direct' and 'fft' (for scipy's own choose_conv_method regret).
+
+Regret = time of the auto choice / time of the fastest method. Methods whose estimated time is
+over 10x the best estimate and over 1 s are not run (reported as skipped): they cannot be the
+fastest. Medians of interleaved rounds (at least 3, up to ~0.4 s of work per implementation),
+the order rotated every round so no implementation always runs first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+
+import fftconv
+from fftconv._benchmark import machine_info
+
+MODES = ("full", "same", "valid")
+
+
+def grid() -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
+    cases = []
+    for n, k in [(64, 3), (1024, 31), (8192, 3), (8192, 101), (8192, 511)]:
+        for mode in MODES:
+            cases.append(((n,), (k,), mode, "float64"))
+    for n, k, dtype in [(64, 3, "float64"), (64, 15, "float32"), (256, 5, "float64"),
+                        (256, 31, "complex128"), (512, 3, "float32"), (1024, 5, "float64"),
+                        (1024, 63, "float32"), (2048, 11, "float64"), (2048, 127, "float64"),
+                        (4096, 31, "float32"), (4096, 255, "float64"), (8192, 9, "float32"),
+                        (8192, 511, "float32")]:
+        for mode in (("same", "full", "valid") if n <= 2048 else ("same",)):
+            cases.append(((n, n), (k, k), mode, dtype))
+    for n, k, dtype in [(64, 3, "float64"), (64, 9, "float32"), (128, 31, "float64")]:
+        for mode in ("same", "full"):
+            cases.append(((n, n, n), (k, k, k), mode, dtype))
+    return cases
+
+
+def estimate_direct(s1, s2, mode) -> float:
+    """Seconds a direct sum takes at ~0.5 ns per multiply-add (for skipping hopeless runs)."""
+    out = [{"full": n + k - 1, "same": n, "valid": n - k + 1}[mode] for n, k in zip(s1, s2)]
+    return 0.5e-9 * float(np.prod(out)) * float(np.prod(s2))
+
+
+def implementations(a, b, mode, threads):
+    real = a.dtype.kind != "c"
+    yield "auto", True, lambda: fftconv.convolve(a, b, mode, threads=threads)
+    for m in ("direct", "fft", "tiled"):
+        yield m, True, lambda m=m: fftconv.convolve(a, b, mode, m, threads=threads)
+    yield "scipy.convolve", False, lambda: scipy.signal.convolve(a, b, mode)
+    yield "scipy.direct", False, lambda: scipy.signal.convolve(a, b, mode, method="direct")
+    yield "scipy.fftconvolve", False, lambda: scipy.signal.fftconvolve(a, b, mode)
+    yield "scipy.oaconvolve", False, lambda: scipy.signal.oaconvolve(a, b, mode)
+    if mode == "same" and real and all(k % 2 for k in b.shape):
+        yield "scipy.ndimage", False, lambda: scipy.ndimage.convolve(a, b, mode="constant")
+
+
+def run_case(s1, s2, mode, dtype, threads):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(s1)
+    b = rng.standard_normal(s2)
+    if dtype == "complex128":
+        a = a + 1j * rng.standard_normal(s1)
+        b = b + 1j * rng.standard_normal(s2)
+    a, b = a.astype(dtype), b.astype(dtype)
+    plan = fftconv.plan(a, b, mode, threads=threads)
+    best_estimate = min(plan.estimates.values())
+    direct_guess = estimate_direct(s1, s2, mode)
+    funcs, skipped = {}, {}
+    for name, ours, func in implementations(a, b, mode, threads):
+        guess = plan.estimates.get(name) if ours and name != "auto" else None
+        scipy_direct = scipy.signal.choose_conv_method(a, b, mode) == "direct"
+        if name in ("scipy.direct", "scipy.ndimage") or (name == "scipy.convolve" and scipy_direct):
+            guess = direct_guess * (3 if name != "scipy.ndimage" else 1)
+        if guess is not None and guess > 10 * best_estimate and guess > 1.0:
+            skipped[name] = guess
+            continue
+        funcs[name] = func
+    times = {name: [] for name in funcs}
+    for func in funcs.values():  # warm-up (plans, caches)
+        func()
+    budget = time.perf_counter() + 0.4 * len(funcs)
+    rounds = 0
+    order = list(funcs.items())
+    while rounds < 3 or (time.perf_counter() < budget and rounds < 15):
+        for name, func in order[rounds % len(order):] + order[: rounds % len(order)]:  # rotate
+            t0 = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - t0)
+        rounds += 1
+    med = {name: statistics.median(v) for name, v in times.items()}
+    ours = {m: med[m] for m in ("direct", "fft", "tiled") if m in med}
+    best_ours = min(ours, key=ours.get)
+    chosen = plan.method
+    regret = med["auto"] / ours[best_ours]
+    scipy_choice = scipy.signal.choose_conv_method(a, b, mode)
+    scipy_times = {"direct": med.get("scipy.direct"), "fft": med.get("scipy.fftconvolve")}
+    known = {m: t for m, t in scipy_times.items() if t is not None}
+    scipy_regret = (known[scipy_choice] / min(known.values())) if scipy_choice in known else None
+    peers = {n: t for n, t in med.items() if n.startswith("scipy.") and n != "scipy.direct"}
+    best_peer = min(peers, key=peers.get)
+    return {
+        "case": f"{'x'.join(map(str, s1))} * {'x'.join(map(str, s2))} {mode} {dtype}",
+        "chosen": chosen, "fastest": best_ours, "regret": regret,
+        "scipy_choice": scipy_choice, "scipy_regret": scipy_regret,
+        "best_scipy": best_peer, "vs_best_scipy": peers[best_peer] / med["auto"],
+        "median_s": med, "skipped_estimates_s": skipped, "rounds": rounds,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--cases", type=int, default=None, help="run only the first N cases")
+    args = parser.parse_args()
+    machine = machine_info(args.threads)
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
+    print(f"costs: {fftconv.config.get().source}\n")
+    print(f"{'case':<38} {'auto':>6} {'fastest':>7} {'regret':>7} {'scipy':>6} {'s.regret':>8}"
+          f" {'vs best scipy':>14}")
+    rows = []
+    for s1, s2, mode, dtype in grid()[: args.cases]:
+        r = run_case(s1, s2, mode, dtype, args.threads)
+        rows.append(r)
+        sr = f"{r['scipy_regret']:.2f}" if r["scipy_regret"] is not None else "n/a"
+        print(f"{r['case']:<38} {r['chosen']:>6} {r['fastest']:>7} {r['regret']:>7.2f}"
+              f" {r['scipy_choice']:>6} {sr:>8} {r['vs_best_scipy']:>7.2f}x"
+              f" ({r['best_scipy'].replace('scipy.', '')})", flush=True)
+    regrets = [r["regret"] for r in rows]
+    scipy_regrets = [r["scipy_regret"] for r in rows if r["scipy_regret"] is not None]
+    vs = [r["vs_best_scipy"] for r in rows]
+    summary = {
+        "cases": len(rows),
+        "regret_median": statistics.median(regrets), "regret_max": max(regrets),
+        "scipy_regret_median": statistics.median(scipy_regrets), "scipy_regret_max": max(scipy_regrets),
+        "vs_best_scipy_min": min(vs), "cases_below_0.95x_best_scipy": sum(v < 0.95 for v in vs),
+    }
+    print()
+    for k, v in summary.items():
+        print(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine, "summary": summary, "rows": rows}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

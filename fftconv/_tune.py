@@ -1,0 +1,305 @@
+"""``fftconv tune``: measure this machine, fit the cost model, report, write the config.
+
+Three groups of measurements, each fitted by a robust ratio (median of measured/predicted):
+
+1. FFTW transform pairs (forward + inverse) across sizes, ranks, precisions and the L3
+   boundary: ``fft_point_log``, ``fft_out_of_cache``, ``single_factor``, ``complex_factor``;
+2. whole convolutions by the spectral executor: what the transforms do not explain is
+   regressed (non-negative least squares) on buffer points, tiles and calls:
+   ``copy_point``, ``tile_overhead``, ``call_overhead``;
+3. direct sums: ``direct_mac`` (scipy.ndimage's loop), ``direct_mac_1d`` (np.convolve),
+   ``direct_generic`` (shift-and-add relative to ndimage).
+
+Then planner regret (time of the chosen method / fastest method) is measured on validation
+cases with the old and the new coefficients.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.optimize
+
+from . import _fftw, config
+from ._costs import CostModel
+from ._geometry import output_window
+from ._planner import _precision, _spectral_seconds, direct_macs, make_plan
+from ._signal import convolve
+from ._spectral import convolve_spectral, make_layout
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What a tuning run fitted and measured."""
+
+    old: CostModel
+    new: CostModel
+    fit_error: dict[str, float]  # median |log(predicted / measured)| per group, old and new
+    regret_old: list[float]
+    regret_new: list[float]
+    seconds: float
+
+
+def best_time(func: Callable[[], object], min_seconds: float, max_runs: int = 50) -> float:
+    """Fastest of several runs (after one warm-up), running for at least ``min_seconds``."""
+    func()
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < min_seconds and len(times) < max_runs):
+        t0 = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _fft_cases(quick: bool) -> list[tuple[tuple[int, ...], str]]:
+    sizes_2d = [64, 128, 256, 512, 1024, 2048] + ([] if quick else [3000])
+    cases = [((n, n), "float64") for n in sizes_2d]
+    cases += [((n, n), "float32") for n in (128, 512, 1024)]
+    cases += [((n, n), "complex128") for n in (128, 512)]
+    cases += [((n,), "float64") for n in (4096, 65536)]
+    cases += [((n, n, n), "float64") for n in ((32, 64) if quick else (32, 64, 128))]
+    return cases
+
+
+def _spectral_cases(quick: bool) -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
+    cases: list = [((256, 256), (5, 5), "tiled"), ((512, 512), (9, 9), "fft"),
+             ((1024, 1024), (7, 7), "tiled"), ((64, 64), (5, 5), "fft"), ((8192,), (101,), "fft"),
+             ((2048, 2048), (15, 15), "tiled")]
+    if not quick:
+        cases += [((1024, 1024), (31, 31), "fft"), ((3000, 3000), (11, 11), "tiled"),
+                  ((64, 64, 64), (5, 5, 5), "tiled"), ((100000,), (301,), "tiled")]
+    cases = [(s1, s2, "same", m) for s1, s2, m in cases]
+    # small fixed tiles, so that the per-tile overhead can be told apart from per-point costs
+    cases += [((512, 512), (3, 3), "same", (32, 32)), ((512, 512), (5, 5), "same", (64, 64)),
+              ((20000,), (5,), "same", (64,))]
+    return cases
+
+
+def _validation_cases(quick: bool):
+    cases = [((512, 512), (3, 3), "same"), ((512, 512), (9, 9), "same"), ((1024, 1024), (5, 5), "full"),
+             ((2048, 2048), (31, 31), "same"), ((8192,), (101,), "full"), ((200, 200), (41, 41), "valid"),
+             ((64, 64, 64), (3, 3, 3), "same"), ((300, 300), (17, 17), "same")]
+    if not quick:
+        cases += [((100000,), (31,), "full"), ((1500, 1500), (65, 65), "same"),
+                  ((4096, 4096), (9, 9), "same"), ((128, 128, 128), (9, 9, 9), "same"),
+                  ((600, 600), (3, 3), "full"), ((128, 128), (31, 31), "full")]
+    return cases
+
+
+def _log_error(pred: Iterable[float], meas: Iterable[float]) -> float:
+    return statistics.median(abs(math.log(p / m)) for p, m in zip(pred, meas))
+
+
+def _fft_prediction(costs: CostModel, shape, dtype) -> float:
+    dtype = np.dtype(dtype)
+    return costs.fft_seconds(int(np.prod(shape)), dtype.itemsize, dtype.kind != "c", _precision(dtype))
+
+
+def _spectral_prediction(costs: CostModel, s1, s2, mode, method, dtype=np.float64) -> float:
+    windows = tuple(output_window(a, b, mode) for a, b in zip(s1, s2))
+    plan = make_plan(tuple(s1), tuple(s2), windows, (), np.dtype(dtype), 1, method, costs=costs)
+    return plan.estimates[method]
+
+
+def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneResult:
+    """Measure this machine and fit a `CostModel` (the current one is the starting point).
+
+    Examples
+    --------
+    >>> result = tune(quick=True, progress=False)  # doctest: +SKIP
+    >>> result.new.fft_point_log > 0  # doctest: +SKIP
+    True
+    """
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    old = config.get().costs
+    rng = np.random.default_rng(0)
+    budget = 0.05 if quick else 0.25
+    fft_cases = _fft_cases(quick)
+    spectral_cases = _spectral_cases(quick)
+    direct_cases = [((512, 512), (3, 3)), ((1024, 1024), (5, 5)), ((256, 256), (9, 9))]
+    direct_1d = [((8192,), (31,)), ((65536,), (101,))]
+    generic = [((256, 256), (5, 5))]
+    validation = _validation_cases(quick)
+    steps = len(fft_cases) + len(spectral_cases) + len(direct_cases) + len(direct_1d) + len(generic)
+    steps += len(validation)
+    bar = tqdm(total=steps, desc="fftconv tune", disable=not progress, unit="step")
+
+    # 1. transforms
+    fft_meas = []
+    for shape, dtype in fft_cases:
+        dt = np.dtype(dtype)
+        real = dt.kind != "c"
+        base = dt.type(0).real.dtype
+        pair = _fftw.TransformPair((), shape, real, base if real else dt, threads, "measure", None)
+        pair.data[...] = rng.standard_normal(pair.data.shape)
+
+        def run(pair=pair):
+            pair.forward()
+            pair.inverse()
+
+        fft_meas.append((shape, dtype, best_time(run, budget) / 2))
+        bar.update()
+    unit = dataclasses.replace(old, fft_point_log=1.0, fft_out_of_cache=1.0, single_factor=1.0,
+                               complex_factor=1.0)
+
+    def ratios(select):
+        return [t / _fft_prediction(unit, s, d) for s, d, t in fft_meas if select(s, d)]
+
+    def in_cache(s, d):  # the cost model's own criterion
+        dt = np.dtype(d)
+        return int(np.prod(s)) * dt.itemsize * (1 if dt.kind != "c" else 2) <= old.cache_bytes
+
+    point_log = statistics.median(ratios(lambda s, d: d == "float64" and in_cache(s, d)))
+    fitted = dataclasses.replace(old, fft_point_log=point_log)
+    unit = dataclasses.replace(unit, fft_point_log=point_log)
+    out = ratios(lambda s, d: d == "float64" and not in_cache(s, d))
+    single = ratios(lambda s, d: d == "float32" and in_cache(s, d))
+    cplx = ratios(lambda s, d: d == "complex128" and in_cache(s, d))
+    fitted = dataclasses.replace(
+        fitted,
+        fft_out_of_cache=statistics.median(out) if out else old.fft_out_of_cache,
+        single_factor=statistics.median(single) if single else old.single_factor,
+        complex_factor=statistics.median(cplx) if cplx else old.complex_factor,
+    )
+
+    # 2. whole spectral convolutions: the rest is copies, per-tile and per-call overhead
+    rows, measured, fft_parts, spectral_meas = [], [], [], []
+    no_overhead = dataclasses.replace(fitted, copy_point=1e-30, tile_overhead=1e-30, call_overhead=1e-30)
+    for s1, s2, mode, method in spectral_cases:
+        a, b = rng.standard_normal(s1), rng.standard_normal(s2)
+        windows = tuple(output_window(p, q, mode) for p, q in zip(s1, s2))
+        if isinstance(method, tuple):  # a fixed tile shape, run on the executor itself
+            layout = make_layout(s1, s2, windows, method, (True,) * len(s1))
+            out = np.empty([w.length for w in windows])
+            t = best_time(
+                lambda a=a, b=b, o=out, lay=layout: convolve_spectral(a, b, o, lay, threads), budget
+            )
+            fft_shape, tiles = method, layout.tiles
+            fft_part = _spectral_seconds(
+                fft_shape, tiles, 1, np.dtype(np.float64), True, threads, no_overhead
+            )
+        else:
+            t = best_time(
+                lambda a=a, b=b, m=method, md=mode: convolve(a, b, md, m, threads=threads), budget
+            )
+            plan = make_plan(tuple(s1), tuple(s2), windows, (), np.dtype(np.float64), threads, method,
+                             costs=fitted)
+            fft_shape, tiles = plan.fft_shape, plan.tiles
+            fft_part = _spectral_prediction(no_overhead, s1, s2, mode, method)
+        points = int(np.prod(fft_shape))
+        rows.append([points * tiles, tiles, 1.0])
+        measured.append(t - fft_part)
+        fft_parts.append(fft_part)
+        spectral_meas.append((s1, s2, mode, method, t))
+        bar.update()
+    A, y = np.array(rows), np.array(measured)
+    weights = 1.0 / np.array([m for *_, m in spectral_meas])  # relative errors matter
+    coef, _ = scipy.optimize.nnls(A * weights[:, None], y * weights)
+    fitted = dataclasses.replace(
+        fitted,
+        copy_point=max(coef[0], 1e-11),
+        tile_overhead=max(coef[1], 1e-7),
+        call_overhead=max(coef[2], 1e-6),
+    )
+
+    # 3. direct sums
+    def direct_ratio(cases, dtype):
+        out_ratios = []
+        for s1, s2 in cases:
+            a = rng.standard_normal(s1).astype(dtype)
+            b = rng.standard_normal(s2).astype(dtype)
+            t = best_time(lambda a=a, b=b: convolve(a, b, "same", "direct", threads=threads), budget)
+            windows = [output_window(p, q, "same") for p, q in zip(s1, s2)]
+            out_ratios.append((t - fitted.call_overhead) / direct_macs(s1, s2, windows))
+            bar.update()
+        return statistics.median(out_ratios)
+
+    fitted = dataclasses.replace(
+        fitted,
+        direct_mac=max(direct_ratio(direct_cases, np.float64), 1e-12),
+        direct_mac_1d=max(direct_ratio(direct_1d, np.float64), 1e-13),
+    )
+    gen = direct_ratio(generic, np.int64)
+    fitted = dataclasses.replace(fitted, direct_generic=max(gen / fitted.direct_mac, 1.0))
+
+    # fit quality and regret, old coefficients against new
+    fit_error = {}
+    for name, costs in (("old", old), ("new", fitted)):
+        fit_error[f"fft {name}"] = _log_error(
+            [_fft_prediction(costs, s, d) for s, d, _ in fft_meas], [t for *_, t in fft_meas])
+        fit_error[f"spectral {name}"] = _log_error(
+            [_spectral_prediction(costs, s1, s2, mode, m) for s1, s2, mode, m, _ in spectral_meas
+             if not isinstance(m, tuple)],
+            [t for *_, m, t in spectral_meas if not isinstance(m, tuple)])
+    regret_old, regret_new = [], []
+    for s1, s2, mode in validation:
+        a, b = rng.standard_normal(s1), rng.standard_normal(s2)
+        windows = tuple(output_window(p, q, mode) for p, q in zip(s1, s2))
+        times = {}
+        for m in ("direct", "fft", "tiled"):
+            est = make_plan(tuple(s1), tuple(s2), windows, (), np.dtype(np.float64), threads, "auto",
+                            costs=fitted).estimates
+            if est[m] > 20 * min(est.values()) and est[m] > 1.0:
+                continue  # hopeless: cannot be the fastest
+            times[m] = best_time(
+                lambda a=a, b=b, m=m, md=mode: convolve(a, b, md, m, threads=threads), budget
+            )
+        best = min(times.values())
+        for costs, out in ((old, regret_old), (fitted, regret_new)):
+            chosen = make_plan(tuple(s1), tuple(s2), windows, (), np.dtype(np.float64), threads, "auto",
+                               costs=costs).method
+            out.append(times.get(chosen, math.inf) / best)
+        bar.update()
+    bar.close()
+    return TuneResult(old, fitted, fit_error, regret_old, regret_new, time.perf_counter() - started)
+
+
+def costs_table(costs: CostModel) -> dict[str, float]:
+    """The coefficients as a TOML-ready table."""
+    return {f.name: getattr(costs, f.name) for f in dataclasses.fields(CostModel)}
+
+
+def write_costs(costs: CostModel, path: Path) -> None:
+    """Merge ``[planner.costs]`` into the TOML file at ``path`` (created if missing)."""
+    import tomli_w
+
+    from .config import tomllib
+
+    data = {}
+    if path.exists():
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data.setdefault("planner", {})["costs"] = costs_table(costs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+    config.load(path)  # what we wrote must read back
+
+
+def report(result: TuneResult) -> str:
+    """Plain-text summary of a tuning run."""
+    lines = [f"measured in {result.seconds:.1f} s", "", f"{'coefficient':<18} {'before':>12} {'after':>12}"]
+    old, new = costs_table(result.old), costs_table(result.new)
+    for key in old:
+        lines.append(f"{key:<18} {old[key]:>12.4g} {new[key]:>12.4g}")
+    lines.append("")
+    lines.append("fit error (median |log(predicted/measured)|; 0.10 is ~10 %):")
+    for key, value in result.fit_error.items():
+        lines.append(f"  {key:<14} {value:.3f}")
+    for label, regret in (("before", result.regret_old), ("after", result.regret_new)):
+        finite = [r for r in regret if math.isfinite(r)]
+        lines.append(
+            f"planner regret {label:<6}: median {statistics.median(finite):.3f}, max {max(regret):.3f}"
+            f" over {len(regret)} validation cases"
+        )
+    return "\n".join(lines)
