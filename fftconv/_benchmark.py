@@ -1,6 +1,6 @@
 """Side-by-side timing of fftconv and its scipy peers, interleaved to cancel drift.
 
-Every implementation of a case runs once per round, in turn, for several rounds; the
+Every implementation of a case runs once per round, in a random order, for several rounds; the
 median and the spread (max - min) of its rounds are reported with the maximum relative
 error against a float64 reference, so a fast wrong answer shows.
 """
@@ -130,8 +130,13 @@ def run_case(case: Case, threads: int = 1, rounds: int = 5) -> list[Row]:
     for name, (func, _) in entries.items():  # warm-up: plans, caches, page faults
         result = func(a, b)
         errors[name] = float(np.max(np.abs(result.astype(np.float64) - reference))) / scale
+    names = list(entries)
+    shuffle = np.random.default_rng(1)
     for _ in range(rounds):
-        for name, (func, _) in entries.items():
+        # a fresh random order each round: in a fixed order every implementation has the same
+        # predecessor, whose cache footprint biases its timing
+        for i in shuffle.permutation(len(names)):
+            name, func = names[i], entries[names[i]][0]
             t0 = time.perf_counter()
             func(a, b)
             times[name].append(time.perf_counter() - t0)

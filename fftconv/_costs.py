@@ -5,7 +5,7 @@ reference machine (AMD EPYC, 2 cores, 1 MiB L2 per core, 32 MiB L3, FFTW 3.3.5 f
 pyFFTW 0.15.1 wheel, numpy 2.4, scipy 1.17); run ``fftconv tune --write`` on another.
 What drives time, and so what the model carries:
 
-* FFT work grows as ``N log2 N``; once a transform's spectrum no longer fits in L3
+* FFT work grows as ``N (a log2 N + b)``; once a transform's spectrum no longer fits in L3
   (``cache_bytes``) every pass goes to memory and the cost per point rises ~1.6x;
 * single precision FFTs cost ~0.8 of double, complex data ~1.8x a real one;
 * every tile pays a fixed Python/FFTW call overhead plus copies in and out;
@@ -23,6 +23,7 @@ class CostModel:
     """Machine coefficients of the planner's cost model (seconds)."""
 
     fft_point_log: float = 0.083e-9  # per point per log2(points), real float64 in cache
+    fft_point: float = 0.0  # per point, whatever the length (passes over memory, twiddles)
     fft_out_of_cache: float = 1.6  # factor once the spectrum exceeds cache_bytes
     cache_bytes: int = 24 << 20
     single_factor: float = 0.8
@@ -41,7 +42,7 @@ class CostModel:
         """One forward or inverse transform of ``points`` points."""
         if points <= 1:
             return 0.0
-        cost = self.fft_point_log * points * math.log2(points)
+        cost = points * (self.fft_point_log * math.log2(points) + self.fft_point)
         spectrum_bytes = points * itemsize * (1 if real else 2)
         if spectrum_bytes > self.cache_bytes:
             cost *= self.fft_out_of_cache

@@ -3,7 +3,8 @@
 Three groups of measurements, each fitted by a robust ratio (median of measured/predicted):
 
 1. FFTW transform pairs (forward + inverse) across sizes, ranks, precisions and the L3
-   boundary: ``fft_point_log``, ``fft_out_of_cache``, ``single_factor``, ``complex_factor``;
+   boundary: ``fft_point_log`` and ``fft_point`` (least squares on per-point cost against
+   ``log2 N``), then ``fft_out_of_cache``, ``single_factor``, ``complex_factor`` as ratios;
 2. whole convolutions by the spectral executor: what the transforms do not explain is
    regressed (non-negative least squares) on buffer points, tiles and calls:
    ``copy_point``, ``tile_overhead``, ``call_overhead``;
@@ -48,7 +49,13 @@ class TuneResult:
 
 
 def best_time(func: Callable[[], object], min_seconds: float, max_runs: int = 50) -> float:
-    """Fastest of several runs (after one warm-up), running for at least ``min_seconds``."""
+    """Fastest of several runs (after one warm-up), running for at least ``min_seconds``.
+
+    Examples
+    --------
+    >>> best_time(lambda: sum(range(100)), 0.001) > 0
+    True
+    """
     func()
     times = []
     start = time.perf_counter()
@@ -60,11 +67,11 @@ def best_time(func: Callable[[], object], min_seconds: float, max_runs: int = 50
 
 
 def _fft_cases(quick: bool) -> list[tuple[tuple[int, ...], str]]:
-    sizes_2d = [64, 128, 256, 512, 1024, 2048] + ([] if quick else [3000])
+    sizes_2d = [32, 64, 128, 256, 512, 1024, 2048] + ([] if quick else [3000])
     cases = [((n, n), "float64") for n in sizes_2d]
     cases += [((n, n), "float32") for n in (128, 512, 1024)]
     cases += [((n, n), "complex128") for n in (128, 512)]
-    cases += [((n,), "float64") for n in (4096, 65536)]
+    cases += [((n,), "float64") for n in (256, 1024, 4096, 16384, 65536)]
     cases += [((n, n, n), "float64") for n in ((32, 64) if quick else (32, 64, 128))]
     return cases
 
@@ -112,11 +119,8 @@ def _spectral_prediction(costs: CostModel, s1, s2, mode, method, dtype=np.float6
 def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneResult:
     """Measure this machine and fit a `CostModel` (the current one is the starting point).
 
-    Examples
-    --------
-    >>> result = tune(quick=True, progress=False)  # doctest: +SKIP
-    >>> result.new.fft_point_log > 0  # doctest: +SKIP
-    True
+    Takes about 40 s (``quick``: under 20 s); ``fftconv tune`` runs it from the command line
+    and ``tests/test_tune.py`` runs it on a tiny grid.
     """
     from tqdm.auto import tqdm
 
@@ -149,28 +153,42 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
 
         fft_meas.append((shape, dtype, best_time(run, budget) / 2))
         bar.update()
-    unit = dataclasses.replace(old, fft_point_log=1.0, fft_out_of_cache=1.0, single_factor=1.0,
-                               complex_factor=1.0)
-
-    def ratios(select):
-        return [t / _fft_prediction(unit, s, d) for s, d, t in fft_meas if select(s, d)]
+    unit = dataclasses.replace(old, fft_point_log=1.0, fft_point=0.0, fft_out_of_cache=1.0,
+                               single_factor=1.0, complex_factor=1.0)
 
     def in_cache(s, d):  # the cost model's own criterion
         dt = np.dtype(d)
         return int(np.prod(s)) * dt.itemsize * (1 if dt.kind != "c" else 2) <= old.cache_bytes
 
-    point_log = statistics.median(ratios(lambda s, d: d == "float64" and in_cache(s, d)))
-    fitted = dataclasses.replace(old, fft_point_log=point_log)
-    unit = dataclasses.replace(unit, fft_point_log=point_log)
-    out = ratios(lambda s, d: d == "float64" and not in_cache(s, d))
-    single = ratios(lambda s, d: d == "float32" and in_cache(s, d))
-    cplx = ratios(lambda s, d: d == "complex128" and in_cache(s, d))
-    fitted = dataclasses.replace(
-        fitted,
-        fft_out_of_cache=statistics.median(out) if out else old.fft_out_of_cache,
-        single_factor=statistics.median(single) if single else old.single_factor,
-        complex_factor=statistics.median(cplx) if cplx else old.complex_factor,
-    )
+    def fit_transforms(two_terms: bool) -> CostModel:
+        """Per-point cost ``a log2(N) (+ b)`` on real double in-cache transforms, then the
+        out-of-cache, single and complex factors as median ratios."""
+        base = [(int(np.prod(s)), t) for s, d, t in fft_meas if d == "float64" and in_cache(s, d)]
+        if two_terms:
+            A = np.array([[math.log2(n), 1.0] for n, _ in base])
+            y = np.array([t / n for n, t in base])
+            (a, b), _ = scipy.optimize.nnls(A / y[:, None], np.ones(len(y)))  # relative errors
+        else:
+            a, b = statistics.median(t / (n * math.log2(n)) for n, t in base), 0.0
+        unit_ab = dataclasses.replace(unit, fft_point_log=max(a, 1e-13), fft_point=b)
+
+        def ratios(select):
+            return [t / _fft_prediction(unit_ab, s, d) for s, d, t in fft_meas if select(s, d)]
+
+        out = ratios(lambda s, d: d == "float64" and not in_cache(s, d))
+        single = ratios(lambda s, d: d == "float32" and in_cache(s, d))
+        cplx = ratios(lambda s, d: d == "complex128" and in_cache(s, d))
+        return dataclasses.replace(
+            old, fft_point_log=max(a, 1e-13), fft_point=b,
+            fft_out_of_cache=statistics.median(out) if out else old.fft_out_of_cache,
+            single_factor=statistics.median(single) if single else old.single_factor,
+            complex_factor=statistics.median(cplx) if cplx else old.complex_factor,
+        )
+
+    def transform_error(costs: CostModel) -> float:
+        return _log_error([_fft_prediction(costs, s, d) for s, d, _ in fft_meas], [t for *_, t in fft_meas])
+
+    fitted = min((fit_transforms(False), fit_transforms(True)), key=transform_error)
 
     # 2. whole spectral convolutions: the rest is copies, per-tile and per-call overhead
     rows, measured, fft_parts, spectral_meas = [], [], [], []
@@ -265,12 +283,28 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
 
 
 def costs_table(costs: CostModel) -> dict[str, float]:
-    """The coefficients as a TOML-ready table."""
+    """The coefficients as a TOML-ready table.
+
+    Examples
+    --------
+    >>> from fftconv._costs import DEFAULT_COSTS
+    >>> costs_table(DEFAULT_COSTS)["fft_out_of_cache"]
+    1.6
+    """
     return {f.name: getattr(costs, f.name) for f in dataclasses.fields(CostModel)}
 
 
 def write_costs(costs: CostModel, path: Path) -> None:
-    """Merge ``[planner.costs]`` into the TOML file at ``path`` (created if missing)."""
+    """Merge ``[planner.costs]`` into the TOML file at ``path`` (created if missing).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from fftconv._costs import DEFAULT_COSTS
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "fftconv.toml"
+    >>> write_costs(DEFAULT_COSTS, p); "[planner.costs]" in p.read_text()
+    True
+    """
     import tomli_w
 
     from .config import tomllib
@@ -287,7 +321,7 @@ def write_costs(costs: CostModel, path: Path) -> None:
 
 
 def report(result: TuneResult) -> str:
-    """Plain-text summary of a tuning run."""
+    """Plain-text summary of a tuning run (see ``tests/test_tune.py`` for one)."""
     lines = [f"measured in {result.seconds:.1f} s", "", f"{'coefficient':<18} {'before':>12} {'after':>12}"]
     old, new = costs_table(result.old), costs_table(result.new)
     for key in old:

@@ -1,0 +1,53 @@
+"""fftconv tune on a tiny grid: it fits positive coefficients, reports, and writes the config."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fftconv
+from fftconv import _tune, config
+from fftconv.cli import main
+
+
+@pytest.fixture
+def tiny_grid(monkeypatch):
+    monkeypatch.setattr(_tune, "_fft_cases", lambda quick: [
+        ((64, 64), "float64"), ((128, 128), "float64"), ((2048, 2048), "float64"),
+        ((64, 64), "float32"), ((64, 64), "complex128"), ((4096,), "float64")])
+    monkeypatch.setattr(_tune, "_spectral_cases", lambda quick: [
+        ((128, 128), (5, 5), "same", "fft"), ((256, 256), (3, 3), "same", "tiled"),
+        ((512,), (9,), "same", "fft"), ((256, 256), (3, 3), "same", (32, 32))])
+    monkeypatch.setattr(_tune, "_validation_cases", lambda quick: [
+        ((128, 128), (3, 3), "same"), ((256, 256), (15, 15), "full")])
+
+
+def test_tune_fits_positive_coefficients_and_reports(tiny_grid):
+    result = _tune.tune(quick=True, progress=False)
+    for name, value in _tune.costs_table(result.new).items():
+        assert value > 0 and math.isfinite(value), name
+    assert result.new.fft_point_log != result.old.fft_point_log  # something was measured
+    assert len(result.regret_new) == 2 and all(r >= 1.0 for r in result.regret_new)
+    text = _tune.report(result)
+    assert "fft_point_log" in text and "planner regret after" in text
+
+
+def test_tune_cli_writes_a_config_that_the_planner_uses(tiny_grid, tmp_path, monkeypatch, capsys):
+    path = tmp_path / "fftconv.toml"
+    path.write_text('[fftw]\nthreads = 2\n')
+    assert main(["tune", "--quick", "--no-progress", "--config", str(path)]) == 0
+    assert "wrote [planner.costs]" in capsys.readouterr().out
+    written = config.load(path)
+    assert written.threads == 2  # other settings survive
+    assert written.costs != fftconv._costs.DEFAULT_COSTS
+    monkeypatch.setenv("FFTCONV_CONFIG", str(path))
+    assert config.get().costs == written.costs
+    a, b = np.ones((64, 64)), np.ones((3, 3))
+    assert fftconv.plan(a, b).estimates == fftconv._planner.make_plan(
+        (64, 64), (3, 3), fftconv.plan(a, b).mode_windows, (), np.dtype(np.float64),
+        fftconv.plan(a, b).threads, "auto", ("direct", "fft", "tiled"), written.costs).estimates
+
+
+def test_tune_cli_without_write_keeps_the_config(tiny_grid, capsys):
+    assert main(["tune", "--quick", "--no-progress"]) == 0
+    assert "not written" in capsys.readouterr().out
