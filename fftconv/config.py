@@ -188,11 +188,18 @@ def _costs(table: object, where: str, base: CostModel) -> CostModel:
             raise ConfigError(
                 f"{where}.{key}: unknown cost coefficient; known: {', '.join(sorted(known))}"
             )
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ConfigError(f"{where}.{key}: expected a positive number, got {value!r}")
+        may_be_zero = key in _ZERO_ALLOWED
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            value > 0 or (may_be_zero and value == 0)
+        ):
+            wanted = "a non-negative number" if may_be_zero else "a positive number"
+            raise ConfigError(f"{where}.{key}: expected {wanted}, got {value!r}")
         values[key] = int(value) if known[key].type in (int, "int") else float(value)
     return dataclasses.replace(base, **values)
 
+
+#: Cost coefficients that may be zero (an additive term the fit can drop).
+_ZERO_ALLOWED = frozenset({"fft_point"})
 
 _SCHEMA = {
     "fftw": {"threads", "planner_effort", "wisdom"},
