@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -169,6 +170,67 @@ def _integer_bound_exceeded(x: np.ndarray, h: np.ndarray, rank: int) -> bool:
     return largest[0] * largest[1] * terms > EXACT_INTEGER_LIMIT
 
 
+@dataclass(frozen=True)
+class Geometry:
+    """What `prepare` decides from shapes alone (cached: small calls repeat it often)."""
+
+    flip_axes: tuple[int, ...]
+    swap: bool
+    conv_axes: tuple[int, ...]
+    windows: tuple[Window, ...]
+    out_shape: tuple[int, ...]
+
+
+@lru_cache(maxsize=1024)
+def describe(
+    s1: tuple[int, ...],
+    s2: tuple[int, ...],
+    mode: str,
+    axes: tuple[int, ...],
+    convention: str,
+    broadcast_unit_axes: bool,
+) -> Geometry:
+    """The geometry of a convolution of shapes ``s1`` and ``s2`` over ``axes``.
+
+    Examples
+    --------
+    >>> describe((5, 6), (7, 2), "valid", (0, 1), "signal", False)
+    Traceback (most recent call last):
+    ...
+    ValueError: For 'valid' mode, one must be at least as large as the other in every dimension; \
+got shapes (5, 6) and (7, 2).
+    >>> describe((5, 6), (1, 2), "full", (1,), "signal", False).out_shape
+    (5, 7)
+    """
+    ndim = len(s1)
+    others = [a for a in range(ndim) if a not in axes]
+    if not all(s1[a] == s2[a] or s1[a] == 1 or s2[a] == 1 for a in others):
+        raise ValueError(
+            f"incompatible shapes for in1 and in2: {s1} and {s2} (axes not convolved "
+            "must be equal or 1)"
+        )
+    flip_axes = axes
+    conv = list(axes)
+    if broadcast_unit_axes and mode == "valid":
+        # scipy.signal.fftconvolve multiplies (broadcasts) along axes of length 1
+        conv = [a for a in conv if s1[a] != 1 and s2[a] != 1]
+    if broadcast_unit_axes and mode == "same":
+        # ... and crops 'same' results to in1's shape on every axis: on an axis where in1
+        # has length 1 that is the centre of the broadcast, i.e. a 'same' convolution
+        conv = conv + [a for a in others if s1[a] == 1 and s2[a] > 1]
+    swap = mode == "valid" and valid_swap_needed(s1, s2, conv)
+    if swap:
+        s1, s2 = s2, s1
+    windows = tuple(output_window(s1[a], s2[a], mode, convention) for a in conv)
+    out_shape = list(np.broadcast_shapes(
+        tuple(1 if a in conv else s1[a] for a in range(ndim)),
+        tuple(1 if a in conv else s2[a] for a in range(ndim)),
+    ))
+    for a, w in zip(conv, windows):
+        out_shape[a] = w.length
+    return Geometry(flip_axes, swap, tuple(conv), windows, tuple(out_shape))
+
+
 def prepare(
     in1: np.ndarray,
     in2: np.ndarray,
@@ -181,40 +243,18 @@ def prepare(
     broadcast_unit_axes: bool,
 ) -> Problem:
     """Validate and normalise; ``in1``/``in2`` are non-empty arrays of equal ndim."""
-    ndim = in1.ndim
-    axes = normalize_axes(axes, ndim)
-    s1, s2 = in1.shape, in2.shape
-    others = [a for a in range(ndim) if a not in axes]
-    if not all(s1[a] == s2[a] or s1[a] == 1 or s2[a] == 1 for a in others):
-        raise ValueError(
-            f"incompatible shapes for in1 and in2: {s1} and {s2} (axes not convolved "
-            "must be equal or 1)"
-        )
+    axes = tuple(range(in1.ndim)) if axes is None else tuple(normalize_axes(axes, in1.ndim))
+    geo = describe(in1.shape, in2.shape, mode, axes, convention, broadcast_unit_axes)
     if correlate:
-        in2 = reverse_and_conj(in2, axes)
-    if broadcast_unit_axes and mode == "valid":
-        # scipy.signal.fftconvolve multiplies (broadcasts) along axes of length 1
-        axes = [a for a in axes if s1[a] != 1 and s2[a] != 1]
-    if broadcast_unit_axes and mode == "same":
-        # ... and crops 'same' results to in1's shape on every axis: on an axis where in1
-        # has length 1 that is the centre of the broadcast, i.e. a 'same' convolution
-        axes = axes + [a for a in others if s1[a] == 1 and s2[a] > 1]
-    if mode == "valid" and valid_swap_needed(s1, s2, axes):
+        in2 = reverse_and_conj(in2, geo.flip_axes)
+    if geo.swap:
         in1, in2 = in2, in1
-        s1, s2 = s2, s1
-    windows = tuple(output_window(s1[a], s2[a], mode, convention) for a in axes)
-    out_shape = list(np.broadcast_shapes(
-        tuple(1 if a in axes else s1[a] for a in range(ndim)),
-        tuple(1 if a in axes else s2[a] for a in range(ndim)),
-    ))
-    for a, w in zip(axes, windows):
-        out_shape[a] = w.length
     return Problem(
-        x=axes_last(in1, axes),
-        h=axes_last(in2, axes),
-        conv_axes=tuple(axes),
-        windows=windows,
-        out_shape=tuple(out_shape),
+        x=axes_last(in1, geo.conv_axes),
+        h=axes_last(in2, geo.conv_axes),
+        conv_axes=geo.conv_axes,
+        windows=geo.windows,
+        out_shape=geo.out_shape,
         result_dtype=result_dtype(in1.dtype, in2.dtype, rule),
     )
 
