@@ -6,7 +6,7 @@ pyFFTW 0.15.1 wheel, numpy 2.4, scipy 1.17); run ``fftconv tune --write`` on ano
 What drives time, and so what the model carries:
 
 * FFT work grows as ``N (a log2 N + b)``; once a transform's spectrum no longer fits in L3
-  (``cache_bytes``) every pass goes to memory and the cost per point rises ~1.6x;
+  (``cache_bytes``) every pass goes to memory and the cost per point rises ~1.7x;
 * single precision FFTs cost ~0.8 of double, complex data ~1.8x a real one;
 * every tile pays a fixed Python/FFTW call overhead plus copies in and out;
 * the direct sum costs per multiply-add, plus an overhead per (tap, block) NumPy call.
@@ -22,20 +22,20 @@ from dataclasses import dataclass
 class CostModel:
     """Machine coefficients of the planner's cost model (seconds)."""
 
-    fft_point_log: float = 0.083e-9  # per point per log2(points), real float64 in cache
+    fft_point_log: float = 0.084e-9  # per point per log2(points), real float64 in cache
     fft_point: float = 0.0  # per point, whatever the length (passes over memory, twiddles)
-    fft_out_of_cache: float = 1.6  # factor once the spectrum exceeds cache_bytes
+    fft_out_of_cache: float = 1.7  # factor once the spectrum exceeds cache_bytes
     cache_bytes: int = 24 << 20
-    single_factor: float = 0.8
-    complex_factor: float = 1.83
+    single_factor: float = 0.77
+    complex_factor: float = 1.84
     longdouble_factor: float = 12.0
-    copy_point: float = 2.0e-9  # per point of buffer: zero, copy in, multiply, copy out
+    copy_point: float = 1.7e-9  # per 8 bytes of buffer: zero, copy in, multiply, copy out
     tile_overhead: float = 2.3e-6
-    call_overhead: float = 39e-6
-    direct_mac: float = 0.37e-9  # per multiply-add, float64 (scipy.ndimage's loop)
-    direct_mac_1d: float = 0.156e-9  # per multiply-add of np.convolve (1-D, no batch)
+    call_overhead: float = 34e-6
+    direct_mac: float = 0.36e-9  # per multiply-add, float64 (scipy.ndimage's loop)
+    direct_mac_1d: float = 0.16e-9  # per multiply-add of np.convolve (1-D, no batch)
     direct_call: float = 2.5e-6  # per NumPy call of the shift-and-add sum
-    direct_generic: float = 2.16  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
+    direct_generic: float = 2.14  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
     thread_efficiency: float = 0.8
 
     def fft_seconds(self, points: int, itemsize: int, real: bool, precision: str) -> float:

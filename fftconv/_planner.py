@@ -155,7 +155,7 @@ def _spectral_seconds(
     precision = _precision(dtype)
     per_tile = (
         2 * costs.fft_seconds(points * batch_points, itemsize, real, precision)
-        + costs.copy_point * points * batch_points * (1 if real else 2)
+        + costs.copy_point * points * batch_points * itemsize / 8  # memory traffic
         + costs.tile_overhead
     )
     if tiles >= 2 * threads:
@@ -164,7 +164,7 @@ def _spectral_seconds(
         work = per_tile * tiles
         if points * batch_points >= 1 << 16:
             work = costs.parallel(work, threads, threads)
-    kernel = costs.fft_seconds(points, itemsize, real, precision) + costs.copy_point * points
+    kernel = costs.fft_seconds(points, itemsize, real, precision) + costs.copy_point * points * itemsize / 8
     return costs.call_overhead + work + kernel
 
 
