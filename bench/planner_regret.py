@@ -11,9 +11,9 @@ float32/float64/complex128) it times, interleaved and thread-matched:
 * scipy.signal.convolve with method='direct' and 'fft' (for scipy's own choose_conv_method regret).
 
 Regret = time of the method auto chooses / time of the fastest method (the forced calls of both;
-'auto' runs the very same cached plan). The 'auto' call's own time is what is compared with scipy. Methods whose estimated time is
-over 10x the best estimate and over 1 s are not run (reported as skipped): they cannot be the
-fastest. Medians of interleaved rounds (at least 5, up to ~0.4 s of work per implementation),
+'auto' runs the very same cached plan). The 'auto' call's own time is what is compared with
+scipy. Methods whose estimated time is over 10x the best estimate and over 1 s are not run
+(reported as skipped): they cannot be the fastest. Medians of interleaved rounds (at least 5, up to ~0.4 s of work per implementation),
 in a fresh random order every round.
 """
 
@@ -23,14 +23,13 @@ import argparse
 import json
 import statistics
 import sys
-import time
 
 import numpy as np
 import scipy.ndimage
 import scipy.signal
 
 import fftconv
-from fftconv._benchmark import machine_info
+from fftconv._benchmark import machine_info, time_interleaved
 
 MODES = ("full", "same", "valid")
 
@@ -93,22 +92,10 @@ def run_case(s1, s2, mode, dtype, threads):
             skipped[name] = guess
             continue
         funcs[name] = func
-    times = {name: [] for name in funcs}
     for func in funcs.values():  # warm-up (plans, caches)
         func()
-    budget = time.perf_counter() + 0.4 * len(funcs)
-    rounds = 0
-    order = list(funcs.items())
-    shuffle = np.random.default_rng(1)
-    while rounds < 5 or (time.perf_counter() < budget and rounds < 25):
-        # a fresh random order every round: a fixed cyclic order gives every implementation the
-        # same predecessor, whose cache footprint biases it (measured: up to 25 % here)
-        for i in shuffle.permutation(len(order)):
-            name, func = order[i]
-            t0 = time.perf_counter()
-            func()
-            times[name].append(time.perf_counter() - t0)
-        rounds += 1
+    times = time_interleaved(funcs, 5, 25, seconds=0.4 * len(funcs))
+    rounds = len(next(iter(times.values())))
     med = {name: statistics.median(v) for name, v in times.items()}
     ours = {m: med[m] for m in ("direct", "fft", "tiled") if m in med}
     best_ours = min(ours, key=ours.get)

@@ -119,6 +119,35 @@ def make_inputs(case: Case, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+def time_interleaved(
+    funcs: dict[str, Callable[[], object]], min_rounds: int, max_rounds: int, seconds: float = 0.0
+) -> dict[str, list[float]]:
+    """Seconds of every call of every function, run once per round in a fresh random order,
+    for at least ``min_rounds`` rounds and then until ``seconds`` have passed (or
+    ``max_rounds``). A fixed order would give each function the same predecessor, whose cache
+    footprint biases its timing (by up to 25 % here).
+
+    Examples
+    --------
+    >>> t = time_interleaved({"a": lambda: None, "b": lambda: None}, 3, 3)
+    >>> sorted(t), len(t["a"])
+    (['a', 'b'], 3)
+    """
+    names = list(funcs)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    shuffle = np.random.default_rng(1)
+    deadline = time.perf_counter() + seconds
+    rounds = 0
+    while rounds < min_rounds or (rounds < max_rounds and time.perf_counter() < deadline):
+        for i in shuffle.permutation(len(names)):
+            func = funcs[names[i]]
+            t0 = time.perf_counter()
+            func()
+            times[names[i]].append(time.perf_counter() - t0)
+        rounds += 1
+    return times
+
+
 def run_case(case: Case, threads: int = 1, rounds: int = 5) -> list[Row]:
     """Time every implementation of ``case``, interleaved, and check its result."""
     a, b = make_inputs(case)
@@ -126,20 +155,13 @@ def run_case(case: Case, threads: int = 1, rounds: int = 5) -> list[Row]:
     scale = float(np.max(np.abs(reference))) or 1.0
     entries = {**{k: (v, True) for k, v in peers(case).items()},
                **{k: (v, False) for k, v in ours(case, threads).items()}}
-    errors, times = {}, {name: [] for name in entries}
+    errors = {}
     for name, (func, _) in entries.items():  # warm-up: plans, caches, page faults
         result = func(a, b)
         errors[name] = float(np.max(np.abs(result.astype(np.float64) - reference))) / scale
-    names = list(entries)
-    shuffle = np.random.default_rng(1)
-    for _ in range(rounds):
-        # a fresh random order each round: in a fixed order every implementation has the same
-        # predecessor, whose cache footprint biases its timing
-        for i in shuffle.permutation(len(names)):
-            name, func = names[i], entries[names[i]][0]
-            t0 = time.perf_counter()
-            func(a, b)
-            times[name].append(time.perf_counter() - t0)
+    times = time_interleaved(
+        {name: (lambda f=func: f(a, b)) for name, (func, _) in entries.items()}, rounds, rounds
+    )
     rows = [
         Row(case.name, name, is_peer, statistics.median(times[name]),
             max(times[name]) - min(times[name]), rounds, errors[name])
