@@ -13,8 +13,8 @@ float32/float64/complex128) it times, interleaved and thread-matched:
 Regret = time of the method auto chooses / time of the fastest method (the forced calls of both;
 'auto' runs the very same cached plan). The 'auto' call's own time is what is compared with
 scipy. Methods whose estimated time is over 10x the best estimate and over 1 s are not run
-(reported as skipped): they cannot be the fastest. Medians of interleaved rounds (at least 5, up to ~0.4 s of work per implementation),
-in a fresh random order every round.
+(reported as skipped): they cannot be the fastest. Medians of interleaved rounds (at least 5,
+up to ~0.4 s of work per implementation), in a fresh random order every round.
 """
 
 from __future__ import annotations
