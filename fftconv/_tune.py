@@ -156,9 +156,15 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
     unit = dataclasses.replace(old, fft_point_log=1.0, fft_point=0.0, fft_out_of_cache=1.0,
                                single_factor=1.0, complex_factor=1.0)
 
-    def in_cache(s, d):  # the cost model's own criterion
+    def nbytes(s, d):  # what the cost model's cache factor looks at
         dt = np.dtype(d)
-        return int(np.prod(s)) * dt.itemsize * (1 if dt.kind != "c" else 2) <= old.cache_bytes
+        return int(np.prod(s)) * dt.itemsize * (1 if dt.kind != "c" else 2)
+
+    def in_cache(s, d):
+        return nbytes(s, d) <= old.cache_bytes / 4
+
+    def out_of_cache(s, d):
+        return nbytes(s, d) >= old.cache_bytes
 
     def fit_transforms(two_terms: bool) -> CostModel:
         """Per-point cost ``a log2(N) (+ b)`` on real double in-cache transforms, then the
@@ -175,7 +181,7 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
         def ratios(select):
             return [t / _fft_prediction(unit_ab, s, d) for s, d, t in fft_meas if select(s, d)]
 
-        out = ratios(lambda s, d: d == "float64" and not in_cache(s, d))
+        out = ratios(lambda s, d: d == "float64" and out_of_cache(s, d))
         single = ratios(lambda s, d: d == "float32" and in_cache(s, d))
         cplx = ratios(lambda s, d: d == "complex128" and in_cache(s, d))
         return dataclasses.replace(
@@ -289,7 +295,7 @@ def costs_table(costs: CostModel) -> dict[str, float]:
     --------
     >>> from fftconv._costs import DEFAULT_COSTS
     >>> costs_table(DEFAULT_COSTS)["fft_out_of_cache"]
-    1.7
+    2.2
     """
     return {f.name: getattr(costs, f.name) for f in dataclasses.fields(CostModel)}
 
