@@ -11,6 +11,7 @@ array([1., 3., 5., 3.])
 """
 
 from . import config
+from ._convolver import Convolver
 from ._planner import METHODS, Plan
 from ._signal import (
     choose_conv_method,
@@ -28,6 +29,7 @@ from .config import ConfigError
 __all__ = [
     "METHODS",
     "ConfigError",
+    "Convolver",
     "Plan",
     "__version__",
     "choose_conv_method",

@@ -17,7 +17,7 @@ from ._direct import accumulation_dtype, convolve_direct
 from ._geometry import Window, check_mode, output_window, valid_swap_needed
 from ._nonfinite import all_finite, repair, zero_nonfinite
 from ._planner import METHODS, Plan, make_plan
-from ._spectral import convolve_spectral, make_layout
+from ._spectral import NonFiniteInput, convolve_spectral, make_layout
 from ._threads import resolve_threads
 
 #: Largest integer a float64 FFT result can round back exactly (scipy's rule).
@@ -162,10 +162,19 @@ class Problem:
         return np.broadcast_shapes(self.x.shape[: self.x.ndim - r], self.h.shape[: self.h.ndim - r])
 
 
-def _integer_bound_exceeded(x: np.ndarray, h: np.ndarray, rank: int) -> bool:
+def _largest_magnitude(a: np.ndarray, from_dtype: bool) -> int:
+    if from_dtype and a.dtype.kind in "iu":
+        info = np.iinfo(a.dtype)
+        return max(abs(int(info.min)), int(info.max))
+    if from_dtype and a.dtype.kind == "b":
+        return 1
+    return max(abs(int(a.max())), abs(int(a.min())))
+
+
+def _integer_bound_exceeded(x: np.ndarray, h: np.ndarray, rank: int, worst_case_x: bool = False) -> bool:
     if x.dtype.kind not in "iu" and h.dtype.kind not in "iu":
         return False
-    largest = [max(abs(int(a.max())), abs(int(a.min()))) for a in (x, h)]
+    largest = [_largest_magnitude(x, worst_case_x), _largest_magnitude(h, False)]
     terms = min(int(np.prod(x.shape[x.ndim - rank:])), int(np.prod(h.shape[h.ndim - rank:])))
     return largest[0] * largest[1] * terms > EXACT_INTEGER_LIMIT
 
@@ -260,9 +269,14 @@ def prepare(
 
 
 def plan_problem(
-    problem: Problem, method: str, threads: int, allowed: Sequence[str]
+    problem: Problem, method: str, threads: int, allowed: Sequence[str], *,
+    worst_case_image: bool = False,
 ) -> Plan:
-    """Plan a prepared problem; integer inputs too large for exact FFTs go direct."""
+    """Plan a prepared problem; integer inputs too large for exact FFTs go direct.
+
+    With ``worst_case_image`` the exactness bound assumes the largest value the image dtype
+    holds (for plans made before the images are seen).
+    """
     r = problem.rank
     x, h = problem.x, problem.h
     allowed = tuple(allowed)
@@ -273,7 +287,7 @@ def plan_problem(
         method == "auto"
         and "direct" in allowed
         and problem.result_dtype.kind in "iu"
-        and _integer_bound_exceeded(x, h, r)
+        and _integer_bound_exceeded(x, h, r, worst_case_image)
     ):
         allowed = ("direct",)
     direct_only = method == "direct" or allowed == ("direct",)
@@ -293,30 +307,55 @@ def plan_problem(
     )
 
 
-def execute(problem: Problem, plan: Plan, threads: int) -> np.ndarray:
-    """Run ``plan`` and return the result in the caller's axis order and dtype."""
+def compute_dtype(problem: Problem, plan: Plan) -> np.dtype:
+    """dtype the executor of ``plan`` computes in."""
+    if plan.method == "direct":
+        return accumulation_dtype(problem.result_dtype)
+    return spectral_dtype(problem.result_dtype)
+
+
+def execute(
+    problem: Problem,
+    plan: Plan,
+    threads: int,
+    *,
+    spectrum: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Run ``plan`` and return the result in the caller's axis order and dtype.
+
+    ``spectrum`` is a cached `kernel_spectrum` of ``problem.h`` with its non-finite values
+    zeroed (see `Convolver`); ``out`` an array of the output shape and dtype to write into.
+    """
     r = problem.rank
-    compute = (
-        accumulation_dtype(problem.result_dtype) if plan.method == "direct"
-        else spectral_dtype(problem.result_dtype)
-    )
-    result = np.empty(problem.out_shape, compute)
-    out = axes_last(result, problem.conv_axes)
+    compute = compute_dtype(problem, plan)
+    direct_into_out = out is not None and out.dtype == compute
+    result = out if direct_into_out else np.empty(problem.out_shape, compute)
+    target = axes_last(result, problem.conv_axes)
     x, h = problem.x, problem.h
     if plan.method == "direct":
-        convolve_direct(x.astype(compute, copy=False), h.astype(compute, copy=False), problem.windows, out)
+        convolve_direct(x.astype(compute, copy=False), h.astype(compute, copy=False), problem.windows, target)
     else:
-        finite = all_finite(x) and all_finite(h)
-        xs = x if finite else zero_nonfinite(x)
-        hs = h if finite else zero_nonfinite(h)
         layout = make_layout(
-            xs.shape[xs.ndim - r:], hs.shape[hs.ndim - r:], problem.windows,
-            plan.fft_shape, plan.tiled_axes,
+            x.shape[x.ndim - r:], h.shape[h.ndim - r:], problem.windows, plan.fft_shape, plan.tiled_axes
         )
-        convolve_spectral(xs, hs, out, layout, threads)
-        if not finite:
-            repair(out, x, h, problem.windows)
-    return _cast(result, problem.result_dtype)
+        kernel_finite = all_finite(h)
+        try:
+            if not kernel_finite:
+                raise NonFiniteInput
+            # optimistic: the tiles' DC bins reveal a non-finite input without a pass over it
+            convolve_spectral(x, h, target, layout, threads, spectrum=spectrum, check_input=True)
+        except NonFiniteInput:
+            hs = h if kernel_finite else zero_nonfinite(h)
+            convolve_spectral(zero_nonfinite(x), hs, target, layout, threads, spectrum=spectrum)
+            repair(target, x, h, problem.windows)
+    if direct_into_out:
+        return result
+    cast = _cast(result, problem.result_dtype)
+    if out is None:
+        return cast
+    out[...] = cast
+    return out
 
 
 def _cast(result: np.ndarray, dtype: np.dtype) -> np.ndarray:

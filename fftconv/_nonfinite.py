@@ -31,7 +31,11 @@ def all_finite(a: np.ndarray) -> bool:
     """
     if a.dtype.kind not in "fc":
         return True
-    return bool(np.isfinite(a).all())
+    with np.errstate(all="ignore"):
+        total = a.sum()  # one pass, no temporary: a NaN or inf anywhere makes it non-finite
+    if np.isfinite(total):
+        return True
+    return bool(np.isfinite(a).all())  # the sum may just have overflowed
 
 
 def zero_nonfinite(a: np.ndarray) -> np.ndarray:

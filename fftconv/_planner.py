@@ -185,7 +185,7 @@ def whole_fft_shape(shape1, shape2, windows, real: bool) -> tuple[int, ...]:
     --------
     >>> from fftconv._geometry import output_window
     >>> whole_fft_shape((4096,), (31,), [output_window(4096, 31, "same")], True)
-    (4320,)
+    (4200,)
     """
     rank = len(shape1)
     return tuple(

@@ -20,6 +20,10 @@ from . import _fftw
 from ._geometry import Segment, Window, overlap_save_segments, whole_axis_segments
 
 
+class NonFiniteInput(Exception):
+    """A tile's input held NaN or inf: its spectrum's DC bin (the tile's sum) is not finite."""
+
+
 @dataclass(frozen=True)
 class SpectralLayout:
     """How each convolved axis is cut: FFT length and its segments."""
@@ -85,11 +89,14 @@ def convolve_spectral(
     layout: SpectralLayout,
     threads: int = 1,
     spectrum: np.ndarray | None = None,
+    check_input: bool = False,
 ) -> np.ndarray:
     """Write the convolution of ``x`` with ``h`` (convolved axes last) into ``out``.
 
     ``out.dtype`` is the compute dtype (real or complex float). ``spectrum`` may carry a
-    precomputed `kernel_spectrum` for ``layout.fft_shape``.
+    precomputed `kernel_spectrum` for ``layout.fft_shape``. With ``check_input``, raises
+    `NonFiniteInput` as soon as a tile's DC bin shows a NaN or inf in ``x`` (or a sum that
+    overflowed): a check that costs nothing beside a pass over the input.
 
     Examples
     --------
@@ -112,14 +119,14 @@ def convolve_spectral(
         pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, threads)
         pair.begin()
         for tile in tiles:
-            _run_tile(pair, x, spectrum, out, tile)
+            _run_tile(pair, x, spectrum, out, tile, check_input)
         return out
 
     def work(slot: int) -> None:
         pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, 1, slot=slot)
         pair.begin()
         for tile in tiles[slot::workers]:
-            _run_tile(pair, x, spectrum, out, tile)
+            _run_tile(pair, x, spectrum, out, tile, check_input)
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(work, range(workers)))
@@ -137,6 +144,7 @@ def _run_tile(
     spectrum: np.ndarray,
     out: np.ndarray,
     tile: tuple[Segment, ...],
+    check_input: bool = False,
 ) -> None:
     data = pair.data
     src = (Ellipsis,) + tuple(slice(s.in_start, s.in_stop) for s in tile)
@@ -145,11 +153,26 @@ def _run_tile(
         s.buf_offset == 0 and s.in_stop - s.in_start == n for s, n in zip(tile, pair.fft_shape)
     )
     if not covers_all:
-        data[...] = 0
+        _zero_outside(data, dst[1:])
     data[dst] = x[src]
     pair.forward()
+    if check_input and not np.isfinite(pair.spectrum[(Ellipsis,) + (0,) * len(tile)]).all():
+        raise NonFiniteInput
     np.multiply(pair.spectrum, spectrum, out=pair.spectrum)
     pair.inverse()
     res = (Ellipsis,) + tuple(slice(s.res_offset, s.res_offset + s.count) for s in tile)
     keep = (Ellipsis,) + tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
     out[keep] = data[res]
+
+
+def _zero_outside(data: np.ndarray, region: tuple[slice, ...]) -> None:
+    """Zero every sample of the trailing axes of ``data`` outside ``region`` (one slab before
+    and one after it per axis), rather than the whole buffer that the region will overwrite."""
+    rank = len(region)
+    lead = data.ndim - rank
+    for i, sl in enumerate(region):
+        n = data.shape[lead + i]
+        for lo, hi in ((0, sl.start), (sl.stop, n)):
+            if lo < hi:
+                slab = (slice(None),) * i + (slice(lo, hi),) + (slice(None),) * (rank - i - 1)
+                data[(Ellipsis,) + slab] = 0
