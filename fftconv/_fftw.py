@@ -38,7 +38,6 @@ COMPLEX_OF = {
     np.dtype(np.float64): np.dtype(np.complex128),
     np.dtype(np.longdouble): np.dtype(np.clongdouble),
 }
-REAL_OF = {c: r for r, c in COMPLEX_OF.items()}
 
 #: Transforms with at most this many points are MEASURE-planned at once (cheap to measure).
 MEASURE_AT_ONCE = 1 << 18

@@ -161,18 +161,6 @@ def overlap_save_segments(
     return tuple(segments)
 
 
-def overlap_save_tiles(window_length: int, n2: int, fft_length: int) -> int:
-    """Number of overlap-save tiles along an axis.
-
-    Examples
-    --------
-    >>> overlap_save_tiles(4096, 31, 512)
-    9
-    """
-    block = fft_length - n2 + 1
-    return -(-window_length // block)
-
-
 def valid_swap_needed(shape1: tuple[int, ...], shape2: tuple[int, ...], axes) -> bool:
     """scipy's rule for 'valid' mode: swap when the second input is the larger everywhere.
 

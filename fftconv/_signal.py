@@ -228,8 +228,9 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, threads=None):
     """The method `convolve` would use (drop-in for ``scipy.signal.choose_conv_method``).
 
     Returns one of ``'direct'``, ``'fft'``, ``'tiled'`` (all accepted by `convolve` and
-    `correlate`). With ``measure=True``, times every method on these inputs and returns
-    ``(fastest, {method: seconds})``.
+    `correlate`). With ``measure=True``, times the methods on these inputs and returns
+    ``(fastest, {method: seconds})``; a method estimated at over 10x the best and over 1 s is
+    left out rather than run.
 
     Examples
     --------
@@ -241,8 +242,15 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, threads=None):
     b = _engine.as_operand(in2, "in2")
     check_mode(mode)
     if measure:
+        try:
+            estimates = plan(a, b, mode, threads=threads).estimates
+        except ValueError:  # 0-d or empty: every method is a trivial call; let convolve answer
+            estimates = {}
+        best_estimate = min(estimates.values(), default=0.0)
         times = {}
         for method in METHODS[1:]:
+            if estimates.get(method, 0.0) > max(10 * best_estimate, 1.0):
+                continue  # estimated over 10x slower than the best and over 1 s: not worth timing
             timer = timeit.Timer(lambda m=method: convolve(a, b, mode, m, threads=threads))
             number, _ = timer.autorange()
             times[method] = min(timer.repeat(3, number)) / number
