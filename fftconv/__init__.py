@@ -10,7 +10,7 @@ Examples
 array([1., 3., 5., 3.])
 """
 
-from . import config
+from . import config, ndimage
 from ._convolver import Convolver
 from ._planner import METHODS, Plan
 from ._signal import (
@@ -34,6 +34,7 @@ __all__ = [
     "__version__",
     "choose_conv_method",
     "config",
+    "ndimage",
     "convolve",
     "convolve2d",
     "correlate",
