@@ -158,8 +158,9 @@ class Problem:
 
     @property
     def batch(self) -> tuple[int, ...]:
-        r = self.rank
-        return np.broadcast_shapes(self.x.shape[: self.x.ndim - r], self.h.shape[: self.h.ndim - r])
+        """Broadcast shape of the axes that are not convolved (in moved order)."""
+        conv = set(self.conv_axes)
+        return tuple(n for a, n in enumerate(self.out_shape) if a not in conv)
 
 
 def _largest_magnitude(a: np.ndarray, from_dtype: bool) -> int:
