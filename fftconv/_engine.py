@@ -255,6 +255,11 @@ def prepare(
     """Validate and normalise; ``in1``/``in2`` are non-empty arrays of equal ndim."""
     axes = tuple(range(in1.ndim)) if axes is None else tuple(normalize_axes(axes, in1.ndim))
     geo = describe(in1.shape, in2.shape, mode, axes, convention, broadcast_unit_axes)
+    return problem_from(geo, in1, in2, correlate=correlate, rule=rule)
+
+
+def problem_from(geo: Geometry, in1: np.ndarray, in2: np.ndarray, *, correlate: bool, rule: str) -> Problem:
+    """The `Problem` of arrays whose shapes ``geo`` describes."""
     if correlate:
         in2 = reverse_and_conj(in2, geo.flip_axes)
     if geo.swap:
@@ -410,12 +415,29 @@ def convolve_nd(
         )
     if a.size == 0 or b.size == 0:
         return np.array([])
-    problem = prepare(
-        a, b, mode, axes, correlate=correlate, convention=convention, rule=rule,
-        broadcast_unit_axes=broadcast_unit_axes,
-    )
+    settings = config.get()
+    key = None
+    if axes is None or isinstance(axes, (int, tuple)):
+        key = (a.shape, a.dtype, b.shape, b.dtype, mode, method, axes, nthreads, correlate,
+               convention, rule, allowed, broadcast_unit_axes, id(settings))
+        known = _call_plans.get(key)
+        if known is not None:  # the same call signature as before: skip geometry and planning
+            geo, plan, _ = known
+            return execute(problem_from(geo, a, b, correlate=correlate, rule=rule), plan, nthreads)
+    axes_tuple = tuple(range(a.ndim)) if axes is None else tuple(normalize_axes(axes, a.ndim))
+    geo = describe(a.shape, b.shape, mode, axes_tuple, convention, broadcast_unit_axes)
+    problem = problem_from(geo, a, b, correlate=correlate, rule=rule)
     if problem.rank == 0:
         product = np.multiply(problem.x, problem.h, dtype=np.result_type(problem.x, problem.h))
         return _cast(np.asarray(product), problem.result_dtype)
     plan = plan_problem(problem, method, nthreads, allowed)
+    if key is not None and problem.result_dtype.kind not in "iub":  # integer plans read values
+        if len(_call_plans) >= 256:
+            _call_plans.clear()
+        _call_plans[key] = (geo, plan, settings)  # holding settings keeps id(settings) unique
     return execute(problem, plan, nthreads)
+
+
+#: Plans by call signature (shapes, dtypes, options, settings object), for small calls whose
+#: geometry and planning would otherwise cost as much as the convolution itself.
+_call_plans: dict[tuple, tuple[Geometry, Plan, object]] = {}

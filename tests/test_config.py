@@ -156,3 +156,20 @@ def test_corrupt_or_foreign_wisdom_is_a_warning(tmp_path, fresh_fftw, content):
         warnings.simplefilter("ignore")
         out = fftconv.convolve(np.arange(10.0), np.ones(3), method="fft")
     np.testing.assert_allclose(out, np.convolve(np.arange(10.0), np.ones(3)), atol=1e-12)
+
+
+def test_repeated_calls_follow_setting_changes(rng, monkeypatch):
+    """Plans are memoised per call signature; a changed setting must still change the plan."""
+    from fftconv import _engine
+
+    seen = []
+    real_execute = _engine.execute
+    monkeypatch.setattr(_engine, "execute", lambda p, plan, t, **kw: seen.append(plan.method)
+                        or real_execute(p, plan, t, **kw))
+    a, b = rng.standard_normal((300, 300)), rng.standard_normal((9, 9))
+    first = fftconv.convolve(a, b, "same", threads=1)
+    fftconv.convolve(a, b, "same", threads=1)
+    with config.override(method="direct"):
+        forced = fftconv.convolve(a, b, "same", threads=1)
+    assert seen[0] == seen[1] != "direct" and seen[2] == "direct"
+    np.testing.assert_allclose(forced, first, atol=1e-10)
