@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fftconv._benchmark import SUITES, format_table, machine_info, run_case, to_json
+from fftconv._benchmark import format_table, load_suite, machine_info, run_case, to_json
 
 TARGETS = {  # case name -> (our implementation, scipy implementation or None for best peer, ratio)
     "4096x4096 * 31x31 same float64": ("fftconv.fftconvolve", "scipy.signal.fftconvolve", 1.8),
     "4096x4096 * 31x31 same float32": ("fftconv.fftconvolve", "scipy.signal.fftconvolve", 2.0),
     "4096x4096 * 63x63 valid float64": ("fftconv.fftconvolve", "scipy.signal.fftconvolve", 2.5),
 }
-for case in SUITES["core"][3:]:
+CORE = load_suite("core").cases
+for case in CORE[3:]:
     TARGETS[case.name] = ("fftconv.convolve", None, 0.9)
 
 
@@ -31,7 +32,7 @@ def main() -> int:
     machine = machine_info(1)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
     rows, failures = [], 0
-    for case in SUITES["core"]:
+    for case in CORE:
         case_rows = run_case(case, threads=1, rounds=args.rounds)
         rows.extend(case_rows)
         print(format_table(case_rows), flush=True)

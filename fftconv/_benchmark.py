@@ -7,6 +7,8 @@ error against a float64 reference, so a fast wrong answer shows.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import platform
@@ -14,6 +16,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy
@@ -56,26 +59,68 @@ class Row:
     planner_choice: str | None = None
 
 
-SUITES: dict[str, list[Case]] = {
-    "core": [
-        Case((4096, 4096), (31, 31), "same", "float64"),
-        Case((4096, 4096), (31, 31), "same", "float32"),
-        Case((4096, 4096), (63, 63), "valid", "float64"),
-        Case((512, 512), (3, 3), "same"),
-        Case((512, 512), (3, 3), "full"),
-        Case((1024, 1024), (5, 5), "same"),
-        Case((1024, 1024), (5, 5), "full"),
-        Case((2048, 2048), (11, 11), "same"),
-        Case((2048, 2048), (11, 11), "full"),
-    ],
-    "quick": [
-        Case((512, 512), (3, 3), "same"),
-        Case((1024, 1024), (5, 5), "same"),
-        Case((2048, 2048), (11, 11), "same"),
-        Case((2048, 2048), (31, 31), "same", "float32"),
-        Case((100_000,), (201,), "full"),
-    ],
-}
+@dataclass(frozen=True)
+class Suite:
+    """A named grid of cases with a default number of rounds."""
+
+    name: str
+    description: str
+    rounds: int
+    cases: tuple[Case, ...]
+
+
+BUILTIN_SUITES = ("core", "quick")
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A built-in suite by name (``fftconv/suites/NAME.toml``) or a suite TOML file by path.
+
+    A suite file holds ``description``, ``rounds`` and ``[[case]]`` tables with ``image`` and
+    ``kernel`` shapes, ``mode`` (default 'same') and ``dtype`` (default 'float64').
+
+    Examples
+    --------
+    >>> suite = load_suite("quick")
+    >>> suite.rounds, suite.cases[0].name
+    (3, '512x512 * 3x3 same float64')
+    """
+    from importlib import resources
+
+    from .config import tomllib
+
+    if name_or_path in BUILTIN_SUITES:
+        text = resources.files("fftconv.suites").joinpath(f"{name_or_path}.toml").read_text("utf-8")
+        where, name = f"built-in suite {name_or_path!r}", name_or_path
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise ValueError(f"no suite {name_or_path!r}: use one of {', '.join(BUILTIN_SUITES)} "
+                             "or the path of a suite TOML file")
+        text, where, name = path.read_text("utf-8"), str(path), path.stem
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{where}: not valid TOML ({exc})") from None
+    cases = []
+    for i, entry in enumerate(data.get("case", [])):
+        unknown = set(entry) - {"image", "kernel", "mode", "dtype"}
+        if unknown:
+            raise ValueError(f"{where}: case {i + 1} has unknown keys {sorted(unknown)}")
+        try:
+            case = Case(tuple(int(n) for n in entry["image"]), tuple(int(n) for n in entry["kernel"]),
+                        str(entry.get("mode", "same")), str(np.dtype(entry.get("dtype", "float64"))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: case {i + 1} needs image and kernel shapes and a valid dtype "
+                             f"({exc})") from None
+        if case.mode not in ("full", "same", "valid") or len(case.shape1) != len(case.shape2):
+            raise ValueError(f"{where}: case {i + 1} has a bad mode or mismatched dimensions")
+        cases.append(case)
+    if not cases:
+        raise ValueError(f"{where}: the suite has no [[case]] tables")
+    rounds = data.get("rounds", 5)
+    if not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"{where}: rounds must be a positive integer")
+    return Suite(name, str(data.get("description", "")), rounds, tuple(cases))
 
 
 def peers(case: Case) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
@@ -215,3 +260,21 @@ def format_table(rows: list[Row]) -> str:
 def to_json(rows: list[Row], machine: dict[str, object]) -> str:
     """Rows and machine as a JSON document."""
     return json.dumps({"machine": machine, "rows": [asdict(r) for r in rows]}, indent=2)
+
+
+def to_csv(rows: list[Row], machine: dict[str, object]) -> str:
+    """One CSV line per (case, implementation), machine facts repeated on every line.
+
+    Examples
+    --------
+    >>> row = Row("c", "fftconv.convolve", False, 0.1, 0.01, 3, 1e-16, 2.0, "tiled")
+    >>> to_csv([row], {"cpu": "x"}).splitlines()[0].split(",")[:3]
+    ['case', 'implementation', 'peer']
+    """
+    buffer = io.StringIO()
+    fields = list(asdict(rows[0])) + list(machine) if rows else list(machine)
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**asdict(row), **machine})
+    return buffer.getvalue()

@@ -32,7 +32,7 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``fftconv`` command."""
-    from ._benchmark import SUITES
+    from ._benchmark import BUILTIN_SUITES
     from ._planner import METHODS
 
     parser = argparse.ArgumentParser(prog="fftconv", description=__doc__)
@@ -40,11 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     bench = sub.add_parser("bench", help="time fftconv beside scipy on this machine")
-    bench.add_argument("--suite", choices=sorted(SUITES), default="core")
-    bench.add_argument("--quick", action="store_true", help="the short suite with fewer rounds")
+    bench.add_argument("--suite", default="core", metavar="NAME|PATH",
+                       help=f"a built-in suite ({', '.join(BUILTIN_SUITES)}) or a suite TOML file")
+    bench.add_argument("--quick", action="store_true", help="the 'quick' suite (under 30 s)")
     bench.add_argument("--threads", type=_positive, default=1, help="threads for every implementation")
     bench.add_argument("--rounds", type=_positive, default=None, help="timed rounds per implementation")
     bench.add_argument("--json", metavar="PATH", help="also write rows and machine info as JSON")
+    bench.add_argument("--csv", metavar="PATH", help="also write one CSV line per case and implementation")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     tune = sub.add_parser("tune", help="measure this machine and fit the planner's cost model")
     tune.add_argument("--quick", action="store_true", help="fewer, shorter measurements (under 20 s)")
@@ -118,24 +121,32 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ._benchmark import SUITES, format_table, machine_info, run_case, to_json
+    from tqdm.auto import tqdm
 
-    suite = "quick" if args.quick else args.suite
-    rounds = args.rounds or (3 if args.quick else 5)
+    from ._benchmark import format_table, load_suite, machine_info, run_case, to_csv, to_json
+
+    try:
+        suite = load_suite("quick" if args.quick else args.suite)
+    except ValueError as exc:
+        print(f"fftconv bench: {exc}", file=sys.stderr)
+        return 2
+    rounds = args.rounds or suite.rounds
     machine = machine_info(args.threads)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
-    print(f"suite {suite!r}, {rounds} interleaved rounds, {args.threads} thread(s) for everyone;"
-          " speedup = best scipy median / this median\n")
+    print(f"suite {suite.name!r} ({suite.description}), {rounds} rounds in random order, "
+          f"{args.threads} thread(s) for everyone; speedup = best scipy median / this median\n")
     rows = []
-    for case in SUITES[suite]:
+    for case in tqdm(suite.cases, desc="fftconv bench", unit="case", leave=False,
+                     disable=args.no_progress):
         case_rows = run_case(case, threads=args.threads, rounds=rounds)
+        table = format_table(case_rows)
+        tqdm.write(table if not rows else table.split("\n", 2)[-1])
         rows.extend(case_rows)
-        print(format_table(case_rows).split("\n", 2)[-1] if len(rows) > len(case_rows)
-              else format_table(case_rows), flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(to_json(rows, machine))
-        print(f"\nwrote {args.json}")
+    for path, render in ((args.json, to_json), (args.csv, to_csv)):
+        if path:
+            with open(path, "w", newline="") as f:
+                f.write(render(rows, machine))
+            print(f"wrote {path}")
     return 0
 
 

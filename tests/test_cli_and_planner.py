@@ -1,5 +1,6 @@
 """The planner's contract and the command line (argument handling and output, not timings)."""
 
+import csv
 import json
 
 import numpy as np
@@ -76,7 +77,7 @@ def test_cli_plan(capsys):
 
 
 @pytest.mark.parametrize("argv", [["plan", "0x4", "3x3"], ["plan", "4x4"], ["bench", "--threads", "0"],
-                                  ["bench", "--suite", "nope"], ["frobnicate"]])
+                                  ["bench", "--rounds", "x"], ["frobnicate"]])
 def test_cli_rejects_bad_arguments(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -84,16 +85,56 @@ def test_cli_rejects_bad_arguments(argv, capsys):
     assert "error" in capsys.readouterr().err
 
 
-def test_cli_bench_json_has_a_row_per_implementation_per_case(tmp_path, monkeypatch, capsys):
-    tiny = [_benchmark.Case((40, 40), (3, 3), "same"), _benchmark.Case((300,), (8,), "full")]
-    monkeypatch.setitem(_benchmark.SUITES, "quick", tiny)
-    path = tmp_path / "r.json"
-    assert main(["bench", "--quick", "--rounds", "1", "--json", str(path)]) == 0
-    report = json.loads(path.read_text())
+TINY_SUITE = """
+description = "tiny"
+rounds = 1
+[[case]]
+image = [40, 40]
+kernel = [3, 3]
+[[case]]
+image = [300]
+kernel = [8]
+mode = "full"
+"""
+
+
+def test_cli_bench_json_and_csv_have_a_row_per_implementation_per_case(tmp_path, capsys):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY_SUITE)
+    json_path, csv_path = tmp_path / "r.json", tmp_path / "r.csv"
+    assert main(["bench", "--suite", str(suite), "--no-progress", "--json", str(json_path),
+                 "--csv", str(csv_path)]) == 0
+    report = json.loads(json_path.read_text())
     assert report["machine"]["threads"] == 1 and "fftw" in report["machine"]
-    for case in tiny:
+    cases = _benchmark.load_suite(str(suite)).cases
+    assert [c.name for c in cases] == ["40x40 * 3x3 same float64", "300 * 8 full float64"]
+    for case in cases:
         names = {r["implementation"] for r in report["rows"] if r["case"] == case.name}
-        expected = set(_benchmark.peers(case)) | set(_benchmark.ours(case, 1))
-        assert names == expected
+        assert names == set(_benchmark.peers(case)) | set(_benchmark.ours(case, 1))
     assert all(r["max_rel_error"] < 1e-12 for r in report["rows"])
+    lines = list(csv.DictReader(csv_path.read_text().splitlines()))
+    assert len(lines) == len(report["rows"])
+    assert {"case", "implementation", "peer", "median_s", "cpu", "threads"} <= set(lines[0])
     assert "fftconv.convolve" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, words", [
+    ("rounds = 1\n", "no [[case]]"),
+    ("[[case]]\nimage = [4]\n", "needs image and kernel"),
+    ("[[case]]\nimage = [4]\nkernel = [2]\ncolour = 1\n", "unknown keys"),
+    ("[[case]]\nimage = [4]\nkernel = [2]\nmode = 'middle'\n", "bad mode"),
+    ("[[case\n", "not valid TOML"),
+])
+def test_bad_suite_files_are_clear_errors(tmp_path, capsys, text, words):
+    suite = tmp_path / "bad.toml"
+    suite.write_text(text)
+    assert main(["bench", "--suite", str(suite), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and str(suite) in err
+
+
+def test_builtin_suites_load():
+    for name in _benchmark.BUILTIN_SUITES:
+        suite = _benchmark.load_suite(name)
+        assert suite.cases and suite.rounds >= 1
+    assert main(["bench", "--suite", "nonexistent", "--no-progress"]) == 2
