@@ -8,6 +8,7 @@ error against a float64 reference, so a fast wrong answer shows.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import os
@@ -123,13 +124,15 @@ def load_suite(name_or_path: str) -> Suite:
     return Suite(name, str(data.get("description", "")), rounds, tuple(cases))
 
 
-def peers(case: Case) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
-    """scipy functions that compute the same result as ``fftconv.convolve`` on ``case``.
+def peers(case: Case, threads: int = 1) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """Peer functions that compute the same result as ``fftconv.convolve`` on ``case``:
+    scipy's, and OpenCV's ``filter2D`` and astropy's ``convolve_fft`` when they are installed
+    and the case is one they compute ('same' mode, odd kernel, real floats).
 
     Examples
     --------
     >>> sorted(peers(Case((64, 64), (3, 3), "same")))[:2]
-    ['scipy.ndimage.convolve', 'scipy.signal.convolve']
+    ['astropy.convolve_fft', 'opencv.filter2D']
     """
     mode = case.mode
     table = {
@@ -139,11 +142,49 @@ def peers(case: Case) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray
     }
     if len(case.shape1) == 2 and int(np.prod(case.shape2)) <= 49:
         table["scipy.signal.convolve2d"] = lambda a, b: scipy.signal.convolve2d(a, b, mode)
-    if mode == "same" and all(n % 2 for n in case.shape2) and int(np.prod(case.shape2)) <= 121:
+    odd_same = mode == "same" and all(n % 2 for n in case.shape2)
+    if odd_same and int(np.prod(case.shape2)) <= 121:
         # zero ('constant') edges and an odd kernel make ndimage's output the 'same' window;
         # beyond 11x11 its direct sum takes seconds and is never the best peer
         table["scipy.ndimage.convolve"] = lambda a, b: scipy.ndimage.convolve(a, b, mode="constant")
+    if odd_same and case.dtype in ("float32", "float64"):
+        cv2 = _optional("cv2")
+        if cv2 is not None and len(case.shape1) == 2:
+            cv2.setNumThreads(threads)  # thread-matched with everyone else
+
+            def filter2d(a, b, cv2=cv2):  # correlation with the centred anchor: flip for convolution
+                flipped = np.ascontiguousarray(b[::-1, ::-1])
+                return cv2.filter2D(a, -1, flipped, borderType=cv2.BORDER_CONSTANT)
+
+            table["opencv.filter2D"] = filter2d
+        astropy_convolution = _optional("astropy.convolution")
+        if astropy_convolution is not None:
+            table["astropy.convolve_fft"] = lambda a, b, ac=astropy_convolution: ac.convolve_fft(
+                a, b, boundary="fill", fill_value=0.0, normalize_kernel=False, nan_treatment="fill"
+            )
     return table
+
+
+_OPTIONAL_PEERS = {"cv2": "opencv-python-headless", "astropy.convolution": "astropy"}
+
+
+def _optional(module: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def missing_peers() -> list[str]:
+    """A note for every optional peer that is not installed.
+
+    Examples
+    --------
+    >>> isinstance(missing_peers(), list)
+    True
+    """
+    return [f"{module} is not installed: its peer is skipped (pip install {package})"
+            for module, package in _OPTIONAL_PEERS.items() if _optional(module) is None]
 
 
 def ours(case: Case, threads: int) -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
@@ -198,7 +239,7 @@ def run_case(case: Case, threads: int = 1, rounds: int = 5) -> list[Row]:
     a, b = make_inputs(case)
     reference = scipy.signal.fftconvolve(a.astype(np.float64), b.astype(np.float64), case.mode)
     scale = float(np.max(np.abs(reference))) or 1.0
-    entries = {**{k: (v, True) for k, v in peers(case).items()},
+    entries = {**{k: (v, True) for k, v in peers(case, threads).items()},
                **{k: (v, False) for k, v in ours(case, threads).items()}}
     errors = {}
     for name, (func, _) in entries.items():  # warm-up: plans, caches, page faults

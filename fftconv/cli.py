@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=_positive, default=None, help="timed rounds per implementation")
     bench.add_argument("--json", metavar="PATH", help="also write rows and machine info as JSON")
     bench.add_argument("--csv", metavar="PATH", help="also write one CSV line per case and implementation")
+    bench.add_argument("--plot", metavar="PNG", help="draw speedup vs image and kernel size (matplotlib)")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     tune = sub.add_parser("tune", help="measure this machine and fit the planner's cost model")
@@ -123,7 +124,7 @@ def _plan(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from ._benchmark import format_table, load_suite, machine_info, run_case, to_csv, to_json
+    from ._benchmark import format_table, load_suite, machine_info, missing_peers, run_case, to_csv, to_json
 
     try:
         suite = load_suite("quick" if args.quick else args.suite)
@@ -133,6 +134,8 @@ def _bench(args: argparse.Namespace) -> int:
     rounds = args.rounds or suite.rounds
     machine = machine_info(args.threads)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
+    for note in missing_peers():
+        print(f"note: {note}")
     print(f"suite {suite.name!r} ({suite.description}), {rounds} rounds in random order, "
           f"{args.threads} thread(s) for everyone; speedup = best scipy median / this median\n")
     rows = []
@@ -147,6 +150,15 @@ def _bench(args: argparse.Namespace) -> int:
             with open(path, "w", newline="") as f:
                 f.write(render(rows, machine))
             print(f"wrote {path}")
+    if args.plot:
+        from ._plot import plot_speedups
+
+        try:
+            plot_speedups(rows, args.plot)
+        except RuntimeError as exc:
+            print(f"fftconv bench: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.plot}")
     return 0
 
 

@@ -102,8 +102,10 @@ def test_cli_bench_json_and_csv_have_a_row_per_implementation_per_case(tmp_path,
     suite = tmp_path / "tiny.toml"
     suite.write_text(TINY_SUITE)
     json_path, csv_path = tmp_path / "r.json", tmp_path / "r.csv"
+    png = tmp_path / "speedup.png"
     assert main(["bench", "--suite", str(suite), "--no-progress", "--json", str(json_path),
-                 "--csv", str(csv_path)]) == 0
+                 "--csv", str(csv_path), "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = json.loads(json_path.read_text())
     assert report["machine"]["threads"] == 1 and "fftw" in report["machine"]
     cases = _benchmark.load_suite(str(suite)).cases
@@ -138,3 +140,23 @@ def test_builtin_suites_load():
         suite = _benchmark.load_suite(name)
         assert suite.cases and suite.rounds >= 1
     assert main(["bench", "--suite", "nonexistent", "--no-progress"]) == 2
+
+
+def test_absent_optional_peers_are_skipped_with_a_note(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_benchmark, "_optional", lambda module: None)
+    case = _benchmark.Case((40, 40), (3, 3), "same")
+    assert not {"opencv.filter2D", "astropy.convolve_fft"} & set(_benchmark.peers(case))
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY_SUITE)
+    assert main(["bench", "--suite", str(suite), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "cv2 is not installed" in out and "astropy.convolution is not installed" in out
+
+
+def test_installed_optional_peers_compute_the_same_convolution(rng):
+    case = _benchmark.Case((30, 20), (5, 3), "same")
+    a, b = _benchmark.make_inputs(case)
+    table = _benchmark.peers(case)
+    assert {"opencv.filter2D", "astropy.convolve_fft"} <= set(table)  # both in the test extra
+    for name in ("opencv.filter2D", "astropy.convolve_fft"):
+        np.testing.assert_allclose(table[name](a, b), scipy.signal.convolve(a, b, "same"), atol=1e-12)
