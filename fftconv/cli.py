@@ -137,7 +137,7 @@ def _bench(args: argparse.Namespace) -> int:
     for note in missing_peers():
         print(f"note: {note}")
     print(f"suite {suite.name!r} ({suite.description}), {rounds} rounds in random order, "
-          f"{args.threads} thread(s) for everyone; speedup = best scipy median / this median\n")
+          f"{args.threads} thread(s) for everyone; speedup = best peer median / this median\n")
     rows = []
     for case in tqdm(suite.cases, desc="fftconv bench", unit="case", leave=False,
                      disable=args.no_progress):
