@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy
+import scipy.fft
 import scipy.ndimage
 import scipy.signal
 
@@ -135,10 +136,17 @@ def peers(case: Case, threads: int = 1) -> dict[str, Callable[[np.ndarray, np.nd
     ['astropy.convolve_fft', 'opencv.filter2D']
     """
     mode = case.mode
+
+    def workers(func):  # scipy's FFT functions take their thread count from scipy.fft
+        def run(a, b):
+            with scipy.fft.set_workers(threads):
+                return func(a, b)
+        return run
+
     table = {
-        "scipy.signal.convolve": lambda a, b: scipy.signal.convolve(a, b, mode),
-        "scipy.signal.fftconvolve": lambda a, b: scipy.signal.fftconvolve(a, b, mode),
-        "scipy.signal.oaconvolve": lambda a, b: scipy.signal.oaconvolve(a, b, mode),
+        "scipy.signal.convolve": workers(lambda a, b: scipy.signal.convolve(a, b, mode)),
+        "scipy.signal.fftconvolve": workers(lambda a, b: scipy.signal.fftconvolve(a, b, mode)),
+        "scipy.signal.oaconvolve": workers(lambda a, b: scipy.signal.oaconvolve(a, b, mode)),
     }
     if len(case.shape1) == 2 and int(np.prod(case.shape2)) <= 49:
         table["scipy.signal.convolve2d"] = lambda a, b: scipy.signal.convolve2d(a, b, mode)

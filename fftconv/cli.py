@@ -4,6 +4,7 @@ costs) and ``plan`` (explain a choice)."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -131,13 +132,17 @@ def _bench(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"fftconv bench: {exc}", file=sys.stderr)
         return 2
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        print("fftconv bench: --plot needs matplotlib: pip install \"fftconv[plot]\"", file=sys.stderr)
+        return 2
     rounds = args.rounds or suite.rounds
     machine = machine_info(args.threads)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
     for note in missing_peers():
         print(f"note: {note}")
     print(f"suite {suite.name!r} ({suite.description}), {rounds} rounds in random order, "
-          f"{args.threads} thread(s) for everyone; speedup = best peer median / this median\n")
+          f"{args.threads} thread(s) for everyone (scipy.fft workers, OpenCV threads, FFTW threads;"
+          " scipy.ndimage and astropy are single-threaded); speedup = best peer median / this median\n")
     rows = []
     for case in tqdm(suite.cases, desc="fftconv bench", unit="case", leave=False,
                      disable=args.no_progress):

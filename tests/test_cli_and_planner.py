@@ -160,3 +160,14 @@ def test_installed_optional_peers_compute_the_same_convolution(rng):
     assert {"opencv.filter2D", "astropy.convolve_fft"} <= set(table)  # both in the test extra
     for name in ("opencv.filter2D", "astropy.convolve_fft"):
         np.testing.assert_allclose(table[name](a, b), scipy.signal.convolve(a, b, "same"), atol=1e-12)
+
+
+def test_plot_without_matplotlib_fails_before_benchmarking(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib"
+                        else real(name, *a))
+    assert main(["bench", "--quick", "--plot", str(tmp_path / "p.png"), "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert "needs matplotlib" in captured.err and "fftconv.convolve" not in captured.out
