@@ -11,7 +11,7 @@ import numpy as np
 from . import _engine
 from ._nonfinite import all_finite, zero_nonfinite
 from ._planner import Plan
-from ._spectral import kernel_spectrum
+from ._spectral import fft_threads, kernel_spectrum
 from ._threads import resolve_threads
 
 
@@ -82,10 +82,9 @@ class Convolver:
         if self.plan.method != "direct":
             compute = _engine.compute_dtype(self._problem, self.plan)
             h = self._problem.h
-            fft_threads = self.threads if self.plan.tiles < 2 * self.threads else 1
             self._spectrum = kernel_spectrum(
                 h if all_finite(h) else zero_nonfinite(h),
-                self.plan.fft_shape, compute.kind != "c", compute, fft_threads,
+                self.plan.fft_shape, compute.kind != "c", compute, fft_threads(self.plan.tiles, self.threads),
             )
 
     @property

@@ -253,9 +253,16 @@ def prepare(
     broadcast_unit_axes: bool,
 ) -> Problem:
     """Validate and normalise; ``in1``/``in2`` are non-empty arrays of equal ndim."""
-    axes = tuple(range(in1.ndim)) if axes is None else tuple(normalize_axes(axes, in1.ndim))
-    geo = describe(in1.shape, in2.shape, mode, axes, convention, broadcast_unit_axes)
+    geo = geometry_of(in1, in2, mode, axes, convention, broadcast_unit_axes)
     return problem_from(geo, in1, in2, correlate=correlate, rule=rule)
+
+
+def geometry_of(
+    in1: np.ndarray, in2: np.ndarray, mode: str, axes: object, convention: str, broadcast_unit_axes: bool
+) -> Geometry:
+    """`describe` for two arrays and a caller's ``axes`` (None, an int or a sequence)."""
+    axes = tuple(range(in1.ndim)) if axes is None else tuple(normalize_axes(axes, in1.ndim))
+    return describe(in1.shape, in2.shape, mode, axes, convention, broadcast_unit_axes)
 
 
 def problem_from(geo: Geometry, in1: np.ndarray, in2: np.ndarray, *, correlate: bool, rule: str) -> Problem:
@@ -296,10 +303,7 @@ def plan_problem(
         and _integer_bound_exceeded(x, h, r, worst_case_image)
     ):
         allowed = ("direct",)
-    direct_only = method == "direct" or allowed == ("direct",)
-    compute = (
-        accumulation_dtype(problem.result_dtype) if direct_only else spectral_dtype(problem.result_dtype)
-    )
+    compute = _compute_dtype(problem.result_dtype, direct=method == "direct" or allowed == ("direct",))
     return make_plan(
         tuple(x.shape[x.ndim - r:]),
         tuple(h.shape[h.ndim - r:]),
@@ -315,9 +319,11 @@ def plan_problem(
 
 def compute_dtype(problem: Problem, plan: Plan) -> np.dtype:
     """dtype the executor of ``plan`` computes in."""
-    if plan.method == "direct":
-        return accumulation_dtype(problem.result_dtype)
-    return spectral_dtype(problem.result_dtype)
+    return _compute_dtype(problem.result_dtype, direct=plan.method == "direct")
+
+
+def _compute_dtype(result: np.dtype, direct: bool) -> np.dtype:
+    return accumulation_dtype(result) if direct else spectral_dtype(result)
 
 
 def execute(
@@ -424,8 +430,7 @@ def convolve_nd(
         if known is not None:  # the same call signature as before: skip geometry and planning
             geo, plan, _ = known
             return execute(problem_from(geo, a, b, correlate=correlate, rule=rule), plan, nthreads)
-    axes_tuple = tuple(range(a.ndim)) if axes is None else tuple(normalize_axes(axes, a.ndim))
-    geo = describe(a.shape, b.shape, mode, axes_tuple, convention, broadcast_unit_axes)
+    geo = geometry_of(a, b, mode, axes, convention, broadcast_unit_axes)
     problem = problem_from(geo, a, b, correlate=correlate, rule=rule)
     if problem.rank == 0:
         product = np.multiply(problem.x, problem.h, dtype=np.result_type(problem.x, problem.h))

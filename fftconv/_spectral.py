@@ -111,7 +111,7 @@ def convolve_spectral(
     real = out.dtype.kind == "f"
     rank = len(layout.fft_shape)
     if spectrum is None:
-        spectrum = kernel_spectrum(h, layout.fft_shape, real, out.dtype, _fft_threads(layout, threads))
+        spectrum = kernel_spectrum(h, layout.fft_shape, real, out.dtype, fft_threads(layout.tiles, threads))
     batch = out.shape[: out.ndim - rank]
     tiles = list(itertools.product(*layout.segments))
     workers = min(threads, len(tiles))
@@ -133,9 +133,15 @@ def convolve_spectral(
     return out
 
 
-def _fft_threads(layout: SpectralLayout, threads: int) -> int:
-    """Threads inside one FFT: all of them for a single tile, else one (threads go to tiles)."""
-    return threads if layout.tiles < 2 * threads else 1
+def fft_threads(tiles: int, threads: int) -> int:
+    """Threads inside one FFT: all of them for a single tile, else one (threads go to tiles).
+
+    Examples
+    --------
+    >>> fft_threads(1, 2), fft_threads(54, 2)
+    (2, 1)
+    """
+    return threads if tiles < 2 * threads else 1
 
 
 def _run_tile(

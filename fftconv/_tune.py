@@ -197,7 +197,7 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
     fitted = min((fit_transforms(False), fit_transforms(True)), key=transform_error)
 
     # 2. whole spectral convolutions: the rest is copies, per-tile and per-call overhead
-    rows, measured, fft_parts, spectral_meas = [], [], [], []
+    rows, measured, spectral_meas = [], [], []
     no_overhead = dataclasses.replace(fitted, copy_point=1e-30, tile_overhead=1e-30, call_overhead=1e-30)
     for s1, s2, mode, method in spectral_cases:
         a, b = rng.standard_normal(s1), rng.standard_normal(s2)
@@ -223,7 +223,6 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
         points = int(np.prod(fft_shape))
         rows.append([points * tiles, tiles, 1.0])
         measured.append(t - fft_part)
-        fft_parts.append(fft_part)
         spectral_meas.append((s1, s2, mode, method, t))
         bar.update()
     A, y = np.array(rows), np.array(measured)
