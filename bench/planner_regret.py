@@ -25,6 +25,7 @@ import statistics
 import sys
 
 import numpy as np
+import scipy.fft
 import scipy.ndimage
 import scipy.signal
 
@@ -59,16 +60,25 @@ def estimate_direct(s1, s2, mode) -> float:
 
 
 def implementations(a, b, mode, threads):
+    """(name, is fftconv, callable); scipy's FFT functions get ``threads`` workers through
+    scipy.fft.set_workers (its direct sums and ndimage have no threads)."""
     real = a.dtype.kind != "c"
     yield "auto", True, lambda: fftconv.convolve(a, b, mode, threads=threads)
     for m in ("direct", "fft", "tiled"):
         yield m, True, lambda m=m: fftconv.convolve(a, b, mode, m, threads=threads)
-    yield "scipy.convolve", False, lambda: scipy.signal.convolve(a, b, mode)
-    yield "scipy.direct", False, lambda: scipy.signal.convolve(a, b, mode, method="direct")
-    yield "scipy.fftconvolve", False, lambda: scipy.signal.fftconvolve(a, b, mode)
-    yield "scipy.oaconvolve", False, lambda: scipy.signal.oaconvolve(a, b, mode)
+
+    def matched(func, *args, **kwargs):
+        def call():
+            with scipy.fft.set_workers(threads):
+                return func(*args, **kwargs)
+        return call
+
+    yield "scipy.convolve", False, matched(scipy.signal.convolve, a, b, mode)
+    yield "scipy.direct", False, matched(scipy.signal.convolve, a, b, mode, method="direct")
+    yield "scipy.fftconvolve", False, matched(scipy.signal.fftconvolve, a, b, mode)
+    yield "scipy.oaconvolve", False, matched(scipy.signal.oaconvolve, a, b, mode)
     if mode == "same" and real and all(k % 2 for k in b.shape):
-        yield "scipy.ndimage", False, lambda: scipy.ndimage.convolve(a, b, mode="constant")
+        yield "scipy.ndimage", False, matched(scipy.ndimage.convolve, a, b, mode="constant")
 
 
 def run_case(s1, s2, mode, dtype, threads):

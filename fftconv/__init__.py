@@ -23,6 +23,7 @@ from ._signal import (
     oaconvolve,
     plan,
 )
+from ._stream import MemoryLimitError
 from ._version import __version__
 from .config import ConfigError
 
@@ -30,6 +31,7 @@ __all__ = [
     "METHODS",
     "ConfigError",
     "Convolver",
+    "MemoryLimitError",
     "Plan",
     "__version__",
     "choose_conv_method",

@@ -11,7 +11,7 @@ import numpy as np
 from . import _engine
 from ._nonfinite import all_finite, zero_nonfinite
 from ._planner import Plan
-from ._spectral import fft_threads, kernel_spectrum
+from ._spectral import kernel_fft_threads, kernel_spectrum
 from ._threads import resolve_threads
 
 
@@ -84,7 +84,8 @@ class Convolver:
             h = self._problem.h
             self._spectrum = kernel_spectrum(
                 h if all_finite(h) else zero_nonfinite(h),
-                self.plan.fft_shape, compute.kind != "c", compute, fft_threads(self.plan.tiles, self.threads),
+                self.plan.fft_shape, compute.kind != "c", compute,
+                kernel_fft_threads(self.plan.fft_shape, self.threads),
             )
 
     @property

@@ -8,7 +8,8 @@ What drives time, and so what the model carries:
 * FFT work grows as ``N (a log2 N + b)``; as a transform's spectrum outgrows L3
   (``cache_bytes``) passes go to memory and the cost per point rises ~2x;
 * single precision FFTs cost ~0.9 of double, complex data ~1.6x a real one;
-* every tile pays a fixed Python/FFTW call overhead plus copies in and out;
+* every tile pays a fixed Python/FFTW call overhead plus copies in and out, per point and
+  per row (a 1-D tile is one contiguous run; a 2-D tile is many short strided ones);
 * the direct sum costs per multiply-add, plus an overhead per (tap, block) NumPy call.
 """
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+_LOG2 = {p: math.log2(p) for p in (2, 3, 5, 7)}
+
 
 @dataclass(frozen=True)
 class CostModel:
@@ -24,26 +27,33 @@ class CostModel:
 
     fft_point_log: float = 0.042e-9  # per point per log2(points), real float64 in cache
     fft_point: float = 0.55e-9  # per point, whatever the length (passes over memory, twiddles)
+    radix3: float = 1.2  # cost of a radix-3 pass per log2 unit, relative to radix 2
+    radix5: float = 1.2
+    radix7: float = 1.4
     fft_out_of_cache: float = 2.2  # factor once the spectrum exceeds cache_bytes
     cache_bytes: int = 24 << 20
     single_factor: float = 0.89
     complex_factor: float = 1.62
     longdouble_factor: float = 12.0
-    copy_point: float = 1.68e-9  # per 8 bytes of buffer: zero, copy in, multiply, copy out
-    tile_overhead: float = 2.3e-6
-    call_overhead: float = 33e-6
+    copy_point: float = 1.9e-9  # per 8 bytes of buffer: zero, copy in, multiply, copy out ...
+    copy_point_cached: float = 1.05e-9  # ... when the operands fit in the cache
+    copy_row: float = 23e-9  # per buffer row (last-axis run): strided copies of 2-D/3-D tiles
+    tile_overhead: float = 2.5e-6
+    call_overhead: float = 30e-6
     direct_mac: float = 0.37e-9  # per multiply-add, float64 (scipy.ndimage's loop)
     direct_mac_1d: float = 0.16e-9  # per multiply-add of np.convolve (1-D, no batch)
     direct_call: float = 2.5e-6  # per NumPy call of the shift-and-add sum
     direct_generic: float = 2.09  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
-    thread_efficiency: float = 0.8
+    thread_efficiency: float = 0.8  # gain of each extra thread on in-cache work
+    thread_efficiency_out_of_cache: float = 0.45  # ... on one transform bigger than the cache
+    thread_dispatch: float = 190e-6  # waking the tile workers, joining them, GIL hand-offs (fit at 2 threads)
 
-    def fft_seconds(self, points: int, itemsize: int, real: bool, precision: str) -> float:
-        """One forward or inverse transform of ``points`` points."""
+    def fft_seconds(self, points: int, itemsize: int, real: bool, precision: str, batch: int = 1) -> float:
+        """One forward or inverse transform of ``batch`` arrays of ``points`` points each."""
         if points <= 1:
             return 0.0
-        cost = points * (self.fft_point_log * math.log2(points) + self.fft_point)
-        cost *= self.cache_factor(points * itemsize * (1 if real else 2))
+        cost = batch * points * (self.fft_point_log * self.radix_log2(points) + self.fft_point)
+        cost *= self.cache_factor(batch * points * itemsize * (1 if real else 2))
         if not real:
             cost *= self.complex_factor
         if precision == "single":
@@ -52,21 +62,53 @@ class CostModel:
             cost *= self.longdouble_factor
         return cost
 
+    def radix_log2(self, points: int) -> float:
+        """``log2(points)`` with each prime factor's share weighted by how much slower FFTW's
+        passes of that radix run than radix 2 (measured: 3456 = 2⁷·3³ costs 1.1x the plain
+        N log N of a power of two of its size)."""
+        total = 0.0
+        for p, weight in ((2, 1.0), (3, self.radix3), (5, self.radix5), (7, self.radix7)):
+            while points % p == 0:
+                points //= p
+                total += weight * _LOG2[p]
+        return total + math.log2(points)  # any other factor: unweighted
+
+    def copy_seconds(self, points: float, itemsize: int, operand_bytes: float) -> float:
+        """Copies in and out of transform buffers, the zeroing and the spectrum product for
+        ``points`` buffer points: cheap while the operands (``operand_bytes``: input and output)
+        stay in the cache, bandwidth-bound once they stream from memory."""
+        ramp = self.memory_ramp(operand_bytes)
+        per_point = self.copy_point_cached + (self.copy_point - self.copy_point_cached) * ramp
+        return per_point * points * itemsize / 8
+
+    def memory_ramp(self, nbytes: float) -> float:
+        """0 for data well inside the cache, 1 beyond it (`cache_factor`'s ramp)."""
+        low = self.cache_bytes / 4
+        return 0.0 if nbytes <= low else min(math.log2(nbytes / low) / 2, 1.0)
+
     def cache_factor(self, nbytes: float) -> float:
         """1 for transforms well inside the cache, ``fft_out_of_cache`` beyond it, and a ramp
         over the two octaves below ``cache_bytes`` (the shared L3 fills before it is full)."""
-        low = self.cache_bytes / 4
-        if nbytes <= low:
-            return 1.0
-        ramp = min(math.log2(nbytes / low) / 2, 1.0)
-        return 1.0 + (self.fft_out_of_cache - 1.0) * ramp
+        return 1.0 + (self.fft_out_of_cache - 1.0) * self.memory_ramp(nbytes)
 
-    def parallel(self, seconds: float, threads: int, units: int) -> float:
-        """Seconds of ``units`` independent pieces of work shared by ``threads``."""
-        if threads <= 1 or units <= 1:
+    def parallel_tiles(self, seconds: float, workers: int, tiles: int) -> float:
+        """Seconds of ``tiles`` equal tiles (``seconds`` in all) dealt round-robin to
+        ``workers`` threads: the busiest worker's share, plus the hand-off."""
+        if workers <= 1 or tiles <= 1:
             return seconds
-        used = min(threads, units)
-        return seconds / (1 + (used - 1) * self.thread_efficiency)
+        used = min(workers, tiles)
+        busiest = math.ceil(tiles / used) / (tiles / used)
+        return seconds * busiest / (1 + (used - 1) * self.thread_efficiency) + self.thread_dispatch
+
+    def threaded_fft(self, seconds: float, threads: int, nbytes: float) -> float:
+        """Seconds of transforms of ``nbytes`` that FFTW splits over ``threads``: memory-bound
+        transforms (beyond the cache) gain less from a second thread."""
+        if threads <= 1:
+            return seconds
+        ramp = self.memory_ramp(nbytes)
+        low, high = self.thread_efficiency_out_of_cache, self.thread_efficiency
+        efficiency = high + (low - high) * ramp
+        return seconds / (1 + (threads - 1) * efficiency)
 
 
 DEFAULT_COSTS = CostModel()

@@ -172,9 +172,9 @@ def transform_pair(
     real: bool,
     dtype: np.dtype,
     threads: int = 1,
-    slot: int = 0,
 ) -> TransformPair:
-    """A cached `TransformPair`; ``slot`` tells concurrent users apart (one pair per thread).
+    """A cached `TransformPair` of the calling thread (its buffers are scratch space, so
+    threads never share one: concurrent calls from user threads stay correct).
 
     Examples
     --------
@@ -186,7 +186,8 @@ def transform_pair(
     """
     settings = _config.get()
     effort, wisdom = settings.planner_effort, settings.wisdom
-    key = (tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads, slot, effort)
+    key = (tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads, effort,
+           threading.get_ident())
     with _cache_lock:
         pair = _cache.get(key)
         if pair is not None:

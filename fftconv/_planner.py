@@ -22,6 +22,7 @@ import numpy as np
 from ._costs import DEFAULT_COSTS, CostModel
 from ._fftlen import fast_lengths_between, next_fast_length
 from ._geometry import Window, min_circular_length
+from ._threads import split_threads
 
 #: Every method name the planner knows, 'auto' first.
 METHODS: tuple[str, ...] = ("auto", "direct", "fft", "tiled")
@@ -147,24 +148,32 @@ def _direct_seconds(shape1, shape2, windows, batch_points, dtype, costs: CostMod
     return seconds
 
 
+def operand_bytes(shape1, windows, batch_points: int, dtype) -> int:
+    """Bytes of the input and output arrays (what decides whether copies hit the cache)."""
+    points = int(np.prod(shape1)) + int(np.prod([w.length for w in windows]))
+    return points * batch_points * np.dtype(dtype).itemsize
+
+
 def _spectral_seconds(
-    fft_shape, tiles, batch_points, dtype, real, threads, costs: CostModel
+    fft_shape, tiles, batch_points, dtype, real, threads, costs: CostModel, operands: int
 ) -> float:
+    """Estimated seconds of a spectral layout; ``operands`` = `operand_bytes` of the problem."""
     points = int(np.prod(fft_shape))
     itemsize = np.dtype(dtype).itemsize
     precision = _precision(dtype)
     per_tile = (
-        2 * costs.fft_seconds(points * batch_points, itemsize, real, precision)
-        + costs.copy_point * points * batch_points * itemsize / 8  # memory traffic
+        2 * costs.fft_seconds(points, itemsize, real, precision, batch_points)
+        + costs.copy_seconds(points * batch_points, itemsize, operands)
+        + costs.copy_row * points // fft_shape[-1] * batch_points
         + costs.tile_overhead
     )
-    if tiles >= 2 * threads:
-        work = costs.parallel(per_tile * tiles, threads, tiles)
+    workers, inner = split_threads(tiles, points * batch_points, threads)
+    if workers > 1:
+        work = costs.parallel_tiles(per_tile * tiles, workers, tiles)
     else:
-        work = per_tile * tiles
-        if points * batch_points >= 1 << 16:
-            work = costs.parallel(work, threads, threads)
-    kernel = costs.fft_seconds(points, itemsize, real, precision) + costs.copy_point * points * itemsize / 8
+        nbytes = points * batch_points * itemsize * (1 if real else 2)
+        work = costs.threaded_fft(per_tile * tiles, inner, nbytes)
+    kernel = costs.fft_seconds(points, itemsize, real, precision) + costs.copy_seconds(points, itemsize, 0)
     return costs.call_overhead + work + kernel
 
 
@@ -231,7 +240,9 @@ def make_plan(
     whole = whole_fft_shape(shape1, shape2, windows, real)
     rank = len(shape1)
     layouts["fft"] = (whole, (False,) * rank, 1)
-    estimates["fft"] = _spectral_seconds(whole, 1, batch_points, compute_dtype, real, threads, costs)
+    operands = operand_bytes(shape1, windows, batch_points, compute_dtype)
+    estimates["fft"] = _spectral_seconds(whole, 1, batch_points, compute_dtype, real, threads, costs,
+                                         operands)
 
     per_axis = []
     for i, (n2, w, n_whole) in enumerate(zip(shape2, windows, whole)):
@@ -248,7 +259,8 @@ def make_plan(
             -(-w.length // (n - n2 + 1)) if t else 1
             for (n, t), n2, w in zip(combo, shape2, windows)
         )
-        seconds = _spectral_seconds(fft_shape, tiles, batch_points, compute_dtype, real, threads, costs)
+        seconds = _spectral_seconds(fft_shape, tiles, batch_points, compute_dtype, real, threads, costs,
+                                    operands)
         if best is None or seconds < best[0]:
             best = (seconds, fft_shape, tiled, tiles)
     if best is not None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _fftw
 from ._geometry import Segment, Window, overlap_save_segments, whole_axis_segments
+from ._threads import MIN_THREADED_FFT_POINTS, shared_pool, split_threads
 
 
 class NonFiniteInput(Exception):
@@ -34,6 +34,11 @@ class SpectralLayout:
     @property
     def tiles(self) -> int:
         return int(np.prod([len(s) for s in self.segments]))
+
+    @property
+    def points(self) -> int:
+        """Points of one tile's transform."""
+        return int(np.prod(self.fft_shape))
 
 
 def make_layout(
@@ -111,37 +116,38 @@ def convolve_spectral(
     real = out.dtype.kind == "f"
     rank = len(layout.fft_shape)
     if spectrum is None:
-        spectrum = kernel_spectrum(h, layout.fft_shape, real, out.dtype, fft_threads(layout.tiles, threads))
+        spectrum = kernel_spectrum(h, layout.fft_shape, real, out.dtype,
+                                   kernel_fft_threads(layout.fft_shape, threads))
     batch = out.shape[: out.ndim - rank]
     tiles = list(itertools.product(*layout.segments))
-    workers = min(threads, len(tiles))
-    if workers <= 1 or len(tiles) < 2 * threads:
-        pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, threads)
+    workers, inner = split_threads(len(tiles), int(np.prod(out.shape[: out.ndim - rank])) * layout.points,
+                                   threads)
+    if workers == 1:
+        pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, inner)
         pair.begin()
         for tile in tiles:
             _run_tile(pair, x, spectrum, out, tile, check_input)
         return out
 
     def work(slot: int) -> None:
-        pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, 1, slot=slot)
+        pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, 1)
         pair.begin()
         for tile in tiles[slot::workers]:
             _run_tile(pair, x, spectrum, out, tile, check_input)
 
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(work, range(workers)))
+    list(shared_pool(workers).map(work, range(workers)))
     return out
 
 
-def fft_threads(tiles: int, threads: int) -> int:
-    """Threads inside one FFT: all of them for a single tile, else one (threads go to tiles).
+def kernel_fft_threads(fft_shape: Sequence[int], threads: int) -> int:
+    """Threads for the kernel's one transform at ``fft_shape``.
 
     Examples
     --------
-    >>> fft_threads(1, 2), fft_threads(54, 2)
-    (2, 1)
+    >>> kernel_fft_threads((64,), 2), kernel_fft_threads((4096, 4096), 2)
+    (1, 2)
     """
-    return threads if tiles < 2 * threads else 1
+    return threads if int(np.prod(fft_shape)) >= MIN_THREADED_FFT_POINTS else 1
 
 
 def _run_tile(

@@ -6,8 +6,9 @@ Three groups of measurements, each fitted by a robust ratio (median of measured/
    boundary: ``fft_point_log`` and ``fft_point`` (least squares on per-point cost against
    ``log2 N``), then ``fft_out_of_cache``, ``single_factor``, ``complex_factor`` as ratios;
 2. whole convolutions by the spectral executor: what the transforms do not explain is
-   regressed (non-negative least squares) on buffer points, tiles and calls:
-   ``copy_point``, ``tile_overhead``, ``call_overhead``;
+   regressed (non-negative least squares) on buffer points (operands streamed from memory,
+   or in the cache), buffer rows, tiles and calls: ``copy_point``, ``copy_point_cached``,
+   ``copy_row``, ``tile_overhead``, ``call_overhead``;
 3. direct sums: ``direct_mac`` (scipy.ndimage's loop), ``direct_mac_1d`` (np.convolve),
    ``direct_generic`` (shift-and-add relative to ndimage).
 
@@ -31,7 +32,7 @@ import scipy.optimize
 from . import _fftw, config
 from ._costs import CostModel
 from ._geometry import output_window
-from ._planner import _precision, _spectral_seconds, direct_macs, make_plan
+from ._planner import _precision, _spectral_seconds, direct_macs, make_plan, operand_bytes
 from ._signal import convolve
 from ._spectral import convolve_spectral, make_layout
 
@@ -79,6 +80,7 @@ def _fft_cases(quick: bool) -> list[tuple[tuple[int, ...], str]]:
 def _spectral_cases(quick: bool) -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
     cases: list = [((256, 256), (5, 5), "tiled"), ((512, 512), (9, 9), "fft"),
              ((1024, 1024), (7, 7), "tiled"), ((64, 64), (5, 5), "fft"), ((8192,), (101,), "fft"),
+             ((8192,), (511,), "tiled"), ((30000,), (255,), "fft"),
              ((2048, 2048), (15, 15), "tiled")]
     if not quick:
         cases += [((1024, 1024), (31, 31), "fft"), ((3000, 3000), (11, 11), "tiled"),
@@ -198,7 +200,8 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
 
     # 2. whole spectral convolutions: the rest is copies, per-tile and per-call overhead
     rows, measured, spectral_meas = [], [], []
-    no_overhead = dataclasses.replace(fitted, copy_point=1e-30, tile_overhead=1e-30, call_overhead=1e-30)
+    no_overhead = dataclasses.replace(fitted, copy_point=1e-30, copy_point_cached=1e-30, copy_row=0.0,
+                                      tile_overhead=1e-30, call_overhead=1e-30)
     for s1, s2, mode, method in spectral_cases:
         a, b = rng.standard_normal(s1), rng.standard_normal(s2)
         windows = tuple(output_window(p, q, mode) for p, q in zip(s1, s2))
@@ -210,7 +213,8 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
             )
             fft_shape, tiles = method, layout.tiles
             fft_part = _spectral_seconds(
-                fft_shape, tiles, 1, np.dtype(np.float64), True, threads, no_overhead
+                fft_shape, tiles, 1, np.dtype(np.float64), True, threads, no_overhead,
+                operand_bytes(s1, windows, 1, np.float64),
             )
         else:
             t = best_time(
@@ -221,7 +225,9 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
             fft_shape, tiles = plan.fft_shape, plan.tiles
             fft_part = _spectral_prediction(no_overhead, s1, s2, mode, method)
         points = int(np.prod(fft_shape))
-        rows.append([points * tiles, tiles, 1.0])
+        streamed = fitted.memory_ramp(operand_bytes(s1, windows, 1, np.float64))
+        rows.append([points * tiles * streamed, points * tiles * (1 - streamed) + points,
+                     points // fft_shape[-1] * tiles, tiles, 1.0])
         measured.append(t - fft_part)
         spectral_meas.append((s1, s2, mode, method, t))
         bar.update()
@@ -231,8 +237,10 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
     fitted = dataclasses.replace(
         fitted,
         copy_point=max(coef[0], 1e-11),
-        tile_overhead=max(coef[1], 1e-7),
-        call_overhead=max(coef[2], 1e-6),
+        copy_point_cached=max(coef[1], 1e-12),
+        copy_row=coef[2],
+        tile_overhead=max(coef[3], 1e-7),
+        call_overhead=max(coef[4], 1e-6),
     )
 
     # 3. direct sums

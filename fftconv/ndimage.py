@@ -12,20 +12,16 @@ sample further for even lengths), exactly as scipy does.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from . import _engine
+from . import _engine, config
+from ._boundary import MODES
+from ._stream import DEFAULT_STREAM_BUDGET, filter_in_blocks
+from ._threads import resolve_threads
 
 __all__ = ["convolve", "correlate"]
-
-#: ndimage mode -> np.pad mode. For filters the grid-* modes equal their plain twins.
-_PAD_MODES = {
-    "reflect": "symmetric", "grid-mirror": "symmetric",
-    "mirror": "reflect",
-    "nearest": "edge",
-    "wrap": "wrap", "grid-wrap": "wrap",
-    "constant": "constant", "grid-constant": "constant",
-}
 
 
 def _per_axis(value, n: int, name: str) -> list[int]:
@@ -38,7 +34,7 @@ def _per_axis(value, n: int, name: str) -> list[int]:
 
 
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-              method="auto", threads=None):
+              method="auto", threads=None, progress=False):
     """Multidimensional correlation (drop-in for ``scipy.ndimage.correlate``).
 
     Parameters
@@ -59,6 +55,17 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
         Axes to filter (default all).
     method, threads : keyword-only
         As in `fftconv.convolve`.
+    progress : bool, keyword-only
+        Show a progress bar over the blocks (for long filters of big inputs).
+
+    Notes
+    -----
+    The output is computed in blocks whose working memory stays under ``[memory] limit``
+    (`fftconv.config`; one block when no limit is set and the input is in memory). Memmaps and
+    array-like datasets (h5py, zarr: anything with ``shape``, ``dtype`` and slicing) are read
+    block by block, under 256 MiB when no limit is set; pass ``output=`` a memmap or dataset
+    to keep the result out of memory too. A limit too small for one block raises
+    `fftconv.MemoryLimitError` before any work.
 
     Examples
     --------
@@ -66,11 +73,11 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     >>> fftconv.ndimage.correlate(np.arange(5.0), [1.0, 2.0, 0.0])
     array([ 0.,  2.,  5.,  8., 11.])
     """
-    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution=False)
+    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, False, progress)
 
 
 def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-             method="auto", threads=None):
+             method="auto", threads=None, progress=False):
     """Multidimensional convolution (drop-in for ``scipy.ndimage.convolve``).
 
     Parameters as in `correlate`; the weights are flipped and ``origin`` mirrored as in scipy.
@@ -81,20 +88,23 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     >>> fftconv.ndimage.convolve(np.arange(5.0), [1.0, 2.0], mode="constant")
     array([ 1.,  4.,  7., 10.,  8.])
     """
-    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution=True)
+    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, True, progress)
 
 
-def _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution):
-    x = _engine.as_operand(input, "input")
+def _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution, progress):
+    """The body of `correlate` and `convolve`."""
+    x = _source(input)
     w = _engine.as_operand(weights, "weights")
-    axes = _engine.normalize_axes(axes, x.ndim) if x.ndim else []
+    ndim = len(x.shape)
+    axes = _engine.normalize_axes(axes, ndim) if ndim else []
     if w.ndim != len(axes):
         raise RuntimeError("filter weights array has incorrect shape.")  # scipy's error
     if w.size == 0:
         raise ValueError("weights must not be empty")
-    if not isinstance(mode, str) or mode not in _PAD_MODES:
-        raise RuntimeError(f"boundary mode not supported: {mode!r}; use one of {', '.join(_PAD_MODES)}")
+    if not isinstance(mode, str) or mode not in MODES:
+        raise RuntimeError(f"boundary mode not supported: {mode!r}; use one of {', '.join(MODES)}")
     _engine.check_method(method)
+    nthreads = resolve_threads(threads)
     origins = _per_axis(origin, len(axes), "origin")
     if convolution:
         w = np.flip(w)
@@ -104,32 +114,43 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
             raise ValueError("Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
                              "(weights.shape[k]-1) // 2")
     out_dtype, out_array = _output(output, x, w)
-    if x.size == 0:
-        result = np.zeros(x.shape, out_dtype)
-    else:
-        widths = [(0, 0)] * x.ndim
-        for a, n, o in zip(axes, w.shape, origins):
-            centre = n // 2 + o
-            widths[a] = (centre, n - 1 - centre)
-        pad_mode = _PAD_MODES[mode]
-        extra = {"constant_values": cval} if pad_mode == "constant" else {}
-        padded = np.pad(x, widths, mode=pad_mode, **extra)
-        kernel = w.reshape([w.shape[axes.index(a)] if a in axes else 1 for a in range(x.ndim)])
-        # correlation without the conjugation signal.correlate applies: ndimage does not conjugate
-        result = _engine.convolve_nd(padded, np.flip(kernel, axis=tuple(axes)), "valid", method, axes,
-                                     threads=threads)
-        result = _to_dtype(result, out_dtype)
-    if out_array is not None:
-        out_array[...] = result
-        return out_array
-    return result
+    target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
+    if math.prod(x.shape) == 0:
+        return target
+    before = [0] * ndim
+    for a, n, o in zip(axes, w.shape, origins):
+        before[a] = n // 2 + o
+    kernel = w.reshape([w.shape[axes.index(a)] if a in axes else 1 for a in range(ndim)])
+    # correlation without the conjugation signal.correlate applies: ndimage does not conjugate
+    kernel = np.flip(kernel, axis=tuple(axes))
+    limit = config.get().memory_limit
+    in_memory = isinstance(x, np.ndarray) and not isinstance(x, np.memmap)
+    budget = limit if limit is not None or in_memory else DEFAULT_STREAM_BUDGET
+    filter_in_blocks(x, kernel, axes, before, target, out_dtype, mode, cval, method, nthreads,
+                     budget, _to_dtype, progress)
+    return target
 
 
-def _output(output, x: np.ndarray, w: np.ndarray):
-    if isinstance(output, np.ndarray):
-        if output.shape != x.shape:
+def _source(input):
+    """The input as an array, or as itself when it is an array-like dataset (h5py, zarr, ...)
+    that slicing reads from: such sources are filtered block by block, never read whole."""
+    if isinstance(input, np.ndarray) or not all(hasattr(input, a) for a in ("shape", "dtype", "__getitem__")):
+        return _engine.as_operand(input, "input")
+    if np.dtype(input.dtype).kind not in "biufc":
+        raise TypeError(f"input has dtype {input.dtype}, which cannot be filtered; pass booleans, "
+                        "integers, floats or complex numbers")
+    return input
+
+
+def _output(output, x, w: np.ndarray):
+    """(dtype, array to write or None) from ndimage's ``output``: an array, a dataset with
+    ``shape``/``dtype``/item assignment (h5py, zarr), a dtype or None."""
+    if isinstance(output, np.ndarray) or (
+        all(hasattr(output, a) for a in ("shape", "dtype", "__setitem__")) and not isinstance(output, type)
+    ):
+        if tuple(output.shape) != tuple(x.shape):
             raise RuntimeError("output shape not correct")  # scipy's error
-        return output.dtype, output
+        return np.dtype(output.dtype), output
     if output is None:
         dtype = x.dtype
         if w.dtype.kind == "c" and dtype.kind != "c":

@@ -96,12 +96,16 @@ def test_valid_swap_rule_matches_scipy():
 
 
 def test_fast_lengths_are_smooth_and_next():
-    def smooth(n):  # 2·3·5-smooth times at most one 7
+    def smooth(n):  # 2^a 3^b 5^c (b, c <= 4) times at most one 7
         if n % 7 == 0:
             n //= 7
-        for p in (2, 3, 5):
+        for p, most in ((2, 99), (3, 4), (5, 4)):
+            count = 0
             while n % p == 0:
                 n //= p
+                count += 1
+            if count > most:
+                return False
         return n == 1
 
     for n in range(1, 3000):

@@ -1,0 +1,150 @@
+"""Boundary extension of one block, read straight from the source array.
+
+scipy.ndimage's modes say what a filter sees beyond an image's edge. Rather than padding a
+whole image (``np.pad``), a block of the *extended* image is assembled from a few slices of the
+source: per axis, the extended coordinates split into runs that map to the source with step
++1 (inside the image, or a wrapped/mirrored copy), step -1 (a reflection), step 0 (the edge
+value repeated) or a constant. Every piece is a plain slice, so memmaps are read only where
+needed and h5py/zarr-like datasets (anything with ``shape``, ``dtype`` and slicing) work too.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+#: ndimage boundary modes; the grid-* modes equal their plain twins for filters.
+MODES = ("reflect", "grid-mirror", "mirror", "nearest", "wrap", "grid-wrap", "constant", "grid-constant")
+
+
+@dataclass(frozen=True)
+class Run:
+    """Extended coordinates ``[dst_start, dst_stop)`` of a block read from source indices
+    ``src_first, src_first + step, ...`` (``step`` 1, -1 or 0), or the constant (``step`` None)."""
+
+    dst_start: int
+    dst_stop: int
+    src_first: int
+    step: int | None
+
+
+def source_index(c: int, n: int, mode: str) -> int | None:
+    """Source index of extended coordinate ``c`` on an axis of length ``n`` (None: constant).
+
+    Examples
+    --------
+    >>> [source_index(c, 3, "reflect") for c in range(-4, 7)]
+    [2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0]
+    >>> [source_index(c, 3, "mirror") for c in range(-4, 7)]
+    [0, 1, 2, 1, 0, 1, 2, 1, 0, 1, 2]
+    """
+    if 0 <= c < n:
+        return c
+    if mode in ("constant", "grid-constant"):
+        return None
+    if mode == "nearest":
+        return 0 if c < 0 else n - 1
+    if mode in ("wrap", "grid-wrap"):
+        return c % n
+    if mode in ("reflect", "grid-mirror"):  # edge sample repeated: period 2n
+        m = c % (2 * n)
+        return m if m < n else 2 * n - 1 - m
+    if mode == "mirror":  # edge sample not repeated: period 2n - 2
+        if n == 1:
+            return 0
+        m = c % (2 * n - 2)
+        return m if m < n else 2 * n - 2 - m
+    raise ValueError(f"unknown boundary mode {mode!r}; use one of {', '.join(MODES)}")
+
+
+def axis_runs(start: int, stop: int, n: int, mode: str) -> list[Run]:
+    """Runs covering extended coordinates ``[start, stop)`` of an axis of length ``n``.
+
+    Examples
+    --------
+    >>> [(r.dst_start, r.dst_stop, r.src_first, r.step) for r in axis_runs(-2, 5, 4, "reflect")]
+    [(0, 2, 1, -1), (2, 6, 0, 1), (6, 7, 3, 1)]
+    """
+    runs: list[Run] = []
+
+    def halo(lo: int, hi: int) -> None:
+        current: list = []  # [dst_start, src_first, step, last_src]
+        for c in range(lo, hi):
+            src = source_index(c, n, mode)
+            dst = c - start
+            if current:
+                d_start, first, step, last = current
+                if src is None and step is None:
+                    continue
+                if src is not None and last is not None:
+                    if (step == "?" and abs(src - last) <= 1) or src - last == step:
+                        current[2] = src - last if step == "?" else step
+                        current[3] = src
+                        continue
+                runs.append(_close(d_start, dst, first, current[2]))
+            current = [dst, src, None if src is None else "?", src]
+        if current:
+            runs.append(_close(current[0], hi - start, current[1], current[2]))
+
+    halo(start, min(stop, 0))
+    lo, hi = max(start, 0), min(stop, n)
+    if lo < hi:
+        runs.append(Run(lo - start, hi - start, lo, 1))
+    halo(max(start, n), stop)
+    return sorted(runs, key=lambda r: r.dst_start)
+
+
+def _close(dst_start: int, dst_stop: int, first, step) -> Run:
+    if first is None:
+        return Run(dst_start, dst_stop, 0, None)
+    if step == "?" or step == 1:
+        step = 1
+    elif step not in (-1, 0):
+        raise AssertionError(f"unexpected step {step}")  # reflections and wraps move by 1
+    return Run(dst_start, dst_stop, first, step)
+
+
+def read_extended(
+    source,
+    ranges: list[tuple[int, int] | None],
+    mode: str,
+    cval: float,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """The block of the extended ``source`` with extended coordinates ``ranges`` per axis
+    (None: the whole axis, not extended), as a new array of ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> read_extended(np.arange(4.0), [(-2, 6)], "reflect", 0.0, np.dtype(np.float64))
+    array([1., 0., 0., 1., 2., 3., 3., 2.])
+    """
+    shape = source.shape
+    per_axis = []
+    for n, r in zip(shape, ranges):
+        per_axis.append([Run(0, n, 0, 1)] if r is None else axis_runs(r[0], r[1], n, mode))
+    ext_shape = tuple(runs[-1].dst_stop for runs in per_axis)
+    block = np.empty(ext_shape, dtype)
+    for combo in itertools.product(*per_axis):
+        dst = tuple(slice(r.dst_start, r.dst_stop) for r in combo)
+        if any(r.step is None for r in combo):
+            block[dst] = cval
+            continue
+        src, flips = [], []
+        for axis, r in enumerate(combo):
+            length = r.dst_stop - r.dst_start
+            if r.step == 1:
+                src.append(slice(r.src_first, r.src_first + length))
+            elif r.step == -1:
+                src.append(slice(r.src_first - length + 1, r.src_first + 1))
+                flips.append(axis)
+            else:
+                src.append(slice(r.src_first, r.src_first + 1))
+        piece = np.asarray(source[tuple(src)])
+        if flips:
+            piece = np.flip(piece, axis=tuple(flips))
+        block[dst] = piece  # step-0 runs broadcast their single sample
+    return block

@@ -1,0 +1,166 @@
+"""Filtering in blocks under a memory limit: boundary reads, memmaps, datasets, the budget."""
+
+import itertools
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.ndimage
+from conftest import assert_close
+
+import fftconv
+import fftconv.ndimage
+from fftconv._boundary import MODES, read_extended
+from fftconv._stream import plan_blocks
+
+NP_PAD = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "reflect", "nearest": "edge",
+          "wrap": "wrap", "grid-wrap": "wrap", "constant": "constant", "grid-constant": "constant"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_read_extended_matches_np_pad(rng, mode, n):
+    x = rng.standard_normal(n)
+    for before, after in itertools.product((0, 1, 4, 11), (0, 3, 9)):
+        if NP_PAD[mode] == "reflect" and n == 1:
+            padded = np.full(n + before + after, x[0])  # np.pad refuses; ndimage repeats the sample
+        else:
+            kw = {"constant_values": 2.5} if NP_PAD[mode] == "constant" else {}
+            padded = np.pad(x, (before, after), mode=NP_PAD[mode], **kw)
+        for start, stop in ((-before, n + after), (-before, 1), (n - 1, n + after), (0, n)):
+            if stop <= start:
+                continue
+            got = read_extended(x, [(start, stop)], mode, 2.5, np.dtype(np.float64))
+            np.testing.assert_array_equal(got, padded[start + before: stop + before])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_read_extended_2d_block_inside_and_across_edges(rng, mode):
+    x = rng.standard_normal((9, 13))
+    kw = {"constant_values": -1.0} if NP_PAD[mode] == "constant" else {}
+    padded = np.pad(x, ((4, 5), (6, 3)), mode=NP_PAD[mode], **kw)
+    for rows, cols in [((-4, 14), (-6, 16)), ((2, 6), (3, 8)), ((-4, 3), (10, 16))]:
+        got = read_extended(x, [rows, cols], mode, -1.0, np.dtype(np.float64))
+        want = padded[rows[0] + 4: rows[1] + 4, cols[0] + 6: cols[1] + 6]
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.fixture
+def small_limit():
+    with fftconv.config.override(memory_limit=256 << 10) as settings:
+        yield settings
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant", "mirror", "nearest", "wrap"])
+@pytest.mark.parametrize("method", ["auto", "direct", "fft", "tiled"])
+def test_blocks_under_a_limit_match_scipy(rng, small_limit, mode, method):
+    x = rng.standard_normal((300, 170))
+    w = rng.standard_normal((9, 6))
+    blocks = plan_blocks(x.shape, (8, 5), x.dtype, w, x.dtype, [0, 1], method, 1, 256 << 10)
+    assert blocks.blocks > 1  # the limit really cuts the work
+    want = scipy.ndimage.convolve(x, w, mode=mode, cval=0.5, origin=(1, -1))
+    got = fftconv.ndimage.convolve(x, w, mode=mode, cval=0.5, origin=(1, -1), method=method, threads=1)
+    assert_close(got, want, ulps=1000)
+
+
+def test_blocks_for_integers_3d_and_axes(rng, small_limit):
+    x = rng.integers(0, 200, (6, 40, 50)).astype(np.uint8)
+    w = rng.integers(-3, 4, (5, 3)).astype(np.float64)
+    want = scipy.ndimage.correlate(x, w, mode="mirror", axes=(1, 2))
+    np.testing.assert_array_equal(fftconv.ndimage.correlate(x, w, mode="mirror", axes=(1, 2)), want)
+    v = rng.standard_normal((20, 30, 40))
+    k = rng.standard_normal((3, 5, 4))
+    assert_close(fftconv.ndimage.convolve(v, k, mode="wrap"), scipy.ndimage.convolve(v, k, mode="wrap"),
+                 ulps=1000)
+
+
+def test_integer_input_with_fractional_cval_sums_like_scipy(rng):
+    x = rng.integers(0, 9, (12, 12)).astype(np.int32)
+    w = np.ones((3, 3))
+    want = scipy.ndimage.convolve(x, w, mode="constant", cval=2.5, output=np.float64)
+    got = fftconv.ndimage.convolve(x, w, mode="constant", cval=2.5, output=np.float64)
+    assert_close(got, want)
+
+
+def test_memmap_in_and_out_under_a_limit(rng, tmp_path):
+    x = np.lib.format.open_memmap(tmp_path / "in.npy", "w+", np.float32, (600, 500))
+    x[:] = rng.standard_normal((600, 500))
+    out = np.lib.format.open_memmap(tmp_path / "out.npy", "w+", np.float32, (600, 500))
+    w = rng.standard_normal((31, 31)).astype(np.float32)
+    with fftconv.config.override(memory_limit=4 << 20):
+        tracemalloc.start()
+        result = fftconv.ndimage.convolve(x, w, output=out, mode="reflect", threads=1)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert result is out
+    assert peak < 8 << 20, f"peak {peak / 2**20:.1f} MiB for a 4 MiB limit"
+    out.flush()
+    want = scipy.ndimage.convolve(np.asarray(x, np.float64), w.astype(np.float64), mode="reflect")
+    assert_close(np.load(tmp_path / "out.npy"), want.astype(np.float32), ulps=2000)
+
+
+class ReadOnlyDataset:
+    """What h5py and zarr datasets offer: shape, dtype and slicing; never read whole."""
+
+    def __init__(self, data):
+        self._data = data
+        self.shape = data.shape
+        self.dtype = data.dtype
+        self.largest_read = 0
+
+    def __getitem__(self, key):
+        piece = self._data[key]
+        self.largest_read = max(self.largest_read, piece.size)
+        return piece.copy()
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("the whole dataset was read")
+
+
+class WritableDataset(ReadOnlyDataset):
+    def __setitem__(self, key, value):
+        self._data[key] = value
+
+
+def test_dataset_like_sources_are_read_in_blocks(rng, small_limit):
+    data = rng.standard_normal((400, 300))
+    source = ReadOnlyDataset(data)
+    target = WritableDataset(np.zeros_like(data))
+    w = rng.standard_normal((7, 7))
+    result = fftconv.ndimage.correlate(source, w, output=target, mode="nearest")
+    assert result is target
+    assert source.largest_read < data.size / 2
+    assert_close(target._data, scipy.ndimage.correlate(data, w, mode="nearest"), ulps=1000)
+
+
+def test_a_limit_too_small_is_refused_up_front_with_the_numbers(rng):
+    x = rng.standard_normal((100, 100))
+    with fftconv.config.override(memory_limit=1000):
+        with pytest.raises(fftconv.MemoryLimitError, match=r"limit of 0\.0 MiB.*needs at least"):
+            fftconv.ndimage.convolve(x, np.ones((51, 51)))
+    assert issubclass(fftconv.MemoryLimitError, MemoryError)
+
+
+def test_output_overlapping_input_in_blocks_is_refused(rng, small_limit):
+    x = rng.standard_normal((300, 300))
+    with pytest.raises(ValueError, match="overlaps"):
+        fftconv.ndimage.convolve(x, np.ones((5, 5)), output=x)
+
+
+def test_input_is_not_modified_and_single_block_may_write_in_place(rng):
+    x = rng.standard_normal((40, 30))
+    keep = x.copy()
+    want = scipy.ndimage.convolve(keep, np.ones((3, 3)))
+    fftconv.ndimage.convolve(x, np.ones((3, 3)))
+    np.testing.assert_array_equal(x, keep)
+    fftconv.ndimage.convolve(x, np.ones((3, 3)), output=x)  # one block: computed, then written
+    assert_close(x, want)
+
+
+def test_progress_bar_counts_blocks(rng, small_limit, capsys):
+    x = rng.standard_normal((300, 200))
+    fftconv.ndimage.convolve(x, np.ones((5, 5)), progress=True)
+    err = capsys.readouterr().err
+    assert "fftconv filter" in err and "block" in err
+    fftconv.ndimage.convolve(x, np.ones((5, 5)))
+    assert capsys.readouterr().err == ""
