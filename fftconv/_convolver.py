@@ -26,7 +26,7 @@ class Convolver:
         Shape of every image.
     mode : {'full', 'same', 'valid'}
         As in `fftconv.convolve` ('valid' needs the image at least as large as the kernel).
-    method : {'auto', 'direct', 'fft', 'tiled'}
+    method : {'auto', 'direct', 'fft', 'tiled', 'separable'}
         As in `fftconv.convolve`; planned once.
     dtype : dtype, optional
         dtype of the images (default float64, or the kernel's if it is complex/float32).
@@ -75,11 +75,11 @@ class Convolver:
             rule="convolve", broadcast_unit_axes=False,
         )
         self.plan: Plan = _engine.plan_problem(
-            self._problem, method, self.threads, ("direct", "fft", "tiled"),
+            self._problem, method, self.threads, ("direct", "fft", "tiled", "separable"),
             worst_case_image=True,
         )
         self._spectrum = None
-        if self.plan.method != "direct":
+        if self.plan.method in ("fft", "tiled"):
             compute = _engine.compute_dtype(self._problem, self.plan)
             h = self._problem.h
             self._spectrum = kernel_spectrum(

@@ -17,6 +17,7 @@ from ._direct import accumulation_dtype, convolve_direct
 from ._geometry import Window, check_mode, output_window, valid_swap_needed
 from ._nonfinite import all_finite, repair, zero_nonfinite
 from ._planner import METHODS, Plan, make_plan
+from ._separable import GEMM_DTYPES, convolve_separable, rank1_factors
 from ._spectral import NonFiniteInput, convolve_spectral, make_layout
 from ._threads import resolve_threads
 
@@ -24,6 +25,10 @@ from ._threads import resolve_threads
 EXACT_INTEGER_LIMIT = 2 ** np.finfo(np.float64).nmant - 1
 
 _SUPPORTED_KINDS = "biufc"
+
+#: Images smaller than this (points over the convolved axes) are not checked for a rank-1
+#: kernel: their passes cannot repay the check, and small calls keep their memoised plans.
+SEPARABLE_MIN_POINTS = 1 << 14
 
 
 def reverse_and_conj(h: np.ndarray, axes: Sequence[int]) -> np.ndarray:
@@ -304,6 +309,14 @@ def plan_problem(
     ):
         allowed = ("direct",)
     compute = _compute_dtype(problem.result_dtype, direct=method == "direct" or allowed == ("direct",))
+    separable = (method == "separable" or ("separable" in allowed and method == "auto")) and (
+        kernel_factors(problem, compute) is not None)
+    if method == "separable" and not separable:
+        raise ValueError(
+            "method='separable' needs a kernel that is an outer product of 1-D kernels (rank 1, "
+            f"finite, float/complex computation, image of at least {SEPARABLE_MIN_POINTS} points); "
+            "this one is not: use method='auto'"
+        )
     return make_plan(
         tuple(x.shape[x.ndim - r:]),
         tuple(h.shape[h.ndim - r:]),
@@ -314,7 +327,23 @@ def plan_problem(
         method,
         allowed,
         settings.costs,
+        separable,
     )
+
+
+def kernel_factors(problem: Problem, compute: np.dtype) -> tuple[np.ndarray, ...] | None:
+    """The 1-D factors of a rank-1 kernel worth a separable plan, else None."""
+    r = problem.rank
+    x, h = problem.x, problem.h
+    if (
+        r < 2
+        or compute not in GEMM_DTYPES
+        or any(n != 1 for n in h.shape[: h.ndim - r])
+        or int(np.prod(x.shape[x.ndim - r:])) < SEPARABLE_MIN_POINTS
+        or min(h.shape[h.ndim - r:]) < 2
+    ):
+        return None
+    return rank1_factors(h.reshape(h.shape[h.ndim - r:]), compute)
 
 
 def compute_dtype(problem: Problem, plan: Plan) -> np.dtype:
@@ -347,6 +376,13 @@ def execute(
     x, h = problem.x, problem.h
     if plan.method == "direct":
         convolve_direct(x.astype(compute, copy=False), h.astype(compute, copy=False), problem.windows, target)
+    elif plan.method == "separable":
+        factors = kernel_factors(problem, compute)
+        if all_finite(x):
+            convolve_separable(x, factors, problem.windows, target, threads)
+        else:  # a band's zeros would spread NaN * 0 across a block: keep non-finite values local
+            convolve_separable(zero_nonfinite(x), factors, problem.windows, target, threads)
+            repair(target, x, h, problem.windows)
     else:
         layout = make_layout(
             x.shape[x.ndim - r:], h.shape[h.ndim - r:], problem.windows, plan.fft_shape, plan.tiled_axes
@@ -396,7 +432,7 @@ def convolve_nd(
     correlate: bool = False,
     convention: str = "signal",
     rule: str = "convolve",
-    allowed: Sequence[str] = ("direct", "fft", "tiled"),
+    allowed: Sequence[str] = ("direct", "fft", "tiled", "separable"),
     methods: Sequence[str] = METHODS,
     broadcast_unit_axes: bool = False,
 ) -> np.ndarray:
@@ -423,7 +459,8 @@ def convolve_nd(
         return np.array([])
     settings = config.get()
     key = None
-    if axes is None or isinstance(axes, (int, tuple)):
+    maybe_separable = "separable" in allowed and b.ndim >= 2 and max(a.size, b.size) >= SEPARABLE_MIN_POINTS
+    if (axes is None or isinstance(axes, (int, tuple))) and not maybe_separable:
         key = (a.shape, a.dtype, b.shape, b.dtype, mode, method, axes, nthreads, correlate,
                convention, rule, allowed, broadcast_unit_axes, id(settings))
         known = _call_plans.get(key)

@@ -5,7 +5,9 @@ the cheapest (or the one the caller forces). Candidates:
 
 * ``direct``: the sliding sum; cost ~ multiply-adds actually performed;
 * ``fft``: one whole-array transform at the shortest fast length the mode allows;
-* ``tiled``: overlap-save tiles, the tile shape searched over fast lengths per axis.
+* ``tiled``: overlap-save tiles, the tile shape searched over fast lengths per axis;
+* ``separable``: for a rank-1 kernel (an outer product of 1-D kernels, detected from its
+  values by the engine), one 1-D pass per axis as banded matrix products.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import numpy as np
 from ._costs import DEFAULT_COSTS, CostModel
 from ._fftlen import fast_lengths_between, next_fast_length
 from ._geometry import Window, min_circular_length
+from ._separable import block_length
 from ._threads import split_threads
 
 #: Every method name the planner knows, 'auto' first.
-METHODS: tuple[str, ...] = ("auto", "direct", "fft", "tiled")
+METHODS: tuple[str, ...] = ("auto", "direct", "fft", "tiled", "separable")
 SPECTRAL_METHODS: tuple[str, ...] = ("fft", "tiled")
 
 #: Tile lengths tried per axis when searching overlap-save layouts.
@@ -39,7 +42,7 @@ class Plan:
     Attributes
     ----------
     method : str
-        ``'direct'``, ``'fft'`` or ``'tiled'``.
+        ``'direct'``, ``'fft'``, ``'tiled'`` or ``'separable'``.
     fft_shape : tuple of int or None
         FFT (tile) lengths of the convolved axes for spectral methods.
     tiled_axes : tuple of bool or None
@@ -177,6 +180,28 @@ def _spectral_seconds(
     return costs.call_overhead + work + kernel
 
 
+def _separable_seconds(shape1, shape2, windows, batch_points, dtype, threads, costs: CostModel) -> float:
+    """Seconds of one banded-matrix pass per axis (see `fftconv._separable`), in axis order:
+    each pass's multiply-adds are its outputs times the band width ``b + k - 1``."""
+    dtype = np.dtype(dtype)
+    per_mac = costs.gemm_mac * (costs.gemm_single if _precision(dtype) == "single" else 1.0)
+    per_mac *= costs.gemm_complex if dtype.kind == "c" else 1.0
+    shape = list(shape1)
+    seconds = costs.call_overhead
+    for i, (k, w) in enumerate(zip(shape2, windows)):
+        last = i == len(shape) - 1
+        b = block_length(k, last)
+        shape[i] = w.length
+        points = math.prod(shape) * batch_points
+        # each pass streams its input and writes a new array: memory-bound copies, plus the products
+        work = points * (b + k - 1) * per_mac + costs.copy_seconds(points, dtype.itemsize,
+                                                                   2 * points * dtype.itemsize)
+        products = -(-w.length // b) if last else math.prod(shape[:i]) * batch_points
+        seconds += costs.threaded_fft(work, threads, points * dtype.itemsize) + products * costs.direct_call
+        seconds += costs.gemm_call
+    return seconds
+
+
 def _tile_candidates(n2: int, window: Window, whole: int, even: bool) -> list[int]:
     lo = max(2 * n2, 16)
     hi = min(whole, max(lo, 4 * window.length))
@@ -214,11 +239,13 @@ def make_plan(
     method: str = "auto",
     allowed: tuple[str, ...] = ("direct", "fft", "tiled"),
     costs: CostModel = DEFAULT_COSTS,
+    separable: bool = False,
 ) -> Plan:
     """Choose how to convolve arrays with convolved shapes ``shape1`` and ``shape2``.
 
     ``windows`` are the mode's output windows per convolved axis, ``batch`` the broadcast
-    shape of the other axes. ``method`` forces a method; ``allowed`` limits what 'auto' picks.
+    shape of the other axes. ``method`` forces a method; ``allowed`` limits what 'auto' picks;
+    ``separable`` says the kernel is rank-1 (the engine checks its values).
 
     Examples
     --------
@@ -236,6 +263,9 @@ def make_plan(
 
     if "direct" in allowed or method == "direct":
         estimates["direct"] = _direct_seconds(shape1, shape2, windows, batch_points, compute_dtype, costs)
+    if separable and ("separable" in allowed or method == "separable"):
+        estimates["separable"] = _separable_seconds(shape1, shape2, windows, batch_points, compute_dtype,
+                                                    threads, costs)
 
     whole = whole_fft_shape(shape1, shape2, windows, real)
     rank = len(shape1)

@@ -249,6 +249,8 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, threads=None):
         best_estimate = min(estimates.values(), default=0.0)
         times = {}
         for method in METHODS[1:]:
+            if method == "separable" and method not in estimates:
+                continue  # not a rank-1 kernel
             if estimates.get(method, 0.0) > max(10 * best_estimate, 1.0):
                 continue  # estimated over 10x slower than the best and over 1 s: not worth timing
             timer = timeit.Timer(lambda m=method: convolve(a, b, mode, m, threads=threads))
@@ -287,7 +289,7 @@ def plan(in1, in2, mode="full", method="auto", axes=None, *, threads=None, dtype
         a, b, mode, axes, correlate=correlate, convention="signal", rule="convolve",
         broadcast_unit_axes=False,
     )
-    return _engine.plan_problem(problem, method, nthreads, ("direct", "fft", "tiled"))
+    return _engine.plan_problem(problem, method, nthreads, ("direct", "fft", "tiled", "separable"))
 
 
 def _as_planning_array(value, dtype) -> np.ndarray:

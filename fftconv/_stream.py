@@ -76,7 +76,9 @@ def estimate_block_bytes(
     problem = _engine.prepare(template, kernel, "valid", list(axes), correlate=False, convention="signal",
                               rule="convolve", broadcast_unit_axes=False)
     plan = _engine.plan_problem(problem, method, threads, allowed, worst_case_image=True)
-    if plan.method != "direct":
+    if plan.method == "separable":  # one intermediate array between the passes
+        nbytes += math.prod(ext) * plan.compute_dtype.itemsize
+    elif plan.method != "direct":
         fft = list(plan.fft_shape)
         real = plan.compute_dtype.kind != "c"
         if real:
@@ -109,7 +111,8 @@ def plan_blocks(
     ((63, 1000), 16)
     """
     shape = tuple(int(n) for n in shape)
-    allowed_sets = [("direct", "fft", "tiled"), ("direct", "tiled")] if method == "auto" else [(method,)]
+    allowed_sets = ([("direct", "fft", "tiled", "separable"), ("direct", "tiled", "separable")]
+                    if method == "auto" else [(method,)])
     order = [a for a in range(len(shape)) if a not in axes] + sorted(axes)
     block = list(shape)
 

@@ -1,5 +1,5 @@
 """The ``fftconv`` command: ``bench`` (fftconv beside scipy), ``tune`` (fit this machine's
-costs) and ``plan`` (explain a choice)."""
+costs), ``plan`` (explain a choice) and ``filter`` (filter an image file, streaming big ones)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``fftconv`` command."""
     from ._benchmark import BUILTIN_SUITES
+    from ._boundary import MODES
     from ._planner import METHODS
 
     parser = argparse.ArgumentParser(prog="fftconv", description=__doc__)
@@ -66,6 +67,27 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--dtype", default="float64")
     explain.add_argument("--method", choices=METHODS, default="auto")
     explain.add_argument("--threads", type=_positive, default=None)
+
+    filt = sub.add_parser("filter", help="filter an image file (.npy, .tif, .png) with a kernel",
+                          description="Convolve (or correlate) an image file with a kernel, with "
+                          "scipy.ndimage's boundary modes; .npy and uncompressed TIFF files stream "
+                          "through memory-bounded blocks, so they may be bigger than memory.")
+    filt.add_argument("input", help="input image: .npy, .tif/.tiff or .png")
+    filt.add_argument("output", help="output image: .npy, .tif/.tiff or .png")
+    filt.add_argument("--kernel", required=True, metavar="SPEC",
+                      help="gaussian:sigma=S[,truncate=T], box:N, box:NxM or a .npy file")
+    filt.add_argument("--mode", choices=MODES, default="reflect", help="boundary mode (default reflect)")
+    filt.add_argument("--cval", type=float, default=0.0, help="value beyond the edges for mode constant")
+    filt.add_argument("--correlate", action="store_true", help="correlate instead of convolve")
+    filt.add_argument("--method", choices=METHODS, default="auto")
+    filt.add_argument("--threads", type=_positive, default=None)
+    filt.add_argument("--memory-limit", metavar="SIZE", default=None,
+                      help="peak working memory, e.g. 512MiB (default: [memory] limit, else 256MiB "
+                      "for memory-mapped inputs)")
+    filt.add_argument("--dtype", default=None, help="output dtype (default: the input's)")
+    filt.add_argument("--axes", default=None, metavar="A,B",
+                      help="axes to filter (default: all but a trailing colour axis of 3 or 4)")
+    filt.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -83,7 +105,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _plan(args)
     if args.command == "tune":
         return _tune(args)
+    if args.command == "filter":
+        return _filter(args)
     return _bench(args)
+
+
+def _filter(args: argparse.Namespace) -> int:
+    import contextlib
+    from pathlib import Path
+
+    import numpy as np
+
+    from . import config, ndimage
+    from ._imageio import create_image, open_image
+    from ._stream import MemoryLimitError
+    from .kernels import from_spec
+
+    def fail(message: str) -> int:
+        print(f"fftconv filter: {message}", file=sys.stderr)
+        return 2
+
+    source, target = Path(args.input), Path(args.output)
+    if source.resolve() == target.resolve():
+        return fail("the output must be a different file from the input")
+    try:
+        image = open_image(source)
+        if args.axes is not None:
+            axes = tuple(int(a) for a in args.axes.split(","))
+        elif image.ndim == 3 and image.shape[2] in (3, 4):
+            axes = (0, 1)  # colour channels are filtered one by one
+        else:
+            axes = tuple(range(image.ndim))
+        kernel = from_spec(args.kernel, len(axes))
+        dtype = np.dtype(args.dtype) if args.dtype else image.dtype
+        limit = {} if args.memory_limit is None else {
+            "memory_limit": config.parse_size(args.memory_limit, "--memory-limit")}
+        settings = config.override(**limit) if limit else contextlib.nullcontext()
+        out, finish = create_image(target, image.shape, dtype)
+        with settings:
+            func = ndimage.correlate if args.correlate else ndimage.convolve
+            func(image, kernel, output=out, mode=args.mode, cval=args.cval, axes=axes, method=args.method,
+                 threads=args.threads, progress=not args.no_progress)
+        finish()
+    except (ValueError, TypeError, RuntimeError, FileNotFoundError, MemoryLimitError) as exc:
+        return fail(str(exc))
+    print(f"wrote {target}: {image.shape} {dtype}, kernel {kernel.shape} ({args.kernel}), "
+          f"{'correlated' if args.correlate else 'convolved'}, mode {args.mode}")
+    return 0
 
 
 def _tune(args: argparse.Namespace) -> int:

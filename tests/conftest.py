@@ -5,6 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fftconv
+
+#: Methods that take any kernel ('separable' needs a rank-1 one: tests/test_separable.py).
+GENERAL_METHODS = [m for m in fftconv.METHODS if m != "separable"]
+
 # Hermetic settings: no user config file, wisdom in a scratch file, not in the user's cache.
 _scratch = Path(tempfile.mkdtemp(prefix="fftconv-tests-"))
 (_scratch / "config.toml").write_text("")

@@ -14,7 +14,7 @@ from fftconv.cli import main
 
 def test_methods_lists_auto_first():
     assert fftconv.METHODS[0] == "auto"
-    assert set(fftconv.METHODS) == {"auto", "direct", "fft", "tiled"}
+    assert set(fftconv.METHODS) == {"auto", "direct", "fft", "tiled", "separable"}
 
 
 def test_plan_is_deterministic_frozen_and_explains_itself():

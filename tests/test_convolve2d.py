@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import scipy.signal
-from conftest import assert_close
+from conftest import GENERAL_METHODS, assert_close
 
 import fftconv
 
@@ -16,7 +16,7 @@ BOUNDARIES = ["fill", "pad", "wrap", "circular", "symm", "symmetric"]
 @pytest.mark.parametrize(
     "shapes", [((12, 9), (3, 4)), ((8, 8), (5, 5)), ((4, 6), (2, 7)), ((3, 3), (6, 5)), ((5, 5), (5, 5))]
 )
-@pytest.mark.parametrize("method", fftconv.METHODS)
+@pytest.mark.parametrize("method", GENERAL_METHODS)
 def test_matches_scipy(rng, name, boundary, mode, shapes, method):
     a = rng.standard_normal(shapes[0])
     b = rng.standard_normal(shapes[1])

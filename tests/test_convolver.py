@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import scipy.signal
-from conftest import assert_close
+from conftest import GENERAL_METHODS, assert_close
 
 import fftconv
 
 
-@pytest.mark.parametrize("method", fftconv.METHODS)
+@pytest.mark.parametrize("method", GENERAL_METHODS)
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 @pytest.mark.parametrize("correlate", [False, True])
 def test_matches_scipy_for_many_images(rng, method, mode, correlate):

@@ -5,6 +5,7 @@ from itertools import product
 
 import numpy as np
 import pytest
+from conftest import GENERAL_METHODS
 
 import fftconv
 
@@ -40,7 +41,7 @@ SHAPES = [((5, 7), (3, 3)), ((6, 6), (4, 2)), ((3, 4), (5, 6)), ((1, 8), (1, 3))
 
 
 @pytest.mark.parametrize("shapes", SHAPES)
-@pytest.mark.parametrize("method", fftconv.METHODS)
+@pytest.mark.parametrize("method", GENERAL_METHODS)
 def test_integer_convolution_equals_both_loops_exactly(shapes, method):
     rng = np.random.default_rng(7)
     img = rng.integers(-50, 50, shapes[0])
@@ -53,7 +54,7 @@ def test_integer_convolution_equals_both_loops_exactly(shapes, method):
 
 
 @pytest.mark.parametrize("shapes", SHAPES)
-@pytest.mark.parametrize("method", fftconv.METHODS)
+@pytest.mark.parametrize("method", GENERAL_METHODS)
 def test_correlation_equals_the_plus_sign_loop(shapes, method):
     rng = np.random.default_rng(8)
     img = rng.integers(-50, 50, shapes[0])

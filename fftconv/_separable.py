@@ -1,0 +1,196 @@
+"""Separable (rank-1) kernels: detection, and 1-D passes as banded matrix products.
+
+A kernel that is an outer product ``f0 ⊗ f1 ⊗ ...`` convolves as one 1-D pass per axis. A
+1-D pass is fast only if its inner loop is: scipy's ``correlate1d`` runs ~0.3 ns per
+multiply-add (slower than a whole-image FFT already at 13 taps), while a pass written as
+matrix products runs at BLAS speed: ``b`` outputs along the axis are a ``b x (b + k - 1)``
+banded Toeplitz matrix times ``b + k - 1`` input rows, every other axis riding along as
+the matrix's columns. That does ``(b + k - 1) / k`` times the multiply-adds of the direct
+sum, at ~30 ps each in single precision (vs ~300 ps), and reads every input row once.
+Edge blocks (where the zero padding of the convolution begins) use a small zero-padded copy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from ._geometry import Window
+
+#: Compute dtypes BLAS multiplies.
+GEMM_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
+
+
+def rank1_factors(h: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, ...] | None:
+    """1-D factors ``f`` with ``h == f[0] ⊗ f[1] ⊗ ...`` within the rounding of ``dtype``,
+    or None when ``h`` is not numerically rank-1.
+
+    The factors are the fibres of ``h`` through its largest entry, scaled so that their
+    outer product reproduces it; the kernel counts as separable when that outer product
+    differs from ``h`` by at most ``16 * ndim * eps(dtype)`` of its largest magnitude (the
+    rounding a rank-1 kernel stored in ``dtype`` carries anyway).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.array([1.0, 2.0, 1.0])
+    >>> [f.tolist() for f in rank1_factors(np.outer(g, g), np.dtype(np.float64))]
+    [[0.5, 1.0, 0.5], [2.0, 4.0, 2.0]]
+    >>> rank1_factors(np.eye(3), np.dtype(np.float64)) is None
+    True
+    """
+    if h.ndim < 2 or not np.isfinite(h).all():
+        return None
+    h = h.astype(dtype, copy=False)
+    peak_index = np.unravel_index(int(np.argmax(np.abs(h))), h.shape)
+    peak = h[peak_index]
+    if peak == 0:
+        return None
+    factors = []
+    for axis in range(h.ndim):
+        fibre = tuple(slice(None) if a == axis else i for a, i in enumerate(peak_index))
+        factors.append(np.array(h[fibre], dtype=dtype))
+    factors[0] = factors[0] / peak ** (h.ndim - 1)  # each fibre holds the peak once
+    outer = factors[0]
+    for f in factors[1:]:
+        outer = np.multiply.outer(outer, f)
+    tolerance = 16 * h.ndim * float(np.finfo(dtype).eps) * float(np.abs(peak))
+    if float(np.max(np.abs(outer - h))) > tolerance:
+        return None
+    return tuple(factors)
+
+
+def block_length(k: int, last_axis: bool) -> int:
+    """Outputs per matrix product: short blocks waste fewer multiply-adds on the band's zeros,
+    but each product then has less work to amortise its call (measured on 4096² float32).
+
+    Examples
+    --------
+    >>> block_length(13, False), block_length(13, True)
+    (16, 32)
+    """
+    return 32 if last_axis else 16
+
+
+@lru_cache(maxsize=64)
+def _band(g_bytes: bytes, dtype: np.dtype, k: int, b: int) -> np.ndarray:
+    g = np.frombuffer(g_bytes, dtype)
+    band = np.zeros((b, b + k - 1), dtype)
+    for r in range(b):
+        band[r, r:r + k] = g
+    band.setflags(write=False)
+    return band
+
+
+def banded_pass(y: np.ndarray, f: np.ndarray, axis: int, window: Window,
+                out: np.ndarray | None = None) -> np.ndarray:
+    """Convolve ``y`` with the 1-D kernel ``f`` along ``axis``, keeping the outputs of
+    ``window`` (full-convolution coordinates), by banded matrix products; into ``out`` (a
+    C-contiguous array of the result's shape and dtype) when given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv._geometry import output_window
+    >>> y = np.arange(12.0).reshape(3, 4)
+    >>> out = banded_pass(y, np.array([1.0, 1.0]), 1, output_window(4, 2, "full"))
+    >>> np.array_equal(out, np.array([np.convolve(r, [1.0, 1.0]) for r in y]))
+    True
+    """
+    k = len(f)
+    n = y.shape[axis]
+    before = math.prod(y.shape[:axis])
+    after = math.prod(y.shape[axis + 1:])
+    y3 = np.ascontiguousarray(y).reshape(before, n, after)
+    moved = list(y.shape)
+    moved[axis] = window.length
+    if out is None:
+        out = np.empty(moved, y.dtype)
+    out3 = out.reshape(before, window.length, after)  # a view: out is C-contiguous
+    last = after == 1
+    b = block_length(k, last)
+    band = _band(np.ascontiguousarray(f[::-1], y.dtype).tobytes(), y.dtype, k, b)
+    offset = window.start - (k - 1)  # output i reads inputs i + offset ... i + offset + k - 1
+    blocks = -(-window.length // b)
+    inside = [q for q in range(blocks)
+              if q * b + offset >= 0 and q * b + offset + b + k - 1 <= n and (q + 1) * b <= window.length]
+    first, stop = (inside[0], inside[-1] + 1) if inside else (0, 0)
+    edges = [q for q in range(blocks) if not first <= q < stop]
+    if last:  # the pass runs along rows: all rows at once, one product per block of columns
+        rows, target = y3[:, :, 0], out3[:, :, 0]
+        band_t = band.T
+        for q in range(first, stop):
+            lo = q * b + offset
+            np.matmul(rows[:, lo:lo + b + k - 1], band_t, out=target[:, q * b:(q + 1) * b])
+        for q in edges:
+            count = min(b, window.length - q * b)
+            cols = _padded(rows, q * b + offset, b + k - 1, axis=1)
+            target[:, q * b:q * b + count] = cols @ band_t[:, :count]
+    else:  # rows of the pass are whole (after)-long rows: stack the interior blocks
+        for a in range(before):
+            plane, target = y3[a], out3[a]
+            if stop > first:
+                step = plane.strides[0]
+                view = np.lib.stride_tricks.as_strided(
+                    plane[first * b + offset:], (stop - first, b + k - 1, after),
+                    (b * step, step, plane.strides[1]), writeable=False)
+                np.matmul(band, view, out=target[first * b:stop * b].reshape(stop - first, b, after))
+            for q in edges:
+                count = min(b, window.length - q * b)
+                target[q * b:q * b + count] = band[:count] @ _padded(plane, q * b + offset, b + k - 1, 0)
+    return out
+
+
+def _padded(a: np.ndarray, start: int, count: int, axis: int) -> np.ndarray:
+    """Indices ``start .. start + count - 1`` of ``a`` along ``axis`` (0 or 1), zero outside."""
+    shape = list(a.shape)
+    shape[axis] = count
+    part = np.zeros(shape, a.dtype)
+    lo, hi = max(start, 0), min(start + count, a.shape[axis])
+    if lo < hi:
+        src = (slice(lo, hi),) if axis == 0 else (slice(None), slice(lo, hi))
+        dst = (slice(lo - start, hi - start),) if axis == 0 else (slice(None), slice(lo - start, hi - start))
+        part[dst] = a[src]
+    return part
+
+
+def convolve_separable(x: np.ndarray, factors: Sequence[np.ndarray], windows: Sequence[Window],
+                       out: np.ndarray, threads: int) -> np.ndarray:
+    """Write into ``out`` the convolution of ``x`` (convolved axes last) with the outer
+    product of ``factors``: one banded pass per convolved axis, BLAS on ``threads`` threads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv._geometry import output_window
+    >>> x = np.arange(20.0).reshape(4, 5)
+    >>> w = [output_window(4, 2, "same"), output_window(5, 3, "same")]
+    >>> out = convolve_separable(x, [np.ones(2), np.ones(3)], w, np.empty((4, 5)), 1)
+    >>> import scipy.signal
+    >>> np.allclose(out, scipy.signal.convolve(x, np.ones((2, 3)), "same"))
+    True
+    """
+    rank = len(windows)
+    y = x.astype(out.dtype, copy=False)
+    into = out if out.flags.c_contiguous else None
+    with _blas_threads(threads):
+        for i, (f, w) in enumerate(zip(factors, windows)):
+            y = banded_pass(y, f.astype(out.dtype), y.ndim - rank + i, w, into if i == rank - 1 else None)
+    if y is not out:
+        out[...] = y
+    return out
+
+
+@lru_cache(maxsize=1)
+def _controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # finding the BLAS libraries costs ~0.3 ms: once
+
+
+def _blas_threads(threads: int):
+    """Limit BLAS to ``threads`` threads inside a ``with`` block (process-wide while it lasts)."""
+    return _controller().limit(limits=threads, user_api="blas")
