@@ -12,7 +12,7 @@ array([1., 3., 5., 3.])
 
 from . import config, ndimage
 from ._convolver import Convolver
-from ._planner import METHODS, Plan
+from ._planner import METHODS, MemoryLimitError, Plan
 from ._signal import (
     choose_conv_method,
     convolve,
@@ -23,7 +23,6 @@ from ._signal import (
     oaconvolve,
     plan,
 )
-from ._stream import MemoryLimitError
 from ._version import __version__
 from .config import ConfigError
 

@@ -328,6 +328,7 @@ def plan_problem(
         allowed,
         settings.costs,
         separable,
+        settings.memory_limit,
     )
 
 

@@ -31,6 +31,10 @@ from ._threads import split_threads
 METHODS: tuple[str, ...] = ("auto", "direct", "fft", "tiled", "separable")
 SPECTRAL_METHODS: tuple[str, ...] = ("fft", "tiled")
 
+class MemoryLimitError(MemoryError):
+    """The memory limit (``[memory] limit``) is too small for any way of doing the work."""
+
+
 #: Tile lengths tried per axis when searching overlap-save layouts.
 MAX_CANDIDATES_PER_AXIS = 14
 
@@ -202,6 +206,22 @@ def _separable_seconds(shape1, shape2, windows, batch_points, dtype, threads, co
     return seconds
 
 
+def spectral_workspace(fft_shape, tiles: int, batch_points: int, dtype, real: bool, threads: int) -> int:
+    """Bytes of FFT buffers a spectral layout keeps: one per worker thread, one for the kernel.
+
+    Examples
+    --------
+    >>> spectral_workspace((64, 64), 1, 1, "f8", True, 1)  # two 64 x 66 real buffers
+    67584
+    """
+    shape = list(fft_shape)
+    if real:
+        shape[-1] = 2 * (shape[-1] // 2 + 1)
+    buffer = math.prod(shape) * np.dtype(dtype).itemsize * batch_points
+    workers, _ = split_threads(tiles, math.prod(fft_shape) * batch_points, threads)
+    return buffer * (workers + 1)
+
+
 def _tile_candidates(n2: int, window: Window, whole: int, even: bool) -> list[int]:
     lo = max(2 * n2, 16)
     hi = min(whole, max(lo, 4 * window.length))
@@ -210,6 +230,15 @@ def _tile_candidates(n2: int, window: Window, whole: int, even: bool) -> list[in
         step = len(lengths) / MAX_CANDIDATES_PER_AXIS
         lengths = [lengths[int(i * step)] for i in range(MAX_CANDIDATES_PER_AXIS)]
     return lengths
+
+
+def _refuse(needs: dict[str, int], limit: int | None, shape1, shape2) -> None:
+    smallest = min(needs.values())
+    raise MemoryLimitError(
+        f"the memory limit of {limit / 2**20:.1f} MiB is too small to convolve {tuple(shape1)} with "
+        f"{tuple(shape2)} by {' or '.join(sorted(needs))}: the smallest layout needs "
+        f"{smallest / 2**20:.1f} MiB of buffers; raise [memory] limit (or FFTCONV_MEMORY_LIMIT)"
+    )
 
 
 def whole_fft_shape(shape1, shape2, windows, real: bool) -> tuple[int, ...]:
@@ -240,12 +269,15 @@ def make_plan(
     allowed: tuple[str, ...] = ("direct", "fft", "tiled"),
     costs: CostModel = DEFAULT_COSTS,
     separable: bool = False,
+    memory_limit: int | None = None,
 ) -> Plan:
     """Choose how to convolve arrays with convolved shapes ``shape1`` and ``shape2``.
 
     ``windows`` are the mode's output windows per convolved axis, ``batch`` the broadcast
     shape of the other axes. ``method`` forces a method; ``allowed`` limits what 'auto' picks;
-    ``separable`` says the kernel is rank-1 (the engine checks its values).
+    ``separable`` says the kernel is rank-1 (the engine checks its values). Layouts whose
+    buffers (`spectral_workspace`) exceed ``memory_limit`` bytes are not considered; if no
+    method fits, `MemoryLimitError` says what the smallest one needs.
 
     Examples
     --------
@@ -263,16 +295,26 @@ def make_plan(
 
     if "direct" in allowed or method == "direct":
         estimates["direct"] = _direct_seconds(shape1, shape2, windows, batch_points, compute_dtype, costs)
+    needs: dict[str, int] = {}  # the smallest workspace of every method that did not fit
+
+    def fits(name: str, nbytes: int) -> bool:
+        if memory_limit is None or nbytes <= memory_limit:
+            return True
+        needs[name] = min(nbytes, needs.get(name, nbytes))
+        return False
+
+    operands = operand_bytes(shape1, windows, batch_points, compute_dtype)
     if separable and ("separable" in allowed or method == "separable"):
-        estimates["separable"] = _separable_seconds(shape1, shape2, windows, batch_points, compute_dtype,
-                                                    threads, costs)
+        if fits("separable", operands):  # one intermediate array between the passes
+            estimates["separable"] = _separable_seconds(shape1, shape2, windows, batch_points,
+                                                        compute_dtype, threads, costs)
 
     whole = whole_fft_shape(shape1, shape2, windows, real)
     rank = len(shape1)
-    layouts["fft"] = (whole, (False,) * rank, 1)
-    operands = operand_bytes(shape1, windows, batch_points, compute_dtype)
-    estimates["fft"] = _spectral_seconds(whole, 1, batch_points, compute_dtype, real, threads, costs,
-                                         operands)
+    if fits("fft", spectral_workspace(whole, 1, batch_points, compute_dtype, real, threads)):
+        layouts["fft"] = (whole, (False,) * rank, 1)
+        estimates["fft"] = _spectral_seconds(whole, 1, batch_points, compute_dtype, real, threads, costs,
+                                             operands)
 
     per_axis = []
     for i, (n2, w, n_whole) in enumerate(zip(shape2, windows, whole)):
@@ -289,6 +331,9 @@ def make_plan(
             -(-w.length // (n - n2 + 1)) if t else 1
             for (n, t), n2, w in zip(combo, shape2, windows)
         )
+        workspace = spectral_workspace(fft_shape, tiles, batch_points, compute_dtype, real, threads)
+        if not fits("tiled", workspace):
+            continue
         seconds = _spectral_seconds(fft_shape, tiles, batch_points, compute_dtype, real, threads, costs,
                                     operands)
         if best is None or seconds < best[0]:
@@ -299,12 +344,16 @@ def make_plan(
 
     if method == "auto":
         pool = {m: s for m, s in estimates.items() if m in allowed}
+        if not pool:
+            _refuse(needs, memory_limit, shape1, shape2)
         chosen = min(pool, key=pool.get)
         reason = "lowest estimated time"
     else:
         chosen = method
-        if chosen == "tiled" and "tiled" not in layouts:
+        if chosen == "tiled" and "tiled" not in layouts and "tiled" not in needs:
             chosen = "fft"  # nothing to cut: one tile is the whole array
+        if chosen not in estimates:
+            _refuse({chosen: needs.get(chosen, 0)}, memory_limit, shape1, shape2)
         reason = f"method={method!r} requested"
     fft_shape, tiled_axes, tiles = layouts.get(chosen, (None, None, 0))
     return Plan(

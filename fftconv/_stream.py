@@ -17,16 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _engine
+from . import _engine, config
 from ._boundary import read_extended
+from ._planner import MemoryLimitError, spectral_workspace
 
 #: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
 #: ``[memory] limit`` is configured.
 DEFAULT_STREAM_BUDGET = 256 << 20
-
-
-class MemoryLimitError(MemoryError):
-    """The memory limit is too small for even the smallest block of a streamed filter."""
 
 
 @dataclass(frozen=True)
@@ -79,13 +76,8 @@ def estimate_block_bytes(
     if plan.method == "separable":  # one intermediate array between the passes
         nbytes += math.prod(ext) * plan.compute_dtype.itemsize
     elif plan.method != "direct":
-        fft = list(plan.fft_shape)
-        real = plan.compute_dtype.kind != "c"
-        if real:
-            fft[-1] = 2 * (fft[-1] // 2 + 1)
-        per_buffer = math.prod(fft) * plan.compute_dtype.itemsize * max(1, math.prod(plan.batch))
-        workers = min(threads, plan.tiles)
-        nbytes += per_buffer * (workers + 1)  # one buffer per worker, plus the kernel spectrum
+        nbytes += spectral_workspace(plan.fft_shape, plan.tiles, max(1, math.prod(plan.batch)),
+                                     plan.compute_dtype, plan.compute_dtype.kind != "c", threads)
     return int(nbytes)
 
 
@@ -118,8 +110,11 @@ def plan_blocks(
 
     def fits(candidate) -> tuple[int, tuple[str, ...]] | None:
         for allowed in allowed_sets:
-            need = estimate_block_bytes(candidate, halo, source_dtype, kernel, out_dtype, axes, method,
-                                        threads, allowed)
+            try:
+                need = estimate_block_bytes(candidate, halo, source_dtype, kernel, out_dtype, axes, method,
+                                            threads, allowed)
+            except MemoryLimitError:  # no layout of this block fits the limit
+                continue
             if budget is None or need <= budget:
                 return need, allowed
         return None
@@ -130,8 +125,9 @@ def plan_blocks(
             break
         axis = next((a for a in order if block[a] > 1), None)
         if axis is None:
-            need = min(estimate_block_bytes(block, halo, source_dtype, kernel, out_dtype, axes, method,
-                                            threads, allowed) for allowed in allowed_sets)
+            with config.override(memory_limit=None):  # what the smallest block would need
+                need = min(estimate_block_bytes(block, halo, source_dtype, kernel, out_dtype, axes, method,
+                                                threads, allowed) for allowed in allowed_sets)
             raise MemoryLimitError(
                 f"the memory limit of {_mib(budget)} is too small: filtering shape {shape} with a "
                 f"{kernel.shape} kernel needs at least {_mib(need)} for its smallest block "

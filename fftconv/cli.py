@@ -118,7 +118,7 @@ def _filter(args: argparse.Namespace) -> int:
 
     from . import config, ndimage
     from ._imageio import create_image, open_image
-    from ._stream import MemoryLimitError
+    from ._planner import MemoryLimitError
     from .kernels import from_spec
 
     def fail(message: str) -> int:

@@ -6,6 +6,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import scipy.ndimage
+import scipy.signal
 from conftest import assert_close
 
 import fftconv
@@ -164,3 +165,22 @@ def test_progress_bar_counts_blocks(rng, small_limit, capsys):
     assert "fftconv filter" in err and "block" in err
     fftconv.ndimage.convolve(x, np.ones((5, 5)))
     assert capsys.readouterr().err == ""
+
+
+def test_the_limit_steers_the_planner_of_every_function(rng):
+    big = (4096, 4096)
+    free = fftconv.plan(big, (63, 63), "same", "fft", threads=1)
+    assert free.method == "fft"
+    with fftconv.config.override(memory_limit=8 << 20):
+        limited = fftconv.plan(big, (63, 63), "same", threads=1)
+        assert limited.method == "tiled" and "fft" not in limited.estimates
+        assert np.prod(limited.fft_shape) * 8 * 3 <= 8 << 20
+        with pytest.raises(fftconv.MemoryLimitError, match="fft: the smallest layout needs"):
+            fftconv.plan(big, (63, 63), "same", "fft", threads=1)
+        x = rng.standard_normal((300, 300))
+        k = rng.standard_normal((9, 9))
+        assert_close(fftconv.fftconvolve(x, k, "same"), scipy.signal.fftconvolve(x, k, "same"))
+    with fftconv.config.override(memory_limit=4096):
+        with pytest.raises(fftconv.MemoryLimitError, match=r"limit of 0\.0 MiB"):
+            fftconv.fftconvolve(rng.standard_normal((300, 300)), rng.standard_normal((9, 9)))
+        assert fftconv.convolve(np.ones(50), np.ones(3)).sum() == 150  # direct needs no buffers
