@@ -51,7 +51,7 @@ class CostModel:
     direct_generic: float = 2.09  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
     thread_efficiency: float = 0.8  # gain of each extra thread on in-cache work
     thread_efficiency_out_of_cache: float = 0.45  # ... on one transform bigger than the cache
-    thread_dispatch: float = 190e-6  # waking the tile workers, joining them, GIL hand-offs (fit at 2 threads)
+    thread_dispatch: float = 400e-6  # a helper thread wakes late (often ~0.2 ms, at times 2 ms)
 
     def fft_seconds(self, points: int, itemsize: int, real: bool, precision: str, batch: int = 1) -> float:
         """One forward or inverse transform of ``batch`` arrays of ``points`` points each."""

@@ -25,7 +25,7 @@ from ._costs import DEFAULT_COSTS, CostModel
 from ._fftlen import fast_lengths_between, next_fast_length
 from ._geometry import Window, min_circular_length
 from ._separable import block_length
-from ._threads import split_threads
+from ._threads import MIN_THREADED_FFT_POINTS, split_threads
 
 #: Every method name the planner knows, 'auto' first.
 METHODS: tuple[str, ...] = ("auto", "direct", "fft", "tiled", "separable")
@@ -181,6 +181,8 @@ def _spectral_seconds(
         nbytes = points * batch_points * itemsize * (1 if real else 2)
         work = costs.threaded_fft(per_tile * tiles, inner, nbytes)
     kernel = costs.fft_seconds(points, itemsize, real, precision) + costs.copy_seconds(points, itemsize, 0)
+    kernel_threads = threads if points >= MIN_THREADED_FFT_POINTS else 1  # as kernel_fft_threads
+    kernel = costs.threaded_fft(kernel, kernel_threads, points * itemsize * (1 if real else 2))
     return costs.call_overhead + work + kernel
 
 

@@ -10,6 +10,7 @@ A whole-array FFT is the one-tile case with the shortest circular length the mod
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -129,13 +130,31 @@ def convolve_spectral(
             _run_tile(pair, x, spectrum, out, tile, check_input)
         return out
 
-    def work(slot: int) -> None:
+    claim = itertools.count()  # tiles are claimed one at a time: a late worker costs nothing
+    failed = threading.Event()
+
+    def work() -> None:
         pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, 1)
         pair.begin()
-        for tile in tiles[slot::workers]:
-            _run_tile(pair, x, spectrum, out, tile, check_input)
+        try:
+            for i in claim:
+                if i >= len(tiles) or failed.is_set():
+                    return
+                _run_tile(pair, x, spectrum, out, tiles[i], check_input)
+        except BaseException:
+            failed.set()
+            raise
 
-    list(shared_pool(workers).map(work, range(workers)))
+    # the calling thread works too: a pool thread slow to wake up (it needs the GIL) then
+    # costs nothing, where handing it a fixed share would make the call wait for it
+    helpers = [shared_pool(workers - 1).submit(work) for _ in range(workers - 1)]
+    try:
+        work()
+    finally:  # a helper that has not started is cancelled; a running one is waited for
+        errors = [None if f.cancel() else f.exception() for f in helpers]
+    for error in errors:
+        if error is not None:
+            raise error
     return out
 
 

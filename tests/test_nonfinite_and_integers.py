@@ -119,3 +119,31 @@ def test_bool_rounds_before_casting(rng):
     want = scipy.signal.convolve(a.astype(int), b.astype(int), method="direct") != 0
     for method in GENERAL_METHODS:
         np.testing.assert_array_equal(fftconv.convolve(a, b, method=method), want)
+
+
+def test_nan_found_by_a_helper_thread_falls_back_cleanly(rng):
+    x = rng.standard_normal((1500, 1500))
+    x[1490, 7] = np.nan  # in one of the last tiles
+    h = rng.standard_normal((5, 5))
+    plan = fftconv.plan(x, h, "same", "tiled", threads=2)
+    assert plan.tiles >= 4 and np.prod(plan.fft_shape) >= 8192  # tiles go to two threads
+    got = fftconv.convolve(x, h, "same", "tiled", threads=2)
+    want = fftconv.convolve(x, h, "same", "direct")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert_close(got[np.isfinite(want)], want[np.isfinite(want)])
+
+
+def test_calls_from_several_threads_at_once_stay_correct(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [rng.standard_normal((300, 300)) for _ in range(8)]
+    h = rng.standard_normal((9, 9))
+    wants = [scipy.signal.fftconvolve(img, h, "same") for img in images]
+
+    def run(i):
+        return fftconv.convolve(images[i], h, "same", "tiled", threads=1)
+
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            for got, want in zip(pool.map(run, range(8)), wants):
+                assert_close(got, want)

@@ -117,3 +117,11 @@ def test_banded_pass_equals_the_direct_sum(n0, n1, k0, k1, mode, seed):
     y = banded_pass(y, f1, 1, output_window(n1, k1, mode))
     want = scipy.signal.convolve(x, np.outer(f0, f1), mode, method="direct")
     assert_close(y, want, ulps=1000)
+
+
+def test_convolver_reuses_a_separable_plan(rng):
+    blur = fftconv.Convolver(gaussian(2.0), (200, 180), mode="same", threads=1)
+    assert blur.plan.method == "separable"
+    for _ in range(2):
+        image = rng.standard_normal((200, 180))
+        assert_close(blur(image), scipy.signal.convolve(image, gaussian(2.0), "same"))
