@@ -67,43 +67,36 @@ def axis_runs(start: int, stop: int, n: int, mode: str) -> list[Run]:
     >>> [(r.dst_start, r.dst_stop, r.src_first, r.step) for r in axis_runs(-2, 5, 4, "reflect")]
     [(0, 2, 1, -1), (2, 6, 0, 1), (6, 7, 3, 1)]
     """
-    runs: list[Run] = []
-
-    def halo(lo: int, hi: int) -> None:
-        current: list = []  # [dst_start, src_first, step, last_src]
-        for c in range(lo, hi):
-            src = source_index(c, n, mode)
-            dst = c - start
-            if current:
-                d_start, first, step, last = current
-                if src is None and step is None:
-                    continue
-                if src is not None and last is not None:
-                    if (step == "?" and abs(src - last) <= 1) or src - last == step:
-                        current[2] = src - last if step == "?" else step
-                        current[3] = src
-                        continue
-                runs.append(_close(d_start, dst, first, current[2]))
-            current = [dst, src, None if src is None else "?", src]
-        if current:
-            runs.append(_close(current[0], hi - start, current[1], current[2]))
-
-    halo(start, min(stop, 0))
+    runs = _halo_runs(range(start, min(stop, 0)), start, n, mode)
     lo, hi = max(start, 0), min(stop, n)
-    if lo < hi:
+    if lo < hi:  # the image itself
         runs.append(Run(lo - start, hi - start, lo, 1))
-    halo(max(start, n), stop)
-    return sorted(runs, key=lambda r: r.dst_start)
+    return runs + _halo_runs(range(max(start, n), stop), start, n, mode)
 
 
-def _close(dst_start: int, dst_stop: int, first, step) -> Run:
-    if first is None:
-        return Run(dst_start, dst_stop, 0, None)
-    if step == "?" or step == 1:
-        step = 1
-    elif step not in (-1, 0):
-        raise AssertionError(f"unexpected step {step}")  # reflections and wraps move by 1
-    return Run(dst_start, dst_stop, first, step)
+def _halo_runs(coords: range, start: int, n: int, mode: str) -> list[Run]:
+    """Maximal runs over ``coords`` (all outside ``[0, n)``): a constant stretch, or source
+    indices moving by a fixed step of -1, 0 or +1 (a wrap or a mirror's turn starts a new run)."""
+    runs: list[Run] = []
+    for c in coords:
+        src = source_index(c, n, mode)
+        dst = c - start
+        if runs and runs[-1].dst_stop == dst:
+            last = runs[-1]
+            if last.step is None and src is None:
+                runs[-1] = Run(last.dst_start, dst + 1, 0, None)
+                continue
+            if last.step is not None and src is not None:
+                length = last.dst_stop - last.dst_start
+                previous = last.src_first + last.step * (length - 1)
+                if length == 1 and abs(src - previous) <= 1:  # the run's second sample sets its step
+                    runs[-1] = Run(last.dst_start, dst + 1, last.src_first, src - previous)
+                    continue
+                if length > 1 and src - previous == last.step:
+                    runs[-1] = Run(last.dst_start, dst + 1, last.src_first, last.step)
+                    continue
+        runs.append(Run(dst, dst + 1, 0 if src is None else src, None if src is None else 1))
+    return runs
 
 
 def read_extended(

@@ -202,8 +202,12 @@ def _separable_seconds(shape1, shape2, windows, batch_points, dtype, threads, co
         # each pass streams its input and writes a new array: memory-bound copies, plus the products
         work = points * (b + k - 1) * per_mac + costs.copy_seconds(points, dtype.itemsize,
                                                                    2 * points * dtype.itemsize)
-        products = -(-w.length // b) if last else math.prod(shape[:i]) * batch_points
-        seconds += costs.threaded_fft(work, threads, points * dtype.itemsize) + products * costs.direct_call
+        planes = 1 if last else math.prod(shape[:i]) * batch_points
+        products = -(-w.length // b) if last else planes
+        # blocks whose band reaches past the edges run one by one on a zero-padded copy
+        edges = (2 * -(-(k - 1) // b) + 1) * planes
+        seconds += costs.threaded_fft(work, threads, points * dtype.itemsize)
+        seconds += (products + 4 * edges) * costs.direct_call
         seconds += costs.gemm_call
     return seconds
 

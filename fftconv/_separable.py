@@ -13,6 +13,7 @@ Edge blocks (where the zero padding of the convolution begins) use a small zero-
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -175,10 +176,15 @@ def convolve_separable(x: np.ndarray, factors: Sequence[np.ndarray], windows: Se
     """
     rank = len(windows)
     y = x.astype(out.dtype, copy=False)
-    into = out if out.flags.c_contiguous else None
     with _blas_threads(threads):
         for i, (f, w) in enumerate(zip(factors, windows)):
-            y = banded_pass(y, f.astype(out.dtype), y.ndim - rank + i, w, into if i == rank - 1 else None)
+            axis = y.ndim - rank + i
+            shape = y.shape[:axis] + (w.length,) + y.shape[axis + 1:]
+            if i == rank - 1:
+                target = out if out.flags.c_contiguous else None
+            else:
+                target = _scratch(shape, out.dtype, i % 2)
+            y = banded_pass(y, f.astype(out.dtype), axis, w, target)
     if y is not out:
         out[...] = y
     return out
@@ -189,6 +195,26 @@ def _controller():
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()  # finding the BLAS libraries costs ~0.3 ms: once
+
+
+#: Intermediate results up to this size reuse per-thread buffers: a fresh array costs a page
+#: fault per 4 KiB on first touch, which on small images (and in VMs) outweighs the passes.
+SCRATCH_BYTES = 8 << 20
+_scratch_buffers = threading.local()
+
+
+def _scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int) -> np.ndarray | None:
+    """A C-contiguous array of ``shape`` in this thread's buffer ``slot`` (0 or 1: the passes
+    alternate), or None (a fresh array) for large shapes."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    if nbytes > SCRATCH_BYTES:
+        return None
+    buffers = getattr(_scratch_buffers, "buffers", None)
+    if buffers is None:
+        buffers = _scratch_buffers.buffers = [np.empty(0, np.uint8), np.empty(0, np.uint8)]
+    if buffers[slot].nbytes < nbytes:
+        buffers[slot] = np.empty(nbytes, np.uint8)
+    return buffers[slot][:nbytes].view(dtype).reshape(shape)
 
 
 def _blas_threads(threads: int):
