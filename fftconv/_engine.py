@@ -309,14 +309,13 @@ def plan_problem(
     ):
         allowed = ("direct",)
     compute = _compute_dtype(problem.result_dtype, direct=method == "direct" or allowed == ("direct",))
-    separable = (method == "separable" or ("separable" in allowed and method == "auto")) and (
-        kernel_factors(problem, compute) is not None)
-    if method == "separable" and not separable:
-        raise ValueError(
-            "method='separable' needs a kernel that is an outer product of 1-D kernels (rank 1, "
-            f"finite, float/complex computation, image of at least {SEPARABLE_MIN_POINTS} points); "
-            "this one is not: use method='auto'"
-        )
+    if method == "separable":
+        separable = kernel_factors(problem, compute, min_points=0) is not None
+        if not separable:
+            raise ValueError(_NOT_SEPARABLE)
+    else:
+        separable = ("separable" in allowed and method == "auto"
+                     and kernel_factors(problem, compute) is not None)
     return make_plan(
         tuple(x.shape[x.ndim - r:]),
         tuple(h.shape[h.ndim - r:]),
@@ -332,16 +331,24 @@ def plan_problem(
     )
 
 
-def kernel_factors(problem: Problem, compute: np.dtype) -> tuple[np.ndarray, ...] | None:
-    """The 1-D factors of a rank-1 kernel worth a separable plan, else None."""
+_NOT_SEPARABLE = (
+    "method='separable' needs a kernel that is an outer product of 1-D kernels (rank 1 within "
+    "its dtype's rounding, finite, at least 2-D, no batch axes of its own) and a float or "
+    "complex computation; this one is not: use method='auto'"
+)
+
+
+def kernel_factors(problem: Problem, compute: np.dtype, min_points: int = SEPARABLE_MIN_POINTS
+                   ) -> tuple[np.ndarray, ...] | None:
+    """The 1-D factors of a rank-1 kernel, else None; images under ``min_points`` (over the
+    convolved axes) are not checked (what 'auto' does: their passes cannot repay the check)."""
     r = problem.rank
     x, h = problem.x, problem.h
     if (
         r < 2
         or compute not in GEMM_DTYPES
         or any(n != 1 for n in h.shape[: h.ndim - r])
-        or int(np.prod(x.shape[x.ndim - r:])) < SEPARABLE_MIN_POINTS
-        or min(h.shape[h.ndim - r:]) < 2
+        or int(np.prod(x.shape[x.ndim - r:])) < min_points
     ):
         return None
     return rank1_factors(h.reshape(h.shape[h.ndim - r:]), compute)
@@ -378,7 +385,9 @@ def execute(
     if plan.method == "direct":
         convolve_direct(x.astype(compute, copy=False), h.astype(compute, copy=False), problem.windows, target)
     elif plan.method == "separable":
-        factors = kernel_factors(problem, compute)
+        factors = kernel_factors(problem, compute, min_points=0)
+        if factors is None:  # a Convolver's or memoised plan met a kernel of other values
+            raise ValueError(_NOT_SEPARABLE)
         if all_finite(x):
             convolve_separable(x, factors, problem.windows, target, threads)
         else:  # a band's zeros would spread NaN * 0 across a block: keep non-finite values local
@@ -460,7 +469,8 @@ def convolve_nd(
         return np.array([])
     settings = config.get()
     key = None
-    maybe_separable = "separable" in allowed and b.ndim >= 2 and max(a.size, b.size) >= SEPARABLE_MIN_POINTS
+    maybe_separable = method == "separable" or (
+        "separable" in allowed and b.ndim >= 2 and max(a.size, b.size) >= SEPARABLE_MIN_POINTS)
     if (axes is None or isinstance(axes, (int, tuple))) and not maybe_separable:
         key = (a.shape, a.dtype, b.shape, b.dtype, mode, method, axes, nthreads, correlate,
                convention, rule, allowed, broadcast_unit_axes, id(settings))

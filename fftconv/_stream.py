@@ -12,6 +12,7 @@ refused before any work, with the numbers.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -140,6 +141,17 @@ def plan_blocks(
     return BlockPlan(tuple(block), math.prod(counts), need, allowed)
 
 
+def _extended_dtype(dtype: np.dtype, cval) -> np.dtype:
+    """The source's dtype, or a wider one when ``cval`` does not fit it (2.5 beyond an integer
+    image: scipy.ndimage sums it in double)."""
+    value = np.asarray(cval)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # complex -> real, out of range: we only compare
+        with np.errstate(all="ignore"):
+            exact = bool(value.astype(dtype) == value)
+    return dtype if exact else np.result_type(dtype, value.dtype, np.float64)
+
+
 def _mib(nbytes: int | None) -> str:
     return "no limit" if nbytes is None else f"{nbytes / 2**20:.1f} MiB"
 
@@ -183,9 +195,8 @@ def filter_in_blocks(
         raise ValueError("output overlaps the input; filtering in blocks under a memory limit needs "
                          "a separate output array")
     starts = [range(0, n, b) for n, b in zip(shape, plan.block)]
-    ext_dtype = np.dtype(source.dtype)
-    if mode in ("constant", "grid-constant") and not np.can_cast(np.min_scalar_type(cval), ext_dtype):
-        ext_dtype = np.result_type(ext_dtype, np.asarray(cval).dtype, np.float64)  # cval=2.5 on ints
+    ext_dtype = _extended_dtype(np.dtype(source.dtype), cval) if mode in ("constant", "grid-constant") \
+        else np.dtype(source.dtype)
     with tqdm(total=plan.blocks, disable=not progress, desc="fftconv filter", unit="block") as bar:
         for corner in np.ndindex(*[len(s) for s in starts]):
             lo = [starts[a][i] for a, i in enumerate(corner)]

@@ -85,6 +85,14 @@ def test_non_finite_image_values_stay_local(rng):
 def test_forcing_separable_on_a_general_kernel_says_why(rng):
     with pytest.raises(ValueError, match="outer product"):
         fftconv.convolve(rng.standard_normal((200, 200)), rng.standard_normal((5, 5)), method="separable")
+    small = rng.standard_normal((20, 30))  # forced, small images run separable too
+    assert_close(fftconv.convolve(small, box(3), "same", method="separable"),
+                 scipy.signal.convolve(small, box(3), "same"))
+    # same shapes, other values: a remembered separable plan must not be reused blindly
+    with pytest.raises(ValueError, match="outer product"):
+        fftconv.convolve(small, rng.standard_normal((3, 3)), "same", method="separable")
+    blur = fftconv.Convolver(box(3), (20, 30), "same", method="separable")
+    assert_close(blur(small), scipy.signal.convolve(small, box(3), "same"))
 
 
 def test_planner_takes_the_separable_path_only_for_rank1_kernels():

@@ -75,12 +75,15 @@ def test_blocks_for_integers_3d_and_axes(rng, small_limit):
                  ulps=1000)
 
 
-def test_integer_input_with_fractional_cval_sums_like_scipy(rng):
+@pytest.mark.parametrize("cval", [2.5, 0.0, 7, -3.0])
+def test_integer_input_with_any_cval_sums_like_scipy(rng, cval):
     x = rng.integers(0, 9, (12, 12)).astype(np.int32)
     w = np.ones((3, 3))
-    want = scipy.ndimage.convolve(x, w, mode="constant", cval=2.5, output=np.float64)
-    got = fftconv.ndimage.convolve(x, w, mode="constant", cval=2.5, output=np.float64)
+    want = scipy.ndimage.convolve(x, w, mode="constant", cval=cval, output=np.float64)
+    got = fftconv.ndimage.convolve(x, w, mode="constant", cval=cval, output=np.float64)
     assert_close(got, want)
+    np.testing.assert_array_equal(fftconv.ndimage.convolve(x, w.astype(int), mode="constant", cval=cval),
+                                  scipy.ndimage.convolve(x, w.astype(int), mode="constant", cval=cval))
 
 
 def test_memmap_in_and_out_under_a_limit(rng, tmp_path):
