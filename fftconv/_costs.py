@@ -10,7 +10,8 @@ What drives time, and so what the model carries:
 * single precision FFTs cost ~0.9 of double, complex data ~1.6x a real one;
 * every tile pays a fixed Python/FFTW call overhead plus copies in and out, per point and
   per row (a 1-D tile is one contiguous run; a 2-D tile is many short strided ones);
-* the direct sum costs per multiply-add, plus an overhead per (tap, block) NumPy call;
+* the direct sum costs per output and per multiply-add, plus an overhead per (tap, block)
+  NumPy call where it runs as shift-and-add;
 * a separable kernel's 1-D passes cost per multiply-add of their banded matrix products.
 """
 
@@ -36,15 +37,16 @@ class CostModel:
     single_factor: float = 0.89
     complex_factor: float = 1.62
     longdouble_factor: float = 12.0
-    copy_point: float = 1.9e-9  # per 8 bytes of buffer: zero, copy in, multiply, copy out ...
-    copy_point_cached: float = 1.05e-9  # ... when the operands fit in the cache
-    copy_row: float = 23e-9  # per buffer row (last-axis run): strided copies of 2-D/3-D tiles
-    tile_overhead: float = 2.5e-6
-    call_overhead: float = 30e-6
+    copy_point: float = 1.95e-9  # per 8 bytes of buffer: zero, copy in, multiply, copy out ...
+    copy_point_cached: float = 0.6e-9  # ... when the operands fit in the cache
+    copy_row: float = 32e-9  # per buffer row (last-axis run): strided copies of 2-D/3-D tiles
+    tile_overhead: float = 2.7e-6
+    call_overhead: float = 32e-6
     gemm_mac: float = 22e-12  # per multiply-add of a banded matrix product (separable passes), float64
     gemm_single: float = 0.55  # float32 matrix products relative to float64
     gemm_call: float = 25e-6  # per separable pass: BLAS thread limits, band matrix, edge blocks
     gemm_complex: float = 4.0  # a complex multiply-add is four real ones
+    direct_point: float = 0.9e-9  # per output of scipy.ndimage's loop (its line buffers)
     direct_mac: float = 0.37e-9  # per multiply-add, float64 (scipy.ndimage's loop)
     direct_mac_1d: float = 0.16e-9  # per multiply-add of np.convolve (1-D, no batch)
     direct_call: float = 2.5e-6  # per NumPy call of the shift-and-add sum

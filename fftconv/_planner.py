@@ -146,9 +146,9 @@ def _direct_seconds(shape1, shape2, windows, batch_points, dtype, costs: CostMod
     factor = {"single": 1.0, "double": 1.0, "long": 4.0}[_precision(dtype)]
     if dtype.kind == "c":
         factor *= 3.0
-    seconds = costs.call_overhead + macs * costs.direct_mac * factor
+    out_points = int(np.prod([w.length for w in windows])) * batch_points
+    seconds = costs.call_overhead + (macs * costs.direct_mac + out_points * costs.direct_point) * factor
     if dtype not in (np.float32, np.float64):  # no compiled path: per-tap NumPy calls
-        out_points = int(np.prod([w.length for w in windows])) * batch_points
         blocks = max(1, out_points * dtype.itemsize >> 18)
         seconds += macs * costs.direct_mac * factor * (costs.direct_generic - 1)
         seconds += 2 * int(np.prod(shape2)) * blocks * costs.direct_call

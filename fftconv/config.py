@@ -200,7 +200,7 @@ def _costs(table: object, where: str, base: CostModel) -> CostModel:
 
 
 #: Cost coefficients that may be zero (an additive term the fit can drop).
-_ZERO_ALLOWED = frozenset({"fft_point", "copy_row"})
+_ZERO_ALLOWED = frozenset({"fft_point", "copy_row", "direct_point"})
 
 _SCHEMA = {
     "fftw": {"threads", "planner_effort", "wisdom"},
