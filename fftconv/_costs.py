@@ -98,14 +98,15 @@ class CostModel:
         over the two octaves below ``cache_bytes`` (the shared L3 fills before it is full)."""
         return 1.0 + (self.fft_out_of_cache - 1.0) * self.memory_ramp(nbytes)
 
-    def parallel_tiles(self, seconds: float, workers: int, tiles: int) -> float:
-        """Seconds of ``tiles`` equal tiles (``seconds`` in all) dealt round-robin to
-        ``workers`` threads: the busiest worker's share, plus the hand-off."""
+    def parallel_tiles(self, seconds: float, workers: int, tiles: int, tile_bytes: float) -> float:
+        """Seconds of ``tiles`` equal tiles (``seconds`` in all) claimed by ``workers`` threads:
+        the busiest worker's share, plus the hand-off; tiles whose buffers together outgrow the
+        cache gain less, as one big transform does."""
         if workers <= 1 or tiles <= 1:
             return seconds
         used = min(workers, tiles)
         busiest = math.ceil(tiles / used) / (tiles / used)
-        return seconds * busiest / (1 + (used - 1) * self.thread_efficiency) + self.thread_dispatch
+        return self.threaded_fft(seconds * busiest, used, used * tile_bytes) + self.thread_dispatch
 
     def threaded_fft(self, seconds: float, threads: int, nbytes: float) -> float:
         """Seconds of transforms of ``nbytes`` that FFTW splits over ``threads``: memory-bound

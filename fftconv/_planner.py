@@ -176,7 +176,8 @@ def _spectral_seconds(
     )
     workers, inner = split_threads(tiles, points * batch_points, threads)
     if workers > 1:
-        work = costs.parallel_tiles(per_tile * tiles, workers, tiles)
+        work = costs.parallel_tiles(per_tile * tiles, workers, tiles,
+                                    points * batch_points * itemsize * (1 if real else 2))
     else:
         nbytes = points * batch_points * itemsize * (1 if real else 2)
         work = costs.threaded_fft(per_tile * tiles, inner, nbytes)

@@ -175,16 +175,14 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
     def out_of_cache(s, d):
         return nbytes(s, d) >= old.cache_bytes
 
-    def fit_transforms(two_terms: bool) -> CostModel:
-        """Per-point cost ``a log2(N) (+ b)`` on real double in-cache transforms, then the
+    def fit_transforms() -> CostModel:
+        """Per-point cost ``a log2(N) + b`` on real double in-cache transforms (both terms: a
+        log-only fit overprices the small transforms of tiles against whole arrays), then the
         out-of-cache, single and complex factors as median ratios."""
         base = [(int(np.prod(s)), t) for s, d, t in fft_meas if d == "float64" and in_cache(s, d)]
-        if two_terms:
-            A = np.array([[math.log2(n), 1.0] for n, _ in base])
-            y = np.array([t / n for n, t in base])
-            (a, b), _ = scipy.optimize.nnls(A / y[:, None], np.ones(len(y)))  # relative errors
-        else:
-            a, b = statistics.median(t / (n * math.log2(n)) for n, t in base), 0.0
+        A = np.array([[math.log2(n), 1.0] for n, _ in base])
+        y = np.array([t / n for n, t in base])
+        (a, b), _ = scipy.optimize.nnls(A / y[:, None], np.ones(len(y)))  # relative errors
         unit_ab = dataclasses.replace(unit, fft_point_log=max(a, 1e-13), fft_point=b)
 
         def ratios(select):
@@ -200,10 +198,7 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
             complex_factor=statistics.median(cplx) if cplx else old.complex_factor,
         )
 
-    def transform_error(costs: CostModel) -> float:
-        return _log_error([_fft_prediction(costs, s, d) for s, d, _ in fft_meas], [t for *_, t in fft_meas])
-
-    fitted = min((fit_transforms(False), fit_transforms(True)), key=transform_error)
+    fitted = fit_transforms()
 
     # 2. whole spectral convolutions: the rest is copies, per-tile and per-call overhead
     rows, measured, spectral_meas = [], [], []
