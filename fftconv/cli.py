@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "for memory-mapped inputs)")
     filt.add_argument("--dtype", default=None, help="output dtype (default: the input's)")
     filt.add_argument("--axes", default=None, metavar="A,B",
-                      help="axes to filter (default: all but a trailing colour axis of 3 or 4)")
+                      help="axes to filter (default: all but a trailing channel axis of 2 to 4)")
     filt.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -132,8 +132,8 @@ def _filter(args: argparse.Namespace) -> int:
         image = open_image(source)
         if args.axes is not None:
             axes = tuple(int(a) for a in args.axes.split(","))
-        elif image.ndim == 3 and image.shape[2] in (3, 4):
-            axes = (0, 1)  # colour channels are filtered one by one
+        elif image.ndim == 3 and image.shape[2] in (2, 3, 4):
+            axes = (0, 1)  # colour (and alpha) channels are filtered one by one
         else:
             axes = tuple(range(image.ndim))
         kernel = from_spec(args.kernel, len(axes))
