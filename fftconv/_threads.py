@@ -67,8 +67,8 @@ def shared_pool(workers: int) -> ThreadPoolExecutor:
     global _pool, _pool_size
     with _pool_lock:
         if _pool is None or _pool_size < workers:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
+            # the old pool is not shut down: a call on another thread may still be submitting to
+            # it; once nobody holds it, its idle threads exit with it
             _pool = ThreadPoolExecutor(workers, thread_name_prefix="fftconv")
             _pool_size = workers
         return _pool
