@@ -11,8 +11,8 @@ import numpy as np
 from . import _engine
 from ._nonfinite import all_finite, zero_nonfinite
 from ._planner import Plan
-from ._spectral import kernel_fft_threads, kernel_spectrum
-from ._threads import resolve_threads
+from ._spectral import kernel_spectrum
+from ._threads import kernel_fft_threads, resolve_threads
 
 
 class Convolver:

@@ -25,7 +25,7 @@ from ._costs import DEFAULT_COSTS, CostModel
 from ._fftlen import fast_lengths_between, next_fast_length
 from ._geometry import Window, min_circular_length
 from ._separable import block_length
-from ._threads import MIN_THREADED_FFT_POINTS, split_threads
+from ._threads import kernel_fft_threads, split_threads
 
 #: Every method name the planner knows, 'auto' first.
 METHODS: tuple[str, ...] = ("auto", "direct", "fft", "tiled", "separable")
@@ -174,16 +174,14 @@ def _spectral_seconds(
         + costs.copy_row * points // fft_shape[-1] * batch_points
         + costs.tile_overhead
     )
+    spectrum_bytes = points * itemsize * (1 if real else 2)  # one transform of one batch item
     workers, inner = split_threads(tiles, points * batch_points, threads)
     if workers > 1:
-        work = costs.parallel_tiles(per_tile * tiles, workers, tiles,
-                                    points * batch_points * itemsize * (1 if real else 2))
+        work = costs.parallel_tiles(per_tile * tiles, workers, tiles, spectrum_bytes * batch_points)
     else:
-        nbytes = points * batch_points * itemsize * (1 if real else 2)
-        work = costs.threaded_fft(per_tile * tiles, inner, nbytes)
+        work = costs.threaded_fft(per_tile * tiles, inner, spectrum_bytes * batch_points)
     kernel = costs.fft_seconds(points, itemsize, real, precision) + costs.copy_seconds(points, itemsize, 0)
-    kernel_threads = threads if points >= MIN_THREADED_FFT_POINTS else 1  # as kernel_fft_threads
-    kernel = costs.threaded_fft(kernel, kernel_threads, points * itemsize * (1 if real else 2))
+    kernel = costs.threaded_fft(kernel, kernel_fft_threads(fft_shape, threads), spectrum_bytes)
     return costs.call_overhead + work + kernel
 
 

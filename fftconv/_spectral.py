@@ -10,6 +10,7 @@ A whole-array FFT is the one-tile case with the shortest circular length the mod
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 
 from . import _fftw
 from ._geometry import Segment, Window, overlap_save_segments, whole_axis_segments
-from ._threads import MIN_THREADED_FFT_POINTS, shared_pool, split_threads
+from ._threads import kernel_fft_threads, shared_pool, split_threads
 
 
 class NonFiniteInput(Exception):
@@ -121,8 +122,7 @@ def convolve_spectral(
                                    kernel_fft_threads(layout.fft_shape, threads))
     batch = out.shape[: out.ndim - rank]
     tiles = list(itertools.product(*layout.segments))
-    workers, inner = split_threads(len(tiles), int(np.prod(out.shape[: out.ndim - rank])) * layout.points,
-                                   threads)
+    workers, inner = split_threads(len(tiles), math.prod(batch) * layout.points, threads)
     if workers == 1:
         pair = _fftw.transform_pair(batch, layout.fft_shape, real, out.dtype, inner)
         pair.begin()
@@ -156,17 +156,6 @@ def convolve_spectral(
         if error is not None:
             raise error
     return out
-
-
-def kernel_fft_threads(fft_shape: Sequence[int], threads: int) -> int:
-    """Threads for the kernel's one transform at ``fft_shape``.
-
-    Examples
-    --------
-    >>> kernel_fft_threads((64,), 2), kernel_fft_threads((4096, 4096), 2)
-    (1, 2)
-    """
-    return threads if int(np.prod(fft_shape)) >= MIN_THREADED_FFT_POINTS else 1
 
 
 def _run_tile(

@@ -86,3 +86,17 @@ def split_threads(tiles: int, points: int, threads: int) -> tuple[int, int]:
     if tiles >= 2 * threads and points >= MIN_PARALLEL_TILE_POINTS:
         return threads, 1
     return 1, (threads if points >= MIN_THREADED_FFT_POINTS else 1)
+
+
+def kernel_fft_threads(fft_shape, threads: int) -> int:
+    """Threads for the kernel's one transform at ``fft_shape`` (`split_threads` for one tile).
+
+    Examples
+    --------
+    >>> kernel_fft_threads((64,), 2), kernel_fft_threads((4096, 4096), 2)
+    (1, 2)
+    """
+    points = 1
+    for n in fft_shape:
+        points *= int(n)
+    return split_threads(1, points, threads)[1]
