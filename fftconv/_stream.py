@@ -37,13 +37,6 @@ class BlockPlan:
     allowed: tuple[str, ...]
 
 
-def _compute_itemsize(source_dtype: np.dtype, kernel_dtype: np.dtype) -> int:
-    dtype = np.result_type(source_dtype, kernel_dtype)
-    if dtype.kind in "biu":
-        return 8
-    return max(np.dtype(dtype).itemsize, 4)
-
-
 def estimate_block_bytes(
     block: Sequence[int],
     halo: Sequence[int],
@@ -67,15 +60,15 @@ def estimate_block_bytes(
     True
     """
     ext = tuple(b + h for b, h in zip(block, halo))
-    compute = _compute_itemsize(source_dtype, kernel.dtype)
-    nbytes = math.prod(ext) * (np.dtype(source_dtype).itemsize + compute)
-    nbytes += math.prod(block) * (compute + np.dtype(out_dtype).itemsize)
     template = np.broadcast_to(np.zeros((), source_dtype), ext)
     problem = _engine.prepare(template, kernel, "valid", list(axes), correlate=False, convention="signal",
                               rule="convolve", broadcast_unit_axes=False)
     plan = _engine.plan_problem(problem, method, threads, allowed, worst_case_image=True)
+    compute = plan.compute_dtype.itemsize
+    nbytes = math.prod(ext) * (np.dtype(source_dtype).itemsize + compute)
+    nbytes += math.prod(block) * (compute + np.dtype(out_dtype).itemsize)
     if plan.method == "separable":  # one intermediate array between the passes
-        nbytes += math.prod(ext) * plan.compute_dtype.itemsize
+        nbytes += math.prod(ext) * compute
     elif plan.method != "direct":
         nbytes += spectral_workspace(plan.fft_shape, plan.tiles, max(1, math.prod(plan.batch)),
                                      plan.compute_dtype, plan.compute_dtype.kind != "c", threads)
@@ -109,15 +102,18 @@ def plan_blocks(
     order = [a for a in range(len(shape)) if a not in axes] + sorted(axes)
     block = list(shape)
 
+    def need(candidate, allowed) -> int:
+        return estimate_block_bytes(candidate, halo, source_dtype, kernel, out_dtype, axes, method, threads,
+                                    allowed)
+
     def fits(candidate) -> tuple[int, tuple[str, ...]] | None:
         for allowed in allowed_sets:
             try:
-                need = estimate_block_bytes(candidate, halo, source_dtype, kernel, out_dtype, axes, method,
-                                            threads, allowed)
+                nbytes = need(candidate, allowed)
             except MemoryLimitError:  # no layout of this block fits the limit
                 continue
-            if budget is None or need <= budget:
-                return need, allowed
+            if budget is None or nbytes <= budget:
+                return nbytes, allowed
         return None
 
     while True:
@@ -127,18 +123,17 @@ def plan_blocks(
         axis = next((a for a in order if block[a] > 1), None)
         if axis is None:
             with config.override(memory_limit=None):  # what the smallest block would need
-                need = min(estimate_block_bytes(block, halo, source_dtype, kernel, out_dtype, axes, method,
-                                                threads, allowed) for allowed in allowed_sets)
+                smallest = min(need(block, allowed) for allowed in allowed_sets)
             raise MemoryLimitError(
                 f"the memory limit of {_mib(budget)} is too small: filtering shape {shape} with a "
-                f"{kernel.shape} kernel needs at least {_mib(need)} for its smallest block "
+                f"{kernel.shape} kernel needs at least {_mib(smallest)} for its smallest block "
                 f"{tuple(block)} (halo {tuple(halo)}); raise [memory] limit (or FFTCONV_MEMORY_LIMIT)"
             )
         block[axis] = -(-block[axis] // 2)
     counts = [-(-n // b) for n, b in zip(shape, block)]
     block = [-(-n // c) for n, c in zip(shape, counts)]  # balanced: equal blocks, no sliver
-    need, allowed = found
-    return BlockPlan(tuple(block), math.prod(counts), need, allowed)
+    nbytes, allowed = found
+    return BlockPlan(tuple(block), math.prod(counts), nbytes, allowed)
 
 
 def _extended_dtype(dtype: np.dtype, cval) -> np.dtype:
