@@ -20,7 +20,6 @@ up to ~0.4 s of work per implementation), in a fresh random order every round.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 
@@ -30,7 +29,7 @@ import scipy.ndimage
 import scipy.signal
 
 import fftconv
-from fftconv._benchmark import machine_info, time_interleaved
+from fftconv._benchmark import machine_info, report_summary, time_interleaved
 
 MODES = ("full", "same", "valid")
 
@@ -156,12 +155,7 @@ def main() -> int:
         "scipy_regret_median": statistics.median(scipy_regrets), "scipy_regret_max": max(scipy_regrets),
         "vs_best_scipy_min": min(vs), "cases_below_0.95x_best_scipy": sum(v < 0.95 for v in vs),
     }
-    print()
-    for k, v in summary.items():
-        print(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": machine, "summary": summary, "rows": rows}, f, indent=2)
+    report_summary(summary, machine, rows, args.json)
     return 0
 
 

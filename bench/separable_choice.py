@@ -12,14 +12,13 @@ picked and how often it was the fastest.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 
 import numpy as np
 
 import fftconv
-from fftconv._benchmark import machine_info, time_interleaved
+from fftconv._benchmark import machine_info, report_summary, time_interleaved
 from fftconv.kernels import gaussian
 
 
@@ -59,12 +58,7 @@ def main() -> int:
         "separable_chosen_but_slower": sum(r["auto"] == "separable" and r["fastest"] != "separable"
                                            for r in rows),
     }
-    print()
-    for k, v in summary.items():
-        print(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": machine, "summary": summary, "rows": rows}, f, indent=2)
+    report_summary(summary, machine, rows, args.json)
     return 0
 
 

@@ -327,3 +327,23 @@ def to_csv(rows: list[Row], machine: dict[str, object]) -> str:
     for row in rows:
         writer.writerow({**asdict(row), **machine})
     return buffer.getvalue()
+
+
+def report_summary(summary: dict[str, object], machine: dict[str, object], rows: list,
+                   json_path: str | None) -> None:
+    """Print a benchmark script's summary (``key: value``) and, with ``json_path``, write it
+    with the machine facts and the per-case rows as JSON.
+
+    Examples
+    --------
+    >>> report_summary({"cases": 2, "regret_max": 1.05}, {}, [], None)
+    <BLANKLINE>
+    cases: 2
+    regret_max: 1.050
+    """
+    print()
+    for key, value in summary.items():
+        print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump({"machine": machine, "summary": summary, "rows": rows}, f, indent=2)
