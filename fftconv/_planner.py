@@ -195,7 +195,7 @@ def _separable_seconds(shape1, shape2, windows, batch_points, dtype, threads, co
     seconds = costs.call_overhead
     for i, (k, w) in enumerate(zip(shape2, windows)):
         last = i == len(shape) - 1
-        b = block_length(k, last)
+        b = block_length(last)
         shape[i] = w.length
         points = math.prod(shape) * batch_points
         # each pass streams its input and writes a new array: memory-bound copies, plus the products

@@ -64,13 +64,13 @@ def rank1_factors(h: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, ...] | No
     return tuple(factors)
 
 
-def block_length(k: int, last_axis: bool) -> int:
+def block_length(last_axis: bool) -> int:
     """Outputs per matrix product: short blocks waste fewer multiply-adds on the band's zeros,
     but each product then has less work to amortise its call (measured on 4096² float32).
 
     Examples
     --------
-    >>> block_length(13, False), block_length(13, True)
+    >>> block_length(False), block_length(True)
     (16, 32)
     """
     return 32 if last_axis else 16
@@ -112,7 +112,7 @@ def banded_pass(y: np.ndarray, f: np.ndarray, axis: int, window: Window,
         out = np.empty(moved, y.dtype)
     out3 = out.reshape(before, window.length, after)  # a view: out is C-contiguous
     last = after == 1
-    b = block_length(k, last)
+    b = block_length(last)
     band = _band(np.ascontiguousarray(f[::-1], y.dtype).tobytes(), y.dtype, k, b)
     offset = window.start - (k - 1)  # output i reads inputs i + offset ... i + offset + k - 1
     blocks = -(-window.length // b)
