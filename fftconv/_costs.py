@@ -10,8 +10,9 @@ What drives time, and so what the model carries:
 * single precision FFTs cost ~0.9 of double, complex data ~1.6x a real one;
 * every tile pays a fixed Python/FFTW call overhead plus copies in and out, per point and
   per row (a 1-D tile is one contiguous run; a 2-D tile is many short strided ones);
-* the direct sum costs per output and per multiply-add, plus an overhead per (tap, block)
-  NumPy call where it runs as shift-and-add;
+* the direct sum costs per output and per multiply-add (scipy.ndimage's loop), per point and
+  tap of every kernel row's pass over the extended image (short kernel rows), plus an
+  overhead per NumPy call where it runs in blocks;
 * a separable kernel's 1-D passes cost per multiply-add of their banded matrix products.
 """
 
@@ -50,6 +51,9 @@ class CostModel:
     direct_mac: float = 0.37e-9  # per multiply-add, float64 (scipy.ndimage's loop)
     direct_mac_1d: float = 0.16e-9  # per multiply-add of np.convolve (1-D, no batch)
     direct_call: float = 2.5e-6  # per NumPy call of the shift-and-add sum
+    row_point: float = 0.4e-9  # per extended-image point of one kernel row's np.correlate and its sum
+    row_tap: float = 0.13e-9  # ... and per tap of that kernel row
+    row_call: float = 1.5e-6  # per kernel row and block of rows (`fftconv._direct_rows`)
     direct_generic: float = 2.09  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
     thread_efficiency: float = 0.8  # gain of each extra thread on in-cache work
     thread_efficiency_out_of_cache: float = 0.45  # ... on one transform bigger than the cache

@@ -1,9 +1,12 @@
 """The direct executor: sliding sums, exact for integers, non-finite values stay local.
 
-Arrays arrive with the convolved axes last (``batch + conv_shape``). Each kernel tap adds a
-shifted, scaled copy of the input into the output (only where the input exists, as in the
-seed's reference loops), block by block so the working set stays in cache. One-dimensional
-unbatched problems use NumPy's compiled ``np.convolve``.
+Arrays arrive with the convolved axes last (``batch + conv_shape``). The compiled loops
+that serve a problem, fastest first: NumPy's ``np.convolve`` (one-dimensional, unbatched),
+kernel rows as ``np.correlate`` calls over the flattened image (`fftconv._direct_rows`:
+real floats, kernel rows of at most 11 taps), scipy.ndimage's correlation loop (other real
+float sums). Otherwise each kernel tap adds a shifted, scaled copy of the input into the
+output (only where the input exists, as in the seed's reference loops), block by block so
+the working set stays in cache.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage
-
+from ._direct_rows import correlate_rows, rows_apply
 from ._geometry import Window
+from ._ndimage_loop import correlate_zero_padded
+from ._nonfinite import all_finite
 
 #: Output bytes per block: small enough that the block and its temporaries stay in L2.
 BLOCK_BYTES = 1 << 18
@@ -62,6 +66,13 @@ def convolve_direct(
         w = windows[0]
         full = np.convolve(x, h, "full")
         out[...] = full[w.start:w.stop]
+        return out
+    batches = x.shape[: x.ndim - rank] + h.shape[: h.ndim - rank]
+    if rows_apply(n2, batches, out.dtype) and np.isfinite(h).all():  # an inf tap would meet the zero extension
+        if batches:  # all of length 1
+            correlate_rows(x.reshape(n1), h.reshape(n2), windows, out.reshape(out.shape[out.ndim - rank:]))
+        else:
+            correlate_rows(x, h, windows, out)
         return out
     if _ndimage_applies(x, h, out, rank):
         return _convolve_ndimage(x, h, windows, out)
@@ -115,16 +126,18 @@ def _shift_and_add(x, taps, lengths, block, covers_first, tmp, out) -> None:
 
 def _ndimage_applies(x: np.ndarray, h: np.ndarray, out: np.ndarray, rank: int) -> bool:
     """scipy.ndimage's compiled correlation serves real float sums whose kernel is finite
-    (its zero padding would turn ``0 * inf`` into NaN) and has no batch axes of its own."""
-    return (
-        out.dtype in (np.float32, np.float64)
-        and x.dtype == out.dtype
-        and h.ndim == rank
-        and x.shape[: x.ndim - rank] == out.shape[: out.ndim - rank]
-        and bool(np.isfinite(h).all())
-        # ndimage skips zero weights, which would drop the NaN of inf * 0
-        and (bool(np.all(h != 0)) or bool(np.isfinite(x).all()))
-    )
+    (its zero padding would turn ``0 * inf`` into NaN) and has no batch axes of its own.
+    Small calls pay for every check here: they are ordered cheapest first."""
+    if (
+        out.dtype.char not in "fd"
+        or x.dtype != out.dtype
+        or h.ndim != rank
+        or x.shape[: x.ndim - rank] != out.shape[: out.ndim - rank]
+        or not np.isfinite(h).all()
+    ):
+        return False
+    # ndimage skips zero weights, which would drop the NaN of inf * 0
+    return bool(h.all()) or all_finite(x)
 
 
 def _convolve_ndimage(
@@ -147,12 +160,14 @@ def _convolve_ndimage(
         crops.append(slice(0, w.length))
     if any(p for p, _ in pads):
         x = np.pad(x, [(0, 0)] * (x.ndim - rank) + pads)
-    # axes=None (all axes) skips ndimage's axes checks: worth ~10 us on small inputs
-    axes = None if x.ndim == rank else tuple(range(x.ndim - rank, x.ndim))
-    weights = np.flip(h)
+    # batch axes: weights of length 1 there, as ndimage's own ``axes=`` does
+    lead = x.ndim - rank
+    weights = np.flip(h).reshape((1,) * lead + h.shape)
+    origins = [0] * lead + origins
     if x.shape == out.shape:
-        ndimage.correlate(x, weights, output=out, mode="constant", origin=origins, axes=axes)
+        correlate_zero_padded(x, weights, out, origins)
     else:
-        full = ndimage.correlate(x, weights, mode="constant", origin=origins, axes=axes)
+        full = np.empty(x.shape, out.dtype)
+        correlate_zero_padded(x, weights, full, origins)
         out[...] = full[(Ellipsis,) + tuple(crops)]
     return out

@@ -110,6 +110,7 @@ def as_operand(a: object, name: str) -> np.ndarray:
     return arr
 
 
+@lru_cache(maxsize=256)
 def result_dtype(dt1: np.dtype, dt2: np.dtype, rule: str) -> np.dtype:
     """Output dtype: scipy's ``convolve`` keeps ``result_type``; ``fftconvolve`` makes
     integers float64 and float16 float32.
@@ -457,7 +458,8 @@ def convolve_nd(
     b = as_operand(in2, "in2")
     check_mode(mode)
     check_method(method, methods)
-    nthreads = resolve_threads(threads)
+    settings = config.get()
+    nthreads = resolve_threads(threads, settings)
     if a.ndim == 0 and b.ndim == 0:
         product = a * (np.conj(b) if correlate and b.dtype.kind == "c" else b)
         return np.asarray(product).astype(result_dtype(a.dtype, b.dtype, rule))
@@ -467,7 +469,6 @@ def convolve_nd(
         )
     if a.size == 0 or b.size == 0:
         return np.array([])
-    settings = config.get()
     key = None
     maybe_separable = method == "separable" or (
         "separable" in allowed and b.ndim >= 2 and max(a.size, b.size) >= SEPARABLE_MIN_POINTS)

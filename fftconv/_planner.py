@@ -22,6 +22,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ._costs import DEFAULT_COSTS, CostModel
+from ._direct_rows import ROW_BLOCK_BYTES, extended_points, rows_apply
 from ._fftlen import fast_lengths_between, next_fast_length
 from ._geometry import Window, min_circular_length
 from ._separable import block_length
@@ -135,13 +136,16 @@ def direct_macs(shape1, shape2, windows) -> int:
 
 
 def _direct_seconds(shape1, shape2, windows, batch_points, dtype, costs: CostModel) -> float:
-    """Seconds of the direct executor: np.convolve (1-D), scipy.ndimage's loop (real floats)
-    or the blocked shift-and-add (integers, complex, long double)."""
+    """Seconds of the direct executor: np.convolve (1-D), kernel rows over the flattened image
+    (real floats, short kernel rows), scipy.ndimage's loop (other real floats) or the blocked
+    shift-and-add (integers, complex, long double)."""
     dtype = np.dtype(dtype)
     macs = direct_macs(shape1, shape2, windows) * batch_points
     if len(shape1) == 1 and batch_points == 1 and dtype.kind in "fc":
         factor = 4.0 if dtype.kind == "c" else 1.0
         return costs.call_overhead + macs * costs.direct_mac_1d * factor
+    if rows_apply(shape2, (batch_points,), dtype):
+        return costs.call_overhead + _rows_seconds(shape2, windows, dtype, costs)
     # scipy.ndimage sums float32 in double, so single precision saves nothing there
     factor = {"single": 1.0, "double": 1.0, "long": 4.0}[_precision(dtype)]
     if dtype.kind == "c":
@@ -153,6 +157,28 @@ def _direct_seconds(shape1, shape2, windows, batch_points, dtype, costs: CostMod
         seconds += macs * costs.direct_mac * factor * (costs.direct_generic - 1)
         seconds += 2 * int(np.prod(shape2)) * blocks * costs.direct_call
     return seconds
+
+
+def rows_work(shape2, windows, dtype) -> tuple[int, int]:
+    """Work of `fftconv._direct_rows`: (points its kernel rows' passes run over, kernel rows
+    times blocks: the rounds of NumPy calls).
+
+    Examples
+    --------
+    >>> from fftconv._geometry import output_window
+    >>> rows_work((3, 3), [output_window(64, 3, "same")] * 2, "f8")
+    (13068, 3)
+    """
+    kernel_rows = math.prod(shape2[:-1])
+    extended = extended_points(shape2, windows)
+    row_bytes = extended // (windows[0].length + shape2[0] - 1) * np.dtype(dtype).itemsize
+    blocks = -(-windows[0].length // max(1, ROW_BLOCK_BYTES // row_bytes))
+    return kernel_rows * extended, kernel_rows * blocks
+
+
+def _rows_seconds(shape2, windows, dtype, costs: CostModel) -> float:
+    points, rounds = rows_work(shape2, windows, dtype)
+    return points * (costs.row_point + costs.row_tap * shape2[-1]) + rounds * costs.row_call
 
 
 def operand_bytes(shape1, windows, batch_points: int, dtype) -> int:

@@ -35,8 +35,9 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def resolve_threads(threads: object = None) -> int:
-    """Validate ``threads`` (a positive int, or None for the configured default).
+def resolve_threads(threads: object = None, settings: config.Config | None = None) -> int:
+    """Validate ``threads`` (a positive int, or None for the default of ``settings``, by
+    default the settings in force).
 
     Examples
     --------
@@ -44,7 +45,7 @@ def resolve_threads(threads: object = None) -> int:
     2
     """
     if threads is None:
-        return config.get().threads or available_cores()
+        return (settings or config.get()).threads or available_cores()
     if isinstance(threads, bool) or not hasattr(threads, "__index__"):
         raise TypeError(f"threads must be a positive integer, got {threads!r}")
     value = int(threads)  # type: ignore[call-overload]

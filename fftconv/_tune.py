@@ -10,7 +10,8 @@ Three groups of measurements, each fitted by a robust ratio (median of measured/
    or in the cache), buffer rows, tiles and calls: ``copy_point``, ``copy_point_cached``,
    ``copy_row``, ``tile_overhead``, ``call_overhead``;
 3. direct sums: ``direct_point`` and ``direct_mac`` (scipy.ndimage's loop, per output and per
-   multiply-add), ``direct_mac_1d`` (np.convolve),
+   multiply-add: one ratio for the two), ``row_point``, ``row_tap`` and ``row_call`` (short kernel rows over the
+   flattened image: one ratio for the three), ``direct_mac_1d`` (np.convolve),
    ``direct_generic`` (shift-and-add relative to ndimage);
 4. separable passes of a rank-1 kernel (float64): ``gemm_mac``.
 
@@ -34,7 +35,7 @@ import scipy.optimize
 from . import _fftw, config
 from ._costs import CostModel
 from ._geometry import output_window
-from ._planner import _precision, _spectral_seconds, direct_macs, make_plan, operand_bytes
+from ._planner import _precision, _spectral_seconds, direct_macs, make_plan, operand_bytes, rows_work
 from ._signal import convolve
 from ._spectral import convolve_spectral, make_layout
 
@@ -136,8 +137,12 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
     budget = 0.03 if quick else 0.25
     fft_cases = _fft_cases(quick)
     spectral_cases = _spectral_cases(quick)
-    direct_cases = [((512, 512), (3, 3)), ((1024, 1024), (5, 5)), ((256, 256), (9, 9)),
-                    ((256, 256), (3, 3)), ((256, 256), (15, 15))]
+    # kernel rows longer than ROW_MAX_TAPS run in scipy.ndimage's loop, shorter ones as rows
+    ndimage_cases = [((1024, 1024), (1, 13)), ((256, 256), (15, 15)), ((512, 512), (13, 13)),
+                     ((128, 128), (31, 31))]
+    rows_cases = [((512, 512), (3, 3)), ((1024, 1024), (5, 5)), ((256, 256), (9, 9)),
+                  ((256, 256), (3, 3)), ((512, 512), (11, 11))]
+    direct_cases = ndimage_cases + rows_cases
     direct_1d = [((8192,), (31,)), ((65536,), (101,))]
     generic = [((256, 256), (5, 5))]
     separable_cases = [((1024, 1024), 13), ((2048, 2048), 31)][: 1 if quick else 2]
@@ -258,14 +263,26 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
             bar.update()
         return rows
 
-    # scipy.ndimage's loop: a cost per output (its line buffers) and one per multiply-add
-    nd_rows = direct_times(direct_cases, np.float64)
-    A = np.array([[points, macs] for points, macs, _ in nd_rows], dtype=float)
-    y = np.array([t for *_, t in nd_rows])
-    (per_point, per_mac), _ = scipy.optimize.nnls(A / y[:, None], np.ones(len(y)))  # relative errors
+    # scipy.ndimage's loop: the proportions of the built-in cost per output (its line buffers)
+    # and per multiply-add, scaled by the median ratio of measured to predicted time (with
+    # mostly multiply-adds in every case, a two-term fit may drop the per-output cost)
+    nd_scale = statistics.median(
+        t / (points * old.direct_point + macs * old.direct_mac)
+        for points, macs, t in direct_times(ndimage_cases, np.float64)
+    )
+    # kernel rows: the built-in costs' proportions (per point, per tap, per call round), scaled
+    # to this machine by the median ratio of measured to predicted time
+    ratios = []
+    for (s1, s2), (_, _, t) in zip(rows_cases, direct_times(rows_cases, np.float64)):
+        windows = [output_window(p, q, "same") for p, q in zip(s1, s2)]
+        points, rounds = rows_work(s2, windows, np.float64)
+        ratios.append(t / (points * (old.row_point + old.row_tap * s2[-1]) + rounds * old.row_call))
+    scale = statistics.median(ratios)
+    fitted = dataclasses.replace(fitted, row_point=old.row_point * scale, row_tap=old.row_tap * scale,
+                                 row_call=old.row_call * scale)
     one_d = statistics.median(t / macs for _, macs, t in direct_times(direct_1d, np.float64))
-    fitted = dataclasses.replace(fitted, direct_point=per_point, direct_mac=max(per_mac, 1e-12),
-                                 direct_mac_1d=max(one_d, 1e-13))
+    fitted = dataclasses.replace(fitted, direct_point=old.direct_point * nd_scale,
+                                 direct_mac=old.direct_mac * nd_scale, direct_mac_1d=max(one_d, 1e-13))
     gen = statistics.median(t / macs for _, macs, t in direct_times(generic, np.int64))
     fitted = dataclasses.replace(fitted, direct_generic=max(gen / fitted.direct_mac, 1.0))
 

@@ -277,8 +277,8 @@ _file_state: dict[str, Any] = {"key": None, "config": None, "checked": -1e9}
 _resolved: dict[tuple, Config] = {}
 
 
-def _from_file() -> Config:
-    named = _env_snapshot(("FFTCONV_CONFIG",))[0]
+def _from_file(named: bytes | str | None) -> Config:
+    """The file's settings; ``named`` is the raw value of ``FFTCONV_CONFIG``."""
     now = time.monotonic()
     if _file_state["config"] is not None and _file_state["named"] == named and (
         now - _file_state["checked"] < RECHECK_SECONDS
@@ -323,7 +323,7 @@ def _encoded(name: str) -> bytes:
     return os.fsencode(name)
 
 
-def _env_snapshot(names: tuple[str, ...] = tuple(_ENV)) -> tuple:
+def _env_snapshot(names: tuple[str, ...] = (*_ENV, "FFTCONV_CONFIG")) -> tuple:
     """Raw values of environment variables, read cheaply: get() runs on every call, and
     os.environ's str decoding of six variables cost a third of a small convolution's time.
     Only compared for changes; `get` parses the decoded values."""
@@ -341,8 +341,8 @@ def get() -> Config:
     >>> get().planner_effort in PLANNER_EFFORTS
     True
     """
-    config = _from_file()
-    env = _env_snapshot()
+    env = _env_snapshot()  # FFTCONV_CONFIG last
+    config = _from_file(env[-1])
     layers = _overrides.get()
     key = (id(config), env, layers and tuple(tuple(sorted(layer.items())) for layer in layers))
     cached = _resolved.get(key)

@@ -1,0 +1,106 @@
+"""The direct executor's compiled paths (kernel rows over the flattened image, scipy.ndimage's
+loop) against scipy.signal's direct sum, including the block edges of the rows path."""
+
+import numpy as np
+import pytest
+import scipy.signal
+from conftest import assert_close
+
+import fftconv
+from fftconv import _direct_rows, _ndimage_loop
+from fftconv._direct import convolve_direct
+from fftconv._direct_rows import ROW_MAX_TAPS, rows_apply
+from fftconv._geometry import output_window
+
+CASES = [
+    ((64, 64), (3, 3)),  # rows
+    ((40, 37), (5, 11)),  # rows, the longest kernel row it takes
+    ((9, 7), (12, 4)),  # rows: kernel taller than the image
+    ((4, 5), (6, 7)),  # rows: kernel larger than the image on both axes
+    ((30, 40), (2, 12)),  # ndimage: a kernel row too long for the rows path
+    ((17, 16), (15, 15)),  # ndimage
+    ((10, 11, 12), (3, 2, 4)),  # rows, 3-D
+    ((6, 7, 30), (3, 2, 13)),  # ndimage, 3-D
+]
+
+
+@pytest.mark.parametrize("shapes", CASES, ids=str)
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_direct_paths_match_scipy(rng, shapes, mode, dtype):
+    s1, s2 = shapes
+    a = rng.standard_normal(s1).astype(dtype)
+    b = rng.standard_normal(s2).astype(dtype)
+    if mode == "valid" and not (all(p >= q for p, q in zip(s1, s2)) or all(p <= q for p, q in zip(s1, s2))):
+        with pytest.raises(ValueError):
+            fftconv.convolve(a, b, mode, method="direct")
+        return
+    a0, b0 = a.copy(), b.copy()
+    ours = fftconv.convolve(a, b, mode, method="direct")
+    expected = scipy.signal.convolve(a.astype(np.float64), b.astype(np.float64), mode, method="direct")
+    assert ours.dtype == np.dtype(dtype)
+    assert_close(ours, expected.astype(dtype))
+    np.testing.assert_array_equal(a, a0)  # inputs untouched
+    np.testing.assert_array_equal(b, b0)
+
+
+def test_rows_path_applies_only_to_short_real_kernel_rows():
+    f8 = np.dtype(np.float64)
+    assert rows_apply((3, ROW_MAX_TAPS), (), f8)
+    assert not rows_apply((3, ROW_MAX_TAPS + 1), (), f8)
+    assert not rows_apply((5,), (), f8)  # 1-D goes to np.convolve
+    assert not rows_apply((3, 3), (2,), f8)  # batch axes go to scipy.ndimage
+    assert rows_apply((3, 3), (1, 1), f8)
+    assert not rows_apply((3, 3), (), np.dtype(np.complex128))
+    assert not rows_apply((3, 3), (), np.dtype(np.int64))
+
+
+@pytest.mark.parametrize("block_bytes", [1, 200, 4000])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_rows_path_blocks_cover_every_output_row(rng, monkeypatch, block_bytes, mode):
+    monkeypatch.setattr(_direct_rows, "ROW_BLOCK_BYTES", block_bytes)
+    _direct_rows._layout.cache_clear()
+    a = rng.standard_normal((23, 9, 14))
+    b = rng.standard_normal((4, 3, 5))
+    windows = [output_window(p, q, mode) for p, q in zip(a.shape, b.shape)]
+    out = np.full([w.length for w in windows], np.nan)
+    _direct_rows.correlate_rows(a, b, windows, out)
+    _direct_rows._layout.cache_clear()
+    assert_close(out, scipy.signal.convolve(a, b, mode, method="direct"))
+
+
+def test_rows_path_serves_unit_batch_axes(rng):
+    a = rng.standard_normal((1, 30, 20))
+    b = rng.standard_normal((1, 3, 4))
+    ours = fftconv.convolve(a, b, "same", method="direct", axes=(1, 2))
+    assert_close(ours[0], scipy.signal.convolve(a[0], b[0], "same", method="direct"))
+
+
+def test_ndimage_public_wrapper_gives_the_same_sums(rng, monkeypatch):
+    a = rng.standard_normal((3, 25, 26))  # batch axis: ndimage's loop, not the rows path
+    b = rng.standard_normal((3, 3))
+    fast = fftconv.convolve(a, b[None], "same", method="direct", axes=(1, 2))
+    monkeypatch.setattr(_ndimage_loop, "_loop", None)
+    fftconv._engine._call_plans.clear()
+    public = fftconv.convolve(a, b[None], "same", method="direct", axes=(1, 2))
+    np.testing.assert_array_equal(fast, public)
+    expected = np.stack([scipy.signal.convolve(s, b, "same", method="direct") for s in a])
+    assert_close(fast, expected)
+
+
+def test_ndimage_loop_never_writes_into_its_own_input(rng):
+    x = rng.standard_normal((12, 12))
+    weights = rng.standard_normal((3, 3))
+    expected = scipy.ndimage.correlate(x, weights, mode="constant")
+    _ndimage_loop.correlate_zero_padded(x, weights, x, [0, 0])  # out aliases the input
+    assert_close(x, expected)
+
+
+def test_convolve_direct_rows_keeps_kernel_infinities_off_the_zero_extension(rng):
+    x = rng.standard_normal((6, 6))
+    h = np.ones((2, 2))
+    h[0, 0] = np.inf
+    w = [output_window(6, 2, "full")] * 2
+    out = convolve_direct(x, h, w, np.empty((7, 7)))
+    # output (0, 6) only meets x[0, 5] * h[0, 1] and x[...] with finite taps: it stays finite
+    assert np.isfinite(out[0, 6]) and np.isinf(out[0, 0])
