@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
+
 from ._direct_rows import correlate_rows, rows_apply
 from ._geometry import Window
 from ._ndimage_loop import correlate_zero_padded
@@ -68,7 +69,8 @@ def convolve_direct(
         out[...] = full[w.start:w.stop]
         return out
     batches = x.shape[: x.ndim - rank] + h.shape[: h.ndim - rank]
-    if rows_apply(n2, batches, out.dtype) and np.isfinite(h).all():  # an inf tap would meet the zero extension
+    # an inf tap would meet the rows path's zero extension
+    if rows_apply(n2, batches, out.dtype) and np.isfinite(h).all():
         if batches:  # all of length 1
             correlate_rows(x.reshape(n1), h.reshape(n2), windows, out.reshape(out.shape[out.ndim - rank:]))
         else:

@@ -24,7 +24,9 @@ except (ImportError, AttributeError):  # pragma: no cover - depends on scipy's i
     _loop = None
 
 
-def correlate_zero_padded(x: np.ndarray, weights: np.ndarray, out: np.ndarray, origins: Sequence[int]) -> None:
+def correlate_zero_padded(
+    x: np.ndarray, weights: np.ndarray, out: np.ndarray, origins: Sequence[int]
+) -> None:
     """``scipy.ndimage.correlate(x, weights, output=out, mode='constant', origin=origins)``.
 
     ``x`` and ``out`` have the same shape and a float dtype; ``origins`` are valid for the

@@ -10,8 +10,9 @@ Three groups of measurements, each fitted by a robust ratio (median of measured/
    or in the cache), buffer rows, tiles and calls: ``copy_point``, ``copy_point_cached``,
    ``copy_row``, ``tile_overhead``, ``call_overhead``;
 3. direct sums: ``direct_point`` and ``direct_mac`` (scipy.ndimage's loop, per output and per
-   multiply-add: one ratio for the two), ``row_point``, ``row_tap`` and ``row_call`` (short kernel rows over the
-   flattened image: one ratio for the three), ``direct_mac_1d`` (np.convolve),
+   multiply-add: one ratio for the two), ``row_point``, ``row_tap`` and ``row_call`` (short
+   kernel rows over the flattened image: one ratio for the three), ``direct_mac_1d``
+   (np.convolve),
    ``direct_generic`` (shift-and-add relative to ndimage);
 4. separable passes of a rank-1 kernel (float64): ``gemm_mac``.
 
