@@ -55,9 +55,11 @@ class CostModel:
     row_tap: float = 0.13e-9  # ... and per tap of that kernel row
     row_call: float = 1.5e-6  # per kernel row and block of rows (`fftconv._direct_rows`)
     direct_generic: float = 2.09  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
-    thread_efficiency: float = 0.8  # gain of each extra thread on in-cache work
-    thread_efficiency_out_of_cache: float = 0.45  # ... on one transform bigger than the cache
-    thread_dispatch: float = 400e-6  # a helper thread wakes late (often ~0.2 ms, at times 2 ms)
+    thread_efficiency: float = 0.8  # gain of each extra thread on its own tiles, in the cache
+    thread_efficiency_out_of_cache: float = 0.45  # ... once their buffers outgrow the cache
+    thread_dispatch: float = 100e-6  # helper threads wake late (~20 us idle, more while the GIL is busy)
+    fft_thread_efficiency: float = 0.9  # gain of each extra FFTW thread in a multi-dimensional transform
+    fft_thread_efficiency_1d: float = 0.45  # ... in a one-dimensional transform
 
     def fft_seconds(self, points: int, itemsize: int, real: bool, precision: str, batch: int = 1) -> float:
         """One forward or inverse transform of ``batch`` arrays of ``points`` points each."""
@@ -103,23 +105,34 @@ class CostModel:
         return 1.0 + (self.fft_out_of_cache - 1.0) * self.memory_ramp(nbytes)
 
     def parallel_tiles(self, seconds: float, workers: int, tiles: int, tile_bytes: float) -> float:
-        """Seconds of ``tiles`` equal tiles (``seconds`` in all) claimed by ``workers`` threads:
-        the busiest worker's share, plus the hand-off; tiles whose buffers together outgrow the
-        cache gain less, as one big transform does."""
+        """Seconds of ``tiles`` equal tiles (``seconds`` in all) claimed one at a time by
+        ``workers`` threads, the calling one included: the busiest worker's share, plus the
+        hand-off."""
         if workers <= 1 or tiles <= 1:
             return seconds
         used = min(workers, tiles)
         busiest = math.ceil(tiles / used) / (tiles / used)
-        return self.threaded_fft(seconds * busiest, used, used * tile_bytes) + self.thread_dispatch
+        # a helper that wakes late leaves its tiles to the others: its delay is shared, and at
+        # worst the calling thread does every tile itself
+        shared = self.parallel_seconds(seconds * busiest + self.thread_dispatch, used, used * tile_bytes)
+        return min(shared, seconds + self.thread_dispatch / used)
 
-    def threaded_fft(self, seconds: float, threads: int, nbytes: float) -> float:
-        """Seconds of transforms of ``nbytes`` that FFTW splits over ``threads``: memory-bound
-        transforms (beyond the cache) gain less from a second thread."""
+    def parallel_seconds(self, seconds: float, threads: int, nbytes: float) -> float:
+        """Seconds of work on ``nbytes`` shared by ``threads`` threads that each run their own
+        part (tiles, BLAS blocks): memory-bound work (beyond the cache) gains less."""
         if threads <= 1:
             return seconds
         ramp = self.memory_ramp(nbytes)
         low, high = self.thread_efficiency_out_of_cache, self.thread_efficiency
-        efficiency = high + (low - high) * ramp
+        return seconds / (1 + (threads - 1) * (high + (low - high) * ramp))
+
+    def threaded_fft(self, seconds: float, threads: int, rank: int) -> float:
+        """Seconds of a transform that FFTW splits over ``threads``: a multi-dimensional one
+        nearly halves on two threads (1.8-2.1x here, in or out of the cache), a
+        one-dimensional one gains ~1.5x."""
+        if threads <= 1:
+            return seconds
+        efficiency = self.fft_thread_efficiency if rank > 1 else self.fft_thread_efficiency_1d
         return seconds / (1 + (threads - 1) * efficiency)
 
 

@@ -194,20 +194,23 @@ def _spectral_seconds(
     points = int(np.prod(fft_shape))
     itemsize = np.dtype(dtype).itemsize
     precision = _precision(dtype)
-    per_tile = (
-        2 * costs.fft_seconds(points, itemsize, real, precision, batch_points)
-        + costs.copy_seconds(points * batch_points, itemsize, operands)
+    transforms = 2 * costs.fft_seconds(points, itemsize, real, precision, batch_points)
+    rest = (  # NumPy's part of a tile: always on the thread that runs the tile
+        costs.copy_seconds(points * batch_points, itemsize, operands)
         + costs.copy_row * points // fft_shape[-1] * batch_points
         + costs.tile_overhead
     )
     spectrum_bytes = points * itemsize * (1 if real else 2)  # one transform of one batch item
     workers, inner = split_threads(tiles, points * batch_points, threads)
     if workers > 1:
-        work = costs.parallel_tiles(per_tile * tiles, workers, tiles, spectrum_bytes * batch_points)
-    else:
-        work = costs.threaded_fft(per_tile * tiles, inner, spectrum_bytes * batch_points)
-    kernel = costs.fft_seconds(points, itemsize, real, precision) + costs.copy_seconds(points, itemsize, 0)
-    kernel = costs.threaded_fft(kernel, kernel_fft_threads(fft_shape, threads), spectrum_bytes)
+        work = costs.parallel_tiles((transforms + rest) * tiles, workers, tiles,
+                                    spectrum_bytes * batch_points)
+    else:  # FFTW's threads inside each transform; a batch of transforms splits like a dimension
+        rank = len(fft_shape) + (batch_points > 1)
+        work = tiles * (costs.threaded_fft(transforms, inner, rank) + rest)
+    kernel = costs.threaded_fft(costs.fft_seconds(points, itemsize, real, precision),
+                                kernel_fft_threads(fft_shape, threads), len(fft_shape))
+    kernel += costs.copy_seconds(points, itemsize, 0)
     return costs.call_overhead + work + kernel
 
 
@@ -231,7 +234,7 @@ def _separable_seconds(shape1, shape2, windows, batch_points, dtype, threads, co
         products = -(-w.length // b) if last else planes
         # blocks whose band reaches past the edges run one by one on a zero-padded copy
         edges = (2 * -(-(k - 1) // b) + 1) * planes
-        seconds += costs.threaded_fft(work, threads, points * dtype.itemsize)
+        seconds += costs.parallel_seconds(work, threads, points * dtype.itemsize)
         seconds += (products + 4 * edges) * costs.direct_call
         seconds += costs.gemm_call
     return seconds
