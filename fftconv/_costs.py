@@ -5,8 +5,10 @@ reference machine (AMD EPYC, 2 cores, 1 MiB L2 per core, 32 MiB L3, FFTW 3.3.5 f
 pyFFTW 0.15.1 wheel, numpy 2.4, scipy 1.17); run ``fftconv tune --write`` on another.
 What drives time, and so what the model carries:
 
-* FFT work grows as ``N (a log2 N + b)``; as a transform's spectrum outgrows L3
-  (``cache_bytes``) passes go to memory and the cost per point rises ~2x;
+* FFT work grows as ``N (a log2 N + b)``, each prime factor's share of ``log2 N`` weighted
+  by how fast FFTW's passes of that radix run; as a transform's spectrum outgrows L3
+  (``cache_bytes``) passes go to memory and the cost per point rises ~2x; 3-D transforms
+  cost more per point than 1-D and 2-D ones;
 * single precision FFTs cost ~0.9 of double, complex data ~1.6x a real one;
 * every tile pays a fixed Python/FFTW call overhead plus copies in and out, per point and
   per row (a 1-D tile is one contiguous run; a 2-D tile is many short strided ones);
@@ -34,6 +36,7 @@ class CostModel:
     radix5: float = 1.2
     radix7: float = 1.4
     fft_out_of_cache: float = 2.2  # factor once the spectrum exceeds cache_bytes
+    fft_rank3_factor: float = 1.5  # 3-D transforms: two of their three passes stride through memory
     cache_bytes: int = 24 << 20
     single_factor: float = 0.89
     complex_factor: float = 1.62
@@ -61,11 +64,16 @@ class CostModel:
     fft_thread_efficiency: float = 0.9  # gain of each extra FFTW thread in a multi-dimensional transform
     fft_thread_efficiency_1d: float = 0.45  # ... in a one-dimensional transform
 
-    def fft_seconds(self, points: int, itemsize: int, real: bool, precision: str, batch: int = 1) -> float:
-        """One forward or inverse transform of ``batch`` arrays of ``points`` points each."""
+    def fft_seconds(
+        self, points: int, itemsize: int, real: bool, precision: str, batch: int = 1, rank: int = 1
+    ) -> float:
+        """One forward or inverse transform of ``batch`` arrays of ``points`` points each, over
+        ``rank`` axes."""
         if points <= 1:
             return 0.0
         cost = batch * points * (self.fft_point_log * self.radix_log2(points) + self.fft_point)
+        if rank >= 3:
+            cost *= self.fft_rank3_factor
         cost *= self.cache_factor(batch * points * itemsize * (1 if real else 2))
         if not real:
             cost *= self.complex_factor

@@ -194,10 +194,10 @@ def _spectral_seconds(
     points = int(np.prod(fft_shape))
     itemsize = np.dtype(dtype).itemsize
     precision = _precision(dtype)
-    transforms = 2 * costs.fft_seconds(points, itemsize, real, precision, batch_points)
+    transforms = 2 * costs.fft_seconds(points, itemsize, real, precision, batch_points, len(fft_shape))
     rest = (  # NumPy's part of a tile: always on the thread that runs the tile
         costs.copy_seconds(points * batch_points, itemsize, operands)
-        + costs.copy_row * points // fft_shape[-1] * batch_points
+        + costs.copy_row * copied_rows(fft_shape) * batch_points
         + costs.tile_overhead
     )
     spectrum_bytes = points * itemsize * (1 if real else 2)  # one transform of one batch item
@@ -208,10 +208,22 @@ def _spectral_seconds(
     else:  # FFTW's threads inside each transform; a batch of transforms splits like a dimension
         rank = len(fft_shape) + (batch_points > 1)
         work = tiles * (costs.threaded_fft(transforms, inner, rank) + rest)
-    kernel = costs.threaded_fft(costs.fft_seconds(points, itemsize, real, precision),
+    kernel = costs.threaded_fft(costs.fft_seconds(points, itemsize, real, precision, 1, len(fft_shape)),
                                 kernel_fft_threads(fft_shape, threads), len(fft_shape))
     kernel += costs.copy_seconds(points, itemsize, 0)
     return costs.call_overhead + work + kernel
+
+
+def copied_rows(fft_shape) -> int:
+    """Rows (last-axis runs) a tile's strided copies handle, counted once per strided axis:
+    a 3-D tile's copies stride over planes and rows, ~2x a 2-D tile's cost per row.
+
+    Examples
+    --------
+    >>> copied_rows((64,)), copied_rows((32, 64)), copied_rows((16, 32, 64))
+    (1, 32, 1024)
+    """
+    return math.prod(fft_shape[:-1]) * max(1, len(fft_shape) - 1)
 
 
 def _separable_seconds(shape1, shape2, windows, batch_points, dtype, threads, costs: CostModel) -> float:

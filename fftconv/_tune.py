@@ -2,9 +2,11 @@
 
 Three groups of measurements, each fitted by a robust ratio (median of measured/predicted):
 
-1. FFTW transform pairs (forward + inverse) across sizes, ranks, precisions and the L3
-   boundary: ``fft_point_log`` and ``fft_point`` (least squares on per-point cost against
-   ``log2 N``), then ``fft_out_of_cache``, ``single_factor``, ``complex_factor`` as ratios;
+1. FFTW transform pairs (forward + inverse) across sizes, ranks, radices, precisions and
+   the L3 boundary: ``fft_point_log`` and ``fft_point`` (least squares on per-point cost
+   against ``log2 N``, powers of two), ``radix3``, ``radix5``, ``radix7`` (each the weight
+   with the smallest median error), then ``fft_rank3_factor``, ``fft_out_of_cache``,
+   ``single_factor``, ``complex_factor`` as ratios;
 2. whole convolutions by the spectral executor: what the transforms do not explain is
    regressed (non-negative least squares) on buffer points (operands streamed from memory,
    or in the cache), buffer rows, tiles and calls: ``copy_point``, ``copy_point_cached``,
@@ -36,7 +38,15 @@ import scipy.optimize
 from . import _fftw, config
 from ._costs import CostModel
 from ._geometry import output_window
-from ._planner import _precision, _spectral_seconds, direct_macs, make_plan, operand_bytes, rows_work
+from ._planner import (
+    _precision,
+    _spectral_seconds,
+    copied_rows,
+    direct_macs,
+    make_plan,
+    operand_bytes,
+    rows_work,
+)
 from ._signal import convolve
 from ._spectral import convolve_spectral, make_layout
 
@@ -79,7 +89,10 @@ def _fft_cases(quick: bool) -> list[tuple[tuple[int, ...], str]]:
     cases += [((n, n), "float32") for n in (128, 512, 1024)]
     cases += [((n, n), "complex128") for n in (128, 512)]
     cases += [((n,), "float64") for n in (256, 1024, 4096, 16384, 65536)]
-    cases += [((n, n, n), "float64") for n in ((32, 64) if quick else (32, 64, 128))]
+    # lengths with factors 3, 5 and 7 (FFTW's passes of each radix run at their own speed)
+    odd = (240, 270, 280) if quick else (240, 250, 252, 270, 280, 288, 300)
+    cases += [((n, n), "float64") for n in odd]
+    cases += [((n, n, n), "float64") for n in ((32, 64, 72) if quick else (32, 48, 64, 72, 80, 128))]
     return cases
 
 
@@ -115,7 +128,8 @@ def _log_error(pred: Iterable[float], meas: Iterable[float]) -> float:
 
 def _fft_prediction(costs: CostModel, shape, dtype) -> float:
     dtype = np.dtype(dtype)
-    return costs.fft_seconds(int(np.prod(shape)), dtype.itemsize, dtype.kind != "c", _precision(dtype))
+    return costs.fft_seconds(int(np.prod(shape)), dtype.itemsize, dtype.kind != "c", _precision(dtype),
+                             rank=len(shape))
 
 
 def _spectral_prediction(costs: CostModel, s1, s2, mode, method, dtype=np.float64) -> float:
@@ -169,7 +183,7 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
         fft_meas.append((shape, dtype, typical_time(run, budget) / 2))
         bar.update()
     unit = dataclasses.replace(old, fft_point_log=1.0, fft_point=0.0, fft_out_of_cache=1.0,
-                               single_factor=1.0, complex_factor=1.0)
+                               single_factor=1.0, complex_factor=1.0, fft_rank3_factor=1.0)
 
     def nbytes(s, d):  # what the cost model's cache factor looks at
         dt = np.dtype(d)
@@ -181,24 +195,40 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
     def out_of_cache(s, d):
         return nbytes(s, d) >= old.cache_bytes
 
+    def plain(s, d):  # real double in-cache 1-D or 2-D transforms
+        return d == "float64" and in_cache(s, d) and len(s) <= 2
+
     def fit_transforms() -> CostModel:
-        """Per-point cost ``a log2(N) + b`` on real double in-cache transforms (both terms: a
-        log-only fit overprices the small transforms of tiles against whole arrays), then the
-        out-of-cache, single and complex factors as median ratios."""
-        base = [(int(np.prod(s)), t) for s, d, t in fft_meas if d == "float64" and in_cache(s, d)]
+        """Per-point cost ``a log2(N) + b`` on real double in-cache power-of-two transforms
+        (both terms: a log-only fit overprices the small transforms of tiles against whole
+        arrays), then the weights of radices 3, 5 and 7, then the 3-D, out-of-cache, single and
+        complex factors as median ratios."""
+        base = [(n, t) for s, d, t in fft_meas if plain(s, d) and (n := int(np.prod(s))) & (n - 1) == 0]
         A = np.array([[math.log2(n), 1.0] for n, _ in base])
         y = np.array([t / n for n, t in base])
         (a, b), _ = scipy.optimize.nnls(A / y[:, None], np.ones(len(y)))  # relative errors
-        unit_ab = dataclasses.replace(unit, fft_point_log=max(a, 1e-13), fft_point=b)
+        model = dataclasses.replace(unit, fft_point_log=max(a, 1e-13), fft_point=b)
+        # coordinate descent: a length's excess cost is shared by its radices
+        for radix in ("radix3", "radix5", "radix7") * 3:
+            p = int(radix[-1])
+            cases = [(s, d, t) for s, d, t in fft_meas if plain(s, d) and math.prod(s) % p == 0]
+            if cases:  # the weight that makes the median prediction error smallest
+                model = min((dataclasses.replace(model, **{radix: w / 20}) for w in range(20, 81)),
+                            key=lambda m: _log_error([_fft_prediction(m, s, d) for s, d, _ in cases],
+                                                     [t for *_, t in cases]))
 
         def ratios(select):
-            return [t / _fft_prediction(unit_ab, s, d) for s, d, t in fft_meas if select(s, d)]
+            return [t / _fft_prediction(model, s, d) for s, d, t in fft_meas if select(s, d)]
 
+        rank3 = ratios(lambda s, d: d == "float64" and in_cache(s, d) and len(s) >= 3)
+        model = dataclasses.replace(model, fft_rank3_factor=statistics.median(rank3) if rank3 else 1.0)
         out = ratios(lambda s, d: d == "float64" and out_of_cache(s, d))
         single = ratios(lambda s, d: d == "float32" and in_cache(s, d))
         cplx = ratios(lambda s, d: d == "complex128" and in_cache(s, d))
         return dataclasses.replace(
-            old, fft_point_log=max(a, 1e-13), fft_point=b,
+            old, fft_point_log=model.fft_point_log, fft_point=model.fft_point,
+            radix3=model.radix3, radix5=model.radix5, radix7=model.radix7,
+            fft_rank3_factor=model.fft_rank3_factor,
             fft_out_of_cache=statistics.median(out) if out else old.fft_out_of_cache,
             single_factor=statistics.median(single) if single else old.single_factor,
             complex_factor=statistics.median(cplx) if cplx else old.complex_factor,
@@ -235,7 +265,7 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
         points = int(np.prod(fft_shape))
         streamed = fitted.memory_ramp(operand_bytes(s1, windows, 1, np.float64))
         rows.append([points * tiles * streamed, points * tiles * (1 - streamed) + points,
-                     points // fft_shape[-1] * tiles, tiles, 1.0])
+                     copied_rows(fft_shape) * tiles, tiles, 1.0])
         measured.append(t - fft_part)
         spectral_meas.append((s1, s2, mode, method, t))
         bar.update()
