@@ -376,8 +376,8 @@ def costs_table(costs: CostModel) -> dict[str, float]:
     Examples
     --------
     >>> from fftconv._costs import DEFAULT_COSTS
-    >>> costs_table(DEFAULT_COSTS)["fft_out_of_cache"]
-    2.2
+    >>> costs_table(DEFAULT_COSTS)["longdouble_factor"]
+    12.0
     """
     return {f.name: getattr(costs, f.name) for f in dataclasses.fields(CostModel)}
 
