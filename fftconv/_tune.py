@@ -16,7 +16,10 @@ Three groups of measurements, each fitted by a robust ratio (median of measured/
    kernel rows over the flattened image: one ratio for the three), ``direct_mac_1d``
    (np.convolve),
    ``direct_generic`` (shift-and-add relative to ndimage);
-4. separable passes of a rank-1 kernel (float64): ``gemm_mac``.
+4. separable passes of a rank-1 kernel (float64): ``gemm_mac``;
+5. with more than one thread: what FFTW's threads gain inside a transform
+   (``fft_thread_efficiency``, ``fft_thread_efficiency_1d``) and what workers sharing tiles
+   gain (``thread_efficiency``, ``thread_efficiency_out_of_cache`` in proportion).
 
 Then planner regret (time of the chosen method / fastest method) is measured on validation
 cases with the old and the new coefficients.
@@ -46,6 +49,7 @@ from ._planner import (
     make_plan,
     operand_bytes,
     rows_work,
+    whole_fft_shape,
 )
 from ._signal import convolve
 from ._spectral import convolve_spectral, make_layout
@@ -138,9 +142,60 @@ def _spectral_prediction(costs: CostModel, s1, s2, mode, method, dtype=np.float6
     return plan.estimates[method]
 
 
+_THREAD_STEPS = 3
+
+
+def _thread_gain(t1: float, tn: float, threads: int) -> float:
+    """Efficiency ``e`` of each extra thread from ``tn = t1 / (1 + (threads - 1) e)``."""
+    return min(max((t1 / tn - 1) / (threads - 1), 0.05), 1.0)
+
+
+def _fit_threads(fitted: CostModel, threads: int, budget: float, quick: bool, rng, bar) -> CostModel:
+    """``fft_thread_efficiency`` (multi-dimensional) and ``fft_thread_efficiency_1d`` from
+    FFTW pairs on 1 and ``threads`` threads; ``thread_efficiency`` (and, in proportion, its
+    out-of-cache value) from tiles that ``threads`` workers share, with the hand-off taken out."""
+
+    def pair_gain(shapes) -> float:
+        gains = []
+        for shape in shapes:
+            t = []
+            for n in (1, threads):
+                pair = _fftw.TransformPair((), shape, True, np.dtype(np.float64), n, "measure", None)
+                pair.data[...] = rng.standard_normal(pair.data.shape)
+                t.append(typical_time(lambda p=pair: (p.forward(), p.inverse()), budget))
+            gains.append(_thread_gain(t[0], t[1], threads))
+        bar.update()
+        return statistics.median(gains)
+
+    multi = pair_gain([(512, 512)] if quick else [(256, 256), (512, 512), (64, 64, 64)])
+    one_d = pair_gain([(65536,)] if quick else [(65536,), (262144,)])
+    gains = []
+    tile_cases = [((512, 512), (5, 5), 64), ((1024, 1024), (9, 9), 128)]  # rows cut into tiles
+    for s1, s2, rows in tile_cases[:1] if quick else tile_cases:
+        a, b = rng.standard_normal(s1), rng.standard_normal(s2)
+        windows = [output_window(p, q, "same") for p, q in zip(s1, s2)]
+        tile = (rows, whole_fft_shape(s1, s2, windows, True)[1])
+        layout = make_layout(s1, s2, windows, tile, (True, False))
+        out = np.empty(s1)
+        t1, tn = (typical_time(lambda n=n, a=a, b=b, o=out, lay=layout: convolve_spectral(a, b, o, lay, n),
+                               budget) for n in (1, threads))
+        workers = min(threads, layout.tiles)
+        busiest = math.ceil(layout.tiles / workers) / (layout.tiles / workers)
+        gains.append(_thread_gain(t1 * busiest + fitted.thread_dispatch, tn, threads))
+    bar.update()
+    tiles = statistics.median(gains)
+    return dataclasses.replace(
+        fitted, fft_thread_efficiency=multi, fft_thread_efficiency_1d=one_d, thread_efficiency=tiles,
+        thread_efficiency_out_of_cache=min(
+            tiles, fitted.thread_efficiency_out_of_cache * tiles / fitted.thread_efficiency),
+    )
+
+
 def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneResult:
     """Measure this machine and fit a `CostModel` (the current one is the starting point).
 
+    Every cost is measured on one thread; with ``threads`` > 1, what that many threads gain
+    (FFTW's own, and workers sharing tiles) is measured too, and the validation runs on them.
     Takes about 40 s (``quick``: under 20 s); ``fftconv tune`` runs it from the command line
     and ``tests/test_tune.py`` runs it on a tiny grid.
     """
@@ -163,7 +218,7 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
     separable_cases = [((1024, 1024), 13), ((2048, 2048), 31)][: 1 if quick else 2]
     validation = _validation_cases(quick)
     steps = len(fft_cases) + len(spectral_cases) + len(direct_cases) + len(direct_1d) + len(generic)
-    steps += len(separable_cases)
+    steps += len(separable_cases) + (_THREAD_STEPS if threads > 1 else 0)
     steps += len(validation)
     bar = tqdm(total=steps, desc="fftconv tune", disable=not progress, unit="step")
 
@@ -173,7 +228,7 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
         dt = np.dtype(dtype)
         real = dt.kind != "c"
         base = dt.type(0).real.dtype
-        pair = _fftw.TransformPair((), shape, real, base if real else dt, threads, "measure", None)
+        pair = _fftw.TransformPair((), shape, real, base if real else dt, 1, "measure", None)
         pair.data[...] = rng.standard_normal(pair.data.shape)
 
         def run(pair=pair):
@@ -247,18 +302,18 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
             layout = make_layout(s1, s2, windows, method, (True,) * len(s1))
             out = np.empty([w.length for w in windows])
             t = typical_time(
-                lambda a=a, b=b, o=out, lay=layout: convolve_spectral(a, b, o, lay, threads), budget
+                lambda a=a, b=b, o=out, lay=layout: convolve_spectral(a, b, o, lay, 1), budget
             )
             fft_shape, tiles = method, layout.tiles
             fft_part = _spectral_seconds(
-                fft_shape, tiles, 1, np.dtype(np.float64), True, threads, no_overhead,
+                fft_shape, tiles, 1, np.dtype(np.float64), True, 1, no_overhead,
                 operand_bytes(s1, windows, 1, np.float64),
             )
         else:
             t = typical_time(
-                lambda a=a, b=b, m=method, md=mode: convolve(a, b, md, m, threads=threads), budget
+                lambda a=a, b=b, m=method, md=mode: convolve(a, b, md, m, threads=1), budget
             )
-            plan = make_plan(tuple(s1), tuple(s2), windows, (), np.dtype(np.float64), threads, method,
+            plan = make_plan(tuple(s1), tuple(s2), windows, (), np.dtype(np.float64), 1, method,
                              costs=fitted)
             fft_shape, tiles = plan.fft_shape, plan.tiles
             fft_part = _spectral_prediction(no_overhead, s1, s2, mode, method)
@@ -288,7 +343,7 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
         for s1, s2 in cases:
             a = rng.standard_normal(s1).astype(dtype)
             b = rng.standard_normal(s2).astype(dtype)
-            t = typical_time(lambda a=a, b=b: convolve(a, b, "same", "direct", threads=threads), budget)
+            t = typical_time(lambda a=a, b=b: convolve(a, b, "same", "direct", threads=1), budget)
             windows = [output_window(p, q, "same") for p, q in zip(s1, s2)]
             rows.append((math.prod(s1), direct_macs(s1, s2, windows), t - fitted.call_overhead))
             bar.update()
@@ -323,11 +378,11 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
         for s1, k in separable_cases:
             a = rng.standard_normal(s1).astype(dtype)
             b = np.multiply.outer(*[np.hanning(k + 2)[1:-1]] * len(s1)).astype(dtype)
-            t = typical_time(lambda a=a, b=b: convolve(a, b, "same", "separable", threads=threads), budget)
+            t = typical_time(lambda a=a, b=b: convolve(a, b, "same", "separable", threads=1), budget)
             windows = tuple(output_window(p, k, "same") for p in s1)
-            plan = make_plan(tuple(s1), (k,) * len(s1), windows, (), np.dtype(dtype), threads, "separable",
+            plan = make_plan(tuple(s1), (k,) * len(s1), windows, (), np.dtype(dtype), 1, "separable",
                              costs=dataclasses.replace(fitted, gemm_mac=0.0), separable=True)
-            with_one = make_plan(tuple(s1), (k,) * len(s1), windows, (), np.dtype(dtype), threads,
+            with_one = make_plan(tuple(s1), (k,) * len(s1), windows, (), np.dtype(dtype), 1,
                                  "separable", costs=dataclasses.replace(fitted, gemm_mac=1.0), separable=True)
             macs = with_one.estimates["separable"] - plan.estimates["separable"]
             ratios.append((t - plan.estimates["separable"]) / macs)
@@ -337,6 +392,10 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
     gemm64 = gemm_ratio(np.float64)  # float32's ratio is not fitted: too few of its products
     if gemm64 > 0:  # remain once its (halved) copies are taken out to be told apart
         fitted = dataclasses.replace(fitted, gemm_mac=gemm64)
+
+    # 5. what more threads gain here (the steps above ran on one)
+    if threads > 1:
+        fitted = _fit_threads(fitted, threads, 0.03 if quick else 0.15, quick, rng, bar)
 
     # fit quality and regret, old coefficients against new
     fit_error = {}

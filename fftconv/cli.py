@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tune = sub.add_parser("tune", help="measure this machine and fit the planner's cost model")
     tune.add_argument("--quick", action="store_true", help="fewer, shorter measurements (under 20 s)")
-    tune.add_argument("--threads", type=_positive, default=1)
+    tune.add_argument("--threads", type=_positive, default=None,
+                      help="threads whose gain to measure (default: every core)")
     where = tune.add_mutually_exclusive_group()
     where.add_argument("--write", action="store_true", help="write the fit to the user config file")
     where.add_argument("--config", metavar="PATH", help="write the fit to this TOML file")
@@ -158,11 +159,13 @@ def _tune(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import config
+    from ._threads import available_cores
     from ._tune import report, tune, write_costs
 
     try:
         target = Path(args.config) if args.config else config.user_config_path() if args.write else None
-        result = tune(quick=args.quick, threads=args.threads, progress=not args.no_progress)
+        threads = args.threads or available_cores()
+        result = tune(quick=args.quick, threads=threads, progress=not args.no_progress)
         print(report(result))
         if target is not None:
             write_costs(result.new, target)

@@ -37,10 +37,13 @@ def test_tune_fits_positive_coefficients_and_reports(tiny_grid):
 def test_tune_cli_writes_a_config_that_the_planner_uses(tiny_grid, tmp_path, monkeypatch, capsys):
     path = tmp_path / "fftconv.toml"
     path.write_text('[fftw]\nthreads = 2\n')
-    assert main(["tune", "--quick", "--no-progress", "--config", str(path)]) == 0
+    assert main(["tune", "--quick", "--no-progress", "--threads", "2", "--config", str(path)]) == 0
     assert "wrote [planner.costs]" in capsys.readouterr().out
     written = config.load(path)
     assert written.threads == 2  # other settings survive
+    for gain in ("fft_thread_efficiency", "fft_thread_efficiency_1d", "thread_efficiency"):
+        assert 0.05 <= getattr(written.costs, gain) <= 1.0  # measured on two threads
+    assert written.costs.thread_efficiency_out_of_cache <= written.costs.thread_efficiency
     assert written.costs != fftconv._costs.DEFAULT_COSTS
     monkeypatch.setenv("FFTCONV_CONFIG", str(path))
     assert config.get().costs == written.costs
