@@ -2,9 +2,10 @@
 
 Coefficients are per machine; these defaults are ``fftconv tune``'s fit on the project's
 reference machine (AMD EPYC, 2 cores, 1 MiB L2 per core, 32 MiB L3, FFTW 3.3.5 from the
-pyFFTW 0.15.1 wheel, numpy 2.4, scipy 1.17), the thread gains from a two-thread run (on that
-shared VM they vary with its load: FFTW's threads gained 1.1-2x on a 2-D transform from one
-minute to the next); run ``fftconv tune --write`` on another.
+pyFFTW 0.15.1 wheel, numpy 2.4, scipy 1.17); run ``fftconv tune --write`` on another. The
+thread gains are that VM's in its quiet minutes (a second thread made whole calls 1.7x faster
+through FFTW's threads, 1.3-1.6x through tiles shared by workers); its cache and memory are
+shared with other tenants, and in busy minutes a second thread gained nothing.
 What drives time, and so what the model carries:
 
 * FFT work grows as ``N (a log2 N + b)``, each prime factor's share of ``log2 N`` weighted
@@ -60,11 +61,11 @@ class CostModel:
     row_tap: float = 0.105e-9  # ... and per tap of that kernel row
     row_call: float = 1.2e-6  # per kernel row and block of rows (`fftconv._direct_rows`)
     direct_generic: float = 1.76  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
-    thread_efficiency: float = 0.63  # gain of each extra thread on its own tiles, in the cache
-    thread_efficiency_out_of_cache: float = 0.35  # ... once their buffers outgrow the cache
+    thread_efficiency: float = 0.45  # gain of each extra thread on its own tiles, in the cache
+    thread_efficiency_out_of_cache: float = 0.3  # ... once their buffers outgrow the cache
     thread_dispatch: float = 100e-6  # helper threads wake late (~20 us idle, more while the GIL is busy)
-    fft_thread_efficiency: float = 0.55  # gain of each extra FFTW thread in a multi-dimensional transform
-    fft_thread_efficiency_1d: float = 0.66  # ... in a one-dimensional transform
+    fft_thread_efficiency: float = 0.9  # gain of each extra FFTW thread in a multi-dimensional transform
+    fft_thread_efficiency_1d: float = 0.5  # ... in a one-dimensional transform
 
     def fft_seconds(
         self, points: int, itemsize: int, real: bool, precision: str, batch: int = 1, rank: int = 1
