@@ -3,9 +3,9 @@
 Coefficients are per machine; these defaults are ``fftconv tune``'s fit on the project's
 reference machine (AMD EPYC, 2 cores, 1 MiB L2 per core, 32 MiB L3, FFTW 3.3.5 from the
 pyFFTW 0.15.1 wheel, numpy 2.4, scipy 1.17); run ``fftconv tune --write`` on another. The
-thread gains are that VM's in its quiet minutes (a second thread made whole calls 1.7x faster
-through FFTW's threads, 1.3-1.6x through tiles shared by workers); its cache and memory are
-shared with other tenants, and in busy minutes a second thread gained nothing.
+thread gains are what that VM gives on average: its cache and memory are shared with other
+tenants, and a second thread made whole calls 1.3-2x faster in quiet minutes (through FFTW's
+threads or tiles shared by workers) and gained nothing in busy ones.
 What drives time, and so what the model carries:
 
 * FFT work grows as ``N (a log2 N + b)``, each prime factor's share of ``log2 N`` weighted
@@ -64,7 +64,7 @@ class CostModel:
     thread_efficiency: float = 0.45  # gain of each extra thread on its own tiles, in the cache
     thread_efficiency_out_of_cache: float = 0.3  # ... once their buffers outgrow the cache
     thread_dispatch: float = 100e-6  # helper threads wake late (~20 us idle, more while the GIL is busy)
-    fft_thread_efficiency: float = 0.9  # gain of each extra FFTW thread in a multi-dimensional transform
+    fft_thread_efficiency: float = 0.55  # gain of each extra FFTW thread in a multi-dimensional transform
     fft_thread_efficiency_1d: float = 0.5  # ... in a one-dimensional transform
 
     def fft_seconds(

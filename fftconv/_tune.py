@@ -4,8 +4,8 @@ Three groups of measurements, each fitted by a robust ratio (median of measured/
 
 1. FFTW transform pairs (forward + inverse) across sizes, ranks, radices, precisions and
    the L3 boundary: ``fft_point_log`` and ``fft_point`` (least squares on per-point cost
-   against ``log2 N``, powers of two), ``radix3``, ``radix5``, ``radix7`` (each the weight
-   with the smallest median error), then ``fft_rank3_factor``, ``fft_out_of_cache``,
+   against ``log2 N``, powers of two), ``radix3``, ``radix5``, ``radix7`` (jointly, least
+   squared log error on lengths with odd factors), then ``fft_rank3_factor``, ``fft_out_of_cache``,
    ``single_factor``, ``complex_factor`` as ratios;
 2. whole convolutions by the spectral executor: what the transforms do not explain is
    regressed (non-negative least squares) on buffer points (operands streamed from memory,
@@ -28,6 +28,7 @@ cases with the old and the new coefficients.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import statistics
 import time
@@ -263,14 +264,18 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
         y = np.array([t / n for n, t in base])
         (a, b), _ = scipy.optimize.nnls(A / y[:, None], np.ones(len(y)))  # relative errors
         model = dataclasses.replace(unit, fft_point_log=max(a, 1e-13), fft_point=b)
-        # coordinate descent: a length's excess cost is shared by its radices
-        for radix in ("radix3", "radix5", "radix7") * 3:
-            p = int(radix[-1])
-            cases = [(s, d, t) for s, d, t in fft_meas if plain(s, d) and math.prod(s) % p == 0]
-            if cases:  # the weight that makes the median prediction error smallest
-                model = min((dataclasses.replace(model, **{radix: w / 20}) for w in range(20, 81)),
-                            key=lambda m: _log_error([_fft_prediction(m, s, d) for s, d, _ in cases],
-                                                     [t for *_, t in cases]))
+        # the radix weights jointly (a length's excess cost is shared by its radices): the
+        # grid point with the least squared log error over the lengths with odd factors
+        odd = [(s, d, t) for s, d, t in fft_meas if plain(s, d) and math.prod(s) & (math.prod(s) - 1)]
+        if odd:
+            grid = [w / 4 for w in range(4, 17)]  # 1.0 .. 4.0
+
+            def error(weights) -> float:
+                m = dataclasses.replace(model, radix3=weights[0], radix5=weights[1], radix7=weights[2])
+                return sum(math.log(_fft_prediction(m, s, d) / t) ** 2 for s, d, t in odd)
+
+            best = min(itertools.product(grid, repeat=3), key=error)
+            model = dataclasses.replace(model, radix3=best[0], radix5=best[1], radix7=best[2])
 
         def ratios(select):
             return [t / _fft_prediction(model, s, d) for s, d, t in fft_meas if select(s, d)]
