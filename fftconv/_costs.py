@@ -49,7 +49,7 @@ class CostModel:
     copy_row: float = 34e-9  # per buffer row (last-axis run): strided copies of 2-D/3-D tiles
     tile_overhead: float = 2.7e-6
     call_overhead: float = 29e-6
-    gemm_mac: float = 29e-12  # per multiply-add of a banded matrix product (separable passes), float64
+    gemm_mac: float = 36e-12  # per multiply-add of a banded matrix product (separable passes), float64
     gemm_single: float = 0.55  # float32 matrix products relative to float64
     gemm_call: float = 25e-6  # per separable pass: BLAS thread limits, band matrix, edge blocks
     gemm_complex: float = 4.0  # a complex multiply-add is four real ones

@@ -50,6 +50,17 @@ def rows_apply(kernel_shape: Sequence[int], batch: Sequence[int], dtype: np.dtyp
     )
 
 
+def rows_per_block(row_points: int, itemsize: int) -> int:
+    """Output rows per block for extended rows of ``row_points`` points of ``itemsize`` bytes.
+
+    Examples
+    --------
+    >>> rows_per_block(66, 8)
+    240
+    """
+    return max(1, ROW_BLOCK_BYTES // (row_points * itemsize))
+
+
 def extended_points(kernel_shape: Sequence[int], windows: Sequence[Window]) -> int:
     """Points of the zero-extended image: what every kernel row's correlation runs over.
 
@@ -137,5 +148,5 @@ def _layout(shape1: tuple[int, ...], shape2: tuple[int, ...], windows: tuple[Win
         rows=[(j, sum(a * s for a, s in zip(j, steps)))
               for j in itertools.product(*(range(k) for k in shape2[:-1]))],
         crop=(slice(None),) + tuple(slice(0, w.length) for w in windows[1:]),
-        per_block=max(1, ROW_BLOCK_BYTES // (steps[0] * itemsize)),
+        per_block=rows_per_block(steps[0], itemsize),
     )

@@ -22,7 +22,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ._costs import DEFAULT_COSTS, CostModel
-from ._direct_rows import ROW_BLOCK_BYTES, extended_points, rows_apply
+from ._direct_rows import extended_points, rows_apply, rows_per_block
 from ._fftlen import fast_lengths_between, next_fast_length
 from ._geometry import Window, min_circular_length
 from ._separable import block_length
@@ -171,8 +171,8 @@ def rows_work(shape2, windows, dtype) -> tuple[int, int]:
     """
     kernel_rows = math.prod(shape2[:-1])
     extended = extended_points(shape2, windows)
-    row_bytes = extended // (windows[0].length + shape2[0] - 1) * np.dtype(dtype).itemsize
-    blocks = -(-windows[0].length // max(1, ROW_BLOCK_BYTES // row_bytes))
+    row_points = extended // (windows[0].length + shape2[0] - 1)
+    blocks = -(-windows[0].length // rows_per_block(row_points, np.dtype(dtype).itemsize))
     return kernel_rows * extended, kernel_rows * blocks
 
 
