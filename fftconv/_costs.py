@@ -138,9 +138,9 @@ class CostModel:
         return seconds / (1 + (threads - 1) * (high + (low - high) * ramp))
 
     def threaded_fft(self, seconds: float, threads: int, rank: int) -> float:
-        """Seconds of a transform that FFTW splits over ``threads``: a multi-dimensional one
-        nearly halves on two threads (1.8-2.1x here, in or out of the cache), a
-        one-dimensional one gains ~1.5x."""
+        """Seconds of a transform that FFTW splits over ``threads``: on an idle machine a
+        multi-dimensional one nearly halves on two threads (1.8-2.1x on the reference VM, in
+        or out of the cache), a one-dimensional one gains ~1.5x; on a busy one, less."""
         if threads <= 1:
             return seconds
         efficiency = self.fft_thread_efficiency if rank > 1 else self.fft_thread_efficiency_1d

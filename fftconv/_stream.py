@@ -49,7 +49,8 @@ def estimate_block_bytes(
     allowed: tuple[str, ...],
 ) -> int:
     """Peak extra bytes of one block: the extended input (as read and as computed), the
-    result (computed and cast) and the FFT buffers of the plan the engine will make.
+    result (computed and cast) and the working arrays of the plan the engine will make (FFT
+    buffers, the separable passes' intermediate, the direct sum's extended copy).
 
     Examples
     --------
@@ -67,9 +68,11 @@ def estimate_block_bytes(
     compute = plan.compute_dtype.itemsize
     nbytes = math.prod(ext) * (np.dtype(source_dtype).itemsize + compute)
     nbytes += math.prod(block) * (compute + np.dtype(out_dtype).itemsize)
-    if plan.method == "separable":  # one intermediate array between the passes
+    if plan.method in ("separable", "direct"):
+        # separable: one intermediate array between the passes; direct: the zero-extended copy
+        # of the kernel-rows path, or the whole-block result of scipy.ndimage's loop
         nbytes += math.prod(ext) * compute
-    elif plan.method != "direct":
+    else:
         nbytes += spectral_workspace(plan.fft_shape, plan.tiles, max(1, math.prod(plan.batch)),
                                      plan.compute_dtype, plan.compute_dtype.kind != "c", threads)
     return int(nbytes)
