@@ -27,8 +27,8 @@ from ._geometry import Window
 #: Longest kernel row NumPy's vectorised correlation loop serves.
 ROW_MAX_TAPS = 11
 #: Bytes of extended image a block's correlations read: each makes a temporary of this size,
-#: kept under glibc's default threshold (128 KiB) for handing out fresh pages (``mmap``);
-#: with 256 KiB blocks their page faults made a 256 x 256 image run 3.5x slower.
+#: kept (with a page to spare) under glibc's default threshold of 128 KiB for handing out fresh
+#: pages (``mmap``); with 256 KiB blocks their page faults made a 256 x 256 image 3.5x slower.
 ROW_BLOCK_BYTES = (1 << 17) - 4096
 
 
