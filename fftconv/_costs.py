@@ -122,7 +122,7 @@ class CostModel:
         if workers <= 1 or tiles <= 1:
             return seconds
         used = min(workers, tiles)
-        busiest = math.ceil(tiles / used) / (tiles / used)
+        busiest = busiest_share(tiles, used)
         # a helper that wakes late leaves its tiles to the others: its delay is shared, and at
         # worst the calling thread does every tile itself
         shared = self.parallel_seconds(seconds * busiest + self.thread_dispatch, used, used * tile_bytes)
@@ -145,6 +145,17 @@ class CostModel:
             return seconds
         efficiency = self.fft_thread_efficiency if rank > 1 else self.fft_thread_efficiency_1d
         return seconds / (1 + (threads - 1) * efficiency)
+
+
+def busiest_share(tiles: int, workers: int) -> float:
+    """The busiest of ``workers`` threads' tiles over an even share of ``tiles``.
+
+    Examples
+    --------
+    >>> busiest_share(3, 2), busiest_share(4, 2)
+    (1.3333333333333333, 1.0)
+    """
+    return math.ceil(tiles / workers) / (tiles / workers)
 
 
 DEFAULT_COSTS = CostModel()

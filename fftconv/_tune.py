@@ -40,16 +40,16 @@ import numpy as np
 import scipy.optimize
 
 from . import _fftw, config
-from ._costs import CostModel
+from ._costs import CostModel, busiest_share
 from ._geometry import output_window
 from ._planner import (
+    _direct_seconds,
     _precision,
     _spectral_seconds,
     copied_rows,
     direct_macs,
     make_plan,
     operand_bytes,
-    rows_work,
     whole_fft_shape,
 )
 from ._signal import convolve
@@ -180,8 +180,7 @@ def _fit_threads(fitted: CostModel, threads: int, budget: float, quick: bool, rn
         out = np.empty(s1)
         t1, tn = (typical_time(lambda n=n, a=a, b=b, o=out, lay=layout: convolve_spectral(a, b, o, lay, n),
                                budget) for n in (1, threads))
-        workers = min(threads, layout.tiles)
-        busiest = math.ceil(layout.tiles / workers) / (layout.tiles / workers)
+        busiest = busiest_share(layout.tiles, min(threads, layout.tiles))
         gains.append(_thread_gain(t1 * busiest + fitted.thread_dispatch, tn, threads))
     bar.update()
     tiles = statistics.median(gains)
@@ -343,38 +342,38 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
 
     # 3. direct sums
     def direct_times(cases, dtype):
-        """(output points, multiply-adds, seconds beyond the call overhead) per case."""
+        """(image shape, kernel shape, windows, seconds beyond the call overhead) per case."""
         rows = []
         for s1, s2 in cases:
             a = rng.standard_normal(s1).astype(dtype)
             b = rng.standard_normal(s2).astype(dtype)
             t = typical_time(lambda a=a, b=b: convolve(a, b, "same", "direct", threads=1), budget)
             windows = [output_window(p, q, "same") for p, q in zip(s1, s2)]
-            rows.append((math.prod(s1), direct_macs(s1, s2, windows), t - fitted.call_overhead))
+            rows.append((s1, s2, windows, t - fitted.call_overhead))
             bar.update()
         return rows
 
-    # scipy.ndimage's loop: the proportions of the built-in cost per output (its line buffers)
-    # and per multiply-add, scaled by the median ratio of measured to predicted time (with
-    # mostly multiply-adds in every case, a two-term fit may drop the per-output cost)
-    nd_scale = statistics.median(
-        t / (points * old.direct_point + macs * old.direct_mac)
-        for points, macs, t in direct_times(ndimage_cases, np.float64)
-    )
-    # kernel rows: the built-in costs' proportions (per point, per tap, per call round), scaled
-    # to this machine by the median ratio of measured to predicted time
-    ratios = []
-    for (s1, s2), (_, _, t) in zip(rows_cases, direct_times(rows_cases, np.float64)):
-        windows = [output_window(p, q, "same") for p, q in zip(s1, s2)]
-        points, rounds = rows_work(s2, windows, np.float64)
-        ratios.append(t / (points * (old.row_point + old.row_tap * s2[-1]) + rounds * old.row_call))
-    scale = statistics.median(ratios)
-    fitted = dataclasses.replace(fitted, row_point=old.row_point * scale, row_tap=old.row_tap * scale,
-                                 row_call=old.row_call * scale)
-    one_d = statistics.median(t / macs for _, macs, t in direct_times(direct_1d, np.float64))
+    def direct_scale(cases) -> float:
+        """Median ratio of measured to predicted (built-in proportions) float64 direct time:
+        with mostly multiply-adds in every case, a fit of each term may drop the smaller ones."""
+        return statistics.median(
+            t / (_direct_seconds(s1, s2, windows, 1, np.float64, old) - old.call_overhead)
+            for s1, s2, windows, t in direct_times(cases, np.float64)
+        )
+
+    # scipy.ndimage's loop: cost per output (its line buffers) and per multiply-add, one ratio
+    nd_scale = direct_scale(ndimage_cases)
+    # kernel rows: cost per point, per point and tap, per round of calls, one ratio
+    rows_scale = direct_scale(rows_cases)
+    fitted = dataclasses.replace(fitted, row_point=old.row_point * rows_scale,
+                                 row_tap=old.row_tap * rows_scale, row_call=old.row_call * rows_scale)
+    def per_mac(cases, dtype) -> float:
+        return statistics.median(t / direct_macs(s1, s2, w) for s1, s2, w, t in direct_times(cases, dtype))
+
+    one_d = per_mac(direct_1d, np.float64)
     fitted = dataclasses.replace(fitted, direct_point=old.direct_point * nd_scale,
                                  direct_mac=old.direct_mac * nd_scale, direct_mac_1d=max(one_d, 1e-13))
-    gen = statistics.median(t / macs for _, macs, t in direct_times(generic, np.int64))
+    gen = per_mac(generic, np.int64)
     fitted = dataclasses.replace(fitted, direct_generic=max(gen / fitted.direct_mac, 1.0))
 
     # 4. separable passes: what copies and calls do not explain is the matrix products
