@@ -253,19 +253,23 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
     def plain(s, d):  # real double in-cache 1-D or 2-D transforms
         return d == "float64" and in_cache(s, d) and len(s) <= 2
 
+    def power_of_two(s) -> bool:
+        n = math.prod(s)
+        return n & (n - 1) == 0
+
     def fit_transforms() -> CostModel:
         """Per-point cost ``a log2(N) + b`` on real double in-cache power-of-two transforms
         (both terms: a log-only fit overprices the small transforms of tiles against whole
         arrays), then the weights of radices 3, 5 and 7, then the 3-D, out-of-cache, single and
         complex factors as median ratios."""
-        base = [(n, t) for s, d, t in fft_meas if plain(s, d) and (n := int(np.prod(s))) & (n - 1) == 0]
+        base = [(math.prod(s), t) for s, d, t in fft_meas if plain(s, d) and power_of_two(s)]
         A = np.array([[math.log2(n), 1.0] for n, _ in base])
         y = np.array([t / n for n, t in base])
         (a, b), _ = scipy.optimize.nnls(A / y[:, None], np.ones(len(y)))  # relative errors
         model = dataclasses.replace(unit, fft_point_log=max(a, 1e-13), fft_point=b)
         # the radix weights jointly (a length's excess cost is shared by its radices): the
         # grid point with the least squared log error over the lengths with odd factors
-        odd = [(s, d, t) for s, d, t in fft_meas if plain(s, d) and math.prod(s) & (math.prod(s) - 1)]
+        odd = [(s, d, t) for s, d, t in fft_meas if plain(s, d) and not power_of_two(s)]
         if odd:
             grid = [w / 4 for w in range(4, 17)]  # 1.0 .. 4.0
 
