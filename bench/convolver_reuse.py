@@ -18,7 +18,7 @@ import numpy as np
 import pyfftw
 
 import fftconv
-from fftconv._benchmark import machine_info, time_interleaved
+from fftconv.cli.bench import machine_info, time_interleaved
 
 
 def seven_smooth_between(lo: int, hi: int) -> list[int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fftconv._benchmark import format_table, load_suite, machine_info, run_case, to_json
+from fftconv.cli.bench import format_table, load_suite, machine_info, run_case, to_json
 
 TARGETS = {  # case name -> (our implementation, scipy implementation or None for best peer, ratio)
     "4096x4096 * 31x31 same float64": ("fftconv.fftconvolve", "scipy.signal.fftconvolve", 1.8),

@@ -34,7 +34,7 @@ import scipy.ndimage
 
 import fftconv
 import fftconv.ndimage
-from fftconv._benchmark import machine_info, time_interleaved
+from fftconv.cli.bench import machine_info, time_interleaved
 from fftconv.kernels import gaussian
 
 

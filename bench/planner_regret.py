@@ -29,7 +29,7 @@ import scipy.ndimage
 import scipy.signal
 
 import fftconv
-from fftconv._benchmark import machine_info, report_summary, time_interleaved
+from fftconv.cli.bench import machine_info, report_summary, time_interleaved
 
 MODES = ("full", "same", "valid")
 

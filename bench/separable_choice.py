@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 import fftconv
-from fftconv._benchmark import machine_info, report_summary, time_interleaved
+from fftconv.cli.bench import machine_info, report_summary, time_interleaved
 from fftconv.kernels import gaussian
 
 

@@ -1,19 +1,26 @@
 """fftconv: fast, exact-where-it-matters convolution and correlation on FFTW.
 
-Drop-ins for ``scipy.signal``'s convolution functions with a planner that picks between a
-direct sum, one whole-array FFT and overlap-save tiles from this machine's costs.
+Drop-ins for ``scipy.signal``'s convolution functions (and, in `fftconv.ndimage`, for
+``scipy.ndimage``'s) with a planner that picks, from this machine's costs, between direct
+sums, one whole-array FFT, overlap-save tiles and separable passes. ``docs/architecture.md``
+maps the package.
 
 Examples
 --------
 >>> import numpy as np, fftconv
 >>> fftconv.convolve(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0]))
 array([1., 3., 5., 3.])
+>>> fftconv.METHODS
+('auto', 'direct', 'fft', 'tiled', 'separable')
 """
 
-from . import config, ndimage
-from ._convolver import Convolver
-from ._planner import METHODS, MemoryLimitError, Plan
-from ._signal import (
+from . import config, kernels, ndimage
+from ._version import __version__
+from .config import ConfigError
+from .convolver import Convolver
+from .executors import registry as _registry
+from .planning.plan import MemoryLimitError, Plan
+from .signal import (
     choose_conv_method,
     convolve,
     convolve2d,
@@ -23,8 +30,6 @@ from ._signal import (
     oaconvolve,
     plan,
 )
-from ._version import __version__
-from .config import ConfigError
 
 __all__ = [
     "METHODS",
@@ -35,6 +40,7 @@ __all__ = [
     "__version__",
     "choose_conv_method",
     "config",
+    "kernels",
     "ndimage",
     "convolve",
     "convolve2d",
@@ -44,3 +50,9 @@ __all__ = [
     "oaconvolve",
     "plan",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "METHODS":  # every method name, 'auto' first: derived from the registered executors
+        return _registry.methods()
+    raise AttributeError(f"module 'fftconv' has no attribute {name!r}")

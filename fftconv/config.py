@@ -7,7 +7,7 @@ Where settings come from, later winning over earlier:
    directory (`user_config_path`), if it exists; a running process notices edits to it
    within a second;
 3. environment variables: ``FFTCONV_THREADS``, ``FFTCONV_PLANNER_EFFORT``, ``FFTCONV_WISDOM``,
-   ``FFTCONV_METHOD``, ``FFTCONV_MEMORY_LIMIT``;
+   ``FFTCONV_METHOD``, ``FFTCONV_BACKEND``, ``FFTCONV_MEMORY_LIMIT``;
 4. ``with fftconv.config.override(threads=1): ...`` in a script;
 5. arguments of a call, such as ``threads=``.
 
@@ -20,6 +20,7 @@ The file::
 
     [planner]
     method = "auto"             # force a method wherever 'auto' is asked for
+    backend = "fftw"            # the FFT backend of the spectral methods
 
     [planner.costs]             # written by `fftconv tune`
     fft_point_log = 1.1e-10
@@ -36,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import functools
 import os
 import re
 import sys
@@ -48,7 +48,7 @@ from typing import Any
 
 import platformdirs
 
-from ._costs import DEFAULT_COSTS, CostModel
+from .planning.costs import DEFAULT_COSTS, CostModel
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,7 +58,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = ["Config", "ConfigError", "get", "override", "load", "user_config_path", "wisdom_default_path"]
 
 PLANNER_EFFORTS = ("auto", "estimate", "measure", "patient")
-_METHODS = ("auto", "direct", "fft", "tiled")
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
           "t": 1000**4, "tb": 1000**4, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 
@@ -83,6 +82,8 @@ class Config:
         Where FFTW wisdom is loaded from and saved to (None: no wisdom file).
     method : str
         Method used wherever 'auto' is asked for ('auto': the planner decides).
+    backend : str
+        FFT backend of the spectral methods (`fftconv.backends`; 'fftw' built in).
     costs : CostModel
         The cost model's machine coefficients.
     memory_limit : int or None
@@ -95,6 +96,7 @@ class Config:
     planner_effort: str = "auto"
     wisdom: Path | None = None
     method: str = "auto"
+    backend: str = "fftw"
     costs: CostModel = DEFAULT_COSTS
     memory_limit: int | None = None
     source: str = "defaults"
@@ -165,6 +167,18 @@ def _choice(value: object, choices: tuple[str, ...], where: str) -> str:
     return value.lower()
 
 
+def _method(value: object, where: str) -> str:
+    from .executors.registry import methods  # the one list of method names
+
+    return _choice(value, methods(), where)
+
+
+def _backend(value: object, where: str) -> str:
+    from .backends import backend_names
+
+    return _choice(value, backend_names(), where)
+
+
 def _wisdom(value: object, where: str) -> Path | None:
     if isinstance(value, bool):
         return wisdom_default_path() if value else None
@@ -204,7 +218,7 @@ _ZERO_ALLOWED = frozenset({"fft_point", "copy_row", "direct_point"})
 
 _SCHEMA = {
     "fftw": {"threads", "planner_effort", "wisdom"},
-    "planner": {"method", "costs"},
+    "planner": {"method", "backend", "costs"},
     "memory": {"limit"},
 }
 
@@ -229,7 +243,9 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> Config:
             elif (table, key) == ("fftw", "wisdom"):
                 changes["wisdom"] = _wisdom(value, where)
             elif (table, key) == ("planner", "method"):
-                changes["method"] = _choice(value, _METHODS, where)
+                changes["method"] = _method(value, where)
+            elif (table, key) == ("planner", "backend"):
+                changes["backend"] = _backend(value, where)
             elif (table, key) == ("planner", "costs"):
                 changes["costs"] = _costs(value, f"{path}: [planner.costs]", config.costs)
             elif (table, key) == ("memory", "limit"):
@@ -264,14 +280,16 @@ _ENV = {
     "FFTCONV_THREADS": ("threads", _positive_int),
     "FFTCONV_PLANNER_EFFORT": ("planner_effort", lambda v, w: _choice(v, PLANNER_EFFORTS, w)),
     "FFTCONV_WISDOM": ("wisdom", _wisdom),
-    "FFTCONV_METHOD": ("method", lambda v, w: _choice(v, _METHODS, w)),
+    "FFTCONV_METHOD": ("method", _method),
+    "FFTCONV_BACKEND": ("backend", _backend),
     "FFTCONV_MEMORY_LIMIT": ("memory_limit", parse_size),
 }
 
 _overrides: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
     "fftconv_config_overrides", default=()
 )
-#: The file is looked at again (stat) at most this often; get() is on every call's path.
+#: The file is looked at again (stat) at most this often: get() is on every call's path, and a
+#: second is soon enough for an edit to reach a running process.
 RECHECK_SECONDS = 1.0
 _file_state: dict[str, Any] = {"key": None, "config": None, "checked": -1e9}
 _resolved: dict[tuple, Config] = {}
@@ -309,7 +327,9 @@ def _check_override(name: str, value: Any, base: Config) -> Any:
     if name == "wisdom":
         return None if value is None else _wisdom(value if not isinstance(value, Path) else str(value), where)
     if name == "method":
-        return _choice(value, _METHODS, where)
+        return _method(value, where)
+    if name == "backend":
+        return _backend(value, where)
     if name == "costs":
         return _costs(value, where, base.costs)
     if name == "memory_limit":
@@ -318,19 +338,19 @@ def _check_override(name: str, value: Any, base: Config) -> Any:
     raise ConfigError(f"unknown setting {name!r}; known: {', '.join(fields)}")
 
 
-@functools.cache
-def _encoded(name: str) -> bytes:
-    return os.fsencode(name)
+#: The variables `get` watches, FFTCONV_CONFIG last, and their raw (bytes) names.
+_WATCHED = (*_ENV, "FFTCONV_CONFIG")
+_WATCHED_RAW = tuple(os.fsencode(name) for name in _WATCHED)
 
 
-def _env_snapshot(names: tuple[str, ...] = (*_ENV, "FFTCONV_CONFIG")) -> tuple:
-    """Raw values of environment variables, read cheaply: get() runs on every call, and
-    os.environ's str decoding of six variables cost a third of a small convolution's time.
+def _env_snapshot() -> tuple:
+    """Raw values of the watched environment variables, read cheaply: get() runs on every
+    call, and os.environ's str decoding of them cost a third of a small convolution's time.
     Only compared for changes; `get` parses the decoded values."""
     data = getattr(os.environ, "_data", None)
     if isinstance(data, dict) and os.name == "posix":  # CPython keeps the raw bytes here
-        return tuple(data.get(_encoded(name)) for name in names)
-    return tuple(os.environ.get(name) for name in names)
+        return tuple(map(data.get, _WATCHED_RAW))
+    return tuple(map(os.environ.get, _WATCHED))
 
 
 def get() -> Config:

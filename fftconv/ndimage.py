@@ -1,8 +1,9 @@
 """Drop-ins for ``scipy.ndimage.convolve`` and ``correlate`` on fftconv's engine.
 
-The input is extended by the boundary ``mode`` (as ``np.pad`` would, with the widths the
-kernel's centre and ``origin`` ask for) and then correlated in 'valid' mode, so every method
-(direct, whole FFT, tiles) serves every mode; long kernels become fast.
+The input is extended by the boundary ``mode`` (block by block, with the widths the kernel's
+centre and ``origin`` ask for: `fftconv.core.blocks`) and then convolved or correlated in
+'valid' mode, so every method (direct, whole FFT, tiles, separable) serves every mode; long
+kernels become fast.
 
 ndimage conventions kept: the output has the input's shape and, by default, its dtype
 (integer outputs are truncated toward zero, as ndimage's C cast does); the kernel's centre is
@@ -16,10 +17,13 @@ import math
 
 import numpy as np
 
-from . import _engine, config
-from ._boundary import MODES
-from ._stream import DEFAULT_STREAM_BUDGET, filter_in_blocks
-from ._threads import resolve_threads
+from . import config
+from .backends.threads import resolve_threads
+from .core.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks
+from .core.boundary import MODES
+from .core.dtypes import as_operand
+from .core.problem import normalize_axes
+from .executors.registry import check_method
 
 __all__ = ["convolve", "correlate"]
 
@@ -94,20 +98,19 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 def _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution, progress):
     """The body of `correlate` and `convolve`."""
     x = _source(input)
-    w = _engine.as_operand(weights, "weights")
+    w = as_operand(weights, "weights")
     ndim = len(x.shape)
-    axes = _engine.normalize_axes(axes, ndim) if ndim else []
+    axes = normalize_axes(axes, ndim) if ndim else []
     if w.ndim != len(axes):
         raise RuntimeError("filter weights array has incorrect shape.")  # scipy's error
     if w.size == 0:
         raise ValueError("weights must not be empty")
     if not isinstance(mode, str) or mode not in MODES:
         raise RuntimeError(f"boundary mode not supported: {mode!r}; use one of {', '.join(MODES)}")
-    _engine.check_method(method)
+    check_method(method)
     nthreads = resolve_threads(threads)
     origins = _per_axis(origin, len(axes), "origin")
-    if convolution:
-        w = np.flip(w)
+    if convolution:  # scipy's convolve: the correlation with flipped weights, origin mirrored
         origins = [-o - (1 - n % 2) for o, n in zip(origins, w.shape)]
     for o, n in zip(origins, w.shape):
         if not -(n // 2) <= o <= (n - 1) // 2:
@@ -119,15 +122,13 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         return target
     before = [0] * ndim
     for a, n, o in zip(axes, w.shape, origins):
-        before[a] = n // 2 + o
+        before[a] = n // 2 + o  # the samples before each output that its sum reads
     kernel = w.reshape([w.shape[axes.index(a)] if a in axes else 1 for a in range(ndim)])
-    # correlation without the conjugation signal.correlate applies: ndimage does not conjugate
-    kernel = np.flip(kernel, axis=tuple(axes))
     limit = config.get().memory_limit
     in_memory = isinstance(x, np.ndarray) and not isinstance(x, np.memmap)
     budget = limit if limit is not None or in_memory else DEFAULT_STREAM_BUDGET
-    filter_in_blocks(x, kernel, axes, before, target, out_dtype, mode, cval, method, nthreads,
-                     budget, _to_dtype, progress)
+    work = BlockFilter(kernel, tuple(axes), tuple(before), mode, cval, not convolution, method, nthreads)
+    filter_in_blocks(x, work, target, out_dtype, budget, progress)
     return target
 
 
@@ -135,7 +136,7 @@ def _source(input):
     """The input as an array, or as itself when it is an array-like dataset (h5py, zarr, ...)
     that slicing reads from: such sources are filtered block by block, never read whole."""
     if isinstance(input, np.ndarray) or not all(hasattr(input, a) for a in ("shape", "dtype", "__getitem__")):
-        return _engine.as_operand(input, "input")
+        return as_operand(input, "input")
     if np.dtype(input.dtype).kind not in "biufc":
         raise TypeError(f"input has dtype {input.dtype}, which cannot be filtered; pass booleans, "
                         "integers, floats or complex numbers")
@@ -157,19 +158,3 @@ def _output(output, x, w: np.ndarray):
             dtype = np.result_type(dtype, np.complex64)
         return dtype, None
     return np.dtype(output), None
-
-
-def _to_dtype(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    if result.dtype == dtype:
-        return result
-    if dtype.kind in "iub" and result.dtype.kind in "fc":
-        values = result.real
-        # ndimage sums in double and truncates; an FFT's sum lands a hair off exact integers,
-        # so snap values within round-off of an integer before truncating like ndimage
-        nearest = np.rint(values)
-        scale = max(float(np.max(np.abs(values), initial=0.0)), 1.0)
-        close = np.abs(values - nearest) <= 64 * np.finfo(np.float64).eps * scale
-        values = np.where(close, nearest, values)
-        with np.errstate(invalid="ignore", over="ignore"):
-            return np.trunc(values).astype(dtype)
-    return result.astype(dtype)

@@ -8,7 +8,7 @@ import pytest
 import scipy.signal
 
 import fftconv
-from fftconv import _benchmark
+from fftconv.cli import bench as _benchmark
 from fftconv.cli import main
 
 

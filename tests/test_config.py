@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import fftconv
-from fftconv import _fftw, config
+from fftconv import config
+from fftconv.backends import fftw as _fftw
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def test_defaults_work_without_a_file(config_file):
     config_file("")
     c = config.get()
     assert c.planner_effort == "auto" and c.method == "auto" and c.threads is None
-    assert c.costs == fftconv._costs.DEFAULT_COSTS
+    assert c.costs == fftconv.planning.costs.DEFAULT_COSTS
 
 
 def test_precedence_file_then_environment_then_override_then_argument(config_file, monkeypatch):
@@ -160,12 +161,12 @@ def test_corrupt_or_foreign_wisdom_is_a_warning(tmp_path, fresh_fftw, content):
 
 def test_repeated_calls_follow_setting_changes(rng, monkeypatch):
     """Plans are memoised per call signature; a changed setting must still change the plan."""
-    from fftconv import _engine
+    from fftconv.core import run
 
     seen = []
-    real_execute = _engine.execute
-    monkeypatch.setattr(_engine, "execute", lambda p, plan, t, **kw: seen.append(plan.method)
-                        or real_execute(p, plan, t, **kw))
+    real_execute = run.execute
+    monkeypatch.setattr(run, "execute", lambda p, plan, **kw: seen.append(plan.method)
+                        or real_execute(p, plan, **kw))
     a, b = rng.standard_normal((300, 300)), rng.standard_normal((9, 9))
     first = fftconv.convolve(a, b, "same", threads=1)
     fftconv.convolve(a, b, "same", threads=1)

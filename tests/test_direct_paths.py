@@ -7,10 +7,13 @@ import scipy.signal
 from conftest import assert_close
 
 import fftconv
-from fftconv import _direct_rows, _ndimage_loop
-from fftconv._direct import convolve_direct
-from fftconv._direct_rows import ROW_MAX_TAPS, rows_apply
-from fftconv._geometry import output_window
+from fftconv.core import run
+from fftconv.core.geometry import output_window
+from fftconv.core.problem import Problem
+from fftconv.executors import direct_ndimage as _ndimage_loop
+from fftconv.executors import direct_rows as _direct_rows
+from fftconv.executors.direct_rows import ROW_MAX_TAPS, rows_apply
+from fftconv.planning.planner import make_plan
 
 CASES = [
     ((64, 64), (3, 3)),  # rows
@@ -81,7 +84,6 @@ def test_ndimage_public_wrapper_gives_the_same_sums(rng, monkeypatch):
     b = rng.standard_normal((3, 3))
     fast = fftconv.convolve(a, b[None], "same", method="direct", axes=(1, 2))
     monkeypatch.setattr(_ndimage_loop, "_loop", None)
-    fftconv._engine._call_plans.clear()
     public = fftconv.convolve(a, b[None], "same", method="direct", axes=(1, 2))
     np.testing.assert_array_equal(fast, public)
     expected = np.stack([scipy.signal.convolve(s, b, "same", method="direct") for s in a])
@@ -100,7 +102,9 @@ def test_convolve_direct_rows_keeps_kernel_infinities_off_the_zero_extension(rng
     x = rng.standard_normal((6, 6))
     h = np.ones((2, 2))
     h[0, 0] = np.inf
-    w = [output_window(6, 2, "full")] * 2
-    out = convolve_direct(x, h, w, np.empty((7, 7)))
+    problem = Problem.build(x, h, "full")
+    plan = make_plan(problem.spec(), "direct", ("direct.rows",))
+    out = run.execute(problem, plan)
     # output (0, 6) only meets x[0, 5] * h[0, 1] and x[...] with finite taps: it stays finite
     assert np.isfinite(out[0, 6]) and np.isinf(out[0, 0])
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(fftconv.convolve(x, h, "full", method="direct")))

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from fftconv._fftlen import fast_lengths_between, next_fast_length
-from fftconv._geometry import (
+from fftconv.core.geometry import (
     boundary_pad_widths,
     min_circular_length,
     output_window,
@@ -15,6 +14,7 @@ from fftconv._geometry import (
     same_start,
     valid_swap_needed,
 )
+from fftconv.executors.fft_lengths import fast_lengths_between, next_fast_length
 
 SIZES = range(1, 13)
 

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fftconv
-from fftconv._geometry import output_window
-from fftconv._separable import banded_pass, rank1_factors
+from fftconv.core.geometry import output_window
+from fftconv.executors.separable import banded_pass, rank1_factors
 from fftconv.kernels import box, gaussian
 
 

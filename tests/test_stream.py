@@ -11,9 +11,9 @@ from conftest import assert_close
 
 import fftconv
 import fftconv.ndimage
-from fftconv._boundary import MODES, read_extended
-from fftconv._planner import spectral_workspace
-from fftconv._stream import plan_blocks
+from fftconv.core.blocks import BlockFilter, plan_blocks
+from fftconv.core.boundary import MODES, read_extended
+from fftconv.executors.spectral import spectral_workspace
 
 NP_PAD = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "reflect", "nearest": "edge",
           "wrap": "wrap", "grid-wrap": "wrap", "constant": "constant", "grid-constant": "constant"}
@@ -58,7 +58,8 @@ def small_limit():
 def test_blocks_under_a_limit_match_scipy(rng, small_limit, mode, method):
     x = rng.standard_normal((300, 170))
     w = rng.standard_normal((9, 6))
-    blocks = plan_blocks(x.shape, (8, 5), x.dtype, w, x.dtype, [0, 1], method, 1, 256 << 10)
+    work = BlockFilter(w, (0, 1), (4, 2), mode, 0.5, False, method, 1)
+    blocks = plan_blocks(x.shape, x.dtype, x.dtype, work, 256 << 10)
     assert blocks.blocks > 1  # the limit really cuts the work
     want = scipy.ndimage.convolve(x, w, mode=mode, cval=0.5, origin=(1, -1))
     got = fftconv.ndimage.convolve(x, w, mode=mode, cval=0.5, origin=(1, -1), method=method, threads=1)

@@ -6,19 +6,23 @@ import numpy as np
 import pytest
 
 import fftconv
-from fftconv import _tune, config
+from fftconv import config
 from fftconv.cli import main
+from fftconv.core.problem import Spec
+from fftconv.planning import tune as _tune
+from fftconv.planning.planner import make_plan
+from fftconv.planning.tune import cases
 
 
 @pytest.fixture
 def tiny_grid(monkeypatch):
-    monkeypatch.setattr(_tune, "_fft_cases", lambda quick: [
+    monkeypatch.setattr(cases, "fft_cases", lambda quick: [
         ((64, 64), "float64"), ((128, 128), "float64"), ((2048, 2048), "float64"),
         ((64, 64), "float32"), ((64, 64), "complex128"), ((4096,), "float64")])
-    monkeypatch.setattr(_tune, "_spectral_cases", lambda quick: [
+    monkeypatch.setattr(cases, "spectral_cases", lambda quick: [
         ((128, 128), (5, 5), "same", "fft"), ((256, 256), (3, 3), "same", "tiled"),
         ((512,), (9,), "same", "fft"), ((256, 256), (3, 3), "same", (32, 32))])
-    monkeypatch.setattr(_tune, "_validation_cases", lambda quick: [
+    monkeypatch.setattr(cases, "validation_cases", lambda quick: [
         ((128, 128), (3, 3), "same"), ((256, 256), (15, 15), "full")])
 
 
@@ -44,13 +48,12 @@ def test_tune_cli_writes_a_config_that_the_planner_uses(tiny_grid, tmp_path, mon
     for gain in ("fft_thread_efficiency", "fft_thread_efficiency_1d", "thread_efficiency"):
         assert 0.05 <= getattr(written.costs, gain) <= 1.0  # measured on two threads
     assert written.costs.thread_efficiency_out_of_cache <= written.costs.thread_efficiency
-    assert written.costs != fftconv._costs.DEFAULT_COSTS
+    assert written.costs != fftconv.planning.costs.DEFAULT_COSTS
     monkeypatch.setenv("FFTCONV_CONFIG", str(path))
     assert config.get().costs == written.costs
     a, b = np.ones((64, 64)), np.ones((3, 3))
-    assert fftconv.plan(a, b).estimates == fftconv._planner.make_plan(
-        (64, 64), (3, 3), fftconv.plan(a, b).mode_windows, (), np.dtype(np.float64),
-        fftconv.plan(a, b).threads, "auto", ("direct", "fft", "tiled"), written.costs).estimates
+    spec = Spec.of_shapes((64, 64), (3, 3), threads=fftconv.plan(a, b).threads)
+    assert fftconv.plan(a, b).estimates == make_plan(spec, costs=written.costs).estimates
 
 
 def test_tune_cli_without_write_keeps_the_config(tiny_grid, capsys):

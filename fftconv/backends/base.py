@@ -1,0 +1,102 @@
+"""The FFT backend protocol: where spectral executors get their transforms.
+
+A backend hands out `TransformPair` objects: a buffer with a forward real-to-complex (or
+complex-to-complex) transform over its trailing axes and the matching unnormalised inverse,
+both in place. The spectral executors fill ``data``, call ``forward()``, multiply
+``spectrum``, call ``inverse()`` and read ``data``; they never import a backend library.
+A backend owns its plan caching, threads and wisdom. FFTW (pyFFTW) is the built-in one
+(`fftconv.backends.fftw`); another CPU library or a GPU array library is one more module
+registered with `register_backend`, chosen with ``[planner] backend`` (or
+``FFTCONV_BACKEND``), and fitted by ``fftconv tune`` run with it selected.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class TransformPair(Protocol):
+    """In-place forward and inverse transforms of one buffer over its trailing axes.
+
+    ``data`` is what the caller fills and reads (real for real transforms); ``spectrum`` is the
+    transform's output (complex; for real data, the last axis holds ``n // 2 + 1`` bins). The
+    inverse is unnormalised and may destroy ``spectrum``. Buffers are scratch space of the
+    calling thread: results must be copied out before the pair is used again.
+    """
+
+    fft_shape: tuple[int, ...]
+    data: np.ndarray
+    spectrum: np.ndarray
+
+    def begin(self) -> None:
+        """Called before each use (a backend may re-plan a pair that is reused)."""
+
+    def forward(self) -> None:
+        """``spectrum = FFT(data)``."""
+
+    def inverse(self) -> None:
+        """``data = unnormalised inverse FFT(spectrum)``."""
+
+
+class Backend(Protocol):
+    """An FFT library as the spectral executors see it."""
+
+    name: str
+
+    def supports(self, dtype: np.dtype) -> bool:
+        """Whether it transforms data of this real or complex ``dtype``."""
+
+    def transform_pair(self, batch_shape: tuple[int, ...], fft_shape: tuple[int, ...], real: bool,
+                       dtype: np.dtype, threads: int) -> TransformPair:
+        """A pair for ``batch_shape + fft_shape`` buffers of ``dtype`` (the real dtype for real
+        transforms), using ``threads`` threads inside each transform."""
+
+    def clear_cache(self) -> None:
+        """Release cached buffers and plans."""
+
+    def version(self) -> str:
+        """The library and its version, for benchmark records."""
+
+
+_backends: dict[str, Backend] = {}
+
+
+def register_backend(backend: Backend) -> Backend:
+    """Make ``backend`` selectable by its name.
+
+    Examples
+    --------
+    >>> from fftconv.backends import backend_names
+    >>> "fftw" in backend_names()
+    True
+    """
+    if backend.name in _backends:
+        raise ValueError(f"an FFT backend named {backend.name!r} is registered already")
+    _backends[backend.name] = backend
+    return backend
+
+
+def unregister_backend(name: str) -> None:
+    """Remove the backend called ``name``."""
+    _backends.pop(name)
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name``.
+
+    Examples
+    --------
+    >>> get_backend("fftw").name
+    'fftw'
+    """
+    try:
+        return _backends[name]
+    except KeyError:
+        raise ValueError(f"unknown FFT backend {name!r}; registered: {', '.join(_backends)}") from None
+
+
+def backend_names() -> tuple[str, ...]:
+    """Names of the registered backends."""
+    return tuple(_backends)

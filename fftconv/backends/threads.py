@@ -1,0 +1,107 @@
+"""Threads: how many a call may use (the ``threads=`` argument, else the configuration
+``FFTCONV_THREADS`` / ``[fftw] threads``, else every core this process may run on), how they
+split between tiles and FFTW's transforms, and the pool that runs tiles."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from .. import config
+
+#: Tiles of fewer points (times batch items) run one after another: each tile's Python work
+#: holds the GIL, and on small tiles a second thread loses more to waiting than it gains
+#: (1-D tiles of 1.5k-4k points ran 1.6-4x slower on 2 threads than on 1).
+MIN_PARALLEL_TILE_POINTS = 1 << 13
+#: Transforms of fewer points (256x256) run on one FFTW thread: on the reference machine a
+#: second one shortened whole 'fft' calls by under 10 % at 96x96 to 128x128 (the transforms
+#: are a small part of them) and by 25 % at 180x180; each thread count also needs its own
+#: FFTW plans and wisdom.
+MIN_THREADED_FFT_POINTS = 1 << 16
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def available_cores() -> int:
+    """Cores this process may run on.
+
+    Examples
+    --------
+    >>> available_cores() >= 1
+    True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def resolve_threads(threads: object = None, settings: config.Config | None = None) -> int:
+    """Validate ``threads`` (a positive int, or None for the default of ``settings``, by
+    default the settings in force).
+
+    Examples
+    --------
+    >>> resolve_threads(2)
+    2
+    """
+    if threads is None:
+        return (settings or config.get()).threads or available_cores()
+    if isinstance(threads, bool) or not hasattr(threads, "__index__"):
+        raise TypeError(f"threads must be a positive integer, got {threads!r}")
+    value = int(threads)  # type: ignore[call-overload]
+    if value < 1:
+        raise ValueError(f"threads must be a positive integer, got {value}")
+    return value
+
+
+def shared_pool(workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool with at least ``workers`` threads.
+
+    Starting threads costs ~100 us a call, as much as a small tiled convolution; the pool
+    lives for the process and grows when a call asks for more workers.
+
+    Examples
+    --------
+    >>> shared_pool(2).submit(sum, [1, 2]).result()
+    3
+    """
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < workers:
+            # the old pool is not shut down: a call on another thread may still be submitting to
+            # it; once nobody holds it, its idle threads exit with it
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="fftconv")
+            _pool_size = workers
+        return _pool
+
+
+def split_threads(tiles: int, points: int, threads: int) -> tuple[int, int]:
+    """How ``threads`` serve ``tiles`` transforms of ``points`` points each: ``(workers
+    across tiles, threads inside each FFT)``. The executor and the cost model share this rule.
+
+    Examples
+    --------
+    >>> split_threads(54, 20000, 2), split_threads(1, 4096 * 4096, 2), split_threads(6, 1536, 2)
+    ((2, 1), (1, 2), (1, 1))
+    """
+    if tiles >= 2 * threads and points >= MIN_PARALLEL_TILE_POINTS:
+        return threads, 1
+    return 1, (threads if points >= MIN_THREADED_FFT_POINTS else 1)
+
+
+def kernel_fft_threads(fft_shape, threads: int) -> int:
+    """Threads for the kernel's one transform at ``fft_shape`` (`split_threads` for one tile).
+
+    Examples
+    --------
+    >>> kernel_fft_threads((64,), 2), kernel_fft_threads((4096, 4096), 2)
+    (1, 2)
+    """
+    points = 1
+    for n in fft_shape:
+        points *= int(n)
+    return split_threads(1, points, threads)[1]

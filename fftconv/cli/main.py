@@ -1,0 +1,112 @@
+"""The ``fftconv`` command: ``bench`` (fftconv beside scipy), ``tune`` (fit this machine's
+costs), ``plan`` (explain a choice) and ``filter`` (filter an image file, streaming big ones)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(p) for p in text.lower().replace("x", ",").split(",") if p.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 4096x4096") from None
+    if not shape or any(n < 1 for n in shape):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape of positive lengths")
+    return shape
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``fftconv`` command."""
+    from ..core.boundary import MODES
+    from ..executors.registry import methods
+    from .bench import BUILTIN_SUITES
+
+    parser = argparse.ArgumentParser(prog="fftconv", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"fftconv {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    bench = sub.add_parser("bench", help="time fftconv beside scipy on this machine")
+    bench.add_argument("--suite", default="core", metavar="NAME|PATH",
+                       help=f"a built-in suite ({', '.join(BUILTIN_SUITES)}) or a suite TOML file")
+    bench.add_argument("--quick", action="store_true", help="the 'quick' suite (under 30 s)")
+    bench.add_argument("--threads", type=_positive, default=1, help="threads for every implementation")
+    bench.add_argument("--rounds", type=_positive, default=None, help="timed rounds per implementation")
+    bench.add_argument("--json", metavar="PATH", help="also write rows and machine info as JSON")
+    bench.add_argument("--csv", metavar="PATH", help="also write one CSV line per case and implementation")
+    bench.add_argument("--plot", metavar="PNG", help="draw speedup vs image and kernel size (matplotlib)")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    tune = sub.add_parser("tune", help="measure this machine and fit the planner's cost model")
+    tune.add_argument("--quick", action="store_true", help="fewer, shorter measurements (under 20 s)")
+    tune.add_argument("--threads", type=_positive, default=None,
+                      help="threads whose gain to measure (default: every core)")
+    where = tune.add_mutually_exclusive_group()
+    where.add_argument("--write", action="store_true", help="write the fit to the user config file")
+    where.add_argument("--config", metavar="PATH", help="write the fit to this TOML file")
+    tune.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    explain = sub.add_parser("plan", help="explain how fftconv would convolve two shapes")
+    explain.add_argument("image", type=_shape, help="image shape, e.g. 4096x4096")
+    explain.add_argument("kernel", type=_shape, help="kernel shape, e.g. 31x31")
+    explain.add_argument("--mode", choices=["full", "same", "valid"], default="full")
+    explain.add_argument("--dtype", default="float64")
+    explain.add_argument("--method", choices=methods(), default="auto")
+    explain.add_argument("--threads", type=_positive, default=None)
+
+    filt = sub.add_parser("filter", help="filter an image file (.npy, .tif, .png) with a kernel",
+                          description="Convolve (or correlate) an image file with a kernel, with "
+                          "scipy.ndimage's boundary modes; .npy and uncompressed TIFF files stream "
+                          "through memory-bounded blocks, so they may be bigger than memory.")
+    filt.add_argument("input", help="input image: .npy, .tif/.tiff or .png")
+    filt.add_argument("output", help="output image: .npy, .tif/.tiff or .png")
+    filt.add_argument("--kernel", required=True, metavar="SPEC",
+                      help="gaussian:sigma=S[,truncate=T], box:N, box:NxM or a .npy file")
+    filt.add_argument("--mode", choices=MODES, default="reflect", help="boundary mode (default reflect)")
+    filt.add_argument("--cval", type=float, default=0.0, help="value beyond the edges for mode constant")
+    filt.add_argument("--correlate", action="store_true", help="correlate instead of convolve")
+    filt.add_argument("--method", choices=methods(), default="auto")
+    filt.add_argument("--threads", type=_positive, default=None)
+    filt.add_argument("--memory-limit", metavar="SIZE", default=None,
+                      help="peak working memory, e.g. 512MiB (default: [memory] limit, else 256MiB "
+                      "for memory-mapped inputs)")
+    filt.add_argument("--dtype", default=None, help="output dtype (default: the input's)")
+    filt.add_argument("--axes", default=None, metavar="A,B",
+                      help="axes to filter (default: all but a trailing channel axis of 2 to 4)")
+    filt.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fftconv`` console script.
+
+    Examples
+    --------
+    >>> main(["plan", "512x512", "3x3", "--mode", "same", "--threads", "1"])  # doctest: +ELLIPSIS
+    convolve (512, 512) with (3, 3), ...
+    0
+    """
+    from . import commands
+
+    args = build_parser().parse_args(argv)
+    run = {"plan": commands.plan, "tune": commands.tune, "filter": commands.filter_image,
+           "bench": commands.bench}[args.command]
+    return run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

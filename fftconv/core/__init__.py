@@ -1,0 +1,6 @@
+"""The core: the `Problem` value every layer speaks (`problem`), its shape arithmetic
+(`geometry`), the dtype policy (`dtypes`), boundary extension (`boundary`), the one run path
+(`run`: plan, execute, repair, cast) and block-wise filtering under a memory budget
+(`blocks`). Nothing is imported here, so that lower layers can use `problem` and `geometry`
+without pulling in the run path.
+"""

@@ -1,0 +1,189 @@
+"""Filtering in blocks under a memory budget: images bigger than memory, memmaps, datasets.
+
+The output is cut into blocks (batch axes first, then the filtered axes from the outermost,
+so a C-ordered memmap is read in contiguous bands). Each block's extended input (its halo
+filled by the boundary mode) is read from the source with `read_extended`, convolved or
+correlated in 'valid' mode through the core (whichever executor its planner picks) and
+written into the output. A block's memory is its operands (the extended input as read and
+as computed, the result as computed and as cast) plus the chosen executor's own workspace,
+which the planner keeps within what the budget leaves: block sizing never restates an
+executor. A budget too small for even the thinnest block is refused before any work.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..planning.plan import MemoryLimitError, Plan
+from . import run
+from .boundary import read_extended
+from .dtypes import cast, compute_dtype, result_dtype
+from .problem import NDIMAGE, Problem
+
+#: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
+#: ``[memory] limit`` is configured: blocks of this size are large enough that halo re-reads
+#: and per-block planning cost little, and small enough for any machine that runs NumPy.
+DEFAULT_STREAM_BUDGET = 256 << 20
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """How a filter is cut: the output block shape, how many blocks, the estimated peak and
+    the plan of a full block."""
+
+    block: tuple[int, ...]
+    blocks: int
+    peak_bytes: int
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class BlockFilter:
+    """One filter to run in blocks: the kernel (one axis per source axis, 1 where not
+    filtered), the filtered axes, the samples each output's sum reads before it on each axis,
+    the boundary mode and value, convolution or scipy.ndimage's correlation, and the method
+    and threads the planner may use."""
+
+    kernel: np.ndarray
+    axes: tuple[int, ...]
+    before: tuple[int, ...]
+    mode: str
+    cval: object
+    correlate: bool
+    method: str
+    threads: int
+
+    def halo(self, ndim: int) -> list[int]:
+        return [self.kernel.shape[a] - 1 if a in self.axes else 0 for a in range(ndim)]
+
+    def problem(self, extended: np.ndarray) -> Problem:
+        return Problem.build(extended, self.kernel, "valid", list(self.axes), correlate=self.correlate,
+                             conventions=NDIMAGE)
+
+
+def operand_bytes(block: Sequence[int], halo: Sequence[int], source: np.dtype, out: np.dtype,
+                  result: np.dtype) -> int:
+    """Bytes of one block's operands: the extended input as read and as computed, the result
+    as computed and as cast (computed in the wider of the executors' compute dtypes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f8 = np.dtype("f8")
+    >>> operand_bytes((10, 100), (0, 2), f8, f8, f8)
+    32320
+    """
+    compute = max(compute_dtype(result, True).itemsize, compute_dtype(result, False).itemsize)
+    ext = math.prod(b + h for b, h in zip(block, halo))
+    return ext * (np.dtype(source).itemsize + compute) + math.prod(block) * (compute + np.dtype(out).itemsize)
+
+
+def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtype, work: BlockFilter,
+                budget: int | None) -> BlockPlan:
+    """The largest balanced block (batch axes split first) whose operands and executor
+    workspace fit ``budget`` bytes (None: one block).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> work = BlockFilter(np.ones((1, 1)), (0, 1), (0, 0), "reflect", 0.0, True, "direct", 1)
+    >>> p = plan_blocks((1000, 1000), np.dtype("f4"), np.dtype("f4"), work, 2 << 20)
+    >>> p.block, p.blocks
+    ((63, 1000), 16)
+    """
+    shape = tuple(int(n) for n in shape)
+    halo = work.halo(len(shape))
+    result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
+    order = [a for a in range(len(shape)) if a not in work.axes] + sorted(work.axes)
+    block = list(shape)
+    while True:
+        operands = operand_bytes(block, halo, source_dtype, out_dtype, result)
+        found = _plan_block(block, halo, source_dtype, work, None if budget is None else budget - operands)
+        if found is not None:
+            break
+        axis = next((a for a in order if block[a] > 1), None)
+        if axis is None:
+            smallest = operands + _plan_block(block, halo, source_dtype, work, None).workspace
+            raise MemoryLimitError(
+                f"the memory limit of {_mib(budget)} is too small: filtering shape {shape} with a "
+                f"{work.kernel.shape} kernel needs at least {_mib(smallest)} for its smallest block "
+                f"{tuple(block)} (halo {tuple(halo)}); raise [memory] limit (or FFTCONV_MEMORY_LIMIT)"
+            )
+        block[axis] = -(-block[axis] // 2)
+    counts = [-(-n // b) for n, b in zip(shape, block)]
+    block = [-(-n // c) for n, c in zip(shape, counts)]  # balanced: equal blocks, no sliver
+    return BlockPlan(tuple(block), math.prod(counts), operands + found.workspace, found)
+
+
+def _plan_block(block, halo, source_dtype, work: BlockFilter, room: int | None) -> Plan | None:
+    """The plan of a block whose executor may use ``room`` bytes (None: any), made before
+    its values are read; None if nothing fits."""
+    if room is not None and room < 0:
+        return None
+    template = np.broadcast_to(np.zeros((), source_dtype), tuple(b + h for b, h in zip(block, halo)))
+    try:
+        return run.plan(work.problem(template), work.method, work.threads, memory_limit=room,
+                        worst_case_image=True)
+    except MemoryLimitError:
+        return None
+
+
+def _extended_dtype(dtype: np.dtype, cval) -> np.dtype:
+    """The source's dtype, or a wider one when ``cval`` does not fit it (2.5 beyond an integer
+    image: scipy.ndimage sums it in double)."""
+    value = np.asarray(cval)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # complex -> real, out of range: we only compare
+        with np.errstate(all="ignore"):
+            exact = bool(value.astype(dtype) == value)
+    return dtype if exact else np.result_type(dtype, value.dtype, np.float64)
+
+
+def _mib(nbytes: int | None) -> str:
+    return "no limit" if nbytes is None else f"{nbytes / 2**20:.1f} MiB"
+
+
+def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, budget: int | None,
+                     progress: bool = False) -> None:
+    """Write into ``output`` the filter ``work`` of ``source`` (an array, memmap or dataset),
+    cast to ``out_dtype`` as scipy.ndimage casts, block by block within ``budget`` bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty(5)
+    >>> work = BlockFilter(np.ones(3), (0,), (1,), "reflect", 0.0, False, "auto", 1)
+    >>> filter_in_blocks(np.arange(5.0), work, out, out.dtype, None)
+    >>> out
+    array([ 1.,  3.,  6.,  9., 11.])
+    """
+    from tqdm.auto import tqdm
+
+    shape = tuple(source.shape)
+    ext_dtype = _extended_dtype(np.dtype(source.dtype), work.cval) \
+        if work.mode in ("constant", "grid-constant") else np.dtype(source.dtype)
+    layout = plan_blocks(shape, ext_dtype, out_dtype, work, budget)
+    if layout.blocks > 1 and isinstance(output, np.ndarray) and isinstance(source, np.ndarray) \
+            and np.may_share_memory(output, source):
+        raise ValueError("output overlaps the input; filtering in blocks under a memory limit needs "
+                         "a separate output array")
+    halo = work.halo(len(shape))
+    result = result_dtype(ext_dtype, work.kernel.dtype, NDIMAGE.result)
+    operands = operand_bytes(layout.block, halo, ext_dtype, out_dtype, result)
+    room = None if budget is None else budget - operands
+    starts = [range(0, n, b) for n, b in zip(shape, layout.block)]
+    with tqdm(total=layout.blocks, disable=not progress, desc="fftconv filter", unit="block") as bar:
+        for corner in np.ndindex(*[len(s) for s in starts]):
+            lo = [starts[a][i] for a, i in enumerate(corner)]
+            hi = [min(n, s + b) for n, s, b in zip(shape, lo, layout.block)]
+            ranges = [(lo[a] - work.before[a], hi[a] - work.before[a] + halo[a]) if a in work.axes
+                      else (lo[a], hi[a]) for a in range(len(shape))]
+            problem = work.problem(read_extended(source, ranges, work.mode, work.cval, ext_dtype))
+            computed = run.execute(problem, run.plan(problem, work.method, work.threads, memory_limit=room))
+            output[tuple(slice(s, e) for s, e in zip(lo, hi))] = cast(computed, out_dtype, NDIMAGE.integers)
+            bar.update()

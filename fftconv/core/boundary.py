@@ -1,0 +1,157 @@
+"""Boundary extension of one block, read straight from the source array: the one boundary
+extender (scipy.ndimage's modes for `fftconv.ndimage` and its blocks, and scipy.signal's
+``convolve2d`` boundaries, which are three of them: fill = constant, wrap, symm = reflect).
+
+scipy.ndimage's modes say what a filter sees beyond an image's edge. Rather than padding a
+whole image (``np.pad``), a block of the *extended* image is assembled from a few slices of the
+source: per axis, the extended coordinates split into runs that map to the source with step
++1 (inside the image, or a wrapped/mirrored copy), step -1 (a reflection), step 0 (the edge
+value repeated) or a constant. Every piece is a plain slice, so memmaps are read only where
+needed and h5py/zarr-like datasets (anything with ``shape``, ``dtype`` and slicing) work too.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+#: ndimage boundary modes; the grid-* modes equal their plain twins for filters.
+MODES = ("reflect", "grid-mirror", "mirror", "nearest", "wrap", "grid-wrap", "constant", "grid-constant")
+
+
+@dataclass(frozen=True)
+class Run:
+    """Extended coordinates ``[dst_start, dst_stop)`` of a block read from source indices
+    ``src_first, src_first + step, ...`` (``step`` 1, -1 or 0), or the constant (``step`` None)."""
+
+    dst_start: int
+    dst_stop: int
+    src_first: int
+    step: int | None
+
+
+def source_index(c: int, n: int, mode: str) -> int | None:
+    """Source index of extended coordinate ``c`` on an axis of length ``n`` (None: constant).
+
+    Examples
+    --------
+    >>> [source_index(c, 3, "reflect") for c in range(-4, 7)]
+    [2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0]
+    >>> [source_index(c, 3, "mirror") for c in range(-4, 7)]
+    [0, 1, 2, 1, 0, 1, 2, 1, 0, 1, 2]
+    """
+    if 0 <= c < n:
+        return c
+    if mode in ("constant", "grid-constant"):
+        return None
+    if mode == "nearest":
+        return 0 if c < 0 else n - 1
+    if mode in ("wrap", "grid-wrap"):
+        return c % n
+    if mode in ("reflect", "grid-mirror"):  # edge sample repeated: period 2n
+        m = c % (2 * n)
+        return m if m < n else 2 * n - 1 - m
+    if mode == "mirror":  # edge sample not repeated: period 2n - 2
+        if n == 1:
+            return 0
+        m = c % (2 * n - 2)
+        return m if m < n else 2 * n - 2 - m
+    raise ValueError(f"unknown boundary mode {mode!r}; use one of {', '.join(MODES)}")
+
+
+def axis_runs(start: int, stop: int, n: int, mode: str) -> list[Run]:
+    """Runs covering extended coordinates ``[start, stop)`` of an axis of length ``n``.
+
+    Examples
+    --------
+    >>> [(r.dst_start, r.dst_stop, r.src_first, r.step) for r in axis_runs(-2, 5, 4, "reflect")]
+    [(0, 2, 1, -1), (2, 6, 0, 1), (6, 7, 3, 1)]
+    """
+    runs = _halo_runs(range(start, min(stop, 0)), start, n, mode)
+    lo, hi = max(start, 0), min(stop, n)
+    if lo < hi:  # the image itself
+        runs.append(Run(lo - start, hi - start, lo, 1))
+    return runs + _halo_runs(range(max(start, n), stop), start, n, mode)
+
+
+def _halo_runs(coords: range, start: int, n: int, mode: str) -> list[Run]:
+    """Maximal runs over ``coords`` (all outside ``[0, n)``): a constant stretch, or source
+    indices moving by a fixed step of -1, 0 or +1 (a wrap or a mirror's turn starts a new run)."""
+    runs: list[Run] = []
+    for c in coords:
+        src = source_index(c, n, mode)
+        dst = c - start
+        if runs and runs[-1].dst_stop == dst:
+            last = runs[-1]
+            if last.step is None and src is None:
+                runs[-1] = Run(last.dst_start, dst + 1, 0, None)
+                continue
+            if last.step is not None and src is not None:
+                length = last.dst_stop - last.dst_start
+                previous = last.src_first + last.step * (length - 1)
+                if length == 1 and abs(src - previous) <= 1:  # the run's second sample sets its step
+                    runs[-1] = Run(last.dst_start, dst + 1, last.src_first, src - previous)
+                    continue
+                if length > 1 and src - previous == last.step:
+                    runs[-1] = Run(last.dst_start, dst + 1, last.src_first, last.step)
+                    continue
+        runs.append(Run(dst, dst + 1, 0 if src is None else src, None if src is None else 1))
+    return runs
+
+
+def read_extended(
+    source,
+    ranges: list[tuple[int, int] | None],
+    mode: str,
+    cval: float,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """The block of the extended ``source`` with extended coordinates ``ranges`` per axis
+    (None: the whole axis, not extended), as a new array of ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> read_extended(np.arange(4.0), [(-2, 6)], "reflect", 0.0, np.dtype(np.float64))
+    array([1., 0., 0., 1., 2., 3., 3., 2.])
+    """
+    in_memory = isinstance(source, np.ndarray)
+    per_axis = [_axis_pieces(n, r, mode, in_memory) for n, r in zip(source.shape, ranges)]
+    block = np.empty(tuple(pieces[-1][0].stop for pieces in per_axis), dtype)
+    for combo in itertools.product(*per_axis):
+        dst = tuple(d for d, _, _ in combo)
+        if any(src is None for _, src, _ in combo):
+            block[dst] = cval
+            continue
+        piece = source[tuple(src for _, src, _ in combo)]
+        flips = tuple(axis for axis, (_, _, flip) in enumerate(combo) if flip)
+        block[dst] = np.flip(np.asarray(piece), axis=flips) if flips else piece  # step-0 runs broadcast
+    return block
+
+
+@functools.lru_cache(maxsize=1024)
+def _axis_pieces(n: int, extent: tuple[int, int] | None, mode: str, in_memory: bool
+                 ) -> tuple[tuple[slice, slice | None, bool], ...]:
+    """Per run of one axis: where it goes in the block, the source slice it reads (None: the
+    constant) and whether that slice is read reversed (arrays take a negative step; datasets
+    such as h5py's do not, so their pieces are flipped after reading)."""
+    runs = [Run(0, n, 0, 1)] if extent is None else axis_runs(extent[0], extent[1], n, mode)
+    pieces = []
+    for r in runs:
+        length = r.dst_stop - r.dst_start
+        dst = slice(r.dst_start, r.dst_stop)
+        if r.step is None:
+            pieces.append((dst, None, False))
+        elif r.step == 1:
+            pieces.append((dst, slice(r.src_first, r.src_first + length), False))
+        elif r.step == 0:
+            pieces.append((dst, slice(r.src_first, r.src_first + 1), False))
+        elif in_memory:
+            stop = r.src_first - length
+            pieces.append((dst, slice(r.src_first, stop if stop >= 0 else None, -1), False))
+        else:
+            pieces.append((dst, slice(r.src_first - length + 1, r.src_first + 1), True))
+    return tuple(pieces)

@@ -1,0 +1,163 @@
+"""The dtype policy, in one place: which dtypes are accepted, what a result's dtype is, what
+an executor computes in, and how a computed result becomes the caller's dtype.
+
+* **Result dtype.** ``scipy.signal.convolve`` keeps ``np.result_type`` of the inputs;
+  ``fftconvolve`` turns integers and booleans into float64 and float16 into float32.
+* **Compute dtype.** Executors that sum integers exactly (every direct sum) accumulate them in
+  64-bit integers, whose wrap-around equals scipy's modular arithmetic after the cast back;
+  the others (FFTs, BLAS passes) compute integers in float64. float16 is computed in float32
+  by everyone (neither FFTW nor scipy.ndimage has a half-precision loop).
+* **Cast.** scipy.signal rounds a float result to an integer dtype; scipy.ndimage truncates
+  (its C cast), after snapping values within round-off of an integer.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+#: dtype kinds convolution accepts: booleans, integers, floats, complex numbers.
+SUPPORTED_KINDS = "biufc"
+
+#: Result dtype rules of the facades (see the module docstring).
+RESULT_RULES = ("convolve", "fft")
+
+#: How an integer result is made from a float one: scipy.signal rounds, scipy.ndimage truncates.
+INTEGER_RULES = ("round", "truncate")
+
+#: A truncated value within this many float64 epsilons (times the result's magnitude) of an
+#: integer is that integer: an FFT's sums land off exact integers by about eps * log2(N) of
+#: the largest value, which truncation would turn into off-by-one; 64 covers every length.
+SNAP_EPSILONS = 64
+
+
+def as_operand(a: object, name: str) -> np.ndarray:
+    """``np.asarray(a)``, with a clear error for dtypes convolution cannot handle.
+
+    Examples
+    --------
+    >>> as_operand([1, 2], "in1").dtype.kind
+    'i'
+    >>> as_operand(["a"], "in1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: in1 has dtype <U1, which cannot be convolved; pass booleans, ...
+    """
+    arr = np.asarray(a)
+    if arr.dtype.kind not in SUPPORTED_KINDS:
+        raise TypeError(
+            f"{name} has dtype {arr.dtype}, which cannot be convolved; "
+            "pass booleans, integers, floats or complex numbers"
+        )
+    return arr
+
+
+@lru_cache(maxsize=256)
+def result_dtype(dt1: np.dtype, dt2: np.dtype, rule: str) -> np.dtype:
+    """Output dtype of a convolution of ``dt1`` with ``dt2`` under ``rule`` (`RESULT_RULES`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> i8 = np.dtype("int8")
+    >>> result_dtype(i8, i8, "convolve"), result_dtype(i8, i8, "fft")
+    (dtype('int8'), dtype('float64'))
+    """
+    dt = np.result_type(dt1, dt2)
+    if rule == "fft":
+        if dt.kind in "biu":
+            return np.dtype(np.float64)
+        if dt == np.float16:
+            return np.dtype(np.float32)
+    return dt
+
+
+@lru_cache(maxsize=256)
+def compute_dtype(result: np.dtype, exact_integers: bool) -> np.dtype:
+    """dtype an executor computes a ``result`` in; ``exact_integers`` for executors that sum
+    integers exactly (64-bit integers) rather than in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> compute_dtype(np.dtype(np.int8), True), compute_dtype(np.dtype(np.int8), False)
+    (dtype('int64'), dtype('float64'))
+    >>> compute_dtype(np.dtype(np.float16), True)
+    dtype('float32')
+    """
+    if result.kind in "biu":
+        if not exact_integers:
+            return np.dtype(np.float64)
+        return np.dtype(np.uint64 if result.kind == "u" else np.int64)
+    if result == np.float16:
+        return np.dtype(np.float32)
+    return result
+
+
+def cast(result: np.ndarray, dtype: np.dtype, integers: str = "round") -> np.ndarray:
+    """``result`` (an executor's, in its compute dtype) as ``dtype``; ``result`` itself when it
+    has that dtype already. Float results become integers by ``integers`` (`INTEGER_RULES`):
+    rounded (scipy.signal; booleans are ``rint(x) != 0``) or truncated toward zero like
+    scipy.ndimage's C cast (values within round-off of an integer snap to it first).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cast(np.array([2.6, -1.0000000000000002]), np.dtype(np.int16))
+    array([ 3, -1], dtype=int16)
+    >>> cast(np.array([2.6, -1.0000000000000002]), np.dtype(np.int16), "truncate")
+    array([ 2, -1], dtype=int16)
+    """
+    if result.dtype == dtype:
+        return result
+    if dtype.kind not in "biu" or result.dtype.kind not in "fc":
+        with np.errstate(over="ignore", invalid="ignore"):
+            return result.astype(dtype)
+    if integers == "truncate":
+        values = result.real
+        nearest = np.rint(values)
+        scale = max(float(np.max(np.abs(values), initial=0.0)), 1.0)
+        close = np.abs(values - nearest) <= SNAP_EPSILONS * np.finfo(np.float64).eps * scale
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.trunc(np.where(close, nearest, values)).astype(dtype)
+    if dtype.kind == "b":
+        return np.rint(result) != 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        # via a 64-bit integer: float -> int8 is undefined out of range, int64 -> int8 wraps
+        wide = np.int64 if dtype.kind == "i" else np.uint64
+        return np.rint(result, out=result).astype(wide).astype(dtype)
+
+
+#: Largest integer every float64 partial sum holds exactly (scipy's rule for integer FFTs).
+EXACT_INTEGER_LIMIT = 2 ** np.finfo(np.float64).nmant - 1
+
+
+def _largest_magnitude(a: np.ndarray, from_dtype: bool) -> int:
+    if from_dtype and a.dtype.kind in "iu":
+        info = np.iinfo(a.dtype)
+        return max(abs(int(info.min)), int(info.max))
+    if from_dtype and a.dtype.kind == "b":
+        return 1
+    return max(abs(int(a.max())), abs(int(a.min())))
+
+
+def float_sums_exact(x: np.ndarray, h: np.ndarray, rank: int, worst_case_x: bool = False) -> bool:
+    """Whether a float64 computation of the integer convolution of ``x`` with ``h`` (their
+    last ``rank`` axes convolved) rounds back exactly: ``max|x| * max|h| * min(size)`` must fit
+    float64's mantissa. ``worst_case_x`` assumes the largest value ``x``'s dtype holds (for
+    plans made before the images are seen). True for non-integer operands.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float_sums_exact(np.arange(10), np.ones(3, int), 1)
+    True
+    >>> float_sums_exact(np.full(4, 2**40), np.full(4, 2**20), 1)
+    False
+    """
+    if x.dtype.kind not in "iu" and h.dtype.kind not in "iu":
+        return True
+    largest = _largest_magnitude(x, worst_case_x) * _largest_magnitude(h, False)
+    terms = min(int(np.prod(x.shape[x.ndim - rank:])), int(np.prod(h.shape[h.ndim - rank:])))
+    return largest * terms <= EXACT_INTEGER_LIMIT

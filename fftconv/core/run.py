@@ -1,0 +1,131 @@
+"""The one run path every facade takes: `plan` a `Problem`, then `execute` its plan.
+
+`plan` applies the planning policy (which executors are candidates: by method, by the
+integer-exactness rule, by the executors' own shape and value checks; the ``[planner]
+method`` override) and hands the rest to the pure planner. `execute` runs the chosen
+executor, repairs non-finite outputs when the executor could not keep them local, and casts
+to the result dtype.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import config
+from ..executors import registry
+from ..executors.base import NonFiniteInput
+from ..executors.nonfinite import all_finite, repair, zero_nonfinite
+from ..planning.plan import Plan
+from ..planning.planner import make_plan
+from .dtypes import cast, float_sums_exact
+from .problem import Problem, axes_last
+
+#: Marks "use the configured memory limit" (None means no limit).
+CONFIGURED = object()
+#: Plans by what decides them when no executor read values (the geometry and dtype, options,
+#: the settings object, the registry's generation): small calls repeat their signature, and
+#: choosing candidates would cost them as much as the convolution itself.
+_memo: dict[tuple, tuple[Plan, config.Config, object]] = {}
+#: Signatures remembered before the memo starts afresh (a program cycling through more small
+#: signatures than this plans each call again, ~10 us).
+MEMO_SIZE = 256
+
+
+def plan(
+    problem: Problem,
+    method: str = "auto",
+    threads: int = 1,
+    *,
+    methods: Sequence[str] | None = None,
+    settings: config.Config | None = None,
+    memory_limit: object = CONFIGURED,
+    worst_case_image: bool = False,
+) -> Plan:
+    """The `Plan` for ``problem``: ``method`` forces one ('auto': the planner's choice among
+    ``methods``, default all); ``memory_limit`` bytes (default: ``[memory] limit``) bound the
+    executor's working memory. With ``worst_case_image`` the integer-exactness rule assumes
+    the largest values the image dtype holds (for plans made before the images are seen).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = Problem.build(np.ones((4096, 4096)), np.ones((31, 31)), "same")
+    >>> plan(p, threads=1).method
+    'tiled'
+    """
+    settings = settings or config.get()
+    key = (id(problem.geometry), problem.result_dtype, threads, method, methods, memory_limit,
+           worst_case_image, id(settings), registry.generation())
+    known = _memo.get(key)
+    if known is not None:
+        return known[0]
+    if method == "auto" and settings.method != "auto" and (methods is None or settings.method in methods):
+        method = settings.method  # [planner] method forces what 'auto' means
+    limit = settings.memory_limit if memory_limit is CONFIGURED else memory_limit
+    spec = problem.spec(threads, settings.backend)
+    exact_only = (method == "auto" and problem.result_dtype.kind in "iu"
+                  and not float_sums_exact(problem.x, problem.h, problem.rank, worst_case_image))
+    candidates, read_values = [], exact_only or problem.result_dtype.kind in "iu"
+    for executor in registry.executors():
+        if executor.method != method and (methods is not None and executor.method not in methods):
+            continue
+        if exact_only and not executor.exact_integers:
+            continue  # float64 sums would round these integers
+        if not executor.applies(spec, forced=executor.method == method):
+            continue
+        if executor.checks_values:
+            read_values = True
+            if not executor.accepts(problem):
+                continue
+        candidates.append(executor.name)
+    chosen = make_plan(spec, method, tuple(candidates), settings.costs, limit)
+    if not read_values:
+        if len(_memo) >= MEMO_SIZE:
+            _memo.clear()
+        _memo[key] = (chosen, settings, problem.geometry)  # held: their ids stay unique
+    return chosen
+
+
+def prepare(problem: Problem, plan: Plan) -> object:
+    """The chosen executor's kernel-only work (e.g. the kernel spectrum), for `execute`'s
+    ``prepared`` when many images share one kernel."""
+    return registry.get(plan.executor).prepare(problem, plan)
+
+
+def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.ndarray | None = None
+            ) -> np.ndarray:
+    """Run ``plan`` and return the result in the caller's axis order and the result dtype
+    (written into ``out``, an array of that shape and dtype, when given).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = Problem.build(np.array([1.0, np.nan, 1.0, 1.0]), np.ones(2), "full")
+    >>> execute(p, plan(p, "fft"))
+    array([ 1., nan, nan,  2.,  1.])
+    """
+    executor = registry.get(plan.executor)
+    compute = plan.compute_dtype
+    direct_into_out = out is not None and out.dtype == compute
+    result = out if direct_into_out else np.empty(problem.out_shape, compute)
+    target = axes_last(result, problem.conv_axes)
+    try:
+        executor.run(problem, plan, target, prepared)
+    except NonFiniteInput:  # run again on finite operands; then the outputs they reach
+        finite = dataclasses.replace(problem, x=_finite(problem.x), h=_finite(problem.h))
+        executor.run(finite, plan, target, prepared, check_finite=False)
+        repair(target, problem.x, problem.h, problem.windows)
+    if direct_into_out:
+        return result
+    converted = cast(result, problem.result_dtype, problem.conventions.integers)
+    if out is None:
+        return converted
+    out[...] = converted
+    return out
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    return a if all_finite(a) else zero_nonfinite(a)

@@ -1,0 +1,39 @@
+"""Executors: the ways of computing a convolution, as plug-ins of one protocol.
+
+`base` defines the protocol (`Executor`, `Estimate`, `NonFiniteInput`) and `registry` the
+registered executors and the method names derived from them. The built-in executors,
+registered here in this order (which also breaks ties between equal estimates):
+
+=================== ========= ==========================================================
+executor            method    what it runs
+=================== ========= ==========================================================
+direct.numpy        direct    ``np.convolve`` (1-D)
+direct.rows         direct    kernel rows over the flattened image (``np.correlate``)
+direct.ndimage      direct    scipy.ndimage's compiled loop
+direct.shift_add    direct    a blocked shift-and-add for every dtype (exact integers)
+fft                 fft       one whole-array transform
+tiled               tiled     overlap-save tiles
+separable           separable one banded-matrix pass per axis for rank-1 kernels
+=================== ========= ==========================================================
+
+Register another with ``fftconv.executors.register(MyExecutor())``.
+"""
+
+from . import registry
+from .base import Estimate, Executor, NonFiniteInput
+from .direct_ndimage import NdimageLoop
+from .direct_numpy import NumpyConvolve
+from .direct_rows import KernelRows
+from .direct_shift_add import ShiftAndAdd
+from .fft import WholeArrayFFT
+from .separable import SeparablePasses
+from .tiled import OverlapSaveTiles
+
+register = registry.register
+unregister = registry.unregister
+
+for _executor in (NumpyConvolve(), KernelRows(), NdimageLoop(), ShiftAndAdd(), WholeArrayFFT(),
+                  OverlapSaveTiles(), SeparablePasses()):
+    register(_executor)
+
+__all__ = ["Estimate", "Executor", "NonFiniteInput", "register", "registry", "unregister"]

@@ -1,0 +1,354 @@
+"""What the two FFT executors share: the convolution theorem over tiles, and its costs.
+
+Arrays arrive with the convolved axes last (``batch + conv_shape``); the batch axes of the
+two operands broadcast. One tile shape serves a whole call: the kernel spectrum is computed
+once per call (with the transform's ``1/N`` folded in), then every tile is copied into the
+backend's buffer, transformed in place, multiplied, transformed back and cropped into
+``out``. A whole-array FFT (`fftconv.executors.fft`) is the one-tile case with the shortest
+circular length the mode allows; overlap-save tiles (`fftconv.executors.tiled`) cut the
+axes where that is cheaper.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backends import get_backend
+from ..backends.base import TransformPair
+from ..backends.threads import kernel_fft_threads, shared_pool, split_threads
+from ..core.geometry import (
+    Segment,
+    Window,
+    min_circular_length,
+    overlap_save_segments,
+    whole_axis_segments,
+)
+from ..core.problem import Problem, Spec
+from ..planning.costs import CostModel, precision
+from ..planning.plan import Plan
+from .base import Estimate, Executor, NonFiniteInput
+from .fft_lengths import next_fast_length
+from .nonfinite import all_finite, zero_nonfinite
+
+
+@dataclass(frozen=True)
+class FFTLayout:
+    """How a spectral executor cuts the convolved axes: FFT (tile) lengths, which axes are
+    cut into overlap-save tiles, and how many tiles that makes."""
+
+    fft_shape: tuple[int, ...]
+    tiled_axes: tuple[bool, ...]
+    tiles: int
+
+    def __str__(self) -> str:
+        return f"FFT shape {self.fft_shape}, {self.tiles} tile(s)"
+
+
+@dataclass(frozen=True)
+class SpectralLayout:
+    """An `FFTLayout` resolved for one problem: each axis' segments."""
+
+    fft_shape: tuple[int, ...]
+    segments: tuple[tuple[Segment, ...], ...]
+
+    @property
+    def tiles(self) -> int:
+        return int(np.prod([len(s) for s in self.segments]))
+
+    @property
+    def points(self) -> int:
+        """Points of one tile's transform."""
+        return int(np.prod(self.fft_shape))
+
+
+def make_layout(
+    shape1: Sequence[int],
+    shape2: Sequence[int],
+    windows: Sequence[Window],
+    fft_shape: Sequence[int],
+    tiled: Sequence[bool],
+) -> SpectralLayout:
+    """Segments for every axis: whole-axis where ``tiled`` is false, overlap-save otherwise.
+
+    Examples
+    --------
+    >>> from fftconv.core.geometry import output_window
+    >>> make_layout((100,), (5,), [output_window(100, 5, "full")], (64,), (True,)).tiles
+    2
+    """
+    segments = tuple(
+        overlap_save_segments(n1, n2, w, n) if t else whole_axis_segments(n1, n2, w)
+        for n1, n2, w, n, t in zip(shape1, shape2, windows, fft_shape, tiled)
+    )
+    return SpectralLayout(tuple(int(n) for n in fft_shape), segments)
+
+
+def whole_fft_shape(shape1, shape2, windows, real: bool) -> tuple[int, ...]:
+    """Fast FFT lengths for a whole-array transform of every convolved axis (the last one even
+    for real data).
+
+    Examples
+    --------
+    >>> from fftconv.core.geometry import output_window
+    >>> whole_fft_shape((4096,), (31,), [output_window(4096, 31, "same")], True)
+    (4200,)
+    """
+    rank = len(shape1)
+    return tuple(
+        next_fast_length(min_circular_length(n1, n2, w), even=real and i == rank - 1)
+        for i, (n1, n2, w) in enumerate(zip(shape1, shape2, windows))
+    )
+
+
+def operand_bytes(shape1, windows, batch_points: int, dtype) -> int:
+    """Bytes of the input and output arrays (what decides whether copies hit the cache).
+
+    Examples
+    --------
+    >>> from fftconv.core.geometry import output_window
+    >>> operand_bytes((10,), [output_window(10, 3, "full")], 1, "f8")
+    176
+    """
+    points = int(np.prod(shape1)) + int(np.prod([w.length for w in windows]))
+    return points * batch_points * np.dtype(dtype).itemsize
+
+
+def copied_rows(fft_shape) -> int:
+    """Rows (last-axis runs) a tile's strided copies handle, counted once per strided axis:
+    a 3-D tile's copies stride over planes and rows, ~2x a 2-D tile's cost per row.
+
+    Examples
+    --------
+    >>> copied_rows((64,)), copied_rows((32, 64)), copied_rows((16, 32, 64))
+    (1, 32, 1024)
+    """
+    return math.prod(fft_shape[:-1]) * max(1, len(fft_shape) - 1)
+
+
+def spectral_workspace(fft_shape, tiles: int, batch_points: int, dtype, real: bool, threads: int) -> int:
+    """Bytes of FFT buffers a spectral layout keeps: one per worker thread, one for the kernel.
+
+    Examples
+    --------
+    >>> spectral_workspace((64, 64), 1, 1, "f8", True, 1)  # two 64 x 66 real buffers
+    67584
+    """
+    shape = list(fft_shape)
+    if real:
+        shape[-1] = 2 * (shape[-1] // 2 + 1)
+    buffer = math.prod(shape) * np.dtype(dtype).itemsize * batch_points
+    workers, _ = split_threads(tiles, math.prod(fft_shape) * batch_points, threads)
+    return buffer * (workers + 1)
+
+
+def spectral_seconds(spec: Spec, fft_shape: tuple[int, ...], tiles: int, dtype: np.dtype, costs: CostModel,
+                     operands: int) -> float:
+    """Estimated seconds of ``tiles`` tiles of ``fft_shape`` for ``spec``, computing in
+    ``dtype`` (``operands``: its `operand_bytes`): every tile's two transforms, copies and
+    overhead (split over threads as `split_threads` decides), the kernel's transform, and the
+    call overhead."""
+    batch_points = spec.batch_points
+    points = math.prod(fft_shape)
+    itemsize, real, prec = dtype.itemsize, dtype.kind != "c", precision(dtype)
+    transforms = 2 * costs.fft_seconds(points, itemsize, real, prec, batch_points, len(fft_shape))
+    rest = (  # NumPy's part of a tile: always on the thread that runs the tile
+        costs.copy_seconds(points * batch_points, itemsize, operands)
+        + costs.copy_row * copied_rows(fft_shape) * batch_points
+        + costs.tile_overhead
+    )
+    spectrum_bytes = points * itemsize * (1 if real else 2)  # one transform of one batch item
+    workers, inner = split_threads(tiles, points * batch_points, spec.threads)
+    if workers > 1:
+        work = costs.parallel_tiles((transforms + rest) * tiles, workers, tiles,
+                                    spectrum_bytes * batch_points)
+    else:  # the backend's threads inside each transform; a batch of transforms splits like a dimension
+        rank = len(fft_shape) + (batch_points > 1)
+        work = tiles * (costs.threaded_fft(transforms, inner, rank) + rest)
+    kernel = costs.threaded_fft(costs.fft_seconds(points, itemsize, real, prec, 1, len(fft_shape)),
+                                kernel_fft_threads(fft_shape, spec.threads), len(fft_shape))
+    kernel += costs.copy_seconds(points, itemsize, 0)
+    return costs.call_overhead + work + kernel
+
+
+class SpectralExecutor(Executor):
+    """The run, prepare and estimate of a given layout that the 'fft' and 'tiled' executors
+    share; each subclass chooses its layout in `estimate`."""
+
+    uses_backend = True
+    requirement = "an FFT backend that transforms the computation's dtype"
+
+    def applies(self, spec: Spec, forced: bool = False) -> bool:
+        return get_backend(spec.backend).supports(self.compute_dtype(spec))
+
+    def layout_estimate(self, spec: Spec, layout: FFTLayout, costs: CostModel) -> Estimate:
+        """Seconds and buffer bytes of ``layout`` for ``spec``."""
+        dtype = self.compute_dtype(spec)
+        workspace = spectral_workspace(layout.fft_shape, layout.tiles, spec.batch_points, dtype,
+                                       dtype.kind != "c", spec.threads)
+        operands = operand_bytes(spec.shape1, spec.windows, spec.batch_points, dtype)
+        seconds = spectral_seconds(spec, layout.fft_shape, layout.tiles, dtype, costs, operands)
+        return Estimate(seconds, workspace, layout)
+
+    def whole_layout(self, spec: Spec) -> FFTLayout:
+        """One transform of every convolved axis."""
+        real = self.compute_dtype(spec).kind != "c"
+        fft_shape = whole_fft_shape(spec.shape1, spec.shape2, spec.windows, real)
+        return FFTLayout(fft_shape, (False,) * spec.rank, 1)
+
+    def prepare(self, problem: Problem, plan: Plan) -> np.ndarray:
+        """The kernel spectrum at the plan's FFT shape (non-finite values zeroed)."""
+        h = problem.h
+        dtype, fft_shape = plan.compute_dtype, plan.layout.fft_shape
+        return kernel_spectrum(h if all_finite(h) else zero_nonfinite(h), fft_shape, dtype.kind != "c", dtype,
+                               kernel_fft_threads(fft_shape, plan.threads), plan.backend)
+
+    def run(self, problem: Problem, plan: Plan, out: np.ndarray, prepared: object = None,
+            check_finite: bool = True) -> None:
+        if check_finite and not all_finite(problem.h):
+            raise NonFiniteInput
+        r = problem.rank
+        x, h = problem.x, problem.h
+        layout = make_layout(x.shape[x.ndim - r:], h.shape[h.ndim - r:], problem.windows,
+                             plan.layout.fft_shape, plan.layout.tiled_axes)
+        # optimistic: the tiles' DC bins reveal a non-finite input without a pass over it
+        convolve_spectral(x, h, out, layout, plan.threads, spectrum=prepared, check_input=check_finite,
+                          backend=plan.backend)
+
+
+def kernel_spectrum(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype,
+                    threads: int, backend: str = "fftw") -> np.ndarray:
+    """Spectrum of ``kernel`` zero-padded to ``fft_shape``, scaled by ``1/prod(fft_shape)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = kernel_spectrum(np.array([1.0, 2.0]), (4,), True, np.dtype(np.float64), 1)
+    >>> np.allclose(k * 4, np.fft.rfft([1.0, 2.0], 4))
+    True
+    """
+    rank = len(fft_shape)
+    batch = kernel.shape[: kernel.ndim - rank]
+    pair = get_backend(backend).transform_pair(batch, fft_shape, real, dtype, threads)
+    pair.begin()
+    pair.data[...] = 0
+    pair.data[(Ellipsis,) + tuple(slice(0, n) for n in kernel.shape[-rank:])] = kernel
+    pair.forward()
+    real_type = pair.spectrum.real.dtype.type
+    scale = real_type(1) / real_type(int(np.prod(fft_shape)))  # in long double for long double
+    return np.multiply(pair.spectrum, scale)
+
+
+def convolve_spectral(
+    x: np.ndarray,
+    h: np.ndarray,
+    out: np.ndarray,
+    layout: SpectralLayout,
+    threads: int = 1,
+    spectrum: np.ndarray | None = None,
+    check_input: bool = False,
+    backend: str = "fftw",
+) -> np.ndarray:
+    """Write the convolution of ``x`` with ``h`` (convolved axes last) into ``out``.
+
+    ``out.dtype`` is the compute dtype (real or complex float). ``spectrum`` may carry a
+    precomputed `kernel_spectrum` for ``layout.fft_shape``. With ``check_input``, raises
+    `NonFiniteInput` as soon as a tile's DC bin shows a NaN or inf in ``x`` (or a sum that
+    overflowed): a check that costs nothing beside a pass over the input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.core.geometry import output_window
+    >>> w = output_window(4, 2, "full")
+    >>> lay = make_layout((4,), (2,), [w], (5,), (False,))
+    >>> out = np.empty(5)
+    >>> convolve_spectral(np.arange(4.0), np.ones(2), out, lay).round(12)
+    array([0., 1., 3., 5., 3.])
+    """
+    real = out.dtype.kind == "f"
+    rank = len(layout.fft_shape)
+    if spectrum is None:
+        spectrum = kernel_spectrum(h, layout.fft_shape, real, out.dtype,
+                                   kernel_fft_threads(layout.fft_shape, threads), backend)
+    batch = out.shape[: out.ndim - rank]
+    tiles = list(itertools.product(*layout.segments))
+    workers, inner = split_threads(len(tiles), math.prod(batch) * layout.points, threads)
+    transforms = get_backend(backend)
+    if workers == 1:
+        pair = transforms.transform_pair(batch, layout.fft_shape, real, out.dtype, inner)
+        pair.begin()
+        for tile in tiles:
+            _run_tile(pair, x, spectrum, out, tile, check_input)
+        return out
+
+    claim = itertools.count()  # tiles are claimed one at a time: a late worker costs nothing
+    failed = threading.Event()
+
+    def work() -> None:
+        pair = transforms.transform_pair(batch, layout.fft_shape, real, out.dtype, 1)
+        pair.begin()
+        try:
+            for i in claim:
+                if i >= len(tiles) or failed.is_set():
+                    return
+                _run_tile(pair, x, spectrum, out, tiles[i], check_input)
+        except BaseException:
+            failed.set()
+            raise
+
+    # the calling thread works too: a pool thread slow to wake up (it needs the GIL) then
+    # costs nothing, where handing it a fixed share would make the call wait for it
+    helpers = [shared_pool(workers - 1).submit(work) for _ in range(workers - 1)]
+    try:
+        work()
+    finally:  # a helper that has not started is cancelled; a running one is waited for
+        errors = [None if f.cancel() else f.exception() for f in helpers]
+    for error in errors:
+        if error is not None:
+            raise error
+    return out
+
+
+def _run_tile(
+    pair: TransformPair,
+    x: np.ndarray,
+    spectrum: np.ndarray,
+    out: np.ndarray,
+    tile: tuple[Segment, ...],
+    check_input: bool = False,
+) -> None:
+    data = pair.data
+    src = (Ellipsis,) + tuple(slice(s.in_start, s.in_stop) for s in tile)
+    dst = (Ellipsis,) + tuple(slice(s.buf_offset, s.buf_offset + s.in_stop - s.in_start) for s in tile)
+    covers_all = all(
+        s.buf_offset == 0 and s.in_stop - s.in_start == n for s, n in zip(tile, pair.fft_shape)
+    )
+    if not covers_all:
+        _zero_outside(data, dst[1:])
+    data[dst] = x[src]
+    pair.forward()
+    if check_input and not np.isfinite(pair.spectrum[(Ellipsis,) + (0,) * len(tile)]).all():
+        raise NonFiniteInput
+    np.multiply(pair.spectrum, spectrum, out=pair.spectrum)
+    pair.inverse()
+    res = (Ellipsis,) + tuple(slice(s.res_offset, s.res_offset + s.count) for s in tile)
+    keep = (Ellipsis,) + tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
+    out[keep] = data[res]
+
+
+def _zero_outside(data: np.ndarray, region: tuple[slice, ...]) -> None:
+    """Zero every sample of the trailing axes of ``data`` outside ``region`` (one slab before
+    and one after it per axis), rather than the whole buffer that the region will overwrite."""
+    rank = len(region)
+    for i, sl in enumerate(region):
+        n = data.shape[data.ndim - rank + i]
+        for lo, hi in ((0, sl.start), (sl.stop, n)):
+            if lo < hi:
+                slab = (slice(None),) * i + (slice(lo, hi),) + (slice(None),) * (rank - i - 1)
+                data[(Ellipsis,) + slab] = 0

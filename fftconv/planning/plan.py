@@ -1,0 +1,136 @@
+"""`Plan`: how one convolution will run, and why; and `MemoryLimitError`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.geometry import Window
+
+
+class MemoryLimitError(MemoryError):
+    """The memory limit (``[memory] limit``) is too small for any way of doing the work."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One executor's estimate in a plan, as `Plan.explain` shows it."""
+
+    seconds: float
+    workspace: int
+    fits: bool  # within the memory limit
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one convolution will run, and why.
+
+    Attributes
+    ----------
+    method : str
+        The method chosen (a name in ``fftconv.METHODS``: 'direct', 'fft', 'tiled',
+        'separable', or a plug-in's).
+    executor : str
+        The executor that runs it (e.g. 'direct.rows', one of the direct sums).
+    layout : object
+        The executor's layout (for 'fft' and 'tiled' an `FFTLayout`), None if it has none.
+    compute_dtype : numpy.dtype
+        dtype the executor computes in.
+    threads : int
+        Threads the executor may use.
+    backend : str or None
+        The FFT backend its transforms run on (None for methods without transforms).
+    workspace : int
+        Estimated bytes of working memory beyond the operands and the output.
+    estimates : dict
+        Estimated seconds of every method that applies and fits the memory limit (its
+        fastest executor).
+    candidates : dict
+        Every executor considered, by name: estimated seconds, workspace, whether it fits.
+    """
+
+    method: str
+    executor: str
+    shape1: tuple[int, ...]
+    shape2: tuple[int, ...]
+    mode_windows: tuple[Window, ...]
+    batch: tuple[int, ...]
+    layout: object
+    compute_dtype: np.dtype
+    threads: int
+    backend: str | None
+    workspace: int
+    estimates: Mapping[str, float] = field(compare=False, hash=False)
+    candidates: Mapping[str, Candidate] = field(compare=False, hash=False, repr=False)
+    reason: str = ""
+
+    @property
+    def fft_shape(self) -> tuple[int, ...] | None:
+        """FFT (tile) lengths of the convolved axes, for methods that transform."""
+        return getattr(self.layout, "fft_shape", None)
+
+    @property
+    def tiled_axes(self) -> tuple[bool, ...] | None:
+        """Which convolved axes are cut into overlap-save tiles."""
+        return getattr(self.layout, "tiled_axes", None)
+
+    @property
+    def tiles(self) -> int:
+        """Number of FFT tiles (1 for a whole-array FFT, 0 for methods without transforms)."""
+        return getattr(self.layout, "tiles", 0)
+
+    def explain(self) -> str:
+        """A plain-words account of the choice.
+
+        Examples
+        --------
+        >>> import fftconv
+        >>> print(fftconv.plan((512, 512), (3, 3), mode="same").explain())  # doctest: +ELLIPSIS
+        convolve (512, 512) with (3, 3), ...
+        """
+        lines = [
+            f"convolve {self.shape1} with {self.shape2}, "
+            f"output {tuple(w.length for w in self.mode_windows)}"
+            + (f" for each of {int(np.prod(self.batch))} batch items" if self.batch else "")
+            + f", computing in {self.compute_dtype} on {self.threads} thread(s)",
+            f"chosen: {self.method}" + (f" by {self.executor}" if self.executor != self.method else "")
+            + f" ({self.reason})",
+        ]
+        if self.layout is not None:
+            lines.append(str(self.layout) + (f" on {self.backend}" if self.backend else ""))
+        for name, c in sorted(self.candidates.items(), key=lambda kv: kv[1].seconds):
+            note = "" if c.fits else ", over the memory limit"
+            lines.append(f"  {name:>16}: estimated {format_seconds(c.seconds)}, "
+                         f"workspace {format_bytes(c.workspace)}{note}")
+        return "\n".join(lines)
+
+
+def format_seconds(seconds: float) -> str:
+    """``seconds`` in s, ms or us.
+
+    Examples
+    --------
+    >>> format_seconds(0.0123), format_seconds(4e-6)
+    ('12.30 ms', '4 us')
+    """
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.0f} us"
+
+
+def format_bytes(nbytes: float) -> str:
+    """``nbytes`` in B, KiB, MiB or GiB.
+
+    Examples
+    --------
+    >>> format_bytes(512), format_bytes(3 << 20)
+    ('512 B', '3.0 MiB')
+    """
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= size:
+            return f"{nbytes / size:.1f} {unit}"
+    return f"{int(nbytes)} B"

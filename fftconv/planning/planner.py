@@ -1,0 +1,96 @@
+"""The planner: a pure function from a `Spec` to a frozen `Plan`.
+
+It asks every candidate executor for its estimate (`fftconv.executors.base.Executor`), drops
+those whose working memory exceeds the limit, and keeps the cheapest, or the cheapest of the
+method the caller forces. It knows no executor's internals: which executors are candidates
+(by shapes, dtypes and values) is decided by the core (`fftconv.core.run.plan`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from types import MappingProxyType
+
+from ..core.problem import Spec
+from ..executors import registry
+from .costs import DEFAULT_COSTS, CostModel
+from .plan import Candidate, MemoryLimitError, Plan
+from .plan import format_bytes as _bytes
+
+
+def make_plan(
+    spec: Spec,
+    method: str = "auto",
+    candidates: tuple[str, ...] | None = None,
+    costs: CostModel = DEFAULT_COSTS,
+    memory_limit: int | None = None,
+) -> Plan:
+    """Choose how to compute ``spec``: the fastest of the ``candidates`` (executor names;
+    default every registered one that applies to ``spec`` without reading values) whose workspace fits
+    ``memory_limit`` bytes, among those of ``method`` unless it is 'auto'.
+
+    Raises `MemoryLimitError` when the executors that could run need more memory than the
+    limit, and ``ValueError`` when a forced ``method`` has no candidate.
+
+    Examples
+    --------
+    >>> make_plan(Spec.of_shapes((4096, 4096), (31, 31), "same")).method
+    'tiled'
+    """
+    if candidates is None:
+        candidates = tuple(e.name for e in registry.executors() if not e.checks_values and e.applies(spec))
+    return _make_plan(spec, method, candidates, costs, memory_limit, registry.generation())
+
+
+@lru_cache(maxsize=4096)
+def _make_plan(spec: Spec, method: str, candidates: tuple[str, ...], costs: CostModel,
+               memory_limit: int | None, generation: int) -> Plan:
+    estimates = {}
+    for name in candidates:
+        estimate = registry.get(name).estimate(spec, costs, memory_limit)
+        if estimate is not None:
+            estimates[name] = estimate
+    fits = {name: memory_limit is None or e.workspace <= memory_limit for name, e in estimates.items()}
+    pool = [n for n in estimates if fits[n] and (method == "auto" or registry.get(n).method == method)]
+    if not pool:
+        _refuse(spec, method, estimates, memory_limit)
+    chosen = min(pool, key=lambda n: estimates[n].seconds)
+    executor = registry.get(chosen)
+    by_method: dict[str, float] = {}
+    for name, e in estimates.items():
+        m = registry.get(name).method
+        if fits[name] and e.seconds < by_method.get(m, float("inf")):
+            by_method[m] = e.seconds
+    return Plan(
+        method=executor.method,
+        executor=chosen,
+        shape1=spec.shape1,
+        shape2=spec.shape2,
+        mode_windows=spec.windows,
+        batch=spec.batch,
+        layout=estimates[chosen].layout,
+        compute_dtype=executor.compute_dtype(spec),
+        threads=spec.threads,
+        backend=spec.backend if executor.uses_backend else None,
+        workspace=estimates[chosen].workspace,
+        estimates=MappingProxyType(by_method),
+        candidates=MappingProxyType({n: Candidate(e.seconds, e.workspace, fits[n])
+                                     for n, e in estimates.items()}),
+        reason="lowest estimated time" if method == "auto" else f"method={method!r} requested",
+    )
+
+
+def _refuse(spec: Spec, method: str, estimates: dict, memory_limit: int | None) -> None:
+    wanted = {n: e for n, e in estimates.items() if method == "auto" or registry.get(n).method == method}
+    if not wanted:
+        needs = "; ".join(sorted({e.requirement for e in registry.executors() if e.method == method}))
+        raise ValueError(f"method={method!r} cannot compute this convolution of {spec.shape1} with "
+                         f"{spec.shape2} ({spec.result_dtype}): it needs {needs or 'to be registered'}; "
+                         "use method='auto'")
+    smallest = min(e.workspace for e in wanted.values())
+    names = " or ".join(sorted({registry.get(n).method for n in wanted}))
+    raise MemoryLimitError(
+        f"the memory limit of {memory_limit / 2**20:.1f} MiB is too small to convolve {spec.shape1} with "
+        f"{spec.shape2} by {names}: the smallest layout needs {_bytes(smallest)} of working memory; "
+        "raise [memory] limit (or FFTCONV_MEMORY_LIMIT)"
+    )

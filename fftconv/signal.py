@@ -1,0 +1,326 @@
+"""Drop-ins for ``scipy.signal``'s convolution functions, plus `plan`.
+
+Same names, signatures, output shapes, dtypes and errors as scipy; extras are keyword-only.
+Each function states its 'same' convention: ``convolve``, ``correlate`` and ``convolve2d``
+start the window at ``(n2 - 1) // 2`` like scipy.signal; ``correlate2d`` centres the kernel
+at ``n2 // 2`` like scipy (and ndimage, and deep-learning 'SAME').
+"""
+
+from __future__ import annotations
+
+import timeit
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import config
+from .backends.threads import resolve_threads
+from .core import run
+from .core.boundary import read_extended
+from .core.dtypes import as_operand, cast, result_dtype
+from .core.geometry import boundary_pad_widths, check_mode
+from .core.problem import SIGNAL, SIGNAL_CORRELATE2D, SIGNAL_FFT, Conventions, Problem
+from .executors.registry import check_method, methods
+from .planning.plan import Plan
+
+#: The methods ``fftconvolve`` and ``oaconvolve`` choose from: FFTs only, as in scipy.
+FFT_METHODS = ("fft", "tiled")
+
+#: scipy.signal's 2-D boundary names (and aliases) as the boundary extender's modes.
+_BOUNDARIES = {
+    "fill": "constant", "pad": "constant",
+    "wrap": "wrap", "circular": "wrap",
+    "symm": "reflect", "symmetric": "reflect",
+}
+
+
+def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: bool = False,
+              conventions: Conventions = SIGNAL, among: Sequence[str] | None = None) -> np.ndarray:
+    """The body of the N-d drop-ins: scipy's argument checks and trivial cases, then the
+    core's plan and run."""
+    a = as_operand(in1, "in1")
+    b = as_operand(in2, "in2")
+    check_mode(mode)
+    check_method(method, methods() if among is None else ("auto", *among))
+    settings = config.get()
+    nthreads = resolve_threads(threads, settings)
+    if a.ndim == 0 and b.ndim == 0:
+        product = a * (np.conj(b) if correlate and conventions.conjugate and b.dtype.kind == "c" else b)
+        return cast(np.asarray(product), result_dtype(a.dtype, b.dtype, conventions.result))
+    if a.ndim != b.ndim:
+        raise ValueError(
+            f"in1 and in2 should have the same dimensionality; got {a.ndim}-d and {b.ndim}-d"
+        )
+    if a.size == 0 or b.size == 0:
+        return np.array([])
+    problem = Problem.build(a, b, mode, axes, correlate=correlate, conventions=conventions)
+    if problem.rank == 0:  # fftconvolve: every axis broadcasts, nothing to convolve
+        product = np.multiply(problem.x, problem.h, dtype=np.result_type(problem.x, problem.h))
+        return cast(np.asarray(product), problem.result_dtype)
+    plan = run.plan(problem, method, nthreads, methods=among, settings=settings)
+    return run.execute(problem, plan)
+
+
+def convolve(in1, in2, mode="full", method="auto", axes=None, *, threads=None):
+    """Convolve two N-dimensional arrays (drop-in for ``scipy.signal.convolve``).
+
+    Parameters
+    ----------
+    in1, in2 : array_like
+        Inputs with the same number of dimensions. Booleans, integers, floats (float16 to
+        long double) and complex numbers are accepted.
+    mode : {'full', 'valid', 'same'}
+        Output size: the full convolution, the part computed without zero padding (the
+        larger input goes first, swapping if needed), or the size of ``in1`` centred on the
+        full output (window start ``(len(in2) - 1) // 2`` per axis, as scipy).
+    method : {'auto', 'direct', 'fft', 'tiled', 'separable'}
+        'auto' lets the planner pick from this machine's costs; 'fft' is one whole-array FFT,
+        'tiled' overlap-save FFT tiles, 'direct' the sliding sum (exact for integers),
+        'separable' one 1-D pass per axis for a rank-1 kernel (``fftconv.METHODS`` lists
+        every name, plug-in executors' included).
+    axes : int or sequence of int, optional
+        Axes to convolve over (default all); other axes broadcast.
+    threads : int, optional, keyword-only
+        Threads to use (default ``FFTCONV_THREADS``, else all cores).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same dtype as ``np.result_type(in1, in2)``. Integer results are exact: the planner
+        only uses an FFT when float64 can represent every partial sum.
+
+    Notes
+    -----
+    Unlike scipy, a NaN or inf only affects the outputs whose sum includes it, whatever the
+    method (scipy's FFT path turns the whole output NaN, and its N-d direct path spreads a
+    NaN in ``in2`` everywhere through its zero padding).
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> fftconv.convolve([1, 2, 3], [0, 1, 0.5])
+    array([0. , 1. , 2.5, 4. , 1.5])
+    >>> fftconv.convolve(np.ones((3, 3), int), np.ones((2, 2), int), mode="valid")
+    array([[4, 4],
+           [4, 4]])
+    """
+    return _convolve(in1, in2, mode, method, axes, threads)
+
+
+def correlate(in1, in2, mode="full", method="auto", axes=None, *, threads=None):
+    """Cross-correlate two N-dimensional arrays (drop-in for ``scipy.signal.correlate``).
+
+    ``z[k] = sum_l in1[l + k] * conj(in2[l])``, computed as the convolution of ``in1`` with
+    ``in2`` flipped on every correlated axis and conjugated. The 'same' window starts at
+    ``(len(in2) - 1) // 2`` of the full correlation, as in scipy.signal.correlate (note that
+    `correlate2d` and deep-learning 'SAME' padding start at ``len(in2) // 2``).
+    Parameters and returns are those of `convolve`.
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> fftconv.correlate([1, 2, 3], [0, 1, 0.5])
+    array([0.5, 2. , 3.5, 3. , 0. ])
+    """
+    return _convolve(in1, in2, mode, method, axes, threads, correlate=True)
+
+
+def fftconvolve(in1, in2, mode="full", axes=None, *, threads=None):
+    """Convolve two N-dimensional arrays by FFT (drop-in for ``scipy.signal.fftconvolve``).
+
+    Picks between one whole-array FFT and overlap-save tiles, whichever this machine does
+    faster. Output dtype follows scipy: integers and booleans give float64, float16 gives
+    float32. Axes of length 1 broadcast, as in scipy.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> fftconv.fftconvolve(np.ones(4), np.ones(3), mode="same").round(12)
+    array([2., 3., 3., 2.])
+    """
+    return _convolve(in1, in2, mode, "auto", axes, threads, conventions=SIGNAL_FFT, among=FFT_METHODS)
+
+
+def oaconvolve(in1, in2, mode="full", axes=None, *, threads=None):
+    """Convolve by overlap-save FFT tiles (drop-in for ``scipy.signal.oaconvolve``).
+
+    The tile shape comes from the cost model; where nothing is gained by cutting, one tile
+    covers the whole array. Output dtypes and broadcasting as in `fftconvolve`.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> fftconv.oaconvolve(np.arange(6.0), [1.0, -1.0]).round(12)
+    array([ 0.,  1.,  1.,  1.,  1.,  1., -5.])
+    """
+    return _convolve(in1, in2, mode, "tiled", axes, threads, conventions=SIGNAL_FFT, among=FFT_METHODS)
+
+
+def _check_2d(in1, in2, name: str) -> tuple[np.ndarray, np.ndarray]:
+    a = as_operand(in1, "in1")
+    b = as_operand(in2, "in2")
+    if not a.ndim == b.ndim == 2:
+        raise ValueError(f"{name} inputs must both be 2-D arrays")
+    return a, b
+
+
+def _boundary(boundary: object) -> str:
+    try:
+        return _BOUNDARIES[boundary]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise ValueError(
+            "Acceptable boundary flags are 'fill', 'circular' (or 'wrap'), and "
+            f"'symmetric' (or 'symm'); got boundary={boundary!r}."
+        ) from None
+
+
+def _fill_scalar(fillvalue: object) -> np.ndarray:
+    value = np.asarray(fillvalue)
+    if value.size != 1:
+        raise ValueError("fillvalue must be scalar or an array with one element.")
+    return value.reshape(())
+
+
+def _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, correlate: bool, name: str):
+    a, b = _check_2d(in1, in2, name)
+    check_mode(mode)
+    extend = _boundary(boundary)
+    fill = _fill_scalar(fillvalue)
+    if a.size == 0 or b.size == 0:
+        return np.array([])
+    conventions = SIGNAL_CORRELATE2D if correlate else SIGNAL
+    if mode == "valid" or (extend == "constant" and not fill.any()):
+        return _convolve(a, b, mode, method, None, threads, correlate=correlate, conventions=conventions)
+    if extend == "constant" and fill.dtype.kind == "c" and a.dtype.kind != "c":
+        raise ValueError("fillvalue is complex but the input is real; pass a real fillvalue")
+    # the boundary's samples around in1, then the 'valid' part of the extended image
+    widths = [boundary_pad_widths(n, mode, conventions.same) for n in b.shape]
+    ranges = [(-before, n + after) for n, (before, after) in zip(a.shape, widths)]
+    extended = read_extended(a, ranges, extend, fill.astype(a.dtype), a.dtype)
+    return _convolve(extended, b, "valid", method, None, threads, correlate=correlate)
+
+
+def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, method="auto", threads=None):
+    """Convolve two 2-D arrays with a boundary rule (drop-in for ``scipy.signal.convolve2d``).
+
+    Parameters
+    ----------
+    in1, in2 : array_like
+        2-D inputs.
+    mode : {'full', 'valid', 'same'}
+        As in `convolve` ('same' starts at ``(n2 - 1) // 2``).
+    boundary : {'fill', 'wrap', 'symm'}
+        How ``in1`` extends beyond its edges: ``fillvalue``, periodic, or mirrored with the
+        edge sample repeated ('circular', 'pad' and 'symmetric' are accepted aliases).
+    fillvalue : scalar
+        Value outside ``in1`` for ``boundary='fill'``.
+    method, threads : keyword-only
+        As in `convolve`.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> fftconv.convolve2d(np.eye(3), np.ones((2, 2)), mode="same", boundary="wrap")
+    array([[2., 1., 1.],
+           [1., 2., 1.],
+           [1., 1., 2.]])
+    """
+    return _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, False, "convolve2d")
+
+
+def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, method="auto", threads=None):
+    """Cross-correlate two 2-D arrays (drop-in for ``scipy.signal.correlate2d``).
+
+    'same' puts the kernel's centre at ``n2 // 2`` (for even kernels one sample later than
+    `correlate`), which is the convention of scipy.ndimage and of Keras/TF 'SAME' padding.
+    Other parameters as in `convolve2d`.
+
+    Notes
+    -----
+    In 'valid' mode with complex inputs and ``in2`` the larger, scipy returns the complex
+    conjugate of the correlation (it swaps the inputs and only flips the result back);
+    fftconv returns the correlation itself, equal to ``correlate(in1, in2, 'valid')``.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> fftconv.correlate2d(np.arange(9.0).reshape(3, 3), [[1.0, -1.0]], mode="valid")
+    array([[-1., -1.],
+           [-1., -1.],
+           [-1., -1.]])
+    """
+    return _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, True, "correlate2d")
+
+
+def choose_conv_method(in1, in2, mode="full", measure=False, *, threads=None):
+    """The method `convolve` would use (drop-in for ``scipy.signal.choose_conv_method``).
+
+    Returns one of ``'direct'``, ``'fft'``, ``'tiled'``, ``'separable'`` (all accepted by
+    `convolve` and `correlate`). With ``measure=True``, times the methods on these inputs and
+    returns ``(fastest, {method: seconds})``; a method estimated at over 10x the best and over
+    1 s is left out rather than run.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> fftconv.choose_conv_method(np.ones(10), np.ones(3))
+    'direct'
+    """
+    a = as_operand(in1, "in1")
+    b = as_operand(in2, "in2")
+    check_mode(mode)
+    if not measure:
+        if a.ndim == 0 or a.size == 0 or b.size == 0:
+            return "direct"
+        return plan(a, b, mode, threads=threads).method
+    try:
+        estimates = plan(a, b, mode, threads=threads).estimates
+    except ValueError:  # 0-d or empty: every method is a trivial call; let convolve answer
+        estimates = {}
+    best_estimate = min(estimates.values(), default=0.0)
+    times = {}
+    for method in methods()[1:]:
+        if estimates and method not in estimates:
+            continue  # does not apply (a kernel that is not rank-1, a plug-in's limits)
+        if estimates.get(method, 0.0) > max(10 * best_estimate, 1.0):
+            continue  # estimated over 10x slower than the best and over 1 s: not worth timing
+        timer = timeit.Timer(lambda m=method: convolve(a, b, mode, m, threads=threads))
+        number, _ = timer.autorange()
+        times[method] = min(timer.repeat(3, number)) / number
+    return min(times, key=times.get), times
+
+
+def plan(in1, in2, mode="full", method="auto", axes=None, *, threads=None, dtype=None,
+         correlate=False) -> Plan:
+    """The `Plan` fftconv would follow for these inputs, without computing anything.
+
+    ``in1`` and ``in2`` are arrays or shapes (tuples of ints; then ``dtype``, default float64,
+    gives the dtype of both).
+
+    Examples
+    --------
+    >>> import fftconv
+    >>> p = fftconv.plan((4096, 4096), (31, 31), mode="same", threads=1)
+    >>> p.method, p.fft_shape is not None
+    ('tiled', True)
+    """
+    a = _as_planning_array(in1, dtype)
+    b = _as_planning_array(in2, dtype)
+    check_mode(mode)
+    check_method(method)
+    nthreads = resolve_threads(threads)
+    if a.ndim != b.ndim or a.ndim == 0:
+        raise ValueError("in1 and in2 need the same, non-zero number of dimensions")
+    if a.size == 0 or b.size == 0:
+        raise ValueError("cannot plan a convolution of empty arrays")
+    problem = Problem.build(a, b, mode, axes, correlate=correlate)
+    return run.plan(problem, method, nthreads)
+
+
+def _as_planning_array(value, dtype) -> np.ndarray:
+    if isinstance(value, tuple) and all(isinstance(n, (int, np.integer)) for n in value):
+        if any(n < 0 for n in value):
+            raise ValueError(f"shape {value} has a negative length")
+        return np.broadcast_to(np.zeros((), dtype or np.float64), value)
+    arr = as_operand(value, "input")
+    return arr if dtype is None else arr.astype(dtype, copy=False)

@@ -1,0 +1,115 @@
+"""A second FFT backend, written outside the package on numpy.fft: the spectral executors run
+on it unchanged, the plan records it, and FFTW is not touched while it is selected."""
+
+import numpy as np
+import pytest
+import scipy.signal
+from conftest import assert_close
+
+import fftconv
+from fftconv.backends import fftw, register_backend, unregister_backend
+
+
+class NumpyPair:
+    """The `TransformPair` protocol on numpy.fft (out of place inside, in place to callers)."""
+
+    def __init__(self, batch_shape, fft_shape, real, dtype):
+        self.fft_shape = tuple(fft_shape)
+        self.axes = tuple(range(len(batch_shape), len(batch_shape) + len(fft_shape)))
+        self.real = real
+        self.data = np.zeros(tuple(batch_shape) + self.fft_shape, dtype)
+        last = self.fft_shape[-1] // 2 + 1 if real else self.fft_shape[-1]
+        spectrum_shape = self.fft_shape[:-1] + (last,)
+        complex_dtype = np.result_type(dtype, np.complex64)
+        self.spectrum = np.zeros(tuple(batch_shape) + spectrum_shape, complex_dtype)
+        self.transforms = 0
+
+    def begin(self):
+        pass
+
+    def forward(self):
+        transform = np.fft.rfftn if self.real else np.fft.fftn
+        self.spectrum[...] = transform(self.data, axes=self.axes)
+        self.transforms += 1
+
+    def inverse(self):  # unnormalised, as the protocol asks
+        points = int(np.prod(self.fft_shape))
+        if self.real:
+            self.data[...] = np.fft.irfftn(self.spectrum, s=self.fft_shape, axes=self.axes) * points
+        else:
+            self.data[...] = np.fft.ifftn(self.spectrum, axes=self.axes) * points
+        self.transforms += 1
+
+
+class NumpyBackend:
+    name = "numpy-test"
+
+    def __init__(self):
+        self.pairs = []
+
+    def supports(self, dtype):
+        return np.dtype(dtype).type(0).real.dtype in (np.float32, np.float64)
+
+    def transform_pair(self, batch_shape, fft_shape, real, dtype, threads=1):
+        pair = NumpyPair(batch_shape, fft_shape, real, dtype)
+        self.pairs.append(pair)
+        return pair
+
+    def clear_cache(self):
+        self.pairs.clear()
+
+    def version(self):
+        return f"numpy.fft {np.__version__}"
+
+
+@pytest.fixture
+def numpy_backend(monkeypatch):
+    backend = register_backend(NumpyBackend())
+
+    def no_fftw(*args, **kwargs):
+        raise AssertionError("FFTW was used while another backend is selected")
+
+    monkeypatch.setattr(fftw, "transform_pair", no_fftw)
+    with fftconv.config.override(backend="numpy-test"):
+        yield backend
+    unregister_backend("numpy-test")
+
+
+@pytest.mark.parametrize("method", ["fft", "tiled"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
+def test_spectral_methods_run_on_another_backend(numpy_backend, rng, method, dtype):
+    a = rng.standard_normal((70, 50)).astype(dtype)
+    b = rng.standard_normal((9, 4)).astype(dtype)
+    plan = fftconv.plan(a, b, "same", method)
+    assert plan.backend == "numpy-test" and "on numpy-test" in plan.explain()
+    want = scipy.signal.convolve(a, b, "same", "direct")
+    assert_close(fftconv.convolve(a, b, "same", method), want, ulps=2000)
+    assert sum(p.transforms for p in numpy_backend.pairs) >= 3  # the kernel's, and a tile's pair
+
+
+def test_nonfinite_values_and_convolver_on_another_backend(numpy_backend, rng):
+    a = rng.standard_normal((40, 40))
+    a[5, 7] = np.nan
+    got = fftconv.fftconvolve(a, np.ones((3, 3)), "same")
+    assert np.isnan(got).sum() == 9
+    blur = fftconv.Convolver(np.ones((5, 5)) / 25, (40, 40), "same", method="fft")
+    assert blur.plan.backend == "numpy-test"
+    image = rng.standard_normal((40, 40))
+    assert_close(blur(image), scipy.signal.convolve(image, np.ones((5, 5)) / 25, "same"))
+
+
+def test_a_dtype_the_backend_lacks_goes_elsewhere(numpy_backend, rng):
+    a = rng.standard_normal((30, 30)).astype(np.longdouble)
+    plan = fftconv.plan(a, np.ones((3, 3), np.longdouble))
+    assert plan.method == "direct" and "fft" not in plan.candidates
+    with pytest.raises(ValueError, match="FFT backend"):
+        fftconv.convolve(a, np.ones((3, 3), np.longdouble), method="fft")
+
+
+def test_unknown_backend_is_a_config_error(monkeypatch):
+    with pytest.raises(fftconv.ConfigError, match="numpy-test|fftw"):
+        with fftconv.config.override(backend="cufft"):
+            pass
+    monkeypatch.setenv("FFTCONV_BACKEND", "cufft")
+    with pytest.raises(fftconv.ConfigError, match="FFTCONV_BACKEND"):
+        fftconv.config.get()
