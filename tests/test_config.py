@@ -55,6 +55,20 @@ def test_forced_method_is_used_by_auto_calls(config_file, rng):
     np.testing.assert_allclose(fftconv.fftconvolve(a, b), fftconv.convolve(a, b), atol=1e-12)
 
 
+def test_every_method_name_and_backend_is_accepted_where_methods_are(config_file, monkeypatch, rng):
+    path = config_file("")
+    for method in fftconv.METHODS:
+        path.write_text(f'[planner]\nmethod = "{method}"\nbackend = "fftw"\n')
+        assert config.load(path).method == method
+    monkeypatch.setenv("FFTCONV_METHOD", "separable")
+    assert config.get().method == "separable"
+    blur = np.outer(np.hanning(9), np.hanning(9))
+    assert fftconv.plan(rng.standard_normal((200, 200)), blur).method == "separable"
+    monkeypatch.setenv("FFTCONV_METHOD", "magic")
+    with pytest.raises(fftconv.ConfigError, match="FFTCONV_METHOD.*separable"):
+        config.get()
+
+
 def test_costs_from_file_reach_the_planner(config_file):
     config_file("[planner.costs]\ndirect_mac = 1e-15\n")
     assert config.get().costs.direct_mac == 1e-15

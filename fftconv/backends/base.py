@@ -16,6 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..plugins import Registry
+
 
 class TransformPair(Protocol):
     """In-place forward and inverse transforms of one buffer over its trailing axes.
@@ -60,7 +62,7 @@ class Backend(Protocol):
         """The library and its version, for benchmark records."""
 
 
-_backends: dict[str, Backend] = {}
+_backends: Registry[Backend] = Registry("FFT backend")
 
 
 def register_backend(backend: Backend) -> Backend:
@@ -72,15 +74,12 @@ def register_backend(backend: Backend) -> Backend:
     >>> "fftw" in backend_names()
     True
     """
-    if backend.name in _backends:
-        raise ValueError(f"an FFT backend named {backend.name!r} is registered already")
-    _backends[backend.name] = backend
-    return backend
+    return _backends.add(backend.name, backend)
 
 
 def unregister_backend(name: str) -> None:
     """Remove the backend called ``name``."""
-    _backends.pop(name)
+    _backends.remove(name)
 
 
 def get_backend(name: str) -> Backend:
@@ -91,12 +90,9 @@ def get_backend(name: str) -> Backend:
     >>> get_backend("fftw").name
     'fftw'
     """
-    try:
-        return _backends[name]
-    except KeyError:
-        raise ValueError(f"unknown FFT backend {name!r}; registered: {', '.join(_backends)}") from None
+    return _backends.get(name, ValueError)
 
 
 def backend_names() -> tuple[str, ...]:
     """Names of the registered backends."""
-    return tuple(_backends)
+    return _backends.names()

@@ -244,17 +244,17 @@ class Spec:
 
     @classmethod
     def of_shapes(cls, shape1: Sequence[int], shape2: Sequence[int], mode: str = "full",
-                  dtype: object = np.float64, **kwargs: object) -> Spec:
-        """The spec of an unbatched convolution of two shapes (scipy.signal's conventions).
+                  dtype: object = np.float64, *, threads: int = 1, backend: str = "fftw",
+                  same: str = "signal") -> Spec:
+        """The spec of an unbatched convolution of two shapes (for estimates and tests).
 
         Examples
         --------
         >>> Spec.of_shapes((64, 64), (3, 3), "same").windows[0]
         Window(start=1, length=64)
         """
-        conventions = kwargs.pop("conventions", SIGNAL)
-        windows = tuple(output_window(a, b, mode, conventions.same) for a, b in zip(shape1, shape2))
-        return cls(tuple(shape1), tuple(shape2), windows, (), False, np.dtype(dtype), **kwargs)
+        windows = tuple(output_window(a, b, mode, same) for a, b in zip(shape1, shape2))
+        return cls(tuple(shape1), tuple(shape2), windows, (), False, np.dtype(dtype), threads, backend)
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,12 @@ registered executor's method in registration order.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
+from ..plugins import Registry
 from .base import Executor
 
-_executors: dict[str, Executor] = {}
-_lock = threading.Lock()
-_generation = 0  # bumped by every change: caches of plans include it in their keys
+_executors: Registry[Executor] = Registry("executor")
 _methods: tuple[int, tuple[str, ...]] = (-1, ())  # (generation, methods()) of the last call
 
 
@@ -28,19 +26,13 @@ def register(executor: Executor) -> Executor:
     >>> registry.get("fft").method
     'fft'
     """
-    global _generation
     for attribute in ("name", "method"):
         value = getattr(executor, attribute, None)
         if not isinstance(value, str) or not value:
             raise TypeError(f"an executor needs a non-empty string {attribute}, got {value!r}")
     if executor.method == "auto":
         raise ValueError("'auto' is the planner's choice, not a method an executor can serve")
-    with _lock:
-        if executor.name in _executors:
-            raise ValueError(f"an executor named {executor.name!r} is registered already")
-        _executors[executor.name] = executor
-        _generation += 1
-    return executor
+    return _executors.add(executor.name, executor)
 
 
 def unregister(name: str) -> None:
@@ -54,12 +46,7 @@ def unregister(name: str) -> None:
     ...
     KeyError: "no executor named 'no-such-executor'"
     """
-    global _generation
-    with _lock:
-        if name not in _executors:
-            raise KeyError(f"no executor named {name!r}")
-        del _executors[name]
-        _generation += 1
+    _executors.remove(name)
 
 
 def executors() -> tuple[Executor, ...]:
@@ -71,7 +58,7 @@ def executors() -> tuple[Executor, ...]:
     >>> [e.name for e in registry.executors()][:2]
     ['direct.numpy', 'direct.rows']
     """
-    return tuple(_executors.values())
+    return _executors.values()
 
 
 def get(name: str) -> Executor:
@@ -83,10 +70,7 @@ def get(name: str) -> Executor:
     >>> registry.get("tiled").name
     'tiled'
     """
-    try:
-        return _executors[name]
-    except KeyError:
-        raise KeyError(f"no executor named {name!r}; registered: {', '.join(_executors)}") from None
+    return _executors.get(name)
 
 
 def methods() -> tuple[str, ...]:
@@ -100,15 +84,15 @@ def methods() -> tuple[str, ...]:
     """
     global _methods
     generation, names = _methods
-    if generation != _generation:  # every call of a drop-in checks its method against these
+    if generation != _executors.generation:  # every call of a drop-in checks its method against these
         names = ("auto",) + tuple(dict.fromkeys(e.method for e in _executors.values()))
-        _methods = (_generation, names)
+        _methods = (_executors.generation, names)
     return names
 
 
 def generation() -> int:
     """A number that changes whenever an executor is registered or removed."""
-    return _generation
+    return _executors.generation
 
 
 def check_method(method: object, allowed: Sequence[str] | None = None) -> str:

@@ -49,8 +49,8 @@ class CostModel:
     copy_point: float = 1.69e-9  # per 8 bytes of buffer: zero, copy in, multiply, copy out ...
     copy_point_cached: float = 0.25e-9  # ... when the operands fit in the cache
     copy_row: float = 34e-9  # per buffer row (last-axis run): strided copies of 2-D/3-D tiles
-    tile_overhead: float = 2.7e-6
-    call_overhead: float = 29e-6
+    tile_overhead: float = 2.7e-6  # per FFT tile: its Python and backend calls
+    call_overhead: float = 29e-6  # per call of a spectral or direct executor: checks, allocation, dispatch
     gemm_mac: float = 36e-12  # per multiply-add of a banded matrix product (separable passes), float64
     gemm_single: float = 0.55  # float32 matrix products relative to float64
     gemm_call: float = 25e-6  # per separable pass: BLAS thread limits, band matrix, edge blocks

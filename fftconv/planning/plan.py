@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.geometry import Window
+from ..core.problem import Spec
 
 
 class MemoryLimitError(MemoryError):
@@ -29,6 +30,8 @@ class Plan:
 
     Attributes
     ----------
+    spec : Spec
+        What was planned (shapes, windows, dtypes, threads, backend).
     method : str
         The method chosen (a name in ``fftconv.METHODS``: 'direct', 'fft', 'tiled',
         'separable', or a plug-in's).
@@ -38,8 +41,6 @@ class Plan:
         The executor's layout (for 'fft' and 'tiled' an `FFTLayout`), None if it has none.
     compute_dtype : numpy.dtype
         dtype the executor computes in.
-    threads : int
-        Threads the executor may use.
     backend : str or None
         The FFT backend its transforms run on (None for methods without transforms).
     workspace : int
@@ -51,20 +52,41 @@ class Plan:
         Every executor considered, by name: estimated seconds, workspace, whether it fits.
     """
 
+    spec: Spec
     method: str
     executor: str
-    shape1: tuple[int, ...]
-    shape2: tuple[int, ...]
-    mode_windows: tuple[Window, ...]
-    batch: tuple[int, ...]
     layout: object
     compute_dtype: np.dtype
-    threads: int
     backend: str | None
     workspace: int
     estimates: Mapping[str, float] = field(compare=False, hash=False)
     candidates: Mapping[str, Candidate] = field(compare=False, hash=False, repr=False)
     reason: str = ""
+
+    @property
+    def shape1(self) -> tuple[int, ...]:
+        """Image lengths on the convolved axes."""
+        return self.spec.shape1
+
+    @property
+    def shape2(self) -> tuple[int, ...]:
+        """Kernel lengths on the convolved axes."""
+        return self.spec.shape2
+
+    @property
+    def mode_windows(self) -> tuple[Window, ...]:
+        """The part of the full convolution kept on each convolved axis."""
+        return self.spec.windows
+
+    @property
+    def batch(self) -> tuple[int, ...]:
+        """Broadcast shape of the axes that are not convolved."""
+        return self.spec.batch
+
+    @property
+    def threads(self) -> int:
+        """Threads the executor may use."""
+        return self.spec.threads
 
     @property
     def fft_shape(self) -> tuple[int, ...] | None:

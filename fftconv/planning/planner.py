@@ -62,15 +62,11 @@ def _make_plan(spec: Spec, method: str, candidates: tuple[str, ...], costs: Cost
         if fits[name] and e.seconds < by_method.get(m, float("inf")):
             by_method[m] = e.seconds
     return Plan(
+        spec=spec,
         method=executor.method,
         executor=chosen,
-        shape1=spec.shape1,
-        shape2=spec.shape2,
-        mode_windows=spec.windows,
-        batch=spec.batch,
         layout=estimates[chosen].layout,
         compute_dtype=executor.compute_dtype(spec),
-        threads=spec.threads,
         backend=spec.backend if executor.uses_backend else None,
         workspace=estimates[chosen].workspace,
         estimates=MappingProxyType(by_method),
