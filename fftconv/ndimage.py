@@ -14,6 +14,7 @@ sample further for even lengths), exactly as scipy does.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -116,7 +117,10 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         if not -(n // 2) <= o <= (n - 1) // 2:
             raise ValueError("Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
                              "(weights.shape[k]-1) // 2")
+    _check_cval(cval, x, w)
     out_dtype, out_array = _output(output, x, w)
+    if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
+        w = w.astype(np.float64)
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
     if math.prod(x.shape) == 0:
         return target
@@ -145,16 +149,30 @@ def _source(input):
 
 def _output(output, x, w: np.ndarray):
     """(dtype, array to write or None) from ndimage's ``output``: an array, a dataset with
-    ``shape``/``dtype``/item assignment (h5py, zarr), a dtype or None."""
+    ``shape``/``dtype``/item assignment (h5py, zarr), a dtype or its name, or None. A complex
+    image or kernel makes a complex result, as in scipy.ndimage: a real dtype asked for is
+    promoted with a warning, a real output array is refused."""
+    complex_result = np.dtype(x.dtype).kind == "c" or w.dtype.kind == "c"
     if isinstance(output, np.ndarray) or (
         all(hasattr(output, a) for a in ("shape", "dtype", "__setitem__")) and not isinstance(output, type)
     ):
         if tuple(output.shape) != tuple(x.shape):
             raise RuntimeError("output shape not correct")  # scipy's error
+        if complex_result and np.dtype(output.dtype).kind != "c":
+            raise RuntimeError("output must have complex dtype")  # scipy's error
         return np.dtype(output.dtype), output
     if output is None:
-        dtype = x.dtype
-        if w.dtype.kind == "c" and dtype.kind != "c":
-            dtype = np.result_type(dtype, np.complex64)
-        return dtype, None
-    return np.dtype(output), None
+        return (np.promote_types(x.dtype, np.complex64) if complex_result else np.dtype(x.dtype)), None
+    dtype = np.dtype(output)
+    if complex_result and dtype.kind != "c":
+        warnings.warn("promoting specified output dtype to complex", UserWarning, stacklevel=4)
+        dtype = np.promote_types(dtype, np.complex64)
+    return dtype, None
+
+
+def _check_cval(cval: object, x, w: np.ndarray) -> None:
+    """scipy.ndimage's errors for a complex ``cval`` with a real image."""
+    if np.iscomplexobj(cval) and np.dtype(x.dtype).kind != "c":
+        if w.dtype.kind == "c":
+            raise ValueError("Cannot provide a complex-valued cval when the input is real.")
+        raise TypeError("must be real number, not complex")

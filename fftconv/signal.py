@@ -45,7 +45,7 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     settings = config.get()
     nthreads = resolve_threads(threads, settings)
     if a.ndim == 0 and b.ndim == 0:
-        product = a * (np.conj(b) if correlate and conventions.conjugate and b.dtype.kind == "c" else b)
+        product = a * (np.conj(b) if correlate and b.dtype.kind == "c" else b)
         return cast(np.asarray(product), result_dtype(a.dtype, b.dtype, conventions.result))
     if a.ndim != b.ndim:
         raise ValueError(

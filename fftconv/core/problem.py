@@ -4,8 +4,8 @@ facades sees it.
 A facade builds it once with `Problem.build` from the caller's arrays, mode, axes and its
 library's `Conventions`. Correlation enters here, once, for every facade:
 ``correlate(x, h)`` is ``convolve(x, flip(h))`` over the convolved axes, with ``h``
-conjugated where the mirrored library conjugates (scipy.signal does, scipy.ndimage does not),
-and the facade's 'same' convention picking the output offset. 'valid' mode swaps the inputs
+conjugated (as numpy.correlate, scipy.signal and scipy.ndimage all do), with the facade's
+'same' convention picking the output offset. 'valid' mode swaps the inputs
 when the second is the larger, as scipy does. The arrays are then viewed with the convolved
 axes last, the layout every executor works in.
 
@@ -37,8 +37,6 @@ class Conventions:
         Where the 'same' window starts for even kernels: ``(n - 1) // 2`` (scipy.signal's
         ``convolve``/``correlate``/``convolve2d``) or ``n // 2`` (``correlate2d``,
         scipy.ndimage, deep-learning 'SAME').
-    conjugate : bool
-        Whether correlation conjugates a complex kernel (scipy.signal) or not (scipy.ndimage).
     result : {'convolve', 'fft'}
         The output dtype rule (`fftconv.core.dtypes.result_dtype`).
     integers : {'round', 'truncate'}
@@ -49,7 +47,6 @@ class Conventions:
     """
 
     same: str = "signal"
-    conjugate: bool = True
     result: str = "convolve"
     integers: str = "round"
     broadcast_unit_axes: bool = False
@@ -69,7 +66,7 @@ SIGNAL_FFT = Conventions(result="fft", broadcast_unit_axes=True)
 #: scipy.signal's ``correlate2d``.
 SIGNAL_CORRELATE2D = Conventions(same="centered")
 #: scipy.ndimage's ``convolve`` and ``correlate``.
-NDIMAGE = Conventions(same="centered", conjugate=False, integers="truncate")
+NDIMAGE = Conventions(same="centered", integers="truncate")
 
 
 def normalize_axes(axes: object, ndim: int) -> list[int]:
@@ -112,20 +109,18 @@ def axes_last(a: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     return np.moveaxis(a, axes, range(first, a.ndim))
 
 
-def correlation_kernel(h: np.ndarray, axes: Sequence[int], conjugate: bool) -> np.ndarray:
-    """The kernel that turns correlation into convolution: flipped on ``axes``, and
-    conjugated when ``conjugate`` (a view where no conjugation is needed).
+def correlation_kernel(h: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """The kernel that turns correlation into convolution: flipped on ``axes`` and conjugated
+    (a view of ``h`` when it is real).
 
     Examples
     --------
     >>> import numpy as np
-    >>> correlation_kernel(np.array([1 + 1j, 2, 3]), [0], True)
+    >>> correlation_kernel(np.array([1 + 1j, 2, 3]), [0])
     array([3.-0.j, 2.-0.j, 1.-1.j])
-    >>> correlation_kernel(np.array([1 + 1j, 2, 3]), [0], False)
-    array([3.+0.j, 2.+0.j, 1.+1.j])
     """
     flipped = np.flip(h, axis=tuple(axes)) if len(axes) else h
-    return np.conj(flipped) if conjugate and flipped.dtype.kind == "c" else flipped
+    return np.conj(flipped) if flipped.dtype.kind == "c" else flipped
 
 
 @dataclass(frozen=True)
@@ -288,7 +283,7 @@ class Problem:
         axes = tuple(range(in1.ndim)) if axes is None else tuple(normalize_axes(axes, in1.ndim))
         geo = describe(in1.shape, in2.shape, mode, axes, conventions.same, conventions.broadcast_unit_axes)
         if correlate:
-            in2 = correlation_kernel(in2, geo.flip_axes, conventions.conjugate)
+            in2 = correlation_kernel(in2, geo.flip_axes)
         if geo.swap:
             in1, in2 = in2, in1
         if geo.moved:

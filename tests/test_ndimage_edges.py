@@ -1,0 +1,104 @@
+"""fftconv.ndimage at the edges of the drop-in promise: complex numbers, integer outputs, and
+halos wider than the image (against an independent reference where scipy itself is wrong)."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.ndimage
+from conftest import assert_close
+
+import fftconv.ndimage
+from fftconv.core.boundary import MODES
+
+#: np.pad's name for each ndimage mode (on an axis of length 1 'mirror' repeats the sample).
+NP_PAD = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "reflect", "nearest": "edge",
+          "wrap": "wrap", "grid-wrap": "wrap", "constant": "constant", "grid-constant": "constant"}
+
+
+def reference_correlate(x, w, mode, origin, cval=0.0):
+    """ndimage's correlation from first principles: the image extended axis by axis with
+    np.pad, then a sum of shifted copies, in float64."""
+    pads = [k + 2 * (k + n) for k, n in zip(w.shape, x.shape)]
+    ext = x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
+    for axis, p in enumerate(pads):
+        widths = [(0, 0)] * x.ndim
+        widths[axis] = (p, p)
+        name = "edge" if NP_PAD[mode] == "reflect" and x.shape[axis] == 1 else NP_PAD[mode]
+        ext = np.pad(ext, widths, mode=name, **({"constant_values": cval} if name == "constant" else {}))
+    out = np.zeros(x.shape, np.result_type(ext, w))
+    for j in itertools.product(*(range(k) for k in w.shape)):
+        start = [p + jj - k // 2 - o for p, jj, k, o in zip(pads, j, w.shape, origin)]
+        out += w[j] * ext[tuple(slice(s, s + n) for s, n in zip(start, x.shape))]
+    return out
+
+
+@pytest.mark.parametrize("func", ["correlate", "convolve"])
+def test_complex_kernels_images_and_cval_match_scipy(rng, func):
+    x = rng.standard_normal((9, 7))
+    xc = x + 1j * rng.standard_normal((9, 7))
+    k = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    ours, theirs = getattr(fftconv.ndimage, func), getattr(scipy.ndimage, func)
+    for image, weights in ((x, k), (xc, k.real), (xc, k)):
+        for mode, cval in (("reflect", 0.0), ("constant", 0.5), ("grid-constant", 0.5)):
+            if image.dtype.kind == "c":
+                cval = 0.5 - 2j
+            want = theirs(image, weights, mode=mode, cval=cval)
+            got = ours(image, weights, mode=mode, cval=cval, threads=1)
+            assert got.dtype == want.dtype
+            assert_close(got, want)
+    # the example of the bug report: scipy conjugates complex weights in correlate
+    small = np.array([[1.0, 2, 3], [4, 5, 6]])
+    assert fftconv.ndimage.correlate(small, np.array([[1, 0], [0, 1 + 1j]]))[0, 0] == pytest.approx(2 - 1j)
+
+
+def test_complex_errors_and_output_promotion_follow_scipy(rng):
+    x = rng.standard_normal((5, 5))
+    k = rng.standard_normal((3, 3))
+    with pytest.raises(ValueError, match="complex-valued cval when the input is real"):
+        fftconv.ndimage.correlate(x, k + 1j, mode="constant", cval=1 + 1j)
+    with pytest.raises(TypeError, match="not complex"):
+        fftconv.ndimage.correlate(x, k, mode="constant", cval=1 + 1j)
+    with pytest.raises(RuntimeError, match="output must have complex dtype"):
+        fftconv.ndimage.convolve(x + 1j, k, output=np.empty((5, 5)))
+    with pytest.warns(UserWarning, match="promoting specified output dtype to complex"):
+        got = fftconv.ndimage.convolve(x + 1j, k, output=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = scipy.ndimage.convolve(x + 1j, k, output=np.float64)
+    assert got.dtype == want.dtype == np.complex128
+    assert_close(got, want)
+    assert fftconv.ndimage.convolve(x.astype(np.float32), k + 1j).dtype == np.complex64
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "int16"])
+def test_integer_outputs_with_float32_weights_are_scipys_integers(rng, dtype):
+    for _ in range(20):  # before the fix, 2 pixels of these 81920 were off by one
+        x = rng.integers(0, 200, (64, 64)).astype(dtype)
+        w = (rng.random((5, 5)) / 5).astype(np.float32)
+        np.testing.assert_array_equal(fftconv.ndimage.correlate(x, w), scipy.ndimage.correlate(x, w))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_halos_wider_than_the_image_for_every_mode(rng, mode):
+    """Kernels up to 4x the image along an axis, every origin: equal to the np.pad reference.
+    scipy.ndimage.correlate itself reads outside the image ('reflect', 'grid-mirror') where the
+    halo reaches a multiple of twice the image's length; fftconv does not."""
+    for _ in range(12):
+        shape = tuple(int(n) for n in rng.integers(1, 5, 2))
+        w = rng.standard_normal(tuple(int(n) for n in rng.integers(1, 13, 2)))
+        x = rng.standard_normal(shape)
+        for origin in itertools.product(*[(-(k // 2), 0, (k - 1) // 2) for k in w.shape]):
+            want = reference_correlate(x, w, mode, origin, cval=0.25)
+            got = fftconv.ndimage.correlate(x, w, mode=mode, origin=origin, cval=0.25, threads=1)
+            assert_close(got, want, ulps=1000)
+
+
+def test_scipy_reads_outside_the_image_where_fftconv_reflects():
+    x = np.arange(15.0).reshape(3, 5)
+    w = np.zeros((13, 1))
+    w[0, 0] = 1.0  # output[i] is the extended image 12 = 4 * 3 samples before row i
+    want = reference_correlate(x, w, "reflect", (6, 0))
+    np.testing.assert_array_equal(want[0], x[0])  # -12 reflects back onto row 0 (period 6)
+    np.testing.assert_array_equal(fftconv.ndimage.correlate(x, w, mode="reflect", origin=(6, 0)), want)
