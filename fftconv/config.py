@@ -41,6 +41,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,26 +128,35 @@ def wisdom_default_path() -> Path:
     return Path(platformdirs.user_cache_dir("fftconv")) / "wisdom.json"
 
 
-def parse_size(value: object, where: str) -> int:
-    """Bytes from an int or a string such as ``"64MiB"`` or ``"2 GB"``.
+def parse_size(value: object, where: str, unit_required: bool = False) -> int:
+    """Bytes from an int (bytes) or a string such as ``"64MiB"`` or ``"2 GB"``. With
+    ``unit_required`` (files, the environment, the command line), a bare number is an error:
+    ``limit = 512`` is far more likely to mean 512 MiB than 512 bytes.
 
     Examples
     --------
     >>> parse_size("64MiB", "limit"), parse_size(1000, "limit")
     (67108864, 1000)
+    >>> parse_size("512", "limit", unit_required=True)
+    Traceback (most recent call last):
+    ...
+    fftconv.config.ConfigError: limit: a size needs a unit, e.g. "512MiB" (or "512B" for bytes); got '512'
     """
     if isinstance(value, bool):
         raise ConfigError(f"{where}: expected a size such as \"2GiB\", got {value!r}")
-    if isinstance(value, int):
+    if isinstance(value, int) and not unit_required:
         if value <= 0:
             raise ConfigError(f"{where}: a size must be positive, got {value}")
         return value
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", value)
-        if m and m.group(2).lower() in _UNITS:
-            size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-            if size > 0:
-                return size
+    text = str(value) if isinstance(value, (int, str)) else ""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    if m and unit_required and not m.group(2):
+        raise ConfigError(f"{where}: a size needs a unit, e.g. \"{m.group(1)}MiB\" (or \"{m.group(1)}B\" for "
+                          f"bytes); got {value!r}")
+    if m and m.group(2).lower() in _UNITS:
+        size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+        if size > 0:
+            return size
     raise ConfigError(f"{where}: expected a size such as \"2GiB\" or \"512MB\", got {value!r}")
 
 
@@ -187,8 +197,11 @@ def _wisdom(value: object, where: str) -> Path | None:
             return None
         if value.strip().lower() in ("1", "true", "on", "yes"):
             return wisdom_default_path()
-        return Path(value).expanduser()
-    raise ConfigError(f"{where}: expected true, false or a file path, got {value!r}")
+        text = value.strip()
+        if "/" in text or os.sep in text or text.startswith("~") or text.endswith(".json"):
+            return Path(text).expanduser()
+    raise ConfigError(f"{where}: expected true, false or a file path (a directory in it, or a name "
+                      f"ending in .json, such as ~/fftconv-wisdom.json), got {value!r}")
 
 
 def _costs(table: object, where: str, base: CostModel) -> CostModel:
@@ -249,7 +262,7 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> Config:
             elif (table, key) == ("planner", "costs"):
                 changes["costs"] = _costs(value, f"{path}: [planner.costs]", config.costs)
             elif (table, key) == ("memory", "limit"):
-                changes["memory_limit"] = parse_size(value, where)
+                changes["memory_limit"] = parse_size(value, where, unit_required=True)
     return dataclasses.replace(config, **changes)
 
 
@@ -282,7 +295,7 @@ _ENV = {
     "FFTCONV_WISDOM": ("wisdom", _wisdom),
     "FFTCONV_METHOD": ("method", _method),
     "FFTCONV_BACKEND": ("backend", _backend),
-    "FFTCONV_MEMORY_LIMIT": ("memory_limit", parse_size),
+    "FFTCONV_MEMORY_LIMIT": ("memory_limit", lambda v, w: parse_size(v, w, unit_required=True)),
 }
 
 _overrides: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
@@ -353,6 +366,19 @@ def _env_snapshot() -> tuple:
     return tuple(map(os.environ.get, _WATCHED))
 
 
+_warned: set[str] = set()
+
+
+def _warn_unknown_variables() -> None:
+    """A ``FFTCONV_*`` variable fftconv does not read is most likely a misspelt one: say so,
+    once per name."""
+    for name in list(os.environ):
+        if name.startswith("FFTCONV_") and name not in _WATCHED and name not in _warned:
+            _warned.add(name)
+            warnings.warn(f"environment variable {name} is not a setting of fftconv and is ignored; "
+                          f"the settings are {', '.join(_WATCHED)}", RuntimeWarning, stacklevel=4)
+
+
 def get() -> Config:
     """The settings in force here (file, environment and active overrides).
 
@@ -368,6 +394,7 @@ def get() -> Config:
     cached = _resolved.get(key)
     if cached is not None:
         return cached
+    _warn_unknown_variables()
     env_changes = {}
     for var, (name, parse) in _ENV.items():
         value = os.environ.get(var)

@@ -74,7 +74,7 @@ class Convolver:
         template = np.broadcast_to(np.zeros((), self.dtype), self.shape)
         self._kernel = h.copy()  # the caller may change theirs later
         self._problem = Problem.build(template, self._kernel, mode, correlate=self.correlate)
-        self.plan: Plan = run.plan(self._problem, method, self.threads, worst_case_image=True)
+        self.plan: Plan = run.plan(self._problem, method, self.threads, image_known=False)
         self._prepared = run.prepare(self._problem, self.plan)
 
     @property

@@ -23,6 +23,7 @@ from .backends.threads import resolve_threads
 from .core.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks
 from .core.boundary import MODES
 from .core.dtypes import as_operand
+from .core.memory import check_fits
 from .core.problem import normalize_axes
 from .executors.registry import check_method
 
@@ -121,6 +122,8 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     out_dtype, out_array = _output(output, x, w)
     if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
         w = w.astype(np.float64)
+    if out_array is None:
+        check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
     if math.prod(x.shape) == 0:
         return target
@@ -129,7 +132,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         before[a] = n // 2 + o  # the samples before each output that its sum reads
     kernel = w.reshape([w.shape[axes.index(a)] if a in axes else 1 for a in range(ndim)])
     limit = config.get().memory_limit
-    in_memory = isinstance(x, np.ndarray) and not isinstance(x, np.memmap)
+    in_memory = isinstance(input, np.ndarray) and not isinstance(input, np.memmap)
     budget = limit if limit is not None or in_memory else DEFAULT_STREAM_BUDGET
     work = BlockFilter(kernel, tuple(axes), tuple(before), mode, cval, not convolution, method, nthreads)
     filter_in_blocks(x, work, target, out_dtype, budget, progress)
@@ -160,6 +163,8 @@ def _output(output, x, w: np.ndarray):
             raise RuntimeError("output shape not correct")  # scipy's error
         if complex_result and np.dtype(output.dtype).kind != "c":
             raise RuntimeError("output must have complex dtype")  # scipy's error
+        if isinstance(output, np.ndarray) and not output.flags.writeable:
+            raise ValueError("output array is read-only.")  # scipy's error, before any work
         return np.dtype(output.dtype), output
     if output is None:
         return (np.promote_types(x.dtype, np.complex64) if complex_result else np.dtype(x.dtype)), None

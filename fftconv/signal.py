@@ -8,6 +8,7 @@ at ``n2 // 2`` like scipy (and ndimage, and deep-learning 'SAME').
 
 from __future__ import annotations
 
+import math
 import timeit
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ from .core import run
 from .core.boundary import read_extended
 from .core.dtypes import as_operand, cast, result_dtype
 from .core.geometry import boundary_pad_widths, check_mode
+from .core.memory import check_fits
 from .core.problem import SIGNAL, SIGNAL_CORRELATE2D, SIGNAL_FFT, Conventions, Problem
 from .executors.registry import check_method, methods
 from .planning.plan import Plan
@@ -54,6 +56,9 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     if a.size == 0 or b.size == 0:
         return np.array([])
     problem = Problem.build(a, b, mode, axes, correlate=correlate, conventions=conventions)
+    # before planning reads any value: the result alone must fit (execute checks the rest)
+    check_fits(math.prod(problem.out_shape) * problem.result_dtype.itemsize,
+               f"convolving {a.shape} with {b.shape}")
     if problem.rank == 0:  # fftconvolve: every axis broadcasts, nothing to convolve
         product = np.multiply(problem.x, problem.h, dtype=np.result_type(problem.x, problem.h))
         return cast(np.asarray(product), problem.result_dtype)
@@ -304,8 +309,8 @@ def plan(in1, in2, mode="full", method="auto", axes=None, *, threads=None, dtype
     >>> p.method, p.fft_shape is not None
     ('tiled', True)
     """
-    a = _as_planning_array(in1, dtype)
-    b = _as_planning_array(in2, dtype)
+    a, image_known = _as_planning_array(in1, dtype)
+    b, kernel_known = _as_planning_array(in2, dtype)
     check_mode(mode)
     check_method(method)
     nthreads = resolve_threads(threads)
@@ -314,13 +319,15 @@ def plan(in1, in2, mode="full", method="auto", axes=None, *, threads=None, dtype
     if a.size == 0 or b.size == 0:
         raise ValueError("cannot plan a convolution of empty arrays")
     problem = Problem.build(a, b, mode, axes, correlate=correlate)
-    return run.plan(problem, method, nthreads)
+    return run.plan(problem, method, nthreads, image_known=image_known, kernel_known=kernel_known)
 
 
-def _as_planning_array(value, dtype) -> np.ndarray:
+def _as_planning_array(value, dtype) -> tuple[np.ndarray, bool]:
+    """The array to plan with, and whether it holds values (a shape gives a stand-in of zeros
+    that takes no memory)."""
     if isinstance(value, tuple) and all(isinstance(n, (int, np.integer)) for n in value):
         if any(n < 0 for n in value):
             raise ValueError(f"shape {value} has a negative length")
-        return np.broadcast_to(np.zeros((), dtype or np.float64), value)
+        return np.broadcast_to(np.zeros((), dtype or np.float64), value), False
     arr = as_operand(value, "input")
-    return arr if dtype is None else arr.astype(dtype, copy=False)
+    return (arr if dtype is None else arr.astype(dtype, copy=False)), True

@@ -37,7 +37,7 @@ def filter_image(args: argparse.Namespace) -> int:
         kernel = from_spec(args.kernel, len(axes))
         dtype = np.dtype(args.dtype) if args.dtype else image.dtype
         limit = {} if args.memory_limit is None else {
-            "memory_limit": config.parse_size(args.memory_limit, "--memory-limit")}
+            "memory_limit": config.parse_size(args.memory_limit, "--memory-limit", unit_required=True)}
         settings = config.override(**limit) if limit else contextlib.nullcontext()
         out, finish = create_image(target, image.shape, dtype)
         with settings:

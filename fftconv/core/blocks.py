@@ -128,7 +128,7 @@ def _plan_block(block, halo, source_dtype, work: BlockFilter, room: int | None) 
     template = np.broadcast_to(np.zeros((), source_dtype), tuple(b + h for b, h in zip(block, halo)))
     try:
         return run.plan(work.problem(template), work.method, work.threads, memory_limit=room,
-                        worst_case_image=True)
+                        image_known=False)
     except MemoryLimitError:
         return None
 

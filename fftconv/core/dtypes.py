@@ -142,11 +142,13 @@ def _largest_magnitude(a: np.ndarray, from_dtype: bool) -> int:
     return max(abs(int(a.max())), abs(int(a.min())))
 
 
-def float_sums_exact(x: np.ndarray, h: np.ndarray, rank: int, worst_case_x: bool = False) -> bool:
+def float_sums_exact(x: np.ndarray, h: np.ndarray, rank: int, worst_case_x: bool = False,
+                     worst_case_h: bool = False) -> bool:
     """Whether a float64 computation of the integer convolution of ``x`` with ``h`` (their
     last ``rank`` axes convolved) rounds back exactly: ``max|x| * max|h| * min(size)`` must fit
-    float64's mantissa. ``worst_case_x`` assumes the largest value ``x``'s dtype holds (for
-    plans made before the images are seen). True for non-integer operands.
+    float64's mantissa. ``worst_case_x`` (``worst_case_h``) assumes the largest value the
+    dtype of ``x`` (``h``) holds, for plans made before the values are seen. True for
+    non-integer operands.
 
     Examples
     --------
@@ -158,6 +160,6 @@ def float_sums_exact(x: np.ndarray, h: np.ndarray, rank: int, worst_case_x: bool
     """
     if x.dtype.kind not in "iu" and h.dtype.kind not in "iu":
         return True
-    largest = _largest_magnitude(x, worst_case_x) * _largest_magnitude(h, False)
+    largest = _largest_magnitude(x, worst_case_x) * _largest_magnitude(h, worst_case_h)
     terms = min(int(np.prod(x.shape[x.ndim - rank:])), int(np.prod(h.shape[h.ndim - rank:])))
     return largest * terms <= EXACT_INTEGER_LIMIT

@@ -86,6 +86,27 @@ def output_window(n1: int, n2: int, mode: str, convention: str = "signal") -> Wi
     return Window(n2 - 1, n1 - n2 + 1)
 
 
+def reach(n1: int, n2: int, window: Window) -> tuple[slice, slice, Window]:
+    """The samples of the input and the taps of the kernel that ``window``'s outputs involve,
+    and the window in the coordinates of their (smaller) full convolution.
+
+    Output ``m`` sums ``x[i] h[m - i]``; over the window that needs ``i`` and ``j = m - i`` no
+    further than ``window.stop - 1`` and no nearer than ``window.start`` minus the other's
+    length. Only a 'same' window of a kernel longer than the input leaves some out: the kernel
+    is then cut to about twice the input's length, whatever its own.
+
+    Examples
+    --------
+    >>> reach(3, 100, output_window(3, 100, "same"))
+    (slice(0, 3, None), slice(47, 52, None), Window(start=2, length=3))
+    >>> reach(10, 3, output_window(10, 3, "full"))
+    (slice(0, 10, None), slice(0, 3, None), Window(start=0, length=12))
+    """
+    i_lo, i_hi = max(0, window.start - n2 + 1), min(n1, window.stop)
+    j_lo, j_hi = max(0, window.start - n1 + 1), min(n2, window.stop)
+    return slice(i_lo, i_hi), slice(j_lo, j_hi), Window(window.start - i_lo - j_lo, window.length)
+
+
 def min_circular_length(n1: int, n2: int, window: Window) -> int:
     """Shortest circular (FFT) length whose output equals the linear one on ``window``.
 

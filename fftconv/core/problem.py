@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import dtypes
-from .geometry import SAME_CONVENTIONS, Window, output_window, valid_swap_needed
+from .geometry import SAME_CONVENTIONS, Window, output_window, reach, valid_swap_needed
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,10 @@ class Geometry:
     conv_axes: tuple[int, ...]  # the axes actually convolved
     windows: tuple[Window, ...]
     out_shape: tuple[int, ...]  # in the caller's axis order
-    shape1: tuple[int, ...]  # image lengths on the convolved axes (after the swap)
-    shape2: tuple[int, ...]  # kernel lengths on the convolved axes
+    shape1: tuple[int, ...]  # image lengths on the convolved axes (after the swap and crop)
+    shape2: tuple[int, ...]  # kernel lengths on the convolved axes (after the crop)
+    crop: tuple[tuple[slice, ...], tuple[slice, ...]] | None  # the parts of image and kernel
+    # the window reaches (`reach`), when that leaves something out
     batch: tuple[int, ...]  # broadcast shape of the other axes
     kernel_batched: bool  # the kernel has a batch axis longer than 1
     moved: bool  # the convolved axes are not already the last ones
@@ -173,6 +175,11 @@ got shapes (5, 6) and (7, 2).
     if swap:
         s1, s2 = s2, s1
     windows = tuple(output_window(s1[a], s2[a], mode, same) for a in conv)
+    crop1, crop2 = [slice(None)] * ndim, [slice(None)] * ndim
+    reached = [reach(s1[a], s2[a], w) for a, w in zip(conv, windows)]
+    for a, (r1, r2, _) in zip(conv, reached):
+        crop1[a], crop2[a] = r1, r2
+    cropped = any(r1 != slice(0, s1[a]) or r2 != slice(0, s2[a]) for a, (r1, r2, _) in zip(conv, reached))
     out_shape = list(np.broadcast_shapes(
         tuple(1 if a in conv else s1[a] for a in range(ndim)),
         tuple(1 if a in conv else s2[a] for a in range(ndim)),
@@ -180,9 +187,13 @@ got shapes (5, 6) and (7, 2).
     for a, w in zip(conv, windows):
         out_shape[a] = w.length
     others = [a for a in range(ndim) if a not in conv]
+    if cropped:
+        windows = tuple(w for _, _, w in reached)
     return Geometry(
         flip_axes=tuple(axes), swap=swap, conv_axes=tuple(conv), windows=windows, out_shape=tuple(out_shape),
-        shape1=tuple(s1[a] for a in conv), shape2=tuple(s2[a] for a in conv),
+        shape1=tuple(r1.stop - r1.start for r1, _, _ in reached),
+        shape2=tuple(r2.stop - r2.start for _, r2, _ in reached),
+        crop=(tuple(crop1), tuple(crop2)) if cropped else None,
         batch=tuple(out_shape[a] for a in others), kernel_batched=any(s2[a] != 1 for a in others),
         moved=conv != list(range(ndim - len(conv), ndim)),
     )
@@ -286,6 +297,8 @@ class Problem:
             in2 = correlation_kernel(in2, geo.flip_axes)
         if geo.swap:
             in1, in2 = in2, in1
+        if geo.crop is not None:
+            in1, in2 = in1[geo.crop[0]], in2[geo.crop[1]]
         if geo.moved:
             in1, in2 = axes_last(in1, geo.conv_axes), axes_last(in2, geo.conv_axes)
         return cls(in1, in2, geo, dtypes.result_dtype(in1.dtype, in2.dtype, conventions.result), conventions)

@@ -10,6 +10,7 @@ to the result dtype.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..executors.nonfinite import all_finite, repair, zero_nonfinite
 from ..planning.plan import Plan
 from ..planning.planner import make_plan
 from .dtypes import cast, float_sums_exact
+from .memory import check_fits
 from .problem import Problem, axes_last
 
 #: Marks "use the configured memory limit" (None means no limit).
@@ -42,12 +44,16 @@ def plan(
     methods: Sequence[str] | None = None,
     settings: config.Config | None = None,
     memory_limit: object = CONFIGURED,
-    worst_case_image: bool = False,
+    image_known: bool = True,
+    kernel_known: bool = True,
 ) -> Plan:
     """The `Plan` for ``problem``: ``method`` forces one ('auto': the planner's choice among
     ``methods``, default all); ``memory_limit`` bytes (default: ``[memory] limit``) bound the
-    executor's working memory. With ``worst_case_image`` the integer-exactness rule assumes
-    the largest values the image dtype holds (for plans made before the images are seen).
+    executor's working memory. ``image_known`` and ``kernel_known`` say whether the
+    problem's arrays hold the real values or stand in for them (plans made from shapes, or
+    before the images are seen): for unknown values the integer-exactness rule assumes the
+    largest their dtype holds, and executors that read the kernel's values are left out
+    (forcing one is an error).
 
     Examples
     --------
@@ -58,7 +64,7 @@ def plan(
     """
     settings = settings or config.get()
     key = (id(problem.geometry), problem.result_dtype, threads, method, methods, memory_limit,
-           worst_case_image, id(settings), registry.generation())
+           image_known, kernel_known, id(settings), registry.generation())
     known = _memo.get(key)
     if known is not None:
         return known[0]
@@ -66,8 +72,8 @@ def plan(
         method = settings.method  # [planner] method forces what 'auto' means
     limit = settings.memory_limit if memory_limit is CONFIGURED else memory_limit
     spec = problem.spec(threads, settings.backend)
-    exact_only = (method == "auto" and problem.result_dtype.kind in "iu"
-                  and not float_sums_exact(problem.x, problem.h, problem.rank, worst_case_image))
+    exact_only = method == "auto" and problem.result_dtype.kind in "iu" and not float_sums_exact(
+        problem.x, problem.h, problem.rank, not image_known, not kernel_known)
     candidates, read_values = [], exact_only or problem.result_dtype.kind in "iu"
     for executor in registry.executors():
         if executor.method != method and (methods is not None and executor.method not in methods):
@@ -78,6 +84,11 @@ def plan(
             continue
         if executor.checks_values:
             read_values = True
+            if not kernel_known:
+                if executor.method == method:
+                    raise ValueError(f"method={method!r} decides from the kernel's values: plan with the "
+                                     "kernel array rather than its shape")
+                continue
             if not executor.accepts(problem):
                 continue
         candidates.append(executor.name)
@@ -110,6 +121,9 @@ def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.nd
     executor = registry.get(plan.executor)
     compute = plan.compute_dtype
     direct_into_out = out is not None and out.dtype == compute
+    outputs = math.prod(problem.out_shape)
+    check_fits(outputs * (compute.itemsize + problem.result_dtype.itemsize) + plan.workspace,
+               f"convolving {problem.x.shape} with {problem.h.shape}")
     result = out if direct_into_out else np.empty(problem.out_shape, compute)
     target = axes_last(result, problem.conv_axes)
     try:

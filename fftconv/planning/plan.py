@@ -145,14 +145,15 @@ def format_seconds(seconds: float) -> str:
 
 
 def format_bytes(nbytes: float) -> str:
-    """``nbytes`` in B, KiB, MiB or GiB.
+    """``nbytes`` in B, KiB, MiB, GiB, TiB or PiB.
 
     Examples
     --------
     >>> format_bytes(512), format_bytes(3 << 20)
     ('512 B', '3.0 MiB')
     """
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+    for unit, size in (("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20),
+                       ("KiB", 1 << 10)):
         if nbytes >= size:
             return f"{nbytes / size:.1f} {unit}"
     return f"{int(nbytes)} B"

@@ -1,0 +1,105 @@
+"""Memory and size promises: estimates before any work, refusals with the numbers, the
+memmap budget, planning from shapes without allocating, and the settings that size them."""
+
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.signal
+from conftest import assert_close
+
+import fftconv
+import fftconv.ndimage
+from fftconv import config
+from fftconv.core import blocks
+
+
+def test_a_kernel_far_larger_than_the_image_costs_what_the_image_needs(rng):
+    x = rng.standard_normal((10, 10))
+    huge = np.broadcast_to(1.0, (10**6, 10**6))  # 8 TB if it were real
+    start = time.perf_counter()
+    got = fftconv.fftconvolve(x, huge, "same")
+    assert time.perf_counter() - start < 5
+    np.testing.assert_allclose(got, np.full((10, 10), x.sum()), rtol=1e-12)
+    k = rng.standard_normal((41, 9))  # only the taps the 'same' window reaches are used
+    for method in ("direct", "fft", "tiled"):
+        assert_close(fftconv.convolve(x, k, "same", method), scipy.signal.convolve(x, k, "same", "direct"))
+    assert fftconv.plan(x, k, "same").shape2 == (19, 9)
+
+
+def test_what_cannot_fit_in_this_machine_is_refused_before_any_work():
+    image = np.broadcast_to(np.int64(1), (10**5, 10**5))  # a 74.5 GiB result
+    start = time.perf_counter()
+    with pytest.raises(fftconv.MemoryLimitError, match=r"needs about 74\.5 GiB of memory.*available"):
+        fftconv.convolve(image, np.ones((3, 3), np.int64))
+    assert time.perf_counter() - start < 1  # the integer rule's pass over the image never ran
+    with pytest.raises(MemoryError):
+        fftconv.ndimage.convolve(np.broadcast_to(1.0, (10**6, 10**6)), np.ones((3, 3)))
+
+
+def test_planning_from_shapes_allocates_nothing_of_the_problems_size():
+    tracemalloc.start()
+    plan = fftconv.plan((1000, 1000), (60000, 60000), "same", threads=1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 64 << 20 and "separable" not in plan.candidates
+    with pytest.raises(ValueError, match="kernel's values"):
+        fftconv.plan((300, 300), (9, 9), method="separable")
+
+
+def test_memmaps_are_filtered_in_blocks_without_a_limit(tmp_path, rng, monkeypatch):
+    """The default budget for memmaps applies (the in-memory check once saw every memmap as
+    an in-memory array and ran it as one block)."""
+    source = np.lib.format.open_memmap(tmp_path / "in.npy", "w+", np.float32, (300, 200))
+    source[:] = rng.standard_normal((300, 200))
+    monkeypatch.setattr(fftconv.ndimage, "DEFAULT_STREAM_BUDGET", 256 << 10)  # < one block
+    reads = []
+    real_read = blocks.read_extended
+    monkeypatch.setattr(blocks, "read_extended", lambda *a, **k: reads.append(1) or real_read(*a, **k))
+    w = rng.standard_normal((7, 7)).astype(np.float32)
+    got = fftconv.ndimage.correlate(source, w)
+    assert len(reads) > 1
+    assert_close(got, scipy.ndimage.correlate(np.asarray(source), w), ulps=1000)
+    reads.clear()
+    fftconv.ndimage.correlate(np.asarray(source).copy(), w)  # in memory, no limit: one block
+    assert len(reads) == 1
+
+
+def test_a_read_only_output_is_refused_before_any_work(rng):
+    out = np.empty((50, 50))
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fftconv.ndimage.convolve(rng.standard_normal((50, 50)), np.ones((3, 3)), output=out)
+
+
+def test_sizes_in_files_and_the_environment_need_a_unit(tmp_path, monkeypatch):
+    path = tmp_path / "c.toml"
+    path.write_text("[memory]\nlimit = 512\n")
+    with pytest.raises(fftconv.ConfigError, match=r'needs a unit, e\.g\. "512MiB"'):
+        config.load(path)
+    path.write_text('[memory]\nlimit = "512B"\n')
+    assert config.load(path).memory_limit == 512
+    monkeypatch.setenv("FFTCONV_MEMORY_LIMIT", "64")
+    with pytest.raises(fftconv.ConfigError, match="FFTCONV_MEMORY_LIMIT: a size needs a unit"):
+        config.get()
+    monkeypatch.setenv("FFTCONV_MEMORY_LIMIT", "64MiB")
+    assert config.get().memory_limit == 64 << 20
+    with config.override(memory_limit=4096):  # Python callers pass bytes
+        assert config.get().memory_limit == 4096
+
+
+def test_a_wisdom_setting_that_is_no_path_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("FFTCONV_WISDOM", "maybe")
+    with pytest.raises(fftconv.ConfigError, match="FFTCONV_WISDOM: expected true, false or a file path"):
+        config.get()
+    monkeypatch.setenv("FFTCONV_WISDOM", str(tmp_path / "w.json"))
+    assert config.get().wisdom == tmp_path / "w.json"
+
+
+def test_misspelt_variables_are_named_in_a_warning(monkeypatch):
+    monkeypatch.setenv("FFTCONV_THREDS", "2")
+    monkeypatch.setattr(config, "_warned", set())
+    with pytest.warns(RuntimeWarning, match="FFTCONV_THREDS is not a setting.*FFTCONV_THREADS"):
+        with config.override(threads=1):  # a new combination of settings is resolved
+            config.get()
