@@ -41,7 +41,8 @@ def test_tune_fits_positive_coefficients_and_reports(tiny_grid):
 def test_tune_cli_writes_a_config_that_the_planner_uses(tiny_grid, tmp_path, monkeypatch, capsys):
     path = tmp_path / "fftconv.toml"
     path.write_text('[fftw]\nthreads = 2\n')
-    assert main(["tune", "--quick", "--no-progress", "--threads", "2", "--config", str(path)]) == 0
+    # --force: on a grid this small the validation regret is noise, not a verdict on the fit
+    assert main(["tune", "--quick", "--no-progress", "--threads", "2", "--config", str(path), "--force"]) == 0
     assert "wrote [planner.costs]" in capsys.readouterr().out
     written = config.load(path)
     assert written.threads == 2  # other settings survive

@@ -11,6 +11,7 @@ import csv
 import importlib
 import io
 import json
+import math
 import os
 import platform
 import statistics
@@ -294,6 +295,14 @@ def machine_info(threads: int) -> dict[str, object]:
     }
 
 
+#: What the table's columns mean, printed under it.
+TABLE_LEGEND = (
+    "median: of the timed rounds; spread: slowest minus fastest round; speedup: the fastest peer's "
+    "median over this one's; max rel err: largest |result - reference| over the largest |reference|, "
+    "the reference being scipy.signal.fftconvolve in float64"
+)
+
+
 def format_table(rows: list[Row]) -> str:
     """A fixed-width text table, one line per (case, implementation)."""
     header = (f"{'case':<32} {'implementation':<26} {'median':>10} {'spread':>9} {'speedup':>8}"
@@ -306,6 +315,24 @@ def format_table(rows: list[Row]) -> str:
             f" {r.speedup_vs_best_peer:>7.2f}x {r.max_rel_error:>11.1e}{note}"
         )
     return "\n".join(lines)
+
+
+def summary(rows: list[Row]) -> str:
+    """One line: on how many cases ``fftconv.convolve`` was the fastest, and its geometric-mean
+    speedup over the fastest peer, after the columns' legend.
+
+    Examples
+    --------
+    >>> rows = [Row("c", "fftconv.convolve", False, 1e-3, 0, 3, 0, 2.0), Row("d", "fftconv.convolve",
+    ...         False, 1e-3, 0, 3, 0, 0.5)]
+    >>> print(summary(rows).splitlines()[-1])
+    fftconv.convolve was the fastest on 1 of 2 cases; geometric-mean speedup over the fastest peer 1.00x
+    """
+    speedups = [r.speedup_vs_best_peer for r in rows if r.implementation == "fftconv.convolve"]
+    wins = sum(s > 1 for s in speedups)
+    mean = math.exp(sum(math.log(s) for s in speedups) / len(speedups)) if speedups else float("nan")
+    return (TABLE_LEGEND + "\n" + f"fftconv.convolve was the fastest on {wins} of {len(speedups)} cases; "
+            f"geometric-mean speedup over the fastest peer {mean:.2f}x")
 
 
 def to_json(rows: list[Row], machine: dict[str, object]) -> str:

@@ -1,77 +1,95 @@
 """The bodies of the ``fftconv`` subcommands: each takes the parsed arguments and returns the
-exit status (2, with a message on stderr, for a bad input)."""
+exit status. A bad input, setting or path raises one of `UserError`, which `main` prints as
+one line (exit status 2); output paths are checked before any work starts."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import sys
+import os
+from pathlib import Path
+
+#: What a command raises for bad inputs, settings, files or sizes (ConfigError and
+#: MemoryLimitError among them): shown as one line, never a traceback.
+UserError = (ValueError, TypeError, RuntimeError, OSError, MemoryError)
+
+
+def check_writable(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` as a Path if a file can be written there, else ``ValueError`` saying why.
+
+    Examples
+    --------
+    >>> check_writable("/nonexistent-dir/x.json", "--json")
+    Traceback (most recent call last):
+    ...
+    ValueError: --json: the directory /nonexistent-dir does not exist
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise ValueError(f"{what}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise ValueError(f"{what}: cannot write in {directory}")
+    if target.is_dir():
+        raise ValueError(f"{what}: {target} is a directory")
+    return target
 
 
 def filter_image(args: argparse.Namespace) -> int:
     import contextlib
-    from pathlib import Path
 
     import numpy as np
 
     from .. import config, ndimage
     from ..kernels import from_spec
-    from ..planning.plan import MemoryLimitError
     from .imageio import create_image, open_image
 
-    def fail(message: str) -> int:
-        print(f"fftconv filter: {message}", file=sys.stderr)
-        return 2
-
-    source, target = Path(args.input), Path(args.output)
+    source, target = Path(args.input), check_writable(args.output, "output")
     if source.resolve() == target.resolve():
-        return fail("the output must be a different file from the input")
-    try:
-        image = open_image(source)
-        if args.axes is not None:
-            axes = tuple(int(a) for a in args.axes.split(","))
-        elif image.ndim == 3 and image.shape[2] in (2, 3, 4):
-            axes = (0, 1)  # colour (and alpha) channels are filtered one by one
-        else:
-            axes = tuple(range(image.ndim))
-        kernel = from_spec(args.kernel, len(axes))
-        dtype = np.dtype(args.dtype) if args.dtype else image.dtype
-        limit = {} if args.memory_limit is None else {
-            "memory_limit": config.parse_size(args.memory_limit, "--memory-limit", unit_required=True)}
-        settings = config.override(**limit) if limit else contextlib.nullcontext()
-        out, finish = create_image(target, image.shape, dtype)
-        with settings:
+        raise ValueError("the output must be a different file from the input")
+    image = open_image(source)
+    if args.axes is not None:
+        axes = tuple(int(a) for a in args.axes.split(","))
+    elif image.ndim == 3 and image.shape[2] in (2, 3, 4):
+        axes = (0, 1)  # colour (and alpha) channels are filtered one by one
+    else:
+        axes = tuple(range(image.ndim))
+    kernel = from_spec(args.kernel, len(axes))
+    dtype = np.dtype(args.dtype) if args.dtype else image.dtype
+    limit = {} if args.memory_limit is None else {
+        "memory_limit": config.parse_size(args.memory_limit, "--memory-limit", unit_required=True)}
+    with config.override(**limit) if limit else contextlib.nullcontext():
+        with create_image(target, image.shape, dtype) as out:  # renamed into place on success only
             func = ndimage.correlate if args.correlate else ndimage.convolve
             func(image, kernel, output=out, mode=args.mode, cval=args.cval, axes=axes, method=args.method,
                  threads=args.threads, progress=not args.no_progress)
-        finish()
-    except (ValueError, TypeError, RuntimeError, FileNotFoundError, MemoryLimitError) as exc:
-        return fail(str(exc))
     print(f"wrote {target}: {image.shape} {dtype}, kernel {kernel.shape} ({args.kernel}), "
           f"{'correlated' if args.correlate else 'convolved'}, mode {args.mode}")
     return 0
 
 
 def tune(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .. import config
     from ..backends.threads import available_cores
     from ..planning import tune as tuning
 
-    try:
-        target = Path(args.config) if args.config else config.user_config_path() if args.write else None
-        threads = args.threads or available_cores()
-        result = tuning.tune(quick=args.quick, threads=threads, progress=not args.no_progress)
-        print(tuning.report(result))
-        if target is not None:
-            tuning.write_costs(result.new, target)
-            print(f"\nwrote [planner.costs] to {target}")
-        else:
-            print("\n(not written: pass --write or --config PATH to keep this fit)")
-    except config.ConfigError as exc:
-        print(f"fftconv tune: {exc}", file=sys.stderr)
-        return 2
+    target = check_writable(args.config, "--config") if args.config else None
+    if args.write:
+        target = config.user_config_path()
+    config.get()  # a broken configuration is reported before minutes of measuring
+    result = tuning.tune(quick=args.quick, threads=args.threads or available_cores(),
+                         progress=not args.no_progress)
+    print(tuning.report(result))
+    if target is None:
+        print("\n(not written: pass --write or --config PATH to keep this fit)")
+        return 0
+    if result.worse_than_before() and not args.force:
+        print(f"\nnot written to {target}: the fit's planner regret is worse than the current "
+              "coefficients' (a busy machine measures badly; run again when it is quiet, or pass "
+              "--force to write it anyway)")
+        return 1
+    tuning.write_costs(result.new, target)
+    print(f"\nwrote [planner.costs] to {target}")
     return 0
 
 
@@ -80,13 +98,8 @@ def plan(args: argparse.Namespace) -> int:
 
     from .. import signal
 
-    try:
-        dtype = np.dtype(args.dtype)
-        result = signal.plan(args.image, args.kernel, args.mode, args.method, threads=args.threads,
-                             dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        print(f"fftconv plan: {exc}", file=sys.stderr)
-        return 2
+    result = signal.plan(args.image, args.kernel, args.mode, args.method, threads=args.threads,
+                         dtype=np.dtype(args.dtype))
     print(result.explain())
     return 0
 
@@ -94,16 +107,22 @@ def plan(args: argparse.Namespace) -> int:
 def bench(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from .bench import format_table, load_suite, machine_info, missing_peers, run_case, to_csv, to_json
+    from .bench import (
+        format_table,
+        load_suite,
+        machine_info,
+        missing_peers,
+        run_case,
+        summary,
+        to_csv,
+        to_json,
+    )
 
-    try:
-        suite = load_suite("quick" if args.quick else args.suite)
-    except ValueError as exc:
-        print(f"fftconv bench: {exc}", file=sys.stderr)
-        return 2
+    suite = load_suite("quick" if args.quick else args.suite)
+    outputs = {flag: check_writable(path, f"--{flag}") for flag, path in
+               (("json", args.json), ("csv", args.csv), ("plot", args.plot)) if path}
     if args.plot and importlib.util.find_spec("matplotlib") is None:
-        print("fftconv bench: --plot needs matplotlib: pip install \"fftconv[plot]\"", file=sys.stderr)
-        return 2
+        raise RuntimeError("--plot needs matplotlib: pip install \"fftconv[plot]\"")
     rounds = args.rounds or suite.rounds
     machine = machine_info(args.threads)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
@@ -111,7 +130,7 @@ def bench(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"suite {suite.name!r} ({suite.description}), {rounds} rounds in random order, "
           f"{args.threads} thread(s) for everyone (scipy.fft workers, OpenCV threads, FFTW threads;"
-          " scipy.ndimage and astropy are single-threaded); speedup = best peer median / this median\n")
+          " scipy.ndimage and astropy are single-threaded)\n")
     rows = []
     for case in tqdm(suite.cases, desc="fftconv bench", unit="case", leave=False,
                      disable=args.no_progress):
@@ -119,18 +138,14 @@ def bench(args: argparse.Namespace) -> int:
         table = format_table(case_rows)
         tqdm.write(table if not rows else table.split("\n", 2)[-1])
         rows.extend(case_rows)
-    for path, render in ((args.json, to_json), (args.csv, to_csv)):
-        if path:
-            with open(path, "w", newline="") as f:
-                f.write(render(rows, machine))
-            print(f"wrote {path}")
-    if args.plot:
+    print("\n" + summary(rows))
+    for flag, render in (("json", to_json), ("csv", to_csv)):
+        if flag in outputs:
+            outputs[flag].write_text(render(rows, machine), newline="")
+            print(f"wrote {outputs[flag]}")
+    if "plot" in outputs:
         from .plot import plot_speedups
 
-        try:
-            plot_speedups(rows, args.plot)
-        except RuntimeError as exc:
-            print(f"fftconv bench: {exc}", file=sys.stderr)
-            return 2
-        print(f"wrote {args.plot}")
+        plot_speedups(rows, str(outputs["plot"]))
+        print(f"wrote {outputs['plot']}")
     return 0

@@ -7,8 +7,11 @@ stream through the filter's blocks; PNG (and compressed TIFF) is read whole. TIF
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -62,41 +65,60 @@ def open_image(path: str | Path) -> np.ndarray:
         return np.asarray(image)
 
 
-def create_image(path: str | Path, shape: tuple[int, ...], dtype: np.dtype
-                 ) -> tuple[np.ndarray, Callable[[], None]]:
-    """A writable array for the result and a ``finish()`` that puts it on disk.
+@contextlib.contextmanager
+def create_image(path: str | Path, shape: tuple[int, ...], dtype: np.dtype) -> Iterator[np.ndarray]:
+    """A writable array for the result, put on disk as ``path`` when the ``with`` block ends
+    without an error.
 
-    .npy and TIFF outputs are memmaps of the new file (written as the filter goes); PNG is
-    kept in memory and encoded by ``finish``.
+    The result is written to a temporary file beside ``path`` and renamed onto it only then,
+    so an error or an interrupt (Ctrl-C) never leaves a file at ``path`` that looks complete.
+    .npy and TIFF outputs are memmaps of that file (written as the filter goes); PNG is kept in
+    memory and encoded at the end.
 
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.npy"
-    >>> out, finish = create_image(p, (2, 2), np.dtype(np.float32)); out[:] = 1; finish()
+    >>> with create_image(p, (2, 2), np.dtype(np.float32)) as out:
+    ...     out[:] = 1
     >>> np.load(p).sum()
     np.float32(4.0)
     """
     path = Path(path)
     suffix = _suffix(path)
     dtype = np.dtype(dtype)
-    if suffix == ".npy":
-        out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
-        return out, out.flush
-    if suffix in (".tif", ".tiff"):
-        tifffile = _need("tifffile", suffix)
-        big = int(np.prod(shape)) * dtype.itemsize > 2**31
-        out = tifffile.memmap(path, shape=shape, dtype=dtype, bigtiff=big)
-        return out, out.flush
-    image_module = _need("PIL.Image", suffix)
+    if suffix == ".png":
+        _check_png(shape, dtype)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{suffix}", dir=path.parent or ".")
+    os.close(fd)
+    partial = Path(name)
+    try:
+        out = _open_output(partial, suffix, shape, dtype)
+        yield out
+        if suffix == ".png":
+            _need("PIL.Image", suffix).fromarray(out).save(partial, format="PNG")
+        else:
+            out.flush()
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _check_png(shape: tuple[int, ...], dtype: np.dtype) -> None:
     if dtype not in _PNG_DTYPES or not (len(shape) == 2 or (len(shape) == 3 and shape[2] in (3, 4))):
         raise ValueError(f"PNG holds 8/16-bit grayscale or 8-bit RGB(A) images, not {dtype} of shape "
                          f"{shape}; pass --dtype uint8 or write .npy/.tif")
     if dtype == np.uint16 and len(shape) == 3:
         raise ValueError("PNG colour images are 8-bit here; pass --dtype uint8 or write .npy/.tif")
-    out = np.empty(shape, dtype)
 
-    def finish() -> None:
-        image_module.fromarray(out).save(path)
 
-    return out, finish
+def _open_output(path: Path, suffix: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """The array the result is written into: a memmap of ``path`` (.npy, TIFF) or memory (PNG)."""
+    if suffix == ".npy":
+        return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    if suffix in (".tif", ".tiff"):
+        tifffile = _need("tifffile", suffix)
+        big = int(np.prod(shape)) * dtype.itemsize > 2**31
+        return tifffile.memmap(path, shape=shape, dtype=dtype, bigtiff=big)
+    _need("PIL.Image", suffix)
+    return np.empty(shape, dtype)

@@ -36,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ..executors.registry import methods
     from .bench import BUILTIN_SUITES
 
-    parser = argparse.ArgumentParser(prog="fftconv", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fftconv", description="Fast, exact-where-it-matters convolution on FFTW: benchmark it "
+        "beside scipy (bench), fit its planner to this machine (tune), explain a choice (plan), "
+        "filter image files (filter).")
     parser.add_argument("--version", action="version", version=f"fftconv {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -52,21 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     tune = sub.add_parser("tune", help="measure this machine and fit the planner's cost model")
-    tune.add_argument("--quick", action="store_true", help="fewer, shorter measurements (under 20 s)")
+    tune.add_argument("--quick", action="store_true", help="fewer, shorter measurements (about 30 s)")
     tune.add_argument("--threads", type=_positive, default=None,
                       help="threads whose gain to measure (default: every core)")
     where = tune.add_mutually_exclusive_group()
     where.add_argument("--write", action="store_true", help="write the fit to the user config file")
     where.add_argument("--config", metavar="PATH", help="write the fit to this TOML file")
+    tune.add_argument("--force", action="store_true",
+                      help="write the fit even if its planner regret is worse than the current one's")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     explain = sub.add_parser("plan", help="explain how fftconv would convolve two shapes")
     explain.add_argument("image", type=_shape, help="image shape, e.g. 4096x4096")
     explain.add_argument("kernel", type=_shape, help="kernel shape, e.g. 31x31")
-    explain.add_argument("--mode", choices=["full", "same", "valid"], default="full")
-    explain.add_argument("--dtype", default="float64")
-    explain.add_argument("--method", choices=methods(), default="auto")
-    explain.add_argument("--threads", type=_positive, default=None)
+    explain.add_argument("--mode", choices=["full", "same", "valid"], default="full",
+                         help="output size, as in scipy.signal.convolve (default full)")
+    explain.add_argument("--dtype", default="float64", help="dtype of both inputs (default float64)")
+    explain.add_argument("--method", choices=methods(), default="auto",
+                         help="force a method (default auto: the planner's choice)")
+    explain.add_argument("--threads", type=_positive, default=None,
+                         help="threads to plan for (default: the configuration's, else every core)")
 
     filt = sub.add_parser("filter", help="filter an image file (.npy, .tif, .png) with a kernel",
                           description="Convolve (or correlate) an image file with a kernel, with "
@@ -105,7 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run = {"plan": commands.plan, "tune": commands.tune, "filter": commands.filter_image,
            "bench": commands.bench}[args.command]
-    return run(args)
+    try:
+        return run(args)
+    except commands.UserError as exc:  # bad settings, inputs or paths: one line, no traceback
+        print(f"fftconv {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"fftconv {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

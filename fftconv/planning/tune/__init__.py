@@ -48,6 +48,17 @@ class TuneResult:
     regret_new: list[float]
     seconds: float
 
+    def worse_than_before(self) -> bool:
+        """Whether the new coefficients chose worse on the validation cases: a geometric-mean
+        regret over 1 % or a largest regret over 5 % above the old coefficients' (about the
+        spread of repeated runs on the reference machine)."""
+        def gmean(values: list[float]) -> float:
+            finite = [v for v in values if math.isfinite(v)]
+            return math.exp(sum(math.log(v) for v in finite) / len(finite)) if finite else math.inf
+
+        return (gmean(self.regret_new) > 1.01 * gmean(self.regret_old)
+                or max(self.regret_new) > 1.05 * max(self.regret_old))
+
 
 def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneResult:
     """Measure this machine and fit a `CostModel` (the current one is the starting point).
