@@ -22,9 +22,9 @@ from . import config
 from .backends.threads import resolve_threads
 from .core.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks
 from .core.boundary import MODES
-from .core.dtypes import as_operand
+from .core.dtypes import as_operand, cast
 from .core.memory import check_fits
-from .core.problem import normalize_axes
+from .core.problem import NDIMAGE, normalize_axes
 from .executors.registry import check_method
 
 __all__ = ["convolve", "correlate"]
@@ -101,12 +101,15 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     """The body of `correlate` and `convolve`."""
     x = _source(input)
     w = as_operand(weights, "weights")
+    if "O" in (np.dtype(x.dtype).kind, w.dtype.kind):
+        raise RuntimeError("array type not supported")  # scipy's error: no Python numbers here
     ndim = len(x.shape)
     axes = normalize_axes(axes, ndim) if ndim else []
-    if w.ndim != len(axes):
-        raise RuntimeError("filter weights array has incorrect shape.")  # scipy's error
+    filtered = [n for n in w.shape if n > 0]
+    if len(filtered) != len(axes) or w.size == 0 and len(axes) == 0:
+        raise RuntimeError(f"weights.ndim ({len(filtered)}) must match len(axes) ({len(axes)})")  # scipy's
     if w.size == 0:
-        raise ValueError("weights must not be empty")
+        raise RuntimeError("no filter weights given")  # scipy's error
     if not isinstance(mode, str) or mode not in MODES:
         raise RuntimeError(f"boundary mode not supported: {mode!r}; use one of {', '.join(MODES)}")
     check_method(method)
@@ -126,6 +129,9 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
     if math.prod(x.shape) == 0:
+        return target
+    if ndim == 0:  # a number times a number, as scipy computes it
+        target[...] = cast(np.asarray(np.asarray(x) * w), out_dtype, NDIMAGE.integers)
         return target
     before = [0] * ndim
     for a, n, o in zip(axes, w.shape, origins):

@@ -18,10 +18,10 @@ from . import config
 from .backends.threads import resolve_threads
 from .core import run
 from .core.boundary import read_extended
-from .core.dtypes import as_operand, cast, result_dtype
+from .core.dtypes import as_operand
 from .core.geometry import boundary_pad_widths, check_mode
 from .core.memory import check_fits
-from .core.problem import SIGNAL, SIGNAL_CORRELATE2D, SIGNAL_FFT, Conventions, Problem
+from .core.problem import SIGNAL, SIGNAL_CORRELATE2D, SIGNAL_FFT, Conventions, Problem, normalize_axes
 from .executors.registry import check_method, methods
 from .planning.plan import Plan
 
@@ -46,24 +46,42 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     check_method(method, methods() if among is None else ("auto", *among))
     settings = config.get()
     nthreads = resolve_threads(threads, settings)
-    if a.ndim == 0 and b.ndim == 0:
-        product = a * (np.conj(b) if correlate and b.dtype.kind == "c" else b)
-        return cast(np.asarray(product), result_dtype(a.dtype, b.dtype, conventions.result))
+    if a.ndim == 0 and b.ndim == 0:  # scipy: the product, a NumPy scalar
+        return (a * (np.conj(b) if correlate and b.dtype.kind == "c" else b))[()]
     if a.ndim != b.ndim:
         raise ValueError(
             f"in1 and in2 should have the same dimensionality; got {a.ndim}-d and {b.ndim}-d"
         )
     if a.size == 0 or b.size == 0:
-        return np.array([])
+        if conventions.broadcast_unit_axes:
+            return np.array([])  # scipy's fftconvolve and oaconvolve
+        raise ValueError(f"in1 and in2 must not be empty; got shapes {a.shape} and {b.shape}")
+    if conventions.broadcast_unit_axes:
+        product = _unit_axes_product(a, b, mode, axes)
+        if product is not None:
+            return product
     problem = Problem.build(a, b, mode, axes, correlate=correlate, conventions=conventions)
     # before planning reads any value: the result alone must fit (execute checks the rest)
     check_fits(math.prod(problem.out_shape) * problem.result_dtype.itemsize,
                f"convolving {a.shape} with {b.shape}")
-    if problem.rank == 0:  # fftconvolve: every axis broadcasts, nothing to convolve
-        product = np.multiply(problem.x, problem.h, dtype=np.result_type(problem.x, problem.h))
-        return cast(np.asarray(product), problem.result_dtype)
     plan = run.plan(problem, method, nthreads, methods=among, settings=settings)
     return run.execute(problem, plan)
+
+
+def _unit_axes_product(a: np.ndarray, b: np.ndarray, mode: str, axes) -> np.ndarray | None:
+    """scipy's ``fftconvolve`` when every axis it would transform has length 1 in one of the
+    inputs: the broadcast product in NumPy's dtype ('same': cropped to ``in1``'s shape around
+    the centre), else None."""
+    if any(a.shape[x] != 1 and b.shape[x] != 1 for x in normalize_axes(axes, a.ndim)):
+        return None
+    try:
+        product = np.multiply(a, b)
+    except ValueError:
+        raise ValueError(f"incompatible shapes for in1 and in2: {a.shape} and {b.shape}") from None
+    if mode != "same":
+        return product
+    starts = [(p - n) // 2 for p, n in zip(product.shape, a.shape)]
+    return product[tuple(slice(s, s + n) for s, n in zip(starts, a.shape))]
 
 
 def convolve(in1, in2, mode="full", method="auto", axes=None, *, threads=None):
@@ -191,13 +209,16 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, correlate: boo
     check_mode(mode)
     extend = _boundary(boundary)
     fill = _fill_scalar(fillvalue)
-    if a.size == 0 or b.size == 0:
-        return np.array([])
+    if a.size == 0 or b.size == 0:  # scipy's own shapes of zeros (a 0x5 image: 2x7 in 'full')
+        import scipy.signal
+
+        return getattr(scipy.signal, name)(a, b, mode, boundary, fillvalue)
     conventions = SIGNAL_CORRELATE2D if correlate else SIGNAL
     if mode == "valid" or (extend == "constant" and not fill.any()):
         return _convolve(a, b, mode, method, None, threads, correlate=correlate, conventions=conventions)
     if extend == "constant" and fill.dtype.kind == "c" and a.dtype.kind != "c":
-        raise ValueError("fillvalue is complex but the input is real; pass a real fillvalue")
+        raise ValueError("could not cast `fillvalue` directly to the output type (it was first "
+                         "converted to complex).")  # scipy's words
     # the boundary's samples around in1, then the 'valid' part of the extended image
     widths = [boundary_pad_widths(n, mode, conventions.same) for n in b.shape]
     ranges = [(-before, n + after) for n, (before, after) in zip(a.shape, widths)]
@@ -274,8 +295,10 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, threads=None):
     a = as_operand(in1, "in1")
     b = as_operand(in2, "in2")
     check_mode(mode)
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"in1 and in2 must not be empty; got shapes {a.shape} and {b.shape}")
     if not measure:
-        if a.ndim == 0 or a.size == 0 or b.size == 0:
+        if a.ndim == 0:
             return "direct"
         return plan(a, b, mode, threads=threads).method
     try:

@@ -102,3 +102,23 @@ def test_scipy_reads_outside_the_image_where_fftconv_reflects():
     want = reference_correlate(x, w, "reflect", (6, 0))
     np.testing.assert_array_equal(want[0], x[0])  # -12 reflects back onto row 0 (period 6)
     np.testing.assert_array_equal(fftconv.ndimage.correlate(x, w, mode="reflect", origin=(6, 0)), want)
+
+
+def test_numbers_objects_and_empty_weights_do_what_scipy_does():
+    for func in ("convolve", "correlate"):
+        want = getattr(scipy.ndimage, func)(np.float64(3), np.float64(2))
+        got = getattr(fftconv.ndimage, func)(np.float64(3), np.float64(2))
+        assert got.shape == want.shape == () and got.dtype == want.dtype and got == want == 6.0
+    with pytest.raises(RuntimeError, match="array type not supported"):
+        fftconv.ndimage.convolve(np.array([1, 2], object), np.array([1, 1], object))
+    with pytest.raises(RuntimeError, match="must match len"):
+        fftconv.ndimage.convolve(np.ones((3, 3)), np.ones((0, 3)))
+
+
+def test_float16_images_are_filtered_where_scipy_refuses_them():
+    """A deliberate difference: scipy.ndimage raises 'array type not supported' for float16."""
+    x = np.linspace(0, 1, 12, dtype=np.float16)
+    got = fftconv.ndimage.convolve(x, np.array([1.0, 2.0, 1.0]))
+    assert got.dtype == np.float16
+    want = scipy.ndimage.convolve(x.astype(np.float32), np.array([1.0, 2.0, 1.0]))
+    assert_close(got, want.astype(np.float16))

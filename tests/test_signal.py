@@ -113,13 +113,60 @@ def test_convolve_axes_extra_broadcasts_other_axes(rng, method):
     assert_close(fftconv.correlate(a, b, "full", method, axes=[1], threads=1), want_corr)
 
 
-def test_zero_dimensional_and_empty_inputs():
-    assert fftconv.convolve(3.0, 4.0) == scipy.signal.convolve(3.0, 4.0)
-    assert fftconv.correlate(2j, 1j) == scipy.signal.correlate(2j, 1j)
-    assert fftconv.fftconvolve(np.array(2), np.array(5)) == scipy.signal.fftconvolve(np.array(2), np.array(5))
-    for func in (fftconv.convolve, fftconv.fftconvolve, fftconv.oaconvolve, fftconv.correlate):
-        out = func(np.zeros((0, 3)), np.ones((2, 2)))
-        assert out.shape == (0,) and out.size == 0
+@pytest.mark.parametrize("name", ["convolve", "correlate", "fftconvolve", "oaconvolve"])
+@pytest.mark.parametrize("a, b", [(3.0, 4.0), (2j, 1j), (np.array(2), np.array(5)), (np.int8(3), np.int8(2))])
+def test_zero_dimensional_inputs_give_scipys_scalar(name, a, b):
+    got, want = getattr(fftconv, name)(a, b), getattr(scipy.signal, name)(a, b)
+    assert type(got) is type(want) and got == want and got.dtype == want.dtype
+
+
+def test_empty_inputs_do_what_scipy_does():
+    for name in ("convolve", "correlate"):  # scipy raises ValueError
+        with pytest.raises(ValueError):
+            getattr(scipy.signal, name)(np.zeros((0, 3)), np.ones((2, 2)))
+        with pytest.raises(ValueError, match="must not be empty"):
+            getattr(fftconv, name)(np.zeros((0, 3)), np.ones((2, 2)))
+    for name in ("fftconvolve", "oaconvolve"):  # scipy returns an empty array
+        out = getattr(fftconv, name)(np.zeros((0, 3)), np.ones((2, 2)))
+        assert out.shape == getattr(scipy.signal, name)(np.zeros((0, 3)), np.ones((2, 2))).shape == (0,)
+    with pytest.raises(ValueError, match="must not be empty"):
+        fftconv.choose_conv_method([], [1.0])
+    for name in ("convolve2d", "correlate2d"):  # scipy's shapes of zeros, quirks included
+        for s1, s2 in (((0, 5), (3, 3)), ((3, 3), (0, 3)), ((2, 0), (3, 4))):
+            for mode in ("full", "same", "valid"):
+                try:
+                    want = getattr(scipy.signal, name)(np.ones(s1), np.ones(s2), mode)
+                except ValueError:
+                    with pytest.raises(ValueError):
+                        getattr(fftconv, name)(np.ones(s1), np.ones(s2), mode)
+                    continue
+                got = getattr(fftconv, name)(np.ones(s1), np.ones(s2), mode)
+                assert got.shape == want.shape and got.dtype == want.dtype and not got.any()
+
+
+def test_fftconvolve_of_axes_that_only_broadcast_keeps_numpys_dtype():
+    """scipy multiplies when no axis needs a transform: integers stay integers."""
+    cases = [(np.ones((2, 2), int), np.array([[3]]), "full"),
+             (np.ones((2, 1), int), np.ones((1, 3), int), "same"),
+             (np.arange(4).reshape(4, 1), np.ones((1, 5), np.int16), "valid")]
+    for a, b, mode in cases:
+        for name in ("fftconvolve", "oaconvolve"):
+            got, want = getattr(fftconv, name)(a, b, mode), getattr(scipy.signal, name)(a, b, mode)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+
+
+def test_python_numbers_in_object_arrays_are_summed_exactly():
+    from fractions import Fraction
+
+    a = np.array([Fraction(1, 2), Fraction(1, 3), Fraction(2, 7)], object)
+    b = np.array([Fraction(1), Fraction(-2, 3)], object)
+    for name in ("convolve", "correlate"):
+        got, want = getattr(fftconv, name)(a, b), getattr(scipy.signal, name)(a, b)
+        assert got.dtype == object and list(got) == list(want)  # Fractions, not floats
+    np.testing.assert_allclose(fftconv.fftconvolve(a, b), scipy.signal.fftconvolve(a, b), rtol=1e-12)
+    with pytest.raises(ValueError):
+        fftconv.convolve(None, [1.0])
 
 
 @pytest.mark.parametrize("layout", ["fortran", "strided", "bigendian", "readonly", "list"])

@@ -330,7 +330,8 @@ class FFTWBackend:
     name = "fftw"
 
     def supports(self, dtype: np.dtype) -> bool:
-        return np.dtype(dtype).type(0).real.dtype in COMPLEX_OF
+        dtype = np.dtype(dtype)
+        return dtype.kind in "fc" and np.dtype(dtype.type(0).real.dtype) in COMPLEX_OF
 
     def transform_pair(self, batch_shape, fft_shape, real, dtype, threads=1) -> TransformPair:
         return transform_pair(batch_shape, fft_shape, real, dtype, threads)

@@ -17,8 +17,9 @@ from functools import lru_cache
 
 import numpy as np
 
-#: dtype kinds convolution accepts: booleans, integers, floats, complex numbers.
-SUPPORTED_KINDS = "biufc"
+#: dtype kinds convolution accepts: booleans, integers, floats, complex numbers, and Python
+#: objects (Fractions, Decimals: summed exactly by the direct method, as scipy.signal does).
+SUPPORTED_KINDS = "biufcO"
 
 #: Result dtype rules of the facades (see the module docstring).
 RESULT_RULES = ("convolve", "fft")
@@ -48,7 +49,7 @@ def as_operand(a: object, name: str) -> np.ndarray:
     if arr.dtype.kind not in SUPPORTED_KINDS:
         raise TypeError(
             f"{name} has dtype {arr.dtype}, which cannot be convolved; "
-            "pass booleans, integers, floats or complex numbers"
+            "pass booleans, integers, floats, complex numbers or Python numbers (object)"
         )
     return arr
 
@@ -66,7 +67,7 @@ def result_dtype(dt1: np.dtype, dt2: np.dtype, rule: str) -> np.dtype:
     """
     dt = np.result_type(dt1, dt2)
     if rule == "fft":
-        if dt.kind in "biu":
+        if dt.kind in "biuO":  # scipy's fftconvolve of Python numbers gives floats too
             return np.dtype(np.float64)
         if dt == np.float16:
             return np.dtype(np.float32)
@@ -86,9 +87,11 @@ def compute_dtype(result: np.dtype, exact_integers: bool) -> np.dtype:
     >>> compute_dtype(np.dtype(np.float16), True)
     dtype('float32')
     """
-    if result.kind in "biu":
+    if result.kind in "biuO":
         if not exact_integers:
             return np.dtype(np.float64)
+        if result.kind == "O":  # Python numbers: summed as themselves
+            return result
         return np.dtype(np.uint64 if result.kind == "u" else np.int64)
     if result == np.float16:
         return np.dtype(np.float32)

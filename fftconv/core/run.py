@@ -72,9 +72,10 @@ def plan(
         method = settings.method  # [planner] method forces what 'auto' means
     limit = settings.memory_limit if memory_limit is CONFIGURED else memory_limit
     spec = problem.spec(threads, settings.backend)
-    exact_only = method == "auto" and problem.result_dtype.kind in "iu" and not float_sums_exact(
-        problem.x, problem.h, problem.rank, not image_known, not kernel_known)
-    candidates, read_values = [], exact_only or problem.result_dtype.kind in "iu"
+    exact_only = method == "auto" and (problem.result_dtype.kind == "O" or (
+        problem.result_dtype.kind in "iu"
+        and not float_sums_exact(problem.x, problem.h, problem.rank, not image_known, not kernel_known)))
+    candidates, read_values = [], exact_only or problem.result_dtype.kind in "iuO"
     for executor in registry.executors():
         if executor.method != method and (methods is not None and executor.method not in methods):
             continue

@@ -150,13 +150,16 @@ class CostModel:
 
 
 def precision(dtype) -> str:
-    """'single', 'double' or 'long': the precision class costs depend on (complex by its parts).
+    """'single', 'double', 'long' or 'object' (Python numbers): the precision class costs
+    depend on (complex by its parts).
 
     Examples
     --------
-    >>> precision("f4"), precision("c16")
-    ('single', 'double')
+    >>> precision("f4"), precision("c16"), precision(object)
+    ('single', 'double', 'object')
     """
+    if np.dtype(dtype).kind == "O":
+        return "object"
     base = np.dtype(dtype).type(0).real.dtype
     if base == np.float32:
         return "single"
