@@ -1,9 +1,16 @@
 """fftconv: fast, exact-where-it-matters convolution and correlation on FFTW.
 
-Drop-ins for ``scipy.signal``'s convolution functions (and, in `fftconv.ndimage`, for
-``scipy.ndimage``'s) with a planner that picks, from this machine's costs, between direct
-sums, one whole-array FFT, overlap-save tiles and separable passes. ``docs/architecture.md``
-maps the package.
+* ``fftconv.convolve``, ``correlate``, ``fftconvolve``, ``oaconvolve``, ``convolve2d``,
+  ``correlate2d``, ``choose_conv_method``: drop-ins for scipy.signal's;
+* ``fftconv.ndimage.convolve`` / ``correlate``: drop-ins for scipy.ndimage's, block by block
+  under ``[memory] limit`` for memmaps and datasets bigger than memory;
+* ``fftconv.Convolver``: one kernel, many images, planned once;
+* ``fftconv.plan(...).explain()``: how a call would run and why; ``fftconv.kernels``: Gaussian
+  and box kernels; ``fftconv.config``: settings;
+* the ``fftconv`` command (also ``python -m fftconv``): ``bench``, ``tune``, ``plan``, ``filter``.
+
+A planner picks, from this machine's costs, between direct sums, one whole-array FFT,
+overlap-save tiles and separable passes. ``docs/architecture.md`` maps the package.
 
 Examples
 --------

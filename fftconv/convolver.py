@@ -92,8 +92,9 @@ class Convolver:
         x = as_operand(image, "image")
         if x.shape != self.shape:
             raise ValueError(f"image shape {x.shape} differs from the planned shape {self.shape}")
-        if not np.can_cast(x.dtype, self.dtype, "same_kind"):
-            raise TypeError(f"image dtype {x.dtype} cannot be cast to the planned dtype {self.dtype}")
+        if not np.can_cast(x.dtype, self.dtype, "safe"):
+            raise TypeError(f"image dtype {x.dtype} cannot be cast to the planned dtype {self.dtype} without "
+                            f"losing precision; make the Convolver with dtype={x.dtype}")
         if out is not None:
             if not isinstance(out, np.ndarray) or out.shape != self.out_shape or out.dtype != self.out_dtype:
                 raise ValueError(f"out must be an array of shape {self.out_shape} and dtype "

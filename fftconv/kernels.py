@@ -9,6 +9,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,25 +17,34 @@ import numpy as np
 __all__ = ["box", "from_spec", "gaussian"]
 
 
-def gaussian(sigma: float, ndim: int = 2, truncate: float = 4.0) -> np.ndarray:
-    """A normalised Gaussian of standard deviation ``sigma``, radius ``int(truncate*sigma + 0.5)``
-    (scipy.ndimage.gaussian_filter's kernel, as one ``ndim``-dimensional array).
+def gaussian(sigma: float | Sequence[float], ndim: int = 2, truncate: float = 4.0) -> np.ndarray:
+    """A normalised Gaussian of standard deviation ``sigma`` (one number, or one per axis, as
+    scipy.ndimage.gaussian_filter takes it), radius ``int(truncate * sigma + 0.5)`` per axis:
+    gaussian_filter's kernel as one ``ndim``-dimensional array.
 
     Examples
     --------
     >>> k = gaussian(1.0, ndim=2)
     >>> k.shape, float(k.sum().round(12))
     ((9, 9), 1.0)
+    >>> gaussian((2, 0.5)).shape
+    (17, 5)
     """
-    if not np.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"gaussian sigma must be a positive number, got {sigma!r}")
+    sigmas = [sigma] * ndim if np.ndim(sigma) == 0 else list(np.ravel(sigma))
+    if len(sigmas) != ndim:
+        raise ValueError(f"gaussian sigma needs one number or {ndim} (one per axis), got {sigma!r}")
     if not np.isfinite(truncate) or truncate <= 0:
         raise ValueError(f"gaussian truncate must be a positive number, got {truncate!r}")
-    radius = int(truncate * float(sigma) + 0.5)
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    line = np.exp(-0.5 * (x / sigma) ** 2)
-    line /= line.sum()
-    return _outer([line] * ndim)
+    lines = []
+    for s in sigmas:
+        if isinstance(s, bool) or not isinstance(s, (int, float, np.integer, np.floating)) or \
+                not np.isfinite(s) or s <= 0:
+            raise ValueError(f"gaussian sigma must be positive numbers, got {sigma!r}")
+        radius = int(truncate * float(s) + 0.5)
+        x = np.arange(-radius, radius + 1, dtype=np.float64)
+        line = np.exp(-0.5 * (x / s) ** 2)
+        lines.append(line / line.sum())
+    return _outer(lines)
 
 
 def box(size: int | tuple[int, ...], ndim: int = 2) -> np.ndarray:

@@ -105,44 +105,59 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         raise RuntimeError("array type not supported")  # scipy's error: no Python numbers here
     ndim = len(x.shape)
     axes = normalize_axes(axes, ndim) if ndim else []
-    filtered = [n for n in w.shape if n > 0]
-    if len(filtered) != len(axes) or w.size == 0 and len(axes) == 0:
-        raise RuntimeError(f"weights.ndim ({len(filtered)}) must match len(axes) ({len(axes)})")  # scipy's
-    if w.size == 0:
-        raise RuntimeError("no filter weights given")  # scipy's error
     if not isinstance(mode, str) or mode not in MODES:
         raise RuntimeError(f"boundary mode not supported: {mode!r}; use one of {', '.join(MODES)}")
     check_method(method)
     nthreads = resolve_threads(threads)
-    origins = _per_axis(origin, len(axes), "origin")
-    if convolution:  # scipy's convolve: the correlation with flipped weights, origin mirrored
-        origins = [-o - (1 - n % 2) for o, n in zip(origins, w.shape)]
-    for o, n in zip(origins, w.shape):
-        if not -(n // 2) <= o <= (n - 1) // 2:
-            raise ValueError("Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
-                             "(weights.shape[k]-1) // 2")
+    kernel, before = _kernel_and_halo(w, axes, origin, ndim, convolution)
     _check_cval(cval, x, w)
     out_dtype, out_array = _output(output, x, w)
     if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
-        w = w.astype(np.float64)
+        kernel = kernel.astype(np.float64)
     if out_array is None:
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
     if math.prod(x.shape) == 0:
         return target
     if ndim == 0:  # a number times a number, as scipy computes it
-        target[...] = cast(np.asarray(np.asarray(x) * w), out_dtype, NDIMAGE.integers)
+        target[...] = cast(np.asarray(np.asarray(x) * kernel), out_dtype, NDIMAGE.integers)
         return target
-    before = [0] * ndim
-    for a, n, o in zip(axes, w.shape, origins):
-        before[a] = n // 2 + o  # the samples before each output that its sum reads
-    kernel = w.reshape([w.shape[axes.index(a)] if a in axes else 1 for a in range(ndim)])
     limit = config.get().memory_limit
     in_memory = isinstance(input, np.ndarray) and not isinstance(input, np.memmap)
     budget = limit if limit is not None or in_memory else DEFAULT_STREAM_BUDGET
-    work = BlockFilter(kernel, tuple(axes), tuple(before), mode, cval, not convolution, method, nthreads)
+    work = BlockFilter(kernel, tuple(sorted(axes)), tuple(before), mode, cval, not convolution, method,
+                       nthreads)
     filter_in_blocks(x, work, target, out_dtype, budget, progress)
     return target
+
+
+def _kernel_and_halo(w: np.ndarray, axes: list[int], origin, ndim: int, convolution: bool
+                     ) -> tuple[np.ndarray, list[int]]:
+    """scipy.ndimage's reading of ``weights``, ``axes`` and ``origin``: the kernel with one axis
+    per image axis (the weights' axes go to the filtered axes in increasing order, length 1
+    elsewhere) and, per image axis, the samples each output's sum reads before it. The
+    origins follow ``axes`` in the order given (positionally when every axis is filtered), and
+    a convolution mirrors them (one further for even lengths), as scipy does."""
+    filtered = [n for n in w.shape if n > 0]
+    if len(filtered) != len(axes) or w.size == 0 and not axes:
+        raise RuntimeError(f"weights.ndim ({len(filtered)}) must match len(axes) ({len(axes)})")  # scipy's
+    if w.size == 0:
+        raise RuntimeError("no filter weights given")  # scipy's error
+    given = _per_axis(origin, len(axes), "origin")
+    if len(axes) < ndim:
+        w = np.expand_dims(w, tuple(a for a in range(ndim) if a not in axes))
+        origins = [0] * ndim
+        for o, a in zip(given, axes):
+            origins[a] = o
+    else:
+        origins = given
+    if convolution:
+        origins = [-o - (1 - n % 2) for o, n in zip(origins, w.shape)]
+    for o, n in zip(origins, w.shape):
+        if not -(n // 2) <= o <= (n - 1) // 2:
+            raise ValueError("Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
+                             "(weights.shape[k]-1) // 2")
+    return w, [n // 2 + o if a in axes else 0 for a, (n, o) in enumerate(zip(w.shape, origins))]
 
 
 def _source(input):

@@ -48,6 +48,8 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     nthreads = resolve_threads(threads, settings)
     if a.ndim == 0 and b.ndim == 0:  # scipy: the product, a NumPy scalar
         return (a * (np.conj(b) if correlate and b.dtype.kind == "c" else b))[()]
+    if axes is not None and 0 < b.ndim < a.ndim:
+        b = _kernel_on_axes(b, normalize_axes(axes, a.ndim), a.ndim)
     if a.ndim != b.ndim:
         raise ValueError(
             f"in1 and in2 should have the same dimensionality; got {a.ndim}-d and {b.ndim}-d"
@@ -66,6 +68,18 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
                f"convolving {a.shape} with {b.shape}")
     plan = run.plan(problem, method, nthreads, methods=among, settings=settings)
     return run.execute(problem, plan)
+
+
+def _kernel_on_axes(kernel: np.ndarray, axes: list[int], ndim: int) -> np.ndarray:
+    """A kernel with one axis per convolved axis, given ``ndim``-dimensional: length 1 on the
+    other axes (so a 2-D kernel convolves a stack of images with ``axes=(1, 2)``)."""
+    if kernel.ndim != len(axes):
+        raise ValueError(f"in2 has {kernel.ndim} dimensions; it needs {ndim} (as in1), or one per axis "
+                         f"in axes={tuple(axes)}")
+    shape = [1] * ndim
+    for a, n in zip(sorted(axes), kernel.shape):
+        shape[a] = n
+    return kernel.reshape(shape)
 
 
 def _unit_axes_product(a: np.ndarray, b: np.ndarray, mode: str, axes) -> np.ndarray | None:
@@ -102,7 +116,9 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, *, threads=None):
         'separable' one 1-D pass per axis for a rank-1 kernel (``fftconv.METHODS`` lists
         every name, plug-in executors' included).
     axes : int or sequence of int, optional
-        Axes to convolve over (default all); other axes broadcast.
+        Axes to convolve over (default all); other axes broadcast. ``in2`` may then have one
+        axis per convolved axis only (a 2-D kernel for a stack of images with
+        ``axes=(1, 2)``), which scipy does not accept.
     threads : int, optional, keyword-only
         Threads to use (default ``FFTCONV_THREADS``, else all cores).
 

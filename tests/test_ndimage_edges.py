@@ -122,3 +122,20 @@ def test_float16_images_are_filtered_where_scipy_refuses_them():
     assert got.dtype == np.float16
     want = scipy.ndimage.convolve(x.astype(np.float32), np.array([1.0, 2.0, 1.0]))
     assert_close(got, want.astype(np.float16))
+
+
+@pytest.mark.parametrize("axes", [(2, 1), (2, 0), (0, 2), (2, 1, 0)])
+def test_axes_in_any_order_read_weights_and_origins_as_scipy_does(rng, axes):
+    """scipy gives the weights' axes to the filtered axes in increasing order, and the origins
+    to ``axes`` in the order given (positionally when every axis is filtered)."""
+    x = rng.standard_normal((4, 5, 6))
+    w = rng.standard_normal((3, 2, 4)[: len(axes)])
+    origin = (1, 0, -1)[: len(axes)]
+    for func in ("correlate", "convolve"):
+        try:
+            want = getattr(scipy.ndimage, func)(x, w, axes=axes, origin=origin, mode="wrap")
+        except ValueError:  # an origin too large for the weights' axis it lands on
+            with pytest.raises(ValueError, match="Invalid origin"):
+                getattr(fftconv.ndimage, func)(x, w, axes=axes, origin=origin, mode="wrap")
+            continue
+        assert_close(getattr(fftconv.ndimage, func)(x, w, axes=axes, origin=origin, mode="wrap"), want)

@@ -107,6 +107,21 @@ def reach(n1: int, n2: int, window: Window) -> tuple[slice, slice, Window]:
     return slice(i_lo, i_hi), slice(j_lo, j_hi), Window(window.start - i_lo - j_lo, window.length)
 
 
+def zero_extension(n1: int, n2: int, window: Window) -> tuple[int, slice, slice]:
+    """How a direct sum sees one axis of the input: the length of the zero-extended input that
+    ``window``'s outputs read (``window.length + n2 - 1``), the input samples inside it, and
+    where they go. Output ``i`` of the window then reads extended samples ``i .. i + n2 - 1``.
+
+    Examples
+    --------
+    >>> zero_extension(5, 3, output_window(5, 3, "full"))
+    (9, slice(0, 5, None), slice(2, 7, None))
+    """
+    lo, hi = window.start - n2 + 1, window.stop  # the input samples the window reads
+    src = slice(max(lo, 0), min(hi, n1))
+    return window.length + n2 - 1, src, slice(src.start - lo, src.stop - lo)
+
+
 def min_circular_length(n1: int, n2: int, window: Window) -> int:
     """Shortest circular (FFT) length whose output equals the linear one on ``window``.
 

@@ -10,6 +10,7 @@ executor            method    what it runs
 direct.numpy        direct    ``np.convolve`` (1-D)
 direct.rows         direct    kernel rows over the flattened image (``np.correlate``)
 direct.ndimage      direct    scipy.ndimage's compiled loop
+direct.windows      direct    one einsum over sliding windows, every dtype (small problems)
 direct.shift_add    direct    a blocked shift-and-add for every dtype (exact integers)
 fft                 fft       one whole-array transform
 tiled               tiled     overlap-save tiles
@@ -25,6 +26,7 @@ from .direct_ndimage import NdimageLoop
 from .direct_numpy import NumpyConvolve
 from .direct_rows import KernelRows
 from .direct_shift_add import ShiftAndAdd
+from .direct_windows import WindowSums
 from .fft import WholeArrayFFT
 from .separable import SeparablePasses
 from .tiled import OverlapSaveTiles
@@ -32,8 +34,8 @@ from .tiled import OverlapSaveTiles
 register = registry.register
 unregister = registry.unregister
 
-for _executor in (NumpyConvolve(), KernelRows(), NdimageLoop(), ShiftAndAdd(), WholeArrayFFT(),
-                  OverlapSaveTiles(), SeparablePasses()):
+for _executor in (NumpyConvolve(), KernelRows(), NdimageLoop(), WindowSums(), ShiftAndAdd(),
+                  WholeArrayFFT(), OverlapSaveTiles(), SeparablePasses()):
     register(_executor)
 
 __all__ = ["Estimate", "Executor", "NonFiniteInput", "register", "registry", "unregister"]

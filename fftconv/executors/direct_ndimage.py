@@ -83,7 +83,7 @@ def ndimage_seconds(spec: Spec, costs: CostModel) -> float:
     """Seconds of scipy.ndimage's loop: per multiply-add and per output (its line buffers)."""
     macs = direct_macs(spec.shape1, spec.shape2, spec.windows) * spec.batch_points
     outputs = spec.out_points * spec.batch_points
-    return costs.call_overhead + macs * costs.direct_mac + outputs * costs.direct_point
+    return costs.direct_overhead + macs * costs.direct_mac + outputs * costs.direct_point
 
 
 class NdimageLoop(Executor):

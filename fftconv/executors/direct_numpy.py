@@ -43,7 +43,7 @@ class NumpyConvolve(Executor):
         factor = COMPLEX_FACTOR if dtype.kind == "c" else 1.0
         macs = direct_macs(spec.shape1, spec.shape2, spec.windows)
         full = (spec.shape1[0] + spec.shape2[0] - 1) * dtype.itemsize  # np.convolve's result
-        return Estimate(costs.call_overhead + macs * costs.direct_mac_1d * factor, full)
+        return Estimate(costs.direct_overhead + macs * costs.direct_mac_1d * factor, full)
 
     def run(self, problem: Problem, plan: Plan, out: np.ndarray, prepared: object = None,
             check_finite: bool = True) -> None:

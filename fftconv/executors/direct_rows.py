@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.geometry import Window
+from ..core.geometry import Window, zero_extension
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel
 from ..planning.plan import Plan
@@ -123,7 +123,7 @@ class KernelRows(Executor):
         block = min(lay.per_block, spec.windows[0].length) * lay.steps[0]
         # the zero-extended image, a block's sum and np.correlate's result for it
         workspace = (lay.points + lay.tail + 2 * block) * dtype.itemsize
-        return Estimate(costs.call_overhead + seconds, workspace)
+        return Estimate(costs.direct_overhead + seconds, workspace)
 
     def run(self, problem: Problem, plan: Plan, out: np.ndarray, prepared: object = None,
             check_finite: bool = True) -> None:
@@ -194,13 +194,9 @@ class _RowsLayout(NamedTuple):
 @functools.lru_cache(maxsize=256)
 def _layout(shape1: tuple[int, ...], shape2: tuple[int, ...], windows: tuple[Window, ...],
             itemsize: int) -> _RowsLayout:
-    ext = [w.length + k - 1 for w, k in zip(windows, shape2)]
+    ext, src, dst = (list(parts) for parts in zip(*(zero_extension(n, k, w)
+                                                    for n, k, w in zip(shape1, shape2, windows))))
     steps = [math.prod(ext[a + 1:]) for a in range(len(ext))]
-    src, dst = [], []
-    for w, k, n in zip(windows, shape2, shape1):
-        lo, hi = w.start - k + 1, w.stop  # the input samples the window reads, in x's indices
-        src.append(slice(max(lo, 0), min(hi, n)))
-        dst.append(slice(max(lo, 0) - lo, min(hi, n) - lo))
     return _RowsLayout(
         ext=ext,
         points=math.prod(ext),

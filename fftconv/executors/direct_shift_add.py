@@ -61,7 +61,7 @@ class ShiftAndAdd(Executor):
         lengths = [w.length for w in spec.windows]
         block = _block_rows(out_bytes, lengths[0])
         # scipy.ndimage's rates for the same sum, scaled for the dtype ...
-        seconds = costs.call_overhead + (ndimage_seconds(spec, costs) - costs.call_overhead) * factor
+        seconds = costs.direct_overhead + (ndimage_seconds(spec, costs) - costs.direct_overhead) * factor
         # ... and NumPy's per-tap loops, slower per multiply-add than a compiled sum ...
         seconds += macs * costs.direct_mac * factor * (costs.direct_generic - 1)
         # ... and two calls (multiply, add) per tap and block

@@ -18,7 +18,8 @@ What drives time, and so what the model carries:
 * the direct sum costs per output and per multiply-add (scipy.ndimage's loop), per point and
   tap of every kernel row's pass over the extended image (short kernel rows), plus an
   overhead per NumPy call where it runs in blocks;
-* a separable kernel's 1-D passes cost per multiply-add of their banded matrix products.
+* a separable kernel's 1-D passes cost per multiply-add of their banded matrix products;
+* the sliding-window einsum costs per output and per multiply-add, no call per tap.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class CostModel:
     copy_point_cached: float = 0.25e-9  # ... when the operands fit in the cache
     copy_row: float = 34e-9  # per buffer row (last-axis run): strided copies of 2-D/3-D tiles
     tile_overhead: float = 2.7e-6  # per FFT tile: its Python and backend calls
-    call_overhead: float = 29e-6  # per call of a spectral or direct executor: checks, allocation, dispatch
+    call_overhead: float = 29e-6  # per call of a spectral or separable executor: checks, buffers, dispatch
+    direct_overhead: float = 12e-6  # ... of a direct one (measured: its smallest calls take 12-17 us)
     gemm_mac: float = 36e-12  # per multiply-add of a banded matrix product (separable passes), float64
     gemm_single: float = 0.55  # float32 matrix products relative to float64
     gemm_call: float = 25e-6  # per separable pass: BLAS thread limits, band matrix, edge blocks
@@ -63,6 +65,8 @@ class CostModel:
     row_tap: float = 0.105e-9  # ... and per tap of that kernel row
     row_call: float = 1.2e-6  # per kernel row and block of rows (`fftconv.executors.direct_rows`)
     direct_generic: float = 1.76  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
+    window_point: float = 11e-9  # per output of the sliding-window einsum (`direct_windows`), float64
+    window_mac: float = 0.38e-9  # ... and per multiply-add, zero extension included
     thread_efficiency: float = 0.45  # gain of each extra thread on its own tiles, in the cache
     thread_efficiency_out_of_cache: float = 0.3  # ... once their buffers outgrow the cache
     thread_dispatch: float = 100e-6  # helper threads wake late (~20 us idle, more while the GIL is busy)

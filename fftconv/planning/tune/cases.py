@@ -43,6 +43,8 @@ def direct_cases(quick: bool) -> dict[str, tuple[list[tuple[tuple[int, ...], tup
     """Per direct executor: (image, kernel) pairs timed in 'same' mode, and their dtype.
     Kernel rows longer than the rows path takes go to scipy.ndimage's loop."""
     return {
+        "direct.windows": ([((4, 4), (2, 2)), ((16, 16), (3, 3)), ((64, 64), (3, 3)), ((256, 256), (7, 7)),
+                            ((8, 8, 8), (3, 3, 3))], "float64"),
         "direct.ndimage": ([((1024, 1024), (1, 13)), ((256, 256), (15, 15)), ((512, 512), (13, 13)),
                             ((128, 128), (31, 31))], "float64"),
         "direct.rows": ([((512, 512), (3, 3)), ((1024, 1024), (5, 5)), ((256, 256), (9, 9)),

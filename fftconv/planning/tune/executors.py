@@ -25,13 +25,16 @@ from .measure import Measurement, thread_gain, time_executor, typical_time
 #: or in the cache), per buffer row, per tile and per call.
 SPECTRAL_GROUPS = [("copy_point",), ("copy_point_cached",), ("copy_row",), ("tile_overhead",),
                    ("call_overhead",)]
-#: Each direct executor's coefficients, fitted as one scale per executor (with mostly
-#: multiply-adds in every case, a fit of each term may drop the smaller ones).
+#: Each direct executor's coefficients, fitted in this order: the sliding-window sum's with the
+#: overhead every direct sum pays (its cases include tiny ones, where that overhead is most of
+#: the time), then one scale per executor (with mostly multiply-adds in every case, a fit of
+#: each term may drop the smaller ones).
 DIRECT_GROUPS = {
-    "direct.ndimage": ("direct_point", "direct_mac"),
-    "direct.rows": ("row_point", "row_tap", "row_call"),
-    "direct.numpy": ("direct_mac_1d",),
-    "direct.shift_add": ("direct_generic",),
+    "direct.windows": [("direct_overhead",), ("window_point",), ("window_mac",)],
+    "direct.ndimage": [("direct_point", "direct_mac")],
+    "direct.rows": [("row_point", "row_tap", "row_call")],
+    "direct.numpy": [("direct_mac_1d",)],
+    "direct.shift_add": [("direct_generic",)],
 }
 
 
@@ -61,7 +64,7 @@ def fit_direct(costs: CostModel, quick: bool, budget: float, rng, step: Callable
             b = rng.standard_normal(s2).astype(dtype)
             measured.append(time_executor(name, a, b, "same", budget, costs))
             step()
-        costs = fit_groups(measured, costs, [DIRECT_GROUPS[name]])
+        costs = fit_groups(measured, costs, DIRECT_GROUPS[name])
     return costs
 
 

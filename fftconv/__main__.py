@@ -1,0 +1,7 @@
+"""``python -m fftconv``: the ``fftconv`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
