@@ -294,14 +294,17 @@ def save_wisdom(path: Path) -> None:
     with _plan_lock:
         blobs = [w.decode("ascii") for w in _pyfftw().export_wisdom()]
     document = json.dumps({"format": WISDOM_FORMAT, "fftw": fftw_version(), "wisdom": blobs})
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".wisdom-", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(document)
         os.replace(tmp, path)
-    except OSError as exc:
+    except OSError as exc:  # unwritable directory, full disk: the convolution goes on without
         warnings.warn(f"cannot save FFTW wisdom to {path}: {exc}", RuntimeWarning, stacklevel=3)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def forget_wisdom() -> None:
