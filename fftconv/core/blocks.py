@@ -12,6 +12,7 @@ executor. A budget too small for even the thinnest block is refused before any w
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Sequence
@@ -38,8 +39,8 @@ class BlockPlan:
 
     block: tuple[int, ...]
     blocks: int
-    peak_bytes: int
-    plan: Plan
+    peak_bytes: int  # 0 when no budget was asked for
+    plan: Plan | None  # the plan of a full block, made before the values are read
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
     ((63, 1000), 16)
     """
     shape = tuple(int(n) for n in shape)
+    if budget is None:  # one block: its plan is made when its values are read
+        return BlockPlan(shape, 1, 0, None)
     halo = work.halo(len(shape))
     result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
     order = [a for a in range(len(shape)) if a not in work.axes] + sorted(work.axes)
@@ -133,6 +136,21 @@ def _plan_block(block, halo, source_dtype, work: BlockFilter, room: int | None) 
         return None
 
 
+def _progress_bar(blocks: int, shown: bool):
+    """tqdm's bar over the blocks when ``shown``, else a stand-in (tqdm's disabled bar costs
+    ~20 us, as much as a small filter)."""
+    if shown:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=blocks, desc="fftconv filter", unit="block")
+    return contextlib.nullcontext(_NoBar())
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+
 def _extended_dtype(dtype: np.dtype, cval) -> np.dtype:
     """The source's dtype, or a wider one when ``cval`` does not fit it (2.5 beyond an integer
     image: scipy.ndimage sums it in double)."""
@@ -162,8 +180,6 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
     >>> out
     array([ 1.,  3.,  6.,  9., 11.])
     """
-    from tqdm.auto import tqdm
-
     shape = tuple(source.shape)
     ext_dtype = _extended_dtype(np.dtype(source.dtype), work.cval) \
         if work.mode in ("constant", "grid-constant") else np.dtype(source.dtype)
@@ -174,10 +190,10 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
                          "a separate output array")
     halo = work.halo(len(shape))
     result = result_dtype(ext_dtype, work.kernel.dtype, NDIMAGE.result)
-    operands = operand_bytes(layout.block, halo, ext_dtype, out_dtype, result)
-    room = None if budget is None else budget - operands
+    room = None if budget is None else \
+        budget - operand_bytes(layout.block, halo, ext_dtype, out_dtype, result)
     starts = [range(0, n, b) for n, b in zip(shape, layout.block)]
-    with tqdm(total=layout.blocks, disable=not progress, desc="fftconv filter", unit="block") as bar:
+    with _progress_bar(layout.blocks, progress) as bar:
         for corner in np.ndindex(*[len(s) for s in starts]):
             lo = [starts[a][i] for a, i in enumerate(corner)]
             hi = [min(n, s + b) for n, s, b in zip(shape, lo, layout.block)]

@@ -118,18 +118,32 @@ def read_extended(
     >>> read_extended(np.arange(4.0), [(-2, 6)], "reflect", 0.0, np.dtype(np.float64))
     array([1., 0., 0., 1., 2., 3., 3., 2.])
     """
-    in_memory = isinstance(source, np.ndarray)
-    per_axis = [_axis_pieces(n, r, mode, in_memory) for n, r in zip(source.shape, ranges)]
-    block = np.empty(tuple(pieces[-1][0].stop for pieces in per_axis), dtype)
+    shape, pieces = _pieces(tuple(source.shape), tuple(ranges), mode, isinstance(source, np.ndarray))
+    block = np.empty(shape, dtype)
+    for dst, src, flips in pieces:
+        if src is None:
+            block[dst] = cval
+        elif flips:
+            block[dst] = np.flip(np.asarray(source[src]), axis=flips)
+        else:
+            block[dst] = source[src]  # step-0 runs broadcast their single sample
+    return block
+
+
+@functools.lru_cache(maxsize=1024)
+def _pieces(shape: tuple[int, ...], ranges: tuple, mode: str, in_memory: bool):
+    """The extended block's shape, and each piece of it: where it goes, the source slices it
+    reads (None: the constant) and the axes to flip after reading (small calls repeat these)."""
+    per_axis = [_axis_pieces(n, r, mode, in_memory) for n, r in zip(shape, ranges)]
+    pieces = []
     for combo in itertools.product(*per_axis):
         dst = tuple(d for d, _, _ in combo)
         if any(src is None for _, src, _ in combo):
-            block[dst] = cval
-            continue
-        piece = source[tuple(src for _, src, _ in combo)]
-        flips = tuple(axis for axis, (_, _, flip) in enumerate(combo) if flip)
-        block[dst] = np.flip(np.asarray(piece), axis=flips) if flips else piece  # step-0 runs broadcast
-    return block
+            pieces.append((dst, None, ()))
+        else:
+            flips = tuple(axis for axis, (_, _, flip) in enumerate(combo) if flip)
+            pieces.append((dst, tuple(src for _, src, _ in combo), flips))
+    return tuple(runs[-1][0].stop for runs in per_axis), tuple(pieces)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -1,8 +1,9 @@
 """The 'direct.numpy' executor: NumPy's compiled ``np.convolve`` for one-dimensional sums.
 
-``np.convolve`` computes the full convolution of two 1-D float or complex arrays in a
-vectorised loop (about 3x scipy.ndimage's rate per multiply-add); the mode's window is then
-cut from it. It multiplies only where the operands overlap, so NaN and inf stay local.
+``np.convolve`` computes the full convolution of two 1-D arrays (floats, complex numbers, or
+integers in 64 bits, exactly) in a vectorised loop (about 3x scipy.ndimage's rate per
+multiply-add); the mode's window is then cut from it. It multiplies only where the operands
+overlap, so NaN and inf stay local.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class NumpyConvolve(Executor):
     exact_integers = True
 
     def applies(self, spec: Spec, forced: bool = False) -> bool:
-        return spec.rank == 1 and spec.batch_points == 1 and self.compute_dtype(spec).kind in "fc"
+        return spec.rank == 1 and spec.batch_points == 1 and self.compute_dtype(spec).kind in "iufc"
 
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
         dtype = self.compute_dtype(spec)
