@@ -48,6 +48,9 @@ MEASURE_AT_ONCE = 1 << 18
 #: Cached buffers beyond this many bytes are released, least recently used first: room for the
 #: buffers of about two 8192x8192 float64 transforms, so a large call keeps its pairs cached.
 CACHE_BYTES = 1 << 30
+#: ... and beyond this many pairs (each holds two FFTW plans outside the Python heap): a
+#: process convolving ever new shapes keeps the pairs of its last few hundred.
+CACHE_PAIRS = 256
 
 _EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}
 WISDOM_FORMAT = "fftconv-wisdom-1"
@@ -215,7 +218,7 @@ def transform_pair(
     with _cache_lock:
         _cache[key] = pair
         total = sum(p.nbytes for p in _cache.values())
-        while total > CACHE_BYTES and len(_cache) > 1:
+        while (total > CACHE_BYTES or len(_cache) > CACHE_PAIRS) and len(_cache) > 1:
             _, old = _cache.popitem(last=False)
             total -= old.nbytes
     return pair
