@@ -6,19 +6,19 @@ so instead of plotting.
 
 from __future__ import annotations
 
-import math
-
 from .bench import Row
 
 
 def plot_speedups(rows: list[Row], path: str) -> None:
-    """Two panels, each point one case: speedup of ``fftconv.convolve`` over the fastest peer,
-    against the image's point count and against the kernel's.
+    """One line per case, labelled with it: how many times faster ``fftconv.convolve`` ran than
+    each peer (one marker and legend entry per peer), on a log scale with ticks at 0.25x ...
+    16x; right of the 1x line fftconv wins.
 
     Examples
     --------
     >>> import tempfile, os
-    >>> rows = [Row("512x512 * 3x3 same float64", "fftconv.convolve", False, 1e-3, 0, 3, 0, 1.2)]
+    >>> rows = [Row("512x512 * 3x3 same float64", "fftconv.convolve", False, 1e-3, 0, 3, 0, 1.2),
+    ...         Row("512x512 * 3x3 same float64", "scipy.signal.convolve", True, 2e-3, 0, 3, 0, 1.0)]
     >>> path = os.path.join(tempfile.mkdtemp(), "s.png")
     >>> plot_speedups(rows, path); os.path.getsize(path) > 0
     True
@@ -28,29 +28,35 @@ def plot_speedups(rows: list[Row], path: str) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FixedLocator, NullLocator
     except ImportError:
         raise RuntimeError(
             "--plot needs matplotlib: pip install \"fftconv[plot]\" (or pip install matplotlib)"
         ) from None
-    ours = [r for r in rows if r.implementation == "fftconv.convolve" and r.speedup_vs_best_peer]
-    sizes = [_points(r.case, 0) for r in ours]
-    kernels = [_points(r.case, 1) for r in ours]
-    speedups = [r.speedup_vs_best_peer for r in ours]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True, constrained_layout=True)
-    panels = ((axes[0], sizes, "image size (points)"), (axes[1], kernels, "kernel size (points)"))
-    for ax, xs, label in panels:
-        ax.scatter(xs, speedups, c=["tab:green" if s >= 1 else "tab:red" for s in speedups])
-        ax.axhline(1.0, color="grey", lw=1, ls="--")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(label)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("fftconv.convolve speedup over the best peer")
-    fig.suptitle("fftconv vs its fastest peer (scipy, OpenCV, astropy) per case; above the line fftconv wins")
+    cases = list(dict.fromkeys(r.case for r in rows))
+    ours = {r.case: r.median_s for r in rows if r.implementation == "fftconv.convolve"}
+    peers = list(dict.fromkeys(r.implementation for r in rows if r.peer))
+    fig, ax = plt.subplots(figsize=(11, 1.4 + 0.45 * len(cases)), constrained_layout=True)
+    markers = "osD^vP*X<>"
+    speeds = []
+    for i, peer in enumerate(peers):
+        points = [(r.median_s / ours[r.case], cases.index(r.case)) for r in rows
+                  if r.implementation == peer and r.case in ours]
+        speeds += [x for x, _ in points]
+        ax.scatter([x for x, _ in points], [y for _, y in points], marker=markers[i % len(markers)],
+                   label=peer, s=40, alpha=0.85)
+    ax.axvline(1.0, color="grey", lw=1, ls="--")
+    ax.set_xscale("log")
+    ticks = [t for t in (1 / 16, 1 / 8, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
+             if min(speeds, default=1) / 2 <= t <= max(speeds, default=1) * 2]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([f"{t:g}x" for t in ticks])
+    ax.set_yticks(range(len(cases)), cases)
+    ax.invert_yaxis()
+    ax.set_xlabel("how many times faster fftconv.convolve ran than the peer (right of 1x: fftconv wins)")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title="peer")
+    ax.set_title("fftconv.convolve beside each peer (medians of one run)")
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def _points(case_name: str, which: int) -> int:
-    shapes = case_name.split(" ")[0::2][:2]  # "512x512 * 3x3 same float64" -> image, kernel
-    return math.prod(int(n) for n in shapes[which].split("x"))
