@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import config
 from .backends.threads import resolve_threads
@@ -39,8 +41,10 @@ def _per_axis(value, n: int, name: str) -> list[int]:
     return [int(v) for v in values]
 
 
-def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-              method="auto", threads=None, progress=False):
+def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode: str = "reflect",
+              cval: complex = 0.0, origin: int | Sequence[int] = 0, *,
+              axes: int | Sequence[int] | None = None, method: str = "auto", threads: int | None = None,
+              progress: bool = False) -> np.ndarray:
     """Multidimensional correlation (drop-in for ``scipy.ndimage.correlate``).
 
     Parameters
@@ -82,8 +86,9 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     return _filter(input, weights, output, mode, cval, origin, axes, method, threads, False, progress)
 
 
-def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-             method="auto", threads=None, progress=False):
+def convolve(input: ArrayLike, weights: ArrayLike, output: object = None, mode: str = "reflect",
+             cval: complex = 0.0, origin: int | Sequence[int] = 0, *, axes: int | Sequence[int] | None = None,
+             method: str = "auto", threads: int | None = None, progress: bool = False) -> np.ndarray:
     """Multidimensional convolution (drop-in for ``scipy.ndimage.convolve``).
 
     Parameters as in `correlate`; the weights are flipped and ``origin`` mirrored as in scipy.

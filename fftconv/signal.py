@@ -13,6 +13,7 @@ import timeit
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import config
 from .backends.threads import resolve_threads
@@ -24,6 +25,9 @@ from .core.memory import check_fits
 from .core.problem import SIGNAL, SIGNAL_CORRELATE2D, SIGNAL_FFT, Conventions, Problem, normalize_axes
 from .executors.registry import check_method, methods
 from .planning.plan import Plan
+
+#: What ``axes=`` takes: None (every axis), one axis, or several.
+Axes = int | Sequence[int] | None
 
 #: The methods ``fftconvolve`` and ``oaconvolve`` choose from: FFTs only, as in scipy.
 FFT_METHODS = ("fft", "tiled")
@@ -98,7 +102,8 @@ def _unit_axes_product(a: np.ndarray, b: np.ndarray, mode: str, axes) -> np.ndar
     return product[tuple(slice(s, s + n) for s, n in zip(starts, a.shape))]
 
 
-def convolve(in1, in2, mode="full", method="auto", axes=None, *, threads=None):
+def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", axes: Axes = None, *,
+             threads: int | None = None) -> np.ndarray:
     """Convolve two N-dimensional arrays (drop-in for ``scipy.signal.convolve``).
 
     Parameters
@@ -146,7 +151,8 @@ def convolve(in1, in2, mode="full", method="auto", axes=None, *, threads=None):
     return _convolve(in1, in2, mode, method, axes, threads)
 
 
-def correlate(in1, in2, mode="full", method="auto", axes=None, *, threads=None):
+def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", axes: Axes = None, *,
+              threads: int | None = None) -> np.ndarray:
     """Cross-correlate two N-dimensional arrays (drop-in for ``scipy.signal.correlate``).
 
     ``z[k] = sum_l in1[l + k] * conj(in2[l])``, computed as the convolution of ``in1`` with
@@ -164,7 +170,8 @@ def correlate(in1, in2, mode="full", method="auto", axes=None, *, threads=None):
     return _convolve(in1, in2, mode, method, axes, threads, correlate=True)
 
 
-def fftconvolve(in1, in2, mode="full", axes=None, *, threads=None):
+def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes: Axes = None, *,
+                threads: int | None = None) -> np.ndarray:
     """Convolve two N-dimensional arrays by FFT (drop-in for ``scipy.signal.fftconvolve``).
 
     Picks between one whole-array FFT and overlap-save tiles, whichever this machine does
@@ -180,7 +187,8 @@ def fftconvolve(in1, in2, mode="full", axes=None, *, threads=None):
     return _convolve(in1, in2, mode, "auto", axes, threads, conventions=SIGNAL_FFT, among=FFT_METHODS)
 
 
-def oaconvolve(in1, in2, mode="full", axes=None, *, threads=None):
+def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes: Axes = None, *,
+               threads: int | None = None) -> np.ndarray:
     """Convolve by overlap-save FFT tiles (drop-in for ``scipy.signal.oaconvolve``).
 
     The tile shape comes from the cost model; where nothing is gained by cutting, one tile
@@ -242,7 +250,8 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, correlate: boo
     return _convolve(extended, b, "valid", method, None, threads, correlate=correlate)
 
 
-def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, method="auto", threads=None):
+def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
+               fillvalue: complex = 0, *, method: str = "auto", threads: int | None = None) -> np.ndarray:
     """Convolve two 2-D arrays with a boundary rule (drop-in for ``scipy.signal.convolve2d``).
 
     Parameters
@@ -270,7 +279,8 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, method="a
     return _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, False, "convolve2d")
 
 
-def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, method="auto", threads=None):
+def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
+                fillvalue: complex = 0, *, method: str = "auto", threads: int | None = None) -> np.ndarray:
     """Cross-correlate two 2-D arrays (drop-in for ``scipy.signal.correlate2d``).
 
     'same' puts the kernel's centre at ``n2 // 2`` (for even kernels one sample later than
@@ -294,7 +304,8 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, method="
     return _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, True, "correlate2d")
 
 
-def choose_conv_method(in1, in2, mode="full", measure=False, *, threads=None):
+def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full", measure: bool = False, *,
+                       threads: int | None = None) -> str | tuple[str, dict[str, float]]:
     """The method `convolve` would use (drop-in for ``scipy.signal.choose_conv_method``).
 
     Returns one of ``'direct'``, ``'fft'``, ``'tiled'``, ``'separable'`` (all accepted by
@@ -334,8 +345,9 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, threads=None):
     return min(times, key=times.get), times
 
 
-def plan(in1, in2, mode="full", method="auto", axes=None, *, threads=None, dtype=None,
-         correlate=False) -> Plan:
+def plan(in1: ArrayLike | tuple[int, ...], in2: ArrayLike | tuple[int, ...], mode: str = "full",
+         method: str = "auto", axes: Axes = None, *, threads: int | None = None, dtype: DTypeLike = None,
+         correlate: bool = False) -> Plan:
     """The `Plan` fftconv would follow for these inputs, without computing anything.
 
     ``in1`` and ``in2`` are arrays or shapes (tuples of ints; then ``dtype``, default float64,

@@ -89,3 +89,12 @@ def test_a_fit_that_chose_worse_is_not_written_unless_forced(tmp_path, monkeypat
     assert code == (0 if force else 1)
     assert target.exists() == force
     assert ("not written" in capsys.readouterr().out) != force
+
+
+def test_plan_names_the_methods_the_memory_limit_excluded(monkeypatch, capsys):
+    monkeypatch.setenv("FFTCONV_MEMORY_LIMIT", "8MiB")
+    assert main(["plan", "4096x4096", "31x31", "--mode", "same", "--threads", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    fft = next(line for line in lines if line.strip().startswith("fft:"))
+    assert "over the memory limit" in fft and "workspace 269" in fft  # MiB of buffers
+    assert any("chosen: tiled" in line for line in lines)
