@@ -64,7 +64,8 @@ class Estimate:
 
 class Executor:
     """Base class of executors: the protocol with its defaults. Subclasses set the class
-    attributes and implement `applies`, `estimate` and `run`.
+    attributes and implement `estimate` and `run` (and `applies` unless they compute every
+    problem).
 
     Examples
     --------
@@ -89,10 +90,10 @@ class Executor:
     requirement: ClassVar[str] = "a problem it applies to"
 
     def applies(self, spec: Spec, forced: bool = False) -> bool:
-        """Whether it computes problems of these shapes and dtypes; ``forced`` when
-        ``method=`` names it (an executor that declines problems too small to repay its value
-        check must take them then)."""
-        raise NotImplementedError
+        """Whether it computes problems of these shapes and dtypes (by default: all of them);
+        ``forced`` when ``method=`` names it (an executor that declines problems too small to
+        repay its value check must take them then)."""
+        return True
 
     def accepts(self, problem: Problem) -> bool:
         """Whether it computes this problem's values (asked only if ``checks_values``)."""

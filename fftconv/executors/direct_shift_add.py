@@ -50,9 +50,6 @@ class ShiftAndAdd(Executor):
     method = "direct"
     exact_integers = True
 
-    def applies(self, spec: Spec, forced: bool = False) -> bool:
-        return True
-
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
         dtype = self.compute_dtype(spec)
         factor = PRECISION_FACTOR[precision(dtype)] * (COMPLEX_FACTOR if dtype.kind == "c" else 1.0)

@@ -54,9 +54,6 @@ class WindowSums(Executor):
     method = "direct"
     exact_integers = True
 
-    def applies(self, spec: Spec, forced: bool = False) -> bool:
-        return True
-
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
         dtype = self.compute_dtype(spec)
         outputs = spec.out_points * spec.batch_points
