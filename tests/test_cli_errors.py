@@ -98,3 +98,12 @@ def test_plan_names_the_methods_the_memory_limit_excluded(monkeypatch, capsys):
     fft = next(line for line in lines if line.strip().startswith("fft:"))
     assert "over the memory limit" in fft and "workspace 269" in fft  # MiB of buffers
     assert any("chosen: tiled" in line for line in lines)
+
+
+def test_a_filtered_file_gets_a_new_files_usual_permissions(tmp_path, rng):
+    np.save(tmp_path / "in.npy", rng.standard_normal((16, 16)))
+    assert main(["filter", str(tmp_path / "in.npy"), str(tmp_path / "out.npy"), "--kernel", "box:3",
+                 "--no-progress"]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out.npy").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -92,6 +92,9 @@ def create_image(path: str | Path, shape: tuple[int, ...], dtype: np.dtype) -> I
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{suffix}", dir=path.parent or ".")
     os.close(fd)
     partial = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    partial.chmod(0o666 & ~umask)  # a new file's usual permissions (mkstemp's are 0600)
     try:
         out = _open_output(partial, suffix, shape, dtype)
         yield out
