@@ -34,13 +34,12 @@ DEFAULT_STREAM_BUDGET = 256 << 20
 
 @dataclass(frozen=True)
 class BlockPlan:
-    """How a filter is cut: the output block shape, how many blocks, the estimated peak and
-    the plan of a full block."""
+    """How a filter is cut: the output block shape, how many blocks, and the bytes a block's
+    executor may use beside its operands (None: no budget)."""
 
     block: tuple[int, ...]
     blocks: int
-    peak_bytes: int  # 0 when no budget was asked for
-    plan: Plan | None  # the plan of a full block, made before the values are read
+    room: int | None
 
 
 @dataclass(frozen=True)
@@ -99,14 +98,14 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
     """
     shape = tuple(int(n) for n in shape)
     if budget is None:  # one block: its plan is made when its values are read
-        return BlockPlan(shape, 1, 0, None)
+        return BlockPlan(shape, 1, None)
     halo = work.halo(len(shape))
     result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
     order = [a for a in range(len(shape)) if a not in work.axes] + sorted(work.axes)
     block = list(shape)
     while True:
         operands = operand_bytes(block, halo, source_dtype, out_dtype, result)
-        found = _plan_block(block, halo, source_dtype, work, None if budget is None else budget - operands)
+        found = _plan_block(block, halo, source_dtype, work, budget - operands)
         if found is not None:
             break
         axis = next((a for a in order if block[a] > 1), None)
@@ -120,7 +119,8 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
         block[axis] = -(-block[axis] // 2)
     counts = [-(-n // b) for n, b in zip(shape, block)]
     block = [-(-n // c) for n, c in zip(shape, counts)]  # balanced: equal blocks, no sliver
-    return BlockPlan(tuple(block), math.prod(counts), operands + found.workspace, found)
+    room = budget - operand_bytes(block, halo, source_dtype, out_dtype, result)  # >= the room found
+    return BlockPlan(tuple(block), math.prod(counts), room)
 
 
 def _plan_block(block, halo, source_dtype, work: BlockFilter, room: int | None) -> Plan | None:
@@ -189,9 +189,6 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
         raise ValueError("output overlaps the input; filtering in blocks under a memory limit needs "
                          "a separate output array")
     halo = work.halo(len(shape))
-    result = result_dtype(ext_dtype, work.kernel.dtype, NDIMAGE.result)
-    room = None if budget is None else \
-        budget - operand_bytes(layout.block, halo, ext_dtype, out_dtype, result)
     starts = [range(0, n, b) for n, b in zip(shape, layout.block)]
     with _progress_bar(layout.blocks, progress) as bar:
         for corner in np.ndindex(*[len(s) for s in starts]):
@@ -200,6 +197,7 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
             ranges = [(lo[a] - work.before[a], hi[a] - work.before[a] + halo[a]) if a in work.axes
                       else (lo[a], hi[a]) for a in range(len(shape))]
             problem = work.problem(read_extended(source, ranges, work.mode, work.cval, ext_dtype))
-            computed = run.execute(problem, run.plan(problem, work.method, work.threads, memory_limit=room))
+            plan = run.plan(problem, work.method, work.threads, memory_limit=layout.room)
+            computed = run.execute(problem, plan)
             output[tuple(slice(s, e) for s, e in zip(lo, hi))] = cast(computed, out_dtype, NDIMAGE.integers)
             bar.update()
