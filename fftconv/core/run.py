@@ -63,19 +63,32 @@ def plan(
     'tiled'
     """
     settings = settings or config.get()
-    key = (id(problem.geometry), problem.result_dtype, threads, method, methods, memory_limit,
+    if method == "auto" and settings.method != "auto" and (methods is None or settings.method in methods):
+        method = settings.method  # [planner] method forces what 'auto' means
+    limit = settings.memory_limit if memory_limit is CONFIGURED else memory_limit
+    kind = problem.result_dtype.kind
+    # the integer-exactness rule reads values, so it is asked only when it could matter: an
+    # integer problem whose cheapest plan sums in float64
+    exact_only = method == "auto" and kind == "O"
+    chosen = _choose(problem, method, threads, methods, limit, exact_only, image_known, kernel_known,
+                     settings)
+    if (method == "auto" and kind in "iu" and not registry.get(chosen.executor).exact_integers
+            and not float_sums_exact(problem.x, problem.h, problem.rank, not image_known, not kernel_known)):
+        chosen = _choose(problem, method, threads, methods, limit, True, image_known, kernel_known, settings)
+    return chosen
+
+
+def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] | None, limit: int | None,
+            exact_only: bool, image_known: bool, kernel_known: bool, settings: config.Config) -> Plan:
+    """The planner's choice among the executors that may run ``problem`` (``exact_only``: only
+    those that sum integers exactly), remembered when no executor had to read values."""
+    key = (id(problem.geometry), problem.result_dtype, threads, method, methods, limit, exact_only,
            image_known, kernel_known, id(settings), registry.generation())
     known = _memo.get(key)
     if known is not None:
         return known[0]
-    if method == "auto" and settings.method != "auto" and (methods is None or settings.method in methods):
-        method = settings.method  # [planner] method forces what 'auto' means
-    limit = settings.memory_limit if memory_limit is CONFIGURED else memory_limit
     spec = problem.spec(threads, settings.backend)
-    exact_only = method == "auto" and (problem.result_dtype.kind == "O" or (
-        problem.result_dtype.kind in "iu"
-        and not float_sums_exact(problem.x, problem.h, problem.rank, not image_known, not kernel_known)))
-    candidates, read_values = [], exact_only or problem.result_dtype.kind in "iuO"
+    candidates, read_values = [], False
     for executor in registry.executors():
         if executor.method != method and (methods is not None and executor.method not in methods):
             continue
