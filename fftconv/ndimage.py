@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 
 from . import config
 from .backends.threads import resolve_threads
+from .core import tiny
 from .core.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks
 from .core.boundary import MODES
 from .core.dtypes import as_operand, cast
@@ -104,6 +105,10 @@ def convolve(input: ArrayLike, weights: ArrayLike, output: object = None, mode: 
 
 def _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution, progress):
     """The body of `correlate` and `convolve`."""
+    quick = tiny.ndimage_filter(input, weights, output, mode, cval, origin, axes, method, threads, progress,
+                                convolution)
+    if quick is not None:
+        return quick
     x = _source(input)
     w = as_operand(weights, "weights")
     if "O" in (np.dtype(x.dtype).kind, w.dtype.kind):

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import config
 from .backends.threads import resolve_threads
-from .core import run
+from .core import run, tiny
 from .core.boundary import read_extended
 from .core.dtypes import as_operand
 from .core.geometry import boundary_pad_widths, check_mode
@@ -229,6 +229,9 @@ def _fill_scalar(fillvalue: object) -> np.ndarray:
 
 
 def _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, correlate: bool, name: str):
+    quick = tiny.signal_2d(in1, in2, mode, boundary, fillvalue, correlate, method, threads)
+    if quick is not None:
+        return quick
     a, b = _check_2d(in1, in2, name)
     check_mode(mode)
     extend = _boundary(boundary)

@@ -1,0 +1,176 @@
+"""Calls too small to plan: straight to scipy's compiled direct loops.
+
+Checking arguments, building a `Problem`, planning it and running the plan costs 5-40 us of
+Python, more than scipy's compiled direct loops (``scipy.signal.convolve2d``,
+``scipy.ndimage.correlate``) take for a problem of a few thousand multiply-adds. The
+facades first offer each call to this module, which hands it, arguments unchanged, to
+scipy's function when all of these hold:
+
+- nothing forces a method (no ``method=``, no ``[planner] method``) and nothing asks for
+  what only fftconv does (``progress``, ``axes``, an ``output`` array or dtype);
+- the operands are plain in-memory arrays of a dtype scipy's loop sums without changing the
+  answer fftconv defines (floats and complex in their own precision, integers modulo their
+  width; for ndimage a float or complex image, since fftconv's integer outputs snap sums
+  that are integers up to rounding);
+- the geometry is one where scipy computes what fftconv does (no 'valid' swap, which
+  conjugates complex correlations in scipy; no ndimage halo wider than the image, where
+  scipy.ndimage reads outside it);
+- the direct sum is small: at most `SIGNAL_2D_MACS` / `NDIMAGE_MACS` multiply-adds.
+
+scipy then validates the remaining arguments with the errors fftconv copies from it. The
+thresholds are where the pipeline's fixed cost and the loop's per-multiply-add cost meet
+(`bench/tiny_calls.py`; AMD EPYC, 1 thread: a float64 ``convolve2d`` 32x32 * 3x3, 9,216
+multiply-adds, takes 17 us in scipy's loop and 26 us through the pipeline; 48x48 * 3x3
+36 us and 28 us). Both sides scale with the CPU's speed, so the crossing holds across
+machines.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+
+import numpy as np
+
+from .. import config
+
+#: Most multiply-adds a `convolve2d`/`correlate2d` call hands to scipy's loop (~1.7 ns each).
+SIGNAL_2D_MACS = 16_384
+#: Most multiply-adds an ndimage call hands to scipy.ndimage's loop (~0.4 ns each).
+NDIMAGE_MACS = 1 << 17
+
+_FLOATS = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
+_SIGNAL_2D_DTYPES = _FLOATS | frozenset(np.dtype(t) for t in (
+    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64))
+_BOUNDARIES = frozenset(("fill", "pad", "wrap", "circular", "symm", "symmetric"))
+_NDIMAGE_MODES = frozenset(("reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror",
+                            "grid-constant", "grid-wrap"))
+
+
+def _plain(a: object, dtypes: frozenset) -> bool:
+    return type(a) is np.ndarray and a.dtype in dtypes and a.size > 0  # type: ignore[attr-defined]
+
+
+def _default_threads(threads: object) -> bool:
+    return threads is None or (type(threads) is int and threads > 0)
+
+
+def _unforced(method: object) -> bool:
+    return method == "auto" and config.get().method == "auto"
+
+
+def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalue: object,
+              correlate: bool, method: object, threads: object) -> np.ndarray | None:
+    """scipy.signal's ``convolve2d``/``correlate2d`` of the call's own arguments when the call
+    is tiny and the answer is fftconv's (see the module docstring); else None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> signal_2d(np.eye(3), np.ones((2, 2)), "same", "wrap", 0, False, "auto", None)
+    array([[2., 1., 1.],
+           [1., 2., 1.],
+           [1., 1., 2.]])
+    >>> signal_2d(np.eye(3), np.ones((2, 2)), "same", "wrap", 0, False, "direct", None) is None
+    True
+    """
+    if not (_plain(in1, _SIGNAL_2D_DTYPES) and _plain(in2, _SIGNAL_2D_DTYPES)):
+        return None
+    a, b = in1, in2
+    if (a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or type(boundary) is not str
+            or boundary not in _BOUNDARIES):
+        return None
+    (n0, n1), (k0, k1) = a.shape, b.shape
+    if mode == "same":
+        outputs = n0 * n1
+    elif mode == "full":
+        outputs = (n0 + k0 - 1) * (n1 + k1 - 1)
+    elif mode == "valid" and n0 >= k0 and n1 >= k1:
+        outputs = (n0 - k0 + 1) * (n1 - k1 + 1)
+    else:
+        return None
+    if (outputs * k0 * k1 > SIGNAL_2D_MACS or not _default_threads(threads)
+            or not isinstance(fillvalue, (int, float)) or not _unforced(method)):
+        return None
+    loop = _scipy_2d_loop()
+    if loop is None:
+        import scipy.signal
+
+        public = scipy.signal.correlate2d if correlate else scipy.signal.convolve2d
+        return public(a, b, mode, boundary, fillvalue)
+    return _run_loop(loop, a, b, mode, boundary, fillvalue, correlate)
+
+
+def _run_loop(loop, a: np.ndarray, b: np.ndarray, mode: str, boundary: str, fillvalue: object,
+              correlate: bool) -> np.ndarray:
+    """What scipy.signal's ``correlate2d``/``convolve2d`` pass the loop (no 'valid' swap)."""
+    if correlate:
+        b = b.conj() if b.dtype.kind == "c" else b
+    return loop(a, b, 0 if correlate else 1, _LOOP_MODES[mode], _LOOP_BOUNDARIES[boundary], fillvalue)
+
+
+#: How scipy.signal's compiled 2-D loop codes modes and boundaries (checked by `_scipy_2d_loop`).
+_LOOP_MODES = {"valid": 0, "same": 1, "full": 2}
+_LOOP_BOUNDARIES = {"fill": 0, "pad": 0, "symm": 4, "symmetric": 4, "wrap": 8, "circular": 8}
+_loop: list = []
+
+
+def _scipy_2d_loop():
+    """scipy.signal's compiled 2-D loop, called without its Python wrapper (which costs more
+    than the loop on a 4x4 image: 1.25 of 1.8 us), or None if this scipy's loop does not
+    answer a probe of every mode and boundary exactly as its public functions do."""
+    if not _loop:
+        import scipy.signal
+
+        try:
+            from scipy.signal import _sigtools
+
+            loop = _sigtools._convolve2d
+            a = np.arange(12.0).reshape(3, 4) - 1j * np.arange(12.0).reshape(3, 4)[::-1]
+            b = np.array([[1.0, 2.0], [3.0 + 1j, 5.0], [7.0, 11.0]])
+            for mode, boundary in itertools.product(_LOOP_MODES, _LOOP_BOUNDARIES):
+                for correlate, public in ((False, scipy.signal.convolve2d), (True, scipy.signal.correlate2d)):
+                    got = _run_loop(loop, a, b, mode, boundary, 0.5, correlate)
+                    if not np.array_equal(got, public(a, b, mode, boundary, 0.5)):
+                        raise ValueError(f"{mode} {boundary}")
+        except Exception:  # noqa: BLE001 - any change in scipy's private loop: use the public functions
+            loop = None
+        _loop.append(loop)
+    return _loop[0]
+
+
+def ndimage_filter(input: object, weights: object, output: object, mode: object, cval: object,
+                   origin: object, axes: object, method: object, threads: object, progress: bool,
+                   convolution: bool) -> np.ndarray | None:
+    """scipy.ndimage's ``correlate``/``convolve`` of the call's own arguments when the call is
+    tiny and the answer is fftconv's (see the module docstring); else None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ndimage_filter(np.arange(5.0), np.array([1.0, 2.0, 0.0]), None, "reflect", 0.0, 0, None,
+    ...                "auto", None, False, False)
+    array([ 0.,  2.,  5.,  8., 11.])
+    """
+    if (output is not None or axes is not None or progress or not _plain(input, _FLOATS)
+            or not _plain(weights, _SIGNAL_2D_DTYPES)):
+        return None
+    x, w = input, weights
+    if (x.ndim == 0 or w.ndim != x.ndim or not all(map(operator.le, w.shape, x.shape))
+            or x.size * w.size > NDIMAGE_MACS):
+        return None
+    if type(mode) is not str or mode not in _NDIMAGE_MODES or not isinstance(cval, (int, float)):
+        return None
+    if not (type(origin) is int or (type(origin) in (tuple, list) and len(origin) == x.ndim
+                                    and all(type(o) is int for o in origin))):
+        return None
+    if not _default_threads(threads) or not _unforced(method):
+        return None
+    if not _ndimage:  # imported once: an import statement costs a tiny call 0.4 us
+        import scipy.ndimage
+
+        _ndimage.extend((scipy.ndimage.correlate, scipy.ndimage.convolve))
+    return _ndimage[convolution](x, w, None, mode, cval, origin)
+
+
+_ndimage: list = []

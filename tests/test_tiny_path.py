@@ -1,0 +1,166 @@
+"""Calls too small to plan go straight to scipy's compiled direct loops (`fftconv.core.tiny`):
+the answer must be the one the pipeline's direct path gives, and the hand-over must happen
+only when nothing forces a method and the loop computes what fftconv defines."""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.ndimage
+import scipy.signal
+from conftest import assert_close
+
+import fftconv
+import fftconv.ndimage
+from fftconv.core import tiny
+
+MODES_2D = ["full", "same", "valid"]
+BOUNDARIES = ["fill", "wrap", "symm"]
+NDIMAGE_MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant",
+                 "grid-wrap"]
+
+
+def values(rng, shape, dtype):
+    data = rng.standard_normal(shape) * (100 if np.dtype(dtype).kind in "iu" else 1)
+    if np.dtype(dtype).kind == "c":
+        data = data + 1j * rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "u":
+        data = np.abs(data)
+    return data.astype(dtype)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many times each scipy loop was called."""
+    calls = {"signal": 0, "ndimage": 0}
+
+    def wrap(module, name, key):
+        original = getattr(module, name)
+
+        def counting(*args, **kwargs):
+            calls[key] += 1
+            return original(*args, **kwargs)
+        monkeypatch.setattr(module, name, counting)
+    loop = tiny._scipy_2d_loop()
+    if loop is None:  # this scipy's private loop failed the probe: the public functions serve
+        wrap(scipy.signal, "convolve2d", "signal")
+        wrap(scipy.signal, "correlate2d", "signal")
+    else:
+        def counting_loop(*args):
+            calls["signal"] += 1
+            return loop(*args)
+        monkeypatch.setattr(tiny, "_scipy_2d_loop", lambda: counting_loop)
+    wrap(scipy.ndimage, "correlate", "ndimage")  # what the tiny path hands ndimage calls to
+    wrap(scipy.ndimage, "convolve", "ndimage")
+    monkeypatch.setattr(tiny, "_ndimage", [scipy.ndimage.correlate, scipy.ndimage.convolve])
+    return calls
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "int64", "int8",
+                                   "uint16"])
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
+def test_tiny_2d_calls_equal_the_pipelines_direct_sum(rng, counted, dtype, name):
+    ours = getattr(fftconv, name)
+    for mode, boundary in itertools.product(MODES_2D, BOUNDARIES):
+        for s1, s2 in (((4, 4), (2, 2)), ((7, 5), (3, 3)), ((3, 2), (5, 4)), ((16, 16), (3, 3))):
+            a, b = values(rng, s1, dtype), values(rng, s2, dtype)
+            fill = 0.5 if dtype != "uint16" else 3
+            if mode == "valid" and (s1[0] < s2[0] or s1[1] < s2[1]):
+                continue
+            before = counted["signal"]
+            got = ours(a, b, mode, boundary, fill)
+            assert counted["signal"] == before + 1, "the tiny call went through the pipeline"
+            piped = ours(a, b, mode, boundary, fill, method="direct")
+            assert counted["signal"] == before + 1, "a forced method must not take the tiny path"
+            assert got.dtype == piped.dtype
+            if np.dtype(dtype).kind in "iu":
+                np.testing.assert_array_equal(got, piped)
+            else:
+                assert_close(got, piped, ulps=64)
+
+
+def test_what_stays_on_the_pipeline(rng, counted):
+    a, b = rng.standard_normal((64, 64)), rng.standard_normal((3, 3))
+    fftconv.convolve2d(a, b, "same")  # 36,864 multiply-adds: more than the tiny threshold
+    fftconv.convolve2d(a[:4, :4], b.astype(np.float32))  # mixed dtypes: scipy's loop would upcast
+    fftconv.convolve2d(a[:4, :4].astype(np.float16), b.astype(np.float16))
+    fftconv.correlate2d(a[:2, :2], b, "valid")  # scipy swaps (and conjugates complex) here
+    with fftconv.config.override(method="fft"):
+        fftconv.convolve2d(a[:4, :4], b)
+    assert counted["signal"] == 0
+    x = rng.standard_normal((5, 5))
+    fftconv.ndimage.correlate(x, b, output=np.int32)  # integer outputs snap near-integer sums
+    fftconv.ndimage.correlate(x.astype(np.int16), b)
+    fftconv.ndimage.correlate(x, b, output=np.float32)
+    fftconv.ndimage.correlate(x, b[0], axes=1)
+    fftconv.ndimage.correlate(x + 1j, b, mode="constant", cval=1j)
+    fftconv.ndimage.correlate(x[:2], b, mode="reflect")  # halo wider than the image
+    fftconv.ndimage.correlate(x, b, method="direct")
+    fftconv.ndimage.correlate(x, b, progress=True)
+    fftconv.ndimage.correlate(x.astype(np.float16), b)
+    fftconv.ndimage.correlate(rng.standard_normal((64, 64, 64)), b[None])  # 2.4 M multiply-adds
+    assert counted["ndimage"] == 0
+
+
+def test_tiny_calls_keep_non_finite_values_local(rng):
+    a = rng.standard_normal((6, 6))
+    a[2, 3] = np.nan
+    a[0, 0] = np.inf
+    b = rng.standard_normal((3, 3))
+    for boundary in BOUNDARIES:
+        got = fftconv.convolve2d(a, b, "same", boundary)
+        piped = fftconv.convolve2d(a, b, "same", boundary, method="direct")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(piped))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(piped))
+        assert np.isfinite(got).sum() > 10
+    got = fftconv.ndimage.convolve(a, b, mode="mirror")
+    piped = fftconv.ndimage.convolve(a, b, mode="mirror", method="direct")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(piped))
+
+
+@pytest.mark.parametrize("mode", NDIMAGE_MODES)
+@pytest.mark.parametrize("func", ["correlate", "convolve"])
+def test_tiny_ndimage_calls_equal_the_pipelines_direct_sum(rng, counted, mode, func):
+    ours = getattr(fftconv.ndimage, func)
+    cases = [((9,), (3,), "float64", "float64"), ((6, 7), (2, 3), "float32", "float64"),
+             ((5, 6), (4, 3), "complex128", "complex128"), ((4, 5), (3, 2), "float64", "complex128"),
+             ((4, 4, 5), (2, 3, 3), "complex64", "float32"), ((8, 8), (3, 3), "float64", "int64")]
+    for shape, wshape, xdtype, wdtype in cases:
+        x, w = values(rng, shape, xdtype), values(rng, wshape, wdtype)
+        for origin in itertools.product(*[(-(k // 2), 0, (k - 1) // 2) for k in wshape]):
+            before = counted["ndimage"]
+            got = ours(x, w, mode=mode, cval=0.5, origin=origin)
+            assert counted["ndimage"] == before + 1, "the tiny call went through the pipeline"
+            piped = ours(x, w, mode=mode, cval=0.5, origin=origin, method="direct")
+            assert counted["ndimage"] == before + 1, "a forced method must not take the tiny path"
+            want = getattr(scipy.ndimage, func)(x, w, mode=mode, cval=0.5, origin=origin)
+            assert got.dtype == piped.dtype == want.dtype
+            # the pipeline sums in the operands' precision, scipy's loop in double
+            single = np.result_type(x, w).char in "fF" or got.dtype.char in "fF"
+            assert_close(got, piped, dtype=np.float32 if single else None, ulps=64)
+            np.testing.assert_array_equal(got, want)
+
+
+def test_tiny_ndimage_writes_into_a_given_output(rng):
+    x, w = rng.standard_normal((6, 6)), rng.standard_normal((3, 3))
+    out = np.full((6, 6), np.nan)
+    returned = fftconv.ndimage.convolve(x, w, output=out)
+    assert returned is out
+    assert_close(out, scipy.ndimage.convolve(x, w))
+
+
+def test_bad_threads_are_refused_before_the_tiny_path():
+    with pytest.raises(ValueError, match="threads"):
+        fftconv.convolve2d(np.ones((3, 3)), np.ones((2, 2)), threads=0)
+
+
+def test_scipys_private_2d_loop_is_used_only_if_it_answers_as_the_public_functions(monkeypatch, rng):
+    monkeypatch.setattr(tiny, "_loop", [])
+    assert tiny._scipy_2d_loop() is not None
+    monkeypatch.setattr(tiny, "_loop", [])  # as if scipy had renumbered its boundary codes
+    monkeypatch.setattr(tiny, "_LOOP_BOUNDARIES", {**tiny._LOOP_BOUNDARIES, "symm": 8, "wrap": 4})
+    assert tiny._scipy_2d_loop() is None
+    a, b = rng.standard_normal((5, 6)), rng.standard_normal((3, 2))
+    for boundary in BOUNDARIES:  # the public functions serve, with the same answers
+        assert_close(fftconv.correlate2d(a, b, "same", boundary),
+                     fftconv.correlate2d(a, b, "same", boundary, method="direct"))
