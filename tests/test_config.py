@@ -181,7 +181,7 @@ def test_repeated_calls_follow_setting_changes(rng, monkeypatch):
     real_execute = run.execute
     monkeypatch.setattr(run, "execute", lambda p, plan, **kw: seen.append(plan.method)
                         or real_execute(p, plan, **kw))
-    a, b = rng.standard_normal((300, 300)), rng.standard_normal((9, 9))
+    a, b = rng.standard_normal((300, 300)), rng.standard_normal((41, 41))  # an FFT's size
     first = fftconv.convolve(a, b, "same", threads=1)
     fftconv.convolve(a, b, "same", threads=1)
     with config.override(method="direct"):

@@ -76,23 +76,31 @@ def test_an_interrupted_tiled_run_leaves_the_process_usable(rng, monkeypatch):
         assert_close(fftconv.convolve(x, h, "same", "tiled", threads=threads), want)
 
 
-def test_an_interrupted_streamed_run_leaves_the_process_usable(rng, monkeypatch):
+@pytest.mark.parametrize("method", ["fft", "direct"])
+def test_an_interrupted_streamed_run_leaves_the_process_usable(rng, monkeypatch, method):
+    """Interrupted in the third block: while reading it with its halo (FFT), or inside the
+    compiled direct loop that reads the halo itself."""
+    from fftconv.executors import direct_compiled
+
     x, w = rng.standard_normal((300, 200)), rng.standard_normal((5, 5))
-    real_read = blocks.read_extended
-    reads = []
+    module, name = (blocks, "read_extended") if method == "fft" else (direct_compiled, "_call")
+    if method == "direct" and direct_compiled.loops() is None:
+        pytest.skip("the compiled loops are not built")
+    real = getattr(module, name)
+    calls = []
 
     def interrupted(*args, **kwargs):
-        reads.append(1)
-        if len(reads) == 3:
+        calls.append(1)
+        if len(calls) == 3:
             raise KeyboardInterrupt
-        return real_read(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(blocks, "read_extended", interrupted)
+    monkeypatch.setattr(module, name, interrupted)
     with config.override(memory_limit="256KiB"):
         with pytest.raises(KeyboardInterrupt):
-            fftconv.ndimage.convolve(x, w)
-        monkeypatch.setattr(blocks, "read_extended", real_read)
-        assert_close(fftconv.ndimage.convolve(x, w), scipy.ndimage.convolve(x, w), ulps=1000)
+            fftconv.ndimage.convolve(x, w, method=method)
+        monkeypatch.setattr(module, name, real)
+        assert_close(fftconv.ndimage.convolve(x, w, method=method), scipy.ndimage.convolve(x, w), ulps=1000)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..executors import registry
 from ..planning.plan import MemoryLimitError, Plan
 from . import run
 from .boundary import read_extended
@@ -196,8 +197,34 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
             hi = [min(n, s + b) for n, s, b in zip(shape, lo, layout.block)]
             ranges = [(lo[a] - work.before[a], hi[a] - work.before[a] + halo[a]) if a in work.axes
                       else (lo[a], hi[a]) for a in range(len(shape))]
-            problem = work.problem(read_extended(source, ranges, work.mode, work.cval, ext_dtype))
-            plan = run.plan(problem, work.method, work.threads, memory_limit=layout.room)
-            computed = run.execute(problem, plan)
-            output[tuple(slice(s, e) for s, e in zip(lo, hi))] = cast(computed, out_dtype, NDIMAGE.integers)
+            target = tuple(slice(s, e) for s, e in zip(lo, hi))
+            if not _read_by_executor(source, ranges, work, ext_dtype, layout.room, output, target, out_dtype):
+                problem = work.problem(read_extended(source, ranges, work.mode, work.cval, ext_dtype))
+                plan = run.plan(problem, work.method, work.threads, memory_limit=layout.room)
+                output[target] = cast(run.execute(problem, plan), out_dtype, NDIMAGE.integers)
             bar.update()
+
+
+def _read_by_executor(source, ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None, output,
+                      target: tuple[slice, ...], out_dtype: np.dtype) -> bool:
+    """Filter one block with an executor that reads the boundary extension straight from an
+    in-memory ``source`` (no copy of the block with its halo), when the plan made from the
+    block's shape picks one; False if it does not (the caller materialises the block)."""
+    if not isinstance(source, np.ndarray):
+        return False
+    shape = tuple(stop - start for start, stop in ranges)
+    template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), shape))
+    plan = run.plan(template, work.method, work.threads, memory_limit=room, image_known=False)
+    executor = registry.get(plan.executor)
+    if not executor.reads_boundary:
+        return False
+    # the correlation the executor sums: the problem's convolution kernel, flipped back
+    kernel = np.flip(template.kernel()).reshape(work.kernel.shape)
+    direct = isinstance(output, np.ndarray) and output.dtype == plan.compute_dtype
+    shape = tuple(s.stop - s.start for s in target)
+    computed = output[target] if direct else np.empty(shape, plan.compute_dtype)
+    if not executor.run_extended(source, ranges, work.mode, work.cval, kernel, plan, computed):
+        return False
+    if not direct:
+        output[target] = cast(computed, out_dtype, NDIMAGE.integers)
+    return True

@@ -62,6 +62,35 @@ def source_index(c: int, n: int, mode: str) -> int | None:
     raise ValueError(f"unknown boundary mode {mode!r}; use one of {', '.join(MODES)}")
 
 
+def index_map(start: int, stop: int, n: int, mode: str) -> np.ndarray:
+    """`source_index` of every extended coordinate in ``[start, stop)``, as int64 (-1: the
+    constant), computed without a Python loop.
+
+    Examples
+    --------
+    >>> index_map(-4, 7, 3, "reflect")
+    array([2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0])
+    >>> index_map(-2, 4, 3, "constant")
+    array([-1, -1,  0,  1,  2, -1])
+    """
+    c = np.arange(start, stop, dtype=np.int64)
+    if mode in ("constant", "grid-constant"):
+        return np.where((c >= 0) & (c < n), c, -1)
+    if mode == "nearest":
+        return np.clip(c, 0, n - 1)
+    if mode in ("wrap", "grid-wrap"):
+        return c % n
+    if mode in ("reflect", "grid-mirror"):
+        m = c % (2 * n)
+        return np.where(m < n, m, 2 * n - 1 - m)
+    if mode == "mirror":
+        if n == 1:
+            return np.zeros_like(c)
+        m = c % (2 * n - 2)
+        return np.where(m < n, m, 2 * n - 2 - m)
+    raise ValueError(f"unknown boundary mode {mode!r}; use one of {', '.join(MODES)}")
+
+
 def axis_runs(start: int, stop: int, n: int, mode: str) -> list[Run]:
     """Runs covering extended coordinates ``[start, stop)`` of an axis of length ``n``.
 

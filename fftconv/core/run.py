@@ -27,13 +27,16 @@ from .problem import Problem, axes_last
 
 #: Marks "use the configured memory limit" (None means no limit).
 CONFIGURED = object()
-#: Plans by what decides them when no executor read values (the geometry and dtype, options,
-#: the settings object, the registry's generation): small calls repeat their signature, and
-#: choosing candidates would cost them as much as the convolution itself.
+#: Plans by what decides them (the geometry and dtype, options, the settings object, the
+#: registry's generation, and a small kernel's values when an executor read them): small calls
+#: repeat their signature, and choosing candidates would cost them as much as the convolution.
 _memo: dict[tuple, tuple[Plan, config.Config, object]] = {}
 #: Signatures remembered before the memo starts afresh (a program cycling through more small
 #: signatures than this plans each call again, ~10 us).
 MEMO_SIZE = 256
+#: Kernels up to this size are remembered by value when an executor had to read them (the
+#: separable executor's rank-1 test costs a 512x512 * 3x3 call ~15 us otherwise).
+MEMO_KERNEL_BYTES = 1024
 
 
 def plan(
@@ -82,8 +85,11 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
             exact_only: bool, image_known: bool, kernel_known: bool, settings: config.Config) -> Plan:
     """The planner's choice among the executors that may run ``problem`` (``exact_only``: only
     those that sum integers exactly), remembered when no executor had to read values."""
+    # executors that read values read only the kernel: a small one's values join the key
+    small_kernel = kernel_known and problem.h.nbytes <= MEMO_KERNEL_BYTES
     key = (id(problem.geometry), problem.result_dtype, threads, method, methods, limit, exact_only,
-           image_known, kernel_known, id(settings), registry.generation())
+           image_known, kernel_known, id(settings), registry.generation(),
+           problem.h.tobytes() if small_kernel else None)
     known = _memo.get(key)
     if known is not None:
         return known[0]
@@ -107,7 +113,7 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
                 continue
         candidates.append(executor.name)
     chosen = make_plan(spec, method, tuple(candidates), settings.costs, limit)
-    if not read_values:
+    if not read_values or small_kernel:
         if len(_memo) >= MEMO_SIZE:
             _memo.clear()
         _memo[key] = (chosen, settings, problem.geometry)  # held: their ids stay unique

@@ -7,6 +7,7 @@ registered here in this order (which also breaks ties between equal estimates):
 =================== ========= ==========================================================
 executor            method    what it runs
 =================== ========= ==========================================================
+direct.compiled     direct    a vectorised C loop (float32/float64/int64, complex by parts)
 direct.numpy        direct    ``np.convolve`` (1-D)
 direct.rows         direct    kernel rows over the flattened image (``np.correlate``)
 direct.ndimage      direct    scipy.ndimage's compiled loop
@@ -22,6 +23,7 @@ Register another with ``fftconv.executors.register(MyExecutor())``.
 
 from . import registry
 from .base import Estimate, Executor, NonFiniteInput
+from .direct_compiled import CompiledLoop
 from .direct_ndimage import NdimageLoop
 from .direct_numpy import NumpyConvolve
 from .direct_rows import KernelRows
@@ -34,7 +36,7 @@ from .tiled import OverlapSaveTiles
 register = registry.register
 unregister = registry.unregister
 
-for _executor in (NumpyConvolve(), KernelRows(), NdimageLoop(), WindowSums(), ShiftAndAdd(),
+for _executor in (CompiledLoop(), NumpyConvolve(), KernelRows(), NdimageLoop(), WindowSums(), ShiftAndAdd(),
                   WholeArrayFFT(), OverlapSaveTiles(), SeparablePasses()):
     register(_executor)
 

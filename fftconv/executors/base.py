@@ -26,6 +26,7 @@ value (`fftconv.executors.nonfinite`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -88,6 +89,9 @@ class Executor:
     #: What the executor needs, for the error when ``method=`` forces it on a problem it
     #: cannot compute.
     requirement: ClassVar[str] = "a problem it applies to"
+    #: Implements `run_extended`: reads a boundary-extended input straight from its source, so
+    #: `fftconv.ndimage`'s blocks need not copy the image with its halo first.
+    reads_boundary: ClassVar[bool] = False
 
     def applies(self, spec: Spec, forced: bool = False) -> bool:
         """Whether it computes problems of these shapes and dtypes (by default: all of them);
@@ -96,7 +100,8 @@ class Executor:
         return True
 
     def accepts(self, problem: Problem) -> bool:
-        """Whether it computes this problem's values (asked only if ``checks_values``)."""
+        """Whether it computes this problem's values (asked only if ``checks_values``). It
+        may read the kernel only: plans are remembered by the values of small kernels."""
         return True
 
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate | None:
@@ -114,6 +119,15 @@ class Executor:
         ``plan.compute_dtype``). With ``check_finite``, raise `NonFiniteInput` if the
         operands hold values it would spread; without, they have been zeroed already."""
         raise NotImplementedError
+
+    def run_extended(self, source: np.ndarray, ranges: Sequence[tuple[int, int]], mode: str, cval: object,
+                     kernel: np.ndarray, plan: Plan, out: np.ndarray) -> bool:
+        """For executors that set ``reads_boundary``: write into ``out`` the correlation of
+        ``source`` extended by boundary ``mode`` (and ``cval``), over the extended coordinates
+        ``ranges`` per axis, with ``kernel`` (one axis per source axis; not flipped), in
+        ``out``'s dtype (the plan's compute dtype); return False, having done nothing, for
+        values it leaves to the materialised path."""
+        return False
 
     def compute_dtype(self, spec: Spec) -> np.dtype:
         """dtype it computes in for ``spec``."""

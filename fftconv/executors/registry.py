@@ -56,7 +56,7 @@ def executors() -> tuple[Executor, ...]:
     --------
     >>> from fftconv.executors import registry
     >>> [e.name for e in registry.executors()][:2]
-    ['direct.numpy', 'direct.rows']
+    ['direct.compiled', 'direct.numpy']
     """
     return _executors.values()
 

@@ -19,7 +19,9 @@ What drives time, and so what the model carries:
   tap of every kernel row's pass over the extended image (short kernel rows), plus an
   overhead per NumPy call where it runs in blocks;
 * a separable kernel's 1-D passes cost per multiply-add of their banded matrix products;
-* the sliding-window einsum costs per output and per multiply-add, no call per tap.
+* the sliding-window einsum costs per output and per multiply-add, no call per tap;
+* the compiled direct loop costs per multiply-add (float64 and int64 sums take 2-2.6x
+  float32's: half the SIMD lanes), per extended point of each plane and per call.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class CostModel:
     row_tap: float = 0.105e-9  # ... and per tap of that kernel row
     row_call: float = 1.2e-6  # per kernel row and block of rows (`fftconv.executors.direct_rows`)
     direct_generic: float = 1.76  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
+    compiled_mac: float = 13e-12  # per float32 multiply-add of the compiled direct loop (AVX-512 here)
+    compiled_point: float = 0.19e-9  # ... per extended point of each plane it sums (row copies, stores)
+    compiled_call: float = 2e-6  # ... per call of it (one per plane, per real part)
     window_point: float = 11e-9  # per output of the sliding-window einsum (`direct_windows`), float64
     window_mac: float = 0.38e-9  # ... and per multiply-add, zero extension included
     thread_efficiency: float = 0.45  # gain of each extra thread on its own tiles, in the cache

@@ -1,0 +1,270 @@
+"""The 'direct.compiled' executor: direct sums in a compiled, vectorised C loop.
+
+The loop (``_compiled/direct_loops.c``, built by ``pip install``) correlates 2-D planes of
+float32, float64 or int64 (integers exactly) and reads the extended input through per-axis
+index maps: the zero extension of a 'full' or 'same' window and every boundary mode of
+scipy.ndimage are the same loop, with no padded copy of the image (`run_extended`, used by
+`fftconv.ndimage`'s blocks). This module turns every other case into such planes: leading
+axes (3-D kernels, batch axes) become one call per output plane and kernel plane, a 1-D
+problem one plane of one row, complex numbers two or four real sums of their parts, other
+integer and float dtypes a cast to the dtype summed in. With ``threads`` > 1 each plane's
+rows are split into bands summed in parallel (the loop releases the GIL).
+
+Non-finite values stay local: the loop skips extended rows that are entirely zero, but
+multiplies the zero columns of the extension, so a non-finite kernel value raises
+`NonFiniteInput` (the core then repairs the outputs it reaches); non-finite image values
+only reach the outputs whose sums include them.
+
+Where the module was not built (no C compiler at install time), the executor does not apply
+and `warn_if_missing` says so once; the NumPy direct sums serve instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..backends.threads import shared_pool
+from ..core.boundary import index_map
+from ..core.problem import Problem, Spec
+from ..planning.costs import CostModel
+from ..planning.plan import Plan
+from .base import Estimate, Executor, NonFiniteInput
+
+#: Longest kernel along its second-to-last axis (the loop keeps a block's row pointers on the
+#: stack); the last axis may be any length.
+MAX_TAPS = 64
+#: What each dtype is summed in (complex numbers: their real and imaginary parts).
+#: Unsigned 64-bit integers are summed as signed ones: the same bits, modulo 2**64.
+_SUMMED_IN = {"f": np.dtype(np.float32), "d": np.dtype(np.float64), "q": np.dtype(np.int64),
+              "l": np.dtype(np.int64), "Q": np.dtype(np.int64), "L": np.dtype(np.int64),
+              "F": np.dtype(np.float32), "D": np.dtype(np.float64)}
+#: Multiply-adds per plane below which splitting it into bands for threads does not pay.
+MIN_PARALLEL_MACS = 1 << 21
+#: One real sum's cost relative to float32's, by what is summed (SIMD lanes halve for 64 bits;
+#: 64-bit integer products are slower still): measured on the reference machine, AVX-512.
+DTYPE_FACTOR = {"f": 1.0, "d": 2.0, "q": 2.6, "l": 2.6}
+
+
+@functools.cache
+def loops():
+    """The compiled module, or None if it was not built."""
+    try:
+        return importlib.import_module("fftconv.executors._compiled._direct_loops")
+    except ImportError:
+        return None
+
+
+_warned: list[bool] = []
+
+
+def warn_if_missing() -> None:
+    """One warning per process when the compiled loops are missing."""
+    if loops() is None and not _warned:
+        _warned.append(True)
+        warnings.warn(
+            "fftconv's compiled direct loops are not built (was a C compiler missing at install "
+            "time?): direct sums of small kernels use NumPy, 2-10x slower. Reinstall with gcc or "
+            "clang available to build them.", RuntimeWarning, stacklevel=4)
+
+
+def summed_dtype(dtype: np.dtype) -> np.dtype | None:
+    """The real dtype the loop sums ``dtype`` in, or None if it does not serve it.
+
+    Examples
+    --------
+    >>> summed_dtype(np.dtype(np.complex64)), summed_dtype(np.dtype(np.float16))
+    (dtype('float32'), None)
+    """
+    return _SUMMED_IN.get(np.dtype(dtype).char)
+
+
+class CompiledLoop(Executor):
+    """Direct sums in the compiled loop (see the module docstring).
+
+    Examples
+    --------
+    >>> from fftconv.core.problem import Spec
+    >>> CompiledLoop().applies(Spec.of_shapes((512, 512), (3, 3), "same", "float32")) == (loops() is not None)
+    True
+    """
+
+    name = "direct.compiled"
+    method = "direct"
+    exact_integers = True
+    reads_boundary = True
+    requirement = "the compiled loops (built at install), float32/float64/int64/complex data, " \
+                  f"one kernel for every batch item, at most {MAX_TAPS} taps on its second-to-last axis"
+
+    def applies(self, spec: Spec, forced: bool = False) -> bool:
+        if loops() is None:
+            warn_if_missing()
+            return False
+        return (summed_dtype(self.compute_dtype(spec)) is not None and not spec.kernel_batched
+                and (spec.rank < 2 or spec.shape2[-2] <= MAX_TAPS))
+
+    def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
+        dtype = self.compute_dtype(spec)
+        summed = summed_dtype(dtype)
+        parts = 4 if dtype.kind == "c" else 1  # complex: four real sums (two for a real operand)
+        out_dims = [*spec.batch, *(w.length for w in spec.windows)]
+        kernel_dims = [1] * len(spec.batch) + list(spec.shape2)
+        macs = math.prod(out_dims) * math.prod(kernel_dims) * parts
+        # each output plane sums one plane correlation per kernel plane, over its extended rows
+        plane_sums = math.prod(out_dims[:-2]) * math.prod(kernel_dims[:-2]) * parts
+        ext_points = plane_sums * (out_dims[-1] + kernel_dims[-1] - 1) * (
+            out_dims[-2] + kernel_dims[-2] - 1 if len(out_dims) >= 2 else 1)
+        lead = max(len(out_dims) - 3, 0)  # axes beyond three: a call per index
+        calls = math.prod(out_dims[:lead]) * math.prod(kernel_dims[:lead]) * parts
+        seconds = (macs * costs.compiled_mac * DTYPE_FACTOR[summed.char] + ext_points * costs.compiled_point
+                   + calls * costs.compiled_call)
+        if spec.threads > 1 and macs // calls >= MIN_PARALLEL_MACS:
+            seconds = costs.parallel_seconds(seconds, spec.threads, 0) + costs.thread_dispatch
+        # copies: the image cast to what is summed, or split into its parts (and the result's)
+        workspace = math.prod(spec.shape1) * spec.batch_points * summed.itemsize * (2 if parts > 1 else 1)
+        if parts > 1:
+            workspace += 2 * spec.out_points * spec.batch_points * summed.itemsize
+        return Estimate(costs.direct_overhead + seconds, workspace)
+
+    def run(self, problem: Problem, plan: Plan, out: np.ndarray, prepared: object = None,
+            check_finite: bool = True) -> None:
+        kernel = problem.kernel()
+        if check_finite and kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
+            raise NonFiniteInput  # it would meet the zero extension (inf * 0)
+        batch = problem.x.shape[: problem.x.ndim - problem.rank]
+        flipped = np.flip(kernel).reshape((1,) * len(batch) + kernel.shape)  # a correlation kernel
+        ranges = [(0, n) for n in batch]  # batch axes: read as they are
+        for n2, w in zip(kernel.shape, problem.windows):
+            ranges.append((w.start - n2 + 1, w.stop))  # the samples the window's sums read
+        correlate_extended(problem.x, flipped, ranges, "constant", 0, out, plan.spec.threads)
+
+    def run_extended(self, source: np.ndarray, ranges: Sequence[tuple[int, int]], mode: str, cval: object,
+                     kernel: np.ndarray, plan: Plan, out: np.ndarray) -> bool:
+        """Correlate the extension of ``source`` over ``ranges`` (extended coordinates per
+        axis) by boundary ``mode`` with ``kernel`` (one axis per source axis) into ``out``;
+        False, having done nothing, where the zero-extension path must serve instead (a
+        non-finite kernel meets the constant as scipy.ndimage computes it there)."""
+        if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
+            return False
+        correlate_extended(source, kernel, ranges, mode, cval, out, plan.spec.threads)
+        return True
+
+
+def correlate_extended(x: np.ndarray, k: np.ndarray, ranges: Sequence[tuple[int, int]], mode: str,
+                       cval: object, out: np.ndarray, threads: int = 1) -> np.ndarray:
+    """``out[i] = sum_j k[j] * ext[i + j]`` over every axis, where ``ext`` is ``x`` extended by
+    ``mode`` (`fftconv.core.boundary`) and ``ranges`` gives, per axis, the extended
+    coordinates ``[start, stop)`` that ``out``'s sums read (``stop - start`` is the output's
+    length plus the kernel's, minus one). ``out``'s dtype (float32, float64, int64, uint64,
+    complex64 or complex128) is what the sum is computed in.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty(5)
+    >>> correlate_extended(np.arange(5.0), np.array([1.0, 2.0, 0.0]), [(-1, 6)], "reflect", 0.0, out)
+    array([ 0.,  2.,  5.,  8., 11.])
+    """
+    summed = summed_dtype(out.dtype)
+    if summed is None:
+        raise TypeError(f"the compiled loop does not sum in {out.dtype}")
+    if out.dtype.kind == "u":  # unsigned 64-bit: summed as signed, the same bits
+        correlate_extended(x.astype(np.uint64, copy=False).view(np.int64),
+                           k.astype(np.uint64, copy=False).view(np.int64), ranges, mode, cval,
+                           out.view(np.int64), threads)
+        return out
+    if out.dtype.kind != "c":
+        target = out if out.strides[-1] == out.itemsize else np.empty(out.shape, summed)
+        _sum_terms(target, [(x, k, cval)], ranges, mode, threads)
+        if target is not out:
+            np.copyto(out, target)
+        return out
+    # complex: (xr + i xi) * (kr + i ki), the constant's parts extending each of x's parts
+    c = complex(np.asarray(cval).item())
+    xr, xi = _parts(x)
+    kr, ki = _parts(k)
+    real = [(xr, kr, c.real)] + ([(xi, -ki, c.imag)] if xi is not None and ki is not None else [])
+    imag = ([(xr, ki, c.real)] if ki is not None else []) + ([(xi, kr, c.imag)] if xi is not None else [])
+    for terms, view in ((real, out.real), (imag, out.imag)):
+        part = np.empty(out.shape, summed)
+        _sum_terms(part, terms, ranges, mode, threads)
+        view[...] = part
+    return out
+
+
+def _parts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Real and imaginary parts (None: a real array has none)."""
+    if a.dtype.kind != "c":
+        return a, None
+    return a.real, a.imag
+
+
+def _sum_terms(target: np.ndarray, terms, ranges, mode: str, threads: int) -> None:
+    """``target`` = the sum of each (image, kernel, constant) term's correlation."""
+    if not terms:
+        target[...] = 0
+    for i, (x, k, cval) in enumerate(terms):
+        x = x.astype(target.dtype, copy=False)
+        if x.ndim and x.strides[-1] != x.itemsize:
+            x = np.ascontiguousarray(x)
+        k = np.ascontiguousarray(k, dtype=target.dtype)
+        _sum_planes(x, k, ranges, mode, cval, target, threads, accumulate=i > 0)
+
+
+@functools.lru_cache(maxsize=512)
+def _index_map(start: int, stop: int, n: int, mode: str) -> np.ndarray:
+    m = index_map(start, stop, n, mode)
+    m.flags.writeable = False
+    return m
+
+
+def _sum_planes(x: np.ndarray, k: np.ndarray, ranges, mode: str, cval, out: np.ndarray, threads: int,
+                accumulate: bool) -> None:
+    """One real term: 3-D calls of the loop (leading axes beyond three, rare: one call per
+    output index and kernel index of them)."""
+    while x.ndim < 3:  # one plane, one row
+        x, k, out, ranges = x[None], k[None], out[None], [(0, 1), *ranges]
+    maps = [_index_map(start, stop, n, mode) for (start, stop), n in zip(ranges, x.shape)]
+    (start, stop), n = ranges[-1], x.shape[-1]
+    lo, hi = max(start, 0), min(stop, n)  # the columns copied as one run: the image's own
+    mid = (lo - start, lo, hi - lo) if hi > lo else (0, 0, 0)
+    fill = (0.0, int(cval)) if out.dtype.kind in "iu" else (float(cval), 0)
+    lead = x.ndim - 3
+    for p in np.ndindex(*out.shape[:lead]):
+        written = accumulate
+        for c in np.ndindex(*k.shape[:lead]):
+            src = [int(maps[a][p[a] + c[a]]) for a in range(lead)]
+            if min(src, default=0) < 0:  # planes of the constant
+                if cval == 0:
+                    continue
+                volume, planes = x[(0,) * lead], np.full_like(maps[lead], -1)
+            else:
+                volume, planes = x[tuple(src)], maps[lead]
+            _call(volume, k[c], out[p], planes, maps[-2], maps[-1], mid, fill, written, threads)
+            written = True
+        if not written:
+            out[p] = 0
+
+
+def _call(x, k, out, planes, rows, cols, mid, fill, accumulate: bool, threads: int) -> None:
+    """One 3-D call of the loop, its output rows split into bands when threads pay."""
+    height, kh = out.shape[1], k.shape[1]
+    bands = min(threads, height) if out.size * k.size >= MIN_PARALLEL_MACS else 1
+    if bands <= 1:
+        loops().correlate(x, k, out, planes, rows, cols, mid, *fill, accumulate)
+        return
+    edges = [height * b // bands for b in range(bands + 1)]
+
+    def band(b: int) -> None:
+        r0, r1 = edges[b], edges[b + 1]
+        loops().correlate(x, k, out[:, r0:r1], planes, rows[r0:r1 + kh - 1], cols, mid, *fill, accumulate)
+
+    helpers = [shared_pool(bands - 1).submit(band, b) for b in range(1, bands)]
+    band(0)
+    for h in helpers:
+        h.result()

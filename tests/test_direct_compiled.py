@@ -1,0 +1,218 @@
+"""The compiled direct loop ('direct.compiled'): forced onto every kind of problem it serves
+and compared with scipy's direct sums (exactly for integers), the first-principles ndimage
+reference for boundary modes read straight from the source, and itself across threads."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.ndimage
+import scipy.signal
+from conftest import assert_close
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_ndimage_edges import reference_correlate
+
+import fftconv
+import fftconv.ndimage
+from fftconv.core import run
+from fftconv.core.boundary import MODES
+from fftconv.core.problem import Problem
+from fftconv.executors import direct_compiled
+from fftconv.executors.direct_compiled import correlate_extended
+from fftconv.planning.costs import DEFAULT_COSTS
+from fftconv.planning.planner import make_plan
+
+pytestmark = pytest.mark.skipif(direct_compiled.loops() is None, reason="the compiled loops are not built")
+
+
+def compiled(in1, in2, mode, correlate=False, threads=1):
+    """``convolve``/``correlate`` computed by the compiled executor and nothing else."""
+    problem = Problem.build(np.asarray(in1), np.asarray(in2), mode, correlate=correlate)
+    plan = make_plan(problem.spec(threads), "direct", ("direct.compiled",), DEFAULT_COSTS, None)
+    assert plan.executor == "direct.compiled"
+    return run.execute(problem, plan)
+
+
+def values(rng, shape, dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(max(info.min, -100), min(info.max, 100), shape, endpoint=True).astype(dtype)
+    data = rng.standard_normal(shape)
+    if dtype.kind == "c":
+        data = data + 1j * rng.standard_normal(shape)
+    return data.astype(dtype)
+
+
+SHAPES = [((37, 29), (5, 4)), ((8,), (3,)), ((200,), (31,)), ((3, 40), (3, 7)), ((6, 7, 8), (3, 2, 3)),
+          ((4, 5), (9, 11)), ((1, 1), (1, 1)), ((2, 9, 10), (1, 3, 3))]
+
+
+DTYPES = ["float32", "float64", "int64", "int8", "uint16", "uint64", "complex64", "complex128"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+def test_every_shape_mode_and_dtype_matches_scipys_direct_sum(rng, dtype, name):
+    for (s1, s2), mode in itertools.product(SHAPES, ["full", "same", "valid"]):
+        a, b = values(rng, s1, dtype), values(rng, s2, dtype)
+        try:
+            want = getattr(scipy.signal, name)(a, b, mode, method="direct")
+        except ValueError:  # 'valid' with neither input the larger on every axis
+            continue
+        got = compiled(a, b, mode, correlate=name == "correlate")
+        assert got.dtype == want.dtype
+        assert_close(got, want, ulps=64)  # integers: equal
+
+
+def test_integer_sums_are_exact_and_wrap_as_numpys(rng):
+    a = rng.integers(-(2**40), 2**40, (30, 30))
+    b = rng.integers(-(2**30), 2**30, (3, 3))
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    np.testing.assert_array_equal(compiled(a, b, "same"), want)
+    big, ones = np.full((4, 4), 2**62, np.int64), np.ones((2, 2), np.int64)  # sums overflow: modulo 2**64
+    want = scipy.signal.convolve(big, ones, "full", method="direct")
+    np.testing.assert_array_equal(compiled(big, ones, "full"), want)
+
+
+def test_integer_valued_complex_is_exact_where_the_fft_was_not(rng):
+    """The tiny-call cases where the planner once picked an FFT, off in the last bit."""
+    for s1, s2 in (((64, 64), (3, 3)), ((64, 64), (5, 5)), ((16, 16, 16), (3, 3, 3))):
+        a = (rng.integers(-20, 21, s1) + 1j * rng.integers(-20, 21, s1)).astype(np.complex128)
+        b = (rng.integers(-20, 21, s2) + 1j * rng.integers(-20, 21, s2)).astype(np.complex128)
+        for name in ("convolve", "correlate"):
+            want = getattr(scipy.signal, name)(a, b, "same", method="direct")
+            np.testing.assert_array_equal(getattr(fftconv, name)(a, b, "same", threads=1), want)
+
+
+def test_layouts_the_caller_may_pass(rng):
+    a = rng.standard_normal((40, 60))
+    b = rng.standard_normal((5, 3))
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    for x in (a[:, ::-1][:, ::-1], np.asfortranarray(a), a.astype(">f8"), a[::-1][::-1]):
+        assert_close(compiled(x, b, "same"), want, ulps=64)
+    strided = np.zeros((80, 120))
+    strided[::2, ::2] = a
+    assert_close(compiled(strided[::2, ::2], b[::-1].copy()[::-1], "same"), want, ulps=64)
+
+
+def test_threads_split_rows_without_changing_a_bit(rng):
+    a = rng.standard_normal((700, 600)).astype(np.float32)
+    b = rng.standard_normal((7, 7)).astype(np.float32)
+    one = compiled(a, b, "same", threads=1)
+    np.testing.assert_array_equal(compiled(a, b, "same", threads=2), one)
+    np.testing.assert_array_equal(compiled(a, b, "same", threads=3), one)
+    assert_close(one, scipy.signal.convolve(a, b, "same", method="direct"), ulps=64)
+
+
+def test_non_finite_values_stay_local(rng):
+    a = rng.standard_normal((30, 30))
+    a[10, 12] = np.nan
+    a[0, 0] = np.inf
+    b = rng.standard_normal((3, 3))
+    got = compiled(a, b, "full")
+    want = scipy.signal.convolve(a, b, "full", method="direct")  # 2-D direct: local too
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(got) | np.isneginf(got), np.isinf(want))
+    assert_close(np.nan_to_num(got, posinf=0, neginf=0), np.nan_to_num(want, posinf=0, neginf=0))
+    k = b.copy()
+    k[1, 1] = np.inf  # meets the zero extension: the core reruns and repairs
+    got = compiled(rng.standard_normal((20, 20)), k, "full")
+    assert np.isinf(got).sum() == 20 * 20 and np.isfinite(got).sum() == 22 * 22 - 20 * 20
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_boundary_modes_read_from_the_source(rng, mode):
+    """`run_extended` through fftconv.ndimage: every mode, origins at both ends, even and odd
+    kernels, halos wider than the image, 1-D to 3-D, real and complex."""
+    cases = [((30, 20), (5, 4), "float64"), ((12,), (7,), "float32"), ((3, 15), (13, 7), "float64"),
+             ((5, 6, 7), (3, 2, 3), "float64"), ((9, 8), (3, 3), "complex128"), ((40, 30), (3, 5), "int16")]
+    for shape, wshape, dtype in cases:
+        x = values(rng, shape, dtype)
+        w = rng.standard_normal(wshape).astype(np.float32 if dtype == "float32" else np.float64)
+        cval = 0.5 - 0.25j if x.dtype.kind == "c" else 0.5
+        for origin in itertools.product(*[(-(k // 2), (k - 1) // 2) for k in wshape]):
+            got = fftconv.ndimage.correlate(x, w, mode=mode, cval=cval, origin=origin, method="direct",
+                                            threads=1)
+            want = reference_correlate(x, w, mode, origin, cval)
+            if x.dtype.kind in "iu":
+                assert_close(got, scipy.ndimage.correlate(x, w, mode=mode, cval=cval, origin=origin), ulps=1)
+            else:
+                assert_close(got, want.astype(got.dtype), ulps=1000 if dtype == "float32" else 200)
+
+
+def test_ndimage_reads_the_halo_through_the_compiled_loop(rng, monkeypatch):
+    """No materialised block: the compiled executor read the source itself."""
+    from fftconv.core import blocks
+
+    monkeypatch.setattr(blocks, "read_extended", lambda *a, **k: pytest.fail("the block was copied"))
+    x = rng.standard_normal((300, 300)).astype(np.float32)
+    w = rng.standard_normal((5, 5)).astype(np.float32)
+    got = fftconv.ndimage.correlate(x, w, mode="reflect", threads=1)
+    assert_close(got, scipy.ndimage.correlate(x, w, mode="reflect"), ulps=64)
+
+
+def test_a_non_finite_kernel_with_a_constant_border_takes_the_materialised_path(rng):
+    x = rng.standard_normal((20, 20))
+    w = np.ones((3, 3))
+    w[0, 0] = np.inf
+    got = fftconv.ndimage.correlate(x, w, mode="constant", method="direct")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(scipy.ndimage.correlate(x, w, mode="constant")))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_agrees_with_the_reference_loops_for_random_geometry(data):
+    rank = data.draw(st.integers(1, 3))
+    s1 = tuple(data.draw(st.lists(st.integers(1, 9), min_size=rank, max_size=rank)))
+    s2 = tuple(data.draw(st.lists(st.integers(1, 6), min_size=rank, max_size=rank)))
+    mode = data.draw(st.sampled_from(["full", "same"]))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(-9, 10, s1), rng.integers(-9, 10, s2)
+    np.testing.assert_array_equal(compiled(a, b, mode), scipy.signal.convolve(a, b, mode, method="direct"))
+    np.testing.assert_array_equal(compiled(a.astype(np.float64), b.astype(np.float64), mode),
+                                  scipy.signal.convolve(a, b, mode, method="direct").astype(np.float64))
+
+
+def test_the_loop_refuses_what_does_not_fit_instead_of_crashing():
+    loop = direct_compiled.loops()
+    x, k, out = np.zeros((1, 4, 4)), np.ones((1, 2, 2)), np.empty((1, 3, 3))
+    planes, rows, cols = np.zeros(1, np.int64), np.arange(4, dtype=np.int64), np.arange(4, dtype=np.int64)
+    loop.correlate(x, k, out, planes, rows, cols, (0, 0, 4), 0.0, 0, False)  # fits
+    with pytest.raises(ValueError, match="do not fit"):
+        loop.correlate(x, k, out, planes, rows + 1, cols, (0, 0, 4), 0.0, 0, False)  # a row past the image
+    with pytest.raises(ValueError, match="do not fit"):
+        loop.correlate(x, k, out, planes + 1, rows, cols, (0, 0, 4), 0.0, 0, False)  # a plane past it
+    with pytest.raises(ValueError, match="do not fit"):
+        loop.correlate(x, k, out, planes, rows, cols, (1, 0, 4), 0.0, 0, False)  # middle run too long
+    with pytest.raises(TypeError, match="share one dtype"):
+        loop.correlate(x.astype(np.float32), k, out, planes, rows, cols, (0, 0, 4), 0.0, 0, False)
+    with pytest.raises(ValueError, match="contiguous rows"):
+        loop.correlate(np.zeros((1, 4, 8))[:, :, ::2], k, out, planes, rows, cols, (0, 0, 4), 0.0, 0, False)
+    with pytest.raises(ValueError, match="contiguous rows"):
+        loop.correlate(x[0], k, out, planes, rows, cols, (0, 0, 4), 0.0, 0, False)
+
+
+def test_without_the_compiled_loops_numpy_serves_with_one_warning(monkeypatch, rng):
+    monkeypatch.setattr(direct_compiled, "loops", lambda: None)
+    monkeypatch.setattr(direct_compiled, "_warned", [])
+    a, b = rng.standard_normal((101, 99)), rng.standard_normal((3, 3))  # a shape no plan is memoised for
+    with pytest.warns(RuntimeWarning, match="compiled direct loops are not built"):
+        plan = fftconv.plan(a, b, "same", method="direct", threads=1)
+    assert plan.executor != "direct.compiled" and "direct.compiled" not in plan.candidates
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process
+        fftconv.plan(a * 2, b, "full", method="direct", threads=1)
+    assert_close(fftconv.convolve(a, b, "same", "direct"), scipy.signal.convolve(a, b, "same", "direct"))
+
+
+def test_correlate_extended_example_of_each_mode():
+    x = np.arange(5.0)
+    for mode in MODES:
+        out = np.empty(5)
+        correlate_extended(x, np.array([1.0, 0.0, 0.0]), [(-1, 6)], mode, 9.0, out)
+        ext = reference_correlate(x, np.array([1.0]), mode, (1,), 9.0)  # the sample before each
+        np.testing.assert_array_equal(out, ext)
