@@ -22,8 +22,8 @@ from numpy.typing import ArrayLike
 
 from . import config
 from .backends.threads import resolve_threads
-from .core import tiny
-from .core.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks
+from .core import lane, tiny
+from .core.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
 from .core.boundary import MODES
 from .core.dtypes import as_operand, cast
 from .core.memory import check_fits
@@ -109,6 +109,11 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
                                 convolution)
     if quick is not None:
         return quick
+    key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads, progress,
+                           convolution)
+    route = lane.get(key)
+    if route is not None:  # this signature was checked and planned before
+        return route(input)
     x = _source(input)
     w = as_operand(weights, "weights")
     if "O" in (np.dtype(x.dtype).kind, w.dtype.kind):
@@ -126,17 +131,22 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         kernel = kernel.astype(np.float64)
     if out_array is None:
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
+    work = BlockFilter(kernel, tuple(sorted(axes)), tuple(before), mode, cval, not convolution, method,
+                       nthreads)
+    limit = config.get().memory_limit
+    if key is not None and limit is None and ndim > 0 and math.prod(x.shape) > 0:
+        route = whole_image_route(x, work, out_dtype)
+        if route is not None:
+            lane.remember(key, route)
+            return route(x)
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
     if math.prod(x.shape) == 0:
         return target
     if ndim == 0:  # a number times a number, as scipy computes it
         target[...] = cast(np.asarray(np.asarray(x) * kernel), out_dtype, NDIMAGE.integers)
         return target
-    limit = config.get().memory_limit
     in_memory = isinstance(input, np.ndarray) and not isinstance(input, np.memmap)
     budget = limit if limit is not None or in_memory else DEFAULT_STREAM_BUDGET
-    work = BlockFilter(kernel, tuple(sorted(axes)), tuple(before), mode, cval, not convolution, method,
-                       nthreads)
     filter_in_blocks(x, work, target, out_dtype, budget, progress)
     return target
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,6 +203,33 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
                 plan = run.plan(problem, work.method, work.threads, memory_limit=layout.room)
                 output[target] = cast(run.execute(problem, plan), out_dtype, NDIMAGE.integers)
             bar.update()
+
+
+def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
+                      ) -> Callable[[np.ndarray], np.ndarray] | None:
+    """For an in-memory image filtered as one block by an executor that reads the boundary
+    itself: a call that filters any image of this shape and dtype the same way (`lane`);
+    None where the blocks' path must serve."""
+    shape = tuple(source.shape)
+    halo = work.halo(len(shape))
+    ranges = [(-work.before[a], n - work.before[a] + halo[a]) if a in work.axes else (0, n)
+              for a, n in enumerate(shape)]
+    ext_dtype = _extended_dtype(source.dtype, work.cval) if work.mode in ("constant", "grid-constant") \
+        else source.dtype
+    template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
+    plan = run.plan(template, work.method, work.threads, memory_limit=None, image_known=False)
+    executor = registry.get(plan.executor)
+    kernel = np.flip(template.kernel()).reshape(work.kernel.shape)
+    if not executor.reads_boundary or (kernel.dtype.kind in "fc" and not np.isfinite(kernel).all()):
+        return None
+    runner = executor.prepare_extended(ranges, work.mode, work.cval, kernel, plan)
+    compute = plan.compute_dtype
+
+    def route(image: np.ndarray) -> np.ndarray:
+        computed = np.empty(shape, compute)
+        runner(image, computed)
+        return computed if compute == out_dtype else cast(computed, out_dtype, NDIMAGE.integers)
+    return route
 
 
 def _read_by_executor(source, ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None, output,

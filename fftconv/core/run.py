@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -118,6 +118,38 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
             _memo.clear()
         _memo[key] = (chosen, settings, problem.geometry)  # held: their ids stay unique
     return chosen
+
+
+def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
+    """For a plan whose executor reads the extension itself (`Executor.reads_boundary`) and a
+    problem with nothing to rearrange (every axis convolved, no swap, no crop): a call that
+    computes the problem for any image of its shape and dtype (`fftconv.core.lane`); else None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = Problem.build(np.ones((64, 64)), np.ones((3, 3)), "same")
+    >>> r = route(p, plan(p, "direct", threads=1))
+    >>> r is None or r(np.ones((64, 64)))[0, :3].tolist() == [4.0, 6.0, 6.0]
+    True
+    """
+    executor = registry.get(plan.executor)
+    geo = problem.geometry
+    if not executor.reads_boundary or geo.swap or geo.crop is not None or geo.moved or problem.batch:
+        return None
+    kernel = problem.kernel()
+    if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
+        return None
+    ranges = [(w.start - n2 + 1, w.stop) for n2, w in zip(kernel.shape, problem.windows)]
+    runner = executor.prepare_extended(ranges, "constant", 0, np.flip(kernel), plan)
+    shape, compute, result = problem.out_shape, plan.compute_dtype, problem.result_dtype
+    rule = problem.conventions.integers
+
+    def computed(image: np.ndarray) -> np.ndarray:
+        out = np.empty(shape, compute)
+        runner(image, out)
+        return out if compute == result else cast(out, result, rule)
+    return computed
 
 
 def prepare(problem: Problem, plan: Plan) -> object:

@@ -26,7 +26,7 @@ value (`fftconv.executors.nonfinite`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -128,6 +128,13 @@ class Executor:
         ``out``'s dtype (the plan's compute dtype); return False, having done nothing, for
         values it leaves to the materialised path."""
         return False
+
+    def prepare_extended(self, ranges: Sequence[tuple[int, int]], mode: str, cval: object, kernel: np.ndarray,
+                         plan: Plan) -> Callable[[np.ndarray, np.ndarray], bool]:
+        """`run_extended` with everything but the source and the output fixed, for calls that
+        repeat (`fftconv.core.lane`); executors may return a faster callable that prepares
+        what does not change between the calls (index maps, the kernel's layout)."""
+        return lambda source, out: self.run_extended(source, ranges, mode, cval, kernel, plan, out)
 
     def compute_dtype(self, spec: Spec) -> np.dtype:
         """dtype it computes in for ``spec``."""

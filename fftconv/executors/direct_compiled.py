@@ -25,7 +25,7 @@ import functools
 import importlib
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -152,6 +152,53 @@ class CompiledLoop(Executor):
         if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
             return False
         correlate_extended(source, kernel, ranges, mode, cval, out, plan.spec.threads)
+        return True
+
+
+    def prepare_extended(self, ranges: Sequence[tuple[int, int]], mode: str, cval: object, kernel: np.ndarray,
+                         plan: Plan) -> Callable[[np.ndarray, np.ndarray], bool]:
+        real = plan.compute_dtype.kind != "c" and kernel.ndim <= 3
+        if not real or (kernel.dtype.kind in "fc" and not np.isfinite(kernel).all()):
+            return super().prepare_extended(ranges, mode, cval, kernel, plan)
+        return _Route(ranges, mode, cval, kernel, plan.compute_dtype, plan.spec.threads)
+
+
+class _Route:
+    """One real correlation of up to three axes with everything but the source and the output
+    prepared: the kernel in the loop's layout, the index maps, the middle run, the constant."""
+
+    def __init__(self, ranges, mode: str, cval, kernel: np.ndarray, dtype: np.dtype, threads: int):
+        self.summed = summed_dtype(dtype)
+        self.ndim = kernel.ndim
+        padded = [(0, 1)] * (3 - kernel.ndim) + list(ranges)
+        self.kernel = np.ascontiguousarray(kernel.reshape((1,) * (3 - kernel.ndim) + kernel.shape),
+                                           dtype=self.summed)
+        self.padded, self.mode, self.threads = padded, mode, threads
+        cval = np.asarray(cval).item()
+        self.fill = (0.0, int(cval)) if self.summed.kind == "i" else (float(cval), 0)
+        self.shape = None  # the source shape the maps were made for
+
+    def _maps(self, shape: tuple[int, ...]) -> None:
+        shape = (1,) * (3 - len(shape)) + shape
+        self.maps = [_index_map(start, stop, n, self.mode) for (start, stop), n in zip(self.padded, shape)]
+        (start, stop), n = self.padded[-1], shape[-1]
+        lo, hi = max(start, 0), min(stop, n)
+        self.mid = (lo - start, lo, hi - lo) if hi > lo else (0, 0, 0)
+        self.shape = shape
+
+    def __call__(self, source: np.ndarray, out: np.ndarray) -> bool:
+        x = source.astype(self.summed, copy=False)
+        if x.strides[-1] != x.itemsize:
+            x = np.ascontiguousarray(x)
+        x3 = x.reshape((1,) * (3 - x.ndim) + x.shape)
+        if x3.shape != self.shape:
+            self._maps(x3.shape)
+        target = out if out.dtype == self.summed and out.strides[-1] == out.itemsize else \
+            np.empty(out.shape, self.summed)
+        out3 = target.reshape((1,) * (3 - target.ndim) + target.shape)
+        _call(x3, self.kernel, out3, *self.maps, self.mid, self.fill, False, self.threads)
+        if target is not out:
+            np.copyto(out, target, casting="unsafe")
         return True
 
 

@@ -1,0 +1,150 @@
+"""Repeated call signatures go straight to the executor that served them (`fftconv.core.lane`):
+the second call must answer exactly as the first, and anything that changes the answer or
+the plan (kernel values, settings, registered executors) must change the signature."""
+
+import threading
+
+import numpy as np
+import pytest
+import scipy.ndimage
+import scipy.signal
+from conftest import assert_close
+
+import fftconv
+import fftconv.ndimage
+from fftconv import config
+from fftconv.core import lane, run
+from fftconv.executors import direct_compiled
+
+
+@pytest.fixture(autouse=True)
+def empty_lane():
+    lane.clear()
+    yield
+    lane.clear()
+
+
+def test_repeated_ndimage_calls_answer_as_the_first(rng):
+    cases = [((200, 150), (5, 3), "float32", "reflect"), ((300,), (7,), "float64", "wrap"),
+             ((20, 30, 40), (3, 3, 3), "float64", "nearest"), ((100, 100), (3, 3), "uint8", "mirror"),
+             ((64, 64), (4, 4), "complex128", "constant")]
+    for shape, wshape, dtype, mode in cases:
+        x = (rng.standard_normal(shape) * 50).astype(dtype) if dtype != "complex128" else \
+            rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+        w = rng.standard_normal(wshape)
+        want = scipy.ndimage.correlate(x, w, mode=mode, cval=0.5)
+        first = fftconv.ndimage.correlate(x, w, mode=mode, cval=0.5, origin=-1)
+        again = fftconv.ndimage.correlate(x, w, mode=mode, cval=0.5, origin=-1)
+        np.testing.assert_array_equal(again, first)
+        assert again.dtype == first.dtype == x.dtype
+        want = scipy.ndimage.correlate(x, w, mode=mode, cval=0.5, origin=-1)
+        if x.dtype.kind in "iu":  # fftconv snaps sums within rounding of an integer: off by one at most
+            assert np.abs(again.astype(int) - want.astype(int)).max() <= 1
+        else:
+            assert_close(again, want, ulps=1000 if dtype == "float32" else 200)
+        other = x[::-1] * 2 if x.dtype.kind != "u" else x[::-1] // 2
+        assert_close(fftconv.ndimage.correlate(other, w, mode=mode, cval=0.5, origin=-1),
+                     scipy.ndimage.correlate(other, w, mode=mode, cval=0.5, origin=-1),
+                     ulps=1000 if dtype == "float32" else 200)
+
+
+def test_repeated_signal_calls_answer_as_the_first(rng):
+    for dtype in ("float32", "float64", "int64", "int16", "complex128"):
+        a = (rng.standard_normal((120, 90)) * 30).astype(dtype)
+        b = (rng.standard_normal((5, 4)) * 30).astype(dtype)
+        for name in ("convolve", "correlate"):
+            for mode in ("full", "same", "valid"):
+                want = getattr(scipy.signal, name)(a, b, mode, method="direct")
+                first = getattr(fftconv, name)(a, b, mode)
+                again = getattr(fftconv, name)(a, b, mode)
+                np.testing.assert_array_equal(again, first)
+                assert again.dtype == want.dtype
+                assert_close(again, want, ulps=64)
+
+
+def test_repeats_take_the_lane(rng, monkeypatch):
+    a, b = rng.standard_normal((256, 256)), rng.standard_normal((3, 3))
+    fftconv.correlate(a, b, "same", threads=1)
+    fftconv.ndimage.convolve(a, b, threads=1)
+    if direct_compiled.loops() is None:
+        pytest.skip("the compiled loops are not built")
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: pytest.fail("planned again"))
+    assert_close(fftconv.correlate(a * 3, b, "same", threads=1),
+                 scipy.signal.correlate(a * 3, b, "same", method="direct"), ulps=64)
+    assert_close(fftconv.ndimage.convolve(a + 1, b, threads=1), scipy.ndimage.convolve(a + 1, b), ulps=64)
+
+
+def test_what_changes_the_answer_or_the_plan_changes_the_signature(rng, monkeypatch):
+    a, b = rng.standard_normal((256, 256)), rng.standard_normal((3, 3))
+    fftconv.correlate(a, b, "same", threads=1)
+    c = b.copy()
+    c[1, 1] += 1.0  # another kernel of the same shape
+    assert_close(fftconv.correlate(a, c, "same", threads=1), scipy.signal.correlate(a, c, "same", "direct"),
+                 ulps=64)
+    seen = []
+    real_plan = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: seen.append(1) or real_plan(*args, **kwargs))
+    with config.override(method="fft"):
+        fftconv.correlate(a, b, "same", threads=1)
+    fftconv.correlate(a, b, "same", threads=2)
+    fftconv.correlate(a, b, "full", threads=1)
+    assert len(seen) == 3
+
+
+def test_non_finite_kernels_and_values_keep_their_own_rules(rng):
+    a = rng.standard_normal((100, 100))
+    a[50, 50] = np.nan
+    b = rng.standard_normal((3, 3))
+    for _ in range(2):
+        got = fftconv.convolve(a, b, "same", threads=1)
+        assert np.isnan(got).sum() == 9
+    k = b.copy()
+    k[0, 0] = np.inf
+    for _ in range(2):
+        got = fftconv.convolve(rng.standard_normal((100, 100)), k, "same", threads=1)
+        assert np.isinf(got).sum() == 100 * 100 - 199 and not np.isnan(got).any()
+
+
+def test_inputs_are_never_written_and_outputs_never_shared(rng):
+    x, w = rng.standard_normal((128, 128)), rng.standard_normal((5, 5))
+    keep = x.copy()
+    first = fftconv.ndimage.correlate(x, w)
+    second = fftconv.ndimage.correlate(x, w)
+    np.testing.assert_array_equal(x, keep)
+    assert not np.shares_memory(first, second)
+    second[...] = 0
+    np.testing.assert_array_equal(fftconv.ndimage.correlate(x, w), first)
+
+
+def test_threads_calling_one_signature_at_once(rng):
+    x, w = rng.standard_normal((200, 200)), rng.standard_normal((5, 5))
+    want = scipy.ndimage.correlate(x, w)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(20):
+                results.append(fftconv.ndimage.correlate(x, w, threads=1))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 80
+    for r in results:
+        assert_close(r, want, ulps=64)
+
+
+def test_calls_the_lane_does_not_key(rng):
+    x, w = rng.standard_normal((50, 50)), rng.standard_normal((3, 3))
+    assert lane.ndimage_key(x, w, np.float32, "reflect", 0.0, 0, None, "auto", None, False, False) is None
+    assert lane.ndimage_key(x, w, None, "reflect", 0.0, 0, None, "auto", None, True, False) is None
+    assert lane.ndimage_key(x, w, None, "reflect", 0.0, [0, np.int64(1)], None, "auto", None, False,
+                            False) is None
+    assert lane.ndimage_key(x.view(np.memmap), w, None, "reflect", 0.0, 0, None, "auto", None, False,
+                            False) is None
+    assert lane.signal_key(x, np.ones((40, 40)), "same", "auto", None, None, False, None, None) is None
+    assert lane.signal_key(x.tolist(), w, "same", "auto", None, None, False, None, None) is None
