@@ -7,7 +7,7 @@ Where settings come from, later winning over earlier:
    directory (`user_config_path`), if it exists; a running process notices edits to it
    within a second;
 3. environment variables: ``FFTCONV_THREADS``, ``FFTCONV_PLANNER_EFFORT``, ``FFTCONV_WISDOM``,
-   ``FFTCONV_METHOD``, ``FFTCONV_BACKEND``, ``FFTCONV_MEMORY_LIMIT``;
+   ``FFTCONV_METHOD``, ``FFTCONV_BACKEND``, ``FFTCONV_CALIBRATE``, ``FFTCONV_MEMORY_LIMIT``;
 4. ``with fftconv.config.override(threads=1): ...`` in a script;
 5. arguments of a call, such as ``threads=``.
 
@@ -21,8 +21,9 @@ The file::
     [planner]
     method = "auto"             # force a method wherever 'auto' is asked for
     backend = "fftw"            # the FFT backend of the spectral methods
+    calibrate = "auto"          # auto: measure this CPU's key costs on first use (~1 s, cached); off
 
-    [planner.costs]             # written by `fftconv tune`
+    [planner.costs]             # written by `fftconv tune` (then calibration is not used)
     fft_point_log = 1.1e-10
 
     [memory]
@@ -59,6 +60,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = ["Config", "ConfigError", "get", "override", "load", "user_config_path", "wisdom_default_path"]
 
 PLANNER_EFFORTS = ("auto", "estimate", "measure", "patient")
+#: ``[planner] calibrate``: measure this CPU's key costs on first use, or not.
+CALIBRATE_CHOICES = ("auto", "off")
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
           "t": 1000**4, "tb": 1000**4, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 
@@ -86,7 +89,14 @@ class Config:
     backend : str
         FFT backend of the spectral methods (`fftconv.backends`; 'fftw' built in).
     costs : CostModel
-        The cost model's machine coefficients.
+        The cost model's machine coefficients: the built-in ones, or those of
+        ``[planner.costs]`` (``costs_source`` says which).
+    costs_source : str
+        'built-in', or 'tuned' when ``[planner.costs]`` or an override gave coefficients.
+    calibrate : str
+        'auto': built-in coefficients are replaced, for the planner, by ones measured on this
+        CPU the first time it plans (`fftconv.planning.calibrate`); 'off': they are used as
+        they are.
     memory_limit : int or None
         Peak extra bytes the tiled executor may use (None: no limit).
     source : str
@@ -101,6 +111,8 @@ class Config:
     costs: CostModel = DEFAULT_COSTS
     memory_limit: int | None = None
     source: str = "defaults"
+    costs_source: str = "built-in"
+    calibrate: str = "auto"
 
 
 def user_config_path() -> Path:
@@ -231,7 +243,7 @@ _ZERO_ALLOWED = frozenset({"fft_point", "copy_row", "direct_point"})
 
 _SCHEMA = {
     "fftw": {"threads", "planner_effort", "wisdom"},
-    "planner": {"method", "backend", "costs"},
+    "planner": {"method", "backend", "costs", "calibrate"},
     "memory": {"limit"},
 }
 
@@ -261,6 +273,9 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> Config:
                 changes["backend"] = _backend(value, where)
             elif (table, key) == ("planner", "costs"):
                 changes["costs"] = _costs(value, f"{path}: [planner.costs]", config.costs)
+                changes["costs_source"] = "tuned"
+            elif (table, key) == ("planner", "calibrate"):
+                changes["calibrate"] = _choice(value, CALIBRATE_CHOICES, where)
             elif (table, key) == ("memory", "limit"):
                 changes["memory_limit"] = parse_size(value, where, unit_required=True)
     return dataclasses.replace(config, **changes)
@@ -295,6 +310,7 @@ _ENV = {
     "FFTCONV_WISDOM": ("wisdom", _wisdom),
     "FFTCONV_METHOD": ("method", _method),
     "FFTCONV_BACKEND": ("backend", _backend),
+    "FFTCONV_CALIBRATE": ("calibrate", lambda v, w: _choice(v, CALIBRATE_CHOICES, w)),
     "FFTCONV_MEMORY_LIMIT": ("memory_limit", lambda v, w: parse_size(v, w, unit_required=True)),
 }
 
@@ -345,9 +361,11 @@ def _check_override(name: str, value: Any, base: Config) -> Any:
         return _backend(value, where)
     if name == "costs":
         return _costs(value, where, base.costs)
+    if name == "calibrate":
+        return _choice(value, CALIBRATE_CHOICES, where)
     if name == "memory_limit":
         return None if value is None else parse_size(value, where)
-    fields = [f.name for f in dataclasses.fields(Config) if f.name != "source"]
+    fields = [f.name for f in dataclasses.fields(Config) if f.name not in ("source", "costs_source")]
     raise ConfigError(f"unknown setting {name!r}; known: {', '.join(fields)}")
 
 
@@ -423,6 +441,8 @@ def override(**settings: Any) -> Iterator[Config]:
     """
     base = get()
     layer = {name: _check_override(name, value, base) for name, value in settings.items()}
+    if "costs" in layer:
+        layer["costs_source"] = "tuned"
     token = _overrides.set(_overrides.get() + (layer,))
     try:
         yield get()

@@ -15,6 +15,7 @@ _scratch = Path(tempfile.mkdtemp(prefix="fftconv-tests-"))
 (_scratch / "config.toml").write_text("")
 os.environ["FFTCONV_CONFIG"] = str(_scratch / "config.toml")
 os.environ["FFTCONV_WISDOM"] = str(_scratch / "wisdom.json")
+os.environ["FFTCONV_CALIBRATE"] = "off"  # plans from the built-in coefficients, whatever the CPU
 for _var in ("FFTCONV_THREADS", "FFTCONV_PLANNER_EFFORT", "FFTCONV_METHOD", "FFTCONV_BACKEND",
              "FFTCONV_MEMORY_LIMIT"):
     os.environ.pop(_var, None)

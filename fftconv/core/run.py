@@ -19,6 +19,7 @@ from .. import config
 from ..executors import registry
 from ..executors.base import NonFiniteInput
 from ..executors.nonfinite import all_finite, repair, zero_nonfinite
+from ..planning import calibrate
 from ..planning.plan import Plan
 from ..planning.planner import make_plan
 from .dtypes import cast, float_sums_exact
@@ -112,7 +113,10 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
             if not executor.accepts(problem):
                 continue
         candidates.append(executor.name)
-    chosen = make_plan(spec, method, tuple(candidates), settings.costs, limit)
+    costs, source = calibrate.costs_for(settings)
+    chosen = make_plan(spec, method, tuple(candidates), costs, limit)
+    if chosen.costs_source != source:
+        chosen = dataclasses.replace(chosen, costs_source=source)
     if not read_values or small_kernel:
         if len(_memo) >= MEMO_SIZE:
             _memo.clear()

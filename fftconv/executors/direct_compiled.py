@@ -44,11 +44,14 @@ MAX_TAPS = 64
 _SUMMED_IN = {"f": np.dtype(np.float32), "d": np.dtype(np.float64), "q": np.dtype(np.int64),
               "l": np.dtype(np.int64), "Q": np.dtype(np.int64), "L": np.dtype(np.int64),
               "F": np.dtype(np.float32), "D": np.dtype(np.float64)}
-#: Multiply-adds per plane below which splitting it into bands for threads does not pay.
-MIN_PARALLEL_MACS = 1 << 21
+#: Multiply-adds per call below which splitting it into bands for threads does not pay: the
+#: helper thread wakes 20-100 us late, and this is ~0.3-1 ms of work (512x512 * 3x3 float32,
+#: 60 us, ran 2x slower split in two).
+MIN_PARALLEL_MACS = 1 << 25
 #: One real sum's cost relative to float32's, by what is summed (SIMD lanes halve for 64 bits;
-#: 64-bit integer products are slower still): measured on the reference machine, AVX-512.
-DTYPE_FACTOR = {"f": 1.0, "d": 2.0, "q": 2.6, "l": 2.6}
+#: 64-bit integer products are slower still): measured on the reference machine, AVX-512,
+#: 1024x1024 * 9x9: float32 9.9 ps per multiply-add, float64 19.9, int64 22.3.
+DTYPE_FACTOR = {"f": 1.0, "d": 2.0, "q": 2.25, "l": 2.25}
 
 
 @functools.cache

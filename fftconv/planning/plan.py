@@ -24,6 +24,14 @@ class Candidate:
     fits: bool  # within the memory limit
 
 
+#: How `Plan.explain` names where the cost coefficients came from.
+COSTS_SOURCES = {
+    "built-in": "built-in (fitted on the reference machine; [planner] calibrate = \"off\")",
+    "calibrated": "calibrated on this CPU at first use (fftconv.planning.calibrate)",
+    "tuned": "tuned ([planner.costs], from fftconv tune)",
+}
+
+
 @dataclass(frozen=True)
 class Plan:
     """How one convolution will run, and why.
@@ -50,6 +58,11 @@ class Plan:
         fastest executor).
     candidates : dict
         Every executor considered, by name: estimated seconds, workspace, whether it fits.
+    reason : str
+        Why this executor (the lowest estimate, a forced method, the memory limit).
+    costs_source : str
+        Where the cost coefficients came from: 'built-in', 'calibrated' (measured on this
+        CPU on first use) or 'tuned' (``fftconv tune``'s ``[planner.costs]``).
     """
 
     spec: Spec
@@ -62,6 +75,7 @@ class Plan:
     estimates: Mapping[str, float] = field(compare=False, hash=False)
     candidates: Mapping[str, Candidate] = field(compare=False, hash=False, repr=False)
     reason: str = ""
+    costs_source: str = field(default="built-in", compare=False)
 
     @property
     def shape1(self) -> tuple[int, ...]:
@@ -122,6 +136,7 @@ class Plan:
         ]
         if self.layout is not None:
             lines.append(str(self.layout) + (f" on {self.backend}" if self.backend else ""))
+        lines.append(f"cost coefficients: {COSTS_SOURCES.get(self.costs_source, self.costs_source)}")
         for name, c in sorted(self.candidates.items(), key=lambda kv: kv[1].seconds):
             note = "" if c.fits else ", over the memory limit"
             lines.append(f"  {name:>16}: estimated {format_seconds(c.seconds)}, "

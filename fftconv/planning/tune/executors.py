@@ -13,7 +13,8 @@ import numpy as np
 
 from ... import config
 from ...backends import get_backend
-from ...core.problem import Problem
+from ...core.problem import Problem, Spec
+from ...executors import registry
 from ...executors.spectral import FFTLayout
 from ..costs import CostModel, busiest_share
 from ..planner import make_plan
@@ -35,6 +36,7 @@ DIRECT_GROUPS = {
     "direct.rows": [("row_point", "row_tap", "row_call")],
     "direct.numpy": [("direct_mac_1d",)],
     "direct.shift_add": [("direct_generic",)],
+    "direct.compiled": [("compiled_point",), ("compiled_mac",), ("compiled_call",)],
 }
 
 
@@ -58,6 +60,10 @@ def fit_spectral(costs: CostModel, quick: bool, budget: float, rng, step: Callab
 def fit_direct(costs: CostModel, quick: bool, budget: float, rng, step: Callable[[], object]) -> CostModel:
     """Each direct executor's scale, from its own cases."""
     for name, (pairs, dtype) in cases.direct_cases(quick).items():
+        if not registry.get(name).applies(Spec.of_shapes(pairs[0][0], pairs[0][1], "same", dtype)):
+            for _ in pairs:  # not on this install (the compiled loops were not built)
+                step()
+            continue
         measured = []
         for s1, s2 in pairs:
             a = rng.standard_normal(s1).astype(dtype)
