@@ -1,6 +1,6 @@
 """Issue [2/7] acceptance: planner regret and fftconv vs the best scipy function, one run.
 
-Usage: python bench/planner_regret.py [--threads 1] [--json PATH] [--cases N]
+Usage: python bench/planner_regret.py [--threads 1] [--json PATH] [--cases N] [--suite small-kernels]
 
 For every case of a grid (1-D, 2-D, 3-D; image 64..8192 per side; kernels 3..511; all modes;
 float32/float64/complex128) it times, interleaved and thread-matched:
@@ -9,6 +9,12 @@ float32/float64/complex128) it times, interleaved and thread-matched:
 * scipy.signal.convolve (auto), fftconvolve, oaconvolve, and scipy.ndimage.convolve where it
   computes the same thing ('same' mode, odd real kernel);
 * scipy.signal.convolve with method='direct' and 'fft' (for scipy's own choose_conv_method regret).
+
+``--suite small-kernels``: 2-D float32 and float64 images of 256² to 2048² (non-powers of two
+included) with kernels 3x3 to 15x15, 'same' mode, fftconv's own methods only (the regret does
+not need the peers). Run it from an empty cache (``XDG_CACHE_HOME=$(mktemp -d)``) to plan
+with first-use calibration, and with ``FFTCONV_CALIBRATE=off`` for the built-in defaults; the
+first plan's time (which includes the calibration when nothing is cached) is reported.
 
 Regret = time of the method auto chooses / time of the fastest method (the forced calls of both;
 'auto' runs the very same cached plan). The 'auto' call's own time is what is compared with
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import time
 
 import numpy as np
 import scipy.fft
@@ -52,19 +59,26 @@ def grid() -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
     return cases
 
 
+def small_kernel_grid() -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
+    return [((n, n), (k, k), "same", dtype) for dtype in ("float32", "float64")
+            for n in (256, 512, 1000, 2048) for k in (3, 5, 7, 9, 11, 15)]
+
+
 def estimate_direct(s1, s2, mode) -> float:
     """Seconds a direct sum takes at ~0.5 ns per multiply-add (for skipping hopeless runs)."""
     out = [{"full": n + k - 1, "same": n, "valid": n - k + 1}[mode] for n, k in zip(s1, s2)]
     return 0.5e-9 * float(np.prod(out)) * float(np.prod(s2))
 
 
-def implementations(a, b, mode, threads):
+def implementations(a, b, mode, threads, peers=True):
     """(name, is fftconv, callable); scipy's FFT functions get ``threads`` workers through
     scipy.fft.set_workers (its direct sums and ndimage have no threads)."""
     real = a.dtype.kind != "c"
     yield "auto", True, lambda: fftconv.convolve(a, b, mode, threads=threads)
     for m in ("direct", "fft", "tiled"):
         yield m, True, lambda m=m: fftconv.convolve(a, b, mode, m, threads=threads)
+    if not peers:
+        return
 
     def matched(func, *args, **kwargs):
         def call():
@@ -80,7 +94,7 @@ def implementations(a, b, mode, threads):
         yield "scipy.ndimage", False, matched(scipy.ndimage.convolve, a, b, mode="constant")
 
 
-def run_case(s1, s2, mode, dtype, threads):
+def run_case(s1, s2, mode, dtype, threads, peers=True):
     rng = np.random.default_rng(0)
     a = rng.standard_normal(s1)
     b = rng.standard_normal(s2)
@@ -92,7 +106,7 @@ def run_case(s1, s2, mode, dtype, threads):
     best_estimate = min(plan.estimates.values())
     direct_guess = estimate_direct(s1, s2, mode)
     funcs, skipped = {}, {}
-    for name, ours, func in implementations(a, b, mode, threads):
+    for name, ours, func in implementations(a, b, mode, threads, peers):
         guess = plan.estimates.get(name) if ours and name != "auto" else None
         scipy_direct = scipy.signal.choose_conv_method(a, b, mode) == "direct"
         if name in ("scipy.direct", "scipy.ndimage") or (name == "scipy.convolve" and scipy_direct):
@@ -112,19 +126,21 @@ def run_case(s1, s2, mode, dtype, threads):
     # the auto call runs exactly the chosen method's plan (same cached Plan, same executor), so
     # its regret is the chosen method's time over the fastest's, all timed the same way
     regret = ours.get(chosen, med["auto"]) / ours[best_ours]
+    row = {
+        "case": f"{'x'.join(map(str, s1))} * {'x'.join(map(str, s2))} {mode} {dtype}",
+        "chosen": chosen, "executor": plan.executor, "fastest": best_ours, "regret": regret,
+        "median_s": med, "skipped_estimates_s": skipped, "rounds": rounds, "costs": plan.costs_source,
+    }
+    if not peers:
+        return row
     scipy_choice = scipy.signal.choose_conv_method(a, b, mode)
     scipy_times = {"direct": med.get("scipy.direct"), "fft": med.get("scipy.fftconvolve")}
     known = {m: t for m, t in scipy_times.items() if t is not None}
     scipy_regret = (known[scipy_choice] / min(known.values())) if scipy_choice in known else None
-    peers = {n: t for n, t in med.items() if n.startswith("scipy.") and n != "scipy.direct"}
-    best_peer = min(peers, key=peers.get)
-    return {
-        "case": f"{'x'.join(map(str, s1))} * {'x'.join(map(str, s2))} {mode} {dtype}",
-        "chosen": chosen, "fastest": best_ours, "regret": regret,
-        "scipy_choice": scipy_choice, "scipy_regret": scipy_regret,
-        "best_scipy": best_peer, "vs_best_scipy": peers[best_peer] / med["auto"],
-        "median_s": med, "skipped_estimates_s": skipped, "rounds": rounds,
-    }
+    scipy_peers = {n: t for n, t in med.items() if n.startswith("scipy.") and n != "scipy.direct"}
+    best_peer = min(scipy_peers, key=scipy_peers.get)
+    return {**row, "scipy_choice": scipy_choice, "scipy_regret": scipy_regret,
+            "best_scipy": best_peer, "vs_best_scipy": scipy_peers[best_peer] / med["auto"]}
 
 
 def main() -> int:
@@ -132,29 +148,40 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", default=None)
     parser.add_argument("--cases", type=int, default=None, help="run only the first N cases")
+    parser.add_argument("--suite", choices=("general", "small-kernels"), default="general")
     args = parser.parse_args()
     machine = machine_info(args.threads)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
-    print(f"costs: {fftconv.config.get().source}\n")
-    print(f"{'case':<38} {'auto':>6} {'fastest':>7} {'regret':>7} {'scipy':>6} {'s.regret':>8}"
-          f" {'vs best scipy':>14}")
+    started = time.perf_counter()
+    first = fftconv.plan((64, 64), (3, 3), threads=args.threads)
+    first_plan = time.perf_counter() - started
+    print(f"costs: {first.costs_source} (config: {fftconv.config.get().source}); first plan took "
+          f"{first_plan:.2f} s\n")
+    peers = args.suite == "general"
+    cases = grid() if peers else small_kernel_grid()
+    print(f"{'case':<38} {'auto':>6} {'fastest':>7} {'regret':>7}"
+          + (f" {'scipy':>6} {'s.regret':>8} {'vs best scipy':>14}" if peers else ""))
     rows = []
-    for s1, s2, mode, dtype in grid()[: args.cases]:
-        r = run_case(s1, s2, mode, dtype, args.threads)
+    for s1, s2, mode, dtype in cases[: args.cases]:
+        r = run_case(s1, s2, mode, dtype, args.threads, peers)
         rows.append(r)
-        sr = f"{r['scipy_regret']:.2f}" if r["scipy_regret"] is not None else "n/a"
-        print(f"{r['case']:<38} {r['chosen']:>6} {r['fastest']:>7} {r['regret']:>7.2f}"
-              f" {r['scipy_choice']:>6} {sr:>8} {r['vs_best_scipy']:>7.2f}x"
-              f" ({r['best_scipy'].replace('scipy.', '')})", flush=True)
+        line = f"{r['case']:<38} {r['chosen']:>6} {r['fastest']:>7} {r['regret']:>7.2f}"
+        if peers:
+            sr = f"{r['scipy_regret']:.2f}" if r["scipy_regret"] is not None else "n/a"
+            line += (f" {r['scipy_choice']:>6} {sr:>8} {r['vs_best_scipy']:>7.2f}x"
+                     f" ({r['best_scipy'].replace('scipy.', '')})")
+        print(line, flush=True)
     regrets = [r["regret"] for r in rows]
-    scipy_regrets = [r["scipy_regret"] for r in rows if r["scipy_regret"] is not None]
-    vs = [r["vs_best_scipy"] for r in rows]
-    summary = {
-        "cases": len(rows),
-        "regret_median": statistics.median(regrets), "regret_max": max(regrets),
-        "scipy_regret_median": statistics.median(scipy_regrets), "scipy_regret_max": max(scipy_regrets),
-        "vs_best_scipy_min": min(vs), "cases_below_0.95x_best_scipy": sum(v < 0.95 for v in vs),
-    }
+    summary = {"cases": len(rows), "costs": first.costs_source, "first_plan_s": round(first_plan, 3),
+               "regret_median": statistics.median(regrets), "regret_max": max(regrets),
+               "worst": sorted(((round(r["regret"], 3), r["case"]) for r in rows), reverse=True)[:5]}
+    if peers:
+        scipy_regrets = [r["scipy_regret"] for r in rows if r["scipy_regret"] is not None]
+        vs = [r["vs_best_scipy"] for r in rows]
+        summary.update({
+            "scipy_regret_median": statistics.median(scipy_regrets), "scipy_regret_max": max(scipy_regrets),
+            "vs_best_scipy_min": min(vs), "cases_below_0.95x_best_scipy": sum(v < 0.95 for v in vs),
+        })
     report_summary(summary, machine, rows, args.json)
     return 0
 

@@ -1,14 +1,14 @@
 """The 'direct.compiled' executor: direct sums in a compiled, vectorised C loop.
 
-The loop (``_compiled/direct_loops.c``, built by ``pip install``) correlates 2-D planes of
+The loop (``_compiled/direct_loops.c``, built by ``pip install``) correlates 3-D volumes of
 float32, float64 or int64 (integers exactly) and reads the extended input through per-axis
 index maps: the zero extension of a 'full' or 'same' window and every boundary mode of
 scipy.ndimage are the same loop, with no padded copy of the image (`run_extended`, used by
-`fftconv.ndimage`'s blocks). This module turns every other case into such planes: leading
-axes (3-D kernels, batch axes) become one call per output plane and kernel plane, a 1-D
-problem one plane of one row, complex numbers two or four real sums of their parts, other
-integer and float dtypes a cast to the dtype summed in. With ``threads`` > 1 each plane's
-rows are split into bands summed in parallel (the loop releases the GIL).
+`fftconv.ndimage`'s blocks and `prepare_extended`, used by the lane). This module turns every
+other case into such volumes: a 1-D or 2-D problem is one plane (of one row), axes beyond
+three (batch axes included) one call per index, complex numbers two or four real sums of
+their parts, other integer and float dtypes a cast to the dtype summed in. With ``threads``
+> 1 the output rows are split into bands summed in parallel (the loop releases the GIL).
 
 Non-finite values stay local: the loop skips extended rows that are entirely zero, but
 multiplies the zero columns of the extension, so a non-finite kernel value raises
@@ -44,6 +44,11 @@ MAX_TAPS = 64
 _SUMMED_IN = {"f": np.dtype(np.float32), "d": np.dtype(np.float64), "q": np.dtype(np.int64),
               "l": np.dtype(np.int64), "Q": np.dtype(np.int64), "L": np.dtype(np.int64),
               "F": np.dtype(np.float32), "D": np.dtype(np.float64)}
+#: Bytes of output columns the loop sums at once (``CHUNK_VECTORS`` x ``VECTOR_BYTES`` in C).
+CHUNK_BYTES = 256
+#: A row summed alone (rows left after blocks of four; 1-D) costs this many rows of a block:
+#: it reloads each input vector per row (8192 * 511 float64: 36 ps per multiply-add, 2-D 20).
+ROW_FACTOR = 1.8
 #: Multiply-adds per call below which splitting it into bands for threads does not pay: the
 #: helper thread wakes 20-100 us late, and this is ~0.3-1 ms of work (512x512 * 3x3 float32,
 #: 60 us, ran 2x slower split in two).
@@ -115,18 +120,24 @@ class CompiledLoop(Executor):
         dtype = self.compute_dtype(spec)
         summed = summed_dtype(dtype)
         parts = 4 if dtype.kind == "c" else 1  # complex: four real sums (two for a real operand)
-        out_dims = [*spec.batch, *(w.length for w in spec.windows)]
-        kernel_dims = [1] * len(spec.batch) + list(spec.shape2)
-        macs = math.prod(out_dims) * math.prod(kernel_dims) * parts
+        ndim = max(3, spec.rank + len(spec.batch))  # as the loop sees it: at least three axes
+        out_dims = [1, 1, *spec.batch, *(w.length for w in spec.windows)][-ndim:]
+        kernel_dims = [1, 1, *([1] * len(spec.batch)), *spec.shape2][-ndim:]
+        # the loop's work as it runs it: whole chunks of columns, rows in blocks of four (the
+        # rows left over, and 1-D problems, run one at a time, ROW_FACTOR slower)
+        chunk = CHUNK_BYTES // summed.itemsize
+        height = out_dims[-2]
+        rows = 4 * (height // 4) + ROW_FACTOR * (height % 4)
+        macs = (math.prod(out_dims[:-2]) * rows * -(-out_dims[-1] // chunk) * chunk
+                * math.prod(kernel_dims) * parts)
         # each output plane sums one plane correlation per kernel plane, over its extended rows
         plane_sums = math.prod(out_dims[:-2]) * math.prod(kernel_dims[:-2]) * parts
-        ext_points = plane_sums * (out_dims[-1] + kernel_dims[-1] - 1) * (
-            out_dims[-2] + kernel_dims[-2] - 1 if len(out_dims) >= 2 else 1)
+        ext_points = plane_sums * (out_dims[-1] + kernel_dims[-1] - 1) * (out_dims[-2] + kernel_dims[-2] - 1)
         lead = max(len(out_dims) - 3, 0)  # axes beyond three: a call per index
         calls = math.prod(out_dims[:lead]) * math.prod(kernel_dims[:lead]) * parts
         seconds = (macs * costs.compiled_mac * DTYPE_FACTOR[summed.char] + ext_points * costs.compiled_point
                    + calls * costs.compiled_call)
-        if spec.threads > 1 and macs // calls >= MIN_PARALLEL_MACS:
+        if spec.threads > 1 and macs // calls >= MIN_PARALLEL_MACS and height >= 2 * spec.threads:
             seconds = costs.parallel_seconds(seconds, spec.threads, 0) + costs.thread_dispatch
         # copies: the image cast to what is summed, or split into its parts (and the result's)
         workspace = math.prod(spec.shape1) * spec.batch_points * summed.itemsize * (2 if parts > 1 else 1)
@@ -157,7 +168,6 @@ class CompiledLoop(Executor):
         correlate_extended(source, kernel, ranges, mode, cval, out, plan.spec.threads)
         return True
 
-
     def prepare_extended(self, ranges: Sequence[tuple[int, int]], mode: str, cval: object, kernel: np.ndarray,
                          plan: Plan) -> Callable[[np.ndarray, np.ndarray], bool]:
         real = plan.compute_dtype.kind != "c" and kernel.ndim <= 3
@@ -172,7 +182,6 @@ class _Route:
 
     def __init__(self, ranges, mode: str, cval, kernel: np.ndarray, dtype: np.dtype, threads: int):
         self.summed = summed_dtype(dtype)
-        self.ndim = kernel.ndim
         padded = [(0, 1)] * (3 - kernel.ndim) + list(ranges)
         self.kernel = np.ascontiguousarray(kernel.reshape((1,) * (3 - kernel.ndim) + kernel.shape),
                                            dtype=self.summed)
