@@ -148,3 +148,4 @@ def test_calls_the_lane_does_not_key(rng):
                             False) is None
     assert lane.signal_key(x, np.ones((40, 40)), "same", "auto", None, None, False, None, None) is None
     assert lane.signal_key(x.tolist(), w, "same", "auto", None, None, False, None, None) is None
+    assert lane.signal_key(x[0], w[0], "same", "auto", None, None, False, None, None) is None  # 1-D

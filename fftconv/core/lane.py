@@ -23,6 +23,7 @@ from collections.abc import Callable, Hashable
 import numpy as np
 
 from .. import config
+from ..executors import registry
 
 #: Largest kernel whose values join a call's key.
 KERNEL_BYTES = 4096
@@ -76,10 +77,13 @@ def signal_key(in1: object, in2: object, mode: object, method: object, axes: obj
     Examples
     --------
     >>> import numpy as np
-    >>> signal_key(np.ones(5), np.ones(3), "same", "auto", None, None, False, None, None) is not None
+    >>> key = signal_key(np.ones((5, 5)), np.ones((3, 3)), "same", "auto", None, None, False, None, None)
+    >>> key is not None
     True
     """
     if type(in1) is not np.ndarray or type(in2) is not np.ndarray or in2.nbytes > KERNEL_BYTES:
+        return None
+    if in1.ndim < 2:  # 1-D sums run in np.convolve: nothing for the lane to skip
         return None
     if in1.size == 0 or in2.size == 0 or type(mode) is not str:
         return None
@@ -92,8 +96,6 @@ def signal_key(in1: object, in2: object, mode: object, method: object, axes: obj
 
 def _state() -> tuple[int, int]:
     """What else decides a plan: the settings object in force and the registered executors."""
-    from ..executors import registry
-
     return id(config.get()), registry.generation()
 
 

@@ -155,7 +155,8 @@ typedef struct {
     static INLINE void NAME##_plane(const job *J, const char *x, char *out, const T *k, T cval,     \
                                     T *ring, const T *cval_row, Py_ssize_t padded, int accumulate)  \
     {                                                                                               \
-        int kh = J->kh, kw = J->kw, slots = kh + BLOCK_ROWS - 1;                                    \
+        int kh = J->kh, kw = J->kw;                                                                 \
+        int slots = kh + (J->height < BLOCK_ROWS ? (int)J->height : BLOCK_ROWS) - 1;                \
         Py_ssize_t chunks = (J->width + NAME##_CHUNK - 1) / NAME##_CHUNK;                           \
         Py_ssize_t built = 0; /* extended rows below this have been built (or skipped) */           \
         const T *in[BLOCK_ROWS + MAX_TAPS];                                                         \
@@ -190,12 +191,15 @@ typedef struct {
     {                                                                                               \
         Py_ssize_t chunks = (J->width + NAME##_CHUNK - 1) / NAME##_CHUNK;                           \
         Py_ssize_t padded = chunks * NAME##_CHUNK + J->kw - 1;                                      \
-        int slots = J->kh + BLOCK_ROWS - 1;                                                         \
-        /* the ring, then one row of cval */                                                        \
-        T *ring = malloc((size_t)(slots + 1) * (size_t)padded * sizeof(T));                         \
+        /* the ring (only as many rows as a block reads: 1-D needs one), then a row of cval if     \
+           it is not zero; kept small, as glibc hands allocations over 128 KiB out as fresh pages */ \
+        int slots = J->kh + (J->height < BLOCK_ROWS ? (int)J->height : BLOCK_ROWS) - 1;             \
+        int cval_rows = cval != 0;                                                                  \
+        T *ring = malloc((size_t)(slots + cval_rows) * (size_t)padded * sizeof(T));                 \
         if (ring == NULL) return -1;                                                                \
         T *cval_row = ring + (size_t)slots * (size_t)padded;                                        \
-        for (Py_ssize_t c = 0; c < padded; c++) cval_row[c] = c < J->width + J->kw - 1 ? cval : 0;  \
+        for (Py_ssize_t c = 0; cval_rows && c < padded; c++)                                        \
+            cval_row[c] = c < J->width + J->kw - 1 ? cval : 0;                                      \
         for (Py_ssize_t p = 0; p < J->depth; p++) {                                                 \
             char *out = J->out + p * J->out_plane;                                                  \
             int written = J->accumulate;                                                            \
