@@ -182,8 +182,7 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
     array([ 1.,  3.,  6.,  9., 11.])
     """
     shape = tuple(source.shape)
-    ext_dtype = _extended_dtype(np.dtype(source.dtype), work.cval) \
-        if work.mode in ("constant", "grid-constant") else np.dtype(source.dtype)
+    ext_dtype = _source_dtype(np.dtype(source.dtype), work)
     layout = plan_blocks(shape, ext_dtype, out_dtype, work, budget)
     if layout.blocks > 1 and isinstance(output, np.ndarray) and isinstance(source, np.ndarray) \
             and np.may_share_memory(output, source):
@@ -214,14 +213,12 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
     halo = work.halo(len(shape))
     ranges = [(-work.before[a], n - work.before[a] + halo[a]) if a in work.axes else (0, n)
               for a, n in enumerate(shape)]
-    ext_dtype = _extended_dtype(source.dtype, work.cval) if work.mode in ("constant", "grid-constant") \
-        else source.dtype
-    template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
-    plan = run.plan(template, work.method, work.threads, memory_limit=None, image_known=False)
-    executor = registry.get(plan.executor)
-    kernel = np.flip(template.kernel()).reshape(work.kernel.shape)
-    if not executor.reads_boundary or (kernel.dtype.kind in "fc" and not np.isfinite(kernel).all()):
+    reader = _boundary_reader(ranges, work, _source_dtype(np.dtype(source.dtype), work), None)
+    if reader is None:
         return None
+    executor, plan, kernel = reader
+    if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
+        return None  # run_extended declines these: the blocks' path serves them
     runner = executor.prepare_extended(ranges, work.mode, work.cval, kernel, plan)
     compute = plan.compute_dtype
 
@@ -232,21 +229,27 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
     return route
 
 
+def _boundary_reader(ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None):
+    """(executor, plan, correlation kernel) when the plan made from the extended block's shape
+    picks an executor that reads the boundary itself; else None."""
+    template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
+    plan = run.plan(template, work.method, work.threads, memory_limit=room, image_known=False)
+    executor = registry.get(plan.executor)
+    if not executor.reads_boundary:
+        return None
+    # the correlation the executor sums: the problem's convolution kernel, flipped back
+    return executor, plan, np.flip(template.kernel()).reshape(work.kernel.shape)
+
+
 def _read_by_executor(source, ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None, output,
                       target: tuple[slice, ...], out_dtype: np.dtype) -> bool:
     """Filter one block with an executor that reads the boundary extension straight from an
     in-memory ``source`` (no copy of the block with its halo), when the plan made from the
     block's shape picks one; False if it does not (the caller materialises the block)."""
-    if not isinstance(source, np.ndarray):
+    reader = _boundary_reader(ranges, work, ext_dtype, room) if isinstance(source, np.ndarray) else None
+    if reader is None:
         return False
-    shape = tuple(stop - start for start, stop in ranges)
-    template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), shape))
-    plan = run.plan(template, work.method, work.threads, memory_limit=room, image_known=False)
-    executor = registry.get(plan.executor)
-    if not executor.reads_boundary:
-        return False
-    # the correlation the executor sums: the problem's convolution kernel, flipped back
-    kernel = np.flip(template.kernel()).reshape(work.kernel.shape)
+    executor, plan, kernel = reader
     direct = isinstance(output, np.ndarray) and output.dtype == plan.compute_dtype
     shape = tuple(s.stop - s.start for s in target)
     computed = output[target] if direct else np.empty(shape, plan.compute_dtype)
@@ -255,3 +258,9 @@ def _read_by_executor(source, ranges, work: BlockFilter, ext_dtype: np.dtype, ro
     if not direct:
         output[target] = cast(computed, out_dtype, NDIMAGE.integers)
     return True
+
+
+def _source_dtype(dtype: np.dtype, work: BlockFilter) -> np.dtype:
+    """The dtype a block is extended in: the source's, widened where a constant border's value
+    does not fit it."""
+    return _extended_dtype(dtype, work.cval) if work.mode in ("constant", "grid-constant") else dtype
