@@ -59,7 +59,7 @@ class Backend(Protocol):
         """Release cached buffers and plans."""
 
     def version(self) -> str:
-        """The library and its version, for benchmark records."""
+        """The library and its version (cheap to ask: first-use calibration keys its cache by it)."""
 
 
 _backends: Registry[Backend] = Registry("FFT backend")
