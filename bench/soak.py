@@ -40,6 +40,7 @@ import warnings
 import numpy as np
 
 import fftconv
+import fftconv.core.lane
 import fftconv.core.run
 import fftconv.ndimage
 from fftconv.cli.bench import machine_info, report_summary
@@ -266,8 +267,8 @@ def extend(x: np.ndarray, widths, np_mode: str) -> np.ndarray:
 
 
 def clear_caches() -> None:
-    """Empty every cache fftconv keeps (memoised plans and layouts, FFTW's pairs): what the
-    heap holds afterwards is what calls leaked."""
+    """Empty every cache fftconv keeps (memoised plans, layouts and call signatures, FFTW's
+    pairs): what the heap holds afterwards is what calls leaked."""
     import importlib
     import pkgutil
 
@@ -280,6 +281,7 @@ def clear_caches() -> None:
                 value.cache_clear()
     fftconv.backends.get_backend("fftw").clear_cache()
     fftconv.core.run._memo.clear()
+    fftconv.core.lane.clear()  # remembered call signatures and their prepared calls
 
 
 def main() -> int:
