@@ -115,24 +115,12 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     if route is not None:  # this signature was checked and planned before
         return route(input)
     x = _source(input)
-    w = as_operand(weights, "weights")
-    if "O" in (np.dtype(x.dtype).kind, w.dtype.kind):
-        raise RuntimeError("array type not supported")  # scipy's error: no Python numbers here
+    work, out_dtype, out_array = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
+                                                convolution)
     ndim = len(x.shape)
-    axes = normalize_axes(axes, ndim) if ndim else []
-    if not isinstance(mode, str) or mode not in MODES:
-        raise RuntimeError(f"boundary mode not supported: {mode!r}; use one of {', '.join(MODES)}")
-    check_method(method)
-    nthreads = resolve_threads(threads)
-    kernel, before = _kernel_and_halo(w, axes, origin, ndim, convolution)
-    _check_cval(cval, x, w)
-    out_dtype, out_array = _output(output, x, w)
-    if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
-        kernel = kernel.astype(np.float64)
+    kernel = work.kernel
     if out_array is None:
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
-    work = BlockFilter(kernel, tuple(sorted(axes)), tuple(before), mode, cval, not convolution, method,
-                       nthreads)
     limit = config.get().memory_limit
     if key is not None and limit is None and ndim > 0 and math.prod(x.shape) > 0:
         route = whole_image_route(x, work, out_dtype)
@@ -149,6 +137,39 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     budget = limit if limit is not None or in_memory else DEFAULT_STREAM_BUDGET
     filter_in_blocks(x, work, target, out_dtype, budget, progress)
     return target
+
+
+def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads, convolution: bool
+                   ) -> tuple[BlockFilter, np.dtype, object]:
+    """scipy.ndimage's checks and readings of a call's arguments, for an image ``x`` (anything
+    with ``shape`` and ``dtype``): the `BlockFilter` to run, the output dtype, and the output
+    array given (or None). Shared by this module and `fftconv.dask.ndimage`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> work, dtype, out = prepare_filter(np.ones((5, 5)), np.ones((3, 2)), None, "reflect", 0.0, 0,
+    ...                                   None, "auto", 1, False)
+    >>> work.before, dtype, out
+    ((1, 1), dtype('float64'), None)
+    """
+    w = as_operand(weights, "weights")
+    if "O" in (np.dtype(x.dtype).kind, w.dtype.kind):
+        raise RuntimeError("array type not supported")  # scipy's error: no Python numbers here
+    ndim = len(x.shape)
+    axes = normalize_axes(axes, ndim) if ndim else []
+    if not isinstance(mode, str) or mode not in MODES:
+        raise RuntimeError(f"boundary mode not supported: {mode!r}; use one of {', '.join(MODES)}")
+    check_method(method)
+    nthreads = resolve_threads(threads)
+    kernel, before = _kernel_and_halo(w, axes, origin, ndim, convolution)
+    _check_cval(cval, x, w)
+    out_dtype, out_array = _output(output, x, w)
+    if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
+        kernel = kernel.astype(np.float64)
+    work = BlockFilter(kernel, tuple(sorted(axes)), tuple(before), mode, cval, not convolution, method,
+                       nthreads)
+    return work, out_dtype, out_array
 
 
 def _kernel_and_halo(w: np.ndarray, axes: list[int], origin, ndim: int, convolution: bool
@@ -211,7 +232,7 @@ def _output(output, x, w: np.ndarray):
         return (np.promote_types(x.dtype, np.complex64) if complex_result else np.dtype(x.dtype)), None
     dtype = np.dtype(output)
     if complex_result and dtype.kind != "c":
-        warnings.warn("promoting specified output dtype to complex", UserWarning, stacklevel=4)
+        warnings.warn("promoting specified output dtype to complex", UserWarning, stacklevel=5)
         dtype = np.promote_types(dtype, np.complex64)
     return dtype, None
 

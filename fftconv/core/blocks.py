@@ -182,7 +182,7 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
     array([ 1.,  3.,  6.,  9., 11.])
     """
     shape = tuple(source.shape)
-    ext_dtype = _source_dtype(np.dtype(source.dtype), work)
+    ext_dtype = extension_dtype(np.dtype(source.dtype), work)
     layout = plan_blocks(shape, ext_dtype, out_dtype, work, budget)
     if layout.blocks > 1 and isinstance(output, np.ndarray) and isinstance(source, np.ndarray) \
             and np.may_share_memory(output, source):
@@ -198,10 +198,26 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
                       else (lo[a], hi[a]) for a in range(len(shape))]
             target = tuple(slice(s, e) for s, e in zip(lo, hi))
             if not _read_by_executor(source, ranges, work, ext_dtype, layout.room, output, target, out_dtype):
-                problem = work.problem(read_extended(source, ranges, work.mode, work.cval, ext_dtype))
-                plan = run.plan(problem, work.method, work.threads, memory_limit=layout.room)
-                output[target] = cast(run.execute(problem, plan), out_dtype, NDIMAGE.integers)
+                extended = read_extended(source, ranges, work.mode, work.cval, ext_dtype)
+                output[target] = filter_extended(extended, work, out_dtype, layout.room)
             bar.update()
+
+
+def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype, room: int | None = None
+                    ) -> np.ndarray:
+    """The filter of one block already extended by its halo (the block's outputs), planned
+    from its values and cast to ``out_dtype`` as scipy.ndimage casts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> work = BlockFilter(np.ones(3), (0,), (1,), "reflect", 0.0, False, "auto", 1)
+    >>> filter_extended(np.array([0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 4.0]), work, np.dtype(np.float64))
+    array([ 1.,  3.,  6.,  9., 11.])
+    """
+    problem = work.problem(extended)
+    plan = run.plan(problem, work.method, work.threads, memory_limit=room)
+    return cast(run.execute(problem, plan), out_dtype, NDIMAGE.integers)
 
 
 def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
@@ -213,7 +229,7 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
     halo = work.halo(len(shape))
     ranges = [(-work.before[a], n - work.before[a] + halo[a]) if a in work.axes else (0, n)
               for a, n in enumerate(shape)]
-    reader = _boundary_reader(ranges, work, _source_dtype(np.dtype(source.dtype), work), None)
+    reader = _boundary_reader(ranges, work, extension_dtype(np.dtype(source.dtype), work), None)
     if reader is None:
         return None
     executor, plan, kernel = reader
@@ -260,7 +276,15 @@ def _read_by_executor(source, ranges, work: BlockFilter, ext_dtype: np.dtype, ro
     return True
 
 
-def _source_dtype(dtype: np.dtype, work: BlockFilter) -> np.dtype:
+def extension_dtype(dtype: np.dtype, work: BlockFilter) -> np.dtype:
     """The dtype a block is extended in: the source's, widened where a constant border's value
-    does not fit it."""
+    does not fit it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> work = BlockFilter(np.ones(3), (0,), (1,), "constant", 2.5, True, "auto", 1)
+    >>> extension_dtype(np.dtype(np.uint8), work)
+    dtype('float64')
+    """
     return _extended_dtype(dtype, work.cval) if work.mode in ("constant", "grid-constant") else dtype

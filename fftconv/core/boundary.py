@@ -148,14 +148,42 @@ def read_extended(
     array([1., 0., 0., 1., 2., 3., 3., 2.])
     """
     shape, pieces = _pieces(tuple(source.shape), tuple(ranges), mode, isinstance(source, np.ndarray))
+    return assemble(shape, [(dst, None if src is None else source[src], flips) for dst, src, flips in pieces],
+                    cval, dtype)
+
+
+def extension_pieces(shape: tuple[int, ...], ranges: list[tuple[int, int] | None], mode: str):
+    """What `read_extended` reads, for readers that fetch the pieces themselves (dask tasks):
+    the extended block's shape and, per piece, where it goes, the source slices it reads (None:
+    the constant; steps are positive) and the axes to flip after reading.
+
+    Examples
+    --------
+    >>> extension_pieces((4,), [(-2, 6)], "reflect")[1][0]
+    ((slice(0, 2, None),), (slice(0, 2, None),), (0,))
+    """
+    return _pieces(tuple(shape), tuple(ranges), mode, False)
+
+
+def assemble(shape: tuple[int, ...], parts, cval: object, dtype: np.dtype) -> np.ndarray:
+    """The extended block from its pieces: (where it goes, the data read or None for the
+    constant, the axes to flip).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> assemble((3,), [((slice(0, 1),), None, ()), ((slice(1, 3),), np.array([5.0, 6.0]), (0,))],
+    ...          0.5, np.dtype(np.float64))
+    array([0.5, 6. , 5. ])
+    """
     block = np.empty(shape, dtype)
-    for dst, src, flips in pieces:
-        if src is None:
+    for dst, data, flips in parts:
+        if data is None:
             block[dst] = cval
         elif flips:
-            block[dst] = np.flip(np.asarray(source[src]), axis=flips)
+            block[dst] = np.flip(np.asarray(data), axis=flips)
         else:
-            block[dst] = source[src]  # step-0 runs broadcast their single sample
+            block[dst] = data  # step-0 runs broadcast their single sample
     return block
 
 

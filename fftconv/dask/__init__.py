@@ -1,0 +1,93 @@
+"""fftconv on dask arrays: lazy convolutions computed chunk by chunk by fftconv's engine, on
+threads, a ``dask.distributed`` ``LocalCluster`` or a cluster by scheduler address alike.
+
+``fftconv.dask.convolve`` and ``correlate`` (scipy.signal's modes) and
+``fftconv.dask.ndimage.convolve``/``correlate`` (every ndimage mode) take dask arrays, or NumPy
+arrays that they chunk, and return dask arrays with the right shape, dtype and chunks. Each
+output chunk is computed from its input region and exactly the halo the kernel needs, read
+from neighbouring chunks however many that takes (`chunks.map_extended`); the kernel goes
+into the graph once. Needs the ``dask`` extra: ``pip install "fftconv[dask]"``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import dask.array as da
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import signal
+from ..core.dtypes import result_dtype
+from ..core.geometry import check_mode, output_window
+from ..core.problem import SIGNAL
+from ..executors.registry import check_method
+from .chunks import as_dask, map_extended
+
+__all__ = ["convolve", "correlate"]
+
+
+def convolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
+             threads: int = 1, chunks: object = None) -> da.Array:
+    """Convolve a dask array with a kernel (as ``scipy.signal.convolve``), lazily.
+
+    ``in2``, the kernel, is brought into memory (a dask kernel is computed). Output chunks:
+    ``in1``'s for 'same', chunks of ``in1``'s largest chunk length otherwise. 'valid' needs
+    ``in1`` at least as long as ``in2`` on every axis. ``threads`` is per chunk (dask runs
+    chunks in parallel); ``chunks`` chunks a NumPy ``in1`` or rechunks a dask one.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.dask
+    >>> y = fftconv.dask.convolve(np.arange(6.0), np.array([1.0, 1.0]), chunks=4)
+    >>> y.chunks, y.compute()
+    (((4, 3),), array([0., 1., 3., 5., 7., 9., 5.]))
+    """
+    return _convolve(in1, in2, mode, method, threads, chunks, correlate=False)
+
+
+def correlate(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
+              threads: int = 1, chunks: object = None) -> da.Array:
+    """Cross-correlate a dask array with a kernel (as ``scipy.signal.correlate``), lazily.
+    Parameters as in `convolve`.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.dask
+    >>> fftconv.dask.correlate(np.arange(4.0), np.array([1.0, 2.0]), "valid", chunks=2).compute()
+    array([2., 5., 8.])
+    """
+    return _convolve(in1, in2, mode, method, threads, chunks, correlate=True)
+
+
+def _convolve(in1, in2, mode, method, threads, chunks, correlate: bool) -> da.Array:
+    check_mode(mode)
+    check_method(method)
+    x = as_dask(in1, chunks)
+    h = np.asarray(in2.compute() if isinstance(in2, da.Array) else in2)
+    if x.ndim != h.ndim:
+        raise ValueError(f"in1 and in2 should have the same dimensionality; got {x.ndim}-d and {h.ndim}-d")
+    if x.size == 0 or h.size == 0:
+        raise ValueError(f"in1 and in2 must not be empty; got shapes {x.shape} and {h.shape}")
+    if mode == "valid" and any(n1 < n2 for n1, n2 in zip(x.shape, h.shape)):
+        raise ValueError(f"'valid' mode on dask arrays needs in1 at least as long as in2 on every axis; got "
+                         f"{x.shape} and {h.shape} (pass the larger array first)")
+    if x.ndim == 0:  # numbers: nothing to split
+        in_memory = signal.correlate if correlate else signal.convolve
+        return da.from_array(np.asarray(in_memory(np.asarray(x), h, mode, method, threads=threads)))
+    kernel = np.conj(np.flip(h)) if correlate else h  # numpy's correlation: conjugate, flip, convolve
+    windows = [output_window(n1, n2, mode) for n1, n2 in zip(x.shape, h.shape)]
+    out_chunks = [c if mode == "same" else da.core.normalize_chunks(max(c), (w.length,))[0]
+                  for c, w in zip(x.chunks, windows)]
+
+    def region(lo: list[int], hi: list[int]) -> list[tuple[int, int]]:
+        return [(a + w.start - n2 + 1, b + w.start) for a, b, w, n2 in zip(lo, hi, windows, h.shape)]
+
+    compute = functools.partial(_valid, kernel=kernel, method=method, threads=threads)
+    dtype = result_dtype(np.dtype(x.dtype), kernel.dtype, SIGNAL.result)
+    return map_extended(x, out_chunks, region, "constant", 0, np.dtype(x.dtype), compute, dtype)
+
+
+def _valid(extended: np.ndarray, kernel: np.ndarray, method: str, threads: int) -> np.ndarray:
+    """One chunk: the convolution of its zero-extended input region in 'valid' mode."""
+    return signal.convolve(extended, kernel, "valid", method, threads=threads)

@@ -1,0 +1,139 @@
+"""fftconv.dask: lazy dask arrays chunk by chunk, equal to the in-memory engine's answers, with
+halos wider than chunks, uneven chunks and every boundary mode, on dask's threads and on a
+real distributed LocalCluster of two worker processes (one of them killed mid-computation)."""
+
+import contextlib
+import itertools
+import os
+import pickle
+import time
+
+import numpy as np
+import pytest
+from conftest import assert_close
+
+da = pytest.importorskip("dask.array")  # the `dask` extra; `.[test]` installs it
+
+import fftconv  # noqa: E402
+import fftconv.dask  # noqa: E402
+import fftconv.dask.ndimage  # noqa: E402
+import fftconv.ndimage  # noqa: E402
+from fftconv.core.boundary import MODES  # noqa: E402
+
+
+def values(rng, shape, dtype):
+    data = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        data = data + 1j * rng.standard_normal(shape)
+    return data.astype(dtype)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ndimage_every_mode_equals_the_in_memory_filter(rng, mode):
+    cases = [((23, 17), (5, 4), (7, 5), "float64"), ((30, 20), (9, 9), (4, 3), "float32"),  # halo > chunk
+             ((9, 10, 11), (3, 2, 5), (4, 5, 3), "float64"), ((16, 12), (3, 3), (5, 7), "complex128"),
+             ((40,), (13,), (6,), "float64")]
+    for shape, wshape, chunks, dtype in cases:
+        x = values(rng, shape, dtype)
+        w = rng.standard_normal(wshape)
+        cval = 0.5 - 0.25j if x.dtype.kind == "c" else 0.5
+        for func, origin in itertools.product(("correlate", "convolve"), ((0,) * len(wshape),
+                                              tuple(-(k // 2) for k in wshape))):
+            lazy = getattr(fftconv.dask.ndimage, func)
+            got = lazy(da.from_array(x, chunks=chunks), w, mode=mode, cval=cval, origin=origin)
+            assert isinstance(got, da.Array) and got.chunks == da.from_array(x, chunks=chunks).chunks
+            want = getattr(fftconv.ndimage, func)(x, w, mode=mode, cval=cval, origin=origin)
+            assert got.dtype == want.dtype
+            assert_close(got.compute(), want, ulps=1000 if dtype == "float32" else 200)
+
+
+def test_ndimage_axes_and_integer_outputs(rng):
+    x = rng.integers(0, 255, (3, 40, 30)).astype(np.uint8)
+    w = rng.random((5, 5)).astype(np.float32)
+    got = fftconv.dask.ndimage.correlate(x, w, axes=(1, 2), chunks=(1, 13, 11), mode="mirror")
+    np.testing.assert_array_equal(got.compute(), fftconv.ndimage.correlate(x, w, axes=(1, 2), mode="mirror"))
+
+
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+def test_signal_modes_equal_the_in_memory_convolution(rng, name):
+    cases = [((50,), (7,), (8,), "float64"), ((31, 27), (6, 5), (8, 5), "float32"),
+             ((20, 22), (9, 11), (4, 3), "float64"),  # kernel longer than the chunks
+             ((8, 9, 10), (3, 4, 2), (3, 5, 4), "complex128"), ((12, 12), (3, 3), (5, 5), "int64")]
+    for (s1, s2, chunks, dtype), mode in itertools.product(cases, ("full", "same", "valid")):
+        a, b = values(rng, s1, dtype) if dtype != "int64" else rng.integers(-9, 9, s1), \
+            values(rng, s2, dtype) if dtype != "int64" else rng.integers(-9, 9, s2)
+        got = getattr(fftconv.dask, name)(da.from_array(a, chunks=chunks), b, mode)
+        want = getattr(fftconv, name)(a, b, mode)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        if mode == "same":
+            assert got.chunks == da.from_array(a, chunks=chunks).chunks
+        assert_close(got.compute(), want, ulps=1000 if dtype == "float32" else 200)
+
+
+def test_valid_needs_the_larger_array_first_and_errors_are_scipys():
+    with pytest.raises(ValueError, match="larger array first"):
+        fftconv.dask.convolve(np.ones(3), np.ones(5), "valid")
+    with pytest.raises(ValueError, match="Acceptable mode"):
+        fftconv.dask.convolve(np.ones(3), np.ones(2), "nope")
+    with pytest.raises(RuntimeError, match="boundary mode"):
+        fftconv.dask.ndimage.correlate(np.ones(3), np.ones(2), mode="nope")
+    with pytest.raises(TypeError, match="output must be a dtype"):
+        fftconv.dask.ndimage.correlate(np.ones(3), np.ones(2), output=np.empty(3))
+
+
+def test_the_kernel_enters_the_graph_once(rng):
+    x = da.from_array(rng.standard_normal((256, 256)), chunks=32)  # 64 chunks
+
+    def graph_bytes(w):
+        return len(pickle.dumps(dict(fftconv.dask.ndimage.correlate(x, w, mode="wrap").__dask_graph__())))
+
+    big, small = rng.standard_normal((41, 41)), rng.standard_normal((3, 3))  # 13 KiB, 72 bytes
+    assert graph_bytes(big) - graph_bytes(small) < 2 * big.nbytes  # once, not per chunk (64x)
+
+
+def test_lazy_until_computed(rng, monkeypatch):
+    from fftconv.core import blocks
+
+    calls = []
+    real = blocks.filter_extended
+    monkeypatch.setattr(blocks, "filter_extended", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = rng.standard_normal((40, 40))
+    y = fftconv.dask.convolve(x, np.ones((3, 3)), "same", chunks=10)
+    assert calls == [] and y.shape == (40, 40) and y.dtype == np.float64 and y.numblocks == (4, 4)
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def test_on_a_local_cluster_of_two_processes(client, rng):
+    x = rng.standard_normal((300, 260)).astype(np.float32)
+    w = rng.standard_normal((31, 31)).astype(np.float32)
+    for mode in ("reflect", "wrap"):
+        got = client.compute(fftconv.dask.ndimage.correlate(da.from_array(x, chunks=(70, 90)), w, mode=mode))
+        assert_close(got.result(), fftconv.ndimage.correlate(x, w, mode=mode), ulps=1000)
+    got = client.compute(fftconv.dask.correlate(da.from_array(x, chunks=64), w, "full"))
+    assert_close(got.result(), fftconv.correlate(x, w, "full"), ulps=1000)
+
+
+def test_a_worker_killed_mid_computation_is_recomputed(client, rng):
+    x = rng.standard_normal((128 * 64, 256))  # 128 chunks of a few ms each: still running when killed
+    w = rng.standard_normal((31, 31))
+    want = fftconv.ndimage.correlate(x, w, mode="reflect", method="direct")
+    chunked = da.from_array(x, chunks=(64, 256))
+    lazy = fftconv.dask.ndimage.correlate(chunked, w, mode="reflect", method="direct")
+    future = client.compute(lazy)
+    before = set(client.scheduler_info()["workers"])
+    deadline = time.monotonic() + 20
+    while not any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    victim = next(addr for addr, tasks in client.processing().items() if tasks)
+    with contextlib.suppress(Exception):  # the worker dies before it can answer
+        client.run(os._exit, 1, workers=[victim])
+    assert_close(future.result(timeout=60), want, ulps=200)
+    now = set(client.scheduler_info()["workers"])
+    assert victim not in now and now != before  # the worker died, and its nanny started another
