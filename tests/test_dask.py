@@ -121,10 +121,11 @@ def test_on_a_local_cluster_of_two_processes(client, rng):
 
 
 def test_a_worker_killed_mid_computation_is_recomputed(client, rng):
-    x = rng.standard_normal((128 * 64, 256))  # 128 chunks of a few ms each: still running when killed
+    # generated on the workers (no data in the graph): 128 chunks of a few ms each, still
+    # running when one worker is killed
+    chunked = da.random.default_rng(7).standard_normal((128 * 64, 256), chunks=(64, 256))
     w = rng.standard_normal((31, 31))
-    want = fftconv.ndimage.correlate(x, w, mode="reflect", method="direct")
-    chunked = da.from_array(x, chunks=(64, 256))
+    want = fftconv.ndimage.correlate(chunked.compute(), w, mode="reflect", method="direct")
     lazy = fftconv.dask.ndimage.correlate(chunked, w, mode="reflect", method="direct")
     future = client.compute(lazy)
     before = set(client.scheduler_info()["workers"])
