@@ -47,13 +47,12 @@ def filter_image(args: argparse.Namespace) -> int:
     source, target = Path(args.input), check_writable(args.output, "output")
     if source.resolve() == target.resolve():
         raise ValueError("the output must be a different file from the input")
+    if args.dask or args.scheduler:
+        return _filter_with_dask(args, source, target)
+    if ".zarr" in (source.suffix.lower(), target.suffix.lower()):
+        raise ValueError("zarr stores are filtered with --dask (pip install \"fftconv[dask]\")")
     image = open_image(source)
-    if args.axes is not None:
-        axes = tuple(int(a) for a in args.axes.split(","))
-    elif image.ndim == 3 and image.shape[2] in (2, 3, 4):
-        axes = (0, 1)  # colour (and alpha) channels are filtered one by one
-    else:
-        axes = tuple(range(image.ndim))
+    axes = _filter_axes(args.axes, image.shape)
     kernel = from_spec(args.kernel, len(axes))
     dtype = np.dtype(args.dtype) if args.dtype else image.dtype
     limit = {} if args.memory_limit is None else {
@@ -65,6 +64,38 @@ def filter_image(args: argparse.Namespace) -> int:
                  threads=args.threads, progress=not args.no_progress)
     print(f"wrote {target}: {image.shape} {dtype}, kernel {kernel.shape} ({args.kernel}), "
           f"{'correlated' if args.correlate else 'convolved'}, mode {args.mode}")
+    return 0
+
+
+def _filter_axes(text: str | None, shape: tuple[int, ...]) -> tuple[int, ...]:
+    if text is not None:
+        return tuple(int(a) for a in text.split(","))
+    if len(shape) == 3 and shape[2] in (2, 3, 4):
+        return (0, 1)  # colour (and alpha) channels are filtered one by one
+    return tuple(range(len(shape)))
+
+
+def _filter_with_dask(args: argparse.Namespace, source: Path, target: Path) -> int:
+    try:
+        from .. import dask as fftconv_dask  # noqa: F401 - the extra is installed
+        from ..dask import ndimage
+        from . import dask_filter
+    except ImportError:
+        raise RuntimeError('--dask needs the dask extra: pip install "fftconv[dask]"') from None
+    from ..kernels import from_spec
+
+    with dask_filter.client_for(args.scheduler) as client:
+        image = dask_filter.open_source(source, dask_filter.parse_chunks(args.chunks), client is not None)
+        axes = _filter_axes(args.axes, image.shape)
+        kernel = from_spec(args.kernel, len(axes))
+        dtype = dask_filter.dtype_of(args.dtype, image)
+        func = ndimage.correlate if args.correlate else ndimage.convolve
+        result = func(image, kernel, output=dtype, mode=args.mode, cval=args.cval, axes=axes,
+                      method=args.method, threads=args.threads or 1)
+        dask_filter.write(result, target, client, progress=not args.no_progress)
+    print(f"wrote {target}: {image.shape} {dtype}, kernel {kernel.shape} ({args.kernel}), "
+          f"{'correlated' if args.correlate else 'convolved'}, mode {args.mode}, on dask "
+          f"({args.scheduler or 'threads'}, chunks {image.chunksize})")
     return 0
 
 

@@ -80,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Convolve (or correlate) an image file with a kernel, with "
                           "scipy.ndimage's boundary modes; .npy and uncompressed TIFF files stream "
                           "through memory-bounded blocks, so they may be bigger than memory.")
-    filt.add_argument("input", help="input image: .npy, .tif/.tiff or .png")
-    filt.add_argument("output", help="output image: .npy, .tif/.tiff or .png")
+    filt.add_argument("input", help="input image: .npy, .tif/.tiff or .png (.zarr with --dask)")
+    filt.add_argument("output", help="output image: .npy, .tif/.tiff or .png (.zarr with --dask)")
     filt.add_argument("--kernel", required=True, metavar="SPEC",
                       help="gaussian:sigma=S[,truncate=T], box:N, box:NxM or a .npy file")
     filt.add_argument("--mode", choices=MODES, default="reflect", help="boundary mode (default reflect)")
@@ -95,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     filt.add_argument("--dtype", default=None, help="output dtype (default: the input's)")
     filt.add_argument("--axes", default=None, metavar="A,B",
                       help="axes to filter (default: all but a trailing channel axis of 2 to 4)")
+    filt.add_argument("--dask", action="store_true",
+                      help="filter chunk by chunk on dask (needs fftconv[dask]; .zarr input and output too)")
+    filt.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                      help="run on the dask.distributed scheduler at ADDRESS (implies --dask; input and "
+                      "output .zarr stores the workers can reach)")
+    filt.add_argument("--chunks", metavar="N[,N...]", default=None,
+                      help="with --dask: chunk length, or one per axis (default: the store's, else "
+                      "dask's auto)")
     filt.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
