@@ -54,7 +54,7 @@ def test_ndimage_axes_and_integer_outputs(rng):
     np.testing.assert_array_equal(got.compute(), fftconv.ndimage.correlate(x, w, axes=(1, 2), mode="mirror"))
 
 
-@pytest.mark.parametrize("name", ["convolve", "correlate"])
+@pytest.mark.parametrize("name", ["convolve", "correlate", "fftconvolve"])
 def test_signal_modes_equal_the_in_memory_convolution(rng, name):
     cases = [((50,), (7,), (8,), "float64"), ((31, 27), (6, 5), (8, 5), "float32"),
              ((20, 22), (9, 11), (4, 3), "float64"),  # kernel longer than the chunks
@@ -138,3 +138,12 @@ def test_a_worker_killed_mid_computation_is_recomputed(client, rng):
     assert_close(future.result(timeout=60), want, ulps=200)
     now = set(client.scheduler_info()["workers"])
     assert victim not in now and now != before  # the worker died, and its nanny started another
+
+
+def test_fftconvolve_broadcasts_unit_axes_as_scipy_does(rng):
+    a, b = rng.standard_normal((1, 9)), rng.standard_normal((3, 3))
+    for mode in ("full", "same"):
+        got = fftconv.dask.fftconvolve(da.from_array(a, chunks=(1, 4)), b, mode)
+        want = fftconv.fftconvolve(a, b, mode)
+        assert got.shape == want.shape
+        assert_close(got.compute(), want)

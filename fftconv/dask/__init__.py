@@ -1,7 +1,7 @@
 """fftconv on dask arrays: lazy convolutions computed chunk by chunk by fftconv's engine, on
 threads, a ``dask.distributed`` ``LocalCluster`` or a cluster by scheduler address alike.
 
-``fftconv.dask.convolve`` and ``correlate`` (scipy.signal's modes) and
+``fftconv.dask.convolve``, ``correlate`` and ``fftconvolve`` (scipy.signal's modes) and
 ``fftconv.dask.ndimage.convolve``/``correlate`` (every ndimage mode) take dask arrays, or NumPy
 arrays that they chunk, and return dask arrays with the right shape, dtype and chunks. Each
 output chunk is computed from its input region and exactly the halo the kernel needs, read
@@ -20,11 +20,11 @@ from numpy.typing import ArrayLike
 from .. import signal
 from ..core.dtypes import result_dtype
 from ..core.geometry import check_mode, output_window
-from ..core.problem import SIGNAL
+from ..core.problem import SIGNAL, SIGNAL_FFT
 from ..executors.registry import check_method
 from .chunks import as_dask, map_extended
 
-__all__ = ["convolve", "correlate"]
+__all__ = ["convolve", "correlate", "fftconvolve"]
 
 
 def convolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
@@ -60,7 +60,23 @@ def correlate(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", met
     return _convolve(in1, in2, mode, method, threads, chunks, correlate=True)
 
 
-def _convolve(in1, in2, mode, method, threads, chunks, correlate: bool) -> da.Array:
+def fftconvolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", *, threads: int = 1,
+                chunks: object = None) -> da.Array:
+    """Convolve a dask array with a kernel by FFT (as ``scipy.signal.fftconvolve``), lazily:
+    each chunk by a whole FFT or overlap-save tiles, integer inputs giving float64 as in
+    scipy. Parameters as in `convolve`.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.dask
+    >>> y = fftconv.dask.fftconvolve(np.arange(4), np.array([1, 1]), "same", chunks=2)
+    >>> y.dtype, y.compute().round(12)
+    (dtype('float64'), array([0., 1., 3., 5.]))
+    """
+    return _convolve(in1, in2, mode, "auto", threads, chunks, correlate=False, fft=True)
+
+
+def _convolve(in1, in2, mode, method, threads, chunks, correlate: bool, fft: bool = False) -> da.Array:
     check_mode(mode)
     check_method(method)
     x = as_dask(in1, chunks)
@@ -73,6 +89,8 @@ def _convolve(in1, in2, mode, method, threads, chunks, correlate: bool) -> da.Ar
         raise ValueError(f"'valid' mode on dask arrays needs in1 at least as long as in2 on every axis; got "
                          f"{x.shape} and {h.shape} (pass the larger array first)")
     if x.ndim == 0:  # numbers: nothing to split
+        if fft:
+            return da.from_array(np.asarray(signal.fftconvolve(np.asarray(x), h, mode, threads=threads)))
         in_memory = signal.correlate if correlate else signal.convolve
         return da.from_array(np.asarray(in_memory(np.asarray(x), h, mode, method, threads=threads)))
     kernel = np.conj(np.flip(h)) if correlate else h  # numpy's correlation: conjugate, flip, convolve
@@ -83,11 +101,13 @@ def _convolve(in1, in2, mode, method, threads, chunks, correlate: bool) -> da.Ar
     def region(lo: list[int], hi: list[int]) -> list[tuple[int, int]]:
         return [(a + w.start - n2 + 1, b + w.start) for a, b, w, n2 in zip(lo, hi, windows, h.shape)]
 
-    compute = functools.partial(_valid, kernel=kernel, method=method, threads=threads)
-    dtype = result_dtype(np.dtype(x.dtype), kernel.dtype, SIGNAL.result)
+    compute = functools.partial(_valid, kernel=kernel, method=method, threads=threads, fft=fft)
+    dtype = result_dtype(np.dtype(x.dtype), kernel.dtype, (SIGNAL_FFT if fft else SIGNAL).result)
     return map_extended(x, out_chunks, region, "constant", 0, np.dtype(x.dtype), compute, dtype)
 
 
-def _valid(extended: np.ndarray, kernel: np.ndarray, method: str, threads: int) -> np.ndarray:
+def _valid(extended: np.ndarray, kernel: np.ndarray, method: str, threads: int, fft: bool) -> np.ndarray:
     """One chunk: the convolution of its zero-extended input region in 'valid' mode."""
+    if fft:
+        return signal.fftconvolve(extended, kernel, "valid", threads=threads)
     return signal.convolve(extended, kernel, "valid", method, threads=threads)
