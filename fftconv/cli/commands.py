@@ -77,7 +77,6 @@ def _filter_axes(text: str | None, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def _filter_with_dask(args: argparse.Namespace, source: Path, target: Path) -> int:
     try:
-        from .. import dask as fftconv_dask  # noqa: F401 - the extra is installed
         from ..dask import ndimage
         from . import dask_filter
     except ImportError:
