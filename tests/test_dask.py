@@ -147,3 +147,16 @@ def test_fftconvolve_broadcasts_unit_axes_as_scipy_does(rng):
         want = fftconv.fftconvolve(a, b, mode)
         assert got.shape == want.shape
         assert_close(got.compute(), want)
+
+
+def test_axes_carry_the_other_axes_through(rng):
+    stack = rng.standard_normal((3, 40, 30))
+    k = rng.standard_normal((5, 4))
+    for name in ("convolve", "correlate", "fftconvolve"):
+        for mode in ("full", "same", "valid"):
+            got = getattr(fftconv.dask, name)(da.from_array(stack, chunks=(1, 15, 9)), k, mode, axes=(1, 2))
+            want = getattr(fftconv, name)(stack, k, mode, axes=(1, 2))
+            assert got.shape == want.shape
+            assert_close(got.compute(), want)
+    with pytest.raises(ValueError, match="length 1 on the other axes"):
+        fftconv.dask.convolve(stack, rng.standard_normal((2, 5, 4)), axes=(1, 2))

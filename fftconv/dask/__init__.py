@@ -20,18 +20,21 @@ from numpy.typing import ArrayLike
 from .. import signal
 from ..core.dtypes import result_dtype
 from ..core.geometry import check_mode, output_window
-from ..core.problem import SIGNAL, SIGNAL_FFT
+from ..core.problem import SIGNAL, SIGNAL_FFT, normalize_axes
 from ..executors.registry import check_method
+from ..signal import Axes
 from .chunks import as_dask, map_extended
 
 __all__ = ["convolve", "correlate", "fftconvolve"]
 
 
-def convolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
-             threads: int = 1, chunks: object = None) -> da.Array:
+def convolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto",
+             axes: Axes = None, *, threads: int = 1, chunks: object = None) -> da.Array:
     """Convolve a dask array with a kernel (as ``scipy.signal.convolve``), lazily.
 
-    ``in2``, the kernel, is brought into memory (a dask kernel is computed). Output chunks:
+    ``in2``, the kernel, is brought into memory (a dask kernel is computed); with ``axes``
+    it may have one axis per convolved axis, and the other axes are carried through. Output
+    chunks:
     ``in1``'s for 'same', chunks of ``in1``'s largest chunk length otherwise. 'valid' needs
     ``in1`` at least as long as ``in2`` on every axis. ``threads`` is per chunk (dask runs
     chunks in parallel); ``chunks`` chunks a NumPy ``in1`` or rechunks a dask one.
@@ -43,11 +46,11 @@ def convolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", meth
     >>> y.chunks, y.compute()
     (((4, 3),), array([0., 1., 3., 5., 7., 9., 5.]))
     """
-    return _convolve(in1, in2, mode, method, threads, chunks, correlate=False)
+    return _convolve(in1, in2, mode, method, axes, threads, chunks, correlate=False)
 
 
-def correlate(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
-              threads: int = 1, chunks: object = None) -> da.Array:
+def correlate(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto",
+              axes: Axes = None, *, threads: int = 1, chunks: object = None) -> da.Array:
     """Cross-correlate a dask array with a kernel (as ``scipy.signal.correlate``), lazily.
     Parameters as in `convolve`.
 
@@ -57,11 +60,11 @@ def correlate(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", met
     >>> fftconv.dask.correlate(np.arange(4.0), np.array([1.0, 2.0]), "valid", chunks=2).compute()
     array([2., 5., 8.])
     """
-    return _convolve(in1, in2, mode, method, threads, chunks, correlate=True)
+    return _convolve(in1, in2, mode, method, axes, threads, chunks, correlate=True)
 
 
-def fftconvolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", *, threads: int = 1,
-                chunks: object = None) -> da.Array:
+def fftconvolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full",
+                axes: Axes = None, *, threads: int = 1, chunks: object = None) -> da.Array:
     """Convolve a dask array with a kernel by FFT (as ``scipy.signal.fftconvolve``), lazily:
     each chunk by a whole FFT or overlap-save tiles, integer inputs giving float64 as in
     scipy. Parameters as in `convolve`.
@@ -73,14 +76,16 @@ def fftconvolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", *
     >>> y.dtype, y.compute().round(12)
     (dtype('float64'), array([0., 1., 3., 5.]))
     """
-    return _convolve(in1, in2, mode, "auto", threads, chunks, correlate=False, fft=True)
+    return _convolve(in1, in2, mode, "auto", axes, threads, chunks, correlate=False, fft=True)
 
 
-def _convolve(in1, in2, mode, method, threads, chunks, correlate: bool, fft: bool = False) -> da.Array:
+def _convolve(in1, in2, mode, method, axes, threads, chunks, correlate: bool, fft: bool = False) -> da.Array:
     check_mode(mode)
     check_method(method)
     x = as_dask(in1, chunks)
     h = np.asarray(in2.compute() if isinstance(in2, da.Array) else in2)
+    if axes is not None and x.ndim:
+        h = _kernel_for_axes(h, normalize_axes(axes, x.ndim), x.ndim)
     if x.ndim != h.ndim:
         raise ValueError(f"in1 and in2 should have the same dimensionality; got {x.ndim}-d and {h.ndim}-d")
     if x.size == 0 or h.size == 0:
@@ -104,6 +109,20 @@ def _convolve(in1, in2, mode, method, threads, chunks, correlate: bool, fft: boo
     compute = functools.partial(_valid, kernel=kernel, method=method, threads=threads, fft=fft)
     dtype = result_dtype(np.dtype(x.dtype), kernel.dtype, (SIGNAL_FFT if fft else SIGNAL).result)
     return map_extended(x, out_chunks, region, "constant", 0, np.dtype(x.dtype), compute, dtype)
+
+
+def _kernel_for_axes(h: np.ndarray, axes: list[int], ndim: int) -> np.ndarray:
+    """The kernel with one axis per image axis, length 1 off ``axes`` (given one axis per
+    convolved axis, or all of them): the other axes are then carried through."""
+    if h.ndim == len(axes) < ndim:
+        shape = [1] * ndim
+        for a, n in zip(sorted(axes), h.shape):
+            shape[a] = n
+        h = h.reshape(shape)
+    if h.ndim == ndim and any(h.shape[a] != 1 for a in range(ndim) if a not in axes):
+        raise ValueError(f"with axes={tuple(axes)} the kernel must have length 1 on the other axes on dask "
+                         f"arrays (got {h.shape}): one kernel for every item")
+    return h
 
 
 def _valid(extended: np.ndarray, kernel: np.ndarray, method: str, threads: int, fft: bool) -> np.ndarray:
