@@ -107,6 +107,19 @@ def reach(n1: int, n2: int, window: Window) -> tuple[slice, slice, Window]:
     return slice(i_lo, i_hi), slice(j_lo, j_hi), Window(window.start - i_lo - j_lo, window.length)
 
 
+def window_reads(n2: int, window: Window) -> tuple[int, int]:
+    """The input coordinates ``[start, stop)`` that ``window``'s outputs read with a kernel of
+    length ``n2`` (output ``i`` of the window reads ``start + i .. start + i + n2 - 1``; those
+    outside the input are its zero extension).
+
+    Examples
+    --------
+    >>> window_reads(3, output_window(5, 3, "same"))
+    (-1, 6)
+    """
+    return window.start - n2 + 1, window.stop
+
+
 def zero_extension(n1: int, n2: int, window: Window) -> tuple[int, slice, slice]:
     """How a direct sum sees one axis of the input: the length of the zero-extended input that
     ``window``'s outputs read (``window.length + n2 - 1``), the input samples inside it, and
@@ -117,7 +130,7 @@ def zero_extension(n1: int, n2: int, window: Window) -> tuple[int, slice, slice]
     >>> zero_extension(5, 3, output_window(5, 3, "full"))
     (9, slice(0, 5, None), slice(2, 7, None))
     """
-    lo, hi = window.start - n2 + 1, window.stop  # the input samples the window reads
+    lo, hi = window_reads(n2, window)
     src = slice(max(lo, 0), min(hi, n1))
     return window.length + n2 - 1, src, slice(src.start - lo, src.stop - lo)
 

@@ -30,13 +30,14 @@ KERNEL_BYTES = 4096
 #: Signatures remembered before the lane starts afresh.
 SIZE = 256
 
-_routes: dict[Hashable, Callable[[np.ndarray], np.ndarray]] = {}
-_held: list = []
+#: Signature -> (prepared call, the settings object whose id the signature holds: kept alive
+#: with it, so that id cannot be reused while the call is remembered).
+_routes: dict[Hashable, tuple[Callable[[np.ndarray], np.ndarray], config.Config]] = {}
 
 
 def _hashable(value: object) -> Hashable | None:
     """``value`` as part of a key: ints, floats, strings, None and tuples or lists of ints;
-    None where it cannot be keyed (the call then takes the full path)."""
+    ``...`` where it cannot be keyed (the call then takes the full path)."""
     if value is None or type(value) in (int, float, str, bool):
         return value
     if type(value) in (tuple, list) and all(type(v) is int for v in value):
@@ -101,22 +102,19 @@ def _state() -> tuple[int, int]:
 
 def get(key: Hashable | None) -> Callable[[np.ndarray], np.ndarray] | None:
     """The prepared call for ``key``, if one was remembered."""
-    return None if key is None else _routes.get(key)
+    known = None if key is None else _routes.get(key)
+    return None if known is None else known[0]
 
 
 def remember(key: Hashable | None, route: Callable[[np.ndarray], np.ndarray]) -> None:
-    """Remember ``route`` for calls of signature ``key``. The settings object the key names by
-    its id is held with the route, so that id cannot be reused while the route is."""
+    """Remember ``route`` for calls of signature ``key``."""
     if key is None:
         return
     if len(_routes) >= SIZE:
         _routes.clear()
-        _held.clear()
-    _routes[key] = route
-    _held.append(config.get())
+    _routes[key] = (route, config.get())
 
 
 def clear() -> None:
     """Forget every remembered signature."""
     _routes.clear()
-    _held.clear()

@@ -23,6 +23,7 @@ from ..planning import calibrate
 from ..planning.plan import Plan
 from ..planning.planner import make_plan
 from .dtypes import cast, float_sums_exact
+from .geometry import window_reads
 from .memory import check_fits
 from .problem import Problem, axes_last
 
@@ -144,7 +145,7 @@ def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | 
     kernel = problem.kernel()
     if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
         return None
-    ranges = [(w.start - n2 + 1, w.stop) for n2, w in zip(kernel.shape, problem.windows)]
+    ranges = [window_reads(n2, w) for n2, w in zip(kernel.shape, problem.windows)]
     runner = executor.prepare_extended(ranges, "constant", 0, np.flip(kernel), plan)
     shape, compute, result = problem.out_shape, plan.compute_dtype, problem.result_dtype
     rule = problem.conventions.integers

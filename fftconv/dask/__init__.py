@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 
 from .. import signal
 from ..core.dtypes import result_dtype
-from ..core.geometry import check_mode, output_window
+from ..core.geometry import Window, check_mode, output_window, window_reads
 from ..core.problem import SIGNAL, SIGNAL_FFT, normalize_axes
 from ..executors.registry import check_method
 from ..signal import Axes
@@ -104,7 +104,7 @@ def _convolve(in1, in2, mode, method, axes, threads, chunks, correlate: bool, ff
                   for c, w in zip(x.chunks, windows)]
 
     def region(lo: list[int], hi: list[int]) -> list[tuple[int, int]]:
-        return [(a + w.start - n2 + 1, b + w.start) for a, b, w, n2 in zip(lo, hi, windows, h.shape)]
+        return [window_reads(n2, Window(w.start + a, b - a)) for a, b, w, n2 in zip(lo, hi, windows, h.shape)]
 
     compute = functools.partial(_valid, kernel=kernel, method=method, threads=threads, fft=fft)
     dtype = result_dtype(np.dtype(x.dtype), kernel.dtype, (SIGNAL_FFT if fft else SIGNAL).result)

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..backends.threads import shared_pool
 from ..core.boundary import index_map
+from ..core.geometry import window_reads
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel
 from ..planning.plan import Plan
@@ -165,8 +166,7 @@ class CompiledLoop(Executor):
         batch = problem.x.shape[: problem.x.ndim - problem.rank]
         flipped = np.flip(kernel).reshape((1,) * len(batch) + kernel.shape)  # a correlation kernel
         ranges = [(0, n) for n in batch]  # batch axes: read as they are
-        for n2, w in zip(kernel.shape, problem.windows):
-            ranges.append((w.start - n2 + 1, w.stop))  # the samples the window's sums read
+        ranges += [window_reads(n2, w) for n2, w in zip(kernel.shape, problem.windows)]
         correlate_extended(problem.x, flipped, ranges, "constant", 0, out, plan.spec.threads)
 
     def run_extended(self, source: np.ndarray, ranges: Sequence[tuple[int, int]], mode: str, cval: object,
@@ -198,16 +198,11 @@ class _Route:
         self.kernel = np.ascontiguousarray(kernel.reshape((1,) * (3 - kernel.ndim) + kernel.shape),
                                            dtype=self.summed)
         self.padded, self.mode, self.threads = padded, mode, threads
-        cval = np.asarray(cval).item()
-        self.fill = (0.0, int(cval)) if self.summed.kind == "i" else (float(cval), 0)
+        self.fill = _fill(cval, self.summed)
         self.shape = None  # the source shape the maps were made for
 
     def _maps(self, shape: tuple[int, ...]) -> None:
-        shape = (1,) * (3 - len(shape)) + shape
-        self.maps = [_index_map(start, stop, n, self.mode) for (start, stop), n in zip(self.padded, shape)]
-        (start, stop), n = self.padded[-1], shape[-1]
-        lo, hi = max(start, 0), min(stop, n)
-        self.mid = (lo - start, lo, hi - lo) if hi > lo else (0, 0, 0)
+        self.maps, self.mid = _reads(self.padded, shape, self.mode)
         self.shape = shape
 
     def __call__(self, source: np.ndarray, out: np.ndarray) -> bool:
@@ -294,17 +289,30 @@ def _index_map(start: int, stop: int, n: int, mode: str) -> np.ndarray:
     return m
 
 
+def _reads(ranges, shape: tuple[int, ...], mode: str) -> tuple[list[np.ndarray], tuple[int, int, int]]:
+    """What the loop reads of a source of ``shape``: the index map of each axis, and the run of
+    the last axis copied as a block (the image's own columns: extended start, source start,
+    length)."""
+    maps = [_index_map(start, stop, n, mode) for (start, stop), n in zip(ranges, shape)]
+    (start, stop), n = ranges[-1], shape[-1]
+    lo, hi = max(start, 0), min(stop, n)
+    return maps, ((lo - start, lo, hi - lo) if hi > lo else (0, 0, 0))
+
+
+def _fill(cval: object, dtype: np.dtype) -> tuple[float, int]:
+    """The constant as the loop takes it: a float, and an integer for integer sums."""
+    value = np.asarray(cval).item()
+    return (0.0, int(value)) if np.dtype(dtype).kind in "iu" else (float(value), 0)
+
+
 def _sum_planes(x: np.ndarray, k: np.ndarray, ranges, mode: str, cval, out: np.ndarray, threads: int,
                 accumulate: bool) -> None:
     """One real term: 3-D calls of the loop (leading axes beyond three, rare: one call per
     output index and kernel index of them)."""
     while x.ndim < 3:  # one plane, one row
         x, k, out, ranges = x[None], k[None], out[None], [(0, 1), *ranges]
-    maps = [_index_map(start, stop, n, mode) for (start, stop), n in zip(ranges, x.shape)]
-    (start, stop), n = ranges[-1], x.shape[-1]
-    lo, hi = max(start, 0), min(stop, n)  # the columns copied as one run: the image's own
-    mid = (lo - start, lo, hi - lo) if hi > lo else (0, 0, 0)
-    fill = (0.0, int(cval)) if out.dtype.kind in "iu" else (float(cval), 0)
+    maps, mid = _reads(ranges, x.shape, mode)
+    fill = _fill(cval, out.dtype)
     lead = x.ndim - 3
     if lead == 0:  # the common case: one call
         _call(x, k, out, *maps, mid, fill, accumulate, threads)

@@ -193,7 +193,7 @@ def measure(base: CostModel, budget: float = BUDGET_SECONDS) -> CostModel:
     from ..executors import registry
     from .tune import transforms
     from .tune.fit import fit_groups
-    from .tune.measure import thread_gain, time_executor, typical_time
+    from .tune.measure import time_executor
 
     deadline = time.perf_counter() + budget
     rng = np.random.default_rng(0)
@@ -220,7 +220,7 @@ def measure(base: CostModel, budget: float = BUDGET_SECONDS) -> CostModel:
             costs, copy_point_cached=costs.copy_point_cached * cached / REFERENCE_COPY[0],
             copy_point=costs.copy_point * streamed / REFERENCE_COPY[1])
     if available_cores() >= 2 and time.perf_counter() < deadline:
-        costs = _thread_gains(costs, rng, thread_gain, typical_time)
+        costs = _thread_gains(costs, rng)
     return costs
 
 
@@ -242,11 +242,12 @@ def _spec(pair, dtype):
     return Spec.of_shapes(pair[0], pair[1], "same", dtype)
 
 
-def _thread_gains(costs: CostModel, rng, thread_gain, typical_time) -> CostModel:
+def _thread_gains(costs: CostModel, rng) -> CostModel:
     """What a second thread gains inside a transform (FFTW's threads) and on the compiled
     loop's row bands (workers on their own part of the work)."""
     from ..backends import get_backend
     from ..executors import direct_compiled
+    from .tune.measure import thread_gain, typical_time
 
     backend = get_backend(config.get().backend)
     times = []
