@@ -92,14 +92,99 @@ def test_the_kernel_enters_the_graph_once(rng):
 
 
 def test_lazy_until_computed(rng, monkeypatch):
-    from fftconv.core import blocks
+    from fftconv.core import run
 
     calls = []
-    real = blocks.filter_extended
-    monkeypatch.setattr(blocks, "filter_extended", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = run.execute
+    monkeypatch.setattr(run, "execute", lambda *a, **k: calls.append(1) or real(*a, **k))
     x = rng.standard_normal((40, 40))
     y = fftconv.dask.convolve(x, np.ones((3, 3)), "same", chunks=10)
     assert calls == [] and y.shape == (40, 40) and y.dtype == np.float64 and y.numblocks == (4, 4)
+    y.compute(scheduler="sync")
+    assert len(calls) == 16
+
+
+@pytest.mark.parametrize("method", ["fft", "direct"])
+def test_plans_and_kernel_work_are_made_once_per_chunk_shape(rng, monkeypatch, method):
+    from fftconv.core import run
+
+    prepared = []
+    real = run.prepare
+    monkeypatch.setattr(run, "prepare", lambda *a, **k: prepared.append(a[0].x.shape) or real(*a, **k))
+    x = rng.standard_normal((96, 80))
+    w = rng.standard_normal((9, 9))
+    got = fftconv.dask.ndimage.correlate(da.from_array(x, chunks=(32, 40)), w, method=method).compute()
+    assert_close(got, fftconv.ndimage.correlate(x, w, method=method))
+    assert prepared == [(40, 48)]  # 6 chunks, every one extended to the same shape: one plan
+    prepared.clear()
+    fftconv.dask.convolve(da.from_array(x, chunks=(32, 40)), w, "full", method=method).compute()
+    assert sorted(set(prepared)) == sorted(prepared) and len(prepared) < 10  # once per distinct shape
+
+
+def test_a_chunk_filter_travels_without_its_plans(rng):
+    from fftconv.core.problem import SIGNAL
+    from fftconv.dask.tasks import ChunkFilter
+
+    chunk = ChunkFilter(rng.standard_normal(3), (0,), False, SIGNAL, "fft", None, 1, np.dtype("f8"))
+    x = rng.standard_normal(20)
+    first = chunk(x)
+    assert len(chunk._plans) == 1
+    copy = pickle.loads(pickle.dumps(chunk))
+    assert copy._plans == {} and copy._lock is not chunk._lock
+    np.testing.assert_array_equal(copy(x), first)
+
+
+def test_a_task_stays_within_the_memory_limit(rng):
+    import tracemalloc
+
+    from fftconv.core.problem import NDIMAGE
+    from fftconv.dask.tasks import ChunkFilter
+    from fftconv.planning.plan import MemoryLimitError
+
+    limit = 12 << 20
+    with fftconv.config.override(memory_limit=limit):
+        extended = rng.standard_normal((542, 542))  # a 512² chunk and a 31x31 kernel's halo: 9 MB of operands
+        w = rng.standard_normal((31, 31))
+        chunk = ChunkFilter(w, (0, 1), True, NDIMAGE, "auto", None, 1, np.dtype("f8"))
+        tracemalloc.start()
+        got = chunk(extended)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak <= limit + (64 << 10)  # the budget, give or take the tracer's own records
+        assert_close(got, fftconv.ndimage.correlate(extended, w, mode="constant")[15:-15, 15:-15])
+        with pytest.raises(MemoryLimitError, match="smaller chunks"):
+            chunk(rng.standard_normal((1030, 1030)))  # 34 MB of operands
+
+
+def test_threads_per_task_follow_the_scheduler(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fftconv.dask.tasks import task_threads
+
+    assert task_threads(None) == fftconv.config.get().threads or os.cpu_count()  # main thread: sync scheduler
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(task_threads, None).result() == 1  # one of dask's local threads
+    assert task_threads(3) == 3
+    with pytest.raises(ValueError, match="positive"):
+        fftconv.dask.convolve(np.ones(5), np.ones(2), threads=0)
+
+
+def test_suggested_chunks_make_fast_ffts_within_the_byte_budget():
+    from fftconv.executors.fft_lengths import next_fast_length
+
+    for shape, kernel, dtype, budget in [((16384, 16384), (31, 31), "float32", 64 << 20),
+                                         ((5000, 3000), (9, 12), "float64", 16 << 20),
+                                         ((600, 700, 800), (5, 5, 5), "float32", 32 << 20)]:
+        chunks = fftconv.dask.suggest_chunks(shape, kernel, dtype, chunk_bytes=budget)
+        for n, c, k in zip(shape, chunks, kernel):
+            assert c == n or (next_fast_length(c + k - 1) == c + k - 1 and c >= 4 * (k - 1))
+        assert np.prod(chunks) * np.dtype(dtype).itemsize <= 1.25 * budget
+    assert fftconv.dask.suggest_chunks((100, 5000), (9, 9)) == (100, 5000)  # small: one chunk
+    stack = fftconv.dask.suggest_chunks((50, 4096, 4096), (1, 31, 31), "float32", axes=(1, 2),
+                                        chunk_bytes=128 << 20)
+    assert stack[1:] == (4096, 4096) and stack[0] == 2  # whole images, dask's auto on the stack axis
+    with pytest.raises(ValueError, match="one per axis"):
+        fftconv.dask.suggest_chunks((10, 10), (3,))
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +203,16 @@ def test_on_a_local_cluster_of_two_processes(client, rng):
         assert_close(got.result(), fftconv.ndimage.correlate(x, w, mode=mode), ulps=1000)
     got = client.compute(fftconv.dask.correlate(da.from_array(x, chunks=64), w, "full"))
     assert_close(got.result(), fftconv.correlate(x, w, "full"), ulps=1000)
+
+
+def test_a_worker_gives_each_task_its_share_of_threads_and_memory(client):
+    from fftconv.dask.tasks import task_budget, task_threads
+
+    workers = client.scheduler_info()["workers"]
+    memory = next(iter(workers.values()))["memory_limit"]
+    assert client.submit(task_threads, None, pure=False).result() == 1  # the nanny's OMP_NUM_THREADS
+    assert client.submit(task_threads, 2, pure=False).result() == 2
+    assert client.submit(task_budget, pure=False).result() == int(memory * 0.6)  # 1 thread per worker
 
 
 def test_a_worker_killed_mid_computation_is_recomputed(client, rng):

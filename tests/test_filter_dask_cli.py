@@ -62,3 +62,27 @@ def test_one_line_errors(image, tmp_path, capsys, args, message):
     args = [str(tmp_path / a) if a.startswith(("in.", "out.")) else a for a in args]
     assert main(["filter", *args, "--kernel", "box:3"]) != 0
     assert message in capsys.readouterr().err
+
+
+def test_files_are_chunked_for_the_fft_by_default(image, tmp_path, capsys):
+    code = main(["filter", str(tmp_path / "in.npy"), str(tmp_path / "out.npy"), "--kernel", "box:7",
+                 "--dask", "--no-progress"])
+    assert code == 0 and "chunks (120, 90)" in capsys.readouterr().out  # small: one chunk
+    assert_close(np.load(tmp_path / "out.npy"),
+                 fftconv.ndimage.convolve(image, kernels.from_spec("box:7", 2)), ulps=500)
+
+
+def test_bench_dask_suite_runs_on_a_local_cluster(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import json
+
+    code = main(["bench", "--suite", "dask", "--size", "256", "--chunk", "96", "--kernels", "5",
+                 "--workers", "1", "--json", str(tmp_path / "d.json")])
+    assert code == 0 and "fftconv.dask" in capsys.readouterr().out
+    row = json.loads((tmp_path / "d.json").read_text())["rows"][0]
+    assert row["max_rel_diff_vs_in_memory"]["fftconv.dask"] < 1e-5 and row["fftconv_dask_s"] > 0
+
+
+def test_bench_dask_suite_refuses_what_it_cannot_write(tmp_path, capsys):
+    assert main(["bench", "--suite", "dask", "--csv", str(tmp_path / "x.csv")]) == 2
+    assert "--json only" in capsys.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -81,16 +82,25 @@ def _filter_with_dask(args: argparse.Namespace, source: Path, target: Path) -> i
         from . import dask_filter
     except ImportError:
         raise RuntimeError('--dask needs the dask extra: pip install "fftconv[dask]"') from None
+    from ..dask import suggest_chunks
     from ..kernels import from_spec
 
+    def suggest(shape, dtype):  # chunks whose extended lengths are fast FFT lengths
+        axes = _filter_axes(args.axes, shape)
+        kernel_shape = [1] * len(shape)
+        for a, n in zip(axes, from_spec(args.kernel, len(axes)).shape):
+            kernel_shape[a] = n
+        return suggest_chunks(shape, kernel_shape, dtype, axes)
+
     with dask_filter.client_for(args.scheduler) as client:
-        image = dask_filter.open_source(source, dask_filter.parse_chunks(args.chunks), client is not None)
+        image = dask_filter.open_source(source, dask_filter.parse_chunks(args.chunks), client is not None,
+                                        suggest)
         axes = _filter_axes(args.axes, image.shape)
         kernel = from_spec(args.kernel, len(axes))
         dtype = dask_filter.dtype_of(args.dtype, image)
         func = ndimage.correlate if args.correlate else ndimage.convolve
         result = func(image, kernel, output=dtype, mode=args.mode, cval=args.cval, axes=axes,
-                      method=args.method, threads=args.threads or 1)
+                      method=args.method, threads=args.threads)
         dask_filter.write(result, target, client, progress=not args.no_progress)
     print(f"wrote {target}: {image.shape} {dtype}, kernel {kernel.shape} ({args.kernel}), "
           f"{'correlated' if args.correlate else 'convolved'}, mode {args.mode}, on dask "
@@ -148,6 +158,8 @@ def bench(args: argparse.Namespace) -> int:
         to_json,
     )
 
+    if args.suite == "dask":
+        return _bench_dask(args)
     suite = load_suite("quick" if args.quick else args.suite)
     outputs = {flag: check_writable(path, f"--{flag}") for flag, path in
                (("json", args.json), ("csv", args.csv), ("plot", args.plot)) if path}
@@ -178,4 +190,26 @@ def bench(args: argparse.Namespace) -> int:
 
         plot_speedups(rows, str(outputs["plot"]))
         print(f"wrote {outputs['plot']}")
+    return 0
+
+
+def _bench_dask(args: argparse.Namespace) -> int:
+    """``fftconv bench --suite dask``: `fftconv.cli.bench_dask` with the CLI's output files."""
+    from .bench import machine_info
+
+    if importlib.util.find_spec("distributed") is None:
+        raise RuntimeError('the dask suite needs dask.distributed: pip install "fftconv[dask]"')
+    if args.csv or args.plot:
+        raise ValueError("the dask suite writes --json only (no --csv or --plot)")
+    json_path = check_writable(args.json, "--json") if args.json else None
+    from .bench_dask import rows_as_dicts, run_dask_suite
+
+    size = args.size or (4096 if args.quick else 16384)
+    chunk = args.chunk or (1024 if args.quick else 2048)
+    machine = machine_info(args.workers)
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
+    rows = run_dask_suite(size, chunk, tuple(args.kernels), args.workers)
+    if json_path:
+        json_path.write_text(json.dumps({"machine": machine, "rows": rows_as_dicts(rows)}, indent=2))
+        print(f"wrote {json_path}")
     return 0

@@ -37,9 +37,10 @@ def parse_chunks(text: str | None) -> object:
     return lengths[0] if len(lengths) == 1 else lengths
 
 
-def open_source(path: Path, chunks: object, on_cluster: bool):
+def open_source(path: Path, chunks: object, on_cluster: bool, suggest):
     """The input as a dask array: a zarr store as it is chunked (rechunked if ``chunks`` is
-    given), any other image file chunked from its memory map."""
+    given), any other image file chunked from its memory map by ``chunks``, or when that is
+    'auto' by ``suggest(shape, dtype)`` (`fftconv.dask.suggest_chunks` for the filter)."""
     import dask.array as da
 
     from .imageio import open_image
@@ -49,7 +50,8 @@ def open_source(path: Path, chunks: object, on_cluster: bool):
         return source if chunks == "auto" else source.rechunk(chunks)
     if on_cluster:
         raise ValueError(f"{path}: with --scheduler the input must be a .zarr store the workers can read")
-    return da.from_array(open_image(path), chunks=chunks)
+    image = open_image(path)
+    return da.from_array(image, chunks=suggest(image.shape, image.dtype) if chunks == "auto" else chunks)
 
 
 def write(result, target: Path, client, progress: bool) -> None:

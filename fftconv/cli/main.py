@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="time fftconv beside scipy on this machine")
     bench.add_argument("--suite", default="core", metavar="NAME|PATH",
-                       help=f"a built-in suite ({', '.join(BUILTIN_SUITES)}) or a suite TOML file")
+                       help=f"a built-in suite ({', '.join(BUILTIN_SUITES)}, dask) or a suite TOML file")
     bench.add_argument("--quick", action="store_true", help="the 'quick' suite (under 30 s)")
     bench.add_argument("--threads", type=_positive, default=1, help="threads for every implementation")
     bench.add_argument("--rounds", type=_positive, default=None, help="timed rounds per implementation")
@@ -53,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--csv", metavar="PATH", help="also write one CSV line per case and implementation")
     bench.add_argument("--plot", metavar="PNG", help="draw speedup vs image and kernel size (matplotlib)")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cluster = bench.add_argument_group("the dask suite (--suite dask: fftconv.dask beside dask-image on a "
+                                       "LocalCluster; needs fftconv[dask])")
+    cluster.add_argument("--size", type=_positive, default=None,
+                         help="side of the square float32 image (default 16384; 4096 with --quick)")
+    cluster.add_argument("--chunk", type=_positive, default=None,
+                         help="side of the square chunks (default 2048; 1024 with --quick)")
+    cluster.add_argument("--kernels", type=_positive, nargs="+", default=[31, 9], metavar="K",
+                         help="kernel sides (default 31 9)")
+    cluster.add_argument("--workers", type=_positive, default=2, help="worker processes, one thread each")
 
     tune = sub.add_parser("tune", help="measure this machine and fit the planner's cost model")
     tune.add_argument("--quick", action="store_true", help="fewer, shorter measurements (about 30 s)")
@@ -102,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "output .zarr stores the workers can reach)")
     filt.add_argument("--chunks", metavar="N[,N...]", default=None,
                       help="with --dask: chunk length, or one per axis (default: the store's, else "
-                      "dask's auto)")
+                      "fftconv.dask.suggest_chunks: FFT-friendly chunks of dask's chunk size)")
     filt.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 

@@ -11,33 +11,35 @@ into the graph once. Needs the ``dask`` extra: ``pip install "fftconv[dask]"``.
 
 from __future__ import annotations
 
-import functools
-
 import dask.array as da
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import signal
+from ..backends.threads import resolve_threads
 from ..core.dtypes import result_dtype
 from ..core.geometry import Window, check_mode, output_window, window_reads
 from ..core.problem import SIGNAL, SIGNAL_FFT, normalize_axes
 from ..executors.registry import check_method
-from ..signal import Axes
-from .chunks import as_dask, map_extended
+from ..signal import FFT_METHODS, Axes
+from .chunks import as_dask, map_extended, suggest_chunks
+from .tasks import ChunkFilter
 
-__all__ = ["convolve", "correlate", "fftconvolve"]
+__all__ = ["convolve", "correlate", "fftconvolve", "suggest_chunks"]
 
 
 def convolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto",
-             axes: Axes = None, *, threads: int = 1, chunks: object = None) -> da.Array:
+             axes: Axes = None, *, threads: int | None = None, chunks: object = None) -> da.Array:
     """Convolve a dask array with a kernel (as ``scipy.signal.convolve``), lazily.
 
     ``in2``, the kernel, is brought into memory (a dask kernel is computed); with ``axes``
     it may have one axis per convolved axis, and the other axes are carried through. Output
     chunks:
     ``in1``'s for 'same', chunks of ``in1``'s largest chunk length otherwise. 'valid' needs
-    ``in1`` at least as long as ``in2`` on every axis. ``threads`` is per chunk (dask runs
-    chunks in parallel); ``chunks`` chunks a NumPy ``in1`` or rechunks a dask one.
+    ``in1`` at least as long as ``in2`` on every axis. ``threads`` is per task (default: the
+    share of the worker running it, see `fftconv.dask.tasks`); ``chunks`` chunks a NumPy
+    ``in1`` or rechunks a dask one (`suggest_chunks` proposes FFT-friendly ones). Each worker
+    plans (and transforms the kernel) once per chunk shape.
 
     Examples
     --------
@@ -50,7 +52,7 @@ def convolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", meth
 
 
 def correlate(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto",
-              axes: Axes = None, *, threads: int = 1, chunks: object = None) -> da.Array:
+              axes: Axes = None, *, threads: int | None = None, chunks: object = None) -> da.Array:
     """Cross-correlate a dask array with a kernel (as ``scipy.signal.correlate``), lazily.
     Parameters as in `convolve`.
 
@@ -64,7 +66,7 @@ def correlate(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", met
 
 
 def fftconvolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full",
-                axes: Axes = None, *, threads: int = 1, chunks: object = None) -> da.Array:
+                axes: Axes = None, *, threads: int | None = None, chunks: object = None) -> da.Array:
     """Convolve a dask array with a kernel by FFT (as ``scipy.signal.fftconvolve``), lazily:
     each chunk by a whole FFT or overlap-save tiles, integer inputs giving float64 as in
     scipy. Parameters as in `convolve`.
@@ -82,6 +84,8 @@ def fftconvolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full",
 def _convolve(in1, in2, mode, method, axes, threads, chunks, correlate: bool, fft: bool = False) -> da.Array:
     check_mode(mode)
     check_method(method)
+    if threads is not None:
+        resolve_threads(threads)  # a bad value fails here, not in every task
     x = as_dask(in1, chunks)
     h = np.asarray(in2.compute() if isinstance(in2, da.Array) else in2)
     if axes is not None and x.ndim:
@@ -106,8 +110,10 @@ def _convolve(in1, in2, mode, method, axes, threads, chunks, correlate: bool, ff
     def region(lo: list[int], hi: list[int]) -> list[tuple[int, int]]:
         return [window_reads(n2, Window(w.start + a, b - a)) for a, b, w, n2 in zip(lo, hi, windows, h.shape)]
 
-    compute = functools.partial(_valid, kernel=kernel, method=method, threads=threads, fft=fft)
-    dtype = result_dtype(np.dtype(x.dtype), kernel.dtype, (SIGNAL_FFT if fft else SIGNAL).result)
+    conventions = SIGNAL_FFT if fft else SIGNAL
+    dtype = result_dtype(np.dtype(x.dtype), kernel.dtype, conventions.result)
+    compute = ChunkFilter(kernel, tuple(range(x.ndim)), False, conventions, method,
+                          FFT_METHODS if fft else None, threads, dtype)
     return map_extended(x, out_chunks, region, "constant", 0, np.dtype(x.dtype), compute, dtype)
 
 
@@ -124,9 +130,3 @@ def _kernel_for_axes(h: np.ndarray, axes: list[int], ndim: int) -> np.ndarray:
                          f"arrays (got {h.shape}): one kernel for every item")
     return h
 
-
-def _valid(extended: np.ndarray, kernel: np.ndarray, method: str, threads: int, fft: bool) -> np.ndarray:
-    """One chunk: the convolution of its zero-extended input region in 'valid' mode."""
-    if fft:
-        return signal.fftconvolve(extended, kernel, "valid", threads=threads)
-    return signal.convolve(extended, kernel, "valid", method, threads=threads)

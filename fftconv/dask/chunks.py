@@ -8,6 +8,7 @@ in it) enters the graph once, as one key every chunk's task depends on.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 
 import dask
@@ -15,6 +16,7 @@ import dask.array as da
 import numpy as np
 
 from ..core.boundary import assemble, extension_pieces
+from ..executors.fft_lengths import next_fast_length
 
 
 def map_extended(source: da.Array, out_chunks: Sequence[Sequence[int]],
@@ -60,3 +62,47 @@ def as_dask(x: object, chunks: object) -> da.Array:
     if isinstance(x, da.Array):
         return x if chunks is None else x.rechunk(chunks)
     return da.from_array(np.asarray(x), chunks="auto" if chunks is None else chunks)
+
+
+def suggest_chunks(shape: Sequence[int], kernel_shape: Sequence[int], dtype: object = np.float64,
+                   axes: Sequence[int] | None = None, chunk_bytes: int | None = None) -> tuple[int, ...]:
+    """Chunk lengths that suit fftconv for an array of ``shape`` filtered by a kernel of
+    ``kernel_shape`` along ``axes`` (default all).
+
+    The filtered axes share ``chunk_bytes`` (default dask's ``array.chunk-size``) evenly,
+    axes shorter than their share staying whole; an axis cut into m chunks gets chunks of
+    about its length / m, lengthened to where the extended chunk (chunk plus the kernel's
+    halo) is a fast FFT length, so no chunk's FFT is padded but the last; chunks are at least
+    four halos long where the axis allows, so halo re-reads stay small. The other axes are
+    chunked as dask's 'auto' would.
+
+    Examples
+    --------
+    >>> suggest_chunks((16384, 16384), (31, 31), "float32", chunk_bytes=64 << 20)
+    (4170, 4170)
+    >>> suggest_chunks((100, 5000), (9, 9))
+    (100, 5000)
+    """
+    shape = tuple(int(n) for n in shape)
+    kernel_shape = tuple(int(n) for n in kernel_shape)
+    if len(kernel_shape) != len(shape) or any(n < 1 for n in (*shape, *kernel_shape)):
+        raise ValueError(f"shape {shape} and kernel shape {kernel_shape} must be positive lengths, one per "
+                         "axis")
+    filtered = sorted({a % len(shape) for a in axes}) if axes is not None else list(range(len(shape)))
+    itemsize = np.dtype(dtype).itemsize
+    if chunk_bytes is None:
+        chunk_bytes = dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
+    chunks: list[object] = ["auto"] * len(shape)
+    points = max(1.0, chunk_bytes / itemsize)
+    for i, a in enumerate(sorted(filtered, key=lambda a: shape[a])):  # short axes first: they may stay whole
+        share = points ** (1 / (len(filtered) - i))
+        n, halo = shape[a], kernel_shape[a] - 1
+        if n <= max(share, 4 * halo):
+            chunks[a] = n
+            points = max(1.0, points / n)
+        else:
+            pieces = math.ceil(n / max(share, 4 * halo) - 1e-9)  # share is a root: round-off
+            chunks[a] = min(n, next_fast_length(math.ceil(n / pieces) + halo) - halo)
+            points = max(1.0, points / share)
+    return tuple(c[0] for c in da.core.normalize_chunks(tuple(chunks), shape, limit=chunk_bytes,
+                                                         dtype=np.dtype(dtype)))

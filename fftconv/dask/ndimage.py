@@ -9,7 +9,6 @@ chunk reads from as many neighbours as it needs.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import dask.array as da
@@ -17,21 +16,25 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import ndimage
-from ..core.blocks import extension_dtype, filter_extended
+from ..core.blocks import extension_dtype
+from ..core.problem import NDIMAGE
 from ..ndimage import prepare_filter
 from .chunks import as_dask, map_extended
+from .tasks import ChunkFilter
 
 __all__ = ["convolve", "correlate"]
 
 
 def correlate(input: ArrayLike | da.Array, weights: ArrayLike, output: object = None, mode: str = "reflect",
               cval: float = 0.0, origin: int | Sequence[int] = 0, *, axes: int | Sequence[int] | None = None,
-              method: str = "auto", threads: int = 1, chunks: object = None) -> da.Array:
+              method: str = "auto", threads: int | None = None, chunks: object = None) -> da.Array:
     """Multidimensional correlation of a dask array (as ``scipy.ndimage.correlate``), lazily.
 
     ``output`` may be a dtype (or None: the input's); ``chunks`` rechunks a dask input or
-    chunks a NumPy one (default: dask's 'auto'). ``threads`` is per chunk: dask runs chunks in
-    parallel, so the default of 1 does not compete with its workers for the cores.
+    chunks a NumPy one (default: dask's 'auto'; `fftconv.dask.suggest_chunks` proposes
+    FFT-friendly ones). ``threads`` is per task; the default, the share of the worker running
+    it (`fftconv.dask.tasks`), does not compete with dask's own threads for the cores. Each
+    worker plans (and transforms the kernel) once per chunk shape.
 
     Examples
     --------
@@ -45,7 +48,7 @@ def correlate(input: ArrayLike | da.Array, weights: ArrayLike, output: object = 
 
 def convolve(input: ArrayLike | da.Array, weights: ArrayLike, output: object = None, mode: str = "reflect",
              cval: float = 0.0, origin: int | Sequence[int] = 0, *, axes: int | Sequence[int] | None = None,
-             method: str = "auto", threads: int = 1, chunks: object = None) -> da.Array:
+             method: str = "auto", threads: int | None = None, chunks: object = None) -> da.Array:
     """Multidimensional convolution of a dask array (as ``scipy.ndimage.convolve``), lazily.
     Parameters as in `correlate`.
 
@@ -78,6 +81,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         return [(lo[a] - work.before[a], hi[a] - work.before[a] + halo[a]) if a in work.axes
                 else (lo[a], hi[a]) for a in range(x.ndim)]
 
-    compute = functools.partial(filter_extended, work=work, out_dtype=out_dtype)
+    compute = ChunkFilter(work.kernel, work.axes, work.correlate, NDIMAGE, work.method, None, threads,
+                          out_dtype)
     return map_extended(x, x.chunks, region, mode, cval, extension_dtype(np.dtype(x.dtype), work), compute,
                         out_dtype)

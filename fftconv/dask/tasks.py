@@ -1,0 +1,166 @@
+"""What one dask task runs: the filter of one extended chunk, planned and prepared once per
+worker process and chunk shape, on the threads and memory a task may have there.
+
+A `ChunkFilter` enters the graph as one key, so each worker process receives it once and
+every task on that worker calls the same object: its plans and kernel-only work (the kernel
+spectrum of an FFT plan, a separable kernel's factors, FFTW plans) are made at the first
+chunk of each extended shape and reused by the next chunks of that shape. The cache lives
+as long as the key does on the worker and is never pickled.
+
+Threads per task follow the worker (no FFTW threads on top of busy dask threads): an
+explicit ``threads`` is used as given; otherwise a ``dask.distributed`` worker gives each
+task the thread budget its nanny gives BLAS (``OMP_NUM_THREADS``, 1 by default, so a worker
+with N threads runs N single-threaded tasks), else its cores divided by its threads; a
+thread of dask's local pool uses 1; the synchronous scheduler (main thread) the configured
+threads. Memory per task: ``[memory] limit`` when set, else on a worker with a memory limit
+that limit times dask's ``distributed.worker.memory.target`` fraction divided by the worker's
+threads; the chunk's operands count against it and the planner keeps the executor's
+workspace within the rest (`fftconv.core.blocks`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import config
+from ..backends.threads import available_cores, resolve_threads
+from ..core import run
+from ..core.blocks import operand_bytes
+from ..core.dtypes import cast
+from ..core.problem import Conventions, Problem
+from ..planning.plan import MemoryLimitError, Plan
+
+
+def _worker():
+    """The ``dask.distributed`` worker running this task, or None."""
+    try:
+        from distributed import get_worker
+    except ImportError:
+        return None
+    try:
+        return get_worker()
+    except ValueError:
+        return None
+
+
+def _worker_threads(worker) -> int:
+    return max(1, int(getattr(getattr(worker, "state", worker), "nthreads", 1) or 1))
+
+
+def task_threads(requested: int | None) -> int:
+    """The FFT and direct-loop threads one task may use (rules in the module docstring).
+
+    Examples
+    --------
+    >>> task_threads(3)
+    3
+    """
+    if requested is not None:
+        return resolve_threads(requested)
+    worker = _worker()
+    if worker is not None:
+        blas = os.environ.get("OMP_NUM_THREADS", "")
+        if blas.isdigit() and int(blas) >= 1:
+            return int(blas)
+        return max(1, available_cores() // _worker_threads(worker))
+    if threading.current_thread() is threading.main_thread():
+        return resolve_threads(None)
+    return 1
+
+
+def task_budget() -> int | None:
+    """The bytes one task may use (operands and executor workspace), or None for no bound
+    (rules in the module docstring).
+
+    Examples
+    --------
+    >>> task_budget() == config.get().memory_limit  # outside a dask.distributed worker
+    True
+    """
+    limit = config.get().memory_limit
+    if limit is not None:
+        return limit
+    worker = _worker()
+    memory = getattr(getattr(worker, "memory_manager", None), "memory_limit", None)
+    if not memory:
+        return None
+    import dask
+
+    target = dask.config.get("distributed.worker.memory.target", 0.6) or 0.6
+    return int(memory * float(target) / _worker_threads(worker))
+
+
+@dataclass(eq=False)
+class ChunkFilter:
+    """The 'valid' convolution (or correlation) of an extended chunk with ``kernel`` along
+    ``axes`` under ``conventions``, by ``method`` ('auto': the planner's choice among
+    ``among``, None for all), cast to ``out_dtype`` by the conventions' integer rule.
+    ``threads`` None: the worker's share (`task_threads`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.core.problem import SIGNAL
+    >>> chunk = ChunkFilter(np.array([1.0, 1.0]), (0,), False, SIGNAL, "auto", None, 1, np.dtype("f8"))
+    >>> chunk(np.arange(5.0))
+    array([1., 3., 5., 7.])
+    """
+
+    kernel: np.ndarray
+    axes: tuple[int, ...]
+    correlate: bool
+    conventions: Conventions
+    method: str
+    among: tuple[str, ...] | None
+    threads: int | None
+    out_dtype: np.dtype
+    _plans: dict = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __call__(self, extended: np.ndarray) -> np.ndarray:
+        threads, budget = task_threads(self.threads), task_budget()
+        key = (extended.shape, extended.dtype, threads, budget)
+        with self._lock:  # a worker with several threads: one of them plans, the others wait
+            found = self._plans.get(key)
+            if found is None:
+                found = self._plans[key] = self._prepare(extended.shape, extended.dtype, threads, budget)
+        problem, plan, prepared = found
+        result = run.execute(problem.with_image(extended), plan, prepared=prepared)
+        return cast(result, self.out_dtype, self.conventions.integers)
+
+    def _prepare(self, shape: Sequence[int], dtype: np.dtype, threads: int, budget: int | None
+                 ) -> tuple[Problem, Plan, object]:
+        template = np.broadcast_to(np.zeros((), dtype), tuple(shape))
+        problem = Problem.build(template, self.kernel, "valid", list(self.axes), correlate=self.correlate,
+                                conventions=self.conventions)
+        room = None
+        if budget is not None:
+            halo = [n - m for n, m in zip(shape, problem.out_shape)]
+            operands = operand_bytes(problem.out_shape, halo, dtype, self.out_dtype, problem.result_dtype)
+            room = budget - operands
+            if room < 0:
+                raise MemoryLimitError(
+                    f"a chunk extended to {tuple(shape)} needs {math.ceil(operands / 2**20)} MiB for its "
+                    f"operands alone, over the task's memory budget of {budget / 2**20:.0f} MiB; use smaller "
+                    "chunks (fftconv.dask.suggest_chunks) or raise [memory] limit")
+        plan = run.plan(problem, self.method, threads, methods=self.among, memory_limit=room,
+                        image_known=False)
+        return problem, plan, run.prepare(problem, plan)
+
+    def __getstate__(self) -> dict:  # plans and the lock stay in the process that made them
+        return {name: value for name, value in self.__dict__.items() if name not in ("_plans", "_lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _plans={}, _lock=threading.Lock())
+
+    def __dask_tokenize__(self) -> object:
+        from dask.base import tokenize
+
+        return (type(self).__name__, tokenize(self.kernel), self.axes, self.correlate, self.conventions,
+                self.method, self.among, self.threads, str(self.out_dtype))
