@@ -4,6 +4,7 @@ split between tiles and FFTW's transforms, and the pool that runs tiles."""
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -105,3 +106,22 @@ def kernel_fft_threads(fft_shape, threads: int) -> int:
     for n in fft_shape:
         points *= int(n)
     return split_threads(1, points, threads)[1]
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # finding the BLAS libraries costs ~0.3 ms: once
+
+
+def blas_threads(threads: int):
+    """A context in which BLAS (NumPy's matrix products) uses ``threads`` threads (process-wide
+    while it lasts; threadpoolctl).
+
+    Examples
+    --------
+    >>> with blas_threads(1):
+    ...     pass
+    """
+    return _blas_controller().limit(limits=threads, user_api="blas")

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..backends.threads import blas_threads
 from ..core.geometry import Window
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel, precision
@@ -193,7 +194,7 @@ def convolve_separable(x: np.ndarray, factors: Sequence[np.ndarray], windows: Se
     """
     rank = len(windows)
     y = x.astype(out.dtype, copy=False)
-    with _blas_threads(threads):
+    with blas_threads(threads):
         for i, (f, w) in enumerate(zip(factors, windows)):
             axis = y.ndim - rank + i
             shape = y.shape[:axis] + (w.length,) + y.shape[axis + 1:]
@@ -205,13 +206,6 @@ def convolve_separable(x: np.ndarray, factors: Sequence[np.ndarray], windows: Se
     if y is not out:
         out[...] = y
     return out
-
-
-@lru_cache(maxsize=1)
-def _controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()  # finding the BLAS libraries costs ~0.3 ms: once
 
 
 #: Intermediate results up to this size (a 1024x1024 float64 image) reuse per-thread buffers:
@@ -233,11 +227,6 @@ def _scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int) -> np.ndarray |
     if buffers[slot].nbytes < nbytes:
         buffers[slot] = np.empty(nbytes, np.uint8)
     return buffers[slot][:nbytes].view(dtype).reshape(shape)
-
-
-def _blas_threads(threads: int):
-    """Limit BLAS to ``threads`` threads inside a ``with`` block (process-wide while it lasts)."""
-    return _controller().limit(limits=threads, user_api="blas")
 
 
 class SeparablePasses(Executor):

@@ -1,0 +1,68 @@
+"""One layer call once the framework's conventions are settled: operands checked and cast to
+the compute dtype, the plan made (`fftconv.nn.planner`), the chosen path run, the bias added.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backends.threads import resolve_threads
+from .direct import correlate_direct
+from .planner import plan_layer
+from .spectral import correlate_spectral
+
+
+def compute_dtype(*arrays: np.ndarray) -> np.dtype:
+    """The dtype a layer computes and returns in: the operands' common float (or complex)
+    type; integers and booleans compute in float64, float16 in float32.
+
+    Examples
+    --------
+    >>> compute_dtype(np.ones(2, np.float32), np.ones(2, np.int64)), compute_dtype(np.ones(2, np.float16))
+    (dtype('float64'), dtype('float32'))
+    """
+    for a in arrays:
+        if a.dtype.kind not in "biufc":
+            raise TypeError(f"layers take numeric arrays; got dtype {a.dtype}")
+    dtype = np.result_type(*arrays, np.float32)
+    if dtype.itemsize > (16 if dtype.kind == "c" else 8):
+        raise TypeError(
+            f"layers compute in float32/float64 (or complex64/complex128); got {dtype}: cast to float64 first"
+        )
+    return dtype
+
+
+def correlate_layer(
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+    method: str,
+    threads: object,
+) -> np.ndarray:
+    """The cross-correlation layer of padded ``x`` (N, C_in, spatial...) and ``w`` (C_out,
+    C_in / groups, kernel...) with ``bias`` (C_out,) added, by the planned path.
+
+    Examples
+    --------
+    >>> correlate_layer(np.ones((1, 2, 4)), np.ones((3, 2, 2)), np.arange(3.0), (1,), (1,), 1, "auto", 1)
+    array([[[4., 4., 4.],
+            [5., 5., 5.],
+            [6., 6., 6.]]])
+    """
+    dtype = compute_dtype(x, w) if bias is None else compute_dtype(x, w, bias)
+    x = np.asarray(x, dtype=dtype)
+    w = np.asarray(w, dtype=dtype)
+    nthreads = resolve_threads(threads)
+    plan = plan_layer(x.shape, w.shape, stride, dilation, groups, dtype, nthreads, method)
+    if x.shape[0] == 0:
+        y = np.zeros(plan.output_shape, dtype)
+    elif plan.method == "direct":
+        y = correlate_direct(x, w, stride, dilation, groups, nthreads)
+    else:
+        y = correlate_spectral(x, w, stride, dilation, groups, plan.fft_shape, plan.tiles_per_batch, nthreads)
+    if bias is not None:
+        y = y + np.asarray(bias, dtype).reshape((-1,) + (1,) * (x.ndim - 2))
+    return np.ascontiguousarray(y)

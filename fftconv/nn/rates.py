@@ -1,0 +1,76 @@
+"""What this machine's BLAS does per multiply-add, measured once per process (about 30 ms).
+
+The layer planner prices its direct path (one matrix product per block of outputs) and the
+channel sums of its spectral path (one small complex product per frequency) with these
+rates: they depend on the BLAS build, the CPU and the thread count far more than any
+coefficient fitted elsewhere would capture, so they are measured here, never assumed. The
+FFT and copy costs come from the core's calibrated cost model.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backends.threads import blas_threads
+
+
+@dataclass(frozen=True)
+class BlasRates:
+    """Seconds per real multiply-add of a large matrix product (``mac``), per complex one of
+    a stack of small products (``complex_mac``), and per item of such a stack (``item``)."""
+
+    mac: float
+    complex_mac: float
+    item: float
+
+
+def _best(func, repeats: int = 3) -> float:
+    func()  # warm-up: BLAS thread start, page faults
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _measure(precision: str, threads: int) -> BlasRates:
+    real = np.float32 if precision == "single" else np.float64
+    cplx = np.complex64 if precision == "single" else np.complex128
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((128, 576)).astype(real)
+    b = rng.standard_normal((576, 2048)).astype(real)
+    big = rng.standard_normal((512, 16, 64)).astype(cplx)
+    mix = rng.standard_normal((512, 64, 64)).astype(cplx)
+    tiny = rng.standard_normal((8192, 1, 2)).astype(cplx)
+    tiny_w = rng.standard_normal((8192, 2, 2)).astype(cplx)
+    with blas_threads(threads):
+        mac = _best(lambda: a @ b) / (128 * 576 * 2048)
+        stacked = _best(lambda: np.matmul(big, mix))
+        small = _best(lambda: np.matmul(tiny, tiny_w))
+    item = max(small / 8192, 1e-9)  # the tiny products are nearly all overhead
+    complex_mac = max((stacked - 512 * item) / (512 * 16 * 64 * 64), mac)
+    return BlasRates(mac, complex_mac, item)
+
+
+def blas_rates(precision: str, threads: int) -> BlasRates:
+    """This machine's `BlasRates` for 'single' or 'double' precision on ``threads`` threads
+    (measured at the first call, then remembered).
+
+    Examples
+    --------
+    >>> r = blas_rates("double", 1)
+    >>> 0 < r.mac < 1e-6 and r.complex_mac >= r.mac
+    True
+    """
+    with _lock:
+        return _measure(precision, threads)

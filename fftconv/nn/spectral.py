@@ -1,0 +1,174 @@
+"""The spectral path of a layer: the sum over input channels done in the frequency domain.
+
+Each input channel of each tile and each (output, input) kernel pair is transformed once;
+then, per frequency, one small complex matrix product mixes the input channels of a group
+into its output channels (all tiles and batch items at once), and each output channel of each
+tile is transformed back once. A layer with C_in inputs and C_out outputs thus costs
+C_in + C_out transforms per tile instead of the C_in * C_out a channel-by-channel FFT
+convolution would. Overlap-save tiles (`LayerPlan.fft_shape`) keep the kernel spectra small
+when the image is much larger than the kernel; one tile covering everything is the whole-array
+FFT. Strided layers are computed at every position and subsampled (the planner picks this
+only where it beats the direct strided sum). Transforms come from the configured FFT backend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import config
+from ..backends.base import get_backend
+from ..backends.threads import blas_threads, shared_pool
+
+
+def dilated_flipped(w: np.ndarray, dilation: tuple[int, ...]) -> np.ndarray:
+    """``w`` (out, in, kernel...) with ``dilation - 1`` zeros between taps and its spatial axes
+    reversed: correlating with ``w`` is convolving with this.
+
+    Examples
+    --------
+    >>> dilated_flipped(np.array([[[1.0, 2.0]]]), (2,))
+    array([[[2., 0., 1.]]])
+    """
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(w.shape[2:], dilation))
+    out = np.zeros(w.shape[:2] + spans, dtype=w.dtype)
+    out[(Ellipsis,) + tuple(slice(None, None, d) for d in dilation)] = w
+    return out[(Ellipsis,) + (slice(None, None, -1),) * len(spans)]
+
+
+def correlate_spectral(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+    fft_shape: tuple[int, ...],
+    tiles_per_batch: int,
+    threads: int,
+) -> np.ndarray:
+    """PyTorch's convolution of padded ``x`` (N, C_in, spatial...) with ``w`` (C_out,
+    C_in / groups, kernel...), 'valid', by FFTs of ``fft_shape`` (overlap-save tiles; one tile
+    when it covers the input), ``tiles_per_batch`` tiles transformed together. Batches of
+    tiles run on ``threads`` threads at once (one FFTW and one BLAS thread each); a single
+    batch gets all the threads inside its transforms and products.
+
+    Examples
+    --------
+    >>> x = np.arange(10.0).reshape(1, 2, 5)
+    >>> correlate_spectral(x, np.ones((1, 2, 2)), (2,), (1,), 1, (8,), 1, 1).round(12)
+    array([[[12., 20.]]])
+    """
+    kernel = dilated_flipped(w, dilation)
+    spans = kernel.shape[2:]
+    full = tuple(s - k + 1 for s, k in zip(x.shape[2:], spans))  # every stride-1 output
+    tile = tuple(min(t - k + 1, f) for t, k, f in zip(fft_shape, spans, full))
+    dtype = np.result_type(x, w)
+    layer = _Layer(
+        x,
+        groups,
+        w.shape[0],
+        w.shape[1],
+        spans,
+        full,
+        tile,
+        fft_shape,
+        dtype,
+        get_backend(config.get().backend),
+    )
+    layer.spectra = layer.kernel_spectra(kernel, threads)
+    y = np.empty((x.shape[0], w.shape[0]) + full, dtype=dtype)
+    starts = list(itertools.product(*(range(0, f, b) for f, b in zip(full, tile))))
+    batches = [starts[i : i + tiles_per_batch] for i in range(0, len(starts), tiles_per_batch)]
+    if threads == 1 or len(batches) == 1:
+        with blas_threads(threads):
+            for batch in batches:
+                layer.run(batch, y, threads)
+    else:
+        with blas_threads(1):
+            list(shared_pool(threads).map(lambda batch: layer.run(batch, y, 1), batches))
+    if any(s > 1 for s in stride):
+        y = y[(Ellipsis,) + tuple(slice(None, None, s) for s in stride)]
+    return y
+
+
+@dataclass
+class _Layer:
+    """One spectral layer call: its geometry, and the kernel spectra once computed."""
+
+    x: np.ndarray
+    groups: int
+    c_out: int
+    c_group: int
+    spans: tuple[int, ...]
+    full: tuple[int, ...]
+    tile: tuple[int, ...]
+    fft_shape: tuple[int, ...]
+    dtype: np.dtype
+    backend: object
+    spectra: np.ndarray | None = None
+
+    @property
+    def real(self) -> bool:
+        return self.dtype.kind != "c"
+
+    def kernel_spectra(self, kernel: np.ndarray, threads: int) -> np.ndarray:
+        """The kernels' spectra, scaled for the unnormalised inverse, as contiguous
+        (group, frequency, in, out) matrices."""
+        pair = self.backend.transform_pair(
+            (self.c_out, self.c_group), self.fft_shape, self.real, self.dtype, threads
+        )
+        pair.begin()
+        pair.data[...] = 0
+        # scaled here, on the small kernel, rather than on its spectra
+        np.multiply(kernel, 1.0 / math.prod(self.fft_shape), out=pair.data[(Ellipsis,) + tuple(
+            slice(0, k) for k in self.spans)], casting="unsafe")
+        pair.forward()
+        freqs = math.prod(pair.spectrum.shape[2:])
+        spectra = np.empty((self.groups, freqs, self.c_group, self.c_out // self.groups), pair.spectrum.dtype)
+        spectra[...] = pair.spectrum.reshape(self.groups, -1, self.c_group, freqs).transpose(0, 3, 2, 1)
+        return spectra
+
+    def run(self, batch: list[tuple[int, ...]], y: np.ndarray, threads: int) -> None:
+        """The outputs of the tiles starting at ``batch`` into ``y``."""
+        n, c_in = self.x.shape[:2]
+        groups, c_group, out_group = self.groups, self.c_group, self.c_out // self.groups
+        rows = len(batch) * n
+        forward = self.backend.transform_pair(
+            (len(batch), n, c_in), self.fft_shape, self.real, self.dtype, threads
+        )
+        forward.begin()
+        for i, start in enumerate(batch):
+            _fill_tile(forward.data[i], self.x, start, self.fft_shape)
+        forward.forward()
+        freqs = self.spectra.shape[1]
+        # (tile, n, group, in, freq) -> contiguous (group, freq, tile * n, in): BLAS-ready products
+        inputs = np.empty((groups, freqs, rows, c_group), forward.spectrum.dtype)
+        inputs[...] = forward.spectrum.reshape(rows, groups, c_group, freqs).transpose(1, 3, 0, 2)
+        mixed = inputs * self.spectra if c_group == 1 else np.matmul(inputs, self.spectra)
+        inverse = self.backend.transform_pair(
+            (len(batch), n, self.c_out), self.fft_shape, self.real, self.dtype, threads
+        )
+        inverse.begin()
+        inverse.spectrum.reshape(rows, groups, out_group, freqs)[...] = mixed.transpose(2, 0, 3, 1)
+        inverse.inverse()
+        for i, start in enumerate(batch):
+            stop = [min(s + b, f) for s, b, f in zip(start, self.tile, self.full)]
+            target = (slice(None), slice(None)) + tuple(slice(s, e) for s, e in zip(start, stop))
+            source = (i, Ellipsis) + tuple(
+                slice(k - 1, k - 1 + e - s) for k, s, e in zip(self.spans, start, stop)
+            )
+            y[target] = inverse.data[source]
+
+
+def _fill_tile(buffer: np.ndarray, x: np.ndarray, start: tuple[int, ...], fft_shape: tuple[int, ...]) -> None:
+    """``buffer`` (n, C_in, fft_shape) = the input region of the tile at output ``start``,
+    zero beyond the input."""
+    stop = [min(s + t, n) for s, t, n in zip(start, fft_shape, x.shape[2:])]
+    inside = tuple(slice(0, e - s) for s, e in zip(start, stop))
+    buffer[(Ellipsis,) + inside] = x[(Ellipsis,) + tuple(slice(s, e) for s, e in zip(start, stop))]
+    for axis, (s, e, t) in enumerate(zip(start, stop, fft_shape)):
+        if e - s < t:  # zero what the input does not reach along this axis
+            buffer[(slice(None),) * (2 + axis) + (slice(e - s, t),)] = 0
