@@ -1,7 +1,9 @@
-"""The one compiled part: the direct-sum loops of ``fftconv.executors.direct_compiled``.
+"""The compiled parts: the direct-sum loops of ``fftconv.executors.direct_compiled`` and the
+Winograd transforms of ``fftconv.nn.winograd``.
 
-Optional: where no C compiler is available the build skips it and fftconv runs its NumPy
-direct sums instead (with one warning when a direct sum is first planned).
+Both optional: where no C compiler is available the build skips them and fftconv runs its
+NumPy direct sums (with one warning when a direct sum is first planned) and NumPy Winograd
+passes instead.
 """
 
 from setuptools import Extension, setup
@@ -14,6 +16,12 @@ setup(
             # -fno-wrapv: Python builds with -fwrapv, which stops gcc vectorising the index arithmetic
             extra_compile_args=["-O3", "-fno-wrapv", "-Wno-psabi"],
             optional=True,
-        )
+        ),
+        Extension(
+            "fftconv.nn._compiled._winograd",
+            ["fftconv/nn/_compiled/winograd.c"],
+            extra_compile_args=["-O3", "-fno-wrapv"],
+            optional=True,
+        ),
     ]
 )

@@ -50,6 +50,30 @@ def test_random_layers_match_the_reference(rng, nd, method):
     assert checked >= 20
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_winograd_3x3_layers_match_the_reference(rng, dtype):
+    for _ in range(15):
+        groups = int(rng.integers(1, 4))
+        x = rng.standard_normal(
+            (int(rng.integers(1, 3)), groups * int(rng.integers(1, 4)))
+            + tuple(int(v) for v in rng.integers(3, 20, 2))
+        ).astype(dtype)
+        w = rng.standard_normal((groups * int(rng.integers(1, 4)), x.shape[1] // groups, 3, 3)).astype(dtype)
+        b = rng.standard_normal(w.shape[0]).astype(dtype)
+        mode = str(rng.choice(list(ref.NUMPY_PAD)))
+        padding = int(rng.integers(0, 2))
+        got = nn.conv2d(x, w, b, 1, padding, 1, groups, mode, method="winograd")
+        want = ref.conv(x, w, b, 1, padding, 1, groups, mode)
+        tol = 1e-12 if dtype == "float64" else 2e-5
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    assert nn.plan_conv((1, 64, 256, 256), (64, 64, 3, 3), padding=1, threads=1).method in (
+        "winograd",
+        "direct",
+    )
+    with pytest.raises(ValueError, match="3x3 kernel, stride 1"):
+        nn.conv2d(x, w, stride=2, method="winograd")
+
+
 @pytest.mark.parametrize("method", ["direct", "fft"])
 def test_same_padding_puts_the_extra_sample_after_as_pytorch_does(rng, method):
     x = rng.standard_normal((2, 3, 11, 10))
@@ -199,7 +223,7 @@ def test_inputs_are_never_modified(rng):
         (lambda: nn.conv2d(np.ones((1, 2, 5, 5)), np.ones((2, 2, 3, 3)), bias=np.ones(3)), "bias"),
         (lambda: nn.conv2d(np.ones((2, 5, 5)), np.ones((2, 2, 3))), "4-D"),
         (lambda: nn.conv2d(np.ones((1, 2, 5, 5)), np.ones((2, 2, 3, 3)), stride=0), "at least 1"),
-        (lambda: nn.conv2d(np.ones((1, 2, 5, 5)), np.ones((2, 2, 3, 3)), method="winograd"), "method"),
+        (lambda: nn.conv2d(np.ones((1, 2, 5, 5)), np.ones((2, 2, 3, 3)), method="im2col"), "method"),
         (
             lambda: nn.conv_transpose2d(np.ones((1, 2, 5, 5)), np.ones((2, 2, 3, 3)), output_padding=1),
             "output padding",
@@ -280,8 +304,9 @@ def test_random_configurations_match_torch(rng, nd, dtype):
         stride = tuple(int(v) for v in rng.integers(1, 4, nd))
         dilation = tuple(int(v) for v in rng.integers(1, 4, nd))
         # inputs a little longer than the dilated kernel (sometimes shorter: torch refuses those)
-        sizes = tuple(max(1, d * (k - 1) + int(rng.integers(-2, 12 if nd < 3 else 5)))
-                      for k, d in zip(kernel, dilation))
+        sizes = tuple(
+            max(1, d * (k - 1) + int(rng.integers(-2, 12 if nd < 3 else 5))) for k, d in zip(kernel, dilation)
+        )
         x = rng.standard_normal((int(rng.integers(1, 4)), groups * c_group) + sizes).astype(dtype)
         w = rng.standard_normal((groups * out_group, c_group) + kernel).astype(dtype)
         b = rng.standard_normal(groups * out_group).astype(dtype) if rng.random() < 0.7 else None
@@ -297,7 +322,8 @@ def test_random_configurations_match_torch(rng, nd, dtype):
             with pytest.raises(ValueError):
                 LAYERS[nd](x, w, b, stride, padding, dilation, groups, padding_mode)
             continue
-        for method in ("auto", "direct", "fft"):
+        winograd = nd == 2 and w.shape[2:] == (3, 3) and stride == (1, 1) and dilation == (1, 1)
+        for method in ("auto", "direct", "fft") + (("winograd",) if winograd else ()):
             got = LAYERS[nd](x, w, b, stride, padding, dilation, groups, padding_mode, method=method)
             assert got.shape == want.shape and got.dtype == want.dtype
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))

@@ -77,8 +77,12 @@ def _rows(x, weights, y, blocks, kernel, dilation, stride, groups: int, rows: in
             view = x[(slice(None), slice(None)) + _tap_slices(tap, dilation, stride, out_shape, r0, r1)]
             # (n, group * channel, rows, ...) -> (group, channel, n, rows, ...)
             block[:, :, t] = np.moveaxis(view.reshape((n, groups, c_group) + view.shape[2:]), 0, 2)
-        products = np.matmul(weights, block.reshape(groups, weights.shape[2], -1))
-        y[:, :, r0:r1] = np.moveaxis(products.reshape((y.shape[1], n, r1 - r0) + out_shape[1:]), 1, 0)
+        columns = block.reshape(groups, weights.shape[2], -1)
+        if n == 1:  # the rows of each output channel are contiguous: the product writes them in place
+            np.matmul(weights, columns, out=y[0, :, r0:r1].reshape(groups, weights.shape[1], -1))
+        else:
+            products = np.matmul(weights, columns)
+            y[:, :, r0:r1] = np.moveaxis(products.reshape((y.shape[1], n, r1 - r0) + out_shape[1:]), 1, 0)
 
 
 def _tap_slices(tap, dilation, stride, out_shape, r0: int, r1: int) -> tuple[slice, ...]:

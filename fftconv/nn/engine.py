@@ -10,6 +10,7 @@ from ..backends.threads import resolve_threads
 from .direct import correlate_direct
 from .planner import plan_layer
 from .spectral import correlate_spectral
+from .winograd import correlate_winograd
 
 
 def compute_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -61,6 +62,8 @@ def correlate_layer(
         y = np.zeros(plan.output_shape, dtype)
     elif plan.method == "direct":
         y = correlate_direct(x, w, stride, dilation, groups, nthreads)
+    elif plan.method == "winograd":
+        y = correlate_winograd(x, w, groups, nthreads)
     else:
         y = correlate_spectral(x, w, stride, dilation, groups, plan.fft_shape, plan.tiles_per_batch, nthreads)
     if bias is not None:

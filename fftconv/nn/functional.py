@@ -36,8 +36,8 @@ def conv1d(
 
     ``padding``: an int or 1-tuple, 'valid' or 'same' (stride 1; PyTorch puts the extra sample
     of an even kernel after). ``method``: 'auto' (the planner's choice, see `plan_conv`),
-    'direct' or 'fft'. Long kernels go through the FFT with the channel sum in the frequency
-    domain.
+    'direct', 'winograd' (3x3 kernels, stride 1) or 'fft'. Long kernels go through the FFT
+    with the channel sum in the frequency domain.
 
     Examples
     --------

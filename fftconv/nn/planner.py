@@ -1,6 +1,7 @@
-"""How a layer is computed: the direct path (matrix products over taps, `fftconv.nn.direct`)
-or the spectral one (channel sums in the frequency domain over overlap-save tiles,
-`fftconv.nn.spectral`), whichever is estimated faster on this machine.
+"""How a layer is computed: the direct path (matrix products over taps, `fftconv.nn.direct`),
+Winograd's F(2x2, 3x3) for 3x3 kernels (`fftconv.nn.winograd`) or the spectral path (channel
+sums in the frequency domain over overlap-save tiles, `fftconv.nn.spectral`), whichever is
+estimated fastest on this machine.
 
 Estimates use the core's cost model for transforms and copies (calibrated on this CPU at
 first use, see `fftconv.planning.calibrate`) and BLAS rates measured in this process
@@ -26,11 +27,18 @@ from ..planning.costs import precision
 from ..planning.plan import COSTS_SOURCES, MemoryLimitError, format_bytes, format_seconds
 from .direct import BLOCK_BYTES
 from .rates import blas_rates
+from .winograd import BLOCK_POINTS as WINOGRAD_BLOCK_POINTS
+from .winograd import applies as winograd_applies
+from .winograd import compiled as winograd_compiled
 
 #: Bytes of tile buffers transformed together (several tiles share one batched transform).
 BATCH_BYTES = 64 << 20
 
-METHODS = ("auto", "direct", "fft")
+METHODS = ("auto", "direct", "fft", "winograd")
+
+#: Bytes a Winograd block keeps in flight (16 transformed inputs and products per point, with
+#: 64 channels of float32): the size its elementwise passes are priced at.
+WINOGRAD_BLOCK_BYTES = WINOGRAD_BLOCK_POINTS * 16 * 64 * 4 * 3
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,8 @@ class LayerPlan:
     Attributes
     ----------
     method : str
-        'direct' (matrix products over taps) or 'fft' (frequency-domain channel sums).
+        'direct' (matrix products over taps), 'winograd' (F(2x2, 3x3): 3x3 kernels, stride 1)
+        or 'fft' (frequency-domain channel sums).
     fft_shape : tuple of int or None
         FFT lengths of the spatial axes (tile plus kernel span, or the whole padded input).
     tiles : int
@@ -92,7 +101,13 @@ class LayerPlan:
             f"dilation {self.dilation}, groups {self.groups}: output {self.output_shape}, computing in "
             f"{self.dtype} on {self.threads} thread(s)"
         ]
-        if self.method == "direct":
+        if self.method == "winograd":
+            lines.append(
+                "chosen: winograd F(2x2, 3x3) — each 4x4 input patch and each kernel transformed "
+                "(additions only), 16 matrix products over the channels (2.25x fewer multiply-adds than "
+                "the direct path), each product transformed back into 2x2 outputs"
+            )
+        elif self.method == "direct":
             lines.append(
                 "chosen: direct — for each block of output rows the taps' strided views of the input "
                 "side by side, then one matrix product per group (BLAS)"
@@ -140,11 +155,13 @@ def plan_layer(
 ) -> LayerPlan:
     """The `LayerPlan` of a PyTorch-style layer on an input of ``input_shape`` (N, C_in,
     spatial..., already padded) with a weight of ``weight_shape`` (C_out, C_in / groups,
-    kernel...). ``method``: 'auto' (the lower estimate), 'direct' or 'fft'.
+    kernel...). ``method``: 'auto' (the lowest estimate), 'direct', 'winograd' or 'fft'.
 
     Examples
     --------
     >>> plan_layer((1, 64, 258, 258), (64, 64, 3, 3), threads=1).method
+    'winograd'
+    >>> plan_layer((1, 64, 258, 258), (64, 64, 3, 3), stride=(2, 2), threads=1).method
     'direct'
     >>> plan_layer((8, 256, 32767), (256, 1, 16384), groups=256, threads=1).method
     'fft'
@@ -206,6 +223,21 @@ def _plan(
     # the tap copies are made block by block, each block sized to stay near the cache
     direct = macs * rates.mac + costs.copy_seconds(columns, itemsize, min(columns * itemsize, BLOCK_BYTES))
     estimates = {"direct (matrix products)": direct}
+    winograd = winograd_bytes = None
+    if winograd_applies(kernel, stride, dilation, complex_data):
+        # 16 products of 1/2.25 the direct path's multiply-adds, plus the transforms: compiled,
+        # one write and one read of the 16 transformed values per tile and channel; in NumPy,
+        # ~56 elementwise passes per tile and channel, each reading two operands and writing one
+        patches = n * math.prod(-(-o // 2) for o in out)
+        if winograd_compiled():
+            transforms = costs.copy_seconds(patches * 16 * (c_in + c_out), itemsize, WINOGRAD_BLOCK_BYTES)
+        else:
+            transforms = 2 * costs.copy_seconds(
+                patches * (32 * c_in + 24 * c_out), itemsize, WINOGRAD_BLOCK_BYTES
+            )
+        winograd = macs / 2.25 * rates.mac + transforms
+        winograd_bytes = WINOGRAD_BLOCK_BYTES * min(threads, 4)
+        estimates["winograd F(2x2, 3x3)"] = winograd
 
     best = None
     fft_threads_gain = 1 + (threads - 1) * costs.fft_thread_efficiency
@@ -246,7 +278,7 @@ def _plan(
             best = (seconds, fft_shape, tiles, per_batch, workspace, name)
         estimates[name] = seconds
     if best is not None:  # keep the estimates readable: the best FFT, the whole FFT, the direct path
-        keep = {best[5]} | {k for k in estimates if k.startswith(("direct", "fft whole"))}
+        keep = {best[5]} | {k for k in estimates if k.startswith(("direct", "winograd", "fft whole"))}
         estimates = {k: v for k, v in estimates.items() if k in keep}
     common = dict(
         input_shape=input_shape,
@@ -259,35 +291,40 @@ def _plan(
         estimates=estimates,
         costs_source=source,
     )
-    if method == "direct" or (method == "auto" and (best is None or direct <= best[0])):
-        reason = (
-            "forced (method='direct')"
-            if method == "direct"
-            else "no FFT tiling fits the memory"
-            if best is None
-            else "the lower estimate"
+    candidates = {"direct": direct}
+    if winograd is not None:
+        candidates["winograd"] = winograd
+    if best is not None:
+        candidates["fft"] = best[0]
+    if method != "auto" and method not in candidates:
+        why = (
+            "a 2-D 3x3 kernel, stride 1, no dilation and real data"
+            if method == "winograd"
+            else f"workspace within the {format_bytes(budget)} allowed at some tile size; raise "
+            "[memory] limit"
         )
+        raise (MemoryLimitError if method == "fft" else ValueError)(
+            f"method={method!r} does not apply to this layer: it needs {why}"
+        )
+    chosen = method if method != "auto" else min(candidates, key=candidates.get)
+    reason = f"forced (method={method!r})" if method != "auto" else "the lowest estimate"
+    if chosen == "fft":
+        _, fft_shape, tiles, per_batch, workspace, _ = best
         return LayerPlan(
-            method="direct",
-            fft_shape=None,
-            tiles=0,
-            tiles_per_batch=0,
+            method="fft",
+            fft_shape=fft_shape,
+            tiles=tiles,
+            tiles_per_batch=per_batch,
             reason=reason,
-            workspace=min(columns * itemsize, 8 << 20),
+            workspace=workspace,
             **common,
         )
-    if best is None:
-        raise MemoryLimitError(
-            f"method='fft' needs more than the {format_bytes(budget)} of workspace allowed "
-            "for this layer at every tile size; raise [memory] limit or use method='direct'"
-        )
-    seconds, fft_shape, tiles, per_batch, workspace, _ = best
-    reason = "forced (method='fft')" if method == "fft" else "the lower estimate"
+    workspace = min(columns * itemsize, BLOCK_BYTES) if chosen == "direct" else winograd_bytes
     return LayerPlan(
-        method="fft",
-        fft_shape=fft_shape,
-        tiles=tiles,
-        tiles_per_batch=per_batch,
+        method=chosen,
+        fft_shape=None,
+        tiles=0,
+        tiles_per_batch=0,
         reason=reason,
         workspace=workspace,
         **common,

@@ -123,8 +123,12 @@ class _Layer:
         pair.begin()
         pair.data[...] = 0
         # scaled here, on the small kernel, rather than on its spectra
-        np.multiply(kernel, 1.0 / math.prod(self.fft_shape), out=pair.data[(Ellipsis,) + tuple(
-            slice(0, k) for k in self.spans)], casting="unsafe")
+        np.multiply(
+            kernel,
+            1.0 / math.prod(self.fft_shape),
+            out=pair.data[(Ellipsis,) + tuple(slice(0, k) for k in self.spans)],
+            casting="unsafe",
+        )
         pair.forward()
         freqs = math.prod(pair.spectrum.shape[2:])
         spectra = np.empty((self.groups, freqs, self.c_group, self.c_out // self.groups), pair.spectrum.dtype)
