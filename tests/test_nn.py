@@ -188,6 +188,30 @@ def test_unbatched_inputs_bias_float32_and_integer_inputs(rng):
     assert nn.conv2d(np.ones((0, 3, 5, 5)), w).shape == (0, 2, 3, 3)
 
 
+@pytest.mark.parametrize("method", ["auto", "fft", "winograd"])
+def test_nan_and_inf_reach_only_the_outputs_that_read_them(rng, method):
+    x = rng.standard_normal((1, 2, 24, 24))
+    x[0, 1, 10, 12] = np.nan
+    x[0, 0, 3, 3] = np.inf
+    w = rng.standard_normal((3, 2, 3, 3))
+    got = nn.conv2d(x, w, padding=1, method=method)
+    want = ref.conv(x, w, pads=1)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-10, atol=1e-10)
+    assert np.isfinite(got).sum() > 0.9 * got.size
+
+
+def test_complex_layers_correlate_without_conjugating(rng):
+    x = rng.standard_normal((2, 2, 9, 9)) + 1j * rng.standard_normal((2, 2, 9, 9))
+    w = rng.standard_normal((2, 2, 4, 3)) + 1j * rng.standard_normal((2, 2, 4, 3))
+    for method in ("direct", "fft"):
+        got = nn.conv2d(x, w, padding=(1, 2), method=method)
+        assert got.dtype == np.complex128
+        np.testing.assert_allclose(got, ref.conv(x, w, pads=[(1, 1), (2, 2)]), rtol=1e-10, atol=1e-10)
+
+
 def test_inputs_are_never_modified(rng):
     x = rng.standard_normal((1, 2, 12, 12))
     w = rng.standard_normal((2, 2, 5, 5))

@@ -33,6 +33,12 @@ def compute_dtype(*arrays: np.ndarray) -> np.dtype:
     return dtype
 
 
+def _finite(a: np.ndarray) -> bool:
+    """Whether ``a`` holds only finite values (one reduction, no temporary array: a NaN or inf
+    makes the sum non-finite; a sum that overflows float64 only sends the layer direct)."""
+    return bool(np.isfinite(a.sum(dtype=np.complex128 if a.dtype.kind == "c" else np.float64)))
+
+
 def correlate_layer(
     x: np.ndarray,
     w: np.ndarray,
@@ -44,7 +50,8 @@ def correlate_layer(
     threads: object,
 ) -> np.ndarray:
     """The cross-correlation layer of padded ``x`` (N, C_in, spatial...) and ``w`` (C_out,
-    C_in / groups, kernel...) with ``bias`` (C_out,) added, by the planned path.
+    C_in / groups, kernel...) with ``bias`` (C_out,) added, by the planned path (the direct
+    one whenever an operand holds NaN or inf).
 
     Examples
     --------
@@ -58,6 +65,10 @@ def correlate_layer(
     w = np.asarray(w, dtype=dtype)
     nthreads = resolve_threads(threads)
     plan = plan_layer(x.shape, w.shape, stride, dilation, groups, dtype, nthreads, method)
+    if plan.method != "direct" and not (_finite(x) and _finite(w)):
+        # a transform mixes every value of a tile into every output of it: NaN and inf must
+        # reach only the outputs whose sums read them, as in PyTorch's direct sums
+        plan = plan_layer(x.shape, w.shape, stride, dilation, groups, dtype, nthreads, "direct")
     if x.shape[0] == 0:
         y = np.zeros(plan.output_shape, dtype)
     elif plan.method == "direct":

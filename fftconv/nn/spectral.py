@@ -132,7 +132,16 @@ class _Layer:
         pair.forward()
         freqs = math.prod(pair.spectrum.shape[2:])
         spectra = np.empty((self.groups, freqs, self.c_group, self.c_out // self.groups), pair.spectrum.dtype)
-        spectra[...] = pair.spectrum.reshape(self.groups, -1, self.c_group, freqs).transpose(0, 3, 2, 1)
+        source = pair.spectrum.reshape(self.groups, -1, self.c_group, freqs)
+
+        def copy(f0: int, f1: int) -> None:  # a strided transpose: memory-bound, so split over threads
+            spectra[:, f0:f1] = source[..., f0:f1].transpose(0, 3, 2, 1)
+
+        step = -(-freqs // max(1, threads))
+        if threads > 1:
+            list(shared_pool(threads).map(lambda f0: copy(f0, min(freqs, f0 + step)), range(0, freqs, step)))
+        else:
+            copy(0, freqs)
         return spectra
 
     def run(self, batch: list[tuple[int, ...]], y: np.ndarray, threads: int) -> None:
