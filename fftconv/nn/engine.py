@@ -34,9 +34,10 @@ def compute_dtype(*arrays: np.ndarray) -> np.dtype:
 
 
 def _finite(a: np.ndarray) -> bool:
-    """Whether ``a`` holds only finite values (one reduction, no temporary array: a NaN or inf
-    makes the sum non-finite; a sum that overflows float64 only sends the layer direct)."""
-    return bool(np.isfinite(a.sum(dtype=np.complex128 if a.dtype.kind == "c" else np.float64)))
+    """Whether ``a`` holds only finite values (one reduction in its own dtype, no temporary
+    array: a NaN or inf makes the sum non-finite; a sum that merely overflows only sends the
+    layer down the direct path, which is right for any values)."""
+    return bool(np.isfinite(a.sum()))
 
 
 def correlate_layer(
