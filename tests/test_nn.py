@@ -176,6 +176,29 @@ def test_the_plan_explains_its_choice():
     assert "then subsampled" in strided.explain()
 
 
+def test_a_memory_limit_bounds_the_layers_workspace(rng):
+    import tracemalloc
+
+    import fftconv
+    from fftconv.planning.plan import MemoryLimitError
+
+    x = rng.standard_normal((1, 8, 96, 96))
+    w = rng.standard_normal((8, 8, 15, 15))
+    want = nn.conv2d(x, w, padding="same", method="direct", threads=1)
+    with fftconv.config.override(memory_limit=1 << 20):
+        plan = nn.plan_conv(x.shape, w.shape, padding="same", dtype="float64", threads=1)
+        assert plan.workspace <= 1 << 20
+        tracemalloc.start()
+        got = nn.conv2d(x, w, padding="same", threads=1)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        with pytest.raises(MemoryLimitError, match="raise"):
+            nn.plan_conv((1, 64, 256, 256), (64, 64, 31, 31), padding="same", threads=1, method="fft")
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    operands = x.nbytes + 2 * want.nbytes + (x.shape[2] + 14) ** 2 * 8 * 8  # input, output, padded input
+    assert peak <= operands + (1 << 20) + (256 << 10)
+
+
 def test_unbatched_inputs_bias_float32_and_integer_inputs(rng):
     x = rng.standard_normal((3, 9, 9)).astype(np.float32)
     w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)

@@ -28,9 +28,11 @@ def correlate_direct(
     dilation: tuple[int, ...],
     groups: int,
     threads: int,
+    block_bytes: int = BLOCK_BYTES,
 ) -> np.ndarray:
     """PyTorch's convolution (a cross-correlation) of padded ``x`` (N, C_in, spatial...) with
-    ``w`` (C_out, C_in / groups, kernel...), 'valid', by matrix products.
+    ``w`` (C_out, C_in / groups, kernel...), 'valid', by matrix products, each thread copying
+    taps into ``block_bytes`` at a time (at least one output row).
 
     Examples
     --------
@@ -48,7 +50,7 @@ def correlate_direct(
     weights = w.reshape(groups, c_out // groups, c_group * taps)  # (group, out, channel * tap)
     y = np.empty((n, c_out) + out_shape, dtype=np.result_type(x, w))
     row_points = n * math.prod(out_shape[1:])
-    rows = max(1, min(out_shape[0], BLOCK_BYTES // max(1, c_in * taps * row_points * y.itemsize)))
+    rows = max(1, min(out_shape[0], block_bytes // max(1, c_in * taps * row_points * y.itemsize)))
     blocks = [(r0, min(out_shape[0], r0 + rows)) for r0 in range(0, out_shape[0], rows)]
     if threads > 1 and len(blocks) > 1:  # blocks side by side, one BLAS thread each
         blocks_per_worker = -(-len(blocks) // threads)

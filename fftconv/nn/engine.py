@@ -73,7 +73,7 @@ def correlate_layer(
     if x.shape[0] == 0:
         y = np.zeros(plan.output_shape, dtype)
     elif plan.method == "direct":
-        y = correlate_direct(x, w, stride, dilation, groups, nthreads)
+        y = correlate_direct(x, w, stride, dilation, groups, nthreads, max(1, plan.workspace // nthreads))
     elif plan.method == "winograd":
         y = correlate_winograd(x, w, groups, nthreads)
     else:

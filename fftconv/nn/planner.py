@@ -36,10 +36,6 @@ BATCH_BYTES = 64 << 20
 
 METHODS = ("auto", "direct", "fft", "winograd")
 
-#: Bytes a Winograd block keeps in flight (16 transformed inputs and products per point, with
-#: 64 channels of float32): the size its elementwise passes are priced at.
-WINOGRAD_BLOCK_BYTES = WINOGRAD_BLOCK_POINTS * 16 * 64 * 4 * 3
-
 
 @dataclass(frozen=True)
 class LayerPlan:
@@ -203,6 +199,7 @@ def _plan(
     costs_source,
     calibrate,
 ) -> LayerPlan:
+    """`plan_layer`'s work; the settings it depends on are arguments so that the cache keys on them."""
     costs, source = costs_for(config.get())
     prec = precision(dtype)
     rates = blas_rates("single" if prec == "single" else "double", threads)
@@ -229,15 +226,17 @@ def _plan(
         # one write and one read of the 16 transformed values per tile and channel; in NumPy,
         # ~56 elementwise passes per tile and channel, each reading two operands and writing one
         patches = n * math.prod(-(-o // 2) for o in out)
+        block_bytes = 16 * WINOGRAD_BLOCK_POINTS * (c_in + c_out) * itemsize  # transformed inputs, products
         if winograd_compiled():
-            transforms = costs.copy_seconds(patches * 16 * (c_in + c_out), itemsize, WINOGRAD_BLOCK_BYTES)
+            transforms = costs.copy_seconds(patches * 16 * (c_in + c_out), itemsize, block_bytes)
         else:
-            transforms = 2 * costs.copy_seconds(
-                patches * (32 * c_in + 24 * c_out), itemsize, WINOGRAD_BLOCK_BYTES
-            )
+            transforms = 2 * costs.copy_seconds(patches * (32 * c_in + 24 * c_out), itemsize, block_bytes)
         winograd = macs / 2.25 * rates.mac + transforms
-        winograd_bytes = WINOGRAD_BLOCK_BYTES * min(threads, 4)
-        estimates["winograd F(2x2, 3x3)"] = winograd
+        winograd_bytes = block_bytes * threads
+        if winograd_bytes <= budget:
+            estimates["winograd F(2x2, 3x3)"] = winograd
+        else:
+            winograd = None
 
     best = None
     fft_threads_gain = 1 + (threads - 1) * costs.fft_thread_efficiency
@@ -319,7 +318,10 @@ def _plan(
             workspace=workspace,
             **common,
         )
-    workspace = min(columns * itemsize, BLOCK_BYTES) if chosen == "direct" else winograd_bytes
+    if chosen == "direct":  # blocks of tap copies shrink to fit the budget (down to one output row)
+        workspace = min(columns * itemsize, BLOCK_BYTES, max(1, budget // threads)) * threads
+    else:
+        workspace = winograd_bytes
     return LayerPlan(
         method=chosen,
         fft_shape=None,
