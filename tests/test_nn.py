@@ -199,6 +199,17 @@ def test_a_memory_limit_bounds_the_layers_workspace(rng):
     assert peak <= operands + (1 << 20) + (256 << 10)
 
 
+def test_hopeless_sizes_are_refused_before_any_work():
+    from fftconv.planning.plan import MemoryLimitError
+
+    with pytest.raises(MemoryLimitError, match="memory"):
+        nn.conv_transpose2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), stride=10**7)
+    with pytest.raises(MemoryLimitError, match="memory"):
+        nn.conv1d(np.ones((1, 1, 10)), np.ones((10**6, 1, 1)), padding=10**6)
+    with pytest.raises(MemoryLimitError, match="padded input"):
+        nn.conv1d(np.ones((1, 1, 10)), np.ones((1, 1, 1)), padding=10**14)
+
+
 def test_unbatched_inputs_bias_float32_and_integer_inputs(rng):
     x = rng.standard_normal((3, 9, 9)).astype(np.float32)
     w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)

@@ -4,9 +4,12 @@ the compute dtype, the plan made (`fftconv.nn.planner`), the chosen path run, th
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backends.threads import resolve_threads
+from ..core.memory import check_fits
 from .direct import correlate_direct
 from .planner import plan_layer
 from .spectral import correlate_spectral
@@ -66,6 +69,11 @@ def correlate_layer(
     w = np.asarray(w, dtype=dtype)
     nthreads = resolve_threads(threads)
     plan = plan_layer(x.shape, w.shape, stride, dilation, groups, dtype, nthreads, method)
+    # before any work: the result and the workspace must fit in memory
+    check_fits(
+        math.prod(plan.output_shape) * dtype.itemsize + plan.workspace,
+        f"a layer with output {plan.output_shape}",
+    )
     if plan.method != "direct" and not (_finite(x) and _finite(w)):
         # a transform mixes every value of a tile into every output of it: NaN and inf must
         # reach only the outputs whose sums read them, as in PyTorch's direct sums

@@ -9,9 +9,12 @@ Errors are ValueError/TypeError where PyTorch raises RuntimeError.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..core.memory import check_fits
 from .engine import correlate_layer
 from .padding import pad_input, per_axis, torch_padding
 
@@ -229,6 +232,10 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, 
     stride = per_axis(stride, ndim, "stride", 1)
     dilation = per_axis(dilation, ndim, "dilation", 1)
     pads = torch_padding(padding, w.shape[2:], dilation, stride)
+    padded = tuple(n + a + b for n, (a, b) in zip(x.shape[2:], pads))
+    check_fits(
+        math.prod(x.shape[:2]) * math.prod(padded) * x.dtype.itemsize, f"{name}: the padded input {padded}"
+    )
     x = pad_input(x, pads, padding_mode)
     _check_fits(x, w.shape[2:], dilation, name)
     y = correlate_layer(x, w, b, stride, dilation, int(groups), method, threads)
@@ -258,6 +265,10 @@ def _conv_transpose(
         raise ValueError(
             f"{name}: padding {padding} leaves no output for input {x.shape[2:]} and kernel {kernel}"
         )
+    check_fits(
+        math.prod(x.shape[:2]) * math.prod(sizes) * x.dtype.itemsize,
+        f"{name}: the stride-{stride} spread input {tuple(sizes)}",
+    )
     stuffed = np.zeros(x.shape[:2] + tuple(sizes), dtype=x.dtype)
     stuffed[(Ellipsis,) + tuple(slice(None, None, s) for s in stride)] = x
     # both sides extended by the dilated kernel less the padding (negative: cropped), plus
