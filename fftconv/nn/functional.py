@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from ..core.memory import check_fits
 from .engine import correlate_layer
 from .padding import pad_input, per_axis, torch_padding
+from .transposed import conv_transpose
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -257,33 +258,12 @@ def _conv_transpose(
             f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
         )
     kernel = w.shape[2:]
-    sizes = [(n - 1) * s + 1 for n, s in zip(x.shape[2:], stride)]
     if any(
-        n - 1 + d * (k - 1) - 2 * p + op + 1 < 1
-        for n, k, d, p, op in zip(sizes, kernel, dilation, padding, output_padding)
+        (n - 1) * s + d * (k - 1) - 2 * p + op + 1 < 1
+        for n, k, s, d, p, op in zip(x.shape[2:], kernel, stride, dilation, padding, output_padding)
     ):
         raise ValueError(
             f"{name}: padding {padding} leaves no output for input {x.shape[2:]} and kernel {kernel}"
         )
-    check_fits(
-        math.prod(x.shape[:2]) * math.prod(sizes) * x.dtype.itemsize,
-        f"{name}: the stride-{stride} spread input {tuple(sizes)}",
-    )
-    stuffed = np.zeros(x.shape[:2] + tuple(sizes), dtype=x.dtype)
-    stuffed[(Ellipsis,) + tuple(slice(None, None, s) for s in stride)] = x
-    # both sides extended by the dilated kernel less the padding (negative: cropped), plus
-    # output_padding after
-    pads, crops = [], []
-    for k, d, p, op in zip(kernel, dilation, padding, output_padding):
-        before, after = d * (k - 1) - p, d * (k - 1) - p + op
-        pads.append((max(before, 0), max(after, 0)))
-        crops.append(slice(max(-before, 0), None if after >= 0 else after))
-    stuffed = np.pad(stuffed[(Ellipsis,) + tuple(crops)], [(0, 0), (0, 0)] + pads)
-    c_in_group = w.shape[0] // groups
-    # (in, out / groups, k...) -> (out, in / groups, k...) per group, spatially flipped
-    equivalent = np.concatenate(
-        [np.swapaxes(w[g * c_in_group : (g + 1) * c_in_group], 0, 1) for g in range(groups)]
-    )
-    equivalent = equivalent[(Ellipsis,) + (slice(None, None, -1),) * ndim]
-    y = correlate_layer(stuffed, equivalent, b, (1,) * ndim, dilation, int(groups), method, threads)
+    y = conv_transpose(x, w, b, stride, padding, output_padding, dilation, int(groups), method, threads)
     return y[0] if unbatched else y
