@@ -4,6 +4,8 @@ Usage: python bench/nn_layers.py [--threads 1 2] [--rounds 3] [--json PATH] [--f
 
 Cases (float32, PyTorch's padding='same'):
 - conv2d, 64 -> 64 channels on 1x64x256x256, kernels 3x3, 7x7 and 31x31;
+- conv_transpose2d, 64 -> 64 channels, 4x4 stride 2 on 64x64 and 3x3 stride 2 on 128x128
+  (padding 1), the decoder layers of image models;
 - a long depthwise conv1d, kernel as long as the sequence (16,384), on a slice of the full
   case of batch 8 x 256 channels: 1 x 16 channels, timed side by side (channels of a depthwise
   layer are independent, so both libraries' times scale with batch x channels), then the full
@@ -77,10 +79,30 @@ def main() -> int:
                 f"conv2d 1x64x256x256, 64->64, {k}x{k} same, {threads} thread(s)",
                 lambda x=x, w=w, t=threads: fftconv.nn.conv2d(x, w, padding="same", threads=t),
                 theirs,
-                args.rounds,
+                args.rounds if k == 31 else 3 * args.rounds,
             )
             row["fftconv_method"] = plan.method + (
                 f" {'x'.join(map(str, plan.fft_shape))}" if plan.fft_shape else ""
+            )
+            rows.append(row)
+            print(row, flush=True)
+        for k, stride, size in ((4, 2, 64), (3, 2, 128)):  # decoder layers: transposed, strided
+            xt = rng.standard_normal((1, 64, size, size)).astype(np.float32)
+            wt = (rng.standard_normal((64, 64, k, k)) / k).astype(np.float32)
+
+            def theirs_t(xt=xt, wt=wt, stride=stride):
+                with torch.no_grad():
+                    return torch.nn.functional.conv_transpose2d(
+                        torch.from_numpy(xt), torch.from_numpy(wt), stride=stride, padding=1
+                    ).numpy()
+
+            row = side_by_side(
+                f"conv_transpose2d 1x64x{size}x{size}, 64->64, {k}x{k} stride {stride}, {threads} thread(s)",
+                lambda xt=xt, wt=wt, stride=stride, t=threads: fftconv.nn.conv_transpose2d(
+                    xt, wt, stride=stride, padding=1, threads=t
+                ),
+                theirs_t,
+                5 * args.rounds,  # milliseconds each: more rounds against the machine's noise
             )
             rows.append(row)
             print(row, flush=True)
