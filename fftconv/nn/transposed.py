@@ -8,7 +8,8 @@ are split by phase (``(o + padding) mod stride`` on each axis): the outputs of o
 only the taps ``k`` with ``k * dilation`` in that phase, at consecutive input samples, so each
 phase is a stride-1 correlation of the input itself with a sub-kernel (every ``stride / g``-th
 tap, flipped, at dilation ``dilation / g``, ``g = gcd(stride, dilation)``), planned and run like
-any layer (`engine.correlate_layer`), and written into every ``stride``-th output.
+any layer (`engine.correlate_layer`), and written into every ``stride``-th output. With
+several threads and at least as many phases, the phases run side by side, one thread each.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..backends.threads import resolve_threads, shared_pool
 from ..core.memory import check_fits
 from .engine import compute_dtype, correlate_layer
 
@@ -113,7 +115,8 @@ def conv_transpose(
         _phases(n, k, s, d, p, o)
         for n, k, s, d, p, o in zip(x.shape[2:], kernel, stride, dilation, padding, out_shape)
     ]
-    for combination in itertools.product(*axes):
+
+    def run(combination: tuple[_Phase, ...], phase_threads) -> None:
         taps = tuple(
             slice(f.first_tap, f.first_tap + f.tap_step * (f.taps - 1) + 1, f.tap_step) for f in combination
         )
@@ -127,12 +130,20 @@ def conv_transpose(
             tuple(f.dilation for f in combination),
             groups,
             method,
-            threads,
+            phase_threads,
         )
         y[
             (slice(None), slice(None))
             + tuple(slice(f.first_output, None, s) for f, s in zip(combination, stride))
         ][(Ellipsis,) + tuple(slice(0, f.outputs) for f in combination)] = part
+
+    combinations = list(itertools.product(*axes))
+    nthreads = resolve_threads(threads)
+    if nthreads > 1 and len(combinations) >= nthreads:  # phases side by side, a thread each
+        list(shared_pool(nthreads).map(lambda combination: run(combination, 1), combinations))
+    else:
+        for combination in combinations:
+            run(combination, nthreads)
     if b is not None:
         y += np.asarray(b, dtype).reshape((-1,) + (1,) * len(kernel))
     return y
