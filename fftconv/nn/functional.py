@@ -128,8 +128,8 @@ def conv_transpose1d(
     ``(L - 1) * stride - 2 * padding + dilation * (K - 1) + output_padding + 1``.
 
     The gradient of `conv1d` with respect to its input: each input sample scatters the kernel
-    into the output at ``stride`` spacing. Computed as a convolution of the input with
-    ``stride - 1`` zeros between samples.
+    into the output at ``stride`` spacing. Computed as one stride-1 correlation per output
+    phase with a sub-kernel (`fftconv.nn.transposed`), never multiplying spread zeros.
 
     Examples
     --------
