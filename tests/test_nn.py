@@ -435,3 +435,28 @@ def test_keras_conv_is_torch_with_tensorflow_padding(rng):
             rtol=2e-5,
             atol=2e-5,
         )
+
+
+def test_threads_calling_layers_at_once_get_the_serial_answers(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    x = rng.standard_normal((2, 4, 40, 40)).astype(np.float32)
+    weights = {k: rng.standard_normal((4, 4, k, k)).astype(np.float32) for k in (3, 4, 15)}
+    calls = [
+        lambda: nn.conv2d(x, weights[3], padding=1, threads=2),  # Winograd
+        lambda: nn.conv2d(x, weights[15], padding="same", threads=2),  # FFT tiles
+        lambda: nn.conv2d(x, weights[4], stride=2, method="direct", threads=2),
+        lambda: nn.conv_transpose2d(x, weights[4], stride=2, padding=1, threads=2),
+        lambda: nn.keras_conv(
+            np.moveaxis(x, 1, -1), np.moveaxis(weights[4], (0, 1), (-1, -2)), padding="same"
+        ),
+    ]
+    serial = [call() for call in calls]
+    with ThreadPoolExecutor(6) as pool:
+        for _ in range(3):
+            order = rng.permutation(30) % len(calls)
+            results = list(pool.map(lambda i: calls[i](), order))
+            mismatched = sorted(
+                {int(i) for i, got in zip(order, results) if not np.array_equal(got, serial[i])}
+            )
+            assert mismatched == [], f"calls {mismatched} differ from their serial answers"

@@ -51,8 +51,11 @@ def correlate_direct(
     y = np.empty((n, c_out) + out_shape, dtype=np.result_type(x, w))
     row_points = n * math.prod(out_shape[1:])
     rows = max(1, min(out_shape[0], block_bytes // max(1, c_in * taps * row_points * y.itemsize)))
+    rows = min(rows, -(-out_shape[0] // threads))  # a block for every thread, where there are rows
     blocks = [(r0, min(out_shape[0], r0 + rows)) for r0 in range(0, out_shape[0], rows)]
-    if threads > 1 and len(blocks) > 1:  # blocks side by side, one BLAS thread each
+    # BLAS always runs one thread per product: its results then do not depend on how many
+    # threads it is given, nor on other calls changing its process-wide thread count
+    if threads > 1 and len(blocks) > 1:  # blocks side by side
         blocks_per_worker = -(-len(blocks) // threads)
         shares = [blocks[i : i + blocks_per_worker] for i in range(0, len(blocks), blocks_per_worker)]
         with blas_threads(1):
@@ -62,7 +65,7 @@ def correlate_direct(
                 )
             )
     else:
-        with blas_threads(threads):
+        with blas_threads(1):
             _rows(x, weights, y, blocks, kernel, dilation, stride, groups, rows)
     return y
 

@@ -53,7 +53,7 @@ def correlate_spectral(
     C_in / groups, kernel...), 'valid', by FFTs of ``fft_shape`` (overlap-save tiles; one tile
     when it covers the input), ``tiles_per_batch`` tiles transformed together. Batches of
     tiles run on ``threads`` threads at once (one FFTW and one BLAS thread each); a single
-    batch gets all the threads inside its transforms and products.
+    batch gets all the threads inside its transforms.
 
     Examples
     --------
@@ -82,8 +82,10 @@ def correlate_spectral(
     y = np.empty((x.shape[0], w.shape[0]) + full, dtype=dtype)
     starts = list(itertools.product(*(range(0, f, b) for f, b in zip(full, tile))))
     batches = [starts[i : i + tiles_per_batch] for i in range(0, len(starts), tiles_per_batch)]
+    # one BLAS thread per product, always: results independent of BLAS' thread count; a single
+    # batch keeps its FFTW threads
     if threads == 1 or len(batches) == 1:
-        with blas_threads(threads):
+        with blas_threads(1):
             for batch in batches:
                 layer.run(batch, y, threads)
     else:

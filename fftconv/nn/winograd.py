@@ -63,13 +63,14 @@ def correlate_winograd(x: np.ndarray, w: np.ndarray, groups: int, threads: int) 
     u = np.ascontiguousarray(u.reshape(16, groups, out_group, c_group).astype(np.result_type(x, w)))
     x = np.ascontiguousarray(x, dtype=u.dtype)
     y = np.empty((n, c_out, 2 * tiles_h, 2 * tiles_w), dtype=u.dtype)
-    rows = max(1, min(tiles_h, BLOCK_POINTS // max(1, n * tiles_w)))
+    rows = max(1, min(tiles_h, BLOCK_POINTS // max(1, n * tiles_w), -(-tiles_h // threads)))
     blocks = [(r0, min(tiles_h, r0 + rows)) for r0 in range(0, tiles_h, rows)]
+    # one BLAS thread per product, always: results independent of BLAS' thread count
     if threads > 1 and len(blocks) > 1:
         with blas_threads(1):
             list(shared_pool(threads).map(lambda block: _block(x, u, y, groups, *block), blocks))
     else:
-        with blas_threads(threads):
+        with blas_threads(1):
             for block in blocks:
                 _block(x, u, y, groups, *block)
     return y[:, :, :out_h, :out_w]
