@@ -39,12 +39,13 @@ class _Phase:
     outputs: int
 
 
-def _phases(n: int, k: int, s: int, d: int, p: int, out: int) -> list[_Phase]:
-    """The phases of one axis that have outputs and taps (the others' outputs are zero).
+def _phases(k: int, s: int, d: int, p: int, out: int) -> list[_Phase]:
+    """The phases of one axis (kernel ``k`` taps, stride ``s``, dilation ``d``, padding ``p``,
+    ``out`` outputs) that have outputs and taps (the others' outputs are zero).
 
     Examples
     --------
-    >>> [(f.first_tap, f.taps, f.window, f.first_output, f.outputs) for f in _phases(2, 3, 2, 1, 0, 5)]
+    >>> [(f.first_tap, f.taps, f.window, f.first_output, f.outputs) for f in _phases(3, 2, 1, 0, 5)]
     [(0, 2, (-1, 2), 0, 3), (1, 1, (0, 1), 1, 2)]
     """
     g = math.gcd(s, d)
@@ -111,10 +112,7 @@ def conv_transpose(
     weight = np.concatenate(
         [np.swapaxes(w[g * c_in_group : (g + 1) * c_in_group], 0, 1) for g in range(groups)]
     )
-    axes = [
-        _phases(n, k, s, d, p, o)
-        for n, k, s, d, p, o in zip(x.shape[2:], kernel, stride, dilation, padding, out_shape)
-    ]
+    axes = [_phases(k, s, d, p, o) for k, s, d, p, o in zip(kernel, stride, dilation, padding, out_shape)]
 
     def run(combination: tuple[_Phase, ...], phase_threads) -> None:
         taps = tuple(
