@@ -12,7 +12,8 @@ Each call is planned (`plan_conv`, `LayerPlan.explain`): small kernels take the 
 (one BLAS matrix product per block of outputs over every tap and input channel) or, for 3x3
 kernels at stride 1, Winograd's F(2x2, 3x3) (2.25x fewer multiply-adds), large ones
 the spectral path, where each input channel and each kernel is transformed once and the sum
-over input channels is a product per frequency. ``threads`` bounds FFTW's and BLAS' threads.
+over input channels is a product per frequency. ``threads`` is how many
+threads a layer uses (its blocks, tile batches or phases side by side, one BLAS thread each).
 """
 
 from __future__ import annotations
