@@ -10,6 +10,7 @@ import numpy as np
 
 from ..backends.threads import resolve_threads
 from ..core.memory import check_fits
+from ..executors.nonfinite import all_finite
 from .direct import correlate_direct
 from .planner import plan_layer
 from .spectral import correlate_spectral
@@ -36,13 +37,6 @@ def compute_dtype(*arrays: np.ndarray) -> np.dtype:
     return dtype
 
 
-def _finite(a: np.ndarray) -> bool:
-    """Whether ``a`` holds only finite values (one reduction in its own dtype, no temporary
-    array: a NaN or inf makes the sum non-finite; a sum that merely overflows only sends the
-    layer down the direct path, which is right for any values)."""
-    return bool(np.isfinite(a.sum()))
-
-
 def correlate_layer(
     x: np.ndarray,
     w: np.ndarray,
@@ -64,6 +58,12 @@ def correlate_layer(
             [5., 5., 5.],
             [6., 6., 6.]]])
     """
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(w.shape[2:], dilation))
+    if any(n < span for n, span in zip(x.shape[2:], spans)):  # every framework's layers land here
+        raise ValueError(
+            f"padded input size per channel {x.shape[2:]} is smaller than the dilated kernel {spans}: "
+            "kernel size can't be greater than the actual input size"
+        )
     dtype = compute_dtype(x, w) if bias is None else compute_dtype(x, w, bias)
     x = np.asarray(x, dtype=dtype)
     w = np.asarray(w, dtype=dtype)
@@ -74,7 +74,7 @@ def correlate_layer(
         math.prod(plan.output_shape) * dtype.itemsize + plan.workspace,
         f"a layer with output {plan.output_shape}",
     )
-    if plan.method != "direct" and not (_finite(x) and _finite(w)):
+    if plan.method != "direct" and not (all_finite(x) and all_finite(w)):
         # a transform mixes every value of a tile into every output of it: NaN and inf must
         # reach only the outputs whose sums read them, as in PyTorch's direct sums
         plan = plan_layer(x.shape, w.shape, stride, dilation, groups, dtype, nthreads, "direct")

@@ -217,16 +217,6 @@ def _operands(input, weight, bias, groups, ndim: int, name: str, transposed: boo
     return x, w, b, unbatched
 
 
-def _check_fits(x: np.ndarray, kernel, dilation, name: str) -> None:
-    for n, k, d in zip(x.shape[2:], kernel, dilation):
-        if n < d * (k - 1) + 1:
-            raise ValueError(
-                f"{name}: padded input size per channel {x.shape[2:]} is smaller than the dilated "
-                f"kernel {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))}: kernel size "
-                "can't be greater than the actual input size"
-            )
-
-
 def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, ndim, method, threads):
     name = f"conv{ndim}d"
     x, w, b, unbatched = _operands(input, weight, bias, groups, ndim, name, transposed=False)
@@ -238,7 +228,6 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, 
         math.prod(x.shape[:2]) * math.prod(padded) * x.dtype.itemsize, f"{name}: the padded input {padded}"
     )
     x = pad_input(x, pads, padding_mode)
-    _check_fits(x, w.shape[2:], dilation, name)
     y = correlate_layer(x, w, b, stride, dilation, int(groups), method, threads)
     return y[0] if unbatched else y
 

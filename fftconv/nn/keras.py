@@ -77,12 +77,6 @@ def keras_conv(
     pads = tf_padding(padding, x.shape[1:-1], kernel.shape[:-2], dilation, strides)
     channels_first = np.moveaxis(x, -1, 1)
     padded = np.pad(channels_first, [(0, 0), (0, 0)] + pads) if any(map(any, pads)) else channels_first
-    for n, k, d in zip(padded.shape[2:], kernel.shape[:-2], dilation):
-        if n < d * (k - 1) + 1:
-            raise ValueError(
-                f"input {x.shape[1:-1]} (padded {padded.shape[2:]}) is shorter than the dilated kernel "
-                "on some axis: no output for padding='valid'"
-            )
     weight = np.moveaxis(kernel, (-1, -2), (0, 1))  # (C_out, C_in / groups, k...)
     y = correlate_layer(padded, weight, bias, strides, dilation, int(groups), method, threads)
     return np.ascontiguousarray(np.moveaxis(y, 1, -1))
