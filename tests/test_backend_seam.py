@@ -50,7 +50,7 @@ class NumpyBackend:
     def supports(self, dtype):
         return np.dtype(dtype).type(0).real.dtype in (np.float32, np.float64)
 
-    def transform_pair(self, batch_shape, fft_shape, real, dtype, threads=1):
+    def transform_pair(self, batch_shape, fft_shape, real, dtype, threads=1, uses=1):
         pair = NumpyPair(batch_shape, fft_shape, real, dtype)
         self.pairs.append(pair)
         return pair

@@ -142,18 +142,12 @@ def test_wisdom_round_trip(tmp_path, fresh_fftw):
     saved = json.loads(path.read_text())
     assert saved["fftw"] == _fftw.fftw_version() and "fftw_wisdom" in saved["wisdom"][0]
     _fftw.forget_wisdom()
+    with pytest.raises(LookupError):
+        _fftw.TransformPair((), (100, 84), True, np.dtype(np.float64), 1, "wisdom", None)
     assert _fftw.load_wisdom(path) is True
-    # with the wisdom loaded, the auto effort gets a measured plan without measuring
-    pair = _fftw.TransformPair((), (100, 84), True, np.dtype(np.float64), 1, "auto", None)
+    # with the wisdom loaded, a measured plan without measuring
+    pair = _fftw.TransformPair((), (100, 84), True, np.dtype(np.float64), 1, "wisdom", None)
     assert pair.measured
-
-
-def test_wisdom_only_plans_fall_back_to_estimate_when_unknown(fresh_fftw):
-    pair = _fftw.TransformPair((), (1200, 1250), True, np.dtype(np.float64), 1, "auto", None)
-    assert not pair.measured  # large and unknown: ESTIMATE first
-    pair.begin()
-    pair.begin()
-    assert pair.measured  # reused: re-planned with MEASURE
 
 
 @pytest.mark.parametrize("content", ["{not json", json.dumps({"format": "other"}),

@@ -15,7 +15,7 @@ from conftest import assert_close
 import fftconv
 import fftconv.ndimage
 from fftconv import config
-from fftconv.backends import fftw
+from fftconv.backends import fftw, pocketfft
 from fftconv.core import blocks
 
 
@@ -54,11 +54,13 @@ def test_many_threads_at_once_give_the_serial_answers(rng):
                 np.testing.assert_array_equal(got, serial[i])  # bit for bit: no state leaks
 
 
-def test_an_interrupted_tiled_run_leaves_the_process_usable(rng, monkeypatch):
+@pytest.mark.parametrize("effort, pair_class", [("estimate", fftw.TransformPair),
+                                                 ("auto", pocketfft.PocketPair)])
+def test_an_interrupted_tiled_run_leaves_the_process_usable(rng, monkeypatch, effort, pair_class):
     x, h = rng.standard_normal((600, 600)), rng.standard_normal((9, 9))
     want = scipy.signal.fftconvolve(x, h, "same")
     forwards = []
-    real_forward = fftw.TransformPair.forward
+    real_forward = pair_class.forward
 
     def interrupted(self):
         forwards.append(1)
@@ -66,14 +68,16 @@ def test_an_interrupted_tiled_run_leaves_the_process_usable(rng, monkeypatch):
             raise KeyboardInterrupt
         real_forward(self)
 
-    monkeypatch.setattr(fftw.TransformPair, "forward", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    fftw.clear_cache()  # a first call: 'auto' runs these small tiles on pocketfft
+    monkeypatch.setattr(pair_class, "forward", interrupted)
+    with config.override(planner_effort=effort), pytest.raises(KeyboardInterrupt):
         fftconv.convolve(x, h, "same", "tiled", threads=2)
-    monkeypatch.setattr(fftw.TransformPair, "forward", real_forward)
+    monkeypatch.setattr(pair_class, "forward", real_forward)
     assert fftw._plan_lock.acquire(blocking=False)  # nothing stays locked
     fftw._plan_lock.release()
-    for threads in (2, 1):
-        assert_close(fftconv.convolve(x, h, "same", "tiled", threads=threads), want)
+    with config.override(planner_effort=effort):
+        for threads in (2, 1):
+            assert_close(fftconv.convolve(x, h, "same", "tiled", threads=threads), want)
 
 
 @pytest.mark.parametrize("method", ["fft", "direct"])

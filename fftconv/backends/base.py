@@ -51,15 +51,20 @@ class Backend(Protocol):
         """Whether it transforms data of this real or complex ``dtype``."""
 
     def transform_pair(self, batch_shape: tuple[int, ...], fft_shape: tuple[int, ...], real: bool,
-                       dtype: np.dtype, threads: int) -> TransformPair:
+                       dtype: np.dtype, threads: int, uses: int = 1) -> TransformPair:
         """A pair for ``batch_shape + fft_shape`` buffers of ``dtype`` (the real dtype for real
-        transforms), using ``threads`` threads inside each transform."""
+        transforms), using ``threads`` threads inside each transform, for a call that will
+        transform about ``uses`` times with it (a backend may plan harder for more)."""
 
     def clear_cache(self) -> None:
         """Release cached buffers and plans."""
 
     def version(self) -> str:
         """The library and its version (cheap to ask: first-use calibration keys its cache by it)."""
+
+    def describe(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> str:
+        """How transforms of ``fft_shape`` would run now (library, planning effort), for
+        ``Plan.explain()``."""
 
 
 _backends: Registry[Backend] = Registry("FFT backend")

@@ -1,5 +1,5 @@
 """The FFTW backend, and the only module that imports pyFFTW: in-place transform pairs,
-their cache, threads and wisdom.
+their cache, threads, wisdom, and when a transform size is worth planning well.
 
 FFTW facts this module exists to contain:
 
@@ -8,32 +8,50 @@ FFTW facts this module exists to contain:
 * planning is not thread-safe (a lock serialises it), execution is;
 * an ``FFTW`` object computes into its own buffers, overwritten on the next call, so callers
   copy results out of a `TransformPair` before it is used again;
-* ESTIMATE plans are made in microseconds but run up to ~1.5x slower than MEASURE plans,
-  which take seconds to make at 4096². With ``planner_effort = "auto"`` a pair is planned
-  with MEASURE at once when it is small or FFTW's wisdom already knows it, else with ESTIMATE,
-  and re-planned with MEASURE once it is used again;
+* MEASURE plans run 1.0-1.9x faster than ESTIMATE plans but take 0.1-43 s to make (256²:
+  0.4 s, 2048²: 1.9 s, 1-D 4,000,000: 43 s on the reference machine);
+* ``import pyfftw`` costs 0.2-0.6 s (its package imports its numpy, scipy and dask
+  interfaces); its compiled core, ``pyfftw.pyfftw``, which is all this module uses, loads in
+  ~7 ms, so it is loaded alone (`_pyfftw`), under its own name: a later ``import pyfftw``
+  finds and uses the very same module;
 * wisdom (what MEASURE learnt) is loaded once from the configured file and saved back
   atomically after new measurements; a corrupt or foreign file is a warning, never an error.
   Wisdom entries record the thread count they were measured with, so one file serves all.
+
+The effort policy (``[fftw] planner_effort``). 'auto' (the default) never lets a call wait
+for MEASURE: a transform size that FFTW's wisdom knows gets its plan at once (milliseconds);
+any other size runs on pocketfft (`fftconv.backends.pocketfft`: no planning) until it is
+asked for by a second call in the process, when it is measured in the background
+(`fftconv.background`, in the measuring process of `fftconv.backends.measuring`); the calls
+after that find it in the wisdom, which is saved for the next process. 'estimate',
+'measure' and 'patient' plan every new size with FFTW at that effort inside the call, as
+asked. docs/architecture.md has the measurements behind this.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import importlib.machinery
 import importlib.metadata
+import importlib.util
 import json
+import math
 import os
+import sys
 import tempfile
 import threading
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .. import background
 from .. import config as _config
+from . import measuring, pocketfft
 from .base import register_backend
+from .cache import PairCache
 
 #: Real dtypes FFTW computes in, and their complex partners.
 COMPLEX_OF = {
@@ -42,33 +60,59 @@ COMPLEX_OF = {
     np.dtype(np.longdouble): np.dtype(np.clongdouble),
 }
 
-#: Transforms with at most this many points (512x512) are MEASURE-planned at once, skipping
-#: the ESTIMATE stage: tiles are this small and run many times per call, and measuring them is
-#: short (0.35 s at 256x256, 0.5 s at 512x512 on the reference machine) and saved as wisdom.
-MEASURE_AT_ONCE = 1 << 18
+#: Under the 'auto' effort, a transform size asked for by this many calls of the engine in a
+#: process (`fftconv.background.calls`) is measured in the background: its first call never
+#: shares the machine with that work.
+REPEATS_BEFORE_MEASURE = 2
 #: Cached buffers beyond this many bytes are released, least recently used first: room for the
 #: buffers of about two 8192x8192 float64 transforms, so a large call keeps its pairs cached.
 CACHE_BYTES = 1 << 30
 #: ... and beyond this many pairs (each holds two FFTW plans outside the Python heap): a
 #: process convolving ever new shapes keeps the pairs of its last few hundred.
 CACHE_PAIRS = 256
+#: Transform sizes whose calls are counted before the count starts afresh.
+COUNTED_SIZES = 4096
+#: Under 'auto', a size unknown to wisdom is planned with ESTIMATE (0.1-13 ms here) when the
+#: call transforms at least this many points with it (batch x FFT points x uses), and runs
+#: on pocketfft (no planning; 1.2-2x slower transforms) when it transforms fewer. Measured:
+#: one 65,536-point 1-D transform is 3.4 ms on pocketfft, 13 ms with ESTIMATE's planning; one
+#: 2048x2048 transform 235 ms against 70 ms.
+ESTIMATE_WORTH = 1 << 19
 
 _EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}
 WISDOM_FORMAT = "fftconv-wisdom-1"
 
-@functools.cache
-def _pyfftw():
-    """pyFFTW, imported on first use: it imports scipy.fft (~110 ms), which a process that
-    plans or runs only direct sums never needs."""
-    import pyfftw
-
-    return pyfftw
-
-
 _plan_lock = threading.RLock()
 _wisdom_loaded: set[Path] = set()
-_cache: OrderedDict[tuple, TransformPair] = OrderedDict()
-_cache_lock = threading.Lock()
+_core_lock = threading.Lock()
+
+
+@functools.cache
+def _pyfftw():
+    """pyFFTW's compiled core ``pyfftw.pyfftw`` (plans, aligned buffers, wisdom), loaded on
+    first use without the package's interfaces (see the module docstring); the one module
+    the user's own ``import pyfftw`` will then use too."""
+    with _core_lock:
+        core = sys.modules.get("pyfftw.pyfftw")
+        if core is not None:
+            return core
+        package = importlib.util.find_spec("pyfftw")  # finds, does not import
+        spec = None
+        if package is not None and package.submodule_search_locations:
+            spec = importlib.machinery.PathFinder.find_spec("pyfftw.pyfftw",
+                                                            package.submodule_search_locations)
+        if spec is None or spec.loader is None:
+            import pyfftw.pyfftw as core  # an unusual install: the whole package
+
+            return core
+        core = importlib.util.module_from_spec(spec)
+        sys.modules["pyfftw.pyfftw"] = core
+        try:
+            spec.loader.exec_module(core)
+        except BaseException:
+            del sys.modules["pyfftw.pyfftw"]
+            raise
+        return core
 
 
 def fftw_version() -> str:
@@ -79,21 +123,26 @@ def fftw_version() -> str:
     >>> fftw_version().startswith("fftw-3")
     True
     """
-    info = getattr(_pyfftw().pyfftw, "_fftw_version_dict", None)
+    info = getattr(_pyfftw(), "_fftw_version_dict", None)
     if info:
         return str(info.get("64", next(iter(info.values())))).replace("\n", "")
     return "fftw-3 (version unknown)"
 
 
 def pyfftw_version() -> str:
-    """Version of pyFFTW.
+    """Version of pyFFTW (from its installed distribution).
 
     Examples
     --------
     >>> pyfftw_version().count(".") >= 1
     True
     """
-    return str(_pyfftw().__version__)
+    try:
+        return importlib.metadata.version("pyFFTW")
+    except importlib.metadata.PackageNotFoundError:
+        import pyfftw
+
+        return str(pyfftw.__version__)
 
 
 @dataclass
@@ -101,7 +150,9 @@ class TransformPair:
     """An aligned buffer with forward and inverse FFTW plans over its trailing axes.
 
     ``data`` is what the caller fills (the real view for real transforms); ``spectrum`` is the
-    same memory seen as complex. Both plans work in place and unnormalised.
+    same memory seen as complex. Both plans work in place and unnormalised. ``effort``:
+    'estimate', 'measure' or 'patient'; 'wisdom' plans only from wisdom (``LookupError`` when
+    it does not know the size).
     """
 
     batch_shape: tuple[int, ...]
@@ -109,12 +160,12 @@ class TransformPair:
     real: bool
     dtype: np.dtype  # the dtype of ``data``
     threads: int
-    effort: str = "auto"
+    effort: str = "measure"
     wisdom: Path | None = None
     spectrum: np.ndarray = field(init=False, repr=False)
     data: np.ndarray = field(init=False, repr=False)
-    measured: bool = field(init=False, default=False)
-    uses: int = field(init=False, default=0)
+    measured: bool = field(init=False, default=False)  # MEASURE-quality plans (or better)
+    wisdom_seen: int = field(init=False, default=0)  # how grown the wisdom was when last looked up
 
     def __post_init__(self) -> None:
         complex_dtype = COMPLEX_OF[self.dtype] if self.real else self.dtype
@@ -125,13 +176,17 @@ class TransformPair:
             self.data = self.spectrum.view(self.dtype)[..., : self.fft_shape[-1]]
         else:
             self.data = self.spectrum
-        if self.effort != "auto":
-            self._plan(self.effort)
-        elif self.points <= MEASURE_AT_ONCE or self._plan_from_wisdom():
-            if not self.measured:
-                self._plan("measure")
-        else:
-            self._plan("estimate")
+        if self.effort == "wisdom":
+            try:
+                self._make(("FFTW_MEASURE", "FFTW_WISDOM_ONLY"))
+            except RuntimeError:
+                raise LookupError(f"FFTW's wisdom has no plan for {self.fft_shape} ({self.dtype})") from None
+            self.measured = True
+            return
+        self._make((_EFFORT_FLAG[self.effort],))
+        self.measured = self.effort != "estimate"
+        if self.measured and self.wisdom is not None:
+            save_wisdom(self.wisdom)
 
     @property
     def points(self) -> int:
@@ -144,6 +199,7 @@ class TransformPair:
     def _make(self, flags: tuple[str, ...]) -> None:
         rank = len(self.fft_shape)
         axes = tuple(range(len(self.batch_shape), len(self.batch_shape) + rank))
+        self.wisdom_seen = _wisdom_grown[0]
         with _plan_lock:  # MEASURE scribbles on the buffer: it holds no caller data yet
             self._forward = _pyfftw().FFTW(
                 self.data, self.spectrum, axes=axes, direction="FFTW_FORWARD",
@@ -154,26 +210,8 @@ class TransformPair:
                 flags=flags + ("FFTW_DESTROY_INPUT",), threads=self.threads,
             )
 
-    def _plan(self, effort: str) -> None:
-        self._make((_EFFORT_FLAG[effort],))
-        self.measured = effort != "estimate"
-        if self.measured and self.wisdom is not None:
-            save_wisdom(self.wisdom)
-
-    def _plan_from_wisdom(self) -> bool:
-        """MEASURE-quality plans without measuring, when the wisdom file knows this shape."""
-        try:
-            self._make(("FFTW_MEASURE", "FFTW_WISDOM_ONLY"))
-        except RuntimeError:
-            return False
-        self.measured = True
-        return True
-
     def begin(self) -> None:
-        """Call before filling ``data``: upgrades a reused ESTIMATE plan to MEASURE."""
-        self.uses += 1
-        if not self.measured and self.uses >= 2:
-            self._plan("measure")
+        """Called before each use: the plans are made already."""
 
     def forward(self) -> None:
         """``spectrum = FFT(data)`` in place."""
@@ -184,15 +222,30 @@ class TransformPair:
         self._inverse.execute()
 
 
+_pairs: PairCache[TransformPair] = PairCache(CACHE_BYTES, CACHE_PAIRS)
+#: Transform size -> (calls that asked for it, the number of the last of those calls).
+_calls_of: dict[tuple, tuple[int, int]] = {}
+#: Sizes the wisdom did not know when last asked, and how often wisdom has grown: a size is
+#: looked up again (and an ESTIMATE pair re-planned from it) once the wisdom has grown.
+_unknown: set[tuple] = set()
+_wisdom_grown = [0]
+#: Sizes measured in the background (their next request plans from wisdom).
+_measured: set[tuple] = set()
+
+
 def transform_pair(
     batch_shape: tuple[int, ...],
     fft_shape: tuple[int, ...],
     real: bool,
     dtype: np.dtype,
     threads: int = 1,
-) -> TransformPair:
-    """A cached `TransformPair` of the calling thread (its buffers are scratch space, so
-    threads never share one: concurrent calls from user threads stay correct).
+    uses: int = 1,
+) -> TransformPair | pocketfft.PocketPair:
+    """A cached transform pair of the calling thread (its buffers are scratch space, so
+    threads never share one: concurrent calls from user threads stay correct), for a call
+    that will transform ``uses`` times with it: an FFTW `TransformPair`, or under the 'auto'
+    effort a pocketfft pair where a few transforms would not repay even an ESTIMATE plan (the
+    module docstring has the policy).
 
     Examples
     --------
@@ -204,25 +257,131 @@ def transform_pair(
     """
     settings = _config.get()
     effort, wisdom = settings.planner_effort, settings.wisdom
-    key = (tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads, effort,
-           threading.get_ident())
-    with _cache_lock:
-        pair = _cache.get(key)
-        if pair is not None:
-            _cache.move_to_end(key)
-            return pair
+    size = (tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads)
+    key = (size, effort, threading.get_ident())
+    pair = _pairs.get(key)
+    if pair is not None and (pair.measured or effort != "auto"):
+        return pair
+    if effort != "auto":  # asked for: planned here, at that effort
+        if wisdom is not None:
+            load_wisdom(wisdom)
+        pair = TransformPair(*size, effort, wisdom)
+        _pairs.put(key, pair)
+        return pair
+    if _count_call(size) >= REPEATS_BEFORE_MEASURE and measuring.available():
+        background.submit(("fftw", size), functools.partial(_measure_in_background, size, wisdom))
+    if pair is not None and pair.wisdom_seen == _wisdom_grown[0]:
+        return pair  # an ESTIMATE pair, and the wisdom has learnt nothing since
+    if size not in _unknown and (_pyfftw.cache_info().currsize or _wisdom_file_exists(wisdom)):
+        measured = _from_wisdom(size, wisdom)
+        if measured is not None:
+            _pairs.put(key, measured)
+            return measured
+    if pair is not None:  # an ESTIMATE pair, still the best known
+        pair.wisdom_seen = _wisdom_grown[0]
+        return pair
+    points = math.prod(batch_shape) * math.prod(fft_shape)
+    if uses * points < ESTIMATE_WORTH:
+        return pocketfft.transform_pair(*size)
+    pair = TransformPair(*size, "estimate", None)
+    _pairs.put(key, pair)
+    return pair
+
+
+def _wisdom_file_exists(wisdom: Path | None) -> bool:
+    """Whether a wisdom file may know sizes (checked before loading pyFFTW for it at all)."""
+    return wisdom is not None and wisdom not in _wisdom_loaded and wisdom.is_file()
+
+
+def _from_wisdom(size: tuple, wisdom: Path | None) -> TransformPair | None:
+    """The pair for ``size`` planned from wisdom (milliseconds), or None if it is unknown."""
     if wisdom is not None:
         load_wisdom(wisdom)
-    pair = TransformPair(
-        tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads, effort, wisdom
-    )
-    with _cache_lock:
-        _cache[key] = pair
-        total = sum(p.nbytes for p in _cache.values())
-        while (total > CACHE_BYTES or len(_cache) > CACHE_PAIRS) and len(_cache) > 1:
-            _, old = _cache.popitem(last=False)
-            total -= old.nbytes
-    return pair
+    try:
+        return TransformPair(*size, "wisdom", wisdom)
+    except LookupError:
+        _unknown.add(size)
+        return None
+
+
+def _count_call(size: tuple) -> int:
+    """How many calls of the engine (this one included) asked for ``size``."""
+    if len(_calls_of) >= COUNTED_SIZES:
+        _calls_of.clear()
+    count, last_call = _calls_of.get(size, (0, -1))
+    call = background.calls()
+    if call != last_call:
+        count += 1
+        _calls_of[size] = (count, call)
+    return count
+
+
+def _measure_in_background(size: tuple, wisdom: Path | None) -> None:
+    """Have the measuring process plan ``size`` with MEASURE, take what it learnt as wisdom
+    (and save it for the next process)."""
+    learnt = measuring.ask({"op": "plan", "size": encode_size(size)})
+    if learnt is None:
+        return
+    import_wisdom_blobs(learnt["wisdom"])
+    _measured.add(size)
+    if wisdom is not None:
+        save_wisdom(wisdom)
+
+
+def _wisdom_changed() -> None:
+    _unknown.clear()
+    _wisdom_grown[0] += 1
+
+
+def encode_size(size: tuple) -> list:
+    """A transform size (batch, FFT shape, real, dtype, threads) as JSON can carry it."""
+    batch, shape, real, dtype, threads = size
+    return [list(batch), list(shape), real, dtype.str, threads]
+
+
+def decode_size(encoded: list) -> tuple:
+    """The inverse of `encode_size`."""
+    batch, shape, real, dtype, threads = encoded
+    return tuple(batch), tuple(shape), bool(real), np.dtype(dtype), int(threads)
+
+
+def export_wisdom_blobs() -> list[str]:
+    """This process' FFTW wisdom (double, single, long double) as text."""
+    with _plan_lock:
+        return [w.decode("ascii") for w in _pyfftw().export_wisdom()]
+
+
+def import_wisdom_blobs(blobs: list[str]) -> None:
+    """Add FFTW wisdom (as `export_wisdom_blobs` gives it) to this process'."""
+    with _plan_lock:
+        _pyfftw().import_wisdom(tuple(str(b).encode("ascii") for b in blobs))
+        _wisdom_changed()
+
+
+def plan_state(fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> str:
+    """How transforms of ``fft_shape`` run now under the 'auto' effort: 'measured' (an FFTW
+    plan from MEASURE or wisdom is made), 'estimate' (an ESTIMATE plan, until the measured one
+    is ready) or 'first' (nothing yet: ESTIMATE, or pocketfft for a few small transforms);
+    with '+measuring' while FFTW measures it in the background.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plan_state((12345, 3), True, np.dtype(np.float64))
+    'first'
+    """
+    shape, dtype = tuple(fft_shape), np.dtype(dtype)
+
+    def same(size: tuple) -> bool:
+        return size[1] == shape and size[2] == real and size[3] == dtype
+
+    made = [pair for (size, effort, _), pair in _pairs.items() if effort == "auto" and same(size)]
+    if any(pair.measured for pair in made) or any(same(size) for size in list(_measured)):
+        return "measured"
+    state = "estimate" if made else "first"
+    if any(same(size) and background.pending(("fftw", size)) for size in list(_calls_of)):
+        state += "+measuring"
+    return state
 
 
 def clear_cache() -> None:
@@ -232,8 +391,11 @@ def clear_cache() -> None:
     --------
     >>> clear_cache()
     """
-    with _cache_lock:
-        _cache.clear()
+    _pairs.clear()
+    _calls_of.clear()
+    _unknown.clear()
+    _measured.clear()
+    pocketfft.POCKETFFT.clear_cache()
 
 
 def load_wisdom(path: Path, force: bool = False) -> bool:
@@ -281,6 +443,7 @@ def load_wisdom(path: Path, force: bool = False) -> bool:
         if not all(imported):
             warnings.warn(f"FFTW rejected part of the wisdom in {path}; ignoring that part",
                           RuntimeWarning, stacklevel=3)
+        _wisdom_changed()
         return any(imported)
 
 
@@ -295,9 +458,7 @@ def save_wisdom(path: Path) -> None:
     True
     """
     path = Path(path)
-    with _plan_lock:
-        blobs = [w.decode("ascii") for w in _pyfftw().export_wisdom()]
-    document = json.dumps({"format": WISDOM_FORMAT, "fftw": fftw_version(), "wisdom": blobs})
+    document = json.dumps({"format": WISDOM_FORMAT, "fftw": fftw_version(), "wisdom": export_wisdom_blobs()})
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -324,6 +485,16 @@ def forget_wisdom() -> None:
     clear_cache()
 
 
+def _hold_planning_at_exit() -> None:
+    """At interpreter exit, pyFFTW tears FFTW down: wait for a plan being made in this
+    process (from wisdom: milliseconds; explicit efforts plan in the caller's thread, which
+    has returned) and let no other start."""
+    _plan_lock.acquire()
+
+
+atexit.register(_hold_planning_at_exit)
+
+
 class FFTWBackend:
     """FFTW through pyFFTW, as an FFT backend (`fftconv.backends.base.Backend`).
 
@@ -340,19 +511,33 @@ class FFTWBackend:
         dtype = np.dtype(dtype)
         return dtype.kind in "fc" and np.dtype(dtype.type(0).real.dtype) in COMPLEX_OF
 
-    def transform_pair(self, batch_shape, fft_shape, real, dtype, threads=1) -> TransformPair:
-        return transform_pair(batch_shape, fft_shape, real, dtype, threads)
+    def transform_pair(self, batch_shape, fft_shape, real, dtype, threads=1, uses=1):
+        return transform_pair(batch_shape, fft_shape, real, dtype, threads, uses)
 
     def clear_cache(self) -> None:
         clear_cache()
 
+    def describe(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> str:
+        effort = _config.get().planner_effort
+        if effort != "auto":
+            return f"FFTW, {effort.upper()} plans (planner_effort {effort!r})"
+        state = plan_state(fft_shape, real, dtype)
+        if state == "measured":
+            return "FFTW, MEASURE plans (measured in the background, or from wisdom)"
+        now = "FFTW, ESTIMATE plans for now" if state.startswith("estimate") else (
+            f"this size's first call: FFTW's ESTIMATE plans, or {pocketfft.library()} (pocketfft, no "
+            "planning) for a few small transforms")
+        if state.endswith("+measuring"):
+            return f"{now}; MEASURE plans are being made in the background"
+        if not measuring.available():
+            return f"{now}; FFTW's measuring process is not available here (planner_effort 'measure' " \
+                   "plans inside the calls)"
+        return f"{now}; measured in the background once the size repeats"
+
     def version(self) -> str:
-        # from the installed distribution, without importing pyFFTW (~110 ms, scipy.fft with it):
-        # calibration keys its cache by this in processes that may never transform
-        try:
-            return f"pyFFTW {importlib.metadata.version('pyFFTW')}"
-        except importlib.metadata.PackageNotFoundError:
-            return f"{fftw_version()} (pyFFTW {pyfftw_version()})"
+        # from the installed distribution, without loading pyFFTW: calibration keys its cache
+        # by this in processes that may never transform
+        return f"pyFFTW {pyfftw_version()}"
 
 
 FFTW = register_backend(FFTWBackend())

@@ -4,6 +4,7 @@ split between tiles and FFTW's transforms, and the pool that runs tiles."""
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import threading
@@ -20,6 +21,15 @@ MIN_PARALLEL_TILE_POINTS = 1 << 13
 #: are a small part of them) and by 25 % at 180x180; each thread count also needs its own
 #: FFTW plans and wisdom.
 MIN_THREADED_FFT_POINTS = 1 << 16
+
+class _SettingsKeepingPool(ThreadPoolExecutor):
+    """A pool whose tasks run in a copy of the submitting thread's context: a ``with
+    fftconv.config.override(...)`` around a call reaches the helpers working for it (context
+    variables are per thread otherwise)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -63,7 +73,8 @@ def shared_pool(workers: int) -> ThreadPoolExecutor:
     """A process-wide pool with at least ``workers`` threads.
 
     Starting threads costs ~100 us a call, as much as a small tiled convolution; the pool
-    lives for the process and grows when a call asks for more workers.
+    lives for the process and grows when a call asks for more workers. Tasks see the settings
+    in force where they were submitted.
 
     Examples
     --------
@@ -75,7 +86,7 @@ def shared_pool(workers: int) -> ThreadPoolExecutor:
         if _pool is None or _pool_size < workers:
             # the old pool is not shut down: a call on another thread may still be submitting to
             # it; once nobody holds it, its idle threads exit with it
-            _pool = ThreadPoolExecutor(workers, thread_name_prefix="fftconv")
+            _pool = _SettingsKeepingPool(workers, thread_name_prefix="fftconv")
             _pool_size = workers
         return _pool
 

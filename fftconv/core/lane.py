@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import config
 from ..executors import registry
+from ..planning import calibrate
 
 #: Largest kernel whose values join a call's key.
 KERNEL_BYTES = 4096
@@ -95,9 +96,10 @@ def signal_key(in1: object, in2: object, mode: object, method: object, axes: obj
             correlate, conventions, among, *_state())
 
 
-def _state() -> tuple[int, int]:
-    """What else decides a plan: the settings object in force and the registered executors."""
-    return id(config.get()), registry.generation()
+def _state() -> tuple[int, int, int]:
+    """What else decides a plan: the settings object in force, the registered executors and
+    the cost coefficients (a calibration finishing in the background changes them)."""
+    return id(config.get()), registry.generation(), calibrate.generation()
 
 
 def get(key: Hashable | None) -> Callable[[np.ndarray], np.ndarray] | None:

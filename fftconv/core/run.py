@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .. import config
+from .. import background, config
 from ..executors import registry
 from ..executors.base import NonFiniteInput
 from ..executors.nonfinite import all_finite, repair, zero_nonfinite
@@ -90,7 +90,7 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
     # executors that read values read only the kernel: a small one's values join the key
     small_kernel = kernel_known and problem.h.nbytes <= MEMO_KERNEL_BYTES
     key = (id(problem.geometry), problem.result_dtype, threads, method, methods, limit, exact_only,
-           image_known, kernel_known, id(settings), registry.generation(),
+           image_known, kernel_known, id(settings), registry.generation(), calibrate.generation(),
            problem.h.tobytes() if small_kernel else None)
     known = _memo.get(key)
     if known is not None:
@@ -175,6 +175,7 @@ def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.nd
     >>> execute(p, plan(p, "fft"))
     array([ 1., nan, nan,  2.,  1.])
     """
+    background.note_call()
     executor = registry.get(plan.executor)
     compute = plan.compute_dtype
     direct_into_out = out is not None and out.dtype == compute

@@ -281,7 +281,7 @@ def convolve_spectral(
     workers, inner = split_threads(len(tiles), math.prod(batch) * layout.points, threads)
     transforms = get_backend(backend)
     if workers == 1:
-        pair = transforms.transform_pair(batch, layout.fft_shape, real, out.dtype, inner)
+        pair = transforms.transform_pair(batch, layout.fft_shape, real, out.dtype, inner, uses=len(tiles))
         pair.begin()
         for tile in tiles:
             _run_tile(pair, x, spectrum, out, tile, check_input)
@@ -291,7 +291,8 @@ def convolve_spectral(
     failed = threading.Event()
 
     def work() -> None:
-        pair = transforms.transform_pair(batch, layout.fft_shape, real, out.dtype, 1)
+        pair = transforms.transform_pair(batch, layout.fft_shape, real, out.dtype, 1,
+                                         uses=-(-len(tiles) // workers))
         pair.begin()
         try:
             for i in claim:

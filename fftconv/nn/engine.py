@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .. import background
 from ..backends.threads import resolve_threads
 from ..core.memory import check_fits
 from ..executors.nonfinite import all_finite
@@ -68,6 +69,7 @@ def correlate_layer(
     x = np.asarray(x, dtype=dtype)
     w = np.asarray(w, dtype=dtype)
     nthreads = resolve_threads(threads)
+    background.note_call()
     plan = plan_layer(x.shape, w.shape, stride, dilation, groups, dtype, nthreads, method)
     # before any work: the result and the workspace must fit in memory
     check_fits(

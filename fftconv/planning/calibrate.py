@@ -4,12 +4,19 @@ The built-in coefficients were fitted on one CPU; on another the direct sums' mu
 rates, the FFT's cost per point, copies and what a second thread gains can differ by 2x and
 more, and the planner then picks the slower method near every crossover. So the first time
 the planner needs coefficients on a machine (``[planner] calibrate = "auto"``, the default,
-and no ``[planner.costs]`` from ``fftconv tune``), it measures those few, in at most
-`BUDGET_SECONDS`, through the executors' own estimates (as ``fftconv tune`` does, on a much
-smaller grid), and caches them like FFTW wisdom: a JSON file in the user cache directory,
-named by the CPU model, the compiled loops' variant and the library versions. Later processes
-read it in well under a millisecond. Each group is one scale over its coefficients, so the
-built-in proportions between them stay; ``fftconv tune`` remains the full fit.
+and no ``[planner.costs]`` from ``fftconv tune``), those few are measured through the
+executors' own estimates (as ``fftconv tune`` does, on a much smaller grid) and cached like
+FFTW wisdom: a JSON file in the user cache directory, named by the CPU model, the compiled
+loops' variant and the library versions. Later processes read it once, in well under a
+millisecond. Each group is one scale over its coefficients, so the built-in proportions
+between them stay; ``fftconv tune`` remains the full fit.
+
+The measuring never stalls a call: it runs on the background thread (`fftconv.background`,
+~2 s of a core the process is not using), timed in that thread's CPU time, with the
+transforms timed in FFTW's measuring process (`fftconv.backends.measuring`). Until it is
+done the planner uses the built-in coefficients, and `Plan.explain` says so; what a second
+thread gains is measured only while the engine is idle (else the built-in gains stay, and a
+later process measures them).
 
 A cache that cannot be read or written costs a warning and a new measurement, never a
 failed call. ``FFTCONV_CALIBRATE=off`` (or ``[planner] calibrate = "off"``) keeps the
@@ -19,11 +26,11 @@ built-in coefficients; the tests run that way, for plans that do not depend on t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import platform
-import statistics
 import threading
 import time
 import warnings
@@ -32,41 +39,29 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from .. import config
+from .. import background, config
+from ..backends import measuring
+from ..backends.threads import available_cores
+from . import measure_cpu
 from .costs import DEFAULT_COSTS, CostModel
 
-#: Wall-time budget of one calibration; groups not reached keep their built-in values.
-BUDGET_SECONDS = 2.0
-#: Seconds each measured case runs for (at least three runs each, median).
-CASE_SECONDS = 0.02
+#: How long the engine must have been idle before what a second thread gains is timed (wall
+#: time of two threads means nothing while the user's calls share the cores); a process that
+#: is busy then leaves it to a later one.
+IDLE_SECONDS = 0.5
 #: Format of the cache file.
 CACHE_VERSION = 1
 
-#: The direct executors' cases (image, kernel, dtype) and coefficient groups, fitted jointly
-#: per executor: two cases where one term dominates each, for executors with two groups.
-DIRECT_CASES = {
-    "direct.compiled": ([((256, 256), (3, 3)), ((256, 256), (11, 11))], "float32",
-                        [("compiled_point", "compiled_call"), ("compiled_mac",)]),
-    "direct.rows": ([((256, 256), (3, 3)), ((256, 256), (9, 9))], "float64",
-                    [("row_point", "row_tap", "row_call")]),
-    "direct.ndimage": ([((128, 128), (13, 13))], "float64", [("direct_point", "direct_mac")]),
-    "direct.numpy": ([((8192,), (31,))], "float64", [("direct_mac_1d",)]),
-    "direct.windows": ([((64, 64), (3, 3))], "float64", [("window_point", "window_mac")]),
-}
-#: Seconds per 8 bytes of ``np.copyto`` on the reference machine, of 256 KiB (in the cache) and
-#: of 32 MiB (from memory): the copy coefficients scale by this machine's over these. (A fit
-#: through one tiled convolution's time was too noisy: the copies are its small remainder
-#: after the transforms.)
-REFERENCE_COPY = (0.067e-9, 0.294e-9)
-
 _lock = threading.Lock()
-_in_process: dict[str, CostModel] = {}
+#: Coefficients by machine key id: None while they are measured in the background.
+_in_process: dict[str, CostModel | None] = {}
+_generation = [0]
 
 
 def costs_for(settings: config.Config) -> tuple[CostModel, str]:
     """The coefficients the planner uses under ``settings``, and where they come from:
-    'tuned' (``[planner.costs]`` or an override), 'calibrated' (measured on this CPU), or
-    'built-in'.
+    'tuned' (``[planner.costs]`` or an override), 'calibrated' (measured on this CPU),
+    'calibrating' (built-in, while this CPU is measured in the background) or 'built-in'.
 
     Examples
     --------
@@ -78,20 +73,120 @@ def costs_for(settings: config.Config) -> tuple[CostModel, str]:
         return settings.costs, "tuned"
     if settings.calibrate == "off":
         return settings.costs, "built-in"
-    key = machine_key(settings.backend)
-    known = _in_process.get(key["id"])
+    key_id = _machine_key(settings.backend)["id"]
+    try:
+        known = _in_process[key_id]
+    except KeyError:
+        known = _read_or_start(settings)
     if known is None:
-        with _lock:
-            known = _in_process.get(key["id"])
-            if known is None:
-                known = _load_or_measure(key, settings.costs)
-                _in_process[key["id"]] = known
+        return settings.costs, "calibrating"
     return known, "calibrated"
+
+
+def _read_or_start(settings: config.Config) -> CostModel | None:
+    """The cached coefficients (read once per process), or None after starting their
+    measurement in the background."""
+    key = machine_key(settings.backend)
+    with _lock:
+        if key["id"] in _in_process:
+            return _in_process[key["id"]]
+        loaded, gains_measured = _load(cache_path(key), key, settings.costs)
+        _in_process[key["id"]] = loaded
+    if loaded is None:
+        background.submit(("calibrate", key["id"]), functools.partial(_calibrate, key, settings.costs),
+                          priority=0)
+    elif not gains_measured:
+        _measure_thread_gains_later(key, loaded)
+    return loaded
+
+
+def _calibrate(key: dict[str, object], base: CostModel) -> None:
+    """Measure, cache and start using this CPU's coefficients (the background job): in the
+    measuring process, which shares neither the GIL nor FFTW's planner with the user's calls
+    (where it cannot run: the direct sums and copies, in this thread). What a second thread
+    gains is a later job."""
+    started = time.perf_counter()
+    answer = measuring.ask({"op": "calibrate", "costs": as_dict(base)})
+    if answer is None:
+        measured = measure_cpu.measure(base, clock=time.thread_time, transforms=False)
+    else:
+        measured = from_dict(base, answer["costs"])
+    _publish(key, measured, time.perf_counter() - started, gains_measured=False)
+    _measure_thread_gains_later(key, measured)
+
+
+def _measure_thread_gains_later(key: dict[str, object], costs: CostModel) -> None:
+    if available_cores() >= 2:
+        background.submit(("thread gains", key["id"]),
+                          functools.partial(_measure_thread_gains, key, costs), priority=2)
+
+
+def _measure_thread_gains(key: dict[str, object], costs: CostModel) -> None:
+    """What a second thread gains, timed in the measuring process if the engine has been
+    idle for `IDLE_SECONDS` and stays idle meanwhile (two threads' wall time means nothing
+    while the user's calls share the cores); else left for a later process."""
+    calls = background.calls()
+    time.sleep(IDLE_SECONDS)
+    if background.calls() != calls:
+        return
+    started = time.perf_counter()
+    answer = measuring.ask({"op": "thread_gains", "costs": as_dict(costs)})
+    if answer is not None and background.calls() == calls:
+        _publish(key, from_dict(costs, answer["costs"]), time.perf_counter() - started, gains_measured=True)
+
+
+def _publish(key: dict[str, object], costs: CostModel, seconds: float, gains_measured: bool) -> None:
+    """Cache ``costs`` for later processes and use them from now on."""
+    _save(cache_path(key), key, costs, seconds, gains_measured)
+    with _lock:
+        _in_process[str(key["id"])] = costs
+        _generation[0] += 1
+
+
+def as_dict(costs: CostModel) -> dict[str, float]:
+    """The coefficients as a JSON-ready dict."""
+    return dataclasses.asdict(costs)
+
+
+def from_dict(base: CostModel, values: dict) -> CostModel:
+    """``base`` with the known coefficients of ``values``."""
+    known = {f.name for f in dataclasses.fields(CostModel)}
+    return dataclasses.replace(base, **{k: v for k, v in values.items() if k in known})
+
+
+def generation() -> int:
+    """Changes whenever the coefficients in use may have changed (plans made before are
+    stale).
+
+    Examples
+    --------
+    >>> generation() >= 0
+    True
+    """
+    return _generation[0]
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Block until a calibration under way (and any other background work) is done; True
+    if it is. For benchmarks that must plan with this CPU's coefficients from the start.
+
+    Examples
+    --------
+    >>> wait(60.0)
+    True
+    """
+    return background.wait(timeout)
 
 
 def machine_key(backend: str) -> dict[str, object]:
     """What calibrated coefficients depend on, and its digest (``id``): the CPU model, the
-    compiled loops' variant and the versions of what runs the measured code."""
+    compiled loops' variant and the versions of what runs the measured code. Read once per
+    process and backend: it reads ``/proc/cpuinfo`` and package metadata."""
+    return dict(_machine_key(backend))
+
+
+@functools.cache
+def _machine_key(backend: str) -> dict[str, object]:
     import scipy
 
     from .. import __version__
@@ -126,26 +221,17 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _load_or_measure(key: dict[str, object], base: CostModel) -> CostModel:
-    path = cache_path(key)
-    loaded = _load(path, key, base)
-    if loaded is not None:
-        return loaded
-    started = time.perf_counter()
-    measured = measure(base)
-    _save(path, key, measured, time.perf_counter() - started)
-    return measured
-
-
-def _load(path: Path, key: dict[str, object], base: CostModel) -> CostModel | None:
+def _load(path: Path, key: dict[str, object], base: CostModel) -> tuple[CostModel | None, bool]:
+    """The coefficients cached at ``path`` for ``key`` (None if none are usable), and whether
+    they include measured thread gains."""
     try:
         text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):  # nothing cached there
-        return None
+        return None, False
     except OSError as exc:
         warnings.warn(f"cannot read fftconv's calibration {path} ({exc.strerror}); measuring again",
                       RuntimeWarning, stacklevel=5)
-        return None
+        return None, False
     try:
         data = json.loads(text)
         if data.get("key") != key:
@@ -156,17 +242,17 @@ def _load(path: Path, key: dict[str, object], base: CostModel) -> CostModel | No
                 k not in known or isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0
                 for k, v in values.items()):
             raise ValueError("coefficients missing or not positive numbers")
-        return dataclasses.replace(base, **values)
+        return dataclasses.replace(base, **values), bool(data.get("thread_gains", False))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         warnings.warn(f"fftconv's calibration {path} is unusable ({exc}); measuring again",
                       RuntimeWarning, stacklevel=5)
-        return None
+        return None, False
 
 
-def _save(path: Path, key: dict[str, object], costs: CostModel, seconds: float) -> None:
+def _save(path: Path, key: dict[str, object], costs: CostModel, seconds: float, gains_measured: bool) -> None:
     changed = {f.name: getattr(costs, f.name) for f in dataclasses.fields(CostModel)
                if getattr(costs, f.name) != getattr(DEFAULT_COSTS, f.name)}
-    data = {"key": key, "costs": changed, "seconds": round(seconds, 3),
+    data = {"key": key, "costs": changed, "thread_gains": gains_measured, "seconds": round(seconds, 3),
             "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,102 +264,12 @@ def _save(path: Path, key: dict[str, object], costs: CostModel, seconds: float) 
                       "measured again in the next process", RuntimeWarning, stacklevel=5)
 
 
-def measure(base: CostModel, budget: float = BUDGET_SECONDS) -> CostModel:
-    """``base`` with the groups that vary most between CPUs scaled to this one: each direct
-    executor's rates, the FFT's cost per point, copies, and (with two or more cores) what a
-    second thread gains; each group measured while ``budget`` seconds last.
-
-    Examples
-    --------
-    >>> m = measure(DEFAULT_COSTS, budget=0.0)  # no time: nothing measured
-    >>> m == DEFAULT_COSTS
-    True
-    """
-    from ..backends.threads import available_cores
-    from ..executors import registry
-    from .tune import transforms
-    from .tune.fit import fit_groups
-    from .tune.measure import time_executor
-
-    deadline = time.perf_counter() + budget
-    rng = np.random.default_rng(0)
-    costs = base
-    # most telling first: the direct sums' rates decide small kernels
-    for name, (pairs, dtype, groups) in DIRECT_CASES.items():
-        if time.perf_counter() >= deadline:
-            return costs
-        if not registry.get(name).applies(_spec(pairs[0], dtype)):
-            continue  # e.g. the compiled loops were not built
-        measured = [time_executor(name, rng.standard_normal(s1).astype(dtype),
-                                  rng.standard_normal(s2).astype(dtype), "same", CASE_SECONDS, costs)
-                    for s1, s2 in pairs]
-        costs = fit_groups(measured, costs, groups)
-    if time.perf_counter() < deadline:  # transforms: cost per point, one scale (FFTW plans
-        cases = [((64, 64), "float64"), ((256, 256), "float64")]  # them with MEASURE: ~0.5 s)
-        timed = transforms.measure_transforms(cases, CASE_SECONDS, rng, lambda: None)
-        scale = statistics.median(t / transforms.predict(costs, s, d) for s, d, t in timed)
-        costs = dataclasses.replace(costs, fft_point_log=costs.fft_point_log * scale,
-                                    fft_point=costs.fft_point * scale)
-    if time.perf_counter() < deadline:  # copies, in the cache and from memory
-        cached, streamed = (_copy_seconds(n) for n in (1 << 15, 1 << 22))
-        costs = dataclasses.replace(
-            costs, copy_point_cached=costs.copy_point_cached * cached / REFERENCE_COPY[0],
-            copy_point=costs.copy_point * streamed / REFERENCE_COPY[1])
-    if available_cores() >= 2 and time.perf_counter() < deadline:
-        costs = _thread_gains(costs, rng)
-    return costs
-
-
-def _copy_seconds(points: int) -> float:
-    """Seconds per 8 bytes of copying ``points`` float64 values (best of a few rounds)."""
-    src, dst = np.ones(points), np.empty(points)
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(4):
-            np.copyto(dst, src)
-        best = min(best, (time.perf_counter() - start) / 4)
-    return best / points
-
-
-def _spec(pair, dtype):
-    from ..core.problem import Spec
-
-    return Spec.of_shapes(pair[0], pair[1], "same", dtype)
-
-
-def _thread_gains(costs: CostModel, rng) -> CostModel:
-    """What a second thread gains inside a transform (FFTW's threads) and on the compiled
-    loop's row bands (workers on their own part of the work)."""
-    from ..backends import get_backend
-    from ..executors import direct_compiled
-    from .tune.measure import thread_gain, typical_time
-
-    backend = get_backend(config.get().backend)
-    times = []
-    with config.override(planner_effort="estimate"):  # the ratio of two plans, made alike and fast
-        for n in (1, 2):
-            pair = backend.transform_pair((), (1024, 1024), True, np.dtype(np.float64), n)
-            pair.begin()
-            pair.data[...] = rng.standard_normal(pair.data.shape)
-            times.append(typical_time(lambda p=pair: (p.forward(), p.inverse()), CASE_SECONDS))
-    fft_gain = thread_gain(times[0], times[1], 2)
-    costs = dataclasses.replace(costs, fft_thread_efficiency=fft_gain,
-                                fft_thread_efficiency_1d=min(fft_gain, costs.fft_thread_efficiency_1d))
-    if direct_compiled.loops() is not None:
-        x = rng.standard_normal((1024, 1024)).astype(np.float32)
-        k = rng.standard_normal((7, 7)).astype(np.float32)
-        out = np.empty_like(x)
-        ranges = [(-3, 1027), (-3, 1027)]
-        t1, t2 = (typical_time(lambda n=n: direct_compiled.correlate_extended(x, k, ranges, "constant", 0,
-                                                                               out, n), CASE_SECONDS)
-                  for n in (1, 2))
-        band_gain = thread_gain(t1, t2, 2)
-        costs = dataclasses.replace(costs, thread_efficiency=band_gain, thread_efficiency_out_of_cache=min(
-            band_gain, costs.thread_efficiency_out_of_cache * band_gain / costs.thread_efficiency))
-    return costs
-
-
 def forget() -> None:
     """Drop the coefficients held in this process (the cache file stays)."""
-    _in_process.clear()
+    background.wait()
+    with _lock:
+        for key_id in _in_process:
+            background.forget(("calibrate", key_id))
+            background.forget(("thread gains", key_id))
+        _in_process.clear()
+        _generation[0] += 1

@@ -28,6 +28,7 @@ class Candidate:
 COSTS_SOURCES = {
     "built-in": "built-in (fitted on the reference machine; [planner] calibrate = \"off\")",
     "calibrated": "calibrated on this CPU at first use (fftconv.planning.calibrate)",
+    "calibrating": "built-in, while this CPU is calibrated in the background (fftconv.planning.calibrate)",
     "tuned": "tuned ([planner.costs], from fftconv tune)",
 }
 
@@ -62,7 +63,8 @@ class Plan:
         Why this executor (the lowest estimate, a forced method, the memory limit).
     costs_source : str
         Where the cost coefficients came from: 'built-in', 'calibrated' (measured on this
-        CPU on first use) or 'tuned' (``fftconv tune``'s ``[planner.costs]``).
+        CPU on first use), 'calibrating' (built-in while that measurement runs in the
+        background) or 'tuned' (``fftconv tune``'s ``[planner.costs]``).
     """
 
     spec: Spec
@@ -135,13 +137,27 @@ class Plan:
             + f" ({self.reason})",
         ]
         if self.layout is not None:
-            lines.append(str(self.layout) + (f" on {self.backend}" if self.backend else ""))
+            lines.append(str(self.layout))
+        if self.backend is not None and self.fft_shape is not None:
+            lines.append(describe_transforms(self.backend, self.fft_shape, self.compute_dtype))
         lines.append(f"cost coefficients: {COSTS_SOURCES.get(self.costs_source, self.costs_source)}")
         for name, c in sorted(self.candidates.items(), key=lambda kv: kv[1].seconds):
             note = "" if c.fits else ", over the memory limit"
             lines.append(f"  {name:>16}: estimated {format_seconds(c.seconds)}, "
                          f"workspace {format_bytes(c.workspace)}{note}")
         return "\n".join(lines)
+
+
+def describe_transforms(backend: str, fft_shape: tuple[int, ...], dtype: np.dtype) -> str:
+    """The line of `Plan.explain` on the transforms: the backend, and what it says of
+    transforms of ``fft_shape`` now (library, planning effort) if it says anything."""
+    from ..backends.base import get_backend
+
+    describe = getattr(get_backend(backend), "describe", None)
+    if describe is None:
+        return f"transforms on {backend}"
+    dtype = np.dtype(dtype)
+    return f"transforms on {backend}: {describe(tuple(fft_shape), dtype.kind != 'c', dtype.type(0).real.dtype)}"
 
 
 def format_seconds(seconds: float) -> str:

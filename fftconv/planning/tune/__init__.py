@@ -27,12 +27,12 @@ import numpy as np
 from ... import config
 from ...core.problem import Problem
 from ...signal import convolve
+from ...timing import typical_time
 from ..costs import CostModel
 from ..planner import make_plan
 from . import cases, transforms
 from .executors import THREAD_STEPS, fit_direct, fit_separable, fit_spectral, fit_threads
 from .fit import log_error
-from .measure import typical_time
 
 __all__ = ["TuneResult", "costs_table", "report", "tune", "write_costs"]
 

@@ -16,11 +16,12 @@ from ...backends import get_backend
 from ...core.problem import Problem, Spec
 from ...executors import registry
 from ...executors.spectral import FFTLayout
+from ...timing import typical_time
 from ..costs import CostModel, busiest_share
 from ..planner import make_plan
 from . import cases
 from .fit import fit_groups
-from .measure import Measurement, thread_gain, time_executor, typical_time
+from .measure import Measurement, thread_gain, time_executor
 
 #: The spectral coefficients fitted jointly: per buffer point (operands streamed from memory,
 #: or in the cache), per buffer row, per tile and per call.

@@ -1,9 +1,8 @@
-"""Timing for ``fftconv tune``: typical times, and running one executor with one plan."""
+"""Timing for ``fftconv tune``: running one executor with one plan, and thread gains."""
 
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,28 +13,9 @@ from ... import config
 from ...core import run
 from ...core.problem import Problem, Spec
 from ...executors import registry
+from ...timing import typical_time
 from ..costs import CostModel
 from ..planner import make_plan
-
-
-def typical_time(func: Callable[[], object], min_seconds: float, max_runs: int = 50) -> float:
-    """Median of several runs (after one warm-up), running for at least ``min_seconds``: the
-    statistic the benchmarks judge by (the fastest run flatters memory-bound work, such as the
-    direct sum, more than transforms, and so skews the planner's comparisons).
-
-    Examples
-    --------
-    >>> typical_time(lambda: sum(range(100)), 0.001) > 0
-    True
-    """
-    func()
-    times = []
-    start = time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < min_seconds and len(times) < max_runs):
-        t0 = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 @dataclass(frozen=True)
@@ -56,9 +36,10 @@ class Measurement:
 
 
 def time_executor(name: str, a: np.ndarray, b: np.ndarray, mode: str, budget: float, costs: CostModel,
-                  threads: int = 1, layout: object = None) -> Measurement:
+                  threads: int = 1, layout: object = None,
+                  clock: Callable[[], float] = time.perf_counter) -> Measurement:
     """Time executor ``name`` convolving ``a`` with ``b`` (its layout chosen under ``costs``,
-    or ``layout``).
+    or ``layout``), by ``clock`` (wall time unless given).
 
     Examples
     --------
@@ -73,7 +54,7 @@ def time_executor(name: str, a: np.ndarray, b: np.ndarray, mode: str, budget: fl
     plan = make_plan(spec, registry.get(name).method, (name,), costs)
     if layout is not None:
         plan = dataclasses.replace(plan, layout=layout)
-    seconds = typical_time(lambda: run.execute(problem, plan), budget)
+    seconds = typical_time(lambda: run.execute(problem, plan), budget, clock=clock)
     return Measurement(name, spec, seconds, plan.layout if registry.get(name).uses_backend else None)
 
 

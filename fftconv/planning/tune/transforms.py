@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import math
 import statistics
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -20,17 +21,18 @@ import scipy.optimize
 
 from ... import config
 from ...backends import get_backend
+from ...timing import typical_time
 from ..costs import CostModel, precision
-from .measure import typical_time
 
 #: Radix weights tried (relative to radix 2): 1.0 to 4.0 in steps of 0.25.
 RADIX_GRID = [w / 4 for w in range(4, 17)]
 
 
 def measure_transforms(cases: Sequence[tuple[tuple[int, ...], str]], budget: float, rng,
-                       step: Callable[[], object]) -> list[tuple[tuple[int, ...], str, float]]:
+                       step: Callable[[], object], clock: Callable[[], float] = time.perf_counter
+                       ) -> list[tuple[tuple[int, ...], str, float]]:
     """(shape, dtype, seconds of one transform) for each case: a measured forward plus
-    inverse pair on one thread, halved."""
+    inverse pair on one thread, halved, timed by ``clock``."""
     backend = get_backend(config.get().backend)
     measured = []
     with config.override(planner_effort="measure"):
@@ -40,7 +42,7 @@ def measure_transforms(cases: Sequence[tuple[tuple[int, ...], str]], budget: flo
             pair = backend.transform_pair((), shape, real, dt.type(0).real.dtype if real else dt, 1)
             pair.begin()
             pair.data[...] = rng.standard_normal(pair.data.shape)
-            seconds = typical_time(lambda p=pair: (p.forward(), p.inverse()), budget) / 2
+            seconds = typical_time(lambda p=pair: (p.forward(), p.inverse()), budget, clock=clock) / 2
             measured.append((shape, dtype, seconds))
             step()
     return measured

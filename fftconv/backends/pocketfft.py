@@ -1,0 +1,164 @@
+"""The pocketfft backend: numpy.fft's or scipy.fft's transforms, which need no planning.
+
+FFTW's fast plans cost time to make (MEASURE: 0.1-40 s a size here) and pyFFTW costs
+0.2-0.6 s to import; pocketfft costs neither, and transforms 2-D arrays about as fast as
+FFTW's quick ESTIMATE plans (1-D ones 2-3x slower than FFTW's measured plans). So it serves
+a transform size's first calls while FFTW is planned in the background
+(`fftconv.backends.fftw`), and it can be selected outright (``[planner] backend =
+"pocketfft"``).
+
+Which library: scipy.fft when the process has already imported it (it vectorises across
+rows and takes threads: 2x numpy.fft on single-precision 2-D transforms here), else
+numpy.fft, which is imported with NumPy and, from NumPy 2.0, computes single precision in
+single precision and writes into our buffers; with an older NumPy, scipy.fft.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+
+from .base import register_backend
+from .cache import PairCache
+
+#: NumPy's own FFT computes float32 as float32 and writes into ``out=`` from 2.0 on.
+NUMPY_FFT_USABLE = int(np.__version__.split(".")[0]) >= 2
+#: Buffers kept for reuse (pairs of the calls' threads), least recently used dropped first.
+CACHE_BYTES = 1 << 30
+CACHE_PAIRS = 256
+
+
+def library() -> str:
+    """'scipy.fft' or 'numpy.fft': what new pairs transform with (see the module docstring).
+
+    Examples
+    --------
+    >>> library() in ("scipy.fft", "numpy.fft")
+    True
+    """
+    if "scipy.fft" in sys.modules or not NUMPY_FFT_USABLE:
+        return "scipy.fft"
+    return "numpy.fft"
+
+
+class PocketPair:
+    """A `fftconv.backends.base.TransformPair` on pocketfft: ``data`` and ``spectrum`` are two
+    buffers (one for complex data), transformed between with unnormalised transforms.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pair = PocketPair((), (4,), True, np.dtype(np.float64), 1)
+    >>> pair.data[:] = [1, 2, 3, 4]; pair.forward(); pair.spectrum[0]
+    np.complex128(10+0j)
+    >>> pair.inverse(); pair.data
+    array([ 4.,  8., 12., 16.])
+    """
+
+    def __init__(self, batch_shape: tuple[int, ...], fft_shape: tuple[int, ...], real: bool, dtype: np.dtype,
+                 threads: int) -> None:
+        self.fft_shape = tuple(fft_shape)
+        self.real = real
+        self.threads = threads
+        self.axes = tuple(range(len(batch_shape), len(batch_shape) + len(fft_shape)))
+        self.library = library()
+        self.data = np.empty(tuple(batch_shape) + self.fft_shape, dtype)
+        if real:
+            complex_dtype = np.result_type(dtype, np.complex64)
+            half = self.fft_shape[:-1] + (self.fft_shape[-1] // 2 + 1,)
+            self.spectrum = np.empty(tuple(batch_shape) + half, complex_dtype)
+        else:
+            self.spectrum = self.data
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes + (self.spectrum.nbytes if self.real else 0))
+
+    def begin(self) -> None:
+        """Nothing to do: pocketfft needs no plan."""
+
+    def forward(self) -> None:
+        """``spectrum = FFT(data)``."""
+        if self.library == "numpy.fft":
+            transform = np.fft.rfftn if self.real else np.fft.fftn
+            transform(self.data, axes=self.axes, out=self.spectrum)
+            return
+        import scipy.fft
+
+        transform = scipy.fft.rfftn if self.real else scipy.fft.fftn
+        self.spectrum[...] = transform(self.data, axes=self.axes, workers=self.threads)
+
+    def inverse(self) -> None:
+        """``data = unnormalised inverse FFT(spectrum)`` (the spectrum may be destroyed)."""
+        if self.library == "numpy.fft":
+            if self.real:
+                np.fft.irfftn(self.spectrum, s=self.fft_shape, axes=self.axes, norm="forward", out=self.data)
+            else:
+                np.fft.ifftn(self.spectrum, axes=self.axes, norm="forward", out=self.data)
+            return
+        import scipy.fft
+
+        if self.real:
+            self.data[...] = scipy.fft.irfftn(self.spectrum, s=self.fft_shape, axes=self.axes, norm="forward",
+                                              overwrite_x=True, workers=self.threads)
+        else:
+            self.data[...] = scipy.fft.ifftn(self.spectrum, axes=self.axes, norm="forward", overwrite_x=True,
+                                             workers=self.threads)
+
+
+_cache: PairCache[PocketPair] = PairCache(CACHE_BYTES, CACHE_PAIRS)
+
+
+def transform_pair(batch_shape: tuple[int, ...], fft_shape: tuple[int, ...], real: bool, dtype: np.dtype,
+                   threads: int = 1) -> PocketPair:
+    """A cached `PocketPair` of the calling thread (its buffers are scratch space: threads
+    never share one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pair = transform_pair((), (8,), True, np.dtype(np.float64))
+    >>> pair is transform_pair((), (8,), True, np.dtype(np.float64))
+    True
+    """
+    key = (tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads, library(),
+           threading.get_ident())
+    pair = _cache.get(key)
+    if pair is None:
+        pair = PocketPair(tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads)
+        _cache.put(key, pair)
+    return pair
+
+
+class PocketFFTBackend:
+    """pocketfft (numpy.fft or scipy.fft) as an FFT backend (`fftconv.backends.base.Backend`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> POCKETFFT.supports(np.dtype(np.float32)), POCKETFFT.supports(np.dtype(np.int64))
+    (True, False)
+    """
+
+    name = "pocketfft"
+
+    def supports(self, dtype: np.dtype) -> bool:
+        dtype = np.dtype(dtype)
+        return dtype.kind in "fc" and dtype.itemsize >= (4 if dtype.kind == "f" else 8)
+
+    def transform_pair(self, batch_shape, fft_shape, real, dtype, threads=1, uses=1) -> PocketPair:
+        return transform_pair(batch_shape, fft_shape, real, dtype, threads)
+
+    def clear_cache(self) -> None:
+        _cache.clear()
+
+    def version(self) -> str:
+        return f"pocketfft ({library()}, NumPy {np.__version__})"
+
+    def describe(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> str:
+        return f"{library()} (pocketfft, no planning)"
+
+
+POCKETFFT = register_backend(PocketFFTBackend())

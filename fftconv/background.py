@@ -1,0 +1,148 @@
+"""One low-priority thread for work that pays back later and must never stall a call.
+
+Two kinds of work are worth doing but not worth making a user's call wait for: FFTW plans
+made with MEASURE (seconds for a large transform; `fftconv.backends.fftw` asks for them once
+a transform size repeats) and the first-use calibration of this CPU's cost coefficients
+(`fftconv.planning.calibrate`). Both are jobs here: run one at a time, in submission order
+(a lower ``priority`` number first), on a daemon thread that the operating system schedules
+after everything else of the process (``nice 19`` on Linux), so it takes a core that would
+otherwise idle and yields whenever the user's work wants it.
+
+Jobs are keyed: a key already queued, running or done is not queued again. A job that
+fails warns once and is not retried. `wait` lets benchmarks and tests reach the state a
+long-running program reaches by itself; `calls` counts the engine's calls so that a job
+timing something can tell whether the foreground was busy meanwhile. Everything here is
+reset in a forked child (its thread did not survive the fork).
+
+Examples
+--------
+>>> results = []
+>>> submit(("example", 1), lambda: results.append("done"))
+True
+>>> wait(10.0), results
+(True, ['done'])
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import threading
+import warnings
+from collections.abc import Callable, Hashable
+
+#: Niceness of the worker thread (Linux: per thread): the scheduler's lowest priority.
+NICENESS = 19
+
+_lock = threading.Condition()
+_queue: list[tuple[int, int, Hashable, Callable[[], object]]] = []
+_known: set[Hashable] = set()  # queued, running or done
+_running: Hashable | None = None
+_thread: threading.Thread | None = None
+_order = itertools.count()
+_calls = 0
+
+
+def submit(key: Hashable, job: Callable[[], object], priority: int = 1) -> bool:
+    """Queue ``job`` unless ``key`` was queued before; True if it was queued now.
+
+    Examples
+    --------
+    >>> submit(("example", 2), lambda: None), submit(("example", 2), lambda: None)
+    (True, False)
+    """
+    global _thread
+    with _lock:
+        if key in _known:
+            return False
+        _known.add(key)
+        heapq.heappush(_queue, (priority, next(_order), key, job))
+        if _thread is None:
+            _thread = threading.Thread(target=_work, name="fftconv-background", daemon=True)
+            _thread.start()
+        _lock.notify_all()
+    return True
+
+
+def pending(key: Hashable) -> bool:
+    """Whether ``key`` is queued or running (not yet done).
+
+    Examples
+    --------
+    >>> pending(("never", "submitted"))
+    False
+    """
+    with _lock:
+        return key == _running or any(entry[2] == key for entry in _queue)
+
+
+def forget(key: Hashable) -> None:
+    """Let ``key`` be submitted again once it is done (its result was dropped).
+
+    Examples
+    --------
+    >>> forget(("example", 2))
+    """
+    with _lock:
+        if key != _running and not any(entry[2] == key for entry in _queue):
+            _known.discard(key)
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Block until no job is queued or running (or ``timeout`` seconds pass); True if idle.
+
+    Examples
+    --------
+    >>> wait(0.0) in (True, False)
+    True
+    """
+    with _lock:
+        return _lock.wait_for(lambda: not _queue and _running is None, timeout)
+
+
+def note_call() -> None:
+    """Count one call of the engine (cheap: called on every run)."""
+    global _calls
+    _calls += 1
+
+
+def calls() -> int:
+    """Engine calls counted so far in this process (see `note_call`)."""
+    return _calls
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass
+
+
+def _work() -> None:
+    global _running
+    _lower_priority()
+    while True:
+        with _lock:
+            _lock.wait_for(lambda: bool(_queue))
+            _, _, key, job = heapq.heappop(_queue)
+            _running = key
+        try:
+            job()
+        except Exception as exc:  # a failed refinement must never reach the user's calls
+            warnings.warn(f"fftconv's background job {key!r} failed ({type(exc).__name__}: {exc}); "
+                          "calls go on without it", RuntimeWarning, stacklevel=1)
+        finally:
+            with _lock:
+                _running = None
+                _lock.notify_all()
+
+
+def _forget_in_child() -> None:
+    global _lock, _queue, _known, _running, _thread
+    _lock = threading.Condition()
+    _queue, _known, _running, _thread = [], set(), None, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)

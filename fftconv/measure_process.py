@@ -1,0 +1,83 @@
+"""The measuring process: ``python -m fftconv.measure_process``, started by
+`fftconv.backends.measuring` for the work that must neither stall the user's calls nor
+share their process: FFTW's MEASURE plans and the first-use calibration of this CPU.
+
+It runs at the lowest scheduling priority, answers one JSON request a line on its standard
+output and ends when its input closes. Requests:
+
+* ``{"op": "plan", "size": ...}``: plan that transform size with MEASURE;
+* ``{"op": "time", "cases": [[shape, dtype, threads], ...], "seconds": s}``: also time a
+  forward and inverse transform of each (``"seconds"`` in the answer);
+* ``{"op": "calibrate", "costs": {...}}``: the coefficients of
+  `fftconv.planning.measure_cpu.measure` from those (timed in this process' CPU time);
+* ``{"op": "thread_gains", "costs": {...}}``: `fftconv.planning.measure_cpu.thread_gains`
+  (wall time: asked for only while the user's process is idle).
+
+Every answer carries FFTW's wisdom, which the user's process imports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from fftconv.backends import fftw
+from fftconv.planning import calibrate, measure_cpu
+from fftconv.planning.costs import DEFAULT_COSTS
+from fftconv.timing import typical_time
+
+
+def serve(requests, answers) -> None:
+    """Answer each request line of ``requests`` on ``answers``.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> serve(['{"op": "time", "cases": [[[16], "float64", 1]], "seconds": 0.001}'], out)
+    >>> answer = json.loads(out.getvalue()); answer["seconds"][0] > 0 and "wisdom" in answer
+    True
+    """
+    rng = np.random.default_rng(0)
+    for line in requests:
+        request = json.loads(line)
+        answer: dict[str, object] = {}
+        op = request["op"]
+        if op == "plan":
+            fftw.TransformPair(*fftw.decode_size(request["size"]), "measure", None)
+        elif op == "time":
+            answer["seconds"] = [_time_transforms(tuple(shape), np.dtype(dtype), threads, request["seconds"],
+                                                  rng) for shape, dtype, threads in request["cases"]]
+        elif op == "calibrate":
+            base = calibrate.from_dict(DEFAULT_COSTS, request["costs"])
+            answer["costs"] = calibrate.as_dict(measure_cpu.measure(base, clock=time.process_time))
+        elif op == "thread_gains":
+            base = calibrate.from_dict(DEFAULT_COSTS, request["costs"])
+            answer["costs"] = calibrate.as_dict(measure_cpu.thread_gains(base))
+        answer["wisdom"] = fftw.export_wisdom_blobs()
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
+def _time_transforms(shape, dtype, threads: int, seconds: float, rng) -> float:
+    """Seconds of one transform of ``shape`` (a forward and inverse pair, halved), planned
+    with MEASURE: CPU time on one thread (other processes' work does not count), wall time on
+    several."""
+    real = dtype.kind != "c"
+    pair = fftw.TransformPair((), shape, real, dtype.type(0).real.dtype if real else dtype, threads,
+                              "measure", None)
+    pair.data[...] = rng.standard_normal(pair.data.shape)
+    clock = time.process_time if threads == 1 else time.perf_counter
+    return typical_time(lambda: (pair.forward(), pair.inverse()), seconds, clock=clock) / 2
+
+
+if __name__ == "__main__":
+    try:
+        os.nice(19)
+    except (AttributeError, OSError):  # not available or not allowed: normal priority
+        pass
+    serve(sys.stdin, sys.stdout)

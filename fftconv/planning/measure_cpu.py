@@ -1,0 +1,157 @@
+"""Measuring this CPU's key cost coefficients (what first-use calibration,
+`fftconv.planning.calibrate`, caches): the direct sums' rates through each direct
+executor's own estimate, the FFT's cost per point, copies, and what a second thread gains.
+
+It runs in FFTW's measuring process (`fftconv.measure_process`), timed in that process' CPU
+time so that the user's work on other cores does not count, or wherever it is called.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from .costs import CostModel
+
+#: Time budget of one calibration (seconds of its clock); groups not reached keep their
+#: values.
+BUDGET_SECONDS = 2.0
+#: Seconds each measured case runs for (at least three runs each, median).
+CASE_SECONDS = 0.02
+#: The direct executors' cases (image, kernel, dtype) and coefficient groups, fitted jointly
+#: per executor: two cases where one term dominates each, for executors with two groups.
+DIRECT_CASES = {
+    "direct.compiled": ([((256, 256), (3, 3)), ((256, 256), (11, 11))], "float32",
+                        [("compiled_point", "compiled_call"), ("compiled_mac",)]),
+    "direct.rows": ([((256, 256), (3, 3)), ((256, 256), (9, 9))], "float64",
+                    [("row_point", "row_tap", "row_call")]),
+    "direct.ndimage": ([((128, 128), (13, 13))], "float64", [("direct_point", "direct_mac")]),
+    "direct.numpy": ([((8192,), (31,))], "float64", [("direct_mac_1d",)]),
+    "direct.windows": ([((64, 64), (3, 3))], "float64", [("window_point", "window_mac")]),
+}
+#: Seconds per 8 bytes of ``np.copyto`` on the reference machine, of 256 KiB (in the cache) and
+#: of 32 MiB (from memory): the copy coefficients scale by this machine's over these. (A fit
+#: through one tiled convolution's time was too noisy: the copies are its small remainder
+#: after the transforms.)
+REFERENCE_COPY = (0.067e-9, 0.294e-9)
+
+
+def measure(base: CostModel, budget: float = BUDGET_SECONDS, clock: Callable[[], float] = time.perf_counter,
+            transforms: bool = True) -> CostModel:
+    """``base`` with the groups that vary most between CPUs scaled to this one: each direct
+    executor's rates, the FFT's cost per point (unless not ``transforms``: the configured
+    backend's transforms at MEASURE effort, planned here) and copies, each group measured
+    while ``budget`` seconds of ``clock`` last. On one thread: `thread_gains` times the rest.
+
+    Examples
+    --------
+    >>> from fftconv.planning.costs import DEFAULT_COSTS
+    >>> m = measure(DEFAULT_COSTS, budget=0.0)  # no time: nothing measured
+    >>> m == DEFAULT_COSTS
+    True
+    """
+    from ..executors import registry
+    from .tune.fit import fit_groups
+    from .tune.measure import time_executor
+
+    deadline = clock() + budget
+    rng = np.random.default_rng(0)
+    costs = base
+    # most telling first: the direct sums' rates decide small kernels
+    for name, (pairs, dtype, groups) in DIRECT_CASES.items():
+        if clock() >= deadline:
+            return costs
+        if not registry.get(name).applies(_spec(pairs[0], dtype)):
+            continue  # e.g. the compiled loops were not built
+        measured = [time_executor(name, rng.standard_normal(s1).astype(dtype),
+                                  rng.standard_normal(s2).astype(dtype), "same", CASE_SECONDS, costs,
+                                  clock=clock)
+                    for s1, s2 in pairs]
+        costs = fit_groups(measured, costs, groups)
+    if transforms and clock() < deadline:
+        costs = _transform_cost(costs, rng, clock)
+    if clock() < deadline:  # copies, in the cache and from memory
+        cached, streamed = (_copy_seconds(n, clock) for n in (1 << 15, 1 << 22))
+        costs = dataclasses.replace(
+            costs, copy_point_cached=costs.copy_point_cached * cached / REFERENCE_COPY[0],
+            copy_point=costs.copy_point * streamed / REFERENCE_COPY[1])
+    return costs
+
+
+def _transform_cost(costs: CostModel, rng, clock: Callable[[], float]) -> CostModel:
+    """The FFT's cost per point, one scale, from MEASURE plans of 64² and 256² (planning
+    them takes FFTW ~0.5 s)."""
+    from .tune import transforms
+
+    cases = [((64, 64), "float64"), ((256, 256), "float64")]
+    timed = transforms.measure_transforms(cases, CASE_SECONDS, rng, lambda: None, clock=clock)
+    scale = statistics.median(t / transforms.predict(costs, s, d) for s, d, t in timed)
+    return dataclasses.replace(costs, fft_point_log=costs.fft_point_log * scale,
+                               fft_point=costs.fft_point * scale)
+
+
+def _copy_seconds(points: int, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Seconds per 8 bytes of copying ``points`` float64 values (best of a few rounds)."""
+    src, dst = np.ones(points), np.empty(points)
+    best = float("inf")
+    for _ in range(5):
+        start = clock()
+        for _ in range(4):
+            np.copyto(dst, src)
+        best = min(best, (clock() - start) / 4)
+    return best / points
+
+
+def _spec(pair, dtype):
+    from ..core.problem import Spec
+
+    return Spec.of_shapes(pair[0], pair[1], "same", dtype)
+
+
+def thread_gains(costs: CostModel) -> CostModel:
+    """``costs`` with what a second thread gains inside a transform (the configured
+    backend's threads, ESTIMATE plans: the ratio of two plans made alike) and on the compiled
+    loop's row bands (workers on their own part of the work), in wall time: meaningful only
+    while nothing else runs.
+
+    Examples
+    --------
+    >>> from fftconv.planning.costs import DEFAULT_COSTS
+    >>> 0.05 <= thread_gains(DEFAULT_COSTS).fft_thread_efficiency <= 1
+    True
+    """
+    from .. import config
+    from ..backends import get_backend
+    from ..executors import direct_compiled
+    from ..timing import typical_time
+    from .tune.measure import thread_gain
+
+    rng = np.random.default_rng(0)
+    backend = get_backend(config.get().backend)
+    times = []
+    with config.override(planner_effort="estimate"):
+        for n in (1, 2):
+            pair = backend.transform_pair((), (1024, 1024), True, np.dtype(np.float64), n, uses=100)
+            pair.begin()
+            pair.data[...] = rng.standard_normal(pair.data.shape)
+            times.append(typical_time(lambda p=pair: (p.forward(), p.inverse()), CASE_SECONDS))
+    fft_gain = thread_gain(times[0], times[1], 2)
+    costs = dataclasses.replace(costs, fft_thread_efficiency=fft_gain,
+                                fft_thread_efficiency_1d=min(fft_gain, costs.fft_thread_efficiency_1d))
+    if direct_compiled.loops() is not None:
+        x = rng.standard_normal((1024, 1024)).astype(np.float32)
+        k = rng.standard_normal((7, 7)).astype(np.float32)
+        out = np.empty_like(x)
+        ranges = [(-3, 1027), (-3, 1027)]
+        t1, t2 = (typical_time(lambda n=n: direct_compiled.correlate_extended(x, k, ranges, "constant", 0,
+                                                                               out, n), CASE_SECONDS)
+                  for n in (1, 2))
+        band_gain = thread_gain(t1, t2, 2)
+        costs = dataclasses.replace(
+            costs, thread_efficiency=band_gain, thread_efficiency_out_of_cache=min(
+                band_gain, costs.thread_efficiency_out_of_cache * band_gain / costs.thread_efficiency))
+    return costs

@@ -1,0 +1,178 @@
+"""First calls and everyday calls: no MEASURE planning inside a call, no per-call reads of
+files or machine facts, planning independent of the array sizes, and FFTW's measured plans
+arriving from the background for sizes that repeat."""
+
+import builtins
+import dataclasses
+import io
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+import scipy.signal
+from conftest import assert_close
+
+import fftconv
+from fftconv import background, config
+from fftconv.backends import fftw, pocketfft
+from fftconv.planning import calibrate
+
+
+@pytest.fixture
+def flags_planned(monkeypatch):
+    """The FFTW planner flags of every plan made from now on, with the planning thread."""
+    made = []
+    real_make = fftw.TransformPair._make
+
+    def recording(self, flags):
+        made.append((flags, threading.get_ident()))
+        return real_make(self, flags)
+
+    monkeypatch.setattr(fftw.TransformPair, "_make", recording)
+    background.wait(60)
+    fftw.forget_wisdom()
+    yield made
+    background.wait(60)
+
+
+def measure_flags(made, thread=None):
+    return [flags for flags, ident in made
+            if "FFTW_MEASURE" in flags and "FFTW_WISDOM_ONLY" not in flags and thread in (None, ident)]
+
+
+def test_estimate_effort_never_plans_with_measure(rng, flags_planned):
+    x, h = rng.standard_normal((700, 500)), rng.standard_normal((21, 21))
+    want = scipy.signal.fftconvolve(x, h)
+    with config.override(planner_effort="estimate"):
+        for method in ("fft", "tiled", "fft", "tiled", "fft"):  # sizes repeat: still ESTIMATE
+            assert_close(fftconv.convolve(x, h, method=method, threads=1), want)
+    assert background.wait(60)
+    assert flags_planned and measure_flags(flags_planned) == []
+    assert all(flags == ("FFTW_ESTIMATE",) for flags, _ in flags_planned)
+
+
+def test_auto_never_measures_inside_a_call_and_upgrades_repeated_sizes(rng, flags_planned):
+    x, h = rng.standard_normal((1100, 1000)), rng.standard_normal((31, 31))
+    want = scipy.signal.fftconvolve(x, h)
+    caller = threading.get_ident()
+    assert_close(fftconv.convolve(x, h, method="fft", threads=1), want)  # first call: ESTIMATE
+    assert measure_flags(flags_planned) == []
+    plan = fftconv.plan(x, h, method="fft", threads=1)
+    assert "ESTIMATE plans for now; measured in the background once the size repeats" in plan.explain()
+    assert_close(fftconv.convolve(x, h, method="fft", threads=1), want)  # a repeat: measured behind
+    assert measure_flags(flags_planned, caller) == []  # never in the caller's thread
+    assert background.wait(120)
+    assert "MEASURE plans" in fftconv.plan(x, h, method="fft", threads=1).explain()
+    assert_close(fftconv.convolve(x, h, method="fft", threads=1), want)
+    pair = fftw.transform_pair((), plan.fft_shape, True, np.dtype(np.float64), 1)
+    assert isinstance(pair, fftw.TransformPair) and pair.measured  # from the measuring process' wisdom
+    assert measure_flags(flags_planned) == []  # nothing measured in this process at all
+
+
+def test_small_first_transforms_run_on_pocketfft(rng, flags_planned):
+    x, h = rng.standard_normal(300), rng.standard_normal(40)
+    assert "pocketfft" in fftconv.plan(x, h, method="fft").explain()
+    out = fftconv.convolve(x, h, method="fft")
+    assert_close(out, np.convolve(x, h))
+    planned = [flags for flags, _ in flags_planned if "FFTW_WISDOM_ONLY" not in flags]
+    assert planned == []  # wisdom looked up (it knows nothing), no plan made: pocketfft
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "longdouble"])
+def test_the_pocketfft_backend_computes_what_scipy_does(rng, dtype):
+    x = rng.standard_normal((40, 30)).astype(dtype)
+    h = rng.standard_normal((7, 5)).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(x.shape).astype(dtype)
+    with config.override(backend="pocketfft"):
+        for method in ("fft", "tiled"):
+            plan = fftconv.plan(x, h, method=method)
+            assert plan.backend == "pocketfft" and "pocketfft" in plan.explain()
+            got = fftconv.convolve(x, h, method=method)
+            want = scipy.signal.convolve(x.astype(np.result_type(x, np.float64)), h, method="direct")
+            assert got.dtype == np.result_type(x, h)
+            assert_close(got, want.astype(got.dtype), ulps=2000)
+
+
+def test_planning_time_does_not_grow_with_the_kernel():
+    a, b = np.ones(10), np.ones(10**7)
+    for first, second in ((a, b), (b, a)):
+        fftconv.plan(first, second)  # imports and caches aside
+        started = time.perf_counter()
+        fftconv.plan(first, second, mode="same")
+        assert time.perf_counter() - started < 0.010
+
+
+@pytest.fixture
+def calibrated_machine(tmp_path, monkeypatch):
+    """Calibration on, from a cache that already holds this machine's coefficients."""
+    monkeypatch.setattr(calibrate, "cache_path", lambda key: tmp_path / "calibration" / f"{key['id']}.json")
+    key = calibrate.machine_key(config.get().backend)
+    costs = dataclasses.replace(calibrate.DEFAULT_COSTS, compiled_mac=1e-11)
+    calibrate._save(calibrate.cache_path(key), key, costs, 0.0, gains_measured=True)
+    calibrate.forget()
+    with config.override(calibrate="auto"):
+        yield
+    calibrate.forget()
+
+
+def test_a_warm_call_reads_no_file(rng, monkeypatch, calibrated_machine):
+    x, h = rng.standard_normal((300, 300)), rng.standard_normal((17, 17))
+    for _ in range(2):  # the first calls may read the calibration and the wisdom
+        fftconv.convolve(x, h, "same")
+        fftconv.ndimage.convolve(x, h)
+        fftconv.convolve(x[:200], h, "full", method="fft")
+    assert background.wait(120)
+    opened = []
+    caller = threading.get_ident()
+
+    def counting(real):
+        def opener(*args, **kwargs):
+            if threading.get_ident() == caller:
+                opened.append(args[:1])
+            return real(*args, **kwargs)
+        return opener
+
+    for module, name in ((builtins, "open"), (io, "open"), (os, "open")):
+        monkeypatch.setattr(module, name, counting(getattr(module, name)))
+    for _ in range(3):
+        fftconv.convolve(x, h, "same")
+        fftconv.ndimage.convolve(x, h)
+        fftconv.convolve(x[:200], h, "full", method="fft")
+        fftconv.plan(x, h, "valid").explain()
+    monkeypatch.undo()
+    assert opened == []
+
+
+def test_explain_names_the_effort_of_explicit_settings(rng):
+    for effort in ("estimate", "measure", "patient"):
+        with config.override(planner_effort=effort):
+            assert f"{effort.upper()} plans" in fftconv.plan((1000, 1000), (31, 31), method="fft").explain()
+
+
+def test_settings_reach_the_threads_working_for_a_call(rng, monkeypatch):
+    seen = []
+    real = fftw.transform_pair
+
+    def spy(*args, **kwargs):
+        seen.append(config.get().planner_effort)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fftw, "transform_pair", spy)
+    x, h = rng.standard_normal((600, 600)), rng.standard_normal((9, 9))
+    with config.override(planner_effort="estimate"):
+        fftconv.convolve(x, h, "same", "tiled", threads=2)
+    assert len(seen) >= 2 and set(seen) == {"estimate"}
+
+
+def test_the_pocketfft_pair_protocol():
+    pair = pocketfft.transform_pair((2,), (6,), True, np.dtype(np.float32))
+    pair.begin()
+    pair.data[...] = np.arange(12, dtype=np.float32).reshape(2, 6)
+    want = np.fft.rfft(pair.data.astype(np.float64))
+    pair.forward()
+    np.testing.assert_allclose(pair.spectrum, want, rtol=1e-6, atol=1e-5)
+    pair.inverse()  # unnormalised: 6x the input
+    np.testing.assert_allclose(pair.data, 6 * np.arange(12).reshape(2, 6), rtol=1e-6)
