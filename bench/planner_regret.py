@@ -1,6 +1,7 @@
 """Issue [2/7] acceptance: planner regret and fftconv vs the best scipy function, one run.
 
-Usage: python bench/planner_regret.py [--threads 1] [--json PATH] [--cases N] [--suite small-kernels]
+Usage: python bench/planner_regret.py [--threads 1] [--json PATH] [--cases N]
+       [--suite general|small-kernels|mid-sizes] [--seed S]
 
 For every case of a grid (1-D, 2-D, 3-D; image 64..8192 per side; kernels 3..511; all modes;
 float32/float64/complex128) it times, interleaved and thread-matched:
@@ -16,8 +17,20 @@ not need the peers). Run it from an empty cache (``XDG_CACHE_HOME=$(mktemp -d)``
 with first-use calibration, and with ``FFTCONV_CALIBRATE=off`` for the built-in defaults; the
 first plan's time (which includes the calibration when nothing is cached) is reported.
 
+``--suite mid-sizes``: a random grid of the everyday sizes scripts meet (seed printed; 48 cases
+by default): 2-D images 48 to 720 per side with kernels 3 to 41, 1-D signals of 200 to 200,000
+samples with kernels up to 4,000 taps, 3-D volumes 16 to 96 per side with kernels 3 to 11;
+every mode, float32 and float64; scipy.signal.convolve2d joins the peers in 2-D.
+
+Every implementation is warmed up, then the background work those calls started (FFTW's
+measured plans of sizes that repeat, calibration) is waited for, so that what is timed is
+what a loop of such calls meets.
+
 Regret = time of the method auto chooses / time of the fastest method (the forced calls of both;
-'auto' runs the very same cached plan). The 'auto' call's own time is what is compared with
+'auto' runs the very same cached plan). Where the cost model's estimates are too close to call,
+auto times the contenders on its first repeated calls (fftconv.core.trials); the script makes
+those calls before timing (``trial_calls`` in the JSON) and reports the kept choice, with the
+model's own choice beside it. The 'auto' call's own time is what is compared with
 scipy. Methods whose estimated time is over 10x the best estimate and over 1 s are not run
 (reported as skipped): they cannot be the fastest. Medians of interleaved rounds (at least 5,
 up to ~0.4 s of work per implementation), in a fresh random order every round.
@@ -59,6 +72,34 @@ def grid() -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
     return cases
 
 
+def mid_size_grid(seed: int, count: int = 48) -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
+    """Random everyday sizes (the module docstring has the ranges), reproducible by ``seed``."""
+    rng = np.random.default_rng(seed)
+
+    def log_int(lo: int, hi: int) -> int:
+        return int(round(float(np.exp(rng.uniform(np.log(lo), np.log(hi))))))
+
+    cases = []
+    for i in range(count):
+        mode = MODES[i % 3]
+        dtype = ("float32", "float64")[(i // 3) % 2]
+        kind = i % 8
+        if kind < 3:  # 1-D
+            n = log_int(200, 200_000)
+            k = log_int(3, min(4000, n))
+            cases.append(((n,), (k,), mode, dtype))
+        elif kind < 6:  # 2-D
+            shape = (log_int(48, 720), log_int(48, 720))
+            k = int(rng.integers(3, 42))
+            kernel = (k, k) if rng.random() < 0.7 else (k, int(rng.integers(3, 42)))
+            cases.append((shape, kernel, mode, dtype))
+        else:  # 3-D
+            shape = tuple(int(v) for v in rng.integers(16, 97, size=3))
+            k = int(rng.integers(3, 12))
+            cases.append((shape, (k, k, k), mode, dtype))
+    return cases
+
+
 def small_kernel_grid() -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
     return [((n, n), (k, k), "same", dtype) for dtype in ("float32", "float64")
             for n in (256, 512, 1000, 2048) for k in (3, 5, 7, 9, 11, 15)]
@@ -90,6 +131,8 @@ def implementations(a, b, mode, threads, peers=True):
     yield "scipy.direct", False, matched(scipy.signal.convolve, a, b, mode, method="direct")
     yield "scipy.fftconvolve", False, matched(scipy.signal.fftconvolve, a, b, mode)
     yield "scipy.oaconvolve", False, matched(scipy.signal.oaconvolve, a, b, mode)
+    if a.ndim == 2:
+        yield "scipy.convolve2d", False, matched(scipy.signal.convolve2d, a, b, mode)
     if mode == "same" and real and all(k % 2 for k in b.shape):
         yield "scipy.ndimage", False, matched(scipy.ndimage.convolve, a, b, mode="constant")
 
@@ -102,21 +145,32 @@ def run_case(s1, s2, mode, dtype, threads, peers=True):
         a = a + 1j * rng.standard_normal(s1)
         b = b + 1j * rng.standard_normal(s2)
     a, b = a.astype(dtype), b.astype(dtype)
-    plan = fftconv.plan(a, b, mode, threads=threads)
-    best_estimate = min(plan.estimates.values())
+    model = fftconv.plan(a, b, mode, threads=threads)  # the cost model's choice, before any call
+    best_estimate = min(model.estimates.values())
+    plan = model
     direct_guess = estimate_direct(s1, s2, mode)
     funcs, skipped = {}, {}
     for name, ours, func in implementations(a, b, mode, threads, peers):
         guess = plan.estimates.get(name) if ours and name != "auto" else None
         scipy_direct = scipy.signal.choose_conv_method(a, b, mode) == "direct"
-        if name in ("scipy.direct", "scipy.ndimage") or (name == "scipy.convolve" and scipy_direct):
+        if name in ("scipy.direct", "scipy.ndimage", "scipy.convolve2d") or (
+                name == "scipy.convolve" and scipy_direct):
             guess = direct_guess * (3 if name != "scipy.ndimage" else 1)
         if guess is not None and guess > 10 * best_estimate and guess > 1.0:
             skipped[name] = guess
             continue
         funcs[name] = func
-    for func in funcs.values():  # warm-up (plans, caches)
+    for func in funcs.values():  # warm-up (plans, caches), twice: sizes that repeat are measured
         func()
+        func()
+    fftconv.background.wait(600)  # ... in the background; what a loop meets once they are ready
+    for func in funcs.values():
+        func()
+    trial_calls = 0  # estimates too close to call: the repeated calls time the contenders
+    while fftconv.plan(a, b, mode, threads=threads).trial is not None and trial_calls < 60:
+        funcs["auto"]()
+        trial_calls += 1
+    plan = fftconv.plan(a, b, mode, threads=threads)
     times = time_interleaved(funcs, 5, 25, seconds=0.4 * len(funcs))
     rounds = len(next(iter(times.values())))
     med = {name: statistics.median(v) for name, v in times.items()}
@@ -128,7 +182,9 @@ def run_case(s1, s2, mode, dtype, threads, peers=True):
     regret = ours.get(chosen, med["auto"]) / ours[best_ours]
     row = {
         "case": f"{'x'.join(map(str, s1))} * {'x'.join(map(str, s2))} {mode} {dtype}",
-        "chosen": chosen, "executor": plan.executor, "fastest": best_ours, "regret": regret,
+        "chosen": chosen, "executor": plan.executor, "model_choice": model.executor,
+        "trial_calls": trial_calls,
+        "fastest": best_ours, "regret": regret,
         "median_s": med, "skipped_estimates_s": skipped, "rounds": rounds, "costs": plan.costs_source,
     }
     if not peers:
@@ -148,7 +204,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", default=None)
     parser.add_argument("--cases", type=int, default=None, help="run only the first N cases")
-    parser.add_argument("--suite", choices=("general", "small-kernels"), default="general")
+    parser.add_argument("--suite", choices=("general", "small-kernels", "mid-sizes"), default="general")
+    parser.add_argument("--seed", type=int, default=None, help="mid-sizes: the grid's seed (default: random)")
     args = parser.parse_args()
     machine = machine_info(args.threads)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
@@ -157,15 +214,21 @@ def main() -> int:
     first_plan = time.perf_counter() - started
     print(f"costs: {first.costs_source} (config: {fftconv.config.get().source}); first plan took "
           f"{first_plan:.2f} s\n")
-    peers = args.suite == "general"
-    cases = grid() if peers else small_kernel_grid()
-    print(f"{'case':<38} {'auto':>6} {'fastest':>7} {'regret':>7}"
+    peers = args.suite != "small-kernels"
+    if args.suite == "mid-sizes":
+        seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(1 << 31))
+        print(f"mid-sizes grid, seed {seed}")
+        machine["seed"] = seed
+        cases = mid_size_grid(seed)
+    else:
+        cases = grid() if peers else small_kernel_grid()
+    print(f"{'case':<42} {'auto':>6} {'fastest':>7} {'regret':>7}"
           + (f" {'scipy':>6} {'s.regret':>8} {'vs best scipy':>14}" if peers else ""))
     rows = []
     for s1, s2, mode, dtype in cases[: args.cases]:
         r = run_case(s1, s2, mode, dtype, args.threads, peers)
         rows.append(r)
-        line = f"{r['case']:<38} {r['chosen']:>6} {r['fastest']:>7} {r['regret']:>7.2f}"
+        line = f"{r['case']:<42} {r['chosen']:>6} {r['fastest']:>7} {r['regret']:>7.2f}"
         if peers:
             sr = f"{r['scipy_regret']:.2f}" if r["scipy_regret"] is not None else "n/a"
             line += (f" {r['scipy_choice']:>6} {sr:>8} {r['vs_best_scipy']:>7.2f}x"

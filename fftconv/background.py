@@ -19,7 +19,7 @@ Examples
 >>> results = []
 >>> submit(("example", 1), lambda: results.append("done"))
 True
->>> wait(10.0), results
+>>> wait(600.0), results
 (True, ['done'])
 """
 

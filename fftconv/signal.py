@@ -44,6 +44,10 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
               conventions: Conventions = SIGNAL, among: Sequence[str] | None = None) -> np.ndarray:
     """The body of the N-d drop-ins: scipy's argument checks and trivial cases, then the
     core's plan and run."""
+    if not correlate and among is None:
+        small = tiny.signal_1d(in1, in2, mode, method, axes, threads)
+        if small is not None:
+            return small
     key = lane.signal_key(in1, in2, mode, method, axes, threads, correlate, conventions, among)
     known = lane.get(key)
     if known is not None:  # this signature was checked and planned before
@@ -74,8 +78,8 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     # before planning reads any value: the result alone must fit (execute checks the rest)
     check_fits(math.prod(problem.out_shape) * problem.result_dtype.itemsize,
                f"convolving {a.shape} with {b.shape}")
-    plan = run.plan(problem, method, nthreads, methods=among, settings=settings)
-    if key is not None and a is in1 and b is in2:
+    plan = run.plan(problem, method, nthreads, methods=among, settings=settings, for_call=True)
+    if key is not None and a is in1 and b is in2 and plan.trial is None:
         prepared = run.route(problem, plan)
         if prepared is not None:
             lane.remember(key, prepared)

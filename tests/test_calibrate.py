@@ -25,7 +25,8 @@ def cache(tmp_path, monkeypatch):
         calls.append(request["op"])
         base = calibrate.from_dict(DEFAULT_COSTS, request["costs"])
         if request["op"] == "calibrate":
-            base = dataclasses.replace(base, compiled_mac=base.compiled_mac * 0.5, fft_point=base.fft_point * 2)
+            base = dataclasses.replace(base, compiled_mac=base.compiled_mac * 0.5,
+                                       fft_point=base.fft_point * 2)
         else:
             base = dataclasses.replace(base, thread_efficiency=0.9)
         return {"costs": calibrate.as_dict(base), "wisdom": []}

@@ -66,6 +66,11 @@ class Backend(Protocol):
         """How transforms of ``fft_shape`` would run now (library, planning effort), for
         ``Plan.explain()``."""
 
+    def final(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> bool:
+        """Whether transforms of ``fft_shape`` run now as fast as they will (optional: a
+        backend that plans in the background says no until it has), so that timing them
+        judges them fairly."""
+
 
 _backends: Registry[Backend] = Registry("FFT backend")
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import atexit
 import functools
 import importlib.machinery
-import importlib.metadata
 import importlib.util
 import json
 import math
@@ -47,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import background
+from .. import background, installed
 from .. import config as _config
 from . import measuring, pocketfft
 from .base import register_backend
@@ -137,12 +136,7 @@ def pyfftw_version() -> str:
     >>> pyfftw_version().count(".") >= 1
     True
     """
-    try:
-        return importlib.metadata.version("pyFFTW")
-    except importlib.metadata.PackageNotFoundError:
-        import pyfftw
-
-        return str(pyfftw.__version__)
+    return installed.version("pyFFTW", "pyfftw")
 
 
 @dataclass
@@ -533,6 +527,13 @@ class FFTWBackend:
             return f"{now}; FFTW's measuring process is not available here (planner_effort 'measure' " \
                    "plans inside the calls)"
         return f"{now}; measured in the background once the size repeats"
+
+    def final(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> bool:
+        """Whether transforms of ``fft_shape`` run now as fast as they will (their measured
+        plans are made, or nothing will measure them)."""
+        if _config.get().planner_effort != "auto" or not measuring.available():
+            return True
+        return plan_state(fft_shape, real, dtype) == "measured"
 
     def version(self) -> str:
         # from the installed distribution, without loading pyFFTW: calibration keys its cache

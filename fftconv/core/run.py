@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .. import background, config
+from ..backends.base import get_backend
 from ..executors import registry
 from ..executors.base import NonFiniteInput
 from ..executors.nonfinite import all_finite, repair, zero_nonfinite
 from ..planning import calibrate
-from ..planning.plan import Plan
+from ..planning.plan import Plan, format_seconds
 from ..planning.planner import make_plan
+from . import trials
 from .dtypes import cast, float_sums_exact
 from .geometry import window_reads
 from .memory import check_fits
@@ -30,14 +33,16 @@ from .problem import Problem, axes_last
 #: Marks "use the configured memory limit" (None means no limit).
 CONFIGURED = object()
 #: Plans by what decides them (the geometry and dtype, options, the settings object, the
-#: registry's generation, and a small kernel's values when an executor read them): small calls
-#: repeat their signature, and choosing candidates would cost them as much as the convolution.
+#: registry's generation, the coefficients' generation, and a small kernel's values, or for a
+#: larger one which of the executors that read values accepted it): small calls repeat their
+#: signature, choosing candidates would cost them as much as the convolution, and a trial
+#: (`fftconv.core.trials`) lives as long as its signature is remembered.
 _memo: dict[tuple, tuple[Plan, config.Config, object]] = {}
 #: Signatures remembered before the memo starts afresh (a program cycling through more small
 #: signatures than this plans each call again, ~10 us).
 MEMO_SIZE = 256
-#: Kernels up to this size are remembered by value when an executor had to read them (the
-#: separable executor's rank-1 test costs a 512x512 * 3x3 call ~15 us otherwise).
+#: Kernels up to this size are remembered by value (the separable executor's rank-1 test
+#: costs a 512x512 * 3x3 call ~15 us otherwise); larger ones are tested on each call.
 MEMO_KERNEL_BYTES = 1024
 
 
@@ -51,6 +56,7 @@ def plan(
     memory_limit: object = CONFIGURED,
     image_known: bool = True,
     kernel_known: bool = True,
+    for_call: bool = False,
 ) -> Plan:
     """The `Plan` for ``problem``: ``method`` forces one ('auto': the planner's choice among
     ``methods``, default all); ``memory_limit`` bytes (default: ``[memory] limit``) bound the
@@ -58,7 +64,9 @@ def plan(
     problem's arrays hold the real values or stand in for them (plans made from shapes, or
     before the images are seen): for unknown values the integer-exactness rule assumes the
     largest their dtype holds, and executors that read the kernel's values are left out
-    (forcing one is an error).
+    (forcing one is an error). ``for_call``: the plan is about to run, so a signature whose
+    executors are too close to call may run the next contender of its trial
+    (`fftconv.core.trials`); otherwise the plan is the best known.
 
     Examples
     --------
@@ -80,7 +88,12 @@ def plan(
     if (method == "auto" and kind in "iu" and not registry.get(chosen.executor).exact_integers
             and not float_sums_exact(problem.x, problem.h, problem.rank, not image_known, not kernel_known)):
         chosen = _choose(problem, method, threads, methods, limit, True, image_known, kernel_known, settings)
-    return chosen
+    trial = chosen.trial
+    if trial is None:
+        return chosen
+    if for_call:
+        return trial.next()
+    return trial.kept or chosen
 
 
 def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] | None, limit: int | None,
@@ -96,7 +109,7 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
     if known is not None:
         return known[0]
     spec = problem.spec(threads, settings.backend)
-    candidates, read_values = [], False
+    candidates, readers = [], []
     for executor in registry.executors():
         if executor.method != method and (methods is not None and executor.method not in methods):
             continue
@@ -105,24 +118,66 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
         if not executor.applies(spec, forced=executor.method == method):
             continue
         if executor.checks_values:
-            read_values = True
             if not kernel_known:
                 if executor.method == method:
                     raise ValueError(f"method={method!r} decides from the kernel's values: plan with the "
                                      "kernel array rather than its shape")
                 continue
+            readers.append(executor.name)
             if not executor.accepts(problem):
                 continue
         candidates.append(executor.name)
+    if readers and not small_kernel:  # the kernel's values decided which of those may run
+        key += (tuple(name for name in candidates if name in readers),)
+        known = _memo.get(key)
+        if known is not None:
+            return known[0]
     costs, source = calibrate.costs_for(settings)
     chosen = make_plan(spec, method, tuple(candidates), costs, limit)
     if chosen.costs_source != source:
         chosen = dataclasses.replace(chosen, costs_source=source)
-    if not read_values or small_kernel:
-        if len(_memo) >= MEMO_SIZE:
-            _memo.clear()
-        _memo[key] = (chosen, settings, problem.geometry)  # held: their ids stay unique
+    if method == "auto":
+        chosen = _with_trial(chosen, costs, limit)
+    if len(_memo) >= MEMO_SIZE:
+        _memo.clear()
+    _memo[key] = (chosen, settings, problem.geometry)  # held: their ids stay unique
     return chosen
+
+
+def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
+    """``chosen`` with a `Trial` of the executors estimated within `trials.TRIAL_RATIO` of
+    it (at most three), when there are several."""
+    best = chosen.candidates[chosen.executor].seconds
+    close = sorted((c.seconds, name) for name, c in chosen.candidates.items()
+                   if c.fits and c.seconds <= trials.TRIAL_RATIO * best)
+    if len(close) < 2:
+        return chosen
+    contenders = []
+    for _, name in close[:3]:
+        alone = make_plan(chosen.spec, "auto", (name,), costs, limit)
+        contenders.append(dataclasses.replace(
+            chosen, method=alone.method, executor=alone.executor, layout=alone.layout,
+            compute_dtype=alone.compute_dtype, backend=alone.backend, workspace=alone.workspace,
+            reason="lowest estimated time" if name == chosen.executor else "timed in this signature's trial"))
+    trial = trials.Trial(contenders, _runs_final, _kept)
+    contenders[:] = [dataclasses.replace(p, trial=trial) for p in contenders]
+    trial.plans = contenders
+    return contenders[0]
+
+
+def _runs_final(plan: Plan) -> bool:
+    """Whether a run of ``plan`` now is as fast as its later runs (its transforms are final)."""
+    if plan.backend is None or plan.fft_shape is None:
+        return True
+    final = getattr(get_backend(plan.backend), "final", None)
+    dtype = plan.compute_dtype
+    return final is None or final(plan.fft_shape, dtype.kind != "c", dtype.type(0).real.dtype)
+
+
+def _kept(plan: Plan, medians: dict[str, float]) -> Plan:
+    timed = ", ".join(f"{name} {format_seconds(t)}"
+                      for name, t in sorted(medians.items(), key=lambda kv: kv[1]))
+    return dataclasses.replace(plan, trial=None, reason=f"fastest on this signature's calls: {timed}")
 
 
 def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -184,12 +239,16 @@ def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.nd
                f"convolving {problem.x.shape} with {problem.h.shape}")
     result = out if direct_into_out else np.empty(problem.out_shape, compute)
     target = axes_last(result, problem.conv_axes)
+    started = time.perf_counter()
     try:
         executor.run(problem, plan, target, prepared)
     except NonFiniteInput:  # run again on finite operands; then the outputs they reach
         finite = dataclasses.replace(problem, x=_finite(problem.x), h=_finite(problem.h))
         executor.run(finite, plan, target, prepared, check_finite=False)
         repair(target, problem.x, problem.h, problem.windows)
+    else:
+        if plan.trial is not None:
+            plan.trial.record(plan, time.perf_counter() - started)
     if direct_into_out:
         return result
     converted = cast(result, problem.result_dtype, problem.conventions.integers)

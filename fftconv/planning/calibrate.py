@@ -187,9 +187,7 @@ def machine_key(backend: str) -> dict[str, object]:
 
 @functools.cache
 def _machine_key(backend: str) -> dict[str, object]:
-    import scipy
-
-    from .. import __version__
+    from .. import __version__, installed
     from ..backends import get_backend
     from ..executors import direct_compiled
 
@@ -197,7 +195,7 @@ def _machine_key(backend: str) -> dict[str, object]:
     key: dict[str, object] = {
         "cpu": _cpu_model(), "machine": platform.machine(), "cores": os.cpu_count(),
         "compiled": loops.variant() if loops is not None else None,
-        "fftconv": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
+        "fftconv": __version__, "numpy": np.__version__, "scipy": installed.version("scipy", "scipy"),
         "backend": backend, "backend_version": get_backend(backend).version(),
         "python": platform.python_version(), "format": CACHE_VERSION,
     }

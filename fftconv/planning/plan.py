@@ -65,6 +65,9 @@ class Plan:
         Where the cost coefficients came from: 'built-in', 'calibrated' (measured on this
         CPU on first use), 'calibrating' (built-in while that measurement runs in the
         background) or 'tuned' (``fftconv tune``'s ``[planner.costs]``).
+    trial : Trial or None
+        While the estimates of several executors are too close to call, the
+        `fftconv.core.trials.Trial` that times them on the signature's repeated calls.
     """
 
     spec: Spec
@@ -78,6 +81,7 @@ class Plan:
     candidates: Mapping[str, Candidate] = field(compare=False, hash=False, repr=False)
     reason: str = ""
     costs_source: str = field(default="built-in", compare=False)
+    trial: object = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def shape1(self) -> tuple[int, ...]:
@@ -141,6 +145,8 @@ class Plan:
         if self.backend is not None and self.fft_shape is not None:
             lines.append(describe_transforms(self.backend, self.fft_shape, self.compute_dtype))
         lines.append(f"cost coefficients: {COSTS_SOURCES.get(self.costs_source, self.costs_source)}")
+        if self.trial is not None:
+            lines.append(self.trial.describe())
         for name, c in sorted(self.candidates.items(), key=lambda kv: kv[1].seconds):
             note = "" if c.fits else ", over the memory limit"
             lines.append(f"  {name:>16}: estimated {format_seconds(c.seconds)}, "
@@ -157,7 +163,8 @@ def describe_transforms(backend: str, fft_shape: tuple[int, ...], dtype: np.dtyp
     if describe is None:
         return f"transforms on {backend}"
     dtype = np.dtype(dtype)
-    return f"transforms on {backend}: {describe(tuple(fft_shape), dtype.kind != 'c', dtype.type(0).real.dtype)}"
+    said = describe(tuple(fft_shape), dtype.kind != "c", dtype.type(0).real.dtype)
+    return f"transforms on {backend}: {said}"
 
 
 def format_seconds(seconds: float) -> str:

@@ -1,0 +1,93 @@
+"""One first call, timed in the process that makes it: ``python -m fftconv.cli.first_call
+CASE WHO`` (WHO: 'fftconv' or 'scipy'), for ``fftconv bench --suite first-calls``.
+
+The process imports only the library under test, builds the case's operands, then times
+the first call, the second call, and (for fftconv) a warm call once its background work
+(FFTW's measured plans of sizes that repeat, calibration) is done: what a loop meets. It
+prints one JSON line. Imports are not timed: a script pays them once, whatever it calls.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+#: How long the warm call waits for the background work (a 1-D transform of millions of points
+#: takes FFTW's MEASURE tens of seconds).
+WARM_WAIT_SECONDS = 300.0
+
+#: name -> (what is called, image shape, kernel shape, mode, dtype): the cases of issue 19's
+#: table, then 3-D, ndimage, mid-size and small ones.
+CASES: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], str, str]] = {
+    "correlate 2,000,000 x 2,000,000 full": ("correlate", (2_000_000,), (2_000_000,), "full", "float64"),
+    "convolve 1,000,003 x 5,001 same": ("convolve", (1_000_003,), (5_001,), "same", "float64"),
+    "convolve 1000x1000 x 101x101 full": ("convolve", (1000, 1000), (101, 101), "full", "float64"),
+    "fftconvolve 3000x2000 x 15x15 same": ("fftconvolve", (3000, 2000), (15, 15), "same", "float64"),
+    "convolve 4096x4096 x 31x31 same f32": ("convolve", (4096, 4096), (31, 31), "same", "float32"),
+    "ndimage.convolve 2048x2048 x 25x25 f32": ("ndimage.convolve", (2048, 2048), (25, 25), "reflect",
+                                               "float32"),
+    "convolve 128^3 x 7^3 same": ("convolve", (128, 128, 128), (7, 7, 7), "same", "float64"),
+    "fftconvolve 96^3 x 15^3 full f32": ("fftconvolve", (96, 96, 96), (15, 15, 15), "full", "float32"),
+    "ndimage.convolve 1024x1024 x 9x9": ("ndimage.convolve", (1024, 1024), (9, 9), "reflect", "float64"),
+    "ndimage.correlate 64^3 x 5^3 f32": ("ndimage.correlate", (64, 64, 64), (5, 5, 5), "nearest", "float32"),
+    "convolve 100,000 x 2,001 full": ("convolve", (100_000,), (2_001,), "full", "float64"),
+    "convolve 600x500 x 41x41 same": ("convolve", (600, 500), (41, 41), "same", "float64"),
+    "convolve 256x256 x 5x5 same f32": ("convolve", (256, 256), (5, 5), "same", "float32"),
+    "fftconvolve 5,000 x 300 full": ("fftconvolve", (5_000,), (300,), "full", "float64"),
+}
+
+
+def function(name: str, who: str) -> Callable[..., np.ndarray]:
+    """The function ``name`` ('convolve', 'ndimage.convolve', ...) of ``who``'s library."""
+    if who == "fftconv":
+        import fftconv
+        import fftconv.ndimage
+
+        signal, ndimage = fftconv, fftconv.ndimage
+    else:
+        import scipy.ndimage
+        import scipy.signal
+
+        signal, ndimage = scipy.signal, scipy.ndimage
+    module = ndimage if name.startswith("ndimage.") else signal
+    return getattr(module, name.removeprefix("ndimage."))
+
+
+def run(case: str, who: str) -> dict[str, object]:
+    """Time ``case``'s first, second and (fftconv) warm calls by ``who``."""
+    name, shape1, shape2, mode, dtype = CASES[case]
+    func = function(name, who)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape1).astype(dtype)
+    b = rng.standard_normal(shape2).astype(dtype)
+    if name.startswith("ndimage."):
+        def call():
+            return func(a, b, mode=mode)
+    else:
+        def call():
+            return func(a, b, mode)
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    result: dict[str, object] = {"case": case, "who": who, "first_s": times[0], "second_s": times[1]}
+    if who == "fftconv":
+        from fftconv import background
+
+        result["background_done"] = background.wait(WARM_WAIT_SECONDS)
+        warm = []
+        for _ in range(3):
+            started = time.perf_counter()
+            call()
+            warm.append(time.perf_counter() - started)
+        result["warm_s"] = min(warm)
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(sys.argv[1], sys.argv[2])))

@@ -1,0 +1,84 @@
+"""Trials: where the cost model cannot tell the executors apart, a repeated call decides.
+
+The cost model prices every executor from this machine's coefficients, but near the
+crossovers between methods its error (10-60 % at mid sizes, fixed costs that a busy
+interpreter or another CPU makes larger) is larger than the gap it must judge: on a grid of
+everyday sizes it chose up to 2.5x slower than the fastest method, and left the fastest
+estimated at 2x another's. So for a signature whose
+cheapest executors are estimated within `TRIAL_RATIO` of each other, the calls of that
+signature time them: the first call runs the cheapest estimate, the next ones run each
+contender in turn (its first run untimed: plans, caches), and once each has `TRIAL_RUNS`
+timed runs the fastest is kept for every later call. A contender whose transforms are not
+yet what they will be (FFTW still measuring its size in the background) is not timed until
+they are. This is FFTW's own idea (MEASURE) applied one level up, and like it, it spends a
+few calls of a signature that repeats, never the first one.
+
+Examples
+--------
+>>> from types import SimpleNamespace
+>>> trial = Trial([SimpleNamespace(executor="a"), SimpleNamespace(executor="b")], lambda plan: True,
+...               lambda plan, medians: plan)
+>>> for seconds in (9.0, 2.0, 9.0, 1.0, 2.0, 1.0, 2.0, 1.0):  # one untimed run each, then three timed
+...     trial.record(trial.next(), seconds)
+>>> trial.kept.executor
+'b'
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+from collections.abc import Callable
+
+#: Executors estimated within this factor of the cheapest are timed on repeated calls.
+TRIAL_RATIO = 3.0
+#: Timed runs of each contender before the fastest is kept.
+TRIAL_RUNS = 3
+#: Runs after which a contender's transforms count as final even if the backend never says so.
+PATIENCE_RUNS = 12
+
+
+class Trial:
+    """The contending plans of one signature (cheapest estimate first) and their timings;
+    ``final(plan)`` says whether a run of ``plan`` now is as fast as its runs will be;
+    ``settle(plan, medians)`` makes the plan kept from the fastest contender."""
+
+    def __init__(self, plans: list, final: Callable[[object], bool],
+                 settle: Callable[[object, dict[str, float]], object]) -> None:
+        self.plans = list(plans)
+        self.final = final
+        self.settle = settle
+        self.runs = {p.executor: 0 for p in self.plans}
+        self.times: dict[str, list[float]] = {p.executor: [] for p in self.plans}
+        self.kept = None
+        self._lock = threading.Lock()
+
+    def next(self):
+        """The plan the next call runs: the kept one, else the contender run least so far."""
+        with self._lock:
+            if self.kept is not None:
+                return self.kept
+            return min(self.plans, key=lambda p: (len(self.times[p.executor]), self.runs[p.executor]))
+
+    def record(self, plan, seconds: float) -> None:
+        """One call of ``plan`` took ``seconds``; keep the fastest once every contender is timed."""
+        with self._lock:
+            if self.kept is not None:
+                return
+            name = plan.executor
+            self.runs[name] += 1
+            if self.runs[name] > 1 and (self.runs[name] > PATIENCE_RUNS or self.final(plan)):
+                self.times[name].append(seconds)
+            if all(len(t) >= TRIAL_RUNS for t in self.times.values()):
+                medians = {n: statistics.median(t) for n, t in self.times.items()}
+                best = min(self.plans, key=lambda p: medians[p.executor])
+                self.kept = self.settle(best, medians)
+
+    def describe(self) -> str:
+        """Where the trial stands, for ``Plan.explain``."""
+        with self._lock:
+            names = " and ".join(p.executor for p in self.plans)
+            done = sum(len(t) for t in self.times.values())
+            need = TRIAL_RUNS * len(self.plans)
+        return (f"estimates within {TRIAL_RATIO:g}x of each other: {names} are timed on this signature's "
+                f"repeated calls ({done} of {need} timed runs so far), and the fastest is kept")

@@ -1,0 +1,93 @@
+"""Trials: a signature whose executors' estimates are too close to call times them on its
+repeated calls and keeps the fastest; every call's result is the same answer."""
+
+import pytest
+import scipy.signal
+from conftest import assert_close
+
+import fftconv
+from fftconv.core import lane, run, trials
+
+
+@pytest.fixture
+def contested(monkeypatch):
+    """Every signature contested, and each executor's calls 'taking' a set time."""
+    monkeypatch.setattr(trials, "TRIAL_RATIO", 1e9)
+    monkeypatch.setattr(run, "_runs_final", lambda plan: True)  # FFTW's plans: as they will stay
+    run._memo.clear()
+    lane.clear()
+    speeds = {}
+    real_record = trials.Trial.record
+
+    def record(self, plan, seconds):
+        real_record(self, plan, speeds.get(plan.executor, 1.0))
+
+    monkeypatch.setattr(trials.Trial, "record", record)
+    yield speeds
+    run._memo.clear()
+    lane.clear()
+
+
+def test_the_fastest_contender_is_kept(rng, contested):
+    a, b = rng.standard_normal((200, 180)), rng.standard_normal((9, 9))
+    want = scipy.signal.fftconvolve(a, b, "same")
+    first = fftconv.plan(a, b, "same", threads=1)
+    contenders = [p.executor for p in first.trial.plans]
+    assert len(contenders) == 3 and contenders[0] == first.executor  # the cheapest estimate runs first
+    slowest_estimate = contenders[-1]
+    contested.update({name: 1.0 for name in contenders})
+    contested[slowest_estimate] = 0.001  # what the model thought slowest is in fact fastest
+    assert "timed on this signature's repeated calls" in first.explain()
+    ran = []
+    for _ in range(3 * (trials.TRIAL_RUNS + 1)):
+        ran.append(first.trial.next().executor)
+        assert_close(fftconv.convolve(a, b, "same", threads=1), want)
+    kept = fftconv.plan(a, b, "same", threads=1)
+    assert kept.trial is None and kept.executor == slowest_estimate
+    assert "fastest on this signature's calls" in kept.explain()
+    assert set(ran) == set(contenders)  # each contender ran
+    assert_close(fftconv.convolve(a, b, "same", threads=1), want)
+
+
+def test_no_trial_where_one_executor_is_clearly_cheapest(rng, monkeypatch):
+    monkeypatch.setattr(trials, "TRIAL_RATIO", 1.0)
+    run._memo.clear()
+    assert fftconv.plan((512, 512), (3, 3), threads=1).trial is None
+    run._memo.clear()
+
+
+def test_contenders_fit_the_memory_limit(rng, contested):
+    with fftconv.config.override(memory_limit="300KiB"):
+        plan = fftconv.plan((400, 400), (15, 15), "same", threads=1)
+        assert plan.trial is not None
+        assert all(p.workspace <= 300 * 1024 for p in plan.trial.plans)
+
+
+def test_a_settled_signature_takes_the_lane(rng, contested):
+    a, b = rng.standard_normal((64, 64)), rng.standard_normal((3, 3))
+    first = fftconv.plan(a, b, "same", threads=1)
+    contested.update({p.executor: 1.0 for p in first.trial.plans})
+    contested["direct.compiled"] = 0.001
+    for _ in range(3 * (trials.TRIAL_RUNS + 1)):
+        fftconv.convolve(a, b, "same", threads=1)
+    assert fftconv.plan(a, b, "same", threads=1).executor == "direct.compiled"
+    fftconv.convolve(a, b, "same", threads=1)  # a settled direct plan: remembered by the lane
+    assert any(key[0] == "signal" and key[1] == (64, 64) for key in lane._routes)
+
+
+def test_runs_that_are_not_final_are_not_timed():
+    class Plan:
+        def __init__(self, executor):
+            self.executor = executor
+
+    final = {"a": True, "b": False}
+    trial = trials.Trial([Plan("a"), Plan("b")], lambda plan: final[plan.executor],
+                         lambda plan, medians: (plan.executor, medians))
+    for _ in range(trials.TRIAL_RUNS + 1):
+        trial.record(trial.plans[0], 2.0)
+        trial.record(trial.plans[1], 1.0)  # faster, but its transforms were still being planned
+    assert trial.kept is None and trial.next().executor == "b"
+    final["b"] = True
+    for _ in range(trials.TRIAL_RUNS):
+        trial.record(trial.plans[1], 1.0)
+    assert trial.kept == ("b", {"a": 2.0, "b": 1.0})
