@@ -101,6 +101,18 @@ def wait(timeout: float | None = None) -> bool:
         return _lock.wait_for(lambda: not _queue and _running is None, timeout)
 
 
+def idle() -> bool:
+    """Whether no job is queued or running (timings taken now share the machine with none).
+
+    Examples
+    --------
+    >>> idle() in (True, False)
+    True
+    """
+    with _lock:
+        return not _queue and _running is None
+
+
 def note_call() -> None:
     """Count one call of the engine (cheap: called on every run)."""
     global _calls

@@ -34,6 +34,7 @@ def test_tune_fits_positive_coefficients_and_reports(tiny_grid):
         assert value >= 0 if name in config._ZERO_ALLOWED else value > 0, name
     assert result.new.fft_point_log != result.old.fft_point_log  # something was measured
     assert len(result.regret_new) == 2 and all(r >= 1.0 for r in result.regret_new)
+    assert len(result.cases) == 2 and all(" chose " in c and "fastest" in c for c in result.cases)
     text = _tune.report(result)
     assert "fft_point_log" in text and "planner regret after" in text
 

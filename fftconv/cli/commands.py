@@ -160,6 +160,8 @@ def bench(args: argparse.Namespace) -> int:
 
     if args.suite == "dask":
         return _bench_dask(args)
+    if args.suite == "first-calls":
+        return _bench_first_calls(args)
     suite = load_suite("quick" if args.quick else args.suite)
     outputs = {flag: check_writable(path, f"--{flag}") for flag, path in
                (("json", args.json), ("csv", args.csv), ("plot", args.plot)) if path}
@@ -190,6 +192,45 @@ def bench(args: argparse.Namespace) -> int:
 
         plot_speedups(rows, str(outputs["plot"]))
         print(f"wrote {outputs['plot']}")
+    return 0
+
+
+def _bench_first_calls(args: argparse.Namespace) -> int:
+    """``fftconv bench --suite first-calls``: `fftconv.cli.bench_first` with the CLI's output
+    files."""
+    from tqdm.auto import tqdm
+
+    from .bench import machine_info
+    from .bench_first import format_first_calls, run_first_calls
+    from .first_call import CASES
+
+    if args.plot:
+        raise ValueError("the first-calls suite writes --json and --csv (no --plot)")
+    outputs = {flag: check_writable(path, f"--{flag}") for flag, path in
+               (("json", args.json), ("csv", args.csv)) if path}
+    machine = machine_info(args.threads)
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
+    repeats = args.rounds or 3
+    print(f"each case in fresh processes with fresh user directories, {repeats} of each, "
+          f"{args.threads} thread(s); imports not timed\n")
+    with tqdm(total=len(CASES), desc="fftconv bench", unit="case", leave=False,
+              disable=args.no_progress) as bar:
+        rows = run_first_calls(args.threads, repeats, step=lambda case: bar.update())
+    print(format_first_calls(rows))
+    if "json" in outputs:
+        outputs["json"].write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
+        print(f"wrote {outputs['json']}")
+    if "csv" in outputs:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) + list(machine), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, **machine})
+        outputs["csv"].write_text(buffer.getvalue(), newline="")
+        print(f"wrote {outputs['csv']}")
     return 0
 
 

@@ -45,10 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="time fftconv beside scipy on this machine")
     bench.add_argument("--suite", default="core", metavar="NAME|PATH",
-                       help=f"a built-in suite ({', '.join(BUILTIN_SUITES)}, dask) or a suite TOML file")
+                       help=f"a built-in suite ({', '.join(BUILTIN_SUITES)}, first-calls, dask) or a "
+                            "suite TOML file; first-calls: each case's first call in a fresh process beside "
+                            "scipy's")
     bench.add_argument("--quick", action="store_true", help="the 'quick' suite (under 30 s)")
     bench.add_argument("--threads", type=_positive, default=1, help="threads for every implementation")
-    bench.add_argument("--rounds", type=_positive, default=None, help="timed rounds per implementation")
+    bench.add_argument("--rounds", type=_positive, default=None,
+                       help="timed rounds per implementation (first-calls: fresh processes per case, "
+                            "default 3)")
     bench.add_argument("--json", metavar="PATH", help="also write rows and machine info as JSON")
     bench.add_argument("--csv", metavar="PATH", help="also write one CSV line per case and implementation")
     bench.add_argument("--plot", metavar="PNG", help="draw speedup vs image and kernel size (matplotlib)")

@@ -166,7 +166,10 @@ def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
 
 
 def _runs_final(plan: Plan) -> bool:
-    """Whether a run of ``plan`` now is as fast as its later runs (its transforms are final)."""
+    """Whether a run of ``plan`` now times what its later runs will take: no background work
+    shares the machine, and its transforms are final."""
+    if not background.idle():
+        return False
     if plan.backend is None or plan.fft_shape is None:
         return True
     final = getattr(get_backend(plan.backend), "final", None)

@@ -37,8 +37,10 @@ from .. import config
 
 #: Most multiply-adds a 1-D `convolve` call hands to ``numpy.convolve`` (0.1-0.3 ns each; the
 #: pipeline costs ~12 us: 605 * 77 'valid' float32, 40,733 multiply-adds, took 7.5 us in
-#: ``numpy.convolve``, 21.5 us through the pipeline and 18.7 us in ``scipy.signal.convolve``).
-SIGNAL_1D_MACS = 1 << 17
+#: ``numpy.convolve``, 21.5 us through the pipeline and 18.7 us in ``scipy.signal.convolve``;
+#: 21398 * 9 'full' float32, 192,654, 46 us in ``numpy.convolve`` and 66 us in the compiled
+#: loop, which runs a 1-D sum one row at a time).
+SIGNAL_1D_MACS = 1 << 18
 #: Most multiply-adds a `convolve2d`/`correlate2d` call hands to scipy's loop (~1.7 ns each).
 SIGNAL_2D_MACS = 16_384
 #: Most multiply-adds an ndimage call hands to scipy.ndimage's loop (~0.4 ns each).

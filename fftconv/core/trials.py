@@ -8,9 +8,9 @@ estimated at 2x another's. So for a signature whose
 cheapest executors are estimated within `TRIAL_RATIO` of each other, the calls of that
 signature time them: the first call runs the cheapest estimate, the next ones run each
 contender in turn (its first run untimed: plans, caches), and once each has `TRIAL_RUNS`
-timed runs the fastest is kept for every later call. A contender whose transforms are not
-yet what they will be (FFTW still measuring its size in the background) is not timed until
-they are. This is FFTW's own idea (MEASURE) applied one level up, and like it, it spends a
+timed runs the fastest is kept for every later call. A run is not timed while work of the
+background thread shares the machine, nor while a contender's transforms are not yet what
+they will be (FFTW still measuring its size). This is FFTW's own idea (MEASURE) applied one level up, and like it, it spends a
 few calls of a signature that repeats, never the first one.
 
 Examples

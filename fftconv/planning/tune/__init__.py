@@ -47,6 +47,7 @@ class TuneResult:
     regret_old: list[float]
     regret_new: list[float]
     seconds: float
+    cases: tuple[str, ...] = ()  # what each regret was measured on: case, then each model's choice
 
     def worse_than_before(self) -> bool:
         """Whether the new coefficients chose worse on the validation cases: a geometric-mean
@@ -90,14 +91,16 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
         for name, costs in (("old", old), ("new", fitted)):
             fit_error[f"fft {name}"] = transforms.log_error(costs, fft_measured)
             fit_error[f"spectral {name}"] = log_error(spectral_measured, costs)
-        regret_old, regret_new = _regret(old, fitted, threads, quick, budget, rng, bar.update)
-    return TuneResult(old, fitted, fit_error, regret_old, regret_new, time.perf_counter() - started)
+        regret_old, regret_new, labels = _regret(old, fitted, threads, quick, budget, rng, bar.update)
+    return TuneResult(old, fitted, fit_error, regret_old, regret_new, time.perf_counter() - started,
+                      tuple(labels))
 
 
 def _regret(old: CostModel, new: CostModel, threads: int, quick: bool, budget: float, rng, step
-            ) -> tuple[list[float], list[float]]:
-    """Time of the method each cost model picks over the fastest method, per validation case."""
-    regret_old, regret_new = [], []
+            ) -> tuple[list[float], list[float], list[str]]:
+    """Time of the method each cost model picks over the fastest method, per validation case,
+    and what each case was (with the methods chosen and the fastest)."""
+    regret_old, regret_new, labels = [], [], []
     for s1, s2, mode in cases.validation_cases(quick):
         a, b = rng.standard_normal(s1), rng.standard_normal(s2)
         spec = Problem.build(a, b, mode).spec(threads, config.get().backend)
@@ -109,10 +112,15 @@ def _regret(old: CostModel, new: CostModel, threads: int, quick: bool, budget: f
             times[m] = typical_time(lambda a=a, b=b, mode=mode, m=m: convolve(a, b, mode, m, threads=threads),
                                     budget)
         best = min(times.values())
-        for costs, out in ((old, regret_old), (new, regret_new)):
-            out.append(times.get(make_plan(spec, "auto", None, costs).method, math.inf) / best)
+        chosen = {}
+        for label, costs, out in (("before", old, regret_old), ("after", new, regret_new)):
+            chosen[label] = make_plan(spec, "auto", None, costs).method
+            out.append(times.get(chosen[label], math.inf) / best)
+        shape = "x".join(map(str, s1)) + " * " + "x".join(map(str, s2))
+        labels.append(f"{shape} {mode}: chose {chosen['before']} before, {chosen['after']} after; fastest "
+                      f"{min(times, key=times.get)}")
         step()
-    return regret_old, regret_new
+    return regret_old, regret_new, labels
 
 
 def costs_table(costs: CostModel) -> dict[str, float]:
@@ -169,4 +177,6 @@ def report(result: TuneResult) -> str:
             f"planner regret {label:<6}: median {statistics.median(finite):.3f}, max {max(regret):.3f}"
             f" over {len(regret)} validation cases"
         )
+        worst = sorted(zip(regret, result.cases), reverse=True)[:3]
+        lines.extend(f"  worst {label}: {r:.2f} on {case}" for r, case in worst if r > 1.0)
     return "\n".join(lines)
