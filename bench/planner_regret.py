@@ -28,7 +28,7 @@ what a loop of such calls meets.
 
 Regret = time of the method auto chooses / time of the fastest method (the forced calls of both;
 'auto' runs the very same cached plan). Where the cost model's estimates are too close to call,
-auto times the contenders on its first repeated calls (fftconv.core.trials); the script makes
+auto times the contenders on its first repeated calls (fftconv.engine.trials); the script makes
 those calls before timing (``trial_calls`` in the JSON) and reports the kept choice, with the
 model's own choice beside it. The 'auto' call's own time is what is compared with
 scipy. Methods whose estimated time is over 10x the best estimate and over 1 s are not run

@@ -40,8 +40,8 @@ import warnings
 import numpy as np
 
 import fftconv
-import fftconv.core.lane
-import fftconv.core.run
+import fftconv.engine.lane
+import fftconv.engine.run
 import fftconv.ndimage
 from fftconv.cli.bench import machine_info, report_summary
 
@@ -280,8 +280,8 @@ def clear_caches() -> None:
             if callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()
     fftconv.backends.get_backend("fftw").clear_cache()
-    fftconv.core.run._memo.clear()
-    fftconv.core.lane.clear()  # remembered call signatures and their prepared calls
+    fftconv.engine.run._memo.clear()
+    fftconv.engine.lane.clear()  # remembered call signatures and their prepared calls
 
 
 def main() -> int:

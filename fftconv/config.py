@@ -43,7 +43,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,16 +189,28 @@ def _choice(value: object, choices: tuple[str, ...], where: str) -> str:
     return value.lower()
 
 
-def _method(value: object, where: str) -> str:
-    from .executors.registry import methods  # the one list of method names
+#: The names a setting may take, as the registries that own them report them: the executor
+#: registry ('method') and the backend registry ('backend') register here, so that this module,
+#: which every layer uses, imports none of them.
+_CHOICES: dict[str, Callable[[], tuple[str, ...]]] = {}
 
-    return _choice(value, methods(), where)
+
+def register_choices(setting: str, names: Callable[[], tuple[str, ...]]) -> None:
+    """Have ``setting`` ('method', 'backend') validated against ``names()`` from now on.
+
+    Examples
+    --------
+    >>> register_choices("method", _CHOICES["method"])  # what fftconv.executors did
+    """
+    _CHOICES[setting] = names
+
+
+def _method(value: object, where: str) -> str:
+    return _choice(value, _CHOICES["method"](), where)
 
 
 def _backend(value: object, where: str) -> str:
-    from .backends import backend_names
-
-    return _choice(value, backend_names(), where)
+    return _choice(value, _CHOICES["backend"](), where)
 
 
 def _wisdom(value: object, where: str) -> Path | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from .backends.threads import resolve_threads
-from .core import run
 from .core.dtypes import as_operand
 from .core.geometry import check_mode
 from .core.problem import Problem
+from .engine import run
 from .executors.registry import check_method
 from .planning.plan import Plan
 
@@ -73,19 +73,19 @@ class Convolver:
         self.threads = resolve_threads(threads)
         template = np.broadcast_to(np.zeros((), self.dtype), self.shape)
         self._kernel = h.copy()  # the caller may change theirs later
-        self._problem = Problem.build(template, self._kernel, mode, correlate=self.correlate)
-        self.plan: Plan = run.plan(self._problem, method, self.threads, image_known=False)
-        self._prepared = run.prepare(self._problem, self.plan)
+        self._run = run.prepare_problem(Problem.build(template, self._kernel, mode, correlate=self.correlate),
+                                        method, self.threads)
+        self.plan: Plan = self._run.plan
 
     @property
     def out_shape(self) -> tuple[int, ...]:
         """Shape of every result."""
-        return self._problem.out_shape
+        return self._run.problem.out_shape
 
     @property
     def out_dtype(self) -> np.dtype:
         """dtype of every result (``np.result_type(images, kernel)``, as `fftconv.convolve`)."""
-        return self._problem.result_dtype
+        return self._run.problem.result_dtype
 
     def __call__(self, image, out=None) -> np.ndarray:
         """Convolve one image; ``out`` (of `out_shape` and `out_dtype`) receives the result."""
@@ -101,7 +101,7 @@ class Convolver:
                                  f"{self.out_dtype}")
             if np.shares_memory(out, x):
                 raise ValueError("out must not overlap the image")
-        return run.execute(self._problem.with_image(x), self.plan, prepared=self._prepared, out=out)
+        return self._run(x, out)
 
     def __repr__(self) -> str:
         return (f"Convolver(kernel shape {self._kernel.shape}, image shape {self.shape}, "

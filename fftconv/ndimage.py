@@ -1,7 +1,7 @@
 """Drop-ins for ``scipy.ndimage.convolve`` and ``correlate`` on fftconv's engine.
 
 The input is extended by the boundary ``mode`` (block by block, with the widths the kernel's
-centre and ``origin`` ask for: `fftconv.core.blocks`) and then convolved or correlated in
+centre and ``origin`` ask for: `fftconv.engine.blocks`) and then convolved or correlated in
 'valid' mode, so every method (direct, whole FFT, tiles, separable) serves every mode; long
 kernels become fast.
 
@@ -22,12 +22,12 @@ from numpy.typing import ArrayLike
 
 from . import config
 from .backends.threads import resolve_threads
-from .core import lane, tiny
-from .core.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
 from .core.boundary import MODES
 from .core.dtypes import as_operand, cast
 from .core.memory import check_fits
 from .core.problem import NDIMAGE, normalize_axes
+from .engine import lane, tiny
+from .engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
 from .executors.registry import check_method
 
 __all__ = ["convolve", "correlate"]

@@ -17,12 +17,21 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import config
 from .backends.threads import resolve_threads
-from .core import lane, run, tiny
 from .core.boundary import read_extended
 from .core.dtypes import as_operand
 from .core.geometry import boundary_pad_widths, check_mode
 from .core.memory import check_fits
-from .core.problem import SIGNAL, SIGNAL_CORRELATE2D, SIGNAL_FFT, Conventions, Problem, normalize_axes
+from .core.problem import (
+    SIGNAL,
+    SIGNAL_CORRELATE2D,
+    SIGNAL_FFT,
+    Conventions,
+    Problem,
+    kernel_on_axes,
+    normalize_axes,
+    unit_axes_product,
+)
+from .engine import lane, run, tiny
 from .executors.registry import check_method, methods
 from .planning.plan import Plan
 
@@ -61,7 +70,7 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     if a.ndim == 0 and b.ndim == 0:  # scipy: the product, a NumPy scalar
         return (a * (np.conj(b) if correlate and b.dtype.kind == "c" else b))[()]
     if axes is not None and 0 < b.ndim < a.ndim:
-        b = _kernel_on_axes(b, normalize_axes(axes, a.ndim), a.ndim)
+        b = kernel_on_axes(b, normalize_axes(axes, a.ndim), a.ndim)
     if a.ndim != b.ndim:
         raise ValueError(
             f"in1 and in2 should have the same dimensionality; got {a.ndim}-d and {b.ndim}-d"
@@ -71,7 +80,7 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
             return np.array([])  # scipy's fftconvolve and oaconvolve
         raise ValueError(f"in1 and in2 must not be empty; got shapes {a.shape} and {b.shape}")
     if conventions.broadcast_unit_axes:
-        product = _unit_axes_product(a, b, mode, axes)
+        product = unit_axes_product(a, b, mode, axes)
         if product is not None:
             return product
     problem = Problem.build(a, b, mode, axes, correlate=correlate, conventions=conventions)
@@ -85,34 +94,6 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
             lane.remember(key, prepared)
             return prepared(a)
     return run.execute(problem, plan)
-
-
-def _kernel_on_axes(kernel: np.ndarray, axes: list[int], ndim: int) -> np.ndarray:
-    """A kernel with one axis per convolved axis, given ``ndim``-dimensional: length 1 on the
-    other axes (so a 2-D kernel convolves a stack of images with ``axes=(1, 2)``)."""
-    if kernel.ndim != len(axes):
-        raise ValueError(f"in2 has {kernel.ndim} dimensions; it needs {ndim} (as in1), or one per axis "
-                         f"in axes={tuple(axes)}")
-    shape = [1] * ndim
-    for a, n in zip(sorted(axes), kernel.shape):
-        shape[a] = n
-    return kernel.reshape(shape)
-
-
-def _unit_axes_product(a: np.ndarray, b: np.ndarray, mode: str, axes) -> np.ndarray | None:
-    """scipy's ``fftconvolve`` when every axis it would transform has length 1 in one of the
-    inputs: the broadcast product in NumPy's dtype ('same': cropped to ``in1``'s shape around
-    the centre), else None."""
-    if any(a.shape[x] != 1 and b.shape[x] != 1 for x in normalize_axes(axes, a.ndim)):
-        return None
-    try:
-        product = np.multiply(a, b)
-    except ValueError:
-        raise ValueError(f"incompatible shapes for in1 and in2: {a.shape} and {b.shape}") from None
-    if mode != "same":
-        return product
-    starts = [(p - n) // 2 for p, n in zip(product.shape, a.shape)]
-    return product[tuple(slice(s, s + n) for s, n in zip(starts, a.shape))]
 
 
 def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", axes: Axes = None, *,

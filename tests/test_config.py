@@ -169,7 +169,7 @@ def test_corrupt_or_foreign_wisdom_is_a_warning(tmp_path, fresh_fftw, content):
 
 def test_repeated_calls_follow_setting_changes(rng, monkeypatch):
     """Plans are memoised per call signature; a changed setting must still change the plan."""
-    from fftconv.core import run, trials
+    from fftconv.engine import run, trials
 
     monkeypatch.setattr(trials, "TRIAL_RATIO", 1.0)  # no trial: the same plan on every call
     seen = []

@@ -92,7 +92,7 @@ def test_the_kernel_enters_the_graph_once(rng):
 
 
 def test_lazy_until_computed(rng, monkeypatch):
-    from fftconv.core import run
+    from fftconv.engine import run
 
     calls = []
     real = run.execute
@@ -106,7 +106,7 @@ def test_lazy_until_computed(rng, monkeypatch):
 
 @pytest.mark.parametrize("method", ["fft", "direct"])
 def test_plans_and_kernel_work_are_made_once_per_chunk_shape(rng, monkeypatch, method):
-    from fftconv.core import run
+    from fftconv.engine import run
 
     prepared = []
     real = run.prepare

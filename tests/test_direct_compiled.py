@@ -16,9 +16,9 @@ from test_ndimage_edges import reference_correlate
 
 import fftconv
 import fftconv.ndimage
-from fftconv.core import run
 from fftconv.core.boundary import MODES
 from fftconv.core.problem import Problem
+from fftconv.engine import run
 from fftconv.executors import direct_compiled
 from fftconv.executors.direct_compiled import correlate_extended
 from fftconv.planning.costs import DEFAULT_COSTS
@@ -145,7 +145,7 @@ def test_boundary_modes_read_from_the_source(rng, mode):
 
 def test_ndimage_reads_the_halo_through_the_compiled_loop(rng, monkeypatch):
     """No materialised block: the compiled executor read the source itself."""
-    from fftconv.core import blocks
+    from fftconv.engine import blocks
 
     monkeypatch.setattr(blocks, "read_extended", lambda *a, **k: pytest.fail("the block was copied"))
     x = rng.standard_normal((300, 300)).astype(np.float32)

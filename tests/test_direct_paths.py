@@ -7,9 +7,9 @@ import scipy.signal
 from conftest import assert_close
 
 import fftconv
-from fftconv.core import run
 from fftconv.core.geometry import output_window
 from fftconv.core.problem import Problem
+from fftconv.engine import run
 from fftconv.executors import direct_ndimage as _ndimage_loop
 from fftconv.executors import direct_rows as _direct_rows
 from fftconv.executors.direct_rows import ROW_MAX_TAPS, rows_apply

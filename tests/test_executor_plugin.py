@@ -16,7 +16,7 @@ from test_reference_loops import convolve_sum
 
 import fftconv
 from fftconv.cli import main
-from fftconv.core.blocks import operand_bytes
+from fftconv.engine.blocks import operand_bytes
 from fftconv.executors import Estimate, Executor
 
 #: The toy's working memory per output: large, so that a memory limit visibly cuts blocks.

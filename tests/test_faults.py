@@ -16,7 +16,7 @@ import fftconv
 import fftconv.ndimage
 from fftconv import config
 from fftconv.backends import fftw, pocketfft
-from fftconv.core import blocks
+from fftconv.engine import blocks
 
 
 def mixed_calls(rng):

@@ -1,4 +1,4 @@
-"""Repeated call signatures go straight to the executor that served them (`fftconv.core.lane`):
+"""Repeated call signatures go straight to the executor that served them (`fftconv.engine.lane`):
 the second call must answer exactly as the first, and anything that changes the answer or
 the plan (kernel values, settings, registered executors) must change the signature."""
 
@@ -13,7 +13,7 @@ from conftest import assert_close
 import fftconv
 import fftconv.ndimage
 from fftconv import config
-from fftconv.core import lane, run
+from fftconv.engine import lane, run
 from fftconv.executors import direct_compiled
 
 

@@ -12,7 +12,7 @@ from conftest import assert_close
 import fftconv
 import fftconv.ndimage
 from fftconv import config
-from fftconv.core import blocks
+from fftconv.engine import blocks
 
 
 def test_a_kernel_far_larger_than_the_image_costs_what_the_image_needs(rng):

@@ -11,8 +11,8 @@ from conftest import assert_close
 
 import fftconv
 import fftconv.ndimage
-from fftconv.core.blocks import BlockFilter, plan_blocks
 from fftconv.core.boundary import MODES, read_extended
+from fftconv.engine.blocks import BlockFilter, plan_blocks
 from fftconv.executors.spectral import spectral_workspace
 
 NP_PAD = {"reflect": "symmetric", "grid-mirror": "symmetric", "mirror": "reflect", "nearest": "edge",

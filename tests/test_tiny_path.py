@@ -1,4 +1,4 @@
-"""Calls too small to plan go straight to scipy's compiled direct loops (`fftconv.core.tiny`):
+"""Calls too small to plan go straight to scipy's compiled direct loops (`fftconv.engine.tiny`):
 the answer must be the one the pipeline's direct path gives, and the hand-over must happen
 only when nothing forces a method and the loop computes what fftconv defines."""
 
@@ -12,7 +12,7 @@ from conftest import assert_close
 
 import fftconv
 import fftconv.ndimage
-from fftconv.core import tiny
+from fftconv.engine import tiny
 
 MODES_2D = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]

@@ -6,7 +6,7 @@ import scipy.signal
 from conftest import assert_close
 
 import fftconv
-from fftconv.core import lane, run, trials
+from fftconv.engine import lane, run, trials
 
 
 @pytest.fixture

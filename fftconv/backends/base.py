@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .. import config
 from ..plugins import Registry
 
 
@@ -106,3 +107,6 @@ def get_backend(name: str) -> Backend:
 def backend_names() -> tuple[str, ...]:
     """Names of the registered backends."""
     return _backends.names()
+
+
+config.register_choices("backend", backend_names)  # [planner] backend and FFTCONV_BACKEND name these

@@ -1,10 +1,11 @@
 """One first call, timed in the process that makes it: ``python -m fftconv.cli.first_call
-CASE WHO`` (WHO: 'fftconv' or 'scipy'), for ``fftconv bench --suite first-calls``.
+CASE WHO [--warm]`` (WHO: 'fftconv' or 'scipy'), for ``fftconv bench --suite first-calls``.
 
 The process imports only the library under test, builds the case's operands, then times
-the first call, the second call, and (for fftconv) a warm call once its background work
-(FFTW's measured plans of sizes that repeat, calibration) is done: what a loop meets. It
-prints one JSON line. Imports are not timed: a script pays them once, whatever it calls.
+the first call, the second call and, with ``--warm`` (fftconv), a warm call once its
+background work (FFTW's measured plans of sizes that repeat, calibration) is done: what a
+loop meets. It prints one JSON line. Imports are not timed: a script pays them once,
+whatever it calls.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ def function(name: str, who: str) -> Callable[..., np.ndarray]:
     return getattr(module, name.removeprefix("ndimage."))
 
 
-def run(case: str, who: str) -> dict[str, object]:
-    """Time ``case``'s first, second and (fftconv) warm calls by ``who``."""
+def run(case: str, who: str, warm: bool = False) -> dict[str, object]:
+    """Time ``case``'s first and second calls by ``who`` and, with ``warm``, a call once the
+    background work is done."""
     name, shape1, shape2, mode, dtype = CASES[case]
     func = function(name, who)
     rng = np.random.default_rng(0)
@@ -76,7 +78,7 @@ def run(case: str, who: str) -> dict[str, object]:
         call()
         times.append(time.perf_counter() - started)
     result: dict[str, object] = {"case": case, "who": who, "first_s": times[0], "second_s": times[1]}
-    if who == "fftconv":
+    if warm and who == "fftconv":
         from fftconv import background
 
         result["background_done"] = background.wait(WARM_WAIT_SECONDS)
@@ -90,4 +92,4 @@ def run(case: str, who: str) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1], sys.argv[2])))
+    print(json.dumps(run(sys.argv[1], sys.argv[2], "--warm" in sys.argv[3:])))

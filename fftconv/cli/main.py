@@ -42,10 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
         "filter image files (filter).")
     parser.add_argument("--version", action="version", version=f"fftconv {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_bench(sub, BUILTIN_SUITES)
+    _add_tune(sub)
+    _add_plan(sub, methods())
+    _add_filter(sub, methods(), MODES)
+    return parser
 
+
+def _add_bench(sub, suites) -> None:
     bench = sub.add_parser("bench", help="time fftconv beside scipy on this machine")
     bench.add_argument("--suite", default="core", metavar="NAME|PATH",
-                       help=f"a built-in suite ({', '.join(BUILTIN_SUITES)}, first-calls, dask) or a "
+                       help=f"a built-in suite ({', '.join(suites)}, first-calls, dask) or a "
                             "suite TOML file; first-calls: each case's first call in a fresh process beside "
                             "scipy's")
     bench.add_argument("--quick", action="store_true", help="the 'quick' suite (under 30 s)")
@@ -67,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="kernel sides (default 31 9)")
     cluster.add_argument("--workers", type=_positive, default=2, help="worker processes, one thread each")
 
+
+def _add_tune(sub) -> None:
     tune = sub.add_parser("tune", help="measure this machine and fit the planner's cost model")
     tune.add_argument("--quick", action="store_true", help="fewer, shorter measurements (about 30 s)")
     tune.add_argument("--threads", type=_positive, default=None,
@@ -78,17 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="write the fit even if its planner regret is worse than the current one's")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+
+def _add_plan(sub, methods: tuple[str, ...]) -> None:
     explain = sub.add_parser("plan", help="explain how fftconv would convolve two shapes")
     explain.add_argument("image", type=_shape, help="image shape, e.g. 4096x4096")
     explain.add_argument("kernel", type=_shape, help="kernel shape, e.g. 31x31")
     explain.add_argument("--mode", choices=["full", "same", "valid"], default="full",
                          help="output size, as in scipy.signal.convolve (default full)")
     explain.add_argument("--dtype", default="float64", help="dtype of both inputs (default float64)")
-    explain.add_argument("--method", choices=methods(), default="auto",
+    explain.add_argument("--method", choices=methods, default="auto",
                          help="force a method (default auto: the planner's choice)")
     explain.add_argument("--threads", type=_positive, default=None,
                          help="threads to plan for (default: the configuration's, else every core)")
 
+
+def _add_filter(sub, methods: tuple[str, ...], modes) -> None:
     filt = sub.add_parser("filter", help="filter an image file (.npy, .tif, .png) with a kernel",
                           description="Convolve (or correlate) an image file with a kernel, with "
                           "scipy.ndimage's boundary modes; .npy and uncompressed TIFF files stream "
@@ -97,10 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     filt.add_argument("output", help="output image: .npy, .tif/.tiff or .png (.zarr with --dask)")
     filt.add_argument("--kernel", required=True, metavar="SPEC",
                       help="gaussian:sigma=S[,truncate=T], box:N, box:NxM or a .npy file")
-    filt.add_argument("--mode", choices=MODES, default="reflect", help="boundary mode (default reflect)")
+    filt.add_argument("--mode", choices=modes, default="reflect", help="boundary mode (default reflect)")
     filt.add_argument("--cval", type=float, default=0.0, help="value beyond the edges for mode constant")
     filt.add_argument("--correlate", action="store_true", help="correlate instead of convolve")
-    filt.add_argument("--method", choices=methods(), default="auto")
+    filt.add_argument("--method", choices=methods, default="auto")
     filt.add_argument("--threads", type=_positive, default=None)
     filt.add_argument("--memory-limit", metavar="SIZE", default=None,
                       help="peak working memory, e.g. 512MiB (default: [memory] limit, else 256MiB "
@@ -117,7 +130,6 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --dask: chunk length, or one per axis (default: the store's, else "
                       "fftconv.dask.suggest_chunks: FFT-friendly chunks of dask's chunk size)")
     filt.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -341,3 +341,44 @@ class Problem:
         """``h`` without its batch axes, for executors that need one kernel for every item
         (callers check ``Spec.kernel_batched`` first)."""
         return self.h.reshape(self.geometry.shape2)
+
+
+def kernel_on_axes(kernel: np.ndarray, axes: list[int], ndim: int) -> np.ndarray:
+    """A kernel with one axis per convolved axis, given ``ndim``-dimensional: length 1 on the
+    other axes (so a 2-D kernel convolves a stack of images with ``axes=(1, 2)``).
+
+    Examples
+    --------
+    >>> kernel_on_axes(np.ones((3, 3)), [1, 2], 3).shape
+    (1, 3, 3)
+    """
+    if kernel.ndim != len(axes):
+        raise ValueError(f"in2 has {kernel.ndim} dimensions; it needs {ndim} (as in1), or one per axis "
+                         f"in axes={tuple(axes)}")
+    shape = [1] * ndim
+    for a, n in zip(sorted(axes), kernel.shape):
+        shape[a] = n
+    return kernel.reshape(shape)
+
+
+def unit_axes_product(a: np.ndarray, b: np.ndarray, mode: str, axes) -> np.ndarray | None:
+    """scipy's ``fftconvolve`` when every axis it would transform has length 1 in one of the
+    inputs: the broadcast product in NumPy's dtype ('same': cropped to ``in1``'s shape around
+    the centre), else None.
+
+    Examples
+    --------
+    >>> unit_axes_product(np.ones((1, 3)), np.full((2, 1), 2.0), "full", None)
+    array([[2., 2., 2.],
+           [2., 2., 2.]])
+    """
+    if any(a.shape[x] != 1 and b.shape[x] != 1 for x in normalize_axes(axes, a.ndim)):
+        return None
+    try:
+        product = np.multiply(a, b)
+    except ValueError:
+        raise ValueError(f"incompatible shapes for in1 and in2: {a.shape} and {b.shape}") from None
+    if mode != "same":
+        return product
+    starts = [(p - n) // 2 for p, n in zip(product.shape, a.shape)]
+    return product[tuple(slice(s, s + n) for s, n in zip(starts, a.shape))]

@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import ndimage
-from ..core.blocks import extension_dtype
 from ..core.problem import NDIMAGE
+from ..engine.blocks import extension_dtype
 from ..ndimage import prepare_filter
 from .chunks import as_dask, map_extended
 from .tasks import ChunkFilter

@@ -15,7 +15,7 @@ thread of dask's local pool uses 1; the synchronous scheduler (main thread) the 
 threads. Memory per task: ``[memory] limit`` when set, else on a worker with a memory limit
 that limit times dask's ``distributed.worker.memory.target`` fraction divided by the worker's
 threads; the chunk's operands count against it and the planner keeps the executor's
-workspace within the rest (`fftconv.core.blocks`).
+workspace within the rest (`fftconv.engine.blocks`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ import numpy as np
 
 from .. import config
 from ..backends.threads import available_cores, resolve_threads
-from ..core import run
-from ..core.blocks import operand_bytes
 from ..core.dtypes import cast
 from ..core.problem import Conventions, Problem
-from ..planning.plan import MemoryLimitError, Plan
+from ..engine import run
+from ..engine.blocks import operand_bytes
+from ..planning.plan import MemoryLimitError
 
 
 def _worker():
@@ -130,12 +130,10 @@ class ChunkFilter:
             found = self._plans.get(key)
             if found is None:
                 found = self._plans[key] = self._prepare(extended.shape, extended.dtype, threads, budget)
-        problem, plan, prepared = found
-        result = run.execute(problem.with_image(extended), plan, prepared=prepared)
-        return cast(result, self.out_dtype, self.conventions.integers)
+        return cast(found(extended), self.out_dtype, self.conventions.integers)
 
     def _prepare(self, shape: Sequence[int], dtype: np.dtype, threads: int, budget: int | None
-                 ) -> tuple[Problem, Plan, object]:
+                 ) -> run.Prepared:
         template = np.broadcast_to(np.zeros((), dtype), tuple(shape))
         problem = Problem.build(template, self.kernel, "valid", list(self.axes), correlate=self.correlate,
                                 conventions=self.conventions)
@@ -149,9 +147,7 @@ class ChunkFilter:
                     f"a chunk extended to {tuple(shape)} needs {math.ceil(operands / 2**20)} MiB for its "
                     f"operands alone, over the task's memory budget of {budget / 2**20:.0f} MiB; use smaller "
                     "chunks (fftconv.dask.suggest_chunks) or raise [memory] limit")
-        plan = run.plan(problem, self.method, threads, methods=self.among, memory_limit=room,
-                        image_known=False)
-        return problem, plan, run.prepare(problem, plan)
+        return run.prepare_problem(problem, self.method, threads, methods=self.among, memory_limit=room)
 
     def __getstate__(self) -> dict:  # plans and the lock stay in the process that made them
         return {name: value for name, value in self.__dict__.items() if name not in ("_plans", "_lock")}

@@ -132,7 +132,7 @@ class Executor:
     def prepare_extended(self, ranges: Sequence[tuple[int, int]], mode: str, cval: object, kernel: np.ndarray,
                          plan: Plan) -> Callable[[np.ndarray, np.ndarray], bool]:
         """`run_extended` with everything but the source and the output fixed, for calls that
-        repeat (`fftconv.core.lane`); executors may return a faster callable that prepares
+        repeat (`fftconv.engine.lane`); executors may return a faster callable that prepares
         what does not change between the calls (index maps, the kernel's layout)."""
         return lambda source, out: self.run_extended(source, ranges, mode, cval, kernel, plan, out)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import config
 from ..plugins import Registry
 from .base import Executor
 
@@ -114,3 +115,6 @@ def check_method(method: object, allowed: Sequence[str] | None = None) -> str:
             f"Acceptable method flags are {', '.join(repr(m) for m in allowed)}; got method={method!r}."
         )
     return method
+
+
+config.register_choices("method", methods)  # [planner] method and FFTCONV_METHOD name these

@@ -21,8 +21,10 @@ from .base import Estimate
 from .fft_lengths import fast_lengths_between
 from .spectral import FFTLayout, SpectralExecutor, operand_bytes, spectral_seconds, spectral_workspace
 
-#: Tile lengths tried per axis (evenly spread over the fast lengths in range).
+#: Tile lengths tried per axis (evenly spread over the fast lengths in range): all 15² 2-D
+#: layouts are priced (~2 ms); 3-D searches descend through 25³.
 MAX_CANDIDATES_PER_AXIS = 24
+MAX_CANDIDATES_2D = 14
 #: Layout spaces up to this size are searched exhaustively (15² for 2-D).
 EXHAUSTIVE_LAYOUTS = 400
 #: Shortest tile: below this the per-tile overhead (copies, calls) outweighs any saving.
@@ -72,8 +74,9 @@ class OverlapSaveTiles(SpectralExecutor):
         real = dtype.kind != "c"
         operands = operand_bytes(spec.shape1, spec.windows, spec.batch_points, dtype)
         per_axis = []
+        most = MAX_CANDIDATES_2D if spec.rank == 2 else MAX_CANDIDATES_PER_AXIS
         for i, (n2, w, n_whole) in enumerate(zip(spec.shape2, spec.windows, whole.fft_shape)):
-            options = [(n, True) for n in tile_lengths(n2, w, n_whole, real and i == spec.rank - 1)]
+            options = [(n, True) for n in tile_lengths(n2, w, n_whole, real and i == spec.rank - 1, most)]
             per_axis.append([(n_whole, False)] + options)
         priced: dict[tuple, tuple] = {}  # layout -> (seconds, workspace, fft shape, tiled axes, tiles)
 

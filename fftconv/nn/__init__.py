@@ -19,13 +19,32 @@ threads a layer uses (its blocks, tile batches or phases side by side, one BLAS 
 from __future__ import annotations
 
 from ..backends.threads import resolve_threads
+from .direct import DIRECT
 from .engine import compute_dtype
 from .functional import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d
 from .keras import keras_conv
+from .methods import (
+    Layer,
+    LayerCosts,
+    LayerEstimate,
+    LayerMethod,
+    layer_method_names,
+    register_layer_method,
+    unregister_layer_method,
+)
 from .padding import per_axis, torch_padding
 from .planner import LayerPlan, plan_layer
+from .spectral import SPECTRAL
+from .winograd import WINOGRAD
+
+for _method in (DIRECT, WINOGRAD, SPECTRAL):  # the built-in layer methods, in this order
+    register_layer_method(_method)
 
 __all__ = [
+    "Layer",
+    "LayerCosts",
+    "LayerEstimate",
+    "LayerMethod",
     "LayerPlan",
     "conv1d",
     "conv2d",
@@ -33,7 +52,10 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "keras_conv",
+    "layer_method_names",
     "plan_conv",
+    "register_layer_method",
+    "unregister_layer_method",
 ]
 
 

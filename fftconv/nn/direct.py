@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ..backends.threads import blas_threads, shared_pool
+from .methods import Layer, LayerCosts, LayerEstimate, LayerMethod
 
 #: Bytes of tap copies per block: large enough for efficient matrix products, small enough to
 #: stay near the cache.
@@ -98,3 +99,42 @@ def _tap_slices(tap, dilation, stride, out_shape, r0: int, r1: int) -> tuple[sli
         start = i * d + lo * s
         slices.append(slice(start, start + (hi - lo - 1) * s + 1, s))
     return tuple(slices)
+
+
+class DirectProducts(LayerMethod):
+    """The direct path as a layer method (`fftconv.nn.methods`): any layer.
+
+    Examples
+    --------
+    >>> from fftconv.nn.methods import Layer
+    >>> DIRECT.applies(Layer((1, 2, 5, 5), (3, 2, 3, 3), (2, 2), (1, 1), 1, np.dtype("float32"), 1))
+    True
+    """
+
+    name = "direct"
+    requirement = "nothing: it computes every layer"
+
+    def applies(self, layer: Layer) -> bool:
+        return True
+
+    def estimate(self, layer: Layer, priced: LayerCosts) -> LayerEstimate:
+        itemsize = layer.dtype.itemsize
+        copies = layer.columns * itemsize
+        # the tap copies are made block by block, each block sized to stay near the cache
+        seconds = layer.macs * priced.rates.mac + priced.costs.copy_seconds(
+            layer.columns, itemsize, min(copies, BLOCK_BYTES))
+        # blocks of tap copies shrink to fit the budget (down to one output row)
+        block = min(copies, BLOCK_BYTES, max(1, priced.budget // layer.threads))
+        return LayerEstimate(seconds, block * layer.threads, block, {"direct (matrix products)": seconds})
+
+    def describe(self, layer: Layer, layout: object) -> str:
+        strided = max(layer.stride) > 1
+        return ("chosen: direct — for each block of output rows the taps' strided views of the input side by "
+                "side, then one matrix product per group (BLAS)"
+                + (f"; only the strided outputs {layer.stride} are computed" if strided else ""))
+
+    def run(self, x: np.ndarray, w: np.ndarray, layer: Layer, layout: object) -> np.ndarray:
+        return correlate_direct(x, w, layer.stride, layer.dilation, layer.groups, layer.threads, int(layout))
+
+
+DIRECT = DirectProducts()

@@ -12,10 +12,21 @@ from .. import background
 from ..backends.threads import resolve_threads
 from ..core.memory import check_fits
 from ..executors.nonfinite import all_finite
-from .direct import correlate_direct
+from .methods import get_layer_method
 from .planner import plan_layer
-from .spectral import correlate_spectral
-from .winograd import correlate_winograd
+
+
+def check_groups(groups: object, where: str = "") -> int:
+    """``groups`` as an int, or the ValueError every framework facade gives for a bad one.
+
+    Examples
+    --------
+    >>> check_groups(2)
+    2
+    """
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{where}groups must be a positive integer, got {groups!r}")
+    return int(groups)
 
 
 def compute_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -82,12 +93,8 @@ def correlate_layer(
         plan = plan_layer(x.shape, w.shape, stride, dilation, groups, dtype, nthreads, "direct")
     if x.shape[0] == 0:
         y = np.zeros(plan.output_shape, dtype)
-    elif plan.method == "direct":
-        y = correlate_direct(x, w, stride, dilation, groups, nthreads, max(1, plan.workspace // nthreads))
-    elif plan.method == "winograd":
-        y = correlate_winograd(x, w, groups, nthreads)
     else:
-        y = correlate_spectral(x, w, stride, dilation, groups, plan.fft_shape, plan.tiles_per_batch, nthreads)
+        y = get_layer_method(plan.method).run(x, w, plan.layer, plan.layout)
     if bias is not None:
         y = y + np.asarray(bias, dtype).reshape((-1,) + (1,) * (x.ndim - 2))
     return np.ascontiguousarray(y)

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..core.memory import check_fits
-from .engine import correlate_layer
+from .engine import check_groups, correlate_layer
 from .padding import pad_input, per_axis, torch_padding
 from .transposed import conv_transpose
 
@@ -181,8 +181,7 @@ def _operands(input, weight, bias, groups, ndim: int, name: str, transposed: boo
         raise ValueError(
             f"{name}: expected {ndim + 1}-D (unbatched) or {ndim + 2}-D (batched) input, got shape {x.shape}"
         )
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+    groups = check_groups(groups, f"{name}: ")
     unbatched = x.ndim == ndim + 1
     if unbatched:
         x = x[None]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .engine import correlate_layer
+from .engine import check_groups, correlate_layer
 from .padding import per_axis, tf_padding
 
 __all__ = ["keras_conv"]
@@ -58,8 +58,7 @@ def keras_conv(
             f"x must be (batch, spatial..., channels) with {ndim} spatial axes for a {ndim}-D kernel, "
             f"got shape {x.shape}"
         )
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"groups must be a positive integer, got {groups!r}")
+    groups = check_groups(groups)
     if min(kernel.shape) == 0 or min(x.shape[1:]) == 0:
         raise ValueError(f"x {x.shape} and kernel {kernel.shape} must not have empty spatial or channel axes")
     c_in, c_out = x.shape[-1], kernel.shape[-1]

@@ -22,6 +22,9 @@ import numpy as np
 from .. import config
 from ..backends.base import get_backend
 from ..backends.threads import blas_threads, shared_pool
+from ..executors.fft_lengths import next_fast_length
+from ..planning.costs import precision
+from .methods import Layer, LayerCosts, LayerEstimate, LayerMethod
 
 
 def dilated_flipped(w: np.ndarray, dilation: tuple[int, ...]) -> np.ndarray:
@@ -187,3 +190,125 @@ def _fill_tile(buffer: np.ndarray, x: np.ndarray, start: tuple[int, ...], fft_sh
     for axis, (s, e, t) in enumerate(zip(start, stop, fft_shape)):
         if e - s < t:  # zero what the input does not reach along this axis
             buffer[(slice(None),) * (2 + axis) + (slice(e - s, t),)] = 0
+
+
+#: Bytes of tile buffers transformed together (several tiles share one batched transform).
+BATCH_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class SpectralLayout:
+    """FFT lengths of the spatial axes (tile plus kernel span, or the whole padded input),
+    overlap-save tiles (1: one whole-array FFT), and tiles transformed together."""
+
+    fft_shape: tuple[int, ...]
+    tiles: int
+    tiles_per_batch: int
+
+
+class SpectralChannelSums(LayerMethod):
+    """The spectral path as a layer method (`fftconv.nn.methods`): priced for the whole-array
+    FFT and for a range of tile lengths; a strided layer's estimate includes every stride-1
+    output it computes and then drops.
+
+    Examples
+    --------
+    >>> from fftconv.nn.methods import Layer
+    >>> SPECTRAL.applies(Layer((1, 2, 6, 6), (3, 2, 3, 3), (1, 1), (1, 1), 1, np.dtype("float16"), 1))
+    False
+    """
+
+    name = "fft"
+    requirement = "an FFT backend for its dtype, and a tile size whose workspace fits [memory] limit"
+
+    def applies(self, layer: Layer) -> bool:
+        return get_backend(config.get().backend).supports(layer.dtype)
+
+    def estimate(self, layer: Layer, priced: LayerCosts) -> LayerEstimate | None:
+        costs, rates = priced.costs, priced.rates
+        n, c_in = layer.input_shape[:2]
+        c_out, c_group = layer.weight_shape[:2]
+        itemsize, complex_data = layer.dtype.itemsize, layer.complex_data
+        prec = precision(layer.dtype)
+        threads_gain = 1 + (layer.threads - 1) * costs.fft_thread_efficiency
+        best, priced_shapes = None, {}
+        for fft_shape in fft_candidates(layer.input_shape[2:], layer.spans, layer.full):
+            tile = [min(t - k + 1, f) for t, k, f in zip(fft_shape, layer.spans, layer.full)]
+            tiles = math.prod(-(-f // b) for f, b in zip(layer.full, tile))
+            points = math.prod(fft_shape)
+            freqs = points if complex_data else points // fft_shape[-1] * (fft_shape[-1] // 2 + 1)
+            spectrum_bytes = freqs * 2 * itemsize
+            kernel_bytes = 2 * c_out * c_group * spectrum_bytes  # the transform and its transposed copy
+            per_tile = 3 * n * (c_in + c_out) * spectrum_bytes  # buffers, their transposed copies, products
+            # at least one batch per thread: batches run side by side
+            per_batch = max(1, min(tiles, BATCH_BYTES // max(1, per_tile), -(-tiles // layer.threads)))
+            workspace = kernel_bytes + per_batch * per_tile
+            if workspace > priced.budget:
+                continue
+            transforms = sum(
+                costs.fft_seconds(points, itemsize, not complex_data, prec, batch=b, rank=len(fft_shape))
+                for b in (tiles * n * c_in, tiles * n * c_out, c_out * c_group)) / threads_gain
+            if c_group == 1:
+                mixing = costs.copy_seconds(tiles * n * c_out * freqs * 4, itemsize, workspace)
+            else:
+                mixing = (-(-tiles // per_batch) * layer.groups * freqs * rates.item
+                          + tiles * n * freqs * c_out * c_group * rates.complex_mac)
+            moved = tiles * n * (c_in + c_out) * freqs * 4 + n * c_out * math.prod(layer.full)
+            seconds = transforms + mixing + costs.copy_seconds(moved, itemsize, workspace)
+            cut = "whole " if tiles == 1 else f"{tiles} tiles of "
+            label = "fft " + cut + "x".join(map(str, fft_shape))
+            priced_shapes[label] = seconds
+            if best is None or seconds < best.seconds:
+                best = LayerEstimate(seconds, workspace, SpectralLayout(fft_shape, tiles, per_batch))
+        if best is None:
+            return None
+        shown = {label: s for label, s in priced_shapes.items()  # readable: the best and the whole FFT
+                 if s == best.seconds or label.startswith("fft whole")}
+        return LayerEstimate(best.seconds, best.workspace, best.layout, shown)
+
+    def describe(self, layer: Layer, layout: SpectralLayout) -> str:
+        n, c_in = layer.input_shape[:2]
+        c_out, c_group = layer.weight_shape[:2]
+        shape = "x".join(map(str, layout.fft_shape))
+        cut = "one whole-array FFT" if layout.tiles == 1 else f"{layout.tiles} overlap-save tiles"
+        mixing = ("an elementwise product per frequency" if c_group == 1 else
+                  f"one ({n * min(layout.tiles, layout.tiles_per_batch)}x{c_group})@({c_group}x"
+                  f"{c_out // layer.groups}) product per group and frequency")
+        strided = (f"; every stride-1 output computed, then subsampled by {layer.stride}"
+                   if max(layer.stride) > 1 else "")
+        return (f"chosen: fft — {cut} of {shape}, {layout.tiles_per_batch} per batch; each of the "
+                f"{n * c_in} input channels and {c_out * c_group} kernels transformed once per tile, input "
+                f"channels summed in the frequency domain ({mixing}), {n * c_out} inverse transforms per tile"
+                + strided)
+
+    def run(self, x: np.ndarray, w: np.ndarray, layer: Layer, layout: SpectralLayout) -> np.ndarray:
+        return correlate_spectral(x, w, layer.stride, layer.dilation, layer.groups, layout.fft_shape,
+                                  layout.tiles_per_batch, layer.threads)
+
+
+def fft_candidates(sizes, spans, full) -> list[tuple[int, ...]]:
+    """FFT shapes worth pricing: the whole padded input, and tiles of a few multiples of the
+    kernel span along each axis (fast lengths only).
+
+    Examples
+    --------
+    >>> fft_candidates((100,), (5,), (96,))[-1]
+    (100,)
+    """
+    per_axis = []
+    for size, span, f in zip(sizes, spans, full):
+        whole = next_fast_length(size)
+        lengths = {whole}
+        for outputs in (8, 16, 32, 64, 128, 256, 512, 1024):
+            for factor in (1, 2, 4):
+                length = next_fast_length(max(span * factor, span + outputs - 1))
+                if length < whole and length - span + 1 < f:
+                    lengths.add(length)
+        per_axis.append(sorted(lengths))
+    shapes = list(itertools.product(*per_axis))
+    if len(shapes) > 400:  # 3-D: keep tiles of similar proportions
+        shapes = [s for s in shapes if max(s) <= 4 * min(s)] or shapes[:400]
+    return shapes
+
+
+SPECTRAL = SpectralChannelSums()

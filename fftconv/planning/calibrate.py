@@ -187,7 +187,8 @@ def machine_key(backend: str) -> dict[str, object]:
 
 @functools.cache
 def _machine_key(backend: str) -> dict[str, object]:
-    from .. import __version__, installed
+    from .. import installed
+    from .._version import __version__
     from ..backends import get_backend
     from ..executors import direct_compiled
 

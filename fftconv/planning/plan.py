@@ -67,7 +67,7 @@ class Plan:
         background) or 'tuned' (``fftconv tune``'s ``[planner.costs]``).
     trial : Trial or None
         While the estimates of several executors are too close to call, the
-        `fftconv.core.trials.Trial` that times them on the signature's repeated calls.
+        `fftconv.engine.trials.Trial` that times them on the signature's repeated calls.
     """
 
     spec: Spec

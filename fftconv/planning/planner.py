@@ -3,7 +3,7 @@
 It asks every candidate executor for its estimate (`fftconv.executors.base.Executor`), drops
 those whose working memory exceeds the limit, and keeps the cheapest, or the cheapest of the
 method the caller forces. It knows no executor's internals: which executors are candidates
-(by shapes, dtypes and values) is decided by the core (`fftconv.core.run.plan`).
+(by shapes, dtypes and values) is decided by the core (`fftconv.engine.run.plan`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _make_plan(spec: Spec, method: str, candidates: tuple[str, ...], costs: Cost
                memory_limit: int | None, generation: int) -> Plan:
     estimates = {}
     for name in candidates:
-        estimate = registry.get(name).estimate(spec, costs, memory_limit)
+        estimate = _estimate(name, spec, costs, memory_limit, generation)
         if estimate is not None:
             estimates[name] = estimate
     fits = {name: memory_limit is None or e.workspace <= memory_limit for name, e in estimates.items()}
@@ -74,6 +74,13 @@ def _make_plan(spec: Spec, method: str, candidates: tuple[str, ...], costs: Cost
                                      for n, e in estimates.items()}),
         reason="lowest estimated time" if method == "auto" else f"method={method!r} requested",
     )
+
+
+@lru_cache(maxsize=4096)
+def _estimate(name: str, spec: Spec, costs: CostModel, memory_limit: int | None, generation: int):
+    """Executor ``name``'s estimate, once per problem (a plan and its trial's contenders ask
+    for the same ones)."""
+    return registry.get(name).estimate(spec, costs, memory_limit)
 
 
 def _refuse(spec: Spec, method: str, estimates: dict, memory_limit: int | None) -> None:

@@ -26,13 +26,13 @@ import numpy as np
 
 from ... import config
 from ...core.problem import Problem
-from ...signal import convolve
 from ...timing import typical_time
 from ..costs import CostModel
 from ..planner import make_plan
 from . import cases, transforms
 from .executors import THREAD_STEPS, fit_direct, fit_separable, fit_spectral, fit_threads
 from .fit import log_error
+from .measure import run_plan
 
 __all__ = ["TuneResult", "costs_table", "report", "tune", "write_costs"]
 
@@ -103,14 +103,15 @@ def _regret(old: CostModel, new: CostModel, threads: int, quick: bool, budget: f
     regret_old, regret_new, labels = [], [], []
     for s1, s2, mode in cases.validation_cases(quick):
         a, b = rng.standard_normal(s1), rng.standard_normal(s2)
-        spec = Problem.build(a, b, mode).spec(threads, config.get().backend)
+        problem = Problem.build(a, b, mode)
+        spec = problem.spec(threads, config.get().backend)
         estimates = make_plan(spec, "auto", None, new).estimates
         times = {}
         for m in ("direct", "fft", "tiled"):
             if estimates[m] > 20 * min(estimates.values()) and estimates[m] > 1.0:
                 continue  # hopeless: cannot be the fastest
-            times[m] = typical_time(lambda a=a, b=b, mode=mode, m=m: convolve(a, b, mode, m, threads=threads),
-                                    budget)
+            plan = make_plan(spec, m, None, new)  # the method's fastest executor, as 'auto' would run it
+            times[m] = typical_time(lambda p=plan, q=problem: run_plan(q, p), budget)
         best = min(times.values())
         chosen = {}
         for label, costs, out in (("before", old, regret_old), ("after", new, regret_new)):

@@ -1,4 +1,6 @@
-"""Timing for ``fftconv tune``: running one executor with one plan, and thread gains."""
+"""Timing for ``fftconv tune`` and calibration: one executor with one plan, run through the
+executor protocol (not the engine's run path, which sits above the planner), and thread
+gains."""
 
 from __future__ import annotations
 
@@ -10,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import config
-from ...core import run
-from ...core.problem import Problem, Spec
+from ...core.problem import Problem, Spec, axes_last
 from ...executors import registry
 from ...timing import typical_time
 from ..costs import CostModel
@@ -54,8 +55,25 @@ def time_executor(name: str, a: np.ndarray, b: np.ndarray, mode: str, budget: fl
     plan = make_plan(spec, registry.get(name).method, (name,), costs)
     if layout is not None:
         plan = dataclasses.replace(plan, layout=layout)
-    seconds = typical_time(lambda: run.execute(problem, plan), budget, clock=clock)
+    seconds = typical_time(lambda: run_plan(problem, plan), budget, clock=clock)
     return Measurement(name, spec, seconds, plan.layout if registry.get(name).uses_backend else None)
+
+
+def run_plan(problem: Problem, plan) -> np.ndarray:
+    """The executor of ``plan`` run on ``problem`` through its protocol: its output in its
+    compute dtype (what the engine's run path does, minus the non-finite repair and the cast).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.planning.planner import make_plan
+    >>> p = Problem.build(np.arange(4.0), np.ones(2), "full")
+    >>> run_plan(p, make_plan(p.spec(1), "direct", ("direct.numpy",)))
+    array([0., 1., 3., 5., 3.])
+    """
+    out = np.empty(problem.out_shape, plan.compute_dtype)
+    registry.get(plan.executor).run(problem, plan, axes_last(out, problem.conv_axes))
+    return out
 
 
 def thread_gain(t1: float, tn: float, threads: int) -> float:

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.boundary import read_extended
+from ..core.dtypes import cast, compute_dtype, result_dtype
+from ..core.problem import NDIMAGE, Problem
 from ..executors import registry
 from ..planning.plan import MemoryLimitError, Plan
 from . import run
-from .boundary import read_extended
-from .dtypes import cast, compute_dtype, result_dtype
-from .problem import NDIMAGE, Problem
 
 #: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
 #: ``[memory] limit`` is configured: blocks of this size are large enough that halo re-reads

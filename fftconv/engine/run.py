@@ -18,6 +18,10 @@ import numpy as np
 
 from .. import background, config
 from ..backends.base import get_backend
+from ..core.dtypes import cast, float_sums_exact
+from ..core.geometry import window_reads
+from ..core.memory import check_fits
+from ..core.problem import Problem, axes_last
 from ..executors import registry
 from ..executors.base import NonFiniteInput
 from ..executors.nonfinite import all_finite, repair, zero_nonfinite
@@ -25,10 +29,6 @@ from ..planning import calibrate
 from ..planning.plan import Plan, format_seconds
 from ..planning.planner import make_plan
 from . import trials
-from .dtypes import cast, float_sums_exact
-from .geometry import window_reads
-from .memory import check_fits
-from .problem import Problem, axes_last
 
 #: Marks "use the configured memory limit" (None means no limit).
 CONFIGURED = object()
@@ -36,7 +36,7 @@ CONFIGURED = object()
 #: registry's generation, the coefficients' generation, and a small kernel's values, or for a
 #: larger one which of the executors that read values accepted it): small calls repeat their
 #: signature, choosing candidates would cost them as much as the convolution, and a trial
-#: (`fftconv.core.trials`) lives as long as its signature is remembered.
+#: (`fftconv.engine.trials`) lives as long as its signature is remembered.
 _memo: dict[tuple, tuple[Plan, config.Config, object]] = {}
 #: Signatures remembered before the memo starts afresh (a program cycling through more small
 #: signatures than this plans each call again, ~10 us).
@@ -66,7 +66,7 @@ def plan(
     largest their dtype holds, and executors that read the kernel's values are left out
     (forcing one is an error). ``for_call``: the plan is about to run, so a signature whose
     executors are too close to call may run the next contender of its trial
-    (`fftconv.core.trials`); otherwise the plan is the best known.
+    (`fftconv.engine.trials`); otherwise the plan is the best known.
 
     Examples
     --------
@@ -186,7 +186,7 @@ def _kept(plan: Plan, medians: dict[str, float]) -> Plan:
 def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
     """For a plan whose executor reads the extension itself (`Executor.reads_boundary`) and a
     problem with nothing to rearrange (every axis convolved, no swap, no crop): a call that
-    computes the problem for any image of its shape and dtype (`fftconv.core.lane`); else None.
+    computes the problem for any image of its shape and dtype (`fftconv.engine.lane`); else None.
 
     Examples
     --------
@@ -213,6 +213,36 @@ def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | 
         runner(image, out)
         return out if compute == result else cast(out, result, rule)
     return computed
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A problem planned once, with its executor's kernel-only work done once (the kernel
+    spectrum, separable factors): call it with each image of the problem's shape and dtype.
+    `Convolver` and `fftconv.dask`'s chunk filters are made of these."""
+
+    problem: Problem
+    plan: Plan
+    prepared: object
+
+    def __call__(self, image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return execute(self.problem.with_image(image), self.plan, prepared=self.prepared, out=out)
+
+
+def prepare_problem(problem: Problem, method: str = "auto", threads: int = 1, *,
+                    methods: Sequence[str] | None = None, memory_limit: object = CONFIGURED) -> Prepared:
+    """``problem`` (its image a stand-in: only its shape and dtype count) planned and prepared
+    for many images.
+
+    Examples
+    --------
+    >>> template = np.broadcast_to(np.zeros(()), (8,))
+    >>> blur = prepare_problem(Problem.build(template, np.ones(3), "same"), threads=1)
+    >>> blur(np.arange(8.0))
+    array([ 1.,  3.,  6.,  9., 12., 15., 18., 13.])
+    """
+    chosen = plan(problem, method, threads, methods=methods, memory_limit=memory_limit, image_known=False)
+    return Prepared(problem, chosen, prepare(problem, chosen))
 
 
 def prepare(problem: Problem, plan: Plan) -> object:

@@ -10,8 +10,9 @@ signature time them: the first call runs the cheapest estimate, the next ones ru
 contender in turn (its first run untimed: plans, caches), and once each has `TRIAL_RUNS`
 timed runs the fastest is kept for every later call. A run is not timed while work of the
 background thread shares the machine, nor while a contender's transforms are not yet what
-they will be (FFTW still measuring its size). This is FFTW's own idea (MEASURE) applied one level up, and like it, it spends a
-few calls of a signature that repeats, never the first one.
+they will be (FFTW still measuring its size). This is FFTW's own idea (MEASURE) applied one
+level up, and like it, it spends a few calls of a signature that repeats, never the first
+one.
 
 Examples
 --------
