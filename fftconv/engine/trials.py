@@ -31,7 +31,8 @@ import statistics
 import threading
 from collections.abc import Callable
 
-#: Executors estimated within this factor of the cheapest are timed on repeated calls.
+#: Executors estimated within this factor of the cheapest are timed on repeated calls (at most
+#: `fftconv.planning.planner.PRUNE_RATIO`, beyond which executors are not even priced).
 TRIAL_RATIO = 3.0
 #: Timed runs of each contender before the fastest is kept.
 TRIAL_RUNS = 3

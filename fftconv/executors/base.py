@@ -104,6 +104,12 @@ class Executor:
         may read the kernel only: plans are remembered by the values of small kernels."""
         return True
 
+    def lower_bound(self, spec: Spec, costs: CostModel) -> float:
+        """Seconds no layout of this executor can beat (default 0: unknown). The planner skips
+        the `estimate` of an executor whose bound is far above the cheapest estimate so far
+        (the tiled executor's search prices hundreds of layouts)."""
+        return 0.0
+
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate | None:
         """Seconds and workspace of its fastest layout whose workspace fits ``memory_limit``
         bytes (None: no limit), else of its smallest; None if it cannot run ``spec``."""

@@ -186,6 +186,17 @@ class SpectralExecutor(Executor):
     def applies(self, spec: Spec, forced: bool = False) -> bool:
         return get_backend(spec.backend).supports(self.compute_dtype(spec))
 
+    def lower_bound(self, spec: Spec, costs: CostModel) -> float:
+        """The call overhead and two transforms of every output at the cheapest cost per
+        point any tile could have (16 points an axis, in the cache, every thread busy)."""
+        dtype = self.compute_dtype(spec)
+        per_point = costs.fft_point + costs.fft_point_log * 4 * spec.rank
+        if precision(dtype) == "single":
+            per_point *= min(costs.single_factor, 1.0)
+        if dtype.kind == "c":
+            per_point *= max(costs.complex_factor, 1.0)
+        return costs.call_overhead + 2 * spec.out_points * spec.batch_points * per_point / spec.threads
+
     def layout_estimate(self, spec: Spec, layout: FFTLayout, costs: CostModel) -> Estimate:
         """Seconds and buffer bytes of ``layout`` for ``spec``."""
         dtype = self.compute_dtype(spec)

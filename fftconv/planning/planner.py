@@ -8,6 +8,7 @@ method the caller forces. It knows no executor's internals: which executors are 
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -16,6 +17,10 @@ from ..executors import registry
 from .costs import DEFAULT_COSTS, CostModel
 from .plan import Candidate, MemoryLimitError, Plan
 from .plan import format_bytes as _bytes
+
+#: An executor whose `lower_bound` is over this many times the cheapest estimate so far is
+#: not priced (the engine's trials time executors within 3x of the cheapest).
+PRUNE_RATIO = 4.0
 
 
 def make_plan(
@@ -45,11 +50,15 @@ def make_plan(
 @lru_cache(maxsize=4096)
 def _make_plan(spec: Spec, method: str, candidates: tuple[str, ...], costs: CostModel,
                memory_limit: int | None, generation: int) -> Plan:
-    estimates = {}
+    estimates, cheapest = {}, math.inf
     for name in candidates:
+        if method == "auto" and registry.get(name).lower_bound(spec, costs) > PRUNE_RATIO * cheapest:
+            continue  # far too slow to be chosen, or timed in a trial: not worth pricing
         estimate = _estimate(name, spec, costs, memory_limit, generation)
         if estimate is not None:
             estimates[name] = estimate
+            if memory_limit is None or estimate.workspace <= memory_limit:
+                cheapest = min(cheapest, estimate.seconds)
     fits = {name: memory_limit is None or e.workspace <= memory_limit for name, e in estimates.items()}
     pool = [n for n in estimates if fits[n] and (method == "auto" or registry.get(n).method == method)]
     if not pool:
