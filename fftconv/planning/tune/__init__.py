@@ -108,8 +108,8 @@ def _regret(old: CostModel, new: CostModel, threads: int, quick: bool, budget: f
         estimates = make_plan(spec, "auto", None, new).estimates
         times = {}
         for m in ("direct", "fft", "tiled"):
-            if estimates[m] > 20 * min(estimates.values()) and estimates[m] > 1.0:
-                continue  # hopeless: cannot be the fastest
+            if m not in estimates or (estimates[m] > 20 * min(estimates.values()) and estimates[m] > 1.0):
+                continue  # hopeless (not even priced): cannot be the fastest
             plan = make_plan(spec, m, None, new)  # the method's fastest executor, as 'auto' would run it
             times[m] = typical_time(lambda p=plan, q=problem: run_plan(q, p), budget)
         best = min(times.values())
