@@ -13,6 +13,7 @@ sample further for even lengths), exactly as scipy does.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ from .core.memory import check_fits
 from .core.problem import NDIMAGE, normalize_axes
 from .engine import lane, tiny
 from .engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
+from .engine.holes import Holes, scale_of
+from .engine.holes import compute_dtype as compute_dtype_of_holes
 from .executors.registry import check_method
 
 __all__ = ["convolve", "correlate"]
@@ -45,7 +48,7 @@ def _per_axis(value, n: int, name: str) -> list[int]:
 def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode: str = "reflect",
               cval: complex = 0.0, origin: int | Sequence[int] = 0, *,
               axes: int | Sequence[int] | None = None, method: str = "auto", threads: int | None = None,
-              progress: bool = False) -> np.ndarray:
+              progress: bool = False, nan: str = "propagate", mask: ArrayLike | None = None) -> np.ndarray:
     """Multidimensional correlation (drop-in for ``scipy.ndimage.correlate``).
 
     Parameters
@@ -68,6 +71,16 @@ def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode:
         As in `fftconv.convolve`.
     progress : bool, keyword-only
         Show a progress bar over the blocks (for long filters of big inputs).
+    nan : {'propagate', 'interpolate', 'fill'}, keyword-only
+        What NaN pixels (holes) are, as astropy's ``nan_treatment``: 'propagate' (default,
+        scipy's behaviour) sums them as values, so they spread over the kernel's footprint;
+        'interpolate' gives them weight 0: each output is the kernel-weighted mean of the valid
+        pixels in reach times the kernel's sum (normalised convolution; a region without holes
+        gets its plain filter; an output with no valid pixel in reach is NaN; the kernel's sum
+        must not be zero); 'fill' replaces them by ``cval`` first. Pixels beyond the edges
+        count as valid unless the mode makes them NaN (``cval=nan``).
+    mask : array_like of bool, keyword-only
+        Pixels to treat as holes (True), beside the NaN ones; a masked array's mask counts too.
 
     Notes
     -----
@@ -83,13 +96,17 @@ def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode:
     >>> import numpy as np, fftconv.ndimage
     >>> fftconv.ndimage.correlate(np.arange(5.0), [1.0, 2.0, 0.0])
     array([ 0.,  2.,  5.,  8., 11.])
+    >>> fftconv.ndimage.correlate(np.array([1.0, np.nan, 3.0]), [1.0, 1.0, 1.0], nan="interpolate")
+    array([3., 6., 9.])
     """
-    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, False, progress)
+    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, False, progress, nan,
+                   mask)
 
 
 def convolve(input: ArrayLike, weights: ArrayLike, output: object = None, mode: str = "reflect",
              cval: complex = 0.0, origin: int | Sequence[int] = 0, *, axes: int | Sequence[int] | None = None,
-             method: str = "auto", threads: int | None = None, progress: bool = False) -> np.ndarray:
+             method: str = "auto", threads: int | None = None, progress: bool = False, nan: str = "propagate",
+             mask: ArrayLike | None = None) -> np.ndarray:
     """Multidimensional convolution (drop-in for ``scipy.ndimage.convolve``).
 
     Parameters as in `correlate`; the weights are flipped and ``origin`` mirrored as in scipy.
@@ -100,23 +117,63 @@ def convolve(input: ArrayLike, weights: ArrayLike, output: object = None, mode: 
     >>> fftconv.ndimage.convolve(np.arange(5.0), [1.0, 2.0], mode="constant")
     array([ 1.,  4.,  7., 10.,  8.])
     """
-    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, True, progress)
+    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, True, progress, nan,
+                   mask)
 
 
-def _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution, progress):
+#: What ``nan=`` takes.
+NAN_TREATMENTS = ("propagate", "interpolate", "fill")
+
+
+def filter_holes(input: ArrayLike, weights: ArrayLike, rule: Holes, *, convolution: bool = True,
+                 mode: str = "reflect", cval: float = 0.0, mask: ArrayLike | None = None,
+                 method: str = "auto", threads: int | None = None) -> np.ndarray:
+    """The normalised filter of ``input``'s holes (NaN or ``mask``) by an explicit ``rule``
+    (`fftconv.engine.holes.Holes`: the scale, what an output with no valid pixel in reach
+    gets): the building block of ``nan='interpolate'`` and of `fftconv.astropy`, in the
+    image's float dtype, block by block under ``[memory] limit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.engine.holes import Holes
+    >>> filter_holes(np.array([1.0, np.nan, np.nan, np.nan, 5.0]), np.ones(3), Holes(empty="zero"),
+    ...              mode="constant", cval=np.nan)
+    array([1., 1., 0., 5., 5.])
+    """
+    source = _source(input)
+    dtype = compute_dtype_of_holes(np.dtype(source.dtype))
+    return _filter(input, weights, dtype, mode, cval, 0, None, method, threads, convolution, False,
+                   "interpolate", mask, rule)
+
+
+def _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution, progress,
+            nan="propagate", mask=None, rule=None):
     """The body of `correlate` and `convolve`."""
-    quick = tiny.ndimage_filter(input, weights, output, mode, cval, origin, axes, method, threads, progress,
-                                convolution)
-    if quick is not None:
-        return quick
-    key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads, progress,
-                           convolution)
-    route = lane.get(key)
-    if route is not None:  # this signature was checked and planned before
-        return route(input)
+    if nan not in NAN_TREATMENTS:
+        raise ValueError(f"nan must be one of {', '.join(map(repr, NAN_TREATMENTS))}, got {nan!r}")
+    if isinstance(input, np.ma.MaskedArray):
+        masked = np.ma.getmaskarray(input)
+        mask = masked if mask is None else masked | (np.asarray(mask) != 0)
+        input = np.ma.getdata(input)
+    plain = nan == "propagate" and mask is None
+    key = None
+    if plain:
+        quick = tiny.ndimage_filter(input, weights, output, mode, cval, origin, axes, method, threads,
+                                    progress, convolution)
+        if quick is not None:
+            return quick
+        key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads, progress,
+                               convolution)
+        route = lane.get(key)
+        if route is not None:  # this signature was checked and planned before
+            return route(input)
     x = _source(input)
     work, out_dtype, out_array = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
-                                                convolution)
+                                                convolution, nan)
+    if rule is not None:
+        work = dataclasses.replace(work, holes=rule)
+    mask = None if mask is None else _mask(mask, x)
     ndim = len(x.shape)
     kernel = work.kernel
     if out_array is None:
@@ -135,12 +192,20 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         return target
     in_memory = isinstance(input, np.ndarray) and not isinstance(input, np.memmap)
     budget = limit if limit is not None or in_memory else DEFAULT_STREAM_BUDGET
-    filter_in_blocks(x, work, target, out_dtype, budget, progress)
+    filter_in_blocks(x, work, target, out_dtype, budget, progress, mask)
     return target
 
 
-def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads, convolution: bool
-                   ) -> tuple[BlockFilter, np.dtype, object]:
+def _mask(mask, x) -> np.ndarray:
+    """``mask`` as a boolean array of the image's shape (nonzero: a hole)."""
+    m = mask if hasattr(mask, "shape") and not isinstance(mask, np.ndarray) else np.asarray(mask)
+    if tuple(m.shape) != tuple(x.shape):
+        raise ValueError(f"mask must have the input's shape {tuple(x.shape)}, got {tuple(m.shape)}")
+    return m if isinstance(m, np.ndarray) and m.dtype == bool else (np.asarray(m) != 0)
+
+
+def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads, convolution: bool,
+                   nan: str = "propagate") -> tuple[BlockFilter, np.dtype, object]:
     """scipy.ndimage's checks and readings of a call's arguments, for an image ``x`` (anything
     with ``shape`` and ``dtype``): the `BlockFilter` to run, the output dtype, and the output
     array given (or None). Shared by this module and `fftconv.dask.ndimage`.
@@ -167,8 +232,15 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     out_dtype, out_array = _output(output, x, w)
     if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
         kernel = kernel.astype(np.float64)
+    holes = fill = None
+    if nan != "propagate" and np.dtype(x.dtype).kind == "c":
+        raise TypeError(f"nan={nan!r} needs a real image: holes are NaN pixels of real data")
+    if nan == "interpolate":
+        holes = Holes(scale=scale_of(kernel))
+    elif nan == "fill":
+        fill = cval
     work = BlockFilter(kernel, tuple(sorted(axes)), tuple(before), mode, cval, not convolution, method,
-                       nthreads)
+                       nthreads, holes, fill)
     return work, out_dtype, out_array
 
 

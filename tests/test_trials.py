@@ -91,3 +91,17 @@ def test_runs_that_are_not_final_are_not_timed():
     for _ in range(trials.TRIAL_RUNS):
         trial.record(trial.plans[1], 1.0)
     assert trial.kept == ("b", {"a": 2.0, "b": 1.0})
+
+
+def test_the_fastest_run_decides_not_a_noisy_one():
+    class Plan:
+        def __init__(self, executor):
+            self.executor = executor
+
+    trial = trials.Trial([Plan("a"), Plan("b")], lambda plan: True, lambda plan, times: plan.executor)
+    noisy_a = [1.0] + [5.0] * trials.TRIAL_RUNS  # untimed run, then mostly disturbed runs
+    noisy_a[1] = 1.0  # ... one quiet one: a's own speed
+    for a_time in noisy_a:
+        trial.record(trial.plans[0], a_time)
+        trial.record(trial.plans[1], 1.5)
+    assert trial.kept == "a"

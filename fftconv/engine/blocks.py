@@ -26,11 +26,14 @@ from ..core.problem import NDIMAGE, Problem
 from ..executors import registry
 from ..planning.plan import MemoryLimitError, Plan
 from . import run
+from .holes import Holes, filter_with_holes
+from .holes import compute_dtype as compute_dtype_of_holes
 
 #: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
 #: ``[memory] limit`` is configured: blocks of this size are large enough that halo re-reads
 #: and per-block planning cost little, and small enough for any machine that runs NumPy.
 DEFAULT_STREAM_BUDGET = 256 << 20
+BOOL = np.dtype(bool)
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,35 @@ class BlockFilter:
     correlate: bool
     method: str
     threads: int
+    #: NaN pixels are holes filled by normalised convolution (`fftconv.engine.holes`), or
+    #: replaced by ``fill`` (a number), or, both None, kept as values (they spread).
+    holes: Holes | None = None
+    fill: float | None = None
 
     def halo(self, ndim: int) -> list[int]:
         return [self.kernel.shape[a] - 1 if a in self.axes else 0 for a in range(ndim)]
 
     def problem(self, extended: np.ndarray) -> Problem:
+        """The block's problem; for a filter with holes, the batch of values and weights (from
+        a template: the values are filled in by `fftconv.engine.holes`)."""
+        if self.holes is not None:
+            return Problem.build(np.broadcast_to(extended, (2, *extended.shape)), self.kernel[None], "valid",
+                                 [a + 1 for a in self.axes], correlate=self.correlate, conventions=NDIMAGE)
         return Problem.build(extended, self.kernel, "valid", list(self.axes), correlate=self.correlate,
                              conventions=NDIMAGE)
+
+    def prepare_values(self, extended: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """A block's extended values as the filter sums them: masked pixels made holes (NaN),
+        holes filled by ``fill``."""
+        if mask is None and self.fill is None:
+            return extended
+        if extended.dtype.kind not in "fc":
+            extended = extended.astype(compute_dtype_of_holes(extended.dtype))
+        if mask is not None:
+            extended[mask] = np.nan
+        if self.fill is not None:
+            extended[np.isnan(extended)] = self.fill
+        return extended
 
 
 def operand_bytes(block: Sequence[int], halo: Sequence[int], source: np.dtype, out: np.dtype,
@@ -104,8 +129,9 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
     result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
     order = [a for a in range(len(shape)) if a not in work.axes] + sorted(work.axes)
     block = list(shape)
+    planes = 2 if work.holes is not None else 1  # values and weights
     while True:
-        operands = operand_bytes(block, halo, source_dtype, out_dtype, result)
+        operands = planes * operand_bytes(block, halo, source_dtype, out_dtype, result)
         found = _plan_block(block, halo, source_dtype, work, budget - operands)
         if found is not None:
             break
@@ -120,7 +146,7 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
         block[axis] = -(-block[axis] // 2)
     counts = [-(-n // b) for n, b in zip(shape, block)]
     block = [-(-n // c) for n, c in zip(shape, counts)]  # balanced: equal blocks, no sliver
-    room = budget - operand_bytes(block, halo, source_dtype, out_dtype, result)  # >= the room found
+    room = budget - planes * operand_bytes(block, halo, source_dtype, out_dtype, result)  # >= the room found
     return BlockPlan(tuple(block), math.prod(counts), room)
 
 
@@ -168,7 +194,7 @@ def _mib(nbytes: int | None) -> str:
 
 
 def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, budget: int | None,
-                     progress: bool = False) -> None:
+                     progress: bool = False, mask=None) -> None:
     """Write into ``output`` the filter ``work`` of ``source`` (an array, memmap or dataset),
     cast to ``out_dtype`` as scipy.ndimage casts, block by block within ``budget`` bytes.
 
@@ -197,8 +223,12 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
             ranges = [(lo[a] - work.before[a], hi[a] - work.before[a] + halo[a]) if a in work.axes
                       else (lo[a], hi[a]) for a in range(len(shape))]
             target = tuple(slice(s, e) for s, e in zip(lo, hi))
-            if not _read_by_executor(source, ranges, work, ext_dtype, layout.room, output, target, out_dtype):
+            plain = work.holes is None and work.fill is None and mask is None
+            if not plain or not _read_by_executor(source, ranges, work, ext_dtype, layout.room, output,
+                                                  target, out_dtype):
                 extended = read_extended(source, ranges, work.mode, work.cval, ext_dtype)
+                masked = None if mask is None else read_extended(mask, ranges, work.mode, False, BOOL)
+                extended = work.prepare_values(extended, masked)
                 output[target] = filter_extended(extended, work, out_dtype, layout.room)
             bar.update()
 
@@ -215,6 +245,10 @@ def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype
     >>> filter_extended(np.array([0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 4.0]), work, np.dtype(np.float64))
     array([ 1.,  3.,  6.,  9., 11.])
     """
+    if work.holes is not None:
+        filled = filter_with_holes(extended, work.kernel, work.axes, work.before, work.correlate, work.method,
+                                   work.threads, work.holes, room)
+        return cast(filled, out_dtype, NDIMAGE.integers)
     problem = work.problem(extended)
     plan = run.plan(problem, work.method, work.threads, memory_limit=room)
     return cast(run.execute(problem, plan), out_dtype, NDIMAGE.integers)
@@ -225,6 +259,8 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
     """For an in-memory image filtered as one block by an executor that reads the boundary
     itself: a call that filters any image of this shape and dtype the same way (`lane`);
     None where the blocks' path must serve."""
+    if work.holes is not None or work.fill is not None:
+        return None
     shape = tuple(source.shape)
     halo = work.halo(len(shape))
     ranges = [(-work.before[a], n - work.before[a] + halo[a]) if a in work.axes else (0, n)
@@ -287,4 +323,6 @@ def extension_dtype(dtype: np.dtype, work: BlockFilter) -> np.dtype:
     >>> extension_dtype(np.dtype(np.uint8), work)
     dtype('float64')
     """
+    if work.holes is not None or work.fill is not None:  # holes are NaN: a float image
+        dtype = compute_dtype_of_holes(dtype)
     return _extended_dtype(dtype, work.cval) if work.mode in ("constant", "grid-constant") else dtype

@@ -177,9 +177,9 @@ def _runs_final(plan: Plan) -> bool:
     return final is None or final(plan.fft_shape, dtype.kind != "c", dtype.type(0).real.dtype)
 
 
-def _kept(plan: Plan, medians: dict[str, float]) -> Plan:
+def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:
     timed = ", ".join(f"{name} {format_seconds(t)}"
-                      for name, t in sorted(medians.items(), key=lambda kv: kv[1]))
+                      for name, t in sorted(fastest.items(), key=lambda kv: kv[1]))
     return dataclasses.replace(plan, trial=None, reason=f"fastest on this signature's calls: {timed}")
 
 

@@ -1,0 +1,144 @@
+"""Normalised convolution: filtering images with holes (NaN or masked pixels).
+
+A hole has weight 0, every other pixel weight 1. Each output is the kernel-weighted mean of
+the valid pixels its kernel reaches: ``conv(x * w, k) / conv(w, k)`` (then times ``scale``,
+the kernel's sum where the caller wants a hole-free image to give its plain filter). The two
+convolutions are one problem: the valid values and the weights stacked as a batch of two, so
+they share one plan, one kernel spectrum and one pass of the direct loop, on every executor
+and block by block like any filter (`fftconv.engine.blocks`).
+
+What an output with no valid pixel in reach gets (the denominator within rounding of zero,
+or below the rule's ``below``) is the rule's ``empty``: NaN (fftconv's own API), the centre
+pixel's own value (astropy's ``convolve``: NaN at a hole), or zero (astropy's
+``convolve_fft``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.problem import NDIMAGE, Problem
+from . import run
+
+#: Denominators within this many units of rounding of the kernel's absolute sum count as zero
+#: (an FFT's sum of zeros is ~1e-16 of it, not 0).
+ROUNDING_UNITS = 64
+EMPTY_RULES = ("nan", "center", "zero")
+
+
+@dataclass(frozen=True)
+class Holes:
+    """How a filter treats holes (see the module docstring): ``scale`` multiplies every
+    ratio; ``empty`` is what an output with no valid pixel in reach gets; ``below``: outputs
+    whose denominator is below it are empty (None: those within rounding of zero)."""
+
+    scale: float = 1.0
+    empty: str = "nan"
+    below: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.empty not in EMPTY_RULES:
+            raise ValueError(f"empty must be one of {EMPTY_RULES}, got {self.empty!r}")
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The float dtype a filter with holes computes in: the image's if it is float32 or
+    float64, else float64 (holes are NaN: integers have none).
+
+    Examples
+    --------
+    >>> compute_dtype(np.dtype(np.float32)), compute_dtype(np.dtype(np.int16))
+    (dtype('float32'), dtype('float64'))
+    """
+    dtype = np.dtype(dtype)
+    return dtype if dtype in (np.dtype(np.float32), np.dtype(np.float64)) else np.dtype(np.float64)
+
+
+def weighted_sums(extended: np.ndarray, kernel: np.ndarray, axes, before, correlate: bool, method: str,
+                  threads: int, memory_limit: object = run.CONFIGURED) -> tuple[np.ndarray, np.ndarray]:
+    """The 'valid' filter of the valid values of ``extended`` (NaN: holes) and of their
+    weights, computed as one batch of two: ``(numerator, denominator)``.
+
+    Examples
+    --------
+    >>> num, den = weighted_sums(np.array([1.0, np.nan, 3.0, 5.0]), np.ones(2), [0], [0], True, "auto", 1)
+    >>> num, den
+    (array([1., 3., 8.]), array([1., 1., 2.]))
+    """
+    dtype = compute_dtype(extended.dtype)
+    valid = ~np.isnan(extended)
+    stacked = np.empty((2,) + extended.shape, dtype)
+    np.copyto(stacked[0], extended, casting="unsafe")
+    stacked[0][~valid] = 0
+    stacked[1] = valid
+    problem = Problem.build(stacked, kernel[None], "valid", [a + 1 for a in axes], correlate=correlate,
+                            conventions=NDIMAGE)
+    plan = run.plan(problem, method, threads, memory_limit=memory_limit, for_call=True)
+    both = run.execute(problem, plan)
+    return both[0], both[1]
+
+
+def combine(numerator: np.ndarray, denominator: np.ndarray, centre: np.ndarray, kernel: np.ndarray,
+            rule: Holes) -> np.ndarray:
+    """The outputs from the weighted sums by ``rule``; ``centre``: each output's own pixel
+    (for the 'center' rule).
+
+    Examples
+    --------
+    >>> combine(np.array([2.0, 0.0]), np.array([2.0, 0.0]), np.array([1.0, np.nan]), np.ones(3), Holes())
+    array([ 1., nan])
+    """
+    if rule.below is None:
+        tolerance = ROUNDING_UNITS * float(np.finfo(denominator.dtype).eps) * float(np.abs(kernel).sum())
+        empty = np.abs(denominator) <= tolerance
+    else:
+        empty = denominator < rule.below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = numerator / denominator
+    if rule.scale != 1:
+        result *= rule.scale
+    if empty.any():
+        if rule.empty == "nan":
+            result[empty] = np.nan
+        elif rule.empty == "zero":
+            result[empty] = 0
+        else:
+            result[empty] = centre[empty]
+    return result
+
+
+def filter_with_holes(extended: np.ndarray, kernel: np.ndarray, axes, before, correlate: bool, method: str,
+                      threads: int, rule: Holes, memory_limit: object = run.CONFIGURED) -> np.ndarray:
+    """The normalised filter of one block extended by its halo (holes are NaN).
+
+    Examples
+    --------
+    >>> filter_with_holes(np.array([0.0, 1.0, np.nan, 3.0, 0.0]), np.ones(3), [0], [1], True, "auto", 1,
+    ...                   Holes(scale=3.0))
+    array([1.5, 6. , 4.5])
+    """
+    numerator, denominator = weighted_sums(extended, kernel, axes, before, correlate, method, threads,
+                                           memory_limit)
+    shape = numerator.shape
+    centre = extended[tuple(slice(b, b + n) for b, n in zip(before, shape))]
+    return combine(numerator, denominator, centre, kernel, rule)
+
+
+def scale_of(kernel: np.ndarray) -> float:
+    """The kernel's sum, refused where it is too close to zero to divide by: the factor that
+    makes a hole-free region's normalised filter its plain one.
+
+    Examples
+    --------
+    >>> scale_of(np.array([1.0, 2.0]))
+    3.0
+    """
+    total = float(np.sum(kernel).real)
+    if math.isclose(total, 0.0, abs_tol=1e-8 * max(float(np.abs(kernel).sum()), 1e-300)):
+        raise ValueError("filling holes (nan='interpolate') needs a kernel whose sum is not zero: each "
+                         "output is the kernel-weighted mean of the valid pixels in reach; use nan='fill' "
+                         "for zero-sum kernels")
+    return total

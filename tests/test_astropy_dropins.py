@@ -1,0 +1,78 @@
+"""fftconv.astropy against astropy itself: astropy's own convolution tests run with their
+``convolve`` and ``convolve_fft`` rebound to fftconv's (tests/peers/astropy_rebind.py), and
+direct comparisons on images with holes."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+astropy_convolution = pytest.importorskip("astropy.convolution")
+
+import fftconv.astropy as ours  # noqa: E402
+
+PEERS = Path(__file__).parent / "peers"
+ASTROPY_TESTS = [
+    "astropy.convolution.tests.test_convolve",
+    "astropy.convolution.tests.test_convolve_fft",
+    "astropy.convolution.tests.test_convolve_kernels",
+    "astropy.convolution.tests.test_convolve_nddata",
+]
+
+
+def test_astropys_own_tests_pass_with_the_drop_ins(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PEERS), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "astropy_rebind",
+            "--pyargs",
+            *ASTROPY_TESTS,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    summary = done.stdout.strip().splitlines()[-1]
+    assert done.returncode == 0 and re.search(r"\d+ passed", summary), done.stdout[-3000:]
+    assert not re.search(r"\d+ (failed|error)", summary), summary
+
+
+@pytest.mark.parametrize("boundary", [None, "fill", "extend", "wrap"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_convolve_equals_astropys_on_images_with_holes(rng, boundary, dtype):
+    image = rng.standard_normal((40, 50)).astype(dtype)
+    image[rng.random(image.shape) < 0.05] = np.nan
+    image[10:14, 20:30] = np.nan
+    kernel = astropy_convolution.Gaussian2DKernel(1.5).array
+    want = astropy_convolution.convolve(image, kernel, boundary=boundary)
+    got = ours.convolve(image, kernel, boundary=boundary)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), atol=tol * np.nanmax(np.abs(want)))
+
+
+@pytest.mark.parametrize("boundary", ["fill", "wrap"])
+@pytest.mark.parametrize("min_wt", [0.0, 0.3])
+def test_convolve_fft_equals_astropys_on_images_with_holes(rng, boundary, min_wt):
+    image = rng.standard_normal((37, 44))
+    image[rng.random(image.shape) < 0.05] = np.nan
+    image[5:25, 5:25] = np.nan  # wider than the kernel: empty outputs
+    kernel = astropy_convolution.Gaussian2DKernel(2).array
+    want = astropy_convolution.convolve_fft(image, kernel, boundary=boundary, min_wt=min_wt)
+    got = ours.convolve_fft(image, kernel, boundary=boundary, min_wt=min_wt)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), atol=1e-12 * np.nanmax(np.abs(want)))

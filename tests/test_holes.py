@@ -1,0 +1,196 @@
+"""Images with holes: normalised convolution (``nan='interpolate'``, masks, masked arrays) on
+every executor, in blocks and on memmaps, against an exact float64 reference."""
+
+import itertools
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+import scipy.ndimage
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fftconv
+import fftconv.ndimage as nd
+from fftconv.engine.holes import Holes
+
+GENERAL = ["direct", "fft", "tiled"]
+
+
+def reference(image, kernel, mode="reflect", cval=0.0, mask=None):
+    """Normalised correlation by its definition: per output, the sum over the valid pixels in
+    reach of value times weight over the sum of those weights, times the kernel's sum; NaN
+    where no valid pixel is in reach. Exact float64 sums, one output at a time."""
+    image = np.asarray(image, np.float64)
+    holes = np.isnan(image) | (np.zeros(image.shape, bool) if mask is None else np.asarray(mask, bool))
+    values = np.where(holes, np.nan, image)
+    pads = [(k // 2, k - 1 - k // 2) for k in kernel.shape]
+    numpy_mode = {
+        "reflect": "symmetric",
+        "mirror": "reflect",
+        "nearest": "edge",
+        "grid-wrap": "wrap",
+        "wrap": "wrap",
+        "constant": "constant",
+    }[mode]
+    extra = {"constant_values": cval} if mode == "constant" else {}
+    ext = np.pad(values, pads, mode=numpy_mode, **extra)
+    out = np.empty(image.shape)
+    total = kernel.sum()
+    for index in itertools.product(*(range(n) for n in image.shape)):
+        window = ext[tuple(slice(i, i + k) for i, k in zip(index, kernel.shape))]
+        valid = ~np.isnan(window)
+        weight = kernel[valid].sum()
+        out[index] = (
+            np.nan
+            if not valid.any() or weight == 0
+            else ((window[valid] * kernel[valid]).sum() / weight * total)
+        )
+    return out
+
+
+def assert_close_nan(got, want, tol):
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    scale = max(np.nanmax(np.abs(want)), 1.0)
+    np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), atol=tol * scale, rtol=0)
+
+
+@pytest.mark.parametrize("method", GENERAL)
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "grid-wrap"])
+def test_holes_are_filled_as_the_reference_does(rng, method, mode):
+    image = rng.standard_normal((23, 31))
+    image[rng.random(image.shape) < 0.1] = np.nan
+    image[5:9, 10:14] = np.nan  # a block larger than nothing, smaller than the kernel's reach
+    kernel = rng.random((5, 4)) + 0.1
+    want = reference(image, kernel, mode, cval=0.5)
+    got = nd.correlate(image, kernel, mode=mode, cval=0.5, nan="interpolate", method=method)
+    assert_close_nan(got, want, 1e-12)
+
+
+def test_a_hole_wider_than_the_kernel_leaves_nan(rng):
+    image = rng.random((20, 20))
+    image[4:15, 4:15] = np.nan
+    got = nd.convolve(image, np.ones((3, 3)), nan="interpolate")
+    assert np.isnan(got[9, 9]) and np.isfinite(got[4, 4])
+    assert_close_nan(got, reference(image, np.ones((3, 3))), 1e-13)
+
+
+def test_masks_and_masked_arrays_are_holes(rng):
+    image = rng.random((30, 25))
+    mask = rng.random(image.shape) < 0.15
+    kernel = rng.random((3, 5))
+    want = reference(image, kernel, mask=mask)
+    assert_close_nan(nd.correlate(image, kernel, nan="interpolate", mask=mask), want, 1e-12)
+    assert_close_nan(nd.correlate(np.ma.array(image, mask=mask), kernel, nan="interpolate"), want, 1e-12)
+    with_nan = image.copy()
+    with_nan[mask] = np.nan
+    assert_close_nan(nd.correlate(with_nan, kernel, nan="interpolate"), want, 1e-12)
+
+
+def test_fill_replaces_holes_by_cval(rng):
+    image = rng.random((16, 16))
+    image[3, 4] = np.nan
+    mask = np.zeros(image.shape, bool)
+    mask[10, 10] = True
+    want = scipy.ndimage.convolve(
+        np.where(mask | np.isnan(image), 2.0, image), np.ones((3, 3)), mode="constant", cval=2.0
+    )
+    got = nd.convolve(image, np.ones((3, 3)), mode="constant", cval=2.0, nan="fill", mask=mask)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def test_in_blocks_under_a_memory_limit_and_from_a_memmap(rng, tmp_path):
+    image = rng.standard_normal((300, 200)).astype(np.float32)
+    image[rng.random(image.shape) < 0.05] = np.nan
+    image[100:110, 50:70] = np.nan
+    kernel = np.outer(np.hanning(13)[1:-1], np.hanning(9)[1:-1]).astype(np.float32)
+    whole = nd.convolve(image, kernel, nan="interpolate")
+    path = tmp_path / "image.npy"
+    np.save(path, image)
+    mapped = np.load(path, mmap_mode="r")
+    with fftconv.config.override(memory_limit="256KiB"):
+        blocked = nd.convolve(mapped, kernel, nan="interpolate")
+    assert blocked.dtype == np.float32
+    assert_close_nan(blocked, whole, 1e-5)
+    assert_close_nan(whole.astype(np.float64), reference(image, np.flip(kernel).astype(np.float64)), 2e-5)
+
+
+def test_holes_need_a_kernel_that_can_be_normalised_and_a_real_image():
+    with pytest.raises(ValueError, match="sum is not zero"):
+        nd.convolve(np.ones((5, 5)), np.array([[1.0, -1.0]]), nan="interpolate")
+    with pytest.raises(TypeError, match="real image"):
+        nd.convolve(np.ones((5, 5), complex), np.ones((3, 3)), nan="interpolate")
+    with pytest.raises(ValueError, match="nan must be one of"):
+        nd.convolve(np.ones((5, 5)), np.ones((3, 3)), nan="zero")
+    with pytest.raises(ValueError, match="mask must have the input's shape"):
+        nd.convolve(np.ones((5, 5)), np.ones((3, 3)), nan="interpolate", mask=np.ones((4, 5), bool))
+
+
+def test_inputs_are_not_modified(rng):
+    image = rng.random((12, 12))
+    image[3, 3] = np.nan
+    mask = np.zeros(image.shape, bool)
+    mask[5, 5] = True
+    before, mask_before = image.copy(), mask.copy()
+    nd.convolve(image, np.ones((3, 3)), nan="interpolate", mask=mask)
+    nd.convolve(image, np.ones((3, 3)), nan="fill", mask=mask)
+    np.testing.assert_array_equal(image, before)
+    np.testing.assert_array_equal(mask, mask_before)
+
+
+def test_an_explicit_rule_decides_empty_outputs():
+    image = np.array([1.0, np.nan, np.nan, np.nan, 5.0])
+    assert np.isnan(nd.filter_holes(image, np.ones(3), Holes(), mode="constant", cval=np.nan)[2])
+    assert nd.filter_holes(image, np.ones(3), Holes(empty="zero"), mode="constant", cval=np.nan)[2] == 0
+    lone = np.array([np.nan, 5.0, np.nan])  # the middle output: only itself in reach, at weight 0
+    ring = np.array([1.0, 0.0, 1.0])
+    np.testing.assert_allclose(
+        nd.filter_holes(lone, ring, Holes(empty="center"), mode="constant", cval=np.nan), [5.0, 5.0, 5.0]
+    )
+    np.testing.assert_allclose(
+        nd.filter_holes(lone, ring, Holes(), mode="constant", cval=np.nan), [5.0, np.nan, 5.0]
+    )
+
+
+images = hnp.arrays(
+    np.float64,
+    hnp.array_shapes(min_dims=2, max_dims=2, min_side=4, max_side=14),
+    elements=st.floats(-100, 100),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(images, st.integers(1, 4), st.integers(1, 4), st.sampled_from(GENERAL))
+def test_an_image_without_holes_gives_the_plain_filter(image, kh, kw, method):
+    kernel = np.arange(1.0, kh * kw + 1).reshape(kh, kw)
+    got = nd.correlate(image, kernel, nan="interpolate", method=method)
+    want = scipy.ndimage.correlate(image, kernel)
+    np.testing.assert_allclose(got, want, atol=1e-9 * max(1.0, np.abs(want).max()), rtol=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(images, st.floats(0.01, 100), st.data())
+def test_scaling_the_kernel_scales_the_result_and_holes_stay_holes(image, factor, data):
+    holes = data.draw(hnp.arrays(bool, image.shape))
+    image = np.where(holes, np.nan, image)
+    kernel = np.array([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]])
+    base = nd.convolve(image, kernel, nan="interpolate")
+    scaled = nd.convolve(image, kernel * factor, nan="interpolate")
+    np.testing.assert_array_equal(np.isnan(base), np.isnan(scaled))
+    ok = ~np.isnan(base)
+    np.testing.assert_allclose(scaled[ok], base[ok] * factor, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(images, st.data())
+def test_a_valid_pixel_with_an_all_valid_footprint_gets_the_plain_filter(image, data):
+    holes = data.draw(hnp.arrays(bool, image.shape))
+    with_holes = np.where(holes, np.nan, image)
+    kernel = np.ones((3, 3))
+    got = nd.correlate(with_holes, kernel, nan="interpolate")
+    plain = scipy.ndimage.correlate(image, kernel)
+    footprint_clean = scipy.ndimage.maximum_filter(holes.astype(np.uint8), size=3, mode="reflect") == 0
+    np.testing.assert_allclose(
+        got[footprint_clean], plain[footprint_clean], atol=1e-9 * max(1.0, np.abs(plain).max()), rtol=0
+    )
