@@ -1,7 +1,8 @@
-"""The compiled parts: the direct-sum loops of ``fftconv.executors.direct_compiled`` and the
-Winograd transforms of ``fftconv.nn.winograd``.
+"""The compiled parts: the direct-sum loops of ``fftconv.executors.direct_compiled``, the
+running sums of ``fftconv.executors.direct_box`` and the Winograd transforms of
+``fftconv.nn.winograd``.
 
-Both optional: where no C compiler is available the build skips them and fftconv runs its
+All optional: where no C compiler is available the build skips them and fftconv runs its
 NumPy direct sums (with one warning when a direct sum is first planned) and NumPy Winograd
 passes instead.
 """
@@ -15,6 +16,12 @@ setup(
             ["fftconv/executors/_compiled/direct_loops.c"],
             # -fno-wrapv: Python builds with -fwrapv, which stops gcc vectorising the index arithmetic
             extra_compile_args=["-O3", "-fno-wrapv", "-Wno-psabi"],
+            optional=True,
+        ),
+        Extension(
+            "fftconv.executors._compiled._running_sums",
+            ["fftconv/executors/_compiled/running_sums.c"],
+            extra_compile_args=["-O3", "-fno-wrapv"],
             optional=True,
         ),
         Extension(

@@ -32,12 +32,14 @@ array([0.5, 2. , 1.5])
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import warnings
 
 import numpy as np
 import scipy.fft
 
+from . import config
 from .engine.holes import Holes
 from .ndimage import convolve as ndimage_convolve
 from .ndimage import filter_holes
@@ -47,6 +49,12 @@ __all__ = ["convolve", "convolve_fft"]
 #: astropy.convolution.core's: kernels summing to less than its inverse cannot be normalised.
 MAX_NORMALIZATION = 100
 BOUNDARY_OPTIONS = [None, "fill", "wrap", "extend"]
+#: Images of at least this many bytes are filtered in blocks (`_streamed`).
+STREAM_BYTES = 64 << 20
+#: ... in blocks whose working memory is at most this share of the image's bytes (smaller
+#: blocks cost more than they save: on 2048² float64 images, blocks of the image's size ran
+#: 1.4-2.6x slower for 3-4x less heap).
+STREAM_SHARE = 0.5
 #: convolve's boundaries as fftconv's modes (None: any; its edges are zeroed).
 _MODES = {None: "constant", "fill": "constant", "extend": "nearest", "wrap": "grid-wrap"}
 _HAS_ASTROPY = importlib.util.find_spec("astropy") is not None
@@ -104,6 +112,23 @@ def _as_array(value, dtype, mask=None, masked_value=np.nan, copy_always=False) -
             "input should be a Numpy array or something convertible into a float array", exc
         ) from None
     return np.asarray(out)
+
+
+def _real_part(value):
+    """A complex array's real part (a view); anything else as it is."""
+    if isinstance(value, np.ndarray) and np.iscomplexobj(value):
+        return np.real(value) if not np.ma.isMaskedArray(value) else np.ma.array(value.real, mask=value.mask)
+    return value
+
+
+def _streamed(nbytes: int):
+    """A memory limit for the filters of an image of ``nbytes`` (one in force stays): large
+    images go through blocks of half their size, so that their working memory is bounded
+    beside the input's copy and the result (the point of this module against astropy's
+    padded complex buffers); small ones are one block."""
+    if config.get().memory_limit is not None or nbytes < STREAM_BYTES:
+        return contextlib.nullcontext()
+    return config.override(memory_limit=max(STREAM_BYTES, int(nbytes * STREAM_SHARE)))
 
 
 def _refuse_masked_kernel(kernel) -> None:
@@ -175,9 +200,11 @@ def convolve(
         data[holes] = fill_value
     mode, cval = _MODES[boundary], fill_value if boundary == "fill" else 0.0
     if interpolate:
-        result = filter_holes(data, weights, Holes(empty="center"), mode=mode, cval=cval)
+        with _streamed(data.nbytes):
+            result = filter_holes(data, weights, Holes(empty="center"), mode=mode, cval=cval)
     else:
-        result = ndimage_convolve(data, weights, mode=mode, cval=cval)
+        with _streamed(data.nbytes):
+            result = ndimage_convolve(data, weights, mode=mode, cval=cval)
     if boundary is None:  # outputs whose kernel leaves the array are zero
         _zero_edges(result, [n // 2 for n in weights.shape])
     if normalize_kernel:
@@ -316,8 +343,8 @@ def convolve_fft(
     if nan_treatment not in ("interpolate", "fill"):
         raise ValueError("nan_treatment must be one of 'interpolate','fill'")
     unit = getattr(array, "unit", None)
-    data = np.real(_as_array(array, complex, mask))
-    weights = np.real(_as_array(kernel, complex, masked_value=0))
+    data = _as_array(_real_part(array), float, mask)  # only the real part survives astropy's result
+    weights = _as_array(_real_part(kernel), float, masked_value=0)
     if data.ndim != weights.ndim:
         raise ValueError("Image and kernel must have same number of dimensions")
     item = np.dtype(complex_dtype).itemsize
@@ -351,12 +378,13 @@ def convolve_fft(
     if not interpolate and np.isnan(data).any():
         raise ValueError("Encountered NaNs in convolve.  This is disallowed.")
     if reads_as_filter:  # no wrap-around reaches the image: the grid's padding is a constant border
-        if interpolate:
-            border = fill_value if np.isfinite(fill_value) else np.nan
-            result = filter_holes(data, normalized, rule, mode="constant", cval=border)
-        else:
-            border = fill_value if np.isfinite(fill_value) else 0.0
-            result = ndimage_convolve(data, normalized, mode="constant", cval=border) * kernel_scale
+        with _streamed(data.nbytes):
+            if interpolate:
+                border = fill_value if np.isfinite(fill_value) else np.nan
+                result = filter_holes(data, normalized, rule, mode="constant", cval=border)
+            else:
+                border = fill_value if np.isfinite(fill_value) else 0.0
+                result = ndimage_convolve(data, normalized, mode="constant", cval=border) * kernel_scale
     else:
         result = _on_grid(data, normalized, kernel_scale, grid, inside, fill_value, interpolate, rule, crop)
     if preserve_nan:

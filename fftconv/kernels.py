@@ -14,7 +14,34 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["box", "from_spec", "gaussian"]
+__all__ = ["box", "from_spec", "gaussian", "gaussian_1d"]
+
+
+def gaussian_1d(sigma: float, order: int = 0, radius: int = 4) -> np.ndarray:
+    """The samples ``-radius .. radius`` of the ``order``-th derivative of a Gaussian of
+    standard deviation ``sigma``, normalised so that the Gaussian's own samples sum to 1:
+    scipy.ndimage.gaussian_filter1d convolves with this kernel (correlating with it reversed).
+
+    The derivative of ``exp(-x**2 / (2 sigma**2))`` of order ``n`` is that function times
+    ``(-1/sigma)**n He_n(x / sigma)``, where ``He_n`` are the probabilists' Hermite
+    polynomials (``He_0 = 1``, ``He_1 = t``, ``He_{n+1} = t He_n - n He_{n-1}``).
+
+    Examples
+    --------
+    >>> gaussian_1d(1.0, radius=1).round(4).tolist()
+    [0.2741, 0.4519, 0.2741]
+    >>> gaussian_1d(1.0, order=1, radius=1).round(4).tolist()  # d/dx: positive before the centre
+    [0.2741, -0.0, -0.2741]
+    """
+    if order < 0:
+        raise ValueError("order must be non-negative")
+    t = np.arange(-radius, radius + 1, dtype=np.float64) / sigma
+    phi = np.exp(-0.5 * t * t)
+    phi /= phi.sum()
+    previous, hermite = np.zeros_like(t), np.ones_like(t)
+    for n in range(order):
+        previous, hermite = hermite, t * hermite - n * previous
+    return (-1.0 / sigma) ** order * hermite * phi
 
 
 def gaussian(sigma: float | Sequence[float], ndim: int = 2, truncate: float = 4.0) -> np.ndarray:

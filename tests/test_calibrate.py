@@ -20,6 +20,7 @@ from fftconv.planning.costs import DEFAULT_COSTS
 def cache(tmp_path, monkeypatch):
     """Calibration on, into a scratch cache, with a stand-in measuring process that counts."""
     calls = []
+    background.wait(60)  # earlier tests' background jobs (measured FFTW plans) must not reach the stand-in
 
     def fake_ask(request):
         calls.append(request["op"])

@@ -216,3 +216,24 @@ def test_correlate_extended_example_of_each_mode():
         correlate_extended(x, np.array([1.0, 0.0, 0.0]), [(-1, 6)], mode, 9.0, out)
         ext = reference_correlate(x, np.array([1.0]), mode, (1,), 9.0)  # the sample before each
         np.testing.assert_array_equal(out, ext)
+
+
+@pytest.mark.parametrize("taps", [65, 129, direct_compiled.MAX_TAPS])
+def test_long_kernels_along_rows_read_from_the_source(rng, taps):
+    # a 1-D kernel on the first axis reaches the loop as (taps, 1): its rows' axis; the planner
+    # once chose the loop for 129 taps there and the call failed ("do not fit together")
+    image = rng.standard_normal((taps + 40, 50)).astype(np.float32)
+    weights = rng.standard_normal(taps)
+    for mode in ("reflect", "constant", "wrap"):
+        got = fftconv.ndimage.correlate(image, weights, axes=(0,), mode=mode, method="direct")
+        want = scipy.ndimage.correlate1d(image, weights, axis=0, mode=mode)
+        assert_close(got, want)
+
+
+def test_a_kernel_longer_than_the_loop_takes_along_rows_is_not_given_to_it():
+    from fftconv.core.problem import Spec
+
+    spec = Spec.of_shapes((3000,), (direct_compiled.MAX_TAPS + 1,), "same", "float32")
+    assert direct_compiled.CompiledLoop().applies(spec)  # 1-D: the kernel lies along columns
+    batched = Spec(spec.shape1, spec.shape2, spec.windows, (40,), False, spec.result_dtype)
+    assert not direct_compiled.CompiledLoop().applies(batched)  # it may lie along rows

@@ -3,10 +3,12 @@ loop) against scipy.signal's direct sum, including the block edges of the rows p
 
 import numpy as np
 import pytest
+import scipy.ndimage
 import scipy.signal
 from conftest import assert_close
 
 import fftconv
+import fftconv.ndimage
 from fftconv.core.geometry import output_window
 from fftconv.core.problem import Problem
 from fftconv.engine import run
@@ -108,3 +110,46 @@ def test_convolve_direct_rows_keeps_kernel_infinities_off_the_zero_extension(rng
     # output (0, 6) only meets x[0, 5] * h[0, 1] and x[...] with finite taps: it stays finite
     assert np.isfinite(out[0, 6]) and np.isinf(out[0, 0])
     np.testing.assert_array_equal(np.isnan(out), np.isnan(fftconv.convolve(x, h, "full", method="direct")))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+def test_running_sums_equal_scipys_uniform_filter(rng, dtype, mode):
+    from fftconv.executors.direct_box import box_extended
+
+    x = rng.standard_normal((37, 29, 6)).astype(dtype)
+    for axis, size, origin in ((0, 5, 0), (1, 4, -1), (2, 3, 1), (0, 37, 0), (1, 2, 0)):
+        want = scipy.ndimage.uniform_filter1d(x.astype(np.float64), size, axis=axis, mode=mode, cval=0.5,
+                                              origin=origin)
+        n, before = x.shape[axis], size // 2 + origin
+        ranges = [(-before, n - before + size - 1) if a == axis else (0, m) for a, m in enumerate(x.shape)]
+        out = np.empty(x.shape, dtype)
+        assert box_extended(x, axis, size, 1.0 / size, ranges, mode, 0.5, out)
+        assert_close(out, want.astype(dtype), ulps=64 * size)
+        strided = np.empty(x.shape[::-1], dtype).transpose()  # writes through any strides
+        assert box_extended(x, axis, size, 1.0 / size, ranges, mode, 0.5, strided)
+        np.testing.assert_array_equal(strided, out)
+
+
+def test_running_sums_hand_nan_and_inf_to_the_direct_sums(rng):
+    x = rng.standard_normal((50, 60))
+    x[10, 20], x[30, 5] = np.nan, np.inf
+    box = np.full(7, 1 / 7)
+    for axis in (0, 1):
+        got = fftconv.ndimage.correlate(x, box, axes=(axis,), mode="reflect")
+        want = scipy.ndimage.correlate1d(x, box, axis=axis, mode="reflect")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        finite = np.isfinite(want)
+        assert_close(got[finite], want[finite])
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    full = fftconv.convolve(x[:, 0], box, "full", method="direct")
+    want = scipy.signal.convolve(x[:, 0], box, "full", method="direct")
+    np.testing.assert_array_equal(np.isnan(full), np.isnan(want))
+
+
+def test_the_planner_takes_running_sums_for_a_long_box():
+    image = np.zeros((1024, 1024), np.float32)
+    box = np.full((101, 1), 1 / 101, np.float32)
+    assert fftconv.plan(image, box, "same", threads=1).executor == "direct.box"
+    assert "direct.box" not in fftconv.plan(image, np.arange(101.0, dtype=np.float32)[:, None], "same",
+                                            threads=1).estimates  # taps not all equal

@@ -68,6 +68,23 @@ def test_holes_are_filled_as_the_reference_does(rng, method, mode):
     assert_close_nan(got, want, 1e-12)
 
 
+@pytest.mark.parametrize("method", ["fft", "tiled"])
+def test_the_rim_of_a_large_hole_is_exact_after_a_transform(rng, method):
+    # inside the rim few valid pixels are in reach of the Gaussian's tail: the weight sum is
+    # down to ~1e-11 of the kernel's, where a transform's rounding alone left errors ~1e-6 of
+    # the output's scale
+    image = rng.standard_normal((60, 70))
+    image[15:45, 20:50] = np.nan
+    x = np.arange(-12, 13)
+    kernel = np.exp(-0.5 * (x[:, None] ** 2 + x[None, :] ** 2) / 2.0**2)
+    want = reference(image, kernel, "reflect")
+    got = nd.correlate(image, kernel, nan="interpolate", method=method)
+    rim = np.isfinite(want) & np.isnan(image)
+    assert rim.sum() > 100
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert np.abs(got - want)[rim].max() < 1e-13 * np.nanmax(np.abs(want))
+
+
 def test_a_hole_wider_than_the_kernel_leaves_nan(rng):
     image = rng.random((20, 20))
     image[4:15, 4:15] = np.nan
@@ -193,4 +210,37 @@ def test_a_valid_pixel_with_an_all_valid_footprint_gets_the_plain_filter(image, 
     footprint_clean = scipy.ndimage.maximum_filter(holes.astype(np.uint8), size=3, mode="reflect") == 0
     np.testing.assert_allclose(
         got[footprint_clean], plain[footprint_clean], atol=1e-9 * max(1.0, np.abs(plain).max()), rtol=0
+    )
+
+
+def test_dask_chunks_fill_holes_as_in_memory(rng):
+    dnd = pytest.importorskip("fftconv.dask.ndimage")
+    image = rng.random((90, 70))
+    image[rng.random(image.shape) < 0.1] = np.nan
+    image[30:40, 20:35] = np.nan
+    mask = rng.random(image.shape) < 0.05
+    kernel = rng.random((7, 5)) + 0.1
+    for mode in ("reflect", "constant", "grid-wrap"):
+        whole = nd.convolve(image, kernel, mode=mode, nan="interpolate", mask=mask)
+        chunked = dnd.convolve(image, kernel, mode=mode, nan="interpolate", mask=mask, chunks=17).compute()
+        assert_close_nan(chunked, whole, 1e-12)
+
+
+def test_the_filter_command_fills_holes(rng, tmp_path):
+    from fftconv.cli.main import main
+
+    image = rng.random((60, 50)).astype(np.float32)
+    image[10:13, 10:13] = np.nan
+    source, target = tmp_path / "in.npy", tmp_path / "out.npy"
+    np.save(source, image)
+    assert (
+        main(
+            ["filter", str(source), str(target), "--kernel", "box:5", "--nan", "interpolate", "--no-progress"]
+        )
+        == 0
+    )
+    got = np.load(target)
+    assert not np.isnan(got).any()
+    np.testing.assert_allclose(
+        got, nd.convolve(image, np.full((5, 5), 1 / 25, np.float32), nan="interpolate"), rtol=1e-6
     )

@@ -53,7 +53,7 @@ def test_memmaps_are_filtered_in_blocks_without_a_limit(tmp_path, rng, monkeypat
     an in-memory array and ran it as one block)."""
     source = np.lib.format.open_memmap(tmp_path / "in.npy", "w+", np.float32, (300, 200))
     source[:] = rng.standard_normal((300, 200))
-    monkeypatch.setattr(fftconv.ndimage, "DEFAULT_STREAM_BUDGET", 256 << 10)  # < one block
+    monkeypatch.setattr(fftconv.ndimage.filters, "DEFAULT_STREAM_BUDGET", 256 << 10)  # < one block
     layouts = []
     real_plan_blocks = blocks.plan_blocks
     monkeypatch.setattr(blocks, "plan_blocks", lambda *a, **k: layouts.append(real_plan_blocks(*a, **k))

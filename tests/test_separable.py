@@ -133,3 +133,67 @@ def test_convolver_reuses_a_separable_plan(rng):
     for _ in range(2):
         image = rng.standard_normal((200, 180))
         assert_close(blur(image), scipy.signal.convolve(image, gaussian(2.0), "same"))
+
+
+def _compiled_passes(problem_args, correlate=False, threads=1):
+    from fftconv.core.problem import Problem
+    from fftconv.engine import run
+    from fftconv.planning.costs import DEFAULT_COSTS
+    from fftconv.planning.planner import make_plan
+
+    problem = Problem.build(*problem_args, correlate=correlate)
+    plan = make_plan(problem.spec(threads), "separable", ("separable.compiled",), DEFAULT_COSTS, None)
+    assert plan.executor == "separable.compiled"
+    return run.execute(problem, plan)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("shape, k", [((130, 140), (13, 5)), ((150, 120), (2, 31)), ((40, 30, 20), (3, 4, 5)),
+                                      ((70, 80), (1, 9)), ((90, 60), (70, 3))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_passes_match_scipys_direct_sum(rng, mode, shape, k, dtype):
+    x = rng.standard_normal(shape).astype(dtype)
+    h = rng.standard_normal(k[0])
+    for n in k[1:]:
+        h = np.multiply.outer(h, rng.standard_normal(n))
+    h = h.astype(dtype)
+    for correlate, oracle in ((False, scipy.signal.convolve), (True, scipy.signal.correlate)):
+        want = oracle(x.astype(np.float64), h.astype(np.float64), mode, method="direct").astype(dtype)
+        got = _compiled_passes((x, h, mode), correlate=correlate, threads=2)
+        assert got.dtype == np.dtype(dtype)
+        assert_close(got, want, ulps=200 * max(k))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap", "grid-wrap",
+                                  "grid-constant", "grid-mirror"])
+def test_compiled_passes_read_every_boundary_mode_from_the_source(rng, mode, monkeypatch):
+    from fftconv.executors import separable_loops
+
+    calls = []
+    original = separable_loops.separable_extended
+    monkeypatch.setattr(separable_loops, "separable_extended", lambda *a: calls.append(a[3]) or original(*a))
+    x = rng.standard_normal((61, 47, 5))
+    h = np.multiply.outer(np.outer(rng.standard_normal(7), rng.standard_normal(4)), rng.standard_normal(3))
+    for origin in (0, (1, -2, 1)):
+        want = scipy.ndimage.correlate(x, h, mode=mode, cval=1.5, origin=origin)
+        got = fftconv.ndimage.correlate(x, h, mode=mode, cval=1.5, origin=origin, method="separable")
+        assert_close(got, want, ulps=2000)
+    f32 = x[..., 0].astype(np.float32)
+    g = gaussian(2.5).astype(np.float32)
+    assert_close(fftconv.ndimage.convolve(f32, g, mode=mode, cval=-2.0, method="separable"),
+                 scipy.ndimage.convolve(f32.astype(np.float64), g, mode=mode, cval=-2.0).astype(np.float32),
+                 ulps=200)
+    assert calls == [mode] * 3  # every call was the compiled passes, reading the boundary themselves
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 12), st.integers(1, 12),
+       st.sampled_from(["full", "same", "valid"]), st.integers(0, 2**32 - 1))
+def test_compiled_passes_equal_the_direct_sum(n0, n1, k0, k1, mode, seed):
+    rng = np.random.default_rng(seed)
+    if mode == "valid" and (k0 > n0 or k1 > n1):
+        return
+    x = rng.standard_normal((n0, n1))
+    h = np.outer(rng.standard_normal(k0), rng.standard_normal(k1))
+    want = scipy.signal.convolve(x, h, mode, method="direct")
+    assert_close(_compiled_passes((x, h, mode)), want, ulps=1000)

@@ -62,7 +62,7 @@ def filter_image(args: argparse.Namespace) -> int:
         with create_image(target, image.shape, dtype) as out:  # renamed into place on success only
             func = ndimage.correlate if args.correlate else ndimage.convolve
             func(image, kernel, output=out, mode=args.mode, cval=args.cval, axes=axes, method=args.method,
-                 threads=args.threads, progress=not args.no_progress)
+                 threads=args.threads, progress=not args.no_progress, nan=args.nan)
     print(f"wrote {target}: {image.shape} {dtype}, kernel {kernel.shape} ({args.kernel}), "
           f"{'correlated' if args.correlate else 'convolved'}, mode {args.mode}")
     return 0
@@ -100,7 +100,7 @@ def _filter_with_dask(args: argparse.Namespace, source: Path, target: Path) -> i
         dtype = dask_filter.dtype_of(args.dtype, image)
         func = ndimage.correlate if args.correlate else ndimage.convolve
         result = func(image, kernel, output=dtype, mode=args.mode, cval=args.cval, axes=axes,
-                      method=args.method, threads=args.threads)
+                      method=args.method, threads=args.threads, nan=args.nan)
         dask_filter.write(result, target, client, progress=not args.no_progress)
     print(f"wrote {target}: {image.shape} {dtype}, kernel {kernel.shape} ({args.kernel}), "
           f"{'correlated' if args.correlate else 'convolved'}, mode {args.mode}, on dask "

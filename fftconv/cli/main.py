@@ -113,6 +113,9 @@ def _add_filter(sub, methods: tuple[str, ...], modes) -> None:
     filt.add_argument("--mode", choices=modes, default="reflect", help="boundary mode (default reflect)")
     filt.add_argument("--cval", type=float, default=0.0, help="value beyond the edges for mode constant")
     filt.add_argument("--correlate", action="store_true", help="correlate instead of convolve")
+    filt.add_argument("--nan", choices=("propagate", "interpolate", "fill"), default="propagate",
+                      help="NaN pixels: spread as values (propagate, default), filled from the valid pixels "
+                      "around them by normalised convolution (interpolate), or replaced by --cval (fill)")
     filt.add_argument("--method", choices=methods, default="auto")
     filt.add_argument("--threads", type=_positive, default=None)
     filt.add_argument("--memory-limit", metavar="SIZE", default=None,

@@ -27,14 +27,17 @@ __all__ = ["convolve", "correlate"]
 
 def correlate(input: ArrayLike | da.Array, weights: ArrayLike, output: object = None, mode: str = "reflect",
               cval: float = 0.0, origin: int | Sequence[int] = 0, *, axes: int | Sequence[int] | None = None,
-              method: str = "auto", threads: int | None = None, chunks: object = None) -> da.Array:
+              method: str = "auto", threads: int | None = None, chunks: object = None, nan: str = "propagate",
+              mask: ArrayLike | da.Array | None = None) -> da.Array:
     """Multidimensional correlation of a dask array (as ``scipy.ndimage.correlate``), lazily.
 
     ``output`` may be a dtype (or None: the input's); ``chunks`` rechunks a dask input or
     chunks a NumPy one (default: dask's 'auto'; `fftconv.dask.suggest_chunks` proposes
     FFT-friendly ones). ``threads`` is per task; the default, the share of the worker running
     it (`fftconv.dask.tasks`), does not compete with dask's own threads for the cores. Each
-    worker plans (and transforms the kernel) once per chunk shape.
+    worker plans (and transforms the kernel) once per chunk shape. ``nan`` and ``mask`` as in
+    `fftconv.ndimage.correlate` (holes filled across chunks exactly as in memory: the halos
+    carry them).
 
     Examples
     --------
@@ -43,12 +46,14 @@ def correlate(input: ArrayLike | da.Array, weights: ArrayLike, output: object = 
     >>> y.chunks, y.compute()
     (((3, 3, 2),), array([ 0.,  2.,  5.,  8., 11., 14., 17., 20.]))
     """
-    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, chunks, False)
+    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, chunks, False, nan,
+                   mask)
 
 
 def convolve(input: ArrayLike | da.Array, weights: ArrayLike, output: object = None, mode: str = "reflect",
              cval: float = 0.0, origin: int | Sequence[int] = 0, *, axes: int | Sequence[int] | None = None,
-             method: str = "auto", threads: int | None = None, chunks: object = None) -> da.Array:
+             method: str = "auto", threads: int | None = None, chunks: object = None, nan: str = "propagate",
+             mask: ArrayLike | da.Array | None = None) -> da.Array:
     """Multidimensional convolution of a dask array (as ``scipy.ndimage.convolve``), lazily.
     Parameters as in `correlate`.
 
@@ -58,17 +63,24 @@ def convolve(input: ArrayLike | da.Array, weights: ArrayLike, output: object = N
     >>> fftconv.dask.ndimage.convolve(np.arange(5.0), [1.0, 2.0], mode="constant", chunks=2).compute()
     array([ 1.,  4.,  7., 10.,  8.])
     """
-    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, chunks, True)
+    return _filter(input, weights, output, mode, cval, origin, axes, method, threads, chunks, True, nan, mask)
 
 
 def _filter(input, weights, output, mode, cval, origin, axes, method, threads, chunks,
-            convolution: bool) -> da.Array:
+            convolution: bool, nan: str = "propagate", mask=None) -> da.Array:
     if isinstance(output, np.ndarray) or hasattr(output, "__setitem__"):
         raise TypeError("output must be a dtype or None for dask arrays (the result is a lazy dask array); "
                         "store it with dask, e.g. result.to_zarr(...)")
+    if nan not in ndimage.NAN_TREATMENTS:
+        raise ValueError(f"nan must be one of {', '.join(map(repr, ndimage.NAN_TREATMENTS))}, got {nan!r}")
     x = as_dask(input, chunks)
     work, out_dtype, _ = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
-                                        convolution)
+                                        convolution, nan)
+    if mask is not None:  # masked pixels become holes (NaN), lazily, chunk by chunk
+        m = as_dask(mask, x.chunks)
+        if m.shape != x.shape:
+            raise ValueError(f"mask must have the input's shape {x.shape}, got {m.shape}")
+        x = da.where(m != 0, np.nan, x.astype(extension_dtype(np.dtype(x.dtype), work)))
     if x.size == 0:
         return x.astype(out_dtype)
     if x.ndim == 0:  # a number: nothing to split
@@ -82,6 +94,6 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
                 else (lo[a], hi[a]) for a in range(x.ndim)]
 
     compute = ChunkFilter(work.kernel, work.axes, work.correlate, NDIMAGE, work.method, None, threads,
-                          out_dtype)
+                          out_dtype, work.holes, work.fill, work.before)
     return map_extended(x, x.chunks, region, mode, cval, extension_dtype(np.dtype(x.dtype), work), compute,
                         out_dtype)

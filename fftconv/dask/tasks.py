@@ -34,6 +34,7 @@ from ..core.dtypes import cast
 from ..core.problem import Conventions, Problem
 from ..engine import run
 from ..engine.blocks import operand_bytes
+from ..engine.holes import Holes, filter_with_holes
 from ..planning.plan import MemoryLimitError
 
 
@@ -120,11 +121,23 @@ class ChunkFilter:
     among: tuple[str, ...] | None
     threads: int | None
     out_dtype: np.dtype
+    #: For ``nan='interpolate'``/``'fill'`` (`fftconv.engine.blocks.BlockFilter`'s): holes
+    #: filled by normalised convolution, or replaced by a value.
+    holes: Holes | None = None
+    fill: float | None = None
+    before: tuple[int, ...] | None = None
     _plans: dict = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __call__(self, extended: np.ndarray) -> np.ndarray:
         threads, budget = task_threads(self.threads), task_budget()
+        if self.fill is not None:
+            extended = np.where(np.isnan(extended), self.fill, extended)
+        if self.holes is not None:  # two planes through the engine: planned per chunk
+            before = self.before or (0,) * extended.ndim
+            filled = filter_with_holes(extended, self.kernel, self.axes, before, self.correlate, self.method,
+                                       threads, self.holes, None if budget is None else budget // 3)
+            return cast(filled, self.out_dtype, self.conventions.integers)
         key = (extended.shape, extended.dtype, threads, budget)
         with self._lock:  # a worker with several threads: one of them plans, the others wait
             found = self._plans.get(key)
@@ -159,4 +172,5 @@ class ChunkFilter:
         from dask.base import tokenize
 
         return (type(self).__name__, tokenize(self.kernel), self.axes, self.correlate, self.conventions,
-                self.method, self.among, self.threads, str(self.out_dtype))
+                self.method, self.among, self.threads, str(self.out_dtype), self.holes, self.fill,
+                self.before)

@@ -150,6 +150,25 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
     return BlockPlan(tuple(block), math.prod(counts), room)
 
 
+def block_plan(shape: Sequence[int], source_dtype: np.dtype, work: BlockFilter, out_dtype: np.dtype,
+               budget: int | None) -> tuple[BlockPlan, Plan]:
+    """The blocks of a filter of an image of ``shape`` within ``budget`` bytes and the plan of
+    its first block (the whole image's when it is one block), as `filter_in_blocks` makes
+    them, before any value is read: what `fftconv.ndimage.plan` explains.
+
+    Examples
+    --------
+    >>> work = BlockFilter(np.eye(9), (0, 1), (4, 4), "reflect", 0.0, True, "auto", 1)
+    >>> layout, plan = block_plan((512, 512), np.dtype("f4"), work, np.dtype("f4"), 1 << 20)
+    >>> layout.blocks, layout.block
+    (8, (64, 512))
+    """
+    ext_dtype = extension_dtype(np.dtype(source_dtype), work)
+    layout = plan_blocks(shape, ext_dtype, out_dtype, work, budget)
+    plan = _plan_block(list(layout.block), work.halo(len(shape)), ext_dtype, work, layout.room)
+    return layout, plan
+
+
 def _plan_block(block, halo, source_dtype, work: BlockFilter, room: int | None) -> Plan | None:
     """The plan of a block whose executor may use ``room`` bytes (None: any), made before
     its values are read; None if nothing fits."""
@@ -276,7 +295,9 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
 
     def route(image: np.ndarray) -> np.ndarray:
         computed = np.empty(shape, compute)
-        runner(image, computed)
+        if not runner(image, computed):  # values it leaves to the materialised path (NaN, inf)
+            extended = read_extended(image, ranges, work.mode, work.cval, extension_dtype(image.dtype, work))
+            return filter_extended(extended, work, out_dtype)
         return computed if compute == out_dtype else cast(computed, out_dtype, NDIMAGE.integers)
     return route
 

@@ -27,6 +27,18 @@ from . import run
 #: (an FFT's sum of zeros is ~1e-16 of it, not 0).
 ROUNDING_UNITS = 64
 EMPTY_RULES = ("nan", "center", "zero")
+#: Methods whose sums carry a transform's rounding (`refine_small_weights`).
+SPECTRAL_METHODS = ("fft", "tiled")
+#: Outputs whose weight sum is below this fraction of the kernel's absolute sum are summed
+#: again directly after a transform (beyond it, the transform's rounding stays under ~1e-13 of
+#: the output's scale in float64; at 1e-3 it reached 1.3e-13).
+REFINE_BELOW = 1e-2
+#: At most this many multiply-adds go to those sums (the smallest weight sums first): only
+#: the rims of large holes need them; an image of mostly holes keeps the transform's answer
+#: beyond them.
+REFINE_MACS = 1 << 27
+#: Window elements gathered at once by those sums.
+REFINE_CHUNK = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -78,13 +90,50 @@ def weighted_sums(extended: np.ndarray, kernel: np.ndarray, axes, before, correl
                             conventions=NDIMAGE)
     plan = run.plan(problem, method, threads, memory_limit=memory_limit, for_call=True)
     both = run.execute(problem, plan)
+    if plan.method in SPECTRAL_METHODS:
+        refine_small_weights(both[0], both[1], stacked, kernel if correlate else np.flip(kernel))
     return both[0], both[1]
+
+
+def refine_small_weights(numerator: np.ndarray, denominator: np.ndarray, stacked: np.ndarray,
+                         correlation: np.ndarray) -> int:
+    """Recompute by exact direct sums (float64) the outputs whose weight sum is below
+    `REFINE_BELOW` of the kernel's absolute sum, smallest first, up to `REFINE_MACS`
+    multiply-adds; returns how many. A transform's rounding is a fixed fraction of the
+    largest sums: where few valid pixels are in reach it is a large part of the small weight
+    sum the result is divided by (1e-11 of the output's scale at 1e-5 of the kernel's weight),
+    while a direct sum there is exact to its own rounding.
+
+    Examples
+    --------
+    >>> stacked = np.array([[3.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]])  # values, weights: 3 holes
+    >>> num = np.array([3e-9 + 1e-17, 2e-17, 1e-17])  # as a transform leaves them
+    >>> den = np.array([1e-9 + 1e-17, 1e-17, -1e-17])
+    >>> refine_small_weights(num, den, stacked, np.array([1e-9, 1.0])), num, den
+    (3, array([3.e-09, 0.e+00, 0.e+00]), array([1.e-09, 0.e+00, 0.e+00]))
+    """
+    limit = REFINE_BELOW * float(np.abs(correlation).sum())
+    small = np.flatnonzero(np.abs(denominator) < limit)
+    if small.size == 0:
+        return 0
+    small = small[np.argsort(np.abs(denominator.ravel()[small]), kind="stable")]
+    small = small[: max(REFINE_MACS // correlation.size, 1)]
+    values, weights = stacked[0], stacked[1]
+    taps = correlation.astype(np.float64).ravel()
+    windows_of = [np.lib.stride_tricks.sliding_window_view(a, correlation.shape) for a in (values, weights)]
+    step = max(REFINE_CHUNK // correlation.size, 1)
+    for start in range(0, small.size, step):
+        chosen = np.unravel_index(small[start:start + step], numerator.shape)
+        for target, windows in ((numerator, windows_of[0]), (denominator, windows_of[1])):
+            gathered = windows[chosen].reshape(len(chosen[0]), -1).astype(np.float64)
+            target[chosen] = gathered @ taps
+    return int(small.size)
 
 
 def combine(numerator: np.ndarray, denominator: np.ndarray, centre: np.ndarray, kernel: np.ndarray,
             rule: Holes) -> np.ndarray:
     """The outputs from the weighted sums by ``rule``; ``centre``: each output's own pixel
-    (for the 'center' rule).
+    (for the 'center' rule). Computed in ``numerator``'s memory (a float array).
 
     Examples
     --------
@@ -97,7 +146,7 @@ def combine(numerator: np.ndarray, denominator: np.ndarray, centre: np.ndarray, 
     else:
         empty = denominator < rule.below
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = numerator / denominator
+        result = np.divide(numerator, denominator, out=numerator)
     if rule.scale != 1:
         result *= rule.scale
     if empty.any():

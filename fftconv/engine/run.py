@@ -109,7 +109,7 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
     if known is not None:
         return known[0]
     spec = problem.spec(threads, settings.backend)
-    candidates, readers = [], []
+    candidates, readers, unread = [], [], []
     for executor in registry.executors():
         if executor.method != method and (methods is not None and executor.method not in methods):
             continue
@@ -119,14 +119,15 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
             continue
         if executor.checks_values:
             if not kernel_known:
-                if executor.method == method:
-                    raise ValueError(f"method={method!r} decides from the kernel's values: plan with the "
-                                     "kernel array rather than its shape")
+                unread.append(executor.method)
                 continue
             readers.append(executor.name)
             if not executor.accepts(problem):
                 continue
         candidates.append(executor.name)
+    if method in unread and not any(registry.get(name).method == method for name in candidates):
+        raise ValueError(f"method={method!r} decides from the kernel's values: plan with the kernel array "
+                         "rather than its shape")
     if readers and not small_kernel:  # the kernel's values decided which of those may run
         key += (tuple(name for name in candidates if name in readers),)
         known = _memo.get(key)
@@ -210,7 +211,8 @@ def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | 
 
     def computed(image: np.ndarray) -> np.ndarray:
         out = np.empty(shape, compute)
-        runner(image, out)
+        if not runner(image, out):  # values it leaves to the general path (NaN, inf)
+            return execute(problem.with_image(image), plan)
         return out if compute == result else cast(out, result, rule)
     return computed
 

@@ -39,6 +39,21 @@ TRIAL_RATIO = 3.0
 TRIAL_RUNS = 5
 #: Runs after which a contender's transforms count as final even if the backend never says so.
 PATIENCE_RUNS = 12
+#: Runs recorded by trials still undecided, over the process (`unsettled_runs`).
+_unsettled_runs = 0
+
+
+def unsettled_runs() -> int:
+    """How many runs trials still undecided have recorded so far in this process: a call that
+    leaves it unchanged ran no contender of an open trial (benchmarks call until then to time
+    the kept choice).
+
+    Examples
+    --------
+    >>> unsettled_runs() >= 0
+    True
+    """
+    return _unsettled_runs
 
 
 class Trial:
@@ -66,9 +81,11 @@ class Trial:
 
     def record(self, plan, seconds: float) -> None:
         """One call of ``plan`` took ``seconds``; keep the fastest once every contender is timed."""
+        global _unsettled_runs
         with self._lock:
             if self.kept is not None:
                 return
+            _unsettled_runs += 1
             name = plan.executor
             self.runs[name] += 1
             if self.runs[name] > 1 and (self.runs[name] > PATIENCE_RUNS or self.final(plan)):

@@ -8,6 +8,7 @@ registered here in this order (which also breaks ties between equal estimates):
 executor            method    what it runs
 =================== ========= ==========================================================
 direct.compiled     direct    a vectorised C loop (float32/float64/int64, complex by parts)
+direct.box          direct    running sums for a box kernel along one axis (uniform filters)
 direct.numpy        direct    ``np.convolve`` (1-D)
 direct.rows         direct    kernel rows over the flattened image (``np.correlate``)
 direct.ndimage      direct    scipy.ndimage's compiled loop
@@ -15,6 +16,7 @@ direct.windows      direct    one einsum over sliding windows, every dtype (smal
 direct.shift_add    direct    a blocked shift-and-add for every dtype (exact integers)
 fft                 fft       one whole-array transform
 tiled               tiled     overlap-save tiles
+separable.compiled  separable one compiled direct pass per axis for rank-1 kernels
 separable           separable one banded-matrix pass per axis for rank-1 kernels
 =================== ========= ==========================================================
 
@@ -23,6 +25,7 @@ Register another with ``fftconv.executors.register(MyExecutor())``.
 
 from . import registry
 from .base import Estimate, Executor, NonFiniteInput
+from .direct_box import RunningSums
 from .direct_compiled import CompiledLoop
 from .direct_ndimage import NdimageLoop
 from .direct_numpy import NumpyConvolve
@@ -31,13 +34,14 @@ from .direct_shift_add import ShiftAndAdd
 from .direct_windows import WindowSums
 from .fft import WholeArrayFFT
 from .separable import SeparablePasses
+from .separable_loops import SeparableLoops
 from .tiled import OverlapSaveTiles
 
 register = registry.register
 unregister = registry.unregister
 
-for _executor in (CompiledLoop(), NumpyConvolve(), KernelRows(), NdimageLoop(), WindowSums(), ShiftAndAdd(),
-                  WholeArrayFFT(), OverlapSaveTiles(), SeparablePasses()):
+for _executor in (CompiledLoop(), RunningSums(), NumpyConvolve(), KernelRows(), NdimageLoop(), WindowSums(),
+                  ShiftAndAdd(), WholeArrayFFT(), OverlapSaveTiles(), SeparableLoops(), SeparablePasses()):
     register(_executor)
 
 __all__ = ["Estimate", "Executor", "NonFiniteInput", "register", "registry", "unregister"]

@@ -131,15 +131,16 @@ class Executor:
         """For executors that set ``reads_boundary``: write into ``out`` the correlation of
         ``source`` extended by boundary ``mode`` (and ``cval``), over the extended coordinates
         ``ranges`` per axis, with ``kernel`` (one axis per source axis; not flipped), in
-        ``out``'s dtype (the plan's compute dtype); return False, having done nothing, for
-        values it leaves to the materialised path."""
+        ``out``'s dtype (the plan's compute dtype); return False for values it leaves to the
+        materialised path (``out`` may have been written: that path writes it again)."""
         return False
 
     def prepare_extended(self, ranges: Sequence[tuple[int, int]], mode: str, cval: object, kernel: np.ndarray,
                          plan: Plan) -> Callable[[np.ndarray, np.ndarray], bool]:
         """`run_extended` with everything but the source and the output fixed, for calls that
         repeat (`fftconv.engine.lane`); executors may return a faster callable that prepares
-        what does not change between the calls (index maps, the kernel's layout)."""
+        what does not change between the calls (index maps, the kernel's layout). Like
+        `run_extended` it returns False for values it leaves to the materialised path."""
         return lambda source, out: self.run_extended(source, ranges, mode, cval, kernel, plan, out)
 
     def compute_dtype(self, spec: Spec) -> np.dtype:

@@ -37,9 +37,9 @@ from ..planning.costs import CostModel
 from ..planning.plan import Plan
 from .base import Estimate, Executor, NonFiniteInput
 
-#: Longest kernel along its second-to-last axis (the loop keeps a block's row pointers on the
-#: stack); the last axis may be any length.
-MAX_TAPS = 64
+#: Longest kernel along its second-to-last axis (the loop keeps that many extended rows, plus
+#: a block's, in a ring); the last axis may be any length. ``MAX_TAPS`` in the C source.
+MAX_TAPS = 1024
 #: 1-D kernels up to this long are left to np.convolve (`direct.numpy`): its loop is as fast
 #: (4096 * 3 float64: 2.7 us, this loop 2.6 us) and its call ~3 us cheaper; from 31 taps on
 #: this loop is 4-12x faster (8192 * 31: 17 vs 76 us).
@@ -101,6 +101,42 @@ def summed_dtype(dtype: np.dtype) -> np.dtype | None:
     return _SUMMED_IN.get(np.dtype(dtype).char)
 
 
+def loop_estimate(out_dims: Sequence[int], kernel_dims: Sequence[int], summed: np.dtype, threads: int,
+                  costs: CostModel, parts: int = 1) -> tuple[float, int]:
+    """Seconds and workspace bytes of the loop summing an output of ``out_dims`` with a
+    kernel of ``kernel_dims`` (the same number of axes, at least three, as the loop sees
+    them) in ``summed``; ``parts`` real sums (complex: four).
+
+    Examples
+    --------
+    >>> from fftconv.planning.costs import DEFAULT_COSTS
+    >>> seconds, ring = loop_estimate([1, 512, 512], [1, 3, 3], np.dtype(np.float32), 1, DEFAULT_COSTS)
+    >>> 0 < seconds < 1e-3, ring
+    (True, 14420)
+    """
+    # the loop's work as it runs it: whole chunks of columns, rows in blocks of four (the
+    # rows left over, and 1-D problems, run one at a time, ROW_FACTOR slower)
+    chunk = CHUNK_BYTES // summed.itemsize
+    height = out_dims[-2]
+    rows = 4 * (height // 4) + ROW_FACTOR * (height % 4)
+    macs = (math.prod(out_dims[:-2]) * rows * -(-out_dims[-1] // chunk) * chunk
+            * math.prod(kernel_dims) * parts)
+    # each output plane sums one plane correlation per kernel plane, over its extended rows
+    plane_sums = math.prod(out_dims[:-2]) * math.prod(kernel_dims[:-2]) * parts
+    ext_points = plane_sums * (out_dims[-1] + kernel_dims[-1] - 1) * (out_dims[-2] + kernel_dims[-2] - 1)
+    lead = max(len(out_dims) - 3, 0)  # axes beyond three: a call per index
+    calls = math.prod(out_dims[:lead]) * math.prod(kernel_dims[:lead]) * parts
+    if parts > 1:  # each complex term also copies its parts and assembles the result
+        calls *= COMPLEX_TERM_CALLS
+    seconds = (macs * costs.compiled_mac * DTYPE_FACTOR[summed.char] + ext_points * costs.compiled_point
+               + calls * costs.compiled_call)
+    if threads > 1 and macs // parts >= MIN_PARALLEL_MACS and height >= 2 * threads:
+        seconds = costs.parallel_seconds(seconds, threads, 0) + costs.thread_dispatch
+    # the ring of extended rows a block reads
+    ring = (kernel_dims[-2] + 4) * (-(-out_dims[-1] // chunk) * chunk + kernel_dims[-1]) * summed.itemsize
+    return seconds, ring
+
+
 class CompiledLoop(Executor):
     """Direct sums in the compiled loop (see the module docstring).
 
@@ -116,7 +152,8 @@ class CompiledLoop(Executor):
     exact_integers = True
     reads_boundary = True
     requirement = "the compiled loops (built at install), float32/float64/int64/complex data, " \
-                  f"one kernel for every batch item, at most {MAX_TAPS} taps on its second-to-last axis"
+                  f"one kernel for every batch item, at most {MAX_TAPS} taps on its second-to-last axis " \
+                  "(on every axis with batch axes)"
 
     def applies(self, spec: Spec, forced: bool = False) -> bool:
         if loops() is None:
@@ -124,8 +161,11 @@ class CompiledLoop(Executor):
             return False
         if spec.rank == 1 and spec.batch_points == 1 and spec.shape2[0] <= SHORT_1D_TAPS and not forced:
             return False  # np.convolve's loop is as fast there, and its call cheaper
+        # with batch axes, a kernel axis may come before one of them where the boundary is read
+        # in the source's axis order (`run_extended`): then any of its axes may be the rows'
+        along_rows = spec.shape2 if spec.batch else spec.shape2[:-1]
         return (summed_dtype(self.compute_dtype(spec)) is not None and not spec.kernel_batched
-                and (spec.rank < 2 or spec.shape2[-2] <= MAX_TAPS))
+                and max(along_rows, default=1) <= MAX_TAPS)
 
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
         dtype = self.compute_dtype(spec)
@@ -134,26 +174,9 @@ class CompiledLoop(Executor):
         ndim = max(3, spec.rank + len(spec.batch))  # as the loop sees it: at least three axes
         out_dims = [1, 1, *spec.batch, *(w.length for w in spec.windows)][-ndim:]
         kernel_dims = [1, 1, *([1] * len(spec.batch)), *spec.shape2][-ndim:]
-        # the loop's work as it runs it: whole chunks of columns, rows in blocks of four (the
-        # rows left over, and 1-D problems, run one at a time, ROW_FACTOR slower)
-        chunk = CHUNK_BYTES // summed.itemsize
-        height = out_dims[-2]
-        rows = 4 * (height // 4) + ROW_FACTOR * (height % 4)
-        macs = (math.prod(out_dims[:-2]) * rows * -(-out_dims[-1] // chunk) * chunk
-                * math.prod(kernel_dims) * parts)
-        # each output plane sums one plane correlation per kernel plane, over its extended rows
-        plane_sums = math.prod(out_dims[:-2]) * math.prod(kernel_dims[:-2]) * parts
-        ext_points = plane_sums * (out_dims[-1] + kernel_dims[-1] - 1) * (out_dims[-2] + kernel_dims[-2] - 1)
-        lead = max(len(out_dims) - 3, 0)  # axes beyond three: a call per index
-        calls = math.prod(out_dims[:lead]) * math.prod(kernel_dims[:lead]) * parts
-        if parts > 1:  # each complex term also copies its parts and assembles the result
-            calls *= COMPLEX_TERM_CALLS
-        seconds = (macs * costs.compiled_mac * DTYPE_FACTOR[summed.char] + ext_points * costs.compiled_point
-                   + calls * costs.compiled_call)
-        if spec.threads > 1 and macs // parts >= MIN_PARALLEL_MACS and height >= 2 * spec.threads:
-            seconds = costs.parallel_seconds(seconds, spec.threads, 0) + costs.thread_dispatch
+        seconds, workspace = loop_estimate(out_dims, kernel_dims, summed, spec.threads, costs, parts)
         # copies: the image cast to what is summed, or split into its parts (and the result's)
-        workspace = math.prod(spec.shape1) * spec.batch_points * summed.itemsize * (2 if parts > 1 else 1)
+        workspace += math.prod(spec.shape1) * spec.batch_points * summed.itemsize * (2 if parts > 1 else 1)
         if parts > 1:
             workspace += 2 * spec.out_points * spec.batch_points * summed.itemsize
         return Estimate(costs.direct_overhead + seconds, workspace)

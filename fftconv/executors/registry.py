@@ -57,7 +57,7 @@ def executors() -> tuple[Executor, ...]:
     --------
     >>> from fftconv.executors import registry
     >>> [e.name for e in registry.executors()][:2]
-    ['direct.compiled', 'direct.numpy']
+    ['direct.compiled', 'direct.box']
     """
     return _executors.values()
 

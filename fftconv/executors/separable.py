@@ -201,7 +201,7 @@ def convolve_separable(x: np.ndarray, factors: Sequence[np.ndarray], windows: Se
             if i == rank - 1:
                 target = out if out.flags.c_contiguous else None
             else:
-                target = _scratch(shape, out.dtype, i % 2)
+                target = scratch(shape, out.dtype, i % 2)
             y = banded_pass(y, f.astype(out.dtype), axis, w, target)
     if y is not out:
         out[...] = y
@@ -215,9 +215,15 @@ SCRATCH_BYTES = 8 << 20
 _scratch_buffers = threading.local()
 
 
-def _scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int) -> np.ndarray | None:
+def scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int) -> np.ndarray | None:
     """A C-contiguous array of ``shape`` in this thread's buffer ``slot`` (0 or 1: the passes
-    alternate), or None (a fresh array) for large shapes."""
+    alternate), or None (a fresh array) for large shapes.
+
+    Examples
+    --------
+    >>> scratch((4, 4), np.dtype(np.float32), 0).shape, scratch((8192, 8192), np.dtype(np.float64), 1)
+    ((4, 4), None)
+    """
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
     if nbytes > SCRATCH_BYTES:
         return None
@@ -236,7 +242,7 @@ class SeparablePasses(Executor):
     --------
     >>> import numpy as np, fftconv
     >>> g = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0])
-    >>> fftconv.plan(np.zeros((256, 256)), g, "same", method="separable").executor
+    >>> fftconv.plan(np.zeros((256, 256), complex), g, "same", method="separable").executor  # complex data
     'separable'
     """
 

@@ -48,7 +48,7 @@
 #define BLOCK_ROWS 4
 #define VECTOR_BYTES 64 /* GCC vector type: one AVX-512 register, two AVX2 ones, four SSE ones */
 #define CHUNK_VECTORS 4 /* a chunk of output columns is 256 bytes */
-#define MAX_TAPS 64     /* longest kernel axis: a block's row pointers live on the stack */
+#define MAX_TAPS 1024   /* longest kernel axis along rows: a block keeps BLOCK_ROWS + taps - 1 extended rows */
 
 typedef struct {
     const char *x;                 /* source planes and rows this many bytes apart ... */
@@ -153,13 +153,13 @@ typedef struct {
                                                                                                     \
     /* One plane: out (+)= k correlated with source plane x extended (x NULL: the constant). */     \
     static INLINE void NAME##_plane(const job *J, const char *x, char *out, const T *k, T cval,     \
-                                    T *ring, const T *cval_row, Py_ssize_t padded, int accumulate)  \
+                                    T *ring, const T *cval_row, Py_ssize_t padded, int accumulate,  \
+                                    const T **in)                                                   \
     {                                                                                               \
         int kh = J->kh, kw = J->kw;                                                                 \
         int slots = kh + (J->height < BLOCK_ROWS ? (int)J->height : BLOCK_ROWS) - 1;                \
         Py_ssize_t chunks = (J->width + NAME##_CHUNK - 1) / NAME##_CHUNK;                           \
         Py_ssize_t built = 0; /* extended rows below this have been built (or skipped) */           \
-        const T *in[BLOCK_ROWS + MAX_TAPS];                                                         \
         T *dst[BLOCK_ROWS];                                                                         \
         for (Py_ssize_t i = 0; i < J->height; i += BLOCK_ROWS) {                                    \
             int nout = J->height - i < BLOCK_ROWS ? (int)(J->height - i) : BLOCK_ROWS;              \
@@ -196,7 +196,12 @@ typedef struct {
         int slots = J->kh + (J->height < BLOCK_ROWS ? (int)J->height : BLOCK_ROWS) - 1;             \
         int cval_rows = cval != 0;                                                                  \
         T *ring = malloc((size_t)(slots + cval_rows) * (size_t)padded * sizeof(T));                 \
-        if (ring == NULL) return -1;                                                                \
+        const T **in = malloc((size_t)(J->kh + BLOCK_ROWS) * sizeof(T *));                          \
+        if (ring == NULL || in == NULL) {                                                           \
+            free(ring);                                                                             \
+            free(in);                                                                               \
+            return -1;                                                                              \
+        }                                                                                           \
         T *cval_row = ring + (size_t)slots * (size_t)padded;                                        \
         for (Py_ssize_t c = 0; cval_rows && c < padded; c++)                                        \
             cval_row[c] = c < J->width + J->kw - 1 ? cval : 0;                                      \
@@ -207,7 +212,8 @@ typedef struct {
                 int64_t s = J->plane_map[p + c];                                                    \
                 if (s < 0 && cval == 0) continue; /* a plane of zeros adds nothing */               \
                 NAME##_plane(J, s < 0 ? NULL : J->x + s * J->x_plane, out,                          \
-                             k + (size_t)c * J->kh * J->kw, cval, ring, cval_row, padded, written); \
+                             k + (size_t)c * J->kh * J->kw, cval, ring, cval_row, padded, written,  \
+                             in);                                                                   \
                 written = 1;                                                                        \
             }                                                                                       \
             if (!written)                                                                           \
@@ -215,6 +221,7 @@ typedef struct {
                     memset(out + i * J->out_row, 0, (size_t)J->width * sizeof(T));                 \
         }                                                                                           \
         free(ring);                                                                                 \
+        free(in);                                                                                   \
         return 0;                                                                                   \
     }
 

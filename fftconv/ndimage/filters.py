@@ -1,4 +1,4 @@
-"""Drop-ins for ``scipy.ndimage.convolve`` and ``correlate`` on fftconv's engine.
+"""``convolve`` and ``correlate``: drop-ins for scipy.ndimage's N-D filters on fftconv's engine.
 
 The input is extended by the boundary ``mode`` (block by block, with the widths the kernel's
 centre and ``origin`` ask for: `fftconv.engine.blocks`) and then convolved or correlated in
@@ -15,34 +15,35 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import config
-from .backends.threads import resolve_threads
-from .core.boundary import MODES
-from .core.dtypes import as_operand, cast
-from .core.memory import check_fits
-from .core.problem import NDIMAGE, normalize_axes
-from .engine import lane, tiny
-from .engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
-from .engine.holes import Holes, scale_of
-from .engine.holes import compute_dtype as compute_dtype_of_holes
-from .executors.registry import check_method
+from .. import config
+from ..backends.threads import resolve_threads
+from ..core.boundary import MODES
+from ..core.dtypes import as_operand, cast
+from ..core.memory import check_fits
+from ..core.problem import NDIMAGE
+from ..engine import lane, tiny
+from ..engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
+from ..engine.holes import Holes, scale_of
+from ..engine.holes import compute_dtype as compute_dtype_of_holes
+from ..executors.registry import check_method
+from .arguments import check_axes, normalize_sequence
 
-__all__ = ["convolve", "correlate"]
+__all__ = ["NAN_TREATMENTS", "convolve", "correlate", "filter_holes", "prepare_filter"]
 
 
 def _per_axis(value, n: int, name: str) -> list[int]:
-    values = np.asarray(value)
-    if values.ndim == 0:
-        values = np.full(n, values)
-    if values.shape != (n,) or values.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be an int or a sequence of {n} ints, got {value!r}")
-    return [int(v) for v in values]
+    """One integer per axis, as scipy.ndimage reads ``origin``."""
+    try:
+        return [operator.index(v) for v in normalize_sequence(value, n)]
+    except TypeError:
+        raise TypeError(f"{name} must be integers, got {value!r}") from None
 
 
 def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode: str = "reflect",
@@ -190,10 +191,22 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     if ndim == 0:  # a number times a number, as scipy computes it
         target[...] = cast(np.asarray(np.asarray(x) * kernel), out_dtype, NDIMAGE.integers)
         return target
-    in_memory = isinstance(input, np.ndarray) and not isinstance(input, np.memmap)
-    budget = limit if limit is not None or in_memory else DEFAULT_STREAM_BUDGET
-    filter_in_blocks(x, work, target, out_dtype, budget, progress, mask)
+    filter_in_blocks(x, work, target, out_dtype, block_budget(input), progress, mask)
     return target
+
+
+def block_budget(input: object) -> int | None:
+    """Bytes the blocks of a filter of ``input`` may use: ``[memory] limit``, or for memmaps
+    and datasets without one `DEFAULT_STREAM_BUDGET` (None: an in-memory image, one block).
+
+    Examples
+    --------
+    >>> block_budget(np.zeros(3)) is None
+    True
+    """
+    limit = config.get().memory_limit
+    in_memory = isinstance(input, np.ndarray) and not isinstance(input, np.memmap)
+    return limit if limit is not None or in_memory else DEFAULT_STREAM_BUDGET
 
 
 def _mask(mask, x) -> np.ndarray:
@@ -222,7 +235,7 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     if "O" in (np.dtype(x.dtype).kind, w.dtype.kind):
         raise RuntimeError("array type not supported")  # scipy's error: no Python numbers here
     ndim = len(x.shape)
-    axes = normalize_axes(axes, ndim) if ndim else []
+    axes = list(check_axes(axes, ndim)) if ndim else []
     if not isinstance(mode, str) or mode not in MODES:
         raise RuntimeError(f"boundary mode not supported: {mode!r}; use one of {', '.join(MODES)}")
     check_method(method)

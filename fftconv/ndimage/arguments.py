@@ -1,0 +1,53 @@
+"""scipy.ndimage's readings of per-axis arguments, with its errors and messages (its tests
+match them): one value per axis (`normalize_sequence`) and the axes a filter works on
+(`check_axes`)."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = ["check_axes", "normalize_sequence"]
+
+
+def normalize_sequence(value: object, rank: int) -> list:
+    """One value per axis: a scalar (or string) repeated, a sequence checked for length.
+
+    Examples
+    --------
+    >>> normalize_sequence(2, 3), normalize_sequence("reflect", 2), normalize_sequence([1, 2], 2)
+    ([2, 2, 2], ['reflect', 'reflect'], [1, 2])
+    """
+    if not isinstance(value, str) and np.iterable(value):
+        values = list(value)
+        if len(values) != rank:
+            raise RuntimeError("sequence argument must have length equal to input rank")
+        return values
+    return [value] * rank
+
+
+def check_axes(axes: object, ndim: int) -> tuple[int, ...]:
+    """The axes a filter works on, in the order given (None: all), as scipy.ndimage checks
+    them.
+
+    Examples
+    --------
+    >>> check_axes(None, 3), check_axes(-1, 2), check_axes((1, -2), 2)
+    ((0, 1, 2), (1,), (1, 0))
+    """
+    if axes is None:
+        return tuple(range(ndim))
+    if np.isscalar(axes):
+        axes = (operator.index(axes),)
+    elif not isinstance(axes, Iterable):
+        raise ValueError("axes must be an integer, iterable of integers, or None")
+    checked = tuple(operator.index(a) for a in axes)
+    for a in checked:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"specified axis: {a} is out of range")
+    checked = tuple(a % ndim for a in checked)
+    if len(set(checked)) != len(checked):
+        raise ValueError("axes must be unique")
+    return checked

@@ -1,0 +1,1018 @@
+"""scipy.ndimage's separable linear filters on fftconv's engine: ``correlate1d``,
+``convolve1d``, ``gaussian_filter(1d)``, ``uniform_filter(1d)``, ``gaussian_laplace``,
+``gaussian_gradient_magnitude``, ``laplace``, ``sobel``, ``prewitt``, ``generic_laplace`` and
+``generic_gradient_magnitude``, with scipy.ndimage's signatures, outputs, dtypes and errors.
+
+Each filter is what scipy.ndimage makes of it: a sequence of 1-D passes (`Pass`: an axis,
+correlation taps, a boundary mode), or several such sequences combined (the terms of a
+Laplacian, the components of a gradient). Every pass is one planned filter along its axis
+(`fftconv.ndimage.correlate` with a 1-D kernel): the planner picks running sums for a box
+(a uniform filter costs the same for 3 taps as for 101), the compiled direct loop, an FFT
+per line or overlap-save tiles, and the pass reads the boundary itself, block by block for
+memmaps and datasets. Intermediate results are kept in the output's dtype, as scipy keeps
+them (integer outputs truncate after every pass, as scipy's do). Terms that begin with the
+same passes compute them once (scipy computes them again for every term).
+
+Float32 images with float32 outputs are filtered in float32 (scipy sums in double): results
+stay within float32's rounding of scipy's, and the passes run twice as wide.
+
+`plan` shows the passes of a call and the plan of each, without running it.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels import gaussian_1d
+from .arguments import check_axes, normalize_sequence
+from .filters import _filter, _output, _source
+
+__all__ = [
+    "convolve1d",
+    "correlate1d",
+    "gaussian_filter",
+    "gaussian_filter1d",
+    "gaussian_gradient_magnitude",
+    "gaussian_laplace",
+    "generic_gradient_magnitude",
+    "generic_laplace",
+    "laplace",
+    "prewitt",
+    "sobel",
+    "uniform_filter",
+    "uniform_filter1d",
+]
+
+#: A stand-in for real weights where an output dtype is decided (`filters._output`).
+_REAL = np.zeros(1)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One 1-D filter of a separable filter: correlate along ``axis`` with ``taps`` (the
+    output at ``i`` reads ``i - len(taps) // 2 - origin`` onwards), reading beyond the edges
+    with ``mode`` and ``cval``."""
+
+    axis: int
+    taps: tuple[float, ...]
+    mode: str
+    cval: complex | float
+    origin: int = 0
+
+    def describe(self) -> str:
+        taps = ", ".join(f"{t:.4g}" for t in self.taps) if len(self.taps) <= 5 else f"{len(self.taps)} taps"
+        origin = f", origin {self.origin}" if self.origin else ""
+        return f"axis {self.axis}: [{taps}], mode {self.mode!r}{origin}"
+
+
+@dataclass
+class Job:
+    """A separable filter, ready to run: the passes of each term, how the terms combine
+    ('one', 'sum' or 'magnitude'), the source, the output's dtype and array (None: a new
+    one) and the engine's options."""
+
+    name: str
+    source: object
+    terms: list[tuple[Pass, ...]]
+    combine: str
+    out_dtype: np.dtype
+    out_array: object
+    method: str = "auto"
+    threads: int | None = None
+    progress: bool = False
+
+
+# ---- scipy.ndimage's readings of its arguments -------------------------------------------------
+
+
+def _axis(axis: object, ndim: int) -> int:
+    """``axis`` checked against ``ndim`` (NumPy's AxisError, as scipy raises)."""
+    return int(np.lib.array_utils.normalize_axis_index(operator.index(axis), ndim))
+
+
+def _prepared(input: object, output: object) -> tuple[object, np.dtype, object]:
+    """The source (arrays, memmaps and datasets as `fftconv.ndimage.correlate` takes them),
+    the output dtype and the output array given (or None)."""
+    x = _source(input)
+    out_dtype, out_array = _output(output, x, _REAL)
+    return x, out_dtype, out_array
+
+
+def _engine(kwargs: dict) -> dict:
+    """The engine's keyword-only options taken out of ``kwargs`` (``method``, ``threads``,
+    ``progress``), for the filters that pass their other keywords on as scipy's do."""
+    return {key: kwargs.pop(key) for key in ("method", "threads", "progress") if key in kwargs}
+
+
+# ---- the passes of each filter ------------------------------------------------------------------
+
+
+def gaussian_pass(
+    axis: int, sigma: float, order: int, mode: str, cval: object, truncate: float, radius: object
+) -> Pass:
+    """scipy.ndimage.gaussian_filter1d's pass: the derivative of order ``order`` of a Gaussian
+    of standard deviation ``sigma`` sampled out to ``radius`` (default ``int(truncate * sigma
+    + 0.5)``), correlated reversed.
+
+    Examples
+    --------
+    >>> gaussian_pass(0, 1.0, 0, "reflect", 0.0, 4.0, 1).describe()
+    "axis 0: [0.2741, 0.4519, 0.2741], mode 'reflect'"
+    """
+    sd = float(sigma)
+    width = int(truncate * sd + 0.5) if radius is None else radius
+    if not isinstance(width, numbers.Integral) or width < 0:
+        raise ValueError("Radius must be a nonnegative integer.")
+    order = operator.index(order)
+    return Pass(axis, tuple(gaussian_1d(sd, order, int(width))[::-1].tolist()), mode, cval)
+
+
+def gaussian_filter_passes(
+    ndim: int,
+    sigma: object,
+    order: object = 0,
+    mode: object = "reflect",
+    cval: object = 0.0,
+    truncate: float = 4.0,
+    *,
+    radius: object = None,
+    axes: object = None,
+) -> tuple[Pass, ...]:
+    """scipy.ndimage.gaussian_filter's passes for an image of ``ndim`` axes (axes whose sigma
+    is not above 1e-15 have none).
+
+    Examples
+    --------
+    >>> [p.axis for p in gaussian_filter_passes(3, [1.0, 0.0, 2.0])]
+    [0, 2]
+    """
+    axes = check_axes(axes, ndim)
+    orders = normalize_sequence(order, len(axes))
+    sigmas = normalize_sequence(sigma, len(axes))
+    modes = normalize_sequence(mode, len(axes))
+    radii = normalize_sequence(radius, len(axes))
+    return tuple(
+        gaussian_pass(a, s, o, m, cval, truncate, r)
+        for a, s, o, m, r in zip(axes, sigmas, orders, modes, radii)
+        if s > 1e-15
+    )
+
+
+def uniform_pass(axis: int, size: object, mode: str, cval: object, origin: object) -> Pass:
+    """scipy.ndimage.uniform_filter1d's pass: ``size`` equal taps summing to 1.
+
+    Examples
+    --------
+    >>> uniform_pass(1, 4, "nearest", 0.0, -1).describe()
+    "axis 1: [0.25, 0.25, 0.25, 0.25], mode 'nearest', origin -1"
+    """
+    if size < 1:
+        raise RuntimeError("incorrect filter size")
+    size, origin = int(size), operator.index(origin)
+    if not 0 <= size // 2 + origin < size:
+        raise ValueError("invalid origin")
+    return Pass(axis, (1.0 / size,) * size, mode, cval, origin)
+
+
+def weights_pass(axis: int, weights: object, mode: str, cval: object, origin: object) -> Pass:
+    """scipy.ndimage.correlate1d's pass for ``weights`` (real: read as float64; complex: as
+    complex128, conjugated by the correlation as scipy's are), checked as scipy checks them.
+
+    Examples
+    --------
+    >>> weights_pass(0, [1, 3], "reflect", 0.0, 0).describe()
+    "axis 0: [1, 3], mode 'reflect'"
+    """
+    w = np.asarray(weights)
+    w = w.astype(np.complex128 if w.dtype.kind == "c" else np.float64)
+    if w.ndim != 1 or w.shape[0] < 1:
+        raise RuntimeError("no filter weights given")
+    origin = operator.index(origin)
+    if origin < -(len(w) // 2) or origin > (len(w) - 1) // 2:
+        raise ValueError(
+            "Invalid origin; origin must satisfy -(len(weights) // 2) <= origin <= (len(weights)-1) // 2"
+        )
+    return Pass(axis, tuple(w.tolist()), mode, cval, origin)
+
+
+def _derivative_passes(
+    ndim: int,
+    axis: int,
+    derivative: tuple[float, ...],
+    smoothing: tuple[float, ...],
+    modes: list,
+    cval: object,
+) -> tuple[Pass, ...]:
+    """sobel's and prewitt's passes: the derivative along ``axis``, then the smoothing along
+    every other axis."""
+    passes = [Pass(axis, derivative, modes[axis], cval)]
+    passes += [Pass(a, smoothing, modes[a], cval) for a in range(ndim) if a != axis]
+    return tuple(passes)
+
+
+# ---- running the passes ------------------------------------------------------------------------
+
+
+def _taps(p: Pass, source_dtype: np.dtype, out_dtype: np.dtype) -> np.ndarray:
+    """The pass's weights as the engine takes them: float32 for float32 images and outputs
+    (summed in float32: scipy sums in double, the difference is float32's rounding), complex
+    weights as complex128, else float64 as scipy.ndimage reads weights."""
+    if any(isinstance(t, complex) for t in p.taps):
+        return np.asarray(p.taps, np.complex128)
+    exact = np.asarray(p.taps, np.float64)
+    if not (np.dtype(source_dtype) == np.float32 and out_dtype == np.float32):
+        return exact
+    single = exact.astype(np.float32)
+    if (single == single[0]).all():  # a box: running sums take 1 / n itself (`direct_box.box_value`)
+        return single
+    # the rounding of the taps would scale every output alike (a Gaussian's 1 + 3e-8): the
+    # largest tap takes it back, so the taps' sum is the exact one's within its last bit
+    peak = int(np.argmax(np.abs(exact)))
+    single[peak] = np.float32(exact[peak] + (exact.sum() - single.astype(np.float64).sum()))
+    return single
+
+
+def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job: Job) -> object:
+    _filter(
+        source,
+        _taps(p, np.dtype(source.dtype), out_dtype),
+        target,
+        p.mode,
+        p.cval,
+        p.origin,
+        (p.axis,),
+        job.method,
+        job.threads,
+        False,
+        job.progress,
+    )
+    return target
+
+
+def _scratch_like(job: Job) -> object:
+    """An array for an intermediate result: in memory for an in-memory image, else a
+    temporary file mapped into memory (the image and its passes need not fit in memory)."""
+    shape = tuple(job.source.shape)
+    if isinstance(job.source, np.ndarray) and not isinstance(job.source, np.memmap):
+        return np.empty(shape, job.out_dtype)
+    return np.memmap(tempfile.TemporaryFile(), job.out_dtype, "w+", shape=shape)
+
+
+def _run_term(
+    source: object, passes: tuple[Pass, ...], target: object, job: Job, shared: dict, uses: Counter
+) -> object:
+    """``passes`` applied in turn to ``source``, the last into ``target``. A prefix of passes
+    that a later term also begins with (``uses``: how many terms still to run begin with
+    each) is computed once and kept in ``shared`` until its last term has used it."""
+    start = next((i for i in range(len(passes), 0, -1) if passes[:i] in shared), 0)
+    current = shared[passes[:start]] if start else source
+    free: list = []  # intermediates of this term that may be overwritten
+    for i in range(start, len(passes)):
+        prefix = passes[: i + 1]
+        keep = uses[prefix] > 1
+        if keep:
+            destination = _scratch_like(job)
+        elif i == len(passes) - 1:
+            destination = target
+        else:
+            destination = free.pop() if free else _scratch_like(job)
+        _run_pass(current, passes[i], destination, job.out_dtype, job)
+        if keep:
+            shared[prefix] = destination
+        if current is not source and not any(current is kept for kept in shared.values()):
+            free.append(current)
+        current = destination
+    if current is not target:  # the whole term is a prefix of a later one
+        target[...] = current
+    for i in range(len(passes)):
+        uses[passes[: i + 1]] -= 1
+        if uses[passes[: i + 1]] == 0:
+            shared.pop(passes[: i + 1], None)
+    return target
+
+
+def run(job: Job) -> np.ndarray:
+    """Run ``job``: each term's passes in turn (shared prefixes once), combined as scipy
+    combines them (a Laplacian's terms summed in the output's dtype, a gradient's squared,
+    summed and square-rooted in place), into the output."""
+    source = job.source
+    shape = tuple(source.shape)
+    target = job.out_array if job.out_array is not None else np.empty(shape, job.out_dtype)
+    terms = job.terms
+    if not any(terms):  # nothing to filter: a copy, as scipy's output[...] = input[...]
+        target[...] = np.asarray(source[...] if not isinstance(source, np.ndarray) else source)
+        return target
+    if (
+        isinstance(source, np.ndarray)
+        and isinstance(target, np.ndarray)
+        and np.may_share_memory(source, target)
+    ):
+        source = source.copy()  # the first pass must not overwrite what later passes read
+    uses = Counter(term[: i + 1] for term in terms for i in range(len(term)))
+    shared: dict = {}
+    for index, passes in enumerate(terms):
+        destination = target if index == 0 else _scratch_like(job)
+        if not passes:  # a term of no pass: the image itself
+            destination[...] = source
+            result = destination
+        else:
+            result = _run_term(source, passes, destination, job, shared, uses)
+        if job.combine == "magnitude":
+            np.multiply(result, result, out=result)
+        if index > 0:
+            target += result
+    if job.combine == "magnitude":
+        np.sqrt(target, target, casting="unsafe")
+    return target
+
+
+# ---- the drop-ins ------------------------------------------------------------------------------
+
+
+def correlate1d(
+    input: object,
+    weights: object,
+    axis: int = -1,
+    output: object = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: int = 0,
+    *,
+    method: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """A 1-D correlation along ``axis`` (as ``scipy.ndimage.correlate1d``).
+
+    Parameters are scipy's; ``method``, ``threads`` and ``progress`` as in
+    `fftconv.ndimage.correlate`. Complex images and weights work as in scipy (complex weights
+    are conjugated).
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> fftconv.ndimage.correlate1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
+    array([ 8, 26,  8, 12,  7, 28, 36,  9])
+    """
+    return run(
+        correlate1d_job(
+            input,
+            weights,
+            axis,
+            output,
+            mode,
+            cval,
+            origin,
+            method=method,
+            threads=threads,
+            progress=progress,
+        )
+    )
+
+
+def convolve1d(
+    input: object,
+    weights: object,
+    axis: int = -1,
+    output: object = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: int = 0,
+    *,
+    method: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """A 1-D convolution along ``axis`` (as ``scipy.ndimage.convolve1d``). Parameters as in
+    `correlate1d`.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> fftconv.ndimage.convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
+    array([14, 24,  4, 13, 12, 36, 27,  0])
+    """
+    return run(
+        convolve1d_job(
+            input,
+            weights,
+            axis,
+            output,
+            mode,
+            cval,
+            origin,
+            method=method,
+            threads=threads,
+            progress=progress,
+        )
+    )
+
+
+def correlate1d_job(
+    input,
+    weights,
+    axis=-1,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    origin=0,
+    *,
+    method="auto",
+    threads=None,
+    progress=False,
+    convolution: bool = False,
+) -> Job:
+    """`correlate1d`'s job (``convolution``: `convolve1d`'s), not run."""
+    w = np.asarray(weights)
+    if convolution:  # scipy's reading: reversed, origin mirrored (one further for even lengths)
+        w = w[::-1]
+        origin = -operator.index(origin) - (0 if w.ndim and w.shape[0] & 1 else 1)
+        if w.dtype.kind == "c":
+            w = w.conj()  # against the conjugation of complex weights by the correlation
+    x = _source(input)
+    if w.dtype.kind == "c" or np.dtype(x.dtype).kind == "c":  # a complex result, checked first as scipy does
+        out_dtype, out_array = _output(output, x, w.astype(np.complex128))
+        if np.dtype(x.dtype).kind != "c" and np.iscomplexobj(cval):
+            raise ValueError("Cannot provide a complex-valued cval when the input is real.")
+    else:
+        out_dtype, out_array = _output(output, x, _REAL)
+    p = weights_pass(_axis(axis, len(x.shape)), w, mode, cval, origin)
+    return Job(
+        "convolve1d" if convolution else "correlate1d",
+        x,
+        [(p,)],
+        "one",
+        out_dtype,
+        out_array,
+        method,
+        threads,
+        progress,
+    )
+
+
+def convolve1d_job(
+    input,
+    weights,
+    axis=-1,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    origin=0,
+    *,
+    method="auto",
+    threads=None,
+    progress=False,
+) -> Job:
+    """`convolve1d`'s job, not run."""
+    return correlate1d_job(
+        input,
+        weights,
+        axis,
+        output,
+        mode,
+        cval,
+        origin,
+        method=method,
+        threads=threads,
+        progress=progress,
+        convolution=True,
+    )
+
+
+def gaussian_filter1d(
+    input: object,
+    sigma: float,
+    axis: int = -1,
+    order: int = 0,
+    output: object = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    truncate: float = 4.0,
+    *,
+    radius: int | None = None,
+    method: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """A 1-D Gaussian filter along ``axis``, or its derivative of ``order`` (as
+    ``scipy.ndimage.gaussian_filter1d``).
+
+    Examples
+    --------
+    >>> import fftconv.ndimage
+    >>> fftconv.ndimage.gaussian_filter1d([1.0, 2.0, 3.0, 4.0, 5.0], 1)
+    array([1.42704095, 2.06782203, 3.        , 3.93217797, 4.57295905])
+    """
+    return run(
+        gaussian_filter1d_job(
+            input,
+            sigma,
+            axis,
+            order,
+            output,
+            mode,
+            cval,
+            truncate,
+            radius=radius,
+            method=method,
+            threads=threads,
+            progress=progress,
+        )
+    )
+
+
+def gaussian_filter1d_job(
+    input,
+    sigma,
+    axis=-1,
+    order=0,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    truncate=4.0,
+    *,
+    radius=None,
+    method="auto",
+    threads=None,
+    progress=False,
+) -> Job:
+    """`gaussian_filter1d`'s job, not run."""
+    x, out_dtype, out_array = _prepared(input, output)
+    p = gaussian_pass(_axis(axis, len(x.shape)), sigma, order, mode, cval, truncate, radius)
+    return Job("gaussian_filter1d", x, [(p,)], "one", out_dtype, out_array, method, threads, progress)
+
+
+def gaussian_filter(
+    input: object,
+    sigma: object,
+    order: object = 0,
+    output: object = None,
+    mode: object = "reflect",
+    cval: float = 0.0,
+    truncate: float = 4.0,
+    *,
+    radius: object = None,
+    axes: object = None,
+    method: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """A multidimensional Gaussian filter (as ``scipy.ndimage.gaussian_filter``): one pass per
+    axis (``sigma``, ``order``, ``mode`` and ``radius`` per axis or for all), in the order of
+    ``axes``.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> fftconv.ndimage.gaussian_filter(np.arange(50, step=2).reshape(5, 5), sigma=1)
+    array([[ 4,  6,  8,  9, 11],
+           [10, 12, 14, 15, 17],
+           [20, 22, 24, 25, 27],
+           [29, 31, 33, 34, 36],
+           [35, 37, 39, 40, 42]])
+    """
+    return run(
+        gaussian_filter_job(
+            input,
+            sigma,
+            order,
+            output,
+            mode,
+            cval,
+            truncate,
+            radius=radius,
+            axes=axes,
+            method=method,
+            threads=threads,
+            progress=progress,
+        )
+    )
+
+
+def gaussian_filter_job(
+    input,
+    sigma,
+    order=0,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    truncate=4.0,
+    *,
+    radius=None,
+    axes=None,
+    method="auto",
+    threads=None,
+    progress=False,
+) -> Job:
+    """`gaussian_filter`'s job, not run."""
+    x, out_dtype, out_array = _prepared(input, output)
+    passes = gaussian_filter_passes(
+        len(x.shape), sigma, order, mode, cval, truncate, radius=radius, axes=axes
+    )
+    return Job("gaussian_filter", x, [passes], "one", out_dtype, out_array, method, threads, progress)
+
+
+def uniform_filter1d(
+    input: object,
+    size: int,
+    axis: int = -1,
+    output: object = None,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    origin: int = 0,
+    *,
+    method: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """A 1-D uniform (box) filter of ``size`` along ``axis`` (as
+    ``scipy.ndimage.uniform_filter1d``): running sums, whatever the size.
+
+    Examples
+    --------
+    >>> import fftconv.ndimage
+    >>> fftconv.ndimage.uniform_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
+    array([4, 3, 4, 1, 4, 6, 6, 3])
+    """
+    return run(
+        uniform_filter1d_job(
+            input, size, axis, output, mode, cval, origin, method=method, threads=threads, progress=progress
+        )
+    )
+
+
+def uniform_filter1d_job(
+    input,
+    size,
+    axis=-1,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    origin=0,
+    *,
+    method="auto",
+    threads=None,
+    progress=False,
+) -> Job:
+    """`uniform_filter1d`'s job, not run."""
+    x = _source(input)
+    axis = _axis(axis, len(x.shape))
+    if size < 1:
+        raise RuntimeError("incorrect filter size")
+    out_dtype, out_array = _output(output, x, _REAL)
+    return Job(
+        "uniform_filter1d",
+        x,
+        [(uniform_pass(axis, size, mode, cval, origin),)],
+        "one",
+        out_dtype,
+        out_array,
+        method,
+        threads,
+        progress,
+    )
+
+
+def uniform_filter(
+    input: object,
+    size: object = 3,
+    output: object = None,
+    mode: object = "reflect",
+    cval: float = 0.0,
+    origin: object = 0,
+    *,
+    axes: object = None,
+    method: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """A multidimensional uniform (box) filter (as ``scipy.ndimage.uniform_filter``): one
+    running-sum pass per axis whose size is above 1.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> fftconv.ndimage.uniform_filter(np.arange(9.0).reshape(3, 3), size=3)
+    array([[1.33333333, 2.        , 2.66666667],
+           [3.33333333, 4.        , 4.66666667],
+           [5.33333333, 6.        , 6.66666667]])
+    """
+    return run(
+        uniform_filter_job(
+            input,
+            size,
+            output,
+            mode,
+            cval,
+            origin,
+            axes=axes,
+            method=method,
+            threads=threads,
+            progress=progress,
+        )
+    )
+
+
+def uniform_filter_job(
+    input,
+    size=3,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    origin=0,
+    *,
+    axes=None,
+    method="auto",
+    threads=None,
+    progress=False,
+) -> Job:
+    """`uniform_filter`'s job, not run."""
+    x, out_dtype, out_array = _prepared(input, output)
+    axes = check_axes(axes, len(x.shape))
+    sizes = normalize_sequence(size, len(axes))
+    origins = normalize_sequence(origin, len(axes))
+    modes = normalize_sequence(mode, len(axes))
+    passes = tuple(uniform_pass(a, s, m, cval, o) for a, s, o, m in zip(axes, sizes, origins, modes) if s > 1)
+    return Job("uniform_filter", x, [passes], "one", out_dtype, out_array, method, threads, progress)
+
+
+def sobel(
+    input: object,
+    axis: int = -1,
+    output: object = None,
+    mode: object = "reflect",
+    cval: float = 0.0,
+    *,
+    method: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """The Sobel derivative along ``axis`` (as ``scipy.ndimage.sobel``): ``[-1, 0, 1]`` along
+    it, ``[1, 2, 1]`` along every other axis.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> fftconv.ndimage.sobel(np.array([[0, 0, 1, 1], [0, 0, 1, 1]]), axis=1)
+    array([[0, 4, 4, 0],
+           [0, 4, 4, 0]])
+    """
+    return run(sobel_job(input, axis, output, mode, cval, method=method, threads=threads, progress=progress))
+
+
+def prewitt(
+    input: object,
+    axis: int = -1,
+    output: object = None,
+    mode: object = "reflect",
+    cval: float = 0.0,
+    *,
+    method: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """The Prewitt derivative along ``axis`` (as ``scipy.ndimage.prewitt``): ``[-1, 0, 1]``
+    along it, ``[1, 1, 1]`` along every other axis.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> fftconv.ndimage.prewitt(np.array([[0, 0, 1, 1], [0, 0, 1, 1]]), axis=1)
+    array([[0, 3, 3, 0],
+           [0, 3, 3, 0]])
+    """
+    return run(
+        prewitt_job(input, axis, output, mode, cval, method=method, threads=threads, progress=progress)
+    )
+
+
+def sobel_job(
+    input, axis=-1, output=None, mode="reflect", cval=0.0, *, method="auto", threads=None, progress=False
+) -> Job:
+    """`sobel`'s job, not run."""
+    return _edges_job("sobel", input, axis, output, mode, cval, (1.0, 2.0, 1.0), method, threads, progress)
+
+
+def prewitt_job(
+    input, axis=-1, output=None, mode="reflect", cval=0.0, *, method="auto", threads=None, progress=False
+) -> Job:
+    """`prewitt`'s job, not run."""
+    return _edges_job("prewitt", input, axis, output, mode, cval, (1.0, 1.0, 1.0), method, threads, progress)
+
+
+def _edges_job(name, input, axis, output, mode, cval, smoothing, method, threads, progress) -> Job:
+    x = _source(input)
+    ndim = len(x.shape)
+    axis = _axis(axis, ndim)
+    out_dtype, out_array = _output(output, x, _REAL)
+    modes = normalize_sequence(mode, ndim)
+    passes = _derivative_passes(ndim, axis, (-1.0, 0.0, 1.0), smoothing, modes, cval)
+    return Job(name, x, [passes], "one", out_dtype, out_array, method, threads, progress)
+
+
+def laplace(
+    input: object,
+    output: object = None,
+    mode: object = "reflect",
+    cval: float = 0.0,
+    *,
+    axes: object = None,
+    method: str = "auto",
+    threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """The discrete Laplacian (as ``scipy.ndimage.laplace``): the sum over ``axes`` of
+    ``[1, -2, 1]`` along each.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> fftconv.ndimage.laplace(np.array([0.0, 0.0, 1.0, 4.0, 9.0]), mode="nearest")
+    array([ 0.,  1.,  2.,  2., -5.])
+    """
+    return run(
+        laplace_job(input, output, mode, cval, axes=axes, method=method, threads=threads, progress=progress)
+    )
+
+
+def laplace_job(
+    input, output=None, mode="reflect", cval=0.0, *, axes=None, method="auto", threads=None, progress=False
+) -> Job:
+    """`laplace`'s job, not run."""
+    x, out_dtype, out_array = _prepared(input, output)
+    axes = check_axes(axes, len(x.shape))
+    modes = normalize_sequence(mode, len(axes)) if axes else []
+    terms = [(Pass(a, (1.0, -2.0, 1.0), m, cval),) for a, m in zip(axes, modes)]
+    return Job("laplace", x, terms, "sum", out_dtype, out_array, method, threads, progress)
+
+
+def gaussian_laplace(
+    input: object,
+    sigma: object,
+    output: object = None,
+    mode: object = "reflect",
+    cval: float = 0.0,
+    *,
+    axes: object = None,
+    **kwargs,
+) -> np.ndarray:
+    """The Laplacian of a Gaussian (as ``scipy.ndimage.gaussian_laplace``): for each of
+    ``axes``, the second derivative along it of the Gaussian filter, summed. ``kwargs`` go to
+    `gaussian_filter` (``truncate``, ``radius``, and fftconv's ``method``, ``threads``,
+    ``progress``). Terms share their leading passes.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> x = np.zeros((5, 5)); x[2, 2] = 1.0
+    >>> float(fftconv.ndimage.gaussian_laplace(x, 1.0)[2, 2].round(4))
+    -0.3183
+    """
+    return run(gaussian_laplace_job(input, sigma, output, mode, cval, axes=axes, **kwargs))
+
+
+def gaussian_laplace_job(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, **kwargs) -> Job:
+    """`gaussian_laplace`'s job, not run."""
+    engine = _engine(kwargs)
+    x, out_dtype, out_array = _prepared(input, output)
+    ndim = len(x.shape)
+    axes = check_axes(axes, ndim)
+    sigmas = normalize_sequence(sigma, len(axes))
+    if len(axes) < ndim:  # axes not filtered: no smoothing along them
+        full = [0] * ndim
+        for s, a in zip(sigmas, axes):
+            full[a] = s
+        sigmas = full
+    modes = normalize_sequence(mode, len(axes)) if axes else []
+    terms = []
+    for a, m in zip(axes, modes):
+        order = [0] * ndim
+        order[a] = 2
+        terms.append(gaussian_filter_passes(ndim, sigmas, order, m, cval, **kwargs))
+    return Job("gaussian_laplace", x, terms, "sum", out_dtype, out_array, **engine)
+
+
+def gaussian_gradient_magnitude(
+    input: object,
+    sigma: object,
+    output: object = None,
+    mode: object = "reflect",
+    cval: float = 0.0,
+    *,
+    axes: object = None,
+    **kwargs,
+) -> np.ndarray:
+    """The magnitude of the gradient of a Gaussian filter (as
+    ``scipy.ndimage.gaussian_gradient_magnitude``): for each of ``axes``, the first derivative
+    along it (the Gaussian along every axis), squared, summed, square-rooted. ``kwargs`` go to
+    `gaussian_filter`. Components share their leading passes.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> x = np.zeros((5, 5)); x[:, 3:] = 1.0
+    >>> fftconv.ndimage.gaussian_gradient_magnitude(x, 1.0)[2].round(3)
+    array([0.013, 0.122, 0.364, 0.363, 0.108])
+    """
+    return run(gaussian_gradient_magnitude_job(input, sigma, output, mode, cval, axes=axes, **kwargs))
+
+
+def gaussian_gradient_magnitude_job(
+    input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, **kwargs
+) -> Job:
+    """`gaussian_gradient_magnitude`'s job, not run."""
+    engine = _engine(kwargs)
+    x, out_dtype, out_array = _prepared(input, output)
+    ndim = len(x.shape)
+    axes = check_axes(axes, ndim)
+    modes = normalize_sequence(mode, len(axes)) if axes else []
+    terms = []
+    for a, m in zip(axes, modes):
+        order = [0] * ndim
+        order[a] = 1
+        terms.append(gaussian_filter_passes(ndim, sigma, order, m, cval, **kwargs))
+    return Job("gaussian_gradient_magnitude", x, terms, "magnitude", out_dtype, out_array, **engine)
+
+
+def generic_laplace(
+    input: object,
+    derivative2: Callable,
+    output: object = None,
+    mode: object = "reflect",
+    cval: float = 0.0,
+    extra_arguments: Sequence = (),
+    extra_keywords: dict | None = None,
+    *,
+    axes: object = None,
+) -> np.ndarray:
+    """A Laplacian from a user's second-derivative function (as
+    ``scipy.ndimage.generic_laplace``): ``derivative2(input, axis, output, mode, cval,
+    *extra_arguments, **extra_keywords)`` per axis, summed in the output's dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> def d2(x, axis, output, mode, cval):
+    ...     return fftconv.ndimage.correlate1d(x, [1, -2, 1], axis, output, mode, cval)
+    >>> fftconv.ndimage.generic_laplace(np.array([0.0, 1.0, 4.0, 9.0]), d2, mode="nearest")
+    array([ 1.,  2.,  2., -5.])
+    """
+    return _generic(input, derivative2, output, mode, cval, extra_arguments, extra_keywords, axes, False)
+
+
+def generic_gradient_magnitude(
+    input: object,
+    derivative: Callable,
+    output: object = None,
+    mode: object = "reflect",
+    cval: float = 0.0,
+    extra_arguments: Sequence = (),
+    extra_keywords: dict | None = None,
+    *,
+    axes: object = None,
+) -> np.ndarray:
+    """A gradient magnitude from a user's first-derivative function (as
+    ``scipy.ndimage.generic_gradient_magnitude``): ``derivative(input, axis, output, mode,
+    cval, *extra_arguments, **extra_keywords)`` per axis, squared, summed, square-rooted.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv.ndimage
+    >>> fftconv.ndimage.generic_gradient_magnitude(np.eye(3), fftconv.ndimage.sobel).round(3)
+    array([[2.828, 3.162, 1.414],
+           [3.162, 0.   , 3.162],
+           [1.414, 3.162, 2.828]])
+    """
+    return _generic(input, derivative, output, mode, cval, extra_arguments, extra_keywords, axes, True)
+
+
+def _generic(input, derivative, output, mode, cval, extra_arguments, extra_keywords, axes, magnitude: bool):
+    """scipy.ndimage's generic_laplace and generic_gradient_magnitude, step by step: the
+    user's function decides each term."""
+    keywords = {} if extra_keywords is None else extra_keywords
+    x = np.asarray(input)
+    out_dtype, out_array = _output(output, x, _REAL)
+    target = out_array if out_array is not None else np.zeros(x.shape, out_dtype)
+    axes = check_axes(axes, x.ndim)
+    if not axes:
+        target[...] = x
+        return target
+    modes = normalize_sequence(mode, len(axes))
+    derivative(x, axes[0], target, modes[0], cval, *extra_arguments, **keywords)
+    if magnitude:
+        np.multiply(target, target, target)
+    for a, m in zip(axes[1:], modes[1:]):
+        term = derivative(x, a, target.dtype, m, cval, *extra_arguments, **keywords)
+        if magnitude:
+            np.multiply(term, term, term)
+        target += term
+    if magnitude:
+        np.sqrt(target, target, casting="unsafe")
+    return target

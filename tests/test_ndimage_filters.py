@@ -1,0 +1,211 @@
+"""scipy.ndimage's separable filters on fftconv's engine (fftconv.ndimage.separable): scipy's
+own tests run against them, and scipy itself as the oracle for every mode, dtype, axis order,
+output form and source kind (arrays, memmaps in blocks)."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+import scipy.ndimage as sn
+from conftest import assert_close
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fftconv
+import fftconv.ndimage as nd
+from fftconv.core.boundary import MODES
+from fftconv.ndimage import separable
+
+PEERS = Path(__file__).parent / "peers"
+#: scipy's tests that fail by design (README: where fftconv deliberately differs from scipy).
+DELIBERATE = {"test_gaussian_filter_float16": "float16 images are filtered (in float32); scipy refuses them"}
+
+
+def test_scipys_own_filter_tests_pass_with_the_drop_ins(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PEERS), os.environ.get("PYTHONPATH", "")]))
+    deselect = " and ".join(f"not {name}" for name in DELIBERATE)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "scipy_ndimage_rebind",
+         "-k", deselect, "--pyargs", "scipy.ndimage.tests.test_filters"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )
+    summary = done.stdout.strip().splitlines()[-1]
+    assert done.returncode == 0 and re.search(r"\d+ passed", summary), done.stdout[-3000:]
+    assert not re.search(r"\d+ (failed|error)", summary), summary
+
+
+def scipy_and_ours(name, *args, **kwargs):
+    return getattr(sn, name)(*args, **kwargs), getattr(nd, name)(*args, **kwargs)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint8", "int16", "complex128"])
+def test_every_filter_equals_scipys_in_every_mode(rng, mode, dtype):
+    x = (rng.standard_normal((23, 17, 6)) * 40).astype(dtype)
+    if dtype == "complex128":
+        x = x + 1j * rng.standard_normal(x.shape)
+    real = dtype != "complex128"
+    calls = [
+        ("gaussian_filter", (x, 1.5), {"mode": mode, "cval": 2.0}),
+        ("gaussian_filter", (x, [1.0, 0.0, 2.5]), {"order": [1, 0, 2], "mode": mode}),
+        ("gaussian_filter1d", (x, 2.0), {"axis": 0, "order": 3, "mode": mode, "truncate": 2.0}),
+        ("uniform_filter", (x, [3, 4, 1]), {"mode": mode, "origin": [1, -1, 0], "cval": -1.0}),
+        ("uniform_filter1d", (x, 5), {"axis": 1, "mode": mode, "origin": -2}),
+        ("correlate1d", (x, [1.0, -2.0, 0.5, 3.0]), {"axis": -1, "mode": mode, "origin": 1}),
+        ("convolve1d", (x, [1.0, -2.0, 0.5, 3.0]), {"axis": 0, "mode": mode, "origin": -1}),
+        ("sobel", (x,), {"axis": 1, "mode": mode}),
+        ("prewitt", (x,), {"axis": 0, "mode": mode}),
+        ("laplace", (x,), {"mode": mode}),
+        ("gaussian_laplace", (x, 1.2), {"mode": mode}),
+    ]
+    if real:
+        calls.append(("gaussian_gradient_magnitude", (x, [1.0, 2.0, 0.7]), {"mode": mode}))
+    for name, args, kwargs in calls:
+        want, got = scipy_and_ours(name, *args, **kwargs)
+        assert got.dtype == want.dtype, name
+        if np.dtype(dtype).kind in "iu":  # truncated after every pass, as scipy's: within one unit
+            assert np.abs(got.astype(float) - want).max() <= 1, name
+        else:
+            assert_close(got, want, ulps=4000 if dtype == "float64" else 64), name
+
+
+@pytest.mark.parametrize("name, args", [("gaussian_filter", (2.0,)), ("uniform_filter", (5,)), ("sobel", ()),
+                                        ("laplace", ()), ("gaussian_laplace", (1.0,)),
+                                        ("gaussian_gradient_magnitude", (1.0,))])
+def test_outputs_as_scipy_takes_them(rng, name, args):
+    x = rng.integers(0, 255, (40, 30)).astype(np.uint8)
+    for output in (np.float32, "float64", np.dtype(np.int32)):
+        want, got = scipy_and_ours(name, x, *args, output=output)
+        assert got.dtype == want.dtype
+        assert np.abs(got.astype(float) - want).max() <= 1e-4 * max(1.0, np.abs(want).max())
+    target = np.empty(x.shape, np.float64)
+    assert getattr(nd, name)(x, *args, output=target) is target
+    np.testing.assert_allclose(target, getattr(sn, name)(x, *args, output=np.float64), rtol=1e-12, atol=1e-9)
+    in_place = x.astype(np.float64)
+    want = getattr(sn, name)(in_place.copy(), *args)
+    assert getattr(nd, name)(in_place, *args, output=in_place) is in_place  # the output is the input
+    np.testing.assert_allclose(in_place, want, rtol=1e-12, atol=1e-9)
+
+
+def test_axes_and_per_axis_arguments(rng):
+    x = rng.standard_normal((12, 14, 16))
+    for axes in [(2, 0), (-1,), None, (1, 2)]:
+        for name, args, kwargs in [("gaussian_filter", (1.3,), {"radius": 2}), ("uniform_filter", (3,), {}),
+                                   ("laplace", (), {}), ("gaussian_laplace", (1.0,), {}),
+                                   ("gaussian_gradient_magnitude", (1.0,), {})]:
+            want, got = scipy_and_ours(name, x, *args, axes=axes, **kwargs)
+            assert_close(got, want, ulps=4000)
+    want, got = scipy_and_ours("gaussian_filter", x, (1.0, 2.0), axes=(2, 0), mode=("wrap", "nearest"),
+                               order=(1, 0))
+    assert_close(got, want, ulps=4000)
+
+
+def test_float32_stays_float32_within_its_rounding(rng):
+    x = (rng.random((300, 200)) * 1000).astype(np.float32)
+    for name, args in [("gaussian_filter", (3.0,)), ("uniform_filter", (11,)),
+                       ("gaussian_filter1d", (20.0,))]:
+        want, got = scipy_and_ours(name, x, *args)
+        assert got.dtype == np.float32
+        assert np.abs(got.astype(float) - want).max() <= 1e-6 * np.abs(want).max()
+    # the taps' rounding does not scale the image: a normalised blur keeps the total
+    assert abs(float(nd.gaussian_filter(x, 1.0).sum(dtype=np.float64)) - float(x.sum(dtype=np.float64))) \
+        < 2e-7 * float(x.sum(dtype=np.float64))
+
+
+def test_memmaps_are_filtered_pass_by_pass_in_blocks(rng, tmp_path):
+    source = np.lib.format.open_memmap(tmp_path / "in.npy", "w+", np.float32, (300, 260))
+    source[:] = rng.standard_normal(source.shape)
+    out = np.lib.format.open_memmap(tmp_path / "out.npy", "w+", np.float32, source.shape)
+    with fftconv.config.override(memory_limit="256KiB"):
+        nd.gaussian_filter(source, 4.0, output=out, mode="mirror")
+        magnitude = nd.gaussian_gradient_magnitude(source, 2.0)
+    assert_close(np.asarray(out), sn.gaussian_filter(np.asarray(source), 4.0, mode="mirror"), ulps=64)
+    assert_close(magnitude, sn.gaussian_gradient_magnitude(np.asarray(source), 2.0), ulps=256)
+
+
+def test_terms_share_their_leading_passes(rng, monkeypatch):
+    x = rng.standard_normal((10, 11, 12))
+    ran = []
+    real = separable._run_pass
+    monkeypatch.setattr(separable, "_run_pass",
+                        lambda source, p, *rest: ran.append(p) or real(source, p, *rest))
+    got = nd.gaussian_laplace(x, 1.0)
+    assert_close(got, sn.gaussian_laplace(x, 1.0), ulps=4000)
+    assert len(ran) == 8  # scipy runs 9: the second and third terms begin with the same smoothing
+    ran.clear()
+    nd.gaussian_gradient_magnitude(x, [1.0, 2.0, 3.0])
+    assert len(ran) == 8
+
+
+def test_wrong_inputs_are_refused_as_scipy_refuses_them(rng):
+    x = rng.standard_normal((8, 9))
+    cases = [
+        ("correlate1d", (x, []), {}),
+        ("correlate1d", (x, [[1.0, 2.0]]), {}),
+        ("correlate1d", (x, [1.0, 2.0, 3.0]), {"origin": 2}),
+        ("correlate1d", (x, [1.0, 2.0]), {"axis": 2}),
+        ("uniform_filter1d", (x, 0), {}),
+        ("uniform_filter1d", (x, 3), {"origin": 2}),
+        ("uniform_filter", (x, [3, 3, 3]), {}),
+        ("gaussian_filter", (x, 1.0), {"radius": -1}),
+        ("gaussian_filter", (x, 1.0), {"order": -1}),
+        ("gaussian_filter", (x, 1.0), {"mode": "nope"}),
+        ("gaussian_filter", (x, 1.0), {"axes": (0, 0)}),
+        ("gaussian_filter", (x, 1.0), {"axes": (2,)}),
+        ("sobel", (x,), {"axis": 5}),
+        ("laplace", (x,), {"mode": ["reflect"]}),
+        ("gaussian_filter", (x, 1.0), {"output": np.empty((3, 3))}),
+        ("gaussian_filter", (x, 1.0), {"cval": 1j, "mode": "constant"}),
+    ]
+    for name, args, kwargs in cases:
+        with pytest.raises(Exception) as theirs:
+            getattr(sn, name)(*args, **kwargs)
+        with pytest.raises(type(theirs.value)) as mine:
+            getattr(nd, name)(*args, **kwargs)
+        # scipy's message, which its tests match, and at most what to do after it
+        assert str(mine.value).startswith(str(theirs.value)), (name, kwargs, str(mine.value),
+                                                              str(theirs.value))
+
+
+def test_plan_explains_every_pass():
+    image = np.zeros((600, 500), np.float32)
+    p = nd.plan(nd.gaussian_laplace, image, 2.0, threads=1)
+    assert len(p.steps) == 4 and p.combine == "sum"
+    text = p.explain()
+    assert "gaussian_laplace of (600, 500) float32" in text and text.count("chosen:") == 4
+    uniform = nd.plan("uniform_filter", image, 101, threads=1)
+    assert [s.plan.executor for s in uniform.steps] == ["direct.box", "direct.box"]
+    nd_plan = nd.plan(nd.correlate, image, np.ones((5, 5)), mode="wrap")
+    assert "correlation with a (5, 5) kernel" in nd_plan.explain()
+    with pytest.raises(ValueError, match="explains"):
+        nd.plan(nd.generic_laplace, image, None)
+
+
+images = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=12),
+                    elements=st.floats(-100, 100, allow_nan=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(images, st.floats(0.3, 4.0), st.sampled_from(MODES), st.floats(-3, 3))
+def test_gaussian_filter_is_linear_and_equals_scipys(image, sigma, mode, factor):
+    other = np.roll(image[::-1], 1)
+    got = nd.gaussian_filter(image + factor * other, sigma, mode=mode)
+    parts = nd.gaussian_filter(image, sigma, mode=mode) + factor * nd.gaussian_filter(other, sigma, mode=mode)
+    scale = max(1.0, np.abs(image).max() + abs(factor) * np.abs(other).max())
+    np.testing.assert_allclose(got, parts, atol=1e-12 * scale, rtol=0)
+    np.testing.assert_allclose(got, sn.gaussian_filter(image + factor * other, sigma, mode=mode),
+                               atol=1e-12 * scale, rtol=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(images, st.integers(1, 9), st.sampled_from(["reflect", "nearest", "mirror", "wrap"]))
+def test_passes_equal_the_nd_filter_of_their_outer_product(image, size, mode):
+    # away from a constant border, one pass per axis is the N-D correlation with the box
+    box = np.full((size,) * image.ndim, 1.0 / size**image.ndim)
+    np.testing.assert_allclose(nd.uniform_filter(image, size, mode=mode), nd.correlate(image, box, mode=mode),
+                               atol=1e-12 * max(1.0, np.abs(image).max()), rtol=0)
