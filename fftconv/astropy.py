@@ -24,7 +24,9 @@ Where fftconv does the work differently, the answer stays astropy's within round
 Examples
 --------
 >>> import numpy as np
->>> convolve([1.0, np.nan, 3.0], [1.0, 1.0, 1.0])
+>>> convolve([1.0, np.nan, 3.0], [1.0, 1.0, 1.0])  # the edges average with the fill value 0
+array([0.5, 2. , 1.5])
+>>> convolve([1.0, np.nan, 3.0], [1.0, 1.0, 1.0], boundary="extend")
 array([1., 2., 3.])
 >>> convolve_fft([1.0, np.nan, 3.0], [1.0, 1.0, 1.0])
 array([0.5, 2. , 1.5])

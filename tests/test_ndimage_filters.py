@@ -129,17 +129,36 @@ def test_memmaps_are_filtered_pass_by_pass_in_blocks(rng, tmp_path):
 
 
 def test_terms_share_their_leading_passes(rng, monkeypatch):
-    x = rng.standard_normal((10, 11, 12))
-    ran = []
-    real = separable._run_pass
+    x = rng.standard_normal((40, 11, 12))
+    filtered = []  # outputs computed by each pass, whole-image or slab by slab (`_run_in_slabs`)
+    run_pass, slab_pass = separable._run_pass, separable.filter_block
     monkeypatch.setattr(separable, "_run_pass",
-                        lambda source, p, *rest: ran.append(p) or real(source, p, *rest))
+                        lambda source, p, target, *rest: filtered.append(np.size(target))
+                        or run_pass(source, p, target, *rest))
+    monkeypatch.setattr(separable, "filter_block",
+                        lambda source, work, lo, hi, *rest: filtered.append(np.prod(np.subtract(hi, lo)))
+                        or slab_pass(source, work, lo, hi, *rest))
+    monkeypatch.setattr(separable, "SLAB_BYTES", 8 * 11 * 12 * 8)  # several slabs of the first term
     got = nd.gaussian_laplace(x, 1.0)
     assert_close(got, sn.gaussian_laplace(x, 1.0), ulps=4000)
-    assert len(ran) == 8  # scipy runs 9: the second and third terms begin with the same smoothing
-    ran.clear()
+    # scipy runs 9 passes: the second and third terms begin with the same smoothing
+    assert sum(filtered) == 8 * x.size
+    assert len(filtered) > 8  # the first term did run slab by slab
+    filtered.clear()
     nd.gaussian_gradient_magnitude(x, [1.0, 2.0, 3.0])
-    assert len(ran) == 8
+    assert sum(filtered) == 8 * x.size
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_slabs_read_their_halos_with_the_mode(rng, mode, monkeypatch):
+    for name, value in [("SLAB_BYTES", 1), ("SLAB_MIN_ROWS", 3), ("SLAB_HALOS", 0)]:
+        monkeypatch.setattr(separable, name, value)  # slabs of 3 rows: many seams, halos beyond a slab
+    for shape, sigma in [((83, 17), 1.5), ((45, 9, 7), [3.0, 1.0, 0.7])]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        assert_close(nd.gaussian_filter(x, sigma, mode=mode, cval=0.5),
+                     sn.gaussian_filter(x, sigma, mode=mode, cval=0.5), ulps=64)
+        assert_close(nd.uniform_filter(x, 5, mode=mode, cval=-1.0),
+                     sn.uniform_filter(x, 5, mode=mode, cval=-1.0), ulps=64)
 
 
 def test_wrong_inputs_are_refused_as_scipy_refuses_them(rng):

@@ -233,23 +233,41 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
             and np.may_share_memory(output, source):
         raise ValueError("output overlaps the input; filtering in blocks under a memory limit needs "
                          "a separate output array")
-    halo = work.halo(len(shape))
     starts = [range(0, n, b) for n, b in zip(shape, layout.block)]
     with _progress_bar(layout.blocks, progress) as bar:
         for corner in np.ndindex(*[len(s) for s in starts]):
             lo = [starts[a][i] for a, i in enumerate(corner)]
             hi = [min(n, s + b) for n, s, b in zip(shape, lo, layout.block)]
-            ranges = [(lo[a] - work.before[a], hi[a] - work.before[a] + halo[a]) if a in work.axes
-                      else (lo[a], hi[a]) for a in range(len(shape))]
             target = tuple(slice(s, e) for s, e in zip(lo, hi))
-            plain = work.holes is None and work.fill is None and mask is None
-            if not plain or not _read_by_executor(source, ranges, work, ext_dtype, layout.room, output,
-                                                  target, out_dtype):
-                extended = read_extended(source, ranges, work.mode, work.cval, ext_dtype)
-                masked = None if mask is None else read_extended(mask, ranges, work.mode, False, BOOL)
-                extended = work.prepare_values(extended, masked)
-                output[target] = filter_extended(extended, work, out_dtype, layout.room)
+            filter_block(source, work, lo, hi, output, target, out_dtype, layout.room, mask)
             bar.update()
+
+
+def filter_block(source, work: BlockFilter, lo: Sequence[int], hi: Sequence[int], output, target: tuple,
+                 out_dtype: np.dtype, room: int | None = None, mask=None) -> None:
+    """Write into ``output[target]`` the outputs ``lo .. hi - 1`` (per axis) of the filter
+    ``work`` of ``source``, reading their halo from it with the boundary mode: one block of
+    `filter_in_blocks`, and a slab of `fftconv.ndimage.separable`'s passes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.zeros(5)
+    >>> work = BlockFilter(np.ones(3), (0,), (1,), "reflect", 0.0, False, "auto", 1)
+    >>> filter_block(np.arange(5.0), work, [1], [3], out, (slice(0, 2),), out.dtype)
+    >>> out
+    array([3., 6., 0., 0., 0.])
+    """
+    halo = work.halo(len(lo))
+    ranges = [(lo[a] - work.before[a], hi[a] - work.before[a] + halo[a]) if a in work.axes else (lo[a], hi[a])
+              for a in range(len(lo))]
+    ext_dtype = extension_dtype(np.dtype(source.dtype), work)
+    plain = work.holes is None and work.fill is None and mask is None
+    if not plain or not _read_by_executor(source, ranges, work, ext_dtype, room, output, target, out_dtype):
+        extended = read_extended(source, ranges, work.mode, work.cval, ext_dtype)
+        masked = None if mask is None else read_extended(mask, ranges, work.mode, False, BOOL)
+        extended = work.prepare_values(extended, masked)
+        output[target] = filter_extended(extended, work, out_dtype, room)
 
 
 def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype, room: int | None = None

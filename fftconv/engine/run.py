@@ -72,8 +72,10 @@ def plan(
     --------
     >>> import numpy as np
     >>> p = Problem.build(np.ones((4096, 4096)), np.ones((31, 31)), "same")
-    >>> plan(p, threads=1).method
-    'tiled'
+    >>> plan(p, threads=1).method  # a rank-1 kernel: one 1-D pass along each axis
+    'separable'
+    >>> plan(p, method="fft", threads=1).executor
+    'fft'
     """
     settings = settings or config.get()
     if method == "auto" and settings.method != "auto" and (methods is None or settings.method in methods):

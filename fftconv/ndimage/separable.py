@@ -21,6 +21,7 @@ stay within float32's rounding of scipy's, and the passes run twice as wide.
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 import tempfile
@@ -30,9 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.blocks import filter_block
 from ..kernels import gaussian_1d
 from .arguments import check_axes, normalize_sequence
-from .filters import _filter, _output, _source
+from .filters import _filter, _output, _source, prepare_filter
 
 __all__ = [
     "convolve1d",
@@ -50,6 +52,13 @@ __all__ = [
     "uniform_filter1d",
 ]
 
+#: Bytes of a slab's intermediate result when the passes run slab by slab (`_run_in_slabs`):
+#: small enough to stay in the cache between the passes ...
+SLAB_BYTES = 4 << 20
+#: ... but at least this many lines, and this many times the first pass's taps (its halo is
+#: read again for every slab).
+SLAB_MIN_ROWS = 8
+SLAB_HALOS = 4
 #: A stand-in for real weights where an output dtype is decided (`filters._output`).
 _REAL = np.zeros(1)
 
@@ -272,6 +281,20 @@ def _run_term(
     that a later term also begins with (``uses``: how many terms still to run begin with
     each) is computed once and kept in ``shared`` until its last term has used it."""
     start = next((i for i in range(len(passes), 0, -1) if passes[:i] in shared), 0)
+    alone = all(uses[passes[: i + 1]] == 1 for i in range(len(passes)))  # no prefix shared
+    if start == 0 and alone and _in_slabs(source, passes):
+        _run_in_slabs(source, passes, target, job)
+    else:
+        _run_whole(source, passes, start, target, job, shared, uses)
+    for i in range(len(passes)):
+        uses[passes[: i + 1]] -= 1
+        if uses[passes[: i + 1]] == 0:
+            shared.pop(passes[: i + 1], None)
+    return target
+
+
+def _run_whole(source, passes, start: int, target, job: Job, shared: dict, uses: Counter) -> None:
+    """The passes from ``start`` on, each over the whole image (`_run_term`)."""
     current = shared[passes[:start]] if start else source
     free: list = []  # intermediates of this term that may be overwritten
     for i in range(start, len(passes)):
@@ -291,11 +314,39 @@ def _run_term(
         current = destination
     if current is not target:  # the whole term is a prefix of a later one
         target[...] = current
-    for i in range(len(passes)):
-        uses[passes[: i + 1]] -= 1
-        if uses[passes[: i + 1]] == 0:
-            shared.pop(passes[: i + 1], None)
-    return target
+
+
+def _in_slabs(source: object, passes: tuple[Pass, ...]) -> bool:
+    """Whether the passes can run slab by slab along the first axis (`_run_in_slabs`): an
+    in-memory image, the first pass along the first axis and no other pass along it."""
+    return (isinstance(source, np.ndarray) and not isinstance(source, np.memmap) and source.ndim >= 2
+            and len(passes) >= 2 and passes[0].axis == 0 and all(p.axis != 0 for p in passes[1:]))
+
+
+def _run_in_slabs(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray, job: Job) -> None:
+    """The passes slab by slab along the first axis: the first pass reads each slab's halo
+    from the image (with its mode), the others run inside the slab, which holds whole lines
+    along their axes, and the last writes the slab's part of ``target``. The intermediate
+    results are a slab's, reused from slab to slab and warm in the cache, not an image's
+    (on AMD EPYC a fresh image-sized intermediate cost as much as a pass: its pages)."""
+    first = passes[0]
+    taps = _taps(first, source.dtype, job.out_dtype)
+    work, _, _ = prepare_filter(source, taps, job.out_dtype, first.mode, first.cval, first.origin, (0,),
+                                job.method, job.threads, False)
+    n, rest = source.shape[0], source.shape[1:]
+    line_bytes = math.prod(rest) * job.out_dtype.itemsize
+    rows = min(n, max(SLAB_MIN_ROWS, SLAB_HALOS * len(first.taps), SLAB_BYTES // max(line_bytes, 1)))
+    buffers = [np.empty((rows, *rest), job.out_dtype) for _ in range(min(2, len(passes) - 1))]
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        current = buffers[0][: r1 - r0]
+        lo, hi = [r0, *[0] * len(rest)], [r1, *rest]
+        whole = tuple(slice(0, b - a) for a, b in zip(lo, hi))
+        filter_block(source, work, lo, hi, current, whole, job.out_dtype)
+        for i, p in enumerate(passes[1:], 1):
+            destination = target[r0:r1] if i == len(passes) - 1 else buffers[i % 2][: r1 - r0]
+            _run_pass(current, p, destination, job.out_dtype, job)
+            current = destination
 
 
 def run(job: Job) -> np.ndarray:
