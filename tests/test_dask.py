@@ -54,6 +54,74 @@ def test_ndimage_axes_and_integer_outputs(rng):
     np.testing.assert_array_equal(got.compute(), fftconv.ndimage.correlate(x, w, axes=(1, 2), mode="mirror"))
 
 
+SEPARABLE_CALLS = [
+    ("gaussian_filter", (1.5,), {}), ("gaussian_filter", ([2.0, 0.7],), {"order": [1, 0], "radius": [9, 2]}),
+    ("gaussian_filter1d", (3.0,), {"axis": 0, "order": 2}), ("uniform_filter", ([5, 2],), {"origin": [1, 0]}),
+    ("uniform_filter1d", (4,), {"axis": 0}), ("correlate1d", ([1.0, -2.0, 0.5, 3.0],), {"origin": -1}),
+    ("convolve1d", ([1.0, -2.0, 0.5, 3.0],), {"axis": 0}), ("sobel", (), {"axis": 0}), ("prewitt", (), {}),
+    ("laplace", (), {}), ("gaussian_laplace", ([1.0, 2.0],), {}),
+    ("gaussian_gradient_magnitude", (1.2,), {"truncate": 3.0}),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name, args, kwargs", SEPARABLE_CALLS)
+def test_separable_filters_equal_scipys_across_chunks(rng, mode, name, args, kwargs):
+    import scipy.ndimage
+
+    x = rng.standard_normal((37, 29))
+    chunks = (6, 5)  # a Gaussian of sigma 3 reads 12 rows on either side: halos of several chunks
+    got = getattr(fftconv.dask.ndimage, name)(da.from_array(x, chunks=chunks), *args, mode=mode, cval=0.75,
+                                              **kwargs)
+    assert isinstance(got, da.Array) and got.chunks == da.from_array(x, chunks=chunks).chunks
+    want = getattr(scipy.ndimage, name)(x, *args, mode=mode, cval=0.75, **kwargs)
+    assert_close(got.compute(), want, ulps=400)
+
+
+def test_separable_filters_keep_scipys_dtypes_and_truncation(rng):
+    import scipy.ndimage
+
+    x = rng.integers(0, 255, (30, 41)).astype(np.uint8)
+    for name, args in [("gaussian_filter", (2.0,)), ("uniform_filter", (4,)), ("sobel", ()),
+                       ("gaussian_gradient_magnitude", (1.0,)), ("laplace", ())]:
+        got = getattr(fftconv.dask.ndimage, name)(x, *args, chunks=(7, 9))
+        want = getattr(scipy.ndimage, name)(x, *args)
+        assert got.dtype == want.dtype == np.uint8
+        np.testing.assert_array_equal(got.compute(), want)  # every pass truncates, as scipy's do
+    f32 = rng.standard_normal((20, 20)).astype(np.float32)
+    got = fftconv.dask.ndimage.gaussian_filter(f32, 2.0, output=np.float64, chunks=7)
+    assert got.dtype == np.float64
+    assert_close(got.compute(), scipy.ndimage.gaussian_filter(f32, 2.0, output=np.float64))
+    cplx = values(rng, (12, 9), "complex128")
+    assert_close(fftconv.dask.ndimage.uniform_filter(cplx, 3, chunks=4).compute(),
+                 scipy.ndimage.uniform_filter(cplx, 3))
+
+
+def test_separable_filters_are_lazy_and_refuse_what_scipy_refuses(rng, monkeypatch):
+    from fftconv.ndimage import separable
+
+    monkeypatch.setattr(separable, "run", lambda job: pytest.fail("ran in memory"))
+    x = da.from_array(rng.standard_normal((20, 20)), chunks=10)
+    lazy = fftconv.dask.ndimage.gaussian_laplace(x, 2.0)
+    assert isinstance(lazy, da.Array)
+    with pytest.raises(RuntimeError, match="incorrect filter size"):
+        fftconv.dask.ndimage.uniform_filter1d(x, 0)
+    with pytest.raises(RuntimeError, match="sequence argument must have length equal to input rank"):
+        fftconv.dask.ndimage.gaussian_filter(x, [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="output must be a dtype or None"):
+        fftconv.dask.ndimage.sobel(x, output=np.empty((20, 20)))
+
+
+def test_dask_ndimage_is_reachable_after_importing_fftconv_dask():
+    import subprocess
+    import sys
+
+    code = ("import fftconv.dask, numpy as np; "
+            "print(fftconv.dask.ndimage.correlate(np.ones(3), [1.0]).sum().compute())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "3.0"
+
+
 @pytest.mark.parametrize("name", ["convolve", "correlate", "fftconvolve"])
 def test_signal_modes_equal_the_in_memory_convolution(rng, name):
     cases = [((50,), (7,), (8,), "float64"), ((31, 27), (6, 5), (8, 5), "float32"),

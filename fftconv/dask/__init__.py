@@ -2,7 +2,8 @@
 threads, a ``dask.distributed`` ``LocalCluster`` or a cluster by scheduler address alike.
 
 ``fftconv.dask.convolve``, ``correlate`` and ``fftconvolve`` (scipy.signal's modes) and
-``fftconv.dask.ndimage.convolve``/``correlate`` (every ndimage mode) take dask arrays, or NumPy
+``fftconv.dask.ndimage``'s filters (``convolve``, ``correlate``, ``gaussian_filter``,
+``uniform_filter``, ``correlate1d`` ...: every ndimage mode) take dask arrays, or NumPy
 arrays that they chunk, and return dask arrays with the right shape, dtype and chunks. Each
 output chunk is computed from its input region and exactly the halo the kernel needs, read
 from neighbouring chunks however many that takes (`chunks.map_extended`); the kernel goes
@@ -22,10 +23,11 @@ from ..core.geometry import Window, check_mode, output_window, window_reads
 from ..core.problem import SIGNAL, SIGNAL_FFT, normalize_axes
 from ..executors.registry import check_method
 from ..signal import FFT_METHODS, Axes
+from . import ndimage  # (reachable after ``import fftconv.dask``, as fftconv.ndimage is)
 from .chunks import as_dask, map_extended, suggest_chunks
 from .tasks import ChunkFilter
 
-__all__ = ["convolve", "correlate", "fftconvolve", "suggest_chunks"]
+__all__ = ["convolve", "correlate", "fftconvolve", "ndimage", "suggest_chunks"]
 
 
 def convolve(in1: ArrayLike | da.Array, in2: ArrayLike, mode: str = "full", method: str = "auto",

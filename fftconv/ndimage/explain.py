@@ -94,7 +94,7 @@ def plan(filter: Callable | str, input: object, *args: object, **kwargs: object)
             if passes[: i + 1] in seen:
                 continue
             seen.add(passes[: i + 1])
-            taps = separable._taps(p, np.dtype(source.dtype) if i == 0 else job.out_dtype, job.out_dtype)
+            taps = p.weights(np.dtype(source.dtype) if i == 0 else job.out_dtype, job.out_dtype)
             dtype = np.dtype(source.dtype) if i == 0 else job.out_dtype
             work, _, _ = filters.prepare_filter(
                 np.broadcast_to(np.zeros((), dtype), tuple(source.shape)),

@@ -80,6 +80,31 @@ class Pass:
         origin = f", origin {self.origin}" if self.origin else ""
         return f"axis {self.axis}: [{taps}], mode {self.mode!r}{origin}"
 
+    def weights(self, source_dtype: np.dtype, out_dtype: np.dtype) -> np.ndarray:
+        """The taps as the engine takes them for a ``source_dtype`` image filtered into
+        ``out_dtype``: float32 for float32 images and outputs (summed in float32: scipy sums
+        in double, the difference is float32's rounding), complex taps as complex128, else
+        float64 as scipy.ndimage reads weights.
+
+        Examples
+        --------
+        >>> Pass(0, (0.25, 0.5, 0.25), "reflect", 0.0).weights(np.dtype("f4"), np.dtype("f4"))
+        array([0.25, 0.5 , 0.25], dtype=float32)
+        """
+        if any(isinstance(t, complex) for t in self.taps):
+            return np.asarray(self.taps, np.complex128)
+        exact = np.asarray(self.taps, np.float64)
+        if not (np.dtype(source_dtype) == np.float32 and out_dtype == np.float32):
+            return exact
+        single = exact.astype(np.float32)
+        if (single == single[0]).all():  # a box: running sums take 1 / n itself (`direct_box.box_value`)
+            return single
+        # the rounding of the taps would scale every output alike (a Gaussian's 1 + 3e-8): the
+        # largest tap takes it back, so the taps' sum is the exact one's within its last bit
+        peak = int(np.argmax(np.abs(exact)))
+        single[peak] = np.float32(exact[peak] + (exact.sum() - single.astype(np.float64).sum()))
+        return single
+
 
 @dataclass
 class Job:
@@ -229,29 +254,10 @@ def _derivative_passes(
 # ---- running the passes ------------------------------------------------------------------------
 
 
-def _taps(p: Pass, source_dtype: np.dtype, out_dtype: np.dtype) -> np.ndarray:
-    """The pass's weights as the engine takes them: float32 for float32 images and outputs
-    (summed in float32: scipy sums in double, the difference is float32's rounding), complex
-    weights as complex128, else float64 as scipy.ndimage reads weights."""
-    if any(isinstance(t, complex) for t in p.taps):
-        return np.asarray(p.taps, np.complex128)
-    exact = np.asarray(p.taps, np.float64)
-    if not (np.dtype(source_dtype) == np.float32 and out_dtype == np.float32):
-        return exact
-    single = exact.astype(np.float32)
-    if (single == single[0]).all():  # a box: running sums take 1 / n itself (`direct_box.box_value`)
-        return single
-    # the rounding of the taps would scale every output alike (a Gaussian's 1 + 3e-8): the
-    # largest tap takes it back, so the taps' sum is the exact one's within its last bit
-    peak = int(np.argmax(np.abs(exact)))
-    single[peak] = np.float32(exact[peak] + (exact.sum() - single.astype(np.float64).sum()))
-    return single
-
-
 def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job: Job) -> object:
     _filter(
         source,
-        _taps(p, np.dtype(source.dtype), out_dtype),
+        p.weights(np.dtype(source.dtype), out_dtype),
         target,
         p.mode,
         p.cval,
@@ -330,7 +336,7 @@ def _run_in_slabs(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarr
     results are a slab's, reused from slab to slab and warm in the cache, not an image's
     (on AMD EPYC a fresh image-sized intermediate cost as much as a pass: its pages)."""
     first = passes[0]
-    taps = _taps(first, source.dtype, job.out_dtype)
+    taps = first.weights(source.dtype, job.out_dtype)
     work, _, _ = prepare_filter(source, taps, job.out_dtype, first.mode, first.cval, first.origin, (0,),
                                 job.method, job.threads, False)
     n, rest = source.shape[0], source.shape[1:]

@@ -1,4 +1,4 @@
-"""``fftconv.ndimage``'s ``convolve`` and ``correlate`` on dask arrays, lazily.
+"""``convolve`` and ``correlate`` of dask arrays, lazily.
 
 Every mode, ``cval``, ``origin`` and ``axes`` of scipy.ndimage; each output chunk is filtered
 by fftconv's engine (the planner picks direct, FFT, tiles or separable passes per chunk) from
@@ -15,12 +15,12 @@ import dask.array as da
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .. import ndimage
-from ..core.problem import NDIMAGE
-from ..engine.blocks import extension_dtype
-from ..ndimage import prepare_filter
-from .chunks import as_dask, map_extended
-from .tasks import ChunkFilter
+from ... import ndimage
+from ...core.problem import NDIMAGE
+from ...engine.blocks import extension_dtype
+from ...ndimage import prepare_filter
+from ..chunks import as_dask, map_extended
+from ..tasks import ChunkFilter
 
 __all__ = ["convolve", "correlate"]
 
