@@ -10,11 +10,12 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["box", "from_spec", "gaussian", "gaussian_1d"]
+__all__ = ["KernelSpec", "box", "from_spec", "gaussian", "gaussian_1d", "parse_spec"]
 
 
 def gaussian_1d(sigma: float, order: int = 0, radius: int = 4) -> np.ndarray:
@@ -95,15 +96,81 @@ def _outer(lines: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def from_spec(spec: str, ndim: int) -> np.ndarray:
-    """Parse ``gaussian:sigma=S[,truncate=T]``, ``box:N`` / ``box:NxM`` or a ``.npy`` file.
+@dataclass(frozen=True)
+class KernelSpec:
+    """A ``--kernel`` spec of ``fftconv filter``, read but not built: ``kind`` 'gaussian'
+    (``sigma``, ``truncate``), 'box' (``sizes``: one for every axis, or one per axis) or
+    'file' (``path`` of a .npy file)."""
+
+    kind: str
+    sigma: float = 0.0
+    truncate: float = 4.0
+    sizes: tuple[int, ...] = ()
+    path: Path | None = None
+
+    def shape(self, ndim: int) -> tuple[int, ...]:
+        """The kernel's shape over ``ndim`` axes, without building it.
+
+        Examples
+        --------
+        >>> parse_spec("gaussian:sigma=2").shape(2)
+        (17, 17)
+        """
+        if self.kind == "gaussian":
+            return (2 * int(self.truncate * self.sigma + 0.5) + 1,) * ndim
+        if self.kind == "box":
+            return self.sizes * ndim if len(self.sizes) == 1 else self.sizes
+        return tuple(np.load(self.path, mmap_mode="r", allow_pickle=False).shape)
+
+    def array(self, ndim: int) -> np.ndarray:
+        """The kernel as an ``ndim``-dimensional array.
+
+        Examples
+        --------
+        >>> parse_spec("box:5x3").array(2).shape
+        (5, 3)
+        """
+        if self.kind == "gaussian":
+            return gaussian(self.sigma, ndim, self.truncate)
+        if self.kind == "box":
+            return box(self.sizes[0] if len(self.sizes) == 1 else self.sizes, ndim)
+        kernel = np.load(self.path, allow_pickle=False)
+        if kernel.ndim != ndim:
+            raise ValueError(f"kernel {str(self.path)!r} has {kernel.ndim} dimensions; the image's filtered "
+                             f"axes need {ndim}")
+        return kernel
+
+    def separable_filter(self, ndim: int, correlate: bool) -> tuple[str, dict] | None:
+        """The ``fftconv.ndimage`` filter that convolves (or correlates) with this kernel over
+        ``ndim`` axes in 1-D passes, and its arguments: ``gaussian_filter`` for a Gaussian,
+        ``uniform_filter`` for a box (running sums; an even box convolves one sample
+        later than it correlates, as scipy.ndimage's convolve mirrors the origin); None for
+        a kernel file.
+
+        Examples
+        --------
+        >>> parse_spec("box:4x3").separable_filter(2, correlate=False)
+        ('uniform_filter', {'size': (4, 3), 'origin': [-1, 0]})
+        """
+        if self.kind == "gaussian":
+            return "gaussian_filter", {"sigma": self.sigma, "truncate": self.truncate}
+        if self.kind == "box":
+            sizes = self.shape(ndim)
+            if len(sizes) != ndim:
+                box(self.sizes, ndim)  # its error
+            origins = [0 if correlate or n & 1 else -1 for n in sizes]
+            return "uniform_filter", {"size": sizes, "origin": origins}
+        return None
+
+
+def parse_spec(spec: str) -> KernelSpec:
+    """Read ``gaussian:sigma=S[,truncate=T]``, ``box:N`` / ``box:NxM`` or a ``.npy`` file's
+    path, checking its numbers (a clear error for each mistake).
 
     Examples
     --------
-    >>> from_spec("gaussian:sigma=2", ndim=2).shape
-    (17, 17)
-    >>> from_spec("box:5x3", ndim=2).shape
-    (5, 3)
+    >>> parse_spec("gaussian:sigma=1.5,truncate=3")
+    KernelSpec(kind='gaussian', sigma=1.5, truncate=3.0, sizes=(), path=None)
     """
     name, _, args = spec.partition(":")
     if name == "gaussian":
@@ -118,20 +185,37 @@ def from_spec(spec: str, ndim: int) -> np.ndarray:
                 raise ValueError(f"gaussian {key} must be a number, got {value!r}") from None
         if "sigma" not in params:
             raise ValueError(f"gaussian needs sigma, e.g. gaussian:sigma=8 (got {spec!r})")
-        return gaussian(params["sigma"], ndim, params.get("truncate", 4.0))
+        sigma, truncate = params["sigma"], params.get("truncate", 4.0)
+        if not np.isfinite(sigma) or sigma <= 0:
+            raise ValueError(f"gaussian sigma must be a positive number, got {sigma!r}")
+        if not np.isfinite(truncate) or truncate <= 0:
+            raise ValueError(f"gaussian truncate must be a positive number, got {truncate!r}")
+        return KernelSpec("gaussian", sigma=sigma, truncate=truncate)
     if name == "box":
         try:
             sizes = tuple(int(p) for p in args.lower().split("x"))
         except ValueError:
             raise ValueError(f"box takes a size like box:15 or box:15x9, got {spec!r}") from None
-        return box(sizes[0] if len(sizes) == 1 else sizes, ndim)
+        if any(n < 1 for n in sizes):
+            raise ValueError(f"box sizes must be positive integers, got {spec!r}")
+        return KernelSpec("box", sizes=sizes)
     path = Path(spec)
     if path.suffix == ".npy":
         if not path.exists():
             raise ValueError(f"kernel file {spec!r} does not exist")
-        kernel = np.load(path, allow_pickle=False)
-        if kernel.ndim != ndim:
-            raise ValueError(f"kernel {spec!r} has {kernel.ndim} dimensions; the image's filtered axes "
-                             f"need {ndim}")
-        return kernel
+        return KernelSpec("file", path=path)
     raise ValueError(f"unknown kernel {spec!r}: use gaussian:sigma=S, box:N, box:NxM or a .npy file")
+
+
+def from_spec(spec: str, ndim: int) -> np.ndarray:
+    """Parse ``gaussian:sigma=S[,truncate=T]``, ``box:N`` / ``box:NxM`` or a ``.npy`` file
+    (`parse_spec`) and build the kernel over ``ndim`` axes.
+
+    Examples
+    --------
+    >>> from_spec("gaussian:sigma=2", ndim=2).shape
+    (17, 17)
+    >>> from_spec("box:5x3", ndim=2).shape
+    (5, 3)
+    """
+    return parse_spec(spec).array(ndim)

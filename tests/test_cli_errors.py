@@ -61,6 +61,7 @@ def test_an_interrupted_filter_leaves_no_output_file(tmp_path, rng, monkeypatch,
         raise KeyboardInterrupt
 
     monkeypatch.setattr(fftconv.ndimage, "convolve", interrupted)
+    monkeypatch.setattr(fftconv.ndimage, "uniform_filter", interrupted)  # a box runs as 1-D passes
     argv = ["filter", str(tmp_path / "in.npy"), str(target), "--kernel", "box:3", "--no-progress"]
     assert main(argv) == 130
     assert "interrupted" in capsys.readouterr().err

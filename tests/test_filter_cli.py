@@ -70,12 +70,32 @@ def test_tiff_in_and_out_with_a_kernel_file(rng, tmp_path):
     (["missing.npy", "out.npy", "--kernel", "box:3"], "does not exist"),
     (["in.npy", "out.bmp", "--kernel", "box:3"], "unsupported file type"),
     (["in.npy", "in.npy", "--kernel", "box:3"], "different file"),
-    (["in.npy", "out.npy", "--kernel", "box:31", "--memory-limit", "1KiB"], "too small"),
+    (["in.npy", "out.npy", "--kernel", "k31.npy", "--memory-limit", "1KiB"], "too small"),
     (["in.npy", "out.png", "--kernel", "box:3"], "PNG holds"),
     (["in.npy", "out.npy", "--kernel", "box:3", "--memory-limit", "lots"], "memory-limit"),
 ])
 def test_filter_errors_exit_2_with_a_message(rng, tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "in.npy", rng.standard_normal((50, 50)))
+    np.save(tmp_path / "k31.npy", rng.standard_normal((31, 31)))
     assert main(["filter", *argv, "--no-progress"]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec, correlate", [("gaussian:sigma=3,truncate=3", False), ("box:4x5", False),
+                                             ("box:4x5", True), ("box:6", False)])
+@pytest.mark.parametrize("dask", [False, True])
+def test_gaussian_and_box_specs_run_as_the_separable_filters(rng, tmp_path, capsys, spec, correlate, dask):
+    if dask:
+        pytest.importorskip("dask")
+    x = rng.standard_normal((70, 55)).astype(np.float32)
+    np.save(tmp_path / "in.npy", x)
+    argv = ["filter", str(tmp_path / "in.npy"), str(tmp_path / "out.npy"), "--kernel", spec, "--mode", "wrap",
+            "--no-progress", *(["--correlate"] if correlate else []),
+            *(["--dask", "--chunks", "16"] if dask else [])]
+    assert main(argv) == 0
+    name = "gaussian_filter" if spec.startswith("gaussian") else "uniform_filter"
+    assert f"by {name}" in capsys.readouterr().out  # the 1-D passes, not one 2-D kernel
+    oracle = scipy.ndimage.correlate if correlate else scipy.ndimage.convolve
+    want = oracle(x.astype(np.float64), kernels.from_spec(spec, 2), mode="wrap")
+    assert_close(np.load(tmp_path / "out.npy"), want.astype(np.float32), ulps=64)

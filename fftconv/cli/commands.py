@@ -42,7 +42,7 @@ def filter_image(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .. import config, ndimage
-    from ..kernels import from_spec
+    from ..kernels import parse_spec
     from .imageio import create_image, open_image
 
     source, target = Path(args.input), check_writable(args.output, "output")
@@ -54,18 +54,48 @@ def filter_image(args: argparse.Namespace) -> int:
         raise ValueError("zarr stores are filtered with --dask (pip install \"fftconv[dask]\")")
     image = open_image(source)
     axes = _filter_axes(args.axes, image.shape)
-    kernel = from_spec(args.kernel, len(axes))
+    spec = parse_spec(args.kernel)
     dtype = np.dtype(args.dtype) if args.dtype else image.dtype
     limit = {} if args.memory_limit is None else {
         "memory_limit": config.parse_size(args.memory_limit, "--memory-limit", unit_required=True)}
     with config.override(**limit) if limit else contextlib.nullcontext():
         with create_image(target, image.shape, dtype) as out:  # renamed into place on success only
-            func = ndimage.correlate if args.correlate else ndimage.convolve
-            func(image, kernel, output=out, mode=args.mode, cval=args.cval, axes=axes, method=args.method,
-                 threads=args.threads, progress=not args.no_progress, nan=args.nan)
-    print(f"wrote {target}: {image.shape} {dtype}, kernel {kernel.shape} ({args.kernel}), "
-          f"{'correlated' if args.correlate else 'convolved'}, mode {args.mode}")
+            func, options = _filter_call(ndimage, spec, args, len(axes), dtype)
+            func(image, output=out, mode=args.mode, cval=args.cval, axes=axes, method=args.method,
+                 threads=args.threads, progress=not args.no_progress, **options)
+    print(_filter_report(target, image.shape, dtype, spec, args, len(axes)))
     return 0
+
+
+def _separable(spec, args: argparse.Namespace, ndim: int, dtype) -> tuple[str, dict] | None:
+    """The 1-D passes that apply ``spec`` (`fftconv.kernels.KernelSpec.separable_filter`),
+    for floating outputs without NaN treatment: an integer output is rounded once, from the
+    whole kernel's sums (scipy's passes would truncate after each one)."""
+    import numpy as np
+
+    if args.nan != "propagate" or np.dtype(dtype).kind not in "fc":
+        return None
+    return spec.separable_filter(ndim, args.correlate)
+
+
+def _filter_call(module, spec, args: argparse.Namespace, ndim: int, dtype) -> tuple:
+    """The filter of ``module`` (``fftconv.ndimage`` or ``fftconv.dask.ndimage``) that applies
+    ``spec`` into ``dtype``, and its keywords: a Gaussian or a box as 1-D passes
+    (gaussian_filter, uniform_filter: the same path as calling them, `_separable`), other
+    kernels as one convolution or correlation with the kernel's array."""
+    separable = _separable(spec, args, ndim, dtype)
+    if separable is not None:
+        name, options = separable
+        return getattr(module, name), options
+    func = module.correlate if args.correlate else module.convolve
+    return func, {"weights": spec.array(ndim), "nan": args.nan}
+
+
+def _filter_report(target: Path, shape: tuple, dtype, spec, args: argparse.Namespace, ndim: int) -> str:
+    separable = _separable(spec, args, ndim, dtype)
+    how = f"by {separable[0]}" if separable else "correlated" if args.correlate else "convolved"
+    return (f"wrote {target}: {shape} {dtype}, kernel {spec.shape(ndim)} ({args.kernel}), {how}, "
+            f"mode {args.mode}")
 
 
 def _filter_axes(text: str | None, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -83,12 +113,14 @@ def _filter_with_dask(args: argparse.Namespace, source: Path, target: Path) -> i
     except ImportError:
         raise RuntimeError('--dask needs the dask extra: pip install "fftconv[dask]"') from None
     from ..dask import suggest_chunks
-    from ..kernels import from_spec
+    from ..kernels import parse_spec
+
+    spec = parse_spec(args.kernel)
 
     def suggest(shape, dtype):  # chunks whose extended lengths are fast FFT lengths
         axes = _filter_axes(args.axes, shape)
         kernel_shape = [1] * len(shape)
-        for a, n in zip(axes, from_spec(args.kernel, len(axes)).shape):
+        for a, n in zip(axes, spec.shape(len(axes))):
             kernel_shape[a] = n
         return suggest_chunks(shape, kernel_shape, dtype, axes)
 
@@ -96,14 +128,12 @@ def _filter_with_dask(args: argparse.Namespace, source: Path, target: Path) -> i
         image = dask_filter.open_source(source, dask_filter.parse_chunks(args.chunks), client is not None,
                                         suggest)
         axes = _filter_axes(args.axes, image.shape)
-        kernel = from_spec(args.kernel, len(axes))
         dtype = dask_filter.dtype_of(args.dtype, image)
-        func = ndimage.correlate if args.correlate else ndimage.convolve
-        result = func(image, kernel, output=dtype, mode=args.mode, cval=args.cval, axes=axes,
-                      method=args.method, threads=args.threads, nan=args.nan)
+        func, options = _filter_call(ndimage, spec, args, len(axes), dtype)
+        result = func(image, output=dtype, mode=args.mode, cval=args.cval, axes=axes, method=args.method,
+                      threads=args.threads, **options)
         dask_filter.write(result, target, client, progress=not args.no_progress)
-    print(f"wrote {target}: {image.shape} {dtype}, kernel {kernel.shape} ({args.kernel}), "
-          f"{'correlated' if args.correlate else 'convolved'}, mode {args.mode}, on dask "
+    print(f"{_filter_report(target, image.shape, dtype, spec, args, len(axes))}, on dask "
           f"({args.scheduler or 'threads'}, chunks {image.chunksize})")
     return 0
 

@@ -34,7 +34,7 @@ import numpy as np
 from ..engine.blocks import filter_block
 from ..kernels import gaussian_1d
 from .arguments import check_axes, normalize_sequence
-from .filters import _filter, _output, _source, prepare_filter
+from .filters import _filter, _output, _source, block_budget, prepare_filter
 
 __all__ = [
     "convolve1d",
@@ -134,9 +134,16 @@ def _axis(axis: object, ndim: int) -> int:
 def _prepared(input: object, output: object) -> tuple[object, np.dtype, object]:
     """The source (arrays, memmaps and datasets as `fftconv.ndimage.correlate` takes them),
     the output dtype and the output array given (or None)."""
-    x = _source(input)
+    x = _image(input)
     out_dtype, out_array = _output(output, x, _REAL)
     return x, out_dtype, out_array
+
+
+def _image(input: object) -> object:
+    """The image as the passes read it: `filters._source`'s array or dataset, a memmap kept
+    a memmap (its passes stream in blocks and keep their intermediates on disk)."""
+    x = _source(input)
+    return input if isinstance(input, np.memmap) else x
 
 
 def _engine(kwargs: dict) -> dict:
@@ -288,8 +295,9 @@ def _run_term(
     each) is computed once and kept in ``shared`` until its last term has used it."""
     start = next((i for i in range(len(passes), 0, -1) if passes[:i] in shared), 0)
     alone = all(uses[passes[: i + 1]] == 1 for i in range(len(passes)))  # no prefix shared
-    if start == 0 and alone and _in_slabs(source, passes):
-        _run_in_slabs(source, passes, target, job)
+    rows = _slab_rows(source, passes, job.out_dtype) if start == 0 and alone else 0
+    if rows:
+        _run_in_slabs(source, passes, target, job, rows)
     else:
         _run_whole(source, passes, start, target, job, shared, uses)
     for i in range(len(passes)):
@@ -322,26 +330,37 @@ def _run_whole(source, passes, start: int, target, job: Job, shared: dict, uses:
         target[...] = current
 
 
-def _in_slabs(source: object, passes: tuple[Pass, ...]) -> bool:
-    """Whether the passes can run slab by slab along the first axis (`_run_in_slabs`): an
-    in-memory image, the first pass along the first axis and no other pass along it."""
-    return (isinstance(source, np.ndarray) and not isinstance(source, np.memmap) and source.ndim >= 2
-            and len(passes) >= 2 and passes[0].axis == 0 and all(p.axis != 0 for p in passes[1:]))
+def _slab_rows(source: object, passes: tuple[Pass, ...], out_dtype: np.dtype) -> int:
+    """The lines of a slab when the passes can run slab by slab along the first axis
+    (`_run_in_slabs`), else 0: an image in memory or memory-mapped, the first pass along the
+    first axis and no other pass along it, and a slab's buffers (two intermediates and the
+    first pass's extended read) within the filter's block budget."""
+    if not (isinstance(source, np.ndarray) and source.ndim >= 2 and len(passes) >= 2
+            and passes[0].axis == 0 and all(p.axis != 0 for p in passes[1:])):
+        return 0
+    n, line_bytes = source.shape[0], max(1, math.prod(source.shape[1:]) * out_dtype.itemsize)
+    rows = min(n, max(SLAB_MIN_ROWS, SLAB_HALOS * len(passes[0].taps), SLAB_BYTES // line_bytes))
+    budget = block_budget(source)
+    if budget is not None:
+        rows = min(rows, budget // (4 * line_bytes))
+        if rows < min(n, SLAB_MIN_ROWS):
+            return 0
+    return rows
 
 
-def _run_in_slabs(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray, job: Job) -> None:
-    """The passes slab by slab along the first axis: the first pass reads each slab's halo
-    from the image (with its mode), the others run inside the slab, which holds whole lines
-    along their axes, and the last writes the slab's part of ``target``. The intermediate
-    results are a slab's, reused from slab to slab and warm in the cache, not an image's
-    (on AMD EPYC a fresh image-sized intermediate cost as much as a pass: its pages)."""
+def _run_in_slabs(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray, job: Job, rows: int
+                  ) -> None:
+    """The passes slab by slab (``rows`` lines) along the first axis: the first pass reads
+    each slab's halo from the image (with its mode), the others run inside the slab, which
+    holds whole lines along their axes, and the last writes the slab's part of ``target``.
+    The intermediate results are a slab's, reused from slab to slab and warm in the cache,
+    not an image's (on AMD EPYC a fresh image-sized intermediate cost as much as a pass: its
+    pages), and a memory-mapped image needs no intermediate file."""
     first = passes[0]
     taps = first.weights(source.dtype, job.out_dtype)
     work, _, _ = prepare_filter(source, taps, job.out_dtype, first.mode, first.cval, first.origin, (0,),
                                 job.method, job.threads, False)
     n, rest = source.shape[0], source.shape[1:]
-    line_bytes = math.prod(rest) * job.out_dtype.itemsize
-    rows = min(n, max(SLAB_MIN_ROWS, SLAB_HALOS * len(first.taps), SLAB_BYTES // max(line_bytes, 1)))
     buffers = [np.empty((rows, *rest), job.out_dtype) for _ in range(min(2, len(passes) - 1))]
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
@@ -493,7 +512,7 @@ def correlate1d_job(
         origin = -operator.index(origin) - (0 if w.ndim and w.shape[0] & 1 else 1)
         if w.dtype.kind == "c":
             w = w.conj()  # against the conjugation of complex weights by the correlation
-    x = _source(input)
+    x = _image(input)
     if w.dtype.kind == "c" or np.dtype(x.dtype).kind == "c":  # a complex result, checked first as scipy does
         out_dtype, out_array = _output(output, x, w.astype(np.complex128))
         if np.dtype(x.dtype).kind != "c" and np.iscomplexobj(cval):
@@ -719,7 +738,7 @@ def uniform_filter1d_job(
     progress=False,
 ) -> Job:
     """`uniform_filter1d`'s job, not run."""
-    x = _source(input)
+    x = _image(input)
     axis = _axis(axis, len(x.shape))
     if size < 1:
         raise RuntimeError("incorrect filter size")
@@ -865,7 +884,7 @@ def prewitt_job(
 
 
 def _edges_job(name, input, axis, output, mode, cval, smoothing, method, threads, progress) -> Job:
-    x = _source(input)
+    x = _image(input)
     ndim = len(x.shape)
     axis = _axis(axis, ndim)
     out_dtype, out_array = _output(output, x, _REAL)
