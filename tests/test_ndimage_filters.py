@@ -161,6 +161,19 @@ def test_slabs_read_their_halos_with_the_mode(rng, mode, monkeypatch):
                      sn.uniform_filter(x, 5, mode=mode, cval=-1.0), ulps=64)
 
 
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "fortran"])
+def test_volume_passes_along_every_axis_equal_scipys(rng, layout):
+    base = rng.standard_normal((9, 14, 11, 6))
+    x = {"contiguous": base, "strided": base[:, ::2], "fortran": np.asfortranarray(base)}[layout]
+    w = rng.standard_normal(5)
+    for axis in range(x.ndim):
+        assert_close(nd.correlate1d(x, w, axis, mode="wrap"), sn.correlate1d(x, w, axis, mode="wrap"))
+        out = np.zeros((x.shape[0], 2 * x.shape[1], *x.shape[2:]))[:, 1::2]  # a strided output
+        nd.uniform_filter1d(x, 4, axis, output=out, mode="mirror")
+        assert_close(out, sn.uniform_filter1d(x, 4, axis, mode="mirror"))
+    assert_close(nd.gaussian_filter(x, [1.0, 2.0, 0.5, 1.5]), sn.gaussian_filter(x, [1.0, 2.0, 0.5, 1.5]))
+
+
 def test_wrong_inputs_are_refused_as_scipy_refuses_them(rng):
     x = rng.standard_normal((8, 9))
     cases = [

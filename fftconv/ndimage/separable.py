@@ -25,6 +25,7 @@ import math
 import numbers
 import operator
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -262,20 +263,39 @@ def _derivative_passes(
 
 
 def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job: Job) -> object:
+    views = _collapsed(source, target, p.axis)
+    source_view, target_view, axis = views if views is not None else (source, target, p.axis)
     _filter(
-        source,
+        source_view,
         p.weights(np.dtype(source.dtype), out_dtype),
-        target,
+        target_view,
         p.mode,
         p.cval,
         p.origin,
-        (p.axis,),
+        (axis,),
         job.method,
         job.threads,
         False,
         job.progress,
     )
     return target
+
+
+def _collapsed(source: object, target: object, axis: int) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Views of ``source`` and ``target`` with the axes before ``axis`` made one and those
+    after it made one (a pass along axis 0 of a volume is a pass along the rows of a matrix,
+    which the compiled loops run at full width), or None where a view cannot do it."""
+    if not (isinstance(source, np.ndarray) and isinstance(target, np.ndarray)) or source.ndim < 3:
+        return None
+    shape = source.shape
+    collapsed = (*([math.prod(shape[:axis])] if axis else []), shape[axis],
+                 *([math.prod(shape[axis + 1 :])] if axis < len(shape) - 1 else []))
+    if len(collapsed) == len(shape):
+        return None
+    try:
+        return source.reshape(collapsed, copy=False), target.reshape(collapsed, copy=False), 1 if axis else 0
+    except ValueError:  # not contiguous where it would have to be
+        return None
 
 
 def _scratch_like(job: Job) -> object:
@@ -357,21 +377,44 @@ def _run_in_slabs(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarr
     not an image's (on AMD EPYC a fresh image-sized intermediate cost as much as a pass: its
     pages), and a memory-mapped image needs no intermediate file."""
     first = passes[0]
-    taps = first.weights(source.dtype, job.out_dtype)
-    work, _, _ = prepare_filter(source, taps, job.out_dtype, first.mode, first.cval, first.origin, (0,),
-                                job.method, job.threads, False)
     n, rest = source.shape[0], source.shape[1:]
-    buffers = [np.empty((rows, *rest), job.out_dtype) for _ in range(min(2, len(passes) - 1))]
+    buffers = [_slab_buffer(i, (rows, *rest), job.out_dtype) for i in range(min(2, len(passes) - 1))]
+    try:  # the first pass reads rows of a matrix (a volume's planes as one long row each)
+        rows_of = source.reshape((n, math.prod(rest)), copy=False)
+    except ValueError:  # not contiguous where it would have to be
+        rows_of = source
+    taps = first.weights(source.dtype, job.out_dtype)
+    work, _, _ = prepare_filter(rows_of, taps, job.out_dtype, first.mode, first.cval, first.origin, (0,),
+                                job.method, job.threads, False)
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
         current = buffers[0][: r1 - r0]
-        lo, hi = [r0, *[0] * len(rest)], [r1, *rest]
+        lo, hi = [r0, *[0] * (rows_of.ndim - 1)], [r1, *rows_of.shape[1:]]
         whole = tuple(slice(0, b - a) for a, b in zip(lo, hi))
-        filter_block(source, work, lo, hi, current, whole, job.out_dtype)
+        filter_block(rows_of, work, lo, hi, current.reshape((r1 - r0, *rows_of.shape[1:])), whole,
+                     job.out_dtype)
         for i, p in enumerate(passes[1:], 1):
             destination = target[r0:r1] if i == len(passes) - 1 else buffers[i % 2][: r1 - r0]
             _run_pass(current, p, destination, job.out_dtype, job)
             current = destination
+
+
+_kept = threading.local()
+
+
+def _slab_buffer(index: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Slab buffer ``index`` (0 or 1) of ``shape``: kept from call to call in this thread up
+    to `SLAB_BYTES`, because a fresh buffer's first touch (its pages) costs as much as a
+    pass over a small image; larger ones are made for the call."""
+    size = math.prod(shape) * dtype.itemsize
+    if size > SLAB_BYTES:
+        return np.empty(shape, dtype)
+    kept = getattr(_kept, "buffers", None)
+    if kept is None:
+        kept = _kept.buffers = [np.empty(0, np.uint8), np.empty(0, np.uint8)]
+    if kept[index].nbytes < size:
+        kept[index] = np.empty(SLAB_BYTES, np.uint8)
+    return kept[index][:size].view(dtype).reshape(shape)
 
 
 def run(job: Job) -> np.ndarray:
