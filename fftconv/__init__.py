@@ -21,6 +21,8 @@ array([1., 3., 5., 3.])
 ('auto', 'direct', 'fft', 'tiled', 'separable')
 """
 
+from typing import TYPE_CHECKING
+
 from . import config, kernels, ndimage
 from ._version import __version__
 from .config import ConfigError
@@ -57,6 +59,10 @@ __all__ = [
     "oaconvolve",
     "plan",
 ]
+
+
+if TYPE_CHECKING:  # what the module's __getattr__ returns, for type checkers
+    METHODS: tuple[str, ...]
 
 
 def __getattr__(name: str) -> object:

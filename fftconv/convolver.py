@@ -7,15 +7,22 @@ costs the copies and the forward and inverse transforms only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .backends.threads import resolve_threads
 from .core.dtypes import as_operand
 from .core.geometry import check_mode
-from .core.problem import Problem
+from .core.problem import Problem, check_shape
 from .engine import run
 from .executors.registry import check_method
 from .planning.plan import Plan
+
+if TYPE_CHECKING:
+    from .signal import Mode
 
 
 class Convolver:
@@ -48,18 +55,15 @@ class Convolver:
     True
     """
 
-    def __init__(self, kernel, shape, mode="full", method="auto", dtype=None, correlate=False,
-                 threads=None):
+    def __init__(self, kernel: ArrayLike, shape: Sequence[int], mode: Mode = "full", method: str = "auto",
+                 dtype: DTypeLike | None = None, correlate: bool = False, threads: int | None = None) -> None:
         h = as_operand(kernel, "kernel")
-        try:
-            self.shape = tuple(int(n) for n in shape)
-        except TypeError:
-            raise TypeError(f"shape must be a tuple of ints, got {shape!r}") from None
+        self.shape = check_shape(shape, "shape")
         if len(self.shape) != h.ndim:
             raise ValueError(f"kernel has {h.ndim} dimensions but image shape {self.shape} has "
                              f"{len(self.shape)}; they must match")
-        if any(n < 1 for n in self.shape) or h.size == 0:
-            raise ValueError("images and kernel must not be empty")
+        if h.size == 0:
+            raise ValueError(f"the kernel is empty (shape {h.shape}); it needs at least one value")
         if dtype is None:
             dtype = np.result_type(h.dtype, np.float64) if h.dtype.kind in "biu" else h.dtype
         self.dtype = np.dtype(dtype)
@@ -87,7 +91,7 @@ class Convolver:
         """dtype of every result (``np.result_type(images, kernel)``, as `fftconv.convolve`)."""
         return self._run.problem.result_dtype
 
-    def __call__(self, image, out=None) -> np.ndarray:
+    def __call__(self, image: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         """Convolve one image; ``out`` (of `out_shape` and `out_dtype`) receives the result."""
         x = as_operand(image, "image")
         if x.shape != self.shape:

@@ -96,6 +96,50 @@ def _outer(lines: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def load_npy(path: str | Path, what: str, mmap_mode: str | None = None) -> np.ndarray:
+    """The array in the .npy file ``path`` (``what`` names it in errors: "input image",
+    "kernel file"), never unpickling: a file that is not a .npy file, or that holds Python
+    objects, is refused with a clear ``ValueError``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "k.npy"
+    >>> _ = p.write_bytes(b"not numpy")
+    >>> load_npy(p, "kernel file")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel file ... is not a .npy file (NumPy's format); save arrays with numpy.save
+    """
+    try:
+        array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        text = str(exc)
+        if "pickle" in text or "Python objects" in text:  # np.load's advice would be to unpickle
+            if _holds_objects(path):
+                raise ValueError(f"{what} {str(path)!r} holds Python objects, which fftconv does not load; "
+                                 "save a numeric array") from None
+            raise ValueError(f"{what} {str(path)!r} is not a .npy file (NumPy's format); save arrays with "
+                             "numpy.save") from None
+        raise ValueError(f"{what} {str(path)!r} cannot be read as a .npy file: {text}") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive under a .npy name
+        raise ValueError(f"{what} {str(path)!r} is not a .npy file (NumPy's format); save arrays with "
+                         "numpy.save")
+    return array
+
+
+def _holds_objects(path: str | Path) -> bool:
+    """Whether ``path`` is a .npy file whose header declares Python objects."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            fmt = np.lib.format
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            return np.dtype(read(f)[2]).hasobject
+    except (ValueError, OSError, EOFError):
+        return False
+
+
 @dataclass(frozen=True)
 class KernelSpec:
     """A ``--kernel`` spec of ``fftconv filter``, read but not built: ``kind`` 'gaussian'
@@ -120,7 +164,7 @@ class KernelSpec:
             return (2 * int(self.truncate * self.sigma + 0.5) + 1,) * ndim
         if self.kind == "box":
             return self.sizes * ndim if len(self.sizes) == 1 else self.sizes
-        return tuple(np.load(self.path, mmap_mode="r", allow_pickle=False).shape)
+        return tuple(load_npy(self.path, "kernel file", mmap_mode="r").shape)
 
     def array(self, ndim: int) -> np.ndarray:
         """The kernel as an ``ndim``-dimensional array.
@@ -134,7 +178,10 @@ class KernelSpec:
             return gaussian(self.sigma, ndim, self.truncate)
         if self.kind == "box":
             return box(self.sizes[0] if len(self.sizes) == 1 else self.sizes, ndim)
-        kernel = np.load(self.path, allow_pickle=False)
+        kernel = load_npy(self.path, "kernel file")
+        if kernel.dtype.kind not in "biufc":
+            raise ValueError(f"kernel file {str(self.path)!r} holds {kernel.dtype} values; a kernel needs "
+                             "numbers")
         if kernel.ndim != ndim:
             raise ValueError(f"kernel {str(self.path)!r} has {kernel.ndim} dimensions; the image's filtered "
                              f"axes need {ndim}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import timeit
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -27,6 +28,7 @@ from .core.problem import (
     SIGNAL_FFT,
     Conventions,
     Problem,
+    check_shape,
     kernel_on_axes,
     normalize_axes,
     unit_axes_product,
@@ -37,6 +39,10 @@ from .planning.plan import Plan
 
 #: What ``axes=`` takes: None (every axis), one axis, or several.
 Axes = int | Sequence[int] | None
+#: The output sizes of scipy.signal's convolutions (as scipy's type stubs spell them).
+Mode = Literal["full", "valid", "same"]
+#: How ``convolve2d``/``correlate2d`` extend ``in1`` beyond its edges.
+Boundary = Literal["fill", "wrap", "symm", "circular", "symmetric"]
 
 #: The methods ``fftconvolve`` and ``oaconvolve`` choose from: FFTs only, as in scipy.
 FFT_METHODS = ("fft", "tiled")
@@ -96,7 +102,7 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     return run.execute(problem, plan)
 
 
-def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", axes: Axes = None, *,
+def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = "auto", axes: Axes = None, *,
              threads: int | None = None) -> np.ndarray:
     """Convolve two N-dimensional arrays (drop-in for ``scipy.signal.convolve``).
 
@@ -145,7 +151,7 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "
     return _convolve(in1, in2, mode, method, axes, threads)
 
 
-def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", axes: Axes = None, *,
+def correlate(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = "auto", axes: Axes = None, *,
               threads: int | None = None) -> np.ndarray:
     """Cross-correlate two N-dimensional arrays (drop-in for ``scipy.signal.correlate``).
 
@@ -164,7 +170,7 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = 
     return _convolve(in1, in2, mode, method, axes, threads, correlate=True)
 
 
-def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes: Axes = None, *,
+def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", axes: Axes = None, *,
                 threads: int | None = None) -> np.ndarray:
     """Convolve two N-dimensional arrays by FFT (drop-in for ``scipy.signal.fftconvolve``).
 
@@ -181,7 +187,7 @@ def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes: Axes =
     return _convolve(in1, in2, mode, "auto", axes, threads, conventions=SIGNAL_FFT, among=FFT_METHODS)
 
 
-def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes: Axes = None, *,
+def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", axes: Axes = None, *,
                threads: int | None = None) -> np.ndarray:
     """Convolve by overlap-save FFT tiles (drop-in for ``scipy.signal.oaconvolve``).
 
@@ -218,7 +224,7 @@ def _boundary(boundary: object) -> str:
 def _fill_scalar(fillvalue: object) -> np.ndarray:
     value = np.asarray(fillvalue)
     if value.size != 1:
-        raise ValueError("fillvalue must be scalar or an array with one element.")
+        raise ValueError("`fillvalue` must be scalar or an array with one element.")
     return value.reshape(())
 
 
@@ -247,7 +253,7 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, correlate: boo
     return _convolve(extended, b, "valid", method, None, threads, correlate=correlate)
 
 
-def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
+def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", boundary: Boundary = "fill",
                fillvalue: complex = 0, *, method: str = "auto", threads: int | None = None) -> np.ndarray:
     """Convolve two 2-D arrays with a boundary rule (drop-in for ``scipy.signal.convolve2d``).
 
@@ -276,7 +282,7 @@ def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str
     return _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, False, "convolve2d")
 
 
-def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
+def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", boundary: Boundary = "fill",
                 fillvalue: complex = 0, *, method: str = "auto", threads: int | None = None) -> np.ndarray:
     """Cross-correlate two 2-D arrays (drop-in for ``scipy.signal.correlate2d``).
 
@@ -301,7 +307,7 @@ def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: st
     return _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, True, "correlate2d")
 
 
-def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full", measure: bool = False, *,
+def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", measure: bool = False, *,
                        threads: int | None = None) -> str | tuple[str, dict[str, float]]:
     """The method `convolve` would use (drop-in for ``scipy.signal.choose_conv_method``).
 
@@ -342,7 +348,7 @@ def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full", measu
     return min(times, key=times.get), times
 
 
-def plan(in1: ArrayLike | tuple[int, ...], in2: ArrayLike | tuple[int, ...], mode: str = "full",
+def plan(in1: ArrayLike | tuple[int, ...], in2: ArrayLike | tuple[int, ...], mode: Mode = "full",
          method: str = "auto", axes: Axes = None, *, threads: int | None = None, dtype: DTypeLike = None,
          correlate: bool = False) -> Plan:
     """The `Plan` fftconv would follow for these inputs, without computing anything.
@@ -373,9 +379,8 @@ def plan(in1: ArrayLike | tuple[int, ...], in2: ArrayLike | tuple[int, ...], mod
 def _as_planning_array(value, dtype) -> tuple[np.ndarray, bool]:
     """The array to plan with, and whether it holds values (a shape gives a stand-in of zeros
     that takes no memory)."""
-    if isinstance(value, tuple) and all(isinstance(n, (int, np.integer)) for n in value):
-        if any(n < 0 for n in value):
-            raise ValueError(f"shape {value} has a negative length")
-        return np.broadcast_to(np.zeros((), dtype or np.float64), value), False
+    if isinstance(value, tuple) and all(np.ndim(n) == 0 for n in value):  # a shape
+        stand_in = np.zeros((), dtype or np.float64)
+        return np.broadcast_to(stand_in, check_shape(value, "shape", stand_in.itemsize)), False
     arr = as_operand(value, "input")
     return (arr if dtype is None else arr.astype(dtype, copy=False)), True

@@ -26,7 +26,10 @@ def test_bad_kernel_specs_say_what_is_wrong(spec, message):
         kernels.from_spec(spec, ndim=2)
 
 
-def test_npy_to_npy_matches_scipy_and_streams_under_a_limit(rng, tmp_path, capsys):
+def test_npy_to_npy_matches_scipy_and_streams_under_a_limit(rng, tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: the bar is shown
     x = rng.standard_normal((300, 260)).astype(np.float32)
     np.save(tmp_path / "in.npy", x)
     code = main(["filter", str(tmp_path / "in.npy"), str(tmp_path / "out.npy"), "--kernel", "box:9x5",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 from pathlib import Path
 
@@ -39,8 +40,6 @@ def check_writable(path: str | os.PathLike[str], what: str) -> Path:
 def filter_image(args: argparse.Namespace) -> int:
     import contextlib
 
-    import numpy as np
-
     from .. import config, ndimage
     from ..kernels import parse_spec
     from .imageio import create_image, open_image
@@ -53,9 +52,11 @@ def filter_image(args: argparse.Namespace) -> int:
     if ".zarr" in (source.suffix.lower(), target.suffix.lower()):
         raise ValueError("zarr stores are filtered with --dask (pip install \"fftconv[dask]\")")
     image = open_image(source)
+    check_image(image, source)
     axes = _filter_axes(args.axes, image.shape)
     spec = parse_spec(args.kernel)
-    dtype = np.dtype(args.dtype) if args.dtype else image.dtype
+    dtype = output_dtype(args.dtype, image.dtype)
+    check_kernel_size(spec, args, len(axes), dtype)
     limit = {} if args.memory_limit is None else {
         "memory_limit": config.parse_size(args.memory_limit, "--memory-limit", unit_required=True)}
     with config.override(**limit) if limit else contextlib.nullcontext():
@@ -100,10 +101,62 @@ def _filter_report(target: Path, shape: tuple, dtype, spec, args: argparse.Names
 
 def _filter_axes(text: str | None, shape: tuple[int, ...]) -> tuple[int, ...]:
     if text is not None:
-        return tuple(int(a) for a in text.split(","))
+        try:
+            axes = tuple(int(a) for a in text.split(","))
+        except ValueError:
+            raise ValueError(f"--axes: expected axis numbers such as 0,1, got {text!r}") from None
+        n = len(shape)
+        if any(not -n <= a < n for a in axes) or len({a % n for a in axes}) < len(axes):
+            raise ValueError(f"--axes {text}: the image has {n} axes (0 to {n - 1}); name each at most once")
+        return axes
     if len(shape) == 3 and shape[2] in (2, 3, 4):
         return (0, 1)  # colour (and alpha) channels are filtered one by one
     return tuple(range(len(shape)))
+
+
+def check_image(image, source: Path) -> None:
+    """An image the filter can take: numbers, at least one axis."""
+    import numpy as np
+
+    if np.dtype(image.dtype).kind not in "biufc":
+        raise ValueError(f"{source} holds {image.dtype} values; fftconv filter needs numbers")
+    if len(image.shape) == 0:
+        raise ValueError(f"{source} holds a single number (a 0-d array); fftconv filter needs an image "
+                         "with at least one axis")
+
+
+def output_dtype(text: str | None, default):
+    """``--dtype``: a numeric NumPy dtype (default: the input's)."""
+    import numpy as np
+
+    if text is None:
+        return np.dtype(default)
+    try:
+        dtype = np.dtype(text)
+    except TypeError:
+        raise ValueError(f"--dtype {text}: not a NumPy dtype; use e.g. float32, float64 or uint8") from None
+    if dtype.kind not in "biufc":
+        raise ValueError(f"--dtype {text}: {dtype.name} cannot hold a filtered image; use a numeric dtype "
+                         "such as float32, float64 or uint8")
+    return dtype
+
+
+#: Kernels longer than this along an axis are refused by ``fftconv filter``: their sums take
+#: hours and their value on an image is its mean to within rounding for most modes.
+MOST_TAPS = 1 << 20
+
+
+def check_kernel_size(spec, args: argparse.Namespace, ndim: int, dtype) -> None:
+    """Refuse, before building anything, a kernel spec too long to be meant or too big to
+    hold as one array."""
+    from ..core.memory import check_fits
+
+    shape = spec.shape(ndim)
+    if max(shape, default=0) > MOST_TAPS:
+        raise ValueError(f"--kernel {args.kernel} makes a kernel of {max(shape):,} taps along an axis (more "
+                         f"than {MOST_TAPS:,}); use a smaller kernel")
+    if _separable(spec, args, ndim, dtype) is None and spec.kind != "file":
+        check_fits(math.prod(shape) * 8, f"--kernel {args.kernel} as one {' x '.join(map(str, shape))} array")
 
 
 def _filter_with_dask(args: argparse.Namespace, source: Path, target: Path) -> int:
@@ -127,8 +180,10 @@ def _filter_with_dask(args: argparse.Namespace, source: Path, target: Path) -> i
     with dask_filter.client_for(args.scheduler) as client:
         image = dask_filter.open_source(source, dask_filter.parse_chunks(args.chunks), client is not None,
                                         suggest)
+        check_image(image, source)
         axes = _filter_axes(args.axes, image.shape)
-        dtype = dask_filter.dtype_of(args.dtype, image)
+        dtype = output_dtype(args.dtype, image.dtype)
+        check_kernel_size(spec, args, len(axes), dtype)
         func, options = _filter_call(ndimage, spec, args, len(axes), dtype)
         result = func(image, output=dtype, mode=args.mode, cval=args.cval, axes=axes, method=args.method,
                       threads=args.threads, **options)
@@ -166,12 +221,55 @@ def tune(args: argparse.Namespace) -> int:
 def plan(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .. import signal
+    from .. import ndimage, signal
+    from ..kernels import parse_spec
 
-    result = signal.plan(args.image, args.kernel, args.mode, args.method, threads=args.threads,
-                         dtype=np.dtype(args.dtype))
+    dtype = plan_dtype(args.dtype)
+    ndim = len(args.image)
+    spec = parse_spec(args.kernel) if isinstance(args.kernel, str) else None
+    if spec is not None:
+        kernel = spec.array(ndim)
+    elif args.boundary is not None:  # ndimage plans from values: a general kernel of that shape
+        if len(args.kernel) != ndim:
+            raise ValueError(f"the kernel {args.kernel} needs as many axes as the image {args.image}")
+        kernel = np.random.default_rng(0).standard_normal(args.kernel)
+        print(f"(the kernel's values are not given: planned as a general {args.kernel} kernel, not a "
+              "separable one; give gaussian:..., box:... or a .npy file for its own values)")
+    else:
+        kernel = args.kernel
+    if args.boundary is None:
+        result = signal.plan(args.image, kernel, args.mode, args.method, threads=args.threads, dtype=dtype,
+                             correlate=args.correlate)
+        print(result.explain())
+        return 0
+    image = np.broadcast_to(np.zeros((), dtype), args.image)
+    options = {"mode": args.boundary, "method": args.method, "threads": args.threads}
+    floating = spec is not None and dtype.kind in "fc"
+    separable = spec.separable_filter(ndim, args.correlate) if floating else None
+    if separable is not None and args.origin == 0:
+        name, extra = separable
+        result = ndimage.plan(name, image, **extra, **options)
+    else:
+        name = "correlate" if args.correlate else "convolve"
+        result = ndimage.plan(name, image, kernel.astype(dtype, copy=False), origin=args.origin, **options)
     print(result.explain())
     return 0
+
+
+def plan_dtype(text: str):
+    """``fftconv plan --dtype``: a dtype the library convolves."""
+    import numpy as np
+
+    from ..core.dtypes import SUPPORTED_KINDS
+
+    try:
+        dtype = np.dtype(text)
+    except TypeError:
+        raise ValueError(f"--dtype {text}: not a NumPy dtype; use e.g. float32, float64 or int16") from None
+    if dtype.kind not in SUPPORTED_KINDS:
+        raise ValueError(f"--dtype {text}: {dtype.name} cannot be convolved; use booleans, integers, floats "
+                         "or complex numbers")
+    return dtype
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -207,7 +305,7 @@ def bench(args: argparse.Namespace) -> int:
           " scipy.ndimage and astropy are single-threaded)\n")
     rows = []
     for case in tqdm(suite.cases, desc="fftconv bench", unit="case", leave=False,
-                     disable=args.no_progress):
+                     disable=True if args.no_progress else None):
         case_rows = run_case(case, threads=args.threads, rounds=rounds)
         table = format_table(case_rows)
         tqdm.write(table if not rows else table.split("\n", 2)[-1])
@@ -244,7 +342,7 @@ def _bench_first_calls(args: argparse.Namespace) -> int:
     print(f"each case in fresh processes with fresh user directories, {repeats} of each, "
           f"{args.threads} thread(s); imports not timed\n")
     with tqdm(total=len(CASES), desc="fftconv bench", unit="case", leave=False,
-              disable=args.no_progress) as bar:
+              disable=True if args.no_progress else None) as bar:
         rows = run_first_calls(args.threads, repeats, step=lambda case: bar.update())
     print(format_first_calls(rows))
     if "json" in outputs:

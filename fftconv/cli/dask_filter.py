@@ -14,8 +14,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 
 def parse_chunks(text: str | None) -> object:
     """``--chunks``: one length for every axis, or one per axis (``512`` or ``1,512,512``).
@@ -102,7 +100,3 @@ def client_for(address: str | None):
     except ImportError:
         raise RuntimeError('--scheduler needs dask.distributed: pip install "fftconv[dask]"') from None
     return distributed.Client(address)
-
-
-def dtype_of(text: str | None, source) -> np.dtype:
-    return np.dtype(text) if text else np.dtype(source.dtype)

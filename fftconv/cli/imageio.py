@@ -53,7 +53,9 @@ def open_image(path: str | Path) -> np.ndarray:
     if not path.exists():
         raise FileNotFoundError(f"input image {path} does not exist")
     if suffix == ".npy":
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        from ..kernels import load_npy
+
+        return load_npy(path, "input image", mmap_mode="r")
     if suffix in (".tif", ".tiff"):
         tifffile = _need("tifffile", suffix)
         try:

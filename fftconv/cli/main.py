@@ -4,6 +4,7 @@ costs), ``plan`` (explain a choice) and ``filter`` (filter an image file, stream
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -11,13 +12,18 @@ from .._version import __version__
 
 
 def _shape(text: str) -> tuple[int, ...]:
+    from ..core.problem import check_shape
+
     try:
         shape = tuple(int(p) for p in text.lower().replace("x", ",").split(",") if p.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 4096x4096") from None
     if not shape or any(n < 1 for n in shape):
         raise argparse.ArgumentTypeError(f"{text!r} is not a shape of positive lengths")
-    return shape
+    try:
+        return check_shape(shape)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> int:
@@ -44,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_bench(sub, BUILTIN_SUITES)
     _add_tune(sub)
-    _add_plan(sub, methods())
+    _add_plan(sub, methods(), MODES)
     _add_filter(sub, methods(), MODES)
     return parser
 
@@ -62,7 +68,9 @@ def _add_bench(sub, suites) -> None:
                             "default 3)")
     bench.add_argument("--json", metavar="PATH", help="also write rows and machine info as JSON")
     bench.add_argument("--csv", metavar="PATH", help="also write one CSV line per case and implementation")
-    bench.add_argument("--plot", metavar="PNG", help="draw speedup vs image and kernel size (matplotlib)")
+    bench.add_argument("--plot", metavar="PNG",
+                       help="draw, per case, how many times faster fftconv ran than each peer (one "
+                       "marker per peer, log scale; needs matplotlib)")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar")
     cluster = bench.add_argument_group("the dask suite (--suite dask: fftconv.dask beside dask-image on a "
                                        "LocalCluster; needs fftconv[dask])")
@@ -88,12 +96,31 @@ def _add_tune(sub) -> None:
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _add_plan(sub, methods: tuple[str, ...]) -> None:
-    explain = sub.add_parser("plan", help="explain how fftconv would convolve two shapes")
+def _shape_or_kernel(text: str) -> tuple[int, ...] | str:
+    """A kernel shape (``31x31``), or a kernel spec whose values are known (``gaussian:...``,
+    ``box:...``, a .npy file: `fftconv.kernels.parse_spec` reads it later)."""
+    if ":" in text or text.lower().endswith(".npy"):
+        return text
+    return _shape(text)
+
+
+def _add_plan(sub, methods: tuple[str, ...], modes) -> None:
+    explain = sub.add_parser("plan", help="explain how fftconv would convolve two shapes",
+                             description="Explain the plan of a convolution (scipy.signal's, or with "
+                             "--boundary scipy.ndimage's) of an image of the given shape, without running "
+                             "it.")
     explain.add_argument("image", type=_shape, help="image shape, e.g. 4096x4096")
-    explain.add_argument("kernel", type=_shape, help="kernel shape, e.g. 31x31")
+    explain.add_argument("kernel", type=_shape_or_kernel,
+                         help="kernel shape (e.g. 31x31: values unknown) or kernel values: "
+                         "gaussian:sigma=S[,truncate=T], box:N, box:NxM or a .npy file")
     explain.add_argument("--mode", choices=["full", "same", "valid"], default="full",
                          help="output size, as in scipy.signal.convolve (default full)")
+    explain.add_argument("--correlate", action="store_true", help="correlate instead of convolve")
+    explain.add_argument("--boundary", choices=modes, default=None,
+                         help="plan scipy.ndimage's filter with this boundary mode instead (a Gaussian or "
+                         "box kernel: gaussian_filter or uniform_filter, pass by pass)")
+    explain.add_argument("--origin", type=int, default=0,
+                         help="with --boundary: ndimage's origin (default 0)")
     explain.add_argument("--dtype", default="float64", help="dtype of both inputs (default float64)")
     explain.add_argument("--method", choices=methods, default="auto",
                          help="force a method (default auto: the planner's choice)")
@@ -146,6 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from . import commands
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    negative = next((a for a in argv if re.fullmatch(r"-\d[\dx,]*", a)), None)
+    if negative is not None:  # argparse would read it as an option and report a missing argument
+        print(f"fftconv: {negative} is not a shape: lengths must be positive, such as 64x64", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     run = {"plan": commands.plan, "tune": commands.tune, "filter": commands.filter_image,
            "bench": commands.bench}[args.command]

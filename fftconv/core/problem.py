@@ -69,6 +69,39 @@ SIGNAL_CORRELATE2D = Conventions(same="centered")
 NDIMAGE = Conventions(same="centered", integers="truncate")
 
 
+#: No array holds more bytes than this (NumPy's sizes are signed 64-bit byte counts).
+MOST_BYTES = 2**63 - 1
+
+
+def check_shape(shape: object, what: str = "shape", itemsize: int = 8) -> tuple[int, ...]:
+    """``shape`` as a tuple of positive lengths, or a clear error: ``TypeError`` for what is
+    not a sequence of whole numbers (a string such as '64x64', 3.5, True), ``ValueError``
+    for lengths below 1 and for shapes no array of ``itemsize`` bytes could have.
+
+    Examples
+    --------
+    >>> check_shape([64, 64])
+    (64, 64)
+    >>> check_shape((3.5, 3))
+    Traceback (most recent call last):
+    ...
+    TypeError: shape must be whole numbers, such as (64, 64); got 3.5 in (3.5, 3)
+    """
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{what} must be a tuple of lengths such as (64, 64), got {shape!r}")
+    lengths = tuple(shape)
+    for n in lengths:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{what} must be whole numbers, such as (64, 64); got {n!r} in {shape!r}")
+    lengths = tuple(int(n) for n in lengths)
+    if any(n < 1 for n in lengths):
+        raise ValueError(f"{what} {lengths} has a length below 1; lengths must be positive")
+    if math.prod(lengths) > MOST_BYTES // itemsize:
+        raise ValueError(f"{what} {lengths} has {math.prod(lengths):.3g} elements: no array can be that "
+                         f"large (at most {MOST_BYTES // itemsize:.3g} of {itemsize} bytes)")
+    return lengths
+
+
 def normalize_axes(axes: object, ndim: int) -> list[int]:
     """Axes as a list of distinct non-negative ints (all axes when ``axes`` is None).
 

@@ -20,7 +20,6 @@ workspace within the rest (`fftconv.engine.blocks`).
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Sequence
@@ -35,7 +34,7 @@ from ..core.problem import Conventions, Problem
 from ..engine import run
 from ..engine.blocks import operand_bytes
 from ..engine.holes import Holes, filter_with_holes
-from ..planning.plan import MemoryLimitError
+from ..planning.plan import MemoryLimitError, format_bytes
 
 
 def _worker():
@@ -157,8 +156,8 @@ class ChunkFilter:
             room = budget - operands
             if room < 0:
                 raise MemoryLimitError(
-                    f"a chunk extended to {tuple(shape)} needs {math.ceil(operands / 2**20)} MiB for its "
-                    f"operands alone, over the task's memory budget of {budget / 2**20:.0f} MiB; use smaller "
+                    f"a chunk extended to {tuple(shape)} needs {format_bytes(operands)} for its "
+                    f"operands alone, over the task's memory budget of {format_bytes(budget)}; use smaller "
                     "chunks (fftconv.dask.suggest_chunks) or raise [memory] limit")
         return run.prepare_problem(problem, self.method, threads, methods=self.among, memory_limit=room)
 

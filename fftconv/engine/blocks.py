@@ -24,7 +24,7 @@ from ..core.boundary import read_extended
 from ..core.dtypes import cast, compute_dtype, result_dtype
 from ..core.problem import NDIMAGE, Problem
 from ..executors import registry
-from ..planning.plan import MemoryLimitError, Plan
+from ..planning.plan import MemoryLimitError, Plan, format_bytes
 from . import run
 from .holes import Holes, filter_with_holes
 from .holes import compute_dtype as compute_dtype_of_holes
@@ -182,13 +182,14 @@ def _plan_block(block, halo, source_dtype, work: BlockFilter, room: int | None) 
         return None
 
 
-def _progress_bar(blocks: int, shown: bool):
-    """tqdm's bar over the blocks when ``shown``, else a stand-in (tqdm's disabled bar costs
-    ~20 us, as much as a small filter)."""
+def _progress_bar(blocks: int, shown: bool, label: str):
+    """tqdm's bar over the blocks, labelled ``label``, when ``shown`` and stderr is a terminal
+    (tqdm's ``disable=None``: no carriage returns in logs), else a stand-in (tqdm's disabled
+    bar costs ~20 us, as much as a small filter)."""
     if shown:
         from tqdm.auto import tqdm
 
-        return tqdm(total=blocks, desc="fftconv filter", unit="block")
+        return tqdm(total=blocks, desc=label, unit="block", disable=None)
     return contextlib.nullcontext(_NoBar())
 
 
@@ -209,7 +210,7 @@ def _extended_dtype(dtype: np.dtype, cval) -> np.dtype:
 
 
 def _mib(nbytes: int | None) -> str:
-    return "no limit" if nbytes is None else f"{nbytes / 2**20:.1f} MiB"
+    return "no limit" if nbytes is None else format_bytes(nbytes)
 
 
 def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, budget: int | None,
@@ -234,7 +235,8 @@ def filter_in_blocks(source, work: BlockFilter, output, out_dtype: np.dtype, bud
         raise ValueError("output overlaps the input; filtering in blocks under a memory limit needs "
                          "a separate output array")
     starts = [range(0, n, b) for n, b in zip(shape, layout.block)]
-    with _progress_bar(layout.blocks, progress) as bar:
+    label = f"fftconv: {tuple(shape)} * {tuple(work.kernel.shape)}"
+    with _progress_bar(layout.blocks, progress, label) as bar:
         for corner in np.ndindex(*[len(s) for s in starts]):
             lo = [starts[a][i] for a, i in enumerate(corner)]
             hi = [min(n, s + b) for n, s, b in zip(shape, lo, layout.block)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -235,6 +236,20 @@ def scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int) -> np.ndarray | 
     return buffers[slot][:nbytes].view(dtype).reshape(shape)
 
 
+@dataclass(frozen=True)
+class Passes:
+    """How a separable executor runs (its ``Plan.layout``, for `Plan.explain`): one 1-D pass
+    per convolved axis, in ``order``, with the kernel's rank-1 factor of ``taps`` along it."""
+
+    order: tuple[int, ...]
+    taps: tuple[int, ...]
+    how: str
+
+    def __str__(self) -> str:
+        steps = ", then ".join(f"axis {a} ({self.taps[a]} taps)" for a in self.order)
+        return f"passes: {steps}; the kernel's rank-1 factors, each pass {self.how}"
+
+
 class SeparablePasses(Executor):
     """One banded-matrix pass per axis for a rank-1 kernel (see the module docstring).
 
@@ -265,7 +280,8 @@ class SeparablePasses(Executor):
         dtype = self.compute_dtype(spec)
         # one intermediate array between the passes, about the size of input and output
         workspace = (math.prod(spec.shape1) + spec.out_points) * spec.batch_points * dtype.itemsize
-        return Estimate(separable_seconds(spec, dtype, costs), workspace)
+        passes = Passes(tuple(range(spec.rank)), tuple(spec.shape2), "a banded matrix product (BLAS)")
+        return Estimate(separable_seconds(spec, dtype, costs), workspace, passes)
 
     def prepare(self, problem: Problem, plan: Plan | None) -> tuple[np.ndarray, ...] | None:
         """The kernel's 1-D factors, or None when it is not rank-1."""

@@ -29,7 +29,7 @@ from ..planning.plan import Plan
 from .base import Estimate, Executor, NonFiniteInput
 from .direct_compiled import MAX_TAPS, correlate_extended, loop_estimate, loops, summed_dtype
 from .nonfinite import all_finite
-from .separable import SEPARABLE_MIN_POINTS, rank1_factors, scratch
+from .separable import SEPARABLE_MIN_POINTS, Passes, rank1_factors, scratch
 
 #: What the passes compute in (the loop's real dtypes; integers go to exact executors).
 PASS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -146,7 +146,8 @@ class SeparableLoops(Executor):
         outs = [w.length for w in spec.windows]
         lead = list(spec.batch)
         seconds, workspace, current = costs.call_overhead, 0, list(lengths)
-        for a in pass_order(lengths, spec.shape2, outs):
+        order = tuple(pass_order(lengths, spec.shape2, outs))
+        for a in order:
             current[a] = outs[a]
             dims = lead + current
             kernel = [1] * len(lead) + [spec.shape2[b] if b == a else 1 for b in range(spec.rank)]
@@ -155,7 +156,8 @@ class SeparableLoops(Executor):
             seconds += pass_seconds
             # the pass's result (the last one's is the output) and the ring it reads
             workspace = max(workspace, math.prod(dims) * summed.itemsize * 2 + ring)
-        return Estimate(seconds, workspace)
+        passes = Passes(order, tuple(spec.shape2), f"the compiled loop, summing in {summed}")
+        return Estimate(seconds, workspace, passes)
 
     def prepare(self, problem: Problem, plan: Plan | None) -> tuple[np.ndarray, ...] | None:
         """The kernel's 1-D factors, or None when it is not rank-1."""

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
+from typing import Literal
 
 import numpy as np
 
 __all__ = ["check_axes", "normalize_sequence"]
+
+#: scipy.ndimage's boundary modes (as scipy's type stubs spell them).
+NDImageMode = Literal["reflect", "constant", "nearest", "mirror", "wrap", "grid-constant", "grid-mirror",
+                      "grid-wrap"]
 
 
 def normalize_sequence(value: object, rank: int) -> list:

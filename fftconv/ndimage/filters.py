@@ -33,7 +33,7 @@ from ..engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks
 from ..engine.holes import Holes, scale_of
 from ..engine.holes import compute_dtype as compute_dtype_of_holes
 from ..executors.registry import check_method
-from .arguments import check_axes, normalize_sequence
+from .arguments import NDImageMode, check_axes, normalize_sequence
 
 __all__ = ["NAN_TREATMENTS", "convolve", "correlate", "filter_holes", "prepare_filter"]
 
@@ -46,7 +46,7 @@ def _per_axis(value, n: int, name: str) -> list[int]:
         raise TypeError(f"{name} must be integers, got {value!r}") from None
 
 
-def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode: str = "reflect",
+def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode: NDImageMode = "reflect",
               cval: complex = 0.0, origin: int | Sequence[int] = 0, *,
               axes: int | Sequence[int] | None = None, method: str = "auto", threads: int | None = None,
               progress: bool = False, nan: str = "propagate", mask: ArrayLike | None = None) -> np.ndarray:
@@ -104,7 +104,7 @@ def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode:
                    mask)
 
 
-def convolve(input: ArrayLike, weights: ArrayLike, output: object = None, mode: str = "reflect",
+def convolve(input: ArrayLike, weights: ArrayLike, output: object = None, mode: NDImageMode = "reflect",
              cval: complex = 0.0, origin: int | Sequence[int] = 0, *, axes: int | Sequence[int] | None = None,
              method: str = "auto", threads: int | None = None, progress: bool = False, nan: str = "propagate",
              mask: ArrayLike | None = None) -> np.ndarray:
@@ -127,7 +127,7 @@ NAN_TREATMENTS = ("propagate", "interpolate", "fill")
 
 
 def filter_holes(input: ArrayLike, weights: ArrayLike, rule: Holes, *, convolution: bool = True,
-                 mode: str = "reflect", cval: float = 0.0, mask: ArrayLike | None = None,
+                 mode: NDImageMode = "reflect", cval: float = 0.0, mask: ArrayLike | None = None,
                  method: str = "auto", threads: int | None = None) -> np.ndarray:
     """The normalised filter of ``input``'s holes (NaN or ``mask``) by an explicit ``rule``
     (`fftconv.engine.holes.Holes`: the scale, what an output with no valid pixel in reach

@@ -29,7 +29,8 @@ COSTS_SOURCES = {
     "built-in": "built-in (fitted on the reference machine; [planner] calibrate = \"off\")",
     "calibrated": "calibrated on this CPU at first use (fftconv.planning.calibrate)",
     "calibrating": "built-in, while this CPU is calibrated in the background (fftconv.planning.calibrate)",
-    "tuned": "tuned ([planner.costs], from fftconv tune)",
+    "tuned": "[planner.costs] of the configuration (written by fftconv tune, or by hand); first-use "
+    "calibration is off while it is set",
 }
 
 

@@ -102,7 +102,7 @@ def _refuse(spec: Spec, method: str, estimates: dict, memory_limit: int | None) 
     smallest = min(e.workspace for e in wanted.values())
     names = " or ".join(sorted({registry.get(n).method for n in wanted}))
     raise MemoryLimitError(
-        f"the memory limit of {memory_limit / 2**20:.1f} MiB is too small to convolve {spec.shape1} with "
+        f"the memory limit of {_bytes(memory_limit)} is too small to convolve {spec.shape1} with "
         f"{spec.shape2} by {names}: the smallest layout needs {_bytes(smallest)} of working memory; "
         "raise [memory] limit (or FFTCONV_MEMORY_LIMIT)"
     )

@@ -19,14 +19,16 @@ from ... import ndimage
 from ...core.problem import NDIMAGE
 from ...engine.blocks import extension_dtype
 from ...ndimage import prepare_filter
+from ...ndimage.arguments import NDImageMode
 from ..chunks import as_dask, map_extended
 from ..tasks import ChunkFilter
 
 __all__ = ["convolve", "correlate"]
 
 
-def correlate(input: ArrayLike | da.Array, weights: ArrayLike, output: object = None, mode: str = "reflect",
-              cval: float = 0.0, origin: int | Sequence[int] = 0, *, axes: int | Sequence[int] | None = None,
+def correlate(input: ArrayLike | da.Array, weights: ArrayLike, output: object = None,
+              mode: NDImageMode = "reflect", cval: float = 0.0, origin: int | Sequence[int] = 0, *,
+              axes: int | Sequence[int] | None = None,
               method: str = "auto", threads: int | None = None, chunks: object = None, nan: str = "propagate",
               mask: ArrayLike | da.Array | None = None) -> da.Array:
     """Multidimensional correlation of a dask array (as ``scipy.ndimage.correlate``), lazily.
@@ -50,8 +52,9 @@ def correlate(input: ArrayLike | da.Array, weights: ArrayLike, output: object = 
                    mask)
 
 
-def convolve(input: ArrayLike | da.Array, weights: ArrayLike, output: object = None, mode: str = "reflect",
-             cval: float = 0.0, origin: int | Sequence[int] = 0, *, axes: int | Sequence[int] | None = None,
+def convolve(input: ArrayLike | da.Array, weights: ArrayLike, output: object = None,
+             mode: NDImageMode = "reflect", cval: float = 0.0, origin: int | Sequence[int] = 0, *,
+             axes: int | Sequence[int] | None = None,
              method: str = "auto", threads: int | None = None, chunks: object = None, nan: str = "propagate",
              mask: ArrayLike | da.Array | None = None) -> da.Array:
     """Multidimensional convolution of a dask array (as ``scipy.ndimage.convolve``), lazily.

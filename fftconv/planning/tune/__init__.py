@@ -79,7 +79,7 @@ def tune(quick: bool = False, threads: int = 1, progress: bool = True) -> TuneRe
              + sum(len(pairs) for pairs, _ in cases.direct_cases(quick).values())
              + len(cases.separable_cases(quick)) + (THREAD_STEPS if threads > 1 else 0)
              + len(cases.validation_cases(quick)))
-    with tqdm(total=steps, desc="fftconv tune", disable=not progress, unit="step") as bar:
+    with tqdm(total=steps, desc="fftconv tune", disable=None if progress else True, unit="step") as bar:
         fft_measured = transforms.measure_transforms(cases.fft_cases(quick), budget, rng, bar.update)
         fitted = transforms.fit_transforms(old, fft_measured)
         fitted, spectral_measured = fit_spectral(fitted, quick, budget, rng, bar.update)

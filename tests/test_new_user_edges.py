@@ -1,0 +1,132 @@
+"""What a new user meets at the edges (issue: new user, second pass): every wrong input to the
+CLI and the shape-taking functions refused with one clear line, never numpy's raw message or
+advice to unpickle."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import fftconv
+from fftconv.cli import main
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch, rng):
+    monkeypatch.chdir(tmp_path)
+    np.save("img.npy", rng.standard_normal((32, 32)))
+    np.save("scalar.npy", np.float64(3.0))
+    np.save("words.npy", np.array(["a", "b"]))
+    np.save("objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (tmp_path / "fake.npy").write_bytes(pickle.dumps({"not": "numpy"}))
+    (tmp_path / "text.npy").write_text("1 2 3\n")
+    return tmp_path
+
+
+def one_line_error(capsys, argv, *words):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors: usage, then one line
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    text = err[-1]
+    assert "pickle" not in text.lower() or "pickled" not in text.lower()
+    for word in words:
+        assert word in text, (word, text)
+    return text
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["filter", "img.npy", "o.npy", "--kernel", "box:3", "--dtype", "str"], ["--dtype str", "numeric dtype"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "box:3", "--dtype", "object"], ["--dtype object"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "box:3", "--dtype", "floaty"], ["not a NumPy dtype"]),
+    (["filter", "scalar.npy", "o.npy", "--kernel", "box:3"], ["single number", "at least one axis"]),
+    (["filter", "words.npy", "o.npy", "--kernel", "box:3"], ["needs numbers"]),
+    (["filter", "fake.npy", "o.npy", "--kernel", "box:3"], ["is not a .npy file"]),
+    (["filter", "text.npy", "o.npy", "--kernel", "box:3"], ["is not a .npy file"]),
+    (["filter", "objects.npy", "o.npy", "--kernel", "box:3"], ["holds Python objects"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "fake.npy"], ["kernel file", "is not a .npy file"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "objects.npy"], ["kernel file", "holds Python objects"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "words.npy"], ["kernel file", "needs numbers"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "box:3", "--axes", "a"], ["--axes", "axis numbers"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "box:3", "--axes", "0,7"], ["--axes 0,7", "2 axes"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "box:3", "--axes", "1,1"], ["at most once"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "gaussian:sigma=1e6"], ["8,000,001 taps"]),
+    (["filter", "img.npy", "o.npy", "--kernel", "gaussian:sigma=1e5", "--nan", "interpolate"],
+     ["800001 x 800001", "needs about"]),
+    (["plan", "64x64", "3x3", "--dtype", "str"], ["--dtype str", "cannot be convolved"]),
+    (["plan", "64x64", "3x3", "--dtype", "datetime64"], ["cannot be convolved"]),
+    (["plan", "100000000000x100000000000", "3x3"], ["no array can be that large"]),
+    (["plan", "99999999999999999999999x2", "3x3"], ["no array can be that large"]),
+    (["plan", "-64x64", "3x3"], ["-64x64 is not a shape", "positive"]),
+])
+def test_the_cli_refuses_bad_input_in_one_line(files, capsys, argv, words):
+    one_line_error(capsys, argv, *words)
+    assert not (files / "o.npy").exists()
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: fftconv.plan((64, 64), (3.5, 3)), TypeError, "whole numbers"),
+    (lambda: fftconv.plan((64, 64), (True, 3)), TypeError, "whole numbers"),
+    (lambda: fftconv.plan((-64, 64), (3, 3)), ValueError, "lengths must be positive"),
+    (lambda: fftconv.plan((10**11, 10**11), (3, 3)), ValueError, "no array can be that large"),
+    (lambda: fftconv.Convolver(np.ones((3, 3)), "64x64"), TypeError, "tuple of lengths"),
+    (lambda: fftconv.Convolver(np.ones((3, 3)), (-5, 10)), ValueError, "lengths must be positive"),
+    (lambda: fftconv.Convolver(np.ones((3, 3)), (5.5, 4)), TypeError, "whole numbers"),
+    (lambda: fftconv.Convolver(np.ones((0, 3)), (5, 4)), ValueError, "the kernel is empty"),
+])
+def test_shapes_are_checked_with_a_clear_message(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_memory_limits_are_printed_in_units_that_show_them(tmp_path, rng):
+    source = np.lib.format.open_memmap(tmp_path / "in.npy", "w+", np.float64, (64, 64))
+    source[:] = rng.standard_normal((64, 64))
+    with fftconv.config.override(memory_limit="1KB"), pytest.raises(fftconv.MemoryLimitError) as info:
+        fftconv.ndimage.convolve(source, rng.standard_normal((31, 31)))
+    assert "0.0 MiB" not in str(info.value) and "1000 B" in str(info.value)
+
+
+def test_a_progress_bar_is_labelled_by_its_call_and_quiet_off_a_terminal(rng, capsys):
+    fftconv.ndimage.convolve(rng.standard_normal((40, 40)), np.ones((3, 3)), progress=True)
+    err = capsys.readouterr().err
+    assert "fftconv filter" not in err  # not the CLI's label
+    assert "\r" not in err  # stderr is not a terminal here: no carriage returns in logs
+
+
+def test_a_progress_bar_on_a_terminal_names_the_call(rng, monkeypatch):
+    from fftconv.engine import blocks
+
+    labels = []
+    monkeypatch.setattr(blocks, "_progress_bar", lambda n, shown, label: labels.append(label)
+                        or blocks.contextlib.nullcontext(blocks._NoBar()))
+    fftconv.ndimage.convolve(rng.standard_normal((40, 40)), np.ones((3, 3)), progress=True)
+    assert labels == ["fftconv: (40, 40) * (3, 3)"]
+
+
+def test_bench_help_says_what_the_plot_shows(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "vs image and kernel size" not in text and "per case" in text and "each peer" in text
+
+
+def test_costs_set_by_hand_are_not_called_tuned(monkeypatch):
+    with fftconv.config.override(costs={"fft_point_log": 8.3e-11}):
+        text = fftconv.plan((256, 256), (9, 9)).explain()
+    assert "from fftconv tune" not in text and "calibration is off" in text
+
+
+def test_plan_explains_correlations_ndimage_modes_and_separable_passes(capsys):
+    assert main(["plan", "1024x1024", "gaussian:sigma=2", "--mode", "same", "--threads", "1"]) == 0
+    assert "passes: axis 0 (17 taps), then axis 1 (17 taps)" in capsys.readouterr().out
+    assert main(["plan", "1024x1024", "box:4x5", "--boundary", "wrap", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("uniform_filter of (1024, 1024)") and "origin -1" in out and "mode 'wrap'" in out
+    assert main(["plan", "512x512", "7x7", "--boundary", "nearest", "--origin", "1", "--correlate"]) == 0
+    out = capsys.readouterr().out
+    assert "correlate of (512, 512)" in out and "not a separable one" in out
+    assert main(["plan", "64x64", "3x3", "--correlate"]) == 0
