@@ -182,7 +182,7 @@ def main() -> int:
             f"{case.label[:62]:<62} {row['scipy_s'] * 1e3:7.1f}ms {speedups}  {error:.1e}{flag}", flush=True
         )
     summary = {}
-    for n in args.threads:
+    for n in args.threads if rows else []:
         speedups = [r[f"speedup_{n}"] for r in rows]
         worst = min(rows, key=lambda r: r[f"speedup_{n}"])  # noqa: B023
         summary[n] = {

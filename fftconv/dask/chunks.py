@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections.abc import Callable, Sequence
 
 import dask
@@ -59,6 +60,7 @@ def map_extended(source: da.Array, out_chunks: Sequence[Sequence[int]],
     for index, ranges in zip(indices, regions):
         shape, pieces = extension_pieces(source.shape, list(ranges), mode)
         keys: dict = {}
+        halos: dict = {}
         plan = []
         for dst, src, flips in pieces:
             if src is None:
@@ -66,9 +68,17 @@ def map_extended(source: da.Array, out_chunks: Sequence[Sequence[int]],
                 continue
             reads = []
             for blocks in itertools.product(*(_blocks_of(s, starts) for s, starts in zip(src, in_starts))):
-                key = (source.name, *(b for b, _, _ in blocks))
-                reads.append((keys.setdefault(key, len(keys)), tuple(i for _, i, _ in blocks),
-                              tuple(r for _, _, r in blocks)))
+                block = tuple(b for b, _, _ in blocks)
+                within = tuple(i for _, i, _ in blocks)
+                key = (source.name, *block)
+                whole = all(w.start == 0 and w.stop == c[b] for w, c, b in zip(within, source.chunks, block))
+                if not whole:  # a halo: its own small task, so that a worker sends the slice, not the chunk
+                    halo = (f"{name}-halo", *index, len(keys))
+                    key = halos.setdefault((key, tuple((w.start, w.stop) for w in within)), halo)
+                    if key == halo:
+                        layer[halo] = (operator.getitem, (source.name, *block), within)
+                    within = tuple(slice(None) for _ in within)
+                reads.append((keys.setdefault(key, len(keys)), within, tuple(r for _, _, r in blocks)))
             plan.append((dst, flips, tuple(s.stop - s.start for s in src), tuple(reads)))
         layer[(name, *index)] = (_chunk, work_key, shape, tuple(plan), cval, ext_dtype, *keys)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[source])

@@ -96,7 +96,10 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         return [(lo[a] - work.before[a], hi[a] - work.before[a] + halo[a]) if a in work.axes
                 else (lo[a], hi[a]) for a in range(x.ndim)]
 
-    compute = ChunkFilter(work.kernel, work.axes, work.correlate, NDIMAGE, work.method, None, threads,
-                          out_dtype, work.holes, work.fill, work.before)
+    axes = work.axes
+    if work.holes is None and work.kernel.ndim == x.ndim:  # the kernel has length 1 on the other axes:
+        axes = tuple(range(x.ndim))  # filtered over all, no chunk is transposed to put its axes last
+    compute = ChunkFilter(work.kernel, axes, work.correlate, NDIMAGE, work.method, None, threads, out_dtype,
+                          work.holes, work.fill, work.before)
     return map_extended(x, x.chunks, region, mode, cval, extension_dtype(np.dtype(x.dtype), work), compute,
                         out_dtype)
