@@ -61,6 +61,17 @@ def one_line_error(capsys, argv, *words):
     (["plan", "100000000000x100000000000", "3x3"], ["no array can be that large"]),
     (["plan", "99999999999999999999999x2", "3x3"], ["no array can be that large"]),
     (["plan", "-64x64", "3x3"], ["-64x64 is not a shape", "positive"]),
+    (["plan", "-64", "3"], ["not a shape of positive lengths"]),
+    (["plan", "64x64", "fake.npy"], ["is not a .npy file"]),
+    (["tune", "--threads", "-1"], ["must be at least 1"]),
+    (["tune", "--config", "/nonexistent-dir/x.toml"], ["does not exist"]),
+    (["bench", "--threads", "0"], ["must be at least 1"]),
+    (["bench", "--suite", "nosuch"], ["no suite 'nosuch'"]),
+    (["bench", "--suite", "img.npy"], ["not a suite TOML file"]),
+    (["bench", "--quick", "--json", "/nonexistent-dir/x.json"], ["does not exist"]),
+    (["bench", "--quick", "--plot", "/nonexistent-dir/p.png"], ["does not exist"]),
+    (["filter", "missing.npy", "o.npy", "--kernel", "box:3"], ["does not exist"]),
+    (["filter", "img.npy", "/nonexistent-dir/o.npy", "--kernel", "box:3"], ["does not exist"]),
 ])
 def test_the_cli_refuses_bad_input_in_one_line(files, capsys, argv, words):
     one_line_error(capsys, argv, *words)

@@ -100,7 +100,10 @@ def load_suite(name_or_path: str) -> Suite:
         if not path.is_file():
             raise ValueError(f"no suite {name_or_path!r}: use one of {', '.join(BUILTIN_SUITES)} "
                              "or the path of a suite TOML file")
-        text, where, name = path.read_text("utf-8"), str(path), path.stem
+        try:
+            text, where, name = path.read_text("utf-8"), str(path), path.stem
+        except UnicodeDecodeError:
+            raise ValueError(f"{name_or_path}: not a suite TOML file (it is not text)") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

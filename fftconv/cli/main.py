@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import commands
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    negative = next((a for a in argv if re.fullmatch(r"-\d[\dx,]*", a)), None)
+    negative = next((a for a in argv if re.fullmatch(r"-\d+([x,]\d*)+", a)), None)
     if negative is not None:  # argparse would read it as an option and report a missing argument
         print(f"fftconv: {negative} is not a shape: lengths must be positive, such as 64x64", file=sys.stderr)
         return 2

@@ -33,6 +33,18 @@ INTEGER_RULES = ("round", "truncate")
 SNAP_EPSILONS = 64
 
 
+class UnsupportedDtypeError(TypeError, ValueError, RuntimeError):
+    """An array whose dtype cannot be convolved (strings, datetimes, records ...). It is a
+    ``TypeError``, and also the ``ValueError`` scipy.signal raises for such arrays and the
+    ``RuntimeError`` scipy.ndimage raises, so code written for scipy catches it as before.
+
+    Examples
+    --------
+    >>> issubclass(UnsupportedDtypeError, (TypeError, ValueError, RuntimeError))
+    True
+    """
+
+
 def as_operand(a: object, name: str) -> np.ndarray:
     """``np.asarray(a)``, with a clear error for dtypes convolution cannot handle.
 
@@ -43,11 +55,11 @@ def as_operand(a: object, name: str) -> np.ndarray:
     >>> as_operand(["a"], "in1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    TypeError: in1 has dtype <U1, which cannot be convolved; pass booleans, ...
+    fftconv.core.dtypes.UnsupportedDtypeError: in1 has dtype <U1, which cannot be convolved; ...
     """
     arr = np.asarray(a)
     if arr.dtype.kind not in SUPPORTED_KINDS:
-        raise TypeError(
+        raise UnsupportedDtypeError(
             f"{name} has dtype {arr.dtype}, which cannot be convolved; "
             "pass booleans, integers, floats, complex numbers or Python numbers (object)"
         )

@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 from .. import config
 from ..backends.threads import resolve_threads
 from ..core.boundary import MODES
-from ..core.dtypes import as_operand, cast
+from ..core.dtypes import UnsupportedDtypeError, as_operand, cast
 from ..core.memory import check_fits
 from ..core.problem import NDIMAGE
 from ..engine import lane, tiny
@@ -232,7 +232,12 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     ((1, 1), dtype('float64'), None)
     """
     w = as_operand(weights, "weights")
-    if "O" in (np.dtype(x.dtype).kind, w.dtype.kind):
+    if w.dtype.kind == "O":  # Python numbers as weights: read as float64, as scipy.ndimage reads them
+        try:
+            w = w.astype(np.float64)
+        except (TypeError, ValueError):
+            raise RuntimeError("array type not supported") from None  # scipy's error
+    if np.dtype(x.dtype).kind == "O":
         raise RuntimeError("array type not supported")  # scipy's error: no Python numbers here
     ndim = len(x.shape)
     axes = list(check_axes(axes, ndim)) if ndim else []
@@ -288,13 +293,16 @@ def _kernel_and_halo(w: np.ndarray, axes: list[int], origin, ndim: int, convolut
 
 def _source(input):
     """The input as an array, or as itself when it is an array-like dataset (h5py, zarr, ...)
-    that slicing reads from: such sources are filtered block by block, never read whole."""
+    that slicing reads from: such sources are filtered block by block, never read whole.
+    Python objects are refused, as scipy.ndimage refuses them."""
     if isinstance(input, np.ndarray) or not all(hasattr(input, a) for a in ("shape", "dtype", "__getitem__")):
-        return as_operand(input, "input")
-    if np.dtype(input.dtype).kind not in "biufc":
-        raise TypeError(f"input has dtype {input.dtype}, which cannot be filtered; pass booleans, "
-                        "integers, floats or complex numbers")
-    return input
+        x = as_operand(input, "input")
+    else:
+        x = input
+    if np.dtype(x.dtype).kind not in "biufc":
+        raise UnsupportedDtypeError(f"input has dtype {x.dtype}, which cannot be filtered; pass booleans, "
+                                    "integers, floats or complex numbers")
+    return x
 
 
 def _output(output, x, w: np.ndarray):
@@ -323,7 +331,10 @@ def _output(output, x, w: np.ndarray):
 
 
 def _check_cval(cval: object, x, w: np.ndarray) -> None:
-    """scipy.ndimage's errors for a complex ``cval`` with a real image."""
+    """scipy.ndimage's errors for a ``cval`` that is not a number, or complex with a real
+    image."""
+    if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0 or np.asarray(cval).dtype.kind not in "biufc":
+        raise TypeError(f"must be real number, not {type(cval).__name__}")  # scipy's error
     if np.iscomplexobj(cval) and np.dtype(x.dtype).kind != "c":
         if w.dtype.kind == "c":
             raise ValueError("Cannot provide a complex-valued cval when the input is real.")

@@ -76,6 +76,11 @@ class Pass:
     cval: complex | float
     origin: int = 0
 
+    def __post_init__(self) -> None:
+        cval = self.cval
+        if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0 or np.asarray(cval).dtype.kind not in "biufc":
+            raise TypeError(f"must be real number, not {type(cval).__name__}")  # scipy's error
+
     def describe(self) -> str:
         taps = ", ".join(f"{t:.4g}" for t in self.taps) if len(self.taps) <= 5 else f"{len(self.taps)} taps"
         origin = f", origin {self.origin}" if self.origin else ""
@@ -425,7 +430,7 @@ def run(job: Job) -> np.ndarray:
     shape = tuple(source.shape)
     target = job.out_array if job.out_array is not None else np.empty(shape, job.out_dtype)
     terms = job.terms
-    if not any(terms):  # nothing to filter: a copy, as scipy's output[...] = input[...]
+    if len(terms) <= 1 and not any(terms):  # nothing to filter: a copy, as scipy's output[...] = input
         target[...] = np.asarray(source[...] if not isinstance(source, np.ndarray) else source)
         return target
     if (
