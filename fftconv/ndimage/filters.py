@@ -232,11 +232,8 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     ((1, 1), dtype('float64'), None)
     """
     w = as_operand(weights, "weights")
-    if w.dtype.kind == "O":  # Python numbers as weights: read as float64, as scipy.ndimage reads them
-        try:
-            w = w.astype(np.float64)
-        except (TypeError, ValueError):
-            raise RuntimeError("array type not supported") from None  # scipy's error
+    if w.dtype.kind == "O":  # Python numbers as weights: read as float64 (or refused) as scipy reads them
+        w = w.astype(np.float64)
     if np.dtype(x.dtype).kind == "O":
         raise RuntimeError("array type not supported")  # scipy's error: no Python numbers here
     ndim = len(x.shape)
@@ -300,8 +297,8 @@ def _source(input):
     else:
         x = input
     if np.dtype(x.dtype).kind not in "biufc":
-        raise UnsupportedDtypeError(f"input has dtype {x.dtype}, which cannot be filtered; pass booleans, "
-                                    "integers, floats or complex numbers")
+        raise UnsupportedDtypeError(f"array type not supported: input has dtype {x.dtype}, which cannot be "
+                                    "filtered; pass booleans, integers, floats or complex numbers")
     return x
 
 
