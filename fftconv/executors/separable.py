@@ -17,7 +17,6 @@ to repay the check unless ``method='separable'`` forces it.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +25,7 @@ import numpy as np
 
 from ..backends.threads import blas_threads
 from ..core.geometry import Window
+from ..core.memory import kept_buffer
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel, precision
 from ..planning.plan import Plan
@@ -213,27 +213,18 @@ def convolve_separable(x: np.ndarray, factors: Sequence[np.ndarray], windows: Se
 #: a fresh array costs a page fault per 4 KiB on first touch, which on small images (and in
 #: VMs) outweighs the passes; larger ones are rarer and their passes dominate.
 SCRATCH_BYTES = 8 << 20
-_scratch_buffers = threading.local()
 
 
 def scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int) -> np.ndarray | None:
     """A C-contiguous array of ``shape`` in this thread's buffer ``slot`` (0 or 1: the passes
-    alternate), or None (a fresh array) for large shapes.
+    alternate), or None (a fresh array) for large shapes (`fftconv.core.memory.kept_buffer`).
 
     Examples
     --------
     >>> scratch((4, 4), np.dtype(np.float32), 0).shape, scratch((8192, 8192), np.dtype(np.float64), 1)
     ((4, 4), None)
     """
-    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-    if nbytes > SCRATCH_BYTES:
-        return None
-    buffers = getattr(_scratch_buffers, "buffers", None)
-    if buffers is None:
-        buffers = _scratch_buffers.buffers = [np.empty(0, np.uint8), np.empty(0, np.uint8)]
-    if buffers[slot].nbytes < nbytes:
-        buffers[slot] = np.empty(nbytes, np.uint8)
-    return buffers[slot][:nbytes].view(dtype).reshape(shape)
+    return kept_buffer("separable passes", slot, shape, dtype, SCRATCH_BYTES)
 
 
 @dataclass(frozen=True)

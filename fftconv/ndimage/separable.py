@@ -25,13 +25,13 @@ import math
 import numbers
 import operator
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.memory import kept_buffer
 from ..engine.blocks import filter_block
 from ..kernels import gaussian_1d
 from .arguments import NDImageMode, check_axes, normalize_sequence
@@ -404,22 +404,11 @@ def _run_in_slabs(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarr
             current = destination
 
 
-_kept = threading.local()
-
-
 def _slab_buffer(index: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """Slab buffer ``index`` (0 or 1) of ``shape``: kept from call to call in this thread up
-    to `SLAB_BYTES`, because a fresh buffer's first touch (its pages) costs as much as a
-    pass over a small image; larger ones are made for the call."""
-    size = math.prod(shape) * dtype.itemsize
-    if size > SLAB_BYTES:
-        return np.empty(shape, dtype)
-    kept = getattr(_kept, "buffers", None)
-    if kept is None:
-        kept = _kept.buffers = [np.empty(0, np.uint8), np.empty(0, np.uint8)]
-    if kept[index].nbytes < size:
-        kept[index] = np.empty(SLAB_BYTES, np.uint8)
-    return kept[index][:size].view(dtype).reshape(shape)
+    to `SLAB_BYTES` (`fftconv.core.memory.kept_buffer`), larger ones made for the call."""
+    kept = kept_buffer("ndimage slabs", index, shape, dtype, SLAB_BYTES)
+    return kept if kept is not None else np.empty(shape, dtype)
 
 
 def run(job: Job) -> np.ndarray:
