@@ -141,3 +141,4 @@ def test_plan_explains_correlations_ndimage_modes_and_separable_passes(capsys):
     out = capsys.readouterr().out
     assert "correlate of (512, 512)" in out and "not a separable one" in out
     assert main(["plan", "64x64", "3x3", "--correlate"]) == 0
+    assert capsys.readouterr().out.startswith("a correlation, planned as what runs")
