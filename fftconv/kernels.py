@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["KernelSpec", "box", "from_spec", "gaussian", "gaussian_1d", "parse_spec"]
+__all__ = ["KernelSpec", "box", "from_spec", "gaussian", "gaussian_1d", "load_npy", "parse_spec"]
 
 
 def gaussian_1d(sigma: float, order: int = 0, radius: int = 4) -> np.ndarray:
-    """The samples ``-radius .. radius`` of the ``order``-th derivative of a Gaussian of
+    """The samples ``-radius`` to ``radius`` of the ``order``-th derivative of a Gaussian of
     standard deviation ``sigma``, normalised so that the Gaussian's own samples sum to 1:
     scipy.ndimage.gaussian_filter1d convolves with this kernel (correlating with it reversed).
 
