@@ -22,7 +22,7 @@ from fftconv.core.boundary import MODES
 from fftconv.ndimage import separable
 
 PEERS = Path(__file__).parent / "peers"
-#: scipy's tests that fail by design (README: where fftconv deliberately differs from scipy).
+#: scipy's tests that fail by design (docs/guides/migrating.md: where fftconv deliberately differs).
 DELIBERATE = {"test_gaussian_filter_float16": "float16 images are filtered (in float32); scipy refuses them"}
 
 

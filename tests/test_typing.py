@@ -1,7 +1,7 @@
 """Types as a user's type checker sees them: a small user script is clean under
 ``mypy --strict`` (``METHODS`` is a tuple of str, modes are scipy's ``Literal``s, ``Convolver``
 is annotated). mypy cannot see through setuptools' editable-install finder, so the checkout is
-given as ``MYPYPATH``, as the README says."""
+given as ``MYPYPATH``, as docs/guides/using-fftconv.md says."""
 
 import os
 import subprocess
