@@ -71,8 +71,9 @@ def plan_conv(
     method: str = "auto",
     threads: int | None = None,
 ) -> LayerPlan:
-    """The plan `conv1d`/`conv2d`/`conv3d` would follow for these shapes (PyTorch's
-    arguments), without data: print its ``explain()`` to see the choice and the estimates.
+    """The plan `conv1d`/`conv2d`/`conv3d` would follow for these shapes (or arrays: their
+    shapes; PyTorch's arguments), without data: print its ``explain()`` to see the choice and
+    the estimates.
 
     Examples
     --------
@@ -83,7 +84,11 @@ def plan_conv(
     """
     import numpy as np
 
-    input_shape, weight_shape = tuple(int(n) for n in input_shape), tuple(int(n) for n in weight_shape)
+    from ..core.problem import check_shape
+
+    # arrays stand for their shapes
+    input_shape = check_shape(getattr(input_shape, "shape", input_shape), "input shape")
+    weight_shape = check_shape(getattr(weight_shape, "shape", weight_shape), "weight shape")
     ndim = len(weight_shape) - 2
     if ndim < 1 or len(input_shape) != ndim + 2:
         raise ValueError(
