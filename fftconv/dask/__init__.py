@@ -6,7 +6,7 @@ threads, a ``dask.distributed`` ``LocalCluster`` or a cluster by scheduler addre
 ``uniform_filter``, ``correlate1d`` ...: every ndimage mode) take dask arrays, or NumPy
 arrays that they chunk, and return dask arrays with the right shape, dtype and chunks. Each
 output chunk is computed from its input region and exactly the halo the kernel needs, read
-from neighbouring chunks however many that takes (`chunks.map_extended`); the kernel goes
+from neighbouring chunks however many that takes (``chunks.map_extended``); the kernel goes
 into the graph once. Needs the ``dask`` extra: ``pip install "fftconv[dask]"``.
 """
 

@@ -1,6 +1,6 @@
 """Executors: the ways of computing a convolution, as plug-ins of one protocol.
 
-`base` defines the protocol (`Executor`, `Estimate`, `NonFiniteInput`) and `registry` the
+``base`` defines the protocol (`Executor`, `Estimate`, `NonFiniteInput`) and ``registry`` the
 registered executors and the method names derived from them. The built-in executors,
 registered here in this order (which also breaks ties between equal estimates):
 

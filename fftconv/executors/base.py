@@ -65,7 +65,7 @@ class Estimate:
 
 class Executor:
     """Base class of executors: the protocol with its defaults. Subclasses set the class
-    attributes and implement `estimate` and `run` (and `applies` unless they compute every
+    attributes and implement ``estimate`` and ``run`` (and ``applies`` unless they compute every
     problem).
 
     Examples

@@ -1,11 +1,11 @@
 """Drop-ins for scipy.ndimage's linear filters on fftconv's engine.
 
-* `convolve`, `correlate` (N-D kernels; `filters`), with ``nan=`` and ``mask=`` for images
+* `convolve`, `correlate` (N-D kernels; ``filters``), with ``nan=`` and ``mask=`` for images
   with holes (`filter_holes`);
 * `convolve1d`, `correlate1d`, `gaussian_filter`, `gaussian_filter1d`, `uniform_filter`,
   `uniform_filter1d`, `gaussian_laplace`, `gaussian_gradient_magnitude`, `laplace`, `sobel`,
-  `prewitt`, `generic_laplace`, `generic_gradient_magnitude` (1-D passes; `separable`);
-* `plan`: the passes of a call and the plan of each, without running it (`explain`).
+  `prewitt`, `generic_laplace`, `generic_gradient_magnitude` (1-D passes; ``separable``);
+* `plan`: the passes of a call and the plan of each, without running it (``explain``).
 
 Every function keeps scipy.ndimage's signature, output shape, output dtype and errors;
 fftconv's extras (``method``, ``threads``, ``progress``) are keyword-only.

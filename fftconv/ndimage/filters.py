@@ -220,8 +220,8 @@ def _mask(mask, x) -> np.ndarray:
 def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads, convolution: bool,
                    nan: str = "propagate") -> tuple[BlockFilter, np.dtype, object]:
     """scipy.ndimage's checks and readings of a call's arguments, for an image ``x`` (anything
-    with ``shape`` and ``dtype``): the `BlockFilter` to run, the output dtype, and the output
-    array given (or None). Shared by this module and `fftconv.dask.ndimage`.
+    with ``shape`` and ``dtype``): the `fftconv.engine.blocks.BlockFilter` to run, the output
+    dtype, and the output array given (or None). Shared by this module and `fftconv.dask.ndimage`.
 
     Examples
     --------

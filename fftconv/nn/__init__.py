@@ -8,7 +8,7 @@ padding and ``nn.Conv*d``'s ``padding_mode``); ``keras_conv`` follows Keras' ``C
 (the kernel is not flipped), which is why they differ from ``scipy.signal.convolve2d``: see
 docs/convolution-or-correlation.md.
 
-Each call is planned (`plan_conv`, `LayerPlan.explain`): small kernels take the direct path
+Each call is planned (`plan_conv`, ``LayerPlan.explain()``): small kernels take the direct path
 (one BLAS matrix product per block of outputs over every tap and input channel) or, for 3x3
 kernels at stride 1, Winograd's F(2x2, 3x3) (2.25x fewer multiply-adds), large ones
 the spectral path, where each input channel and each kernel is transformed once and the sum

@@ -100,8 +100,8 @@ class LayerCosts:
 
 @dataclass(frozen=True)
 class LayerEstimate:
-    """A method's price for a layer: seconds, working memory, its layout (what `run` needs:
-    tile shapes, block sizes) and the candidates it priced, by label, for `explain`."""
+    """A method's price for a layer: seconds, working memory, its layout (what ``LayerMethod.run`` needs:
+    tile shapes, block sizes) and the candidates it priced, by label, for ``LayerPlan.explain()``."""
 
     seconds: float
     workspace: int

@@ -45,7 +45,7 @@ class LayerPlan:
         F(2x2, 3x3) for 3x3 kernels at stride 1; 'fft': frequency-domain channel sums; or a
         plug-in's name).
     layout : object
-        What the method runs with (the spectral path's `SpectralLayout`, the direct path's
+        What the method runs with (the spectral path's `fftconv.nn.spectral.SpectralLayout`, the direct path's
         block bytes).
     estimates : dict
         Estimated seconds of each candidate that was priced, by description.

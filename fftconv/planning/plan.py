@@ -48,7 +48,8 @@ class Plan:
     executor : str
         The executor that runs it (e.g. 'direct.rows', one of the direct sums).
     layout : object
-        The executor's layout (for 'fft' and 'tiled' an `FFTLayout`), None if it has none.
+        The executor's layout (for 'fft' and 'tiled' an `fftconv.executors.spectral.FFTLayout`),
+        None if it has none.
     compute_dtype : numpy.dtype
         dtype the executor computes in.
     backend : str or None

@@ -1,6 +1,6 @@
-"""``fftconv.ndimage`` on dask arrays, lazily: ``convolve`` and ``correlate`` (`filters`: each
+"""``fftconv.ndimage`` on dask arrays, lazily: ``convolve`` and ``correlate`` (``filters``: each
 output chunk filtered from its input chunk and the halo its kernel reads) and scipy.ndimage's
-separable filters (`separable`: ``gaussian_filter``, ``uniform_filter``, ``correlate1d`` ...,
+separable filters (``separable``: ``gaussian_filter``, ``uniform_filter``, ``correlate1d`` ...,
 one lazy 1-D correlation per pass). Every mode, ``cval``, ``origin`` and ``axes`` of
 scipy.ndimage, exact across chunks.
 """
