@@ -241,7 +241,35 @@ class Passes:
         return f"passes: {steps}; the kernel's rank-1 factors, each pass {self.how}"
 
 
-class SeparablePasses(Executor):
+class RankOneExecutor(Executor):
+    """What the separable executors share: their prepared work is the kernel's rank-1 factors
+    (`rank1_factors`), and a kernel without them is not theirs to run."""
+
+    checks_values = True
+
+    def accepts(self, problem: Problem) -> bool:
+        return self.prepare(problem, None) is not None
+
+    def prepare(self, problem: Problem, plan: Plan | None) -> tuple[np.ndarray, ...] | None:
+        """The kernel's 1-D factors, or None when it is not rank-1."""
+        compute = self.compute_dtype(problem.spec()) if plan is None else plan.compute_dtype
+        return rank1_factors(problem.kernel(), compute)
+
+    def factors(self, problem: Problem, plan: Plan, prepared: object, check_finite: bool
+                ) -> tuple[np.ndarray, ...]:
+        """The factors to run with: ``prepared`` or made now; a plan made for another kernel
+        of the same shapes is refused, and a non-finite image raises `NonFiniteInput` (a
+        pass's zeros would spread NaN * 0; the run is repaired after, `fftconv.executors.nonfinite`)."""
+        factors = prepared if prepared is not None else self.prepare(problem, plan)
+        if factors is None:
+            raise ValueError(f"method='separable' needs {self.requirement}; this kernel is not: "
+                             "use method='auto'")
+        if check_finite and not all_finite(problem.x):
+            raise NonFiniteInput
+        return factors
+
+
+class SeparablePasses(RankOneExecutor):
     """One banded-matrix pass per axis for a rank-1 kernel (see the module docstring).
 
     Examples
@@ -254,7 +282,6 @@ class SeparablePasses(Executor):
 
     name = "separable"
     method = "separable"
-    checks_values = True
     requirement = (
         "a kernel that is an outer product of 1-D kernels (rank 1 within its dtype's rounding, "
         "finite, at least 2-D, no batch axes of its own) and a float or complex computation"
@@ -264,9 +291,6 @@ class SeparablePasses(Executor):
         return (spec.rank >= 2 and self.compute_dtype(spec) in GEMM_DTYPES and not spec.kernel_batched
                 and (forced or math.prod(spec.shape1) >= SEPARABLE_MIN_POINTS))
 
-    def accepts(self, problem: Problem) -> bool:
-        return self.prepare(problem, None) is not None
-
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
         dtype = self.compute_dtype(spec)
         # one intermediate array between the passes, about the size of input and output
@@ -274,19 +298,9 @@ class SeparablePasses(Executor):
         passes = Passes(tuple(range(spec.rank)), tuple(spec.shape2), "a banded matrix product (BLAS)")
         return Estimate(separable_seconds(spec, dtype, costs), workspace, passes)
 
-    def prepare(self, problem: Problem, plan: Plan | None) -> tuple[np.ndarray, ...] | None:
-        """The kernel's 1-D factors, or None when it is not rank-1."""
-        compute = self.compute_dtype(problem.spec()) if plan is None else plan.compute_dtype
-        return rank1_factors(problem.kernel(), compute)
-
     def run(self, problem: Problem, plan: Plan, out: np.ndarray, prepared: object = None,
             check_finite: bool = True) -> None:
-        factors = prepared if prepared is not None else self.prepare(problem, plan)
-        if factors is None:  # a plan made for another kernel of the same shapes
-            raise ValueError(f"method='separable' needs {self.requirement}; this kernel is not: "
-                             "use method='auto'")
-        if check_finite and not all_finite(problem.x):  # a band's zeros would spread NaN * 0
-            raise NonFiniteInput
+        factors = self.factors(problem, plan, prepared, check_finite)
         convolve_separable(problem.x, factors, problem.windows, out, plan.threads)
 
 

@@ -26,10 +26,9 @@ from ..core.geometry import window_reads
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel
 from ..planning.plan import Plan
-from .base import Estimate, Executor, NonFiniteInput
+from .base import Estimate
 from .direct_compiled import MAX_TAPS, correlate_extended, loop_estimate, loops, summed_dtype
-from .nonfinite import all_finite
-from .separable import SEPARABLE_MIN_POINTS, Passes, rank1_factors, scratch
+from .separable import SEPARABLE_MIN_POINTS, Passes, RankOneExecutor, rank1_factors, scratch
 
 #: What the passes compute in (the loop's real dtypes; integers go to exact executors).
 PASS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -110,7 +109,7 @@ def _fold_single_taps(factors: Sequence[np.ndarray | None]) -> list[np.ndarray |
     return factors
 
 
-class SeparableLoops(Executor):
+class SeparableLoops(RankOneExecutor):
     """One compiled direct pass per axis for a rank-1 kernel (see the module docstring).
 
     Examples
@@ -123,7 +122,6 @@ class SeparableLoops(Executor):
 
     name = "separable.compiled"
     method = "separable"
-    checks_values = True
     reads_boundary = True
     requirement = (
         "the compiled loops, a kernel that is an outer product of 1-D kernels (rank 1 within its "
@@ -136,9 +134,6 @@ class SeparableLoops(Executor):
                 and self.compute_dtype(spec) in PASS_DTYPES
                 and not spec.kernel_batched and max(spec.shape2) <= MAX_TAPS
                 and (forced or math.prod(spec.shape1) >= SEPARABLE_MIN_POINTS))
-
-    def accepts(self, problem: Problem) -> bool:
-        return self.prepare(problem, None) is not None
 
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
         summed = summed_dtype(self.compute_dtype(spec))
@@ -159,19 +154,9 @@ class SeparableLoops(Executor):
         passes = Passes(order, tuple(spec.shape2), f"the compiled loop, summing in {summed}")
         return Estimate(seconds, workspace, passes)
 
-    def prepare(self, problem: Problem, plan: Plan | None) -> tuple[np.ndarray, ...] | None:
-        """The kernel's 1-D factors, or None when it is not rank-1."""
-        compute = self.compute_dtype(problem.spec()) if plan is None else plan.compute_dtype
-        return rank1_factors(problem.kernel(), compute)
-
     def run(self, problem: Problem, plan: Plan, out: np.ndarray, prepared: object = None,
             check_finite: bool = True) -> None:
-        factors = prepared if prepared is not None else self.prepare(problem, plan)
-        if factors is None:  # a plan made for another kernel of the same shapes
-            raise ValueError(f"method='separable' needs {self.requirement}; this kernel is not: "
-                             "use method='auto'")
-        if check_finite and not all_finite(problem.x):  # as the other separable passes: repaired after
-            raise NonFiniteInput
+        factors = self.factors(problem, plan, prepared, check_finite)
         batch = problem.x.shape[: problem.x.ndim - problem.rank]
         ranges = [(0, n) for n in batch] + [window_reads(len(f), w) for f, w in zip(factors, problem.windows)]
         flipped = [None] * len(batch) + [np.flip(f) for f in factors]  # convolution -> correlation taps
