@@ -65,7 +65,16 @@ if TYPE_CHECKING:  # what the module's __getattr__ returns, for type checkers
     METHODS: tuple[str, ...]
 
 
+#: Subpackages imported on first use, so that ``import fftconv`` stays quick and
+#: ``fftconv.nn.conv2d(...)`` works after it (``fftconv.dask`` needs the dask extra).
+_LAZY_SUBPACKAGES = ("nn", "astropy", "dask")
+
+
 def __getattr__(name: str) -> object:
     if name == "METHODS":  # every method name, 'auto' first: derived from the registered executors
         return _registry.methods()
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'fftconv' has no attribute {name!r}")

@@ -112,6 +112,18 @@ def test_separable_filters_are_lazy_and_refuse_what_scipy_refuses(rng, monkeypat
         fftconv.dask.ndimage.sobel(x, output=np.empty((20, 20)))
 
 
+def test_bad_dtypes_are_refused_when_the_graph_is_built():
+    from fftconv.core.dtypes import UnsupportedDtypeError
+
+    for func in (fftconv.dask.convolve, fftconv.dask.correlate, fftconv.dask.fftconvolve):
+        with pytest.raises(UnsupportedDtypeError, match="in1 has dtype <U1"):
+            func(np.array(["a", "b", "c"]), np.ones(2))
+        with pytest.raises(UnsupportedDtypeError, match="in2 has dtype <U1"):
+            func(np.ones(3), np.array(["a", "b"]))
+    with pytest.raises(UnsupportedDtypeError, match="cannot be filtered"):
+        fftconv.dask.ndimage.gaussian_filter(np.array([["a", "b"]]), 1.0)
+
+
 def test_dask_ndimage_is_reachable_after_importing_fftconv_dask():
     import subprocess
     import sys

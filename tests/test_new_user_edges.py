@@ -142,3 +142,49 @@ def test_plan_explains_correlations_ndimage_modes_and_separable_passes(capsys):
     assert "correlate of (512, 512)" in out and "not a separable one" in out
     assert main(["plan", "64x64", "3x3", "--correlate"]) == 0
     assert capsys.readouterr().out.startswith("a correlation, planned as what runs")
+
+
+X4 = np.random.default_rng(0).standard_normal((1, 2, 8, 8))
+W4 = np.ones((3, 2, 3, 3))
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: fftconv.nn.conv2d(np.full((1, 2, 8, 8), "a"), W4), TypeError, "numeric arrays"),
+    (lambda: fftconv.nn.conv2d(np.float64(1), W4), ValueError, "expected 3-D (unbatched) or 4-D"),
+    (lambda: fftconv.nn.conv2d(np.zeros((1, 2, 0, 8)), W4), ValueError, "must not have empty"),
+    (lambda: fftconv.nn.conv2d(X4, W4, stride=0), ValueError, "stride must be at least 1"),
+    (lambda: fftconv.nn.conv2d(X4, W4, stride=1.5), TypeError, "stride must be an int"),
+    (lambda: fftconv.nn.conv2d(X4, W4, padding="foo"), ValueError, "Invalid padding string"),
+    (lambda: fftconv.nn.conv2d(X4, W4, padding=-1), ValueError, "padding must be at least 0"),
+    (lambda: fftconv.nn.conv2d(X4, W4, groups=3), ValueError, "expected input"),
+    (lambda: fftconv.nn.conv2d(X4, np.ones((3, 2, 9, 9))), ValueError, "kernel size can't be greater"),
+    (lambda: fftconv.nn.conv2d(X4, W4, np.ones(5)), ValueError, "bias must have shape"),
+    (lambda: fftconv.nn.conv2d(X4, W4, padding=1, padding_mode="foo"), ValueError, "padding_mode must be"),
+    (lambda: fftconv.nn.keras_conv(np.ones((1, 5, 1)), np.ones((3, 1, 1)), padding="foo"), ValueError,
+     "'causal'"),
+    (lambda: fftconv.nn.plan_conv((1, 2, -8, 8), (3, 2, 3, 3)), ValueError, "lengths must be positive"),
+    (lambda: fftconv.kernels.gaussian(float("nan")), ValueError, "sigma must be positive"),
+    (lambda: fftconv.kernels.box(2.5), ValueError, "positive integer"),
+    (lambda: fftconv.config.override(threads=-1).__enter__(), ValueError, "positive integer"),
+    (lambda: fftconv.config.override(foo=1).__enter__(), ValueError, "unknown setting 'foo'"),
+    (lambda: fftconv.config.override(memory_limit="lots").__enter__(), ValueError, "a size such as"),
+    (lambda: fftconv.astropy.convolve(np.float64(1), [1.0]), ValueError, "0-dimensional"),
+])
+def test_layers_kernels_settings_and_astropy_refuse_bad_input_clearly(call, error, words):
+    """(``fftconv.nn`` and ``fftconv.astropy`` are reached from ``import fftconv`` alone.)"""
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)
+    assert "Traceback" not in str(info.value)
+
+
+def test_subpackages_are_reachable_after_import_fftconv_alone():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, fftconv\n"
+            "assert 'fftconv.nn' not in sys.modules  # not imported until used\n"
+            "print(fftconv.nn.conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 2))).shape, "
+            "fftconv.astropy.convolve([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]).shape)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["(1,", "1,", "4)", "(3,)"]
