@@ -9,6 +9,10 @@ passes instead.
 
 from setuptools import Extension, setup
 
+#: The header every loop includes (the CPU targets); listed as a dependency, so it is rebuilt
+#: on and shipped with the sources.
+SHARED = {"include_dirs": ["fftconv/_include"], "depends": ["fftconv/_include/target_clones.h"]}
+
 setup(
     ext_modules=[
         Extension(
@@ -17,18 +21,21 @@ setup(
             # -fno-wrapv: Python builds with -fwrapv, which stops gcc vectorising the index arithmetic
             extra_compile_args=["-O3", "-fno-wrapv", "-Wno-psabi"],
             optional=True,
+            **SHARED,
         ),
         Extension(
             "fftconv.executors._compiled._running_sums",
             ["fftconv/executors/_compiled/running_sums.c"],
             extra_compile_args=["-O3", "-fno-wrapv"],
             optional=True,
+            **SHARED,
         ),
         Extension(
             "fftconv.nn._compiled._winograd",
             ["fftconv/nn/_compiled/winograd.c"],
             extra_compile_args=["-O3", "-fno-wrapv"],
             optional=True,
+            **SHARED,
         ),
     ]
 )

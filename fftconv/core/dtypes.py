@@ -46,7 +46,7 @@ class UnsupportedDtypeError(TypeError, ValueError, RuntimeError):
 
 
 def as_operand(a: object, name: str) -> np.ndarray:
-    """``np.asarray(a)``, with a clear error for dtypes convolution cannot handle.
+    """``np.asarray(a)``, with a clear error for dtypes convolution cannot handle (`check_dtype`).
 
     Examples
     --------
@@ -58,12 +58,23 @@ def as_operand(a: object, name: str) -> np.ndarray:
     fftconv.core.dtypes.UnsupportedDtypeError: in1 has dtype <U1, which cannot be convolved; ...
     """
     arr = np.asarray(a)
-    if arr.dtype.kind not in SUPPORTED_KINDS:
+    check_dtype(arr.dtype, name)
+    return arr
+
+
+def check_dtype(dtype: np.dtype, name: str) -> None:
+    """`UnsupportedDtypeError` unless arrays of ``dtype`` can be convolved (`SUPPORTED_KINDS`);
+    for arrays not in memory yet (a dask array's dtype), as `as_operand` checks arrays.
+
+    Examples
+    --------
+    >>> check_dtype(np.dtype("f4"), "in1")
+    """
+    if dtype.kind not in SUPPORTED_KINDS:
         raise UnsupportedDtypeError(
-            f"{name} has dtype {arr.dtype}, which cannot be convolved; "
+            f"{name} has dtype {dtype}, which cannot be convolved; "
             "pass booleans, integers, floats, complex numbers or Python numbers (object)"
         )
-    return arr
 
 
 @lru_cache(maxsize=256)

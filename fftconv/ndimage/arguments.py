@@ -56,3 +56,18 @@ def check_axes(axes: object, ndim: int) -> tuple[int, ...]:
     if len(set(checked)) != len(checked):
         raise ValueError("axes must be unique")
     return checked
+
+
+def check_cval_is_a_number(cval: object) -> None:
+    """scipy.ndimage's error for a ``cval`` that is not one number (a string, a list, None).
+
+    Examples
+    --------
+    >>> check_cval_is_a_number(0.5)
+    >>> check_cval_is_a_number("x")
+    Traceback (most recent call last):
+    ...
+    TypeError: must be real number, not str
+    """
+    if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0 or np.asarray(cval).dtype.kind not in "biufc":
+        raise TypeError(f"must be real number, not {type(cval).__name__}")  # scipy's error

@@ -33,7 +33,7 @@ from ..engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks
 from ..engine.holes import Holes, scale_of
 from ..engine.holes import compute_dtype as compute_dtype_of_holes
 from ..executors.registry import check_method
-from .arguments import NDImageMode, check_axes, normalize_sequence
+from .arguments import NDImageMode, check_axes, check_cval_is_a_number, normalize_sequence
 
 __all__ = ["NAN_TREATMENTS", "convolve", "correlate", "filter_holes", "prepare_filter"]
 
@@ -330,8 +330,7 @@ def _output(output, x, w: np.ndarray):
 def _check_cval(cval: object, x, w: np.ndarray) -> None:
     """scipy.ndimage's errors for a ``cval`` that is not a number, or complex with a real
     image."""
-    if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0 or np.asarray(cval).dtype.kind not in "biufc":
-        raise TypeError(f"must be real number, not {type(cval).__name__}")  # scipy's error
+    check_cval_is_a_number(cval)
     if np.iscomplexobj(cval) and np.dtype(x.dtype).kind != "c":
         if w.dtype.kind == "c":
             raise ValueError("Cannot provide a complex-valued cval when the input is real.")

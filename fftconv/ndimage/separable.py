@@ -34,7 +34,7 @@ import numpy as np
 from ..core.memory import kept_buffer
 from ..engine.blocks import filter_block
 from ..kernels import gaussian_1d
-from .arguments import NDImageMode, check_axes, normalize_sequence
+from .arguments import NDImageMode, check_axes, check_cval_is_a_number, normalize_sequence
 from .filters import _filter, _output, _source, block_budget, prepare_filter
 
 __all__ = [
@@ -77,9 +77,7 @@ class Pass:
     origin: int = 0
 
     def __post_init__(self) -> None:
-        cval = self.cval
-        if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0 or np.asarray(cval).dtype.kind not in "biufc":
-            raise TypeError(f"must be real number, not {type(cval).__name__}")  # scipy's error
+        check_cval_is_a_number(self.cval)  # before a pass is hashed (a list would fail there)
 
     def describe(self) -> str:
         taps = ", ".join(f"{t:.4g}" for t in self.taps) if len(self.taps) <= 5 else f"{len(self.taps)} taps"

@@ -12,11 +12,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CLONES
-#endif
+#include "target_clones.h"
 
 /* Each pass is a plain loop over contiguous rows (B^T and A^T combine whole rows), then one
  * over the tiles of a row with stride-2 loads or stores (B and A): both vectorise. The row
