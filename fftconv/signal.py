@@ -8,6 +8,7 @@ at ``n2 // 2`` like scipy (and ndimage, and deep-learning 'SAME').
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import timeit
 from collections.abc import Sequence
@@ -197,7 +198,7 @@ def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", axes: Axes =
     Examples
     --------
     >>> import numpy as np, fftconv
-    >>> fftconv.oaconvolve(np.arange(6.0), [1.0, -1.0]).round(12)
+    >>> fftconv.oaconvolve(np.arange(6.0), [1.0, -1.0]).round(12) + 0.0  # + 0.0: no -0. from rounding
     array([ 0.,  1.,  1.,  1.,  1.,  1., -5.])
     """
     return _convolve(in1, in2, mode, "tiled", axes, threads, conventions=SIGNAL_FFT, among=FFT_METHODS)
@@ -362,6 +363,8 @@ def plan(in1: ArrayLike | tuple[int, ...], in2: ArrayLike | tuple[int, ...], mod
     >>> p = fftconv.plan((4096, 4096), (31, 31), mode="same", threads=1)
     >>> p.method, p.fft_shape is not None
     ('tiled', True)
+    >>> print(fftconv.plan((64,), (5,), correlate=True, threads=1).explain().splitlines()[0])
+    correlate (64,) with (5,), output (68,), computing in float64 on 1 thread(s)
     """
     a, image_known = _as_planning_array(in1, dtype)
     b, kernel_known = _as_planning_array(in2, dtype)
@@ -373,7 +376,8 @@ def plan(in1: ArrayLike | tuple[int, ...], in2: ArrayLike | tuple[int, ...], mod
     if a.size == 0 or b.size == 0:
         raise ValueError("cannot plan a convolution of empty arrays")
     problem = Problem.build(a, b, mode, axes, correlate=correlate)
-    return run.plan(problem, method, nthreads, image_known=image_known, kernel_known=kernel_known)
+    chosen = run.plan(problem, method, nthreads, image_known=image_known, kernel_known=kernel_known)
+    return dataclasses.replace(chosen, operation="correlate") if correlate else chosen
 
 
 def _as_planning_array(value, dtype) -> tuple[np.ndarray, bool]:

@@ -141,7 +141,19 @@ def test_plan_explains_correlations_ndimage_modes_and_separable_passes(capsys):
     out = capsys.readouterr().out
     assert "correlate of (512, 512)" in out and "not a separable one" in out
     assert main(["plan", "64x64", "3x3", "--correlate"]) == 0
-    assert capsys.readouterr().out.startswith("a correlation, planned as what runs")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("correlate (64, 64) with (3, 3), output (66, 66)")
+    assert lines[1].startswith("run as what it equals: the convolution with the kernel reversed")
+    assert main(["plan", "64x64", "3x3"]) == 0
+    assert capsys.readouterr().out.startswith("convolve (64, 64) with (3, 3)")
+
+
+def test_plan_of_a_correlation_says_so():
+    import fftconv
+
+    text = fftconv.plan(np.ones((40, 40)), np.ones((3, 3)), correlate=True).explain()
+    assert text.startswith("correlate (40, 40)") and "kernel reversed" in text
+    assert fftconv.plan(np.ones((40, 40)), np.ones((3, 3))).explain().startswith("convolve (40, 40)")
 
 
 X4 = np.random.default_rng(0).standard_normal((1, 2, 8, 8))

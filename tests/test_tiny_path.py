@@ -102,6 +102,26 @@ def test_what_stays_on_the_pipeline(rng, counted):
     assert counted["ndimage"] == 0
 
 
+@pytest.mark.parametrize(("n", "k", "mode", "handed"), [
+    (1590, 719, "valid", True),  # 626,968 multiply-adds of a long kernel: numpy's BLAS dot
+    (2500, 300, "same", True),  # 750,000
+    (20000, 33, "valid", False),  # 658,944 multiply-adds of a short kernel: the compiled loop
+    (3000, 719, "valid", False),  # 1,640,758: over the long kernels' limit
+])
+def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, n, k, mode, handed):
+    calls = []
+    original = np.convolve
+
+    def counting(*args, **kwargs):
+        calls.append(args[0].shape)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(np, "convolve", counting)
+    a, b = rng.standard_normal(n).astype(np.float32), rng.standard_normal(k).astype(np.float32)
+    got = fftconv.convolve(a, b, mode)
+    assert bool(calls) == handed
+    assert_close(got, scipy.signal.convolve(a, b, mode, method="direct"), ulps=1000)
+
+
 def test_tiny_calls_keep_non_finite_values_local(rng):
     a = rng.standard_normal((6, 6))
     a[2, 3] = np.nan

@@ -240,9 +240,6 @@ def plan(args: argparse.Namespace) -> int:
     if args.boundary is None:
         result = signal.plan(args.image, kernel, args.mode, args.method, threads=args.threads, dtype=dtype,
                              correlate=args.correlate)
-        if args.correlate:
-            print("a correlation, planned as what runs: the convolution with the kernel reversed (and "
-                  "conjugated)")
         print(result.explain())
         return 0
     image = np.broadcast_to(np.zeros((), dtype), args.image)

@@ -70,6 +70,9 @@ class Plan:
     trial : Trial or None
         While the estimates of several executors are too close to call, the
         `fftconv.engine.trials.Trial` that times them on the signature's repeated calls.
+    operation : str
+        'convolve', or 'correlate' for a plan of a correlation (which runs as the convolution
+        with the kernel reversed and conjugated).
     """
 
     spec: Spec
@@ -84,6 +87,7 @@ class Plan:
     reason: str = ""
     costs_source: str = field(default="built-in", compare=False)
     trial: object = field(default=None, compare=False, hash=False, repr=False)
+    operation: str = field(default="convolve", compare=False)
 
     @property
     def shape1(self) -> tuple[int, ...]:
@@ -135,13 +139,16 @@ class Plan:
         convolve (512, 512) with (3, 3), ...
         """
         lines = [
-            f"convolve {self.shape1} with {self.shape2}, "
+            f"{self.operation} {self.shape1} with {self.shape2}, "
             f"output {tuple(w.length for w in self.mode_windows)}"
             + (f" for each of {int(np.prod(self.batch))} batch items" if self.batch else "")
             + f", computing in {self.compute_dtype} on {self.threads} thread(s)",
             f"chosen: {self.method}" + (f" by {self.executor}" if self.executor != self.method else "")
             + f" ({self.reason})",
         ]
+        if self.operation == "correlate":
+            lines.insert(1, "run as what it equals: the convolution with the kernel reversed "
+                            "(and conjugated)")
         if self.layout is not None:
             lines.append(str(self.layout))
         if self.backend is not None and self.fft_shape is not None:
