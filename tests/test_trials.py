@@ -93,15 +93,20 @@ def test_runs_that_are_not_final_are_not_timed():
     assert trial.kept == ("b", {"a": 2.0, "b": 1.0})
 
 
-def test_the_fastest_run_decides_not_a_noisy_one():
+def test_the_median_run_decides_not_a_lucky_or_a_disturbed_one():
     class Plan:
         def __init__(self, executor):
             self.executor = executor
 
-    trial = trials.Trial([Plan("a"), Plan("b")], lambda plan: True, lambda plan, times: plan.executor)
-    noisy_a = [1.0] + [5.0] * trials.TRIAL_RUNS  # untimed run, then mostly disturbed runs
-    noisy_a[1] = 1.0  # ... one quiet one: a's own speed
-    for a_time in noisy_a:
-        trial.record(trial.plans[0], a_time)
-        trial.record(trial.plans[1], 1.5)
-    assert trial.kept == "a"
+    def kept(a_times, b_time):
+        trial = trials.Trial([Plan("a"), Plan("b")], lambda plan: True, lambda plan, times: plan.executor)
+        for a_time in [1.0, *a_times]:  # the first run of each is untimed
+            trial.record(trial.plans[0], a_time)
+            trial.record(trial.plans[1], b_time)
+        return trial.kept
+
+    runs = trials.TRIAL_RUNS
+    lucky = [0.5] + [2.0] * (runs - 1)  # one quiet run, a's usual time 2.0: b at 1.5 is faster
+    assert kept(lucky, 1.5) == "b"
+    disturbed = [9.0] + [1.0] * (runs - 1)  # one run hit by other work: a at 1.0 is faster
+    assert kept(disturbed, 1.5) == "a"
