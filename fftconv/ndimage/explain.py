@@ -26,8 +26,8 @@ class Step:
     the first block."""
 
     describe: str
-    layout: BlockPlan
-    plan: Plan
+    layout: BlockPlan | None
+    plan: Plan | None  # None: a box far longer than the lines, from prefix sums (`box_sums`)
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,12 @@ class FilterPlan:
             f"filter(s){how.get(self.combine, '')}"
         ]
         for i, step in enumerate(self.steps, 1):
+            if step.plan is None or step.layout is None:
+                lines.append(f"{i}. {step.describe} (the whole image)")
+                lines.append("   a box far longer than the lines: each window's sum from the lines' prefix "
+                             "sums, whatever its length (fftconv.ndimage.box_sums; lines holding NaN or "
+                             "inf: running sums)")
+                continue
             blocks = (
                 "one block"
                 if step.layout.blocks == 1
@@ -94,6 +100,9 @@ def plan(filter: Callable | str, input: object, *args: object, **kwargs: object)
             if passes[: i + 1] in seen:
                 continue
             seen.add(passes[: i + 1])
+            if separable.long_box(source, p):
+                steps.append(Step(f"pass along {p.describe()}", None, None))
+                continue
             taps = p.weights(np.dtype(source.dtype) if i == 0 else job.out_dtype, job.out_dtype)
             dtype = np.dtype(source.dtype) if i == 0 else job.out_dtype
             work, _, _ = filters.prepare_filter(

@@ -35,6 +35,7 @@ from ..core.memory import kept_buffer
 from ..engine.blocks import filter_block
 from ..kernels import gaussian_1d
 from .arguments import NDImageMode, check_axes, check_cval_is_a_number, normalize_sequence
+from .box_sums import box_means, is_long_box
 from .filters import _filter, _output, _source, block_budget, prepare_filter
 
 __all__ = [
@@ -67,20 +68,31 @@ _REAL = np.zeros(1)
 @dataclass(frozen=True)
 class Pass:
     """One 1-D filter of a separable filter: correlate along ``axis`` with ``taps`` (the
-    output at ``i`` reads ``i - len(taps) // 2 - origin`` onwards), reading beyond the edges
-    with ``mode`` and ``cval``."""
+    output at ``i`` reads ``i - length // 2 - origin`` onwards), reading beyond the edges
+    with ``mode`` and ``cval``. A box (uniform_filter's) is ``box`` taps of ``1 / box`` and
+    no ``taps``: a box may be far longer than any line (``size=10**9``), and is never spelt out
+    where running sums or prefix sums compute it."""
 
     axis: int
     taps: tuple[float, ...]
     mode: str
     cval: complex | float
     origin: int = 0
+    box: int = 0
 
     def __post_init__(self) -> None:
         check_cval_is_a_number(self.cval)  # before a pass is hashed (a list would fail there)
 
+    @property
+    def length(self) -> int:
+        """The number of taps."""
+        return self.box or len(self.taps)
+
     def describe(self) -> str:
-        taps = ", ".join(f"{t:.4g}" for t in self.taps) if len(self.taps) <= 5 else f"{len(self.taps)} taps"
+        if self.length > 5:
+            taps = f"{self.length} taps"
+        else:
+            taps = ", ".join(f"{t:.4g}" for t in (self.taps or (1.0 / self.box,) * self.box))
         origin = f", origin {self.origin}" if self.origin else ""
         return f"axis {self.axis}: [{taps}], mode {self.mode!r}{origin}"
 
@@ -95,10 +107,13 @@ class Pass:
         >>> Pass(0, (0.25, 0.5, 0.25), "reflect", 0.0).weights(np.dtype("f4"), np.dtype("f4"))
         array([0.25, 0.5 , 0.25], dtype=float32)
         """
+        single_precision = np.dtype(source_dtype) == np.float32 and out_dtype == np.float32
+        if self.box:  # running sums take 1 / n itself (`direct_box.box_value`)
+            return np.full(self.box, 1.0 / self.box, np.float32 if single_precision else np.float64)
         if any(isinstance(t, complex) for t in self.taps):
             return np.asarray(self.taps, np.complex128)
         exact = np.asarray(self.taps, np.float64)
-        if not (np.dtype(source_dtype) == np.float32 and out_dtype == np.float32):
+        if not single_precision:
             return exact
         single = exact.astype(np.float32)
         if (single == single[0]).all():  # a box: running sums take 1 / n itself (`direct_box.box_value`)
@@ -223,7 +238,7 @@ def uniform_pass(axis: int, size: object, mode: str, cval: object, origin: objec
     size, origin = int(size), operator.index(origin)
     if not 0 <= size // 2 + origin < size:
         raise ValueError("invalid origin")
-    return Pass(axis, (1.0 / size,) * size, mode, cval, origin)
+    return Pass(axis, (), mode, cval, origin, box=size)
 
 
 def weights_pass(axis: int, weights: object, mode: str, cval: object, origin: object) -> Pass:
@@ -266,6 +281,8 @@ def _derivative_passes(
 
 
 def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job: Job) -> object:
+    if long_box(source, p) and box_means(source, p.axis, p.box, p.origin, p.mode, p.cval, target):
+        return target
     views = _collapsed(source, target, p.axis)
     source_view, target_view, axis = views if views is not None else (source, target, p.axis)
     _filter(
@@ -282,6 +299,13 @@ def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job:
         job.progress,
     )
     return target
+
+
+def long_box(source: object, p: Pass) -> bool:
+    """Whether pass ``p`` is a box far longer than ``source``'s lines, computed from prefix
+    sums (`box_sums`): for images in memory (a memmap's lines would be read whole)."""
+    return (bool(p.box) and type(source) is np.ndarray and block_budget(source) is None
+            and is_long_box(p.box, source.shape[p.axis]))
 
 
 def _collapsed(source: object, target: object, axis: int) -> tuple[np.ndarray, np.ndarray, int] | None:
@@ -359,10 +383,10 @@ def _slab_rows(source: object, passes: tuple[Pass, ...], out_dtype: np.dtype) ->
     first axis and no other pass along it, and a slab's buffers (two intermediates and the
     first pass's extended read) within the filter's block budget."""
     if not (isinstance(source, np.ndarray) and source.ndim >= 2 and len(passes) >= 2
-            and passes[0].axis == 0 and all(p.axis != 0 for p in passes[1:])):
+            and passes[0].axis == 0 and all(p.axis != 0 for p in passes[1:])) or long_box(source, passes[0]):
         return 0
     n, line_bytes = source.shape[0], max(1, math.prod(source.shape[1:]) * out_dtype.itemsize)
-    rows = min(n, max(SLAB_MIN_ROWS, SLAB_HALOS * len(passes[0].taps), SLAB_BYTES // line_bytes))
+    rows = min(n, max(SLAB_MIN_ROWS, SLAB_HALOS * passes[0].length, SLAB_BYTES // line_bytes))
     budget = block_budget(source)
     if budget is not None:
         rows = min(rows, budget // (4 * line_bytes))

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ...ndimage import separable
 from ...ndimage.arguments import NDImageMode
+from ...ndimage.box_sums import box_means, is_long_box
 from ...ndimage.separable import Job, Pass
 from ..chunks import as_dask
 from .filters import correlate
@@ -78,19 +79,10 @@ def evaluate(job: Job) -> da.Array:
     def passes_of(term: tuple[Pass, ...]) -> da.Array:
         current = x
         for i, p in enumerate(term):
-            if term[: i + 1] not in layers:
-                layers[term[: i + 1]] = correlate(
-                    current,
-                    p.weights(np.dtype(current.dtype), out_dtype),
-                    out_dtype,
-                    p.mode,
-                    p.cval,
-                    p.origin,
-                    axes=(p.axis,),
-                    method=job.method,
-                    threads=job.threads,
-                )
-            current = layers[term[: i + 1]]
+            prefix = term[: i + 1]
+            if prefix not in layers:
+                layers[prefix] = _pass_layer(current, p, out_dtype, job)
+            current = layers[prefix]
         return current.astype(out_dtype)
 
     results = [passes_of(term) for term in job.terms]
@@ -102,6 +94,29 @@ def evaluate(job: Job) -> da.Array:
     if job.combine == "magnitude":
         total = da.sqrt(total).astype(out_dtype)
     return total
+
+
+def _pass_layer(x: da.Array, p: Pass, out_dtype: np.dtype, job: Job) -> da.Array:
+    """One pass of ``job`` over ``x``, lazily: a correlation with halos between the chunks,
+    or a box far longer than the lines from their prefix sums."""
+    if p.box and is_long_box(p.box, x.shape[p.axis]):
+        return _long_box(x, p, out_dtype)
+    return correlate(x, p.weights(np.dtype(x.dtype), out_dtype), out_dtype, p.mode, p.cval, p.origin,
+                     axes=(p.axis,), method=job.method, threads=job.threads)
+
+
+def _long_box(x: da.Array, p: Pass, out_dtype: np.dtype) -> da.Array:
+    """A box far longer than the lines along ``p.axis`` (`fftconv.ndimage.box_sums`): every
+    window holds most of a line, so each chunk takes whole lines along the axis and sums
+    them from their prefix sums, with no halo."""
+
+    def block(values: np.ndarray) -> np.ndarray:
+        out = np.empty(values.shape, out_dtype)
+        if box_means(values, p.axis, p.box, p.origin, p.mode, p.cval, out):
+            return out
+        return separable.uniform_filter1d(values, p.box, p.axis, out_dtype, p.mode, p.cval, p.origin)
+
+    return x.rechunk({p.axis: -1}).map_blocks(block, dtype=out_dtype)
 
 
 def correlate1d(
