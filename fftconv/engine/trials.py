@@ -35,9 +35,8 @@ from collections.abc import Callable
 #: `fftconv.planning.planner.PRUNE_RATIO`, beyond which executors are not even priced).
 TRIAL_RATIO = 3.0
 #: Timed runs of each contender before the fastest is kept, judged by their median: the time
-#: users meet and the benchmarks judge by (the fastest single run, used before, flattered
-#: contenders whose times spread most, FFTs beside direct sums, and kept methods up to 1.8x
-#: slower on a shared 2-core VM; 3 medians were too few, picking 1.3x slower once in twenty).
+#: users meet and the benchmarks judge by (the fastest single run, used before, let one lucky
+#: run decide; 3 medians were too few, picking 1.3x slower once in twenty on a shared VM).
 TRIAL_RUNS = 7
 #: Runs after which a contender's transforms count as final even if the backend never says so.
 PATIENCE_RUNS = 12
