@@ -85,3 +85,22 @@ def test_dask_long_boxes_equal_the_in_memory_answer(rng):
 def test_the_plan_of_a_long_box_says_how(rng):
     text = fftconv.ndimage.plan(fftconv.ndimage.uniform_filter1d, np.zeros(1000), 10**6).explain()
     assert "prefix sums" in text and "1000000 taps" in text
+
+
+def test_long_boxes_of_a_memmap_run_in_blocks_of_whole_lines(rng, tmp_path):
+    x = rng.standard_normal((300, 200))
+    source = np.lib.format.open_memmap(tmp_path / "x.npy", "w+", np.float64, x.shape)
+    source[...] = x
+    with fftconv.config.override(memory_limit="256KiB"):  # blocks of a few columns
+        got = fftconv.ndimage.uniform_filter1d(source, 5000, axis=0, mode="mirror")
+    want = scipy.ndimage.uniform_filter1d(x, 5000, axis=0, mode="mirror")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cval", [np.nan, np.inf])
+def test_a_constant_that_is_not_finite_reaches_every_long_window(rng, cval):
+    x = rng.standard_normal(100)
+    got = fftconv.ndimage.uniform_filter1d(x, 5000, mode="constant", cval=cval)
+    assert (np.isnan(got) if np.isnan(cval) else got == np.inf).all()
+    np.testing.assert_allclose(fftconv.ndimage.uniform_filter1d(x, 5000, mode="wrap", cval=cval),
+                               scipy.ndimage.uniform_filter1d(x, 5000, mode="wrap"), rtol=1e-12)

@@ -47,7 +47,7 @@ def box_means(x: np.ndarray, axis: int, size: int, origin: int, mode: str, cval:
     """Write into ``out`` scipy.ndimage's ``uniform_filter1d(x, size, axis, mode=mode,
     cval=cval, origin=origin)``: the mean of ``size`` extended samples, the window of output
     ``i`` starting at ``i - size // 2 - origin``. False (``out`` untouched) for what the
-    running sums are left to: a ``cval`` that is not finite, or complex data that is not.
+    running sums are left to: complex data or a complex ``cval`` that is not finite.
 
     Examples
     --------
@@ -59,22 +59,25 @@ def box_means(x: np.ndarray, axis: int, size: int, origin: int, mode: str, cval:
     """
     line = np.moveaxis(np.asarray(x), axis, -1)
     finite = np.isfinite(line)
-    all_finite = bool(finite.all())
-    if not np.isfinite(cval) or (line.dtype.kind == "c" and not all_finite):
+    all_finite, cval_finite = bool(finite.all()), bool(np.isfinite(cval))
+    complex_data = line.dtype.kind == "c" or np.iscomplexobj(cval)
+    if complex_data and not (all_finite and cval_finite):
         return False
     n = line.shape[-1]
-    wide = np.complex128 if line.dtype.kind == "c" or isinstance(cval, complex) else np.float64
+    wide = np.complex128 if complex_data else np.float64
     start = np.arange(n, dtype=np.int64) - (size // 2 + origin)
 
     def window_sums(values: np.ndarray, fill: complex | float, dtype) -> np.ndarray:
         before = _summed_to(values, start, mode, fill, dtype)
         return _summed_to(values, start + size, mode, fill, dtype) - before
 
-    means = window_sums(line if all_finite else np.where(finite, line, 0), cval, wide) * (1.0 / size)
-    if not all_finite:  # how many NaN, +inf and -inf each window holds (counts are exact in float64)
-        nan = window_sums(np.isnan(line), 0.0, np.float64) > 0.5
-        high = window_sums(line == np.inf, 0.0, np.float64) > 0.5
-        low = window_sums(line == -np.inf, 0.0, np.float64) > 0.5
+    values = line if all_finite else np.where(finite, line, 0)
+    means = window_sums(values, cval if cval_finite else 0.0, wide) * (1.0 / size)
+    if not (all_finite and cval_finite):  # the NaN, +inf and -inf each window holds (exact counts)
+        fill = float(np.real(cval))
+        nan = window_sums(np.isnan(line), float(np.isnan(fill)), np.float64) > 0.5
+        high = window_sums(line == np.inf, float(fill == np.inf), np.float64) > 0.5
+        low = window_sums(line == -np.inf, float(fill == -np.inf), np.float64) > 0.5
         means = np.where(nan | (high & low), np.nan, np.where(high, np.inf, np.where(low, -np.inf, means)))
     np.moveaxis(out, axis, -1)[...] = cast(means, out.dtype, NDIMAGE.integers)
     return True

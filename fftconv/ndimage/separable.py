@@ -281,7 +281,7 @@ def _derivative_passes(
 
 
 def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job: Job) -> object:
-    if long_box(source, p) and box_means(source, p.axis, p.box, p.origin, p.mode, p.cval, target):
+    if long_box(source, p) and _long_box_pass(source, p, target, out_dtype):
         return target
     views = _collapsed(source, target, p.axis)
     source_view, target_view, axis = views if views is not None else (source, target, p.axis)
@@ -303,9 +303,39 @@ def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job:
 
 def long_box(source: object, p: Pass) -> bool:
     """Whether pass ``p`` is a box far longer than ``source``'s lines, computed from prefix
-    sums (`box_sums`): for images in memory (a memmap's lines would be read whole)."""
-    return (bool(p.box) and type(source) is np.ndarray and block_budget(source) is None
-            and is_long_box(p.box, source.shape[p.axis]))
+    sums (`box_sums`) rather than running sums."""
+    return bool(p.box) and is_long_box(p.box, source.shape[p.axis])
+
+
+#: Bytes a long box's prefix sums take per sample of a block (float64 or complex128, a line
+#: and its period twice over, the counts of NaN and inf).
+LONG_BOX_BYTES_PER_SAMPLE = 64
+
+
+def _long_box_pass(source: object, p: Pass, target: object, out_dtype: np.dtype) -> bool:
+    """Pass ``p``, a long box, into ``target`` by `box_sums.box_means`, over blocks that
+    hold whole lines along its axis and fit the filter's block budget (memmaps and datasets
+    are read a block at a time). False if `box_means` left it to the running sums."""
+    budget = block_budget(source)
+    shape = tuple(source.shape)
+    if budget is None or source.ndim == 1:
+        if isinstance(source, np.ndarray) and isinstance(target, np.ndarray):
+            return box_means(source, p.axis, p.box, p.origin, p.mode, p.cval, target)
+        budget = budget or math.prod(shape) * LONG_BOX_BYTES_PER_SAMPLE
+    across = max((a for a in range(len(shape)) if a != p.axis), key=lambda a: shape[a], default=None)
+    if across is None:
+        across, step = p.axis, shape[p.axis]
+    else:
+        per_index = math.prod(shape) // max(shape[across], 1) * LONG_BOX_BYTES_PER_SAMPLE
+        step = max(1, budget // max(per_index, 1))
+    for lo in range(0, shape[across], step):
+        block = tuple(slice(lo, lo + step) if a == across else slice(None) for a in range(len(shape)))
+        values = np.asarray(source[block])
+        out = np.empty(values.shape, out_dtype)
+        if not box_means(values, p.axis, p.box, p.origin, p.mode, p.cval, out):
+            return False  # complex data with NaN or inf: running sums for the whole pass
+        target[block] = out
+    return True
 
 
 def _collapsed(source: object, target: object, axis: int) -> tuple[np.ndarray, np.ndarray, int] | None:
