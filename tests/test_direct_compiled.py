@@ -87,6 +87,22 @@ def test_integer_valued_complex_is_exact_where_the_fft_was_not(rng):
             np.testing.assert_array_equal(getattr(fftconv, name)(a, b, "same", threads=1), want)
 
 
+def test_complex_sums_reuse_their_buffers_without_mixing_calls(rng, monkeypatch):
+    """The parts of complex images go through buffers kept from call to call: shapes that
+    change, shapes over the kept size, and threads must not see each other's."""
+    monkeypatch.setattr(direct_compiled, "COMPLEX_KEPT_BYTES", 64 * 64 * 8)
+    shapes = [(40, 50), (200, 100), (40, 50), (64, 64), (7, 300)]
+    for dtype in ("complex128", "complex64"):
+        for shape in shapes:
+            a = (rng.integers(-20, 21, shape) + 1j * rng.integers(-20, 21, shape)).astype(dtype)
+            b = (rng.integers(-3, 4, (3, 5)) + 1j * rng.integers(-3, 4, (3, 5))).astype(dtype)
+            want = scipy.signal.correlate(a.astype(np.complex128), b.astype(np.complex128), "full",
+                                          method="direct")
+            flipped = b[::-1, ::-1].conj()  # correlate = convolve with the flipped conjugate
+            for threads in (1, 2):
+                np.testing.assert_array_equal(compiled(a, flipped, "full", threads=threads), want)
+
+
 def test_layouts_the_caller_may_pass(rng):
     a = rng.standard_normal((40, 60))
     b = rng.standard_normal((5, 3))
