@@ -103,6 +103,24 @@ def test_complex_sums_reuse_their_buffers_without_mixing_calls(rng, monkeypatch)
                 np.testing.assert_array_equal(compiled(a, flipped, "full", threads=threads), want)
 
 
+@pytest.mark.parametrize("kernel", [(3, 3), (5, 5), (2, 3, 3), (3, 5, 5)])
+def test_the_blocks_compiled_for_3x3_and_5x5_kernels(rng, kernel):
+    """3x3 and 5x5 kernels run blocks compiled for their size (every plane of a 3-D kernel
+    after the first adds into the output): every dtype, heights around the block of four
+    rows, widths around a chunk of columns."""
+    dtypes = ["float32", "float64", "int64"]
+    for dtype, height, width in itertools.product(dtypes, [4, 7, 9], [15, 64, 65, 130]):
+        shape = (3, height, width)[-len(kernel):]
+        a = values(rng, shape, dtype)
+        b = values(rng, kernel, dtype)
+        want = scipy.signal.convolve(a, b, "full", method="direct")
+        got = compiled(a, b, "full")
+        if dtype == "int64":
+            np.testing.assert_array_equal(got, want)
+        else:
+            assert_close(got, want, ulps=64)
+
+
 def test_layouts_the_caller_may_pass(rng):
     a = rng.standard_normal((40, 60))
     b = rng.standard_normal((5, 3))
