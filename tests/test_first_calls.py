@@ -176,3 +176,23 @@ def test_the_pocketfft_pair_protocol():
     np.testing.assert_allclose(pair.spectrum, want, rtol=1e-6, atol=1e-5)
     pair.inverse()  # unnormalised: 6x the input
     np.testing.assert_allclose(pair.data, 6 * np.arange(12).reshape(2, 6), rtol=1e-6)
+
+
+def test_a_warm_call_does_not_test_a_31x31_kernels_rank_again(rng, monkeypatch):
+    from fftconv.executors import separable
+
+    a = rng.standard_normal((200, 100)).astype(np.float32)
+    b = rng.standard_normal((31, 31)).astype(np.float32)  # 3,844 bytes, not rank 1
+    fftconv.convolve(a, b, "same", threads=1)
+    fftconv.convolve(a, b, "same", "fft", threads=1)
+    tests = []
+    real = separable.rank1_factors
+
+    def counted(*args, **kwargs):
+        tests.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(separable, "rank1_factors", counted)
+    for _ in range(3):
+        fftconv.convolve(a, b, "same", threads=1)
+        fftconv.convolve(a, b, "same", "fft", threads=1)
+    assert tests == []

@@ -41,9 +41,10 @@ _memo: dict[tuple, tuple[Plan, config.Config, object]] = {}
 #: Signatures remembered before the memo starts afresh (a program cycling through more small
 #: signatures than this plans each call again, ~10 us).
 MEMO_SIZE = 256
-#: Kernels up to this size are remembered by value (the separable executor's rank-1 test
-#: costs a 512x512 * 3x3 call ~15 us otherwise); larger ones are tested on each call.
-MEMO_KERNEL_BYTES = 1024
+#: Kernels up to this size are remembered by value (the separable executors' rank-1 tests
+#: cost a 512x512 * 3x3 call ~15 us otherwise, a 31x31 kernel's 2 x 26 us against 3 us to
+#: key it by its bytes; AMD EPYC); larger ones are tested on each call. At most 2 MiB of keys.
+MEMO_KERNEL_BYTES = 8192
 
 
 def plan(
