@@ -21,7 +21,8 @@
  * blocks of 4 rows by 256 bytes ran 1.4-3.9x OpenCV's filter2D loop for 3x3 to 15x15
  * float32 kernels; 2 rows or 128 bytes, or accumulators gcc kept on the stack, 0.5-3x).
  * 3x3 and 5x5 kernels get blocks compiled for their size, the taps unrolled: 9 % faster for
- * 3x3 float32 and up to 1.47x for 5x5 (333² image, AMD EPYC); 7x7 gained nothing. gcc vectorises the fixed-width inner loops; on x86-64 Linux they are compiled
+ * 3x3 float32 and up to 1.47x for 5x5 (333² image, AMD EPYC); 7x7 gained nothing.
+ * gcc vectorises the fixed-width inner loops; on x86-64 Linux they are compiled
  * for AVX-512, AVX2 and the baseline and the CPU picks one when the module loads
  * (target_clones), so a build runs on any x86-64 machine it is copied to. The GIL is released
  * while summing, so calls on disjoint output rows run in parallel threads.
