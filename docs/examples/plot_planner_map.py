@@ -25,16 +25,23 @@ for i, k in enumerate(kernels):
         kernel = np.random.default_rng(0).standard_normal((k, k))  # values known: not separable
         choice[i, j] = methods.index(fftconv.plan((n, n), kernel, "same", threads=1).method)
 
+
+
+def draw_methods(ax, grid, image_sizes, kernel_sizes, title):
+    """One cell per image and kernel size, coloured and labelled by the method in ``grid``."""
+    ax.imshow(grid, cmap=plt.get_cmap("tab10", 10), vmin=0, vmax=9, origin="lower")
+    ax.set_xticks(range(len(image_sizes)), [f"{n}²" for n in image_sizes])
+    ax.set_yticks(range(len(kernel_sizes)), [f"{k}²" for k in kernel_sizes])
+    ax.set_xlabel("image")
+    ax.set_ylabel("kernel")
+    for i in range(len(kernel_sizes)):
+        for j in range(len(image_sizes)):
+            ax.text(j, i, methods[grid[i, j]], ha="center", va="center", fontsize=8)
+    ax.set_title(title)
+
+
 fig, ax = plt.subplots(figsize=(6, 4.5))
-ax.imshow(choice, cmap=plt.get_cmap("tab10", 10), vmin=0, vmax=9, origin="lower")
-ax.set_xticks(range(len(images)), [f"{n}²" for n in images])
-ax.set_yticks(range(len(kernels)), [f"{k}²" for k in kernels])
-ax.set_xlabel("image")
-ax.set_ylabel("kernel")
-for i in range(len(kernels)):
-    for j in range(len(images)):
-        ax.text(j, i, methods[choice[i, j]], ha="center", va="center", fontsize=8)
-ax.set_title("fftconv.plan's choice (a random kernel)")
+draw_methods(ax, choice, images, kernels, "fftconv.plan's choice (a random kernel)")
 fig.tight_layout()
 
 # %%
@@ -60,18 +67,10 @@ for i, k in enumerate(small_kernels):
         fastest[i, j] = int(np.argmin(times))
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
-for ax, (title, grid) in zip(axes, [("estimated (fftconv.plan)", choice[: len(small_kernels), : len(small_images)]),
-                                    ("measured (fastest of the methods)", fastest)]):
-    ax.imshow(grid, cmap=plt.get_cmap("tab10", 10), vmin=0, vmax=9, origin="lower")
-    ax.set_xticks(range(len(small_images)), [f"{n}²" for n in small_images])
-    ax.set_yticks(range(len(small_kernels)), [f"{k}²" for k in small_kernels])
-    ax.set_xlabel("image")
-    ax.set_ylabel("kernel")
-    for i in range(len(small_kernels)):
-        for j in range(len(small_images)):
-            ax.text(j, i, methods[grid[i, j]], ha="center", va="center", fontsize=8)
-    ax.set_title(title)
+estimated = choice[: len(small_kernels), : len(small_images)]
+draw_methods(axes[0], estimated, small_images, small_kernels, "estimated (fftconv.plan)")
+draw_methods(axes[1], fastest, small_images, small_kernels, "measured (fastest of the methods)")
 fig.tight_layout()
-agree = (choice[: len(small_kernels), : len(small_images)] == fastest).mean()
+agree = (estimated == fastest).mean()
 print(f"the estimate picked the measured fastest method on {agree:.0%} of these cells")
 plt.show()
