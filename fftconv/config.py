@@ -16,7 +16,7 @@ The file::
     [fftw]
     threads = 2                 # default thread count
     planner_effort = "auto"     # auto | estimate | measure | patient
-    wisdom = true               # false, or a path for the wisdom file
+    wisdom = true               # false, or a directory for FFTW wisdom (one file per size)
 
     [planner]
     method = "auto"             # force a method wherever 'auto' is asked for
@@ -83,7 +83,7 @@ class Config:
         them with MEASURE once reused (or at once when wisdom knows them); 'estimate',
         'measure' and 'patient' fix the effort.
     wisdom : pathlib.Path or None
-        Where FFTW wisdom is loaded from and saved to (None: no wisdom file).
+        The directory FFTW wisdom is kept in, one file per transform size (None: none).
     method : str
         Method used wherever 'auto' is asked for ('auto': the planner decides).
     backend : str
@@ -130,14 +130,14 @@ def user_config_path() -> Path:
 
 
 def wisdom_default_path() -> Path:
-    """Default wisdom file, in the user's cache directory.
+    """Default wisdom directory (one file per transform size), in the user's cache directory.
 
     Examples
     --------
     >>> wisdom_default_path().name
-    'wisdom.json'
+    'wisdom'
     """
-    return Path(platformdirs.user_cache_dir("fftconv")) / "wisdom.json"
+    return Path(platformdirs.user_cache_dir("fftconv")) / "wisdom"
 
 
 def parse_size(value: object, where: str, unit_required: bool = False) -> int:
@@ -222,10 +222,15 @@ def _wisdom(value: object, where: str) -> Path | None:
         if value.strip().lower() in ("1", "true", "on", "yes"):
             return wisdom_default_path()
         text = value.strip()
-        if "/" in text or os.sep in text or text.startswith("~") or text.endswith(".json"):
-            return Path(text).expanduser()
-    raise ConfigError(f"{where}: expected true, false or a file path (a directory in it, or a name "
-                      f"ending in .json, such as ~/fftconv-wisdom.json), got {value!r}")
+        if "/" in text or os.sep in text or text.startswith("~"):
+            path = Path(text).expanduser()
+            if path.is_file():
+                raise ConfigError(f"{where}: {path} is a file; FFTW wisdom is kept in a directory, one "
+                                  "file per transform size (a single wisdom file is from an earlier "
+                                  "fftconv): give a directory, such as ~/.cache/fftconv/wisdom")
+            return path
+    raise ConfigError(f"{where}: expected true, false or a directory path (with a / in it, such as "
+                      f"~/fftconv-wisdom), got {value!r}")
 
 
 def _costs(table: object, where: str, base: CostModel) -> CostModel:

@@ -5,15 +5,14 @@ share their process: FFTW's MEASURE plans and the first-use calibration of this 
 It runs at the lowest scheduling priority, answers one JSON request a line on its standard
 output and ends when its input closes. Requests:
 
-* ``{"op": "plan", "size": ...}``: plan that transform size with MEASURE;
+* ``{"op": "plan", "size": ...}``: plan that transform size with MEASURE, having forgotten
+  the wisdom of earlier sizes: the answer's ``"wisdom"`` is what plans that size alone;
 * ``{"op": "time", "cases": [[shape, dtype, threads], ...], "seconds": s}``: also time a
   forward and inverse transform of each (``"seconds"`` in the answer);
 * ``{"op": "calibrate", "costs": {...}}``: the coefficients of
   `fftconv.planning.measure_cpu.measure` from those (timed in this process' CPU time);
 * ``{"op": "thread_gains", "costs": {...}}``: `fftconv.planning.measure_cpu.thread_gains`
   (wall time: asked for only while the user's process is idle).
-
-Every answer carries FFTW's wisdom, which the user's process imports.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ def serve(requests, answers) -> None:
     >>> import io
     >>> out = io.StringIO()
     >>> serve(['{"op": "time", "cases": [[[16], "float64", 1]], "seconds": 0.001}'], out)
-    >>> answer = json.loads(out.getvalue()); answer["seconds"][0] > 0 and "wisdom" in answer
+    >>> answer = json.loads(out.getvalue()); answer["seconds"][0] > 0
     True
     """
     rng = np.random.default_rng(0)
@@ -47,8 +46,10 @@ def serve(requests, answers) -> None:
         request = json.loads(line)
         answer: dict[str, object] = {}
         op = request["op"]
-        if op == "plan":
+        if op == "plan":  # the size's own wisdom, without what earlier sizes taught FFTW
+            fftw.forget_wisdom()
             fftw.TransformPair(*fftw.decode_size(request["size"]), "measure", None)
+            answer["wisdom"] = fftw.export_wisdom_blobs()
         elif op == "time":
             answer["seconds"] = [_time_transforms(tuple(shape), np.dtype(dtype), threads, request["seconds"],
                                                   rng) for shape, dtype, threads in request["cases"]]
@@ -58,7 +59,6 @@ def serve(requests, answers) -> None:
         elif op == "thread_gains":
             base = calibrate.from_dict(DEFAULT_COSTS, request["costs"])
             answer["costs"] = calibrate.as_dict(measure_cpu.thread_gains(base))
-        answer["wisdom"] = fftw.export_wisdom_blobs()
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
 

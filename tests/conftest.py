@@ -10,11 +10,11 @@ import fftconv
 #: Methods that take any kernel ('separable' needs a rank-1 one: tests/test_separable.py).
 GENERAL_METHODS = [m for m in fftconv.METHODS if m != "separable"]
 
-# Hermetic settings: no user config file, wisdom in a scratch file, not in the user's cache.
+# Hermetic settings: no user config file, wisdom in a scratch directory, not in the user's cache.
 _scratch = Path(tempfile.mkdtemp(prefix="fftconv-tests-"))
 (_scratch / "config.toml").write_text("")
 os.environ["FFTCONV_CONFIG"] = str(_scratch / "config.toml")
-os.environ["FFTCONV_WISDOM"] = str(_scratch / "wisdom.json")
+os.environ["FFTCONV_WISDOM"] = str(_scratch / "wisdom")
 os.environ["FFTCONV_CALIBRATE"] = "off"  # plans from the built-in coefficients, whatever the CPU
 for _var in ("FFTCONV_THREADS", "FFTCONV_PLANNER_EFFORT", "FFTCONV_METHOD", "FFTCONV_BACKEND",
              "FFTCONV_MEMORY_LIMIT"):

@@ -9,6 +9,7 @@ import pytest
 import fftconv
 from fftconv import config
 from fftconv.backends import fftw as _fftw
+from fftconv.backends import wisdom_store
 
 
 @pytest.fixture
@@ -136,32 +137,70 @@ def fresh_fftw():
 
 
 def test_wisdom_round_trip(tmp_path, fresh_fftw):
-    path = tmp_path / "wisdom.json"
-    with config.override(wisdom=str(path), planner_effort="measure"):
+    folder = tmp_path / "wisdom"
+    with config.override(wisdom=str(folder), planner_effort="measure"):
         fftconv.convolve(np.ones((96, 80)), np.ones((5, 5)), method="fft", threads=1)
-    saved = json.loads(path.read_text())
+    size = ((), (100, 84), True, np.dtype(np.float64), 1)
+    saved = json.loads(wisdom_store.size_file(folder, _fftw.encode_size(size)).read_text())
     assert saved["fftw"] == _fftw.fftw_version() and "fftw_wisdom" in saved["wisdom"][0]
+    assert saved["size"] == _fftw.encode_size(size)
     _fftw.forget_wisdom()
     with pytest.raises(LookupError):
-        _fftw.TransformPair((), (100, 84), True, np.dtype(np.float64), 1, "wisdom", None)
-    assert _fftw.load_wisdom(path) is True
-    # with the wisdom loaded, a measured plan without measuring
-    pair = _fftw.TransformPair((), (100, 84), True, np.dtype(np.float64), 1, "wisdom", None)
-    assert pair.measured
+        _fftw.TransformPair(*size, "wisdom", None)
+    assert _fftw._import_size(folder, size) is True
+    # with the size's wisdom imported, a measured plan without measuring
+    assert _fftw.TransformPair(*size, "wisdom", None).measured
+
+
+def test_a_size_lookup_imports_that_sizes_wisdom_only(tmp_path, fresh_fftw, monkeypatch):
+    folder = tmp_path / "wisdom"
+    sizes = [((), (n,), True, np.dtype(np.float64), 1) for n in (96, 100, 120)]
+    for size in sizes:  # as the measuring process answers: each size's own wisdom
+        _fftw.forget_wisdom()
+        _fftw.TransformPair(*size, "measure", None)
+        wisdom_store.write(folder, _fftw.encode_size(size), _fftw.fftw_version(), _fftw.export_wisdom_blobs())
+    _fftw.forget_wisdom()
+    read = []
+    real_read = wisdom_store.read
+    monkeypatch.setattr(wisdom_store, "read", lambda d, s, v: read.append(s) or real_read(d, s, v))
+    with config.override(wisdom=str(folder)):
+        pair = _fftw.transform_pair((), (100,), True, np.dtype(np.float64), 1)
+        assert isinstance(pair, _fftw.TransformPair) and pair.measured
+        assert read == [_fftw.encode_size(sizes[1])]
+        with pytest.raises(LookupError):  # another size's wisdom was not imported
+            _fftw.TransformPair(*sizes[2], "wisdom", None)
+        _fftw.transform_pair((), (100,), True, np.dtype(np.float64), 1)
+        assert len(read) == 1  # looked up once per process
+
+
+def test_a_wisdom_file_of_the_old_single_file_kind_is_a_config_error(tmp_path):
+    old = tmp_path / "wisdom.json"
+    old.write_text("{}")
+    with pytest.raises(fftconv.ConfigError, match="is a file; FFTW wisdom is kept in a directory"):
+        config.override(wisdom=str(old)).__enter__()
+
+
+def _size_file(folder, size):
+    return wisdom_store.size_file(folder, _fftw.encode_size(size))
+
+
+def _wisdom_file(fftw: str, length: int, blob: str) -> str:
+    return json.dumps({"format": wisdom_store.FORMAT, "fftw": fftw, "size": [[], [length], True, "<f8", 1],
+                       "wisdom": [blob, "", ""]})
 
 
 @pytest.mark.parametrize("content", ["{not json", json.dumps({"format": "other"}),
-                                     json.dumps({"format": _fftw.WISDOM_FORMAT, "fftw": "fftw-0.0",
-                                                 "wisdom": ["", "", ""]}),
-                                     json.dumps({"format": _fftw.WISDOM_FORMAT,
-                                                 "fftw": _fftw.fftw_version(),
-                                                 "wisdom": ["(garbage", "", ""]})])
+                                     _wisdom_file("fftw-0.0", 10, ""),  # another FFTW's
+                                     _wisdom_file(_fftw.fftw_version(), 11, ""),  # another size's
+                                     _wisdom_file(_fftw.fftw_version(), 10, "(garbage")])
 def test_corrupt_or_foreign_wisdom_is_a_warning(tmp_path, fresh_fftw, content):
-    path = tmp_path / "wisdom.json"
-    path.write_text(content)
+    folder = tmp_path / "wisdom"
+    folder.mkdir()
+    size = ((), (10,), True, np.dtype(np.float64), 1)
+    _size_file(folder, size).write_text(content)
     with pytest.warns(RuntimeWarning, match="wisdom"):
-        assert _fftw.load_wisdom(path) is False
-    with config.override(wisdom=str(path)), warnings.catch_warnings():
+        assert _fftw._import_size(folder, size) is False
+    with config.override(wisdom=str(folder)), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = fftconv.convolve(np.arange(10.0), np.ones(3), method="fft")
     np.testing.assert_allclose(out, np.convolve(np.arange(10.0), np.ones(3)), atol=1e-12)

@@ -15,7 +15,7 @@ from conftest import assert_close
 import fftconv
 import fftconv.ndimage
 from fftconv import config
-from fftconv.backends import fftw, pocketfft
+from fftconv.backends import fftw, pocketfft, wisdom_store
 from fftconv.engine import blocks
 
 
@@ -112,7 +112,7 @@ def test_an_interrupted_streamed_run_leaves_the_process_usable(rng, monkeypatch,
 @pytest.fixture
 def fresh_wisdom(tmp_path):
     fftw.forget_wisdom()
-    yield tmp_path / "wisdom" / "w.json"
+    yield tmp_path / "cache" / "wisdom"
     fftw.forget_wisdom()
 
 
@@ -141,20 +141,21 @@ def test_wisdom_that_cannot_be_saved_is_a_warning(rng, fresh_wisdom, monkeypatch
 
         return Failing()
 
-    monkeypatch.setattr(fftw.os, "fdopen", failing)
+    monkeypatch.setattr(wisdom_store.os, "fdopen", failing)
     with config.override(wisdom=str(fresh_wisdom), planner_effort="measure"):
         with pytest.warns(RuntimeWarning, match="cannot save FFTW wisdom"):
             got, want = measured_convolution(rng)
     assert_close(got, want)
-    assert not fresh_wisdom.exists() and os.listdir(fresh_wisdom.parent) == []  # no temporary left
+    assert list(fresh_wisdom.iterdir()) == []  # no temporary left
 
 
 def test_truncated_wisdom_is_a_warning(rng, fresh_wisdom):
     with config.override(wisdom=str(fresh_wisdom), planner_effort="measure"):
         measured_convolution(rng)
-    text = fresh_wisdom.read_text()
-    assert json.loads(text)["format"] == fftw.WISDOM_FORMAT
-    fresh_wisdom.write_text(text[: len(text) // 2])
+    (saved,) = fresh_wisdom.iterdir()  # one transform size: one file
+    text = saved.read_text()
+    assert json.loads(text)["format"] == wisdom_store.FORMAT
+    saved.write_text(text[: len(text) // 2])
     fftw.forget_wisdom()
     with config.override(wisdom=str(fresh_wisdom)):
         with pytest.warns(RuntimeWarning, match="wisdom"):

@@ -4,6 +4,7 @@ arriving from the background for sizes that repeat."""
 
 import builtins
 import dataclasses
+import functools
 import io
 import os
 import threading
@@ -16,7 +17,7 @@ from conftest import assert_close
 
 import fftconv
 from fftconv import background, config
-from fftconv.backends import fftw, pocketfft
+from fftconv.backends import fftw, pocketfft, wisdom_store
 from fftconv.planning import calibrate
 
 
@@ -78,6 +79,35 @@ def test_small_first_transforms_run_on_pocketfft(rng, flags_planned):
     assert_close(out, np.convolve(x, h))
     planned = [flags for flags, _ in flags_planned if "FFTW_WISDOM_ONLY" not in flags]
     assert planned == []  # wisdom looked up (it knows nothing), no plan made: pocketfft
+
+
+def test_a_small_first_call_reads_no_wisdom_and_its_repeat_reads_its_sizes_only(rng, tmp_path, monkeypatch):
+    """A process' first call must not import the wisdom of every size ever measured (one
+    file of it took ~30 ms after a few hundred sizes); a few small transforms wait for their
+    size to repeat before even their own size's file is read."""
+    folder = tmp_path / "wisdom"
+    x, h = rng.standard_normal(700), rng.standard_normal(90)
+    size = ((), fftconv.plan(x, h, method="fft").fft_shape, True, np.dtype(np.float64), 1)
+    fftw.forget_wisdom()
+    fftw.TransformPair(*size, "measure", None)
+    wisdom_store.write(folder, fftw.encode_size(size), fftw.fftw_version(), fftw.export_wisdom_blobs())
+    for n in range(20):  # other sizes' files: never read by these calls
+        other = ((), (64 + 2 * n,), True, np.dtype(np.float64), 1)
+        wisdom_store.write(folder, fftw.encode_size(other), fftw.fftw_version(), ["", "", ""])
+    fftw.forget_wisdom()
+    read = []
+    real_read = wisdom_store.read
+    monkeypatch.setattr(wisdom_store, "read",
+                        lambda d, s, v: read.append(fftw.decode_size(s)) or real_read(d, s, v))
+    # as in a new process, where pyFFTW is not loaded yet (it finds the loaded core again)
+    monkeypatch.setattr(fftw, "_pyfftw", functools.cache(fftw._pyfftw.__wrapped__))
+    with config.override(wisdom=str(folder), method="fft", threads=1):
+        assert_close(fftconv.convolve(x, h), np.convolve(x, h))
+        assert read == [] and fftw._pyfftw.cache_info().currsize == 0
+        assert_close(fftconv.convolve(x, h), np.convolve(x, h))
+        assert read == [size]
+        assert "MEASURE plans" in fftconv.plan(x, h).explain()  # from the size's file, not measured again
+    assert not background.pending(("fftw", size))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "longdouble"])

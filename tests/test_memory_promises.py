@@ -92,10 +92,10 @@ def test_sizes_in_files_and_the_environment_need_a_unit(tmp_path, monkeypatch):
 
 def test_a_wisdom_setting_that_is_no_path_is_an_error(monkeypatch, tmp_path):
     monkeypatch.setenv("FFTCONV_WISDOM", "maybe")
-    with pytest.raises(fftconv.ConfigError, match="FFTCONV_WISDOM: expected true, false or a file path"):
+    with pytest.raises(fftconv.ConfigError, match="FFTCONV_WISDOM: expected true, false or a directory path"):
         config.get()
-    monkeypatch.setenv("FFTCONV_WISDOM", str(tmp_path / "w.json"))
-    assert config.get().wisdom == tmp_path / "w.json"
+    monkeypatch.setenv("FFTCONV_WISDOM", str(tmp_path / "w"))
+    assert config.get().wisdom == tmp_path / "w"
 
 
 def test_misspelt_variables_are_named_in_a_warning(monkeypatch):

@@ -14,14 +14,16 @@ FFTW facts this module exists to contain:
   interfaces); its compiled core, ``pyfftw.pyfftw``, which is all this module uses, loads in
   ~7 ms, so it is loaded alone (`_pyfftw`), under its own name: a later ``import pyfftw``
   finds and uses the very same module;
-* wisdom (what MEASURE learnt) is loaded once from the configured file and saved back
-  atomically after new measurements; a corrupt or foreign file is a warning, never an error.
-  Wisdom entries record the thread count they were measured with, so one file serves all.
+* wisdom (what MEASURE learnt) is kept one file per transform size in the configured
+  directory (`fftconv.backends.wisdom_store`): a size's file is imported when a call first
+  asks for that size, and written after the size is measured; a corrupt or foreign file is a
+  warning, never an error. Sizes include the thread count (wisdom depends on it).
 
 The effort policy (``[fftw] planner_effort``). 'auto' (the default) never lets a call wait
-for MEASURE: a transform size that FFTW's wisdom knows gets its plan at once (milliseconds);
-any other size runs on pocketfft (`fftconv.backends.pocketfft`: no planning) until it is
-asked for by a second call in the process, when it is measured in the background
+for MEASURE: a transform size that FFTW's wisdom knows gets its plan at once (milliseconds;
+a call of a few small transforms, which would not repay loading pyFFTW, from its size's
+second call); any other size runs on pocketfft (`fftconv.backends.pocketfft`: no planning)
+until it is asked for by a second call in the process, when it is measured in the background
 (`fftconv.background`, in the measuring process of `fftconv.backends.measuring`); the calls
 after that find it in the wisdom, which is saved for the next process. 'estimate',
 'measure' and 'patient' plan every new size with FFTW at that effort inside the call, as
@@ -34,11 +36,8 @@ import atexit
 import functools
 import importlib.machinery
 import importlib.util
-import json
 import math
-import os
 import sys
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ import numpy as np
 
 from .. import background, installed
 from .. import config as _config
-from . import measuring, pocketfft
+from . import measuring, pocketfft, wisdom_store
 from .base import register_backend
 from .cache import PairCache
 
@@ -79,10 +78,8 @@ COUNTED_SIZES = 4096
 ESTIMATE_WORTH = 1 << 19
 
 _EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}
-WISDOM_FORMAT = "fftconv-wisdom-1"
 
 _plan_lock = threading.RLock()
-_wisdom_loaded: set[Path] = set()
 _core_lock = threading.Lock()
 
 
@@ -180,7 +177,15 @@ class TransformPair:
         self._make((_EFFORT_FLAG[self.effort],))
         self.measured = self.effort != "estimate"
         if self.measured and self.wisdom is not None:
-            save_wisdom(self.wisdom)
+            # all this process knows (a superset of what plans this size): planned here, the
+            # size's own wisdom cannot be told apart from what earlier plans learnt
+            _save_size(self.wisdom, self.size, export_wisdom_blobs())
+
+    @property
+    def size(self) -> tuple:
+        """(batch shape, FFT shape, real, dtype, threads): what the pair cache and the
+        wisdom store key it by."""
+        return self.batch_shape, self.fft_shape, self.real, np.dtype(self.dtype), self.threads
 
     @property
     def points(self) -> int:
@@ -225,6 +230,8 @@ _unknown: set[tuple] = set()
 _wisdom_grown = [0]
 #: Sizes measured in the background (their next request plans from wisdom).
 _measured: set[tuple] = set()
+#: (wisdom directory, size) whose file was looked up, or written, by this process.
+_imported: set[tuple] = set()
 
 
 def transform_pair(
@@ -258,44 +265,70 @@ def transform_pair(
         return pair
     if effort != "auto":  # asked for: planned here, at that effort
         if wisdom is not None:
-            load_wisdom(wisdom)
+            _import_size(wisdom, size)
         pair = TransformPair(*size, effort, wisdom)
         _pairs.put(key, pair)
         return pair
-    if _count_call(size) >= REPEATS_BEFORE_MEASURE and measuring.available():
-        background.submit(("fftw", size), functools.partial(_measure_in_background, size, wisdom))
-    if pair is not None and pair.wisdom_seen == _wisdom_grown[0]:
-        return pair  # an ESTIMATE pair, and the wisdom has learnt nothing since
-    if size not in _unknown and (_pyfftw.cache_info().currsize or _wisdom_file_exists(wisdom)):
+    count = _count_call(size)
+    small = uses * math.prod(batch_shape) * math.prod(fft_shape) < ESTIMATE_WORTH
+    # an ESTIMATE pair looks the wisdom up again only once it has grown; a few small
+    # transforms do not load pyFFTW for it (~6 ms) before their size repeats
+    stale = pair is None or pair.wisdom_seen != _wisdom_grown[0]
+    if stale and size not in _unknown and (
+            not small or count >= REPEATS_BEFORE_MEASURE or _pyfftw.cache_info().currsize):
         measured = _from_wisdom(size, wisdom)
         if measured is not None:
             _pairs.put(key, measured)
             return measured
+    if count >= REPEATS_BEFORE_MEASURE and measuring.available():
+        background.submit(("fftw", size), functools.partial(_measure_in_background, size, wisdom))
     if pair is not None:  # an ESTIMATE pair, still the best known
         pair.wisdom_seen = _wisdom_grown[0]
         return pair
-    points = math.prod(batch_shape) * math.prod(fft_shape)
-    if uses * points < ESTIMATE_WORTH:
+    if small:
         return pocketfft.transform_pair(*size)
     pair = TransformPair(*size, "estimate", None)
     _pairs.put(key, pair)
     return pair
 
 
-def _wisdom_file_exists(wisdom: Path | None) -> bool:
-    """Whether a wisdom file may know sizes (checked before loading pyFFTW for it at all)."""
-    return wisdom is not None and wisdom not in _wisdom_loaded and wisdom.is_file()
-
-
 def _from_wisdom(size: tuple, wisdom: Path | None) -> TransformPair | None:
-    """The pair for ``size`` planned from wisdom (milliseconds), or None if it is unknown."""
-    if wisdom is not None:
-        load_wisdom(wisdom)
-    try:
-        return TransformPair(*size, "wisdom", wisdom)
-    except LookupError:
-        _unknown.add(size)
-        return None
+    """The pair for ``size`` planned from wisdom (milliseconds), or None if it is unknown:
+    neither this process (if pyFFTW is loaded at all) nor the size's file knows it."""
+    on_disk = wisdom is not None and _import_size(wisdom, size)
+    if on_disk or _pyfftw.cache_info().currsize:
+        try:
+            return TransformPair(*size, "wisdom", wisdom)
+        except LookupError:
+            pass
+    _unknown.add(size)
+    return None
+
+
+def _import_size(directory: Path, size: tuple) -> bool:
+    """Import the wisdom saved for ``size`` in ``directory`` (once per process and size; a
+    size without a file costs one ``stat``); True if some was imported now."""
+    with _plan_lock:
+        if (directory, size) in _imported:
+            return False
+        _imported.add((directory, size))
+    blobs = wisdom_store.read(directory, encode_size(size), fftw_version)
+    if blobs is None:
+        return False
+    with _plan_lock:
+        imported = _pyfftw().import_wisdom(tuple(b.encode("ascii") for b in blobs))
+        _wisdom_changed()
+    if not any(imported):
+        warnings.warn(f"FFTW rejected the wisdom in {wisdom_store.size_file(directory, encode_size(size))};"
+                      " the size will be measured again", RuntimeWarning, stacklevel=4)
+    return any(imported)
+
+
+def _save_size(directory: Path, size: tuple, blobs: list[str]) -> None:
+    """Save ``blobs`` as the wisdom of ``size`` for later processes."""
+    with _plan_lock:
+        _imported.add((directory, size))
+    wisdom_store.write(directory, encode_size(size), fftw_version(), blobs)
 
 
 def _count_call(size: tuple) -> int:
@@ -319,7 +352,7 @@ def _measure_in_background(size: tuple, wisdom: Path | None) -> None:
     import_wisdom_blobs(learnt["wisdom"])
     _measured.add(size)
     if wisdom is not None:
-        save_wisdom(wisdom)
+        _save_size(wisdom, size, learnt["wisdom"])
 
 
 def _wisdom_changed() -> None:
@@ -392,80 +425,6 @@ def clear_cache() -> None:
     pocketfft.POCKETFFT.clear_cache()
 
 
-def load_wisdom(path: Path, force: bool = False) -> bool:
-    """Import FFTW wisdom from ``path`` once per process; True if something was imported.
-
-    A missing file is silent; a corrupt file, or one written by another FFTW version, gives a
-    ``RuntimeWarning`` and is ignored (it will be overwritten by the next save).
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> load_wisdom(pathlib.Path(tempfile.mkdtemp()) / "none.json")
-    False
-    """
-    path = Path(path)
-    with _plan_lock:
-        if path in _wisdom_loaded and not force:
-            return False
-        _wisdom_loaded.add(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            warnings.warn(f"cannot read FFTW wisdom {path}: {exc}; planning without it",
-                          RuntimeWarning, stacklevel=3)
-            return False
-        try:
-            data = json.loads(text)
-            if data.get("format") != WISDOM_FORMAT:
-                raise ValueError("not an fftconv wisdom file")
-            if data.get("fftw") != fftw_version():
-                warnings.warn(
-                    f"FFTW wisdom {path} was written by {data.get('fftw')}, this is {fftw_version()};"
-                    " ignoring it", RuntimeWarning, stacklevel=3,
-                )
-                return False
-            blobs = tuple(str(w).encode("ascii") for w in data["wisdom"])
-            if len(blobs) != 3:
-                raise ValueError("expected double, single and long double wisdom")
-            imported = _pyfftw().import_wisdom(blobs)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            warnings.warn(f"ignoring corrupt FFTW wisdom {path}: {exc}", RuntimeWarning, stacklevel=3)
-            return False
-        if not all(imported):
-            warnings.warn(f"FFTW rejected part of the wisdom in {path}; ignoring that part",
-                          RuntimeWarning, stacklevel=3)
-        _wisdom_changed()
-        return any(imported)
-
-
-def save_wisdom(path: Path) -> None:
-    """Write all wisdom this process has to ``path`` atomically (temp file, then rename).
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.json"
-    >>> save_wisdom(p); p.exists()
-    True
-    """
-    path = Path(path)
-    document = json.dumps({"format": WISDOM_FORMAT, "fftw": fftw_version(), "wisdom": export_wisdom_blobs()})
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".wisdom-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(document)
-        os.replace(tmp, path)
-    except OSError as exc:  # unwritable directory, full disk: the convolution goes on without
-        warnings.warn(f"cannot save FFTW wisdom to {path}: {exc}", RuntimeWarning, stacklevel=3)
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-
-
 def forget_wisdom() -> None:
     """Drop FFTW's in-memory wisdom and cached plans (the next plans measure afresh).
 
@@ -475,7 +434,7 @@ def forget_wisdom() -> None:
     """
     with _plan_lock:
         _pyfftw().forget_wisdom()
-        _wisdom_loaded.clear()
+        _imported.clear()
     clear_cache()
 
 

@@ -48,7 +48,7 @@ def _calibrate(folder: Path, threads: int) -> Path:
     code = ("import json, fftconv; fftconv.plan((64, 64), (3, 3)); "
             "print(json.dumps({'done': fftconv.planning.calibrate.wait(600)}))")
     _run(["-c", code], folder, threads)
-    (folder / "cache" / "fftconv" / "wisdom.json").unlink(missing_ok=True)
+    shutil.rmtree(folder / "cache" / "fftconv" / "wisdom", ignore_errors=True)
     return folder / "cache"
 
 
