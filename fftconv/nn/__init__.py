@@ -94,8 +94,8 @@ def plan_conv(
         raise ValueError(
             f"input shape {input_shape} must be (N, C_in, spatial...) for weight shape {weight_shape}"
         )
-    stride = per_axis(stride, ndim, "stride", 1)
-    dilation = per_axis(dilation, ndim, "dilation", 1)
+    stride = per_axis(stride, ndim, "stride", 1, single_broadcasts=True)
+    dilation = per_axis(dilation, ndim, "dilation", 1, single_broadcasts=True)
     pads = torch_padding(padding, weight_shape[2:], dilation, stride)
     padded = input_shape[:2] + tuple(n + a + b for n, (a, b) in zip(input_shape[2:], pads))
     dtype = compute_dtype(np.empty(0, dtype))

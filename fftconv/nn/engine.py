@@ -17,14 +17,17 @@ from .planner import plan_layer
 
 
 def check_groups(groups: object, where: str = "") -> int:
-    """``groups`` as an int, or the ValueError every framework facade gives for a bad one.
+    """``groups`` as an int: a TypeError for what is not an int, a ValueError for one below 1
+    (as PyTorch: a TypeError, and a RuntimeError for the value).
 
     Examples
     --------
     >>> check_groups(2)
     2
     """
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+        raise TypeError(f"{where}groups must be an int, got {groups!r}")
+    if groups < 1:
         raise ValueError(f"{where}groups must be a positive integer, got {groups!r}")
     return int(groups)
 

@@ -219,8 +219,8 @@ def _operands(input, weight, bias, groups, ndim: int, name: str, transposed: boo
 def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, ndim, method, threads):
     name = f"conv{ndim}d"
     x, w, b, unbatched = _operands(input, weight, bias, groups, ndim, name, transposed=False)
-    stride = per_axis(stride, ndim, "stride", 1)
-    dilation = per_axis(dilation, ndim, "dilation", 1)
+    stride = per_axis(stride, ndim, "stride", 1, single_broadcasts=True)
+    dilation = per_axis(dilation, ndim, "dilation", 1, single_broadcasts=True)
     pads = torch_padding(padding, w.shape[2:], dilation, stride)
     padded = tuple(n + a + b for n, (a, b) in zip(x.shape[2:], pads))
     check_fits(
@@ -236,10 +236,10 @@ def _conv_transpose(
 ):
     name = f"conv_transpose{ndim}d"
     x, w, b, unbatched = _operands(input, weight, bias, groups, ndim, name, transposed=True)
-    stride = per_axis(stride, ndim, "stride", 1)
-    dilation = per_axis(dilation, ndim, "dilation", 1)
-    padding = per_axis(padding, ndim, "padding", 0)
-    output_padding = per_axis(output_padding, ndim, "output_padding", 0)
+    stride = per_axis(stride, ndim, "stride", 1, single_broadcasts=True)
+    dilation = per_axis(dilation, ndim, "dilation", 1, single_broadcasts=True)
+    padding = per_axis(padding, ndim, "padding", 0, single_broadcasts=True)
+    output_padding = per_axis(output_padding, ndim, "output_padding", 0, single_broadcasts=True)
     if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(
             f"{name}: output padding must be smaller than either stride or dilation, got "

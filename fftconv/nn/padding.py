@@ -19,14 +19,17 @@ import numpy as np
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
-def per_axis(value: object, ndim: int, name: str, minimum: int) -> tuple[int, ...]:
-    """``value`` (an int, or a sequence of ``ndim`` ints) as one int per spatial axis, each at
-    least ``minimum``.
+def per_axis(value: object, ndim: int, name: str, minimum: int, single_broadcasts: bool = False
+             ) -> tuple[int, ...]:
+    """``value`` (an int, or a sequence of ``ndim`` ints; with ``single_broadcasts``, as in
+    PyTorch, also a sequence of one int) as one int per spatial axis, each at least
+    ``minimum``. Not ints: TypeError; the wrong number of them, or too small: ValueError
+    (PyTorch's RuntimeError, Keras' ValueError).
 
     Examples
     --------
-    >>> per_axis(2, 3, "stride", 1), per_axis((1, 2), 2, "dilation", 1)
-    ((2, 2, 2), (1, 2))
+    >>> per_axis(2, 3, "stride", 1), per_axis((1, 2), 2, "dilation", 1), per_axis([2], 2, "stride", 1, True)
+    ((2, 2, 2), (1, 2), (2, 2))
     """
     values = (
         (value,) * ndim if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
@@ -36,8 +39,12 @@ def per_axis(value: object, ndim: int, name: str, minimum: int) -> tuple[int, ..
         exact = all(v == r for v, r in zip(values, result))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         result, exact = (), False
-    if len(result) != ndim or not exact or any(isinstance(v, bool) for v in values):  # type: ignore[union-attr]
+    if not exact or any(isinstance(v, bool) for v in values):  # type: ignore[union-attr]
         raise TypeError(f"{name} must be an int or a tuple of {ndim} ints, got {value!r}")
+    if len(result) == 1 and single_broadcasts:
+        result *= ndim
+    if len(result) != ndim:
+        raise ValueError(f"{name} must be one int or {ndim} ints (one per spatial axis), got {value!r}")
     if any(v < minimum for v in result):
         raise ValueError(f"{name} must be at least {minimum} on every axis, got {value!r}")
     return result
@@ -66,7 +73,7 @@ def torch_padding(
             totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
             return [(t // 2, t - t // 2) for t in totals]
         raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
-    return [(p, p) for p in per_axis(padding, ndim, "padding", 0)]
+    return [(p, p) for p in per_axis(padding, ndim, "padding", 0, single_broadcasts=True)]
 
 
 def tf_padding(
