@@ -26,6 +26,7 @@ What drives time, and so what the model carries:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -101,12 +102,7 @@ class CostModel:
         """``log2(points)`` with each prime factor's share weighted by how much slower FFTW's
         passes of that radix run than radix 2 (measured: 3456 = 2⁷·3³ costs 1.1x the plain
         N log N of a power of two of its size)."""
-        total = 0.0
-        for p, weight in ((2, 1.0), (3, self.radix3), (5, self.radix5), (7, self.radix7)):
-            while points % p == 0:
-                points //= p
-                total += weight * _LOG2[p]
-        return total + math.log2(points)  # any other factor: unweighted
+        return _radix_log2(int(points), self.radix3, self.radix5, self.radix7)
 
     def copy_seconds(self, points: float, itemsize: int, operand_bytes: float) -> float:
         """Copies in and out of transform buffers, the zeroing and the spectrum product for
@@ -156,6 +152,18 @@ class CostModel:
             return seconds
         efficiency = self.fft_thread_efficiency if rank > 1 else self.fft_thread_efficiency_1d
         return seconds / (1 + (threads - 1) * efficiency)
+
+
+@functools.lru_cache(maxsize=16384)
+def _radix_log2(points: int, radix3: float, radix5: float, radix7: float) -> float:
+    """`CostModel.radix_log2`, remembered: a layout search asks for the same lengths again
+    and again (a 2-D search prices ~80 layouts of ~30 lengths)."""
+    total = 0.0
+    for p, weight in ((2, 1.0), (3, radix3), (5, radix5), (7, radix7)):
+        while points % p == 0:
+            points //= p
+            total += weight * _LOG2[p]
+    return total + math.log2(points)  # any other factor: unweighted
 
 
 def precision(dtype) -> str:

@@ -1,0 +1,69 @@
+"""The planner's lower bounds: no executor's estimate is ever below its bound (else the
+planner would skip what could win), and a bound that is far above a direct sum's estimate
+spares the layout search of a new signature (its cost was most of a new shape's call)."""
+
+import dataclasses
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fftconv
+from fftconv.core.problem import Spec
+from fftconv.executors import registry
+from fftconv.executors.tiled import OverlapSaveTiles
+from fftconv.planning.costs import DEFAULT_COSTS
+
+SHAPES = {1: (1, 200_000, 3_000), 2: (1, 900, 45), 3: (1, 100, 14)}
+
+
+@st.composite
+def specs(draw):
+    rank = draw(st.sampled_from([1, 2, 2, 3]))
+    lo, hi, longest = SHAPES[rank]
+    shape1 = tuple(draw(st.integers(lo, hi)) for _ in range(rank))
+    shape2 = tuple(draw(st.integers(1, longest)) for _ in range(rank))
+    mode = draw(st.sampled_from(["full", "same", "valid"]))
+    if mode == "valid" and any(k > n for n, k in zip(shape1, shape2)):
+        mode = "full"
+    spec = Spec.of_shapes(shape1, shape2, mode)
+    return dataclasses.replace(
+        spec, result_dtype=np.dtype(draw(st.sampled_from(["f4", "f8", "c8", "c16"]))),
+        threads=draw(st.integers(1, 4)), batch=tuple(draw(st.lists(st.integers(1, 3), max_size=1))))
+
+
+@st.composite
+def cost_models(draw):
+    """The built-in coefficients, each of a few scaled as a calibration on another CPU might."""
+    changed = {name: getattr(DEFAULT_COSTS, name) * draw(st.floats(0.3, 3.0))
+               for name in draw(st.sets(st.sampled_from(
+                   ["fft_point", "fft_point_log", "copy_point", "copy_point_cached", "copy_row",
+                    "tile_overhead", "call_overhead", "fft_out_of_cache", "single_factor", "radix3",
+                    "thread_efficiency", "fft_thread_efficiency", "cache_bytes"]), max_size=5))}
+    if "cache_bytes" in changed:
+        changed["cache_bytes"] = int(changed["cache_bytes"])
+    return dataclasses.replace(DEFAULT_COSTS, **changed)
+
+
+@settings(max_examples=150, deadline=None)
+@given(specs(), cost_models())
+def test_no_estimate_is_below_its_executors_bound(spec, costs):
+    for executor in registry.executors():
+        if executor.checks_values or not executor.applies(spec):
+            continue
+        estimate = executor.estimate(spec, costs, None)
+        if estimate is not None:
+            assert executor.lower_bound(spec, costs) <= estimate.seconds * (1 + 1e-9), executor.name
+
+
+def test_a_new_shape_with_a_small_kernel_is_planned_without_the_tile_search(rng, monkeypatch):
+    searched = []
+    real = OverlapSaveTiles.estimate
+    monkeypatch.setattr(OverlapSaveTiles, "estimate", lambda self, *a: searched.append(a) or real(self, *a))
+    kernel = rng.standard_normal((5, 5)).astype(np.float32)
+    for rows in (253, 254, 255):  # shapes of a loop over images of different sizes
+        image = rng.standard_normal((rows, 517 - rows)).astype(np.float32)
+        plan = fftconv.plan(image, kernel, "same", threads=1)
+        assert plan.method == "direct"
+    assert searched == []
+    assert "tiled" not in plan.candidates  # not priced: its bound is far above the direct sum
