@@ -1,8 +1,11 @@
 """The planner's lower bounds: no executor's estimate is ever below its bound (else the
-planner would skip what could win), and a bound that is far above a direct sum's estimate
-spares the layout search of a new signature (its cost was most of a new shape's call)."""
+planner would skip what could win), a bound that is far above a direct sum's estimate
+spares the layout search of a new signature (its cost was most of a new shape's call), and
+the tiled executor's branch and bound finds the layout that pricing every one finds."""
 
 import dataclasses
+import itertools
+import math
 
 import numpy as np
 from hypothesis import given, settings
@@ -11,6 +14,7 @@ from hypothesis import strategies as st
 import fftconv
 from fftconv.core.problem import Spec
 from fftconv.executors import registry
+from fftconv.executors.spectral import operand_bytes, spectral_seconds
 from fftconv.executors.tiled import OverlapSaveTiles
 from fftconv.planning.costs import DEFAULT_COSTS
 
@@ -67,3 +71,29 @@ def test_a_new_shape_with_a_small_kernel_is_planned_without_the_tile_search(rng,
         assert plan.method == "direct"
     assert searched == []
     assert "tiled" not in plan.candidates  # not priced: its bound is far above the direct sum
+
+
+def _every_layout(executor, spec, costs):
+    """(grid index, seconds) of every tiled layout, priced one by one."""
+    dtype = executor.compute_dtype(spec)
+    operands = operand_bytes(spec.shape1, spec.windows, spec.batch_points, dtype)
+    per_axis = executor.layout_options(spec)
+    for index in itertools.product(*(range(len(options)) for options in per_axis)):
+        combo = [options[j] for options, j in zip(per_axis, index)]
+        if not any(cut for _, cut in combo):
+            continue
+        tiles = math.prod(-(-w.length // (n - k + 1)) if cut else 1
+                          for (n, cut), k, w in zip(combo, spec.shape2, spec.windows))
+        yield index, spectral_seconds(spec, tuple(n for n, _ in combo), tiles, dtype, costs, operands)
+
+
+@settings(max_examples=25, deadline=None)
+@given(specs(), cost_models())
+def test_every_layouts_floor_is_below_its_price_and_the_search_finds_the_cheapest(spec, costs):
+    executor = OverlapSaveTiles()
+    if not any(len(options) > 1 for options in executor.layout_options(spec)):
+        return
+    floors = executor.floors(spec, costs, executor.layout_options(spec))
+    prices = dict(_every_layout(executor, spec, costs))
+    assert all(floors[index] <= seconds * (1 + 1e-9) for index, seconds in prices.items())
+    assert executor.estimate(spec, costs, None).seconds <= min(prices.values()) * (1 + 1e-9)

@@ -176,6 +176,8 @@ class TransformPair:
             return
         self._make((_EFFORT_FLAG[self.effort],))
         self.measured = self.effort != "estimate"
+        if self.measured:
+            _measured.add(self.size)
         if self.measured and self.wisdom is not None:
             # all this process knows (a superset of what plans this size): planned here, the
             # size's own wisdom cannot be told apart from what earlier plans learnt
@@ -228,7 +230,8 @@ _calls_of: dict[tuple, tuple[int, int]] = {}
 #: looked up again (and an ESTIMATE pair re-planned from it) once the wisdom has grown.
 _unknown: set[tuple] = set()
 _wisdom_grown = [0]
-#: Sizes measured in the background (their next request plans from wisdom).
+#: Sizes this process' wisdom knows: measured in the background or here, or imported from
+#: their file (their next request plans from wisdom).
 _measured: set[tuple] = set()
 #: (wisdom directory, size) whose file was looked up, or written, by this process.
 _imported: set[tuple] = set()
@@ -294,9 +297,10 @@ def transform_pair(
 
 def _from_wisdom(size: tuple, wisdom: Path | None) -> TransformPair | None:
     """The pair for ``size`` planned from wisdom (milliseconds), or None if it is unknown:
-    neither this process (if pyFFTW is loaded at all) nor the size's file knows it."""
+    neither this process (which measured it, or imported its file) nor the size's file knows
+    it. Only known sizes are tried: a failed attempt costs a buffer and a planner call."""
     on_disk = wisdom is not None and _import_size(wisdom, size)
-    if on_disk or _pyfftw.cache_info().currsize:
+    if on_disk or size in _measured:
         try:
             return TransformPair(*size, "wisdom", wisdom)
         except LookupError:
@@ -317,6 +321,8 @@ def _import_size(directory: Path, size: tuple) -> bool:
         return False
     with _plan_lock:
         imported = _pyfftw().import_wisdom(tuple(b.encode("ascii") for b in blobs))
+        if any(imported):
+            _measured.add(size)
         _wisdom_changed()
     if not any(imported):
         warnings.warn(f"FFTW rejected the wisdom in {wisdom_store.size_file(directory, encode_size(size))};"
