@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -77,15 +78,18 @@ class OverlapSaveTiles(SpectralExecutor):
     name = "tiled"
     method = "tiled"
 
-    def layout_options(self, spec: Spec) -> list[list[tuple[int, bool]]]:
+    def layout_options(self, spec: Spec) -> tuple[tuple[tuple[int, bool], ...], ...]:
         """Per axis, the lengths a layout may give it: (whole-axis length, False) first, then
         each candidate tile length with True."""
+        return _layout_options(self, spec)
+
+    def _options(self, spec: Spec) -> tuple[tuple[tuple[int, bool], ...], ...]:
         whole = self.whole_layout(spec)
         real = self.compute_dtype(spec).kind != "c"
         most = MAX_CANDIDATES_2D if spec.rank == 2 else MAX_CANDIDATES_PER_AXIS
-        return [[(n_whole, False)] + [(n, True) for n in tile_lengths(n2, w, n_whole, even, most)]
-                for n2, w, n_whole, even in zip(spec.shape2, spec.windows, whole.fft_shape,
-                                                [False] * (spec.rank - 1) + [real])]
+        return tuple(((n_whole, False), *((n, True) for n in tile_lengths(n2, w, n_whole, even, most)))
+                     for n2, w, n_whole, even in zip(spec.shape2, spec.windows, whole.fft_shape,
+                                                     [False] * (spec.rank - 1) + [real]))
 
     def lower_bound(self, spec: Spec, costs: CostModel) -> float:
         """The least of `floors`: it spares the layout search of problems a direct sum
@@ -96,7 +100,8 @@ class OverlapSaveTiles(SpectralExecutor):
             return super().lower_bound(spec, costs)
         return float(_floors(self, spec, costs).min())
 
-    def floors(self, spec: Spec, costs: CostModel, per_axis: list[list[tuple[int, bool]]]) -> np.ndarray:
+    def floors(self, spec: Spec, costs: CostModel, per_axis: Sequence[Sequence[tuple[int, bool]]]
+               ) -> np.ndarray:
         """Seconds no layout can beat, for every layout of ``per_axis`` at once (an array over
         the options of each axis; inf where no axis is cut: the 'fft' executor's layout):
         `spectral_seconds` with each factor that can only raise it at its least (transforms and
@@ -170,6 +175,12 @@ class OverlapSaveTiles(SpectralExecutor):
 
 
 @functools.lru_cache(maxsize=16)
+def _layout_options(executor: OverlapSaveTiles, spec: Spec) -> tuple[tuple[tuple[int, bool], ...], ...]:
+    """`OverlapSaveTiles.layout_options`, computed once for the planner's bound and search."""
+    return executor._options(spec)
+
+
+@functools.lru_cache(maxsize=16)
 def _floors(executor: OverlapSaveTiles, spec: Spec, costs: CostModel) -> np.ndarray:
     """`OverlapSaveTiles.floors`, computed once for the planner's bound and search (read only)."""
     floors = executor.floors(spec, costs, executor.layout_options(spec))
@@ -177,7 +188,7 @@ def _floors(executor: OverlapSaveTiles, spec: Spec, costs: CostModel) -> np.ndar
     return floors
 
 
-def _branch_and_bound(per_axis: list[list[tuple[int, bool]]], floors: np.ndarray, cost) -> float:
+def _branch_and_bound(per_axis: Sequence[Sequence[tuple[int, bool]]], floors: np.ndarray, cost) -> float:
     """Price layouts in the order of their floors until the cheapest priced one costs no more
     than the next floor: the layout the exhaustive search would find, for a few prices where
     the floors are tight (at most `MOST_PRICED`: then the cheapest of those); the cheapest
@@ -194,7 +205,7 @@ def _branch_and_bound(per_axis: list[list[tuple[int, bool]]], floors: np.ndarray
     return best
 
 
-def _descend(per_axis: list[list[tuple[int, bool]]], cost) -> None:
+def _descend(per_axis: Sequence[Sequence[tuple[int, bool]]], cost) -> None:
     """The search where no layout the branch and bound priced fits the memory limit:
     coordinate descent over the axes' options from several starts: the smallest layout
     (every cuttable axis at its shortest tile: it also bounds the workspace when the memory

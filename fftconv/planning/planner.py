@@ -51,10 +51,11 @@ def make_plan(
 def _make_plan(spec: Spec, method: str, candidates: tuple[str, ...], costs: CostModel,
                memory_limit: int | None, generation: int) -> Plan:
     estimates, cheapest = {}, math.inf
-    bounds = {name: registry.get(name).lower_bound(spec, costs) for name in candidates}
+    prune = method == "auto" and len(candidates) > 1  # a forced or lone executor is priced anyway
+    bounds = {name: registry.get(name).lower_bound(spec, costs) if prune else 0.0 for name in candidates}
     # executors that cost nothing to price first: their estimates can spare the searches
     for name in sorted(candidates, key=lambda n: bounds[n] > 0):
-        if method == "auto" and bounds[name] > PRUNE_RATIO * cheapest:
+        if prune and bounds[name] > PRUNE_RATIO * cheapest:
             continue  # far too slow to be chosen, or timed in a trial: not worth pricing
         estimate = _estimate(name, spec, costs, memory_limit, generation)
         if estimate is not None:
