@@ -222,3 +222,21 @@ def test_repeated_calls_follow_setting_changes(rng, monkeypatch):
         forced = fftconv.convolve(a, b, "same", threads=1)
     assert seen[0] == seen[1] != "direct" and seen[2] == "direct"
     np.testing.assert_allclose(forced, first, atol=1e-10)
+
+
+def test_a_sizes_empty_precisions_are_not_imported(tmp_path, fresh_fftw, monkeypatch):
+    """FFTW takes ~0.2 ms to import even an empty wisdom; a size's file holds one precision."""
+    folder = tmp_path / "wisdom"
+    size = ((), (96,), True, np.dtype(np.float64), 1)
+    _fftw.TransformPair(*size, "measure", None)
+    blobs = _fftw.export_wisdom_blobs()
+    assert "(" in blobs[0].strip()[1:] and blobs[1].strip().count("(") == 1  # double entries, no single
+    wisdom_store.write(folder, _fftw.encode_size(size), _fftw.fftw_version(), blobs)
+    _fftw.forget_wisdom()
+    seen = []
+    core = _fftw._pyfftw()
+    real_import = core.import_wisdom
+    monkeypatch.setattr(core, "import_wisdom", lambda blobs: seen.append(blobs) or real_import(blobs))
+    assert _fftw._import_size(folder, size) is True
+    assert seen == [(blobs[0].encode("ascii"), b"", b"")]
+    assert _fftw.TransformPair(*size, "wisdom", None).measured
