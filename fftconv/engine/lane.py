@@ -34,6 +34,8 @@ SIZE = 256
 #: Signature -> (prepared call, the settings object whose id the signature holds: kept alive
 #: with it, so that id cannot be reused while the call is remembered).
 _routes: dict[Hashable, tuple[Callable[[np.ndarray], np.ndarray], config.Config]] = {}
+#: Signatures called once, that a tiny call's first time answered without planning.
+_seen: set[Hashable] = set()
 
 
 def _hashable(value: object) -> Hashable | None:
@@ -102,6 +104,18 @@ def _state() -> tuple[int, int, int]:
     return id(config.get()), registry.generation(), calibrate.generation()
 
 
+def repeated(key: Hashable | None) -> bool:
+    """Whether a call of signature ``key`` came before (recorded now; None: never)."""
+    if key is None:
+        return False
+    if key in _seen:
+        return True
+    if len(_seen) >= SIZE:
+        _seen.clear()
+    _seen.add(key)
+    return False
+
+
 def get(key: Hashable | None) -> Callable[[np.ndarray], np.ndarray] | None:
     """The prepared call for ``key``, if one was remembered."""
     known = None if key is None else _routes.get(key)
@@ -120,3 +134,4 @@ def remember(key: Hashable | None, route: Callable[[np.ndarray], np.ndarray]) ->
 def clear() -> None:
     """Forget every remembered signature."""
     _routes.clear()
+    _seen.clear()

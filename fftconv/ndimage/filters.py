@@ -160,15 +160,26 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     plain = nan == "propagate" and mask is None
     key = None
     if plain:
-        quick = tiny.ndimage_filter(input, weights, output, mode, cval, origin, axes, method, threads,
-                                    progress, convolution)
-        if quick is not None:
-            return quick
-        key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads, progress,
-                               convolution)
-        route = lane.get(key)
-        if route is not None:  # this signature was checked and planned before
-            return route(input)
+        # a tiny call's first time goes to scipy's loop (planning costs more than its sum); once
+        # its signature repeats, fftconv's own loop is remembered for it where it is faster
+        routed = tiny.routed_when_repeated(input, weights)
+        if routed:
+            key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads,
+                                   progress, convolution)
+            route = lane.get(key)
+            if route is not None:  # this signature was checked and planned before
+                return route(input)
+        if not (routed and lane.repeated(key)):
+            quick = tiny.ndimage_filter(input, weights, output, mode, cval, origin, axes, method, threads,
+                                        progress, convolution)
+            if quick is not None:
+                return quick
+        if not routed:
+            key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads,
+                                   progress, convolution)
+            route = lane.get(key)
+            if route is not None:
+                return route(input)
     x = _source(input)
     work, out_dtype, out_array = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
                                                 convolution, nan)
