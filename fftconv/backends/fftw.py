@@ -37,6 +37,7 @@ import functools
 import importlib.machinery
 import importlib.util
 import math
+import re
 import sys
 import threading
 import warnings
@@ -321,6 +322,8 @@ def _import_size(directory: Path, size: tuple) -> bool:
         return False
     # a size's wisdom is of one precision: FFTW takes ~0.2 ms to import even an empty one
     blobs = [b if _holds_entries(b) else "" for b in blobs]
+    if not any(blobs):
+        return False
     with _plan_lock:
         imported = _pyfftw().import_wisdom(tuple(b.encode("ascii") for b in blobs))
         if any(imported):
@@ -332,9 +335,14 @@ def _import_size(directory: Path, size: tuple) -> bool:
     return any(imported)
 
 
+#: FFTW wisdom with no entry: its header line alone.
+_EMPTY_WISDOM = re.compile(r"\(fftw-\S+ fftw\w*_wisdom( #x[0-9a-f]+)*\s*\)")
+
+
 def _holds_entries(blob: str) -> bool:
-    """Whether FFTW wisdom text holds any entry (an empty one is its header line alone)."""
-    return blob.strip().count("(") > 1
+    """Whether FFTW wisdom text may hold entries (anything but an empty wisdom's header:
+    text that is no wisdom at all is left for FFTW to refuse)."""
+    return _EMPTY_WISDOM.fullmatch(blob.strip()) is None
 
 
 def _save_size(directory: Path, size: tuple, blobs: list[str]) -> None:
