@@ -34,8 +34,9 @@ SIZE = 256
 #: Signature -> (prepared call, the settings object whose id the signature holds: kept alive
 #: with it, so that id cannot be reused while the call is remembered).
 _routes: dict[Hashable, tuple[Callable[[np.ndarray], np.ndarray], config.Config]] = {}
-#: Signatures called once, that a tiny call's first time answered without planning.
-_seen: set[Hashable] = set()
+#: Signatures seen before -> whether a repeat should take the full path to find a route (a
+#: tiny call's first time is answered without planning; False once the full path left none).
+_seen: dict[Hashable, bool] = {}
 
 
 def _hashable(value: object) -> Hashable | None:
@@ -105,15 +106,26 @@ def _state() -> tuple[int, int, int]:
 
 
 def repeated(key: Hashable | None) -> bool:
-    """Whether a call of signature ``key`` came before (recorded now; None: never)."""
+    """Whether a call of signature ``key`` came before (recorded now; None: never) and may
+    find a route (`unrouted` says when it cannot)."""
     if key is None:
         return False
-    if key in _seen:
-        return True
-    if len(_seen) >= SIZE:
-        _seen.clear()
-    _seen.add(key)
-    return False
+    known = _seen.get(key)
+    if known is None:
+        if len(_seen) >= SIZE:
+            _seen.clear()
+        _seen[key] = True
+        return False
+    return known
+
+
+def unrouted(key: Hashable | None) -> None:
+    """Record that a call of signature ``key`` took the full path and left no route (its
+    executor does not read the boundary itself, or blocks were cut)."""
+    if key is not None:
+        if len(_seen) >= SIZE:
+            _seen.clear()
+        _seen[key] = False
 
 
 def get(key: Hashable | None) -> Callable[[np.ndarray], np.ndarray] | None:

@@ -195,6 +195,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         if route is not None:
             lane.remember(key, route)
             return route(x)
+    lane.unrouted(key)  # no route to remember: a tiny call of this signature stays with scipy's loop
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
     if math.prod(x.shape) == 0:
         return target
