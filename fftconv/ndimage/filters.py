@@ -14,7 +14,6 @@ sample further for even lengths), exactly as scipy does.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import operator
 import warnings
@@ -163,19 +162,21 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     if plain:
         # a tiny call's first time goes to scipy's loop (planning costs more than its sum); once
         # its signature repeats, fftconv's own loop is remembered for it where it is faster
-        signature = functools.partial(lane.ndimage_key, input, weights, output, mode, cval, origin, axes,
-                                      method, threads, progress, convolution)
-        key = signature() if tiny.routed_when_repeated(input, weights) else None
-        route = lane.get(key)
-        if route is not None:  # this signature was checked and planned before
-            return route(input)
-        if not lane.repeated(key):
+        routed = tiny.routed_when_repeated(input, weights)
+        if routed:
+            key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads,
+                                   progress, convolution)
+            route = lane.get(key)
+            if route is not None:  # this signature was checked and planned before
+                return route(input)
+        if not (routed and lane.repeated(key)):
             quick = tiny.ndimage_filter(input, weights, output, mode, cval, origin, axes, method, threads,
                                         progress, convolution)
             if quick is not None:
                 return quick
-        if key is None:
-            key = signature()
+        if not routed:
+            key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads,
+                                   progress, convolution)
             route = lane.get(key)
             if route is not None:
                 return route(input)
