@@ -115,9 +115,11 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
 
 
 def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalue: object,
-              correlate: bool, method: object, threads: object) -> np.ndarray | None:
+              correlate: bool, method: object, threads: object, most: int = SIGNAL_2D_MACS
+              ) -> np.ndarray | None:
     """scipy.signal's ``convolve2d``/``correlate2d`` of the call's own arguments when the call
-    is tiny and the answer is fftconv's (see the module docstring); else None.
+    is tiny (at most ``most`` multiply-adds) and the answer is fftconv's (see the module
+    docstring); else None.
 
     Examples
     --------
@@ -144,7 +146,7 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
         outputs = (n0 - k0 + 1) * (n1 - k1 + 1)
     else:
         return None
-    if (outputs * k0 * k1 > SIGNAL_2D_MACS or not _default_threads(threads)
+    if (outputs * k0 * k1 > most or not _default_threads(threads)
             or not isinstance(fillvalue, (int, float)) or not _unforced(method)):
         return None
     loop = _scipy_2d_loop()
