@@ -16,7 +16,11 @@ that function when all of these hold:
   conjugates complex correlations in scipy; no ndimage halo wider than the image, where
   scipy.ndimage reads outside it);
 - the direct sum is small: at most `SIGNAL_1D_MACS` / `SIGNAL_2D_MACS` / `NDIMAGE_MACS`
-  multiply-adds.
+  multiply-adds (2-D ``convolve`` calls: `ROUTED_MACS`, through scipy's 2-D loop with zero
+  fill);
+- for ndimage calls of `ROUTED_MACS` or more, the signature's first call: a repeat plans
+  once and runs fftconv's compiled loop through `fftconv.engine.lane`, faster than scipy's
+  from there on (a repeat whose plan leaves no route comes back here).
 
 scipy then validates the remaining arguments with the errors fftconv copies from it. The
 thresholds are where the pipeline's fixed cost and the loop's per-multiply-add cost meet
