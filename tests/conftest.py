@@ -1,5 +1,6 @@
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +45,14 @@ def assert_close(actual, expected, dtype=None, ulps=200.0):
     err = float(np.max(np.abs(a - e)))
     limit = ulps * float(np.finfo(dtype).eps) * scale
     assert err <= limit, f"max error {err:g} exceeds {limit:g} ({dtype})"
+
+
+def outcome(call):
+    """(result, None) or (None, the exception) of ``call()``, warnings silenced: what the
+    bad-input batteries compare with their oracle's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return call(), None
+        except Exception as exc:  # noqa: BLE001 (the oracle's exception is what is compared)
+            return None, exc

@@ -2,12 +2,12 @@
 raises (an instance of the same exception class; fftconv's messages say more), and what scipy
 accepts it accepts with scipy's answer. The few deliberate differences are listed at the end."""
 
-import warnings
 
 import numpy as np
 import pytest
 import scipy.ndimage as sn
 import scipy.signal as ss
+from conftest import outcome
 
 import fftconv
 import fftconv.ndimage as nd
@@ -46,15 +46,6 @@ NDIMAGE_ONE = [
     ("gaussian_laplace", (1.0,)),
     ("gaussian_gradient_magnitude", (1.0,)),
 ]
-
-
-def outcome(call):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return call(), None
-        except Exception as exc:  # noqa: BLE001 (the oracle's exception is what is compared)
-            return None, exc
 
 
 def same_outcome(ours, theirs):

@@ -4,10 +4,10 @@ with a ValueError or TypeError (torch's RuntimeError is a ValueError here, as do
 `fftconv.nn.functional`; a TypeError stays a TypeError), in one line; what torch accepts,
 fftconv accepts with torch's answer. Deliberate differences are listed at the end."""
 
-import warnings
 
 import numpy as np
 import pytest
+from conftest import outcome
 
 from fftconv import nn
 
@@ -116,15 +116,6 @@ def _tensor(value):
     if isinstance(value, np.ndarray):
         return torch.from_numpy(value if value.flags.c_contiguous else value.copy())  # keeps 0-d 0-d
     return value
-
-
-def outcome(call):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return call(), None
-        except Exception as exc:  # noqa: BLE001 (the oracle's exception is what is compared)
-            return None, exc
 
 
 def same_outcome(ours, theirs):
