@@ -181,7 +181,7 @@ def run_case(s1, s2, mode, dtype, threads, peers=True):
     # the auto call runs exactly the chosen method's plan (same cached Plan, same executor), so
     # its regret is the chosen method's time over the fastest's, all timed the same way; a 1-D
     # call small enough for numpy.convolve (fftconv.engine.tiny) runs no plan: its own time counts
-    if a.ndim == 1 and tiny.signal_1d(a, b, mode, "auto", None, threads) is not None:
+    if a.ndim == 1 and tiny.signal_1d(a, b, mode, "auto", None, threads, first_sight=False) is not None:
         chosen = "numpy"
     regret = ours.get(chosen, med["auto"]) / ours[best_ours]
     row = {

@@ -13,7 +13,7 @@ from conftest import assert_close
 
 import fftconv
 import fftconv.ndimage
-from fftconv.engine import tiny
+from fftconv.engine import run, tiny
 
 MODES_2D = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]
@@ -103,24 +103,27 @@ def test_what_stays_on_the_pipeline(rng, counted):
     assert counted["ndimage"] == 0
 
 
-@pytest.mark.parametrize(("n", "k", "mode", "handed"), [
-    (1590, 719, "valid", True),  # 626,968 multiply-adds of a long kernel: numpy's BLAS dot
-    (2500, 300, "same", True),  # 750,000
-    (20000, 33, "valid", False),  # 658,944 multiply-adds of a short kernel: the compiled loop
-    (3000, 719, "valid", False),  # 1,640,758: over the long kernels' limit
+@pytest.mark.parametrize(("n", "k", "mode", "first", "repeats"), [
+    (1590, 719, "valid", True, True),  # 626,968 multiply-adds of a long kernel: numpy's BLAS dot
+    (2500, 300, "same", True, True),  # 750,000
+    (20000, 33, "valid", True, False),  # 658,944 of a short kernel: the compiled loop once planned
+    (3000, 719, "valid", True, False),  # 1,640,758: over the long kernels' limit once planned
+    (60000, 40, "full", False, False),  # 2,401,560: over the first sight's limit
 ])
-def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, n, k, mode, handed):
-    calls = []
-    original = np.convolve
-
-    def counting(*args, **kwargs):
-        calls.append(args[0].shape)
-        return original(*args, **kwargs)
-    monkeypatch.setattr(np, "convolve", counting)
+def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, n, k, mode, first, repeats):
+    """A 1-D signature's first call goes to numpy.convolve up to `FIRST_1D_MACS` (planning it
+    costs more); its repeats up to the tiny limits."""
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(tiny, "_seen_1d", set())
     a, b = rng.standard_normal(n).astype(np.float32), rng.standard_normal(k).astype(np.float32)
-    got = fftconv.convolve(a, b, mode)
-    assert bool(calls) == handed
-    assert_close(got, scipy.signal.convolve(a, b, mode, method="direct"), ulps=1000)
+    want = scipy.signal.convolve(a, b, mode, method="direct")
+    assert_close(fftconv.convolve(a, b, mode), want, ulps=1000)
+    assert (not planned) == first
+    planned.clear()
+    assert_close(fftconv.convolve(a * 2, b, mode), 2 * want, ulps=1000)
+    assert (not planned) == repeats
 
 
 def test_tiny_calls_keep_non_finite_values_local(rng):
