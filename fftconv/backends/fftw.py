@@ -312,7 +312,7 @@ def _from_wisdom(size: tuple, wisdom: Path | None) -> TransformPair | None:
 
 def _import_size(directory: Path, size: tuple) -> bool:
     """Import the wisdom saved for ``size`` in ``directory`` (once per process and size; a
-    size without a file costs one ``stat``); True if some was imported now."""
+    size without a file costs one failed ``open``); True if some was imported now."""
     with _plan_lock:
         if (directory, size) in _imported:
             return False

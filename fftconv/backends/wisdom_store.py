@@ -6,7 +6,7 @@ a process' first FFT call: after a few hundred measured sizes, 1.7 MB and 10,590
 ~30 ms (FFTW's ``import_wisdom`` ~1.8 us an entry, holding the GIL), against scipy's 0.7 ms
 first call of a 5,000 * 300 convolution. Here each size's file holds the wisdom that plans
 that size (the measuring process forgets what it knew before measuring it: ~20-60 entries),
-and a process imports a size's file only when a call asks for that size: one ``stat`` for a
+and a process imports a size's file only when a call asks for that size: one failed ``open`` for a
 size never measured, well under a millisecond for one that was.
 
 A file is named by a digest of the size (batch shape, FFT shape, real or complex, dtype,
