@@ -6,6 +6,7 @@ the tiled executor's branch and bound finds the layout that pricing every one fi
 import dataclasses
 import itertools
 import math
+import unittest.mock
 
 import numpy as np
 from hypothesis import given, settings
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 import fftconv
 from fftconv.core.problem import Spec
-from fftconv.executors import registry
+from fftconv.executors import registry, tiled
 from fftconv.executors.spectral import operand_bytes, spectral_seconds
 from fftconv.executors.tiled import OverlapSaveTiles
 from fftconv.planning.costs import DEFAULT_COSTS
@@ -90,10 +91,14 @@ def _every_layout(executor, spec, costs):
 @settings(max_examples=25, deadline=None)
 @given(specs(), cost_models())
 def test_every_layouts_floor_is_below_its_price_and_the_search_finds_the_cheapest(spec, costs):
+    """The search is exact; `tiled.MOST_PRICED` only bounds its time (with loose floors, many
+    threads, it may stop at the cheapest of those priced), so it is lifted here."""
     executor = OverlapSaveTiles()
     if not any(len(options) > 1 for options in executor.layout_options(spec)):
         return
     floors = executor.floors(spec, costs, executor.layout_options(spec))
     prices = dict(_every_layout(executor, spec, costs))
     assert all(floors[index] <= seconds * (1 + 1e-9) for index, seconds in prices.items())
-    assert executor.estimate(spec, costs, None).seconds <= min(prices.values()) * (1 + 1e-9)
+    with unittest.mock.patch.object(tiled, "MOST_PRICED", 10**9):
+        tiled._floors.cache_clear()
+        assert executor.estimate(spec, costs, None).seconds <= min(prices.values()) * (1 + 1e-9)

@@ -109,6 +109,9 @@ def test_what_stays_on_the_pipeline(rng, counted):
     (20000, 33, "valid", True, False),  # 658,944 of a short kernel: the compiled loop once planned
     (3000, 719, "valid", True, False),  # 1,640,758: over the long kernels' limit once planned
     (60000, 40, "full", False, False),  # 2,401,560: over the first sight's limit
+    (4188, 17, "same", True, False),  # 71,196, but 4,188 dot calls: the compiled loop is 1.85x
+    (605, 77, "valid", True, True),  # 40,733 in 529 outputs: numpy's
+    (21398, 9, "full", True, True),  # 192,654 of a 9-tap kernel: numpy's own loop
 ])
 def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, n, k, mode, first, repeats):
     """A 1-D signature's first call goes to numpy.convolve up to `FIRST_1D_MACS` (planning it

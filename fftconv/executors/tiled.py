@@ -105,17 +105,18 @@ class OverlapSaveTiles(SpectralExecutor):
         """Seconds no layout can beat, for every layout of ``per_axis`` at once (an array over
         the options of each axis; inf where no axis is cut: the 'fft' executor's layout):
         `spectral_seconds` with each factor that can only raise it at its least (transforms and
-        copies as in the cache, every thread at full efficiency). Equal to it at one thread
-        with the operands in the cache."""
+        copies as in the cache, every thread at the best efficiency the model gives any).
+        Equal to it at one thread with the operands in the cache."""
         dtype = self.compute_dtype(spec)
         real, itemsize, rank, batch = dtype.kind != "c", dtype.itemsize, spec.rank, spec.batch_points
         # fft_seconds per point and log2 unit, with its dtype and rank factors but in the cache
         unit = costs.fft_seconds(2, itemsize, real, precision(dtype), 1, rank) / (
             2 * (costs.fft_point_log * costs.radix_log2(2) + costs.fft_point))
         unit *= min(1.0, costs.fft_out_of_cache)
-        efficiency = max(1.0, costs.thread_efficiency, costs.thread_efficiency_out_of_cache,
+        # the most any extra thread gains in the model (tiles shared, or FFTW's own threads)
+        efficiency = max(costs.thread_efficiency, costs.thread_efficiency_out_of_cache,
                          costs.fft_thread_efficiency, costs.fft_thread_efficiency_1d)
-        speedup = 1 + (spec.threads - 1) * efficiency
+        speedup = max(1.0, 1 + (spec.threads - 1) * efficiency)
         points = tiles = rows = 1.0
         radix = tiled = 0.0
         for axis, (options, n2, w) in enumerate(zip(per_axis, spec.shape2, spec.windows)):
