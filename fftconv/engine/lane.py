@@ -112,9 +112,7 @@ def repeated(key: Hashable | None) -> bool:
         return False
     known = _seen.get(key)
     if known is None:
-        if len(_seen) >= SIZE:
-            _seen.clear()
-        _seen[key] = True
+        _note(key, True)
         return False
     return known
 
@@ -123,9 +121,13 @@ def unrouted(key: Hashable | None) -> None:
     """Record that a call of signature ``key`` took the full path and left no route (its
     executor does not read the boundary itself, or blocks were cut)."""
     if key is not None:
-        if len(_seen) >= SIZE:
-            _seen.clear()
-        _seen[key] = False
+        _note(key, False)
+
+
+def _note(key: Hashable, may_route: bool) -> None:
+    if len(_seen) >= SIZE:
+        _seen.clear()
+    _seen[key] = may_route
 
 
 def get(key: Hashable | None) -> Callable[[np.ndarray], np.ndarray] | None:

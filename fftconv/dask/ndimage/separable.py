@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ...ndimage import separable
 from ...ndimage.arguments import NDImageMode
-from ...ndimage.box_sums import box_means, is_long_box
+from ...ndimage.box_sums import box_means
 from ...ndimage.separable import Job, Pass
 from ..chunks import as_dask
 from .filters import correlate
@@ -99,7 +99,7 @@ def evaluate(job: Job) -> da.Array:
 def _pass_layer(x: da.Array, p: Pass, out_dtype: np.dtype, job: Job) -> da.Array:
     """One pass of ``job`` over ``x``, lazily: a correlation with halos between the chunks,
     or a box far longer than the lines from their prefix sums."""
-    if p.box and is_long_box(p.box, x.shape[p.axis]):
+    if separable.long_box(x, p):
         return _long_box(x, p, out_dtype)
     return correlate(x, p.weights(np.dtype(x.dtype), out_dtype), out_dtype, p.mode, p.cval, p.origin,
                      axes=(p.axis,), method=job.method, threads=job.threads)
