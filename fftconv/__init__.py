@@ -69,6 +69,10 @@ if TYPE_CHECKING:  # what the module's __getattr__ returns, for type checkers
 #: ``fftconv.nn.conv2d(...)`` works after it (``fftconv.dask`` needs the dask extra).
 _LAZY_SUBPACKAGES = ("nn", "astropy", "dask")
 
+from .planning import calibrate as _calibrate  # noqa: E402 - once every module is loaded
+
+_calibrate.preload()
+
 
 def __getattr__(name: str) -> object:
     if name == "METHODS":  # every method name, 'auto' first: derived from the registered executors

@@ -30,15 +30,21 @@ def version(distribution: str, package: str) -> str:
     if spec is not None and spec.origin:
         folder = os.path.dirname(os.path.dirname(spec.origin))
         wanted = distribution.lower().replace("-", "_") + "-"
-        try:
-            for name in os.listdir(folder):
-                if name.lower().startswith(wanted) and name.endswith(".dist-info"):
-                    return name[len(wanted):-len(".dist-info")]
-        except OSError:
-            pass
+        for name in _listing(folder):
+            if name.lower().startswith(wanted) and name.endswith(".dist-info"):
+                return name[len(wanted):-len(".dist-info")]
     from importlib import metadata
 
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+@functools.cache
+def _listing(folder: str) -> tuple[str, ...]:
+    """The names in ``folder`` (site-packages: listed once for every distribution asked)."""
+    try:
+        return tuple(os.listdir(folder))
+    except OSError:
+        return ()

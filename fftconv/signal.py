@@ -97,7 +97,7 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     check_fits(math.prod(problem.out_shape) * problem.result_dtype.itemsize,
                f"convolving {a.shape} with {b.shape}")
     plan = run.plan(problem, method, nthreads, methods=among, settings=settings, for_call=True)
-    if key is not None and a is in1 and b is in2 and plan.trial is None:
+    if key is not None and a is in1 and b is in2 and plan.trial is None and not plan.first_sight:
         prepared = run.route(problem, plan)
         if prepared is not None:
             lane.remember(key, prepared)

@@ -150,7 +150,9 @@ def calibrated_machine(tmp_path, monkeypatch):
 
 def test_a_warm_call_reads_no_file(rng, monkeypatch, calibrated_machine):
     x, h = rng.standard_normal((300, 300)), rng.standard_normal((17, 17))
-    for _ in range(2):  # the first calls may read the calibration and the wisdom
+    # the first calls (a signature's quick first plan, its full plan, that plan's transform
+    # sizes repeating) may read the calibration and the wisdom
+    for _ in range(3):
         fftconv.convolve(x, h, "same")
         fftconv.ndimage.convolve(x, h)
         fftconv.convolve(x[:200], h, "full", method="fft")
@@ -213,7 +215,8 @@ def test_a_warm_call_does_not_test_a_31x31_kernels_rank_again(rng, monkeypatch):
 
     a = rng.standard_normal((200, 100)).astype(np.float32)
     b = rng.standard_normal((31, 31)).astype(np.float32)  # 3,844 bytes, not rank 1
-    fftconv.convolve(a, b, "same", threads=1)
+    for _ in range(2):  # the first call of a signature is planned from a short list, the second in full
+        fftconv.convolve(a, b, "same", threads=1)
     fftconv.convolve(a, b, "same", "fft", threads=1)
     tests = []
     real = separable.rank1_factors
@@ -226,3 +229,45 @@ def test_a_warm_call_does_not_test_a_31x31_kernels_rank_again(rng, monkeypatch):
         fftconv.convolve(a, b, "same", threads=1)
         fftconv.convolve(a, b, "same", "fft", threads=1)
     assert tests == []
+
+
+def test_a_new_small_signatures_first_call_prices_only_the_short_list(rng, monkeypatch):
+    from fftconv.engine import lane, run
+    from fftconv.executors import separable, tiled
+
+    a = rng.standard_normal((173, 211)).astype(np.float32)
+    b = rng.standard_normal((5, 5)).astype(np.float32)
+    run._memo.clear()
+    run._sighted.clear()
+    lane.clear()
+    searched = []
+    real_bound, real_accepts = tiled.OverlapSaveTiles.lower_bound, separable.RankOneExecutor.accepts
+    monkeypatch.setattr(tiled.OverlapSaveTiles, "lower_bound",
+                        lambda *args: searched.append("tiled") or real_bound(*args))
+    monkeypatch.setattr(separable.RankOneExecutor, "accepts",
+                        lambda *args: searched.append("separable") or real_accepts(*args))
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    assert_close(fftconv.convolve(a, b, "same", threads=1), want)
+    assert searched == []  # neither the tile search nor the rank test ran
+    key = lane.signal_key(a, b, "same", "auto", None, 1, False, fftconv.signal.SIGNAL, None)
+    assert lane.get(key) is None  # not remembered: the second call plans in full
+    assert_close(fftconv.convolve(a, b, "same", threads=1), want)
+    assert "tiled" in searched and "separable" in searched  # the second call is planned in full
+
+
+def test_first_sight_plans_say_so_and_large_problems_are_planned_in_full(rng):
+    from fftconv.core.problem import Problem
+    from fftconv.engine import run
+
+    run._memo.clear()
+    run._sighted.clear()
+    small = Problem.build(rng.standard_normal((64, 64)), rng.standard_normal((3, 3)), "same")
+    quick = run.plan(small, threads=1, for_call=True)
+    assert quick.first_sight and set(quick.candidates) <= set(run.FIRST_SIGHT_EXECUTORS)
+    assert "first call" in quick.explain()
+    assert not run.plan(small, threads=1, for_call=True).first_sight  # its second call: the full plan
+    assert not run.plan(Problem.build(rng.standard_normal((96, 96)), rng.standard_normal((3, 3)), "same"),
+                        threads=1).first_sight  # plans not made for a call: in full
+    large = Problem.build(np.zeros((1024, 1024)), rng.standard_normal((41, 41)), "same")
+    full = run.plan(large, threads=1, for_call=True)
+    assert not full.first_sight and "tiled" in full.candidates

@@ -19,6 +19,7 @@ import sys
 import threading
 
 import numpy as np
+import numpy.fft  # noqa: F401 - imported with fftconv: NumPy defers it, and a first call waited 0.8 ms
 
 from .base import register_backend
 from .cache import PairCache

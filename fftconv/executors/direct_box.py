@@ -13,8 +13,6 @@ Whether a kernel is a box is read from its values, so this executor ``checks_val
 
 from __future__ import annotations
 
-import functools
-import importlib
 import math
 from collections.abc import Sequence
 
@@ -24,6 +22,7 @@ from ..core.geometry import window_reads
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel
 from ..planning.plan import Plan
+from . import _compiled
 from .base import Estimate, Executor, NonFiniteInput
 from .direct_compiled import _index_map
 
@@ -38,13 +37,9 @@ BOX_POINT_FACTOR = 2.0
 MIN_BOX_TAPS = 2
 
 
-@functools.cache
 def running_sums():
     """The compiled module, or None if it was not built."""
-    try:
-        return importlib.import_module("fftconv.executors._compiled._running_sums")
-    except ImportError:
-        return None
+    return _compiled.running_sums
 
 
 def box_value(kernel: np.ndarray) -> float | None:

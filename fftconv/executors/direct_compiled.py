@@ -22,7 +22,6 @@ and `warn_if_missing` says so once; the NumPy direct sums serve instead.
 from __future__ import annotations
 
 import functools
-import importlib
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from ..core.memory import kept_buffer
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel
 from ..planning.plan import Plan
+from . import _compiled
 from .base import Estimate, Executor, NonFiniteInput
 
 #: Longest kernel along its second-to-last axis (the loop keeps that many extended rows, plus
@@ -65,13 +65,9 @@ MIN_PARALLEL_MACS = 1 << 25
 DTYPE_FACTOR = {"f": 1.0, "d": 2.0, "q": 2.25, "l": 2.25}
 
 
-@functools.cache
 def loops():
     """The compiled module, or None if it was not built."""
-    try:
-        return importlib.import_module("fftconv.executors._compiled._direct_loops")
-    except ImportError:
-        return None
+    return _compiled.direct_loops
 
 
 _warned: list[bool] = []

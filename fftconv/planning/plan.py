@@ -73,6 +73,10 @@ class Plan:
     operation : str
         'convolve', or 'correlate' for a plan of a correlation (which runs as the convolution
         with the kernel reversed and conjugated).
+    first_sight : bool
+        Whether this is a call's plan for a signature not seen before, chosen from a short list
+        without pricing every executor (`fftconv.engine.run.FIRST_SIGHT_EXECUTORS`); the
+        signature's next call is planned in full.
     """
 
     spec: Spec
@@ -88,6 +92,7 @@ class Plan:
     costs_source: str = field(default="built-in", compare=False)
     trial: object = field(default=None, compare=False, hash=False, repr=False)
     operation: str = field(default="convolve", compare=False)
+    first_sight: bool = field(default=False, compare=False)
 
     @property
     def shape1(self) -> tuple[int, ...]:
