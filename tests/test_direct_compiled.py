@@ -271,3 +271,19 @@ def test_a_kernel_longer_than_the_loop_takes_along_rows_is_not_given_to_it():
     assert direct_compiled.CompiledLoop().applies(spec)  # 1-D: the kernel lies along columns
     batched = Spec(spec.shape1, spec.shape2, spec.windows, (40,), False, spec.result_dtype)
     assert not direct_compiled.CompiledLoop().applies(batched)  # it may lie along rows
+
+
+def test_a_prepared_route_serves_every_layout_after_its_quick_calls(rng):
+    image = rng.standard_normal((37, 45)).astype(np.float32)
+    kernel = rng.standard_normal((3, 5)).astype(np.float32)
+    problem = Problem.build(image, kernel, "same")
+    route = run.route(problem, run.plan(problem, "direct", threads=1))
+    want = scipy.signal.correlate(image.astype(np.float64), np.flip(kernel).astype(np.float64), "same")
+    sources = [image, image * 2, np.asfortranarray(image), image.astype(np.float64), image,
+               image[:, ::-1].copy()]
+    for source in sources:  # repeats of one layout take the quick path; the others in between must not
+        expected = scipy.signal.convolve(source.astype(np.float64), kernel.astype(np.float64), "same")
+        got = route(source)
+        assert got.dtype == np.float32 and got.flags.c_contiguous
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    np.testing.assert_allclose(route(image), want, rtol=1e-5, atol=1e-5 * np.abs(want).max())

@@ -68,10 +68,12 @@ def ndimage_key(input: object, weights: object, output: object, mode: object, cv
         return None
     if weights.nbytes > KERNEL_BYTES or type(mode) is not str or type(cval) not in (int, float):
         return None
-    parts = (_hashable(origin), _hashable(axes), _hashable(method), _hashable(threads))
+    parts = (origin if type(origin) is int else _hashable(origin), axes if axes is None else _hashable(axes),
+             method if type(method) is str else _hashable(method),
+             threads if threads is None or type(threads) is int else _hashable(threads))
     if ... in parts:
         return None
-    return ("ndimage", input.shape, input.dtype.str, weights.shape, weights.dtype.str, weights.tobytes(),
+    return ("ndimage", input.shape, input.dtype, weights.shape, weights.dtype, weights.tobytes(),
             mode, cval, *parts, convolution, *_state())
 
 
@@ -95,7 +97,7 @@ def signal_key(in1: object, in2: object, mode: object, method: object, axes: obj
     parts = (_hashable(method), _hashable(axes), _hashable(threads))
     if ... in parts:
         return None
-    return ("signal", in1.shape, in1.dtype.str, in2.shape, in2.dtype.str, in2.tobytes(), mode, *parts,
+    return ("signal", in1.shape, in1.dtype, in2.shape, in2.dtype, in2.tobytes(), mode, *parts,
             correlate, conventions, among, *_state())
 
 

@@ -209,7 +209,10 @@ class CompiledLoop(Executor):
 
 class _Route:
     """One real correlation of up to three axes with everything but the source and the output
-    prepared: the kernel in the loop's layout, the index maps, the middle run, the constant."""
+    prepared: the kernel in the loop's layout, the index maps, the middle run, the constant.
+    A call with a contiguous source of the dtype summed and the shape of the previous call
+    goes straight to the loop (the lane's repeated calls: 1.9 of a 64x64 * 3x3 call's 4.4 us
+    went to preparing the arguments again)."""
 
     def __init__(self, ranges, mode: str, cval, kernel: np.ndarray, dtype: np.dtype, threads: int):
         self.summed = summed_dtype(dtype)
@@ -219,12 +222,25 @@ class _Route:
         self.padded, self.mode, self.threads = padded, mode, threads
         self.fill = _fill(cval, self.summed)
         self.shape = None  # the source shape the maps were made for
+        self.source_shape = None  # ... as the caller gives it, and the output's (as given, and 3-D)
+        self.out_shapes: tuple = ((), ())
+        self.one_call: tuple | None = None  # the loop's arguments after the arrays, for one call
 
     def _maps(self, shape: tuple[int, ...]) -> None:
         self.maps, self.mid = _reads(self.padded, shape, self.mode)
         self.shape = shape
+        outputs = math.prod(b - a - k + 1 for (a, b), k in zip(self.padded, self.kernel.shape))
+        split = self.threads > 1 and outputs * self.kernel.size >= MIN_PARALLEL_MACS
+        self.one_call = None if split else (*self.maps, self.mid, *self.fill, False)
 
     def __call__(self, source: np.ndarray, out: np.ndarray) -> bool:
+        same_layout = (source.shape == self.source_shape and out.shape == self.out_shapes[0]
+                       and source.dtype == self.summed and out.dtype == self.summed
+                       and source.flags.c_contiguous and out.flags.c_contiguous)
+        if same_layout and self.one_call is not None:
+            loops().correlate(source.reshape(self.shape), self.kernel, out.reshape(self.out_shapes[1]),
+                              *self.one_call)
+            return True
         x = source.astype(self.summed, copy=False)
         if x.strides[-1] != x.itemsize:
             x = np.ascontiguousarray(x)
@@ -234,6 +250,7 @@ class _Route:
         target = out if out.dtype == self.summed and out.strides[-1] == out.itemsize else \
             np.empty(out.shape, self.summed)
         out3 = target.reshape((1,) * (3 - target.ndim) + target.shape)
+        self.source_shape, self.out_shapes = source.shape, (out.shape, out3.shape)
         _call(x3, self.kernel, out3, *self.maps, self.mid, self.fill, False, self.threads)
         if target is not out:
             np.copyto(out, target, casting="unsafe")
