@@ -425,9 +425,13 @@ def get() -> Config:
     env = _env_snapshot()  # FFTCONV_CONFIG last
     config = _from_file(env[-1])
     layers = _overrides.get()
+    last = _last
+    if last[0] is config and last[1] is layers and last[2] == env:  # as in the last call: most calls
+        return last[3]
     key = (id(config), env, layers and tuple(tuple(sorted(layer.items())) for layer in layers))
     cached = _resolved.get(key)
     if cached is not None:
+        _last[:] = (config, layers, env, cached)
         return cached
     _warn_unknown_variables()
     env_changes = {}
@@ -443,6 +447,10 @@ def get() -> Config:
         _resolved.clear()
     _resolved[key] = config
     return config
+
+
+#: The file's settings, the overrides and the environment of the last `get`, and its answer.
+_last: list = [None, None, None, None]
 
 
 @contextlib.contextmanager

@@ -46,10 +46,10 @@ MEMO_SIZE = 256
 #: key it by its bytes; AMD EPYC); larger ones are tested on each call. At most 2 MiB of keys.
 MEMO_KERNEL_BYTES = 8192
 #: A call of a signature not seen before is planned from these executors only, which price a
-#: problem without searching layouts or reading values: one whole-array FFT (on a transform
-#: size's first calls pocketfft, which needs no planning) and the direct sums (the compiled
-#: loop; ``numpy.convolve`` for 1-D batches of one)...
-FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "fft")
+#: problem in closed forms, without searching layouts or reading values: the direct sums and
+#: one whole-array FFT (on a transform size's first calls pocketfft, which needs no planning)...
+FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "direct.rows", "direct.windows",
+                         "direct.shift_add", "direct.ndimage", "fft")
 #: ... when the cheaper is estimated under this. Pricing every executor (the tile search, the
 #: separable rank test) costs a new signature 0.4-1.7 ms, more than such a call saves by it
 #: (AMD EPYC, 1 thread, a fresh process: 256x256 * 5x5 'same' float32 was planned in 1.7 ms
