@@ -271,3 +271,23 @@ def test_first_sight_plans_say_so_and_large_problems_are_planned_in_full(rng):
     large = Problem.build(np.zeros((1024, 1024)), rng.standard_normal((41, 41)), "same")
     full = run.plan(large, threads=1, for_call=True)
     assert not full.first_sight and "tiled" in full.candidates
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_first_sight_prices_transforms_of_new_sizes_at_their_first_calls_cost(rng, monkeypatch, final):
+    from fftconv.core.problem import Problem
+    from fftconv.engine import run
+
+    monkeypatch.setattr(run, "_transforms_final", lambda plan: final)
+    run._memo.clear()
+    run._sighted.clear()
+    problem = Problem.build(rng.standard_normal(20000).astype(np.float32),
+                            rng.standard_normal(701).astype(np.float32), "same")
+    quick = run.plan(problem, threads=1, for_call=True)
+    assert quick.first_sight
+    fft = run.make_plan(problem.spec(1, config.get().backend), "auto", ("fft",),
+                        run.calibrate.costs_for(config.get())[0]).candidates["fft"].seconds
+    direct = run.plan(problem, "direct", threads=1).candidates["direct.compiled"].seconds
+    assert fft < direct < run.FIRST_FFT_FACTOR * fft  # the case this test is about
+    # measured plans: the FFT's estimate holds; a size's first calls: the direct sum is the cheaper
+    assert quick.executor == ("fft" if final else "direct.compiled")

@@ -55,6 +55,11 @@ FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "direct.rows", "dire
 #: (AMD EPYC, 1 thread, a fresh process: 256x256 * 5x5 'same' float32 was planned in 1.7 ms
 #: and summed in 0.07 ms). The signature's next call is planned in full.
 FIRST_SIGHT_SECONDS = 1e-3
+#: ... pricing an FFT whose transforms are not final yet at this many times its estimate (which
+#: assumes FFTW's measured plans): a transform size's first calls run on pocketfft or ESTIMATE
+#: plans, and took 3.4-8.7x the estimate (AMD EPYC, 1 thread: 60,480 float32 1.96 ms for
+#: 0.51 ms, 315x224 float32 5.1 for 0.58 ms, 70x42x54 float32 16 for 1.9 ms).
+FIRST_FFT_FACTOR = 4.0
 #: Keys of signatures whose first call was planned that way.
 _sighted: set[tuple] = set()
 
@@ -195,7 +200,15 @@ def _first_sight(problem: Problem, threads: int, methods: Sequence[str] | None, 
         quick = make_plan(spec, "auto", tuple(short), costs, limit)
     except MemoryLimitError:
         return None
-    if quick.candidates[quick.executor].seconds > FIRST_SIGHT_SECONDS:
+    seconds = quick.candidates[quick.executor].seconds
+    if quick.backend is not None and not _transforms_final(quick):
+        seconds *= FIRST_FFT_FACTOR
+        direct = [(c.seconds, name) for name, c in quick.candidates.items()
+                  if c.fits and registry.get(name).method == "direct" and c.seconds < seconds]
+        if direct:
+            seconds, name = min(direct)
+            quick = make_plan(spec, "auto", (name,), costs, limit)
+    if seconds > FIRST_SIGHT_SECONDS:
         return None
     return dataclasses.replace(quick, costs_source=source, first_sight=True,
                                reason=f"a new signature's first call: the cheapest of {', '.join(short)}, "
@@ -226,8 +239,11 @@ def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
 def _runs_final(plan: Plan) -> bool:
     """Whether a run of ``plan`` now times what its later runs will take: no background work
     shares the machine, and its transforms are final."""
-    if not background.idle():
-        return False
+    return background.idle() and _transforms_final(plan)
+
+
+def _transforms_final(plan: Plan) -> bool:
+    """Whether ``plan``'s transforms (if any) run now as fast as they will."""
     if plan.backend is None or plan.fft_shape is None:
         return True
     final = getattr(get_backend(plan.backend), "final", None)
