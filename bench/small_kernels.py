@@ -29,7 +29,7 @@ import fftconv
 import fftconv.ndimage
 from fftconv.cli.bench import machine_info, report_summary
 
-SIZES = [256, 512, 1000, 2048, 4096]
+SIZES = [256, 333, 512, 517, 1000, 2048, 2500, 4096]
 KERNELS = [3, 5, 7, 9, 11, 15]
 DTYPES = ["float32", "float64"]
 BORDERS = ["constant", "reflect"]

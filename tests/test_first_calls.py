@@ -291,3 +291,28 @@ def test_first_sight_prices_transforms_of_new_sizes_at_their_first_calls_cost(rn
     assert fft < direct < run.FIRST_FFT_FACTOR * fft  # the case this test is about
     # measured plans: the FFT's estimate holds; a size's first calls: the direct sum is the cheaper
     assert quick.executor == ("fft" if final else "direct.compiled")
+
+
+def test_a_new_ndimage_signature_is_planned_from_the_short_list_then_in_full(rng, monkeypatch):
+    import scipy.ndimage
+
+    import fftconv.ndimage
+    from fftconv.engine import lane, run
+    from fftconv.executors import separable, tiled
+
+    x = rng.standard_normal((211, 173)).astype(np.float32)  # 327,000 multiply-adds: past scipy's first calls
+    w = rng.standard_normal((3, 3)).astype(np.float32)
+    run._memo.clear()
+    run._sighted.clear()
+    lane.clear()
+    searched = []
+    real_bound, real_accepts = tiled.OverlapSaveTiles.lower_bound, separable.RankOneExecutor.accepts
+    monkeypatch.setattr(tiled.OverlapSaveTiles, "lower_bound",
+                        lambda *args: searched.append("tiled") or real_bound(*args))
+    monkeypatch.setattr(separable.RankOneExecutor, "accepts",
+                        lambda *args: searched.append("separable") or real_accepts(*args))
+    key = lane.ndimage_key(x, w, None, "reflect", 0.0, 0, None, "auto", 1, False, False)
+    assert_close(fftconv.ndimage.correlate(x, w, threads=1), scipy.ndimage.correlate(x, w))
+    assert searched == [] and lane.get(key) is None
+    assert_close(fftconv.ndimage.correlate(x, w, threads=1), scipy.ndimage.correlate(x, w))
+    assert "tiled" in searched and lane.get(key) is not None  # planned in full, then remembered

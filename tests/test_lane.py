@@ -72,7 +72,7 @@ def test_repeats_take_the_lane(rng, monkeypatch):
     a, b = rng.standard_normal((256, 256)), rng.standard_normal((3, 3))
     for _ in range(2):  # a signature's first call is planned from a short list, its second in full
         fftconv.correlate(a, b, "same", threads=1)
-    fftconv.ndimage.convolve(a, b, threads=1)
+        fftconv.ndimage.convolve(a, b, threads=1)
     if direct_compiled.loops() is None:
         pytest.skip("the compiled loops are not built")
     monkeypatch.setattr(run, "plan", lambda *args, **kwargs: pytest.fail("planned again"))

@@ -294,17 +294,19 @@ def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype
 
 
 def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
-                      ) -> Callable[[np.ndarray], np.ndarray] | None:
+                      ) -> tuple[Callable[[np.ndarray], np.ndarray], bool] | None:
     """For an in-memory image filtered as one block by an executor that reads the boundary
-    itself: a call that filters any image of this shape and dtype the same way (`lane`);
-    None where the blocks' path must serve."""
+    itself: a call that filters any image of this shape and dtype the same way (`lane`), and
+    whether its plan is final (not a signature's first, `Plan.first_sight`: the lane keeps
+    only final ones); None where the blocks' path must serve."""
     if work.holes is not None or work.fill is not None:
         return None
     shape = tuple(source.shape)
     halo = work.halo(len(shape))
     ranges = [(-work.before[a], n - work.before[a] + halo[a]) if a in work.axes else (0, n)
               for a, n in enumerate(shape)]
-    reader = _boundary_reader(ranges, work, extension_dtype(np.dtype(source.dtype), work), None)
+    reader = _boundary_reader(ranges, work, extension_dtype(np.dtype(source.dtype), work), None,
+                              quick_first=True)
     if reader is None:
         return None
     executor, plan, kernel = reader
@@ -319,14 +321,17 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
             extended = read_extended(image, ranges, work.mode, work.cval, extension_dtype(image.dtype, work))
             return filter_extended(extended, work, out_dtype)
         return computed if compute == out_dtype else cast(computed, out_dtype, NDIMAGE.integers)
-    return route
+    return route, not plan.first_sight
 
 
-def _boundary_reader(ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None):
+def _boundary_reader(ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None,
+                     quick_first: bool = False):
     """(executor, plan, correlation kernel) when the plan made from the extended block's shape
-    picks an executor that reads the boundary itself; else None."""
+    picks an executor that reads the boundary itself; else None. ``quick_first``: a new
+    signature may be planned from the short list (`fftconv.engine.run.plan`)."""
     template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
-    plan = run.plan(template, work.method, work.threads, memory_limit=room, image_known=False)
+    plan = run.plan(template, work.method, work.threads, memory_limit=room, image_known=False,
+                    quick_first=quick_first)
     executor = registry.get(plan.executor)
     if not executor.reads_boundary:
         return None

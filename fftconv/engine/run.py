@@ -75,6 +75,7 @@ def plan(
     image_known: bool = True,
     kernel_known: bool = True,
     for_call: bool = False,
+    quick_first: bool | None = None,
 ) -> Plan:
     """The `Plan` for ``problem``: ``method`` forces one ('auto': the planner's choice among
     ``methods``, default all); ``memory_limit`` bytes (default: ``[memory] limit``) bound the
@@ -84,7 +85,9 @@ def plan(
     largest their dtype holds, and executors that read the kernel's values are left out
     (forcing one is an error). ``for_call``: the plan is about to run, so a signature whose
     executors are too close to call may run the next contender of its trial
-    (`fftconv.engine.trials`); otherwise the plan is the best known.
+    (`fftconv.engine.trials`); otherwise the plan is the best known. ``quick_first``
+    (default: ``for_call``): a signature's first plan may come from the short list of
+    `FIRST_SIGHT_EXECUTORS` (`Plan.first_sight`; see `_first_sight`).
 
     Examples
     --------
@@ -100,8 +103,10 @@ def plan(
         method = settings.method  # [planner] method forces what 'auto' means
     limit = settings.memory_limit if memory_limit is CONFIGURED else memory_limit
     kind = problem.result_dtype.kind
-    if for_call and method == "auto" and kind in "fc" and image_known and kernel_known:
-        quick = _first_sight(problem, threads, methods, limit, settings)
+    if quick_first is None:
+        quick_first = for_call
+    if quick_first and method == "auto" and kind in "fc" and kernel_known:  # no image values read
+        quick = _first_sight(problem, threads, methods, limit, image_known, settings)
         if quick is not None:
             return quick
     # the integer-exactness rule reads values, so it is asked only when it could matter: an
@@ -177,10 +182,10 @@ def _key(problem: Problem, threads: int, method: str, methods: Sequence[str] | N
 
 
 def _first_sight(problem: Problem, threads: int, methods: Sequence[str] | None, limit: int | None,
-                 settings: config.Config) -> Plan | None:
+                 image_known: bool, settings: config.Config) -> Plan | None:
     """For a signature's first call, the cheapest plan among `FIRST_SIGHT_EXECUTORS` when it
     is estimated under `FIRST_SIGHT_SECONDS`; else None (plan in full)."""
-    key = _key(problem, threads, "auto", methods, limit, False, True, True, settings)
+    key = _key(problem, threads, "auto", methods, limit, False, image_known, True, settings)
     if key in _sighted or key in _memo:
         return None
     if len(_sighted) >= MEMO_SIZE:

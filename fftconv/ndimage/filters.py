@@ -192,9 +192,11 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
     limit = config.get().memory_limit
     if key is not None and limit is None and ndim > 0 and math.prod(x.shape) > 0:
-        route = whole_image_route(x, work, out_dtype)
-        if route is not None:
-            lane.remember(key, route)
+        routed_here = whole_image_route(x, work, out_dtype)
+        if routed_here is not None:
+            route, final = routed_here
+            if final:  # a signature's first plan is not kept: its next call plans in full
+                lane.remember(key, route)
             return route(x)
     lane.unrouted(key)  # no route to remember: a tiny call of this signature stays with scipy's loop
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
