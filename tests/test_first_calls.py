@@ -231,12 +231,12 @@ def test_a_warm_call_does_not_test_a_31x31_kernels_rank_again(rng, monkeypatch):
     assert tests == []
 
 
-def test_a_new_small_signatures_first_call_prices_only_the_short_list(rng, monkeypatch):
+@pytest.fixture
+def searched(monkeypatch):
+    """Nothing planned or routed yet; the list records each tile search and rank test."""
     from fftconv.engine import lane, run
     from fftconv.executors import separable, tiled
 
-    a = rng.standard_normal((173, 211)).astype(np.float32)
-    b = rng.standard_normal((5, 5)).astype(np.float32)
     run._memo.clear()
     run._sighted.clear()
     lane.clear()
@@ -246,6 +246,14 @@ def test_a_new_small_signatures_first_call_prices_only_the_short_list(rng, monke
                         lambda *args: searched.append("tiled") or real_bound(*args))
     monkeypatch.setattr(separable.RankOneExecutor, "accepts",
                         lambda *args: searched.append("separable") or real_accepts(*args))
+    return searched
+
+
+def test_a_new_small_signatures_first_call_prices_only_the_short_list(rng, searched):
+    from fftconv.engine import lane
+
+    a = rng.standard_normal((173, 211)).astype(np.float32)
+    b = rng.standard_normal((5, 5)).astype(np.float32)
     want = scipy.signal.convolve(a, b, "same", method="direct")
     assert_close(fftconv.convolve(a, b, "same", threads=1), want)
     assert searched == []  # neither the tile search nor the rank test ran
@@ -293,24 +301,14 @@ def test_first_sight_prices_transforms_of_new_sizes_at_their_first_calls_cost(rn
     assert quick.executor == ("fft" if final else "direct.compiled")
 
 
-def test_a_new_ndimage_signature_is_planned_from_the_short_list_then_in_full(rng, monkeypatch):
+def test_a_new_ndimage_signature_is_planned_from_the_short_list_then_in_full(rng, searched):
     import scipy.ndimage
 
     import fftconv.ndimage
-    from fftconv.engine import lane, run
-    from fftconv.executors import separable, tiled
+    from fftconv.engine import lane
 
     x = rng.standard_normal((211, 173)).astype(np.float32)  # 327,000 multiply-adds: past scipy's first calls
     w = rng.standard_normal((3, 3)).astype(np.float32)
-    run._memo.clear()
-    run._sighted.clear()
-    lane.clear()
-    searched = []
-    real_bound, real_accepts = tiled.OverlapSaveTiles.lower_bound, separable.RankOneExecutor.accepts
-    monkeypatch.setattr(tiled.OverlapSaveTiles, "lower_bound",
-                        lambda *args: searched.append("tiled") or real_bound(*args))
-    monkeypatch.setattr(separable.RankOneExecutor, "accepts",
-                        lambda *args: searched.append("separable") or real_accepts(*args))
     key = lane.ndimage_key(x, w, None, "reflect", 0.0, 0, None, "auto", 1, False, False)
     assert_close(fftconv.ndimage.correlate(x, w, threads=1), scipy.ndimage.correlate(x, w))
     assert searched == [] and lane.get(key) is None
