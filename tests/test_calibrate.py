@@ -211,3 +211,23 @@ def test_the_real_measuring_process_calibrates(tmp_path, monkeypatch):
         assert json.loads(next((tmp_path / "calibration").glob("*.json")).read_text())["seconds"] > 0
     finally:
         calibrate.forget()
+
+
+def test_the_import_reads_a_complete_cache_and_starts_nothing(cache):
+    folder, calls = cache
+    calibrate.costs_for(config.get())
+    costs, _ = calibrated_costs()  # measured, thread gains included
+    calibrate.forget()  # a new process: its import reads the cache
+    calibrate.preload()
+    assert calibrate._in_process  # read at import
+    assert calibrate.costs_for(config.get()) == (costs, "calibrated")
+    path = next(folder.glob("*.json"))
+    data = json.loads(path.read_text())
+    data["thread_gains"] = False  # a process that was busy left the thread gains to a later one
+    path.write_text(json.dumps(data))
+    calibrate.forget()
+    measured = list(calls)
+    calibrate.preload()
+    assert not calibrate._in_process and background.idle()  # the import starts no measurement
+    assert calibrate.costs_for(config.get())[1] == "calibrated"  # the first call reads it ...
+    assert calibrate.wait(60) and calls == [*measured, "thread_gains"]  # ... and starts that

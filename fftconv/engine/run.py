@@ -50,7 +50,7 @@ MEMO_KERNEL_BYTES = 8192
 #: one whole-array FFT (on a transform size's first calls pocketfft, which needs no planning)...
 FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "direct.rows", "direct.windows",
                          "direct.shift_add", "direct.ndimage", "fft")
-#: ... when the cheaper is estimated under this. Pricing every executor (the tile search, the
+#: ... when the cheapest is estimated under this. Pricing every executor (the tile search, the
 #: separable rank test) costs a new signature 0.4-1.7 ms, more than such a call saves by it
 #: (AMD EPYC, 1 thread, a fresh process: 256x256 * 5x5 'same' float32 was planned in 1.7 ms
 #: and summed in 0.07 ms). The signature's next call is planned in full.
@@ -60,7 +60,9 @@ FIRST_SIGHT_SECONDS = 1e-3
 #: plans, and took 3.4-8.7x the estimate (AMD EPYC, 1 thread: 60,480 float32 1.96 ms for
 #: 0.51 ms, 315x224 float32 5.1 for 0.58 ms, 70x42x54 float32 16 for 1.9 ms).
 FIRST_FFT_FACTOR = 4.0
-#: Keys of signatures whose first call was planned that way.
+#: Keys of signatures whose first call was planned that way. Unlike `_memo` it keeps no
+#: geometry alive: a key whose geometry was since dropped may match a new signature's, which is
+#: then planned in full at once (time only; the memo's keys stay exact).
 _sighted: set[tuple] = set()
 
 

@@ -86,8 +86,9 @@ def costs_for(settings: config.Config) -> tuple[CostModel, str]:
 def preload() -> None:
     """Read what planning needs from this process and machine once, at ``import fftconv``
     rather than in the first call (0.6 ms of it): the machine's facts, the settings and, when
-    this CPU's coefficients are cached, those. A new machine's calibration still starts with
-    the first call that plans; settings that cannot be read are reported by that call."""
+    this CPU's coefficients are cached complete, those. The import starts nothing: a new
+    machine's calibration (or a cache without the thread gains) is left to the first call
+    that plans, and settings or a cache that cannot be read are reported by that call."""
     machine_facts()
     try:
         settings = config.get()
@@ -95,17 +96,25 @@ def preload() -> None:
         return
     if settings.costs_source != "tuned" and settings.calibrate != "off" and cache_path(
             _machine_key(settings.backend)).is_file():
-        costs_for(settings)
+        _read_or_start(settings, preloading=True)
 
 
-def _read_or_start(settings: config.Config) -> CostModel | None:
+def _read_or_start(settings: config.Config, preloading: bool = False) -> CostModel | None:
     """The cached coefficients (read once per process), or None after starting their
-    measurement in the background."""
+    measurement in the background (``preloading``: None, starting nothing and keeping
+    nothing, unless the cache is complete)."""
     key = machine_key(settings.backend)
     with _lock:
         if key["id"] in _in_process:
             return _in_process[key["id"]]
-        loaded, gains_measured = _load(cache_path(key), key, settings.costs)
+        if preloading:
+            with warnings.catch_warnings():  # the first call reads it again, and warns then
+                warnings.simplefilter("ignore")
+                loaded, gains_measured = _load(cache_path(key), key, settings.costs)
+        else:
+            loaded, gains_measured = _load(cache_path(key), key, settings.costs)
+        if preloading and (loaded is None or not gains_measured):
+            return None
         _in_process[key["id"]] = loaded
     if loaded is None:
         background.submit(("calibrate", key["id"]), functools.partial(_calibrate, key, settings.costs),
