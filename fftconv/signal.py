@@ -66,6 +66,10 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
             small = tiny.signal_2d(in1, in2, mode, "fill", 0, False, method, threads, tiny.ROUTED_MACS)
         if small is not None:
             return small
+    elif among is not None and method == "auto":  # fftconvolve: a 1-D signature's first call
+        small = tiny.fft_1d(in1, in2, mode, axes, threads)
+        if small is not None:
+            return small
     key = lane.signal_key(in1, in2, mode, method, axes, threads, correlate, conventions, among)
     known = lane.get(key)
     if known is not None:  # this signature was checked and planned before

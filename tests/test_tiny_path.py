@@ -262,3 +262,29 @@ def test_tiny_2d_nd_convolve_calls_equal_the_pipelines_direct_sum(rng, counted, 
     fftconv.convolve(a, b, "same")  # 36,864 multiply-adds: the lane's route outruns scipy's loop
     fftconv.correlate(a[:4, :4], b[:2, :2], "same")  # correlations keep their own path
     assert counted["signal"] == before
+
+
+@pytest.mark.parametrize(("n", "k", "mode", "dtype"), [
+    (5000, 300, "full", np.float64), (300, 5000, "same", np.float32), (300, 5000, "valid", np.float64),
+    (4097, 129, "valid", np.float32), (9, 4, "same", np.float64)])
+def test_a_one_dimensional_fftconvolve_signatures_first_call_needs_no_plan(rng, monkeypatch, n, k, mode,
+                                                                              dtype):
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(tiny, "_seen_1d", set())
+    a, b = rng.standard_normal(n).astype(dtype), rng.standard_normal(k).astype(dtype)
+    want = scipy.signal.fftconvolve(a, b, mode)
+    got = fftconv.fftconvolve(a, b, mode)
+    assert not planned and got.dtype == want.dtype and got.flags.c_contiguous
+    assert_close(got, want, ulps=4 * math.sqrt(n + k) if dtype == np.float64 else 8 * math.sqrt(n + k))
+    assert_close(fftconv.fftconvolve(a * 2, b, mode), 2 * want, ulps=8 * math.sqrt(n + k))
+    assert planned  # a repeat takes the pipeline
+
+
+def test_a_first_fftconvolve_keeps_non_finite_values_local(rng, monkeypatch):
+    monkeypatch.setattr(tiny, "_seen_1d", set())
+    a, b = rng.standard_normal(2000), rng.standard_normal(31)
+    a[700] = np.nan
+    got = fftconv.fftconvolve(a, b, "same")
+    assert np.isnan(got).sum() == 31 and np.isnan(got[700 - 15:700 + 16]).all()  # only where it reaches
