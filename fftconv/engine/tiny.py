@@ -28,6 +28,10 @@ thresholds are where the pipeline's fixed cost and the loop's per-multiply-add c
 multiply-adds, takes 17 us in scipy's loop and 26 us through the pipeline; 48x48 * 3x3
 36 us and 28 us). Both sides scale with the CPU's speed, so the crossing holds across
 machines.
+
+One route is an FFT rather than a loop: the first call of a 1-D ``fftconvolve`` signature of
+finite real operands is three NumPy FFT calls (`fft_1d`), since planning it and running the
+pipeline's first transforms cost more than scipy's whole call.
 """
 
 from __future__ import annotations
