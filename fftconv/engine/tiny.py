@@ -112,6 +112,18 @@ def _unforced(method: object) -> bool:
     return method == "auto" and config.get().method == "auto"
 
 
+def _one_dimensional_pair(in1: object, in2: object, dtypes: frozenset, axes: object
+                          ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The operands of a 1-D call, when both are plain 1-D arrays of one dtype of ``dtypes``
+    convolved along their only axis; else None."""
+    if not (_plain(in1, dtypes) and _plain(in2, dtypes)):
+        return None
+    a, b = in1, in2
+    if a.ndim != 1 or b.ndim != 1 or a.dtype != b.dtype or axes not in (None, 0, -1, (0,), [0]):
+        return None
+    return a, b
+
+
 def signal_1d(in1: object, in2: object, mode: object, method: object, axes: object,
               threads: object, first_sight: bool = True) -> np.ndarray | None:
     """``numpy.convolve`` of a 1-D ``convolve`` call's own arguments when the call is tiny and
@@ -128,11 +140,10 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     >>> signal_1d(np.ones(2), np.arange(4.0), "same", "auto", None, None) is None
     True
     """
-    if not (_plain(in1, _FLOATS) and _plain(in2, _FLOATS)):
+    pair = _one_dimensional_pair(in1, in2, _FLOATS, axes)
+    if pair is None:
         return None
-    a, b = in1, in2
-    if a.ndim != 1 or b.ndim != 1 or a.dtype != b.dtype or axes not in (None, 0, -1, (0,), [0]):
-        return None
+    a, b = pair
     n, k = a.shape[0], b.shape[0]
     if mode == "full":
         outputs = n + k - 1
@@ -172,11 +183,10 @@ def fft_1d(in1: object, in2: object, mode: object, axes: object, threads: object
     >>> fft_1d(np.arange(4.0), np.ones(2), "full", None, None).round(12)
     array([0., 1., 3., 5., 3.])
     """
-    if not (_plain(in1, _FLOAT_REALS) and _plain(in2, _FLOAT_REALS)):
+    pair = _one_dimensional_pair(in1, in2, _FLOAT_REALS, axes)
+    if pair is None:
         return None
-    a, b = in1, in2
-    if a.ndim != 1 or b.ndim != 1 or a.dtype != b.dtype or axes not in (None, 0, -1, (0,), [0]):
-        return None
+    a, b = pair
     n, k = a.shape[0], b.shape[0]
     full = n + k - 1
     if mode == "full":
