@@ -288,3 +288,14 @@ def test_a_first_fftconvolve_keeps_non_finite_values_local(rng, monkeypatch):
     a[700] = np.nan
     got = fftconv.fftconvolve(a, b, "same")
     assert np.isnan(got).sum() == 31 and np.isnan(got[700 - 15:700 + 16]).all()  # only where it reaches
+
+
+@pytest.mark.parametrize(("name", "shapes"), [
+    *((name, shapes) for name in ("convolve", "correlate", "fftconvolve")
+      for shapes in (((5,), (3,)), ((5, 5), (3, 3)))),
+    ("convolve2d", ((5, 5), (3, 3))), ("correlate2d", ((5, 5), (3, 3)))])
+def test_a_mode_that_is_not_a_string_is_refused_clearly_by_the_tiny_routes_too(name, shapes):
+    operands = [np.ones(s) for s in shapes]
+    for mode in (np.array(["full", "same"]), np.array("full"), ["full"]):
+        with pytest.raises(ValueError, match="Acceptable mode flags"):
+            getattr(fftconv, name)(*operands, mode)

@@ -112,11 +112,12 @@ def _unforced(method: object) -> bool:
     return method == "auto" and config.get().method == "auto"
 
 
-def _one_dimensional_pair(in1: object, in2: object, dtypes: frozenset, axes: object
+def _one_dimensional_pair(in1: object, in2: object, dtypes: frozenset, axes: object, mode: object
                           ) -> tuple[np.ndarray, np.ndarray] | None:
     """The operands of a 1-D call, when both are plain 1-D arrays of one dtype of ``dtypes``
-    convolved along their only axis; else None."""
-    if not (_plain(in1, dtypes) and _plain(in2, dtypes)):
+    convolved along their only axis and ``mode`` is a string (the pipeline refuses others);
+    else None."""
+    if type(mode) is not str or not (_plain(in1, dtypes) and _plain(in2, dtypes)):
         return None
     a, b = in1, in2
     if a.ndim != 1 or b.ndim != 1 or a.dtype != b.dtype or axes not in (None, 0, -1, (0,), [0]):
@@ -140,7 +141,7 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     >>> signal_1d(np.ones(2), np.arange(4.0), "same", "auto", None, None) is None
     True
     """
-    pair = _one_dimensional_pair(in1, in2, _FLOATS, axes)
+    pair = _one_dimensional_pair(in1, in2, _FLOATS, axes, mode)
     if pair is None:
         return None
     a, b = pair
@@ -183,7 +184,7 @@ def fft_1d(in1: object, in2: object, mode: object, axes: object, threads: object
     >>> fft_1d(np.arange(4.0), np.ones(2), "full", None, None).round(12)
     array([0., 1., 3., 5., 3.])
     """
-    pair = _one_dimensional_pair(in1, in2, _FLOAT_REALS, axes)
+    pair = _one_dimensional_pair(in1, in2, _FLOAT_REALS, axes, mode)
     if pair is None:
         return None
     a, b = pair
@@ -233,8 +234,8 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
     >>> signal_2d(np.eye(3), np.ones((2, 2)), "same", "wrap", 0, False, "direct", None) is None
     True
     """
-    if not (_plain(in1, _SIGNAL_2D_DTYPES) and _plain(in2, _SIGNAL_2D_DTYPES)):
-        return None
+    if type(mode) is not str or not (_plain(in1, _SIGNAL_2D_DTYPES) and _plain(in2, _SIGNAL_2D_DTYPES)):
+        return None  # a mode that is not a string: the pipeline refuses it
     a, b = in1, in2
     if (a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or type(boundary) is not str
             or boundary not in _BOUNDARIES):
