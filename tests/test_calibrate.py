@@ -231,3 +231,14 @@ def test_the_import_reads_a_complete_cache_and_starts_nothing(cache):
     assert not calibrate._in_process and background.idle()  # the import starts no measurement
     assert calibrate.costs_for(config.get())[1] == "calibrated"  # the first call reads it ...
     assert calibrate.wait(60) and calls == [*measured, "thread_gains"]  # ... and starts that
+
+
+def test_an_unreadable_cache_folder_does_not_fail_the_import(cache, monkeypatch):
+    class Unreadable(type(cache[0])):  # a folder whose entries cannot be looked at
+        def is_file(self):
+            raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(calibrate, "cache_path", lambda key: Unreadable(cache[0] / "key.json"))
+    calibrate.forget()
+    calibrate.preload()  # what `import fftconv` runs: nothing read, nothing raised
+    assert not calibrate._in_process

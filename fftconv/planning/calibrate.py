@@ -92,11 +92,11 @@ def preload() -> None:
     machine_facts()
     try:
         settings = config.get()
-    except config.ConfigError:
+        if settings.costs_source != "tuned" and settings.calibrate != "off" and cache_path(
+                _machine_key(settings.backend)).is_file():
+            _read_or_start(settings, preloading=True)
+    except (config.ConfigError, OSError):  # an unreadable file or folder: the first call says so
         return
-    if settings.costs_source != "tuned" and settings.calibrate != "off" and cache_path(
-            _machine_key(settings.backend)).is_file():
-        _read_or_start(settings, preloading=True)
 
 
 def _read_or_start(settings: config.Config, preloading: bool = False) -> CostModel | None:
