@@ -36,7 +36,7 @@ from astropy.convolution import convolve_fft as astropy_convolve_fft
 import fftconv
 import fftconv.astropy as ours
 from fftconv.cli.bench import machine_info
-from fftconv.engine import trials
+from fftconv.timing import settle
 
 #: astropy.convolve is skipped where its estimated time is over this many seconds.
 DIRECT_LIMIT = 60.0
@@ -102,15 +102,9 @@ def measured(func, *args, **kwargs) -> tuple[object, float, int]:
 
 
 def warm_up(func, *args, **kwargs) -> None:
-    """Calls until the plans are settled: the background work they start (measured FFTW
-    plans) done, and no trial (`fftconv.engine.trials`) timing its contenders on the last
-    call: the state of a script's later calls of that size."""
-    for _ in range(WARM_UP_CALLS):
-        before = trials.unsettled_runs()
-        func(*args, **kwargs)
-        fftconv.background.wait()
-        if trials.unsettled_runs() == before:
-            return
+    """Calls until the plans are settled (`fftconv.timing.settle`): the state of a script's
+    later calls of that size."""
+    settle(lambda: func(*args, **kwargs), WARM_UP_CALLS)
 
 
 def difference(got: np.ndarray, want: np.ndarray) -> float:

@@ -1,5 +1,6 @@
 """Timing what the planner's coefficients are fitted to (``fftconv tune``, first-use
-calibration, the FFTW measuring process): a typical time of repeated runs."""
+calibration, the FFTW measuring process): a typical time of repeated runs; and bringing a
+benchmark's calls to the state a loop's later calls are in (`settle`)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,31 @@ def typical_time(func: Callable[[], object], min_seconds: float, max_runs: int =
         func()
         times.append(clock() - t0)
     return statistics.median(times)
+
+
+#: Calls `settle` makes before it looks: a signature's first call runs a quick plan and its
+#: second plans in full (`fftconv.engine.run.FIRST_SIGHT_SECONDS`), where a trial may start.
+SETTLE_FIRST_CALLS = 3
+
+
+def settle(call: Callable[[], object], most: int = 30) -> int:
+    """Call ``call`` until fftconv's plans for it have settled: the background work it started
+    (FFTW's measured plans) done and no trial timing a contender on the last call, the state
+    a loop's later calls are in (at most ``most`` calls). Returns the calls made.
+
+    Examples
+    --------
+    >>> import numpy as np, fftconv
+    >>> settle(lambda: fftconv.convolve(np.ones(64), np.ones(5))) >= SETTLE_FIRST_CALLS
+    True
+    """
+    from . import background
+    from .engine import trials
+
+    for calls in range(1, most + 1):
+        before = trials.unsettled_runs()
+        call()
+        background.wait()
+        if calls >= SETTLE_FIRST_CALLS and trials.unsettled_runs() == before:
+            return calls
+    return most

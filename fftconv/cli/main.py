@@ -61,7 +61,9 @@ def _add_bench(sub, suites) -> None:
                        help=f"a built-in suite ({', '.join(suites)}, first-calls, dask) or a "
                             "suite TOML file; first-calls: each case's first call in a fresh process beside "
                             "scipy's")
-    bench.add_argument("--quick", action="store_true", help="the 'quick' suite (under 30 s)")
+    bench.add_argument("--quick", action="store_true",
+                       help="the 'quick' suite (25 s; about a minute on a machine where fftconv never ran, "
+                            "which first measures the CPU and its FFT plans)")
     bench.add_argument("--threads", type=_positive, default=1, help="threads for every implementation")
     bench.add_argument("--rounds", type=_positive, default=None,
                        help="timed rounds per implementation (first-calls: fresh processes per case, "
