@@ -26,6 +26,7 @@ import scipy.signal
 import fftconv
 import fftconv.ndimage
 from fftconv.cli.bench import machine_info, report_summary
+from fftconv.timing import settle
 
 NDIMAGE = (fftconv.ndimage.correlate, scipy.ndimage.correlate)
 
@@ -77,9 +78,7 @@ def run_case(case, calls: int, rng: np.random.Generator, threads: int) -> dict:
         order = (("fftconv", ours), ("scipy", theirs)) if i % 2 else (("scipy", theirs), ("fftconv", ours))
         for name, function in order:
             times[name].append(timed(function, image, kernel, threads))
-    for _ in range(40):  # one shape repeated until its trial has settled and its FFTs are measured
-        call(ours, warm, kernel, threads)
-    fftconv.background.wait(60)
+    settle(lambda: call(ours, warm, kernel, threads), 40)  # one shape, until its calls settle
     repeated = {"fftconv": [], "scipy": []}
     for i in range(max(5, calls // 4)):
         order = (("fftconv", ours), ("scipy", theirs)) if i % 2 else (("scipy", theirs), ("fftconv", ours))

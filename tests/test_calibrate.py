@@ -234,8 +234,11 @@ def test_the_import_reads_a_complete_cache_and_starts_nothing(cache):
 
 
 def test_an_unreadable_cache_folder_does_not_fail_the_import(cache, monkeypatch):
-    class Unreadable(type(cache[0])):  # a folder whose entries cannot be looked at
+    class Unreadable(type(cache[0])):  # a folder whose entries cannot be looked at or read
         def is_file(self):
+            raise PermissionError(13, "Permission denied", str(self))
+
+        def read_text(self, *args, **kwargs):
             raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(calibrate, "cache_path", lambda key: Unreadable(cache[0] / "key.json"))

@@ -107,15 +107,16 @@ def plan(
     kind = problem.result_dtype.kind
     if quick_first is None:
         quick_first = for_call
-    if quick_first and method == "auto" and kind in "fc" and kernel_known:  # no image values read
-        quick = _first_sight(problem, threads, methods, limit, image_known, settings)
-        if quick is not None:
-            return quick
     # the integer-exactness rule reads values, so it is asked only when it could matter: an
     # integer problem whose cheapest plan sums in float64
     exact_only = method == "auto" and kind == "O"
+    key = _key(problem, threads, method, methods, limit, exact_only, image_known, kernel_known, settings)
+    if quick_first and method == "auto" and kind in "fc" and kernel_known:  # no image values read
+        quick = _first_sight(problem, key, threads, methods, limit, settings)
+        if quick is not None:
+            return quick
     chosen = _choose(problem, method, threads, methods, limit, exact_only, image_known, kernel_known,
-                     settings)
+                     settings, key)
     if (method == "auto" and kind in "iu" and not registry.get(chosen.executor).exact_integers
             and not float_sums_exact(problem.x, problem.h, problem.rank, not image_known, not kernel_known)):
         chosen = _choose(problem, method, threads, methods, limit, True, image_known, kernel_known, settings)
@@ -128,11 +129,14 @@ def plan(
 
 
 def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] | None, limit: int | None,
-            exact_only: bool, image_known: bool, kernel_known: bool, settings: config.Config) -> Plan:
+            exact_only: bool, image_known: bool, kernel_known: bool, settings: config.Config,
+            key: tuple | None = None) -> Plan:
     """The planner's choice among the executors that may run ``problem`` (``exact_only``: only
-    those that sum integers exactly), remembered when no executor had to read values."""
+    those that sum integers exactly), remembered when no executor had to read values. ``key``:
+    these arguments' `_key`, when the caller made it already."""
     small_kernel = kernel_known and problem.h.nbytes <= MEMO_KERNEL_BYTES
-    key = _key(problem, threads, method, methods, limit, exact_only, image_known, kernel_known, settings)
+    if key is None:
+        key = _key(problem, threads, method, methods, limit, exact_only, image_known, kernel_known, settings)
     known = _memo.get(key)
     if known is not None:
         return known[0]
@@ -183,11 +187,11 @@ def _key(problem: Problem, threads: int, method: str, methods: Sequence[str] | N
             problem.h.tobytes() if small_kernel else None)
 
 
-def _first_sight(problem: Problem, threads: int, methods: Sequence[str] | None, limit: int | None,
-                 image_known: bool, settings: config.Config) -> Plan | None:
-    """For a signature's first call, the cheapest plan among `FIRST_SIGHT_EXECUTORS` when it
-    is estimated under `FIRST_SIGHT_SECONDS`; else None (plan in full)."""
-    key = _key(problem, threads, "auto", methods, limit, False, image_known, True, settings)
+def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[str] | None, limit: int | None,
+                 settings: config.Config) -> Plan | None:
+    """For a signature's first call (``key``: its `_key`), the cheapest plan among
+    `FIRST_SIGHT_EXECUTORS` when it is estimated under `FIRST_SIGHT_SECONDS`; else None (plan
+    in full)."""
     if key in _sighted or key in _memo:
         return None
     if len(_sighted) >= MEMO_SIZE:

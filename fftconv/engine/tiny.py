@@ -112,6 +112,16 @@ def _unforced(method: object) -> bool:
     return method == "auto" and config.get().method == "auto"
 
 
+def _first_seen(signature: tuple) -> bool:
+    """Whether a 1-D call of ``signature`` comes for the first time (recorded now)."""
+    if signature in _seen_1d:
+        return False
+    if len(_seen_1d) >= SEEN_1D:
+        _seen_1d.clear()
+    _seen_1d.add(signature)
+    return True
+
+
 def _one_dimensional_pair(in1: object, in2: object, dtypes: frozenset, axes: object, mode: object
                           ) -> tuple[np.ndarray, np.ndarray] | None:
     """The operands of a 1-D call, when both are plain 1-D arrays of one dtype of ``dtypes``
@@ -159,13 +169,8 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     mid = MID_1D_OUTPUTS_DOUBLE if a.dtype.itemsize == 8 else MID_1D_OUTPUTS
     if MID_1D_TAPS <= taps < LONG_1D_TAPS and outputs > mid and a.dtype.kind == "f":
         most = 0  # the compiled loop, once planned
-    if first_sight and most < outputs * taps <= FIRST_1D_MACS:
-        signature = (n, k, a.dtype.char, mode)
-        if signature not in _seen_1d:
-            if len(_seen_1d) >= SEEN_1D:
-                _seen_1d.clear()
-            _seen_1d.add(signature)
-            most = FIRST_1D_MACS
+    if first_sight and most < outputs * taps <= FIRST_1D_MACS and _first_seen((n, k, a.dtype.char, mode)):
+        most = FIRST_1D_MACS
     if outputs * taps > most or not _default_threads(threads) or not _unforced(method):
         return None
     return np.convolve(a, b, mode)
@@ -201,13 +206,9 @@ def fft_1d(in1: object, in2: object, mode: object, axes: object, threads: object
     else:
         return None
     size = next_fast_length(full)
-    signature = (n, k, a.dtype.char, mode, "fft")
-    if (size > FIRST_FFT_1D_POINTS or signature in _seen_1d or not _default_threads(threads)
-            or not _unforced("auto")):
+    if (size > FIRST_FFT_1D_POINTS or not _default_threads(threads) or not _unforced("auto")
+            or not _first_seen((n, k, a.dtype.char, mode, "fft"))):
         return None
-    if len(_seen_1d) >= SEEN_1D:
-        _seen_1d.clear()
-    _seen_1d.add(signature)
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         return None  # the pipeline keeps non-finite values local
     with np.errstate(all="ignore"):  # an overflow is left to the pipeline, which says so

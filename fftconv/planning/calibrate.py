@@ -92,9 +92,8 @@ def preload() -> None:
     machine_facts()
     try:
         settings = config.get()
-        if settings.costs_source != "tuned" and settings.calibrate != "off" and cache_path(
-                _machine_key(settings.backend)).is_file():
-            _read_or_start(settings, preloading=True)
+        if settings.costs_source != "tuned" and settings.calibrate != "off":
+            _read_or_start(settings, preloading=True)  # one read; a missing file is None
     except (config.ConfigError, OSError):  # an unreadable file or folder: the first call says so
         return
 
