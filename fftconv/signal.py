@@ -60,14 +60,14 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
               conventions: Conventions = SIGNAL, among: Sequence[str] | None = None) -> np.ndarray:
     """The body of the N-d drop-ins: scipy's argument checks and trivial cases, then the
     core's plan and run."""
-    if not correlate and among is None:
-        small = tiny.signal_1d(in1, in2, mode, method, axes, threads)
+    if among is None:
+        small = tiny.signal_1d(in1, in2, mode, method, axes, threads, correlate=correlate)
         if small is None and axes is None:  # 2-D: scipy's loop where it beats even the lane
-            small = tiny.signal_2d(in1, in2, mode, "fill", 0, False, method, threads, tiny.ROUTED_MACS)
+            small = tiny.signal_2d_nd(in1, in2, mode, correlate, method, threads)
         if small is not None:
             return small
-    elif among is not None and method == "auto":  # fftconvolve: a 1-D signature's first call
-        small = tiny.fft_1d(in1, in2, mode, axes, threads)
+    elif among is not None and method == "auto":  # fftconvolve: small transforms
+        small = tiny.fft_small(in1, in2, mode, axes, threads)
         if small is not None:
             return small
     key = lane.signal_key(in1, in2, mode, method, axes, threads, correlate, conventions, among)

@@ -260,13 +260,42 @@ def test_tiny_2d_nd_convolve_calls_equal_the_pipelines_direct_sum(rng, counted, 
     a, b = values(rng, (64, 64), dtype), values(rng, (3, 3), dtype)
     before = counted["signal"]
     fftconv.convolve(a, b, "same")  # 36,864 multiply-adds: the lane's route outruns scipy's loop
-    fftconv.correlate(a[:4, :4], b[:2, :2], "same")  # correlations keep their own path
     assert counted["signal"] == before
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "int64"])
+def test_tiny_correlate_calls_equal_the_pipelines_direct_sum(rng, monkeypatch, counted, dtype):
+    """Tiny `fftconv.correlate` calls take numpy.correlate (1-D) or scipy's 2-D loop, which
+    conjugate complex kernels as scipy does (an even kernel's 'same' window in 2-D: the loop's
+    'full' one, sliced), except a 1-D 'same' window longer than ``in1`` (NumPy keeps the
+    longer operand's length)."""
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    cases = [((8,), (3,)), ((3,), (8,)), ((8,), (4,)), ((4,), (8,)), ((1,), (4,)),
+             ((4, 4), (2, 2)), ((7, 5), (3, 3)), ((3, 2), (5, 4)), ((6, 6), (2, 3))]
+    for (s1, s2), mode in itertools.product(cases, MODES_2D):
+        if mode == "valid" and len(s1) == 2 and not all(n >= k for n, k in zip(s1, s2)):
+            continue  # scipy conjugates a swapped complex correlation: the pipeline answers
+        a, b = values(rng, s1, dtype), values(rng, s2, dtype)
+        planned.clear()
+        before = counted["signal"]
+        got = fftconv.correlate(a, b, mode)
+        routed = len(s1) == 1 and np.dtype(dtype).kind != "i" and (mode != "same" or s1[0] >= s2[0])
+        loop = len(s1) == 2
+        assert (not planned) == (routed or loop), (s1, s2, mode)
+        assert counted["signal"] == before + loop
+        piped = fftconv.correlate(a, b, mode, method="direct")
+        assert got.dtype == piped.dtype and got.shape == piped.shape
+        if np.dtype(dtype).kind == "i":
+            np.testing.assert_array_equal(got, piped)
+        else:
+            assert_close(got, piped, ulps=64)
 
 
 @pytest.mark.parametrize(("n", "k", "mode", "dtype"), [
     (5000, 300, "full", np.float64), (300, 5000, "same", np.float32), (300, 5000, "valid", np.float64),
-    (4097, 129, "valid", np.float32), (9, 4, "same", np.float64)])
+    (4097, 129, "valid", np.float32), (1000, 1200, "same", np.float64)])
 def test_a_one_dimensional_fftconvolve_signatures_first_call_needs_no_plan(rng, monkeypatch, n, k, mode,
                                                                               dtype):
     planned = []
@@ -280,6 +309,50 @@ def test_a_one_dimensional_fftconvolve_signatures_first_call_needs_no_plan(rng, 
     assert_close(got, want, ulps=4 * math.sqrt(n + k) if dtype == np.float64 else 8 * math.sqrt(n + k))
     assert_close(fftconv.fftconvolve(a * 2, b, mode), 2 * want, ulps=8 * math.sqrt(n + k))
     assert planned  # a repeat takes the pipeline
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("mode", MODES_2D)
+@pytest.mark.parametrize(("s1", "s2"), [((9,), (4,)), ((4,), (9,)), ((300,), (31,)), ((16, 16), (3, 3)),
+                                        ((3, 5), (6, 7)), ((8, 8, 8), (3, 3, 3))])
+def test_small_fftconvolve_calls_need_no_plan_on_any_call(rng, monkeypatch, s1, s2, mode, dtype):
+    """Transforms of at most `SMALL_FFT_POINTS` points run NumPy's FFTs on every call, as
+    scipy's ``fftconvolve`` centres and swaps its windows."""
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    a, b = values(rng, s1, dtype), values(rng, s2, dtype)
+    want = scipy.signal.fftconvolve(a, b, mode)
+    for _ in range(3):
+        got = fftconv.fftconvolve(a, b, mode)
+        assert got.dtype == want.dtype
+        assert_close(got, want, ulps=64)
+    assert not planned
+    with fftconv.config.override(method="fft"):  # a forced method takes the pipeline
+        assert_close(fftconv.fftconvolve(a, b, mode), want, ulps=64)
+    assert planned
+
+
+def test_small_fftconvolve_leaves_to_the_pipeline_what_it_must_answer(rng, monkeypatch):
+    """Non-finite values (kept local), 'valid' operands neither containing the other (scipy's
+    error), other axes and larger transforms go through the pipeline."""
+    monkeypatch.setattr(tiny, "_seen_1d", set())
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    a = rng.standard_normal(40)
+    a[20] = np.inf
+    got = fftconv.fftconvolve(a, np.ones(3), "same")
+    assert np.isinf(got[19:22]).all() and np.isfinite(np.delete(got, [19, 20, 21])).all()
+    assert len(planned) == 1
+    with pytest.raises(ValueError, match="at least as large as the other in every dimension"):
+        fftconv.fftconvolve(np.ones((5, 2)), np.ones((2, 5)), "valid")
+    assert fftconv.fftconvolve(np.ones((4, 3)), np.ones((4, 2)), axes=1).shape == (4, 4)
+    assert len(planned) == 2  # the 'valid' refusal came before planning
+    large = rng.standard_normal(3000), rng.standard_normal(200)
+    fftconv.fftconvolve(*large)  # a first call: NumPy's FFTs
+    fftconv.fftconvolve(*large)  # 3,200 points on a repeat: the pipeline
+    assert len(planned) == 3
 
 
 def test_a_first_fftconvolve_keeps_non_finite_values_local(rng, monkeypatch):

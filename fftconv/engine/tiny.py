@@ -29,15 +29,18 @@ multiply-adds, takes 17 us in scipy's loop and 26 us through the pipeline; 48x48
 36 us and 28 us). Both sides scale with the CPU's speed, so the crossing holds across
 machines.
 
-One route is an FFT rather than a loop: the first call of a 1-D ``fftconvolve`` signature of
-finite real operands is three NumPy FFT calls (`fft_1d`), since planning it and running the
-pipeline's first transforms cost more than scipy's whole call.
+One route is an FFT rather than a loop (`fft_small`): an ``fftconvolve`` call of finite
+operands whose transforms are small (every call), or a 1-D real signature's first call, is
+three NumPy FFT calls, since the pipeline's fixed cost (and a new signature's planning and
+first transforms) would cost more than scipy's whole call.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import operator
+import sys
 
 import numpy as np
 
@@ -81,6 +84,12 @@ _seen_1d: set[tuple] = set()
 #: whole call took 0.7-0.8 ms (5,000 * 300 'full', a fresh process, AMD EPYC); NumPy's
 #: transforms take 0.14-0.25 ms. Repeats take the pipeline (FFTW's measured plans).
 FIRST_FFT_1D_POINTS = 1 << 16
+#: ... and every call's up to this many transform points, in any rank: the pipeline's fixed
+#: cost (~40-60 us: the plan's look-up, the kernel's spectrum, the tiles' bookkeeping) is more
+#: than NumPy's three transforms then take (AMD EPYC, 1 thread, float64, repeated calls: 64 * 8
+#: 34 us against 56 us through the pipeline and 38 us in scipy's; 32x32 * 7x7 102 against 169
+#: us; a tie from ~4,000 points, 4096 * 200 139 and 140 us; 16,000 * 300 309 and 172 us).
+SMALL_FFT_POINTS = 2048
 _FLOAT_REALS = frozenset(np.dtype(t) for t in (np.float32, np.float64))
 #: Most multiply-adds a `convolve2d`/`correlate2d` call hands to scipy's loop (~1.7 ns each).
 SIGNAL_2D_MACS = 16_384
@@ -136,12 +145,13 @@ def _one_dimensional_pair(in1: object, in2: object, dtypes: frozenset, axes: obj
 
 
 def signal_1d(in1: object, in2: object, mode: object, method: object, axes: object,
-              threads: object, first_sight: bool = True) -> np.ndarray | None:
-    """``numpy.convolve`` of a 1-D ``convolve`` call's own arguments when the call is tiny and
-    the answer is fftconv's (both float or complex arrays of one dtype, and a 'same' window
-    only when ``in1`` is the longer: ``numpy.convolve`` keeps the longer one's length); else
-    None. With ``first_sight``, a signature not seen before counts as tiny up to
-    `FIRST_1D_MACS` (and is recorded as seen).
+              threads: object, first_sight: bool = True, correlate: bool = False) -> np.ndarray | None:
+    """``numpy.convolve`` (``correlate``: ``numpy.correlate``, which conjugates ``in2`` as
+    scipy does) of a 1-D call's own arguments when the call is tiny and the answer is
+    fftconv's (both float or complex arrays of one dtype, and a 'same' window only when
+    ``in1`` is the longer: NumPy keeps the longer one's length); else None. With
+    ``first_sight``, a signature not seen before counts as tiny up to `FIRST_1D_MACS` (and is
+    recorded as seen).
 
     Examples
     --------
@@ -169,53 +179,82 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     mid = MID_1D_OUTPUTS_DOUBLE if a.dtype.itemsize == 8 else MID_1D_OUTPUTS
     if MID_1D_TAPS <= taps < LONG_1D_TAPS and outputs > mid and a.dtype.kind == "f":
         most = 0  # the compiled loop, once planned
-    if first_sight and most < outputs * taps <= FIRST_1D_MACS and _first_seen((n, k, a.dtype.char, mode)):
+    if (first_sight and most < outputs * taps <= FIRST_1D_MACS
+            and _first_seen((n, k, a.dtype.char, mode, correlate))):
         most = FIRST_1D_MACS
     if outputs * taps > most or not _default_threads(threads) or not _unforced(method):
         return None
-    return np.convolve(a, b, mode)
+    return np.correlate(a, b, mode) if correlate else np.convolve(a, b, mode)
 
 
-def fft_1d(in1: object, in2: object, mode: object, axes: object, threads: object) -> np.ndarray | None:
-    """A 1-D ``fftconvolve`` call's answer by three NumPy FFT calls, the first time its
-    signature (lengths, dtype, mode) is seen, when both operands are finite real float arrays
-    of one dtype and the transform has at most `FIRST_FFT_1D_POINTS` points; else None. A
-    result that is not finite (a sum that overflowed) is None too: the pipeline keeps such
-    values local.
+def fft_small(in1: object, in2: object, mode: object, axes: object, threads: object) -> np.ndarray | None:
+    """An ``fftconvolve`` call's answer by pocketfft's transforms (NumPy's; for 2-D and more
+    scipy.fft's when the process imported it: 1.2-1.5x quicker there), without the pipeline, when its
+    transforms are too small to repay FFTW (at most `SMALL_FFT_POINTS` points, every call; a
+    1-D real signature's first call up to `FIRST_FFT_1D_POINTS`), both operands are finite
+    float or complex arrays of one dtype convolved along every axis, and the answer is
+    fftconv's; else None. A result that is not finite (a sum that overflowed) is None too: the
+    pipeline keeps such values local.
 
     Examples
     --------
     >>> import numpy as np
-    >>> fft_1d(np.arange(4.0), np.ones(2), "full", None, None).round(12)
+    >>> fft_small(np.arange(4.0), np.ones(2), "full", None, None).round(12)
     array([0., 1., 3., 5., 3.])
+    >>> fft_small(np.eye(2), np.ones((2, 2)), "same", None, None).round(12)
+    array([[1., 1.],
+           [1., 2.]])
     """
-    pair = _one_dimensional_pair(in1, in2, _FLOAT_REALS, axes, mode)
-    if pair is None:
+    if type(mode) is not str or not (_plain(in1, _FLOATS) and _plain(in2, _FLOATS)):
+        return None  # a mode that is not a string: the pipeline refuses it
+    a, b = in1, in2
+    if a.ndim != b.ndim or a.dtype != b.dtype or not _default_threads(threads) or not _unforced("auto"):
         return None
-    a, b = pair
-    n, k = a.shape[0], b.shape[0]
-    full = n + k - 1
-    if mode == "full":
-        start, stop = 0, full
-    elif mode == "same":
-        start = (k - 1) // 2
-        stop = start + n
-    elif mode == "valid":  # scipy swaps the operands when in2 is the longer
-        start = min(n, k) - 1
-        stop = start + abs(n - k) + 1
-    else:
-        return None
-    size = next_fast_length(full)
-    if (size > FIRST_FFT_1D_POINTS or not _default_threads(threads) or not _unforced("auto")
-            or not _first_seen((n, k, a.dtype.char, mode, "fft"))):
+    if axes is not None and not (a.ndim == 1 and type(axes) in (int, tuple, list)
+                                 and axes in (0, -1, (0,), (-1,), [0], [-1])):
+        return None  # other axes: the pipeline broadcasts and checks them
+    window = _fft_window(a.shape, b.shape, mode)
+    if window is None:
+        return None  # the pipeline raises scipy's error, or swaps in its own way
+    full = [n + k - 1 for n, k in zip(a.shape, b.shape)]
+    sizes = [next_fast_length(n) for n in full]
+    points = math.prod(sizes)
+    if points > SMALL_FFT_POINTS and not (
+            a.ndim == 1 and a.dtype in _FLOAT_REALS and points <= FIRST_FFT_1D_POINTS
+            and _first_seen((a.shape[0], b.shape[0], a.dtype.char, mode, "fft"))):
         return None
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         return None  # the pipeline keeps non-finite values local
     with np.errstate(all="ignore"):  # an overflow is left to the pipeline, which says so
-        product = np.fft.rfft(a, size)
-        product *= np.fft.rfft(b, size)
-        result = np.fft.irfft(product, size)[start:stop].astype(a.dtype)
+        if a.ndim == 1:
+            real = a.dtype.kind == "f"
+            forward, inverse = (np.fft.rfft, np.fft.irfft) if real else (np.fft.fft, np.fft.ifft)
+            product = forward(a, sizes[0])
+            product *= forward(b, sizes[0])
+            result = inverse(product, sizes[0])[window[0]]
+        else:  # scipy.fft transforms every axis in one compiled call, numpy.fft one at a time
+            every = tuple(range(a.ndim))
+            fft = sys.modules.get("scipy.fft") or np.fft
+            forward, inverse = (fft.rfftn, fft.irfftn) if a.dtype.kind == "f" else (fft.fftn, fft.ifftn)
+            product = forward(a, sizes, axes=every)
+            product *= forward(b, sizes, axes=every)
+            result = inverse(product, sizes, axes=every)[window]
+        result = result.astype(a.dtype)  # NumPy before 2.0 transforms single precision in double
     return result if np.isfinite(result).all() else None
+
+
+def _fft_window(n: tuple[int, ...], k: tuple[int, ...], mode: str) -> tuple[slice, ...] | None:
+    """The slices of the full convolution that ``mode`` keeps, as scipy's ``fftconvolve``
+    centres them ('same': ``in1``'s shape; 'valid': the operands swapped when ``in2`` is
+    the larger in every axis), or None where the pipeline must answer (a bad mode, or 'valid'
+    operands neither of which contains the other)."""
+    if mode == "full":
+        return tuple(slice(0, a + b - 1) for a, b in zip(n, k))
+    if mode == "same":
+        return tuple(slice((b - 1) // 2, (b - 1) // 2 + a) for a, b in zip(n, k))
+    if mode == "valid" and (all(a >= b for a, b in zip(n, k)) or all(a <= b for a, b in zip(n, k))):
+        return tuple(slice(min(a, b) - 1, max(a, b)) for a, b in zip(n, k))
+    return None
 
 
 def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalue: object,
@@ -260,6 +299,31 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
         public = scipy.signal.correlate2d if correlate else scipy.signal.convolve2d
         return public(a, b, mode, boundary, fillvalue)
     return _run_loop(loop, a, b, mode, boundary, fillvalue, correlate)
+
+
+def signal_2d_nd(in1: object, in2: object, mode: object, correlate: bool, method: object, threads: object
+                 ) -> np.ndarray | None:
+    """`signal_2d` for the N-d ``convolve``/``correlate`` on 2-D arrays (zero fill, up to
+    `ROUTED_MACS` multiply-adds): ``correlate2d`` centres an even kernel's 'same' window one
+    sample off ``correlate``'s, so such a call runs the loop's 'full' window and keeps
+    ``correlate``'s slice of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> signal_2d_nd(np.eye(3), np.array([[1.0, 2.0]]), "same", True, "auto", None)
+    array([[2., 1., 0.],
+           [0., 2., 1.],
+           [0., 0., 2.]])
+    """
+    if not (correlate and type(mode) is str and mode == "same"
+            and any(k % 2 == 0 for k in getattr(in2, "shape", ()))):
+        return signal_2d(in1, in2, mode, "fill", 0, correlate, method, threads, ROUTED_MACS)
+    full = signal_2d(in1, in2, "full", "fill", 0, True, method, threads, ROUTED_MACS)
+    if full is None:
+        return None
+    start = [(k - 1) // 2 for k in in2.shape]  # type: ignore[attr-defined]
+    return np.ascontiguousarray(full[tuple(slice(s, s + n) for s, n in zip(start, in1.shape))])  # type: ignore[attr-defined]
 
 
 def _run_loop(loop, a: np.ndarray, b: np.ndarray, mode: str, boundary: str, fillvalue: object,
