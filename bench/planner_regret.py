@@ -32,8 +32,10 @@ auto times the contenders on its first repeated calls (fftconv.engine.trials); t
 those calls before timing (``trial_calls`` in the JSON) and reports the kept choice, with the
 model's own choice beside it. The 'auto' call's own time is what is compared with
 scipy. Methods whose estimated time is over 10x the best estimate and over 1 s are not run
-(reported as skipped): they cannot be the fastest. Medians of interleaved rounds (at least 5,
-up to ~0.4 s of work per implementation), in a fresh random order every round.
+(reported as skipped): they cannot be the fastest; nor, beyond one timed call, are those whose
+one call took over 10x the quickest's (``timed_once``: scipy's direct sums of seconds, which
+would otherwise cut the rounds to a handful). Medians of interleaved rounds (at least 7, up to
+41 or ~0.5 s of work per implementation), in a fresh random order every round.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ from fftconv.cli.bench import machine_info, report_summary, time_interleaved
 from fftconv.engine import tiny
 
 MODES = ("full", "same", "valid")
+#: Implementations whose one timed call takes over this many times the quickest one's are not
+#: run in the interleaved rounds (their one call is reported).
+OUTPACED = 10.0
 
 
 def grid() -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
@@ -165,16 +170,23 @@ def run_case(s1, s2, mode, dtype, threads, peers=True):
         func()
         func()
     fftconv.background.wait(600)  # ... in the background; what a loop meets once they are ready
-    for func in funcs.values():
-        func()
     trial_calls = 0  # estimates too close to call: the repeated calls time the contenders
     while fftconv.plan(a, b, mode, threads=threads).trial is not None and trial_calls < 60:
         funcs["auto"]()
         trial_calls += 1
     plan = fftconv.plan(a, b, mode, threads=threads)
-    times = time_interleaved(funcs, 5, 25, seconds=0.4 * len(funcs))
+    once = {}
+    for name, func in funcs.items():
+        started = time.perf_counter()
+        func()
+        once[name] = time.perf_counter() - started
+    # a call over 10x the quickest cannot be the fastest: timed once, it leaves the rounds,
+    # which it would otherwise cut to a few (scipy's direct sums take seconds here)
+    outpaced = {name: t for name, t in once.items() if t > OUTPACED * min(once.values()) and name != "auto"}
+    timed = {name: func for name, func in funcs.items() if name not in outpaced}
+    times = time_interleaved(timed, 7, 41, seconds=0.5 * len(timed))
     rounds = len(next(iter(times.values())))
-    med = {name: statistics.median(v) for name, v in times.items()}
+    med = {name: statistics.median(v) for name, v in times.items()} | outpaced
     ours = {m: med[m] for m in ("direct", "fft", "tiled") if m in med}
     best_ours = min(ours, key=ours.get)
     chosen = plan.method
@@ -189,7 +201,8 @@ def run_case(s1, s2, mode, dtype, threads, peers=True):
         "chosen": chosen, "executor": plan.executor, "model_choice": model.executor,
         "trial_calls": trial_calls,
         "fastest": best_ours, "regret": regret,
-        "median_s": med, "skipped_estimates_s": skipped, "rounds": rounds, "costs": plan.costs_source,
+        "median_s": med, "skipped_estimates_s": skipped, "timed_once": sorted(outpaced), "rounds": rounds,
+        "costs": plan.costs_source,
     }
     if not peers:
         return row
