@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 import timeit
 from collections.abc import Sequence
 from typing import Literal
@@ -60,6 +61,7 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
               conventions: Conventions = SIGNAL, among: Sequence[str] | None = None) -> np.ndarray:
     """The body of the N-d drop-ins: scipy's argument checks and trivial cases, then the
     core's plan and run."""
+    entered = time.perf_counter()  # a trial times contenders by the whole call (`_run_planned`)
     if among is None:
         small = tiny.signal_1d(in1, in2, mode, method, axes, threads, correlate=correlate)
         if small is None and axes is None:  # 2-D: scipy's loop where it beats even the lane
@@ -101,12 +103,32 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     check_fits(math.prod(problem.out_shape) * problem.result_dtype.itemsize,
                f"convolving {a.shape} with {b.shape}")
     plan = run.plan(problem, method, nthreads, methods=among, settings=settings, for_call=True)
-    if key is not None and a is in1 and b is in2 and plan.trial is None and not plan.first_sight:
-        prepared = run.route(problem, plan)
-        if prepared is not None:
-            lane.remember(key, prepared)
-            return prepared(a)
-    return run.execute(problem, plan)
+    return _run_planned(problem, plan, key if a is in1 and b is in2 else None, entered)
+
+
+def _run_planned(problem: Problem, plan: Plan, key: object, entered: float) -> np.ndarray:
+    """Run ``plan``: through the lane's route where its executor has one and the call is
+    keyed (``key``; remembered once the plan is final), else through the pipeline. A trial's
+    contender is timed as it will cost once kept: a routed one by its route's run (a kept
+    one's calls go straight there), any other by the whole call since ``entered`` (a kept
+    one's calls check, build and plan again)."""
+    trial = plan.trial
+    if key is not None and not plan.first_sight:
+        if trial is None:
+            prepared = run.route(problem, plan)
+            if prepared is not None:
+                lane.remember(key, prepared)
+                return prepared(problem.x)
+        else:
+            if plan.executor not in trial.routes:
+                trial.routes[plan.executor] = run.route(problem, plan)
+            prepared = trial.routes[plan.executor]
+            if prepared is not None:
+                started = time.perf_counter()
+                result = prepared(problem.x)
+                trial.record(plan, time.perf_counter() - started)
+                return result
+    return run.execute(problem, plan, call_started=entered)
 
 
 def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = "auto", axes: Axes = None, *,

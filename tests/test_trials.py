@@ -1,6 +1,8 @@
 """Trials: a signature whose executors' estimates are too close to call times them on its
 repeated calls and keeps the fastest; every call's result is the same answer."""
 
+import time
+
 import pytest
 import scipy.signal
 from conftest import assert_close
@@ -110,3 +112,43 @@ def test_the_median_run_decides_not_a_lucky_or_a_disturbed_one():
     assert kept(lucky, 1.5) == "b"
     disturbed = [9.0] + [1.0] * (runs - 1)  # one run hit by other work: a at 1.0 is faster
     assert kept(disturbed, 1.5) == "a"
+
+
+def test_contenders_are_timed_as_they_will_cost_once_kept(rng, monkeypatch):
+    """A contender the lane would route is timed by its route's run (a kept one's calls go
+    straight there); any other by the whole call (a kept one's calls check, build and plan
+    again): a call that spends 20 ms before planning counts for those alone."""
+    monkeypatch.setattr(trials, "TRIAL_RATIO", 1e9)
+    monkeypatch.setattr(run, "_runs_final", lambda plan: True)
+    run._memo.clear()
+    lane.clear()
+    recorded, executed = {}, []
+    real_record, real_execute = trials.Trial.record, run.execute
+
+    def record(self, plan, seconds):
+        recorded.setdefault(plan.executor, []).append(seconds)
+        real_record(self, plan, seconds)
+
+    def execute(problem, plan, **kwargs):
+        executed.append(plan.executor)
+        return real_execute(problem, plan, **kwargs)
+
+    def slow_build(*args, **kwargs):
+        time.sleep(0.02)
+        return real_build(*args, **kwargs)
+
+    real_build = fftconv.signal.Problem.build
+    monkeypatch.setattr(trials.Trial, "record", record)
+    monkeypatch.setattr(run, "execute", execute)
+    monkeypatch.setattr(fftconv.signal.Problem, "build", staticmethod(slow_build))
+    a, b = rng.standard_normal((64, 64)), rng.standard_normal((5, 5))
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    contenders = [p.executor for p in fftconv.plan(a, b, "same", threads=1).trial.plans]
+    assert "direct.compiled" in contenders and "tiled" in contenders
+    for _ in range(2 * len(contenders)):
+        assert_close(fftconv.convolve(a, b, "same", threads=1), want)
+    assert min(recorded["tiled"]) >= 0.02  # the whole call, its 20 ms before planning included
+    assert max(recorded["direct.compiled"]) < 0.02  # the route's run alone
+    assert "direct.compiled" not in executed  # it ran through its route
+    run._memo.clear()
+    lane.clear()

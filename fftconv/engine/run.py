@@ -337,10 +337,13 @@ def prepare(problem: Problem, plan: Plan) -> object:
     return registry.get(plan.executor).prepare(problem, plan)
 
 
-def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.ndarray | None = None
-            ) -> np.ndarray:
+def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.ndarray | None = None,
+            call_started: float | None = None) -> np.ndarray:
     """Run ``plan`` and return the result in the caller's axis order and the result dtype
-    (written into ``out``, an array of that shape and dtype, when given).
+    (written into ``out``, an array of that shape and dtype, when given). A plan of a trial
+    records its run's time: from ``call_started`` (a ``time.perf_counter()`` reading: the
+    caller's whole call, what the contender costs once kept) to the result, or the executor's
+    run alone.
 
     Examples
     --------
@@ -359,22 +362,25 @@ def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.nd
     result = out if direct_into_out else np.empty(problem.out_shape, compute)
     target = axes_last(result, problem.conv_axes)
     started = time.perf_counter()
+    timed = plan.trial is not None
     try:
         executor.run(problem, plan, target, prepared)
     except NonFiniteInput:  # run again on finite operands; then the outputs they reach
         finite = dataclasses.replace(problem, x=_finite(problem.x), h=_finite(problem.h))
         executor.run(finite, plan, target, prepared, check_finite=False)
         repair(target, problem.x, problem.h, problem.windows)
-    else:
-        if plan.trial is not None:
-            plan.trial.record(plan, time.perf_counter() - started)
-    if direct_into_out:
-        return result
-    converted = cast(result, problem.result_dtype, problem.conventions.integers)
-    if out is None:
-        return converted
-    out[...] = converted
-    return out
+        timed = False  # not what the plan's calls take
+    ran = time.perf_counter()
+    if not direct_into_out:
+        converted = cast(result, problem.result_dtype, problem.conventions.integers)
+        if out is None:
+            result = converted
+        else:
+            out[...] = converted
+            result = out
+    if timed:
+        plan.trial.record(plan, ran - started if call_started is None else time.perf_counter() - call_started)
+    return result
 
 
 def _finite(a: np.ndarray) -> np.ndarray:

@@ -8,7 +8,9 @@ estimated at 2x another's. So for a signature whose
 cheapest executors are estimated within `TRIAL_RATIO` of each other, the calls of that
 signature time them: the first call runs the cheapest estimate, the next ones run each
 contender in turn (its first run untimed: plans, caches), and once each has `TRIAL_RUNS`
-timed runs the one with the lowest median is kept for every later call. A run is not timed while work of the
+timed runs the one with the lowest median is kept for every later call. A run is timed as the
+contender will cost once kept (the facade decides what that is: `fftconv.signal` times a contender
+the lane would route by its route's run, any other by its whole call). A run is not timed while work of the
 background thread shares the machine, nor while a contender's transforms are not yet what
 they will be (FFTW still measuring its size). This is FFTW's own idea (MEASURE) applied one
 level up, and like it, it spends a few calls of a signature that repeats, never the first
@@ -71,6 +73,9 @@ class Trial:
         self.runs = {p.executor: 0 for p in self.plans}
         self.times: dict[str, list[float]] = {p.executor: [] for p in self.plans}
         self.kept = None
+        #: What the caller prepared for a contender (its executor's name -> e.g. its lane route),
+        #: kept while the trial runs.
+        self.routes: dict[str, object] = {}
         self._lock = threading.Lock()
 
     def next(self):
