@@ -301,7 +301,8 @@ def test_a_one_dimensional_fftconvolve_signatures_first_call_needs_no_plan(rng, 
     planned = []
     original = run.plan
     monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
-    monkeypatch.setattr(tiny, "_seen_1d", set())
+    monkeypatch.setattr(tiny, "_fft_1d_spent", {})
+    monkeypatch.setattr(tiny, "FFT_1D_ROUTE_SECONDS", 0.0)  # the first call's time spends it all
     a, b = rng.standard_normal(n).astype(dtype), rng.standard_normal(k).astype(dtype)
     want = scipy.signal.fftconvolve(a, b, mode)
     got = fftconv.fftconvolve(a, b, mode)
@@ -336,7 +337,8 @@ def test_small_fftconvolve_calls_need_no_plan_on_any_call(rng, monkeypatch, s1, 
 def test_small_fftconvolve_leaves_to_the_pipeline_what_it_must_answer(rng, monkeypatch):
     """Non-finite values (kept local), 'valid' operands neither containing the other (scipy's
     error), other axes and larger transforms go through the pipeline."""
-    monkeypatch.setattr(tiny, "_seen_1d", set())
+    monkeypatch.setattr(tiny, "_fft_1d_spent", {})
+    monkeypatch.setattr(tiny, "FFT_1D_ROUTE_SECONDS", 0.0)
     planned = []
     original = run.plan
     monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
@@ -355,8 +357,27 @@ def test_small_fftconvolve_leaves_to_the_pipeline_what_it_must_answer(rng, monke
     assert len(planned) == 3
 
 
+def test_a_1d_fftconvolve_signature_rents_numpys_ffts_until_the_pipelines_start(rng, monkeypatch):
+    """The repeats of a 1-D signature whose transforms are over `SMALL_FFT_POINTS` stay on
+    NumPy's FFTs until they have spent `FFT_1D_ROUTE_SECONDS` there; then the pipeline."""
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(tiny, "_fft_1d_spent", {})
+    monkeypatch.setattr(tiny, "FFT_1D_ROUTE_SECONDS", 0.003)
+    a, b = rng.standard_normal(5000), rng.standard_normal(300)
+    want = scipy.signal.fftconvolve(a, b)
+    calls = 0
+    while not planned and calls < 10_000:
+        assert_close(fftconv.fftconvolve(a, b), want, ulps=64)
+        calls += 1
+    spent = tiny._fft_1d_spent[(5000, 300, "d", "full")]
+    assert len(planned) == 1 and calls > 1 and spent >= 0.003  # the pipeline from the call after
+    assert_close(fftconv.fftconvolve(a, b), want, ulps=64)
+
+
 def test_a_first_fftconvolve_keeps_non_finite_values_local(rng, monkeypatch):
-    monkeypatch.setattr(tiny, "_seen_1d", set())
+    monkeypatch.setattr(tiny, "_fft_1d_spent", {})
     a, b = rng.standard_normal(2000), rng.standard_normal(31)
     a[700] = np.nan
     got = fftconv.fftconvolve(a, b, "same")

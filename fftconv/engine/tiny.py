@@ -41,6 +41,7 @@ import itertools
 import math
 import operator
 import sys
+import time
 
 import numpy as np
 
@@ -79,17 +80,28 @@ FIRST_1D_MACS = 1 << 21
 #: 1-D signatures seen, before the set starts afresh.
 SEEN_1D = 4096
 _seen_1d: set[tuple] = set()
-#: Largest transform of a 1-D ``fftconvolve`` signature's first call done in three NumPy FFT
-#: calls, without the pipeline: its planning and first run cost 0.8-1.2 ms where scipy's
-#: whole call took 0.7-0.8 ms (5,000 * 300 'full', a fresh process, AMD EPYC); NumPy's
-#: transforms take 0.14-0.25 ms. Repeats take the pipeline (FFTW's measured plans).
-FIRST_FFT_1D_POINTS = 1 << 16
-#: ... and every call's up to this many transform points, in any rank: the pipeline's fixed
-#: cost (~40-60 us: the plan's look-up, the kernel's spectrum, the tiles' bookkeeping) is more
-#: than NumPy's three transforms then take (AMD EPYC, 1 thread, float64, repeated calls: 64 * 8
+#: Largest transform (points, in any rank) of an ``fftconvolve`` call done in three pocketfft
+#: calls, without the pipeline, on every call: the pipeline's fixed cost (~40-60 us: the plan's
+#: look-up, the kernel's spectrum, the tiles' bookkeeping) is more than NumPy's three
+#: transforms then take (AMD EPYC, 1 thread, float64, repeated calls: 64 * 8
 #: 34 us against 56 us through the pipeline and 38 us in scipy's; 32x32 * 7x7 102 against 169
 #: us; a tie from ~4,000 points, 4096 * 200 139 and 140 us; 16,000 * 300 309 and 172 us).
 SMALL_FFT_POINTS = 2048
+#: Largest transform of a 1-D real ``fftconvolve`` signature done in three NumPy FFT calls,
+#: without the pipeline, on its first call: its planning and first run cost 0.8-1.2 ms where
+#: scipy's whole call took 0.7-0.8 ms (5,000 * 300 'full', a fresh process, AMD EPYC); NumPy's
+#: transforms take 0.14-0.25 ms...
+FIRST_FFT_1D_POINTS = 1 << 16
+#: ... and on its repeats, until they have spent this long on that route: the pipeline's start
+#: (planning, a trial, FFTW's plans measured in the background) costs a signature's first
+#: calls more than the route would (a fresh process, AMD EPYC: 5,000 * 300 calls 2-10 took 6.1-
+#: 6.3 ms through the pipeline, 1.5-1.8 ms on the route, scipy 1.5 ms), which the settled
+#: pipeline wins back later (1.1x the route's speed there, 2x at 20,000 * 1,000 and beyond). So
+#: a signature rents the route up to about the price of that start (a ski rental: at most
+#: about twice the cost of the better choice made in hindsight).
+FFT_1D_ROUTE_SECONDS = 0.02
+#: Seconds each such signature spent on the route (at most `SEEN_1D` signatures).
+_fft_1d_spent: dict[tuple, float] = {}
 _FLOAT_REALS = frozenset(np.dtype(t) for t in (np.float32, np.float64))
 #: Most multiply-adds a `convolve2d`/`correlate2d` call hands to scipy's loop (~1.7 ns each).
 SIGNAL_2D_MACS = 16_384
@@ -191,7 +203,8 @@ def fft_small(in1: object, in2: object, mode: object, axes: object, threads: obj
     """An ``fftconvolve`` call's answer by pocketfft's transforms (NumPy's; for 2-D and more
     scipy.fft's when the process imported it: 1.2-1.5x quicker there), without the pipeline, when its
     transforms are too small to repay FFTW (at most `SMALL_FFT_POINTS` points, every call; a
-    1-D real signature's first call up to `FIRST_FFT_1D_POINTS`), both operands are finite
+    1-D real signature's up to `FIRST_FFT_1D_POINTS` until its calls have spent
+    `FFT_1D_ROUTE_SECONDS` there), both operands are finite
     float or complex arrays of one dtype convolved along every axis, and the answer is
     fftconv's; else None. A result that is not finite (a sum that overflowed) is None too: the
     pipeline keeps such values local.
@@ -219,12 +232,17 @@ def fft_small(in1: object, in2: object, mode: object, axes: object, threads: obj
     full = [n + k - 1 for n, k in zip(a.shape, b.shape)]
     sizes = [next_fast_length(n) for n in full]
     points = math.prod(sizes)
-    if points > SMALL_FFT_POINTS and not (
-            a.ndim == 1 and a.dtype in _FLOAT_REALS and points <= FIRST_FFT_1D_POINTS
-            and _first_seen((a.shape[0], b.shape[0], a.dtype.char, mode, "fft"))):
-        return None
+    rented = None
+    if points > SMALL_FFT_POINTS:
+        if not (a.ndim == 1 and a.dtype in _FLOAT_REALS and points <= FIRST_FFT_1D_POINTS):
+            return None
+        rented = (a.shape[0], b.shape[0], a.dtype.char, mode)
+        spent = _fft_1d_spent.get(rented)
+        if spent is not None and spent >= FFT_1D_ROUTE_SECONDS:
+            return None
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         return None  # the pipeline keeps non-finite values local
+    started = time.perf_counter()
     with np.errstate(all="ignore"):  # an overflow is left to the pipeline, which says so
         if a.ndim == 1:
             real = a.dtype.kind == "f"
@@ -240,6 +258,10 @@ def fft_small(in1: object, in2: object, mode: object, axes: object, threads: obj
             product *= forward(b, sizes, axes=every)
             result = inverse(product, sizes, axes=every)[window]
         result = result.astype(a.dtype)  # NumPy before 2.0 transforms single precision in double
+    if rented is not None:
+        if len(_fft_1d_spent) >= SEEN_1D:
+            _fft_1d_spent.clear()
+        _fft_1d_spent[rented] = _fft_1d_spent.get(rented, 0.0) + time.perf_counter() - started
     return result if np.isfinite(result).all() else None
 
 
