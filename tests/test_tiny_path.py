@@ -51,9 +51,15 @@ def counted(monkeypatch):
             calls["signal"] += 1
             return loop(*args)
         monkeypatch.setattr(tiny, "_scipy_2d_loop", lambda: counting_loop)
-    wrap(scipy.ndimage, "correlate", "ndimage")  # what the tiny path hands ndimage calls to
+    ndimage_loop = tiny._scipy_ndimage_loop()  # real ones go straight to scipy's compiled loop
+    wrap(scipy.ndimage, "correlate", "ndimage")  # what the tiny path hands the others to
     wrap(scipy.ndimage, "convolve", "ndimage")
-    monkeypatch.setattr(tiny, "_ndimage", [scipy.ndimage.correlate, scipy.ndimage.convolve])
+
+    def counting_ndimage_loop(*args):
+        calls["ndimage"] += 1
+        return ndimage_loop(*args)
+    monkeypatch.setattr(tiny, "_ndimage", [scipy.ndimage.correlate, scipy.ndimage.convolve,
+                                           counting_ndimage_loop if ndimage_loop is not None else None])
     return calls
 
 
@@ -191,6 +197,49 @@ def test_scipys_private_2d_loop_is_used_only_if_it_answers_as_the_public_functio
     for boundary in BOUNDARIES:  # the public functions serve, with the same answers
         assert_close(fftconv.correlate2d(a, b, "same", boundary),
                      fftconv.correlate2d(a, b, "same", boundary, method="direct"))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("func", ["correlate", "convolve"])
+def test_tiny_real_ndimage_calls_run_scipys_loop_as_its_public_functions(rng, monkeypatch, dtype, func):
+    """A tiny real ndimage call goes straight to scipy.ndimage's compiled loop (its wrapper
+    cost more than the loop): to the bit its public function's answer, every mode, odd and
+    even weights, integer weights, shifted origins; an origin scipy refuses gets its error."""
+    ours, theirs = getattr(fftconv.ndimage, func), getattr(scipy.ndimage, func)
+    ours(np.ones(4), np.ones(3))  # the loop's probe, before counting
+    looped = []
+    real_run = tiny._run_ndimage_loop
+    monkeypatch.setattr(tiny, "_run_ndimage_loop", lambda *args: looped.append(1) or real_run(*args))
+    for (shape, wshape), mode, origin in itertools.product(
+            [((9,), (3,)), ((8,), (4,)), ((6, 7), (3, 2)), ((5, 4, 6), (2, 3, 3))], NDIMAGE_MODES, [0, -1, 1]):
+        x = values(rng, shape, dtype)
+        for w in (values(rng, wshape, "float64"), values(rng, wshape, "int16")):
+            try:
+                want = theirs(x, w, mode=mode, cval=0.5, origin=origin)
+            except ValueError as refused:
+                with pytest.raises(ValueError, match="Invalid origin"):
+                    ours(x, w, mode=mode, cval=0.5, origin=origin)
+                assert "origin" in str(refused)
+                continue
+            before = len(looped)
+            got = ours(x, w, mode=mode, cval=0.5, origin=origin)
+            assert len(looped) == before + 1
+            assert got.dtype == want.dtype and np.array_equal(got, want), (shape, wshape, mode, origin)
+
+
+def test_scipys_private_ndimage_loop_is_used_only_if_it_answers_as_the_public_functions(monkeypatch, rng):
+    assert tiny._scipy_ndimage_loop() is not None
+    monkeypatch.setattr(tiny, "_ndimage", [])
+    import scipy.ndimage._nd_image as compiled
+
+    monkeypatch.setattr(compiled, "correlate", lambda *args: None)  # as if it had changed what it does
+    assert tiny._scipy_ndimage_loop() is None
+    x, w = rng.standard_normal((6, 7)), rng.standard_normal((3, 2))
+    for mode in NDIMAGE_MODES:  # the public functions serve, with the same answers
+        np.testing.assert_array_equal(fftconv.ndimage.convolve(x, w, mode=mode),
+                                      scipy.ndimage.convolve(x, w, mode=mode))
+    monkeypatch.undo()
+    monkeypatch.setattr(tiny, "_ndimage", [])
 
 
 @pytest.mark.parametrize("shape, kernel", [((64, 64), (3, 3)), ((16, 16, 16), (3, 3, 3)), ((4096,), (9,))])
