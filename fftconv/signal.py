@@ -66,6 +66,8 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
         small = tiny.signal_1d(in1, in2, mode, method, axes, threads, correlate=correlate)
         if small is None and axes is None:  # 2-D: scipy's loop where it beats even the lane
             small = tiny.signal_2d_nd(in1, in2, mode, correlate, method, threads)
+        if small is None and axes is None:  # complex 3-D and more: scipy's N-d loop
+            small = tiny.signal_nd(in1, in2, mode, correlate, method, threads)
         if small is not None:
             return small
     elif among is not None and method == "auto":  # fftconvolve: small transforms

@@ -210,8 +210,8 @@ def test_tiny_real_ndimage_calls_run_scipys_loop_as_its_public_functions(rng, mo
     looped = []
     real_run = tiny._run_ndimage_loop
     monkeypatch.setattr(tiny, "_run_ndimage_loop", lambda *args: looped.append(1) or real_run(*args))
-    for (shape, wshape), mode, origin in itertools.product(
-            [((9,), (3,)), ((8,), (4,)), ((6, 7), (3, 2)), ((5, 4, 6), (2, 3, 3))], NDIMAGE_MODES, [0, -1, 1]):
+    shapes = [((9,), (3,)), ((8,), (4,)), ((6, 7), (3, 2)), ((5, 4, 6), (2, 3, 3))]
+    for (shape, wshape), mode, origin in itertools.product(shapes, NDIMAGE_MODES, [0, -1, 1]):
         x = values(rng, shape, dtype)
         for w in (values(rng, wshape, "float64"), values(rng, wshape, "int16")):
             try:
@@ -225,6 +225,41 @@ def test_tiny_real_ndimage_calls_run_scipys_loop_as_its_public_functions(rng, mo
             got = ours(x, w, mode=mode, cval=0.5, origin=origin)
             assert len(looped) == before + 1
             assert got.dtype == want.dtype and np.array_equal(got, want), (shape, wshape, mode, origin)
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_tiny_complex_nd_calls_take_scipys_nd_loop(rng, monkeypatch, dtype):
+    """A tiny complex `convolve`/`correlate` of 3 or more dimensions is scipy's N-d direct
+    loop (fftconv has no compiled complex loop): scipy's direct answer to the bit, no plan;
+    what scipy would swap (a 'full' window's larger kernel, a 'valid' one) takes the pipeline."""
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    for (s1, s2), mode, name in itertools.product(
+            [((4, 4, 4), (2, 2, 2)), ((5, 3, 4), (3, 2, 1)), ((3, 4, 2, 3), (2, 1, 2, 2))], MODES_2D,
+            ["convolve", "correlate"]):
+        a, b = values(rng, s1, dtype), values(rng, s2, dtype)
+        want = getattr(scipy.signal, name)(a, b, mode, method="direct")
+        got = getattr(fftconv, name)(a, b, mode)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (s1, s2, mode, name)
+    assert not planned
+    a, b = values(rng, (2, 2, 2), dtype), values(rng, (3, 3, 3), dtype)
+    for mode in ("full", "valid"):  # scipy swaps these: the pipeline answers
+        want = scipy.signal.convolve(a, b, mode, method="direct")
+        assert_close(fftconv.convolve(a, b, mode), want, ulps=64)
+    assert len(planned) == 2
+
+
+def test_scipys_private_nd_loop_is_used_only_if_it_answers_as_the_public_functions(monkeypatch, rng):
+    monkeypatch.setattr(tiny, "_nd_loop", [])
+    assert tiny._scipy_nd_loop() is not None
+    monkeypatch.setattr(tiny, "_nd_loop", [])
+    monkeypatch.setattr(tiny, "_LOOP_MODES", {"valid": 1, "same": 0, "full": 2})  # as if renumbered
+    assert tiny._scipy_nd_loop() is None
+    a, b = values(rng, (4, 3, 5), "complex128"), values(rng, (2, 2, 2), "complex128")
+    for mode in MODES_2D:  # the public functions serve, with the same answers
+        np.testing.assert_array_equal(fftconv.correlate(a, b, mode),
+                                      scipy.signal.correlate(a, b, mode, method="direct"))
 
 
 def test_scipys_private_ndimage_loop_is_used_only_if_it_answers_as_the_public_functions(monkeypatch, rng):

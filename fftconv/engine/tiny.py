@@ -29,6 +29,11 @@ multiply-adds, takes 17 us in scipy's loop and 26 us through the pipeline; 48x48
 36 us and 28 us). Both sides scale with the CPU's speed, so the crossing holds across
 machines.
 
+Complex calls of three or more dimensions go to scipy's N-d loop (`signal_nd`): fftconv has
+no compiled complex loop. scipy's loops are called without their Python wrappers where a probe
+shows them answering exactly as the public functions (`_scipy_2d_loop`, `_scipy_nd_loop`,
+`_scipy_ndimage_loop`): those wrappers cost a tiny call more than its sum.
+
 One route is an FFT rather than a loop (`fft_small`): an ``fftconvolve`` call of finite
 operands whose transforms are small (every call), or a 1-D real signature's first call, is
 three NumPy FFT calls, since the pipeline's fixed cost (and a new signature's planning and
@@ -103,6 +108,12 @@ FFT_1D_ROUTE_SECONDS = 0.02
 #: Seconds each such signature spent on the route (at most `SEEN_1D` signatures).
 _fft_1d_spent: dict[tuple, float] = {}
 _FLOAT_REALS = frozenset(np.dtype(t) for t in (np.float32, np.float64))
+_COMPLEX = frozenset(np.dtype(t) for t in (np.complex64, np.complex128))
+#: Most multiply-adds a complex ``convolve``/``correlate`` call of three or more dimensions
+#: hands to scipy's N-d loop (AMD EPYC, 1 thread, complex128: 4x4x4 * 2x2x2 'same', 512, took
+#: 32-85 us through the pipeline, 27-55 us in scipy's `convolve`; 8x8x8 * 3x3x3, 13,824, 93-115
+#: us and 121-135 us).
+COMPLEX_ND_MACS = 4096
 #: Most multiply-adds a `convolve2d`/`correlate2d` call hands to scipy's loop (~1.7 ns each).
 SIGNAL_2D_MACS = 16_384
 #: Most multiply-adds an ndimage call hands to scipy.ndimage's loop (~0.4 ns each)...
@@ -346,6 +357,86 @@ def signal_2d_nd(in1: object, in2: object, mode: object, correlate: bool, method
         return None
     start = [(k - 1) // 2 for k in in2.shape]  # type: ignore[attr-defined]
     return np.ascontiguousarray(full[tuple(slice(s, s + n) for s, n in zip(start, in1.shape))])  # type: ignore[attr-defined]
+
+
+def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: object, threads: object
+              ) -> np.ndarray | None:
+    """scipy.signal's N-d direct loop for a tiny complex call of three or more dimensions (at
+    most `COMPLEX_ND_MACS` multiply-adds; fftconv sums complex numbers without a compiled loop,
+    scipy's ``convolve``/``correlate`` with theirs), arguments as scipy's ``method='direct'``
+    passes them (no swap: a 'full' window's larger kernel, or 'valid' one, go to the pipeline);
+    else None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> signal_nd(np.ones((2, 2, 2), complex), np.ones((1, 1, 2), complex), "full", False, "auto", None)[0, 0]
+    array([1.+0.j, 2.+0.j, 1.+0.j])
+    """
+    if type(mode) is not str or not (_plain(in1, _COMPLEX) and _plain(in2, _COMPLEX)):
+        return None
+    a, b = in1, in2
+    if a.ndim < 3 or b.ndim != a.ndim or a.dtype != b.dtype or mode not in _LOOP_MODES:
+        return None
+    if mode == "valid":
+        if not all(map(operator.le, b.shape, a.shape)):
+            return None
+        outputs = math.prod(n - k + 1 for n, k in zip(a.shape, b.shape))
+    else:
+        if mode == "full" and b.size > a.size:
+            return None
+        outputs = a.size if mode == "same" else math.prod(n + k - 1 for n, k in zip(a.shape, b.shape))
+    if outputs * b.size > COMPLEX_ND_MACS or not _default_threads(threads) or not _unforced(method):
+        return None
+    loop = _scipy_nd_loop()
+    if loop is None:
+        import scipy.signal
+
+        public = scipy.signal.correlate if correlate else scipy.signal.convolve
+        return public(a, b, mode, method="direct")
+    return _run_nd_loop(loop, a, b, mode, correlate)
+
+
+def _run_nd_loop(loop, a: np.ndarray, b: np.ndarray, mode: str, correlate: bool) -> np.ndarray:
+    """What scipy.signal's ``correlate(method='direct')`` passes its N-d loop (``convolve``:
+    the kernel reversed and conjugated) when it swaps nothing."""
+    kernel = b if correlate else b[(slice(None, None, -1),) * b.ndim].conj()
+    if mode == "valid":
+        out = np.empty([n - k + 1 for n, k in zip(a.shape, kernel.shape)], a.dtype)
+        return loop(a, kernel, out, _LOOP_MODES[mode])
+    full = [n + k - 1 for n, k in zip(a.shape, kernel.shape)]
+    padded = np.zeros(full, a.dtype)
+    padded[tuple(slice(0, n) for n in a.shape)] = a
+    out = np.empty(full if mode == "full" else a.shape, a.dtype)
+    return loop(padded, kernel, out, _LOOP_MODES[mode])
+
+
+_nd_loop: list = []
+
+
+def _scipy_nd_loop():
+    """scipy.signal's compiled N-d correlation loop, called without its Python wrapper (which
+    costs a 4x4x4 * 2x2x2 complex call 25 of its 27 us), or None if this scipy's loop does not
+    answer a probe of every mode, both directions, exactly as its public functions do."""
+    if not _nd_loop:
+        import scipy.signal
+
+        try:
+            from scipy.signal import _sigtools
+
+            loop = _sigtools._correlateND
+            rng = np.random.default_rng(0)
+            a = rng.standard_normal((4, 3, 5)) + 1j * rng.standard_normal((4, 3, 5))
+            b = rng.standard_normal((2, 3, 2)) - 1j * rng.standard_normal((2, 3, 2))
+            for mode, correlate in itertools.product(_LOOP_MODES, (False, True)):
+                public = scipy.signal.correlate if correlate else scipy.signal.convolve
+                got = _run_nd_loop(loop, a, b, mode, correlate)
+                if not np.array_equal(got, public(a, b, mode, method="direct")):
+                    raise ValueError(f"{mode} {correlate}")
+        except Exception:  # noqa: BLE001 - any change in scipy's private loop: use the public functions
+            loop = None
+        _nd_loop.append(loop)
+    return _nd_loop[0]
 
 
 def _run_loop(loop, a: np.ndarray, b: np.ndarray, mode: str, boundary: str, fillvalue: object,
