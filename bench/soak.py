@@ -31,6 +31,7 @@ and the heap (tracemalloc) after a warm-up and at the end.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import sys
 import time
@@ -40,6 +41,7 @@ import warnings
 import numpy as np
 
 import fftconv
+import fftconv.core.memory
 import fftconv.engine.lane
 import fftconv.engine.run
 import fftconv.ndimage
@@ -266,22 +268,28 @@ def extend(x: np.ndarray, widths, np_mode: str) -> np.ndarray:
     return x
 
 
-def clear_caches() -> None:
-    """Empty every cache fftconv keeps (memoised plans, layouts and call signatures, FFTW's
-    pairs): what the heap holds afterwards is what calls leaked."""
+def every_module() -> list:
+    """Every module of fftconv, imported (before the heap is traced: importing fftconv.astropy,
+    fftconv.dask and fftconv.nn loads astropy and dask, tens of MiB that no call leaked)."""
     import importlib
     import pkgutil
 
-    for info in pkgutil.walk_packages(fftconv.__path__, "fftconv."):
-        if info.name.endswith("__main__"):  # the command line, not a library module
-            continue
-        module = importlib.import_module(info.name)
+    return [importlib.import_module(info.name) for info in pkgutil.walk_packages(fftconv.__path__, "fftconv.")
+            if not info.name.endswith("__main__")]  # the command line, not a library module
+
+
+def clear_caches(modules: list) -> None:
+    """Empty every cache fftconv keeps (memoised plans, layouts and call signatures, FFTW's
+    pairs) in ``modules`` (`every_module`): what the heap holds afterwards is what calls leaked."""
+    for module in modules:
         for value in list(vars(module).values()):
             if callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()
     fftconv.backends.get_backend("fftw").clear_cache()
+    fftconv.core.memory.release_kept_buffers()  # scratch kept from call to call (complex sums)
     fftconv.engine.run._memo.clear()
     fftconv.engine.lane.clear()  # remembered call signatures and their prepared calls
+    gc.collect()  # a trial and its contending plans refer to each other: a cycle the collector frees
 
 
 def main() -> int:
@@ -293,6 +301,7 @@ def main() -> int:
     machine = machine_info(1)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
     soak = Soak(args.seed)
+    modules = every_module()
     tracemalloc.start()
     start = time.perf_counter()
     heap = {}
@@ -301,7 +310,7 @@ def main() -> int:
         for mark in (args.calls // 10, args.calls // 2, args.calls):
             if soak.calls == mark and mark not in heap:
                 heap[mark] = tracemalloc.get_traced_memory()[0]
-    clear_caches()
+    clear_caches(modules)
     cleared = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     for line in soak.mismatches[:20]:

@@ -105,12 +105,13 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     check_fits(math.prod(problem.out_shape) * problem.result_dtype.itemsize,
                f"convolving {a.shape} with {b.shape}")
     plan = run.plan(problem, method, nthreads, methods=among, settings=settings, for_call=True)
-    return _run_planned(problem, plan, key if a is in1 and b is in2 else None, entered)
+    return _run_planned(problem, plan, a, key if a is in1 and b is in2 else None, entered)
 
 
-def _run_planned(problem: Problem, plan: Plan, key: object, entered: float) -> np.ndarray:
-    """Run ``plan``: through the lane's route where its executor has one and the call is
-    keyed (``key``; remembered once the plan is final), else through the pipeline. A trial's
+def _run_planned(problem: Problem, plan: Plan, image: np.ndarray, key: object, entered: float) -> np.ndarray:
+    """Run ``plan`` on ``image`` (the caller's ``in1``): through the lane's route where its
+    executor has one and the call is keyed (``key``; remembered once the plan is final), else
+    through the pipeline. A trial's
     contender is timed as it will cost once kept: a routed one by its route's run (a kept
     one's calls go straight there), any other by the whole call since ``entered`` (a kept
     one's calls check, build and plan again)."""
@@ -120,14 +121,14 @@ def _run_planned(problem: Problem, plan: Plan, key: object, entered: float) -> n
             prepared = run.route(problem, plan)
             if prepared is not None:
                 lane.remember(key, prepared)
-                return prepared(problem.x)
+                return prepared(image)
         else:
-            if plan.executor not in trial.routes:
-                trial.routes[plan.executor] = run.route(problem, plan)
+            if plan.executor not in trial.routes:  # a fallback to the pipeline is not timed twice
+                trial.routes[plan.executor] = run.route(problem, dataclasses.replace(plan, trial=None))
             prepared = trial.routes[plan.executor]
             if prepared is not None:
                 started = time.perf_counter()
-                result = prepared(problem.x)
+                result = prepared(image)
                 trial.record(plan, time.perf_counter() - started)
                 return result
     return run.execute(problem, plan, call_started=entered)
