@@ -111,10 +111,9 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
 def _run_planned(problem: Problem, plan: Plan, image: np.ndarray, key: object, entered: float) -> np.ndarray:
     """Run ``plan`` on ``image`` (the caller's ``in1``): through the lane's route where its
     executor has one and the call is keyed (``key``; remembered once the plan is final), else
-    through the pipeline. A trial's
-    contender is timed as it will cost once kept: a routed one by its route's run (a kept
-    one's calls go straight there), any other by the whole call since ``entered`` (a kept
-    one's calls check, build and plan again)."""
+    through the pipeline. A trial's contender is timed as it will cost once kept: a routed one
+    by its route's run (a kept one's calls go straight there), any other by the whole call
+    since ``entered`` (a kept one's calls check, build and plan again)."""
     trial = plan.trial
     if key is not None and not plan.first_sight:
         if trial is None:

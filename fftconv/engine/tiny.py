@@ -35,8 +35,8 @@ shows them answering exactly as the public functions (`_scipy_2d_loop`, `_scipy_
 `_scipy_ndimage_loop`): those wrappers cost a tiny call more than its sum.
 
 One route is an FFT rather than a loop (`fft_small`): an ``fftconvolve`` call of finite
-operands whose transforms are small (every call), or a 1-D real signature's first call, is
-three NumPy FFT calls, since the pipeline's fixed cost (and a new signature's planning and
+operands whose transforms are small (every call), or a 1-D real signature's first calls (until
+they have spent `FFT_1D_ROUTE_SECONDS`), is three pocketfft calls, since the pipeline's fixed cost (and a new signature's planning and
 first transforms) would cost more than scipy's whole call.
 """
 
@@ -212,13 +212,12 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
 
 def fft_small(in1: object, in2: object, mode: object, axes: object, threads: object) -> np.ndarray | None:
     """An ``fftconvolve`` call's answer by pocketfft's transforms (NumPy's; for 2-D and more
-    scipy.fft's when the process imported it: 1.2-1.5x quicker there), without the pipeline, when its
-    transforms are too small to repay FFTW (at most `SMALL_FFT_POINTS` points, every call; a
-    1-D real signature's up to `FIRST_FFT_1D_POINTS` until its calls have spent
-    `FFT_1D_ROUTE_SECONDS` there), both operands are finite
-    float or complex arrays of one dtype convolved along every axis, and the answer is
-    fftconv's; else None. A result that is not finite (a sum that overflowed) is None too: the
-    pipeline keeps such values local.
+    scipy.fft's when the process imported it: 1.2-1.5x quicker there), without the pipeline,
+    when its transforms are too small to repay FFTW (at most `SMALL_FFT_POINTS` points, every
+    call; a 1-D real signature's up to `FIRST_FFT_1D_POINTS` until its calls have spent
+    `FFT_1D_ROUTE_SECONDS` there), both operands are finite float or complex arrays of one
+    dtype convolved along every axis, and the answer is fftconv's; else None. A result that is
+    not finite (a sum that overflowed) is None too: the pipeline keeps such values local.
 
     Examples
     --------
