@@ -36,8 +36,9 @@ shows them answering exactly as the public functions (`_scipy_2d_loop`, `_scipy_
 
 One route is an FFT rather than a loop (`fft_small`): an ``fftconvolve`` call of finite
 operands whose transforms are small (every call), or a 1-D real signature's first calls (until
-they have spent `FFT_1D_ROUTE_SECONDS`), is three pocketfft calls, since the pipeline's fixed cost (and a new signature's planning and
-first transforms) would cost more than scipy's whole call.
+they have spent `FFT_1D_ROUTE_SECONDS`), is three pocketfft calls, since the pipeline's fixed
+cost (and a new signature's planning and first transforms) would cost more than scipy's whole
+call.
 """
 
 from __future__ import annotations
