@@ -88,6 +88,8 @@ def test_runs_that_are_not_final_are_not_timed():
     for _ in range(trials.TRIAL_RUNS + 1):
         trial.record(trial.plans[0], 2.0)
         trial.record(trial.plans[1], 1.0)  # faster, but its transforms were still being planned
+    for _ in range(trials.CHEAPEST_FIRST_CALLS):
+        trial.next()
     assert trial.kept is None and trial.next().executor == "b"
     final["b"] = True
     for _ in range(trials.TRIAL_RUNS):
@@ -152,3 +154,18 @@ def test_contenders_are_timed_as_they_will_cost_once_kept(rng, monkeypatch):
     assert "direct.compiled" not in executed  # it ran through its route
     run._memo.clear()
     lane.clear()
+
+
+def test_a_trials_first_calls_run_the_cheapest_estimate(rng, contested):
+    """A signature's second call is no loop yet: it runs the plan its first call planned (a
+    contender's first run would plan its own transforms); contenders run from the call after."""
+    a, b = rng.standard_normal((200, 180)), rng.standard_normal((9, 9))
+    trial = fftconv.plan(a, b, "same", threads=1).trial
+    order = []
+    for _ in range(trials.CHEAPEST_FIRST_CALLS + len(trial.plans) - 1):
+        before = dict(trial.runs)
+        fftconv.convolve(a, b, "same", threads=1)
+        order.extend(name for name in trial.runs if trial.runs[name] > before[name])
+    first = trials.CHEAPEST_FIRST_CALLS
+    assert order[:first] == [trial.plans[0].executor] * first
+    assert sorted(order[first:]) == sorted(p.executor for p in trial.plans[1:])

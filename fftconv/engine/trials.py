@@ -6,8 +6,8 @@ interpreter or another CPU makes larger) is larger than the gap it must judge: o
 everyday sizes it chose up to 2.5x slower than the fastest method, and left the fastest
 estimated at 2x another's. So for a signature whose
 cheapest executors are estimated within `TRIAL_RATIO` of each other, the calls of that
-signature time them: the first call runs the cheapest estimate, the next ones run each
-contender in turn (its first run untimed: plans, caches), and once each has `TRIAL_RUNS`
+signature time them: the first calls run the cheapest estimate (`CHEAPEST_FIRST_CALLS`), the
+next ones each contender in turn (its first run untimed: plans, caches), and once each has `TRIAL_RUNS`
 timed runs the one with the lowest median is kept for every later call. A run is timed as the
 contender will cost once kept (the facade decides what that is: `fftconv.signal` times a contender
 the lane would route by its route's run, any other by its whole call). A run is not timed while work of the
@@ -40,6 +40,13 @@ TRIAL_RATIO = 3.0
 #: users meet and the benchmarks judge by (the fastest single run, used before, let one lucky
 #: run decide; 3 medians were too few, picking 1.3x slower once in twenty on a shared VM).
 TRIAL_RUNS = 7
+#: A trial's first calls run the cheapest estimate, whose transforms the signature's first
+#: call planned: another contender's first run plans its own and shares the machine with the
+#: first transforms' measuring (AMD EPYC, a fresh process, 1 thread: a second call of
+#: 1,000,003 * 5,001 'same' took 221 ms on the whole-array FFT, 10 ms on the tiles; of
+#: `fftconvolve` 3000x2000 * 15x15 'same' 1,082 and 101 ms). A signature called once more is
+#: not yet a loop: exploring starts with the call after these.
+CHEAPEST_FIRST_CALLS = 2
 #: Runs after which a contender's transforms count as final even if the backend never says so.
 PATIENCE_RUNS = 12
 #: Runs recorded by trials still undecided, over the process (`unsettled_runs`).
@@ -73,16 +80,21 @@ class Trial:
         self.runs = {p.executor: 0 for p in self.plans}
         self.times: dict[str, list[float]] = {p.executor: [] for p in self.plans}
         self.kept = None
+        self.served = 0  # calls `next` has answered
         #: What the caller prepared for a contender (its executor's name -> e.g. its lane route),
         #: kept while the trial runs.
         self.routes: dict[str, object] = {}
         self._lock = threading.Lock()
 
     def next(self):
-        """The plan the next call runs: the kept one, else the contender run least so far."""
+        """The plan the next call runs: the kept one; else for the trial's first
+        `CHEAPEST_FIRST_CALLS` calls the cheapest estimate, then the contender run least so far."""
         with self._lock:
             if self.kept is not None:
                 return self.kept
+            self.served += 1
+            if self.served <= CHEAPEST_FIRST_CALLS:
+                return self.plans[0]
             return min(self.plans, key=lambda p: (len(self.times[p.executor]), self.runs[p.executor]))
 
     def record(self, plan, seconds: float) -> None:
