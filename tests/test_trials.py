@@ -85,10 +85,11 @@ def test_runs_that_are_not_final_are_not_timed():
     final = {"a": True, "b": False}
     trial = trials.Trial([Plan("a"), Plan("b")], lambda plan: final[plan.executor],
                          lambda plan, medians: (plan.executor, medians))
+    trial.next()  # a trial in use
     for _ in range(trials.TRIAL_RUNS + 1):
         trial.record(trial.plans[0], 2.0)
         trial.record(trial.plans[1], 1.0)  # faster, but its transforms were still being planned
-    for _ in range(trials.CHEAPEST_FIRST_CALLS):
+    for _ in range(trials.CHEAPEST_FIRST_CALLS - 1):
         trial.next()
     assert trial.kept is None and trial.next().executor == "b"
     final["b"] = True
@@ -104,6 +105,7 @@ def test_the_median_run_decides_not_a_lucky_or_a_disturbed_one():
 
     def kept(a_times, b_time):
         trial = trials.Trial([Plan("a"), Plan("b")], lambda plan: True, lambda plan, times: plan.executor)
+        trial.next()  # a trial in use
         for a_time in [1.0, *a_times]:  # the first run of each is untimed
             trial.record(trial.plans[0], a_time)
             trial.record(trial.plans[1], b_time)
@@ -169,3 +171,14 @@ def test_a_trials_first_calls_run_the_cheapest_estimate(rng, contested):
     first = trials.CHEAPEST_FIRST_CALLS
     assert order[:first] == [trial.plans[0].executor] * first
     assert sorted(order[first:]) == sorted(p.executor for p in trial.plans[1:])
+
+
+def test_a_signatures_plan_read_without_its_trial_is_not_timed(rng):
+    """ndimage's blocks (and `fftconv.plan`) read a signature's plan without running its trial:
+    those runs are not the trial's, so they neither decide it nor keep a loop unsettled."""
+    x, h = rng.standard_normal((300, 300)), rng.standard_normal((17, 17))
+    fftconv.ndimage.convolve(x, h)
+    before = trials.unsettled_runs()
+    for _ in range(5):
+        fftconv.ndimage.convolve(x, h)
+    assert trials.unsettled_runs() == before

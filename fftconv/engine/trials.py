@@ -98,10 +98,13 @@ class Trial:
             return min(self.plans, key=lambda p: (len(self.times[p.executor]), self.runs[p.executor]))
 
     def record(self, plan, seconds: float) -> None:
-        """One call of ``plan`` took ``seconds``; keep the fastest once every contender is timed."""
+        """One call of ``plan`` took ``seconds``; keep the fastest once every contender is timed.
+        Only a trial that hands out its plans (`next`) counts runs: a caller that reads the
+        signature's plan without running the trial (``fftconv.plan``, ndimage's blocks) runs its
+        cheapest estimate untimed."""
         global _unsettled_runs
         with self._lock:
-            if self.kept is not None:
+            if self.kept is not None or self.served == 0:
                 return
             _unsettled_runs += 1
             name = plan.executor
