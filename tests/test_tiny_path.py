@@ -478,3 +478,12 @@ def test_a_mode_that_is_not_a_string_is_refused_clearly_by_the_tiny_routes_too(n
     for mode in (np.array(["full", "same"]), np.array("full"), ["full"]):
         with pytest.raises(ValueError, match="Acceptable mode flags"):
             getattr(fftconv, name)(*operands, mode)
+
+
+@pytest.mark.parametrize("name", ["convolve", "correlate", "fftconvolve"])
+def test_axes_the_tiny_routes_cannot_read_get_the_pipelines_clear_error(name):
+    """An ``axes`` array is not a 1-D call's only axis to the tiny routes: the pipeline checks
+    it (a repeated axis is refused with its message, not an array's truth-value error)."""
+    with pytest.raises(ValueError, match="axes must be unique"):
+        getattr(fftconv, name)(np.ones(5), np.ones(3), axes=np.array([0, 0]))
+    assert getattr(fftconv, name)(np.ones(5), np.ones(3), axes=np.array([0])).shape == (7,)

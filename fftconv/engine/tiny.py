@@ -155,17 +155,10 @@ def _first_seen(signature: tuple) -> bool:
     return True
 
 
-def _one_dimensional_pair(in1: object, in2: object, dtypes: frozenset, axes: object, mode: object
-                          ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The operands of a 1-D call, when both are plain 1-D arrays of one dtype of ``dtypes``
-    convolved along their only axis and ``mode`` is a string (the pipeline refuses others);
-    else None."""
-    if type(mode) is not str or not (_plain(in1, dtypes) and _plain(in2, dtypes)):
-        return None
-    a, b = in1, in2
-    if a.ndim != 1 or b.ndim != 1 or a.dtype != b.dtype or axes not in (None, 0, -1, (0,), [0]):
-        return None
-    return a, b
+def _only_axis(axes: object) -> bool:
+    """Whether ``axes`` names a 1-D call's only axis (or is None); anything else, arrays
+    included, is left to the pipeline's checks."""
+    return axes is None or (type(axes) in (int, tuple, list) and axes in (0, -1, (0,), (-1,), [0], [-1]))
 
 
 def signal_1d(in1: object, in2: object, mode: object, method: object, axes: object,
@@ -185,10 +178,11 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     >>> signal_1d(np.ones(2), np.arange(4.0), "same", "auto", None, None) is None
     True
     """
-    pair = _one_dimensional_pair(in1, in2, _FLOATS, axes, mode)
-    if pair is None:
+    if type(mode) is not str or not (_plain(in1, _FLOATS) and _plain(in2, _FLOATS)):
+        return None  # a mode that is not a string: the pipeline refuses it
+    a, b = in1, in2
+    if a.ndim != 1 or b.ndim != 1 or a.dtype != b.dtype or not _only_axis(axes):
         return None
-    a, b = pair
     n, k = a.shape[0], b.shape[0]
     if mode == "full":
         outputs = n + k - 1
@@ -234,8 +228,7 @@ def fft_small(in1: object, in2: object, mode: object, axes: object, threads: obj
     a, b = in1, in2
     if a.ndim != b.ndim or a.dtype != b.dtype or not _default_threads(threads) or not _unforced("auto"):
         return None
-    if axes is not None and not (a.ndim == 1 and type(axes) in (int, tuple, list)
-                                 and axes in (0, -1, (0,), (-1,), [0], [-1])):
+    if axes is not None and not (a.ndim == 1 and _only_axis(axes)):
         return None  # other axes: the pipeline broadcasts and checks them
     window = _fft_window(a.shape, b.shape, mode)
     if window is None:
