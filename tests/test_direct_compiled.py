@@ -226,8 +226,11 @@ def test_the_loop_refuses_what_does_not_fit_instead_of_crashing():
         loop.correlate(x.astype(np.float32), k, out, planes, rows, cols, (0, 0, 4), 0.0, 0, False)
     with pytest.raises(ValueError, match="contiguous rows"):
         loop.correlate(np.zeros((1, 4, 8))[:, :, ::2], k, out, planes, rows, cols, (0, 0, 4), 0.0, 0, False)
-    with pytest.raises(ValueError, match="contiguous rows"):
-        loop.correlate(x[0], k, out, planes, rows, cols, (0, 0, 4), 0.0, 0, False)
+    with pytest.raises(ValueError, match="1-D to 3-D"):
+        loop.correlate(x[None], k, out, planes, rows, cols, (0, 0, 4), 0.0, 0, False)
+    flat = np.empty((3, 3))  # 1-D and 2-D operands are read as 3-D with leading axes of length 1
+    loop.correlate(x[0] + np.arange(16).reshape(4, 4), k, flat, planes, rows, cols, (0, 0, 4), 0.0, 0, False)
+    np.testing.assert_array_equal(flat, scipy.signal.correlate(np.arange(16.0).reshape(4, 4), k[0], "valid"))
 
 
 def test_without_the_compiled_loops_numpy_serves_with_one_warning(monkeypatch, rng):
@@ -287,3 +290,23 @@ def test_a_prepared_route_serves_every_layout_after_its_quick_calls(rng):
         assert got.dtype == np.float32 and got.flags.c_contiguous
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
     np.testing.assert_allclose(route(image), want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_wide_rows_read_their_interior_chunks_straight_from_the_source(rng, mode):
+    """Rows several 256-byte chunks wide: the chunks whose reads fall inside the image are read
+    from the source rows, the edge chunks from the built ring. Integers make every sum exact;
+    widths put the edges on, before and after chunk boundaries, with origins at both ends."""
+    for width, kernel in itertools.product([95, 128, 129, 160, 191, 260], [(3, 3), (5, 5), (2, 7), (3, 1)]):
+        x = rng.integers(-50, 51, (9, width)).astype(np.int64)
+        w = rng.integers(-5, 6, kernel).astype(np.int64)
+        for origin in [(0, 0), (-(kernel[0] // 2), (kernel[1] - 1) // 2)]:
+            out = np.empty_like(x)
+            ranges = [(-(k // 2) - o, n - (k // 2) - o + k - 1) for k, n, o in zip(kernel, x.shape, origin)]
+            correlate_extended(x, w, ranges, mode, 3, out)
+            want = reference_correlate(x, w.astype(np.float64), mode, origin, 3.0)
+            np.testing.assert_array_equal(out, want.astype(np.int64), err_msg=f"{width} {kernel} {origin}")
+            as_float = x.astype(np.float32)
+            out32 = np.empty_like(as_float)
+            correlate_extended(as_float, w.astype(np.float32), ranges, mode, 3, out32)
+            np.testing.assert_array_equal(out32, want.astype(np.float32))  # small integers: exact

@@ -225,6 +225,7 @@ class _Route:
         self.source_shape = None  # ... as the caller gives it, and the output's (as given, and 3-D)
         self.out_shapes: tuple = ((), ())
         self.one_call: tuple | None = None  # the loop's arguments after the arrays, for one call
+        self.loop = loops().correlate
 
     def _maps(self, shape: tuple[int, ...]) -> None:
         self.maps, self.mid = _reads(self.padded, shape, self.mode)
@@ -234,12 +235,12 @@ class _Route:
         self.one_call = None if split else (*self.maps, self.mid, *self.fill, False)
 
     def __call__(self, source: np.ndarray, out: np.ndarray) -> bool:
-        same_layout = (source.shape == self.source_shape and out.shape == self.out_shapes[0]
-                       and source.dtype == self.summed and out.dtype == self.summed
-                       and source.flags.c_contiguous and out.flags.c_contiguous)
-        if same_layout and self.one_call is not None:
-            loops().correlate(source.reshape(self.shape), self.kernel, out.reshape(self.out_shapes[1]),
-                              *self.one_call)
+        one_call = self.one_call
+        if (one_call is not None and source.shape == self.source_shape and out.shape == self.out_shapes[0]
+                and source.dtype == self.summed and out.dtype == self.summed
+                and source.flags.c_contiguous and out.flags.c_contiguous):
+            # the loop reads a 1-D or 2-D array as 3-D itself: no reshape
+            self.loop(source, self.kernel, out, *one_call)
             return True
         x = source.astype(self.summed, copy=False)
         if x.strides[-1] != x.itemsize:

@@ -12,14 +12,19 @@
  * `mid = (d0, s0, n)` names the run col_map[d0 + t] = s0 + t (t < n) that is copied with
  * memcpy; the few halo columns around it are gathered through col_map.
  * x, k and out share one dtype: float32, float64 or int64 (integers summed exactly, modulo
- * 2**64 as NumPy's). `k` is the correlation kernel (the caller flips a convolution's).
+ * 2**64 as NumPy's). `k` is the correlation kernel (the caller flips a convolution's). x and
+ * out may come 1-D or 2-D, read as 3-D with leading axes of length 1 (no reshape per call).
  *
- * How it is fast: each extended row is built once into a ring buffer (rows of a zero cval are
- * skipped, never built). Outputs are computed in blocks of BLOCK_ROWS rows by 256 bytes of
- * columns, held in vector registers while every tap is added, so each loaded input vector
- * feeds up to BLOCK_ROWS output rows (measured on AMD EPYC with AVX-512, pre-padded input:
- * blocks of 4 rows by 256 bytes ran 1.4-3.9x OpenCV's filter2D loop for 3x3 to 15x15
- * float32 kernels; 2 rows or 128 bytes, or accumulators gcc kept on the stack, 0.5-3x).
+ * How it is fast: outputs are read from the source rows where a chunk's reads all fall in the
+ * middle run; the few columns the edge chunks read are built once per row into a ring buffer
+ * (rows of a zero cval are skipped, never built). Building whole rows cost a pass over the
+ * image: reading the interior in place made 3x3 float32 up to 1.2x faster from 517² to 2500²
+ * (AMD EPYC, AVX-512, two builds side by side; 256² and 333² within the noise). Outputs are
+ * computed in blocks of BLOCK_ROWS rows by 256 bytes of columns, held in vector registers
+ * while every tap is added, so each loaded input vector feeds up to BLOCK_ROWS output rows
+ * (measured on AMD EPYC with AVX-512, pre-padded input: blocks of 4 rows by 256 bytes ran
+ * 1.4-3.9x OpenCV's filter2D loop for 3x3 to 15x15 float32 kernels; 2 rows or 128 bytes,
+ * or accumulators gcc kept on the stack, 0.5-3x).
  * 3x3 and 5x5 kernels get blocks compiled for their size, the taps unrolled: 9 % faster for
  * 3x3 float32 and up to 1.47x for 5x5 (333² image, AMD EPYC); 7x7 gained nothing. A row's
  * last chunk sums only the vectors that cover its columns (333 float32 columns: 5 chunks and
@@ -93,8 +98,9 @@ typedef struct {
     /* BLOCK_ROWS output rows, columns [j0, j0 + CHUNK); in[r]: extended row r of the block. Only   \
        the first nv vectors are summed (a constant where inlined: a row's last chunk needs only   \
        those that cover its columns, one of four for 333 float32 columns). */                      \
-    static INLINE void NAME##_block(const T *const *in, const T *k, int kh, int kw, T *const *out,  \
-                                    Py_ssize_t j0, Py_ssize_t width, int accumulate, int nv)        \
+    static INLINE void NAME##_block(const T *const *in, Py_ssize_t jin, const T *k, int kh, int kw, \
+                                    T *const *out, Py_ssize_t j0, Py_ssize_t width, int accumulate, \
+                                    int nv)                                                         \
     {                                                                                               \
         NAME##_vec acc[BLOCK_ROWS][CHUNK_VECTORS];                                                  \
         _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                                \
@@ -102,7 +108,7 @@ typedef struct {
                 acc[o][v] = (NAME##_vec){0};                                                        \
         for (int r = 0; r < kh + BLOCK_ROWS - 1; r++) {                                             \
             if (in[r] == NULL) continue;                                                            \
-            const T *row = in[r] + j0;                                                              \
+            const T *row = in[r] + jin;                                                             \
             for (int b = 0; b < kw; b++) {                                                          \
                 NAME##_vec x[CHUNK_VECTORS];                                                        \
                 _Pragma("GCC unroll 8") for (int v = 0; v < CHUNK_VECTORS; v++)                     \
@@ -123,14 +129,14 @@ typedef struct {
     }                                                                                               \
                                                                                                     \
     /* One output row (the rows left over after whole blocks). */                                   \
-    static INLINE void NAME##_row(const T *const *in, const T *k, int kh, int kw, T *out,           \
-                                  Py_ssize_t j0, Py_ssize_t width, int accumulate)                  \
+    static INLINE void NAME##_row(const T *const *in, Py_ssize_t jin, const T *k, int kh, int kw,   \
+                                  T *out, Py_ssize_t j0, Py_ssize_t width, int accumulate)          \
     {                                                                                               \
         NAME##_vec acc[CHUNK_VECTORS];                                                              \
         _Pragma("GCC unroll 8") for (int v = 0; v < CHUNK_VECTORS; v++) acc[v] = (NAME##_vec){0};   \
         for (int a = 0; a < kh; a++) {                                                              \
             if (in[a] == NULL) continue;                                                            \
-            const T *row = in[a] + j0;                                                              \
+            const T *row = in[a] + jin;                                                             \
             for (int b = 0; b < kw; b++) {                                                          \
                 T w = k[a * kw + b];                                                                \
                 _Pragma("GCC unroll 8") for (int v = 0; v < CHUNK_VECTORS; v++)                     \
@@ -141,48 +147,66 @@ typedef struct {
         NAME##_store(out + j0, acc, m, accumulate);                                                 \
     }                                                                                               \
                                                                                                     \
-    /* A block's last chunk when fewer than CHUNK_VECTORS vectors cover it: out of line (and      \
-       compiled for each target, as the loop is), so the loop over whole chunks compiles as it   \
-       would without it; nv a constant in each call, the accumulators kept in registers. */      \
-    CLONES static __attribute__((noinline)) void NAME##_tail(const T *const *in, const T *k, int kh,\
+    /* A block's last chunk when fewer than CHUNK_VECTORS vectors cover it: out of line (and        \
+       compiled for each target, as the loop is), so the loop over whole chunks compiles as it      \
+       would without it; nv a constant in each call, the accumulators kept in registers. */         \
+    CLONES static __attribute__((noinline)) void NAME##_tail(const T *const *in, const T *k, int kh, \
                                                              int kw, T *const *dst, Py_ssize_t j0,  \
                                                              Py_ssize_t width, int accumulate,      \
                                                              int nv)                                \
     {                                                                                               \
         if (nv == 1 && kh == 3 && kw == 3)                                                          \
-            NAME##_block(in, k, 3, 3, dst, j0, width, accumulate, 1);                               \
+            NAME##_block(in, j0, k, 3, 3, dst, j0, width, accumulate, 1);                           \
         else if (nv == 1)                                                                           \
-            NAME##_block(in, k, kh, kw, dst, j0, width, accumulate, 1);                             \
+            NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 1);                         \
         else if (nv == 2)                                                                           \
-            NAME##_block(in, k, kh, kw, dst, j0, width, accumulate, 2);                             \
+            NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 2);                         \
         else                                                                                        \
-            NAME##_block(in, k, kh, kw, dst, j0, width, accumulate, 3);                             \
+            NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 3);                         \
     }                                                                                               \
                                                                                                     \
-    /* Extended row r of source plane x into `slot` (padded columns beyond it are zero). */        \
-    static void NAME##_build(const job *J, const char *x, Py_ssize_t r, T *slot, Py_ssize_t padded, \
-                             T cval)                                                                \
+    /* Columns [c0, c1) of extended row r of source plane x into `slot` (columns beyond the         \
+       extended row are zero). */                                                                   \
+    static void NAME##_build(const job *J, const char *x, Py_ssize_t r, T *slot, Py_ssize_t c0,     \
+                             Py_ssize_t c1, T cval)                                                 \
     {                                                                                               \
         const T *src = (const T *)(x + J->row_map[r] * J->x_row);                                   \
         Py_ssize_t ext = J->width + J->kw - 1;                                                      \
-        for (Py_ssize_t c = 0; c < J->mid_d0; c++)                                                  \
-            slot[c] = J->col_map[c] < 0 ? cval : src[J->col_map[c]];                                \
-        memcpy(slot + J->mid_d0, src + J->mid_s0, (size_t)J->mid_n * sizeof(T));                    \
-        for (Py_ssize_t c = J->mid_d0 + J->mid_n; c < ext; c++)                                     \
-            slot[c] = J->col_map[c] < 0 ? cval : src[J->col_map[c]];                                \
-        for (Py_ssize_t c = ext; c < padded; c++) slot[c] = 0;                                      \
+        Py_ssize_t m0 = J->mid_d0, m1 = J->mid_d0 + J->mid_n;                                       \
+        Py_ssize_t c = c0;                                                                          \
+        for (; c < c1 && c < m0; c++) slot[c] = J->col_map[c] < 0 ? cval : src[J->col_map[c]];      \
+        if (c < c1 && c < m1) {                                                                     \
+            Py_ssize_t stop = c1 < m1 ? c1 : m1;                                                    \
+            memcpy(slot + c, src + J->mid_s0 + (c - m0), (size_t)(stop - c) * sizeof(T));           \
+            c = stop;                                                                               \
+        }                                                                                           \
+        for (; c < c1 && c < ext; c++) slot[c] = J->col_map[c] < 0 ? cval : src[J->col_map[c]];     \
+        for (; c < c1; c++) slot[c] = 0;                                                            \
     }                                                                                               \
                                                                                                     \
-    /* One plane: out (+)= k correlated with source plane x extended (x NULL: the constant). */     \
+    /* One plane: out (+)= k correlated with source plane x extended (x NULL: the constant).        \
+       Chunks of columns whose reads all fall in the middle run are read straight from the source   \
+       rows; only the columns the other chunks read are built into the ring. */                     \
     static INLINE void NAME##_plane(const job *J, const char *x, char *out, const T *k, T cval,     \
                                     T *ring, const T *cval_row, Py_ssize_t padded, int accumulate,  \
-                                    const T **in)                                                   \
+                                    const T **in, const T **direct)                                 \
     {                                                                                               \
         int kh = J->kh, kw = J->kw;                                                                 \
         int slots = kh + (J->height < BLOCK_ROWS ? (int)J->height : BLOCK_ROWS) - 1;                \
         Py_ssize_t chunks = (J->width + NAME##_CHUNK - 1) / NAME##_CHUNK;                           \
         Py_ssize_t last = J->width - (chunks - 1) * NAME##_CHUNK; /* columns of the last chunk */   \
         int tail_vectors = (int)((last + NAME##_LANES - 1) / NAME##_LANES);                         \
+        /* chunks [lo, hi) read only middle-run columns: c * CHUNK >= d0 and                        \
+           c * CHUNK + CHUNK + kw - 1 <= d0 + n */                                                  \
+        Py_ssize_t lo = (J->mid_d0 + NAME##_CHUNK - 1) / NAME##_CHUNK;                              \
+        Py_ssize_t end = J->mid_d0 + J->mid_n - kw + 1 - NAME##_CHUNK;                              \
+        Py_ssize_t hi = end < 0 ? 0 : end / NAME##_CHUNK + 1;                                       \
+        if (hi > chunks - 1 && tail_vectors < CHUNK_VECTORS) hi = chunks - 1;                       \
+        if (hi > chunks) hi = chunks;                                                               \
+        if (hi <= lo) lo = hi = 0;                                                                  \
+        Py_ssize_t built_lo = lo * NAME##_CHUNK + kw - 1; /* the ring holds [0, built_lo) ...   */  \
+        Py_ssize_t built_hi = hi * NAME##_CHUNK;          /* ... and [built_hi, padded) */          \
+        if (lo == hi) built_lo = built_hi = padded;                                                 \
         Py_ssize_t built = 0; /* extended rows below this have been built (or skipped) */           \
         T *dst[BLOCK_ROWS];                                                                         \
         for (Py_ssize_t i = 0; i < J->height; i += BLOCK_ROWS) {                                    \
@@ -192,33 +216,39 @@ typedef struct {
                 T *slot = ring + (size_t)(r % slots) * (size_t)padded;                              \
                 if (x == NULL || J->row_map[r] < 0) {                                               \
                     in[q] = cval == 0 ? NULL : cval_row;                                            \
+                    direct[q] = cval == 0 ? NULL : cval_row;                                        \
                     continue;                                                                       \
                 }                                                                                   \
-                if (r >= built) NAME##_build(J, x, r, slot, padded, cval);                          \
+                if (r >= built) {                                                                   \
+                    NAME##_build(J, x, r, slot, 0, built_lo, cval);                                 \
+                    if (built_hi < padded) NAME##_build(J, x, r, slot, built_hi, padded, cval);     \
+                }                                                                                   \
                 in[q] = slot;                                                                       \
+                direct[q] = (const T *)(x + J->row_map[r] * J->x_row) + J->mid_s0;                  \
             }                                                                                       \
             built = i + nout + kh - 1;                                                              \
             for (int o = 0; o < nout; o++) dst[o] = (T *)(out + (i + o) * J->out_row);              \
             for (Py_ssize_t c = 0; c < chunks; c++) {                                               \
+                Py_ssize_t j0 = c * NAME##_CHUNK;                                                   \
+                int inside = c >= lo && c < hi;                                                     \
+                const T *const *src = inside ? direct : in;                                         \
+                Py_ssize_t jin = inside ? j0 - J->mid_d0 : j0;                                      \
                 if (nout == BLOCK_ROWS && c == chunks - 1 && tail_vectors < CHUNK_VECTORS)          \
-                    NAME##_tail(in, k, kh, kw, dst, c * NAME##_CHUNK, J->width, accumulate,         \
-                                tail_vectors);                                                      \
+                    NAME##_tail(in, k, kh, kw, dst, j0, J->width, accumulate, tail_vectors);        \
                 else if (nout == BLOCK_ROWS && kh == 3 && kw == 3) /* constants: taps unrolled */   \
-                    NAME##_block(in, k, 3, 3, dst, c * NAME##_CHUNK, J->width, accumulate,          \
-                                 CHUNK_VECTORS);                                                    \
+                    NAME##_block(src, jin, k, 3, 3, dst, j0, J->width, accumulate, CHUNK_VECTORS);  \
                 else if (nout == BLOCK_ROWS && kh == 5 && kw == 5)                                  \
-                    NAME##_block(in, k, 5, 5, dst, c * NAME##_CHUNK, J->width, accumulate,          \
-                                 CHUNK_VECTORS);                                                    \
+                    NAME##_block(src, jin, k, 5, 5, dst, j0, J->width, accumulate, CHUNK_VECTORS);  \
                 else if (nout == BLOCK_ROWS)                                                        \
-                    NAME##_block(in, k, kh, kw, dst, c * NAME##_CHUNK, J->width, accumulate,        \
+                    NAME##_block(src, jin, k, kh, kw, dst, j0, J->width, accumulate,                \
                                  CHUNK_VECTORS);                                                    \
                 else                                                                                \
                     for (int o = 0; o < nout; o++)                                                  \
-                        NAME##_row(in + o, k, kh, kw, dst[o], c * NAME##_CHUNK, J->width,           \
-                                   accumulate);                                                     \
+                        NAME##_row(src + o, jin, k, kh, kw, dst[o], j0, J->width, accumulate);      \
             }                                                                                       \
         }                                                                                           \
     }                                                                                               \
+                                                                                                    \
                                                                                                     \
     /* Every output plane: the sum over kernel planes of the plane correlations. */                 \
     CLONES static int NAME(const job *J, const T *k, T cval)                                        \
@@ -230,7 +260,7 @@ typedef struct {
         int slots = J->kh + (J->height < BLOCK_ROWS ? (int)J->height : BLOCK_ROWS) - 1;             \
         int cval_rows = cval != 0;                                                                  \
         T *ring = malloc((size_t)(slots + cval_rows) * (size_t)padded * sizeof(T));                 \
-        const T **in = malloc((size_t)(J->kh + BLOCK_ROWS) * sizeof(T *));                          \
+        const T **in = malloc(2 * (size_t)(J->kh + BLOCK_ROWS) * sizeof(T *));                          \
         if (ring == NULL || in == NULL) {                                                           \
             free(ring);                                                                             \
             free(in);                                                                               \
@@ -247,7 +277,7 @@ typedef struct {
                 if (s < 0 && cval == 0) continue; /* a plane of zeros adds nothing */               \
                 NAME##_plane(J, s < 0 ? NULL : J->x + s * J->x_plane, out,                          \
                              k + (size_t)c * J->kh * J->kw, cval, ring, cval_row, padded, written,  \
-                             in);                                                                   \
+                             in, in + J->kh + BLOCK_ROWS);                                          \
                 written = 1;                                                                        \
             }                                                                                       \
             if (!written)                                                                           \
@@ -278,9 +308,16 @@ static int kind_of(const Py_buffer *view)
     }
 }
 
-static int rows_contiguous(const Py_buffer *v)
+/* A 1-D to 3-D view as 3-D (leading axes of length 1), its columns contiguous; 0 if it is not one. */
+static int as_volume(const Py_buffer *v, Py_ssize_t shape[3], Py_ssize_t strides[3])
 {
-    return v->ndim == 3 && v->strides[2] == v->itemsize;
+    if (v->ndim < 1 || v->ndim > 3 || v->strides[v->ndim - 1] != v->itemsize) return 0;
+    int lead = 3 - v->ndim;
+    for (int i = 0; i < 3; i++) {
+        shape[i] = i < lead ? 1 : v->shape[i - lead];
+        strides[i] = i < lead ? 0 : v->strides[i - lead];
+    }
+    return 1;
 }
 
 static int get_buffer(PyObject *obj, Py_buffer *view, int flags, int *held)
@@ -331,21 +368,22 @@ static PyObject *py_correlate(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "x, k and out must share one dtype: float32, float64 or int64");
         goto done;
     }
-    if (!rows_contiguous(x) || !rows_contiguous(out) || k->ndim != 3 || !is_int64_vector(planes) ||
+    Py_ssize_t xs[3], xst[3], os[3], ost[3]; /* x and out as 3-D: shapes and strides */
+    if (!as_volume(x, xs, xst) || !as_volume(out, os, ost) || k->ndim != 3 || !is_int64_vector(planes) ||
         !is_int64_vector(rows) || !is_int64_vector(cols)) {
         PyErr_SetString(PyExc_ValueError,
-                        "x and out must be 3-D with contiguous rows, k 3-D, the maps 1-D int64");
+                        "x and out must be 1-D to 3-D with contiguous rows, k 3-D, the maps 1-D int64");
         goto done;
     }
-    job J = {x->buf, x->strides[0], x->strides[1], planes->buf, rows->buf, cols->buf, mid_d0, mid_s0, mid_n,
-             (int)k->shape[0], (int)k->shape[1], (int)k->shape[2], out->buf, out->strides[0],
-             out->strides[1], out->shape[0], out->shape[1], out->shape[2], accumulate};
+    job J = {x->buf, xst[0], xst[1], planes->buf, rows->buf, cols->buf, mid_d0, mid_s0, mid_n,
+             (int)k->shape[0], (int)k->shape[1], (int)k->shape[2], out->buf, ost[0],
+             ost[1], os[0], os[1], os[2], accumulate};
     Py_ssize_t ext_cols = J.width + J.kw - 1;
     if (k->shape[0] < 1 || k->shape[1] < 1 || k->shape[2] < 1 || k->shape[1] > MAX_TAPS ||
         k->shape[0] > INT_MAX || k->shape[2] > INT_MAX ||
-        !map_fits(planes, J.depth + J.kd - 1, x->shape[0]) || !map_fits(rows, J.height + J.kh - 1, x->shape[1]) ||
-        !map_fits(cols, ext_cols, x->shape[2]) || mid_d0 < 0 || mid_n < 0 || mid_s0 < 0 ||
-        mid_d0 + mid_n > ext_cols || mid_s0 + mid_n > x->shape[2]) {
+        !map_fits(planes, J.depth + J.kd - 1, xs[0]) || !map_fits(rows, J.height + J.kh - 1, xs[1]) ||
+        !map_fits(cols, ext_cols, xs[2]) || mid_d0 < 0 || mid_n < 0 || mid_s0 < 0 ||
+        mid_d0 + mid_n > ext_cols || mid_s0 + mid_n > xs[2]) {
         PyErr_SetString(PyExc_ValueError, "index maps, middle run, kernel and output do not fit together");
         goto done;
     }
@@ -385,7 +423,7 @@ static PyObject *py_variant(PyObject *self, PyObject *unused)
 static PyMethodDef methods[] = {
     {"correlate", py_correlate, METH_VARARGS,
      "correlate(x, k, out, plane_map, row_map, col_map, (d0, s0, n), cval, int_cval, accumulate): "
-     "3-D operands; see the source."},
+     "x and out 1-D to 3-D (read as 3-D), k 3-D; see the source."},
     {"variant", py_variant, METH_NOARGS, "Which compiled variant of the loops this CPU runs."},
     {NULL, NULL, 0, NULL},
 };
