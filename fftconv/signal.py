@@ -63,11 +63,7 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     core's plan and run."""
     entered = time.perf_counter()  # a trial times contenders by the whole call (`_run_planned`)
     if among is None:
-        small = tiny.signal_1d(in1, in2, mode, method, axes, threads, correlate=correlate)
-        if small is None and axes is None:  # 2-D: scipy's loop where it beats even the lane
-            small = tiny.signal_2d_nd(in1, in2, mode, correlate, method, threads)
-        if small is None and axes is None:  # complex 3-D and more: scipy's N-d loop
-            small = tiny.signal_nd(in1, in2, mode, correlate, method, threads)
+        small = tiny.signal_call(in1, in2, mode, method, axes, threads, correlate)
         if small is not None:
             return small
     elif among is not None and method == "auto":  # fftconvolve: small transforms

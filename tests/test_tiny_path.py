@@ -487,3 +487,27 @@ def test_axes_the_tiny_routes_cannot_read_get_the_pipelines_clear_error(name):
     with pytest.raises(ValueError, match="axes must be unique"):
         getattr(fftconv, name)(np.ones(5), np.ones(3), axes=np.array([0, 0]))
     assert getattr(fftconv, name)(np.ones(5), np.ones(3), axes=np.array([0])).shape == (7,)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+def test_the_size_gate_skips_only_calls_no_tiny_route_takes(rng, dtype):
+    """`tiny.signal_call` skips the route checks for 2-D and larger 'same'/'full' calls above
+    its multiply-add bound: on either side of it, every route it skips would have declined."""
+    bound = max(tiny.ROUTED_MACS, tiny.COMPLEX_ND_MACS)
+    shapes = [((30, 30), (3, 3)), ((31, 31), (3, 3)), ((91, 91), (1, 1)), ((2, 2), (64, 65)),
+              ((8, 8, 8), (2, 2, 2)), ((8, 8, 9), (2, 2, 2)), ((4, 4, 4), (4, 4, 4))]
+    sides = set()
+    for (s1, s2), mode, correlate in itertools.product(shapes, ["same", "full"], [False, True]):
+        a, b = values(rng, s1, dtype), values(rng, s2, dtype)
+        gated = a.size * b.size > bound
+        sides.add(gated)
+        routes = [tiny.signal_2d_nd(a, b, mode, correlate, "auto", None),
+                  tiny.signal_nd(a, b, mode, correlate, "auto", None)]
+        if gated:
+            assert all(r is None for r in routes), (s1, s2, mode)
+            assert tiny.signal_call(a, b, mode, "auto", None, None, correlate) is None
+        else:
+            want = next((r for r in routes if r is not None), None)
+            got = tiny.signal_call(a, b, mode, "auto", None, None, correlate)
+            assert (got is None) == (want is None), (s1, s2, mode)
+    assert sides == {True, False}  # both sides of the bound were tried

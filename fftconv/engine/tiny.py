@@ -161,6 +161,37 @@ def _only_axis(axes: object) -> bool:
     return axes is None or (type(axes) in (int, tuple, list) and axes in (0, -1, (0,), (-1,), [0], [-1]))
 
 
+def signal_call(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
+                correlate: bool) -> np.ndarray | None:
+    """The answer of an N-d ``convolve``/``correlate`` call from the first tiny route that
+    takes it (`signal_1d`, `signal_2d_nd`, `signal_nd`), else None. Arrays of two or more
+    dimensions whose 'same' or 'full' window needs more multiply-adds than any of those routes
+    takes skip their checks (3 of a repeated 64x64 * 3x3 call's 9 us).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> signal_call(np.arange(4.0), np.ones(2), "full", "auto", None, None, False)
+    array([0., 1., 3., 5., 3.])
+    >>> signal_call(np.ones((64, 64)), np.ones((3, 3)), "same", "auto", None, None, False) is None
+    True
+    """
+    if (type(in1) is np.ndarray and type(in2) is np.ndarray and in1.ndim >= 2 and type(mode) is str
+            and mode in _WIDE_MODES
+            and in1.size * in2.size > max(ROUTED_MACS, COMPLEX_ND_MACS)):
+        return None  # the window has at least in1's size in outputs, each in2's size in taps
+    small = signal_1d(in1, in2, mode, method, axes, threads, correlate=correlate)
+    if small is None and axes is None:  # 2-D: scipy's loop where it beats even the lane
+        small = signal_2d_nd(in1, in2, mode, correlate, method, threads)
+    if small is None and axes is None:  # complex 3-D and more: scipy's N-d loop
+        small = signal_nd(in1, in2, mode, correlate, method, threads)
+    return small
+
+
+#: Windows with at least as many outputs as ``in1`` has samples.
+_WIDE_MODES = ("same", "full")
+
+
 def signal_1d(in1: object, in2: object, mode: object, method: object, axes: object,
               threads: object, first_sight: bool = True, correlate: bool = False) -> np.ndarray | None:
     """``numpy.convolve`` (``correlate``: ``numpy.correlate``, which conjugates ``in2`` as
