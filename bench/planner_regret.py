@@ -171,7 +171,7 @@ def run_case(s1, s2, mode, dtype, threads, peers=True):
         func()
     fftconv.background.wait(600)  # ... in the background; what a loop meets once they are ready
     trial_calls = 0  # estimates too close to call: the repeated calls time the contenders
-    while fftconv.plan(a, b, mode, threads=threads).trial is not None and trial_calls < 60:
+    while fftconv.plan(a, b, mode, threads=threads).trial is not None and trial_calls < 300:
         funcs["auto"]()
         trial_calls += 1
     plan = fftconv.plan(a, b, mode, threads=threads)

@@ -37,7 +37,7 @@ def typical_time(func: Callable[[], object], min_seconds: float, max_runs: int =
 SETTLE_FIRST_CALLS = 3
 
 
-def settle(call: Callable[[], object], most: int = 30) -> int:
+def settle(call: Callable[[], object], most: int = 300) -> int:
     """Call ``call`` until fftconv's plans for it have settled: the background work it started
     (FFTW's measured plans) done and no trial timing a contender on the last call, the state
     a loop's later calls are in (at most ``most`` calls). Returns the calls made.

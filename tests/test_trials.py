@@ -91,11 +91,49 @@ def test_runs_that_are_not_final_are_not_timed():
         trial.record(trial.plans[1], 1.0)  # faster, but its transforms were still being planned
     for _ in range(trials.CHEAPEST_FIRST_CALLS - 1):
         trial.next()
-    assert trial.kept is None and trial.next().executor == "b"
+    assert trial.kept is None and trial.next().executor == "a"  # b sits out while untimeable ...
     final["b"] = True
+    assert trial.next().executor == "b"  # ... and is timed once its runs are final
     for _ in range(trials.TRIAL_RUNS):
         trial.record(trial.plans[1], 1.0)
     assert trial.kept == ("b", {"a": 2.0, "b": 1.0})
+
+
+class _Plan:
+    def __init__(self, executor):
+        self.executor = executor
+
+
+def test_a_contender_is_explored_once_the_calls_have_spent_its_first_run():
+    """A ski rental: the whole-array FFT of a large signature (first run 1.35 s beside the
+    tiles' 0.1 s calls) is not run by a script that calls three times."""
+    first_run = {"tiles": 0.0, "whole": 0.75}
+    plans = [_Plan("tiles"), _Plan("whole")]
+    trial = trials.Trial(plans, lambda plan: True, lambda plan, medians: plan.executor,
+                         lambda plan: first_run[plan.executor])
+    ran = []
+    for _ in range(12):
+        plan = trial.next()
+        ran.append(plan.executor)
+        trial.record(plan, 0.1 if plan.executor == "tiles" else 0.3)
+    explored = ran.index("whole")
+    assert explored == 8  # eight calls of 0.1 s spent 0.8 s, over the 0.75 s it would cost
+    assert all(name == "tiles" for name in ran[:explored])
+    free = trials.Trial(plans, lambda plan: True, lambda plan, medians: plan.executor)
+    for _ in range(trials.CHEAPEST_FIRST_CALLS):
+        free.record(free.next(), 0.1)
+    assert free.next().executor == "whole"  # nothing to pay: explored after the first calls
+
+
+def test_an_explored_contender_sits_out_a_bounded_number_of_calls():
+    trial = trials.Trial([_Plan("a"), _Plan("b")], lambda plan: plan.executor == "a",
+                         lambda plan, medians: plan.executor)
+    for _ in range(trials.CHEAPEST_FIRST_CALLS):
+        trial.record(trial.next(), 1.0)
+    assert trial.next().executor == "b"  # explored
+    trial.record(trial.plans[1], 1.0)
+    ran = [trial.next().executor for _ in range(trials.PATIENCE_WAITS + 1)]
+    assert ran[:-1] == ["a"] * trials.PATIENCE_WAITS and ran[-1] == "b"  # a backend that never says final
 
 
 def test_the_median_run_decides_not_a_lucky_or_a_disturbed_one():

@@ -78,7 +78,7 @@ class Suite:
 
 BUILTIN_SUITES = ("core", "quick")
 #: Most calls that bring one of fftconv's implementations of a case to its settled state.
-SETTLE_CALLS = 30
+SETTLE_CALLS = 300
 
 
 def load_suite(name_or_path: str) -> Suite:

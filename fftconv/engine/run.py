@@ -241,10 +241,27 @@ def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
             chosen, method=alone.method, executor=alone.executor, layout=alone.layout,
             compute_dtype=alone.compute_dtype, backend=alone.backend, workspace=alone.workspace,
             reason="lowest estimated time" if name == chosen.executor else "timed in this signature's trial"))
-    trial = trials.Trial(contenders, _runs_final, _kept)
+    trial = trials.Trial(contenders, _runs_final, _kept, _first_run_seconds)
     contenders[:] = [dataclasses.replace(p, trial=trial) for p in contenders]
     trial.plans = contenders
     return contenders[0]
+
+
+#: Seconds a run spends per byte of working memory it meets fresh (AMD EPYC, early in a fresh
+#: process: ~20 us per 4 KiB page faulted in), and what a contender's first run costs over its
+#: estimate besides (its transforms planned, its caches filled: first runs of mid sizes took
+#: 1.1-3x their second).
+FRESH_SECONDS_PER_BYTE = 5e-9
+FIRST_RUN_FACTOR = 2.0
+
+
+def _first_run_seconds(plan: Plan) -> float:
+    """What ``plan``'s first run is expected to cost: a trial explores it once the signature's
+    calls have spent that long. `fftconvolve` 3000x2000 * 15x15 'same' (AMD EPYC, a fresh
+    process, 1 thread): the whole-array FFT, estimated at 143 ms beside the tiles' 64 ms, with 93
+    MiB of working memory, first ran in 1.35 s as the signature's third call (the tiles: 102 ms),
+    0.23 s after."""
+    return FIRST_RUN_FACTOR * plan.candidates[plan.executor].seconds + plan.workspace * FRESH_SECONDS_PER_BYTE
 
 
 def _runs_final(plan: Plan) -> bool:

@@ -49,6 +49,10 @@ TRIAL_RUNS = 7
 CHEAPEST_FIRST_CALLS = 2
 #: Runs after which a contender's transforms count as final even if the backend never says so.
 PATIENCE_RUNS = 12
+#: Calls an explored contender sits out while its runs would not be timed (`Trial.next`): the
+#: background measures a 3024x2016 transform for seconds, and a loop of 0.1 s calls meanwhile
+#: ran the whole-array FFT untimed at 0.24-0.8 s a call beside the tiles' 0.09 s (AMD EPYC).
+PATIENCE_WAITS = 100
 #: Runs recorded by trials still undecided, over the process (`unsettled_runs`).
 _unsettled_runs = 0
 
@@ -73,11 +77,17 @@ class Trial:
     contender's median run)."""
 
     def __init__(self, plans: list, final: Callable[[object], bool],
-                 settle: Callable[[object, dict[str, float]], object]) -> None:
+                 settle: Callable[[object, dict[str, float]], object],
+                 first_run: Callable[[object], float] | None = None) -> None:
         self.plans = list(plans)
         self.final = final
         self.settle = settle
+        #: What each contender's first run is expected to cost (plans, fresh working memory):
+        #: it is explored once the signature's calls have spent that long (`next`).
+        self.first_run = {p.executor: first_run(p) if first_run else 0.0 for p in self.plans}
+        self.spent = 0.0  # seconds the trial's recorded runs took
         self.runs = {p.executor: 0 for p in self.plans}
+        self.waits = {p.executor: 0 for p in self.plans}  # calls a contender sat out (`next`)
         self.times: dict[str, list[float]] = {p.executor: [] for p in self.plans}
         self.kept = None
         self.served = 0  # calls `next` has answered
@@ -88,14 +98,29 @@ class Trial:
 
     def next(self):
         """The plan the next call runs: the kept one; else for the trial's first
-        `CHEAPEST_FIRST_CALLS` calls the cheapest estimate, then the contender run least so far."""
+        `CHEAPEST_FIRST_CALLS` calls the cheapest estimate, then the contender run least so far
+        among those explored or affordable: a contender not run yet waits until the trial's
+        runs have spent what its first run is expected to cost (a ski rental: exploring at most
+        doubles what a signature's calls cost, however few they turn out to be), and one run
+        already sits out (up to `PATIENCE_WAITS` calls) while a run would not be timed (its
+        transforms still measured in the background): its untimed runs cost what its first did."""
         with self._lock:
             if self.kept is not None:
                 return self.kept
             self.served += 1
             if self.served <= CHEAPEST_FIRST_CALLS:
                 return self.plans[0]
-            return min(self.plans, key=lambda p: (len(self.times[p.executor]), self.runs[p.executor]))
+            ready = [self.plans[0]]
+            for p in self.plans[1:]:
+                name = p.executor
+                if not self.runs[name]:
+                    if self.spent >= self.first_run[name]:
+                        ready.append(p)
+                elif self.waits[name] >= PATIENCE_WAITS or self.final(p):
+                    ready.append(p)
+                else:  # explored, but a run now would not be timed: the cheapest estimate runs instead
+                    self.waits[name] += 1
+            return min(ready, key=lambda p: (len(self.times[p.executor]), self.runs[p.executor]))
 
     def record(self, plan, seconds: float) -> None:
         """One call of ``plan`` took ``seconds``; keep the fastest once every contender is timed.
@@ -107,6 +132,7 @@ class Trial:
             if self.kept is not None or self.served == 0:
                 return
             _unsettled_runs += 1
+            self.spent += seconds
             name = plan.executor
             self.runs[name] += 1
             if self.runs[name] > 1 and (self.runs[name] > PATIENCE_RUNS or self.final(plan)):
