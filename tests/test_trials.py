@@ -220,3 +220,20 @@ def test_a_signatures_plan_read_without_its_trial_is_not_timed(rng):
     for _ in range(5):
         fftconv.ndimage.convolve(x, h)
     assert trials.unsettled_runs() == before
+
+
+def test_a_contender_that_cannot_win_leaves_the_trial_early():
+    trial = trials.Trial([_Plan("tiles"), _Plan("direct"), _Plan("whole")], lambda plan: True,
+                         lambda plan, medians: (plan.executor, sorted(medians)))
+    speed = {"tiles": 0.2, "direct": 0.36, "whole": 0.21}
+    ran = []
+    said = []
+    while trial.kept is None and len(ran) < 100:
+        plan = trial.next()
+        ran.append(plan.executor)
+        trial.record(plan, speed[plan.executor])
+        said.append(trial.describe())
+    assert trial.kept == ("tiles", ["direct", "tiles", "whole"])
+    assert ran.count("direct") == 1 + trials.ELIMINATE_AFTER  # its untimed first run, then out
+    assert ran.count("whole") == 1 + trials.TRIAL_RUNS  # close: timed to the end
+    assert "direct left it, slower" in said[-2] and "left it" not in said[0]
