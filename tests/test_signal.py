@@ -246,6 +246,8 @@ def test_small_single_precision_transforms_compute_in_double():
                     np.testing.assert_allclose(fft, direct, rtol=1e-4, atol=1e-6, err_msg=f"{x1} {x2} {mode}")
     assert fftconv.plan((100,), (100,), dtype="float32", method="fft").compute_dtype == np.float64
     assert fftconv.plan((10_000,), (100,), dtype="float32", method="fft").compute_dtype == np.float32
+    rows = np.ones((500, 100), np.float32)  # 500 small transforms: their points, not their calls
+    assert fftconv.plan(rows, np.ones((1, 9), np.float32), method="fft", axes=1).compute_dtype == np.float32
 
 
 @pytest.mark.parametrize("threads", [1, 2])

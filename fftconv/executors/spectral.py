@@ -176,8 +176,8 @@ def spectral_seconds(spec: Spec, fft_shape: tuple[int, ...], tiles: int, dtype: 
     return costs.call_overhead + work + kernel
 
 
-#: Most points of a float32 or complex64 convolution that its transforms compute in double
-#: precision (`SpectralExecutor.compute_dtype`).
+#: Most points of a float32 or complex64 convolution (its batch included) that its transforms
+#: compute in double precision (`SpectralExecutor.compute_dtype`).
 PRECISE_POINTS = 4096
 _SINGLE_TO_DOUBLE = {np.dtype(np.float32): np.dtype(np.float64),
                      np.dtype(np.complex64): np.dtype(np.complex128)}
@@ -192,13 +192,14 @@ class SpectralExecutor(Executor):
 
     def compute_dtype(self, spec: Spec) -> np.dtype:
         """The spec's dtype, but float64 (complex128) for a float32 (complex64) convolution of
-        at most `PRECISE_POINTS` points: there a transform costs its call, not its precision,
-        and single precision's rounding (up to 4x pocketfft's: 2e-6 beside 5e-7 on 100-point
-        cases) failed scipy's own tolerance for ``convolve(method='fft')``."""
+        at most `PRECISE_POINTS` points, its batch included: there a transform costs its call,
+        not its precision, and single precision's rounding (up to 4x pocketfft's: 2e-6 beside
+        5e-7 on 100-point cases) failed scipy's own tolerance for ``convolve(method='fft')``."""
         dtype = super().compute_dtype(spec)
-        if dtype in _SINGLE_TO_DOUBLE and math.prod(a + b - 1 for a, b in zip(spec.shape1, spec.shape2)) <= \
-                PRECISE_POINTS:
-            return _SINGLE_TO_DOUBLE[dtype]
+        if dtype in _SINGLE_TO_DOUBLE:
+            points = spec.batch_points * math.prod(a + b - 1 for a, b in zip(spec.shape1, spec.shape2))
+            if points <= PRECISE_POINTS:
+                return _SINGLE_TO_DOUBLE[dtype]
         return dtype
 
     def applies(self, spec: Spec, forced: bool = False) -> bool:
