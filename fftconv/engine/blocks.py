@@ -314,14 +314,14 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
         return None  # run_extended declines these: the blocks' path serves them
     runner = executor.prepare_extended(ranges, work.mode, work.cval, kernel, plan)
     compute = plan.compute_dtype
-    final = compute == out_dtype
+    computes_out_dtype = compute == out_dtype
 
     def route(image: np.ndarray) -> np.ndarray:
         computed = np.empty(shape, compute)
         if not runner(image, computed):  # values it leaves to the materialised path (NaN, inf)
             extended = read_extended(image, ranges, work.mode, work.cval, extension_dtype(image.dtype, work))
             return filter_extended(extended, work, out_dtype)
-        return computed if final else cast(computed, out_dtype, NDIMAGE.integers)
+        return computed if computes_out_dtype else cast(computed, out_dtype, NDIMAGE.integers)
     return route, not plan.first_sight
 
 

@@ -153,8 +153,8 @@ class Trial:
                 self.times[name].append(seconds)
                 self._eliminate()
             alive = [p for p in self.plans if p.executor not in self.out]
-            if (all(len(self.times[p.executor]) >= TRIAL_RUNS for p in alive)
-                    or (len(alive) == 1 and len(self.times[alive[0].executor]) >= ELIMINATE_AFTER)):
+            # one left: the leader that put the others out, with its timed runs
+            if len(alive) == 1 or all(len(self.times[p.executor]) >= TRIAL_RUNS for p in alive):
                 medians = {n: statistics.median(t) for n, t in self.times.items() if t}
                 best = min(alive, key=lambda p: medians[p.executor])
                 self.kept = self.settle(best, medians)
