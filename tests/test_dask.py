@@ -97,6 +97,19 @@ def test_separable_filters_keep_scipys_dtypes_and_truncation(rng):
                  scipy.ndimage.uniform_filter(cplx, 3))
 
 
+@pytest.mark.parametrize("name, args", [("correlate", (np.ones((3, 3)),)), ("gaussian_filter", (1.5,))])
+def test_big_endian_chunks_give_scipys_native_dtype(rng, name, args):
+    import scipy.ndimage
+
+    x = rng.standard_normal((20, 30)).astype(">f4")
+    got = getattr(fftconv.dask.ndimage, name)(da.from_array(x, chunks=(7, 11)), *args)
+    want = getattr(scipy.ndimage, name)(x, *args)
+    assert got.dtype == want.dtype == np.float32
+    result = got.compute()
+    assert result.dtype == np.float32
+    assert_close(result, want)
+
+
 def test_separable_filters_are_lazy_and_refuse_what_scipy_refuses(rng, monkeypatch):
     from fftconv.ndimage import separable
 

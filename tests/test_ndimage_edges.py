@@ -72,6 +72,62 @@ def test_complex_errors_and_output_promotion_follow_scipy(rng):
     assert fftconv.ndimage.convolve(x.astype(np.float32), k + 1j).dtype == np.complex64
 
 
+def second_difference(x, axis, output, mode, cval):
+    return scipy.ndimage.correlate1d(x, [1, -2, 1], axis, output, mode, cval)
+
+
+def central_difference(x, axis, output, mode, cval):
+    return scipy.ndimage.correlate1d(x, [-1, 0, 1], axis, output, mode, cval)
+
+
+#: Each filter with arguments, for the output tests below.
+FILTER_CALLS = {
+    "correlate": (np.ones((3, 2)),), "convolve": (np.ones((3, 2)),), "correlate1d": ([1.0, 2.0],),
+    "convolve1d": ([1.0, 2.0],), "gaussian_filter": (1.0,), "gaussian_filter1d": (1.0,),
+    "uniform_filter": (3,), "uniform_filter1d": (3,), "sobel": (), "prewitt": (), "laplace": (),
+    "gaussian_laplace": (1.0,), "gaussian_gradient_magnitude": (1.0,),
+    "generic_laplace": (second_difference,),
+    "generic_gradient_magnitude": (central_difference,),
+}
+
+
+def outcome(func, *args, **kwargs):
+    """(dtype, result, warnings) of a call, or (exception type, message)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = func(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the exception is what is compared
+            return type(exc), str(exc)
+    return result.dtype, result, [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("name", sorted(FILTER_CALLS))
+@pytest.mark.parametrize("dtype", [">f8", ">f4", ">i2", ">c16"])
+def test_big_endian_images_give_scipys_native_results(rng, name, dtype):
+    x = (rng.standard_normal((6, 7)) * 10).astype(dtype)
+    want = getattr(scipy.ndimage, name)(x, *FILTER_CALLS[name])
+    got = getattr(fftconv.ndimage, name)(x, *FILTER_CALLS[name])
+    assert got.dtype == want.dtype and got.dtype.isnative
+    assert_close(got, want)
+
+
+@pytest.mark.parametrize("name", sorted(FILTER_CALLS))
+@pytest.mark.parametrize("output", [np.float64, np.int8, np.dtype(">f8"), "float32", "bool", "complex64"])
+def test_complex_images_with_real_outputs_are_promoted_or_refused_as_scipy_does(rng, name, output):
+    # scipy's filters that make their output before their passes (gaussian_filter, sobel,
+    # laplace ...) refuse a real dtype for a complex image; the others promote it with a
+    # warning; a dtype's name is refused by all, as is a name that is not a number's
+    x = rng.standard_normal((6, 7)) + 1j * rng.standard_normal((6, 7))
+    want = outcome(getattr(scipy.ndimage, name), x, *FILTER_CALLS[name], output=output)
+    got = outcome(getattr(fftconv.ndimage, name), x, *FILTER_CALLS[name], output=output)
+    if isinstance(want[0], type):
+        assert got == want
+    else:
+        assert got[0] == want[0] and got[2] == want[2]
+        assert_close(got[1], want[1])
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "int16"])
 def test_integer_outputs_with_float32_weights_are_scipys_integers(rng, dtype):
     for _ in range(20):  # before the fix, 2 pixels of these 81920 were off by one

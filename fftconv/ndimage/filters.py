@@ -316,11 +316,12 @@ def _source(input):
     return x
 
 
-def _output(output, x, w: np.ndarray):
+def _output(output, x, w: np.ndarray, promote: bool = True):
     """(dtype, array to write or None) from ndimage's ``output``: an array, a dataset with
     ``shape``/``dtype``/item assignment (h5py, zarr), a dtype or its name, or None. A complex
     image or kernel makes a complex result, as in scipy.ndimage: a real dtype asked for is
-    promoted with a warning, a real output array is refused."""
+    promoted with a warning (refused, as a real output array always is, where ``promote`` is
+    False: scipy's filters that make their output before running their passes)."""
     complex_result = np.dtype(x.dtype).kind == "c" or w.dtype.kind == "c"
     if isinstance(output, np.ndarray) or (
         all(hasattr(output, a) for a in ("shape", "dtype", "__setitem__")) and not isinstance(output, type)
@@ -332,10 +333,18 @@ def _output(output, x, w: np.ndarray):
         if isinstance(output, np.ndarray) and not output.flags.writeable:
             raise ValueError("output array is read-only.")  # scipy's error, before any work
         return np.dtype(output.dtype), output
-    if output is None:
-        return (np.promote_types(x.dtype, np.complex64) if complex_result else np.dtype(x.dtype)), None
+    if output is None:  # in native byte order, as scipy's (a big-endian image gives a native result)
+        return (np.promote_types(x.dtype, np.complex64) if complex_result
+                else np.dtype(x.dtype).newbyteorder("=")), None
     dtype = np.dtype(output)
+    if isinstance(output, str):  # scipy refuses a name where it promotes a dtype object
+        if promote and complex_result and dtype.kind != "c":
+            raise RuntimeError("output must have complex dtype")
+        if not issubclass(dtype.type, np.number):
+            raise RuntimeError("output must have numeric dtype")
     if complex_result and dtype.kind != "c":
+        if not promote:
+            raise RuntimeError("output must have complex dtype")
         warnings.warn("promoting specified output dtype to complex", UserWarning, stacklevel=5)
         dtype = np.promote_types(dtype, np.complex64)
     return dtype, None

@@ -150,11 +150,11 @@ def _axis(axis: object, ndim: int) -> int:
     return int(np.lib.array_utils.normalize_axis_index(operator.index(axis), ndim))
 
 
-def _prepared(input: object, output: object) -> tuple[object, np.dtype, object]:
+def _prepared(input: object, output: object, promote: bool = True) -> tuple[object, np.dtype, object]:
     """The source (arrays, memmaps and datasets as `fftconv.ndimage.correlate` takes them),
-    the output dtype and the output array given (or None)."""
+    the output dtype and the output array given (or None); ``promote`` as `filters._output`'s."""
     x = _image(input)
-    out_dtype, out_array = _output(output, x, _REAL)
+    out_dtype, out_array = _output(output, x, _REAL, promote)
     return x, out_dtype, out_array
 
 
@@ -777,7 +777,7 @@ def gaussian_filter_job(
     progress=False,
 ) -> Job:
     """`gaussian_filter`'s job, not run."""
-    x, out_dtype, out_array = _prepared(input, output)
+    x, out_dtype, out_array = _prepared(input, output, promote=False)
     passes = gaussian_filter_passes(
         len(x.shape), sigma, order, mode, cval, truncate, radius=radius, axes=axes
     )
@@ -976,7 +976,7 @@ def _edges_job(name, input, axis, output, mode, cval, smoothing, method, threads
     x = _image(input)
     ndim = len(x.shape)
     axis = _axis(axis, ndim)
-    out_dtype, out_array = _output(output, x, _REAL)
+    out_dtype, out_array = _output(output, x, _REAL, promote=False)
     modes = normalize_sequence(mode, ndim)
     passes = _derivative_passes(ndim, axis, (-1.0, 0.0, 1.0), smoothing, modes, cval)
     return Job(name, x, [passes], "one", out_dtype, out_array, method, threads, progress)
@@ -1011,7 +1011,7 @@ def laplace_job(
     input, output=None, mode="reflect", cval=0.0, *, axes=None, method="auto", threads=None, progress=False
 ) -> Job:
     """`laplace`'s job, not run."""
-    x, out_dtype, out_array = _prepared(input, output)
+    x, out_dtype, out_array = _prepared(input, output, promote=False)
     axes = check_axes(axes, len(x.shape))
     modes = normalize_sequence(mode, len(axes)) if axes else []
     terms = [(Pass(a, (1.0, -2.0, 1.0), m, cval),) for a, m in zip(axes, modes)]
@@ -1046,7 +1046,7 @@ def gaussian_laplace(
 def gaussian_laplace_job(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, **kwargs) -> Job:
     """`gaussian_laplace`'s job, not run."""
     engine = _engine(kwargs)
-    x, out_dtype, out_array = _prepared(input, output)
+    x, out_dtype, out_array = _prepared(input, output, promote=False)
     ndim = len(x.shape)
     axes = check_axes(axes, ndim)
     sigmas = normalize_sequence(sigma, len(axes))
@@ -1094,7 +1094,7 @@ def gaussian_gradient_magnitude_job(
 ) -> Job:
     """`gaussian_gradient_magnitude`'s job, not run."""
     engine = _engine(kwargs)
-    x, out_dtype, out_array = _prepared(input, output)
+    x, out_dtype, out_array = _prepared(input, output, promote=False)
     ndim = len(x.shape)
     axes = check_axes(axes, ndim)
     modes = normalize_sequence(mode, len(axes)) if axes else []
@@ -1163,7 +1163,7 @@ def _generic(input, derivative, output, mode, cval, extra_arguments, extra_keywo
     user's function decides each term."""
     keywords = {} if extra_keywords is None else extra_keywords
     x = np.asarray(input)
-    out_dtype, out_array = _output(output, x, _REAL)
+    out_dtype, out_array = _output(output, x, _REAL, promote=False)
     target = out_array if out_array is not None else np.zeros(x.shape, out_dtype)
     axes = check_axes(axes, x.ndim)
     if not axes:
