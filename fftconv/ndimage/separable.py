@@ -1169,6 +1169,8 @@ def _generic(input, derivative, output, mode, cval, extra_arguments, extra_keywo
     if not axes:
         target[...] = x
         return target
+    if isinstance(target, np.ndarray) and np.may_share_memory(x, target):
+        x = x.copy()  # the first term is written into the output: later terms read the image as it was
     modes = normalize_sequence(mode, len(axes))
     derivative(x, axes[0], target, modes[0], cval, *extra_arguments, **keywords)
     if magnitude:
