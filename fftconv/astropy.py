@@ -117,7 +117,14 @@ def _as_array(value, dtype, mask=None, masked_value=np.nan, copy_always=False) -
 
 
 def _real_part(value):
-    """A complex array's real part (a view); anything else as it is."""
+    """A complex array's real part (a view; of a list or tuple, of its array); anything else as
+    it is."""
+    if isinstance(value, (list, tuple)):
+        try:
+            as_array = np.asarray(value)
+        except (TypeError, ValueError):  # refused later with astropy's message
+            return value
+        value = as_array if np.iscomplexobj(as_array) else value
     if isinstance(value, np.ndarray) and np.iscomplexobj(value):
         return np.real(value) if not np.ma.isMaskedArray(value) else np.ma.array(value.real, mask=value.mask)
     return value

@@ -76,3 +76,25 @@ def test_convolve_fft_equals_astropys_on_images_with_holes(rng, boundary, min_wt
     got = ours.convolve_fft(image, kernel, boundary=boundary, min_wt=min_wt)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), atol=1e-12 * np.nanmax(np.abs(want)))
+
+
+@pytest.mark.parametrize("function", ["convolve", "convolve_fft"])
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "extend"])
+def test_complex_lists_and_big_endian_arrays_give_astropys_answer(rng, function, boundary):
+    # a list of complex numbers is read as its array (convolve_fft keeps the real part); a
+    # ragged list is refused with astropy's message
+    image = rng.standard_normal((9, 11)) + 1j * rng.standard_normal((9, 11))
+    kernel = astropy_convolution.Gaussian2DKernel(1).array
+    for data in (image.tolist(), image.real.astype(">f4"), image.astype(">c16")):
+        try:
+            want = getattr(astropy_convolution, function)(data, kernel, boundary=boundary)
+        except Exception as exc:  # noqa: BLE001 - the same exception is expected
+            with pytest.raises(type(exc), match=re.escape(str(exc)[:40])):
+                getattr(ours, function)(data, kernel, boundary=boundary)
+            continue
+        got = getattr(ours, function)(data, kernel, boundary=boundary)
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, atol=1e-12 * np.abs(want).max())
+    for module in (astropy_convolution, ours):
+        with pytest.raises(TypeError, match="input should be a Numpy array"):
+            getattr(module, function)([[1.0, 2.0], [3.0]], [1.0, 1.0, 1.0])
