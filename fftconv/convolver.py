@@ -43,7 +43,8 @@ class Convolver:
     correlate : bool
         Correlate instead (the kernel is flipped and conjugated once, here).
     threads : int, optional
-        Threads per call (default: the configuration's).
+        Threads per call (default: the configuration's); at most the cores this process may
+        run on.
 
     Examples
     --------

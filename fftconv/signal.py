@@ -152,7 +152,8 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", method: str = 
         axis per convolved axis only (a 2-D kernel for a stack of images with
         ``axes=(1, 2)``), which scipy does not accept.
     threads : int, optional, keyword-only
-        Threads to use (default ``FFTCONV_THREADS``, else all cores).
+        Threads to use (default ``FFTCONV_THREADS``, else all cores); at most the cores this
+        process may run on.
 
     Returns
     -------

@@ -249,15 +249,18 @@ def test_a_task_stays_within_the_memory_limit(rng):
             chunk(rng.standard_normal((1030, 1030)))  # 34 MB of operands
 
 
-def test_threads_per_task_follow_the_scheduler(rng):
+def test_threads_per_task_follow_the_scheduler(rng, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
+    from fftconv.backends import threads
     from fftconv.dask.tasks import task_threads
 
     assert task_threads(None) == fftconv.config.get().threads or os.cpu_count()  # main thread: sync scheduler
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(task_threads, None).result() == 1  # one of dask's local threads
+    monkeypatch.setattr(threads, "available_cores", lambda: 4)
     assert task_threads(3) == 3
+    assert task_threads(5) == 4  # at most the cores
     with pytest.raises(ValueError, match="positive"):
         fftconv.dask.convolve(np.ones(5), np.ones(2), threads=0)
 

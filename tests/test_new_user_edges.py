@@ -200,3 +200,18 @@ def test_subpackages_are_reachable_after_import_fftconv_alone():
             "fftconv.astropy.convolve([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]).shape)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["(1,", "1,", "4)", "(3,)"]
+
+
+def test_threads_beyond_the_cores_are_the_cores(rng, monkeypatch):
+    # FFTW made a million threads' plans of a 2304² transform 90x slower than two
+    from fftconv.backends import threads
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 3)
+    x, k = rng.standard_normal((64, 64)), rng.standard_normal((9, 9))
+    assert fftconv.plan(x, k, threads=10**6).threads == 3
+    assert fftconv.plan(x, k, threads=2).threads == 2
+    assert fftconv.Convolver(k, x.shape, threads=64).threads == 3
+    with fftconv.config.override(threads=8):
+        assert fftconv.plan(x, k).threads == 3
+    np.testing.assert_allclose(fftconv.convolve(x, k, threads=10**6), fftconv.convolve(x, k, threads=1),
+                               rtol=0, atol=1e-12)

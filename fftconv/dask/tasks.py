@@ -58,8 +58,8 @@ def task_threads(requested: int | None) -> int:
 
     Examples
     --------
-    >>> task_threads(3)
-    3
+    >>> task_threads(1)
+    1
     """
     if requested is not None:
         return resolve_threads(requested)
