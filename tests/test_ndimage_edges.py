@@ -163,6 +163,28 @@ def test_halos_wider_than_the_image_for_every_mode(rng, mode):
             assert_close(got, want, ulps=1000)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_kernels_longer_than_what_they_can_tell_apart_are_folded(rng, mode):
+    """Taps a period apart (wrap, reflect, mirror), or beyond a sample's distance from every
+    output (constant, nearest), read the same values: they are summed into one, and the
+    result stays the np.pad reference's (and scipy's 1-D filters')."""
+    from fftconv.ndimage.filters import prepare_filter
+
+    x = rng.standard_normal((4, 5))
+    w = rng.standard_normal((3, 301))
+    for origin in [(0, 0), (-1, -150), (1, 150)]:
+        work, _, _ = prepare_filter(x, w, None, mode, 0.25, origin, None, "auto", 1, False)
+        assert work.kernel.shape[1] <= 2 * 5 + 1  # a period (at most 10), or 2 n + 1
+        want = reference_correlate(x, w, mode, origin, cval=0.25)
+        assert_close(fftconv.ndimage.correlate(x, w, mode=mode, origin=origin, cval=0.25), want, ulps=1000)
+        mirrored = [-o - (1 - n % 2) for o, n in zip(origin, w.shape)]  # scipy's convolution origins
+        flipped = reference_correlate(x, w[::-1, ::-1], mode, mirrored, cval=0.25)
+        assert_close(fftconv.ndimage.convolve(x, w, mode=mode, origin=origin, cval=0.25), flipped, ulps=1000)
+    # a Gaussian of sigma 10**4 (80,001 taps) on 6 columns
+    want = scipy.ndimage.gaussian_filter1d(x, 1e4, axis=1, mode=mode, cval=0.25)
+    assert_close(fftconv.ndimage.gaussian_filter1d(x, 1e4, axis=1, mode=mode, cval=0.25), want, ulps=1e4)
+
+
 def test_scipy_reads_outside_the_image_where_fftconv_reflects():
     x = np.arange(15.0).reshape(3, 5)
     w = np.zeros((13, 1))

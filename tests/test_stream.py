@@ -12,7 +12,7 @@ from conftest import assert_close
 
 import fftconv
 import fftconv.ndimage
-from fftconv.core.boundary import MODES, read_extended
+from fftconv.core.boundary import MODES, fold_taps, index_map, read_extended
 from fftconv.engine.blocks import BlockFilter, plan_blocks
 from fftconv.executors.spectral import spectral_workspace
 
@@ -194,3 +194,18 @@ def test_the_limit_steers_the_planner_of_every_function(rng):
         with pytest.raises(fftconv.MemoryLimitError, match=r"limit of 4\.0 KiB is too small"):
             fftconv.fftconvolve(rng.standard_normal((300, 300)), rng.standard_normal((9, 9)))
         assert fftconv.convolve(np.ones(50), np.ones(3)).sum() == 150  # direct needs no buffers
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_folded_taps_read_what_the_long_kernel_reads(rng, mode):
+    # against scipy's 1-D correlation (its N-d 'reflect' loop is the one that reads outside)
+    for n, k in itertools.product((1, 2, 3, 5, 8), (1, 2, 7, 16, 33, 50)):
+        x, w = rng.standard_normal(n), rng.standard_normal(k)
+        for origin in {-(k // 2), 0, (k - 1) // 2}:
+            folded, before = fold_taps(w, 0, k // 2 + origin, n, mode)
+            assert len(folded) <= max(k if k <= 2 * n + 1 else 0, 2 * n + 1)
+            reads = np.stack([index_map(i - before, i - before + len(folded), n, mode) for i in range(n)])
+            extended = np.where(reads >= 0, x[np.maximum(reads, 0)], 1.7)
+            want = scipy.ndimage.correlate1d(x, w, mode=mode, origin=origin, cval=1.7)
+            assert_close(extended @ folded, want, ulps=1000)
+

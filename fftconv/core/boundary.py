@@ -91,6 +91,70 @@ def index_map(start: int, stop: int, n: int, mode: str) -> np.ndarray:
     raise ValueError(f"unknown boundary mode {mode!r}; use one of {', '.join(MODES)}")
 
 
+def period(n: int, mode: str) -> int | None:
+    """The length after which the extension of an axis of length ``n`` repeats, or None
+    where it is constant beyond the edges (constant and nearest).
+
+    Examples
+    --------
+    >>> period(5, "reflect"), period(5, "mirror"), period(5, "wrap"), period(5, "nearest")
+    (10, 8, 5, None)
+    """
+    if mode in ("wrap", "grid-wrap"):
+        return n
+    if mode in ("reflect", "grid-mirror"):
+        return 2 * n
+    if mode == "mirror":
+        return max(2 * n - 2, 1)
+    if mode in ("constant", "grid-constant", "nearest"):
+        return None
+    raise ValueError(f"unknown boundary mode {mode!r}; use one of {', '.join(MODES)}")
+
+
+def fold_taps(taps: np.ndarray, axis: int, before: int, n: int, mode: str) -> tuple[np.ndarray, int]:
+    """A correlation kernel longer than the samples it can tell apart, folded onto the fewest
+    taps that read the same samples for every output, with its new ``before``.
+
+    Along ``axis``, the output at ``i`` sums ``taps[t] * ext[i - before + t]`` over the
+    extension ``ext`` of an axis of ``n`` samples by ``mode``. A periodic extension (wrap,
+    reflect, mirror) gives taps one period apart the same sample: they are added together
+    (at most one period of taps is left). Beyond ``n`` samples from any output, constant and
+    nearest read one value (the constant or the edge sample): those taps are added into the
+    one at that distance (at most ``2 n + 1`` taps are left). Sums are exact sums of the
+    same products, regrouped; a kernel that is not longer is returned as it is.
+
+    Examples
+    --------
+    >>> fold_taps(np.arange(1.0, 8.0), 0, 3, 2, "wrap")  # 7 taps, period 2
+    (array([16., 12.]), 1)
+    >>> fold_taps(np.arange(1.0, 8.0), 0, 3, 1, "nearest")  # within 1 sample of the edge
+    (array([ 6.,  4., 18.]), 1)
+    """
+    k = taps.shape[axis]
+    if n < 1:  # no outputs
+        return taps, before
+    p = period(n, mode)
+    moved = np.moveaxis(taps, axis, -1)
+    if p is not None:
+        if k <= p:
+            return taps, before
+        new_before = min(before, p // 2)
+        # tap t reads what tap (t - before + new_before) mod p reads: zeros in front align them
+        shift = (new_before - before) % p
+        rows = -(-(k + shift) // p)
+        padded = np.zeros(moved.shape[:-1] + (rows * p,), moved.dtype)
+        padded[..., shift:shift + k] = moved
+        folded = padded.reshape(moved.shape[:-1] + (rows, p)).sum(axis=-2)
+        return np.moveaxis(folded, -1, axis), new_before
+    left, right = min(before, n), min(k - 1 - before, n)
+    if left == before and right == k - 1 - before:
+        return taps, before
+    folded = moved[..., before - left:before + right + 1].copy()
+    folded[..., 0] += moved[..., :before - left].sum(axis=-1)
+    folded[..., -1] += moved[..., before + right + 1:].sum(axis=-1)
+    return np.moveaxis(folded, -1, axis), left
+
+
 def axis_runs(start: int, stop: int, n: int, mode: str) -> list[Run]:
     """Runs covering extended coordinates ``[start, stop)`` of an axis of length ``n``.
 
