@@ -180,6 +180,7 @@ def test_kernels_longer_than_what_they_can_tell_apart_are_folded(rng, mode):
         mirrored = [-o - (1 - n % 2) for o, n in zip(origin, w.shape)]  # scipy's convolution origins
         flipped = reference_correlate(x, w[::-1, ::-1], mode, mirrored, cval=0.25)
         assert_close(fftconv.ndimage.convolve(x, w, mode=mode, origin=origin, cval=0.25), flipped, ulps=1000)
+    assert "folded from (3, 301)" in fftconv.ndimage.plan("correlate", x, w, mode=mode).explain()
     # a Gaussian of sigma 10**4 (80,001 taps) on 6 columns
     want = scipy.ndimage.gaussian_filter1d(x, 1e4, axis=1, mode=mode, cval=0.25)
     assert_close(fftconv.ndimage.gaussian_filter1d(x, 1e4, axis=1, mode=mode, cval=0.25), want, ulps=1e4)
@@ -229,3 +230,12 @@ def test_axes_in_any_order_read_weights_and_origins_as_scipy_does(rng, axes):
                 getattr(fftconv.ndimage, func)(x, w, axes=axes, origin=origin, mode="wrap")
             continue
         assert_close(getattr(fftconv.ndimage, func)(x, w, axes=axes, origin=origin, mode="wrap"), want)
+
+
+def test_plan_of_an_array_says_how_to_call_it_without_printing_the_array():
+    advice = r"plan\('gaussian_filter', image, 2.0\); got "
+    with pytest.raises(ValueError, match=advice + "an object of type ndarray$"):
+        fftconv.ndimage.plan(np.zeros((40, 40)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match=advice + "'blur'$"):
+        fftconv.ndimage.plan("blur", np.zeros((40, 40)))
+

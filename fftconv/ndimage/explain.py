@@ -8,6 +8,7 @@ every executor's estimate, the one chosen and why (`fftconv.Plan.explain`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -89,9 +90,11 @@ def plan(filter: Callable | str, input: object, *args: object, **kwargs: object)
         return _nd_plan(name, input, *args, **kwargs)
     builder = getattr(separable, f"{name}_job", None)
     if builder is None or name.startswith("generic"):
-        raise ValueError(
-            f"plan explains fftconv.ndimage's filters ({', '.join(sorted(_EXPLAINED))}); got {filter!r}"
-        )
+        named = isinstance(filter, str) or callable(filter)  # an array's repr would fill the screen
+        given = repr(filter) if named else f"an object of type {type(filter).__name__}"
+        raise ValueError(f"plan explains fftconv.ndimage's filters ({', '.join(sorted(_EXPLAINED))}), "
+                         "named or passed first, then the filter's arguments: "
+                         f"plan('gaussian_filter', image, 2.0); got {given}")
     job = builder(input, *args, **kwargs)
     source = job.source
     steps, seen = [], set()
@@ -148,10 +151,11 @@ def _nd_plan(
         x, weights, output, mode, cval, origin, axes, method, threads, name == "convolve", nan
     )
     layout, chosen = block_plan(tuple(x.shape), np.dtype(x.dtype), work, out_dtype, filters.block_budget(x))
-    what = (
-        f"{'convolution' if name == 'convolve' else 'correlation'} with a {work.kernel.shape} kernel, "
-        f"mode {mode!r}"
-    )
+    given = np.shape(weights)
+    folded = f" (folded from {given}: taps the mode makes read one sample are summed)" \
+        if work.kernel.size < math.prod(given) else ""
+    kind = "convolution" if name == "convolve" else "correlation"
+    what = f"{kind} with a {work.kernel.shape} kernel{folded}, mode {mode!r}"
     return FilterPlan(
         name, tuple(x.shape), np.dtype(x.dtype), out_dtype, "one", (Step(what, layout, chosen),)
     )
