@@ -24,6 +24,7 @@ from .core.boundary import read_extended
 from .core.dtypes import as_operand
 from .core.geometry import boundary_pad_widths, check_mode
 from .core.memory import check_fits
+from .core.messages import shown
 from .core.problem import (
     SIGNAL,
     SIGNAL_CORRELATE2D,
@@ -245,7 +246,7 @@ def _boundary(boundary: object) -> str:
     except (KeyError, TypeError):
         raise ValueError(
             "Acceptable boundary flags are 'fill', 'circular' (or 'wrap'), and "
-            f"'symmetric' (or 'symm'); got boundary={boundary!r}."
+            f"'symmetric' (or 'symm'); got boundary={shown(boundary)}."
         ) from None
 
 

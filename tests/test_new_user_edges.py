@@ -215,3 +215,28 @@ def test_threads_beyond_the_cores_are_the_cores(rng, monkeypatch):
         assert fftconv.plan(x, k).threads == 3
     np.testing.assert_allclose(fftconv.convolve(x, k, threads=10**6), fftconv.convolve(x, k, threads=1),
                                rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: fftconv.convolve(x, x[:3, :3], mode=x),
+    lambda x: fftconv.convolve(x, x[:3, :3], method=x),
+    lambda x: fftconv.convolve2d(x, x[:3, :3], boundary=x),
+    lambda x: fftconv.ndimage.correlate(x, np.ones((3, 3)), mode=x),
+    lambda x: fftconv.ndimage.plan(x, np.ones((3, 3))),
+])
+def test_an_image_passed_where_a_flag_goes_is_named_not_printed(call):
+    with pytest.raises((ValueError, RuntimeError)) as info:
+        call(np.random.default_rng(0).random((100, 100)))
+    assert "an object of type ndarray" in str(info.value) and len(str(info.value)) < 400
+
+
+def test_non_integer_axes_get_scipys_error():
+    import scipy.signal
+
+    for axes in ([0.5], "a", 1.5):
+        for ours, theirs in ((fftconv.fftconvolve, scipy.signal.fftconvolve),
+                             (fftconv.oaconvolve, scipy.signal.oaconvolve)):
+            with pytest.raises(ValueError, match="axes must be a scalar or iterable of integers"):
+                theirs(np.ones((4, 4)), np.ones((2, 2)), axes=axes)
+            with pytest.raises(ValueError, match="axes must be a scalar or iterable of integers"):
+                ours(np.ones((4, 4)), np.ones((2, 2)), axes=axes)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from .messages import shown
+
 Mode = Literal["full", "same", "valid"]
 SameConvention = Literal["signal", "centered"]
 
@@ -33,7 +35,7 @@ def check_mode(mode: object) -> str:
     """
     if not isinstance(mode, str) or mode not in MODES:
         raise ValueError(
-            f"Acceptable mode flags are 'valid', 'same', or 'full'; got mode={mode!r}."
+            f"Acceptable mode flags are 'valid', 'same', or 'full'; got mode={shown(mode)}."
         )
     return mode
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import dtypes
 from .geometry import SAME_CONVENTIONS, Window, output_window, reach, valid_swap_needed
+from .messages import shown
 
 
 @dataclass(frozen=True)
@@ -117,13 +118,13 @@ def normalize_axes(axes: object, ndim: int) -> list[int]:
         raise ValueError("when provided, axes cannot be empty")
     result = []
     for a in items:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"axes must be integers, got {a!r}")
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):  # scipy's error and words
+            raise ValueError(f"axes must be a scalar or iterable of integers, got {shown(a)}")
         if not -ndim <= a < ndim:
             raise ValueError(f"axes exceeds dimensionality of input: axis {a} for {ndim}-d arrays")
         result.append(int(a) % ndim)
     if len(set(result)) != len(result):
-        raise ValueError(f"all axes must be unique, got {items}")
+        raise ValueError(f"all axes must be unique, got {[int(a) for a in items]}")
     return result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import config
+from ..core.messages import shown
 from ..plugins import Registry
 from .base import Executor
 
@@ -112,7 +113,7 @@ def check_method(method: object, allowed: Sequence[str] | None = None) -> str:
     allowed = methods() if allowed is None else allowed
     if not isinstance(method, str) or method not in allowed:
         raise ValueError(
-            f"Acceptable method flags are {', '.join(repr(m) for m in allowed)}; got method={method!r}."
+            f"Acceptable method flags are {', '.join(repr(m) for m in allowed)}; got method={shown(method)}."
         )
     return method
 

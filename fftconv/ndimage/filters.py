@@ -27,6 +27,7 @@ from ..backends.threads import resolve_threads
 from ..core.boundary import MODES, fold_taps
 from ..core.dtypes import UnsupportedDtypeError, as_operand, cast
 from ..core.memory import check_fits
+from ..core.messages import shown
 from ..core.problem import NDIMAGE
 from ..engine import lane, tiny
 from ..engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
@@ -253,7 +254,7 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     ndim = len(x.shape)
     axes = list(check_axes(axes, ndim)) if ndim else []
     if not isinstance(mode, str) or mode not in MODES:
-        raise RuntimeError(f"boundary mode not supported: {mode!r}; use one of {', '.join(MODES)}")
+        raise RuntimeError(f"boundary mode not supported: {shown(mode)}; use one of {', '.join(MODES)}")
     check_method(method)
     nthreads = resolve_threads(threads)
     kernel, before = _kernel_and_halo(w, axes, origin, ndim, convolution)
