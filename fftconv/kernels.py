@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.messages import shown
+
 __all__ = ["KernelSpec", "box", "from_spec", "gaussian", "gaussian_1d", "load_npy", "parse_spec"]
 
 
@@ -60,14 +62,14 @@ def gaussian(sigma: float | Sequence[float], ndim: int = 2, truncate: float = 4.
     """
     sigmas = [sigma] * ndim if np.ndim(sigma) == 0 else list(np.ravel(sigma))
     if len(sigmas) != ndim:
-        raise ValueError(f"gaussian sigma needs one number or {ndim} (one per axis), got {sigma!r}")
+        raise ValueError(f"gaussian sigma needs one number or {ndim} (one per axis), got {shown(sigma)}")
     if not np.isfinite(truncate) or truncate <= 0:
-        raise ValueError(f"gaussian truncate must be a positive number, got {truncate!r}")
+        raise ValueError(f"gaussian truncate must be a positive number, got {shown(truncate)}")
     lines = []
     for s in sigmas:
         if isinstance(s, bool) or not isinstance(s, (int, float, np.integer, np.floating)) or \
                 not np.isfinite(s) or s <= 0:
-            raise ValueError(f"gaussian sigma must be positive numbers, got {sigma!r}")
+            raise ValueError(f"gaussian sigma must be positive numbers, got {shown(sigma)}")
         radius = int(truncate * float(s) + 0.5)
         x = np.arange(-radius, radius + 1, dtype=np.float64)
         line = np.exp(-0.5 * (x / s) ** 2)
@@ -85,7 +87,7 @@ def box(size: int | tuple[int, ...], ndim: int = 2) -> np.ndarray:
     """
     sizes = (size,) * ndim if np.isscalar(size) else tuple(size)
     if len(sizes) != ndim or any(int(s) != s or s < 1 for s in sizes):
-        raise ValueError(f"box size must be {ndim} positive integer(s), got {size!r}")
+        raise ValueError(f"box size must be {ndim} positive integer(s), got {shown(size)}")
     return np.full(tuple(int(s) for s in sizes), 1.0 / float(np.prod(sizes)))
 
 
@@ -234,9 +236,9 @@ def parse_spec(spec: str) -> KernelSpec:
             raise ValueError(f"gaussian needs sigma, e.g. gaussian:sigma=8 (got {spec!r})")
         sigma, truncate = params["sigma"], params.get("truncate", 4.0)
         if not np.isfinite(sigma) or sigma <= 0:
-            raise ValueError(f"gaussian sigma must be a positive number, got {sigma!r}")
+            raise ValueError(f"gaussian sigma must be a positive number, got {shown(sigma)}")
         if not np.isfinite(truncate) or truncate <= 0:
-            raise ValueError(f"gaussian truncate must be a positive number, got {truncate!r}")
+            raise ValueError(f"gaussian truncate must be a positive number, got {shown(truncate)}")
         return KernelSpec("gaussian", sigma=sigma, truncate=truncate)
     if name == "box":
         try:

@@ -11,6 +11,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import config
+from ..core.messages import shown
 
 #: Tiles of fewer points (times batch items) run one after another: each tile's Python work
 #: holds the GIL, and on small tiles a second thread loses more to waiting than it gains
@@ -67,7 +68,7 @@ def resolve_threads(threads: object = None, settings: config.Config | None = Non
     if threads is None:
         return min((settings or config.get()).threads or cores, cores)
     if isinstance(threads, bool) or not hasattr(threads, "__index__"):
-        raise TypeError(f"threads must be a positive integer, got {threads!r}")
+        raise TypeError(f"threads must be a positive integer, got {shown(threads)}")
     value = int(threads)  # type: ignore[call-overload]
     if value < 1:
         raise ValueError(f"threads must be a positive integer, got {value}")

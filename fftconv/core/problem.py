@@ -89,11 +89,12 @@ def check_shape(shape: object, what: str = "shape", itemsize: int = 8) -> tuple[
     TypeError: shape must be whole numbers, such as (64, 64); got 3.5 in (3.5, 3)
     """
     if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
-        raise TypeError(f"{what} must be a tuple of lengths such as (64, 64), got {shape!r}")
+        raise TypeError(f"{what} must be a tuple of lengths such as (64, 64), got {shown(shape)}")
     lengths = tuple(shape)
     for n in lengths:
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-            raise TypeError(f"{what} must be whole numbers, such as (64, 64); got {n!r} in {shape!r}")
+            raise TypeError(f"{what} must be whole numbers, such as (64, 64); "
+                            f"got {shown(n)} in {shown(shape)}")
     lengths = tuple(int(n) for n in lengths)
     if any(n < 1 for n in lengths):
         raise ValueError(f"{what} {lengths} has a length below 1; lengths must be positive")

@@ -44,7 +44,7 @@ def _per_axis(value, n: int, name: str) -> list[int]:
     try:
         return [operator.index(v) for v in normalize_sequence(value, n)]
     except TypeError:
-        raise TypeError(f"{name} must be integers, got {value!r}") from None
+        raise TypeError(f"{name} must be integers, got {shown(value)}") from None
 
 
 def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode: NDImageMode = "reflect",
@@ -153,7 +153,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
             nan="propagate", mask=None, rule=None):
     """The body of `correlate` and `convolve`."""
     if nan not in NAN_TREATMENTS:
-        raise ValueError(f"nan must be one of {', '.join(map(repr, NAN_TREATMENTS))}, got {nan!r}")
+        raise ValueError(f"nan must be one of {', '.join(map(repr, NAN_TREATMENTS))}, got {shown(nan)}")
     if isinstance(input, np.ma.MaskedArray):
         masked = np.ma.getmaskarray(input)
         mask = masked if mask is None else masked | (np.asarray(mask) != 0)
@@ -265,7 +265,7 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     kernel, before = _folded(kernel, before, axes, x.shape, mode, convolution)
     holes = fill = None
     if nan != "propagate" and np.dtype(x.dtype).kind == "c":
-        raise TypeError(f"nan={nan!r} needs a real image: holes are NaN pixels of real data")
+        raise TypeError(f"nan={shown(nan)} needs a real image: holes are NaN pixels of real data")
     if nan == "interpolate":
         holes = Holes(scale=scale_of(kernel))
     elif nan == "fill":

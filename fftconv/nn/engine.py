@@ -11,6 +11,7 @@ import numpy as np
 from .. import background
 from ..backends.threads import resolve_threads
 from ..core.memory import check_fits
+from ..core.messages import shown
 from ..executors.nonfinite import all_finite
 from .methods import get_layer_method
 from .planner import plan_layer
@@ -26,9 +27,9 @@ def check_groups(groups: object, where: str = "") -> int:
     2
     """
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
-        raise TypeError(f"{where}groups must be an int, got {groups!r}")
+        raise TypeError(f"{where}groups must be an int, got {shown(groups)}")
     if groups < 1:
-        raise ValueError(f"{where}groups must be a positive integer, got {groups!r}")
+        raise ValueError(f"{where}groups must be a positive integer, got {shown(groups)}")
     return int(groups)
 
 

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core.messages import shown
+
 #: PyTorch's ``padding_mode`` names and the ``numpy.pad`` mode that extends an input the same way.
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
@@ -40,13 +42,13 @@ def per_axis(value: object, ndim: int, name: str, minimum: int, single_broadcast
     except (TypeError, ValueError):
         result, exact = (), False
     if not exact or any(isinstance(v, bool) for v in values):  # type: ignore[union-attr]
-        raise TypeError(f"{name} must be an int or a tuple of {ndim} ints, got {value!r}")
+        raise TypeError(f"{name} must be an int or a tuple of {ndim} ints, got {shown(value)}")
     if len(result) == 1 and single_broadcasts:
         result *= ndim
     if len(result) != ndim:
-        raise ValueError(f"{name} must be one int or {ndim} ints (one per spatial axis), got {value!r}")
+        raise ValueError(f"{name} must be one int or {ndim} ints (one per spatial axis), got {shown(value)}")
     if any(v < minimum for v in result):
-        raise ValueError(f"{name} must be at least {minimum} on every axis, got {value!r}")
+        raise ValueError(f"{name} must be at least {minimum} on every axis, got {shown(value)}")
     return result
 
 
@@ -72,7 +74,7 @@ def torch_padding(
                 )
             totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
             return [(t // 2, t - t // 2) for t in totals]
-        raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+        raise ValueError(f"Invalid padding string {shown(padding)}, should be one of {{'valid', 'same'}}")
     return [(p, p) for p in per_axis(padding, ndim, "padding", 0, single_broadcasts=True)]
 
 
@@ -95,7 +97,7 @@ def tf_padding(
     [(4, 0)]
     """
     if not isinstance(padding, str) or padding.lower() not in ("valid", "same", "causal"):
-        raise ValueError(f"padding must be 'valid', 'same' or 'causal' (Keras), got {padding!r}")
+        raise ValueError(f"padding must be 'valid', 'same' or 'causal' (Keras), got {shown(padding)}")
     padding = padding.lower()
     spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
     if padding == "valid":

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ... import ndimage
+from ...core.messages import shown
 from ...core.problem import NDIMAGE
 from ...engine.blocks import extension_dtype
 from ...ndimage import prepare_filter
@@ -75,7 +76,8 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         raise TypeError("output must be a dtype or None for dask arrays (the result is a lazy dask array); "
                         "store it with dask, e.g. result.to_zarr(...)")
     if nan not in ndimage.NAN_TREATMENTS:
-        raise ValueError(f"nan must be one of {', '.join(map(repr, ndimage.NAN_TREATMENTS))}, got {nan!r}")
+        choices = ", ".join(map(repr, ndimage.NAN_TREATMENTS))
+        raise ValueError(f"nan must be one of {choices}, got {shown(nan)}")
     x = as_dask(input, chunks)
     work, out_dtype, _ = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
                                         convolution, nan)
