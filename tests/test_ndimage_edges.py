@@ -171,7 +171,7 @@ def test_kernels_longer_than_what_they_can_tell_apart_are_folded(rng, mode):
     from fftconv.ndimage.filters import prepare_filter
 
     x = rng.standard_normal((4, 5))
-    w = rng.standard_normal((3, 301))
+    w = rng.random((3, 301)) + 0.1  # one sign: folded whatever the image holds
     for origin in [(0, 0), (-1, -150), (1, 150)]:
         work, _, _ = prepare_filter(x, w, None, mode, 0.25, origin, None, "auto", 1, False)
         assert work.kernel.shape[1] <= 2 * 5 + 1  # a period (at most 10), or 2 n + 1
@@ -184,6 +184,43 @@ def test_kernels_longer_than_what_they_can_tell_apart_are_folded(rng, mode):
     # a Gaussian of sigma 10**4 (80,001 taps) on 6 columns
     want = scipy.ndimage.gaussian_filter1d(x, 1e4, axis=1, mode=mode, cval=0.25)
     assert_close(fftconv.ndimage.gaussian_filter1d(x, 1e4, axis=1, mode=mode, cval=0.25), want, ulps=1e4)
+
+
+def assert_same_values(got, want):
+    """Equal NaN and infinities where the reference has them, close values elsewhere."""
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.where(np.isinf(want), want, 0), np.where(np.isinf(got), got, 0))
+    finite = np.isfinite(want)
+    assert_close(got[finite], want[finite], ulps=1000)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # the reference's inf * 0
+@pytest.mark.parametrize("mode", MODES)
+def test_folded_kernels_keep_what_infinities_give(rng, mode):
+    """A zero tap, or taps of both signs, reading an infinity make NaN: taps are folded only
+    where that cannot change (one sign per group), or where no sample can be infinite."""
+    from fftconv.ndimage.filters import prepare_filter
+
+    x = rng.standard_normal((3, 4))
+    x[1, 2] = np.inf
+    w = rng.standard_normal((2, 41))
+    w[:, ::7] = 0.0
+    positive = np.abs(w) + 0.5
+    for cval in (0.25, np.inf):
+        for kernel in (w, positive):
+            want = reference_correlate(x, kernel, mode, (0, 0), cval=cval)
+            assert_same_values(fftconv.ndimage.correlate(x, kernel, mode=mode, cval=cval), want)
+        x[0, 0] = -np.inf  # both infinities: NaN wherever one output reads both
+    assert prepare_filter(x, w, None, mode, 2.0, 0, None, "auto", 1, False)[0].kernel.shape == w.shape
+    finite = rng.standard_normal((3, 4))  # an in-memory image checked finite: any kernel folds
+    assert prepare_filter(finite, w, None, mode, 2.0, 0, None, "auto", 1, False)[0].kernel.shape[1] <= 9
+    assert_close(fftconv.ndimage.correlate(finite, w, mode=mode, cval=2.0),
+                 reference_correlate(finite, w, mode, (0, 0), cval=2.0), ulps=1000)
+    integers = rng.integers(-50, 50, (3, 4)).astype(np.int32)
+    work, _, _ = prepare_filter(integers, w, None, mode, 2, 0, None, "auto", 1, False)
+    assert work.kernel.shape[1] <= 2 * 4 + 1  # integers are finite: any kernel folds
+    want = np.trunc(reference_correlate(integers, w, mode, (0, 0), cval=2)).astype(np.int32)
+    np.testing.assert_array_equal(fftconv.ndimage.correlate(integers, w, mode=mode, cval=2), want)
 
 
 def test_scipy_reads_outside_the_image_where_fftconv_reflects():

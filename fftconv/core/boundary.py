@@ -111,7 +111,8 @@ def period(n: int, mode: str) -> int | None:
     raise ValueError(f"unknown boundary mode {mode!r}; use one of {', '.join(MODES)}")
 
 
-def fold_taps(taps: np.ndarray, axis: int, before: int, n: int, mode: str) -> tuple[np.ndarray, int]:
+def fold_taps(taps: np.ndarray, axis: int, before: int, n: int, mode: str, finite: bool = False
+              ) -> tuple[np.ndarray, int]:
     """A correlation kernel longer than the samples it can tell apart, folded onto the fewest
     taps that read the same samples for every output, with its new ``before``.
 
@@ -123,12 +124,19 @@ def fold_taps(taps: np.ndarray, axis: int, before: int, n: int, mode: str) -> tu
     one at that distance (at most ``2 n + 1`` taps are left). Sums are exact sums of the
     same products, regrouped; a kernel that is not longer is returned as it is.
 
+    Unless the samples are known ``finite`` (an integer image), taps are folded only where
+    each group of them shares one sign (all positive, all negative or all zero): an infinite
+    sample read by a zero tap, or by taps of both signs, makes NaN in the sum it belongs to,
+    and must still do so. Complex taps are then not folded.
+
     Examples
     --------
     >>> fold_taps(np.arange(1.0, 8.0), 0, 3, 2, "wrap")  # 7 taps, period 2
     (array([16., 12.]), 1)
     >>> fold_taps(np.arange(1.0, 8.0), 0, 3, 1, "nearest")  # within 1 sample of the edge
     (array([ 6.,  4., 18.]), 1)
+    >>> fold_taps(np.array([1.0, -1.0, 2.0]), 0, 1, 1, "wrap")[0]  # both signs on one sample
+    array([ 1., -1.,  2.])
     """
     k = taps.shape[axis]
     if n < 1:  # no outputs
@@ -142,17 +150,34 @@ def fold_taps(taps: np.ndarray, axis: int, before: int, n: int, mode: str) -> tu
         # tap t reads what tap (t - before + new_before) mod p reads: zeros in front align them
         shift = (new_before - before) % p
         rows = -(-(k + shift) // p)
-        padded = np.zeros(moved.shape[:-1] + (rows * p,), moved.dtype)
-        padded[..., shift:shift + k] = moved
-        folded = padded.reshape(moved.shape[:-1] + (rows, p)).sum(axis=-2)
-        return np.moveaxis(folded, -1, axis), new_before
-    left, right = min(before, n), min(k - 1 - before, n)
-    if left == before and right == k - 1 - before:
-        return taps, before
-    folded = moved[..., before - left:before + right + 1].copy()
-    folded[..., 0] += moved[..., :before - left].sum(axis=-1)
-    folded[..., -1] += moved[..., before + right + 1:].sum(axis=-1)
-    return np.moveaxis(folded, -1, axis), left
+
+        def regroup(values: np.ndarray) -> np.ndarray:
+            padded = np.zeros(values.shape[:-1] + (rows * p,), values.dtype)
+            padded[..., shift:shift + k] = values
+            return padded.reshape(values.shape[:-1] + (rows, p)).sum(axis=-2)
+    else:
+        new_before, right = min(before, n), min(k - 1 - before, n)
+        if new_before == before and right == k - 1 - before:
+            return taps, before
+
+        def regroup(values: np.ndarray) -> np.ndarray:
+            grouped = values[..., before - new_before:before + right + 1].copy()
+            grouped[..., 0] += values[..., :before - new_before].sum(axis=-1)
+            grouped[..., -1] += values[..., before + right + 1:].sum(axis=-1)
+            return grouped
+    if not finite:
+        if moved.dtype.kind == "c":
+            return taps, before
+        count = regroup(np.ones(moved.shape, np.int64))
+        one_sign = np.zeros(count.shape, bool)
+        for members in (moved > 0, moved < 0, moved == 0):
+            one_sign |= regroup(members.astype(np.int64)) == count
+        if not one_sign.all():
+            return taps, before
+    if moved.dtype.kind in "fc":  # each folded tap rounded once: groups of taps of both signs cancel
+        wide = np.clongdouble if moved.dtype.kind == "c" else np.longdouble
+        return np.moveaxis(regroup(moved.astype(wide)).astype(moved.dtype), -1, axis), new_before
+    return np.moveaxis(regroup(moved), -1, axis), new_before
 
 
 def axis_runs(start: int, stop: int, n: int, mode: str) -> list[Run]:

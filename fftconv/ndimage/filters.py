@@ -33,6 +33,7 @@ from ..engine import lane, tiny
 from ..engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
 from ..engine.holes import Holes, scale_of
 from ..engine.holes import compute_dtype as compute_dtype_of_holes
+from ..executors.nonfinite import all_finite
 from ..executors.registry import check_method
 from .arguments import NDImageMode, check_axes, check_cval_is_a_number, normalize_sequence
 
@@ -262,7 +263,7 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     out_dtype, out_array = _output(output, x, w)
     if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
         kernel = kernel.astype(np.float64)
-    kernel, before = _folded(kernel, before, axes, x.shape, mode, convolution)
+    kernel, before = _folded(kernel, before, axes, x, mode, cval, convolution)
     holes = fill = None
     if nan != "propagate" and np.dtype(x.dtype).kind == "c":
         raise TypeError(f"nan={shown(nan)} needs a real image: holes are NaN pixels of real data")
@@ -275,19 +276,29 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     return work, out_dtype, out_array
 
 
-def _folded(kernel: np.ndarray, before: list[int], axes: list[int], shape: tuple[int, ...], mode: str,
+def _folded(kernel: np.ndarray, before: list[int], axes: list[int], x, mode: str, cval: object,
             convolution: bool) -> tuple[np.ndarray, list[int]]:
     """The kernel folded along each filtered axis where it is longer than the samples the
     mode lets it tell apart (`fftconv.core.boundary.fold_taps`): a Gaussian of sigma 10**5 on
-    60 columns sums 120 taps, not 800,001."""
+    60 columns sums 120 taps, not 800,001. Taps of both signs are folded only where no
+    sample read is NaN or infinite: an integer image, or an in-memory one checked (once, and
+    only when such a fold is due: a pass over an image costs less than its filter by a kernel
+    longer than its axis)."""
     before = list(before)
+    finite = np.dtype(x.dtype).kind in "biu" and bool(np.isfinite(cval))
+    checked = finite
     for a in axes:
         taps = np.flip(kernel, a) if convolution else kernel  # folded as the correlation it sums
         if taps.dtype == bool:
             taps = taps.astype(np.int64)
-        folded, before[a] = fold_taps(taps, a, before[a], shape[a], mode)
+        folded, folded_before = fold_taps(taps, a, before[a], x.shape[a], mode, finite)
+        refused = folded is taps and fold_taps(taps, a, before[a], x.shape[a], mode, True)[0] is not taps
+        if refused and not checked:  # for the signs of its taps: are the samples finite?
+            checked = True  # (a memmap or dataset is not read for it)
+            finite = type(x) is np.ndarray and bool(np.isfinite(cval)) and all_finite(x)
+            folded, folded_before = fold_taps(taps, a, before[a], x.shape[a], mode, finite)
         if folded is not taps:
-            kernel = np.flip(folded, a) if convolution else folded
+            kernel, before[a] = (np.flip(folded, a) if convolution else folded), folded_before
     return kernel, before
 
 
