@@ -351,3 +351,13 @@ def test_axes_carry_the_other_axes_through(rng):
             assert_close(got.compute(), want)
     with pytest.raises(ValueError, match="length 1 on the other axes"):
         fftconv.dask.convolve(stack, rng.standard_normal((2, 5, 4)), axes=(1, 2))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_kernels_longer_than_the_array_fold_alike_in_chunks(rng, mode):
+    x = rng.random((30, 40))
+    w = rng.random((5, 301))  # one sign: folded to a period (or 2 n + 1 taps) of the whole array
+    got = fftconv.dask.ndimage.correlate(da.from_array(x, chunks=(7, 9)), w, mode=mode, cval=0.3)
+    assert_close(got.compute(), fftconv.ndimage.correlate(x, w, mode=mode, cval=0.3))
+    got = fftconv.dask.ndimage.gaussian_filter(da.from_array(x, chunks=(7, 9)), 500.0, mode=mode)
+    assert_close(got.compute(), fftconv.ndimage.gaussian_filter(x, 500.0, mode=mode))
