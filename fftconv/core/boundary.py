@@ -121,8 +121,9 @@ def fold_taps(taps: np.ndarray, axis: int, before: int, n: int, mode: str, finit
     reflect, mirror) gives taps one period apart the same sample: they are added together
     (at most one period of taps is left). Beyond ``n`` samples from any output, constant and
     nearest read one value (the constant or the edge sample): those taps are added into the
-    one at that distance (at most ``2 n + 1`` taps are left). Sums are exact sums of the
-    same products, regrouped; a kernel that is not longer is returned as it is.
+    one at that distance (at most ``2 n + 1`` taps are left). The outputs are the same
+    products regrouped (each folded tap summed in long double and rounded once); a kernel
+    that is not longer is returned as it is.
 
     Unless the samples are known ``finite`` (an integer image), taps are folded only where
     each group of them shares one sign (all positive, all negative or all zero): an infinite
