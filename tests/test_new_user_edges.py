@@ -240,3 +240,16 @@ def test_non_integer_axes_get_scipys_error():
                 theirs(np.ones((4, 4)), np.ones((2, 2)), axes=axes)
             with pytest.raises(ValueError, match="axes must be a scalar or iterable of integers"):
                 ours(np.ones((4, 4)), np.ones((2, 2)), axes=axes)
+
+
+def test_a_gaussian_too_long_for_memory_is_refused_before_it_is_made(monkeypatch):
+    # a radius of 10**9 taps needed ~80 GB as Python floats: the process was killed (scipy's too)
+    from fftconv.core import memory
+
+    monkeypatch.setattr(memory, "physical_bytes", lambda: 8 << 30)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 4 << 30)
+    with pytest.raises(MemoryError, match=r"Gaussian pass of 200,000,001 taps .* use a smaller sigma"):
+        fftconv.ndimage.gaussian_filter(np.ones((5, 5)), 1.0, radius=10**8)
+    with pytest.raises(MemoryError, match="use a smaller sigma, truncate or radius"):
+        fftconv.ndimage.gaussian_laplace(np.ones((5, 5)), 1e12)
+    assert fftconv.ndimage.gaussian_filter(np.ones((5, 5)), 1e4).shape == (5, 5)  # 80,001 taps fit

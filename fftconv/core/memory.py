@@ -55,9 +55,10 @@ def available_bytes() -> int | None:
         return None
 
 
-def check_fits(nbytes: int, what: str) -> None:
+def check_fits(nbytes: int, what: str, advice: str | None = None) -> None:
     """Raise `MemoryLimitError` if ``nbytes`` (what ``what`` needs) exceed the memory
-    available now.
+    available now; ``advice`` (what to do instead) replaces the default, which points inputs
+    bigger than memory to memmaps and datasets.
 
     Examples
     --------
@@ -72,10 +73,11 @@ def check_fits(nbytes: int, what: str) -> None:
         return
     available = available_bytes()
     if available is not None and nbytes > available:
+        advice = advice or ("for inputs bigger than memory, use fftconv.ndimage with memmaps or datasets "
+                            "(it works in blocks under [memory] limit)")
         raise MemoryLimitError(
             f"{what} needs about {format_bytes(nbytes)} of memory, but this machine has "
-            f"{format_bytes(available)} available; for inputs bigger than memory, use "
-            "fftconv.ndimage with memmaps or datasets (it works in blocks under [memory] limit)"
+            f"{format_bytes(available)} available; {advice}"
         )
 
 

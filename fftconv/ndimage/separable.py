@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.memory import kept_buffer
+from ..core.memory import check_fits, kept_buffer
 from ..engine.blocks import filter_block
 from ..kernels import gaussian_1d
 from .arguments import NDImageMode, check_axes, check_cval_is_a_number, normalize_sequence
@@ -174,6 +174,12 @@ def _engine(kwargs: dict) -> dict:
 # ---- the passes of each filter ------------------------------------------------------------------
 
 
+#: Bytes a pass's tap takes while it is made: the float64 array, its list of Python floats
+#: and the tuple a `Pass` keeps (a radius of 10**9 taps would need 80 GB, and the process was
+#: killed for it, as scipy's is).
+TAP_BYTES = 80
+
+
 def gaussian_pass(
     axis: int, sigma: float, order: int, mode: str, cval: object, truncate: float, radius: object
 ) -> Pass:
@@ -191,6 +197,9 @@ def gaussian_pass(
     if not isinstance(width, numbers.Integral) or width < 0:
         raise ValueError("Radius must be a nonnegative integer.")
     order = operator.index(order)
+    taps = 2 * int(width) + 1
+    check_fits(taps * TAP_BYTES, f"a Gaussian pass of {taps:,} taps (sigma {sd:g}, radius {int(width):,})",
+               "use a smaller sigma, truncate or radius")
     return Pass(axis, tuple(gaussian_1d(sd, order, int(width))[::-1].tolist()), mode, cval)
 
 
