@@ -111,6 +111,21 @@ def period(n: int, mode: str) -> int | None:
     raise ValueError(f"unknown boundary mode {mode!r}; use one of {', '.join(MODES)}")
 
 
+def foldable(k: int, before: int, n: int, mode: str) -> bool:
+    """Whether `fold_taps` would shorten ``k`` taps (``before`` of them before each output)
+    on an axis of ``n`` samples extended by ``mode``: cheap, for the common kernel that is not.
+
+    Examples
+    --------
+    >>> foldable(3, 1, 100, "reflect"), foldable(301, 150, 5, "reflect"), foldable(7, 3, 2, "nearest")
+    (False, True, True)
+    """
+    if n < 1:  # no outputs
+        return False
+    p = period(n, mode)
+    return k > p if p is not None else before > n or k - 1 - before > n
+
+
 def fold_taps(taps: np.ndarray, axis: int, before: int, n: int, mode: str, finite: bool = False
               ) -> tuple[np.ndarray, int]:
     """A correlation kernel longer than the samples it can tell apart, folded onto the fewest
@@ -140,13 +155,11 @@ def fold_taps(taps: np.ndarray, axis: int, before: int, n: int, mode: str, finit
     array([ 1., -1.,  2.])
     """
     k = taps.shape[axis]
-    if n < 1:  # no outputs
+    if not foldable(k, before, n, mode):
         return taps, before
     p = period(n, mode)
     moved = np.moveaxis(taps, axis, -1)
     if p is not None:
-        if k <= p:
-            return taps, before
         new_before = min(before, p // 2)
         # tap t reads what tap (t - before + new_before) mod p reads: zeros in front align them
         shift = (new_before - before) % p
@@ -158,8 +171,6 @@ def fold_taps(taps: np.ndarray, axis: int, before: int, n: int, mode: str, finit
             return padded.reshape(values.shape[:-1] + (rows, p)).sum(axis=-2)
     else:
         new_before, right = min(before, n), min(k - 1 - before, n)
-        if new_before == before and right == k - 1 - before:
-            return taps, before
 
         def regroup(values: np.ndarray) -> np.ndarray:
             grouped = values[..., before - new_before:before + right + 1].copy()

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 
 from .. import config
 from ..backends.threads import resolve_threads
-from ..core.boundary import MODES, fold_taps
+from ..core.boundary import MODES, fold_taps, foldable
 from ..core.dtypes import UnsupportedDtypeError, as_operand, cast
 from ..core.memory import check_fits
 from ..core.messages import shown
@@ -288,12 +288,13 @@ def _folded(kernel: np.ndarray, before: list[int], axes: list[int], x, mode: str
     finite = np.dtype(x.dtype).kind in "biu" and bool(np.isfinite(cval))
     checked = finite
     for a in axes:
+        if not foldable(kernel.shape[a], before[a], x.shape[a], mode):
+            continue
         taps = np.flip(kernel, a) if convolution else kernel  # folded as the correlation it sums
         if taps.dtype == bool:
             taps = taps.astype(np.int64)
         folded, folded_before = fold_taps(taps, a, before[a], x.shape[a], mode, finite)
-        refused = folded is taps and fold_taps(taps, a, before[a], x.shape[a], mode, True)[0] is not taps
-        if refused and not checked:  # for the signs of its taps: are the samples finite?
+        if folded is taps and not checked:  # refused for the signs of its taps: are the samples finite?
             checked = True  # (a memmap or dataset is not read for it)
             finite = type(x) is np.ndarray and bool(np.isfinite(cval)) and all_finite(x)
             folded, folded_before = fold_taps(taps, a, before[a], x.shape[a], mode, finite)
