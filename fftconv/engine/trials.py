@@ -120,7 +120,7 @@ class Trial:
             self.served += 1
             if self.served <= CHEAPEST_FIRST_CALLS:
                 return self.plans[0]
-            alive = [p for p in self.plans if p.executor not in self.out]
+            alive = self._alive()
             base = next((p for p in alive if self.runs[p.executor]), alive[0])  # runs when others wait
             ready = [base]
             for p in alive:
@@ -152,12 +152,16 @@ class Trial:
             if self.runs[name] > 1 and (self.runs[name] > PATIENCE_RUNS or self.final(plan)):
                 self.times[name].append(seconds)
                 self._eliminate()
-            alive = [p for p in self.plans if p.executor not in self.out]
+            alive = self._alive()
             # one left: the leader that put the others out, with its timed runs
             if len(alive) == 1 or all(len(self.times[p.executor]) >= TRIAL_RUNS for p in alive):
                 medians = {n: statistics.median(t) for n, t in self.times.items() if t}
                 best = min(alive, key=lambda p: medians[p.executor])
                 self.kept = self.settle(best, medians)
+
+    def _alive(self) -> list:
+        """The contenders still in the trial, in the estimates' order."""
+        return [p for p in self.plans if p.executor not in self.out]
 
     def _eliminate(self) -> None:
         """Drop the contenders that cannot win (`ELIMINATE_RATIO`); the caller holds the lock."""

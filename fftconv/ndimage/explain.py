@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.messages import shown
 from ..engine.blocks import BlockPlan, block_plan
 from ..planning.plan import Plan
 from . import filters, separable
@@ -90,11 +91,9 @@ def plan(filter: Callable | str, input: object, *args: object, **kwargs: object)
         return _nd_plan(name, input, *args, **kwargs)
     builder = getattr(separable, f"{name}_job", None)
     if builder is None or name.startswith("generic"):
-        named = isinstance(filter, str) or callable(filter)  # an array's repr would fill the screen
-        given = repr(filter) if named else f"an object of type {type(filter).__name__}"
         raise ValueError(f"plan explains fftconv.ndimage's filters ({', '.join(sorted(_EXPLAINED))}), "
                          "named or passed first, then the filter's arguments: "
-                         f"plan('gaussian_filter', image, 2.0); got {given}")
+                         f"plan('gaussian_filter', image, 2.0); got {shown(filter)}")
     job = builder(input, *args, **kwargs)
     source = job.source
     steps, seen = [], set()
