@@ -3,7 +3,7 @@
 share their process: FFTW's MEASURE plans and the first-use calibration of this CPU.
 
 It runs at the lowest scheduling priority, answers one JSON request a line on its standard
-output and ends when its input closes. Requests:
+output (``{"error": ...}`` where a request failed) and ends when its input closes. Requests:
 
 * ``{"op": "plan", "size": ...}``: plan that transform size with MEASURE, having forgotten
   the wisdom of earlier sizes: the answer's ``"wisdom"`` is what plans that size alone;
@@ -43,24 +43,33 @@ def serve(requests, answers) -> None:
     """
     rng = np.random.default_rng(0)
     for line in requests:
-        request = json.loads(line)
-        answer: dict[str, object] = {}
-        op = request["op"]
-        if op == "plan":  # the size's own wisdom, without what earlier sizes taught FFTW
-            fftw.forget_wisdom()
-            fftw.TransformPair(*fftw.decode_size(request["size"]), "measure", None)
-            answer["wisdom"] = fftw.export_wisdom_blobs()
-        elif op == "time":
-            answer["seconds"] = [_time_transforms(tuple(shape), np.dtype(dtype), threads, request["seconds"],
-                                                  rng) for shape, dtype, threads in request["cases"]]
-        elif op == "calibrate":
-            base = calibrate.from_dict(DEFAULT_COSTS, request["costs"])
-            answer["costs"] = calibrate.as_dict(measure_cpu.measure(base, clock=time.process_time))
-        elif op == "thread_gains":
-            base = calibrate.from_dict(DEFAULT_COSTS, request["costs"])
-            answer["costs"] = calibrate.as_dict(measure_cpu.thread_gains(base))
+        try:
+            answer = _answer(json.loads(line), rng)
+        except Exception as exc:  # noqa: BLE001 (a request that fails must not end the process)
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
+
+
+def _answer(request: dict, rng: np.random.Generator) -> dict[str, object]:
+    answer: dict[str, object] = {}
+    op = request["op"]
+    if op == "plan":  # the size's own wisdom, without what earlier sizes taught FFTW
+        fftw.forget_wisdom()
+        fftw.TransformPair(*fftw.decode_size(request["size"]), "measure", None)
+        answer["wisdom"] = fftw.export_wisdom_blobs()
+    elif op == "time":
+        answer["seconds"] = [_time_transforms(tuple(shape), np.dtype(dtype), threads, request["seconds"], rng)
+                             for shape, dtype, threads in request["cases"]]
+    elif op == "calibrate":
+        base = calibrate.from_dict(DEFAULT_COSTS, request["costs"])
+        answer["costs"] = calibrate.as_dict(measure_cpu.measure(base, clock=time.process_time))
+    elif op == "thread_gains":
+        base = calibrate.from_dict(DEFAULT_COSTS, request["costs"])
+        answer["costs"] = calibrate.as_dict(measure_cpu.thread_gains(base))
+    else:
+        raise ValueError(f"unknown request {op!r}")
+    return answer
 
 
 def _time_transforms(shape, dtype, threads: int, seconds: float, rng) -> float:

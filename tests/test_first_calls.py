@@ -17,7 +17,7 @@ from conftest import assert_close
 
 import fftconv
 from fftconv import background, config
-from fftconv.backends import fftw, pocketfft, wisdom_store
+from fftconv.backends import fftw, measuring, pocketfft, wisdom_store
 from fftconv.planning import calibrate
 from fftconv.timing import settle
 
@@ -33,10 +33,10 @@ def flags_planned(monkeypatch):
         return real_make(self, flags)
 
     monkeypatch.setattr(fftw.TransformPair, "_make", recording)
-    background.wait(60)
+    assert background.wait(120)
     fftw.forget_wisdom()
     yield made
-    background.wait(60)
+    assert background.wait(120)
 
 
 def measure_flags(made, thread=None):
@@ -62,7 +62,9 @@ def test_auto_never_measures_inside_a_call_and_upgrades_repeated_sizes(rng, flag
     assert_close(fftconv.convolve(x, h, method="fft", threads=1), want)  # first call: ESTIMATE
     assert measure_flags(flags_planned) == []
     plan = fftconv.plan(x, h, method="fft", threads=1)
-    assert "ESTIMATE plans for now; measured in the background once the size repeats" in plan.explain()
+    transforms = next(line for line in plan.explain().splitlines() if line.startswith("transforms"))
+    assert "ESTIMATE plans for now; measured in the background once the size repeats" in transforms, \
+        transforms
     assert_close(fftconv.convolve(x, h, method="fft", threads=1), want)  # a repeat: measured behind
     assert measure_flags(flags_planned, caller) == []  # never in the caller's thread
     assert background.wait(120)
@@ -109,6 +111,58 @@ def test_a_small_first_call_reads_no_wisdom_and_its_repeat_reads_its_sizes_only(
         assert read == [size]
         assert "MEASURE plans" in fftconv.plan(x, h).explain()  # from the size's file, not measured again
     assert not background.pending(("fftw", size))
+
+
+@pytest.fixture
+def own_measuring_process(monkeypatch):
+    """A measuring-process client of this test's own (the suite's process is left alone)."""
+    state = {"process": None, "unavailable": None, "exiting": False, "deaths": []}
+    monkeypatch.setattr(measuring, "_state", state)
+    yield state
+    if state["process"] is not None:
+        measuring._close(state["process"])
+
+
+PLAN_16 = {"op": "plan", "size": [[], [16], True, "<f8", 1]}
+
+
+def test_a_measuring_process_that_dies_is_started_again_a_few_times(own_measuring_process):
+    """Killed (the kernel's OOM killer picks the lowest-priority process first) it must not
+    leave the rest of the session without MEASURE plans; killed again and again, it is given
+    up on, and explain() says why."""
+    for death in range(1, measuring.RESTARTS + 2):
+        assert "wisdom" in measuring.ask(PLAN_16)  # (re)started
+        own_measuring_process["process"].kill()
+        assert measuring.ask(PLAN_16) is None  # found dead
+        assert own_measuring_process["deaths"] == [-9] * death
+        assert measuring.available() == (death <= measuring.RESTARTS)
+    assert measuring.ask(PLAN_16) is None and own_measuring_process["process"] is None  # not started again
+    with config.override(planner_effort="auto"):
+        described = fftw.FFTW.describe((1134, 1050), True, np.dtype(np.float64))
+    assert f"not available (it died {measuring.RESTARTS + 1} times (exit codes [-9, " in described
+
+
+def test_a_request_that_fails_in_the_measuring_process_leaves_it_running(own_measuring_process):
+    assert measuring.ask({"op": "plan", "size": [[], [0], True, "<f8", 1]}) is None  # FFTW refuses
+    process = own_measuring_process["process"]
+    assert measuring.ask({"op": "no such request"}) is None
+    assert "wisdom" in measuring.ask(PLAN_16)
+    assert own_measuring_process["process"] is process and own_measuring_process["deaths"] == []
+
+
+def test_a_size_the_measuring_process_cannot_measure_keeps_estimate_plans(rng, flags_planned, monkeypatch):
+    asked = []
+    monkeypatch.setattr(measuring, "ask", lambda request: asked.append(request) and None)
+    x, h = rng.standard_normal((1000, 900)), rng.standard_normal((31, 31))  # a size no wisdom knows
+    want = scipy.signal.fftconvolve(x, h)
+    for _ in range(4):
+        assert_close(fftconv.convolve(x, h, method="fft", threads=1), want)
+        assert background.wait(60)
+    assert len(asked) == 1  # asked once, not at every call
+    plan = fftconv.plan(x, h, method="fft", threads=1)
+    assert "ESTIMATE plans (the measuring process gave no MEASURE plan for this size)" in plan.explain()
+    assert fftw.FFTW.final(plan.fft_shape, True, np.dtype(np.float64))  # the lane may keep it
+    assert measure_flags(flags_planned) == []
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "longdouble"])

@@ -236,6 +236,9 @@ _wisdom_grown = [0]
 _measured: set[tuple] = set()
 #: (wisdom directory, size) whose file was looked up, or written, by this process.
 _imported: set[tuple] = set()
+#: Sizes the measuring process gave no wisdom for (the request failed, or the process died
+#: measuring it): they keep their ESTIMATE plans rather than being asked for again.
+_unmeasurable: set[tuple] = set()
 
 
 def transform_pair(
@@ -284,7 +287,7 @@ def transform_pair(
         if measured is not None:
             _pairs.put(key, measured)
             return measured
-    if count >= REPEATS_BEFORE_MEASURE and measuring.available():
+    if count >= REPEATS_BEFORE_MEASURE and measuring.available() and size not in _unmeasurable:
         background.submit(("fftw", size), functools.partial(_measure_in_background, size, wisdom))
     if pair is not None:  # an ESTIMATE pair, still the best known
         pair.wisdom_seen = _wisdom_grown[0]
@@ -369,6 +372,7 @@ def _measure_in_background(size: tuple, wisdom: Path | None) -> None:
     (and save it for the next process)."""
     learnt = measuring.ask({"op": "plan", "size": encode_size(size)})
     if learnt is None:
+        _unmeasurable.add(size)
         return
     import_wisdom_blobs(learnt["wisdom"])
     _measured.add(size)
@@ -409,8 +413,9 @@ def import_wisdom_blobs(blobs: list[str]) -> None:
 def plan_state(fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> str:
     """How transforms of ``fft_shape`` run now under the 'auto' effort: 'measured' (an FFTW
     plan from MEASURE or wisdom is made), 'estimate' (an ESTIMATE plan, until the measured one
-    is ready) or 'first' (nothing yet: ESTIMATE, or pocketfft for a few small transforms);
-    with '+measuring' while FFTW measures it in the background.
+    is ready), 'unmeasurable' (ESTIMATE plans for good: the measuring process gave none) or
+    'first' (nothing yet: ESTIMATE, or pocketfft for a few small transforms); with
+    '+measuring' while FFTW measures it in the background.
 
     Examples
     --------
@@ -426,6 +431,8 @@ def plan_state(fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> str:
     made = [pair for (size, effort, _), pair in _pairs.items() if effort == "auto" and same(size)]
     if any(pair.measured for pair in made) or any(same(size) for size in list(_measured)):
         return "measured"
+    if any(same(size) for size in list(_unmeasurable)):
+        return "unmeasurable"
     state = "estimate" if made else "first"
     if any(same(size) and background.pending(("fftw", size)) for size in list(_calls_of)):
         state += "+measuring"
@@ -443,6 +450,7 @@ def clear_cache() -> None:
     _calls_of.clear()
     _unknown.clear()
     _measured.clear()
+    _unmeasurable.clear()
     pocketfft.POCKETFFT.clear_cache()
 
 
@@ -498,14 +506,16 @@ class FFTWBackend:
         state = plan_state(fft_shape, real, dtype)
         if state == "measured":
             return "FFTW, MEASURE plans (measured in the background, or from wisdom)"
+        if state == "unmeasurable":
+            return "FFTW, ESTIMATE plans (the measuring process gave no MEASURE plan for this size)"
         now = "FFTW, ESTIMATE plans for now" if state.startswith("estimate") else (
             f"this size's first call: FFTW's ESTIMATE plans, or {pocketfft.library()} (pocketfft, no "
             "planning) for a few small transforms")
         if state.endswith("+measuring"):
             return f"{now}; MEASURE plans are being made in the background"
         if not measuring.available():
-            return f"{now}; FFTW's measuring process is not available here (planner_effort 'measure' " \
-                   "plans inside the calls)"
+            return f"{now}; FFTW's measuring process is not available ({measuring.unavailable_because()}; " \
+                   "planner_effort 'measure' plans inside the calls)"
         return f"{now}; measured in the background once the size repeats"
 
     def final(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> bool:
@@ -513,7 +523,7 @@ class FFTWBackend:
         plans are made, or nothing will measure them)."""
         if _config.get().planner_effort != "auto" or not measuring.available():
             return True
-        return plan_state(fft_shape, real, dtype) == "measured"
+        return plan_state(fft_shape, real, dtype) in ("measured", "unmeasurable")
 
     def version(self) -> str:
         # from the installed distribution, without loading pyFFTW: calibration keys its cache

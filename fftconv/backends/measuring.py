@@ -21,15 +21,21 @@ import subprocess
 import sys
 import threading
 
-#: The measuring process, once started; ``failed`` once it could not start or died.
-_state: dict[str, object] = {"process": None, "failed": False, "exiting": False}
+#: How often the measuring process may die (killed for memory, crashed) and be started again
+#: on the next request: a process that keeps dying is not started a fifth time.
+RESTARTS = 3
+
+#: The measuring process, once started; why it is not available, once it could not start or
+#: died more than `RESTARTS` times; the exit codes of its deaths.
+_state: dict[str, object] = {"process": None, "unavailable": None, "exiting": False, "deaths": []}
 _lock = threading.Lock()
 
 
 def ask(request: dict) -> dict | None:
     """Send ``request`` to the measuring process (started on first use) and return its
-    answer; None where there is none (it cannot start here, it died, or the interpreter is
-    exiting).
+    answer; None where there is none (it cannot start here, it died, the request failed in
+    it, or the interpreter is exiting). A process that died is started again on the next
+    request, up to `RESTARTS` times.
 
     Examples
     --------
@@ -39,13 +45,13 @@ def ask(request: dict) -> dict | None:
     """
     with _lock:
         process = _state["process"]
-        if process is None and not _state["failed"] and not _state["exiting"]:
+        if process is None and available():
             try:
                 process = subprocess.Popen(
                     [sys.executable, "-m", "fftconv.measure_process"], stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
-            except OSError:
-                _state["failed"] = True
+            except OSError as exc:
+                _state["unavailable"] = f"it could not start ({exc})"
                 return None
             _state["process"] = process
         if process is None:
@@ -57,15 +63,39 @@ def ask(request: dict) -> dict | None:
         except (OSError, ValueError):
             answer = ""
         if not answer:  # it died, or was killed at exit
-            _state.update(process=None, failed=True)
+            _state["process"] = None
             _close(process)
+            if not _state["exiting"]:
+                deaths = _state["deaths"]
+                deaths.append(process.returncode)
+                if len(deaths) > RESTARTS:
+                    _state["unavailable"] = f"it died {len(deaths)} times (exit codes {deaths})"
             return None
-        return json.loads(answer)
+        reply = json.loads(answer)
+        return None if "error" in reply else reply
 
 
 def available() -> bool:
-    """Whether MEASURE plans can be made out of process (no failure so far)."""
-    return not _state["failed"] and not _state["exiting"]
+    """Whether MEASURE plans can be made out of process (it can start, and has not died more
+    than `RESTARTS` times).
+
+    Examples
+    --------
+    >>> available() in (True, False)
+    True
+    """
+    return _state["unavailable"] is None and not _state["exiting"]
+
+
+def unavailable_because() -> str | None:
+    """Why `available` is False (None while it is True), for `Plan.explain`.
+
+    Examples
+    --------
+    >>> unavailable_because() is None or "it" in unavailable_because()
+    True
+    """
+    return "the interpreter is exiting" if _state["exiting"] else _state["unavailable"]
 
 
 def stop() -> None:
@@ -89,7 +119,7 @@ def _close(process: subprocess.Popen) -> None:
 def _forget_in_child() -> None:
     global _lock
     _lock = threading.Lock()
-    _state.update(process=None, failed=False, exiting=False)
+    _state.update(process=None, unavailable=None, exiting=False, deaths=[])
 
 
 atexit.register(stop)
