@@ -294,11 +294,12 @@ def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype
 
 
 def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
-                      ) -> tuple[Callable[[np.ndarray], np.ndarray], bool] | None:
+                      ) -> tuple[Callable[[np.ndarray, np.ndarray | None], np.ndarray], bool] | None:
     """For an in-memory image filtered as one block by an executor that reads the boundary
-    itself: a call that filters any image of this shape and dtype the same way (`lane`), and
-    whether its plan is final (not a signature's first, `Plan.first_sight`: the lane keeps
-    only final ones); None where the blocks' path must serve."""
+    itself: a call that filters any image of this shape and dtype the same way (`lane`), into
+    an output array of this shape or a new one, and whether its plan is final (not a
+    signature's first, `Plan.first_sight`: the lane keeps only final ones); None where the
+    blocks' path must serve."""
     if work.holes is not None or work.fill is not None:
         return None
     shape = tuple(source.shape)
@@ -316,12 +317,19 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
     compute = plan.compute_dtype
     computes_out_dtype = compute == out_dtype
 
-    def route(image: np.ndarray) -> np.ndarray:
-        computed = np.empty(shape, compute)
+    def route(image: np.ndarray, output: np.ndarray | None = None) -> np.ndarray:
+        # the output itself is summed into where it is of the dtype summed and not the image
+        direct = output is not None and computes_out_dtype and not np.may_share_memory(image, output)
+        computed = output if direct else np.empty(shape, compute)
         if not runner(image, computed):  # values it leaves to the materialised path (NaN, inf)
             extended = read_extended(image, ranges, work.mode, work.cval, extension_dtype(image.dtype, work))
-            return filter_extended(extended, work, out_dtype)
-        return computed if computes_out_dtype else cast(computed, out_dtype, NDIMAGE.integers)
+            result = filter_extended(extended, work, out_dtype)
+        else:
+            result = computed if computes_out_dtype else cast(computed, out_dtype, NDIMAGE.integers)
+        if output is None or result is output:
+            return result
+        output[...] = result
+        return output
     return route, not plan.first_sight
 
 
@@ -349,7 +357,9 @@ def _read_by_executor(source, ranges, work: BlockFilter, ext_dtype: np.dtype, ro
     if reader is None:
         return False
     executor, plan, kernel = reader
-    direct = isinstance(output, np.ndarray) and output.dtype == plan.compute_dtype
+    # an output that is the image (or overlaps it) would be read after being written
+    direct = isinstance(output, np.ndarray) and output.dtype == plan.compute_dtype \
+        and not np.may_share_memory(output, source)
     shape = tuple(s.stop - s.start for s in target)
     computed = output[target] if direct else np.empty(shape, plan.compute_dtype)
     if not executor.run_extended(source, ranges, work.mode, work.cval, kernel, plan, computed):

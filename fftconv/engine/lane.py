@@ -11,9 +11,11 @@ signature whose first call was served by an executor that reads the boundary its
 with its result. A repeated call then checks nothing again: its arguments were checked when
 its signature was first seen, and the prepared call handles any values.
 
-Only plain in-memory arrays with small kernels (at most `KERNEL_BYTES`) are keyed; anything
-else (memmaps, datasets, ``output=``, progress bars, memory limits that cut blocks) takes the
-full path every time.
+Only plain in-memory arrays with small kernels (at most `KERNEL_BYTES`) are keyed, with an
+``output=`` that is None, a dtype or type, or a plain array (keyed by its shape, dtype and
+whether it is writeable; the route writes into it); anything else (memmaps, datasets,
+outputs named by a string, progress bars, memory limits that cut blocks) takes the full path
+every time.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ SIZE = 256
 
 #: Signature -> (prepared call, the settings object whose id the signature holds: kept alive
 #: with it, so that id cannot be reused while the call is remembered).
-_routes: dict[Hashable, tuple[Callable[[np.ndarray], np.ndarray], config.Config]] = {}
+_routes: dict[Hashable, tuple[Callable[..., np.ndarray], config.Config]] = {}
 #: Signatures seen before -> whether a repeat should take the full path to find a route (a
 #: tiny call's first time is answered without planning; False once the full path left none).
 _seen: dict[Hashable, bool] = {}
@@ -60,11 +62,17 @@ def ndimage_key(input: object, weights: object, output: object, mode: object, cv
     >>> ndimage_key(np.ones((5, 5)), np.ones((3, 3)), None, "reflect", 0.0, 0, None, "auto", None, False,
     ...             False) is not None
     True
-    >>> ndimage_key(np.ones((5, 5)), np.ones((3, 3)), np.float32, "reflect", 0.0, 0, None, "auto", None,
+    >>> ndimage_key(np.ones((5, 5)), np.ones((3, 3)), "float32", "reflect", 0.0, 0, None, "auto", None,
     ...             False, False) is None
     True
     """
-    if type(input) is not np.ndarray or type(weights) is not np.ndarray or output is not None or progress:
+    if type(input) is not np.ndarray or type(weights) is not np.ndarray or progress:
+        return None
+    if output is None or type(output) is type or isinstance(output, np.dtype):
+        written = output
+    elif type(output) is np.ndarray:
+        written = ("array", output.shape, output.dtype, output.flags.writeable)
+    else:
         return None
     if weights.nbytes > KERNEL_BYTES or type(mode) is not str or type(cval) not in (int, float):
         return None
@@ -73,7 +81,7 @@ def ndimage_key(input: object, weights: object, output: object, mode: object, cv
              threads if threads is None or type(threads) is int else _hashable(threads))
     if ... in parts:
         return None
-    return ("ndimage", input.shape, input.dtype, weights.shape, weights.dtype, weights.tobytes(),
+    return ("ndimage", input.shape, input.dtype, weights.shape, weights.dtype, weights.tobytes(), written,
             mode, cval, *parts, convolution, *_state())
 
 
@@ -132,13 +140,13 @@ def _note(key: Hashable, may_route: bool) -> None:
     _seen[key] = may_route
 
 
-def get(key: Hashable | None) -> Callable[[np.ndarray], np.ndarray] | None:
+def get(key: Hashable | None) -> Callable[..., np.ndarray] | None:
     """The prepared call for ``key``, if one was remembered."""
     known = None if key is None else _routes.get(key)
     return None if known is None else known[0]
 
 
-def remember(key: Hashable | None, route: Callable[[np.ndarray], np.ndarray]) -> None:
+def remember(key: Hashable | None, route: Callable[..., np.ndarray]) -> None:
     """Remember ``route`` for calls of signature ``key``."""
     if key is None:
         return

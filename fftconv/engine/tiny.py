@@ -7,7 +7,8 @@ facades first offer each call to this module, which hands it, arguments unchange
 that function when all of these hold:
 
 - nothing forces a method (no ``method=``, no ``[planner] method``) and nothing asks for
-  what only fftconv does (``progress``, ``axes``, an ``output`` array or dtype);
+  what only fftconv does (``progress``, ``axes``, an ``output`` that scipy's loop would not
+  fill as fftconv does: `_tiny_output`);
 - the operands are plain in-memory arrays of a dtype scipy's loop sums without changing the
   answer fftconv defines (floats and complex in their own precision, integers modulo their
   width; for ndimage a float or complex image, since fftconv's integer outputs snap sums
@@ -530,10 +531,12 @@ def ndimage_filter(input: object, weights: object, output: object, mode: object,
     ...                "auto", None, False, False)
     array([ 0.,  2.,  5.,  8., 11.])
     """
-    if (output is not None or axes is not None or progress or not _plain(input, _FLOATS)
-            or not _plain(weights, _SIGNAL_2D_DTYPES)):
+    if axes is not None or progress or not _plain(input, _FLOATS) or not _plain(weights, _SIGNAL_2D_DTYPES):
         return None
     x, w = input, weights
+    target = None if output is None else _tiny_output(output, x, w)
+    if output is not None and target is None:
+        return None
     if (x.ndim == 0 or w.ndim != x.ndim or not all(map(operator.le, w.shape, x.shape))
             or x.size * w.size > NDIMAGE_MACS):
         return None
@@ -550,10 +553,38 @@ def ndimage_filter(input: object, weights: object, output: object, mode: object,
         _ndimage.extend((scipy.ndimage.correlate, scipy.ndimage.convolve, _scipy_ndimage_loop()))
     loop = _ndimage[2]
     if loop is not None and x.dtype.kind == "f" and w.dtype.kind in "fiu":
-        answer = _run_ndimage_loop(loop, x, w, mode, cval, origin, convolution)
+        answer = _run_ndimage_loop(loop, x, w, mode, cval, origin, convolution, target)
         if answer is not None:
             return answer
-    return _ndimage[convolution](x, w, None, mode, cval, origin)
+    return _ndimage[convolution](x, w, target, mode, cval, origin)
+
+
+_REAL_OUTPUTS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _tiny_output(output: object, x: np.ndarray, w: np.ndarray) -> np.ndarray | None:
+    """The array a tiny call of image ``x`` and weights ``w`` writes for ``output=`` (a new one
+    for a dtype): the image's dtype, or float32/float64 where both are real (scipy's loop sums
+    in double and rounds once into it); None where fftconv's answer or checks differ (integer
+    outputs are snapped; complex weights or outputs of real images have their own rules) or
+    the array does not fit (another shape, read-only, overlapping the image): the full path
+    serves those."""
+    if w.dtype.kind == "c" and x.dtype.kind != "c":
+        return None
+    if type(output) is np.ndarray:
+        dtype = output.dtype
+        if output.shape != x.shape or not output.flags.writeable or np.may_share_memory(x, output):
+            return None
+    elif type(output) is type or isinstance(output, np.dtype):
+        try:
+            dtype = np.dtype(output)
+        except TypeError:
+            return None
+    else:
+        return None
+    if dtype != x.dtype and not (x.dtype.kind == "f" and dtype in _REAL_OUTPUTS):
+        return None
+    return output if type(output) is np.ndarray else np.empty(x.shape, dtype)
 
 
 #: scipy.ndimage's ``correlate`` and ``convolve``, and its compiled loop (`_scipy_ndimage_loop`).
@@ -563,10 +594,11 @@ _NDIMAGE_MODE_CODES: dict[str, int] = {}
 
 
 def _run_ndimage_loop(loop, x: np.ndarray, w: np.ndarray, mode: str, cval: float, origin: object,
-                      convolution: bool) -> np.ndarray | None:
+                      convolution: bool, out: np.ndarray | None = None) -> np.ndarray | None:
     """What scipy.ndimage's ``correlate``/``convolve`` pass their compiled loop for a real
     image and real weights (its Python wrapper costs a tiny call more than the loop: 3.5 of
-    6 us on 8 samples); None for an origin scipy refuses (its public function raises)."""
+    6 us on 8 samples), into ``out`` (of the image's shape and dtype) or a new array; None for
+    an origin scipy refuses (its public function raises)."""
     weights = w.astype(np.float64) if w.dtype != np.float64 else w
     origins = [origin] * x.ndim if type(origin) is int else list(origin)  # type: ignore[arg-type]
     if convolution:  # scipy's convolve: the weights flipped, the origins mirrored
@@ -576,7 +608,8 @@ def _run_ndimage_loop(loop, x: np.ndarray, w: np.ndarray, mode: str, cval: float
         return None
     if not weights.flags.c_contiguous:
         weights = weights.copy()
-    out = np.empty(x.shape, x.dtype)
+    if out is None:
+        out = np.empty(x.shape, x.dtype)
     loop(x, weights, out, _NDIMAGE_MODE_CODES[mode], cval, origins)
     return out
 

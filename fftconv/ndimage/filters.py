@@ -161,6 +161,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         input = np.ma.getdata(input)
     plain = nan == "propagate" and mask is None
     key = None
+    into = output if type(output) is np.ndarray else None  # what a remembered route writes into
     if plain:
         # a tiny call's first time goes to scipy's loop (planning costs more than its sum); once
         # its signature repeats, fftconv's own loop is remembered for it where it is faster
@@ -170,7 +171,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
                                    progress, convolution)
             route = lane.get(key)
             if route is not None:  # this signature was checked and planned before
-                return route(input)
+                return route(input, into)
         if not (routed and lane.repeated(key)):
             quick = tiny.ndimage_filter(input, weights, output, mode, cval, origin, axes, method, threads,
                                         progress, convolution)
@@ -181,7 +182,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
                                    progress, convolution)
             route = lane.get(key)
             if route is not None:
-                return route(input)
+                return route(input, into)
     x = _source(input)
     work, out_dtype, out_array = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
                                                 convolution, nan)
@@ -199,7 +200,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
             route, final = routed_here
             if final:  # a signature's first plan is not kept: its next call plans in full
                 lane.remember(key, route)
-            return route(x)
+            return route(x, out_array)
     lane.unrouted(key)  # no route to remember: a tiny call of this signature stays with scipy's loop
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
     if math.prod(x.shape) == 0:
