@@ -211,3 +211,23 @@ def test_a_read_only_output_is_refused_at_every_call(rng):
     for _ in range(3):
         with pytest.raises(ValueError, match="read-only"):
             fftconv.ndimage.correlate(x, w, output=read_only, threads=1)
+
+
+def test_a_kernel_folded_for_a_finite_image_is_not_reused_for_the_next(rng):
+    """Taps of both signs are folded (summed) only where the samples read are finite: a
+    signature remembered from finite images filtered a later image holding inf with the
+    folded kernel (12 infs where the direct sum has 9 NaN and 3 inf)."""
+    w = rng.standard_normal(41)  # both signs, longer than the 12 samples 'wrap' tells apart
+    x = rng.standard_normal((12, 700))
+    for _ in range(3):
+        fftconv.ndimage.correlate1d(x, w, axis=0, mode="wrap")
+    y = x.copy()
+    y[5, 10] = np.inf
+    padded = np.pad(y.astype(np.longdouble), ((20, 20), (0, 0)), mode="wrap")
+    with np.errstate(invalid="ignore"):
+        want = sum(w[t] * padded[t:t + 12] for t in range(41)).astype(np.float64)
+    got = fftconv.ndimage.correlate1d(y, w, axis=0, mode="wrap")
+    assert np.isnan(want).any()  # inf taken by taps of both signs
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    assert_close(np.nan_to_num(got, posinf=0, neginf=0), np.nan_to_num(want, posinf=0, neginf=0), ulps=1000)

@@ -65,6 +65,9 @@ class BlockFilter:
     #: replaced by ``fill`` (a number), or, both None, kept as values (they spread).
     holes: Holes | None = None
     fill: float | None = None
+    #: The kernel was folded for this image's samples being finite (`fftconv.ndimage.filters`):
+    #: it filters no other image.
+    for_finite_image: bool = False
 
     def halo(self, ndim: int) -> list[int]:
         return [self.kernel.shape[a] - 1 if a in self.axes else 0 for a in range(ndim)]

@@ -194,7 +194,8 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     if out_array is None:
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
     limit = config.get().memory_limit
-    if key is not None and limit is None and ndim > 0 and math.prod(x.shape) > 0:
+    keyed = key is not None and not work.for_finite_image
+    if keyed and limit is None and ndim > 0 and math.prod(x.shape) > 0:
         routed_here = whole_image_route(x, work, out_dtype)
         if routed_here is not None:
             route, final = routed_here
@@ -264,7 +265,7 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     out_dtype, out_array = _output(output, x, w)
     if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
         kernel = kernel.astype(np.float64)
-    kernel, before = _folded(kernel, before, axes, x, mode, cval, convolution)
+    kernel, before, for_finite_image = _folded(kernel, before, axes, x, mode, cval, convolution)
     holes = fill = None
     if nan != "propagate" and np.dtype(x.dtype).kind == "c":
         raise TypeError(f"nan={shown(nan)} needs a real image: holes are NaN pixels of real data")
@@ -273,21 +274,23 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     elif nan == "fill":
         fill = cval
     work = BlockFilter(kernel, tuple(sorted(axes)), tuple(before), mode, cval, not convolution, method,
-                       nthreads, holes, fill)
+                       nthreads, holes, fill, for_finite_image)
     return work, out_dtype, out_array
 
 
 def _folded(kernel: np.ndarray, before: list[int], axes: list[int], x, mode: str, cval: object,
-            convolution: bool) -> tuple[np.ndarray, list[int]]:
+            convolution: bool) -> tuple[np.ndarray, list[int], bool]:
     """The kernel folded along each filtered axis where it is longer than the samples the
     mode lets it tell apart (`fftconv.core.boundary.fold_taps`): a Gaussian of sigma 10**5 on
     60 columns sums 120 taps, not 800,001. Taps of both signs are folded only where no
     sample read is NaN or infinite: an integer image, or an in-memory one checked (once, and
     only when such a fold is due: a pass over an image costs less than its filter by a kernel
-    longer than its axis)."""
+    longer than its axis). The flag says a fold relied on that check: the kernel is this
+    image's only (the lane must not remember it for the next image of the signature)."""
     before = list(before)
     finite = np.dtype(x.dtype).kind in "biu" and bool(np.isfinite(cval))
     checked = finite
+    for_finite_image = False
     for a in axes:
         if not foldable(kernel.shape[a], before[a], x.shape[a], mode):
             continue
@@ -299,9 +302,10 @@ def _folded(kernel: np.ndarray, before: list[int], axes: list[int], x, mode: str
             checked = True  # (a memmap or dataset is not read for it)
             finite = type(x) is np.ndarray and bool(np.isfinite(cval)) and all_finite(x)
             folded, folded_before = fold_taps(taps, a, before[a], x.shape[a], mode, finite)
+            for_finite_image = for_finite_image or folded is not taps
         if folded is not taps:
             kernel, before[a] = (np.flip(folded, a) if convolution else folded), folded_before
-    return kernel, before
+    return kernel, before, for_finite_image
 
 
 def _kernel_and_halo(w: np.ndarray, axes: list[int], origin, ndim: int, convolution: bool
