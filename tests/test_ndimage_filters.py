@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 import fftconv
 import fftconv.ndimage as nd
 from fftconv.core.boundary import MODES
-from fftconv.ndimage import separable
+from fftconv.engine import run as engine_run
+from fftconv.ndimage import scipy_passes, separable
 
 PEERS = Path(__file__).parent / "peers"
 #: scipy's tests that fail by design (docs/guides/migrating.md: where fftconv deliberately differs).
@@ -43,9 +44,17 @@ def scipy_and_ours(name, *args, **kwargs):
     return getattr(sn, name)(*args, **kwargs), getattr(nd, name)(*args, **kwargs)
 
 
+@pytest.fixture(params=["engine", "scipy loops"])
+def passes_on(request, monkeypatch):
+    """Small filters run their passes on scipy.ndimage's 1-D loops (`scipy_passes`); the
+    engine's passes are tested on the same small images with that hand-over turned off."""
+    monkeypatch.setattr(scipy_passes, "SCIPY_LOOP_MACS", 0 if request.param == "engine" else 1 << 40)
+    return request.param
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dtype", ["float32", "float64", "uint8", "int16", "complex128"])
-def test_every_filter_equals_scipys_in_every_mode(rng, mode, dtype):
+def test_every_filter_equals_scipys_in_every_mode(rng, mode, dtype, passes_on):
     x = (rng.standard_normal((23, 17, 6)) * 40).astype(dtype)
     if dtype == "complex128":
         x = x + 1j * rng.standard_normal(x.shape)
@@ -241,3 +250,40 @@ def test_passes_equal_the_nd_filter_of_their_outer_product(image, size, mode):
     box = np.full((size,) * image.ndim, 1.0 / size**image.ndim)
     np.testing.assert_allclose(nd.uniform_filter(image, size, mode=mode), nd.correlate(image, box, mode=mode),
                                atol=1e-12 * max(1.0, np.abs(image).max()), rtol=0)
+
+
+def test_small_filters_run_on_scipys_loops_only_where_they_agree(rng, monkeypatch):
+    x = rng.standard_normal((40, 30))
+    job = separable.gaussian_filter_job
+    assert scipy_passes.runs_on_scipy(job(x, 1.0))
+    assert scipy_passes.runs_on_scipy(job(x.astype(np.float32), 1.0, output=np.float64))
+    refused = {
+        "integers (snapped by fftconv)": job(x.astype(np.int16), 1.0),
+        "float16 (scipy refuses it)": job(x.astype(np.float16), 1.0),
+        "integer output": job(x, 1.0, output=np.int32),
+        "complex image": job(x + 1j, 1.0),
+        "a pass longer than its line (folded)": job(x[:5], 3.0),
+        "a progress bar": job(x, 1.0, progress=True),
+        "a method forced": job(x, 1.0, method="fft"),
+        "many multiply-adds": job(rng.standard_normal((400, 400)), 3.0),
+        "a memmap-like output": job(x, 1.0, output=np.empty_like(x).view(np.memmap)),
+    }
+    for why, refused_job in refused.items():
+        assert not scipy_passes.runs_on_scipy(refused_job), why
+    box = separable.Pass(0, (), "constant", 1j, box=3)
+    complex_cval = separable.Job("uniform_filter1d", x, [(box,)], "one", np.dtype(np.complex128), None)
+    assert not scipy_passes.runs_on_scipy(complex_cval)
+    with fftconv.config.override(method="direct"):
+        assert not scipy_passes.runs_on_scipy(job(x, 1.0))
+
+
+def test_a_small_images_passes_take_the_lane_on_repeated_calls(rng, monkeypatch, passes_on):
+    """A 48x48 gaussian_filter ran as one slab whose first pass was planned at every call
+    (275 us where scipy's takes 40); its passes now take the lane, or scipy's loops."""
+    x = rng.standard_normal((48, 48)).astype(np.float32)
+    for _ in range(3):
+        nd.gaussian_filter(x, 1.0)
+        nd.gaussian_laplace(x, 1.0)
+    monkeypatch.setattr(engine_run, "plan", lambda *args, **kwargs: pytest.fail("planned again"))
+    assert_close(nd.gaussian_filter(x + 1, 1.0), sn.gaussian_filter(x + 1, 1.0), ulps=64)
+    assert_close(nd.gaussian_laplace(x + 1, 1.0), sn.gaussian_laplace(x + 1, 1.0), ulps=256)

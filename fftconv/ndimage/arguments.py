@@ -69,5 +69,7 @@ def check_cval_is_a_number(cval: object) -> None:
     ...
     TypeError: must be real number, not str
     """
+    if type(cval) in (int, float):
+        return
     if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0 or np.asarray(cval).dtype.kind not in "biufc":
         raise TypeError(f"must be real number, not {type(cval).__name__}")  # scipy's error

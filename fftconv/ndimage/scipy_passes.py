@@ -1,0 +1,91 @@
+"""Small separable filters run their 1-D passes on scipy.ndimage's loops.
+
+A pass through the engine costs ~50-200 us of Python before its sums (reading the arguments
+as a filter, building the `Problem`, planning, cutting blocks, extending the boundary): a
+`gaussian_filter` of a 32x32 image took 180-400 us where scipy's takes 35 us. The passes of
+a separable filter are plain 1-D correlations with explicit taps (`separable.Pass`); where
+the whole filter sums few multiply-adds, each pass is handed to ``scipy.ndimage.correlate1d``
+(or ``uniform_filter1d`` for a box), which sums the same taps over the same extended line
+in double precision and rounds once into the pass's output. fftconv's own rules stay in
+force because such jobs are only those where the two agree (`runs_on_scipy`): float32 or
+float64 images into float32 or float64 outputs (integer outputs are snapped by fftconv,
+float16 is filtered by fftconv and refused by scipy), real taps and a real ``cval``, no pass
+longer than its line (those are folded: `fftconv.core.boundary.fold_taps`), in-memory
+arrays, no method forced and no progress bar asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import config
+
+if TYPE_CHECKING:
+    from .separable import Job, Pass
+
+#: Jobs summing at most this many multiply-adds in all (a box pass counts two a sample, its
+#: running sum's add and subtract) run on scipy's loops. AMD EPYC, 1 thread: see
+#: `bench/ndimage_filters.py --small`.
+SCIPY_LOOP_MACS = 1 << 16
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_MODES = frozenset(("reflect", "constant", "nearest", "mirror", "wrap", "grid-constant", "grid-mirror",
+                    "grid-wrap"))
+
+
+def runs_on_scipy(job: Job) -> bool:
+    """Whether ``job``'s passes run on scipy.ndimage's 1-D loops (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.ndimage.separable import gaussian_filter_job
+    >>> runs_on_scipy(gaussian_filter_job(np.zeros((32, 32)), 2.0))
+    True
+    >>> runs_on_scipy(gaussian_filter_job(np.zeros((32, 32), np.uint8), 2.0))
+    False
+    """
+    source, out = job.source, job.out_array
+    if type(source) is not np.ndarray or (out is not None and type(out) is not np.ndarray):
+        return False
+    if source.dtype not in _FLOATS or job.out_dtype not in _FLOATS or job.progress:
+        return False
+    if job.method != "auto" or config.get().method != "auto":
+        return False
+    macs = 0
+    for passes in job.terms:
+        for p in passes:
+            if not _agrees(p, source.shape[p.axis]):
+                return False
+            macs += source.size * (2 if p.box else len(p.taps))
+    return macs <= SCIPY_LOOP_MACS
+
+
+def _agrees(p: Pass, line: int) -> bool:
+    """Whether scipy's 1-D loop sums pass ``p`` over lines of ``line`` samples as fftconv does."""
+    if p.mode not in _MODES or p.length > line or not p.real or not math.isfinite(p.cval):
+        return False
+    return -(p.length // 2) <= p.origin <= (p.length - 1) // 2  # the origins scipy takes
+
+
+def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
+    """Pass ``p`` of ``source`` into ``target`` on scipy.ndimage's loop.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.ndimage.separable import Pass
+    >>> out = np.empty(5)
+    >>> run_pass(np.arange(5.0), Pass(0, (1.0, 1.0, 0.0), "reflect", 0.0), out)
+    >>> out
+    array([0., 1., 3., 5., 7.])
+    """
+    import scipy.ndimage
+
+    if p.box:
+        scipy.ndimage.uniform_filter1d(source, p.box, p.axis, target, p.mode, p.cval, p.origin)
+    else:
+        scipy.ndimage.correlate1d(source, np.asarray(p.taps, np.float64), p.axis, target, p.mode, p.cval,
+                                  p.origin)
