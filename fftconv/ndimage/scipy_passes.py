@@ -54,13 +54,10 @@ def runs_on_scipy(job: Job) -> bool:
         return False
     if job.method != "auto" or config.get().method != "auto":
         return False
-    macs = 0
-    for passes in job.terms:
-        for p in passes:
-            if not _agrees(p, source.shape[p.axis]):
-                return False
-            macs += source.size * (2 if p.box else len(p.taps))
-    return macs <= SCIPY_LOOP_MACS
+    passes = [p for term in job.terms for p in term]
+    if source.size * sum(2 if p.box else len(p.taps) for p in passes) > SCIPY_LOOP_MACS:
+        return False
+    return all(_agrees(p, source.shape[p.axis]) for p in passes)
 
 
 def _agrees(p: Pass, line: int) -> bool:
