@@ -67,6 +67,44 @@ def _agrees(p: Pass, line: int) -> bool:
     return -(p.length // 2) <= p.origin <= (p.length - 1) // 2  # the origins scipy takes
 
 
+def run_job(job: Job) -> np.ndarray:
+    """``job`` on scipy.ndimage's 1-D loops, as `fftconv.ndimage.separable.run` combines its
+    terms: each pass into the term's output in turn (in place after the first, as scipy's own
+    filters run them), a Laplacian's terms summed, a gradient's squared, summed and
+    square-rooted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.ndimage.separable import uniform_filter_job
+    >>> run_job(uniform_filter_job(np.arange(9.0).reshape(3, 3), 3, mode="nearest"))
+    array([[1.33333333, 2.        , 2.66666667],
+           [3.33333333, 4.        , 4.66666667],
+           [5.33333333, 6.        , 6.66666667]])
+    """
+    source = job.source
+    target = job.out_array if job.out_array is not None else np.empty(source.shape, job.out_dtype)
+    if np.may_share_memory(source, target):
+        source = source.copy()  # later passes and terms read the image as it was
+    for index, passes in enumerate(job.terms):
+        result = target if index == 0 else np.empty(source.shape, job.out_dtype)
+        current = source
+        for p in passes:
+            run_pass(current, p, result)
+            current = result
+        if not passes:  # a term of no pass (or no term at all): the image itself
+            result[...] = source
+        if job.combine == "magnitude":
+            np.multiply(result, result, out=result)
+        if index > 0:
+            target += result
+    if not job.terms:
+        target[...] = source
+    if job.combine == "magnitude":
+        np.sqrt(target, target, casting="unsafe")
+    return target
+
+
 def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
     """Pass ``p`` of ``source`` into ``target`` on scipy.ndimage's loop.
 

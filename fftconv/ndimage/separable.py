@@ -155,8 +155,6 @@ class Job:
     method: str = "auto"
     threads: int | None = None
     progress: bool = False
-    #: Its passes run on scipy.ndimage's 1-D loops (`scipy_passes`; decided by `run`).
-    on_scipy: bool = False
 
 
 # ---- scipy.ndimage's readings of its arguments -------------------------------------------------
@@ -314,9 +312,6 @@ def _derivative_passes(
 
 
 def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job: Job) -> object:
-    if job.on_scipy:
-        scipy_passes.run_pass(source, p, target)
-        return target
     if long_box(source, p) and _long_box_pass(source, p, target, out_dtype):
         return target
     views = _collapsed(source, target, p.axis)
@@ -408,7 +403,7 @@ def _run_term(
     each) is computed once and kept in ``shared`` until its last term has used it."""
     start = next((i for i in range(len(passes), 0, -1) if passes[:i] in shared), 0)
     alone = all(uses[passes[: i + 1]] == 1 for i in range(len(passes)))  # no prefix shared
-    rows = _slab_rows(source, passes, job.out_dtype) if start == 0 and alone and not job.on_scipy else 0
+    rows = _slab_rows(source, passes, job.out_dtype) if start == 0 and alone else 0
     if rows:
         _run_in_slabs(source, passes, target, job, rows)
     else:
@@ -505,7 +500,10 @@ def _slab_buffer(index: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndar
 def run(job: Job) -> np.ndarray:
     """Run ``job``: each term's passes in turn (shared prefixes once), combined as scipy
     combines them (a Laplacian's terms summed in the output's dtype, a gradient's squared,
-    summed and square-rooted in place), into the output."""
+    summed and square-rooted in place), into the output. A small job runs on scipy.ndimage's
+    1-D loops (`scipy_passes`)."""
+    if scipy_passes.runs_on_scipy(job):
+        return scipy_passes.run_job(job)
     source = job.source
     shape = tuple(source.shape)
     target = job.out_array if job.out_array is not None else np.empty(shape, job.out_dtype)
@@ -519,7 +517,6 @@ def run(job: Job) -> np.ndarray:
         and np.may_share_memory(source, target)
     ):
         source = source.copy()  # the first pass must not overwrite what later passes read
-    job.on_scipy = scipy_passes.runs_on_scipy(job)
     uses = Counter(term[: i + 1] for term in terms for i in range(len(term)))
     shared: dict = {}
     for index, passes in enumerate(terms):
