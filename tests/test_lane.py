@@ -231,3 +231,40 @@ def test_a_kernel_folded_for_a_finite_image_is_not_reused_for_the_next(rng):
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
     assert_close(np.nan_to_num(got, posinf=0, neginf=0), np.nan_to_num(want, posinf=0, neginf=0), ulps=1000)
+
+
+def test_repeated_fft_calls_keep_their_kernel_spectrum(rng, monkeypatch):
+    """An FFT plan's route does the kernel-only work once: a 64x64 float32 `fftconvolve` with
+    a 3x3 kernel recomputed its kernel's spectrum (a quarter of the call) at every call."""
+    from fftconv.executors import spectral
+
+    x, k = rng.standard_normal((64, 64)).astype(np.float32), rng.standard_normal((3, 3)).astype(np.float32)
+    stack, w = rng.standard_normal((5, 64, 40)), rng.standard_normal((1, 1, 7))  # a batch along axis 0
+    real_spectrum = spectral.kernel_spectrum
+    with config.override(method="fft"):  # no trial between 'fft' and 'tiled' (~140 calls here)
+        for _ in range(3):
+            fftconv.fftconvolve(x, k, "same")
+            fftconv.fftconvolve(stack, w, "same", axes=[1, 2])
+        monkeypatch.setattr(spectral, "kernel_spectrum", lambda *args, **kw: pytest.fail("spectrum again"))
+        monkeypatch.setattr(run, "plan", lambda *args, **kwargs: pytest.fail("planned again"))
+        for scale in (2.0, -0.5):
+            assert_close(fftconv.fftconvolve(x * scale, k, "same"),
+                         scipy.signal.fftconvolve(x * scale, k, "same"), ulps=64)
+            assert_close(fftconv.fftconvolve(stack * scale, w, "same", axes=[1, 2]),
+                         scipy.signal.fftconvolve(stack * scale, w, "same", axes=[1, 2]), ulps=64)
+        holed = x.copy()
+        holed[10, 20] = np.nan
+        monkeypatch.setattr(spectral, "kernel_spectrum", real_spectrum)  # a non-finite image: run again
+        got = fftconv.fftconvolve(holed, k, "same")
+    assert np.isnan(got).sum() == 9  # the direct sum's footprint, as on the full path
+
+
+def test_large_spectra_and_integer_results_are_not_kept(rng):
+    x, k = rng.standard_normal((600, 600)), rng.standard_normal((3, 3))  # a 4.6 MiB spectrum
+    problem = fftconv.core.problem.Problem.build(x, k, "same")
+    assert run.route(problem, run.plan(problem, "fft", threads=1)) is None
+    small = fftconv.core.problem.Problem.build(x[:60, :60], k, "same")
+    assert run.route(small, run.plan(small, "fft", threads=1)) is not None
+    ones = np.ones((60, 60), np.int64)
+    integers = fftconv.core.problem.Problem.build(ones, ones[:3, :3], "same")
+    assert run.route(integers, run.plan(integers, "fft", threads=1)) is None  # its plan read the values

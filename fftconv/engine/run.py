@@ -285,10 +285,19 @@ def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:
     return dataclasses.replace(plan, trial=None, reason=f"fastest on this signature's calls: {timed}")
 
 
+#: Largest kernel-only data (a kernel spectrum) a route keeps (`route`): the lane holds up to
+#: `lane.SIZE` routes, so at most 64 MiB of them.
+ROUTE_PREPARED_BYTES = 1 << 18
+
+
 def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
-    """For a plan whose executor reads the extension itself (`Executor.reads_boundary`) and a
-    problem with nothing to rearrange (every axis convolved, no swap, no crop): a call that
-    computes the problem for any image of its shape and dtype (`fftconv.engine.lane`); else None.
+    """A call that computes the problem for any image of its shape and dtype
+    (`fftconv.engine.lane`), or None: for a plan whose executor reads the extension itself
+    (`Executor.reads_boundary`) and a problem with nothing to rearrange (every axis
+    convolved, no swap, no crop), its prepared extended read; for other executors of a
+    problem without a swap and a floating result, the pipeline with the kernel-only work
+    done once (`prepare`: an FFT plan's kernel spectrum of up to `ROUTE_PREPARED_BYTES`; a
+    64x64 float32 `fftconvolve` with a 3x3 kernel spent a quarter of its call on it).
 
     Examples
     --------
@@ -300,11 +309,13 @@ def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | 
     """
     executor = registry.get(plan.executor)
     geo = problem.geometry
-    if not executor.reads_boundary or geo.swap or geo.crop is not None or geo.moved or problem.batch:
+    if geo.swap or not all_finite(problem.h):
+        return None
+    if not executor.reads_boundary:
+        return _prepared_route(problem, plan)
+    if geo.crop is not None or geo.moved or problem.batch:
         return None
     kernel = problem.kernel()
-    if kernel.dtype.kind in "fc" and not np.isfinite(kernel).all():
-        return None
     ranges = [window_reads(n2, w) for n2, w in zip(kernel.shape, problem.windows)]
     runner = executor.prepare_extended(ranges, "constant", 0, np.flip(kernel), plan)
     shape, compute, result = problem.out_shape, plan.compute_dtype, problem.result_dtype
@@ -330,6 +341,30 @@ class Prepared:
 
     def __call__(self, image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return execute(self.problem.with_image(image), self.plan, prepared=self.prepared, out=out)
+
+
+def _prepared_route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
+    """`route` for an executor that does not read the extension itself: the pipeline for a new
+    image, the kernel-only work prepared once. Integer results are left out: their plan may
+    have read the image's values (the integer-exactness rule)."""
+    if problem.result_dtype.kind not in "fc":
+        return None
+    prepared = prepare(problem, plan)
+    if _nbytes(prepared) > ROUTE_PREPARED_BYTES:
+        return None
+    return lambda image: execute(problem.with_image(image), plan, prepared=prepared)
+
+
+def _nbytes(prepared: object) -> int:
+    """Bytes of an executor's kernel-only work (arrays, or tuples and lists of them); beyond
+    `ROUTE_PREPARED_BYTES` for anything else."""
+    if prepared is None:
+        return 0
+    if isinstance(prepared, np.ndarray):
+        return prepared.nbytes
+    if isinstance(prepared, (tuple, list)):
+        return sum(_nbytes(part) for part in prepared)
+    return ROUTE_PREPARED_BYTES + 1
 
 
 def prepare_problem(problem: Problem, method: str = "auto", threads: int = 1, *,
