@@ -294,10 +294,10 @@ def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | 
     """A call that computes the problem for any image of its shape and dtype
     (`fftconv.engine.lane`), or None: for a plan whose executor reads the extension itself
     (`Executor.reads_boundary`) and a problem with nothing to rearrange (every axis
-    convolved, no swap, no crop), its prepared extended read; for other executors of a
-    problem without a swap and a floating result, the pipeline with the kernel-only work
-    done once (`prepare`: an FFT plan's kernel spectrum of up to `ROUTE_PREPARED_BYTES`; a
-    64x64 float32 `fftconvolve` with a 3x3 kernel spent a quarter of its call on it).
+    convolved, no swap, no crop), its prepared extended read; for an FFT plan of a problem
+    without a swap and a floating result, the pipeline with the kernel's spectrum made once
+    (`prepare`, up to `ROUTE_PREPARED_BYTES`; a 64x64 float32 `fftconvolve` with a 3x3
+    kernel spent a quarter of its call on it).
 
     Examples
     --------
@@ -344,27 +344,20 @@ class Prepared:
 
 
 def _prepared_route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
-    """`route` for an executor that does not read the extension itself: the pipeline for a new
-    image, the kernel-only work prepared once. Integer results are left out: their plan may
-    have read the image's values (the integer-exactness rule)."""
-    if problem.result_dtype.kind not in "fc":
+    """`route` for an FFT plan: the pipeline for a new image, the kernel spectrum made once
+    where it takes at most `ROUTE_PREPARED_BYTES` (sized before it is made: a larger one is
+    neither made nor kept, and the call is not worth the lane). Integer results are left out:
+    their plan may have read the image's values (the integer-exactness rule)."""
+    fft_shape = plan.fft_shape
+    if fft_shape is None or problem.result_dtype.kind not in "fc":
+        return None
+    real = plan.compute_dtype.kind != "c"
+    points = math.prod(fft_shape[:-1]) * (fft_shape[-1] // 2 + 1 if real else fft_shape[-1])
+    kernels = math.prod(problem.h.shape[: problem.h.ndim - problem.rank])
+    if points * kernels * plan.compute_dtype.itemsize * (2 if real else 1) > ROUTE_PREPARED_BYTES:
         return None
     prepared = prepare(problem, plan)
-    if _nbytes(prepared) > ROUTE_PREPARED_BYTES:
-        return None
     return lambda image: execute(problem.with_image(image), plan, prepared=prepared)
-
-
-def _nbytes(prepared: object) -> int:
-    """Bytes of an executor's kernel-only work (arrays, or tuples and lists of them); beyond
-    `ROUTE_PREPARED_BYTES` for anything else."""
-    if prepared is None:
-        return 0
-    if isinstance(prepared, np.ndarray):
-        return prepared.nbytes
-    if isinstance(prepared, (tuple, list)):
-        return sum(_nbytes(part) for part in prepared)
-    return ROUTE_PREPARED_BYTES + 1
 
 
 def prepare_problem(problem: Problem, method: str = "auto", threads: int = 1, *,
