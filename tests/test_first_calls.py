@@ -368,3 +368,35 @@ def test_a_new_ndimage_signature_is_planned_from_the_short_list_then_in_full(rng
     assert searched == [] and lane.get(key) is None
     assert_close(fftconv.ndimage.correlate(x, w, threads=1), scipy.ndimage.correlate(x, w))
     assert "tiled" in searched and lane.get(key) is not None  # planned in full, then remembered
+
+
+def test_a_layers_blas_rates_are_measured_once_per_machine(tmp_path, monkeypatch):
+    """`fftconv.nn` priced its paths with BLAS rates measured in every process' first layer
+    call (50-180 ms of it); they are kept beside the calibration for the next processes."""
+    from fftconv.nn import rates
+
+    monkeypatch.setattr(calibrate, "cache_path", lambda key: tmp_path / "calibration" / f"{key['id']}.json")
+    measured = []
+    real_measure = rates._measure.__wrapped__
+    monkeypatch.setattr(rates, "_measure", lambda p, t: measured.append((p, t)) or real_measure(p, t))
+    rates._rates.cache_clear()
+    try:
+        with config.override(calibrate="auto"):
+            first = rates.blas_rates("single", 1)
+            rates._rates.cache_clear()  # as in the next process
+            assert rates.blas_rates("single", 1) == first
+            rates.blas_rates("double", 1)
+            rates._rates.cache_clear()
+            rates.blas_rates("double", 1)
+        assert measured == [("single", 1), ("double", 1)]
+        key = calibrate.machine_key(config.get().backend)
+        rates.cache_path(key).write_text("not json")  # unusable: measured again, not an error
+        rates._rates.cache_clear()
+        with config.override(calibrate="auto"):
+            rates.blas_rates("single", 1)
+        with config.override(calibrate="off"):  # nothing read or kept
+            rates._rates.cache_clear()
+            rates.blas_rates("single", 1)
+        assert measured[2:] == [("single", 1), ("single", 1)]
+    finally:
+        rates._rates.cache_clear()

@@ -1,4 +1,6 @@
-"""What this machine's BLAS does per multiply-add, measured once per process (about 50 ms).
+"""What this machine's BLAS does per multiply-add: measured once per machine (about 50 ms),
+kept beside the calibrated cost coefficients (`fftconv.planning.calibrate`) for the next
+processes, and once per process where calibration is off.
 
 The layer planner prices its direct path (one matrix product per block of outputs) and the
 channel sums of its spectral path (one small complex product per frequency) with these
@@ -9,14 +11,20 @@ FFT and copy costs come from the core's calibrated cost model.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
+import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from .. import config
 from ..backends.threads import blas_threads
+from ..planning import calibrate
 
 
 @dataclass(frozen=True)
@@ -64,8 +72,9 @@ def _measure(precision: str, threads: int) -> BlasRates:
 
 
 def blas_rates(precision: str, threads: int) -> BlasRates:
-    """This machine's `BlasRates` for 'single' or 'double' precision on ``threads`` threads
-    (measured at the first call, then remembered).
+    """This machine's `BlasRates` for 'single' or 'double' precision on ``threads`` threads:
+    read from the machine's cache, or measured at the first call (and cached), then
+    remembered by the process.
 
     Examples
     --------
@@ -74,4 +83,52 @@ def blas_rates(precision: str, threads: int) -> BlasRates:
     True
     """
     with _lock:
+        return _rates(precision, threads)
+
+
+@functools.cache
+def _rates(precision: str, threads: int) -> BlasRates:
+    settings = config.get()
+    if settings.calibrate == "off":  # nothing read or written: measured in this process
         return _measure(precision, threads)
+    key = calibrate.machine_key(settings.backend)  # the CPU, numpy (its BLAS) and versions
+    path = cache_path(key)
+    name = f"{precision} x{threads}"
+    known = _read(path, key)
+    if name in known:
+        return known[name]
+    rates = _measure(precision, threads)
+    _write(path, key, {**known, name: rates})
+    return rates
+
+
+def cache_path(key: dict[str, object]) -> Path:
+    """Where the rates measured on the machine of ``key`` are kept."""
+    return calibrate.cache_path(key).with_name(f"blas-{key['id']}.json")
+
+
+def _read(path: Path, key: dict[str, object]) -> dict[str, BlasRates]:
+    """The rates kept at ``path`` for ``key`` ({} where there are none, or none usable: they
+    are measured again, as a calibration that cannot be read is)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("key") != key:
+            return {}
+        fields = ("mac", "complex_mac", "item")
+        return {name: BlasRates(**{f: float(v[f]) for f in fields}) for name, v in data["rates"].items()
+                if all(isinstance(v.get(f), (int, float)) and v[f] > 0 for f in fields)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _write(path: Path, key: dict[str, object], rates: dict[str, BlasRates]) -> None:
+    """Keep ``rates`` at ``path`` (silently not, where the folder cannot be written: they are
+    measured again by the next process)."""
+    data = {"key": key, "rates": {name: dataclasses.asdict(r) for name, r in rates.items()}}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
