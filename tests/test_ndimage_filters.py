@@ -275,6 +275,9 @@ def test_small_filters_run_on_scipys_loops_only_where_they_agree(rng, monkeypatc
     assert not scipy_passes.runs_on_scipy(complex_cval)
     with fftconv.config.override(method="direct"):
         assert not scipy_passes.runs_on_scipy(job(x, 1.0))
+    for threads, error in ((0, ValueError), (-1, ValueError), (2.5, TypeError), ("2", TypeError)):
+        with pytest.raises(error, match="threads must be a positive integer"):  # as on the engine's path
+            nd.gaussian_filter(x, 1.0, threads=threads)
 
 
 def test_a_small_images_passes_take_the_lane_on_repeated_calls(rng, monkeypatch, passes_on):

@@ -11,7 +11,7 @@ force because such jobs are only those where the two agree (`runs_on_scipy`): fl
 float64 images into float32 or float64 outputs (integer outputs are snapped by fftconv,
 float16 is filtered by fftconv and refused by scipy), real taps and a real ``cval``, no pass
 longer than its line (those are folded: `fftconv.core.boundary.fold_taps`), in-memory
-arrays, no method forced and no progress bar asked for.
+arrays, no method forced, no progress bar asked for and a valid ``threads``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def runs_on_scipy(job: Job) -> bool:
         return False
     if job.method != "auto" or config.get().method != "auto":
         return False
+    if not (job.threads is None or (type(job.threads) is int and job.threads > 0)):
+        return False  # the engine's path refuses it, with its message
     passes = [p for term in job.terms for p in term]
     if source.size * sum(2 if p.box else len(p.taps) for p in passes) > SCIPY_LOOP_MACS:
         return False
