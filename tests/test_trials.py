@@ -159,9 +159,7 @@ def test_the_median_run_decides_not_a_lucky_or_a_disturbed_one():
 def test_contenders_are_timed_as_they_will_cost_once_kept(rng, monkeypatch):
     """A contender the lane would route is timed by its route's run (a kept one's calls go
     straight there); any other by the whole call (a kept one's calls check, build and plan
-    again): a call that spends 20 ms before planning counts for those alone. The tiles are
-    kept from the lane here (their spectrum is over the routes' bytes), then routed."""
-    monkeypatch.setattr(run, "ROUTE_PREPARED_BYTES", 0)
+    again): a call that spends 20 ms before planning counts for those alone."""
     monkeypatch.setattr(trials, "TRIAL_RATIO", 1e9)
     monkeypatch.setattr(run, "_runs_final", lambda plan: True)
     # explored at once: how a contender is timed is the point, not when (a lane-routed leader's
@@ -197,18 +195,6 @@ def test_contenders_are_timed_as_they_will_cost_once_kept(rng, monkeypatch):
     assert min(recorded["tiled"]) >= 0.02  # the whole call, its 20 ms before planning included
     assert max(recorded["direct.compiled"]) < 0.02  # the route's run alone
     assert "direct.compiled" not in executed  # it ran through its route
-    monkeypatch.undo()  # the tiles' spectrum is kept by their route: timed by the route's run
-    monkeypatch.setattr(trials, "TRIAL_RATIO", 1e9)
-    monkeypatch.setattr(run, "_runs_final", lambda plan: True)
-    monkeypatch.setattr(run, "_first_run_seconds", lambda plan: 0.0)
-    monkeypatch.setattr(trials.Trial, "record", record)
-    monkeypatch.setattr(fftconv.signal.Problem, "build", staticmethod(slow_build))
-    run._memo.clear()
-    lane.clear()
-    recorded.clear()
-    for _ in range(2 * len(contenders)):
-        assert_close(fftconv.convolve(a, b, "same", threads=1), want)
-    assert max(recorded["tiled"]) < 0.02 and max(recorded["direct.compiled"]) < 0.02
     run._memo.clear()
     lane.clear()
 
