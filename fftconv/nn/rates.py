@@ -103,7 +103,14 @@ def _rates(precision: str, threads: int) -> BlasRates:
 
 
 def cache_path(key: dict[str, object]) -> Path:
-    """Where the rates measured on the machine of ``key`` are kept."""
+    """Where the rates measured on the machine of ``key`` are kept: beside its calibration.
+
+    Examples
+    --------
+    >>> key = calibrate.machine_key("fftw")
+    >>> cache_path(key).parent == calibrate.cache_path(key).parent
+    True
+    """
     return calibrate.cache_path(key).with_name(f"blas-{key['id']}.json")
 
 
