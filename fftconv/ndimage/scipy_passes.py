@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import config
+from ..core.boundary import MODES
 
 if TYPE_CHECKING:
     from .separable import Job, Pass
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 #: 76 against 150 us); `bench/ndimage_filters.py --everyday` times a grid of such calls.
 SCIPY_LOOP_MACS = 1 << 16
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_MODES = frozenset(("reflect", "constant", "nearest", "mirror", "wrap", "grid-constant", "grid-mirror",
-                    "grid-wrap"))
 
 
 def runs_on_scipy(job: Job) -> bool:
@@ -66,46 +65,29 @@ def runs_on_scipy(job: Job) -> bool:
 
 def _agrees(p: Pass, line: int) -> bool:
     """Whether scipy's 1-D loop sums pass ``p`` over lines of ``line`` samples as fftconv does."""
-    if p.mode not in _MODES or p.length > line or not p.real or not math.isfinite(p.cval):
+    if p.mode not in MODES or p.length > line or not p.real or not math.isfinite(p.cval):
         return False
     return -(p.length // 2) <= p.origin <= (p.length - 1) // 2  # the origins scipy takes
 
 
-def run_job(job: Job) -> np.ndarray:
-    """``job`` on scipy.ndimage's 1-D loops, as `fftconv.ndimage.separable.run` combines its
-    terms: each pass into the term's output in turn (in place after the first, as scipy's own
-    filters run them), a Laplacian's terms summed, a gradient's squared, summed and
-    square-rooted.
+def run_term(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray) -> np.ndarray:
+    """A term's ``passes`` of ``source`` on scipy.ndimage's 1-D loops, each into ``target``
+    in turn (in place after the first, as scipy's own filters run them).
 
     Examples
     --------
     >>> import numpy as np
     >>> from fftconv.ndimage.separable import uniform_filter_job
-    >>> run_job(uniform_filter_job(np.arange(9.0).reshape(3, 3), 3, mode="nearest"))
+    >>> job = uniform_filter_job(np.arange(9.0).reshape(3, 3), 3, mode="nearest")
+    >>> run_term(job.source, job.terms[0], np.empty((3, 3)))
     array([[1.33333333, 2.        , 2.66666667],
            [3.33333333, 4.        , 4.66666667],
            [5.33333333, 6.        , 6.66666667]])
     """
-    source = job.source
-    target = job.out_array if job.out_array is not None else np.empty(source.shape, job.out_dtype)
-    if np.may_share_memory(source, target):
-        source = source.copy()  # later passes and terms read the image as it was
-    for index, passes in enumerate(job.terms):
-        result = target if index == 0 else np.empty(source.shape, job.out_dtype)
-        current = source
-        for p in passes:
-            run_pass(current, p, result)
-            current = result
-        if not passes:  # a term of no pass (or no term at all): the image itself
-            result[...] = source
-        if job.combine == "magnitude":
-            np.multiply(result, result, out=result)
-        if index > 0:
-            target += result
-    if not job.terms:
-        target[...] = source
-    if job.combine == "magnitude":
-        np.sqrt(target, target, casting="unsafe")
+    current = source
+    for p in passes:
+        run_pass(current, p, target)
+        current = target
     return target
 
 

@@ -500,10 +500,9 @@ def _slab_buffer(index: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndar
 def run(job: Job) -> np.ndarray:
     """Run ``job``: each term's passes in turn (shared prefixes once), combined as scipy
     combines them (a Laplacian's terms summed in the output's dtype, a gradient's squared,
-    summed and square-rooted in place), into the output. A small job runs on scipy.ndimage's
-    1-D loops (`scipy_passes`)."""
-    if scipy_passes.runs_on_scipy(job):
-        return scipy_passes.run_job(job)
+    summed and square-rooted in place), into the output. A small job runs its terms on
+    scipy.ndimage's 1-D loops (`scipy_passes`), without shared prefixes or slabs."""
+    on_scipy = scipy_passes.runs_on_scipy(job)
     source = job.source
     shape = tuple(source.shape)
     target = job.out_array if job.out_array is not None else np.empty(shape, job.out_dtype)
@@ -517,13 +516,16 @@ def run(job: Job) -> np.ndarray:
         and np.may_share_memory(source, target)
     ):
         source = source.copy()  # the first pass must not overwrite what later passes read
-    uses = Counter(term[: i + 1] for term in terms for i in range(len(term)))
+    # how many terms begin with each prefix (a pass hashes its taps: skipped for small jobs)
+    uses = Counter() if on_scipy else Counter(term[: i + 1] for term in terms for i in range(len(term)))
     shared: dict = {}
     for index, passes in enumerate(terms):
         destination = target if index == 0 else _scratch_like(job)
         if not passes:  # a term of no pass: the image itself
             destination[...] = source
             result = destination
+        elif on_scipy:
+            result = scipy_passes.run_term(source, passes, destination)
         else:
             result = _run_term(source, passes, destination, job, shared, uses)
         if job.combine == "magnitude":
