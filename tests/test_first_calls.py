@@ -377,7 +377,7 @@ def test_a_layers_blas_rates_are_measured_once_per_machine(tmp_path, monkeypatch
 
     monkeypatch.setattr(calibrate, "cache_path", lambda key: tmp_path / "calibration" / f"{key['id']}.json")
     measured = []
-    real_measure = rates._measure.__wrapped__
+    real_measure = rates._measure
     monkeypatch.setattr(rates, "_measure", lambda p, t: measured.append((p, t)) or real_measure(p, t))
     rates._rates.cache_clear()
     try:

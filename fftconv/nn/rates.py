@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -50,7 +49,6 @@ def _best(func, repeats: int = 3) -> float:
 _lock = threading.Lock()
 
 
-@functools.cache
 def _measure(precision: str, threads: int) -> BlasRates:
     real = np.float32 if precision == "single" else np.float64
     cplx = np.complex64 if precision == "single" else np.complex128
@@ -133,9 +131,6 @@ def _write(path: Path, key: dict[str, object], rates: dict[str, BlasRates]) -> N
     measured again by the next process)."""
     data = {"key": key, "rates": {name: dataclasses.asdict(r) for name, r in rates.items()}}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        tmp.replace(path)
+        calibrate.write_json(path, data)
     except OSError:
         pass

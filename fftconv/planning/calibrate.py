@@ -291,13 +291,28 @@ def _save(path: Path, key: dict[str, object], costs: CostModel, seconds: float, 
     data = {"key": key, "costs": changed, "thread_gains": gains_measured, "seconds": round(seconds, 3),
             "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        tmp.replace(path)
+        write_json(path, data)
     except OSError as exc:
         warnings.warn(f"cannot save fftconv's calibration to {path} ({exc.strerror}); it will be "
                       "measured again in the next process", RuntimeWarning, stacklevel=5)
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON at ``path`` in one step (a file beside it, renamed over it: a
+    process reading it meanwhile sees the old file or the new one); OSError where the folder
+    cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "cache" / "facts.json"
+    >>> write_json(path, {"a": 1}); json.loads(path.read_text())
+    {'a': 1}
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    tmp.replace(path)
 
 
 def forget() -> None:
