@@ -53,6 +53,7 @@ import time
 import numpy as np
 
 from .. import config
+from ..core.boundary import MODES
 from ..executors.fft_lengths import next_fast_length
 
 #: Most multiply-adds a 1-D `convolve` call hands to ``numpy.convolve`` (0.1-0.3 ns each; the
@@ -130,8 +131,7 @@ _FLOATS = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64, 
 _SIGNAL_2D_DTYPES = _FLOATS | frozenset(np.dtype(t) for t in (
     np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64))
 _BOUNDARIES = frozenset(("fill", "pad", "wrap", "circular", "symm", "symmetric"))
-_NDIMAGE_MODES = frozenset(("reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror",
-                            "grid-constant", "grid-wrap"))
+_NDIMAGE_MODES = frozenset(MODES)
 
 
 def _plain(a: object, dtypes: frozenset) -> bool:
