@@ -214,15 +214,15 @@ def test_repeated_calls_follow_setting_changes(rng, monkeypatch):
 
     monkeypatch.setattr(trials, "TRIAL_RATIO", 1.0)  # no trial: the same plan on every call
     seen = []
-    real_execute = run.execute
-    monkeypatch.setattr(run, "execute", lambda p, plan, **kw: seen.append(plan.method)
-                        or real_execute(p, plan, **kw))
+    real_plan = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kw: seen.append(real_plan(*args, **kw)) or seen[-1])
     a, b = rng.standard_normal((300, 300)), rng.standard_normal((41, 41))  # an FFT's size
     first = fftconv.convolve(a, b, "same", threads=1)
-    fftconv.convolve(a, b, "same", threads=1)
+    fftconv.convolve(a, b, "same", threads=1)  # planned again, or served by the lane
     with config.override(method="direct"):
         forced = fftconv.convolve(a, b, "same", threads=1)
-    assert seen[0] == seen[1] != "direct" and seen[2] == "direct"
+    assert seen[0].method != "direct" and seen[-1].method == "direct"
+    assert all(plan.method == seen[0].method for plan in seen[:-1])
     np.testing.assert_allclose(forced, first, atol=1e-10)
 
 

@@ -351,7 +351,10 @@ def _prepared_route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.n
     """`route` for an FFT plan: the pipeline for a new image, the kernel spectrum made once
     where it takes at most `ROUTE_PREPARED_BYTES` (sized before it is made: a larger one is
     neither made nor kept, and the call is not worth the lane). Integer results are left out:
-    their plan may have read the image's values (the integer-exactness rule)."""
+    their plan may have read the image's values (the integer-exactness rule). The spectrum is
+    made at the route's second call: made at once, a signature's first call transformed its
+    sizes twice (kernel, then image), counted as two calls, and so read their wisdom and
+    queued their measuring where a first call runs on pocketfft (`backends.fftw`)."""
     fft_shape = plan.fft_shape
     if fft_shape is None or problem.result_dtype.kind not in "fc":
         return None
@@ -360,8 +363,16 @@ def _prepared_route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.n
     kernels = math.prod(problem.h.shape[: problem.h.ndim - problem.rank])
     if points * kernels * plan.compute_dtype.itemsize * (2 if real else 1) > ROUTE_PREPARED_BYTES:
         return None
-    prepared = prepare(problem, plan)
-    return lambda image: execute(problem.with_image(image), plan, prepared=prepared)
+    prepared: list[object] = []
+
+    def computed(image: np.ndarray) -> np.ndarray:
+        if not prepared:  # the first call: as on the full path
+            prepared.append(None)
+            return execute(problem.with_image(image), plan)
+        if prepared[-1] is None:  # two threads at once may both make it: the same spectrum
+            prepared.append(prepare(problem, plan))
+        return execute(problem.with_image(image), plan, prepared=prepared[-1])
+    return computed
 
 
 def prepare_problem(problem: Problem, method: str = "auto", threads: int = 1, *,
