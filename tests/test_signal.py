@@ -87,6 +87,24 @@ def test_fftconvolve_and_oaconvolve_match_scipy_dtypes(rng, func, mode, dtype):
     assert_close(ours, want, ulps=2000 if dtype in ("float16", "float32", "complex64") else 200)
 
 
+MIXED = ["bool", "uint8", "int16", "int64", "float16", "float32", "float64", "complex64", "complex128"]
+
+
+@pytest.mark.parametrize("func", ["fftconvolve", "oaconvolve"])
+@pytest.mark.parametrize("dtype1", MIXED)
+@pytest.mark.parametrize("dtype2", MIXED)
+def test_fftconvolve_of_two_dtypes_has_scipys_dtype(rng, func, dtype1, dtype2):
+    """scipy transforms each input on its own (integers in float64, float16 in float32): float32
+    with int8 gives float64, where fftconv took NumPy's float32 (24 pairs differed)."""
+    a, b = random_array(rng, (30, 21), dtype1), random_array(rng, (5, 4), dtype2)
+    want = getattr(scipy.signal, func)(a, b)
+    ours = getattr(fftconv, func)(a, b, threads=1)
+    assert ours.dtype == want.dtype
+    # scipy transforms a single-precision input in single precision, whatever the result's dtype
+    single = {dtype1, dtype2} & {"float16", "float32", "complex64"}
+    assert_close(ours, want, np.float32 if single else None, ulps=2000 if single else 200)
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("axes", [None, 0, 1, -1, (0,), (1, 2), (2, 0), [0, 1, 2]])
 @pytest.mark.parametrize("func", ["fftconvolve", "oaconvolve"])

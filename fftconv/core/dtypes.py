@@ -2,7 +2,8 @@
 an executor computes in, and how a computed result becomes the caller's dtype.
 
 * **Result dtype.** ``scipy.signal.convolve`` keeps ``np.result_type`` of the inputs;
-  ``fftconvolve`` turns integers and booleans into float64 and float16 into float32.
+  ``fftconvolve`` transforms each input on its own, integers and booleans as float64 and
+  float16 as float32, so its result is the type of those two (float32 with int8 is float64).
 * **Compute dtype.** Executors that sum integers exactly (every direct sum) accumulate them in
   64-bit integers, whose wrap-around equals scipy's modular arithmetic after the cast back;
   the others (FFTs, BLAS passes) compute integers in float64. float16 is computed in float32
@@ -87,14 +88,20 @@ def result_dtype(dt1: np.dtype, dt2: np.dtype, rule: str) -> np.dtype:
     >>> i8 = np.dtype("int8")
     >>> result_dtype(i8, i8, "convolve"), result_dtype(i8, i8, "fft")
     (dtype('int8'), dtype('float64'))
+    >>> result_dtype(np.dtype("float32"), i8, "fft")  # scipy's fftconvolve: float64
+    dtype('float64')
     """
-    dt = np.result_type(dt1, dt2)
-    if rule == "fft":
-        if dt.kind in "biuO":  # scipy's fftconvolve of Python numbers gives floats too
-            return np.dtype(np.float64)
-        if dt == np.float16:
-            return np.dtype(np.float32)
-    return dt
+    if rule == "fft":  # each input as scipy's fftconvolve transforms it
+        return np.result_type(_transformed(dt1), _transformed(dt2))
+    return np.result_type(dt1, dt2)
+
+
+def _transformed(dt: np.dtype) -> np.dtype:
+    """The dtype scipy.fft transforms an input of ``dt`` in: booleans, integers and Python
+    numbers in float64, float16 in float32, the others as they are."""
+    if dt.kind in "biuO":
+        return np.dtype(np.float64)
+    return np.dtype(np.float32) if dt == np.float16 else dt
 
 
 @lru_cache(maxsize=256)
