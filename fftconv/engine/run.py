@@ -53,17 +53,20 @@ FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "direct.rows", "dire
 #: ... when the cheapest is estimated under this. Pricing every executor (the tile search, the
 #: separable rank test) costs a new signature 0.4-1.7 ms, more than such a call saves by it
 #: (AMD EPYC, 1 thread, a fresh process: 256x256 * 5x5 'same' float32 was planned in 1.7 ms
-#: and summed in 0.07 ms). The signature's next call is planned in full.
-FIRST_SIGHT_SECONDS = 1e-3
+#: and summed in 0.07 ms), and a choice priced for FFTW's measured plans is not the fastest
+#: while the transforms run on pocketfft: under 1 ms here, a fresh process' `fftconvolve` of
+#: 256x256 * 15x15 float32 chose tiles and took 4.7 ms (scipy 2.9), 3.5 ms now. The
+#: signature's next calls reuse the plan while its transforms are not final (`_first_sight`).
+FIRST_SIGHT_SECONDS = 20e-3
 #: ... pricing an FFT whose transforms are not final yet at this many times its estimate (which
 #: assumes FFTW's measured plans): a transform size's first calls run on pocketfft or ESTIMATE
 #: plans, and took 3.4-8.7x the estimate (AMD EPYC, 1 thread: 60,480 float32 1.96 ms for
 #: 0.51 ms, 315x224 float32 5.1 for 0.58 ms, 70x42x54 float32 16 for 1.9 ms).
 FIRST_FFT_FACTOR = 4.0
-#: Keys of signatures whose first call was planned that way. Unlike `_memo` it keeps no
-#: geometry alive: a key whose geometry was since dropped may match a new signature's, which is
-#: then planned in full at once (time only; the memo's keys stay exact).
-_sighted: set[tuple] = set()
+#: Keys of signatures whose first call was seen -> the plan it was given that way (None: it was
+#: planned in full). Unlike `_memo` it keeps no geometry alive: a key whose geometry was since
+#: dropped may match a new signature's, so a plan is reused only for an equal `Spec`.
+_sighted: dict[tuple, Plan | None] = {}
 
 
 def plan(
@@ -190,14 +193,22 @@ def _key(problem: Problem, threads: int, method: str, methods: Sequence[str] | N
 def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[str] | None, limit: int | None,
                  settings: config.Config) -> Plan | None:
     """For a signature's first call (``key``: its `_key`), the cheapest plan among
-    `FIRST_SIGHT_EXECUTORS` when it is estimated under `FIRST_SIGHT_SECONDS`; else None (plan
-    in full)."""
-    if key in _sighted or key in _memo:
+    `FIRST_SIGHT_EXECUTORS` when it is estimated under `FIRST_SIGHT_SECONDS`; for its next
+    calls, that plan again while its transforms are not final (pocketfft or ESTIMATE while
+    FFTW measures their size in the background: a choice priced for the measured plans would
+    not be the fastest; a fresh process' second `fftconvolve` of 256x256 * 15x15 float32 ran
+    tiles on pocketfft in 3.9 ms, scipy 2.2); else None (plan in full)."""
+    if key in _memo:
+        return None
+    spec = problem.spec(threads, settings.backend)
+    if key in _sighted:
+        earlier = _sighted[key]
+        if earlier is not None and earlier.spec == spec and not _transforms_final(earlier):
+            return earlier
         return None
     if len(_sighted) >= MEMO_SIZE:
         _sighted.clear()
-    _sighted.add(key)
-    spec = problem.spec(threads, settings.backend)
+    _sighted[key] = None
     short = []
     for name in FIRST_SIGHT_EXECUTORS:
         executor = registry.get(name)
@@ -221,9 +232,12 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
             quick = make_plan(spec, "auto", (name,), costs, limit)
     if seconds > FIRST_SIGHT_SECONDS:
         return None
-    return dataclasses.replace(quick, costs_source=source, first_sight=True,
-                               reason=f"a new signature's first call: the cheapest of {', '.join(short)}, "
-                                      "without pricing the rest")
+    quick = dataclasses.replace(quick, costs_source=source, first_sight=True,
+                                reason=f"a new signature's first call (and the next ones while its "
+                                       f"transforms are not final): the cheapest of {', '.join(short)}, "
+                                       "without pricing the rest")
+    _sighted[key] = quick
+    return quick
 
 
 def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
