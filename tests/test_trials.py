@@ -214,6 +214,28 @@ def test_a_trials_first_calls_run_the_cheapest_estimate(rng, contested):
     assert sorted(order[first:]) == sorted(p.executor for p in trial.plans[1:])
 
 
+def test_a_trials_first_calls_run_what_the_first_call_ran(rng, monkeypatch):
+    """When a signature's first call ran a quick plan, its trial's first calls run that plan
+    (made and warm) rather than the cheapest estimate, whose new transform sizes plan at their
+    first run: 1000x800 * 21x21 float32, the first call's direct sum 11 ms, then the tiles'
+    second call 27 ms (scipy 11-17)."""
+    from fftconv.core.problem import Problem
+
+    monkeypatch.setattr(trials, "TRIAL_RATIO", 1e9)
+    monkeypatch.setattr(run, "_transforms_final", lambda plan: True)
+    monkeypatch.setattr(run, "FIRST_SIGHT_SECONDS", 1.0)
+    run._memo.clear()
+    run._sighted.clear()
+    problem = Problem.build(rng.standard_normal((300, 280)), rng.standard_normal((21, 21)), "same")
+    quick = run.plan(problem, threads=1, for_call=True)
+    assert quick.first_sight
+    ran = [run.plan(problem, threads=1, for_call=True) for _ in range(trials.CHEAPEST_FIRST_CALLS + 1)]
+    contenders = [p.executor for p in ran[0].trial.plans]
+    assert quick.executor in contenders and contenders[0] != quick.executor  # the case this is about
+    assert [p.executor for p in ran[: trials.CHEAPEST_FIRST_CALLS]] == [quick.executor] * 2
+    assert all(p.trial is ran[0].trial for p in ran)  # the trial's own plans: their runs are timed
+
+
 def test_a_signatures_plan_read_without_its_trial_is_not_timed(rng):
     """ndimage's blocks (and `fftconv.plan`) read a signature's plan without running its trial:
     those runs are not the trial's, so they neither decide it nor keep a loop unsettled."""

@@ -127,6 +127,9 @@ def plan(
     if trial is None:
         return chosen
     if for_call:
+        quick = _sighted.get(key)
+        if quick is not None:  # the first call ran this one: its plans and buffers are made
+            trial.start_with(quick.executor)
         return trial.next()
     return trial.kept or chosen
 

@@ -6,7 +6,8 @@ interpreter or another CPU makes larger) is larger than the gap it must judge: o
 everyday sizes it chose up to 2.5x slower than the fastest method, and left the fastest
 estimated at 2x another's. So for a signature whose
 cheapest executors are estimated within `TRIAL_RATIO` of each other, the calls of that
-signature time them: the first calls run the cheapest estimate (`CHEAPEST_FIRST_CALLS`), the
+signature time them: the first calls run the cheapest estimate, or what the signature's first
+call ran (`CHEAPEST_FIRST_CALLS`), the
 next ones each contender in turn (its first run untimed: plans, caches), a contender clearly
 slower than another leaves (`ELIMINATE_RATIO`), and once each left has `TRIAL_RUNS`
 timed runs the one with the lowest median is kept for every later call. A run is timed as the
@@ -50,11 +51,13 @@ TRIAL_RUNS = 7
 ELIMINATE_RATIO = 1.5
 ELIMINATE_AFTER = 3
 #: A trial's first calls run the cheapest estimate, whose transforms the signature's first
-#: call planned: another contender's first run plans its own and shares the machine with the
-#: first transforms' measuring (AMD EPYC, a fresh process, 1 thread: a second call of
-#: 1,000,003 * 5,001 'same' took 221 ms on the whole-array FFT, 10 ms on the tiles; of
-#: `fftconvolve` 3000x2000 * 15x15 'same' 1,082 and 101 ms). A signature called once more is
-#: not yet a loop: exploring starts with the call after these.
+#: call planned, or the contender the first call ran when it ran a quick plan (`start_with`):
+#: another contender's first run plans its own and shares the machine with the first
+#: transforms' measuring (AMD EPYC, a fresh process, 1 thread: a second call of 1,000,003 *
+#: 5,001 'same' took 221 ms on the whole-array FFT, 10 ms on the tiles; of `fftconvolve`
+#: 3000x2000 * 15x15 'same' 1,082 and 101 ms; of `convolve` 1000x800 * 21x21 float32, whose
+#: first call ran the direct sum in 11 ms, 27 ms on the tiles' new sizes). A signature called
+#: once more is not yet a loop: exploring starts with the call after these.
 CHEAPEST_FIRST_CALLS = 2
 #: Runs after which a contender's transforms count as final even if the backend never says so.
 PATIENCE_RUNS = 12
@@ -101,6 +104,7 @@ class Trial:
         self.times: dict[str, list[float]] = {p.executor: [] for p in self.plans}
         self.kept = None
         self.served = 0  # calls `next` has answered
+        self.first: str | None = None  # what the first calls run (`start_with`), else the cheapest
         #: What the caller prepared for a contender (its executor's name -> e.g. its lane route),
         #: kept while the trial runs.
         self.routes: dict[str, object] = {}
@@ -119,7 +123,7 @@ class Trial:
                 return self.kept
             self.served += 1
             if self.served <= CHEAPEST_FIRST_CALLS:
-                return self.plans[0]
+                return next((p for p in self.plans if p.executor == self.first), self.plans[0])
             alive = self._alive()
             base = next((p for p in alive if self.runs[p.executor]), alive[0])  # runs when others wait
             ready = [base]
@@ -135,6 +139,13 @@ class Trial:
                 else:  # explored, but a run now would not be timed: the cheapest estimate runs instead
                     self.waits[name] += 1
             return min(ready, key=lambda p: (len(self.times[p.executor]), self.runs[p.executor]))
+
+    def start_with(self, executor: str) -> None:
+        """Run ``executor``'s contender (if it is one) on the trial's first calls, before any
+        is served: the signature's first call ran it, so its plans and buffers are made."""
+        with self._lock:
+            if self.served == 0:
+                self.first = executor
 
     def record(self, plan, seconds: float) -> None:
         """One call of ``plan`` took ``seconds``; keep the fastest once every contender is timed.
