@@ -28,10 +28,11 @@ from .. import config
 from ..executors import registry
 from ..planning import calibrate
 
-#: Largest kernel whose values join a call's key: 2048 float64 taps, the mid-size 1-D calls'
-#: kernels (a 700-tap one planned and transformed again at every call, 1.2-1.6x its routed
-#: call); the keys then hold at most 2 * `SIZE` * 16 KiB = 8 MiB.
-KERNEL_BYTES = 16384
+#: Largest kernel whose values join a call's key. 16 KiB (2048 float64 taps) was tried: the
+#: signatures it added are FFT ones, whose trials time contenders by their whole call while a
+#: kept plan's route skips its kernel spectrum (only where that spectrum is small), and the
+#: mid-size grid's regret rose from 1.06-1.16 to 1.23-1.24 (two runs each, AMD EPYC, 1 thread).
+KERNEL_BYTES = 4096
 #: Signatures remembered before the lane starts afresh.
 SIZE = 256
 
@@ -99,6 +100,8 @@ def signal_key(in1: object, in2: object, mode: object, method: object, axes: obj
     True
     """
     if type(in1) is not np.ndarray or type(in2) is not np.ndarray or in2.nbytes > KERNEL_BYTES:
+        return None
+    if in1.ndim < 2:  # keyed 1-D calls measured 0.83-1.34x their full path: no clear gain
         return None
     if in1.size == 0 or in2.size == 0 or type(mode) is not str:
         return None
