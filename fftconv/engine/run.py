@@ -55,7 +55,7 @@ FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "direct.rows", "dire
 #: (AMD EPYC, 1 thread, a fresh process: 256x256 * 5x5 'same' float32 was planned in 1.7 ms
 #: and summed in 0.07 ms), and a choice priced for FFTW's measured plans is not the fastest
 #: while the transforms run on pocketfft: under 1 ms here, a fresh process' `fftconvolve` of
-#: 256x256 * 15x15 float32 chose tiles and took 4.7 ms (scipy 2.9), 3.5 ms now. The
+#: 256x256 * 15x15 float32 chose tiles and took 4.3-4.7 ms (scipy 2.3-2.9), 2.3-4.0 now. The
 #: signature's next calls reuse the plan while its transforms are not final (`_first_sight`).
 FIRST_SIGHT_SECONDS = 20e-3
 #: ... pricing an FFT whose transforms are not final yet at this many times its estimate (which
