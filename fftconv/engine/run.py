@@ -203,15 +203,16 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
     tiles on pocketfft in 3.9 ms, scipy 2.2); else None (plan in full)."""
     if key in _memo:
         return None
-    spec = problem.spec(threads, settings.backend)
     if key in _sighted:
         earlier = _sighted[key]
-        if earlier is not None and earlier.spec == spec and not _transforms_final(earlier):
+        if (earlier is not None and not _transforms_final(earlier)
+                and earlier.spec == problem.spec(threads, settings.backend)):
             return earlier
         return None
     if len(_sighted) >= MEMO_SIZE:
         _sighted.clear()
     _sighted[key] = None
+    spec = problem.spec(threads, settings.backend)
     short = []
     for name in FIRST_SIGHT_EXECUTORS:
         executor = registry.get(name)
@@ -380,15 +381,16 @@ def _prepared_route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.n
     kernels = math.prod(problem.h.shape[: problem.h.ndim - problem.rank])
     if points * kernels * plan.compute_dtype.itemsize * (2 if real else 1) > ROUTE_PREPARED_BYTES:
         return None
-    prepared: list[object] = []
+    first, spectrum = True, None
 
     def computed(image: np.ndarray) -> np.ndarray:
-        if not prepared:  # the first call: as on the full path
-            prepared.append(None)
+        nonlocal first, spectrum
+        if first:  # the first call: as on the full path
+            first = False
             return execute(problem.with_image(image), plan)
-        if prepared[-1] is None:  # two threads at once may both make it: the same spectrum
-            prepared.append(prepare(problem, plan))
-        return execute(problem.with_image(image), plan, prepared=prepared[-1])
+        if spectrum is None:  # two threads at once may both make it: the same spectrum
+            spectrum = prepare(problem, plan)
+        return execute(problem.with_image(image), plan, prepared=spectrum)
     return computed
 
 
