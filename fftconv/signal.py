@@ -121,7 +121,7 @@ def _run_planned(problem: Problem, plan: Plan, image: np.ndarray, key: object, e
         else:
             if plan.executor not in trial.routes:  # a fallback to the pipeline is not timed twice
                 trial.routes[plan.executor] = run.route(problem, dataclasses.replace(plan, trial=None),
-                                                        kernel_work=False)
+                                                        kernel_work=True)
             prepared = trial.routes[plan.executor]
             if prepared is not None:
                 started = time.perf_counter()

@@ -99,6 +99,26 @@ def test_thread_gains_wait_for_an_idle_engine(cache, monkeypatch):
     assert json.loads(next(folder.glob("*.json")).read_text())["thread_gains"] is True
 
 
+def test_waiting_for_an_idle_engine_leaves_trials_timing(cache, monkeypatch):
+    """The thread gains' wait for quiet shares the machine with nothing: trials time their runs
+    meanwhile (they waited half a second at each process start, 2 threads)."""
+    monkeypatch.setattr(calibrate, "available_cores", lambda: 2)
+    monkeypatch.setattr(calibrate, "IDLE_SECONDS", 1.0)
+    calibrate.costs_for(config.get())
+    job = ("thread gains", calibrate.machine_key(config.get().backend)["id"])
+    deadline = time.monotonic() + 30
+    while background._running != job:
+        assert time.monotonic() < deadline, "the thread gains never started"
+        time.sleep(0.001)
+    deadline = time.monotonic() + 0.5  # within its wait
+    while not background.idle():
+        assert time.monotonic() < deadline and background._running == job, "not idle while only waiting"
+        time.sleep(0.001)
+    background.note_call()  # busy: the job gives up without measuring
+    assert calibrate.wait(60)
+    assert "thread_gains" not in cache[1]
+
+
 def test_another_cpu_or_version_measures_again(cache, monkeypatch):
     folder, calls = cache
     calibrate.costs_for(config.get())

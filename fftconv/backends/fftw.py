@@ -525,6 +525,10 @@ class FFTWBackend:
             return True
         return plan_state(fft_shape, real, dtype) in ("measured", "unmeasurable")
 
+    def measuring(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> bool:
+        """Whether transforms of ``fft_shape`` are being measured in the background now."""
+        return plan_state(fft_shape, real, dtype).endswith("+measuring")
+
     def version(self) -> str:
         # from the installed distribution, without loading pyFFTW: calibration keys its cache
         # by this in processes that may never transform

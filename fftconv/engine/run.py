@@ -246,23 +246,37 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
 
 def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
     """``chosen`` with a `Trial` of the executors estimated within `trials.TRIAL_RATIO` of
-    it (at most three), when there are several."""
+    it (`_contenders`), when there are several."""
     best = chosen.candidates[chosen.executor].seconds
     close = sorted((c.seconds, name) for name, c in chosen.candidates.items()
                    if c.fits and c.seconds <= trials.TRIAL_RATIO * best)
     if len(close) < 2:
         return chosen
     contenders = []
-    for _, name in close[:3]:
+    for name in _contenders([name for _, name in close]):
         alone = make_plan(chosen.spec, "auto", (name,), costs, limit)
         contenders.append(dataclasses.replace(
             chosen, method=alone.method, executor=alone.executor, layout=alone.layout,
             compute_dtype=alone.compute_dtype, backend=alone.backend, workspace=alone.workspace,
             reason="lowest estimated time" if name == chosen.executor else "timed in this signature's trial"))
-    trial = trials.Trial(contenders, _runs_final, _kept, _first_run_seconds)
+    trial = trials.Trial(contenders, _runs_final, _kept, _first_run_seconds, _runs_advance)
     contenders[:] = [dataclasses.replace(p, trial=trial) for p in contenders]
     trial.plans = contenders
     return contenders[0]
+
+
+def _contenders(close: list[str]) -> list[str]:
+    """Up to `trials.CONTENDERS` of ``close`` (executors by estimate, cheapest first): the
+    cheapest of each method first, then the next cheapest. Two implementations of one method
+    share most of their model's error; a method left out is the trial's blind spot (AMD EPYC,
+    2 threads: 32332 * 29 'same' float64 timed the tiles and two direct sums, and kept the
+    tiles at 0.38 ms where the whole-array FFT, estimated 1.7x the tiles, took 0.29 ms)."""
+    firsts: dict[str, str] = {}
+    for name in close:
+        firsts.setdefault(registry.get(name).method, name)
+    picked = list(firsts.values())[: trials.CONTENDERS]
+    picked += [name for name in close if name not in picked][: trials.CONTENDERS - len(picked)]
+    return sorted(picked, key=close.index)
 
 
 #: Seconds a run spends per byte of working memory it meets fresh (AMD EPYC, early in a fresh
@@ -279,7 +293,9 @@ def _first_run_seconds(plan: Plan) -> float:
     process, 1 thread): the whole-array FFT, estimated at 143 ms beside the tiles' 64 ms, with 93
     MiB of working memory, first ran in 1.35 s as the signature's third call (the tiles: 102 ms),
     0.23 s after."""
-    return FIRST_RUN_FACTOR * plan.candidates[plan.executor].seconds + plan.workspace * FRESH_SECONDS_PER_BYTE
+    estimate = plan.candidates[plan.executor].seconds
+    return (FIRST_RUN_FACTOR * estimate + plan.workspace * FRESH_SECONDS_PER_BYTE
+            + registry.get(plan.executor).first_use_seconds())
 
 
 def _runs_final(plan: Plan) -> bool:
@@ -295,6 +311,19 @@ def _transforms_final(plan: Plan) -> bool:
     final = getattr(get_backend(plan.backend), "final", None)
     dtype = plan.compute_dtype
     return final is None or final(plan.fft_shape, dtype.kind != "c", dtype.type(0).real.dtype)
+
+
+def _runs_advance(plan: Plan) -> bool:
+    """Whether ``plan``'s transforms are not final and only its own runs make them so: nothing
+    measures them yet (the backend measures a size from its second call; AMD EPYC, 2 threads:
+    the whole-array FFT of 126x52 * 8x8 'valid', run once on pocketfft and then left to wait
+    for a measuring nothing had started, sat out 100 calls at 1.4-1.6x its time)."""
+    if plan.backend is None or plan.fft_shape is None or _transforms_final(plan):
+        return False
+    measuring = getattr(get_backend(plan.backend), "measuring", None)
+    dtype = plan.compute_dtype
+    real = dtype.type(0).real.dtype
+    return measuring is not None and not measuring(plan.fft_shape, dtype.kind != "c", real)
 
 
 def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:
@@ -333,6 +362,12 @@ def route(problem: Problem, plan: Plan, kernel_work: bool = True
     geo = problem.geometry
     if geo.swap or not all_finite(problem.h):
         return None
+    # the route outlives the call: a kernel the caller changes later must not change it
+    problem = dataclasses.replace(problem, h=problem.h.copy())
+    if not (geo.crop is not None or geo.moved or problem.batch):
+        call = executor.prepare_call(problem, plan)
+        if call is not None:
+            return _cast_route(call, problem.result_dtype, problem.conventions.integers)
     if not executor.reads_boundary:
         return _prepared_route(problem, plan) if kernel_work else None
     if geo.crop is not None or geo.moved or problem.batch:
@@ -363,6 +398,15 @@ class Prepared:
 
     def __call__(self, image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return execute(self.problem.with_image(image), self.plan, prepared=self.prepared, out=out)
+
+
+def _cast_route(call: Callable[[np.ndarray], np.ndarray], result: np.dtype, rule: str
+                ) -> Callable[[np.ndarray], np.ndarray]:
+    """``call`` with its output cast to ``result`` (by the integer ``rule``) where it differs."""
+    def computed(image: np.ndarray) -> np.ndarray:
+        out = call(image)
+        return out if out.dtype == result else cast(out, result, rule)
+    return computed
 
 
 def _prepared_route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:

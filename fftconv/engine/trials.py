@@ -38,6 +38,8 @@ from collections.abc import Callable
 #: Executors estimated within this factor of the cheapest are timed on repeated calls (at most
 #: `fftconv.planning.planner.PRUNE_RATIO`, beyond which executors are not even priced).
 TRIAL_RATIO = 3.0
+#: Most contenders of a trial (`fftconv.engine.run` picks them).
+CONTENDERS = 3
 #: Timed runs of each contender before the fastest is kept, judged by their median: the time
 #: users meet and the benchmarks judge by (the fastest single run, used before, let one lucky
 #: run decide; 3 medians were too few, picking 1.3x slower once in twenty on a shared VM).
@@ -90,9 +92,13 @@ class Trial:
 
     def __init__(self, plans: list, final: Callable[[object], bool],
                  settle: Callable[[object, dict[str, float]], object],
-                 first_run: Callable[[object], float] | None = None) -> None:
+                 first_run: Callable[[object], float] | None = None,
+                 advances: Callable[[object], bool] | None = None) -> None:
         self.plans = list(plans)
         self.final = final
+        #: Whether a run of a plan now, though untimed, is what brings its runs to final (its
+        #: transforms are made final by its calls, not by work already under way)
+        self.advances = advances or (lambda plan: False)
         self.settle = settle
         #: What each contender's first run is expected to cost (plans, fresh working memory):
         #: it is explored once the signature's calls have spent that long (`next`).
@@ -117,7 +123,9 @@ class Trial:
         runs have spent what its first run is expected to cost (a ski rental: exploring at most
         doubles what a signature's calls cost, however few they turn out to be), and one run
         already sits out (up to `PATIENCE_WAITS` calls) while a run would not be timed (its
-        transforms still measured in the background): its untimed runs cost what its first did."""
+        transforms still measured in the background): its untimed runs cost what its first did.
+        One whose transforms only its own calls make final (``advances``: a size's second call
+        starts its measuring) runs again at once: sitting out, it waited for nothing."""
         with self._lock:
             if self.kept is not None:
                 return self.kept
@@ -134,7 +142,7 @@ class Trial:
                 if not self.runs[name]:
                     if self.spent >= self.first_run[name]:
                         ready.append(p)
-                elif self.waits[name] >= PATIENCE_WAITS or self.final(p):
+                elif self.waits[name] >= PATIENCE_WAITS or self.final(p) or self.advances(p):
                     ready.append(p)
                 else:  # explored, but a run now would not be timed: the cheapest estimate runs instead
                     self.waits[name] += 1

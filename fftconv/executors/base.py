@@ -135,6 +135,18 @@ class Executor:
         materialised path (``out`` may have been written: that path writes it again)."""
         return False
 
+    def first_use_seconds(self) -> float:
+        """What this executor's first run in the process costs beyond its estimate (a module
+        it imports then): a trial explores it once the signature's calls have spent that."""
+        return 0.0
+
+    def prepare_call(self, problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
+        """For calls that repeat (`fftconv.engine.lane`): the convolution of any image of the
+        problem's shape and dtype (the caller's ``in1``), in the plan's compute dtype, with
+        everything but the image fixed; None (the default) where the executor has no cheaper
+        way than `run`. ``problem`` is unbatched, unswapped, uncropped, its kernel finite."""
+        return None
+
     def prepare_extended(self, ranges: Sequence[tuple[int, int]], mode: str, cval: object, kernel: np.ndarray,
                          plan: Plan) -> Callable[[np.ndarray, np.ndarray], bool]:
         """`run_extended` with everything but the source and the output fixed, for calls that

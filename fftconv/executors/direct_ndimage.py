@@ -19,6 +19,7 @@ ever refuses our arguments, every call goes through the public ``ndimage.correla
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,8 +32,11 @@ from .base import Estimate, Executor, NonFiniteInput
 from .nonfinite import all_finite
 
 #: scipy.ndimage's private loop (None: use the public function), looked up on first use:
-#: importing scipy.ndimage takes ~130 ms, otherwise most of ``import fftconv``.
+#: importing scipy.ndimage takes ~130 ms, otherwise most of ``import fftconv``...
 _loop: object = ...
+#: ... and 0.18-0.36 s in a process that has not imported it (AMD EPYC, scipy 1.17: a trial
+#: exploring this executor as a 1-D signature's fifth call made that call 180-365 ms long).
+IMPORT_SECONDS = 0.3
 _CONSTANT = 0  # the loop's code for 'constant' edges
 
 
@@ -103,6 +107,9 @@ class NdimageLoop(Executor):
 
     def applies(self, spec: Spec, forced: bool = False) -> bool:
         return self.compute_dtype(spec).char in "fd" and not spec.kernel_batched
+
+    def first_use_seconds(self) -> float:
+        return IMPORT_SECONDS if _loop is ... and "scipy.ndimage" not in sys.modules else 0.0
 
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
         dtype = self.compute_dtype(spec)

@@ -49,8 +49,8 @@ from .costs import DEFAULT_COSTS, CostModel
 #: time of two threads means nothing while the user's calls share the cores); a process that
 #: is busy then leaves it to a later one.
 IDLE_SECONDS = 0.5
-#: Format of the cache file.
-CACHE_VERSION = 1
+#: Format of the cache file (2: np.convolve priced per output and per multiply-add).
+CACHE_VERSION = 2
 
 _lock = threading.Lock()
 #: Coefficients by machine key id: None while they are measured in the background.
@@ -149,7 +149,8 @@ def _measure_thread_gains(key: dict[str, object], costs: CostModel) -> None:
     idle for `IDLE_SECONDS` and stays idle meanwhile (two threads' wall time means nothing
     while the user's calls share the cores); else left for a later process."""
     calls = background.calls()
-    time.sleep(IDLE_SECONDS)
+    with background.waiting():
+        time.sleep(IDLE_SECONDS)
     if background.calls() != calls:
         return
     started = time.perf_counter()

@@ -62,7 +62,8 @@ class CostModel:
     gemm_complex: float = 4.0  # a complex multiply-add is four real ones
     direct_point: float = 1.1e-9  # per output of scipy.ndimage's loop (its line buffers)
     direct_mac: float = 0.45e-9  # per multiply-add, float64 (scipy.ndimage's loop)
-    direct_mac_1d: float = 0.165e-9  # per multiply-add of np.convolve (1-D, no batch)
+    direct_mac_1d: float = 0.13e-9  # per float64 multiply-add of np.convolve's dots (1-D, no batch) ...
+    direct_out_1d: float = 12e-9  # ... and per output: one dot call (`fftconv.executors.direct_numpy`)
     direct_call: float = 2.5e-6  # per NumPy call of the shift-and-add sum
     row_point: float = 0.32e-9  # per extended-image point of one kernel row's np.correlate and its sum
     row_tap: float = 0.105e-9  # ... and per tap of that kernel row

@@ -30,7 +30,8 @@ DIRECT_CASES = {
     "direct.rows": ([((256, 256), (3, 3)), ((256, 256), (9, 9))], "float64",
                     [("row_point", "row_tap", "row_call")]),
     "direct.ndimage": ([((128, 128), (13, 13))], "float64", [("direct_point", "direct_mac")]),
-    "direct.numpy": ([((8192,), (31,))], "float64", [("direct_mac_1d",)]),
+    "direct.numpy": ([((8192,), (31,)), ((4096,), (1023,))], "float64",
+                     [("direct_out_1d",), ("direct_mac_1d",)]),
     "direct.windows": ([((64, 64), (3, 3))], "float64", [("window_point", "window_mac")]),
 }
 #: Seconds per 8 bytes of ``np.copyto`` on the reference machine, of 256 KiB (in the cache) and

@@ -35,7 +35,7 @@ DIRECT_GROUPS = {
     "direct.windows": [("direct_overhead",), ("window_point",), ("window_mac",)],
     "direct.ndimage": [("direct_point", "direct_mac")],
     "direct.rows": [("row_point", "row_tap", "row_call")],
-    "direct.numpy": [("direct_mac_1d",)],
+    "direct.numpy": [("direct_out_1d",), ("direct_mac_1d",)],
     "direct.shift_add": [("direct_generic",)],
     "direct.compiled": [("compiled_point",), ("compiled_mac",), ("compiled_call",)],
 }
