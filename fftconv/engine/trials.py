@@ -8,7 +8,8 @@ estimated at 2x another's. So for a signature whose
 cheapest executors are estimated within `TRIAL_RATIO` of each other, the calls of that
 signature time them: the first calls run the cheapest estimate, or what the signature's first
 call ran (`CHEAPEST_FIRST_CALLS`), the
-next ones each contender in turn (its first run untimed: plans, caches), a contender clearly
+next ones each contender in turn, `STREAK` calls in a row whose first is not timed (a first
+run plans, and a run after another contender's meets the caches that one left), a contender clearly
 slower than another leaves (`ELIMINATE_RATIO`), and once each left has `TRIAL_RUNS`
 timed runs the one with the lowest median is kept for every later call. A run is timed as the
 contender will cost once kept (the facade decides what that is: `fftconv.signal` times a contender
@@ -23,8 +24,10 @@ Examples
 >>> from types import SimpleNamespace
 >>> trial = Trial([SimpleNamespace(executor="a"), SimpleNamespace(executor="b")], lambda plan: True,
 ...               lambda plan, medians: plan)
->>> for seconds in (9.0, 9.0) + (2.0, 1.0) * TRIAL_RUNS:  # one untimed run each, then timed ones
-...     trial.record(trial.next(), seconds)
+>>> speed = {"a": 2.0, "b": 1.0}
+>>> while trial.kept is None:
+...     plan = trial.next()
+...     trial.record(plan, speed[plan.executor])
 >>> trial.kept.executor
 'b'
 """
@@ -61,6 +64,11 @@ ELIMINATE_AFTER = 3
 #: first call ran the direct sum in 11 ms, 27 ms on the tiles' new sizes). A signature called
 #: once more is not yet a loop: exploring starts with the call after these.
 CHEAPEST_FIRST_CALLS = 2
+#: Calls a contender runs in a row; the first of each streak is not timed. A run after another
+#: contender's meets the caches and buffers that one left (AMD EPYC, 2 threads, 65227 * 226
+#: 'full' float32: the tiles 0.37 ms after themselves, 0.48-0.50 ms after the whole-array
+#: FFT's 0.51-0.58), and a kept one always runs after itself.
+STREAK = 4
 #: Runs after which a contender's transforms count as final even if the backend never says so.
 PATIENCE_RUNS = 12
 #: Calls an explored contender sits out while its runs would not be timed (`Trial.next`): the
@@ -110,6 +118,8 @@ class Trial:
         self.times: dict[str, list[float]] = {p.executor: [] for p in self.plans}
         self.kept = None
         self.served = 0  # calls `next` has answered
+        self.streak: tuple[str | None, int] = (None, 0)  # the contender served last, calls in a row
+        self.previous: str | None = None  # the contender whose run was recorded last
         self.first: str | None = None  # what the first calls run (`start_with`), else the cheapest
         #: What the caller prepared for a contender (its executor's name -> e.g. its lane route),
         #: kept while the trial runs.
@@ -130,8 +140,10 @@ class Trial:
             if self.kept is not None:
                 return self.kept
             self.served += 1
-            if self.served <= CHEAPEST_FIRST_CALLS:
-                return next((p for p in self.plans if p.executor == self.first), self.plans[0])
+            if self.served <= CHEAPEST_FIRST_CALLS:  # not a streak: exploring starts after them
+                plan = next((p for p in self.plans if p.executor == self.first), self.plans[0])
+                self.streak = (plan.executor, STREAK)
+                return plan
             alive = self._alive()
             base = next((p for p in alive if self.runs[p.executor]), alive[0])  # runs when others wait
             ready = [base]
@@ -146,7 +158,17 @@ class Trial:
                     ready.append(p)
                 else:  # explored, but a run now would not be timed: the cheapest estimate runs instead
                     self.waits[name] += 1
-            return min(ready, key=lambda p: (len(self.times[p.executor]), self.runs[p.executor]))
+            last, count = self.streak
+            again = [p for p in ready if p.executor == last and len(self.times[last]) < TRIAL_RUNS]
+            if again and count < STREAK:
+                return self._serve(again[0])
+            return self._serve(min(ready, key=lambda p: (len(self.times[p.executor]), self.runs[p.executor])))
+
+    def _serve(self, plan):
+        """``plan``, counted in the streak; the caller holds the lock."""
+        last, count = self.streak
+        self.streak = (plan.executor, count + 1 if plan.executor == last else 1)
+        return plan
 
     def start_with(self, executor: str) -> None:
         """Run ``executor``'s contender (if it is one) on the trial's first calls, before any
@@ -168,7 +190,8 @@ class Trial:
             self.spent += seconds
             name = plan.executor
             self.runs[name] += 1
-            if self.runs[name] > 1 and (self.runs[name] > PATIENCE_RUNS or self.final(plan)):
+            after_itself, self.previous = self.previous == name, name
+            if after_itself and (self.runs[name] > PATIENCE_RUNS or self.final(plan)):
                 self.times[name].append(seconds)
                 self._eliminate()
             alive = self._alive()
