@@ -12,6 +12,8 @@ import pytest
 import fftconv
 from fftconv import background, config
 from fftconv.cli.main import main
+from fftconv.executors import direct_compiled
+from fftconv.executors.direct_compiled import variant_factor
 from fftconv.planning import calibrate, measure_cpu
 from fftconv.planning.costs import DEFAULT_COSTS
 
@@ -50,7 +52,8 @@ def calibrated_costs():
 def test_the_first_plan_does_not_wait_then_the_calibration_is_used(cache):
     folder, calls = cache
     costs, source = calibrate.costs_for(config.get())
-    assert (costs, source) == (DEFAULT_COSTS, "calibrating")
+    scaled = dataclasses.replace(DEFAULT_COSTS, compiled_mac=DEFAULT_COSTS.compiled_mac * variant_factor())
+    assert (costs, source) == (scaled, "calibrating")
     assert "calibrated in the background" in fftconv.plan((512, 512), (3, 3), threads=1).explain()
     costs, source = calibrated_costs()
     assert source == "calibrated" and calls[0] == "calibrate"
@@ -60,6 +63,17 @@ def test_the_first_plan_does_not_wait_then_the_calibration_is_used(cache):
     data = json.loads(files[0].read_text())
     assert data["key"]["cpu"] and data["costs"]["fft_point"] == DEFAULT_COSTS.fft_point * 2
     assert "calibrated on this CPU" in fftconv.plan((512, 512), (3, 3), threads=1).explain()
+
+
+def test_until_measured_the_compiled_loop_is_priced_for_its_variant(cache, monkeypatch):
+    """The built-in rate is AVX-512's: an AVX2 machine's first calls planned 600x500 * 41x41 on
+    the loop (0.68 s) where the FFT takes 15 ms."""
+    monkeypatch.setattr(calibrate.background, "submit", lambda *args, **kwargs: True)  # still measuring
+    monkeypatch.setattr(direct_compiled, "variant_factor", lambda: 6.8)
+    costs, source = calibrate.costs_for(config.get())
+    assert source == "calibrating" and costs.compiled_mac == DEFAULT_COSTS.compiled_mac * 6.8
+    with config.override(calibrate="off"):  # the built-in coefficients themselves, whatever the CPU
+        assert calibrate.costs_for(config.get()) == (DEFAULT_COSTS, "built-in")
 
 
 def test_measured_once_then_read_from_the_cache(cache):

@@ -27,6 +27,22 @@ from fftconv.planning.planner import make_plan
 pytestmark = pytest.mark.skipif(direct_compiled.loops() is None, reason="the compiled loops are not built")
 
 
+@pytest.fixture(autouse=True, params=[4, 3, 1], ids=["AVX-512", "AVX2", "SSE2"])
+def cpu_variant(request):
+    """Every test on each compiled variant this CPU runs (each has its own vector width, chunk
+    and loop order): a variant the CPU lacks is not run here, and is tested where it runs."""
+    loops = direct_compiled.loops()
+    if loops is None:
+        yield None
+        return
+    if loops.use_level(request.param) not in (request.param, 0):
+        pytest.skip(f"this CPU does not run the x86-64 level {request.param} loops")
+    try:
+        yield request.param
+    finally:
+        loops.use_level(0)
+
+
 def compiled(in1, in2, mode, correlate=False, threads=1):
     """``convolve``/``correlate`` computed by the compiled executor and nothing else."""
     problem = Problem.build(np.asarray(in1), np.asarray(in2), mode, correlate=correlate)
@@ -236,6 +252,7 @@ def test_the_loop_refuses_what_does_not_fit_instead_of_crashing():
 def test_without_the_compiled_loops_numpy_serves_with_one_warning(monkeypatch, rng):
     monkeypatch.setattr(direct_compiled, "loops", lambda: None)
     monkeypatch.setattr(direct_compiled, "_warned", [])
+    run._memo.clear()
     a, b = rng.standard_normal((101, 99)), rng.standard_normal((3, 3))  # a shape no plan is memoised for
     with pytest.warns(RuntimeWarning, match="compiled direct loops are not built"):
         plan = fftconv.plan(a, b, "same", method="direct", threads=1)

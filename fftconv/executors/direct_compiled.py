@@ -50,7 +50,8 @@ SHORT_1D_TAPS = 8
 _SUMMED_IN = {"f": np.dtype(np.float32), "d": np.dtype(np.float64), "q": np.dtype(np.int64),
               "l": np.dtype(np.int64), "Q": np.dtype(np.int64), "L": np.dtype(np.int64),
               "F": np.dtype(np.float32), "D": np.dtype(np.float64)}
-#: Bytes of output columns the loop sums at once (``CHUNK_VECTORS`` x ``VECTOR_BYTES`` in C).
+#: Bytes of output columns the loop sums at once on AVX-512 (``NV`` x ``VBYTES`` in C; 128 on
+#: AVX2): the estimate rounds every row up to whole chunks of this size.
 CHUNK_BYTES = 256
 #: A row summed alone (rows left after blocks of four; 1-D) costs this many rows of a block:
 #: it reloads each input vector per row (8192 * 511 float64: 36 ps per multiply-add, 2-D 20).
@@ -68,6 +69,22 @@ DTYPE_FACTOR = {"f": 1.0, "d": 2.0, "q": 2.25, "l": 2.25}
 def loops():
     """The compiled module, or None if it was not built."""
     return _compiled.direct_loops
+
+
+#: The built-in rate (`CostModel.compiled_mac`) is the AVX-512 variant's; the others sum fewer
+#: lanes at once. Measured: AMD EPYC Zen 3 (AVX2) took 6.8x the reference machine's time per
+#: float32 multiply-add (a new machine's first calls, planned from the built-in rate before
+#: calibration, ran 600x500 * 41x41 on this loop: 0.68 s where the FFT takes 15 ms); the
+#: baseline (SSE2) is taken as half AVX2's width, not measured. `fftconv.planning.calibrate`
+#: scales the built-in rate by it while this CPU's own is measured.
+VARIANT_FACTOR = {"x86-64-v4 (AVX-512)": 1.0, "x86-64-v3 (AVX2)": 6.8, "x86-64 baseline (SSE2)": 13.6}
+
+
+@functools.cache
+def variant_factor() -> float:
+    """`VARIANT_FACTOR` of the variant this CPU runs (1 for a build with one variant)."""
+    built = loops()
+    return 1.0 if built is None else VARIANT_FACTOR.get(built.variant(), 1.0)
 
 
 _warned: list[bool] = []
