@@ -34,10 +34,11 @@
  * AVX-512, AVX2 and the baseline, each with its own vector width, chunk and loop order (see
  * FOR_TARGETS), and the first call picks the CPU's, so a build runs on any x86-64 machine it
  * is copied to. On AVX2 (16 registers) a tap's loads go straight into the multiply-adds of
- * each output row (no branch on the row): 3-7 % faster than sharing each load across rows,
- * whose accumulators spill there (AMD EPYC Zen 3, 11x11 float32 at 512x512: 1.75 against
- * 1.78 ms; 2 vectors a chunk 2.3 ms, 3 vectors 2.0 ms). The GIL is released while summing,
- * so calls on disjoint output rows run in parallel threads.
+ * each output row, rows of a zero cval read from a zero row rather than branched over: 3x3
+ * float32 at 256x256 71 us where sharing each load across rows (as on AVX-512, whose
+ * accumulators spill here) took 86 us, 11x11 at 512x512 1.76 against 1.78 ms (AMD EPYC Zen 3;
+ * 2 vectors a chunk 2.3 ms, 3 vectors 2.0 ms, blocks of 2 rows sharing loads 2.5 ms). The GIL
+ * is released while summing, so calls on disjoint output rows run in parallel threads.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -134,13 +135,12 @@ typedef struct {
             for (int a = 0; a < kh; a++) {                                                          \
                 const T *rows[BLOCK_ROWS];                                                          \
                 _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                        \
-                    rows[o] = in[a + o] == NULL ? NULL : in[a + o] + jin;                           \
+                    rows[o] = in[a + o] + jin; /* never NULL here: zero rows are read */            \
                 for (int b = 0; b < kw; b++) {                                                      \
                     T w = k[a * kw + b];                                                            \
                     _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                    \
-                        if (rows[o] != NULL)                                                        \
-                            _Pragma("GCC unroll 8") for (int v = 0; v < NAME##_NV; v++)             \
-                                if (v < nv) acc[o][v] += w * NAME##_load(rows[o] + b + v * NAME##_LANES); \
+                        _Pragma("GCC unroll 8") for (int v = 0; v < NAME##_NV; v++)                 \
+                            if (v < nv) acc[o][v] += w * NAME##_load(rows[o] + b + v * NAME##_LANES); \
                 }                                                                                   \
             }                                                                                       \
         }                                                                                           \
@@ -236,8 +236,8 @@ typedef struct {
                 Py_ssize_t r = i + q;                                                               \
                 T *slot = ring + (size_t)(r % slots) * (size_t)padded;                              \
                 if (x == NULL || J->row_map[r] < 0) {                                               \
-                    in[q] = cval == 0 ? NULL : cval_row;                                            \
-                    direct[q] = cval == 0 ? NULL : cval_row;                                        \
+                    in[q] = cval == 0 && SHARED_LOADS ? NULL : cval_row; /* else a row of cval */   \
+                    direct[q] = in[q];                                                              \
                     continue;                                                                       \
                 }                                                                                   \
                 if (r >= built) {                                                                   \
@@ -279,7 +279,7 @@ typedef struct {
         /* the ring (only as many rows as a block reads: 1-D needs one), then a row of cval if     \
            it is not zero; kept small, as glibc hands allocations over 128 KiB out as fresh pages */ \
         int slots = J->kh + (J->height < BLOCK_ROWS ? (int)J->height : BLOCK_ROWS) - 1;             \
-        int cval_rows = cval != 0;                                                                  \
+        int cval_rows = cval != 0 || !SHARED_LOADS; /* per tap: zero rows are read, not skipped */ \
         T *ring = malloc((size_t)(slots + cval_rows) * (size_t)padded * sizeof(T));                 \
         const T **in = malloc(2 * (size_t)(J->kh + BLOCK_ROWS) * sizeof(T *)); /* ring, direct */ \
         if (ring == NULL || in == NULL) {                                                           \
