@@ -84,6 +84,19 @@ def test_small_first_transforms_run_on_pocketfft(rng, flags_planned):
     assert planned == []  # wisdom looked up (it knows nothing), no plan made: pocketfft
 
 
+@pytest.mark.parametrize("dtype, on_pocketfft", [("float32", True), ("float64", False)])
+def test_single_precision_nd_first_transforms_run_on_pocketfft_up_to_2m_points(rng, flags_planned, dtype,
+                                                                                on_pocketfft):
+    """Scaled pocketfft runs single-precision transforms over several axes as fast as FFTW's
+    ESTIMATE plans up to ~2 M points; loading pyFFTW and planning made `fftconvolve` 96³ * 15³
+    float32's first call 1.05x scipy's. Double precision is 1.5-1.7x faster on FFTW."""
+    x, h = rng.standard_normal((90, 90, 90)).astype(dtype), rng.standard_normal((11, 11, 11)).astype(dtype)
+    out = fftconv.fftconvolve(x, h, "same")  # 100³ points, 1 M
+    assert_close(out, scipy.signal.fftconvolve(x, h, "same"), ulps=4096 if dtype == "float32" else 64)
+    planned = [flags for flags, _ in flags_planned if "FFTW_WISDOM_ONLY" not in flags]
+    assert (planned == []) == on_pocketfft
+
+
 @pytest.mark.parametrize("shapes", [((700,), (90,)), ((60, 50), (5, 5))])
 def test_a_small_first_call_reads_no_wisdom_and_its_repeat_reads_its_sizes_only(rng, tmp_path, monkeypatch,
                                                                                   shapes):

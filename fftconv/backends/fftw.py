@@ -77,6 +77,12 @@ COUNTED_SIZES = 4096
 #: one 65,536-point 1-D transform is 3.4 ms on pocketfft, 13 ms with ESTIMATE's planning; one
 #: 2048x2048 transform 235 ms against 70 ms.
 ESTIMATE_WORTH = 1 << 19
+#: ... and this many for single-precision transforms over two or more axes, where pocketfft
+#: (scaled: `pocketfft.SCALED_SINGLE_AXES`) runs as fast as FFTW's ESTIMATE plans up to about
+#: 2 M points (AMD EPYC Zen 3, three transforms, ESTIMATE's planning included: 1024² float32
+#: 15.6 against 16.2 ms, 110³ 25.8 against 25.6 ms; 128³ 39 against 26 ms): loading pyFFTW
+#: and planning (~10 ms) made `fftconvolve` 96³ * 15³ float32's first call 1.05x scipy's.
+ESTIMATE_WORTH_SINGLE_ND = 1 << 21
 
 _EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}
 
@@ -277,7 +283,8 @@ def transform_pair(
         _pairs.put(key, pair)
         return pair
     count = _count_call(size)
-    small = uses * math.prod(batch_shape) * math.prod(fft_shape) < ESTIMATE_WORTH
+    worth = ESTIMATE_WORTH_SINGLE_ND if len(fft_shape) >= 2 and size[3].char in "fF" else ESTIMATE_WORTH
+    small = uses * math.prod(batch_shape) * math.prod(fft_shape) < worth
     # an ESTIMATE pair looks the wisdom up again only once it has grown; a few small
     # transforms do not load pyFFTW for it (~6 ms) before their size repeats
     stale = pair is None or pair.wisdom_seen != _wisdom_grown[0]
