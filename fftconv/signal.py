@@ -120,8 +120,7 @@ def _run_planned(problem: Problem, plan: Plan, image: np.ndarray, key: object, e
                 return prepared(image)
         else:
             if plan.executor not in trial.routes:  # a fallback to the pipeline is not timed twice
-                trial.routes[plan.executor] = run.route(problem, dataclasses.replace(plan, trial=None),
-                                                        kernel_work=True)
+                trial.routes[plan.executor] = run.route(problem, dataclasses.replace(plan, trial=None))
             prepared = trial.routes[plan.executor]
             if prepared is not None:
                 started = time.perf_counter()

@@ -28,10 +28,10 @@ from .. import config
 from ..executors import registry
 from ..planning import calibrate
 
-#: Largest kernel whose values join a call's key. 16 KiB (2048 float64 taps) was tried: the
-#: signatures it added are FFT ones, whose trials time contenders by their whole call while a
-#: kept plan's route skips its kernel spectrum (only where that spectrum is small), and the
-#: mid-size grid's regret rose from 1.06-1.16 to 1.23-1.24 (two runs each, AMD EPYC, 1 thread).
+#: Largest kernel whose values join a call's key. 16 KiB (2048 float64 taps) was tried while
+#: trials timed FFT contenders by their whole call and kept plans' routes skipped the kernel
+#: spectrum: the mid-size grid's regret rose from 1.06-1.16 to 1.23-1.24 (two runs each, AMD
+#: EPYC, 1 thread). Trials now time contenders by their routes; 16 KiB was not tried again.
 KERNEL_BYTES = 4096
 #: Signatures remembered before the lane starts afresh.
 SIZE = 256

@@ -337,18 +337,16 @@ def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:
 ROUTE_PREPARED_BYTES = 1 << 18
 
 
-def route(problem: Problem, plan: Plan, kernel_work: bool = True
-          ) -> Callable[[np.ndarray], np.ndarray] | None:
+def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
     """A call that computes the problem for any image of its shape and dtype
-    (`fftconv.engine.lane`), or None: for a plan whose executor reads the extension itself
-    (`Executor.reads_boundary`) and a problem with nothing to rearrange (every axis
-    convolved, no swap, no crop), its prepared extended read; for an FFT plan of a problem
-    without a swap and a floating result, the pipeline with the kernel's spectrum made once
-    (`prepare`, up to `ROUTE_PREPARED_BYTES`; a 64x64 float32 `fftconvolve` with a 3x3
-    kernel spent a quarter of its call on it). ``kernel_work=False`` leaves the FFT plans out,
-    for a trial's contenders: timed by their routes beside the direct loop's, FFT plans won
-    close trials that they then lost by up to 20 % (the mid-size grid's regret at 2 threads
-    rose from 1.11 to 1.22); timed by their whole call, as before, they do not.
+    (`fftconv.engine.lane`), or None. For a problem with nothing to rearrange (every axis
+    convolved, no swap, no crop): the executor's own route (`Executor.prepare_call`), else,
+    for one that reads the extension itself (`Executor.reads_boundary`), its prepared extended
+    read. For an FFT plan of a problem without a swap and a floating result: the pipeline with
+    the kernel's spectrum made once (`prepare`, up to `ROUTE_PREPARED_BYTES`; a 64x64 float32
+    `fftconvolve` with a 3x3 kernel spent a quarter of its call on it). A trial times its
+    contenders by these routes, as they run once kept (timed by their whole call while kept
+    ones skipped the kernel spectrum, FFT contenders lost close trials they would have won).
 
     Examples
     --------
@@ -369,7 +367,7 @@ def route(problem: Problem, plan: Plan, kernel_work: bool = True
         if call is not None:
             return _cast_route(call, problem.result_dtype, problem.conventions.integers)
     if not executor.reads_boundary:
-        return _prepared_route(problem, plan) if kernel_work else None
+        return _prepared_route(problem, plan)
     if geo.crop is not None or geo.moved or problem.batch:
         return None
     kernel = problem.kernel()
