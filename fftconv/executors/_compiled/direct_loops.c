@@ -34,11 +34,14 @@
  * AVX-512, AVX2 and the baseline, each with its own vector width, chunk and loop order (see
  * FOR_TARGETS), and the first call picks the CPU's, so a build runs on any x86-64 machine it
  * is copied to. On AVX2 (16 registers) a tap's loads go straight into the multiply-adds of
- * each output row, rows of a zero cval read from a zero row rather than branched over: 3x3
- * float32 at 256x256 71 us where sharing each load across rows (as on AVX-512, whose
- * accumulators spill here) took 86 us, 11x11 at 512x512 1.76 against 1.78 ms (AMD EPYC Zen 3;
- * 2 vectors a chunk 2.3 ms, 3 vectors 2.0 ms, blocks of 2 rows sharing loads 2.5 ms). The GIL
- * is released while summing, so calls on disjoint output rows run in parallel threads.
+ * each output row, rows of a zero cval read from a zero row rather than branched over: 11x11
+ * float32 at 512x512 1.73 ms where sharing each load across rows (as on AVX-512, whose 16
+ * accumulators spill here) took 1.78 ms (AMD EPYC Zen 3; 2 vectors a chunk 2.3 ms, 3 vectors
+ * 2.0 ms, blocks of 2 rows sharing loads 2.5 ms, of 3 rows 1.9 ms). Kernels of constant size
+ * (3x3, 5x5) share each load across rows two vectors at a time, in phases with no branch on
+ * the row (SHARED_LOADS 2): 3x3 at 256x256 66 against 71 us, 5x5 at 333x517 208 against 316
+ * us. The GIL is released while summing, so calls on disjoint output rows run in parallel
+ * threads.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -70,10 +73,12 @@ typedef struct {
     int accumulate;
 } job;
 
-/* Each CPU target gets its own vector width and chunk: VBYTES bytes a vector (one register) and
- * NV vectors a chunk, so that BLOCK_ROWS x NV accumulators, NV loaded vectors and a broadcast tap
- * fit the target's 16 (AVX2, SSE2) or 32 (AVX-512) registers. One 64-byte vector type for every
- * target (target_clones, as before) spilled to the stack on AVX2: 0.7 ns per float32 multiply-add,
+/* Each CPU target gets its own vector width, chunk and loop order: VBYTES bytes a vector (one
+ * register), NV vectors a chunk, and SHARED_LOADS how a block's sums read their input (1: each
+ * loaded vector feeds every output row it reaches, the accumulators in 32 AVX-512 registers; 0:
+ * per tap, each row's load straight into its multiply-add; 2: per tap, but kernels of constant
+ * size in phases two vectors at a time). One 64-byte vector type for every target
+ * (target_clones, as before) spilled to the stack on AVX2: 0.7 ns per float32 multiply-add,
  * 30x OpenCV's time for 3x3 at 256x256 (AMD EPYC Zen 3, AVX2).
  * The sums keep BLOCK_ROWS x NV accumulators in vector registers (explicit GCC
  * vector types: with plain arrays gcc kept them on the stack and ran 1.4x slower). */
@@ -113,7 +118,36 @@ typedef struct {
         _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                                \
             _Pragma("GCC unroll 8") for (int v = 0; v < NAME##_NV; v++)                         \
                 acc[o][v] = (NAME##_vec){0};                                                        \
-        if (SHARED_LOADS) {                                                                         \
+        if (SHARED_LOADS == 2 && __builtin_constant_p(kh) && __builtin_constant_p(kw)                \
+            && kh >= BLOCK_ROWS - 1) {                                                              \
+            /* a kernel of constant size (3x3, 5x5): each loaded vector feeds every output row it  \
+               reaches, two vectors at a time (the rows' sums in registers), in three phases so    \
+               that no branch depends on the row: 3x3 float32 at 256x256 68 against 71 us, 5x5 at  \
+               333x517 219 against 316 us (AMD EPYC Zen 3). */                                     \
+            _Pragma("GCC unroll 8") for (int h = 0; h < NAME##_NV; h += 2) {                        \
+                if (h >= nv) break;                                                                 \
+                NAME##_vec s[BLOCK_ROWS][2];                                                        \
+                _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                        \
+                    s[o][0] = s[o][1] = (NAME##_vec){0};                                            \
+                _Pragma("GCC unroll 8") for (int r = 0; r < kh + BLOCK_ROWS - 1; r++) {             \
+                    const T *row = in[r] + jin + h * NAME##_LANES;                                  \
+                    int lo = r - kh + 1 > 0 ? r - kh + 1 : 0, hi = r < BLOCK_ROWS - 1 ? r : BLOCK_ROWS - 1; \
+                    _Pragma("GCC unroll 16") for (int b = 0; b < kw; b++) {                         \
+                        NAME##_vec x0 = NAME##_load(row + b), x1 = NAME##_load(row + b + NAME##_LANES); \
+                        _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++) {              \
+                            if (o < lo || o > hi) continue;                                         \
+                            T w = k[(r - o) * kw + b];                                              \
+                            s[o][0] += w * x0;                                                      \
+                            s[o][1] += w * x1;                                                      \
+                        }                                                                           \
+                    }                                                                               \
+                }                                                                                   \
+                _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++) {                      \
+                    acc[o][h] = s[o][0];                                                            \
+                    acc[o][h + 1] = s[o][1];                                                        \
+                }                                                                                   \
+            }                                                                                       \
+        } else if (SHARED_LOADS == 1) {                                                             \
             for (int r = 0; r < kh + BLOCK_ROWS - 1; r++) {                                         \
                 if (in[r] == NULL) continue;                                                        \
                 const T *row = in[r] + jin;                                                         \
@@ -236,7 +270,7 @@ typedef struct {
                 Py_ssize_t r = i + q;                                                               \
                 T *slot = ring + (size_t)(r % slots) * (size_t)padded;                              \
                 if (x == NULL || J->row_map[r] < 0) {                                               \
-                    in[q] = cval == 0 && SHARED_LOADS ? NULL : cval_row; /* else a row of cval */   \
+                    in[q] = cval == 0 && SHARED_LOADS == 1 ? NULL : cval_row; /* else a row of cval */ \
                     direct[q] = in[q];                                                              \
                     continue;                                                                       \
                 }                                                                                   \
@@ -279,7 +313,7 @@ typedef struct {
         /* the ring (only as many rows as a block reads: 1-D needs one), then a row of cval if     \
            it is not zero; kept small, as glibc hands allocations over 128 KiB out as fresh pages */ \
         int slots = J->kh + (J->height < BLOCK_ROWS ? (int)J->height : BLOCK_ROWS) - 1;             \
-        int cval_rows = cval != 0 || !SHARED_LOADS; /* per tap: zero rows are read, not skipped */ \
+        int cval_rows = cval != 0 || SHARED_LOADS != 1; /* else zero rows are read, not skipped */ \
         T *ring = malloc((size_t)(slots + cval_rows) * (size_t)padded * sizeof(T));                 \
         const T **in = malloc(2 * (size_t)(J->kh + BLOCK_ROWS) * sizeof(T *)); /* ring, direct */ \
         if (ring == NULL || in == NULL) {                                                           \
@@ -315,7 +349,7 @@ typedef struct {
 #define ON_AVX2 __attribute__((target("arch=x86-64-v3")))
 #define FOR_TARGETS(T, NAME)                                                                       \
     DEFINE_CORRELATE(T, NAME##_v4, 64, 4, ON_AVX512, 1)                                             \
-    DEFINE_CORRELATE(T, NAME##_v3, 32, 4, ON_AVX2, 0)                                               \
+    DEFINE_CORRELATE(T, NAME##_v3, 32, 4, ON_AVX2, 2)                                               \
     DEFINE_CORRELATE(T, NAME##_v1, 16, 2, , 0)                                                      \
     static int NAME(const job *J, const T *k, T cval)                                               \
     {                                                                                               \
