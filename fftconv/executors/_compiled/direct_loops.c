@@ -118,12 +118,13 @@ typedef struct {
         _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                                \
             _Pragma("GCC unroll 8") for (int v = 0; v < NAME##_NV; v++)                         \
                 acc[o][v] = (NAME##_vec){0};                                                        \
-        if (SHARED_LOADS == 2 && __builtin_constant_p(kh) && __builtin_constant_p(kw)                \
-            && kh >= BLOCK_ROWS - 1) {                                                              \
+        if (SHARED_LOADS == 2 && NAME##_NV % 2 == 0 && __builtin_constant_p(kh)                     \
+            && __builtin_constant_p(kw) && kh >= BLOCK_ROWS - 1) {                                  \
             /* a kernel of constant size (3x3, 5x5): each loaded vector feeds every output row it  \
                reaches, two vectors at a time (the rows' sums in registers), in three phases so    \
-               that no branch depends on the row: 3x3 float32 at 256x256 68 against 71 us, 5x5 at  \
-               333x517 219 against 316 us (AMD EPYC Zen 3). */                                     \
+               that no branch depends on the row: 3x3 float32 at 256x256 66 against 71 us, 5x5 at  \
+               333x517 208 against 316 us (AMD EPYC Zen 3). Vectors past nv are summed too (the    \
+               ring's rows are whole chunks wide) and not stored. */                               \
             _Pragma("GCC unroll 8") for (int h = 0; h < NAME##_NV; h += 2) {                        \
                 if (h >= nv) break;                                                                 \
                 NAME##_vec s[BLOCK_ROWS][2];                                                        \
