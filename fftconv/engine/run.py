@@ -304,13 +304,20 @@ def _runs_final(plan: Plan) -> bool:
     return background.idle() and _transforms_final(plan)
 
 
+def _ask_backend(plan: Plan, question: str) -> object:
+    """The answer of ``plan``'s backend to ``question`` ('final', 'measuring') about the plan's
+    transforms; None where the plan has none or the backend cannot tell."""
+    if plan.backend is None or plan.fft_shape is None:
+        return None
+    ask = getattr(get_backend(plan.backend), question, None)
+    dtype = plan.compute_dtype
+    return None if ask is None else ask(plan.fft_shape, dtype.kind != "c", dtype.type(0).real.dtype)
+
+
 def _transforms_final(plan: Plan) -> bool:
     """Whether ``plan``'s transforms (if any) run now as fast as they will."""
-    if plan.backend is None or plan.fft_shape is None:
-        return True
-    final = getattr(get_backend(plan.backend), "final", None)
-    dtype = plan.compute_dtype
-    return final is None or final(plan.fft_shape, dtype.kind != "c", dtype.type(0).real.dtype)
+    final = _ask_backend(plan, "final")
+    return final is None or bool(final)
 
 
 def _runs_advance(plan: Plan) -> bool:
@@ -318,12 +325,10 @@ def _runs_advance(plan: Plan) -> bool:
     measures them yet (the backend measures a size from its second call; AMD EPYC, 2 threads:
     the whole-array FFT of 126x52 * 8x8 'valid', run once on pocketfft and then left to wait
     for a measuring nothing had started, sat out 100 calls at 1.4-1.6x its time)."""
-    if plan.backend is None or plan.fft_shape is None or _transforms_final(plan):
+    if _transforms_final(plan):
         return False
-    measuring = getattr(get_backend(plan.backend), "measuring", None)
-    dtype = plan.compute_dtype
-    real = dtype.type(0).real.dtype
-    return measuring is not None and not measuring(plan.fft_shape, dtype.kind != "c", real)
+    measuring = _ask_backend(plan, "measuring")
+    return measuring is not None and not measuring
 
 
 def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:
@@ -362,13 +367,13 @@ def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | 
         return None
     # the route outlives the call: a kernel the caller changes later must not change it
     problem = dataclasses.replace(problem, h=problem.h.copy())
-    if not (geo.crop is not None or geo.moved or problem.batch):
-        call = executor.prepare_call(problem, plan)
-        if call is not None:
-            return _cast_route(call, problem.result_dtype, problem.conventions.integers)
+    plain = geo.crop is None and not geo.moved and not problem.batch  # nothing to rearrange
+    call = executor.prepare_call(problem, plan) if plain else None
+    if call is not None:
+        return _cast_route(call, problem.result_dtype, problem.conventions.integers)
     if not executor.reads_boundary:
         return _prepared_route(problem, plan)
-    if geo.crop is not None or geo.moved or problem.batch:
+    if not plain:
         return None
     kernel = problem.kernel()
     ranges = [window_reads(n2, w) for n2, w in zip(kernel.shape, problem.windows)]
