@@ -107,12 +107,13 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
 
 def _run_planned(problem: Problem, plan: Plan, image: np.ndarray, key: object, entered: float) -> np.ndarray:
     """Run ``plan`` on ``image`` (the caller's ``in1``): through the lane's route where its
-    executor has one and the call is keyed (``key``; remembered once the plan is final), else
-    through the pipeline. A trial's contender is timed as it will cost once kept: a routed one
-    by its route's run (a kept one's calls go straight there), any other by the whole call
-    since ``entered`` (a kept one's calls check, build and plan again)."""
+    executor has one, the call is keyed (``key``) and the route may be kept
+    (`run.route_lasts`), else through the pipeline. A trial's contender is timed as it will
+    cost once kept: a routed one by its route's run (a kept one's calls go straight there),
+    any other by the whole call since ``entered`` (a kept one's calls check, build and plan
+    again)."""
     trial = plan.trial
-    if key is not None and not plan.first_sight:
+    if key is not None and run.route_lasts(plan):
         if trial is None:
             prepared = run.route(problem, plan)
             if prepared is not None:

@@ -141,6 +141,26 @@ def test_what_changes_the_answer_or_the_plan_changes_the_signature(rng, monkeypa
     assert len(seen) == 3
 
 
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_a_long_kernel_takes_the_lane_and_a_change_anywhere_in_it_is_seen(rng, monkeypatch, method):
+    """Kernels over 4 KiB were never keyed: each 5000 * 2000 'full' call checked, planned and
+    transformed its kernel again (234 us; scipy's `fftconvolve` 203). A long kernel's key
+    hashes only its ends, so a change in its middle must still make another signature."""
+    a, b = rng.standard_normal(5000), rng.standard_normal(2000)
+    assert 4096 < b.nbytes <= lane.KERNEL_BYTES
+    with config.override(method=method, planner_effort="estimate"):  # final plans: routes kept at once
+        for _ in range(2):
+            fftconv.convolve(a, b, threads=1)
+        real_plan = run.plan
+        monkeypatch.setattr(run, "plan", lambda *args, **kwargs: pytest.fail("planned again"))
+        assert_close(fftconv.convolve(a * 2, b, threads=1), scipy.signal.convolve(a * 2, b, method="direct"),
+                     ulps=2000)
+        monkeypatch.setattr(run, "plan", real_plan)
+        b[1000] += 1.0  # in place, where the key's hash does not look
+        assert_close(fftconv.convolve(a, b, threads=1), scipy.signal.convolve(a, b, method="direct"),
+                     ulps=2000)
+
+
 def test_non_finite_kernels_and_values_keep_their_own_rules(rng):
     a = rng.standard_normal((100, 100))
     a[50, 50] = np.nan
@@ -198,7 +218,8 @@ def test_calls_the_lane_does_not_key(rng):
                             False) is None
     assert lane.ndimage_key(x.view(np.memmap), w, None, "reflect", 0.0, 0, None, "auto", None, False,
                             False) is None
-    assert lane.signal_key(x, np.ones((40, 40)), "same", "auto", None, None, False, None, None) is None
+    too_large = np.ones(lane.KERNEL_BYTES // 8 + 1)
+    assert lane.signal_key(x[0], too_large, "same", "auto", None, None, False, None, None) is None
     assert lane.signal_key(x.tolist(), w, "same", "auto", None, None, False, None, None) is None
 
 

@@ -102,3 +102,23 @@ def test_every_layouts_floor_is_below_its_price_and_the_search_finds_the_cheapes
     with unittest.mock.patch.object(tiled, "MOST_PRICED", 10**9):
         tiled._floors.cache_clear()
         assert executor.estimate(spec, costs, None).seconds <= min(prices.values()) * (1 + 1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(specs(), cost_models())
+def test_at_one_thread_a_layouts_floor_is_its_price_so_the_search_prices_one_or_two(spec, costs):
+    """Floors that took every copy and transform as in the cache made a 300x300 * 17x17
+    search price its cap of 64 layouts (1.5 ms of a new signature's planning)."""
+    spec = dataclasses.replace(spec, threads=1)
+    executor = OverlapSaveTiles()
+    if not any(len(options) > 1 for options in executor.layout_options(spec)):
+        return
+    floors = executor.floors(spec, costs, executor.layout_options(spec))
+    for index, seconds in _every_layout(executor, spec, costs):
+        assert math.isclose(floors[index], seconds, rel_tol=1e-9)
+    priced = []
+    with unittest.mock.patch.object(tiled, "spectral_seconds",
+                                    lambda *a: priced.append(a) or spectral_seconds(*a)):
+        tiled._floors.cache_clear()
+        executor.estimate(spec, costs, None)
+    assert 1 <= len(priced) <= 2

@@ -74,6 +74,24 @@ class Backend(Protocol):
 
 
 _backends: Registry[Backend] = Registry("FFT backend")
+_finality = [0]
+
+
+def finality_generation() -> int:
+    """A number that changes whenever some transform size's plans became final
+    (`Backend.final`): what was decided while they were not may be decided again.
+
+    Examples
+    --------
+    >>> finality_generation() >= 0
+    True
+    """
+    return _finality[0]
+
+
+def plans_became_final() -> None:
+    """Called by a backend when transforms of some size now run as fast as they will."""
+    _finality[0] += 1
 
 
 def register_backend(backend: Backend) -> Backend:

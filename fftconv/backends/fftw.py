@@ -49,7 +49,7 @@ import numpy as np
 from .. import background, installed
 from .. import config as _config
 from . import measuring, pocketfft, wisdom_store
-from .base import register_backend
+from .base import plans_became_final, register_backend
 from .cache import PairCache
 
 #: Real dtypes FFTW computes in, and their complex partners.
@@ -293,6 +293,7 @@ def transform_pair(
         measured = _from_wisdom(size, wisdom)
         if measured is not None:
             _pairs.put(key, measured)
+            plans_became_final()
             return measured
     if count >= REPEATS_BEFORE_MEASURE and measuring.available() and size not in _unmeasurable:
         background.submit(("fftw", size), functools.partial(_measure_in_background, size, wisdom))
@@ -380,6 +381,7 @@ def _measure_in_background(size: tuple, wisdom: Path | None) -> None:
     learnt = measuring.ask({"op": "plan", "size": encode_size(size)})
     if learnt is None:
         _unmeasurable.add(size)
+        plans_became_final()  # ESTIMATE for good
         return
     import_wisdom_blobs(learnt["wisdom"])
     _measured.add(size)
@@ -390,6 +392,7 @@ def _measure_in_background(size: tuple, wisdom: Path | None) -> None:
 def _wisdom_changed() -> None:
     _unknown.clear()
     _wisdom_grown[0] += 1
+    plans_became_final()
 
 
 def encode_size(size: tuple) -> list:

@@ -300,9 +300,8 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
                       ) -> tuple[Callable[[np.ndarray, np.ndarray | None], np.ndarray], bool] | None:
     """For an in-memory image filtered as one block by an executor that reads the boundary
     itself: a call that filters any image of this shape and dtype the same way (`lane`), into
-    an output array of this shape or a new one, and whether its plan is final (not a
-    signature's first, `Plan.first_sight`: the lane keeps only final ones); None where the
-    blocks' path must serve."""
+    an output array of this shape or a new one, and whether the lane may keep it
+    (`run.route_lasts`); None where the blocks' path must serve."""
     if work.holes is not None or work.fill is not None:
         return None
     shape = tuple(source.shape)
@@ -333,7 +332,7 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
             return result
         output[...] = result
         return output
-    return route, not plan.first_sight
+    return route, run.route_lasts(plan)
 
 
 def _boundary_reader(ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None,

@@ -11,7 +11,7 @@ signature whose first call was served by an executor that reads the boundary its
 with its result. A repeated call then checks nothing again: its arguments were checked when
 its signature was first seen, and the prepared call handles any values.
 
-Only plain in-memory arrays with small kernels (at most `KERNEL_BYTES`) are keyed, with an
+Only plain in-memory arrays with kernels of at most `KERNEL_BYTES` are keyed, with an
 ``output=`` that is None, a dtype or type, or a plain array (keyed by its shape, dtype and
 whether it is writeable; the route writes into it); anything else (memmaps, datasets,
 outputs named by a string, progress bars, memory limits that cut blocks) takes the full path
@@ -25,14 +25,16 @@ from collections.abc import Callable, Hashable
 import numpy as np
 
 from .. import config
+from ..backends.base import finality_generation
 from ..executors import registry
 from ..planning import calibrate
 
-#: Largest kernel whose values join a call's key. 16 KiB (2048 float64 taps) was tried while
-#: trials timed FFT contenders by their whole call and kept plans' routes skipped the kernel
-#: spectrum: the mid-size grid's regret rose from 1.06-1.16 to 1.23-1.24 (two runs each, AMD
-#: EPYC, 1 thread). Trials now time contenders by their routes; 16 KiB was not tried again.
-KERNEL_BYTES = 4096
+#: Largest kernel whose values join a call's key (`KernelValues`). 4 KiB kept 1-D kernels
+#: of 512-2,048 float64 taps off the lane: each call of 5000 * 2000 'full' checked, planned
+#: and transformed its kernel again, 234 us against scipy's `fftconvolve` 203 (AMD EPYC, 1
+#: thread). A key holds a copy of its kernel: at most `SIZE` x 2 x 64 KiB in `_routes` and
+#: `_seen`.
+KERNEL_BYTES = 1 << 16
 #: Signatures remembered before the lane starts afresh.
 SIZE = 256
 
@@ -42,6 +44,33 @@ _routes: dict[Hashable, tuple[Callable[..., np.ndarray], config.Config]] = {}
 #: Signatures seen before -> whether a repeat should take the full path to find a route (a
 #: tiny call's first time is answered without planning; False once the full path left none).
 _seen: dict[Hashable, bool] = {}
+
+
+class KernelValues:
+    """A kernel's values as part of a key: equal when every byte is, hashed from its length
+    and its first and last 64 bytes (hashing all 64 KiB would cost a call ~16 us, copying and
+    comparing them ~3 us, AMD EPYC; they are compared only where the cheap hashes match).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.zeros(100), np.zeros(100)
+    >>> b[50] = 1
+    >>> KernelValues(a) == KernelValues(a.copy()), KernelValues(a) == KernelValues(b)
+    (True, False)
+    """
+
+    __slots__ = ("data", "_hash")
+
+    def __init__(self, kernel: np.ndarray) -> None:
+        self.data = kernel.tobytes()
+        self._hash = hash((len(self.data), self.data[:64], self.data[-64:]))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is KernelValues and self._hash == other._hash and self.data == other.data
 
 
 def _hashable(value: object) -> Hashable | None:
@@ -84,7 +113,7 @@ def ndimage_key(input: object, weights: object, output: object, mode: object, cv
              threads if threads is None or type(threads) is int else _hashable(threads))
     if ... in parts:
         return None
-    return ("ndimage", input.shape, input.dtype, weights.shape, weights.dtype, weights.tobytes(), written,
+    return ("ndimage", input.shape, input.dtype, weights.shape, weights.dtype, KernelValues(weights), written,
             mode, cval, *parts, convolution, *_state())
 
 
@@ -106,14 +135,16 @@ def signal_key(in1: object, in2: object, mode: object, method: object, axes: obj
     parts = (_hashable(method), _hashable(axes), _hashable(threads))
     if ... in parts:
         return None
-    return ("signal", in1.shape, in1.dtype, in2.shape, in2.dtype, in2.tobytes(), mode, *parts,
+    return ("signal", in1.shape, in1.dtype, in2.shape, in2.dtype, KernelValues(in2), mode, *parts,
             correlate, conventions, among, *_state())
 
 
-def _state() -> tuple[int, int, int]:
-    """What else decides a plan: the settings object in force, the registered executors and
-    the cost coefficients (a calibration finishing in the background changes them)."""
-    return id(config.get()), registry.generation(), calibrate.generation()
+def _state() -> tuple[int, int, int, int]:
+    """What else decides a plan: the settings object in force, the registered executors, the
+    cost coefficients (a calibration finishing in the background changes them) and which
+    transform sizes are final (a signature's first plan holds while its transforms are not:
+    `fftconv.engine.run.FIRST_SIGHT_EXECUTORS`)."""
+    return id(config.get()), registry.generation(), calibrate.generation(), finality_generation()
 
 
 def repeated(key: Hashable | None) -> bool:

@@ -104,19 +104,19 @@ class OverlapSaveTiles(SpectralExecutor):
                ) -> np.ndarray:
         """Seconds no layout can beat, for every layout of ``per_axis`` at once (an array over
         the options of each axis; inf where no axis is cut: the 'fft' executor's layout):
-        `spectral_seconds` with each factor that can only raise it at its least (transforms and
-        copies as in the cache, every thread at the best efficiency the model gives any).
-        Equal to it at one thread with the operands in the cache."""
+        `spectral_seconds` with every thread at the best efficiency the model gives any (the
+        tiles shared, or FFTW's own threads). Equal to it at one thread: the search then
+        prices one or two layouts (it priced its cap of 64, ~1.5 ms of a 300x300 * 17x17
+        call's planning, while this took the transforms and copies as in the cache)."""
         dtype = self.compute_dtype(spec)
         real, itemsize, rank, batch = dtype.kind != "c", dtype.itemsize, spec.rank, spec.batch_points
         # fft_seconds per point and log2 unit, with its dtype and rank factors but in the cache
         unit = costs.fft_seconds(2, itemsize, real, precision(dtype), 1, rank) / (
             2 * (costs.fft_point_log * costs.radix_log2(2) + costs.fft_point))
-        unit *= min(1.0, costs.fft_out_of_cache)
-        # the most any extra thread gains in the model (tiles shared, or FFTW's own threads)
         efficiency = max(costs.thread_efficiency, costs.thread_efficiency_out_of_cache,
                          costs.fft_thread_efficiency, costs.fft_thread_efficiency_1d)
         speedup = max(1.0, 1 + (spec.threads - 1) * efficiency)
+        operands = operand_bytes(spec.shape1, spec.windows, batch, dtype)
         points = tiles = rows = 1.0
         radix = tiled = 0.0
         for axis, (options, n2, w) in enumerate(zip(per_axis, spec.shape2, spec.windows)):
@@ -131,11 +131,14 @@ class OverlapSaveTiles(SpectralExecutor):
             if axis < rank - 1:
                 rows = rows * n
         rows = rows * max(1, rank - 1)
-        one = points * (costs.fft_point_log * radix + costs.fft_point) * unit
-        copies = min(costs.copy_point_cached, costs.copy_point) * points * batch * itemsize / 8
-        tile = 2 * batch * one + copies + costs.copy_row * rows * batch + costs.tile_overhead
-        floor = (costs.call_overhead + (tiles * tile + one) / speedup
-                 + costs.copy_point_cached * points * itemsize / 8)
+        one = points * (costs.fft_point_log * radix + costs.fft_point) * unit  # one transform, in the cache
+        spectrum = points * itemsize * (1 if real else 2)
+        transforms = 2 * batch * one * costs.cache_factors(batch * spectrum)
+        kernel = one * costs.cache_factors(spectrum)
+        tile = (transforms + costs.copy_seconds(points * batch, itemsize, operands)
+                + costs.copy_row * rows * batch + costs.tile_overhead)
+        floor = (costs.call_overhead + (tiles * tile + kernel) / speedup
+                 + costs.copy_seconds(points, itemsize, 0))
         return np.where(tiled > 0, floor, np.inf)
 
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:

@@ -198,8 +198,8 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     if keyed and limit is None and ndim > 0 and math.prod(x.shape) > 0:
         routed_here = whole_image_route(x, work, out_dtype)
         if routed_here is not None:
-            route, final = routed_here
-            if final:  # a signature's first plan is not kept: its next call plans in full
+            route, lasts = routed_here
+            if lasts:
                 lane.remember(key, route)
             return route(x, out_array)
     lane.unrouted(key)  # no route to remember: a tiny call of this signature stays with scipy's loop

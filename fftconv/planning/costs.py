@@ -123,6 +123,13 @@ class CostModel:
         over the two octaves below ``cache_bytes`` (the shared L3 fills before it is full)."""
         return 1.0 + (self.fft_out_of_cache - 1.0) * self.memory_ramp(nbytes)
 
+    def cache_factors(self, nbytes: np.ndarray) -> np.ndarray:
+        """`cache_factor` of each of an array of byte counts (a layout search prices thousands
+        of transform sizes at once)."""
+        low = self.cache_bytes / 4
+        ramp = np.minimum(np.log2(np.maximum(nbytes, low) / low) / 2, 1.0)
+        return 1.0 + (self.fft_out_of_cache - 1.0) * ramp
+
     def parallel_tiles(self, seconds: float, workers: int, tiles: int, tile_bytes: float) -> float:
         """Seconds of ``tiles`` equal tiles (``seconds`` in all) claimed one at a time by
         ``workers`` threads, the calling one included: the busiest worker's share, plus the
