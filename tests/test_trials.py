@@ -18,6 +18,7 @@ def contested(monkeypatch):
     """Every signature contested, and each executor's calls 'taking' a set time."""
     monkeypatch.setattr(trials, "TRIAL_RATIO", 1e9)
     monkeypatch.setattr(run, "_runs_final", lambda plan: True)  # FFTW's plans: as they will stay
+    monkeypatch.setattr(run, "FULL_PLAN_SECONDS", 0.0)  # a signature's second call plans in full
     run._memo.clear()
     lane.clear()
     speeds = {}
@@ -187,6 +188,7 @@ def test_contenders_are_timed_as_they_will_cost_once_kept(rng, monkeypatch):
     # explored at once: how a contender is timed is the point, not when (a lane-routed leader's
     # runs of tens of microseconds left the ski rental short of the tiles' first run in CI)
     monkeypatch.setattr(run, "_first_run_seconds", lambda plan: 0.0)
+    monkeypatch.setattr(run, "FULL_PLAN_SECONDS", 0.0)  # a signature's second call plans in full
     run._memo.clear()
     lane.clear()
     recorded, executed = {}, []
@@ -330,3 +332,40 @@ def test_a_first_run_that_imports_scipy_ndimage_is_priced_with_the_import(monkey
     p = fftconv.plan(np.ones(32332), np.ones(29), "same", method="direct", threads=1)
     priced = run._first_run_seconds(dataclasses.replace(p, executor="direct.ndimage"))
     assert priced >= direct_ndimage.IMPORT_SECONDS
+
+
+def test_while_a_contender_waits_for_its_transforms_the_fastest_timed_one_runs():
+    """The first contender run used to run whenever the others waited, in streaks, though its
+    runs were not timed: 2409 * 603 'valid' float32 in a fresh process ran the tiles 15 calls
+    on ESTIMATE plans (240-1,100 us) while FFTW measured their size, the direct sum timed at
+    100 us beside them (AMD EPYC)."""
+    final = {"tiles": False, "sum": True}  # the tiles' size is being measured
+    trial = trials.Trial([_Plan("tiles"), _Plan("sum")], lambda plan: final[plan.executor],
+                         lambda plan, medians: plan.executor)
+    ran = run_trial(trial, {"tiles": 1.0, "sum": 2.0}, 60)
+    first = trials.CHEAPEST_FIRST_CALLS
+    assert ran[:first] == ["tiles"] * first
+    assert set(ran[first:]) == {"sum"}  # not one untimed run of the tiles while they wait
+    final["tiles"] = True
+    ran = run_trial(trial, {"tiles": 1.0, "sum": 2.0}, 100)
+    assert ran[0] == "tiles" and trial.kept == "tiles"
+
+
+def test_an_open_trials_calls_take_the_lane(rng, contested, monkeypatch):
+    """Through the full path each call of a trial checked, built and planned again: 90 us beside
+    a 110 us direct sum (2409 * 603 'valid' float32), for the hundreds of calls FFTW took to
+    measure the other contenders' sizes."""
+    a, b = rng.standard_normal((64, 64)), rng.standard_normal((5, 5))
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    assert_close(fftconv.convolve(a, b, "same", threads=1), want)  # the signature's first plan
+    assert_close(fftconv.convolve(a, b, "same", threads=1), want)  # planned in full: the trial opens
+    trial = fftconv.plan(a, b, "same", threads=1).trial
+    assert trial is not None and trial.kept is None
+    runs = sum(trial.runs.values())
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: pytest.fail("planned again"))
+    for _ in range(3 * (trials.STREAK * trials.TRIAL_RUNS)):
+        assert_close(fftconv.convolve(a * 2, b, "same", threads=1), want * 2)
+    assert sum(trial.runs.values()) > runs and trial.kept is not None
+    kept_route = trial.routes[trial.kept.executor]
+    key = lane.signal_key(a, b, "same", "auto", None, 1, False, fftconv.signal.SIGNAL, None)
+    assert lane.get(key) is kept_route

@@ -184,7 +184,7 @@ class TransformPair:
         self._make((_EFFORT_FLAG[self.effort],))
         self.measured = self.effort != "estimate"
         if self.measured:
-            _measured.add(self.size)
+            _measured.add(_index(self.size))
         if self.measured and self.wisdom is not None:
             # all this process knows (a superset of what plans this size): planned here, the
             # size's own wisdom cannot be told apart from what earlier plans learnt
@@ -245,6 +245,16 @@ _imported: set[tuple] = set()
 #: Sizes the measuring process gave no wisdom for (the request failed, or the process died
 #: measuring it): they keep their ESTIMATE plans rather than being asked for again.
 _unmeasurable: set[tuple] = set()
+#: (FFT shape, real, dtype) -> the sizes of that shape (any batch, any threads) counted,
+#: measured or found unmeasurable: what `plan_state` looks through (a trial asks it several
+#: times a call; scanning every cached pair and counted size took ~7 us).
+_sizes_of_shape: dict[tuple, set[tuple]] = {}
+
+
+def _index(size: tuple) -> tuple:
+    """Note ``size`` under its shape in `_sizes_of_shape`; ``size``."""
+    _sizes_of_shape.setdefault(size[1:4], set()).add(size)
+    return size
 
 
 def transform_pair(
@@ -338,7 +348,7 @@ def _import_size(directory: Path, size: tuple) -> bool:
     with _plan_lock:
         imported = _pyfftw().import_wisdom(tuple(b.encode("ascii") for b in blobs))
         if any(imported):
-            _measured.add(size)
+            _measured.add(_index(size))
         _wisdom_changed()
     if not any(imported):
         warnings.warn(f"FFTW rejected the wisdom in {wisdom_store.size_file(directory, encode_size(size))};"
@@ -367,7 +377,7 @@ def _count_call(size: tuple) -> int:
     """How many calls of the engine (this one included) asked for ``size``."""
     if len(_calls_of) >= COUNTED_SIZES:
         _calls_of.clear()
-    count, last_call = _calls_of.get(size, (0, -1))
+    count, last_call = _calls_of.get(_index(size), (0, -1))
     call = background.calls()
     if call != last_call:
         count += 1
@@ -380,11 +390,11 @@ def _measure_in_background(size: tuple, wisdom: Path | None) -> None:
     (and save it for the next process)."""
     learnt = measuring.ask({"op": "plan", "size": encode_size(size)})
     if learnt is None:
-        _unmeasurable.add(size)
+        _unmeasurable.add(_index(size))
         plans_became_final()  # ESTIMATE for good
         return
     import_wisdom_blobs(learnt["wisdom"])
-    _measured.add(size)
+    _measured.add(_index(size))
     if wisdom is not None:
         _save_size(wisdom, size, learnt["wisdom"])
 
@@ -433,20 +443,28 @@ def plan_state(fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> str:
     >>> plan_state((12345, 3), True, np.dtype(np.float64))
     'first'
     """
-    shape, dtype = tuple(fft_shape), np.dtype(dtype)
+    shape = (tuple(fft_shape), bool(real), np.dtype(dtype))
+    state = _final_state(shape)
+    if state is not None:
+        return state
+    made = any(effort == "auto" and size[1:4] == shape for (size, effort, _), _ in _pairs.items())
+    return ("estimate" if made else "first") + ("+measuring" if _measuring(shape) else "")
 
-    def same(size: tuple) -> bool:
-        return size[1] == shape and size[2] == real and size[3] == dtype
 
-    made = [pair for (size, effort, _), pair in _pairs.items() if effort == "auto" and same(size)]
-    if any(pair.measured for pair in made) or any(same(size) for size in list(_measured)):
+def _final_state(shape: tuple) -> str | None:
+    """'measured' or 'unmeasurable' for a (FFT shape, real, dtype) whose plans are final under
+    'auto'; None while they are not."""
+    sizes = list(_sizes_of_shape.get(shape, ()))
+    if any(size in _measured for size in sizes):
         return "measured"
-    if any(same(size) for size in list(_unmeasurable)):
+    if any(size in _unmeasurable for size in sizes):
         return "unmeasurable"
-    state = "estimate" if made else "first"
-    if any(same(size) and background.pending(("fftw", size)) for size in list(_calls_of)):
-        state += "+measuring"
-    return state
+    return None
+
+
+def _measuring(shape: tuple) -> bool:
+    """Whether a size of ``shape`` (FFT shape, real, dtype) is queued or measured now."""
+    return any(background.pending(("fftw", size)) for size in list(_sizes_of_shape.get(shape, ())))
 
 
 def clear_cache() -> None:
@@ -461,6 +479,7 @@ def clear_cache() -> None:
     _unknown.clear()
     _measured.clear()
     _unmeasurable.clear()
+    _sizes_of_shape.clear()
     pocketfft.POCKETFFT.clear_cache()
 
 
@@ -533,11 +552,11 @@ class FFTWBackend:
         plans are made, or nothing will measure them)."""
         if _config.get().planner_effort != "auto" or not measuring.available():
             return True
-        return plan_state(fft_shape, real, dtype) in ("measured", "unmeasurable")
+        return _final_state((tuple(fft_shape), bool(real), np.dtype(dtype))) is not None
 
     def measuring(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> bool:
         """Whether transforms of ``fft_shape`` are being measured in the background now."""
-        return plan_state(fft_shape, real, dtype).endswith("+measuring")
+        return _measuring((tuple(fft_shape), bool(real), np.dtype(dtype)))
 
     def version(self) -> str:
         # from the installed distribution, without loading pyFFTW: calibration keys its cache

@@ -35,7 +35,9 @@ def _environment(home: Path, threads: int) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], home: Path, threads: int) -> dict:
+def run_fresh(args: list[str], home: Path, threads: int) -> dict:
+    """Run ``python ARGS`` in a new process whose user directories are under ``home`` (and no
+    fftconv setting from the caller's environment), and return the JSON of its last line."""
     done = subprocess.run([sys.executable, *args], env=_environment(home, threads), capture_output=True,
                           text=True, check=False)
     if done.returncode != 0:
@@ -43,11 +45,11 @@ def _run(args: list[str], home: Path, threads: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _calibrate(folder: Path, threads: int) -> Path:
+def calibrated_cache(folder: Path, threads: int) -> Path:
     """A cache directory holding this CPU's calibration (and no FFTW wisdom)."""
     code = ("import json, fftconv; fftconv.plan((64, 64), (3, 3)); "
             "print(json.dumps({'done': fftconv.planning.calibrate.wait(600)}))")
-    _run(["-c", code], folder, threads)
+    run_fresh(["-c", code], folder, threads)
     shutil.rmtree(folder / "cache" / "fftconv" / "wisdom", ignore_errors=True)
     return folder / "cache"
 
@@ -60,7 +62,7 @@ def run_first_calls(threads: int = 1, repeats: int = 3, cases: list[str] | None 
     rows = []
     with tempfile.TemporaryDirectory(prefix="fftconv-first-calls-") as scratch:
         root = Path(scratch)
-        calibrated = _calibrate(root / "calibrating", threads)
+        calibrated = calibrated_cache(root / "calibrating", threads)
         for case in cases or list(CASES):
             samples: dict[str, list[dict]] = {"scipy": [], "calibrated": [], "new": []}
             for i in range(repeats):
@@ -71,7 +73,7 @@ def run_first_calls(threads: int = 1, repeats: int = 3, cases: list[str] | None 
                     who = "scipy" if state == "scipy" else "fftconv"
                     warm = ["--warm"] if state == "calibrated" and i == 0 else []
                     args = ["-m", "fftconv.cli.first_call", case, who, *warm]
-                    samples[state].append(_run(args, home, threads))
+                    samples[state].append(run_fresh(args, home, threads))
                     shutil.rmtree(home, ignore_errors=True)
 
             def median(state: str, field: str, samples=samples) -> float:

@@ -1,16 +1,20 @@
 """One first call, timed in the process that makes it: ``python -m fftconv.cli.first_call
-CASE WHO [--warm]`` (WHO: 'fftconv' or 'scipy'), for ``fftconv bench --suite first-calls``.
+CASE WHO [--warm] [--loop N]`` (WHO: 'fftconv' or 'scipy'), for ``fftconv bench --suite
+first-calls`` and ``bench/fresh_grid.py``.
 
 The process imports only the library under test, builds the case's operands, then times
-the first call, the second call and, with ``--warm`` (fftconv), a warm call once its
-background work (FFTW's measured plans of sizes that repeat, calibration) is done: what a
-loop meets. It prints one JSON line. Imports are not timed: a script pays them once,
+the first call, the second call, with ``--loop N`` the median of the N calls after them
+(what a loop meets while fftconv's background work runs) and, with ``--warm`` (fftconv), a
+warm call once that work (FFTW's measured plans of sizes that repeat, calibration) is done.
+CASE is a name of `CASES` or a case as JSON (``'["convolve", [300, 300], [17, 17], "same",
+"float64"]'``). It prints one JSON line. Imports are not timed: a script pays them once,
 whatever it calls.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -58,10 +62,14 @@ def function(name: str, who: str) -> Callable[..., np.ndarray]:
     return getattr(module, name.removeprefix("ndimage."))
 
 
-def run(case: str, who: str, warm: bool = False) -> dict[str, object]:
-    """Time ``case``'s first and second calls by ``who`` and, with ``warm``, a call once the
-    background work is done."""
-    name, shape1, shape2, mode, dtype = CASES[case]
+def run(case: str, who: str, warm: bool = False, loop: int = 0) -> dict[str, object]:
+    """Time ``case``'s first and second calls by ``who``, the median of the ``loop`` calls
+    after them and, with ``warm``, a call once the background work is done."""
+    if case in CASES:
+        name, shape1, shape2, mode, dtype = CASES[case]
+    else:
+        name, shape1, shape2, mode, dtype = json.loads(case)
+        shape1, shape2 = tuple(shape1), tuple(shape2)
     func = function(name, who)
     rng = np.random.default_rng(0)
     a = rng.standard_normal(shape1).astype(dtype)
@@ -78,6 +86,13 @@ def run(case: str, who: str, warm: bool = False) -> dict[str, object]:
         call()
         times.append(time.perf_counter() - started)
     result: dict[str, object] = {"case": case, "who": who, "first_s": times[0], "second_s": times[1]}
+    if loop:
+        looped = []
+        for _ in range(loop):
+            started = time.perf_counter()
+            call()
+            looped.append(time.perf_counter() - started)
+        result["loop_s"] = statistics.median(looped)
     if warm and who == "fftconv":
         from fftconv import background
 
@@ -92,4 +107,6 @@ def run(case: str, who: str, warm: bool = False) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1], sys.argv[2], "--warm" in sys.argv[3:])))
+    options = sys.argv[3:]
+    loops = int(options[options.index("--loop") + 1]) if "--loop" in options else 0
+    print(json.dumps(run(sys.argv[1], sys.argv[2], "--warm" in options, loops)))

@@ -28,6 +28,7 @@ from ..planning.plan import MemoryLimitError, Plan, format_bytes
 from . import run
 from .holes import Holes, filter_with_holes
 from .holes import compute_dtype as compute_dtype_of_holes
+from .lane import Lease
 
 #: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
 #: ``[memory] limit`` is configured: blocks of this size are large enough that halo re-reads
@@ -297,11 +298,11 @@ def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype
 
 
 def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
-                      ) -> tuple[Callable[[np.ndarray, np.ndarray | None], np.ndarray], bool] | None:
+                      ) -> tuple[Callable[[np.ndarray, np.ndarray | None], np.ndarray], Lease | None] | None:
     """For an in-memory image filtered as one block by an executor that reads the boundary
     itself: a call that filters any image of this shape and dtype the same way (`lane`), into
-    an output array of this shape or a new one, and whether the lane may keep it
-    (`run.route_lasts`); None where the blocks' path must serve."""
+    an output array of this shape or a new one, and how long the lane may keep it
+    (`run.route_lease`); None where the blocks' path must serve."""
     if work.holes is not None or work.fill is not None:
         return None
     shape = tuple(source.shape)
@@ -332,7 +333,7 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
             return result
         output[...] = result
         return output
-    return route, run.route_lasts(plan)
+    return route, run.route_lease(plan)
 
 
 def _boundary_reader(ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None,

@@ -20,7 +20,9 @@ every time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -139,12 +141,10 @@ def signal_key(in1: object, in2: object, mode: object, method: object, axes: obj
             correlate, conventions, among, *_state())
 
 
-def _state() -> tuple[int, int, int, int]:
-    """What else decides a plan: the settings object in force, the registered executors, the
-    cost coefficients (a calibration finishing in the background changes them) and which
-    transform sizes are final (a signature's first plan holds while its transforms are not:
-    `fftconv.engine.run.FIRST_SIGHT_EXECUTORS`)."""
-    return id(config.get()), registry.generation(), calibrate.generation(), finality_generation()
+def _state() -> tuple[int, int, int]:
+    """What else decides a plan: the settings object in force, the registered executors and
+    the cost coefficients (a calibration finishing in the background changes them)."""
+    return id(config.get()), registry.generation(), calibrate.generation()
 
 
 def repeated(key: Hashable | None) -> bool:
@@ -178,13 +178,52 @@ def get(key: Hashable | None) -> Callable[..., np.ndarray] | None:
     return None if known is None else known[0]
 
 
-def remember(key: Hashable | None, route: Callable[..., np.ndarray]) -> None:
-    """Remember ``route`` for calls of signature ``key``."""
-    if key is None:
+@dataclass(frozen=True)
+class Lease:
+    """How long the lane keeps a route: for ``calls`` calls, and while no transform size's
+    plans have become final since the finality generation ``while_generation``
+    (`fftconv.backends.base.finality_generation`; None: whatever becomes final). A
+    signature's first plan holds while its transforms are not final, or until its calls have
+    cost what planning it in full does (`fftconv.engine.run.route_lease`).
+
+    Examples
+    --------
+    >>> Lease().calls
+    inf
+    """
+
+    calls: float = math.inf
+    while_generation: int | None = None
+
+
+FOREVER = Lease()
+
+
+def remember(key: Hashable | None, route: Callable[..., np.ndarray], lease: Lease | None = FOREVER) -> None:
+    """Remember ``route`` for calls of signature ``key`` under ``lease`` (None: not at all);
+    once it ends, a call takes the full path again."""
+    if key is None or lease is None or lease.calls < 1:
         return
+    if lease != FOREVER:
+        route = _leased(key, route, lease)
     if len(_routes) >= SIZE:
         _routes.clear()
     _routes[key] = (route, config.get())
+
+
+def _leased(key: Hashable, route: Callable[..., np.ndarray], lease: Lease) -> Callable[..., np.ndarray]:
+    """``route``, forgotten for ``key`` as it serves the last call of its ``lease``."""
+    left = [lease.calls]
+
+    def call(*args, **kwargs) -> np.ndarray:
+        left[0] -= 1
+        if left[0] <= 0 or (lease.while_generation is not None
+                            and finality_generation() != lease.while_generation):
+            known = _routes.get(key)
+            if known is not None and known[0] is call:
+                del _routes[key]
+        return route(*args, **kwargs)
+    return call
 
 
 def clear() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .. import background, config
-from ..backends.base import get_backend
+from ..backends.base import finality_generation, get_backend
 from ..core.dtypes import cast, float_sums_exact
 from ..core.geometry import window_reads
 from ..core.memory import check_fits
@@ -28,7 +28,7 @@ from ..executors.nonfinite import all_finite, repair, zero_nonfinite
 from ..planning import calibrate
 from ..planning.plan import MemoryLimitError, Plan, format_seconds
 from ..planning.planner import make_plan
-from . import trials
+from . import lane, trials
 
 #: Marks "use the configured memory limit" (None means no limit).
 CONFIGURED = object()
@@ -58,11 +58,24 @@ FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "direct.rows", "dire
 #: 256x256 * 15x15 float32 chose tiles and took 4.3-4.7 ms (scipy 2.3-2.9), 2.3-4.0 now. The
 #: signature's next calls reuse the plan while its transforms are not final (`_first_sight`).
 FIRST_SIGHT_SECONDS = 20e-3
-#: ... pricing an FFT whose transforms are not final yet at this many times its estimate (which
-#: assumes FFTW's measured plans): a transform size's first calls run on pocketfft or ESTIMATE
-#: plans, and took 3.4-8.7x the estimate (AMD EPYC, 1 thread: 60,480 float32 1.96 ms for
-#: 0.51 ms, 315x224 float32 5.1 for 0.58 ms, 70x42x54 float32 16 for 1.9 ms).
-FIRST_FFT_FACTOR = 4.0
+#: ... pricing an FFT whose transforms are not final yet (`first_fft_seconds`) at this many
+#: times its estimate, which assumes FFTW's measured plans: a size's first calls run on
+#: pocketfft or ESTIMATE plans, 1.0-1.35x the estimate on 2-D and 3-D first calls once the
+#: process' own first-call costs are set aside (AMD EPYC Zen 3, 1 thread: 414x495 * 40x40
+#: float32 5.7 ms for 5.45, 1000x1000 * 31x31 35.5 for 29.5, 51x589 * 31x31 2.5 for 1.86).
+#: At 4x (measured against an older estimate) the direct sum's 17 ms ran where the FFT's
+#: first call takes 7.5.
+FIRST_FFT_FACTOR = 1.3
+#: ... plus this many of the model's per-point transform cost (`CostModel.fft_point`) for each
+#: point of each distinct axis length: pocketfft computes a new length's twiddle factors,
+#: which 1-D transforms feel (60,480 float32: 4.9 ms for 1.24 estimated; 7,000 float64 0.67 ms
+#: for 0.25; 53-56 ns a point beside a `fft_point` of 1.6 ns).
+FIRST_LENGTH_POINTS = 33.0
+#: What planning a signature in full costs at most (its tile search, separable rank test and
+#: trial): a first plan estimated below it serves the signature's calls until they have cost
+#: this much (`route_lease`). Planned in full on its second call, 2409 * 603 'valid' float32
+#: took 0.76 ms where its calls take 0.1 (scipy's second call 0.14; AMD EPYC, a fresh process).
+FULL_PLAN_SECONDS = 1e-3
 #: Keys of signatures whose first call was seen -> the plan it was given that way (None: it was
 #: planned in full). Unlike `_memo` it keeps no geometry alive: a key whose geometry was since
 #: dropped may match a new signature's, so a plan is reused only for an equal `Spec`.
@@ -228,7 +241,7 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
         return None
     seconds = quick.candidates[quick.executor].seconds
     if quick.backend is not None and not _transforms_final(quick):
-        seconds *= FIRST_FFT_FACTOR
+        seconds = first_fft_seconds(seconds, quick.fft_shape, costs)
         direct = [(c.seconds, name) for name, c in quick.candidates.items()
                   if c.fits and registry.get(name).method == "direct" and c.seconds < seconds]
         if direct:
@@ -242,6 +255,19 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
                                        "without pricing the rest")
     _sighted[key] = quick
     return quick
+
+
+def first_fft_seconds(seconds: float, fft_shape: tuple[int, ...], costs) -> float:
+    """What an FFT estimated at ``seconds`` for FFTW's measured plans of ``fft_shape`` costs
+    while its transform sizes are new (`FIRST_FFT_FACTOR`, `FIRST_LENGTH_POINTS`).
+
+    Examples
+    --------
+    >>> from fftconv.planning.costs import DEFAULT_COSTS
+    >>> first_fft_seconds(1e-3, (7000,), DEFAULT_COSTS) > 1.3e-3
+    True
+    """
+    return FIRST_FFT_FACTOR * seconds + FIRST_LENGTH_POINTS * costs.fft_point * sum(set(fft_shape))
 
 
 def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
@@ -311,7 +337,8 @@ def _ask_backend(plan: Plan, question: str) -> object:
         return None
     ask = getattr(get_backend(plan.backend), question, None)
     dtype = plan.compute_dtype
-    return None if ask is None else ask(plan.fft_shape, dtype.kind != "c", dtype.type(0).real.dtype)
+    real = dtype.kind != "c"
+    return None if ask is None else ask(plan.fft_shape, real, dtype if real else np.dtype(dtype.char.lower()))
 
 
 def _transforms_final(plan: Plan) -> bool:
@@ -320,14 +347,28 @@ def _transforms_final(plan: Plan) -> bool:
     return final is None or bool(final)
 
 
-def route_lasts(plan: Plan) -> bool:
-    """Whether the lane may remember ``plan``'s route: a plan made in full, or a signature's
-    first plan (`_first_sight`) while its transforms are not final, since the lane's keys
-    change when some become final and the signature is planned again then (a fresh process'
-    5000 * 2000 'full' float64 calls ran through the pipeline for the ~2 s FFTW took to measure
-    7000 points: 400 us each, scipy 280 us; AMD EPYC, 1 thread). A first plan whose transforms
-    are final already is not kept: the signature's next call plans in full."""
-    return not plan.first_sight or not _transforms_final(plan)
+def route_lease(plan: Plan) -> lane.Lease | None:
+    """How long the lane may serve calls by ``plan``'s route (`lane.remember`; None: not at
+    all): a plan made in full, for good; a signature's first plan (`_first_sight`), while its
+    transforms are not final (a fresh process' 5000 * 2000 'full' float64 calls ran through the
+    pipeline for the ~2 s FFTW took to measure 7000 points: 400 us each, scipy 280 us; AMD
+    EPYC, 1 thread), else until the signature's calls have cost what planning it in full does
+    (`FULL_PLAN_SECONDS`: a ski rental); the next call plans again.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = Problem.build(np.ones((64, 64)), np.ones((3, 3)), "same")
+    >>> route_lease(plan(p, threads=1)) == lane.FOREVER
+    True
+    """
+    if not plan.first_sight:
+        return lane.FOREVER
+    if not _transforms_final(plan):
+        return lane.Lease(while_generation=finality_generation())
+    seconds = plan.candidates[plan.executor].seconds
+    calls = math.ceil(FULL_PLAN_SECONDS / max(seconds, 1e-9)) - 1  # the first call counts
+    return lane.Lease(calls=calls) if calls >= 1 else None
 
 
 def _runs_advance(plan: Plan) -> bool:
@@ -335,10 +376,8 @@ def _runs_advance(plan: Plan) -> bool:
     measures them yet (the backend measures a size from its second call; AMD EPYC, 2 threads:
     the whole-array FFT of 126x52 * 8x8 'valid', run once on pocketfft and then left to wait
     for a measuring nothing had started, sat out 100 calls at 1.4-1.6x its time)."""
-    if _transforms_final(plan):
-        return False
-    measuring = _ask_backend(plan, "measuring")
-    return measuring is not None and not measuring
+    measuring = _ask_backend(plan, "measuring")  # asked first: while it is, that is the answer
+    return measuring is not None and not measuring and not _transforms_final(plan)
 
 
 def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:

@@ -80,14 +80,20 @@ MID_1D_OUTPUTS = 2048
 #: ... for float64 (its dot calls cost ~7 ns: 2691 * 49 'same' took 0.93x scipy's time through
 #: the pipeline, 4188 * 17 a tie).
 MID_1D_OUTPUTS_DOUBLE = 4096
-#: ... and up to this many the first time a signature (lengths, dtype, mode) is seen: planning a
-#: new 1-D signature costs 0.4-0.9 ms, what ``numpy.convolve`` takes for ~2 M multiply-adds; its
-#: repeats are planned once and run the fastest method (a loop over signals of changing lengths
-#: * 31 taps, float64: 1.05 ms a call through the pipeline, 0.67 ms in scipy.signal.convolve).
+#: ... and up to this many while a signature's (lengths, dtype, mode) calls have spent under
+#: `RENT_1D_SECONDS` there: planning a new 1-D signature costs 0.4-0.9 ms, what
+#: ``numpy.convolve`` takes for ~2 M multiply-adds; later calls are planned and run the
+#: fastest method (a loop over signals of changing lengths * 31 taps, float64: 1.05 ms a call
+#: through the pipeline, 0.67 ms in scipy.signal.convolve)...
 FIRST_1D_MACS = 1 << 21
-#: 1-D signatures seen, before the set starts afresh.
+#: ... a ski rental: the first call only was handed over, and 2409 * 603 'valid' float32's
+#: second call, planned, took 0.76 ms where numpy takes 0.1 (scipy's second call 0.14; a fresh
+#: process, AMD EPYC).
+RENT_1D_SECONDS = 1e-3
+#: 1-D signatures seen, before the record starts afresh.
 SEEN_1D = 4096
-_seen_1d: set[tuple] = set()
+#: Seconds the calls of each 1-D signature seen spent in ``numpy.convolve`` here.
+_spent_1d: dict[tuple, float] = {}
 #: Largest transform (points, in any rank) of an ``fftconvolve`` call done in three pocketfft
 #: calls, without the pipeline, on every call: the pipeline's fixed cost (~40-60 us: the plan's
 #: look-up, the kernel's spectrum, the tiles' bookkeeping) is more than NumPy's three
@@ -146,14 +152,10 @@ def _unforced(method: object) -> bool:
     return method == "auto" and config.get().method == "auto"
 
 
-def _first_seen(signature: tuple) -> bool:
-    """Whether a 1-D call of ``signature`` comes for the first time (recorded now)."""
-    if signature in _seen_1d:
-        return False
-    if len(_seen_1d) >= SEEN_1D:
-        _seen_1d.clear()
-    _seen_1d.add(signature)
-    return True
+def _renting(signature: tuple) -> bool:
+    """Whether a 1-D call of ``signature`` may still go to ``numpy.convolve`` as a first call
+    (`RENT_1D_SECONDS`)."""
+    return _spent_1d.get(signature, 0.0) < RENT_1D_SECONDS
 
 
 def _only_axis(axes: object) -> bool:
@@ -199,8 +201,8 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     scipy does) of a 1-D call's own arguments when the call is tiny and the answer is
     fftconv's (both float or complex arrays of one dtype, and a 'same' window only when
     ``in1`` is the longer: NumPy keeps the longer one's length); else None. With
-    ``first_sight``, a signature not seen before counts as tiny up to `FIRST_1D_MACS` (and is
-    recorded as seen).
+    ``first_sight``, a signature whose calls spent under `RENT_1D_SECONDS` here counts as tiny
+    up to `FIRST_1D_MACS` (and the call's time is recorded).
 
     Examples
     --------
@@ -229,12 +231,20 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     mid = MID_1D_OUTPUTS_DOUBLE if a.dtype.itemsize == 8 else MID_1D_OUTPUTS
     if MID_1D_TAPS <= taps < LONG_1D_TAPS and outputs > mid and a.dtype.kind == "f":
         most = 0  # the compiled loop, once planned
-    if (first_sight and most < outputs * taps <= FIRST_1D_MACS
-            and _first_seen((n, k, a.dtype.char, mode, correlate))):
-        most = FIRST_1D_MACS
+    rented = None
+    if first_sight and most < outputs * taps <= FIRST_1D_MACS:
+        signature = (n, k, a.dtype.char, mode, correlate)
+        if _renting(signature):
+            most, rented = FIRST_1D_MACS, signature
     if outputs * taps > most or not _default_threads(threads) or not _unforced(method):
         return None
-    return np.correlate(a, b, mode) if correlate else np.convolve(a, b, mode)
+    started = time.perf_counter()
+    result = np.correlate(a, b, mode) if correlate else np.convolve(a, b, mode)
+    if rented is not None:
+        if len(_spent_1d) >= SEEN_1D:
+            _spent_1d.clear()
+        _spent_1d[rented] = _spent_1d.get(rented, 0.0) + time.perf_counter() - started
+    return result
 
 
 def fft_small(in1: object, in2: object, mode: object, axes: object, threads: object) -> np.ndarray | None:

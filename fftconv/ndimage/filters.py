@@ -198,9 +198,8 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     if keyed and limit is None and ndim > 0 and math.prod(x.shape) > 0:
         routed_here = whole_image_route(x, work, out_dtype)
         if routed_here is not None:
-            route, lasts = routed_here
-            if lasts:
-                lane.remember(key, route)
+            route, lease = routed_here
+            lane.remember(key, route, lease)
             return route(x, out_array)
     lane.unrouted(key)  # no route to remember: a tiny call of this signature stays with scipy's loop
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
