@@ -27,11 +27,14 @@ from .cache import PairCache
 
 #: NumPy's own FFT computes float32 as float32 and writes into ``out=`` from 2.0 on.
 NUMPY_FFT_USABLE = int(np.__version__.split(".")[0]) >= 2
-#: NumPy's single-precision transforms over two or more axes run 6-8x slower unscaled than
+#: NumPy's single-precision transforms of this many axes or more run slower unscaled than
 #: scaled (NumPy 2.4.6, AMD EPYC: a 256x256 float32 ``rfftn`` 1.8 ms, with ``norm="forward"``
-#: 0.29 ms; 64³ 12.3 against 1.4 ms; float64 and 1-D transforms alike either way), so those
-#: pairs transform scaled and multiply the scale back out (one pass over the result).
-SCALED_SINGLE_AXES = 2
+#: 0.29 ms; 64³ 12.3 against 1.4 ms; 1-D from ~4,096 points, forward and inverse: 16,384 349
+#: against 88 us, 72,000 1.12 against 0.59 ms, 262,144 7.4 against 1.9 ms; within 2 us below;
+#: float64 alike either way), so those pairs transform scaled and multiply the scale back out
+#: (one pass over the result). At 2 axes, a fresh process' loop of 70197 * 1390 'full' float32
+#: calls took 6.1 ms each on its first plan's whole-array FFT (scipy 2.3).
+SCALED_SINGLE_AXES = 1
 #: Buffers kept for reuse (pairs of the calls' threads), least recently used dropped first.
 CACHE_BYTES = 1 << 30
 CACHE_PAIRS = 256
