@@ -198,7 +198,7 @@ class TransformPair:
 
     @property
     def points(self) -> int:
-        return int(np.prod(self.fft_shape))
+        return math.prod(self.fft_shape)
 
     @property
     def nbytes(self) -> int:

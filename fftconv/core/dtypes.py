@@ -14,6 +14,7 @@ an executor computes in, and how a computed result becomes the caller's dtype.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -194,5 +195,5 @@ def float_sums_exact(x: np.ndarray, h: np.ndarray, rank: int, worst_case_x: bool
     if x.dtype.kind not in "iu" and h.dtype.kind not in "iu":
         return True
     largest = _largest_magnitude(x, worst_case_x) * _largest_magnitude(h, worst_case_h)
-    terms = min(int(np.prod(x.shape[x.ndim - rank:])), int(np.prod(h.shape[h.ndim - rank:])))
+    terms = min(math.prod(x.shape[x.ndim - rank:]), math.prod(h.shape[h.ndim - rank:]))
     return largest * terms <= EXACT_INTEGER_LIMIT

@@ -59,12 +59,12 @@ class SpectralLayout:
 
     @property
     def tiles(self) -> int:
-        return int(np.prod([len(s) for s in self.segments]))
+        return math.prod(len(s) for s in self.segments)
 
     @property
     def points(self) -> int:
         """Points of one tile's transform."""
-        return int(np.prod(self.fft_shape))
+        return math.prod(self.fft_shape)
 
 
 def make_layout(
@@ -115,7 +115,7 @@ def operand_bytes(shape1, windows, batch_points: int, dtype) -> int:
     >>> operand_bytes((10,), [output_window(10, 3, "full")], 1, "f8")
     176
     """
-    points = int(np.prod(shape1)) + int(np.prod([w.length for w in windows]))
+    points = math.prod(shape1) + math.prod(w.length for w in windows)
     return points * batch_points * np.dtype(dtype).itemsize
 
 
@@ -270,7 +270,7 @@ def kernel_spectrum(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, 
     pair.data[(Ellipsis,) + tuple(slice(0, n) for n in kernel.shape[-rank:])] = kernel
     pair.forward()
     real_type = pair.spectrum.real.dtype.type
-    scale = real_type(1) / real_type(int(np.prod(fft_shape)))  # in long double for long double
+    scale = real_type(1) / real_type(math.prod(fft_shape))  # in long double for long double
     return np.multiply(pair.spectrum, scale)
 
 
