@@ -396,9 +396,10 @@ def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | 
     (`fftconv.engine.lane`), or None. For a problem with nothing to rearrange (every axis
     convolved, no swap, no crop): the executor's own route (`Executor.prepare_call`), else,
     for one that reads the extension itself (`Executor.reads_boundary`), its prepared extended
-    read. For an FFT plan of a problem without a swap and a floating result: the pipeline with
-    the kernel's spectrum made once (`prepare`, up to `ROUTE_PREPARED_BYTES`; a 64x64 float32
-    `fftconvolve` with a 3x3 kernel spent a quarter of its call on it). A trial times its
+    read. For any other plan of a problem without a swap and a floating result: the pipeline
+    with the executor's kernel-only work made once (`_prepared_route`: an FFT's kernel
+    spectrum up to `ROUTE_PREPARED_BYTES`; a 64x64 float32 `fftconvolve` with a 3x3 kernel
+    spent a quarter of its call on it). A trial times its
     contenders by these routes, as they run once kept (timed by their whole call while kept
     ones skipped the kernel spectrum, FFT contenders lost close trials they would have won).
 
@@ -462,31 +463,37 @@ def _cast_route(call: Callable[[np.ndarray], np.ndarray], result: np.dtype, rule
 
 
 def _prepared_route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
-    """`route` for an FFT plan: the pipeline for a new image, the kernel spectrum made once
-    where it takes at most `ROUTE_PREPARED_BYTES` (sized before it is made: a larger one is
-    neither made nor kept, and the call is not worth the lane). Integer results are left out:
-    their plan may have read the image's values (the integer-exactness rule). The spectrum is
-    made at the route's second call: made at once, a signature's first call transformed its
-    sizes twice (kernel, then image), counted as two calls, and so read their wisdom and
-    queued their measuring where a first call runs on pocketfft (`backends.fftw`)."""
+    """`route` for an executor that does not read the boundary itself: the pipeline for a new
+    image, with the executor's kernel-only work (`prepare`: an FFT's kernel spectrum, the
+    separable factors) made once; an FFT's spectrum only where it takes at most
+    `ROUTE_PREPARED_BYTES` (sized before it is made: a larger one is neither made nor kept,
+    and the call is not worth the lane). Integer results are left out: their plan may have
+    read the image's values (the integer-exactness rule). Any other executor took the full
+    path at every call, and a trial with one among its contenders could not take the lane
+    (2000 * 17 'same' float32: 53 us a call for thousands of calls, where the lane's 13 us).
+    The kernel-only work is made at the route's second call: made at once, a signature's
+    first call transformed its sizes twice (kernel, then image), counted as two calls, and so
+    read their wisdom and queued their measuring where a first call runs on pocketfft
+    (`backends.fftw`)."""
+    if problem.result_dtype.kind not in "fc":
+        return None
     fft_shape = plan.fft_shape
-    if fft_shape is None or problem.result_dtype.kind not in "fc":
-        return None
-    real = plan.compute_dtype.kind != "c"
-    points = math.prod(fft_shape[:-1]) * (fft_shape[-1] // 2 + 1 if real else fft_shape[-1])
-    kernels = math.prod(problem.h.shape[: problem.h.ndim - problem.rank])
-    if points * kernels * plan.compute_dtype.itemsize * (2 if real else 1) > ROUTE_PREPARED_BYTES:
-        return None
-    first, spectrum = True, None
+    if fft_shape is not None:
+        real = plan.compute_dtype.kind != "c"
+        points = math.prod(fft_shape[:-1]) * (fft_shape[-1] // 2 + 1 if real else fft_shape[-1])
+        kernels = math.prod(problem.h.shape[: problem.h.ndim - problem.rank])
+        if points * kernels * plan.compute_dtype.itemsize * (2 if real else 1) > ROUTE_PREPARED_BYTES:
+            return None
+    first, made, prepared = True, False, None
 
     def computed(image: np.ndarray) -> np.ndarray:
-        nonlocal first, spectrum
+        nonlocal first, made, prepared
         if first:  # the first call: as on the full path
             first = False
             return execute(problem.with_image(image), plan)
-        if spectrum is None:  # two threads at once may both make it: the same spectrum
-            spectrum = prepare(problem, plan)
-        return execute(problem.with_image(image), plan, prepared=spectrum)
+        if not made:  # two threads at once may both make it: the same work
+            prepared, made = prepare(problem, plan), True
+        return execute(problem.with_image(image), plan, prepared=prepared)
     return computed
 
 

@@ -71,15 +71,17 @@ LONG_1D_MACS = 1 << 20
 LONG_1D_TAPS = 256
 #: Real kernels of `MID_1D_TAPS` taps up to `LONG_1D_TAPS` go to ``numpy.convolve`` only for
 #: at most this many outputs: it calls a BLAS dot per output, ~11 ns each before the taps,
-#: which the compiled loop does not pay (AMD EPYC, 1 thread, 'same': 4188 * 17 float32 54 us
-#: in ``numpy.convolve``, 29 us through the pipeline; 2330 * 95 float32 55 and 33 us; 8000 * 31
-#: float64 96 and 48 us; 605 * 77 'valid' float32, 529 outputs, 7.5 and 21.5 us). Shorter
-#: kernels take numpy's own loop, as fast as the compiled one (21398 * 9 float32: 32 us).
+#: which the compiled loop does not pay. AMD EPYC Zen 3, 1 thread, 'same', repeated calls,
+#: ``numpy.convolve`` against the compiled loop through the lane: 600 * 20 float32 11.4 and 9.7
+#: us; 1000 * 40 15.4 and 10.9; 2462 * 80 47.7 and 18.8; 4096 * 60 109 and 21; but 605 * 77
+#: 'valid', 529 outputs, 7.5 us in numpy (2048 outputs, as set before the loop's AVX2 variant
+#: was fixed, had kept 2462 * 80 float64 on numpy at 1.23x the loop's time). Shorter kernels
+#: take numpy's own loop, as fast as the compiled one (21398 * 9 float32: 32 us).
 MID_1D_TAPS = 10
-MID_1D_OUTPUTS = 2048
-#: ... for float64 (its dot calls cost ~7 ns: 2691 * 49 'same' took 0.93x scipy's time through
-#: the pipeline, 4188 * 17 a tie).
-MID_1D_OUTPUTS_DOUBLE = 4096
+MID_1D_OUTPUTS = 768
+#: ... for float64 (its dot calls cost ~7 ns: 600 * 20 9.0 and 10.1 us, 1000 * 40 18.3 and
+#: 12.7, 2462 * 80 48.7 and 28.5).
+MID_1D_OUTPUTS_DOUBLE = 1024
 #: ... and up to this many while a signature's (lengths, dtype, mode) calls have spent under
 #: `RENT_1D_SECONDS` there: planning a new 1-D signature costs 0.4-0.9 ms, what
 #: ``numpy.convolve`` takes for ~2 M multiply-adds; later calls are planned and run the
