@@ -123,8 +123,8 @@ def _run_planned(problem: Problem, plan: Plan, image: np.ndarray, key: object, e
                 lane.remember(key, prepared, lease)
                 return prepared(image)
         else:
-            for contender in trial.plans:
-                if contender.executor not in trial.routes:  # a fallback to the pipeline is not timed twice
+            for contender in trial.plans:  # each route made once (None: its calls take the pipeline)
+                if contender.executor not in trial.routes:
                     trial.routes[contender.executor] = run.route(problem,
                                                                  dataclasses.replace(contender, trial=None))
             if all(trial.routes[p.executor] is not None for p in trial.plans):
