@@ -74,10 +74,13 @@ def rank1_factors(h: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, ...] | No
         fibre = tuple(slice(None) if a == axis else i for a, i in enumerate(peak_index))
         factors.append(np.array(h[fibre], dtype=dtype))
     factors[0] = factors[0] / peak ** (h.ndim - 1)  # each fibre holds the peak once
+    tolerance = 16 * h.ndim * float(np.finfo(dtype).eps) * float(np.abs(peak))
+    for corner in ((0,) * h.ndim, (-1,) * h.ndim):  # most kernels fail here, before the outer product
+        if abs(h[corner] - math.prod(f[i] for f, i in zip(factors, corner))) > tolerance:
+            return None
     outer = factors[0]
     for f in factors[1:]:
         outer = np.multiply.outer(outer, f)
-    tolerance = 16 * h.ndim * float(np.finfo(dtype).eps) * float(np.abs(peak))
     if float(np.max(np.abs(outer - h))) > tolerance:
         return None
     return tuple(factors)
