@@ -56,7 +56,8 @@ FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "direct.rows", "dire
 #: and summed in 0.07 ms), and a choice priced for FFTW's measured plans is not the fastest
 #: while the transforms run on pocketfft: under 1 ms here, a fresh process' `fftconvolve` of
 #: 256x256 * 15x15 float32 chose tiles and took 4.3-4.7 ms (scipy 2.3-2.9), 2.3-4.0 now. The
-#: signature's next calls reuse the plan while its transforms are not final (`_first_sight`).
+#: signature's next calls reuse the plan while its transforms are not final (`_first_sight`),
+#: or until they have cost what a full plan does (`route_lease`).
 FIRST_SIGHT_SECONDS = 20e-3
 #: ... pricing an FFT whose transforms are not final yet (`first_fft_seconds`) at this many
 #: times its estimate, which assumes FFTW's measured plans: a size's first calls run on
@@ -399,9 +400,9 @@ def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | 
     read. For any other plan of a problem without a swap and a floating result: the pipeline
     with the executor's kernel-only work made once (`_prepared_route`: an FFT's kernel
     spectrum up to `ROUTE_PREPARED_BYTES`; a 64x64 float32 `fftconvolve` with a 3x3 kernel
-    spent a quarter of its call on it). A trial times its
-    contenders by these routes, as they run once kept (timed by their whole call while kept
-    ones skipped the kernel spectrum, FFT contenders lost close trials they would have won).
+    spent a quarter of its call on it). A trial times its contenders by these routes, as they
+    run once kept (timed by their whole call while kept ones skipped the kernel spectrum, FFT
+    contenders lost close trials they would have won).
 
     Examples
     --------
