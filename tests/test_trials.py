@@ -279,21 +279,31 @@ def test_a_signatures_plan_read_without_its_trial_is_not_timed(rng):
     assert trials.unsettled_runs() == before
 
 
+def test_a_clear_winner_is_kept_after_the_usual_runs_a_near_tie_after_more():
+    for other, wanted in ((1.35, trials.TRIAL_RUNS), (1.1, trials.CLOSE_RUNS)):
+        trial = trials.Trial([_Plan("a"), _Plan("b")], lambda plan: True, lambda plan, medians: plan.executor)
+        run_trial(trial, {"a": 1.0, "b": other}, 500)
+        assert trial.kept == "a" and len(trial.times["b"]) == wanted
+
+
 def test_a_contender_that_cannot_win_leaves_the_trial_early():
     trial = trials.Trial([_Plan("tiles"), _Plan("direct"), _Plan("whole")], lambda plan: True,
                          lambda plan, medians: (plan.executor, sorted(medians)))
     speed = {"tiles": 0.2, "direct": 0.36, "whole": 0.21}
     ran = []
     said = []
-    while trial.kept is None and len(ran) < 100:
+    while trial.kept is None and len(ran) < 200:
         plan = trial.next()
         ran.append(plan.executor)
         trial.record(plan, speed[plan.executor])
         said.append(trial.describe())
     assert trial.kept == ("tiles", ["direct", "tiles", "whole"])
     assert ran.count("direct") == 1 + trials.ELIMINATE_AFTER  # one untimed run, then out
-    streaks = -(-trials.TRIAL_RUNS // (trials.STREAK - 1))  # each streak's first run untimed
-    assert ran.count("whole") == streaks + trials.TRIAL_RUNS  # close: timed to the end
+    # tiles and whole are a near-tie (0.2 and 0.21 s): each is timed `CLOSE_RUNS` times
+    assert speed["whole"] <= trials.CLOSE_RATIO * speed["tiles"]
+    streaks = -(-trials.CLOSE_RUNS // (trials.STREAK - 1))  # each streak's first run untimed
+    assert ran.count("whole") == streaks + trials.CLOSE_RUNS  # close: timed to the end
+    assert len(trial.times["tiles"]) >= trials.CLOSE_RUNS
     assert "direct left it, slower" in said[-2] and "left it" not in said[0]
 
 

@@ -11,7 +11,8 @@ call ran (`CHEAPEST_FIRST_CALLS`), the
 next ones each contender in turn, `STREAK` calls in a row whose first is not timed (a first
 run plans, and a run after another contender's meets the caches that one left), a contender clearly
 slower than another leaves (`ELIMINATE_RATIO`), and once each left has `TRIAL_RUNS`
-timed runs the one with the lowest median is kept for every later call. A run is timed as the
+timed runs (`CLOSE_RUNS` in a near-tie) the one with the lowest median is kept for every later
+call. A run is timed as the
 contender will cost once kept (the facade decides what that is: `fftconv.signal` times a contender
 the lane would route by its route's run, any other by its whole call). A run is not timed while work of the
 background thread shares the machine, nor while a contender's transforms are not yet what
@@ -47,6 +48,12 @@ CONTENDERS = 3
 #: users meet and the benchmarks judge by (the fastest single run, used before, let one lucky
 #: run decide; 3 medians were too few, picking 1.3x slower once in twenty on a shared VM).
 TRIAL_RUNS = 7
+#: ... or this many while the two fastest medians are within `CLOSE_RATIO`: a near-tie's extra
+#: runs cost the loop little (the slower is at most that much slower), and seven medians of
+#: each flipped between runs at 2 threads (96x16x72 * 11x11x11 'valid' float32: tiles kept at
+#: 0.81 ms, the whole-array FFT 0.70; timed alone, either was the faster by 5-20 %).
+CLOSE_RUNS = 15
+CLOSE_RATIO = 1.2
 #: A contender whose fastest timed run is over this factor of another's median, both with at
 #: least `ELIMINATE_AFTER` timed runs, leaves the trial: it cannot win, and each of its runs
 #: costs the loop (4096² * 31² float32 'same', AMD EPYC: the tiles 0.2 s a call, the direct sum
@@ -158,7 +165,8 @@ class Trial:
                 else:  # explored, but a run now would not be timed: the cheapest estimate runs instead
                     self.waits[name] += 1
             last, count = self.streak
-            again = [p for p in ready if p.executor == last and len(self.times[last]) < TRIAL_RUNS
+            wanted = self._runs_wanted(alive)
+            again = [p for p in ready if p.executor == last and len(self.times[last]) < wanted
                      and self._timed_if_run(p)]
             if again and count < STREAK:
                 return self._serve(again[0])
@@ -174,6 +182,15 @@ class Trial:
         if timed:
             return min(timed, key=lambda p: statistics.median(self.times[p.executor]))
         return next((p for p in alive if self.runs[p.executor]), alive[0])
+
+    def _runs_wanted(self, alive: list) -> int:
+        """Timed runs each contender needs before one is kept: `TRIAL_RUNS`, or `CLOSE_RUNS`
+        while the two fastest medians of those timed that often are a near-tie."""
+        medians = sorted(statistics.median(self.times[p.executor]) for p in alive
+                         if len(self.times[p.executor]) >= TRIAL_RUNS)
+        if len(medians) >= 2 and medians[1] <= CLOSE_RATIO * medians[0]:
+            return CLOSE_RUNS
+        return TRIAL_RUNS
 
     def _timed_if_run(self, plan) -> bool:
         """Whether a run of ``plan`` now, after itself, would be timed, or brings its runs to
@@ -213,7 +230,8 @@ class Trial:
                 self._eliminate()
             alive = self._alive()
             # one left: the leader that put the others out, with its timed runs
-            if len(alive) == 1 or all(len(self.times[p.executor]) >= TRIAL_RUNS for p in alive):
+            wanted = self._runs_wanted(alive)
+            if len(alive) == 1 or all(len(self.times[p.executor]) >= wanted for p in alive):
                 medians = {n: statistics.median(t) for n, t in self.times.items() if t}
                 best = min(alive, key=lambda p: medians[p.executor])
                 self.kept = self.settle(best, medians)
@@ -235,7 +253,7 @@ class Trial:
         with self._lock:
             names = " and ".join(p.executor for p in self.plans)
             done = sum(len(t) for t in self.times.values())
-            need = TRIAL_RUNS * len(self.plans)
+            need = self._runs_wanted(self._alive()) * len(self.plans)
             out = f"; {', '.join(sorted(self.out))} left it, slower" if self.out else ""
         return (f"estimates within {TRIAL_RATIO:g}x of each other: {names} are timed on this signature's "
                 f"repeated calls ({done} of {need} timed runs so far{out}), and the fastest is kept")
