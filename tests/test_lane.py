@@ -355,3 +355,24 @@ def test_every_executor_has_a_route_for_floating_results(rng, shape, kernel):
             assert_close(route(a * 2), want, ulps=256)
         routed += 1
     assert routed >= 4
+
+
+def test_an_fft_route_makes_its_kernel_spectrum_in_its_first_call_counted_as_one(rng, monkeypatch):
+    """Made at the route's second call, the spectrum cost that call a transform; made in the
+    first call it must count as one call of the engine (a size's second call reads its wisdom
+    and queues its measuring: `fftconv.backends.fftw`)."""
+    from fftconv import background
+
+    a, b = rng.standard_normal((56, 75)), rng.standard_normal((31, 23))
+    problem = run.Problem.build(a, b, "same")
+    plan = run.plan(problem, "fft", threads=1)
+    made = []
+    real_prepare = run.prepare
+    monkeypatch.setattr(run, "prepare", lambda *args: made.append(1) or real_prepare(*args))
+    route = run.route(problem, plan)
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    for _ in range(3):
+        before = background.calls()
+        assert_close(route(a), want, ulps=4000)
+        assert background.calls() == before + 1
+        assert len(made) == 1  # made in the first call, kept for the next

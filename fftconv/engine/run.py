@@ -472,10 +472,11 @@ def _prepared_route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.n
     read the image's values (the integer-exactness rule). Any other executor took the full
     path at every call, and a trial with one among its contenders could not take the lane
     (2000 * 17 'same' float32: 53 us a call for thousands of calls, where the lane's 13 us).
-    The kernel-only work is made at the route's second call: made at once, a signature's
-    first call transformed its sizes twice (kernel, then image), counted as two calls, and so
-    read their wisdom and queued their measuring where a first call runs on pocketfft
-    (`backends.fftw`)."""
+    The kernel-only work is made in the route's first call, counted with it as one call of
+    the engine: counted as two, a signature's first call had read its sizes' wisdom and queued
+    their measuring where a first call runs on pocketfft (`backends.fftw`); made at the
+    route's second call instead, it cost that call a transform (56x75 * 31x23 float64: ~0.1 of
+    its 0.8 ms, scipy's second call 0.36)."""
     if problem.result_dtype.kind not in "fc":
         return None
     fft_shape = plan.fft_shape
@@ -485,15 +486,14 @@ def _prepared_route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.n
         kernels = math.prod(problem.h.shape[: problem.h.ndim - problem.rank])
         if points * kernels * plan.compute_dtype.itemsize * (2 if real else 1) > ROUTE_PREPARED_BYTES:
             return None
-    first, made, prepared = True, False, None
+    made, prepared = False, None
 
     def computed(image: np.ndarray) -> np.ndarray:
-        nonlocal first, made, prepared
-        if first:  # the first call: as on the full path
-            first = False
-            return execute(problem.with_image(image), plan)
+        nonlocal made, prepared
         if not made:  # two threads at once may both make it: the same work
+            background.note_call()
             prepared, made = prepare(problem, plan), True
+            return execute(problem.with_image(image), plan, prepared=prepared, counted=True)
         return execute(problem.with_image(image), plan, prepared=prepared)
     return computed
 
@@ -521,12 +521,13 @@ def prepare(problem: Problem, plan: Plan) -> object:
 
 
 def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.ndarray | None = None,
-            call_started: float | None = None) -> np.ndarray:
+            call_started: float | None = None, counted: bool = False) -> np.ndarray:
     """Run ``plan`` and return the result in the caller's axis order and the result dtype
     (written into ``out``, an array of that shape and dtype, when given). A plan of a trial
     records its run's time: from ``call_started`` (a ``time.perf_counter()`` reading: the
     caller's whole call, what the contender costs once kept) to the result, or the executor's
-    run alone.
+    run alone. ``counted``: the caller counted this call of the engine already
+    (`background.note_call`: transform sizes count their calls).
 
     Examples
     --------
@@ -535,7 +536,8 @@ def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.nd
     >>> execute(p, plan(p, "fft"))
     array([ 1., nan, nan,  2.,  1.])
     """
-    background.note_call()
+    if not counted:
+        background.note_call()
     executor = registry.get(plan.executor)
     compute = plan.compute_dtype
     direct_into_out = out is not None and out.dtype == compute
