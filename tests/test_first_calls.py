@@ -548,3 +548,18 @@ def test_a_layers_blas_rates_are_measured_once_per_machine(tmp_path, monkeypatch
         assert measured[2:] == [("single", 1), ("single", 1)]
     finally:
         rates._rates.cache_clear()
+
+
+def test_the_index_of_sizes_by_shape_stays_bounded_and_keeps_what_is_final(monkeypatch, request):
+    """Every counted size is indexed by shape (finality is asked several times a call); a
+    process convolving ever new shapes must not grow it without bound, and a size measured
+    before the bound was reached must stay final."""
+    monkeypatch.setattr(fftw, "COUNTED_SIZES", 50)
+    fftw.clear_cache()
+    request.addfinalizer(fftw.clear_cache)  # the made-up measured size does not outlive the test
+    measured = ((), (4096,), True, np.dtype(np.float64), 1)
+    fftw._measured.add(fftw._index(measured))
+    for n in range(1000, 1200):
+        fftw._count_call(((), (n,), True, np.dtype(np.float64), 1))
+    assert sum(len(sizes) for sizes in fftw._sizes_of_shape.values()) <= 51
+    assert fftw._final_state(((4096,), True, np.dtype(np.float64))) == "measured"

@@ -377,6 +377,9 @@ def _count_call(size: tuple) -> int:
     """How many calls of the engine (this one included) asked for ``size``."""
     if len(_calls_of) >= COUNTED_SIZES:
         _calls_of.clear()
+        _sizes_of_shape.clear()  # it indexes counted sizes too: bounded with them
+        for known in (*_measured, *_unmeasurable):
+            _index(known)
     count, last_call = _calls_of.get(_index(size), (0, -1))
     call = background.calls()
     if call != last_call:
