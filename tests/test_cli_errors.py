@@ -108,3 +108,19 @@ def test_a_filtered_file_gets_a_new_files_usual_permissions(tmp_path, rng):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "out.npy").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_the_first_call_timer_refuses_a_case_it_cannot_run_and_times_a_json_one(capsys):
+    """``python -m fftconv.cli.first_call`` (the fresh-process benchmarks' child): one clear
+    line for a case that is neither named nor a JSON case; the stages timed for one that is."""
+    from fftconv.cli import first_call
+
+    for bad in (["nonsense", "fftconv"], ["[1, 2]", "scipy"],
+                ['["convolve", [8], [3], "same", "f8"]', "numpy"],
+                ["convolve 256x256 x 5x5 same f32", "scipy", "--loop", "x"]):
+        with pytest.raises(SystemExit) as exited:
+            first_call.main(bad)
+        assert exited.value.code == 2
+        assert "error:" in capsys.readouterr().err
+    timed = first_call.main(['["convolve", [64], [3], "same", "float64"]', "scipy", "--loop", "3"])
+    assert timed["who"] == "scipy" and 0 < timed["loop_s"] and 0 < timed["first_s"]

@@ -13,9 +13,9 @@ whatever it calls.
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
 
@@ -106,7 +106,26 @@ def run(case: str, who: str, warm: bool = False, loop: int = 0) -> dict[str, obj
     return result
 
 
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """The command line: ``CASE WHO [--warm] [--loop N]``."""
+    parser = argparse.ArgumentParser(prog="python -m fftconv.cli.first_call",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("case", help="a name of CASES, or a case as JSON")
+    parser.add_argument("who", choices=("fftconv", "scipy"))
+    parser.add_argument("--warm", action="store_true",
+                        help="also time a call once the background work is done")
+    parser.add_argument("--loop", type=int, default=0, metavar="N", help="also the median of N more calls")
+    args = parser.parse_args(argv)
+    if args.case not in CASES:
+        try:
+            spec = json.loads(args.case)
+        except ValueError:
+            spec = None
+        if not (isinstance(spec, list) and len(spec) == 5 and isinstance(spec[0], str)):
+            parser.error(f"case {args.case!r} is neither a named case nor a JSON case "
+                         '(["convolve", [300, 300], [17, 17], "same", "float64"])')
+    return run(args.case, args.who, args.warm, max(args.loop, 0))
+
+
 if __name__ == "__main__":
-    options = sys.argv[3:]
-    loops = int(options[options.index("--loop") + 1]) if "--loop" in options else 0
-    print(json.dumps(run(sys.argv[1], sys.argv[2], "--warm" in options, loops)))
+    print(json.dumps(main()))
