@@ -154,10 +154,20 @@ def _unforced(method: object) -> bool:
     return method == "auto" and config.get().method == "auto"
 
 
-def _renting(signature: tuple) -> bool:
-    """Whether a 1-D call of ``signature`` may still go to ``numpy.convolve`` as a first call
-    (`RENT_1D_SECONDS`)."""
-    return _spent_1d.get(signature, 0.0) < RENT_1D_SECONDS
+def _renting(spent: dict[tuple, float], signature: tuple, budget: float) -> bool:
+    """Whether a call of ``signature`` may take a route it rents (``spent``: that route's
+    record, `_spent_1d` or `_fft_1d_spent`): its first call always, later ones while they have
+    spent under ``budget`` seconds there."""
+    paid = spent.get(signature)
+    return paid is None or paid < budget
+
+
+def _pay(spent: dict[tuple, float], signature: tuple, seconds: float) -> None:
+    """Record ``seconds`` more spent by ``signature``'s calls in ``spent`` (at most `SEEN_1D`
+    signatures: the record starts afresh)."""
+    if len(spent) >= SEEN_1D:
+        spent.clear()
+    spent[signature] = spent.get(signature, 0.0) + seconds
 
 
 def _only_axis(axes: object) -> bool:
@@ -236,16 +246,14 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     rented = None
     if first_sight and most < outputs * taps <= FIRST_1D_MACS:
         signature = (n, k, a.dtype.char, mode, correlate)
-        if _renting(signature):
+        if _renting(_spent_1d, signature, RENT_1D_SECONDS):
             most, rented = FIRST_1D_MACS, signature
     if outputs * taps > most or not _default_threads(threads) or not _unforced(method):
         return None
     started = time.perf_counter()
     result = np.correlate(a, b, mode) if correlate else np.convolve(a, b, mode)
     if rented is not None:
-        if len(_spent_1d) >= SEEN_1D:
-            _spent_1d.clear()
-        _spent_1d[rented] = _spent_1d.get(rented, 0.0) + time.perf_counter() - started
+        _pay(_spent_1d, rented, time.perf_counter() - started)
     return result
 
 
@@ -285,8 +293,7 @@ def fft_small(in1: object, in2: object, mode: object, axes: object, threads: obj
         if not (a.ndim == 1 and a.dtype in _FLOAT_REALS and points <= FIRST_FFT_1D_POINTS):
             return None
         rented = (a.shape[0], b.shape[0], a.dtype.char, mode)
-        spent = _fft_1d_spent.get(rented)
-        if spent is not None and spent >= FFT_1D_ROUTE_SECONDS:
+        if not _renting(_fft_1d_spent, rented, FFT_1D_ROUTE_SECONDS):
             return None
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         return None  # the pipeline keeps non-finite values local
@@ -307,9 +314,7 @@ def fft_small(in1: object, in2: object, mode: object, axes: object, threads: obj
             result = inverse(product, sizes, axes=every)[window]
         result = result.astype(a.dtype)  # NumPy before 2.0 transforms single precision in double
     if rented is not None:
-        if len(_fft_1d_spent) >= SEEN_1D:
-            _fft_1d_spent.clear()
-        _fft_1d_spent[rented] = _fft_1d_spent.get(rented, 0.0) + time.perf_counter() - started
+        _pay(_fft_1d_spent, rented, time.perf_counter() - started)
     return result if np.isfinite(result).all() else None
 
 
