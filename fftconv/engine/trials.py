@@ -123,6 +123,7 @@ class Trial:
         self.waits = {p.executor: 0 for p in self.plans}  # calls a contender sat out (`next`)
         self.out: set[str] = set()  # contenders eliminated (`ELIMINATE_RATIO`)
         self.times: dict[str, list[float]] = {p.executor: [] for p in self.plans}
+        self.medians: dict[str, float] = {}  # of each contender's times, kept with them (`record`)
         self.kept = None
         self.served = 0  # calls `next` has answered
         self.streak: tuple[str | None, int] = (None, 0)  # the contender served last, calls in a row
@@ -178,16 +179,15 @@ class Trial:
         had been the base even where its runs were not timed (2409 * 603 'valid' float32, a
         fresh process: the tiles ran 15 calls on ESTIMATE plans at 240-1,100 us while FFTW
         measured their size, the direct sum timed at 100 us beside them; AMD EPYC)."""
-        timed = [p for p in alive if self.times[p.executor]]
+        timed = [p for p in alive if p.executor in self.medians]
         if timed:
-            return min(timed, key=lambda p: statistics.median(self.times[p.executor]))
+            return min(timed, key=lambda p: self.medians[p.executor])
         return next((p for p in alive if self.runs[p.executor]), alive[0])
 
     def _runs_wanted(self, alive: list) -> int:
         """Timed runs each contender needs before one is kept: `TRIAL_RUNS`, or `CLOSE_RUNS`
         while the two fastest medians of those timed that often are a near-tie."""
-        medians = sorted(statistics.median(self.times[p.executor]) for p in alive
-                         if len(self.times[p.executor]) >= TRIAL_RUNS)
+        medians = sorted(self.medians[p.executor] for p in alive if len(self.times[p.executor]) >= TRIAL_RUNS)
         if len(medians) >= 2 and medians[1] <= CLOSE_RATIO * medians[0]:
             return CLOSE_RUNS
         return TRIAL_RUNS
@@ -227,14 +227,14 @@ class Trial:
             after_itself, self.previous = self.previous == name, name
             if after_itself and (self.runs[name] > PATIENCE_RUNS or self.final(plan)):
                 self.times[name].append(seconds)
+                self.medians[name] = statistics.median(self.times[name])
                 self._eliminate()
             alive = self._alive()
             # one left: the leader that put the others out, with its timed runs
             wanted = self._runs_wanted(alive)
             if len(alive) == 1 or all(len(self.times[p.executor]) >= wanted for p in alive):
-                medians = {n: statistics.median(t) for n, t in self.times.items() if t}
-                best = min(alive, key=lambda p: medians[p.executor])
-                self.kept = self.settle(best, medians)
+                best = min(alive, key=lambda p: self.medians[p.executor])
+                self.kept = self.settle(best, dict(self.medians))
 
     def _alive(self) -> list:
         """The contenders still in the trial, in the estimates' order."""
@@ -245,7 +245,7 @@ class Trial:
         timed = {n: t for n, t in self.times.items() if len(t) >= ELIMINATE_AFTER and n not in self.out}
         if len(timed) < 2:
             return
-        lead = min(statistics.median(t) for t in timed.values())
+        lead = min(self.medians[n] for n in timed)
         self.out.update(n for n, t in timed.items() if min(t) > ELIMINATE_RATIO * lead)
 
     def describe(self) -> str:
