@@ -84,10 +84,12 @@ def costs_for(settings: config.Config) -> tuple[CostModel, str]:
     return known, "calibrated"
 
 
+@functools.lru_cache(maxsize=8)
 def _until_measured(costs: CostModel) -> CostModel:
     """The built-in coefficients, with the compiled loop's rate scaled to the variant this CPU
     runs (`fftconv.executors.direct_compiled.VARIANT_FACTOR`): what a new machine plans with
-    while its own are measured."""
+    while its own are measured (one object per settings' coefficients: every call planned
+    while calibrating asks, and the plans' caches are keyed by it)."""
     from ..executors.direct_compiled import variant_factor
 
     return dataclasses.replace(costs, compiled_mac=costs.compiled_mac * variant_factor())
