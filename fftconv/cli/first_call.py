@@ -65,11 +65,7 @@ def function(name: str, who: str) -> Callable[..., np.ndarray]:
 def run(case: str, who: str, warm: bool = False, loop: int = 0) -> dict[str, object]:
     """Time ``case``'s first and second calls by ``who``, the median of the ``loop`` calls
     after them and, with ``warm``, a call once the background work is done."""
-    if case in CASES:
-        name, shape1, shape2, mode, dtype = CASES[case]
-    else:
-        name, shape1, shape2, mode, dtype = json.loads(case)
-        shape1, shape2 = tuple(shape1), tuple(shape2)
+    name, shape1, shape2, mode, dtype = resolve(case)
     func = function(name, who)
     rng = np.random.default_rng(0)
     a = rng.standard_normal(shape1).astype(dtype)
@@ -106,6 +102,27 @@ def run(case: str, who: str, warm: bool = False, loop: int = 0) -> dict[str, obj
     return result
 
 
+def resolve(case: str) -> tuple[str, tuple[int, ...], tuple[int, ...], str, str]:
+    """``case`` as `CASES` holds one: a name of it, or a case as JSON; ValueError if neither.
+
+    Examples
+    --------
+    >>> resolve('["convolve", [300, 300], [17, 17], "same", "float64"]')[1]
+    (300, 300)
+    """
+    if case in CASES:
+        return CASES[case]
+    try:
+        spec = json.loads(case)
+    except ValueError:
+        spec = None
+    if not (isinstance(spec, list) and len(spec) == 5 and isinstance(spec[0], str)):
+        raise ValueError(f"case {case!r} is neither a named case nor a JSON case "
+                         '(["convolve", [300, 300], [17, 17], "same", "float64"])')
+    name, shape1, shape2, mode, dtype = spec
+    return name, tuple(shape1), tuple(shape2), mode, dtype
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """The command line: ``CASE WHO [--warm] [--loop N]``."""
     parser = argparse.ArgumentParser(prog="python -m fftconv.cli.first_call",
@@ -116,14 +133,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                         help="also time a call once the background work is done")
     parser.add_argument("--loop", type=int, default=0, metavar="N", help="also the median of N more calls")
     args = parser.parse_args(argv)
-    if args.case not in CASES:
-        try:
-            spec = json.loads(args.case)
-        except ValueError:
-            spec = None
-        if not (isinstance(spec, list) and len(spec) == 5 and isinstance(spec[0], str)):
-            parser.error(f"case {args.case!r} is neither a named case nor a JSON case "
-                         '(["convolve", [300, 300], [17, 17], "same", "float64"])')
+    try:
+        resolve(args.case)
+    except ValueError as exc:
+        parser.error(str(exc))
     return run(args.case, args.who, args.warm, max(args.loop, 0))
 
 
