@@ -563,3 +563,23 @@ def test_the_index_of_sizes_by_shape_stays_bounded_and_keeps_what_is_final(monke
         fftw._count_call(((), (n,), True, np.dtype(np.float64), 1))
     assert sum(len(sizes) for sizes in fftw._sizes_of_shape.values()) <= 51
     assert fftw._final_state(((4096,), True, np.dtype(np.float64))) == "measured"
+
+
+def test_a_size_that_becomes_final_moves_the_finality_generation_once(monkeypatch, request):
+    """The lane keeps a first plan's route while its sizes are not final (`lane.Lease`): every
+    way a size becomes final must say so, once."""
+    from fftconv.backends import base
+
+    fftw.clear_cache()
+    request.addfinalizer(fftw.clear_cache)
+    size = ((), (4099,), True, np.dtype(np.float64), 1)
+    monkeypatch.setattr(measuring, "ask", lambda request: None)  # the measuring process gives nothing
+    before = base.finality_generation()
+    fftw._measure_in_background(size, None)
+    assert fftw.plan_state((4099,), True, np.float64) == "unmeasurable"
+    assert base.finality_generation() == before + 1
+    fftw._measure_in_background(size, None)
+    assert base.finality_generation() == before + 1
+    with config.override(planner_effort="measure"):  # a measured plan made here
+        fftw.transform_pair((), (4101,), True, np.dtype(np.float64))
+    assert base.finality_generation() == before + 2

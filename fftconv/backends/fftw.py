@@ -184,7 +184,7 @@ class TransformPair:
         self._make((_EFFORT_FLAG[self.effort],))
         self.measured = self.effort != "estimate"
         if self.measured:
-            _measured.add(_index(self.size))
+            _now_final(self.size, _measured)
         if self.measured and self.wisdom is not None:
             # all this process knows (a superset of what plans this size): planned here, the
             # size's own wisdom cannot be told apart from what earlier plans learnt
@@ -257,6 +257,14 @@ def _index(size: tuple) -> tuple:
     return size
 
 
+def _now_final(size: tuple, state: set[tuple]) -> None:
+    """Record ``size`` in ``state`` (`_measured` or `_unmeasurable`): its plans are final from
+    now on (`FFTWBackend.final`), which the engine hears of (`plans_became_final`)."""
+    if size not in state:
+        state.add(_index(size))
+        plans_became_final()
+
+
 def transform_pair(
     batch_shape: tuple[int, ...],
     fft_shape: tuple[int, ...],
@@ -303,7 +311,6 @@ def transform_pair(
         measured = _from_wisdom(size, wisdom)
         if measured is not None:
             _pairs.put(key, measured)
-            plans_became_final()
             return measured
     if count >= REPEATS_BEFORE_MEASURE and measuring.available() and size not in _unmeasurable:
         background.submit(("fftw", size), functools.partial(_measure_in_background, size, wisdom))
@@ -348,7 +355,7 @@ def _import_size(directory: Path, size: tuple) -> bool:
     with _plan_lock:
         imported = _pyfftw().import_wisdom(tuple(b.encode("ascii") for b in blobs))
         if any(imported):
-            _measured.add(_index(size))
+            _now_final(size, _measured)
         _wisdom_changed()
     if not any(imported):
         warnings.warn(f"FFTW rejected the wisdom in {wisdom_store.size_file(directory, encode_size(size))};"
@@ -393,11 +400,10 @@ def _measure_in_background(size: tuple, wisdom: Path | None) -> None:
     (and save it for the next process)."""
     learnt = measuring.ask({"op": "plan", "size": encode_size(size)})
     if learnt is None:
-        _unmeasurable.add(_index(size))
-        plans_became_final()  # ESTIMATE for good
+        _now_final(size, _unmeasurable)  # ESTIMATE for good
         return
     import_wisdom_blobs(learnt["wisdom"])
-    _measured.add(_index(size))
+    _now_final(size, _measured)
     if wisdom is not None:
         _save_size(wisdom, size, learnt["wisdom"])
 
@@ -405,7 +411,6 @@ def _measure_in_background(size: tuple, wisdom: Path | None) -> None:
 def _wisdom_changed() -> None:
     _unknown.clear()
     _wisdom_grown[0] += 1
-    plans_became_final()
 
 
 def encode_size(size: tuple) -> list:
