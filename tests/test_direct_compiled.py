@@ -137,6 +137,20 @@ def test_the_blocks_compiled_for_3x3_and_5x5_kernels(rng, kernel):
             assert_close(got, want, ulps=64)
 
 
+@pytest.mark.parametrize("rows", [3, 4, 5, 7, 8])
+def test_3x3_5x5_and_7x7_float_kernels_summed_in_strips(rng, rows):
+    """3x3, 5x5 and 7x7 float kernels are summed four output rows a vector wide along whole rows
+    (on AVX2 and the baseline), other sizes in blocks: each agrees exactly with scipy's integer
+    sums (small integers), the vectors cut at every width, the second plane of a 3-D kernel
+    adding into the output."""
+    for cols, width, dtype in itertools.product([1, 3, 5, 7, 8], [1, 5, 33, 70], ["float32", "float64"]):
+        a = rng.integers(-9, 10, (2, rows + 6, width))
+        b = rng.integers(-3, 4, (2, rows, cols))
+        want = scipy.signal.convolve(a, b, "full", method="direct")
+        got = compiled(a.astype(dtype), b.astype(dtype), "full")
+        np.testing.assert_array_equal(got, want.astype(dtype), err_msg=f"{rows}x{cols} {width} {dtype}")
+
+
 def test_layouts_the_caller_may_pass(rng):
     a = rng.standard_normal((40, 60))
     b = rng.standard_normal((5, 3))
@@ -314,7 +328,8 @@ def test_wide_rows_read_their_interior_chunks_straight_from_the_source(rng, mode
     """Rows several 256-byte chunks wide: the chunks whose reads fall inside the image are read
     from the source rows, the edge chunks from the built ring. Integers make every sum exact;
     widths put the edges on, before and after chunk boundaries, with origins at both ends."""
-    for width, kernel in itertools.product([95, 128, 129, 160, 191, 260], [(3, 3), (5, 5), (2, 7), (3, 1)]):
+    kernels = [(3, 3), (5, 5), (2, 7), (3, 1), (7, 7), (9, 13)]
+    for width, kernel in itertools.product([95, 128, 129, 160, 191, 260], kernels):
         x = rng.integers(-50, 51, (9, width)).astype(np.int64)
         w = rng.integers(-5, 6, kernel).astype(np.int64)
         for origin in [(0, 0), (-(kernel[0] // 2), (kernel[1] - 1) // 2)]:

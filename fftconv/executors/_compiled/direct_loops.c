@@ -40,8 +40,16 @@
  * 2.0 ms, blocks of 2 rows sharing loads 2.5 ms, of 3 rows 1.9 ms). Kernels of constant size
  * (3x3, 5x5) share each load across rows two vectors at a time, in phases with no branch on
  * the row (SHARED_LOADS 2): 3x3 at 256x256 66 against 71 us, 5x5 at 333x517 208 against 316
- * us. The GIL is released while summing, so calls on disjoint output rows run in parallel
- * threads.
+ * us. On targets of 16 vector registers (AVX2, the baseline) 3x3, 5x5 and 7x7 float kernels go
+ * by strips instead, compiled for their size: four output rows a vector wide, each loaded vector
+ * feeding every row it reaches, the taps broadcast once a plane, along the whole row (AMD EPYC
+ * Zen 3, the loop called alone, float32 at 256x256: 3x3 35 -> 25 us, OpenCV 38; 5x5 68 -> 61,
+ * OpenCV 81; 7x7 189 -> 129, OpenCV 142; float64 1.3-1.6x faster): the chunks of two vectors
+ * spilled their sums between phases, and the taps, which the compiler could not keep beside
+ * stores through `out`, were loaded per multiply-add. Strips of other sizes, with the sizes
+ * variables, gained 15 % at 9x9 and 11x11 (7x7: 155 us) for 2-4x the build time and the
+ * library's size: those keep the blocks. The GIL is released while summing, so calls on
+ * disjoint output rows run in parallel threads.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -60,6 +68,7 @@
 #endif
 
 #define BLOCK_ROWS 4
+#define MAX_STRIP 7 /* float kernels of 3x3, 5x5 and 7x7 taps go by strips (AVX2, baseline) */
 #define MAX_TAPS 1024   /* longest kernel axis along rows: a block keeps BLOCK_ROWS + taps - 1 extended rows */
 
 typedef struct {
@@ -105,6 +114,19 @@ typedef struct {
         } else {                                                                                    \
             memcpy(dst, tmp, (size_t)m * sizeof(T));                                                \
         }                                                                                           \
+    }                                                                                               \
+                                                                                                    \
+    /* One vector's first `left` columns (all of them from LANES on) into dst, or added to it. */   \
+    static INLINE void NAME##_put(T *dst, NAME##_vec s, Py_ssize_t left, int accumulate)           \
+    {                                                                                               \
+        if (left >= NAME##_LANES) {                                                                 \
+            if (accumulate) s += NAME##_load(dst);                                                  \
+            memcpy(dst, &s, sizeof s);                                                              \
+            return;                                                                                 \
+        }                                                                                           \
+        T tmp[NAME##_LANES];                                                                        \
+        memcpy(tmp, &s, sizeof s);                                                                  \
+        for (Py_ssize_t t = 0; t < left; t++) dst[t] = accumulate ? dst[t] + tmp[t] : tmp[t];       \
     }                                                                                               \
                                                                                                     \
     /* BLOCK_ROWS output rows, columns [j0, j0 + CHUNK); in[r]: extended row r of the block. Only   \
@@ -184,6 +206,78 @@ typedef struct {
             NAME##_store(out[o] + j0, acc[o], m, accumulate);                                       \
     }                                                                                               \
                                                                                                     \
+    /* The BLOCK_ROWS output rows' sums at columns [j, j + LANES): rows[r] + j is extended row r at \
+       column j, w the kh x kw taps broadcast. Each loaded vector feeds every output row it reaches \
+       (one vector at a time: the four sums, a 3x3 kernel's nine taps and the load fit in AVX2's    \
+       16 registers), in three phases so that no branch depends on the row. */                     \
+    static INLINE void NAME##_sums(const T *const *rows, Py_ssize_t j, const NAME##_vec *restrict w, \
+                                   int kh, int kw, NAME##_vec *s)                                   \
+    {                                                                                               \
+        _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++) s[o] = (NAME##_vec){0};        \
+        /* rows 0 to 2 feed the outputs o <= r ... */                                               \
+        _Pragma("GCC unroll 4") for (int r = 0; r < BLOCK_ROWS - 1; r++) {                          \
+            const T *row = rows[r] + j;                                                             \
+            _Pragma("GCC unroll 16") for (int b = 0; b < kw; b++) {                                 \
+                NAME##_vec x = NAME##_load(row + b);                                                \
+                _Pragma("GCC unroll 4") for (int o = 0; o <= r; o++) s[o] += w[(r - o) * kw + b] * x; \
+            }                                                                                       \
+        }                                                                                           \
+        /* ... rows 3 to kh - 1 all four ... */                                                     \
+        _Pragma("GCC unroll 16") for (int r = BLOCK_ROWS - 1; r < kh; r++) {                        \
+            const T *row = rows[r] + j;                                                             \
+            const NAME##_vec *w0 = w + r * kw;                                                      \
+            _Pragma("GCC unroll 16") for (int b = 0; b < kw; b++) {                                 \
+                NAME##_vec x = NAME##_load(row + b);                                                \
+                _Pragma("GCC unroll 4") for (int o = 0; o < BLOCK_ROWS; o++) s[o] += w0[b - o * kw] * x; \
+            }                                                                                       \
+        }                                                                                           \
+        /* ... and rows kh + t (t < 3) the outputs o > t */                                         \
+        _Pragma("GCC unroll 4") for (int t = 0; t < BLOCK_ROWS - 1; t++) {                          \
+            const T *row = rows[kh + t] + j;                                                        \
+            _Pragma("GCC unroll 16") for (int b = 0; b < kw; b++) {                                 \
+                NAME##_vec x = NAME##_load(row + b);                                                \
+                _Pragma("GCC unroll 4") for (int o = t + 1; o < BLOCK_ROWS; o++)                    \
+                    s[o] += w[(kh + t - o) * kw + b] * x;                                           \
+            }                                                                                       \
+        }                                                                                           \
+    }                                                                                               \
+                                                                                                    \
+    /* BLOCK_ROWS output rows, columns [j0, j1) (those below `width` stored), a vector at a time;   \
+       in[r] + jin + j is extended row r at output column j. */                                     \
+    static INLINE void NAME##_strip(const T *const *in, Py_ssize_t jin, const NAME##_vec *restrict w, \
+                                    int kh, int kw, T *const *out, Py_ssize_t j0, Py_ssize_t j1,    \
+                                    Py_ssize_t width, int accumulate)                               \
+    {                                                                                               \
+        const T *rows[BLOCK_ROWS + MAX_STRIP - 1];                                                  \
+        _Pragma("GCC unroll 8") for (int r = 0; r < BLOCK_ROWS + kh - 1; r++) rows[r] = in[r] + jin; \
+        NAME##_vec s[BLOCK_ROWS];                                                                   \
+        Py_ssize_t whole = (j1 < width ? j1 : width) - NAME##_LANES; /* last whole vector's start */ \
+        Py_ssize_t j = j0;                                                                          \
+        if (!accumulate)                                                                            \
+            for (; j <= whole; j += NAME##_LANES) {                                                 \
+                NAME##_sums(rows, j, w, kh, kw, s);                                                 \
+                _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                        \
+                    memcpy(out[o] + j, &s[o], sizeof s[o]);                                         \
+            }                                                                                       \
+        for (; j < j1; j += NAME##_LANES) {                                                         \
+            NAME##_sums(rows, j, w, kh, kw, s);                                                     \
+            _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                            \
+                NAME##_put(out[o] + j, s[o], width - j, accumulate);                                \
+        }                                                                                           \
+    }                                                                                               \
+                                                                                                    \
+    /* Every column of BLOCK_ROWS output rows by strips: the ring's rows where the reads pass the   \
+       middle run's ends, the source rows in place between. */                                      \
+    static INLINE void NAME##_strips(const T *const *in, const T *const *direct, Py_ssize_t jd,     \
+                                     const NAME##_vec *restrict w, int kh, int kw, T *const *out,   \
+                                     Py_ssize_t in_lo, Py_ssize_t in_hi, Py_ssize_t width,          \
+                                     int accumulate)                                                \
+    {                                                                                               \
+        NAME##_strip(in, 0, w, kh, kw, out, 0, in_lo, width, accumulate);                           \
+        NAME##_strip(direct, jd, w, kh, kw, out, in_lo, in_hi, width, accumulate);                  \
+        NAME##_strip(in, 0, w, kh, kw, out, in_hi, width, width, accumulate);                       \
+    }                                                                                               \
+                                                                                                    \
     /* One output row (the rows left over after whole blocks). */                                   \
     static INLINE void NAME##_row(const T *const *in, Py_ssize_t jin, const T *k, int kh, int kw,   \
                                   T *out, Py_ssize_t j0, Py_ssize_t width, int accumulate)          \
@@ -221,6 +315,25 @@ typedef struct {
             NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 3);                         \
     }                                                                                               \
                                                                                                     \
+    /* n values from src to dst by whole vectors, the last one overlapping: memcpy's call for the   \
+       ~130 bytes of a row's edge chunks took 13-15 % of 3x3 float32 at 256x256 (AMD EPYC Zen 3). */  \
+    static INLINE void NAME##_copy(T *dst, const T *src, Py_ssize_t n)                              \
+    {                                                                                               \
+        if (n < NAME##_LANES) {                                                                     \
+            for (Py_ssize_t t = 0; t < n; t++) dst[t] = src[t];                                     \
+            return;                                                                                 \
+        }                                                                                           \
+        Py_ssize_t t = 0;                                                                           \
+        for (; t + NAME##_LANES <= n; t += NAME##_LANES) {                                          \
+            NAME##_vec v = NAME##_load(src + t);                                                    \
+            memcpy(dst + t, &v, sizeof v);                                                          \
+        }                                                                                           \
+        if (t < n) {                                                                                \
+            NAME##_vec v = NAME##_load(src + n - NAME##_LANES);                                     \
+            memcpy(dst + n - NAME##_LANES, &v, sizeof v);                                           \
+        }                                                                                           \
+    }                                                                                               \
+                                                                                                    \
     /* Columns [c0, c1) of extended row r of source plane x into `slot` (columns beyond the         \
        extended row are zero). */                                                                   \
     static INLINE void NAME##_build(const job *J, const char *x, Py_ssize_t r, T *slot, Py_ssize_t c0,     \
@@ -233,7 +346,7 @@ typedef struct {
         for (; c < c1 && c < m0; c++) slot[c] = J->col_map[c] < 0 ? cval : src[J->col_map[c]];      \
         if (c < c1 && c < m1) {                                                                     \
             Py_ssize_t stop = c1 < m1 ? c1 : m1;                                                    \
-            memcpy(slot + c, src + J->mid_s0 + (c - m0), (size_t)(stop - c) * sizeof(T));           \
+            NAME##_copy(slot + c, src + J->mid_s0 + (c - m0), stop - c);                            \
             c = stop;                                                                               \
         }                                                                                           \
         for (; c < c1 && c < ext; c++) slot[c] = J->col_map[c] < 0 ? cval : src[J->col_map[c]];     \
@@ -264,6 +377,11 @@ typedef struct {
         Py_ssize_t built_hi = hi * NAME##_CHUNK;          /* ... and [built_hi, padded) */          \
         if (lo == hi) built_lo = built_hi = padded;                                                 \
         Py_ssize_t built = 0; /* extended rows below this have been built (or skipped) */           \
+        /* strips on the targets of 16 vector registers, for float kernels of 3x3, 5x5 and 7x7     \
+           taps (integer sums keep the blocks: 64-bit multiplies are emulated on AVX2) */          \
+        int strips = SHARED_LOADS != 1 && (T)0.5 != (T)0 && kh == kw && (kh == 3 || kh == 5 || kh == 7); \
+        NAME##_vec taps[MAX_STRIP * MAX_STRIP]; /* the taps broadcast, once a plane */              \
+        for (int t = 0; strips && t < kh * kw; t++) taps[t] = (NAME##_vec){0} + k[t];               \
         T *dst[BLOCK_ROWS];                                                                         \
         for (Py_ssize_t i = 0; i < J->height; i += BLOCK_ROWS) {                                    \
             int nout = J->height - i < BLOCK_ROWS ? (int)(J->height - i) : BLOCK_ROWS;              \
@@ -284,6 +402,16 @@ typedef struct {
             }                                                                                       \
             built = i + nout + kh - 1;                                                              \
             for (int o = 0; o < nout; o++) dst[o] = (T *)(out + (i + o) * J->out_row);              \
+            if (strips && nout == BLOCK_ROWS) { /* each size compiled for itself */                \
+                Py_ssize_t in_lo = lo * NAME##_CHUNK, in_hi = hi * NAME##_CHUNK, jd = -J->mid_d0;   \
+                if (kh == 3 && kw == 3)                                                             \
+                    NAME##_strips(in, direct, jd, taps, 3, 3, dst, in_lo, in_hi, J->width, accumulate); \
+                else if (kh == 5 && kw == 5)                                                        \
+                    NAME##_strips(in, direct, jd, taps, 5, 5, dst, in_lo, in_hi, J->width, accumulate); \
+                else                                                                                \
+                    NAME##_strips(in, direct, jd, taps, 7, 7, dst, in_lo, in_hi, J->width, accumulate); \
+                continue;                                                                           \
+            }                                                                                       \
             for (Py_ssize_t c = 0; c < chunks; c++) {                                               \
                 Py_ssize_t j0 = c * NAME##_CHUNK;                                                   \
                 int inside = c >= lo && c < hi;                                                     \
