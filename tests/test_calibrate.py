@@ -70,10 +70,14 @@ def test_until_measured_the_compiled_loop_is_priced_for_its_variant(cache, monke
     the loop (0.68 s) where the FFT takes 15 ms."""
     monkeypatch.setattr(calibrate.background, "submit", lambda *args, **kwargs: True)  # still measuring
     monkeypatch.setattr(direct_compiled, "variant_factor", lambda: 6.8)
-    costs, source = calibrate.costs_for(config.get())
-    assert source == "calibrating" and costs.compiled_mac == DEFAULT_COSTS.compiled_mac * 6.8
-    with config.override(calibrate="off"):  # the built-in coefficients themselves, whatever the CPU
-        assert calibrate.costs_for(config.get()) == (DEFAULT_COSTS, "built-in")
+    calibrate._until_measured.cache_clear()  # made once per coefficients: with the real factor before
+    try:
+        costs, source = calibrate.costs_for(config.get())
+        assert source == "calibrating" and costs.compiled_mac == DEFAULT_COSTS.compiled_mac * 6.8
+        with config.override(calibrate="off"):  # the built-in coefficients themselves, whatever the CPU
+            assert calibrate.costs_for(config.get()) == (DEFAULT_COSTS, "built-in")
+    finally:
+        calibrate._until_measured.cache_clear()
 
 
 def test_measured_once_then_read_from_the_cache(cache):

@@ -137,13 +137,15 @@ def test_the_blocks_compiled_for_3x3_and_5x5_kernels(rng, kernel):
             assert_close(got, want, ulps=64)
 
 
-@pytest.mark.parametrize("rows", [3, 4, 5, 7, 8])
-def test_3x3_5x5_and_7x7_float_kernels_summed_in_strips(rng, rows):
-    """3x3, 5x5 and 7x7 float kernels are summed four output rows a vector wide along whole rows
-    (on AVX2 and the baseline), other sizes in blocks: each agrees exactly with scipy's integer
-    sums (small integers), the vectors cut at every width, the second plane of a 3-D kernel
-    adding into the output."""
-    for cols, width, dtype in itertools.product([1, 3, 5, 7, 8], [1, 5, 33, 70], ["float32", "float64"]):
+@pytest.mark.parametrize("rows", [3, 4, 5, 7, 9, 12, 15, 16])
+def test_float_kernels_of_3_to_15_rows_summed_in_strips(rng, rows):
+    """Float kernels of 3 to 15 rows and up to 15 columns are summed four output rows at a time
+    along whole rows (on AVX2 and the baseline: 3x3, 5x5 and 7x7 compiled for their size, others
+    two vectors wide), other sizes in blocks: each agrees exactly with scipy's integer sums
+    (small integers), the vectors cut at every width, the second plane of a 3-D kernel adding
+    into the output."""
+    for cols, width, dtype in itertools.product([1, 2, 3, 5, 7, 8, 15, 16], [1, 5, 33, 70],
+                                                ["float32", "float64"]):
         a = rng.integers(-9, 10, (2, rows + 6, width))
         b = rng.integers(-3, 4, (2, rows, cols))
         want = scipy.signal.convolve(a, b, "full", method="direct")
@@ -328,7 +330,7 @@ def test_wide_rows_read_their_interior_chunks_straight_from_the_source(rng, mode
     """Rows several 256-byte chunks wide: the chunks whose reads fall inside the image are read
     from the source rows, the edge chunks from the built ring. Integers make every sum exact;
     widths put the edges on, before and after chunk boundaries, with origins at both ends."""
-    kernels = [(3, 3), (5, 5), (2, 7), (3, 1), (7, 7), (9, 13)]
+    kernels = [(3, 3), (5, 5), (2, 7), (3, 1), (7, 7), (9, 13), (15, 4)]
     for width, kernel in itertools.product([95, 128, 129, 160, 191, 260], kernels):
         x = rng.integers(-50, 51, (9, width)).astype(np.int64)
         w = rng.integers(-5, 6, kernel).astype(np.int64)

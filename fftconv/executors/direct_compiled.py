@@ -74,10 +74,11 @@ def loops():
 #: The built-in rate (`CostModel.compiled_mac`) is the AVX-512 variant's; the others sum fewer
 #: lanes at once. Measured: AMD EPYC Zen 3 (AVX2) took 6.8x the reference machine's time per
 #: float32 multiply-add (a new machine's first calls, planned from the built-in rate before
-#: calibration, ran 600x500 * 41x41 on this loop: 0.68 s where the FFT takes 15 ms); the
-#: baseline (SSE2) is taken as half AVX2's width, not measured. `fftconv.planning.calibrate`
-#: scales the built-in rate by it while this CPU's own is measured.
-VARIANT_FACTOR = {"x86-64-v4 (AVX-512)": 1.0, "x86-64-v3 (AVX2)": 6.8, "x86-64 baseline (SSE2)": 13.6}
+#: calibration, ran 600x500 * 41x41 on this loop: 0.68 s where the FFT takes 15 ms), 4.4x
+#: since it sums in strips (calibrated 3.4e-11 s against 5.6e-11 before); the baseline (SSE2)
+#: is taken as half AVX2's width, not measured. `fftconv.planning.calibrate` scales the
+#: built-in rate by it while this CPU's own is measured.
+VARIANT_FACTOR = {"x86-64-v4 (AVX-512)": 1.0, "x86-64-v3 (AVX2)": 4.4, "x86-64 baseline (SSE2)": 8.8}
 
 
 @functools.cache

@@ -50,8 +50,8 @@ from .costs import DEFAULT_COSTS, CostModel
 #: is busy then leaves it to a later one.
 IDLE_SECONDS = 0.5
 #: Format of the cache file (2: np.convolve priced per output and per multiply-add, and the
-#: compiled loops' AVX2 variant 5-8x faster than the one measured before; 3: its 3x3, 5x5 and
-#: 7x7 float kernels 1.1-1.6x faster).
+#: compiled loops' AVX2 variant 5-8x faster than the one measured before; 3: its float kernels
+#: of 3 to 15 rows 1.1-1.6x faster).
 CACHE_VERSION = 3
 
 _lock = threading.Lock()

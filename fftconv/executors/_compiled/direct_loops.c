@@ -40,16 +40,18 @@
  * 2.0 ms, blocks of 2 rows sharing loads 2.5 ms, of 3 rows 1.9 ms). Kernels of constant size
  * (3x3, 5x5) share each load across rows two vectors at a time, in phases with no branch on
  * the row (SHARED_LOADS 2): 3x3 at 256x256 66 against 71 us, 5x5 at 333x517 208 against 316
- * us. On targets of 16 vector registers (AVX2, the baseline) 3x3, 5x5 and 7x7 float kernels go
- * by strips instead, compiled for their size: four output rows a vector wide, each loaded vector
- * feeding every row it reaches, the taps broadcast once a plane, along the whole row (AMD EPYC
- * Zen 3, the loop called alone, float32 at 256x256: 3x3 35 -> 25 us, OpenCV 38; 5x5 68 -> 61,
- * OpenCV 81; 7x7 189 -> 129, OpenCV 142; float64 1.3-1.6x faster): the chunks of two vectors
- * spilled their sums between phases, and the taps, which the compiler could not keep beside
- * stores through `out`, were loaded per multiply-add. Strips of other sizes, with the sizes
- * variables, gained 15 % at 9x9 and 11x11 (7x7: 155 us) for 2-4x the build time and the
- * library's size: those keep the blocks. The GIL is released while summing, so calls on
- * disjoint output rows run in parallel threads.
+ * us. On targets of 16 vector registers (AVX2, the baseline) float kernels of 3 to 15 rows and
+ * up to 15 columns go by strips instead: four output rows along the whole row, each loaded vector
+ * feeding every row it reaches, the taps broadcast once a plane. 3x3, 5x5 and 7x7 are compiled
+ * for their size, a vector wide (the taps of a 3x3 kernel stay in registers); other sizes two
+ * vectors wide, so that each tap loaded serves two multiply-adds. The loop alone, float32 at
+ * 256x256 (AMD EPYC Zen 3): 3x3 35 -> 25 us (OpenCV's filter2D 38), 5x5 68 -> 61 (81), 7x7 189
+ * -> 129 (142), 9x9 286 -> 195 (220), 11x11 427 -> 273 (324), 15x15 773 -> 481; float64
+ * 1.3-1.6x faster. The chunks they replace spilled their sums between phases, and loaded the
+ * taps, which the compiler could not keep beside stores through `out`, per multiply-add. Sizes
+ * compiled for themselves beyond 7x7 gained under 7 % for twice the build time; two vectors
+ * wide lost 10-30 % at 5x5. The GIL is released while summing, so calls on disjoint output rows
+ * run in parallel threads.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -68,7 +70,7 @@
 #endif
 
 #define BLOCK_ROWS 4
-#define MAX_STRIP 7 /* float kernels of 3x3, 5x5 and 7x7 taps go by strips (AVX2, baseline) */
+#define STRIP_TAPS 15 /* float kernels of 3 to 15 rows and up to 15 columns go by strips (AVX2, baseline) */
 #define MAX_TAPS 1024   /* longest kernel axis along rows: a block keeps BLOCK_ROWS + taps - 1 extended rows */
 
 typedef struct {
@@ -248,7 +250,7 @@ typedef struct {
                                     int kh, int kw, T *const *out, Py_ssize_t j0, Py_ssize_t j1,    \
                                     Py_ssize_t width, int accumulate)                               \
     {                                                                                               \
-        const T *rows[BLOCK_ROWS + MAX_STRIP - 1];                                                  \
+        const T *rows[BLOCK_ROWS + STRIP_TAPS - 1];                                                  \
         _Pragma("GCC unroll 8") for (int r = 0; r < BLOCK_ROWS + kh - 1; r++) rows[r] = in[r] + jin; \
         NAME##_vec s[BLOCK_ROWS];                                                                   \
         Py_ssize_t whole = (j1 < width ? j1 : width) - NAME##_LANES; /* last whole vector's start */ \
@@ -315,6 +317,75 @@ typedef struct {
             NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 3);                         \
     }                                                                                               \
                                                                                                     \
+    /* As NAME##_sums for kernels of any size, two vectors at a time: the eight sums in registers, \
+       the four rows' taps of a column loaded once for both vectors (6 loads for 8 multiply-adds). */ \
+    static INLINE void NAME##_sums2(const T *const *rows, Py_ssize_t j, const NAME##_vec *restrict w, \
+                                    int kh, int kw, NAME##_vec (*s)[2])                             \
+    {                                                                                               \
+        _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++) s[o][0] = s[o][1] = (NAME##_vec){0}; \
+        _Pragma("GCC unroll 4") for (int r = 0; r < BLOCK_ROWS - 1; r++) {                          \
+            const T *row = rows[r] + j;                                                             \
+            for (int b = 0; b < kw; b++) {                                                          \
+                NAME##_vec x0 = NAME##_load(row + b), x1 = NAME##_load(row + b + NAME##_LANES);     \
+                _Pragma("GCC unroll 4") for (int o = 0; o <= r; o++) {                              \
+                    NAME##_vec t = w[(r - o) * kw + b];                                             \
+                    s[o][0] += t * x0;                                                              \
+                    s[o][1] += t * x1;                                                              \
+                }                                                                                   \
+            }                                                                                       \
+        }                                                                                           \
+        for (int r = BLOCK_ROWS - 1; r < kh; r++) {                                                 \
+            const T *row = rows[r] + j;                                                             \
+            const NAME##_vec *w0 = w + r * kw;                                                      \
+            for (int b = 0; b < kw; b++) {                                                          \
+                NAME##_vec x0 = NAME##_load(row + b), x1 = NAME##_load(row + b + NAME##_LANES);     \
+                _Pragma("GCC unroll 4") for (int o = 0; o < BLOCK_ROWS; o++) {                      \
+                    NAME##_vec t = w0[b - o * kw];                                                  \
+                    s[o][0] += t * x0;                                                              \
+                    s[o][1] += t * x1;                                                              \
+                }                                                                                   \
+            }                                                                                       \
+        }                                                                                           \
+        _Pragma("GCC unroll 4") for (int t = 0; t < BLOCK_ROWS - 1; t++) {                          \
+            const T *row = rows[kh + t] + j;                                                        \
+            for (int b = 0; b < kw; b++) {                                                          \
+                NAME##_vec x0 = NAME##_load(row + b), x1 = NAME##_load(row + b + NAME##_LANES);     \
+                _Pragma("GCC unroll 4") for (int o = t + 1; o < BLOCK_ROWS; o++) {                  \
+                    NAME##_vec u = w[(kh + t - o) * kw + b];                                        \
+                    s[o][0] += u * x0;                                                              \
+                    s[o][1] += u * x1;                                                              \
+                }                                                                                   \
+            }                                                                                       \
+        }                                                                                           \
+    }                                                                                               \
+                                                                                                    \
+    /* As NAME##_strip, two vectors at a time (the sizes variables: one copy of the loop serves    \
+       them all). */                                                                                \
+    TARGET static __attribute__((noinline)) void NAME##_strip2(                                    \
+        const T *const *in, Py_ssize_t jin, const NAME##_vec *restrict w, int kh, int kw,          \
+        T *const *out, Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t width, int accumulate)              \
+    {                                                                                               \
+        const T *rows[BLOCK_ROWS + STRIP_TAPS - 1];                                               \
+        for (int r = 0; r < BLOCK_ROWS + kh - 1; r++) rows[r] = in[r] + jin;                        \
+        NAME##_vec s[BLOCK_ROWS][2];                                                                \
+        Py_ssize_t whole = (j1 < width ? j1 : width) - 2 * NAME##_LANES;                            \
+        Py_ssize_t j = j0;                                                                          \
+        if (!accumulate)                                                                            \
+            for (; j <= whole; j += 2 * NAME##_LANES) {                                             \
+                NAME##_sums2(rows, j, w, kh, kw, s);                                                \
+                _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                        \
+                    memcpy(out[o] + j, s[o], sizeof s[o]);                                          \
+            }                                                                                       \
+        for (; j < j1; j += 2 * NAME##_LANES) {                                                     \
+            NAME##_sums2(rows, j, w, kh, kw, s);                                                    \
+            _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++) {                          \
+                NAME##_put(out[o] + j, s[o][0], width - j, accumulate);                             \
+                if (width - j > NAME##_LANES)                                                       \
+                    NAME##_put(out[o] + j + NAME##_LANES, s[o][1], width - j - NAME##_LANES, accumulate); \
+            }                                                                                       \
+        }                                                                                           \
+    }                                                                                               \
+                                                                                                    \
     /* n values from src to dst by whole vectors, the last one overlapping: memcpy's call for the   \
        ~130 bytes of a row's edge chunks took 13-15 % of 3x3 float32 at 256x256 (AMD EPYC Zen 3). */  \
     static INLINE void NAME##_copy(T *dst, const T *src, Py_ssize_t n)                              \
@@ -377,10 +448,11 @@ typedef struct {
         Py_ssize_t built_hi = hi * NAME##_CHUNK;          /* ... and [built_hi, padded) */          \
         if (lo == hi) built_lo = built_hi = padded;                                                 \
         Py_ssize_t built = 0; /* extended rows below this have been built (or skipped) */           \
-        /* strips on the targets of 16 vector registers, for float kernels of 3x3, 5x5 and 7x7     \
-           taps (integer sums keep the blocks: 64-bit multiplies are emulated on AVX2) */          \
-        int strips = SHARED_LOADS != 1 && (T)0.5 != (T)0 && kh == kw && (kh == 3 || kh == 5 || kh == 7); \
-        NAME##_vec taps[MAX_STRIP * MAX_STRIP]; /* the taps broadcast, once a plane */              \
+        /* strips on the targets of 16 vector registers, for float kernels of 3 to STRIP_TAPS     \
+           rows and columns (integer sums keep the blocks: 64-bit multiplies are emulated on AVX2) */ \
+        int strips = SHARED_LOADS != 1 && (T)0.5 != (T)0 && kh >= BLOCK_ROWS - 1 && kh <= STRIP_TAPS \
+                     && kw <= STRIP_TAPS;                                                         \
+        NAME##_vec taps[STRIP_TAPS * STRIP_TAPS]; /* the taps broadcast, once a plane */        \
         for (int t = 0; strips && t < kh * kw; t++) taps[t] = (NAME##_vec){0} + k[t];               \
         T *dst[BLOCK_ROWS];                                                                         \
         for (Py_ssize_t i = 0; i < J->height; i += BLOCK_ROWS) {                                    \
@@ -402,14 +474,19 @@ typedef struct {
             }                                                                                       \
             built = i + nout + kh - 1;                                                              \
             for (int o = 0; o < nout; o++) dst[o] = (T *)(out + (i + o) * J->out_row);              \
-            if (strips && nout == BLOCK_ROWS) { /* each size compiled for itself */                \
+            if (strips && nout == BLOCK_ROWS) {                                                     \
                 Py_ssize_t in_lo = lo * NAME##_CHUNK, in_hi = hi * NAME##_CHUNK, jd = -J->mid_d0;   \
                 if (kh == 3 && kw == 3)                                                             \
                     NAME##_strips(in, direct, jd, taps, 3, 3, dst, in_lo, in_hi, J->width, accumulate); \
                 else if (kh == 5 && kw == 5)                                                        \
                     NAME##_strips(in, direct, jd, taps, 5, 5, dst, in_lo, in_hi, J->width, accumulate); \
-                else                                                                                \
+                else if (kh == 7 && kw == 7)                                                        \
                     NAME##_strips(in, direct, jd, taps, 7, 7, dst, in_lo, in_hi, J->width, accumulate); \
+                else {                                                                              \
+                    NAME##_strip2(in, 0, taps, kh, kw, dst, 0, in_lo, J->width, accumulate);        \
+                    NAME##_strip2(direct, jd, taps, kh, kw, dst, in_lo, in_hi, J->width, accumulate); \
+                    NAME##_strip2(in, 0, taps, kh, kw, dst, in_hi, J->width, J->width, accumulate); \
+                }                                                                                   \
                 continue;                                                                           \
             }                                                                                       \
             for (Py_ssize_t c = 0; c < chunks; c++) {                                               \
