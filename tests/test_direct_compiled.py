@@ -137,6 +137,24 @@ def test_the_blocks_compiled_for_3x3_and_5x5_kernels(rng, kernel):
             assert_close(got, want, ulps=64)
 
 
+@pytest.mark.parametrize("apart", [0, 64, 1024, 4032])
+def test_rows_4_kib_apart_read_from_the_ring_where_the_output_shares_their_cache_sets(rng, apart):
+    """Source rows a multiple of 4 KiB apart, the output ``apart`` bytes past the source within
+    4 KiB: read in place, or from the ring where the output rows would share the source rows'
+    cache sets; the same sums either way, in every mode."""
+    x = rng.integers(-9, 10, (9, 1024)).astype(np.float32)  # rows 4 KiB apart
+    w = rng.integers(-3, 4, (5, 5)).astype(np.float32)
+    room = np.empty(x.size + 2048, np.float32)
+    start = ((x.ctypes.data + apart - room.ctypes.data) % 4096) // 4
+    out = room[start:start + x.size].reshape(x.shape)
+    assert (out.ctypes.data - x.ctypes.data) % 4096 == apart
+    ranges = [(-2, 11), (-2, 1026)]
+    for mode in MODES:
+        correlate_extended(x, w, ranges, mode, 3, out)
+        want = reference_correlate(x, w.astype(np.float64), mode, (0, 0), 3.0)
+        np.testing.assert_array_equal(out, want.astype(np.float32), err_msg=mode)
+
+
 @pytest.mark.parametrize("rows", [3, 4, 5, 7, 9, 12, 15, 16])
 def test_float_kernels_of_3_to_15_rows_summed_in_strips(rng, rows):
     """Float kernels of 3 to 15 rows and up to 15 columns are summed four output rows at a time
