@@ -208,20 +208,21 @@ typedef struct {
             NAME##_store(out[o] + j0, acc[o], m, accumulate);                                       \
     }                                                                                               \
                                                                                                     \
-    /* The BLOCK_ROWS output rows' sums at columns [j, j + LANES): rows[r] + j is extended row r at \
-       column j, w the kh x kw taps broadcast. Each loaded vector feeds every output row it reaches \
-       (one vector at a time: the four sums, a 3x3 kernel's nine taps and the load fit in AVX2's    \
-       16 registers), in three phases so that no branch depends on the row. */                     \
+    /* The BLOCK_ROWS output rows' sums at columns [j, j + LANES) into s[o][0]: rows[r] + j is     \
+       extended row r at column j, w the kh x kw taps broadcast. Each loaded vector feeds every    \
+       output row it reaches (a vector at a time: the four sums, a 3x3 kernel's nine taps and the \
+       load fit in AVX2's 16 registers), in three phases so that no branch depends on the row.    \
+       Unrolled for the sizes it is compiled for (3x3, 5x5, 7x7). */                                 \
     static INLINE void NAME##_sums(const T *const *rows, Py_ssize_t j, const NAME##_vec *restrict w, \
-                                   int kh, int kw, NAME##_vec *s)                                   \
+                                   int kh, int kw, NAME##_vec (*s)[2])                              \
     {                                                                                               \
-        _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++) s[o] = (NAME##_vec){0};        \
+        _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++) s[o][0] = (NAME##_vec){0};     \
         /* rows 0 to 2 feed the outputs o <= r ... */                                               \
         _Pragma("GCC unroll 4") for (int r = 0; r < BLOCK_ROWS - 1; r++) {                          \
             const T *row = rows[r] + j;                                                             \
             _Pragma("GCC unroll 16") for (int b = 0; b < kw; b++) {                                 \
                 NAME##_vec x = NAME##_load(row + b);                                                \
-                _Pragma("GCC unroll 4") for (int o = 0; o <= r; o++) s[o] += w[(r - o) * kw + b] * x; \
+                _Pragma("GCC unroll 4") for (int o = 0; o <= r; o++) s[o][0] += w[(r - o) * kw + b] * x; \
             }                                                                                       \
         }                                                                                           \
         /* ... rows 3 to kh - 1 all four ... */                                                     \
@@ -230,7 +231,7 @@ typedef struct {
             const NAME##_vec *w0 = w + r * kw;                                                      \
             _Pragma("GCC unroll 16") for (int b = 0; b < kw; b++) {                                 \
                 NAME##_vec x = NAME##_load(row + b);                                                \
-                _Pragma("GCC unroll 4") for (int o = 0; o < BLOCK_ROWS; o++) s[o] += w0[b - o * kw] * x; \
+                _Pragma("GCC unroll 4") for (int o = 0; o < BLOCK_ROWS; o++) s[o][0] += w0[b - o * kw] * x; \
             }                                                                                       \
         }                                                                                           \
         /* ... and rows kh + t (t < 3) the outputs o > t */                                         \
@@ -239,86 +240,15 @@ typedef struct {
             _Pragma("GCC unroll 16") for (int b = 0; b < kw; b++) {                                 \
                 NAME##_vec x = NAME##_load(row + b);                                                \
                 _Pragma("GCC unroll 4") for (int o = t + 1; o < BLOCK_ROWS; o++)                    \
-                    s[o] += w[(kh + t - o) * kw + b] * x;                                           \
+                    s[o][0] += w[(kh + t - o) * kw + b] * x;                                        \
             }                                                                                       \
         }                                                                                           \
     }                                                                                               \
                                                                                                     \
-    /* BLOCK_ROWS output rows, columns [j0, j1) (those below `width` stored), a vector at a time;   \
-       in[r] + jin + j is extended row r at output column j. */                                     \
-    static INLINE void NAME##_strip(const T *const *in, Py_ssize_t jin, const NAME##_vec *restrict w, \
-                                    int kh, int kw, T *const *out, Py_ssize_t j0, Py_ssize_t j1,    \
-                                    Py_ssize_t width, int accumulate)                               \
-    {                                                                                               \
-        const T *rows[BLOCK_ROWS + STRIP_TAPS - 1];                                                  \
-        _Pragma("GCC unroll 8") for (int r = 0; r < BLOCK_ROWS + kh - 1; r++) rows[r] = in[r] + jin; \
-        NAME##_vec s[BLOCK_ROWS];                                                                   \
-        Py_ssize_t whole = (j1 < width ? j1 : width) - NAME##_LANES; /* last whole vector's start */ \
-        Py_ssize_t j = j0;                                                                          \
-        if (!accumulate)                                                                            \
-            for (; j <= whole; j += NAME##_LANES) {                                                 \
-                NAME##_sums(rows, j, w, kh, kw, s);                                                 \
-                _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                        \
-                    memcpy(out[o] + j, &s[o], sizeof s[o]);                                         \
-            }                                                                                       \
-        for (; j < j1; j += NAME##_LANES) {                                                         \
-            NAME##_sums(rows, j, w, kh, kw, s);                                                     \
-            _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                            \
-                NAME##_put(out[o] + j, s[o], width - j, accumulate);                                \
-        }                                                                                           \
-    }                                                                                               \
-                                                                                                    \
-    /* Every column of BLOCK_ROWS output rows by strips: the ring's rows where the reads pass the   \
-       middle run's ends, the source rows in place between. */                                      \
-    static INLINE void NAME##_strips(const T *const *in, const T *const *direct, Py_ssize_t jd,     \
-                                     const NAME##_vec *restrict w, int kh, int kw, T *const *out,   \
-                                     Py_ssize_t in_lo, Py_ssize_t in_hi, Py_ssize_t width,          \
-                                     int accumulate)                                                \
-    {                                                                                               \
-        NAME##_strip(in, 0, w, kh, kw, out, 0, in_lo, width, accumulate);                           \
-        NAME##_strip(direct, jd, w, kh, kw, out, in_lo, in_hi, width, accumulate);                  \
-        NAME##_strip(in, 0, w, kh, kw, out, in_hi, width, width, accumulate);                       \
-    }                                                                                               \
-                                                                                                    \
-    /* One output row (the rows left over after whole blocks). */                                   \
-    static INLINE void NAME##_row(const T *const *in, Py_ssize_t jin, const T *k, int kh, int kw,   \
-                                  T *out, Py_ssize_t j0, Py_ssize_t width, int accumulate)          \
-    {                                                                                               \
-        NAME##_vec acc[NAME##_NV];                                                              \
-        _Pragma("GCC unroll 8") for (int v = 0; v < NAME##_NV; v++) acc[v] = (NAME##_vec){0};   \
-        for (int a = 0; a < kh; a++) {                                                              \
-            if (in[a] == NULL) continue;                                                            \
-            const T *row = in[a] + jin;                                                             \
-            for (int b = 0; b < kw; b++) {                                                          \
-                T w = k[a * kw + b];                                                                \
-                _Pragma("GCC unroll 8") for (int v = 0; v < NAME##_NV; v++)                     \
-                    acc[v] += w * NAME##_load(row + b + v * NAME##_LANES);                          \
-            }                                                                                       \
-        }                                                                                           \
-        Py_ssize_t m = width - j0 < NAME##_CHUNK ? width - j0 : NAME##_CHUNK;                       \
-        NAME##_store(out + j0, acc, m, accumulate);                                                 \
-    }                                                                                               \
-                                                                                                    \
-    /* A block's last chunk when fewer than NAME##_NV vectors cover it: out of line (and        \
-       compiled for each target, as the loop is), so the loop over whole chunks compiles as it      \
-       would without it; nv a constant in each call, the accumulators kept in registers. */         \
-    TARGET static __attribute__((noinline)) void NAME##_tail(const T *const *in, const T *k, int kh, \
-                                                             int kw, T *const *dst, Py_ssize_t j0,  \
-                                                             Py_ssize_t width, int accumulate,      \
-                                                             int nv)                                \
-    {                                                                                               \
-        if (nv == 1 && kh == 3 && kw == 3)                                                          \
-            NAME##_block(in, j0, k, 3, 3, dst, j0, width, accumulate, 1);                           \
-        else if (nv == 1)                                                                           \
-            NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 1);                         \
-        else if (nv == 2)                                                                           \
-            NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 2);                         \
-        else                                                                                        \
-            NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 3);                         \
-    }                                                                                               \
-                                                                                                    \
-    /* As NAME##_sums for kernels of any size, two vectors at a time: the eight sums in registers, \
-       the four rows' taps of a column loaded once for both vectors (6 loads for 8 multiply-adds). */ \
+    /* As NAME##_sums, two vectors at a time into s[o][0] and s[o][1] (the eight sums in           \
+       registers, each tap loaded once for both: 6 loads for 8 multiply-adds), the sizes variables \
+       and the loops not unrolled: one compact copy serves every size (unrolled, as NAME##_sums,   \
+       it took 4x the build time for under 7 %). */                                                \
     static INLINE void NAME##_sums2(const T *const *rows, Py_ssize_t j, const NAME##_vec *restrict w, \
                                     int kh, int kw, NAME##_vec (*s)[2])                             \
     {                                                                                               \
@@ -359,31 +289,91 @@ typedef struct {
         }                                                                                           \
     }                                                                                               \
                                                                                                     \
-    /* As NAME##_strip, two vectors at a time (the sizes variables: one copy of the loop serves    \
-       them all). */                                                                                \
-    TARGET static __attribute__((noinline)) void NAME##_strip2(                                    \
-        const T *const *in, Py_ssize_t jin, const NAME##_vec *restrict w, int kh, int kw,          \
-        T *const *out, Py_ssize_t j0, Py_ssize_t j1, Py_ssize_t width, int accumulate)              \
+    /* BLOCK_ROWS output rows, columns [j0, j1) (those below `width` stored), nv vectors at a time \
+       (1: NAME##_sums, 2: NAME##_sums2); in[r] + jin + j is extended row r at output column j. */  \
+    static INLINE void NAME##_strip(const T *const *in, Py_ssize_t jin, const NAME##_vec *restrict w, \
+                                    int kh, int kw, int nv, T *const *out, Py_ssize_t j0,          \
+                                    Py_ssize_t j1, Py_ssize_t width, int accumulate)                \
     {                                                                                               \
-        const T *rows[BLOCK_ROWS + STRIP_TAPS - 1];                                               \
-        for (int r = 0; r < BLOCK_ROWS + kh - 1; r++) rows[r] = in[r] + jin;                        \
+        const T *rows[BLOCK_ROWS + STRIP_TAPS - 1];                                                 \
+        _Pragma("GCC unroll 8") for (int r = 0; r < BLOCK_ROWS + kh - 1; r++) rows[r] = in[r] + jin; \
         NAME##_vec s[BLOCK_ROWS][2];                                                                \
-        Py_ssize_t whole = (j1 < width ? j1 : width) - 2 * NAME##_LANES;                            \
+        Py_ssize_t step = nv * NAME##_LANES;                                                        \
+        Py_ssize_t whole = (j1 < width ? j1 : width) - step; /* the last whole step's start */      \
         Py_ssize_t j = j0;                                                                          \
         if (!accumulate)                                                                            \
-            for (; j <= whole; j += 2 * NAME##_LANES) {                                             \
-                NAME##_sums2(rows, j, w, kh, kw, s);                                                \
+            for (; j <= whole; j += step) {                                                         \
+                if (nv == 1) NAME##_sums(rows, j, w, kh, kw, s);                                    \
+                else NAME##_sums2(rows, j, w, kh, kw, s);                                           \
                 _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                        \
-                    memcpy(out[o] + j, s[o], sizeof s[o]);                                          \
+                    memcpy(out[o] + j, s[o], (size_t)nv * sizeof s[o][0]);                          \
             }                                                                                       \
-        for (; j < j1; j += 2 * NAME##_LANES) {                                                     \
-            NAME##_sums2(rows, j, w, kh, kw, s);                                                    \
-            _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++) {                          \
-                NAME##_put(out[o] + j, s[o][0], width - j, accumulate);                             \
-                if (width - j > NAME##_LANES)                                                       \
-                    NAME##_put(out[o] + j + NAME##_LANES, s[o][1], width - j - NAME##_LANES, accumulate); \
+        for (; j < j1; j += step) {                                                                 \
+            if (nv == 1) NAME##_sums(rows, j, w, kh, kw, s);                                        \
+            else NAME##_sums2(rows, j, w, kh, kw, s);                                               \
+            _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                            \
+                for (int v = 0; v < nv && width - j > v * NAME##_LANES; v++)                        \
+                    NAME##_put(out[o] + j + v * NAME##_LANES, s[o][v], width - j - v * NAME##_LANES, \
+                               accumulate);                                                         \
+        }                                                                                           \
+    }                                                                                               \
+                                                                                                    \
+    /* Every column of BLOCK_ROWS output rows by strips: the ring's rows where the reads pass the   \
+       middle run's ends, the source rows in place between. */                                      \
+    static INLINE void NAME##_strips(const T *const *in, const T *const *direct, Py_ssize_t jd,     \
+                                     const NAME##_vec *restrict w, int kh, int kw, int nv,          \
+                                     T *const *out, Py_ssize_t in_lo, Py_ssize_t in_hi,             \
+                                     Py_ssize_t width, int accumulate)                              \
+    {                                                                                               \
+        NAME##_strip(in, 0, w, kh, kw, nv, out, 0, in_lo, width, accumulate);                       \
+        NAME##_strip(direct, jd, w, kh, kw, nv, out, in_lo, in_hi, width, accumulate);              \
+        NAME##_strip(in, 0, w, kh, kw, nv, out, in_hi, width, width, accumulate);                   \
+    }                                                                                               \
+                                                                                                    \
+    /* NAME##_strips two vectors wide for kernels of any size: out of line, one copy. */           \
+    TARGET static __attribute__((noinline)) void NAME##_strips_any(                                \
+        const T *const *in, const T *const *direct, Py_ssize_t jd, const NAME##_vec *restrict w,   \
+        int kh, int kw, T *const *out, Py_ssize_t in_lo, Py_ssize_t in_hi, Py_ssize_t width,        \
+        int accumulate)                                                                             \
+    {                                                                                               \
+        NAME##_strips(in, direct, jd, w, kh, kw, 2, out, in_lo, in_hi, width, accumulate);          \
+    }                                                                                               \
+                                                                                                    \
+    /* One output row (the rows left over after whole blocks). */                                   \
+    static INLINE void NAME##_row(const T *const *in, Py_ssize_t jin, const T *k, int kh, int kw,   \
+                                  T *out, Py_ssize_t j0, Py_ssize_t width, int accumulate)          \
+    {                                                                                               \
+        NAME##_vec acc[NAME##_NV];                                                              \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NAME##_NV; v++) acc[v] = (NAME##_vec){0};   \
+        for (int a = 0; a < kh; a++) {                                                              \
+            if (in[a] == NULL) continue;                                                            \
+            const T *row = in[a] + jin;                                                             \
+            for (int b = 0; b < kw; b++) {                                                          \
+                T w = k[a * kw + b];                                                                \
+                _Pragma("GCC unroll 8") for (int v = 0; v < NAME##_NV; v++)                     \
+                    acc[v] += w * NAME##_load(row + b + v * NAME##_LANES);                          \
             }                                                                                       \
         }                                                                                           \
+        Py_ssize_t m = width - j0 < NAME##_CHUNK ? width - j0 : NAME##_CHUNK;                       \
+        NAME##_store(out + j0, acc, m, accumulate);                                                 \
+    }                                                                                               \
+                                                                                                    \
+    /* A block's last chunk when fewer than NAME##_NV vectors cover it: out of line (and        \
+       compiled for each target, as the loop is), so the loop over whole chunks compiles as it      \
+       would without it; nv a constant in each call, the accumulators kept in registers. */         \
+    TARGET static __attribute__((noinline)) void NAME##_tail(const T *const *in, const T *k, int kh, \
+                                                             int kw, T *const *dst, Py_ssize_t j0,  \
+                                                             Py_ssize_t width, int accumulate,      \
+                                                             int nv)                                \
+    {                                                                                               \
+        if (nv == 1 && kh == 3 && kw == 3)                                                          \
+            NAME##_block(in, j0, k, 3, 3, dst, j0, width, accumulate, 1);                           \
+        else if (nv == 1)                                                                           \
+            NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 1);                         \
+        else if (nv == 2)                                                                           \
+            NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 2);                         \
+        else                                                                                        \
+            NAME##_block(in, j0, k, kh, kw, dst, j0, width, accumulate, 3);                         \
     }                                                                                               \
                                                                                                     \
     /* n values from src to dst by whole vectors, the last one overlapping: memcpy's call for the   \
@@ -489,16 +479,13 @@ typedef struct {
             if (strips && nout == BLOCK_ROWS) {                                                     \
                 Py_ssize_t in_lo = lo * NAME##_CHUNK, in_hi = hi * NAME##_CHUNK, jd = -J->mid_d0;   \
                 if (kh == 3 && kw == 3)                                                             \
-                    NAME##_strips(in, direct, jd, taps, 3, 3, dst, in_lo, in_hi, J->width, accumulate); \
+                    NAME##_strips(in, direct, jd, taps, 3, 3, 1, dst, in_lo, in_hi, J->width, accumulate); \
                 else if (kh == 5 && kw == 5)                                                        \
-                    NAME##_strips(in, direct, jd, taps, 5, 5, dst, in_lo, in_hi, J->width, accumulate); \
+                    NAME##_strips(in, direct, jd, taps, 5, 5, 1, dst, in_lo, in_hi, J->width, accumulate); \
                 else if (kh == 7 && kw == 7)                                                        \
-                    NAME##_strips(in, direct, jd, taps, 7, 7, dst, in_lo, in_hi, J->width, accumulate); \
-                else {                                                                              \
-                    NAME##_strip2(in, 0, taps, kh, kw, dst, 0, in_lo, J->width, accumulate);        \
-                    NAME##_strip2(direct, jd, taps, kh, kw, dst, in_lo, in_hi, J->width, accumulate); \
-                    NAME##_strip2(in, 0, taps, kh, kw, dst, in_hi, J->width, J->width, accumulate); \
-                }                                                                                   \
+                    NAME##_strips(in, direct, jd, taps, 7, 7, 1, dst, in_lo, in_hi, J->width, accumulate); \
+                else                                                                                \
+                    NAME##_strips_any(in, direct, jd, taps, kh, kw, dst, in_lo, in_hi, J->width, accumulate); \
                 continue;                                                                           \
             }                                                                                       \
             for (Py_ssize_t c = 0; c < chunks; c++) {                                               \
