@@ -301,13 +301,16 @@ typedef struct {
         Py_ssize_t step = nv * NAME##_LANES;                                                        \
         Py_ssize_t whole = (j1 < width ? j1 : width) - step; /* the last whole step's start */      \
         Py_ssize_t j = j0;                                                                          \
-        if (!accumulate)                                                                            \
-            for (; j <= whole; j += step) {                                                         \
-                if (nv == 1) NAME##_sums(rows, j, w, kh, kw, s);                                    \
-                else NAME##_sums2(rows, j, w, kh, kw, s);                                           \
-                _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                        \
-                    memcpy(out[o] + j, s[o], (size_t)nv * sizeof s[o][0]);                          \
-            }                                                                                       \
+        for (; j <= whole; j += step) {                                                             \
+            if (nv == 1) NAME##_sums(rows, j, w, kh, kw, s);                                        \
+            else NAME##_sums2(rows, j, w, kh, kw, s);                                               \
+            _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                            \
+                _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) {                              \
+                    T *at = out[o] + j + v * NAME##_LANES;                                          \
+                    if (accumulate) s[o][v] += NAME##_load(at);                                     \
+                    memcpy(at, &s[o][v], sizeof s[o][v]);                                           \
+                }                                                                                   \
+        }                                                                                           \
         for (; j < j1; j += step) {                                                                 \
             if (nv == 1) NAME##_sums(rows, j, w, kh, kw, s);                                        \
             else NAME##_sums2(rows, j, w, kh, kw, s);                                               \
