@@ -273,13 +273,21 @@ def filter_block(source, work: BlockFilter, lo: Sequence[int], hi: Sequence[int]
         extended = read_extended(source, ranges, work.mode, work.cval, ext_dtype)
         masked = None if mask is None else read_extended(mask, ranges, work.mode, False, BOOL)
         extended = work.prepare_values(extended, masked)
-        output[target] = filter_extended(extended, work, out_dtype, room)
+        # an array's block is written in place where the executor sums in its dtype: a result
+        # copied in had cost a fresh array's page faults and a copy (2048² * 15x15 float64 on
+        # the tiles: 79 ms, the same tiles from fftconv.correlate 48)
+        into = output[target] if isinstance(output, np.ndarray) else None
+        result = filter_extended(extended, work, out_dtype, room, into)
+        if result is not into:
+            output[target] = result
 
 
-def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype, room: int | None = None
-                    ) -> np.ndarray:
+def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype, room: int | None = None,
+                    into: np.ndarray | None = None) -> np.ndarray:
     """The filter of one block already extended by its halo (the block's outputs), planned
-    from its values and cast to ``out_dtype`` as scipy.ndimage casts.
+    from its values and cast to ``out_dtype`` as scipy.ndimage casts; written into ``into``
+    (and ``into`` returned) where it is an array of the outputs' shape and the plan sums in
+    ``out_dtype``.
 
     Examples
     --------
@@ -294,7 +302,9 @@ def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype
         return cast(filled, out_dtype, NDIMAGE.integers)
     problem = work.problem(extended)
     plan = run.plan(problem, work.method, work.threads, memory_limit=room)
-    return cast(run.execute(problem, plan), out_dtype, NDIMAGE.integers)
+    if into is None or into.shape != problem.out_shape or plan.compute_dtype != out_dtype:
+        into = None  # computed apart, then cast
+    return cast(run.execute(problem, plan, out=into), out_dtype, NDIMAGE.integers)
 
 
 def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
