@@ -595,7 +595,7 @@ def test_an_ndimage_call_of_a_plain_array_does_not_import_numpy_ma(tmp_path):
     script = ("import sys, numpy as np, fftconv.ndimage\n"
               "fftconv.ndimage.convolve(np.ones((512, 512), np.float32), np.ones((5, 5), np.float32))\n"
               "print('numpy.ma' in sys.modules)\n")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "FFTCONV_CALIBRATE": "off"}
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FFTCONV_CALIBRATE": "off"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip() == "False"
