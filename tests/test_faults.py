@@ -16,7 +16,6 @@ import fftconv
 import fftconv.ndimage
 from fftconv import config
 from fftconv.backends import fftw, pocketfft, wisdom_store
-from fftconv.engine import blocks
 
 
 def mixed_calls(rng):
@@ -84,12 +83,12 @@ def test_an_interrupted_tiled_run_leaves_the_process_usable(rng, monkeypatch, ef
 
 @pytest.mark.parametrize("method", ["fft", "direct"])
 def test_an_interrupted_streamed_run_leaves_the_process_usable(rng, monkeypatch, method):
-    """Interrupted in the third block: while reading it with its halo (FFT), or inside the
-    compiled direct loop that reads the halo itself."""
-    from fftconv.executors import direct_compiled
+    """Interrupted in the third read: of a tile by the boundary mode (FFT), or inside the
+    compiled direct loop that reads the halo itself; both read the image with its halo."""
+    from fftconv.executors import direct_compiled, spectral
 
     x, w = rng.standard_normal((300, 200)), rng.standard_normal((5, 5))
-    module, name = (blocks, "read_extended") if method == "fft" else (direct_compiled, "_call")
+    module, name = (spectral, "fill_extended") if method == "fft" else (direct_compiled, "_call")
     if method == "direct" and direct_compiled.loops() is None:
         pytest.skip("the compiled loops are not built")
     real = getattr(module, name)

@@ -252,6 +252,26 @@ def read_extended(
                     cval, dtype)
 
 
+def fill_extended(into: np.ndarray, source: np.ndarray, ranges: list[tuple[int, int] | None], mode: str,
+                  cval: object) -> None:
+    """Write into ``into`` (an array of the block's shape, of any dtype the values cast to) the
+    block of the extended in-memory ``source`` that `read_extended` returns: for readers that
+    own the buffer the block goes to (an FFT tile's), so the block is not copied twice.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> buffer = np.zeros(8)
+    >>> fill_extended(buffer, np.arange(4.0), [(-2, 6)], "reflect", 0.0)
+    >>> buffer
+    array([1., 0., 0., 1., 2., 3., 3., 2.])
+    """
+    shape, pieces = _pieces(tuple(source.shape), tuple(ranges), mode, True)
+    if tuple(into.shape) != shape:
+        raise ValueError(f"the block to fill has shape {tuple(into.shape)}, the ranges read {shape}")
+    _fill(into, [(dst, None if src is None else source[src], flips) for dst, src, flips in pieces], cval)
+
+
 def extension_pieces(shape: tuple[int, ...], ranges: list[tuple[int, int] | None], mode: str):
     """What `read_extended` reads, for readers that fetch the pieces themselves (dask tasks):
     the extended block's shape and, per piece, where it goes, the source slices it reads (None:
@@ -277,6 +297,12 @@ def assemble(shape: tuple[int, ...], parts, cval: object, dtype: np.dtype) -> np
     array([0.5, 6. , 5. ])
     """
     block = np.empty(shape, dtype)
+    _fill(block, parts, cval)
+    return block
+
+
+def _fill(block: np.ndarray, parts, cval: object) -> None:
+    """Write each of `assemble`'s ``parts`` into ``block``."""
     for dst, data, flips in parts:
         if data is None:
             block[dst] = cval
@@ -284,7 +310,6 @@ def assemble(shape: tuple[int, ...], parts, cval: object, dtype: np.dtype) -> np
             block[dst] = np.flip(np.asarray(data), axis=flips)
         else:
             block[dst] = data  # step-0 runs broadcast their single sample
-    return block
 
 
 @functools.lru_cache(maxsize=1024)

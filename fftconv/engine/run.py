@@ -25,6 +25,7 @@ from ..core.problem import Problem, axes_last
 from ..executors import registry
 from ..executors.base import NonFiniteInput
 from ..executors.nonfinite import all_finite, repair, zero_nonfinite
+from ..executors.spectral import KEPT_SPECTRUM_BYTES
 from ..planning import calibrate
 from ..planning.plan import MemoryLimitError, Plan, format_seconds
 from ..planning.planner import make_plan
@@ -387,17 +388,16 @@ def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:
     return dataclasses.replace(plan, trial=None, reason=f"fastest on this signature's calls: {timed}")
 
 
-#: Largest kernel-only data (a kernel spectrum) a route keeps (`route`): the lane holds up to
-#: `lane.SIZE` routes, so at most 64 MiB of them.
-ROUTE_PREPARED_BYTES = 1 << 18
+#: Largest kernel-only data (a kernel spectrum) a route keeps (`route`).
+ROUTE_PREPARED_BYTES = KEPT_SPECTRUM_BYTES
 
 
 def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | None:
     """A call that computes the problem for any image of its shape and dtype
     (`fftconv.engine.lane`), or None. For a problem with nothing to rearrange (every axis
     convolved, no swap, no crop): the executor's own route (`Executor.prepare_call`), else,
-    for one that reads the extension itself (`Executor.reads_boundary`), its prepared extended
-    read. For any other plan of a problem without a swap and a floating result: the pipeline
+    for a direct sum that reads the extension itself (`Executor.reads_boundary`), its prepared
+    extended read. For any other plan of a problem without a swap and a floating result: the pipeline
     with the executor's kernel-only work made once (`_prepared_route`: an FFT's kernel
     spectrum up to `ROUTE_PREPARED_BYTES`; a 64x64 float32 `fftconvolve` with a 3x3 kernel
     spent a quarter of its call on it). A trial times its contenders by these routes, as they
@@ -422,7 +422,9 @@ def route(problem: Problem, plan: Plan) -> Callable[[np.ndarray], np.ndarray] | 
     call = executor.prepare_call(problem, plan) if plain else None
     if call is not None:
         return _cast_route(call, problem.result_dtype, problem.conventions.integers)
-    if not executor.reads_boundary:
+    # a spectral executor reads the zero extension as cheaply from the image (its tiles' zeros):
+    # its route keeps the kernel spectrum instead
+    if not executor.reads_boundary or executor.uses_backend:
         return _prepared_route(problem, plan)
     if not plain:
         return None
