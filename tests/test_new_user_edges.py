@@ -253,3 +253,34 @@ def test_a_gaussian_too_long_for_memory_is_refused_before_it_is_made(monkeypatch
     with pytest.raises(MemoryError, match="use a smaller sigma, truncate or radius"):
         fftconv.ndimage.gaussian_laplace(np.ones((5, 5)), 1e12)
     assert fftconv.ndimage.gaussian_filter(np.ones((5, 5)), 1e4).shape == (5, 5)  # 80,001 taps fit
+
+
+def _warns_once_per_place() -> None:
+    import warnings
+    warnings.warn("shown once from this line, as Python's 'default' filter shows warnings", UserWarning,
+                  stacklevel=1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, k: fftconv.ndimage.correlate(x, k, mode="constant", cval=1.0),
+    lambda x, k: fftconv.ndimage.gaussian_filter(x, 2.0, mode="constant"),
+    lambda x, k: fftconv.convolve(x, k, "same"),
+    lambda x, k: fftconv.astropy.convolve(x, k, boundary="fill"),
+], ids=["ndimage.correlate", "ndimage.gaussian_filter", "convolve", "astropy.convolve"])
+def test_a_call_leaves_the_record_of_warnings_shown_alone(rng, monkeypatch, call):
+    """A warning shown once from a place is not shown again there after an fftconv call:
+    entering ``warnings.catch_warnings`` inside a call reset every module's record, and a
+    loop calling astropy's drop-in showed astropy's NaN warning on every call."""
+    import warnings
+
+    import fftconv.astropy  # noqa: F401 (the drop-in's module)
+
+    shown = []
+    x, k = rng.standard_normal((300, 300)), rng.random((5, 5))  # beyond the tiny calls' path
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        monkeypatch.setattr(warnings, "showwarning", lambda message, *args, **kwargs: shown.append(message))
+        _warns_once_per_place()
+        call(x, k)
+        _warns_once_per_place()
+    assert len(shown) == 1, [str(m) for m in shown]
