@@ -151,8 +151,10 @@ def convolve_zero_padded(x: np.ndarray, h: np.ndarray, windows: Sequence[Window]
         pads.append((pad, 0))
         origins.append(centre - n2 // 2)
         crops.append(slice(0, w.length))
-    if any(p for p, _ in pads):
-        x = np.pad(x, [(0, 0)] * (x.ndim - rank) + pads)
+    if any(p for p, _ in pads):  # zeros in front (np.pad costs 20-60 us of Python a call)
+        padded = np.zeros(x.shape[:x.ndim - rank] + tuple(p + n for (p, _), n in zip(pads, n1)), x.dtype)
+        padded[(Ellipsis,) + tuple(slice(p, None) for p, _ in pads)] = x
+        x = padded
     # batch axes: weights of length 1 there, as ndimage's own ``axes=`` does
     lead = x.ndim - rank
     weights = np.flip(h).reshape((1,) * lead + h.shape)

@@ -51,8 +51,9 @@ from .costs import DEFAULT_COSTS, CostModel
 IDLE_SECONDS = 0.5
 #: Format of the cache file (2: np.convolve priced per output and per multiply-add, and the
 #: compiled loops' AVX2 variant 5-8x faster than the one measured before; 3: its float kernels
-#: of 3 to 15 rows 1.1-1.6x faster).
-CACHE_VERSION = 3
+#: of 3 to 15 rows 1.1-1.6x faster; 4: copies timed free of 4 KiB aliasing, which had made the
+#: cached copy rate 10x too slow on AMD Zen 3).
+CACHE_VERSION = 4
 
 _lock = threading.Lock()
 #: Coefficients by machine key id: None while they are measured in the background.
