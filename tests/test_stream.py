@@ -69,15 +69,27 @@ def small_limit():
 
 @pytest.mark.parametrize("mode", ["reflect", "constant", "mirror", "nearest", "wrap"])
 @pytest.mark.parametrize("method", ["auto", "direct", "fft", "tiled"])
-def test_blocks_under_a_limit_match_scipy(rng, small_limit, mode, method):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blocks_under_a_limit_match_scipy(rng, small_limit, mode, method, threads):
+    """Each block reads its halo from the image by the mode (the FFTs tile by tile, on two
+    threads their tiles in any order)."""
     x = rng.standard_normal((300, 170))
     w = rng.standard_normal((9, 6))
-    work = BlockFilter(w, (0, 1), (4, 2), mode, 0.5, False, method, 1)
+    work = BlockFilter(w, (0, 1), (4, 2), mode, 0.5, False, method, threads)
     blocks = plan_blocks(x.shape, x.dtype, x.dtype, work, 256 << 10)
     assert blocks.blocks > 1  # the limit really cuts the work
     want = scipy.ndimage.convolve(x, w, mode=mode, cval=0.5, origin=(1, -1))
-    got = fftconv.ndimage.convolve(x, w, mode=mode, cval=0.5, origin=(1, -1), method=method, threads=1)
+    got = fftconv.ndimage.convolve(x, w, mode=mode, cval=0.5, origin=(1, -1), method=method, threads=threads)
     assert_close(got, want, ulps=1000)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "nearest"])
+@pytest.mark.parametrize("method", ["fft", "tiled"])
+def test_a_volume_read_by_the_ffts_tiles_matches_scipy(rng, mode, method):
+    v = rng.standard_normal((37, 45, 52)).astype(np.float32)
+    k = rng.standard_normal((7, 5, 9)).astype(np.float32)
+    assert_close(fftconv.ndimage.correlate(v, k, mode=mode, method=method, threads=2),
+                 scipy.ndimage.correlate(v, k, mode=mode), ulps=1000)
 
 
 def test_blocks_for_integers_3d_and_axes(rng, small_limit):
