@@ -26,7 +26,8 @@ CASE_SECONDS = 0.02
 #: stretched by what else runs). One pass lasts ~0.25 s: on a shared AMD EPYC Zen 3 successive
 #: passes timed the FFT's cost per point 7.3e-11 to 1.4e-10 s, the compiled loop's
 #: multiply-add 3.4e-11 to 5.6e-11 s, and a process' first pass runs cold (the transforms'
-#: first runs after planning).
+#: first runs after planning). Coefficients fitted together (a rate and a cost per call) each
+#: take their own least, which may pair two passes' values: each is one this CPU showed.
 PASSES = 3
 #: The direct executors' cases (image, kernel, dtype) and coefficient groups, fitted jointly
 #: per executor: two cases where one term dominates each, for executors with two groups.
