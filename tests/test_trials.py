@@ -379,3 +379,31 @@ def test_an_open_trials_calls_take_the_lane(rng, contested, monkeypatch):
     kept_route = trial.routes[trial.kept.executor]
     key = lane.signal_key(a, b, "same", "auto", None, 1, False, fftconv.signal.SIGNAL, None)
     assert lane.get(key) is kept_route
+
+
+def test_a_contender_priced_and_timed_far_above_the_leader_leaves_after_one_timed_run():
+    """The model priced the tiles at 2.5x the direct sum and their first timed run agrees: they
+    leave at once (four calls of a 4096² signature had explored them); either witness alone,
+    a price or one run, is not enough."""
+    from types import SimpleNamespace
+
+    def priced(estimates):
+        candidates = {name: SimpleNamespace(seconds=s) for name, s in estimates.items()}
+        return [SimpleNamespace(executor=name, candidates=candidates) for name in estimates]
+
+    def explored(estimates, speed):
+        # as `fftconv.engine.run` makes it: a contender's first run is priced at its estimate
+        # (a ski rental: the leader runs, and is timed, until the calls have spent that)
+        trial = trials.Trial(priced(estimates), lambda plan: True, lambda plan, medians: plan.executor,
+                             lambda plan: 0.0 if plan.executor == "direct" else estimates[plan.executor])
+        ran = run_trial(trial, speed, 200)
+        return trial.kept, ran.count("tiles")
+
+    kept, tiles_runs = explored({"direct": 0.04, "tiles": 0.1}, {"direct": 0.04, "tiles": 0.09})
+    assert kept == "direct" and tiles_runs == 2  # one untimed run, one timed, out
+    # priced close: the usual runs before it leaves
+    kept, tiles_runs = explored({"direct": 0.04, "tiles": 0.06}, {"direct": 0.04, "tiles": 0.09})
+    assert kept == "direct" and tiles_runs == 1 + trials.ELIMINATE_AFTER
+    # timed close though priced far: the model was wrong, the usual runs decide
+    kept, tiles_runs = explored({"direct": 0.04, "tiles": 0.1}, {"direct": 0.04, "tiles": 0.07})
+    assert kept == "direct" and tiles_runs > 2

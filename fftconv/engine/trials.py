@@ -12,7 +12,7 @@ next ones each contender in turn, `STREAK` calls in a row whose first is not tim
 run plans, and a run after another contender's meets the caches that one left), a contender clearly
 slower than another leaves (`ELIMINATE_RATIO`), and once each left has `TRIAL_RUNS`
 timed runs (`CLOSE_RUNS` in a near-tie) the one with the lowest median is kept for every later
-call. A run is timed as the
+call (one estimated and first timed at over twice a leader leaves at once). A run is timed as the
 contender will cost once kept (the facade decides what that is: `fftconv.signal` times a contender
 the lane would route by its route's run, any other by its whole call). A run is not timed while work of the
 background thread shares the machine, nor while a contender's transforms are not yet what
@@ -62,6 +62,14 @@ CLOSE_RATIO = 1.2
 #: (with 1.3, one of two runs of the mid-size grid had a regret of 1.22, maybe from that).
 ELIMINATE_RATIO = 1.5
 ELIMINATE_AFTER = 3
+#: ... and a contender estimated at over this factor of a leader's estimate (one timed at least
+#: `LEADER_RUNS` times) leaves after one timed run over this factor of the leader's median: the
+#: model and the clock agree (4096² * 11x11 float32 'same', 2 threads, AMD EPYC: the tiles,
+#: estimated at 2.3x the direct sum, ran 80-116 ms a call beside its 40 for four calls, and
+#: fftconv was 0.81x OpenCV over five calls). Both witnesses, and the leader's median of two
+#: runs: a single lucky or disturbed run must not decide alone.
+ELIMINATE_AT_ONCE_RATIO = 2.0
+LEADER_RUNS = 2
 #: A trial's first calls run the cheapest estimate, whose transforms the signature's first
 #: call planned, or the contender the first call ran when it ran a quick plan (`start_with`):
 #: another contender's first run plans its own and shares the machine with the first
@@ -99,6 +107,12 @@ def unsettled_runs() -> int:
     return _unsettled_runs
 
 
+def _estimate(plan) -> float | None:
+    """The seconds the planner estimated for ``plan``'s executor, where the plan says."""
+    candidate = getattr(plan, "candidates", {}).get(plan.executor)
+    return getattr(candidate, "seconds", None)
+
+
 class Trial:
     """The contending plans of one signature (cheapest estimate first) and their timings;
     ``final(plan)`` says whether a run of ``plan`` now is as fast as its runs will be;
@@ -118,6 +132,8 @@ class Trial:
         #: What each contender's first run is expected to cost (plans, fresh working memory):
         #: it is explored once the signature's calls have spent that long (`next`).
         self.first_run = {p.executor: first_run(p) if first_run else 0.0 for p in self.plans}
+        #: Each contender's estimated seconds (None: unknown), a witness for `_eliminate`.
+        self.estimated = {p.executor: _estimate(p) for p in self.plans}
         self.spent = 0.0  # seconds the trial's recorded runs took
         self.runs = {p.executor: 0 for p in self.plans}
         self.waits = {p.executor: 0 for p in self.plans}  # calls a contender sat out (`next`)
@@ -241,7 +257,16 @@ class Trial:
         return [p for p in self.plans if p.executor not in self.out]
 
     def _eliminate(self) -> None:
-        """Drop the contenders that cannot win (`ELIMINATE_RATIO`); the caller holds the lock."""
+        """Drop the contenders that cannot win (`ELIMINATE_RATIO`, `ELIMINATE_AT_ONCE_RATIO`);
+        the caller holds the lock."""
+        leaders = [n for n, t in self.times.items() if len(t) >= LEADER_RUNS and n not in self.out]
+        if leaders:
+            leader = min(leaders, key=self.medians.__getitem__)
+            priced = self.estimated[leader]
+            self.out.update(n for n, t in self.times.items()
+                            if t and n not in self.out and priced and self.estimated[n]
+                            and self.estimated[n] > ELIMINATE_AT_ONCE_RATIO * priced
+                            and min(t) > ELIMINATE_AT_ONCE_RATIO * self.medians[leader])
         timed = {n: t for n, t in self.times.items() if len(t) >= ELIMINATE_AFTER and n not in self.out}
         if len(timed) < 2:
             return
