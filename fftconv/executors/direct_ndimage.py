@@ -151,7 +151,9 @@ def convolve_zero_padded(x: np.ndarray, h: np.ndarray, windows: Sequence[Window]
         pads.append((pad, 0))
         origins.append(centre - n2 // 2)
         crops.append(slice(0, w.length))
-    if any(p for p, _ in pads):  # zeros in front (np.pad costs 20-60 us of Python a call)
+    # zeros in front, by hand: np.pad costs 20-60 us of Python a call, core.boundary's
+    # read_extended 8 us (a 4x4x4 image), this 3 us
+    if any(p for p, _ in pads):
         padded = np.zeros(x.shape[:x.ndim - rank] + tuple(p + n for (p, _), n in zip(pads, n1)), x.dtype)
         padded[(Ellipsis,) + tuple(slice(p, None) for p, _ in pads)] = x
         x = padded
