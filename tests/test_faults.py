@@ -108,6 +108,34 @@ def test_an_interrupted_streamed_run_leaves_the_process_usable(rng, monkeypatch,
         assert_close(fftconv.ndimage.convolve(x, w, method=method), scipy.ndimage.convolve(x, w), ulps=1000)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_interrupted_filter_of_holes_on_the_tiles_leaves_the_process_usable(rng, monkeypatch, threads):
+    """Interrupted in the third tile read of values and weights (`HoleTiles`), on a worker
+    thread or the calling one: the next call gives the whole answer."""
+    from fftconv.engine import hole_tiles
+
+    x = rng.standard_normal((1000, 800))  # tiles of a 9x9 kernel: many on any machine
+    x[rng.random(x.shape) < 0.05] = np.nan
+    w = rng.random((9, 9)) + 0.1
+    want = fftconv.ndimage.convolve(x, w, nan="interpolate", method="direct")
+    real = hole_tiles.fill_extended
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hole_tiles, "fill_extended", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fftconv.ndimage.convolve(x, w, nan="interpolate", method="tiled", threads=threads)
+    monkeypatch.setattr(hole_tiles, "fill_extended", real)
+    got = fftconv.ndimage.convolve(x, w, nan="interpolate", method="tiled", threads=threads)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), atol=1e-12 * np.nanmax(np.abs(want)))
+
+
 @pytest.fixture
 def fresh_wisdom(tmp_path):
     fftw.forget_wisdom()

@@ -2,6 +2,7 @@
 every executor, in blocks and on memmaps, against an exact float64 reference."""
 
 import itertools
+import tracemalloc
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 import fftconv
 import fftconv.ndimage as nd
+from fftconv.engine import blocks, hole_tiles
 from fftconv.engine.holes import Holes
 
 GENERAL = ["direct", "fft", "tiled"]
@@ -69,7 +71,10 @@ def test_holes_are_filled_as_the_reference_does(rng, method, mode):
 
 
 @pytest.mark.parametrize("method", ["fft", "tiled"])
-def test_the_rim_of_a_large_hole_is_exact_after_a_transform(rng, method):
+@pytest.mark.parametrize("band_bytes", [None, 4096])
+def test_the_rim_of_a_large_hole_is_exact_after_a_transform(rng, method, band_bytes, monkeypatch):
+    if band_bytes is not None:  # the rim summed again from the source a few rows at a time
+        monkeypatch.setattr(hole_tiles, "REFINE_BAND_BYTES", band_bytes)
     # inside the rim few valid pixels are in reach of the Gaussian's tail: the weight sum is
     # down to ~1e-11 of the kernel's, where a transform's rounding alone left errors ~1e-6 of
     # the output's scale
@@ -93,13 +98,15 @@ def test_a_hole_wider_than_the_kernel_leaves_nan(rng):
     assert_close_nan(got, reference(image, np.ones((3, 3))), 1e-13)
 
 
-def test_masks_and_masked_arrays_are_holes(rng):
+@pytest.mark.parametrize("method", GENERAL)
+def test_masks_and_masked_arrays_are_holes(rng, method):
     image = rng.random((30, 25))
     mask = rng.random(image.shape) < 0.15
     kernel = rng.random((3, 5))
     want = reference(image, kernel, mask=mask)
-    assert_close_nan(nd.correlate(image, kernel, nan="interpolate", mask=mask), want, 1e-12)
-    assert_close_nan(nd.correlate(np.ma.array(image, mask=mask), kernel, nan="interpolate"), want, 1e-12)
+    assert_close_nan(nd.correlate(image, kernel, nan="interpolate", mask=mask, method=method), want, 1e-12)
+    assert_close_nan(nd.correlate(np.ma.array(image, mask=mask), kernel, nan="interpolate", method=method),
+                     want, 1e-12)
     with_nan = image.copy()
     with_nan[mask] = np.nan
     assert_close_nan(nd.correlate(with_nan, kernel, nan="interpolate"), want, 1e-12)
@@ -156,18 +163,19 @@ def test_inputs_are_not_modified(rng):
     np.testing.assert_array_equal(mask, mask_before)
 
 
-def test_an_explicit_rule_decides_empty_outputs():
+@pytest.mark.parametrize("method", GENERAL)
+def test_an_explicit_rule_decides_empty_outputs(method):
     image = np.array([1.0, np.nan, np.nan, np.nan, 5.0])
-    assert np.isnan(nd.filter_holes(image, np.ones(3), Holes(), mode="constant", cval=np.nan)[2])
-    assert nd.filter_holes(image, np.ones(3), Holes(empty="zero"), mode="constant", cval=np.nan)[2] == 0
+    holes = dict(mode="constant", cval=np.nan, method=method)
+    assert np.isnan(nd.filter_holes(image, np.ones(3), Holes(), **holes)[2])
+    assert nd.filter_holes(image, np.ones(3), Holes(empty="zero"), **holes)[2] == 0
     lone = np.array([np.nan, 5.0, np.nan])  # the middle output: only itself in reach, at weight 0
     ring = np.array([1.0, 0.0, 1.0])
-    np.testing.assert_allclose(
-        nd.filter_holes(lone, ring, Holes(empty="center"), mode="constant", cval=np.nan), [5.0, 5.0, 5.0]
-    )
-    np.testing.assert_allclose(
-        nd.filter_holes(lone, ring, Holes(), mode="constant", cval=np.nan), [5.0, np.nan, 5.0]
-    )
+    np.testing.assert_allclose(nd.filter_holes(lone, ring, Holes(empty="center"), **holes), [5.0, 5.0, 5.0])
+    np.testing.assert_allclose(nd.filter_holes(lone, ring, Holes(), **holes), [5.0, np.nan, 5.0])
+    masked = np.array([7.0, 5.0, 7.0])  # a masked centre is a hole: NaN under the 'center' rule
+    got = nd.filter_holes(masked, ring, Holes(empty="center"), mask=[True, True, True], **holes)
+    np.testing.assert_array_equal(got, [np.nan] * 3)
 
 
 images = hnp.arrays(
@@ -244,3 +252,84 @@ def test_the_filter_command_fills_holes(rng, tmp_path):
     np.testing.assert_allclose(
         got, nd.convolve(image, np.full((5, 5), 1 / 25, np.float32), nan="interpolate"), rtol=1e-6
     )
+
+
+def materialised(monkeypatch, call):
+    """``call()`` with every block extended by its halo and filtered as one band (the path
+    before tiles and bands), for comparison."""
+    with monkeypatch.context() as patch:
+        patch.setattr(blocks, "_holes_tile_by_tile", lambda *args: False)
+        patch.setattr(blocks, "HOLES_BAND_POINTS", 1 << 40)
+        return call()
+
+
+def peak_images(call, image) -> float:
+    """The peak of the Python heap during ``call()``, in copies of ``image``."""
+    call()  # plans and FFTW buffers made before the measure
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1] / image.nbytes
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("method", ["fft", "tiled"])
+def test_a_block_on_the_transforms_is_read_and_combined_tile_by_tile(rng, method, monkeypatch):
+    image = rng.standard_normal((512, 512))
+    image[rng.random(image.shape) < 0.02] = np.nan
+    image[200:264, 300:364] = np.nan
+    kernel = rng.random((31, 31)) + 0.01
+
+    def call():
+        return nd.correlate(image, kernel, nan="interpolate", method=method, mode="mirror")
+    # before: the block with its halo, values and weights stacked, two planes of sums
+    # (9 images with the whole-array transform); now the transform's buffers and the output
+    assert peak_images(call, image) < (5.5 if method == "fft" else 3.5)
+    assert_close_nan(call(), materialised(monkeypatch, call), 1e-12)
+
+
+def test_tiles_with_infinite_values_take_the_materialised_path(rng, monkeypatch):
+    image = rng.random((40, 50))
+    image[5:9, 5:9] = np.nan
+    image[20, 30] = np.inf
+
+    def call():
+        return nd.correlate(image, rng.random((9, 9)) + 0.1, nan="interpolate", method="fft")
+    got = call()
+    assert np.isinf(got[20, 30]) or np.isnan(got[20, 30])
+    assert_close_nan(got, materialised(monkeypatch, call), 1e-12)
+
+
+@pytest.mark.parametrize("method", ["fft", "direct"])
+def test_holes_filtered_into_the_image_itself(rng, method):
+    image = rng.random((40, 30))
+    image[10:14, 3:9] = np.nan
+    kernel = rng.random((7, 5)) + 0.1
+    want = nd.convolve(image, kernel, nan="interpolate", method=method)
+    nd.convolve(image, kernel, output=image, nan="interpolate", method=method)
+    assert_close_nan(image, want, 0)
+
+
+@pytest.mark.parametrize("shape", [(130, 70), (40, 21, 17)])
+def test_direct_sums_with_holes_run_in_bands(rng, shape, monkeypatch):
+    image = rng.standard_normal(shape)
+    image[rng.random(shape) < 0.1] = np.nan
+    kernel = rng.random((5,) * len(shape)) + 0.1
+    want = reference(image, kernel, "nearest")
+    bands = []
+    cut = blocks._holes_bands
+    monkeypatch.setattr(blocks, "_holes_bands", lambda *a: bands.append(cut(*a)) or bands[-1])
+    monkeypatch.setattr(blocks, "HOLES_BAND_POINTS", 600)
+    got = nd.correlate(image, kernel, mode="nearest", nan="interpolate", method="direct")
+    assert len(bands[0]) >= 3
+    assert_close_nan(got, want, 1e-12)
+
+
+def test_direct_sums_with_holes_hold_a_band_not_the_block(rng):
+    image = rng.standard_normal((2048, 1024))  # 8 bands
+    image[rng.random(image.shape) < 0.02] = np.nan
+    # before: the block with its halo, stacked values and weights and two planes of sums beside
+    # the output (about 7 images); now one band of them
+    assert peak_images(lambda: nd.correlate(image, np.ones((5, 5)), nan="interpolate", method="direct"),
+                       image) < 2.5

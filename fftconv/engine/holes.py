@@ -15,12 +15,15 @@ pixel's own value (astropy's ``convolve``: NaN at a hole), or zero (astropy's
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..core.problem import NDIMAGE, Problem
+from ..planning.plan import Plan
 from . import run
 
 #: Denominators within this many units of rounding of the kernel's absolute sum count as zero
@@ -37,8 +40,9 @@ REFINE_BELOW = 1e-2
 #: the rims of large holes need them; an image of mostly holes keeps the transform's answer
 #: beyond them.
 REFINE_MACS = 1 << 27
-#: Window elements gathered at once by those sums.
-REFINE_CHUNK = 1 << 22
+#: Window elements gathered at once by those sums (2 MiB in float64: 1 << 22 made the
+#: gathered windows the call's largest array, 32 MiB, 16 images of 512² float64).
+REFINE_CHUNK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,11 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def weighted_sums(extended: np.ndarray, kernel: np.ndarray, axes, before, correlate: bool, method: str,
-                  threads: int, memory_limit: object = run.CONFIGURED) -> tuple[np.ndarray, np.ndarray]:
+                  threads: int, memory_limit: object = run.CONFIGURED,
+                  plan: Plan | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The 'valid' filter of the valid values of ``extended`` (NaN: holes) and of their
-    weights, computed as one batch of two: ``(numerator, denominator)``.
+    weights, computed as one batch of two: ``(numerator, denominator)``. ``plan``: the batch's
+    plan, where the caller made it (and times the call for its trial); else one is made here.
 
     Examples
     --------
@@ -88,7 +94,10 @@ def weighted_sums(extended: np.ndarray, kernel: np.ndarray, axes, before, correl
     stacked[1] = valid
     problem = Problem.build(stacked, kernel[None], "valid", [a + 1 for a in axes], correlate=correlate,
                             conventions=NDIMAGE)
-    plan = run.plan(problem, method, threads, memory_limit=memory_limit, for_call=True)
+    if plan is None:
+        plan = run.plan(problem, method, threads, memory_limit=memory_limit, for_call=True)
+    elif plan.trial is not None:
+        plan = dataclasses.replace(plan, trial=None)  # the caller times the whole call
     both = run.execute(problem, plan)
     if plan.method in SPECTRAL_METHODS:
         refine_small_weights(both[0], both[1], stacked, kernel if correlate else np.flip(kernel))
@@ -112,28 +121,63 @@ def refine_small_weights(numerator: np.ndarray, denominator: np.ndarray, stacked
     >>> refine_small_weights(num, den, stacked, np.array([1e-9, 1.0])), num, den
     (3, array([3.e-09, 0.e+00, 0.e+00]), array([1.e-09, 0.e+00, 0.e+00]))
     """
-    limit = REFINE_BELOW * float(np.abs(correlation).sum())
-    small = np.flatnonzero(np.abs(denominator) < limit)
+    small = np.flatnonzero(np.abs(denominator) < refine_limit(correlation))
+    small = smallest_first(small, denominator.ravel()[small], correlation.size)
     if small.size == 0:
         return 0
-    small = small[np.argsort(np.abs(denominator.ravel()[small]), kind="stable")]
-    small = small[: max(REFINE_MACS // correlation.size, 1)]
-    values, weights = stacked[0], stacked[1]
-    taps = correlation.astype(np.float64).ravel()
-    windows_of = [np.lib.stride_tricks.sliding_window_view(a, correlation.shape) for a in (values, weights)]
-    step = max(REFINE_CHUNK // correlation.size, 1)
-    for start in range(0, small.size, step):
-        chosen = np.unravel_index(small[start:start + step], numerator.shape)
-        for target, windows in ((numerator, windows_of[0]), (denominator, windows_of[1])):
-            gathered = windows[chosen].reshape(len(chosen[0]), -1).astype(np.float64)
-            target[chosen] = gathered @ taps
+    chosen = np.unravel_index(small, numerator.shape)
+    numerator[chosen], denominator[chosen] = exact_sums(stacked[0], stacked[1], correlation, chosen)
     return int(small.size)
 
 
-def combine(numerator: np.ndarray, denominator: np.ndarray, centre: np.ndarray, kernel: np.ndarray,
+def refine_limit(correlation: np.ndarray) -> float:
+    """The weight sum below which a transform's output is summed again (`REFINE_BELOW` of the
+    kernel's absolute sum)."""
+    return REFINE_BELOW * float(np.abs(correlation).sum())
+
+
+def smallest_first(points: np.ndarray, denominators: np.ndarray, taps: int) -> np.ndarray:
+    """``points`` ordered by their weight sums' magnitude, smallest first, as many as
+    `REFINE_MACS` multiply-adds of ``taps`` taps each sum again.
+
+    Examples
+    --------
+    >>> smallest_first(np.array([7, 8, 9]), np.array([0.5, -0.1, 0.3]), 1)
+    array([8, 9, 7])
+    """
+    order = np.argsort(np.abs(denominators), kind="stable")
+    return points[order[: max(REFINE_MACS // taps, 1)]]
+
+
+def exact_sums(values: np.ndarray, weights: np.ndarray, correlation: np.ndarray,
+               positions: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The 'valid' correlations of ``values`` (holes 0) and ``weights`` with ``correlation``
+    at the outputs ``positions`` (one index array per axis), each an exact float64 direct sum.
+
+    Examples
+    --------
+    >>> exact_sums(np.array([1.0, 0.0, 3.0]), np.array([1.0, 0.0, 1.0]), np.ones(2), (np.array([1]),))
+    (array([3.]), array([1.]))
+    """
+    taps = correlation.astype(np.float64).ravel()
+    windows_of = [np.lib.stride_tricks.sliding_window_view(a, correlation.shape) for a in (values, weights)]
+    count = len(positions[0])
+    sums = np.empty((2, count))
+    step = max(REFINE_CHUNK // correlation.size, 1)
+    for start in range(0, count, step):
+        chosen = tuple(p[start:start + step] for p in positions)
+        for plane, windows in zip(sums, windows_of):
+            gathered = windows[chosen].reshape(len(chosen[0]), -1)
+            plane[start:start + step] = gathered.astype(np.float64, copy=False) @ taps
+    return sums[0], sums[1]
+
+
+def combine(numerator: np.ndarray, denominator: np.ndarray,
+            centre: np.ndarray | Callable[[np.ndarray], np.ndarray], kernel: np.ndarray,
             rule: Holes) -> np.ndarray:
     """The outputs from the weighted sums by ``rule``; ``centre``: each output's own pixel
-    (for the 'center' rule). Computed in ``numerator``'s memory (a float array).
+    (for the 'center' rule), or a function giving those of the outputs a boolean array
+    marks. Computed in ``numerator``'s memory (a float array).
 
     Examples
     --------
@@ -155,13 +199,15 @@ def combine(numerator: np.ndarray, denominator: np.ndarray, centre: np.ndarray, 
         elif rule.empty == "zero":
             result[empty] = 0
         else:
-            result[empty] = centre[empty]
+            result[empty] = centre(empty) if callable(centre) else centre[empty]
     return result
 
 
 def filter_with_holes(extended: np.ndarray, kernel: np.ndarray, axes, before, correlate: bool, method: str,
-                      threads: int, rule: Holes, memory_limit: object = run.CONFIGURED) -> np.ndarray:
-    """The normalised filter of one block extended by its halo (holes are NaN).
+                      threads: int, rule: Holes, memory_limit: object = run.CONFIGURED,
+                      plan: Plan | None = None) -> np.ndarray:
+    """The normalised filter of one block extended by its halo (holes are NaN); ``plan`` as
+    `weighted_sums` takes it.
 
     Examples
     --------
@@ -170,7 +216,7 @@ def filter_with_holes(extended: np.ndarray, kernel: np.ndarray, axes, before, co
     array([1.5, 6. , 4.5])
     """
     numerator, denominator = weighted_sums(extended, kernel, axes, before, correlate, method, threads,
-                                           memory_limit)
+                                           memory_limit, plan)
     shape = numerator.shape
     centre = extended[tuple(slice(b, b + n) for b, n in zip(before, shape))]
     return combine(numerator, denominator, centre, kernel, rule)

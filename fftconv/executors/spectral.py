@@ -351,6 +351,7 @@ def convolve_spectral(
     check_input: bool = False,
     backend: str = "fftw",
     read_tile: Callable[[tuple[Segment, ...], np.ndarray], None] | None = None,
+    write_tile: Callable[[tuple[Segment, ...], np.ndarray], None] | None = None,
 ) -> np.ndarray:
     """Write the convolution of ``x`` with ``h`` (convolved axes last) into ``out``.
 
@@ -359,7 +360,10 @@ def convolve_spectral(
     `NonFiniteInput` as soon as a tile's DC bin shows a NaN or inf in ``x`` (or a sum that
     overflowed): a check that costs nothing beside a pass over the input. ``read_tile`` (then
     ``x`` is None) writes a tile's input into the buffer region given, for inputs that are
-    not an array (`ExtendedTiles`).
+    not an array (`ExtendedTiles`); ``write_tile`` receives a tile's results (batch axes
+    first, a view of the transform's buffer it may overwrite) in place of their copy into
+    ``out``, which then only gives the results' batch shape and dtype (its values are not
+    written: `fftconv.engine.hole_tiles`).
 
     Examples
     --------
@@ -379,6 +383,8 @@ def convolve_spectral(
     batch = out.shape[: out.ndim - rank]
     if read_tile is None:
         read_tile = _array_tiles(x)
+    if write_tile is None:
+        write_tile = _array_writer(out)
     tiles = list(itertools.product(*layout.segments))
     workers, inner = split_threads(len(tiles), math.prod(batch) * layout.points, threads)
     transforms = get_backend(backend)
@@ -386,7 +392,7 @@ def convolve_spectral(
         pair = transforms.transform_pair(batch, layout.fft_shape, real, out.dtype, inner, uses=len(tiles))
         pair.begin()
         for tile in tiles:
-            _run_tile(pair, read_tile, spectrum, out, tile, check_input)
+            _run_tile(pair, read_tile, write_tile, spectrum, tile, check_input)
         return out
 
     claim = itertools.count()  # tiles are claimed one at a time: a late worker costs nothing
@@ -400,7 +406,7 @@ def convolve_spectral(
             for i in claim:
                 if i >= len(tiles) or failed.is_set():
                     return
-                _run_tile(pair, read_tile, spectrum, out, tiles[i], check_input)
+                _run_tile(pair, read_tile, write_tile, spectrum, tiles[i], check_input)
         except BaseException:
             failed.set()
             raise
@@ -425,11 +431,18 @@ def _array_tiles(x: np.ndarray) -> Callable[[tuple[Segment, ...], np.ndarray], N
     return read
 
 
+def _array_writer(out: np.ndarray) -> Callable[[tuple[Segment, ...], np.ndarray], None]:
+    """`convolve_spectral`'s ``write_tile`` for an array: each tile's results copied into place."""
+    def write(tile: tuple[Segment, ...], results: np.ndarray) -> None:
+        out[(Ellipsis,) + tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)] = results
+    return write
+
+
 def _run_tile(
     pair: TransformPair,
     read_tile: Callable[[tuple[Segment, ...], np.ndarray], None],
+    write_tile: Callable[[tuple[Segment, ...], np.ndarray], None],
     spectrum: np.ndarray,
-    out: np.ndarray,
     tile: tuple[Segment, ...],
     check_input: bool = False,
 ) -> None:
@@ -446,9 +459,7 @@ def _run_tile(
         raise NonFiniteInput
     np.multiply(pair.spectrum, spectrum, out=pair.spectrum)
     pair.inverse()
-    res = (Ellipsis,) + tuple(slice(s.res_offset, s.res_offset + s.count) for s in tile)
-    keep = (Ellipsis,) + tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
-    out[keep] = data[res]
+    write_tile(tile, data[(Ellipsis,) + tuple(slice(s.res_offset, s.res_offset + s.count) for s in tile)])
 
 
 def _zero_outside(data: np.ndarray, region: tuple[slice, ...]) -> None:

@@ -1,0 +1,153 @@
+"""The normalised filter of one block, read and combined tile by tile on the FFTs.
+
+`fftconv.engine.holes.filter_with_holes` filters a block already extended by its halo, its
+values and weights stacked as a batch of two: beside the two planes of sums it computes,
+three copies of the block. Where the planner picks a spectral executor for the block, this
+module computes the same from the source itself: each overlap-save tile's values (holes
+zeroed) and weights are read by the boundary mode straight into the transform's batch of two
+(`fill_extended`), and each tile's two sums are combined by the rule into the output where
+the transform leaves them, so a block costs its transform buffers. The outputs whose weight
+sum is small (where a transform's rounding matters: `holes.refine_small_weights`) are summed
+again directly from the source, a band of rows at a time, once every tile is written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .. import background
+from ..backends.threads import kernel_fft_threads
+from ..core.boundary import fill_extended, read_extended
+from ..core.dtypes import cast
+from ..core.geometry import Segment, output_window
+from ..core.problem import NDIMAGE
+from ..executors.base import NonFiniteInput
+from ..executors.nonfinite import all_finite
+from ..executors.spectral import convolve_spectral, kernel_spectrum, make_layout
+from ..planning.plan import Plan
+from .holes import Holes, combine, exact_sums, refine_limit, smallest_first
+
+#: Most bytes of extended source (values and weights) read at once to sum small weights again.
+REFINE_BAND_BYTES = 8 << 20
+BOOL = np.dtype(bool)
+
+
+class HoleTiles:
+    """The normalised correlation of the block whose extended source coordinates are
+    ``ranges`` with ``kernel`` by ``rule``, planned as ``plan`` (the block's batch of values
+    and weights, 'valid', on a spectral executor); ``lo``: the source index of the block's
+    first output. Serves blocks whose every axis is filtered; `__call__` declines (returns
+    False) any other, and a source with infinite values (the tiles' DC bins show them)."""
+
+    def __init__(self, ranges: Sequence[tuple[int, int]], lo: Sequence[int], mode: str, cval: object,
+                 kernel: np.ndarray, plan: Plan, rule: Holes):
+        shape = tuple(b - a for a, b in ranges)
+        windows = tuple(output_window(n, k, "valid") for n, k in zip(shape, kernel.shape)) \
+            if all(n >= k for n, k in zip(shape, kernel.shape)) else None
+        spec = plan.spec
+        self.serves = (spec.batch == (2,) and not spec.kernel_batched and shape == tuple(spec.shape1)
+                       and kernel.shape == tuple(spec.shape2) and windows == tuple(spec.windows)
+                       and all_finite(kernel))
+        self.ranges, self.lo = [tuple(r) for r in ranges], list(lo)
+        self.mode, self.cval, self.plan, self.rule = mode, cval, plan, rule
+        self.correlation = kernel
+        layout = plan.layout
+        self.layout = make_layout(shape, kernel.shape, windows, layout.fft_shape, layout.tiled_axes) \
+            if self.serves else None
+
+    def __call__(self, source: np.ndarray, mask: np.ndarray | None, out: np.ndarray) -> bool:
+        """Write the block's outputs into ``out`` (the block's shape, cast as scipy.ndimage
+        casts); False where this block is not served (``out`` is then incomplete)."""
+        if not self.serves:
+            return False
+        background.note_call()
+        plan, layout, dtype = self.plan, self.layout, self.plan.compute_dtype
+        flipped = np.flip(self.correlation)  # the spectral executors convolve
+        spectrum = kernel_spectrum(flipped, layout.fft_shape, True, dtype,
+                                   kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
+        starts = [a for a, _ in self.ranges]
+        limit = refine_limit(self.correlation)
+        small: list[tuple[tuple[np.ndarray, ...], np.ndarray]] = []
+
+        def read(tile: tuple[Segment, ...], into: np.ndarray) -> None:
+            region = [(a + s.in_start, a + s.in_stop) for a, s in zip(starts, tile)]
+            values, weights = into[0], into[1]
+            fill_extended(values, source, region, self.mode, self.cval)
+            if mask is not None:
+                values[read_extended(mask, region, self.mode, False, BOOL)] = np.nan
+            holes = np.isnan(values)
+            np.logical_not(holes, out=weights)
+            np.copyto(values, 0, where=holes)
+
+        def write(tile: tuple[Segment, ...], sums: np.ndarray) -> None:
+            keep = tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
+            numerator, denominator = sums[0], sums[1]
+            few = np.abs(denominator) < limit
+            if few.any():  # np.nonzero of the whole tile costs ~6x this test
+                at = np.nonzero(few)
+                small.append((tuple(i + s.out_offset for i, s in zip(at, tile)), denominator[at]))
+            own = tuple(slice(lo + k.start, lo + k.stop) for lo, k in zip(self.lo, keep))
+            result = combine(numerator, denominator, self._centre(source, mask, own, dtype),
+                             self.correlation, self.rule)
+            out[keep] = cast(result, out.dtype, NDIMAGE.integers)
+
+        try:
+            convolve_spectral(None, flipped, np.empty((2,) + (0,) * len(layout.fft_shape), dtype), layout,
+                              plan.threads, spectrum=spectrum, check_input=True, backend=plan.backend,
+                              read_tile=read, write_tile=write)
+        except NonFiniteInput:
+            return False
+        if small:
+            self._sum_again(source, mask, small, out, dtype)
+        return True
+
+    def _centre(self, source, mask, own: tuple[slice, ...], dtype) -> Callable[[np.ndarray], np.ndarray]:
+        """The outputs' own pixels (NaN where masked) for the 'center' rule, read only for the
+        outputs it asks for."""
+        def centre(chosen: np.ndarray) -> np.ndarray:
+            pixels = np.asarray(source[own][chosen], dtype)
+            if mask is not None:
+                pixels[np.asarray(mask[own][chosen], bool)] = np.nan
+            return pixels
+        return centre
+
+    def _sum_again(self, source, mask, small, out: np.ndarray, dtype) -> None:
+        """Exact direct sums for the outputs of smallest weight sums (`smallest_first`), read
+        from the source in bands of rows of at most `REFINE_BAND_BYTES`, combined again."""
+        rank = len(self.ranges)
+        positions = tuple(np.concatenate([points[a] for points, _ in small]) for a in range(rank))
+        denominators = np.concatenate([d for _, d in small])
+        chosen = smallest_first(np.arange(denominators.size), denominators, self.correlation.size)
+        chosen = chosen[np.argsort(positions[0][chosen], kind="stable")]  # by row, for the bands
+        positions = tuple(p[chosen] for p in positions)
+        rows, reach = positions[0], self.correlation.shape[0]
+        row_bytes = 2 * np.dtype(dtype).itemsize * math.prod(b - a for a, b in self.ranges[1:])
+        band = max(REFINE_BAND_BYTES // max(row_bytes, 1) - reach + 1, 1)
+        sums = np.empty((2, rows.size), dtype)
+        start = 0
+        while start < rows.size:
+            first = int(rows[start])
+            stop = int(np.searchsorted(rows, first + band))
+            last = int(rows[stop - 1])
+            top = self.ranges[0][0]
+            region = [(top + first, top + last + reach)] + self.ranges[1:]
+            values = read_extended(source, region, self.mode, self.cval, dtype)
+            if mask is not None:
+                values[read_extended(mask, region, self.mode, False, BOOL)] = np.nan
+            weights = ~np.isnan(values)
+            values[~weights] = 0
+            inside = (rows[start:stop] - first,) + tuple(p[start:stop] for p in positions[1:])
+            sums[0, start:stop], sums[1, start:stop] = exact_sums(values, weights, self.correlation, inside)
+            start = stop
+        own = tuple(lo + p for lo, p in zip(self.lo, positions))
+
+        def centre(empty: np.ndarray) -> np.ndarray:
+            pixels = np.asarray(source[tuple(p[empty] for p in own)], dtype)
+            if mask is not None:
+                pixels[np.asarray(mask[tuple(p[empty] for p in own)], bool)] = np.nan
+            return pixels
+        result = combine(sums[0], sums[1], centre, self.correlation, self.rule)
+        out[positions] = cast(result, out.dtype, NDIMAGE.integers)
