@@ -480,8 +480,9 @@ def _grid_image(data: np.ndarray, grid, inside, fill_value) -> np.ndarray:
 
 
 def _on_grid(data, normalized, scale, grid, inside, fill_value, interpolate: bool, rule: Holes, crop: bool):
-    """The circular convolutions of astropy's padded grid, as astropy combines them."""
-    big = _grid_image(data, grid, inside, fill_value)
+    """The circular convolutions of astropy's padded grid, as astropy combines them (``data``,
+    this module's own copy, is the grid itself where the grid adds no padding: 'wrap')."""
+    big = data if tuple(grid) == data.shape else _grid_image(data, grid, inside, fill_value)
     if not interpolate:
         result = ndimage_convolve(big, normalized, mode="grid-wrap") * scale
         return result[inside] if crop else result

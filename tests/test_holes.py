@@ -333,3 +333,22 @@ def test_direct_sums_with_holes_hold_a_band_not_the_block(rng):
     # the output (about 7 images); now one band of them
     assert peak_images(lambda: nd.correlate(image, np.ones((5, 5)), nan="interpolate", method="direct"),
                        image) < 2.5
+
+
+@pytest.mark.parametrize(("method", "most"), [("fft", 4.0), ("tiled", 2.5)])
+def test_a_dask_chunk_fills_its_holes_tile_by_tile(rng, method, most):
+    from fftconv.core.problem import NDIMAGE
+    from fftconv.dask.tasks import ChunkFilter
+    from fftconv.engine.holes import filter_with_holes
+
+    kernel = rng.random((31, 31)) + 0.01
+    extended = rng.standard_normal((542, 542))  # a 512² chunk with its halo
+    extended[rng.random(extended.shape) < 0.02] = np.nan
+    rule = Holes(scale=float(kernel.sum()))
+    chunk = ChunkFilter(kernel, (0, 1), True, NDIMAGE, method, None, 1, np.dtype(np.float64), holes=rule,
+                        before=(15, 15))
+    want = filter_with_holes(extended, kernel, (0, 1), (15, 15), True, method, 1, rule)
+    assert_close_nan(chunk(extended), want, 1e-12)
+    # before: the chunk's values and weights stacked beside two planes of sums (5.0 and 4.9
+    # copies of the chunk)
+    assert peak_images(lambda: chunk(extended), extended) < most

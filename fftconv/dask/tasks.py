@@ -32,8 +32,8 @@ from ..backends.threads import available_cores, resolve_threads
 from ..core.dtypes import cast
 from ..core.problem import Conventions, Problem
 from ..engine import run
-from ..engine.blocks import operand_bytes
-from ..engine.holes import Holes, filter_with_holes
+from ..engine.blocks import BlockFilter, filter_block, operand_bytes
+from ..engine.holes import Holes
 from ..planning.plan import MemoryLimitError, format_bytes
 
 
@@ -132,11 +132,18 @@ class ChunkFilter:
         threads, budget = task_threads(self.threads), task_budget()
         if self.fill is not None:
             extended = np.where(np.isnan(extended), self.fill, extended)
-        if self.holes is not None:  # two planes through the engine: planned per chunk
-            before = self.before or (0,) * extended.ndim
-            filled = filter_with_holes(extended, self.kernel, self.axes, before, self.correlate, self.method,
-                                       threads, self.holes, None if budget is None else budget // 3)
-            return cast(filled, self.out_dtype, self.conventions.integers)
+        if self.holes is not None:  # two planes through the engine's blocks: planned per chunk
+            before = tuple(self.before or (0,) * extended.ndim)
+            work = BlockFilter(self.kernel, tuple(self.axes), before, "constant", 0.0, self.correlate,
+                               self.method, threads, self.holes)
+            shape = [n - (k - 1 if a in self.axes else 0) for a, (n, k) in
+                     enumerate(zip(extended.shape, self.kernel.shape))]
+            filled = np.empty(shape, self.out_dtype)
+            # the chunk holds its halo: every read of the block is inside it
+            filter_block(extended, work, before, [b + n for b, n in zip(before, shape)], filled,
+                         tuple(slice(0, n) for n in shape), self.out_dtype,
+                         None if budget is None else budget // 3)
+            return filled
         key = (extended.shape, extended.dtype, threads, budget)
         with self._lock:  # a worker with several threads: one of them plans, the others wait
             found = self._plans.get(key)

@@ -24,6 +24,7 @@ from ..core.boundary import read_extended
 from ..core.dtypes import cast, compute_dtype, result_dtype
 from ..core.problem import NDIMAGE, Problem
 from ..executors import registry
+from ..executors.spectral import SpectralExecutor
 from ..planning.plan import MemoryLimitError, Plan, format_bytes
 from . import run
 from .hole_tiles import HoleTiles
@@ -305,9 +306,12 @@ def _filter_holes_block(source, ranges, lo: Sequence[int], work: BlockFilter, ex
         bands = _holes_bands(lo, hi, work) if plan.method not in SPECTRAL_METHODS else [(list(lo), hi)]
         for band_lo, band_hi in bands:
             band_ranges = _extended_ranges(band_lo, band_hi, work)
-            extended = read_extended(source, band_ranges, work.mode, work.cval, ext_dtype)
-            masked = None if mask is None else read_extended(mask, band_ranges, work.mode, False, BOOL)
-            extended = work.prepare_values(extended, masked)
+            if mask is None and _is_whole(source, band_ranges, ext_dtype):  # a dask chunk with its halo
+                extended = source  # read, never written: no mask to apply
+            else:
+                extended = read_extended(source, band_ranges, work.mode, work.cval, ext_dtype)
+                masked = None if mask is None else read_extended(mask, band_ranges, work.mode, False, BOOL)
+                extended = work.prepare_values(extended, masked)
             # one band's plan is the block's method, forced: a band is no signature of its own
             band_plan = plan if len(bands) == 1 else None
             filled = filter_with_holes(extended, work.kernel, work.axes, work.before, work.correlate,
@@ -317,6 +321,12 @@ def _filter_holes_block(source, ranges, lo: Sequence[int], work: BlockFilter, ex
                          zip(target, band_lo, lo, band_hi))] = cast(filled, out_dtype, NDIMAGE.integers)
     if plan.trial is not None:
         plan.trial.record(plan, time.perf_counter() - started)
+
+
+def _is_whole(source, ranges, dtype: np.dtype) -> bool:
+    """Whether ``ranges`` read all of the in-memory ``source``, in its dtype."""
+    return isinstance(source, np.ndarray) and source.dtype == dtype \
+        and all(r == (0, n) for r, n in zip(ranges, source.shape))
 
 
 #: Outputs of a band of a filter with holes summed directly (`_holes_bands`): its values and
@@ -350,7 +360,7 @@ def _holes_tile_by_tile(source, ranges, lo: Sequence[int], work: BlockFilter, te
                         output, target: tuple[slice, ...], out_dtype: np.dtype, mask) -> bool:
     """Fill the holes of one block tile by tile from an in-memory ``source`` (`HoleTiles`)
     where ``plan`` is spectral; False where it is not, or the tiles decline the block."""
-    if plan.method not in SPECTRAL_METHODS or not isinstance(source, np.ndarray) \
+    if not isinstance(registry.get(plan.executor), SpectralExecutor) or not isinstance(source, np.ndarray) \
             or not (mask is None or isinstance(mask, np.ndarray)):
         return False
     # the correlation the executor sums: the problem's convolution kernel, flipped back
