@@ -275,7 +275,7 @@ def filter_block(source, work: BlockFilter, lo: Sequence[int], hi: Sequence[int]
     ranges = _extended_ranges(lo, hi, work)
     ext_dtype = extension_dtype(np.dtype(source.dtype), work)
     if work.holes is not None:
-        _filter_holes_block(source, ranges, lo, work, ext_dtype, room, output, target, out_dtype, mask)
+        _filter_holes_block(source, ranges, lo, hi, work, ext_dtype, room, output, target, out_dtype, mask)
         return
     plain = work.fill is None and mask is None
     if not plain or not _read_by_executor(source, ranges, work, ext_dtype, room, output, target, out_dtype):
@@ -291,9 +291,9 @@ def filter_block(source, work: BlockFilter, lo: Sequence[int], hi: Sequence[int]
             output[target] = result
 
 
-def _filter_holes_block(source, ranges, lo: Sequence[int], work: BlockFilter, ext_dtype: np.dtype,
-                        room: int | None, output, target: tuple[slice, ...], out_dtype: np.dtype,
-                        mask) -> None:
+def _filter_holes_block(source, ranges, lo: Sequence[int], hi: Sequence[int], work: BlockFilter,
+                        ext_dtype: np.dtype, room: int | None, output, target: tuple[slice, ...],
+                        out_dtype: np.dtype, mask) -> None:
     """`filter_block` for a filter with holes: tile by tile from an in-memory source where the
     block's plan is spectral (`HoleTiles`), else from the block extended by its halo, in bands
     of `HOLES_BAND_POINTS` outputs where the plan sums directly; the whole block is what a
@@ -302,8 +302,10 @@ def _filter_holes_block(source, ranges, lo: Sequence[int], work: BlockFilter, ex
     plan = run.plan(template, work.method, work.threads, memory_limit=room, for_call=True)
     started = time.perf_counter()
     if not _holes_tile_by_tile(source, ranges, lo, work, template, plan, output, target, out_dtype, mask):
-        hi = [s.stop - s.start + a for s, a in zip(target, lo)]
-        bands = _holes_bands(lo, hi, work) if plan.method not in SPECTRAL_METHODS else [(list(lo), hi)]
+        bands = _holes_bands(lo, hi, work) if plan.method not in SPECTRAL_METHODS else [(list(lo), list(hi))]
+        # one band runs the block's plan; several, the block's method forced (a band is no
+        # signature of its own: no trial of its own)
+        method, band_plan = (work.method, plan) if len(bands) == 1 else (plan.method, None)
         for band_lo, band_hi in bands:
             band_ranges = _extended_ranges(band_lo, band_hi, work)
             if mask is None and _is_whole(source, band_ranges, ext_dtype):  # a dask chunk with its halo
@@ -312,11 +314,8 @@ def _filter_holes_block(source, ranges, lo: Sequence[int], work: BlockFilter, ex
                 extended = read_extended(source, band_ranges, work.mode, work.cval, ext_dtype)
                 masked = None if mask is None else read_extended(mask, band_ranges, work.mode, False, BOOL)
                 extended = work.prepare_values(extended, masked)
-            # one band's plan is the block's method, forced: a band is no signature of its own
-            band_plan = plan if len(bands) == 1 else None
-            filled = filter_with_holes(extended, work.kernel, work.axes, work.before, work.correlate,
-                                       plan.method if band_plan is None else work.method, work.threads,
-                                       work.holes, room, band_plan)
+            filled = filter_with_holes(extended, work.kernel, work.axes, work.before, work.correlate, method,
+                                       work.threads, work.holes, room, band_plan)
             output[tuple(slice(t.start + a - b, t.start + c - b) for t, a, b, c in
                          zip(target, band_lo, lo, band_hi))] = cast(filled, out_dtype, NDIMAGE.integers)
     if plan.trial is not None:
