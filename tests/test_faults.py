@@ -81,16 +81,8 @@ def test_an_interrupted_tiled_run_leaves_the_process_usable(rng, monkeypatch, ef
             assert_close(fftconv.convolve(x, h, "same", "tiled", threads=threads), want)
 
 
-@pytest.mark.parametrize("method", ["fft", "direct"])
-def test_an_interrupted_streamed_run_leaves_the_process_usable(rng, monkeypatch, method):
-    """Interrupted in the third read: of a tile by the boundary mode (FFT), or inside the
-    compiled direct loop that reads the halo itself; both read the image with its halo."""
-    from fftconv.executors import direct_compiled, spectral
-
-    x, w = rng.standard_normal((300, 200)), rng.standard_normal((5, 5))
-    module, name = (spectral, "fill_extended") if method == "fft" else (direct_compiled, "_call")
-    if method == "direct" and direct_compiled.loops() is None:
-        pytest.skip("the compiled loops are not built")
+def interrupt_third_call(monkeypatch, module, name: str):
+    """Patch ``module.name`` to raise KeyboardInterrupt on its third call; returns the real one."""
     real = getattr(module, name)
     calls = []
 
@@ -101,6 +93,20 @@ def test_an_interrupted_streamed_run_leaves_the_process_usable(rng, monkeypatch,
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, name, interrupted)
+    return real
+
+
+@pytest.mark.parametrize("method", ["fft", "direct"])
+def test_an_interrupted_streamed_run_leaves_the_process_usable(rng, monkeypatch, method):
+    """Interrupted in the third read: of a tile by the boundary mode (FFT), or inside the
+    compiled direct loop that reads the halo itself; both read the image with its halo."""
+    from fftconv.executors import direct_compiled, spectral
+
+    x, w = rng.standard_normal((300, 200)), rng.standard_normal((5, 5))
+    module, name = (spectral, "fill_extended") if method == "fft" else (direct_compiled, "_call")
+    if method == "direct" and direct_compiled.loops() is None:
+        pytest.skip("the compiled loops are not built")
+    real = interrupt_third_call(monkeypatch, module, name)
     with config.override(memory_limit="256KiB"):
         with pytest.raises(KeyboardInterrupt):
             fftconv.ndimage.convolve(x, w, method=method)
@@ -118,16 +124,7 @@ def test_an_interrupted_filter_of_holes_on_the_tiles_leaves_the_process_usable(r
     x[rng.random(x.shape) < 0.05] = np.nan
     w = rng.random((9, 9)) + 0.1
     want = fftconv.ndimage.convolve(x, w, nan="interpolate", method="direct")
-    real = hole_tiles.fill_extended
-    calls = []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(hole_tiles, "fill_extended", interrupted)
+    real = interrupt_third_call(monkeypatch, hole_tiles, "fill_extended")
     with pytest.raises(KeyboardInterrupt):
         fftconv.ndimage.convolve(x, w, nan="interpolate", method="tiled", threads=threads)
     monkeypatch.setattr(hole_tiles, "fill_extended", real)
