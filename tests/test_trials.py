@@ -407,3 +407,35 @@ def test_a_contender_priced_and_timed_far_above_the_leader_leaves_after_one_time
     # timed close though priced far: the model was wrong, the usual runs decide
     kept, tiles_runs = explored({"direct": 0.04, "tiles": 0.1}, {"direct": 0.04, "tiles": 0.07})
     assert kept == "direct" and tiles_runs > 2
+
+
+def test_a_filter_with_holes_times_each_call_once_and_keeps_the_fastest(rng, contested, monkeypatch):
+    """A holes block is planned once and timed whole (read, sums, combination): one run of its
+    trial per call, whichever path the contender takes (tiles on the FFTs, bands of direct
+    sums), and the trial keeps the fastest."""
+    x = rng.standard_normal((200, 180))
+    x[rng.random(x.shape) < 0.05] = np.nan
+    h = rng.random((9, 9)) + 0.1
+    want = fftconv.ndimage.correlate(x, h, nan="interpolate", method="direct")
+    seen = []
+    patched = trials.Trial.record
+
+    def record(self, plan, seconds):
+        seen.append(plan)
+        patched(self, plan, seconds)
+
+    monkeypatch.setattr(trials.Trial, "record", record)
+    per_call = []
+    for _ in range(3 * (trials.CLOSE_RUNS + 2)):
+        before = len(seen)
+        got = fftconv.ndimage.correlate(x, h, nan="interpolate")
+        per_call.append(len(seen) - before)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want),
+                                   atol=1e-12 * np.nanmax(np.abs(want)))
+        if len(seen) == 1:  # the trial is known: make its last contender the fastest
+            contested[seen[0].trial.plans[-1].executor] = 0.001
+    trial = seen[0].trial
+    assert set(per_call) <= {0, 1} and per_call[-1] == 0  # the first call may run a first-sight plan
+    assert trial.kept is not None and trial.kept.executor == trial.plans[-1].executor
+    assert len({p.executor for p in seen}) == len(trial.plans) >= 2
