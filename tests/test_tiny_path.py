@@ -471,6 +471,9 @@ def test_small_fftconvolve_leaves_to_the_pipeline_what_it_must_answer(rng, monke
 def test_a_1d_fftconvolve_signature_rents_numpys_ffts_until_the_pipelines_start(rng, monkeypatch):
     """The repeats of a 1-D signature whose transforms are over `SMALL_FFT_POINTS` stay on
     NumPy's FFTs until they have spent `FFT_1D_ROUTE_SECONDS` there; then the pipeline."""
+    from fftconv.engine import lane
+
+    lane.clear()  # an earlier test's pipeline call of this signature left a route: no plan then
     planned = []
     original = run.plan
     monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
