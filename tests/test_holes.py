@@ -15,6 +15,7 @@ import fftconv
 import fftconv.ndimage as nd
 from fftconv.engine import blocks, hole_tiles
 from fftconv.engine.holes import Holes
+from fftconv.timing import settle
 
 GENERAL = ["direct", "fft", "tiled"]
 
@@ -264,8 +265,10 @@ def materialised(monkeypatch, call):
 
 
 def peak_images(call, image) -> float:
-    """The peak of the Python heap during ``call()``, in copies of ``image``."""
-    call()  # plans and FFTW buffers made before the measure
+    """The peak of the Python heap during ``call()`` once its plans have settled (FFTW's
+    measured pairs replace the first ones: a call that makes one holds both), in copies of
+    ``image``."""
+    settle(call, 40)
     tracemalloc.start()
     try:
         call()
@@ -284,9 +287,8 @@ def test_a_block_on_the_transforms_is_read_and_combined_tile_by_tile(rng, method
     def call():
         return nd.correlate(image, kernel, nan="interpolate", method=method, mode="mirror")
     # before: the block with its halo, values and weights stacked, two planes of sums (10-11
-    # images); now the transform's buffers (and their pair, where the backend's cache made it
-    # again: 2.7-4.1 images for the tiles) and the output
-    assert peak_images(call, image) < 5.5
+    # images); now the transform's buffers and the output (2.7 for the tiles, 3.5 whole)
+    assert peak_images(call, image) < (5.0 if method == "fft" else 3.5)
     assert_close_nan(call(), materialised(monkeypatch, call), 1e-12)
 
 
