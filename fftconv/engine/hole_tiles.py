@@ -22,11 +22,10 @@ from .. import background
 from ..backends.threads import kernel_fft_threads
 from ..core.boundary import fill_extended, read_extended
 from ..core.dtypes import cast
-from ..core.geometry import Segment, output_window
+from ..core.geometry import Segment
 from ..core.problem import NDIMAGE
 from ..executors.base import NonFiniteInput
-from ..executors.nonfinite import all_finite
-from ..executors.spectral import convolve_spectral, kernel_spectrum, make_layout
+from ..executors.spectral import convolve_spectral, extended_layout, kernel_spectrum
 from ..planning.plan import Plan
 from .holes import Holes, combine, exact_sums, refine_limit, smallest_first
 
@@ -44,19 +43,11 @@ class HoleTiles:
 
     def __init__(self, ranges: Sequence[tuple[int, int]], lo: Sequence[int], mode: str, cval: object,
                  kernel: np.ndarray, plan: Plan, rule: Holes):
-        shape = tuple(b - a for a, b in ranges)
-        windows = tuple(output_window(n, k, "valid") for n, k in zip(shape, kernel.shape)) \
-            if all(n >= k for n, k in zip(shape, kernel.shape)) else None
-        spec = plan.spec
-        self.serves = (spec.batch == (2,) and not spec.kernel_batched and shape == tuple(spec.shape1)
-                       and kernel.shape == tuple(spec.shape2) and windows == tuple(spec.windows)
-                       and all_finite(kernel))
+        self.layout = extended_layout(ranges, kernel, plan, (2,))  # values and weights
+        self.serves = self.layout is not None
         self.ranges, self.lo = [tuple(r) for r in ranges], list(lo)
         self.mode, self.cval, self.plan, self.rule = mode, cval, plan, rule
         self.correlation = kernel
-        layout = plan.layout
-        self.layout = make_layout(shape, kernel.shape, windows, layout.fft_shape, layout.tiled_axes) \
-            if self.serves else None
 
     def __call__(self, source: np.ndarray, mask: np.ndarray | None, out: np.ndarray) -> bool:
         """Write the block's outputs into ``out`` (the block's shape, cast as scipy.ndimage

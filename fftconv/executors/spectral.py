@@ -263,6 +263,33 @@ class SpectralExecutor(Executor):
         return ExtendedTiles(ranges, mode, cval, kernel, plan)
 
 
+def extended_layout(ranges: Sequence[tuple[int, int]], kernel: np.ndarray, plan: Plan,
+                    batch: tuple[int, ...]) -> SpectralLayout | None:
+    """The tiles of the 'valid' correlation of the block whose extended coordinates are
+    ``ranges`` with the finite ``kernel``, where ``plan`` was made for exactly that problem
+    with batch axes ``batch`` (a reader of the block's tiles serves only it); else None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.core.problem import Problem
+    >>> from fftconv.engine import run
+    >>> p = run.plan(Problem.build(np.zeros(100), np.ones(5), "valid"), "fft")
+    >>> extended_layout([(-2, 98)], np.ones(5), p, ()).tiles, extended_layout([(0, 90)], np.ones(5), p, ())
+    (1, None)
+    """
+    shape = tuple(b - a for a, b in ranges)
+    if any(n < k for n, k in zip(shape, kernel.shape)):
+        return None
+    windows = tuple(output_window(n, k, "valid") for n, k in zip(shape, kernel.shape))
+    spec, layout = plan.spec, plan.layout
+    if (spec.batch != tuple(batch) or spec.kernel_batched or shape != tuple(spec.shape1)
+            or kernel.shape != tuple(spec.shape2) or windows != tuple(spec.windows)
+            or not all_finite(kernel)):
+        return None
+    return make_layout(shape, kernel.shape, windows, layout.fft_shape, layout.tiled_axes)
+
+
 #: Largest kernel spectrum a prepared call keeps (`ExtendedTiles`, `fftconv.engine.run.route`):
 #: the lane holds up to `fftconv.engine.lane.SIZE` of them, so at most 64 MiB; a larger one is
 #: made again by each call, as `fftconv.engine.run.execute` makes it.
@@ -281,18 +308,11 @@ class ExtendedTiles:
 
     def __init__(self, ranges: Sequence[tuple[int, int]], mode: str, cval: object, kernel: np.ndarray,
                  plan: Plan):
-        shape = tuple(b - a for a, b in ranges)
-        windows = tuple(output_window(n, k, "valid") for n, k in zip(shape, kernel.shape)) \
-            if all(n >= k for n, k in zip(shape, kernel.shape)) else None
-        spec = plan.spec
-        self.serves = (not spec.batch and shape == tuple(spec.shape1) and kernel.shape == tuple(spec.shape2)
-                       and windows == tuple(spec.windows) and all_finite(kernel))
+        self.layout = extended_layout(ranges, kernel, plan, ())
+        self.serves = self.layout is not None
         self.starts = [a for a, _ in ranges]
         self.mode, self.cval, self.plan = mode, cval, plan
         self.kernel = np.flip(kernel)  # the convolution kernel
-        layout = plan.layout
-        self.layout = make_layout(shape, kernel.shape, windows, layout.fft_shape, layout.tiled_axes) \
-            if self.serves else None
         self.spectrum: np.ndarray | None = None
 
     def __call__(self, source: np.ndarray, out: np.ndarray) -> bool:
