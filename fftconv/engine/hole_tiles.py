@@ -14,7 +14,7 @@ again directly from the source, a band of rows at a time, once every tile is wri
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from ..core.problem import NDIMAGE
 from ..executors.base import NonFiniteInput
 from ..executors.spectral import convolve_spectral, extended_layout, kernel_spectrum
 from ..planning.plan import Plan
-from .holes import Holes, combine, exact_sums, refine_limit, smallest_first
+from .holes import Holes, combine, exact_sums, refine_limit, smallest_first, split_holes
 
 #: Most bytes of extended source (values and weights) read at once to sum small weights again.
 REFINE_BAND_BYTES = 8 << 20
@@ -64,14 +64,7 @@ class HoleTiles:
         small: list[tuple[tuple[np.ndarray, ...], np.ndarray]] = []
 
         def read(tile: tuple[Segment, ...], into: np.ndarray) -> None:
-            region = [(a + s.in_start, a + s.in_stop) for a, s in zip(starts, tile)]
-            values, weights = into[0], into[1]
-            fill_extended(values, source, region, self.mode, self.cval)
-            if mask is not None:
-                values[read_extended(mask, region, self.mode, False, BOOL)] = np.nan
-            holes = np.isnan(values)
-            np.logical_not(holes, out=weights)
-            np.copyto(values, 0, where=holes)
+            self._read(source, mask, [(a + s.in_start, a + s.in_stop) for a, s in zip(starts, tile)], *into)
 
         def write(tile: tuple[Segment, ...], sums: np.ndarray) -> None:
             keep = tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
@@ -80,9 +73,11 @@ class HoleTiles:
             if few.any():  # np.nonzero of the whole tile costs ~6x this test
                 at = np.nonzero(few)
                 small.append((tuple(i + s.out_offset for i, s in zip(at, tile)), denominator[at]))
-            own = tuple(slice(lo + k.start, lo + k.stop) for lo, k in zip(self.lo, keep))
-            result = combine(numerator, denominator, self._centre(source, mask, own, dtype),
-                             self.correlation, self.rule)
+            own = [lo + k.start for lo, k in zip(self.lo, keep)]  # the tile's first output in the source
+
+            def centre(chosen: np.ndarray) -> np.ndarray:  # read only for the outputs the rule asks
+                return _pixels(source, mask, tuple(o + i for o, i in zip(own, np.nonzero(chosen))), dtype)
+            result = combine(numerator, denominator, centre, self.correlation, self.rule)
             out[keep] = cast(result, out.dtype, NDIMAGE.integers)
 
         try:
@@ -95,15 +90,14 @@ class HoleTiles:
             self._sum_again(source, mask, small, out, dtype)
         return True
 
-    def _centre(self, source, mask, own: tuple[slice, ...], dtype) -> Callable[[np.ndarray], np.ndarray]:
-        """The outputs' own pixels (NaN where masked) for the 'center' rule, read only for the
-        outputs it asks for."""
-        def centre(chosen: np.ndarray) -> np.ndarray:
-            pixels = np.asarray(source[own][chosen], dtype)
-            if mask is not None:
-                pixels[np.asarray(mask[own][chosen], bool)] = np.nan
-            return pixels
-        return centre
+    def _read(self, source, mask, region: list[tuple[int, int]], values: np.ndarray,
+              weights: np.ndarray) -> None:
+        """The values (holes zeroed) and weights of the extended source's ``region`` into
+        ``values`` and ``weights``, read by the mode; masked pixels are holes."""
+        fill_extended(values, source, region, self.mode, self.cval)
+        if mask is not None:
+            values[read_extended(mask, region, self.mode, False, BOOL)] = np.nan
+        split_holes(values, weights)
 
     def _sum_again(self, source, mask, small, out: np.ndarray, dtype) -> None:
         """Exact direct sums for the outputs of smallest weight sums (`smallest_first`), read
@@ -125,20 +119,24 @@ class HoleTiles:
             last = int(rows[stop - 1])
             top = self.ranges[0][0]
             region = [(top + first, top + last + reach)] + self.ranges[1:]
-            values = read_extended(source, region, self.mode, self.cval, dtype)
-            if mask is not None:
-                values[read_extended(mask, region, self.mode, False, BOOL)] = np.nan
-            weights = ~np.isnan(values)
-            values[~weights] = 0
+            shape = tuple(b - a for a, b in region)
+            values, weights = np.empty(shape, dtype), np.empty(shape, BOOL)
+            self._read(source, mask, region, values, weights)
             inside = (rows[start:stop] - first,) + tuple(p[start:stop] for p in positions[1:])
-            sums[0, start:stop], sums[1, start:stop] = exact_sums(values, weights, self.correlation, inside)
+            sums[:, start:stop] = exact_sums(values, weights, self.correlation, inside)
             start = stop
         own = tuple(lo + p for lo, p in zip(self.lo, positions))
 
         def centre(empty: np.ndarray) -> np.ndarray:
-            pixels = np.asarray(source[tuple(p[empty] for p in own)], dtype)
-            if mask is not None:
-                pixels[np.asarray(mask[tuple(p[empty] for p in own)], bool)] = np.nan
-            return pixels
+            return _pixels(source, mask, tuple(p[empty] for p in own), dtype)
         result = combine(sums[0], sums[1], centre, self.correlation, self.rule)
         out[positions] = cast(result, out.dtype, NDIMAGE.integers)
+
+
+def _pixels(source, mask, index: tuple[np.ndarray, ...], dtype) -> np.ndarray:
+    """The source's pixels at ``index`` (one index array per axis) in ``dtype``, NaN where
+    masked: outputs' own pixels, what the 'center' rule gives an empty output."""
+    pixels = np.asarray(source[index], dtype)
+    if mask is not None:
+        pixels[np.asarray(mask[index], bool)] = np.nan
+    return pixels

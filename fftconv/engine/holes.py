@@ -86,12 +86,9 @@ def weighted_sums(extended: np.ndarray, kernel: np.ndarray, axes, before, correl
     >>> num, den
     (array([1., 3., 8.]), array([1., 1., 2.]))
     """
-    dtype = compute_dtype(extended.dtype)
-    valid = ~np.isnan(extended)
-    stacked = np.empty((2,) + extended.shape, dtype)
+    stacked = np.empty((2,) + extended.shape, compute_dtype(extended.dtype))
     np.copyto(stacked[0], extended, casting="unsafe")
-    stacked[0][~valid] = 0
-    stacked[1] = valid
+    split_holes(stacked[0], stacked[1])
     problem = Problem.build(stacked, kernel[None], "valid", [a + 1 for a in axes], correlate=correlate,
                             conventions=NDIMAGE)
     if plan is None:
@@ -102,6 +99,21 @@ def weighted_sums(extended: np.ndarray, kernel: np.ndarray, axes, before, correl
     if plan.method in SPECTRAL_METHODS:
         refine_small_weights(both[0], both[1], stacked, kernel if correlate else np.flip(kernel))
     return both[0], both[1]
+
+
+def split_holes(values: np.ndarray, weights: np.ndarray) -> None:
+    """In place: ``weights`` (float, or bool) 1 at each valid pixel of ``values`` and 0 at each
+    hole (NaN), and the holes of ``values`` zeroed: the two planes the filter sums.
+
+    Examples
+    --------
+    >>> values, weights = np.array([1.0, np.nan, 3.0]), np.empty(3)
+    >>> split_holes(values, weights); values, weights
+    (array([1., 0., 3.]), array([1., 0., 1.]))
+    """
+    holes = np.isnan(values)
+    np.logical_not(holes, out=weights)
+    np.copyto(values, 0, where=holes)
 
 
 def refine_small_weights(numerator: np.ndarray, denominator: np.ndarray, stacked: np.ndarray,
