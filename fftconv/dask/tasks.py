@@ -136,8 +136,7 @@ class ChunkFilter:
             before = tuple(self.before or (0,) * extended.ndim)
             work = BlockFilter(self.kernel, tuple(self.axes), before, "constant", 0.0, self.correlate,
                                self.method, threads, self.holes)
-            shape = [n - (k - 1 if a in self.axes else 0) for a, (n, k) in
-                     enumerate(zip(extended.shape, self.kernel.shape))]
+            shape = [n - h for n, h in zip(extended.shape, work.halo(extended.ndim))]
             filled = np.empty(shape, self.out_dtype)
             # the chunk holds its halo: every read of the block is inside it
             filter_block(extended, work, before, [b + n for b, n in zip(before, shape)], filled,

@@ -28,7 +28,7 @@ from ..executors.spectral import SpectralExecutor
 from ..planning.plan import MemoryLimitError, Plan, format_bytes
 from . import run
 from .hole_tiles import HoleTiles
-from .holes import SPECTRAL_METHODS, Holes, filter_with_holes
+from .holes import Holes, filter_with_holes
 from .holes import compute_dtype as compute_dtype_of_holes
 from .lane import Lease
 
@@ -302,7 +302,8 @@ def _filter_holes_block(source, ranges, lo: Sequence[int], hi: Sequence[int], wo
     plan = run.plan(template, work.method, work.threads, memory_limit=room, for_call=True)
     started = time.perf_counter()
     if not _holes_tile_by_tile(source, ranges, lo, work, template, plan, output, target, out_dtype, mask):
-        bands = _holes_bands(lo, hi, work) if plan.method not in SPECTRAL_METHODS else [(list(lo), list(hi))]
+        spectral = isinstance(registry.get(plan.executor), SpectralExecutor)
+        bands = [(list(lo), list(hi))] if spectral else _holes_bands(lo, hi, work)
         # one band runs the block's plan; several, the block's method forced (a band is no
         # signature of its own: no trial of its own)
         method, band_plan = (work.method, plan) if len(bands) == 1 else (plan.method, None)
