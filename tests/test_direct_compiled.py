@@ -171,6 +171,24 @@ def test_float_kernels_of_3_to_15_rows_summed_in_strips(rng, rows):
         np.testing.assert_array_equal(got, want.astype(dtype), err_msg=f"{rows}x{cols} {width} {dtype}")
 
 
+@pytest.mark.parametrize("taps", [1, 2, 3, 9, 16, 25, 100, 225, 226])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_one_row_and_one_column_kernels_summed_in_strips(rng, taps, axis):
+    """The separable executor's passes: one-row kernels of up to 225 taps are summed four
+    output rows by two vectors at a time (their own row each), one-column kernels of 3 to 225
+    rows in strips (they had gone to the generic blocks, whose sums spilled on AVX2), longer
+    ones in blocks: each agrees exactly with scipy's integer sums, at widths that cut the
+    vectors, the second plane of a 3-D kernel adding into the output."""
+    for width, dtype in itertools.product([1, 5, 33, 70], ["float32", "float64"]):
+        shape = (1, taps) if axis == 1 else (taps, 1)
+        a = rng.integers(-9, 10, (2, shape[0] + 6, width + shape[1] - 1))
+        b = rng.integers(-3, 4, (2,) + shape)
+        for mode in ("full", "valid"):
+            want = scipy.signal.convolve(a, b, mode, method="direct")
+            got = compiled(a.astype(dtype), b.astype(dtype), mode)
+            np.testing.assert_array_equal(got, want.astype(dtype), err_msg=f"{shape} {width} {dtype} {mode}")
+
+
 def test_layouts_the_caller_may_pass(rng):
     a = rng.standard_normal((40, 60))
     b = rng.standard_normal((5, 3))

@@ -50,8 +50,12 @@
  * 1.3-1.6x faster. The chunks they replace spilled their sums between phases, and loaded the
  * taps, which the compiler could not keep beside stores through `out`, per multiply-add. Sizes
  * compiled for themselves beyond 7x7 gained under 7 % for twice the build time; two vectors
- * wide lost 10-30 % at 5x5. The GIL is released while summing, so calls on disjoint output rows
- * run in parallel threads.
+ * wide lost 10-30 % at 5x5. The separable executor's passes (one-column kernels of up to 225
+ * rows, one-row kernels of up to 225 columns) go by strips too, two vectors wide, a one-row
+ * kernel's output rows each reading its own row: they had gone to the blocks, whose 16 sums
+ * spilled to the stack on AVX2 (1024² float64 passes, AMD EPYC Zen 3: 25 x 1 3.8 -> 2.4 ms,
+ * 161 x 1 25.4 -> 16.1, 1 x 25 3.0 -> 2.0, 1 x 161 17.2 -> 11.3; float32 alike). The GIL is
+ * released while summing, so calls on disjoint output rows run in parallel threads.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -71,6 +75,7 @@
 
 #define BLOCK_ROWS 4
 #define STRIP_TAPS 15 /* float kernels of 3 to 15 rows and up to 15 columns go by strips (AVX2, baseline) */
+#define STRIP_LINE_TAPS (STRIP_TAPS * STRIP_TAPS) /* ... and one-row or one-column kernels of up to this many taps */
 #define MAX_TAPS 1024   /* longest kernel axis along rows: a block keeps BLOCK_ROWS + taps - 1 extended rows */
 
 typedef struct {
@@ -289,13 +294,29 @@ typedef struct {
         }                                                                                           \
     }                                                                                               \
                                                                                                     \
+    /* As NAME##_sums2 for one-row kernels: each output row reads its own input row only (the    \
+       generic chunks kept 16 sums, spilled on 16 registers: 1 x 25 float64 at 1024² 3.0 ms). */   \
+    static INLINE void NAME##_row_sums2(const T *const *rows, Py_ssize_t j, const NAME##_vec *restrict w, \
+                                        int kw, NAME##_vec (*s)[2])                                 \
+    {                                                                                               \
+        _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++) s[o][0] = s[o][1] = (NAME##_vec){0}; \
+        for (int b = 0; b < kw; b++) {                                                              \
+            NAME##_vec t = w[b];                                                                    \
+            _Pragma("GCC unroll 4") for (int o = 0; o < BLOCK_ROWS; o++) {                          \
+                const T *at = rows[o] + j + b;                                                      \
+                s[o][0] += t * NAME##_load(at);                                                     \
+                s[o][1] += t * NAME##_load(at + NAME##_LANES);                                      \
+            }                                                                                       \
+        }                                                                                           \
+    }                                                                                               \
+                                                                                                    \
     /* BLOCK_ROWS output rows, columns [j0, j1) (those below `width` stored), nv vectors at a time \
        (1: NAME##_sums, 2: NAME##_sums2); in[r] + jin + j is extended row r at output column j. */  \
     static INLINE void NAME##_strip(const T *const *in, Py_ssize_t jin, const NAME##_vec *restrict w, \
                                     int kh, int kw, int nv, T *const *out, Py_ssize_t j0,          \
                                     Py_ssize_t j1, Py_ssize_t width, int accumulate)                \
     {                                                                                               \
-        const T *rows[BLOCK_ROWS + STRIP_TAPS - 1];                                                 \
+        const T *rows[BLOCK_ROWS + STRIP_LINE_TAPS - 1];                                                 \
         _Pragma("GCC unroll 8") for (int r = 0; r < BLOCK_ROWS + kh - 1; r++) rows[r] = in[r] + jin; \
         NAME##_vec s[BLOCK_ROWS][2];                                                                \
         Py_ssize_t step = nv * NAME##_LANES;                                                        \
@@ -303,6 +324,7 @@ typedef struct {
         Py_ssize_t j = j0;                                                                          \
         for (; j <= whole; j += step) {                                                             \
             if (nv == 1) NAME##_sums(rows, j, w, kh, kw, s);                                        \
+            else if (kh == 1) NAME##_row_sums2(rows, j, w, kw, s);                                  \
             else NAME##_sums2(rows, j, w, kh, kw, s);                                               \
             _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                            \
                 _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) {                              \
@@ -313,6 +335,7 @@ typedef struct {
         }                                                                                           \
         for (; j < j1; j += step) {                                                                 \
             if (nv == 1) NAME##_sums(rows, j, w, kh, kw, s);                                        \
+            else if (kh == 1) NAME##_row_sums2(rows, j, w, kw, s);                                  \
             else NAME##_sums2(rows, j, w, kh, kw, s);                                               \
             _Pragma("GCC unroll 8") for (int o = 0; o < BLOCK_ROWS; o++)                            \
                 for (int v = 0; v < nv && width - j > v * NAME##_LANES; v++)                        \
@@ -455,9 +478,10 @@ typedef struct {
         Py_ssize_t built = 0; /* extended rows below this have been built (or skipped) */           \
         /* strips on the targets of 16 vector registers, for float kernels of 3 to STRIP_TAPS     \
            rows and columns (integer sums keep the blocks: 64-bit multiplies are emulated on AVX2) */ \
-        int strips = SHARED_LOADS != 1 && (T)0.5 != (T)0 && kh >= BLOCK_ROWS - 1 && kh <= STRIP_TAPS \
-                     && kw <= STRIP_TAPS;                                                         \
-        NAME##_vec taps[STRIP_TAPS * STRIP_TAPS]; /* the taps broadcast, once a plane */        \
+        int strips = SHARED_LOADS != 1 && (T)0.5 != (T)0 && kh * kw <= STRIP_LINE_TAPS             \
+                     && ((kh >= BLOCK_ROWS - 1 && (kw == 1 || (kh <= STRIP_TAPS && kw <= STRIP_TAPS))) \
+                         || kh == 1);                                                             \
+        NAME##_vec taps[STRIP_LINE_TAPS]; /* the taps broadcast, once a plane */                 \
         for (int t = 0; strips && t < kh * kw; t++) taps[t] = (NAME##_vec){0} + k[t];               \
         T *dst[BLOCK_ROWS];                                                                         \
         for (Py_ssize_t i = 0; i < J->height; i += BLOCK_ROWS) {                                    \
