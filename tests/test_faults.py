@@ -115,20 +115,21 @@ def test_an_interrupted_streamed_run_leaves_the_process_usable(rng, monkeypatch,
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_an_interrupted_filter_of_holes_on_the_tiles_leaves_the_process_usable(rng, monkeypatch, threads):
-    """Interrupted in the third tile read of values and weights (`HoleTiles`), on a worker
-    thread or the calling one: the next call gives the whole answer."""
-    from fftconv.engine import hole_tiles
+@pytest.mark.parametrize("method", ["tiled", "direct"])
+def test_an_interrupted_filter_of_holes_leaves_the_process_usable(rng, monkeypatch, threads, method):
+    """Interrupted in the third read of values and weights (a tile's on the FFTs, a band's on
+    direct sums), on a worker thread or the calling one: the next call gives the whole answer."""
+    from fftconv.engine import holes
 
-    x = rng.standard_normal((1000, 800))  # tiles of a 9x9 kernel: many on any machine
+    x = rng.standard_normal((1000, 800))  # tiles of a 9x9 kernel, or bands: many on any machine
     x[rng.random(x.shape) < 0.05] = np.nan
     w = rng.random((9, 9)) + 0.1
-    want = fftconv.ndimage.convolve(x, w, nan="interpolate", method="direct")
-    real = interrupt_third_call(monkeypatch, hole_tiles, "fill_extended")
+    want = fftconv.ndimage.convolve(x, w, nan="interpolate", method="fft")
+    real = interrupt_third_call(monkeypatch, holes, "fill_extended")  # what reads the planes
     with pytest.raises(KeyboardInterrupt):
-        fftconv.ndimage.convolve(x, w, nan="interpolate", method="tiled", threads=threads)
-    monkeypatch.setattr(hole_tiles, "fill_extended", real)
-    got = fftconv.ndimage.convolve(x, w, nan="interpolate", method="tiled", threads=threads)
+        fftconv.ndimage.convolve(x, w, nan="interpolate", method=method, threads=threads)
+    monkeypatch.setattr(holes, "fill_extended", real)
+    got = fftconv.ndimage.convolve(x, w, nan="interpolate", method=method, threads=threads)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), atol=1e-12 * np.nanmax(np.abs(want)))
 

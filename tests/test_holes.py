@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import fftconv
 import fftconv.ndimage as nd
-from fftconv.engine import blocks, hole_tiles
+from fftconv.engine import blocks, hole_bands, hole_tiles
 from fftconv.engine.holes import Holes
 from fftconv.timing import settle
 
@@ -256,11 +256,10 @@ def test_the_filter_command_fills_holes(rng, tmp_path):
 
 
 def materialised(monkeypatch, call):
-    """``call()`` with every block extended by its halo and filtered as one band (the path
-    before tiles and bands), for comparison."""
+    """``call()`` with every block on the transforms extended by its halo and filtered whole
+    (the path before tiles), for comparison."""
     with monkeypatch.context() as patch:
         patch.setattr(blocks, "_holes_tile_by_tile", lambda *args: False)
-        patch.setattr(blocks, "HOLES_BAND_POINTS", 1 << 40)
         return call()
 
 
@@ -327,13 +326,31 @@ def test_direct_sums_with_holes_run_in_bands(rng, shape, monkeypatch):
     kernel = rng.random((5,) * len(shape)) + 0.1
     want = reference(image, kernel, "nearest")
     bands = []
-    cut = blocks._holes_bands
-    monkeypatch.setattr(blocks, "_holes_bands", lambda *a: bands.append(cut(*a)) or bands[-1])
-    monkeypatch.setattr(blocks, "HOLES_BAND_POINTS", 600)
+    cut = hole_bands.bands
+    monkeypatch.setattr(hole_bands, "bands", lambda *a: bands.append(cut(*a)) or bands[-1])
+    monkeypatch.setattr(hole_bands, "BAND_POINTS", 600)
     got = nd.correlate(image, kernel, mode="nearest", nan="interpolate", method="direct")
     assert len(bands[0]) >= 3
     assert_close_nan(got, want, 1e-12)
 
+
+@pytest.mark.parametrize("method", ["separable", "direct"])
+def test_bands_of_a_block_read_into_one_buffer_equal_one_band(rng, method, monkeypatch):
+    image = rng.standard_normal((1000, 700)).astype(np.float32)  # bands of 334, 334 and 332 rows
+    image[rng.random(image.shape) < 0.02] = np.nan
+    image[300:380, 100:180] = np.nan  # outputs with no valid pixel in reach, across a band's edge
+    kernel = np.outer(*[np.exp(-0.5 * (np.arange(-4, 5) / 1.5) ** 2)] * 2)
+    cut = hole_bands.bands
+    monkeypatch.setattr(hole_bands, "bands", lambda *a: bands.append(cut(*a)) or bands[-1])
+    bands: list = []
+    got = nd.correlate(image, kernel, nan="interpolate", method=method, mode="wrap")
+    rows = [hi[0] - lo[0] for lo, hi in bands[-1]]
+    assert len(rows) >= 3 and rows[-1] < rows[0]
+    monkeypatch.setattr(hole_bands, "BAND_POINTS", 1 << 40)
+    whole = nd.correlate(image, kernel, nan="interpolate", method=method, mode="wrap")
+    assert len(bands[-1]) == 1
+    assert np.isnan(got[320:360, 120:160]).all()
+    assert_close_nan(got, whole, 1e-6)
 
 def test_direct_sums_with_holes_hold_a_band_not_the_block(rng):
     image = rng.standard_normal((2048, 1024))  # 8 bands

@@ -255,8 +255,8 @@ def read_extended(
 def fill_extended(into: np.ndarray, source: np.ndarray, ranges: list[tuple[int, int] | None], mode: str,
                   cval: object) -> None:
     """Write into ``into`` (an array of the block's shape, of any dtype the values cast to) the
-    block of the extended in-memory ``source`` that `read_extended` returns: for readers that
-    own the buffer the block goes to (an FFT tile's), so the block is not copied twice.
+    block of the extended ``source`` that `read_extended` returns: for readers that own the
+    buffer the block goes to (an FFT tile's), so the block is not copied twice.
 
     Examples
     --------
@@ -266,7 +266,7 @@ def fill_extended(into: np.ndarray, source: np.ndarray, ranges: list[tuple[int, 
     >>> buffer
     array([1., 0., 0., 1., 2., 3., 3., 2.])
     """
-    shape, pieces = _pieces(tuple(source.shape), tuple(ranges), mode, True)
+    shape, pieces = _pieces(tuple(source.shape), tuple(ranges), mode, isinstance(source, np.ndarray))
     if tuple(into.shape) != shape:
         raise ValueError(f"the block to fill has shape {tuple(into.shape)}, the ranges read {shape}")
     _fill(into, [(dst, None if src is None else source[src], flips) for dst, src, flips in pieces], cval)

@@ -27,6 +27,7 @@ from ..executors import registry
 from ..executors.spectral import SpectralExecutor
 from ..planning.plan import MemoryLimitError, Plan, format_bytes
 from . import run
+from .hole_bands import filter_in_bands
 from .hole_tiles import HoleTiles
 from .holes import Holes, filter_with_holes
 from .holes import compute_dtype as compute_dtype_of_holes
@@ -74,6 +75,12 @@ class BlockFilter:
 
     def halo(self, ndim: int) -> list[int]:
         return [self.kernel.shape[a] - 1 if a in self.axes else 0 for a in range(ndim)]
+
+    def extended_ranges(self, lo: Sequence[int], hi: Sequence[int]) -> list[tuple[int, int]]:
+        """The source coordinates of the block ``lo .. hi`` extended by its halo."""
+        halo = self.halo(len(lo))
+        return [(lo[a] - self.before[a], hi[a] - self.before[a] + halo[a]) if a in self.axes
+                else (lo[a], hi[a]) for a in range(len(lo))]
 
     def problem(self, extended: np.ndarray) -> Problem:
         """The block's problem; for a filter with holes, the batch of values and weights (from
@@ -272,7 +279,7 @@ def filter_block(source, work: BlockFilter, lo: Sequence[int], hi: Sequence[int]
     >>> out
     array([3., 6., 0., 0., 0.])
     """
-    ranges = _extended_ranges(lo, hi, work)
+    ranges = work.extended_ranges(lo, hi)
     ext_dtype = extension_dtype(np.dtype(source.dtype), work)
     if work.holes is not None:
         _filter_holes_block(source, ranges, lo, hi, work, ext_dtype, room, output, target, out_dtype, mask)
@@ -294,31 +301,27 @@ def filter_block(source, work: BlockFilter, lo: Sequence[int], hi: Sequence[int]
 def _filter_holes_block(source, ranges, lo: Sequence[int], hi: Sequence[int], work: BlockFilter,
                         ext_dtype: np.dtype, room: int | None, output, target: tuple[slice, ...],
                         out_dtype: np.dtype, mask) -> None:
-    """`filter_block` for a filter with holes: tile by tile from an in-memory source where the
-    block's plan is spectral (`HoleTiles`), else from the block extended by its halo, in bands
-    of `HOLES_BAND_POINTS` outputs where the plan sums directly; the whole block is what a
-    trial times of its plan."""
+    """`filter_block` for a filter with holes: band by band where the block's plan sums
+    directly (`hole_bands`), tile by tile from an in-memory source where it is spectral
+    (`HoleTiles`), else from the block extended by its halo; the whole block is what a trial
+    times of its plan."""
     template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
     plan = run.plan(template, work.method, work.threads, memory_limit=room, for_call=True)
     started = time.perf_counter()
-    if not _holes_tile_by_tile(source, ranges, lo, work, template, plan, output, target, out_dtype, mask):
-        spectral = isinstance(registry.get(plan.executor), SpectralExecutor)
-        bands = [(list(lo), list(hi))] if spectral else _holes_bands(lo, hi, work)
-        # one band runs the block's plan; several, the block's method forced (a band is no
-        # signature of its own: no trial of its own)
-        method, band_plan = (work.method, plan) if len(bands) == 1 else (plan.method, None)
-        for band_lo, band_hi in bands:
-            band_ranges = _extended_ranges(band_lo, band_hi, work)
-            if mask is None and _is_whole(source, band_ranges, ext_dtype):  # a dask chunk with its halo
-                extended = source  # read, never written: no mask to apply
-            else:
-                extended = read_extended(source, band_ranges, work.mode, work.cval, ext_dtype)
-                masked = None if mask is None else read_extended(mask, band_ranges, work.mode, False, BOOL)
-                extended = work.prepare_values(extended, masked)
-            filled = filter_with_holes(extended, work.kernel, work.axes, work.before, work.correlate, method,
-                                       work.threads, work.holes, room, band_plan)
-            output[tuple(slice(t.start + a - b, t.start + c - b) for t, a, b, c in
-                         zip(target, band_lo, lo, band_hi))] = cast(filled, out_dtype, NDIMAGE.integers)
+    if not isinstance(registry.get(plan.executor), SpectralExecutor):
+        filter_in_bands(source, mask, lo, hi, work, plan, compute_dtype_of_holes(ext_dtype), room, output,
+                        target, out_dtype)
+    elif not _holes_tile_by_tile(source, ranges, lo, work, template, plan, output, target, out_dtype, mask):
+        # declined: a source not in memory, or an infinite value (it spreads through a tile)
+        if mask is None and _is_whole(source, ranges, ext_dtype):  # a dask chunk with its halo
+            extended = source  # read, never written: no mask to apply
+        else:
+            extended = read_extended(source, ranges, work.mode, work.cval, ext_dtype)
+            masked = None if mask is None else read_extended(mask, ranges, work.mode, False, BOOL)
+            extended = work.prepare_values(extended, masked)
+        filled = filter_with_holes(extended, work.kernel, work.axes, work.before, work.correlate, work.method,
+                                   work.threads, work.holes, room, plan)
+        output[target] = cast(filled, out_dtype, NDIMAGE.integers)
     if plan.trial is not None:
         plan.trial.record(plan, time.perf_counter() - started)
 
@@ -329,39 +332,11 @@ def _is_whole(source, ranges, dtype: np.dtype) -> bool:
         and all(r == (0, n) for r, n in zip(ranges, source.shape))
 
 
-#: Outputs of a band of a filter with holes summed directly (`_holes_bands`): its values and
-#: weights stacked and their two sums cost ~40 bytes an output in float64, so a 1024² image's
-#: working memory is 1.2 images beside the output (9 as one band), at the same speed (AMD EPYC
-#: Zen 3, 9x9 Gaussian: 15 ms; bands of 64K outputs 22 ms).
-HOLES_BAND_POINTS = 1 << 18
-
-
-def _holes_bands(lo: Sequence[int], hi: Sequence[int],
-                 work: BlockFilter) -> list[tuple[list[int], list[int]]]:
-    """The block ``lo .. hi`` cut along its first axis into equal bands of about
-    `HOLES_BAND_POINTS` outputs, each at least four halos long (a halo re-read per band)."""
-    rows = hi[0] - lo[0]
-    row_points = math.prod(b - a for a, b in zip(lo[1:], hi[1:]))
-    band = max(HOLES_BAND_POINTS // max(row_points, 1), 4 * work.halo(len(lo))[0], 1)
-    count = -(-rows // band)
-    band = -(-rows // count)  # balanced: equal bands, one plan
-    return [([lo[0] + start] + list(lo[1:]), [min(hi[0], lo[0] + start + band)] + list(hi[1:]))
-            for start in range(0, rows, band)]
-
-
-def _extended_ranges(lo: Sequence[int], hi: Sequence[int], work: BlockFilter) -> list[tuple[int, int]]:
-    """The source coordinates of the block ``lo .. hi`` extended by its halo."""
-    halo = work.halo(len(lo))
-    return [(lo[a] - work.before[a], hi[a] - work.before[a] + halo[a]) if a in work.axes else (lo[a], hi[a])
-            for a in range(len(lo))]
-
-
 def _holes_tile_by_tile(source, ranges, lo: Sequence[int], work: BlockFilter, template: Problem, plan: Plan,
                         output, target: tuple[slice, ...], out_dtype: np.dtype, mask) -> bool:
-    """Fill the holes of one block tile by tile from an in-memory ``source`` (`HoleTiles`)
-    where ``plan`` is spectral; False where it is not, or the tiles decline the block."""
-    if not isinstance(registry.get(plan.executor), SpectralExecutor) or not isinstance(source, np.ndarray) \
-            or not (mask is None or isinstance(mask, np.ndarray)):
+    """Fill the holes of one block tile by tile from an in-memory ``source`` (`HoleTiles`) by
+    its spectral ``plan``; False where the source is not in memory, or the tiles decline."""
+    if not isinstance(source, np.ndarray) or not (mask is None or isinstance(mask, np.ndarray)):
         return False
     # the correlation the executor sums: the problem's convolution kernel, flipped back
     kernel = np.flip(template.kernel()).reshape(work.kernel.shape)
@@ -405,7 +380,7 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
     if work.holes is not None or work.fill is not None:
         return None
     shape = tuple(source.shape)
-    ranges = _extended_ranges([0] * len(shape), shape, work)
+    ranges = work.extended_ranges([0] * len(shape), shape)
     reader = _boundary_reader(ranges, work, extension_dtype(np.dtype(source.dtype), work), None,
                               quick_first=True)
     if reader is None:

@@ -20,18 +20,16 @@ import numpy as np
 
 from .. import background
 from ..backends.threads import kernel_fft_threads
-from ..core.boundary import fill_extended, read_extended
 from ..core.dtypes import cast
 from ..core.geometry import Segment
 from ..core.problem import NDIMAGE
 from ..executors.base import NonFiniteInput
 from ..executors.spectral import convolve_spectral, extended_layout, kernel_spectrum
 from ..planning.plan import Plan
-from .holes import Holes, combine, exact_sums, refine_limit, smallest_first, split_holes
+from .holes import BOOL, Holes, combine, exact_sums, own_pixels, read_planes, refine_limit, smallest_first
 
 #: Most bytes of extended source (values and weights) read at once to sum small weights again.
 REFINE_BAND_BYTES = 8 << 20
-BOOL = np.dtype(bool)
 
 
 class HoleTiles:
@@ -64,7 +62,8 @@ class HoleTiles:
         small: list[tuple[tuple[np.ndarray, ...], np.ndarray]] = []
 
         def read(tile: tuple[Segment, ...], into: np.ndarray) -> None:
-            self._read(source, mask, [(a + s.in_start, a + s.in_stop) for a, s in zip(starts, tile)], *into)
+            region = [(a + s.in_start, a + s.in_stop) for a, s in zip(starts, tile)]
+            read_planes(source, mask, region, self.mode, self.cval, *into)
 
         def write(tile: tuple[Segment, ...], sums: np.ndarray) -> None:
             keep = tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
@@ -76,7 +75,7 @@ class HoleTiles:
             own = [lo + k.start for lo, k in zip(self.lo, keep)]  # the tile's first output in the source
 
             def centre(chosen: np.ndarray) -> np.ndarray:  # read only for the outputs the rule asks
-                return _pixels(source, mask, tuple(o + i for o, i in zip(own, np.nonzero(chosen))), dtype)
+                return own_pixels(source, mask, tuple(o + i for o, i in zip(own, np.nonzero(chosen))), dtype)
             result = combine(numerator, denominator, centre, self.correlation, self.rule)
             out[keep] = cast(result, out.dtype, NDIMAGE.integers)
 
@@ -89,15 +88,6 @@ class HoleTiles:
         if small:
             self._sum_again(source, mask, small, out, dtype)
         return True
-
-    def _read(self, source, mask, region: list[tuple[int, int]], values: np.ndarray,
-              weights: np.ndarray) -> None:
-        """The values (holes zeroed) and weights of the extended source's ``region`` into
-        ``values`` and ``weights``, read by the mode; masked pixels are holes."""
-        fill_extended(values, source, region, self.mode, self.cval)
-        if mask is not None:
-            values[read_extended(mask, region, self.mode, False, BOOL)] = np.nan
-        split_holes(values, weights)
 
     def _sum_again(self, source, mask, small, out: np.ndarray, dtype) -> None:
         """Exact direct sums for the outputs of smallest weight sums (`smallest_first`), read
@@ -121,22 +111,14 @@ class HoleTiles:
             region = [(top + first, top + last + reach)] + self.ranges[1:]
             shape = tuple(b - a for a, b in region)
             values, weights = np.empty(shape, dtype), np.empty(shape, BOOL)
-            self._read(source, mask, region, values, weights)
+            read_planes(source, mask, region, self.mode, self.cval, values, weights)
             inside = (rows[start:stop] - first,) + tuple(p[start:stop] for p in positions[1:])
             sums[:, start:stop] = exact_sums(values, weights, self.correlation, inside)
             start = stop
         own = tuple(lo + p for lo, p in zip(self.lo, positions))
 
         def centre(empty: np.ndarray) -> np.ndarray:
-            return _pixels(source, mask, tuple(p[empty] for p in own), dtype)
+            return own_pixels(source, mask, tuple(p[empty] for p in own), dtype)
         result = combine(sums[0], sums[1], centre, self.correlation, self.rule)
         out[positions] = cast(result, out.dtype, NDIMAGE.integers)
 
-
-def _pixels(source, mask, index: tuple[np.ndarray, ...], dtype) -> np.ndarray:
-    """The source's pixels at ``index`` (one index array per axis) in ``dtype``, NaN where
-    masked: outputs' own pixels, what the 'center' rule gives an empty output."""
-    pixels = np.asarray(source[index], dtype)
-    if mask is not None:
-        pixels[np.asarray(mask[index], bool)] = np.nan
-    return pixels

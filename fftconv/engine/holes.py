@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.boundary import fill_extended, read_extended
 from ..core.problem import NDIMAGE, Problem
 from ..planning.plan import Plan
 from . import run
@@ -43,6 +44,7 @@ REFINE_MACS = 1 << 27
 #: Window elements gathered at once by those sums (2 MiB in float64: 1 << 22 made the
 #: gathered windows the call's largest array, 32 MiB, 16 images of 512² float64).
 REFINE_CHUNK = 1 << 18
+BOOL = np.dtype(bool)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,52 @@ def split_holes(values: np.ndarray, weights: np.ndarray) -> None:
     holes = np.isnan(values)
     np.logical_not(holes, out=weights)
     np.copyto(values, 0, where=holes)
+
+
+def read_planes(source, mask, region: list[tuple[int, int]], mode: str, cval: object, values: np.ndarray,
+                weights: np.ndarray) -> None:
+    """The values (holes zeroed) and weights of ``source`` extended by ``mode`` over
+    ``region`` (its extended coordinates) into ``values`` and ``weights``; pixels that
+    ``mask`` (None, or an array-like of the source's shape) marks are holes.
+
+    Examples
+    --------
+    >>> values, weights = np.empty(4), np.empty(4, bool)
+    >>> read_planes(np.array([np.nan, 2.0, 3.0]), np.array([False, False, True]), [(-1, 3)], "nearest", 0.0,
+    ...             values, weights)
+    >>> values, weights
+    (array([0., 0., 2., 0.]), array([False, False,  True, False]))
+    """
+    fill_extended(values, source, region, mode, cval)
+    if mask is not None:
+        values[read_extended(mask, region, mode, False, BOOL)] = np.nan
+    split_holes(values, weights)
+
+
+def own_pixels(source, mask, index: tuple[np.ndarray, ...], dtype: np.dtype) -> np.ndarray:
+    """The source's pixels at ``index`` (one index array per axis) in ``dtype``, NaN where
+    ``mask`` marks them: outputs' own pixels, what the 'center' rule gives an empty output.
+
+    Examples
+    --------
+    >>> own_pixels(np.array([1, 2, 3]), np.array([True, False, False]), (np.array([0, 2]),), np.dtype(float))
+    array([nan,  3.])
+    """
+    pixels = np.asarray(_take(source, index), dtype)
+    if mask is not None:
+        pixels[np.asarray(_take(mask, index), bool)] = np.nan
+    return pixels
+
+
+def _take(source, index: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``source[index]`` for an array, or for a dataset (which takes slices, not index arrays)
+    read through the box the points span."""
+    if isinstance(source, np.ndarray):
+        return source[index]
+    if len(index[0]) == 0:
+        return np.empty(0, source.dtype)
+    box = tuple(slice(int(i.min()), int(i.max()) + 1) for i in index)
+    return np.asarray(source[box])[tuple(i - b.start for i, b in zip(index, box))]
 
 
 def refine_small_weights(numerator: np.ndarray, denominator: np.ndarray, stacked: np.ndarray,
