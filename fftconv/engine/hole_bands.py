@@ -70,6 +70,14 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
     >>> out
     array([1., 2., 3., 4., 5.])
     """
+    shared = isinstance(output, np.ndarray) and isinstance(source, np.ndarray)
+    if shared and np.may_share_memory(output, source):
+        # a band's outputs would overwrite the rows the next band reads: the block apart, then in
+        block = np.empty(tuple(b - a for a, b in zip(lo, hi)), out_dtype)
+        filter_in_bands(source, mask, lo, hi, work, plan, dtype, room, block,
+                        tuple(slice(0, n) for n in block.shape), out_dtype)
+        output[target] = block
+        return
     cut = bands(lo, hi, work.halo(len(lo))[0])
     one = len(cut) == 1
     storage: np.ndarray | None = None
@@ -94,6 +102,9 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
 
         def centre(empty: np.ndarray, band_lo=band_lo) -> np.ndarray:
             return own_pixels(source, mask, tuple(o + i for o, i in zip(band_lo, np.nonzero(empty))), dtype)
-        result = combine(sums[0], sums[1], centre, work.kernel, work.holes)
-        output[tuple(slice(f, f + n) for f, n in zip(first, result.shape))] = cast(result, out_dtype,
-                                                                                   NDIMAGE.integers)
+        place = tuple(slice(f, f + n) for f, n in zip(first, sums.shape[1:]))
+        if isinstance(output, np.ndarray) and output.dtype == sums.dtype:  # combined in place
+            combine(sums[0], sums[1], centre, work.kernel, work.holes, out=output[place])
+        else:
+            output[place] = cast(combine(sums[0], sums[1], centre, work.kernel, work.holes), out_dtype,
+                                 NDIMAGE.integers)

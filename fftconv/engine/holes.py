@@ -234,10 +234,11 @@ def exact_sums(values: np.ndarray, weights: np.ndarray, correlation: np.ndarray,
 
 def combine(numerator: np.ndarray, denominator: np.ndarray,
             centre: np.ndarray | Callable[[np.ndarray], np.ndarray], kernel: np.ndarray,
-            rule: Holes) -> np.ndarray:
+            rule: Holes, out: np.ndarray | None = None) -> np.ndarray:
     """The outputs from the weighted sums by ``rule``; ``centre``: each output's own pixel
     (for the 'center' rule), or a function giving those of the outputs a boolean array
-    marks. Computed in ``numerator``'s memory (a float array).
+    marks. Computed into ``out`` (a float array of the sums' shape), else in ``numerator``'s
+    memory (a float array).
 
     Examples
     --------
@@ -246,11 +247,12 @@ def combine(numerator: np.ndarray, denominator: np.ndarray,
     """
     if rule.below is None:
         tolerance = ROUNDING_UNITS * float(np.finfo(denominator.dtype).eps) * float(np.abs(kernel).sum())
-        empty = np.abs(denominator) <= tolerance
+        # a kernel of no negative tap sums no negative weight beyond rounding: one pass, not two
+        empty = denominator <= tolerance if kernel.min() >= 0 else np.abs(denominator) <= tolerance
     else:
         empty = denominator < rule.below
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = np.divide(numerator, denominator, out=numerator)
+        result = np.divide(numerator, denominator, out=numerator if out is None else out)
     if rule.scale != 1:
         result *= rule.scale
     if empty.any():
