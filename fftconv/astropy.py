@@ -93,9 +93,10 @@ else:  # the same behaviour for plain arrays, without astropy's classes
         return f"{int(value)}"
 
 
-def _as_array(value, dtype, mask=None, masked_value=np.nan, copy_always=False) -> np.ndarray:
+def _as_array(value, dtype, mask=None, masked_value=np.nan, copy_always=False, copy=True) -> np.ndarray:
     """``value`` (an array, list, Kernel, Quantity or masked array) as a new C-ordered array of
-    ``dtype``; masked pixels (of a masked array or ``mask``) set to ``masked_value``."""
+    ``dtype``; masked pixels (of a masked array or ``mask``) set to ``masked_value``. With
+    ``copy=False`` (a caller that only reads it), an array already of that dtype is not copied."""
     value = value.array if isinstance(value, Kernel) else value
     if hasattr(value, "unit"):
         value = value.value
@@ -106,7 +107,7 @@ def _as_array(value, dtype, mask=None, masked_value=np.nan, copy_always=False) -
         elif copy_always or mask is not None:
             out = np.array(value, dtype=dtype, copy=True, order="C", subok=False)
         else:
-            out = np.array(np.asanyarray(value, dtype=dtype, order="C"), copy=True)
+            out = np.array(np.asanyarray(value, dtype=dtype, order="C"), copy=True if copy else None)
         if mask is not None:
             out[np.asarray(mask) != 0] = masked_value
     except (TypeError, ValueError) as exc:
@@ -186,7 +187,8 @@ def convolve(
         raise ValueError("nan_treatment must be one of 'interpolate','fill'")
     _refuse_masked_kernel(kernel)
     passed_array, passed_kernel = array, kernel
-    data = _as_array(array, float, mask)
+    # read, never written, unless NaNs become fill_value (an image's copy is 6 % of a 1024² call)
+    data = _as_array(array, float, mask, copy=nan_treatment == "fill")
     dtype = getattr(passed_array, "dtype", data.dtype)
     weights = _as_array(kernel, float, masked_value=fill_value)
     if any(n % 2 == 0 for n in weights.shape):
