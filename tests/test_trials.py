@@ -3,6 +3,7 @@ repeated calls and keeps the fastest; every call's result is the same answer."""
 
 import dataclasses
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -404,9 +405,37 @@ def test_a_contender_priced_and_timed_far_above_the_leader_leaves_after_one_time
     # priced close: the usual runs before it leaves
     kept, tiles_runs = explored({"direct": 0.04, "tiles": 0.06}, {"direct": 0.04, "tiles": 0.09})
     assert kept == "direct" and tiles_runs == 1 + trials.ELIMINATE_AFTER
-    # timed close though priced far: the model was wrong, the usual runs decide
+    # timed closer though priced far: out once a timed run agrees on the order (a 40 ms leader)
     kept, tiles_runs = explored({"direct": 0.04, "tiles": 0.1}, {"direct": 0.04, "tiles": 0.07})
-    assert kept == "direct" and tiles_runs > 2
+    assert kept == "direct" and tiles_runs == 2
+
+
+def test_a_contender_priced_and_twice_timed_above_the_leader_leaves_after_those_runs():
+    """4096² * 11x11 float32 'same' at 1 thread: the tiles, priced at 2.0x the direct sum, ran
+    1.35x its time for seven timed runs (plus a streak's untimed ones) of a loop's first
+    fourteen calls. Priced over 1.5x and timed twice over 1.2x (once, beside a leader of tens
+    of milliseconds), they leave after those runs; a price or a clock that does not agree
+    keeps the usual runs."""
+    def explored(estimates, speed):
+        candidates = {name: SimpleNamespace(seconds=s) for name, s in estimates.items()}
+        plans = [SimpleNamespace(executor=name, candidates=candidates) for name in estimates]
+        # explored once the direct sum has two timed runs (`LEADER_RUNS`), as in that loop
+        trial = trials.Trial(plans, lambda plan: True, lambda plan, medians: plan.executor,
+                             lambda plan: 0.0 if plan.executor == "direct" else 0.2)
+        ran = run_trial(trial, speed, 200)
+        return trial.kept, ran.count("tiles")
+
+    kept, tiles_runs = explored({"direct": 0.074, "tiles": 0.15}, {"direct": 0.078, "tiles": 0.105})
+    assert kept == "direct" and tiles_runs == 2  # before: 1 + 7 timed + streaks; 78 ms: one run enough
+    # a leader of a few milliseconds: two timed runs
+    kept, tiles_runs = explored({"direct": 0.0074, "tiles": 0.015}, {"direct": 0.0078, "tiles": 0.0105})
+    assert kept == "direct" and tiles_runs == 1 + trials.AGREE_AFTER
+    # priced within 1.5x: the usual runs (1.35x is short of ELIMINATE_RATIO)
+    kept, tiles_runs = explored({"direct": 0.074, "tiles": 0.1}, {"direct": 0.078, "tiles": 0.105})
+    assert kept == "direct" and tiles_runs > trials.TRIAL_RUNS
+    # timed within 1.2x: a near-tie the clock must settle, whatever the price
+    kept, tiles_runs = explored({"direct": 0.074, "tiles": 0.15}, {"direct": 0.078, "tiles": 0.09})
+    assert kept == "direct" and tiles_runs > trials.TRIAL_RUNS
 
 
 def test_a_filter_with_holes_times_each_call_once_and_keeps_the_fastest(rng, contested, monkeypatch):

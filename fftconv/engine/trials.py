@@ -12,7 +12,9 @@ next ones each contender in turn, `STREAK` calls in a row whose first is not tim
 run plans, and a run after another contender's meets the caches that one left), a contender clearly
 slower than another leaves (`ELIMINATE_RATIO`), and once each left has `TRIAL_RUNS`
 timed runs (`CLOSE_RUNS` in a near-tie) the one with the lowest median is kept for every later
-call (one estimated and first timed at over twice a leader leaves at once). A run is timed as the
+call (one estimated and first timed at over twice a leader leaves at once; one estimated at over
+1.5x and twice timed at over 1.2x, after those two runs, or one where the leader's calls take
+tens of milliseconds). A run is timed as the
 contender will cost once kept (the facade decides what that is: `fftconv.signal` times a contender
 the lane would route by its route's run, any other by its whole call). A run is not timed while work of the
 background thread shares the machine, nor while a contender's transforms are not yet what
@@ -70,6 +72,20 @@ ELIMINATE_AFTER = 3
 #: runs: a single lucky or disturbed run must not decide alone.
 ELIMINATE_AT_ONCE_RATIO = 2.0
 LEADER_RUNS = 2
+#: ... and one estimated at over `AGREE_ESTIMATE_RATIO` of the leader's estimate leaves once
+#: `AGREE_AFTER` timed runs are each over `AGREE_CLOCK_RATIO` of the leader's median: the model
+#: and the clock agree on the order, with margins no burst of other work on two runs makes up
+#: (4096² * 11x11 float32 'same', 1 thread, AMD EPYC: the tiles, estimated at 2.0x the direct
+#: sum, ran 104-114 ms a call beside its 78 for seven of a loop's first fourteen calls, and
+#: fftconv was 0.81x OpenCV over the benchmark's calls).
+AGREE_ESTIMATE_RATIO = 1.5
+AGREE_CLOCK_RATIO = 1.2
+AGREE_AFTER = 2
+#: ... or after one such run where the leader's median is at least this long: a call of tens
+#: of milliseconds varies by a few per cent from run to run (77-80 ms over ten calls of that
+#: loop), and a burst that slows one by 20 % lasts as long as the call. Two runs of that
+#: contender were still three of the benchmark's five calls, with its untimed first one.
+AGREE_ONE_RUN_SECONDS = 0.02
 #: A trial's first calls run the cheapest estimate, whose transforms the signature's first
 #: call planned, or the contender the first call ran when it ran a quick plan (`start_with`):
 #: another contender's first run plans its own and shares the machine with the first
@@ -257,16 +273,19 @@ class Trial:
         return [p for p in self.plans if p.executor not in self.out]
 
     def _eliminate(self) -> None:
-        """Drop the contenders that cannot win (`ELIMINATE_RATIO`, `ELIMINATE_AT_ONCE_RATIO`);
-        the caller holds the lock."""
+        """Drop the contenders that cannot win (`ELIMINATE_RATIO`, `ELIMINATE_AT_ONCE_RATIO`,
+        `AGREE_ESTIMATE_RATIO`); the caller holds the lock."""
         leaders = [n for n, t in self.times.items() if len(t) >= LEADER_RUNS and n not in self.out]
         if leaders:
             leader = min(leaders, key=self.medians.__getitem__)
             priced = self.estimated[leader]
-            self.out.update(n for n, t in self.times.items()
-                            if t and n not in self.out and priced and self.estimated[n]
-                            and self.estimated[n] > ELIMINATE_AT_ONCE_RATIO * priced
-                            and min(t) > ELIMINATE_AT_ONCE_RATIO * self.medians[leader])
+            agree_after = 1 if self.medians[leader] >= AGREE_ONE_RUN_SECONDS else AGREE_AFTER
+            for ratio, runs, clock in ((ELIMINATE_AT_ONCE_RATIO, 1, ELIMINATE_AT_ONCE_RATIO),
+                                       (AGREE_ESTIMATE_RATIO, agree_after, AGREE_CLOCK_RATIO)):
+                self.out.update(n for n, t in self.times.items()
+                                if len(t) >= runs and n not in self.out and priced and self.estimated[n]
+                                and self.estimated[n] > ratio * priced
+                                and min(t) > clock * self.medians[leader])
         timed = {n: t for n, t in self.times.items() if len(t) >= ELIMINATE_AFTER and n not in self.out}
         if len(timed) < 2:
             return
