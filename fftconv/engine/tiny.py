@@ -120,11 +120,17 @@ FFT_1D_ROUTE_SECONDS = 0.02
 _fft_1d_spent: dict[tuple, float] = {}
 _FLOAT_REALS = frozenset(np.dtype(t) for t in (np.float32, np.float64))
 _COMPLEX = frozenset(np.dtype(t) for t in (np.complex64, np.complex128))
+_ND_LOOP = _FLOAT_REALS | _COMPLEX
 #: Most multiply-adds a complex ``convolve``/``correlate`` call of three or more dimensions
 #: hands to scipy's N-d loop (AMD EPYC, 1 thread, complex128: 4x4x4 * 2x2x2 'same', 512, took
 #: 32-85 us through the pipeline, 27-55 us in scipy's `convolve`; 8x8x8 * 3x3x3, 13,824, 93-115
 #: us and 121-135 us).
 COMPLEX_ND_MACS = 4096
+#: ... and a real one (scipy's loop takes ~10 ns a multiply-add, fftconv's routes ~30-60 us a
+#: tiny 3-D call: 4x4x4 * 2x2x2 'full' float64, 1,000, ran 62 us in fftconv, 46 in scipy's
+#: `convolve`, 21 in its loop; 3x5x4 * 2x2x3, 1,728, 53, 56 and 31; 8x8x8 * 3x3x3, 27,000, 18
+#: us on fftconv's compiled route and 408 in scipy's loop; AMD EPYC, 1 thread).
+REAL_ND_MACS = 2048
 #: Most multiply-adds a `convolve2d`/`correlate2d` call hands to scipy's loop (~1.7 ns each).
 SIGNAL_2D_MACS = 16_384
 #: Most multiply-adds an ndimage call hands to scipy.ndimage's loop (~0.4 ns each)...
@@ -403,11 +409,12 @@ def signal_2d_nd(in1: object, in2: object, mode: object, correlate: bool, method
 
 def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: object, threads: object
               ) -> np.ndarray | None:
-    """scipy.signal's N-d direct loop for a tiny complex call of three or more dimensions (at
-    most `COMPLEX_ND_MACS` multiply-adds; fftconv sums complex numbers without a compiled loop,
-    scipy's ``convolve``/``correlate`` with theirs), arguments as scipy's ``method='direct'``
-    passes them (no swap: a 'full' window's larger kernel, or 'valid' one, go to the pipeline);
-    else None.
+    """scipy.signal's N-d direct loop for a tiny call of three or more dimensions (complex: at
+    most `COMPLEX_ND_MACS` multiply-adds, fftconv sums complex numbers without a compiled loop,
+    scipy's ``convolve``/``correlate`` with theirs; real: at most `REAL_ND_MACS`, where the
+    pipeline's fixed cost is more than scipy's whole call), arguments as scipy's
+    ``method='direct'`` passes them (no swap: a 'full' window's larger kernel, or 'valid' one,
+    go to the pipeline); else None.
 
     Examples
     --------
@@ -415,7 +422,7 @@ def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: o
     >>> signal_nd(np.ones((2, 2, 2), complex), np.ones((1, 1, 2), complex), "full", False, "auto", None)[0, 0]
     array([1.+0.j, 2.+0.j, 1.+0.j])
     """
-    if type(mode) is not str or not (_plain(in1, _COMPLEX) and _plain(in2, _COMPLEX)):
+    if type(mode) is not str or not (_plain(in1, _ND_LOOP) and _plain(in2, _ND_LOOP)):
         return None
     a, b = in1, in2
     if a.ndim < 3 or b.ndim != a.ndim or a.dtype != b.dtype or mode not in _LOOP_MODES:
@@ -428,7 +435,8 @@ def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: o
         if mode == "full" and b.size > a.size:
             return None
         outputs = a.size if mode == "same" else math.prod(n + k - 1 for n, k in zip(a.shape, b.shape))
-    if outputs * b.size > COMPLEX_ND_MACS or not _default_threads(threads) or not _unforced(method):
+    most = COMPLEX_ND_MACS if a.dtype.kind == "c" else REAL_ND_MACS
+    if outputs * b.size > most or not _default_threads(threads) or not _unforced(method):
         return None
     loop = _scipy_nd_loop()
     if loop is None:
@@ -470,11 +478,14 @@ def _scipy_nd_loop():
             rng = np.random.default_rng(0)
             a = rng.standard_normal((4, 3, 5)) + 1j * rng.standard_normal((4, 3, 5))
             b = rng.standard_normal((2, 3, 2)) - 1j * rng.standard_normal((2, 3, 2))
-            for mode, correlate in itertools.product(_LOOP_MODES, (False, True)):
+            for (x, k), mode, correlate in itertools.product(
+                    [(a, b), (a.real, b.real), (a.real.astype(np.float32), b.real.astype(np.float32))],
+                    _LOOP_MODES, (False, True)):
                 public = scipy.signal.correlate if correlate else scipy.signal.convolve
-                got = _run_nd_loop(loop, a, b, mode, correlate)
-                if not np.array_equal(got, public(a, b, mode, method="direct")):
-                    raise ValueError(f"{mode} {correlate}")
+                got = _run_nd_loop(loop, x, k, mode, correlate)
+                want = public(x, k, mode, method="direct")
+                if got.dtype != want.dtype or not np.array_equal(got, want):
+                    raise ValueError(f"{x.dtype} {mode} {correlate}")
         except Exception:  # noqa: BLE001 - any change in scipy's private loop: use the public functions
             loop = None
         _nd_loop.append(loop)
