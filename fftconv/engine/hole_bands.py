@@ -54,9 +54,9 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
     block reads; ``mask``: its holes beside the NaN, or None) by ``work`` (a
     `fftconv.engine.blocks.BlockFilter` with holes) into ``output[target]``, cast to
     ``out_dtype``; ``plan``: the block's (a direct one), computing in ``dtype``; ``room``: the
-    bytes a band's executor may use (None: no limit). One band runs
-    ``plan`` itself (a trial's contender: the caller times the whole block); several run its
-    method, planned once for their shape (a band is no signature of its own: no trial).
+    bytes a band's executor may use (None: no limit). One band runs ``plan`` itself (a trial's
+    contender: the caller times the whole block); several run its method, planned once for
+    their shape (a band is no signature of its own).
 
     Examples
     --------
