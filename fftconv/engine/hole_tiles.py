@@ -26,7 +26,17 @@ from ..core.problem import NDIMAGE
 from ..executors.base import NonFiniteInput
 from ..executors.spectral import convolve_spectral, extended_layout, kernel_spectrum
 from ..planning.plan import Plan
-from .holes import BOOL, Holes, combine, exact_sums, own_pixels, read_planes, refine_limit, smallest_first
+from .holes import (
+    BOOL,
+    Holes,
+    combine,
+    exact_sums,
+    marked,
+    own_pixels,
+    read_planes,
+    refine_limit,
+    smallest_first,
+)
 
 #: Most bytes of extended source (values and weights) read at once to sum small weights again.
 REFINE_BAND_BYTES = 8 << 20
@@ -69,13 +79,13 @@ class HoleTiles:
             keep = tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
             numerator, denominator = sums[0], sums[1]
             few = np.abs(denominator) < limit
-            if few.any():  # np.nonzero of the whole tile costs ~6x this test
-                at = np.nonzero(few)
+            if few.any():  # finding them in the whole tile costs more than this test
+                at = marked(few)
                 small.append((tuple(i + s.out_offset for i, s in zip(at, tile)), denominator[at]))
             own = [lo + k.start for lo, k in zip(self.lo, keep)]  # the tile's first output in the source
 
             def centre(chosen: np.ndarray) -> np.ndarray:  # read only for the outputs the rule asks
-                return own_pixels(source, mask, tuple(o + i for o, i in zip(own, np.nonzero(chosen))), dtype)
+                return own_pixels(source, mask, tuple(o + i for o, i in zip(own, marked(chosen))), dtype)
             result = combine(numerator, denominator, centre, self.correlation, self.rule)
             out[keep] = cast(result, out.dtype, NDIMAGE.integers)
 

@@ -138,6 +138,18 @@ def read_planes(source, mask, region: list[tuple[int, int]], mode: str, cval: ob
     split_holes(values, weights)
 
 
+def marked(where: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``np.nonzero(where)``, found by flat index: NumPy's N-d ``nonzero`` took 590 us on a
+    256x1024 bool band where ``flatnonzero`` and ``unravel_index`` take 35.
+
+    Examples
+    --------
+    >>> marked(np.array([[False, True], [True, False]]))
+    (array([0, 1]), array([1, 0]))
+    """
+    return np.unravel_index(np.flatnonzero(where), where.shape)
+
+
 def own_pixels(source, mask, index: tuple[np.ndarray, ...], dtype: np.dtype) -> np.ndarray:
     """The source's pixels at ``index`` (one index array per axis) in ``dtype``, NaN where
     ``mask`` marks them: outputs' own pixels, what the 'center' rule gives an empty output.
