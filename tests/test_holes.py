@@ -343,9 +343,9 @@ def test_bands_of_a_block_read_into_one_buffer_equal_one_band(rng, method, monke
     image[rng.random(image.shape) < 0.02] = np.nan
     image[300:380, 100:180] = np.nan  # outputs with no valid pixel in reach, across a band's edge
     kernel = np.outer(*[np.exp(-0.5 * (np.arange(-4, 5) / 1.5) ** 2)] * 2)
+    bands: list = []
     cut = hole_bands.bands
     monkeypatch.setattr(hole_bands, "bands", lambda *a: bands.append(cut(*a)) or bands[-1])
-    bands: list = []
     got = nd.correlate(image, kernel, nan="interpolate", method=method, mode="wrap")
     rows = [hi[0] - lo[0] for lo, hi in bands[-1]]
     assert len(rows) >= 3 and rows[-1] < rows[0]
@@ -354,6 +354,7 @@ def test_bands_of_a_block_read_into_one_buffer_equal_one_band(rng, method, monke
     assert len(bands[-1]) == 1
     assert np.isnan(got[320:360, 120:160]).all()
     assert_close_nan(got, whole, 1e-6)
+
 
 def test_direct_sums_with_holes_hold_a_band_not_the_block(rng):
     image = rng.standard_normal((2048, 1024))  # 8 bands

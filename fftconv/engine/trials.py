@@ -13,8 +13,8 @@ run plans, and a run after another contender's meets the caches that one left), 
 slower than another leaves (`ELIMINATE_RATIO`), and once each left has `TRIAL_RUNS`
 timed runs (`CLOSE_RUNS` in a near-tie) the one with the lowest median is kept for every later
 call (one estimated and first timed at over twice a leader leaves at once; one estimated at over
-1.5x and twice timed at over 1.2x, after those two runs, or one where the leader's calls take
-tens of milliseconds). A run is timed as the
+1.5x leaves after two timed runs over 1.2x, or after one where the leader's calls take tens of
+milliseconds). A run is timed as the
 contender will cost once kept (the facade decides what that is: `fftconv.signal` times a contender
 the lane would route by its route's run, any other by its whole call). A run is not timed while work of the
 background thread shares the machine, nor while a contender's transforms are not yet what
