@@ -382,24 +382,24 @@ def test_an_open_trials_calls_take_the_lane(rng, contested, monkeypatch):
     assert lane.get(key) is kept_route
 
 
+def explored(estimates: dict, speed: dict, first_run: float | None = None) -> tuple[object, int]:
+    """(the contender kept, how many calls ran the tiles) of a trial of a direct sum and tiles
+    priced at ``estimates`` and running at ``speed``; the tiles' first run is priced at
+    ``first_run`` (a ski rental: the leader runs, and is timed, until the calls have spent
+    that), by default at its estimate, as `fftconv.engine.run` prices it."""
+    candidates = {name: SimpleNamespace(seconds=s) for name, s in estimates.items()}
+    plans = [SimpleNamespace(executor=name, candidates=candidates) for name in estimates]
+    rent = estimates["tiles"] if first_run is None else first_run
+    trial = trials.Trial(plans, lambda plan: True, lambda plan, medians: plan.executor,
+                         lambda plan: 0.0 if plan.executor == "direct" else rent)
+    ran = run_trial(trial, speed, 200)
+    return trial.kept, ran.count("tiles")
+
+
 def test_a_contender_priced_and_timed_far_above_the_leader_leaves_after_one_timed_run():
     """The model priced the tiles at 2.5x the direct sum and their first timed run agrees: they
     leave at once (four calls of a 4096² signature had explored them); either witness alone,
     a price or one run, is not enough."""
-    from types import SimpleNamespace
-
-    def priced(estimates):
-        candidates = {name: SimpleNamespace(seconds=s) for name, s in estimates.items()}
-        return [SimpleNamespace(executor=name, candidates=candidates) for name in estimates]
-
-    def explored(estimates, speed):
-        # as `fftconv.engine.run` makes it: a contender's first run is priced at its estimate
-        # (a ski rental: the leader runs, and is timed, until the calls have spent that)
-        trial = trials.Trial(priced(estimates), lambda plan: True, lambda plan, medians: plan.executor,
-                             lambda plan: 0.0 if plan.executor == "direct" else estimates[plan.executor])
-        ran = run_trial(trial, speed, 200)
-        return trial.kept, ran.count("tiles")
-
     kept, tiles_runs = explored({"direct": 0.04, "tiles": 0.1}, {"direct": 0.04, "tiles": 0.09})
     assert kept == "direct" and tiles_runs == 2  # one untimed run, one timed, out
     # priced close: the usual runs before it leaves
@@ -415,26 +415,18 @@ def test_a_contender_priced_and_twice_timed_above_the_leader_leaves_after_those_
     1.35x its time for seven timed runs (plus a streak's untimed ones) of a loop's first
     fourteen calls. Priced over 1.5x and timed twice over 1.2x (once, beside a leader of tens
     of milliseconds), they leave after those runs; a price or a clock that does not agree
-    keeps the usual runs."""
-    def explored(estimates, speed):
-        candidates = {name: SimpleNamespace(seconds=s) for name, s in estimates.items()}
-        plans = [SimpleNamespace(executor=name, candidates=candidates) for name in estimates]
-        # explored once the direct sum has two timed runs (`LEADER_RUNS`), as in that loop
-        trial = trials.Trial(plans, lambda plan: True, lambda plan, medians: plan.executor,
-                             lambda plan: 0.0 if plan.executor == "direct" else 0.2)
-        ran = run_trial(trial, speed, 200)
-        return trial.kept, ran.count("tiles")
-
-    kept, tiles_runs = explored({"direct": 0.074, "tiles": 0.15}, {"direct": 0.078, "tiles": 0.105})
+    keeps the usual runs. The tiles are explored once the direct sum has two timed runs
+    (`LEADER_RUNS`), as in that loop."""
+    kept, tiles_runs = explored({"direct": 0.074, "tiles": 0.15}, {"direct": 0.078, "tiles": 0.105}, 0.2)
     assert kept == "direct" and tiles_runs == 2  # before: 1 + 7 timed + streaks; 78 ms: one run enough
     # a leader of a few milliseconds: two timed runs
-    kept, tiles_runs = explored({"direct": 0.0074, "tiles": 0.015}, {"direct": 0.0078, "tiles": 0.0105})
+    kept, tiles_runs = explored({"direct": 0.0074, "tiles": 0.015}, {"direct": 0.0078, "tiles": 0.0105}, 0.2)
     assert kept == "direct" and tiles_runs == 1 + trials.AGREE_AFTER
     # priced within 1.5x: the usual runs (1.35x is short of ELIMINATE_RATIO)
-    kept, tiles_runs = explored({"direct": 0.074, "tiles": 0.1}, {"direct": 0.078, "tiles": 0.105})
+    kept, tiles_runs = explored({"direct": 0.074, "tiles": 0.1}, {"direct": 0.078, "tiles": 0.105}, 0.2)
     assert kept == "direct" and tiles_runs > trials.TRIAL_RUNS
     # timed within 1.2x: a near-tie the clock must settle, whatever the price
-    kept, tiles_runs = explored({"direct": 0.074, "tiles": 0.15}, {"direct": 0.078, "tiles": 0.09})
+    kept, tiles_runs = explored({"direct": 0.074, "tiles": 0.15}, {"direct": 0.078, "tiles": 0.09}, 0.2)
     assert kept == "direct" and tiles_runs > trials.TRIAL_RUNS
 
 
