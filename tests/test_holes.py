@@ -322,15 +322,21 @@ def test_holes_filtered_into_the_image_itself(rng, method, monkeypatch):
     assert_close_nan(image, want, 1e-12)  # small bands may be planned on another loop
 
 
+def recorded_bands(monkeypatch) -> list:
+    """The bands `hole_bands.bands` cuts, a list per block, recorded as the calls go."""
+    bands: list = []
+    cut = hole_bands.bands
+    monkeypatch.setattr(hole_bands, "bands", lambda *a: bands.append(cut(*a)) or bands[-1])
+    return bands
+
+
 @pytest.mark.parametrize("shape", [(130, 70), (40, 21, 17)])
 def test_direct_sums_with_holes_run_in_bands(rng, shape, monkeypatch):
     image = rng.standard_normal(shape)
     image[rng.random(shape) < 0.1] = np.nan
     kernel = rng.random((5,) * len(shape)) + 0.1
     want = reference(image, kernel, "nearest")
-    bands = []
-    cut = hole_bands.bands
-    monkeypatch.setattr(hole_bands, "bands", lambda *a: bands.append(cut(*a)) or bands[-1])
+    bands = recorded_bands(monkeypatch)
     monkeypatch.setattr(hole_bands, "BAND_POINTS", 600)
     got = nd.correlate(image, kernel, mode="nearest", nan="interpolate", method="direct")
     assert len(bands[0]) >= 3
@@ -343,9 +349,7 @@ def test_bands_of_a_block_read_into_one_buffer_equal_one_band(rng, method, monke
     image[rng.random(image.shape) < 0.02] = np.nan
     image[300:380, 100:180] = np.nan  # outputs with no valid pixel in reach, across a band's edge
     kernel = np.outer(*[np.exp(-0.5 * (np.arange(-4, 5) / 1.5) ** 2)] * 2)
-    bands: list = []
-    cut = hole_bands.bands
-    monkeypatch.setattr(hole_bands, "bands", lambda *a: bands.append(cut(*a)) or bands[-1])
+    bands = recorded_bands(monkeypatch)
     got = nd.correlate(image, kernel, nan="interpolate", method=method, mode="wrap")
     rows = [hi[0] - lo[0] for lo, hi in bands[-1]]
     assert len(rows) >= 3 and rows[-1] < rows[0]
@@ -382,3 +386,33 @@ def test_a_dask_chunk_fills_its_holes_tile_by_tile(rng, method, most):
     # before: the chunk's values and weights stacked beside two planes of sums (5.0 and 4.9
     # copies of the chunk)
     assert peak_images(lambda: chunk(extended), extended) < most
+
+
+class SlicedDataset:
+    """What an h5py dataset offers: shape, dtype and slicing (index arrays refused)."""
+
+    def __init__(self, data):
+        self._data, self.shape, self.dtype = data, data.shape, data.dtype
+
+    def __getitem__(self, key):
+        if any(not isinstance(k, slice) for k in (key if isinstance(key, tuple) else (key,))):
+            raise TypeError("datasets take slices")
+        return self._data[key].copy()
+
+
+def test_a_dataset_gives_the_center_rule_its_own_pixels_band_by_band(rng, monkeypatch):
+    """astropy's 'center' rule reads an empty output's own pixel from the source, which a
+    dataset gives through slices only."""
+    image = rng.standard_normal((60, 40))
+    image[20:40, 10:30] = np.nan  # wider than the kernel: empty outputs, their own pixels NaN
+    image[5, 5] = np.nan
+    kernel = np.ones((5, 5))
+    kernel[2, 2] = 0  # an isolated valid pixel's output is empty but for itself
+    image[50, 30] = 3.0
+    image[48:53, 28:33][kernel == 1] = np.nan
+    monkeypatch.setattr(hole_bands, "BAND_POINTS", 400)  # several bands
+    rule = Holes(empty="center")
+    want = nd.filter_holes(image, kernel, rule, mode="constant", cval=np.nan, method="direct")
+    got = nd.filter_holes(SlicedDataset(image), kernel, rule, mode="constant", cval=np.nan, method="direct")
+    assert got[50, 30] == 3.0 and np.isnan(got[30, 20])
+    assert_close_nan(got, want, 0)

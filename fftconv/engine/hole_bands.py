@@ -12,6 +12,7 @@ band (the block extended, then stacked, then summed had cost about 7 images).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 
@@ -21,7 +22,7 @@ from ..core.dtypes import cast
 from ..core.problem import NDIMAGE
 from ..planning.plan import Plan
 from . import run
-from .holes import combine, marked, own_pixels, read_planes
+from .holes import combine, marked_pixels, read_planes
 
 #: Outputs of a band: its values and weights and their two sums cost ~40 bytes an output in
 #: float64, so a 1024² image's working memory is 1.2 images beside the output (9 as one band),
@@ -99,9 +100,7 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
         band_plan, prepared = prepared_for[shape]
         sums = run.execute(problem, band_plan, prepared=prepared)
         first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
-
-        def centre(empty: np.ndarray, band_lo=band_lo) -> np.ndarray:
-            return own_pixels(source, mask, tuple(o + i for o, i in zip(band_lo, marked(empty))), dtype)
+        centre = functools.partial(marked_pixels, source, mask, dtype, band_lo)
         place = tuple(slice(f, f + n) for f, n in zip(first, sums.shape[1:]))
         if isinstance(output, np.ndarray) and output.dtype == sums.dtype:  # combined in place
             combine(sums[0], sums[1], centre, work.kernel, work.holes, out=output[place])

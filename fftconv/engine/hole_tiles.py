@@ -13,6 +13,7 @@ again directly from the source, a band of rows at a time, once every tile is wri
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -32,6 +33,7 @@ from .holes import (
     combine,
     exact_sums,
     marked,
+    marked_pixels,
     own_pixels,
     read_planes,
     refine_limit,
@@ -83,9 +85,7 @@ class HoleTiles:
                 at = marked(few)
                 small.append((tuple(i + s.out_offset for i, s in zip(at, tile)), denominator[at]))
             own = [lo + k.start for lo, k in zip(self.lo, keep)]  # the tile's first output in the source
-
-            def centre(chosen: np.ndarray) -> np.ndarray:  # read only for the outputs the rule asks
-                return own_pixels(source, mask, tuple(o + i for o, i in zip(own, marked(chosen))), dtype)
+            centre = functools.partial(marked_pixels, source, mask, dtype, own)  # read only where asked
             result = combine(numerator, denominator, centre, self.correlation, self.rule)
             out[keep] = cast(result, out.dtype, NDIMAGE.integers)
 

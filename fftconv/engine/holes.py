@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,6 +174,19 @@ def _take(source, index: tuple[np.ndarray, ...]) -> np.ndarray:
         return np.empty(0, source.dtype)
     box = tuple(slice(int(i.min()), int(i.max()) + 1) for i in index)
     return np.asarray(source[box])[tuple(i - b.start for i, b in zip(index, box))]
+
+
+def marked_pixels(source, mask, dtype: np.dtype, first: Sequence[int], where: np.ndarray) -> np.ndarray:
+    """`own_pixels` of the outputs ``where`` marks in a region (a tile, a band) whose first
+    output is the source's index ``first``: a 'center' rule's ``centre``, with
+    ``functools.partial`` of all but ``where``.
+
+    Examples
+    --------
+    >>> marked_pixels(np.arange(6.0), None, np.dtype(float), [2], np.array([False, True, True]))
+    array([3., 4.])
+    """
+    return own_pixels(source, mask, tuple(f + i for f, i in zip(first, marked(where))), dtype)
 
 
 def refine_small_weights(numerator: np.ndarray, denominator: np.ndarray, stacked: np.ndarray,
