@@ -93,7 +93,7 @@ else:  # the same behaviour for plain arrays, without astropy's classes
         return f"{int(value)}"
 
 
-def _as_array(value, dtype, mask=None, masked_value=np.nan, copy_always=False, copy=True) -> np.ndarray:
+def _as_array(value, dtype, mask=None, masked_value=np.nan, copy=True) -> np.ndarray:
     """``value`` (an array, list, Kernel, Quantity or masked array) as a new C-ordered array of
     ``dtype``; masked pixels (of a masked array or ``mask``) set to ``masked_value``. With
     ``copy=False`` (a caller that only reads it), an array already of that dtype is not copied."""
@@ -104,7 +104,7 @@ def _as_array(value, dtype, mask=None, masked_value=np.nan, copy_always=False, c
         masked = np.ma.is_masked(value)
         if masked:
             out = np.asanyarray(value, dtype=dtype, order="C").filled(masked_value)
-        elif copy_always or mask is not None:
+        elif mask is not None:
             out = np.array(value, dtype=dtype, copy=True, order="C", subok=False)
         else:
             out = np.array(np.asanyarray(value, dtype=dtype, order="C"), copy=True if copy else None)
