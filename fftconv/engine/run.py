@@ -188,6 +188,7 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
             return known[0]
     costs, source = calibrate.costs_for(settings)
     chosen = make_plan(spec, method, tuple(candidates), costs, limit)
+    chosen = _without_first_use(chosen, spec, method, candidates, costs, limit)
     if chosen.costs_source != source:
         chosen = dataclasses.replace(chosen, costs_source=source)
     if method == "auto":
@@ -196,6 +197,24 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
         _memo.clear()
     _memo[key] = (chosen, settings, problem.geometry)  # held: their ids stay unique
     return chosen
+
+
+def _without_first_use(chosen: Plan, spec, method: str, candidates: Sequence[str], costs,
+                       limit: int | None) -> Plan:
+    """``chosen``, or the cheapest of the other candidates where ``chosen``'s first run would
+    import a module (`Executor.first_use_seconds`: scipy.ndimage, 0.18 s after `import
+    fftconv`) that costs more than the difference: a tiny filter's first call in a fresh
+    process had taken 0.18 s on scipy.ndimage's loop for a sum of microseconds."""
+    first_use = registry.get(chosen.executor).first_use_seconds()
+    if first_use <= 0 or method != "auto":
+        return chosen
+    others = tuple(n for n in candidates if registry.get(n).first_use_seconds() <= 0)
+    try:
+        other = make_plan(spec, method, others, costs, limit) if others else None
+    except MemoryLimitError:
+        return chosen
+    priced = chosen.candidates[chosen.executor].seconds + first_use
+    return other if other is not None and other.candidates[other.executor].seconds < priced else chosen
 
 
 def _key(problem: Problem, threads: int, method: str, methods: Sequence[str] | None, limit: int | None,
@@ -238,7 +257,8 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
         return None
     costs, source = calibrate.costs_for(settings)
     try:
-        quick = make_plan(spec, "auto", tuple(short), costs, limit)
+        quick = _without_first_use(make_plan(spec, "auto", tuple(short), costs, limit), spec, "auto", short,
+                                   costs, limit)
     except MemoryLimitError:
         return None
     seconds = quick.candidates[quick.executor].seconds

@@ -44,15 +44,18 @@ call.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import itertools
 import math
 import operator
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 
-from .. import config
+from .. import background, config
 from ..core.boundary import MODES
 from ..executors.fft_lengths import next_fast_length
 
@@ -146,6 +149,34 @@ _SIGNAL_2D_DTYPES = _FLOATS | frozenset(np.dtype(t) for t in (
     np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64))
 _BOUNDARIES = frozenset(("fill", "pad", "wrap", "circular", "symm", "symmetric"))
 _NDIMAGE_MODES = frozenset(MODES)
+
+
+#: scipy modules whose loops the tiny routes call, imported and probed (`_ready`).
+_READY: set[str] = set()
+
+
+def _ready(name: str, prepare: Callable[[], object]) -> bool:
+    """Whether the tiny routes may call scipy's module ``name`` (``prepare``: the probes of its
+    loops) now. A process that has not imported it imports it, and probes it, in the
+    background (`fftconv.background`), and its tiny calls take the pipeline meanwhile: that
+    import had been a tiny call's first time in a fresh process (AMD EPYC, after `import
+    fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s, where scipy's own first call takes
+    0.1-0.2 ms, its module imported before)."""
+    if name in _READY:
+        return True
+    key = ("tiny routes", name)
+    if name in sys.modules and not background.pending(key):  # the caller's own import
+        prepare()
+        _READY.add(name)
+        return True
+    background.submit(key, functools.partial(_import_and_prepare, name, prepare))
+    return False
+
+
+def _import_and_prepare(name: str, prepare: Callable[[], object]) -> None:
+    importlib.import_module(name)
+    prepare()
+    _READY.add(name)
 
 
 def _plain(a: object, dtypes: frozenset) -> bool:
@@ -373,6 +404,8 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
     if (outputs * k0 * k1 > most or not _default_threads(threads)
             or not isinstance(fillvalue, (int, float)) or not _unforced(method)):
         return None
+    if not _ready("scipy.signal", _probe_signal_loops):
+        return None
     loop = _scipy_2d_loop()
     if loop is None:
         import scipy.signal
@@ -437,6 +470,8 @@ def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: o
         outputs = a.size if mode == "same" else math.prod(n + k - 1 for n, k in zip(a.shape, b.shape))
     most = COMPLEX_ND_MACS if a.dtype.kind == "c" else REAL_ND_MACS
     if outputs * b.size > most or not _default_threads(threads) or not _unforced(method):
+        return None
+    if not _ready("scipy.signal", _probe_signal_loops):
         return None
     loop = _scipy_nd_loop()
     if loop is None:
@@ -575,16 +610,30 @@ def ndimage_filter(input: object, weights: object, output: object, mode: object,
         return None
     if not _default_threads(threads) or not _unforced(method):
         return None
-    if not _ndimage:  # imported once: an import statement costs a tiny call 0.4 us
-        import scipy.ndimage
-
-        _ndimage.extend((scipy.ndimage.correlate, scipy.ndimage.convolve, _scipy_ndimage_loop()))
+    if not _ready("scipy.ndimage", _ndimage_functions):
+        return None
+    _ndimage_functions()  # made again where they were dropped (to probe again: the tests)
     loop = _ndimage[2]
     if loop is not None and x.dtype.kind == "f" and w.dtype.kind in "fiu":
         answer = _run_ndimage_loop(loop, x, w, mode, cval, origin, convolution, target)
         if answer is not None:
             return answer
     return _ndimage[convolution](x, w, target, mode, cval, origin)
+
+
+def _ndimage_functions() -> None:
+    """scipy.ndimage's ``correlate``, ``convolve`` and probed loop into `_ndimage` (read once:
+    an import statement costs a tiny call 0.4 us)."""
+    if not _ndimage:
+        import scipy.ndimage
+
+        _ndimage.extend((scipy.ndimage.correlate, scipy.ndimage.convolve, _scipy_ndimage_loop()))
+
+
+def _probe_signal_loops() -> None:
+    """scipy.signal's 2-D and N-d loops, probed (`_scipy_2d_loop`, `_scipy_nd_loop`)."""
+    _scipy_2d_loop()
+    _scipy_nd_loop()
 
 
 _REAL_OUTPUTS = (np.dtype(np.float32), np.dtype(np.float64))
