@@ -1,10 +1,10 @@
 """The compiled parts: the direct-sum loops of ``fftconv.executors.direct_compiled``, the
-running sums of ``fftconv.executors.direct_box`` and the Winograd transforms of
-``fftconv.nn.winograd``.
+running sums of ``fftconv.executors.direct_box``, the normalised filter's passes of
+``fftconv.engine.holes`` and the Winograd transforms of ``fftconv.nn.winograd``.
 
 All optional: where no C compiler is available the build skips them and fftconv runs its
-NumPy direct sums (with one warning when a direct sum is first planned) and NumPy Winograd
-passes instead.
+NumPy direct sums (with one warning when a direct sum is first planned), NumPy hole planes and
+NumPy Winograd passes instead.
 """
 
 from setuptools import Extension, setup
@@ -30,6 +30,15 @@ setup(
             "fftconv.executors._compiled._running_sums",
             ["fftconv/executors/_compiled/running_sums.c"],
             extra_compile_args=["-O3", "-fno-wrapv", *STRICT],
+            optional=True,
+            **SHARED,
+        ),
+        Extension(
+            "fftconv.engine._compiled._hole_planes",
+            ["fftconv/engine/_compiled/hole_planes.c"],
+            # -fno-trapping-math: without it gcc does not vectorise a NaN test (x != x) in a loop;
+            # the values are the same (no FP traps are enabled; 0 / 0 still gives NaN)
+            extra_compile_args=["-O3", "-fno-wrapv", "-fno-trapping-math", *STRICT],
             optional=True,
             **SHARED,
         ),

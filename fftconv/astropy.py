@@ -42,7 +42,7 @@ import numpy as np
 import scipy.fft
 
 from . import config
-from .engine.holes import Holes
+from .engine.holes import Holes, sum_is_nan
 from .ndimage import convolve as ndimage_convolve
 from .ndimage import filter_holes
 
@@ -187,8 +187,10 @@ def convolve(
         raise ValueError("nan_treatment must be one of 'interpolate','fill'")
     _refuse_masked_kernel(kernel)
     passed_array, passed_kernel = array, kernel
-    # read, never written, unless NaNs become fill_value (an image's copy is 6 % of a 1024² call)
-    data = _as_array(array, float, mask, copy=nan_treatment == "fill")
+    # read, never written, unless NaNs become fill_value (an image's copy is 6 % of a 1024² call);
+    # a float32 image is read as it is where its holes are filled: the sums are float64 anyway
+    read_as = np.float32 if nan_treatment == "interpolate" and _dtype_of(array) == np.float32 else float
+    data = _as_array(array, read_as, mask, copy=nan_treatment == "fill")
     dtype = getattr(passed_array, "dtype", data.dtype)
     weights = _as_array(kernel, float, masked_value=fill_value)
     if any(n % 2 == 0 for n in weights.shape):
@@ -203,8 +205,10 @@ def convolve(
         boundary, fill_value, normalize_kernel, nan_treatment = "fill", 0, True, "interpolate"
     _check_dimensions(data, weights, boundary)
     interpolate = nan_treatment == "interpolate" and (
-        (boundary == "fill" and np.isnan(fill_value)) or bool(np.isnan(data.sum()))
+        (boundary == "fill" and np.isnan(fill_value)) or sum_is_nan(data)
     )
+    if not interpolate:
+        data = data.astype(np.float64, copy=False)  # astropy's plain sums are float64
     kernel_sum = _convolve_normalization(weights, normalize_kernel, interpolate, normalization_zero_tol)
     holes = np.isnan(data) if preserve_nan or nan_treatment == "fill" else None
     if nan_treatment == "fill":
@@ -212,7 +216,8 @@ def convolve(
     mode, cval = _MODES[boundary], fill_value if boundary == "fill" else 0.0
     if interpolate:
         with _streamed(data.nbytes):
-            result = filter_holes(data, weights, Holes(empty="center"), mode=mode, cval=cval)
+            result = filter_holes(data, weights, Holes(empty="center", dtype=np.dtype(np.float64)), mode=mode,
+                                  cval=cval)
     else:
         with _streamed(data.nbytes):
             result = ndimage_convolve(data, weights, mode=mode, cval=cval)
@@ -234,6 +239,12 @@ def convolve(
     if preserve_nan:
         result[holes] = np.nan
     return _as_astropy_returns(result, passed_array, passed_kernel, dtype)
+
+
+def _dtype_of(value) -> np.dtype | None:
+    """The dtype of an array (or masked array, Quantity); None for lists, Kernels and others."""
+    dtype = getattr(value, "dtype", None)
+    return dtype if isinstance(dtype, np.dtype) else None
 
 
 def _check_dimensions(data: np.ndarray, weights: np.ndarray, boundary) -> None:

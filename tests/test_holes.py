@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import fftconv
 import fftconv.ndimage as nd
-from fftconv.engine import blocks, hole_bands, hole_tiles
+from fftconv.engine import blocks, hole_bands, hole_tiles, holes
 from fftconv.engine.holes import Holes
 from fftconv.timing import settle
 
@@ -416,3 +416,70 @@ def test_a_dataset_gives_the_center_rule_its_own_pixels_band_by_band(rng, monkey
     got = nd.filter_holes(SlicedDataset(image), kernel, rule, mode="constant", cval=np.nan, method="direct")
     assert got[50, 30] == 3.0 and np.isnan(got[30, 20])
     assert_close_nan(got, want, 0)
+
+
+needs_compiled_planes = pytest.mark.skipif(holes.hole_planes is None, reason="hole_planes.c not built")
+
+
+@needs_compiled_planes
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_compiled_split_and_divide_equal_numpys(rng, dtype, monkeypatch):
+    image = rng.standard_normal((37, 41)).astype(dtype)
+    image[rng.random(image.shape) < 0.2] = np.nan
+    numerator, denominator = rng.standard_normal((2, 37, 41)).astype(dtype)
+    denominator[rng.random(denominator.shape) < 0.1] = 0
+    denominator[0, :5] = [-1e-30, 1e-30, -0.0, np.finfo(dtype).tiny, 2.0]
+    kernels = [np.ones((3, 3)), np.array([[1.0, -1.0, 1.0]])]  # no negative tap: one test; some: |d|
+    rules = [Holes(), Holes(empty="zero", below=0.5), Holes(empty="center", scale=3.0)]
+
+    def run_all():
+        values, weights = image.copy(), np.empty_like(image)
+        finite = holes.split_holes(values, weights)
+        combined = [holes.combine(numerator.copy(), denominator, image, k, r) for k in kernels for r in rules]
+        return finite, values, weights, combined
+    finite, values, weights, combined = run_all()
+    monkeypatch.setattr(holes, "hole_planes", None)
+    numpy_finite, *numpy_rest = run_all()
+    assert finite and not numpy_finite  # the compiled pass knows the values finite; NumPy's does not tell
+    np.testing.assert_array_equal(values, numpy_rest[0])
+    np.testing.assert_array_equal(weights, numpy_rest[1])
+    for got, want in zip(combined, numpy_rest[2]):
+        np.testing.assert_array_equal(got, want)
+
+
+@needs_compiled_planes
+def test_the_compiled_split_tells_an_infinite_value(rng):
+    values = rng.standard_normal(5000)
+    values[[7, 4000]] = [np.nan, -np.inf]
+    weights = np.empty_like(values)
+    assert not holes.split_holes(values, weights)
+    assert values[4000] == -np.inf and values[7] == 0 and weights[7] == 0 and weights[4000] == 1
+
+
+@needs_compiled_planes
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_the_test_for_holes_is_the_float64_sums(dtype, data):
+    info = np.finfo(dtype)
+    special = st.sampled_from([np.nan, np.inf, -np.inf, float(info.max), -float(info.max), 0.0, 1.0])
+    plain = st.floats(-1e3, 1e3, width=32)
+    values = data.draw(hnp.arrays(dtype, st.integers(0, 40), elements=special | plain))
+    with np.errstate(all="ignore"):
+        want = bool(np.isnan(values.astype(np.float64).sum()))
+    assert holes.sum_is_nan(values) == want
+
+
+def test_holes_with_an_infinite_value_on_direct_sums_in_bands(rng, monkeypatch):
+    monkeypatch.setattr(hole_bands, "BAND_POINTS", 600)  # several bands, one of them with the inf
+    image = rng.standard_normal((60, 50))
+    image[rng.random(image.shape) < 0.1] = np.nan
+    image[40, 30] = np.inf
+    kernel = np.outer([1.0, 2.0, 1.0], [1.0, 3.0, 1.0])  # separable: the passes check the planes
+    got = nd.correlate(image, kernel, nan="interpolate", method="separable")
+    want = nd.correlate(image, kernel, nan="interpolate", method="direct")
+    reached = np.zeros(image.shape, bool)
+    reached[39:42, 29:32] = True
+    assert not np.isfinite(got[reached]).any() and not np.isfinite(want[reached]).any()
+    assert_close_nan(got[~reached], reference(image, kernel)[~reached], 1e-12)
+    assert_close_nan(want[~reached], reference(image, kernel)[~reached], 1e-12)

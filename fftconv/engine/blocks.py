@@ -455,6 +455,8 @@ def extension_dtype(dtype: np.dtype, work: BlockFilter) -> np.dtype:
     >>> extension_dtype(np.dtype(np.uint8), work)
     dtype('float64')
     """
-    if work.holes is not None or work.fill is not None:  # holes are NaN: a float image
+    if work.holes is not None and work.holes.dtype is not None:
+        dtype = np.dtype(work.holes.dtype)
+    elif work.holes is not None or work.fill is not None:  # holes are NaN: a float image
         dtype = compute_dtype_of_holes(dtype)
     return _extended_dtype(dtype, work.cval) if work.mode in ("constant", "grid-constant") else dtype

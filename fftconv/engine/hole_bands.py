@@ -82,6 +82,7 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
     cut = bands(lo, hi, work.halo(len(lo))[0])
     one = len(cut) == 1
     storage: np.ndarray | None = None
+    kernel_finite = bool(np.isfinite(work.kernel).all())
     prepared_for: dict[tuple[int, ...], tuple[Plan, object]] = {}
     for band_lo, band_hi in cut:
         ranges = work.extended_ranges(band_lo, band_hi)
@@ -89,7 +90,7 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
         if storage is None:  # the first band is the largest
             storage = np.empty(2 * math.prod(shape), dtype)
         planes = storage[: 2 * math.prod(shape)].reshape((2,) + shape)
-        read_planes(source, mask, ranges, work.mode, work.cval, planes[0], planes[1])
+        finite = read_planes(source, mask, ranges, work.mode, work.cval, planes[0], planes[1])
         problem = work.problem(planes[0]).with_image(planes)
         if shape not in prepared_for:
             if one:
@@ -98,7 +99,7 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
                 band_plan = run.plan(problem, plan.method, plan.threads, memory_limit=room, for_call=True)
             prepared_for[shape] = band_plan, run.prepare(problem, band_plan)
         band_plan, prepared = prepared_for[shape]
-        sums = run.execute(problem, band_plan, prepared=prepared)
+        sums = run.execute(problem, band_plan, prepared=prepared, finite=finite and kernel_finite)
         first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
         centre = functools.partial(marked_pixels, source, mask, dtype, band_lo)
         place = tuple(slice(f, f + n) for f, n in zip(first, sums.shape[1:]))

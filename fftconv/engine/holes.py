@@ -26,6 +26,7 @@ from ..core.boundary import fill_extended, read_extended
 from ..core.problem import NDIMAGE, Problem
 from ..planning.plan import Plan
 from . import run
+from ._compiled import hole_planes
 
 #: Denominators within this many units of rounding of the kernel's absolute sum count as zero
 #: (an FFT's sum of zeros is ~1e-16 of it, not 0).
@@ -45,17 +46,25 @@ REFINE_MACS = 1 << 27
 #: gathered windows the call's largest array, 32 MiB, 16 images of 512² float64).
 REFINE_CHUNK = 1 << 18
 BOOL = np.dtype(bool)
+#: What the compiled passes (``_compiled/hole_planes.c``) take.
+COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: An output is empty where its denominator is at most the limit, at most it in magnitude
+#: (kernels with negative taps), or below it (a rule's ``below``): the compiled divide's tests.
+EMPTY_AT_MOST, EMPTY_ABS_AT_MOST, EMPTY_BELOW = 0, 1, 2
 
 
 @dataclass(frozen=True)
 class Holes:
     """How a filter treats holes (see the module docstring): ``scale`` multiplies every
     ratio; ``empty`` is what an output with no valid pixel in reach gets; ``below``: outputs
-    whose denominator is below it are empty (None: those within rounding of zero)."""
+    whose denominator is below it are empty (None: those within rounding of zero);
+    ``dtype``: what the sums compute in (None: `compute_dtype` of the image's), whatever the
+    image's dtype (astropy's float64 sums of a float32 image, read as it is)."""
 
     scale: float = 1.0
     empty: str = "nan"
     below: float | None = None
+    dtype: np.dtype | None = None
 
     def __post_init__(self) -> None:
         if self.empty not in EMPTY_RULES:
@@ -103,39 +112,71 @@ def weighted_sums(extended: np.ndarray, kernel: np.ndarray, axes, before, correl
     return both[0], both[1]
 
 
-def split_holes(values: np.ndarray, weights: np.ndarray) -> None:
+def split_holes(values: np.ndarray, weights: np.ndarray) -> bool:
     """In place: ``weights`` (float, or bool) 1 at each valid pixel of ``values`` and 0 at each
-    hole (NaN), and the holes of ``values`` zeroed: the two planes the filter sums.
+    hole (NaN), and the holes of ``values`` zeroed: the two planes the filter sums. Returns
+    whether ``values`` are then known finite (the compiled pass tells, in the same pass; else
+    False: the sums check for inf themselves).
 
     Examples
     --------
     >>> values, weights = np.array([1.0, np.nan, 3.0]), np.empty(3)
     >>> split_holes(values, weights); values, weights
+    True
     (array([1., 0., 3.]), array([1., 0., 1.]))
     """
+    if hole_planes is not None and _alike(values, weights):
+        return hole_planes.split(values, weights)
     holes = np.isnan(values)
     np.logical_not(holes, out=weights)
     np.copyto(values, 0, where=holes)
+    return False
+
+
+def _alike(*arrays: np.ndarray) -> bool:
+    """The compiled passes' operands: C-contiguous float32 or float64 arrays of one dtype and size."""
+    first = arrays[0]
+    return first.dtype in COMPILED_DTYPES and all(
+        a.dtype == first.dtype and a.size == first.size and a.flags.c_contiguous for a in arrays)
+
+
+def sum_is_nan(values: np.ndarray) -> bool:
+    """Whether the float64 sum of ``values`` is NaN (astropy's test for holes): a NaN, or
+    infinities of both signs, or a sum that overflowed both ways. The compiled pass answers
+    without summing (it stops at the first NaN) where no sum can overflow.
+
+    Examples
+    --------
+    >>> sum_is_nan(np.array([1.0, np.nan], np.float32)), sum_is_nan(np.array([np.inf, -np.inf]))
+    (True, True)
+    """
+    if hole_planes is not None and values.dtype in COMPILED_DTYPES and values.flags.c_contiguous:
+        found = hole_planes.nan_in_sum(values)
+        if found is not None:
+            return found
+    return bool(np.isnan(values.sum(dtype=np.float64)))
 
 
 def read_planes(source, mask, region: list[tuple[int, int]], mode: str, cval: object, values: np.ndarray,
-                weights: np.ndarray) -> None:
+                weights: np.ndarray) -> bool:
     """The values (holes zeroed) and weights of ``source`` extended by ``mode`` over
     ``region`` (its extended coordinates) into ``values`` and ``weights``; pixels that
-    ``mask`` (None, or an array-like of the source's shape) marks are holes.
+    ``mask`` (None, or an array-like of the source's shape) marks are holes. Returns whether
+    the values are known finite (`split_holes`).
 
     Examples
     --------
     >>> values, weights = np.empty(4), np.empty(4, bool)
     >>> read_planes(np.array([np.nan, 2.0, 3.0]), np.array([False, False, True]), [(-1, 3)], "nearest", 0.0,
     ...             values, weights)
+    False
     >>> values, weights
     (array([0., 0., 2., 0.]), array([False, False,  True, False]))
     """
     fill_extended(values, source, region, mode, cval)
     if mask is not None:
         values[read_extended(mask, region, mode, False, BOOL)] = np.nan
-    split_holes(values, weights)
+    return split_holes(values, weights)
 
 
 def marked(where: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -272,15 +313,15 @@ def combine(numerator: np.ndarray, denominator: np.ndarray,
     """
     if rule.below is None:
         tolerance = ROUNDING_UNITS * float(np.finfo(denominator.dtype).eps) * float(np.abs(kernel).sum())
-        # a kernel of no negative tap sums no negative weight beyond rounding: one pass, not two
-        empty = denominator <= tolerance if kernel.min() >= 0 else np.abs(denominator) <= tolerance
+        # a kernel of no negative tap sums no negative weight beyond rounding: one test, not two
+        limit, test = tolerance, EMPTY_AT_MOST if kernel.min() >= 0 else EMPTY_ABS_AT_MOST
     else:
-        empty = denominator < rule.below
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = np.divide(numerator, denominator, out=numerator if out is None else out)
+        limit, test = rule.below, EMPTY_BELOW
+    result = numerator if out is None else out
+    empty = _divided(numerator, denominator, result, limit, test)
     if rule.scale != 1:
         result *= rule.scale
-    if empty.any():
+    if empty is not None:
         if rule.empty == "nan":
             result[empty] = np.nan
         elif rule.empty == "zero":
@@ -288,6 +329,28 @@ def combine(numerator: np.ndarray, denominator: np.ndarray,
         else:
             result[empty] = centre(empty) if callable(centre) else centre[empty]
     return result
+
+
+def _divided(numerator: np.ndarray, denominator: np.ndarray, out: np.ndarray, limit: float,
+             test: int) -> np.ndarray | None:
+    """``out = numerator / denominator``; the outputs whose denominator is empty by ``test``
+    (`EMPTY_AT_MOST` ``limit``, ...), or None when none is (the compiled pass counts them while
+    dividing: the mask is made only for a block that has some). ``limit`` is taken in the
+    denominator's dtype on both paths."""
+    limit = denominator.dtype.type(limit)
+    compiled = hole_planes is not None and _alike(numerator, denominator, out)
+    if compiled and not hole_planes.divide(numerator, denominator, out, limit, test):
+        return None
+    if test == EMPTY_AT_MOST:
+        empty = denominator <= limit
+    elif test == EMPTY_ABS_AT_MOST:
+        empty = np.abs(denominator) <= limit
+    else:
+        empty = denominator < limit
+    if not compiled:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(numerator, denominator, out=out)
+    return empty if compiled or empty.any() else None
 
 
 def filter_with_holes(extended: np.ndarray, kernel: np.ndarray, axes, before, correlate: bool, method: str,

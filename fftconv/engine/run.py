@@ -543,7 +543,7 @@ def prepare(problem: Problem, plan: Plan) -> object:
 
 
 def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.ndarray | None = None,
-            call_started: float | None = None, counted: bool = False) -> np.ndarray:
+            call_started: float | None = None, counted: bool = False, finite: bool = False) -> np.ndarray:
     """Run ``plan`` and return the result in the caller's axis order and the result dtype
     (written into ``out``, an array of that shape and dtype, when given). A plan of a trial
     records its run's time: from ``call_started`` (a ``time.perf_counter()`` reading: the
@@ -571,7 +571,7 @@ def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.nd
     started = time.perf_counter()
     timed = plan.trial is not None
     try:
-        executor.run(problem, plan, target, prepared)
+        executor.run(problem, plan, target, prepared, check_finite=not finite)
     except NonFiniteInput:  # run again on finite operands; then the outputs they reach
         finite = dataclasses.replace(problem, x=_finite(problem.x), h=_finite(problem.h))
         executor.run(finite, plan, target, prepared, check_finite=False)

@@ -149,7 +149,7 @@ def filter_holes(input: ArrayLike, weights: ArrayLike, rule: Holes, *, convoluti
     """The normalised filter of ``input``'s holes (NaN or ``mask``) by an explicit ``rule``
     (`fftconv.engine.holes.Holes`: the scale, what an output with no valid pixel in reach
     gets): the building block of ``nan='interpolate'`` and of `fftconv.astropy`, in the
-    image's float dtype, block by block under ``[memory] limit``.
+    rule's dtype (else the image's float dtype), block by block under ``[memory] limit``.
 
     Examples
     --------
@@ -160,7 +160,7 @@ def filter_holes(input: ArrayLike, weights: ArrayLike, rule: Holes, *, convoluti
     array([1., 1., 0., 5., 5.])
     """
     source = _source(input)
-    dtype = compute_dtype_of_holes(np.dtype(source.dtype))
+    dtype = np.dtype(rule.dtype) if rule.dtype is not None else compute_dtype_of_holes(np.dtype(source.dtype))
     return _filter(input, weights, dtype, mode, cval, 0, None, method, threads, convolution, False,
                    "interpolate", mask, rule)
 
