@@ -26,7 +26,7 @@ import numpy as np
 WARM_WAIT_SECONDS = 300.0
 
 #: name -> (what is called, image shape, kernel shape, mode, dtype): the cases of issue 19's
-#: table, then 3-D, ndimage, mid-size and small ones.
+#: table, then 3-D, ndimage, mid-size, small and tiny ones.
 CASES: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], str, str]] = {
     "correlate 2,000,000 x 2,000,000 full": ("correlate", (2_000_000,), (2_000_000,), "full", "float64"),
     "convolve 1,000,003 x 5,001 same": ("convolve", (1_000_003,), (5_001,), "same", "float64"),
@@ -43,6 +43,9 @@ CASES: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], str, str]] = {
     "convolve 600x500 x 41x41 same": ("convolve", (600, 500), (41, 41), "same", "float64"),
     "convolve 256x256 x 5x5 same f32": ("convolve", (256, 256), (5, 5), "same", "float32"),
     "fftconvolve 5,000 x 300 full": ("fftconvolve", (5_000,), (300,), "full", "float64"),
+    "convolve 4x4 x 2x2 full": ("convolve", (4, 4), (2, 2), "full", "float64"),
+    "convolve2d 16x16 x 3x3 same": ("convolve2d", (16, 16), (3, 3), "same", "float64"),
+    "ndimage.correlate 16x16 x 3x3": ("ndimage.correlate", (16, 16), (3, 3), "reflect", "float64"),
 }
 
 

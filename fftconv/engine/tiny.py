@@ -58,6 +58,7 @@ import numpy as np
 from .. import background, config
 from ..core.boundary import MODES
 from ..executors.fft_lengths import next_fast_length
+from . import shifted_sums
 
 #: Most multiply-adds a 1-D `convolve` call hands to ``numpy.convolve`` (0.1-0.3 ns each; the
 #: pipeline costs ~12 us: 605 * 77 'valid' float32, 40,733 multiply-adds, took 7.5 us in
@@ -157,20 +158,26 @@ _READY: set[str] = set()
 
 def _ready(name: str, prepare: Callable[[], object]) -> bool:
     """Whether the tiny routes may call scipy's module ``name`` (``prepare``: the probes of its
-    loops) now. A process that has not imported it imports it, and probes it, in the
-    background (`fftconv.background`), and its tiny calls take the pipeline meanwhile: that
-    import had been a tiny call's first time in a fresh process (AMD EPYC, after `import
-    fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s, where scipy's own first call takes
-    0.1-0.2 ms, its module imported before)."""
+    loops) now: the caller's own import of it is probed here; a process that has not
+    imported it answers its tiny calls by shifted slices meanwhile (`_meanwhile`), and imports
+    it in the background. That import had been a tiny call's first time in a fresh process (AMD
+    EPYC, after `import fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s, where scipy's own
+    first call takes 0.1-0.2 ms, its module imported before)."""
     if name in _READY:
         return True
-    key = ("tiny routes", name)
-    if name in sys.modules and not background.pending(key):  # the caller's own import
+    if name in sys.modules and not background.pending(("tiny routes", name)):  # the caller's own import
         prepare()
         _READY.add(name)
         return True
-    background.submit(key, functools.partial(_import_and_prepare, name, prepare))
     return False
+
+
+def _meanwhile(name: str, prepare: Callable[[], object], answer: np.ndarray | None) -> np.ndarray | None:
+    """``answer`` (`fftconv.engine.shifted_sums`' sum, or None: the pipeline's) of a tiny call
+    made before scipy's module ``name`` is `_ready`, once its import is queued in the background
+    (`fftconv.background`; after the sum: the import's thread would share the call's time)."""
+    background.submit(("tiny routes", name), functools.partial(_import_and_prepare, name, prepare))
+    return answer
 
 
 def _import_and_prepare(name: str, prepare: Callable[[], object]) -> None:
@@ -405,7 +412,11 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
             or not isinstance(fillvalue, (int, float)) or not _unforced(method)):
         return None
     if not _ready("scipy.signal", _probe_signal_loops):
-        return None
+        # correlate2d centres an even kernel's 'same' window as no N-d sum does: the pipeline's
+        zero_fill = boundary in ("fill", "pad") and fillvalue == 0
+        summed = zero_fill and not (correlate and mode == "same" and (k0 % 2 == 0 or k1 % 2 == 0))
+        return _meanwhile("scipy.signal", _probe_signal_loops,
+                          shifted_sums.signal_sum(a, b, mode, correlate) if summed else None)
     loop = _scipy_2d_loop()
     if loop is None:
         import scipy.signal
@@ -472,7 +483,7 @@ def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: o
     if outputs * b.size > most or not _default_threads(threads) or not _unforced(method):
         return None
     if not _ready("scipy.signal", _probe_signal_loops):
-        return None
+        return _meanwhile("scipy.signal", _probe_signal_loops, shifted_sums.signal_sum(a, b, mode, correlate))
     loop = _scipy_nd_loop()
     if loop is None:
         import scipy.signal
@@ -611,7 +622,9 @@ def ndimage_filter(input: object, weights: object, output: object, mode: object,
     if not _default_threads(threads) or not _unforced(method):
         return None
     if not _ready("scipy.ndimage", _ndimage_functions):
-        return None
+        summed = target is None and (origin == 0 or (type(origin) is not int and not any(origin)))
+        return _meanwhile("scipy.ndimage", _ndimage_functions,
+                          shifted_sums.ndimage_sum(x, w, mode, cval, convolution) if summed else None)
     _ndimage_functions()  # made again where they were dropped (to probe again: the tests)
     loop = _ndimage[2]
     if loop is not None and x.dtype.kind == "f" and w.dtype.kind in "fiu":
