@@ -1,9 +1,9 @@
 """The compiled parts: the direct-sum loops of ``fftconv.executors.direct_compiled``, the
-running sums of ``fftconv.executors.direct_box``, the normalised filter's passes of
-``fftconv.engine.holes`` and the Winograd transforms of ``fftconv.nn.winograd``.
+running sums of ``fftconv.executors.direct_box``, the one-pass float loops of
+``fftconv.engine`` (holes, footprints) and the Winograd transforms of ``fftconv.nn.winograd``.
 
 All optional: where no C compiler is available the build skips them and fftconv runs its
-NumPy direct sums (with one warning when a direct sum is first planned), NumPy hole planes and
+NumPy direct sums (with one warning when a direct sum is first planned), NumPy float passes and
 NumPy Winograd passes instead.
 """
 
@@ -34,8 +34,8 @@ setup(
             **SHARED,
         ),
         Extension(
-            "fftconv.engine._compiled._hole_planes",
-            ["fftconv/engine/_compiled/hole_planes.c"],
+            "fftconv.engine._compiled._float_passes",
+            ["fftconv/engine/_compiled/float_passes.c"],
             # -fno-trapping-math: without it gcc does not vectorise a NaN test (x != x) in a loop;
             # the values are the same (no FP traps are enabled; 0 / 0 still gives NaN)
             extra_compile_args=["-O3", "-fno-wrapv", "-fno-trapping-math", *STRICT],

@@ -7,7 +7,7 @@ import sysconfig
 
 import pytest
 
-from fftconv.engine._compiled import hole_planes
+from fftconv.engine._compiled import float_passes
 from fftconv.executors import _compiled
 from fftconv.nn import winograd
 
@@ -18,8 +18,8 @@ def test_every_compiled_module_is_built_where_a_c_compiler_is():
         pytest.skip(f"no C compiler ({compiler}): the NumPy executors serve")
     missing = [name for name, module in [("direct loops", _compiled.direct_loops),
                                          ("running sums", _compiled.running_sums)] if module is None]
-    if hole_planes is None:
-        missing.append("hole planes")
+    if float_passes is None:
+        missing.append("float passes")
     if not winograd.compiled():
         missing.append("winograd transforms")
     assert not missing, (f"{', '.join(missing)} not built or not loadable though {compiler} is here: "

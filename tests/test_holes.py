@@ -418,7 +418,7 @@ def test_a_dataset_gives_the_center_rule_its_own_pixels_band_by_band(rng, monkey
     assert_close_nan(got, want, 0)
 
 
-needs_compiled_planes = pytest.mark.skipif(holes.hole_planes is None, reason="hole_planes.c not built")
+needs_compiled_planes = pytest.mark.skipif(holes.float_passes is None, reason="float_passes.c not built")
 
 
 @needs_compiled_planes
@@ -438,7 +438,7 @@ def test_the_compiled_split_and_divide_equal_numpys(rng, dtype, monkeypatch):
         combined = [holes.combine(numerator.copy(), denominator, image, k, r) for k in kernels for r in rules]
         return finite, values, weights, combined
     finite, values, weights, combined = run_all()
-    monkeypatch.setattr(holes, "hole_planes", None)
+    monkeypatch.setattr(holes, "float_passes", None)
     numpy_finite, *numpy_rest = run_all()
     assert finite and not numpy_finite  # the compiled pass knows the values finite; NumPy's does not tell
     np.testing.assert_array_equal(values, numpy_rest[0])

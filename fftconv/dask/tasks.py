@@ -33,6 +33,7 @@ from ..core.dtypes import cast
 from ..core.problem import Conventions, Problem
 from ..engine import run
 from ..engine.blocks import BlockFilter, filter_block, operand_bytes
+from ..engine.footprint import Footprint, resum_nonfinite
 from ..engine.holes import Holes
 from ..planning.plan import MemoryLimitError, format_bytes
 
@@ -125,6 +126,9 @@ class ChunkFilter:
     holes: Holes | None = None
     fill: float | None = None
     before: tuple[int, ...] | None = None
+    #: scipy.ndimage's footprint where its loop leaves out weights (`fftconv.engine.footprint`),
+    #: read from the extended chunk: its non-finite outputs are summed again over the others.
+    footprint: Footprint | None = None
     _plans: dict = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -148,7 +152,10 @@ class ChunkFilter:
             found = self._plans.get(key)
             if found is None:
                 found = self._plans[key] = self._prepare(extended.shape, extended.dtype, threads, budget)
-        return cast(found(extended), self.out_dtype, self.conventions.integers)
+        result = cast(found(extended), self.out_dtype, self.conventions.integers)
+        if self.footprint is not None:  # every read is inside the extended chunk
+            resum_nonfinite(extended, result, self.footprint, "constant", 0.0)
+        return result
 
     def _prepare(self, shape: Sequence[int], dtype: np.dtype, threads: int, budget: int | None
                  ) -> run.Prepared:
@@ -178,4 +185,4 @@ class ChunkFilter:
 
         return (type(self).__name__, tokenize(self.kernel), self.axes, self.correlate, self.conventions,
                 self.method, self.among, self.threads, str(self.out_dtype), self.holes, self.fill,
-                self.before)
+                self.before, None if self.footprint is None else tokenize(self.footprint.taps))

@@ -27,6 +27,7 @@ from ..executors import registry
 from ..executors.spectral import SpectralExecutor
 from ..planning.plan import MemoryLimitError, Plan, format_bytes
 from . import run
+from .footprint import Footprint
 from .hole_bands import filter_in_bands
 from .hole_tiles import HoleTiles
 from .holes import Holes, filter_with_holes
@@ -72,6 +73,9 @@ class BlockFilter:
     #: The kernel was folded for this image's samples being finite (`fftconv.ndimage.filters`):
     #: it filters no other image.
     for_finite_image: bool = False
+    #: scipy.ndimage's N-D loop leaves out some of the weights (zeroed in ``kernel``): the
+    #: caller sums the non-finite outputs again over the others (`fftconv.engine.footprint`).
+    footprint: Footprint | None = None
 
     def halo(self, ndim: int) -> list[int]:
         return [self.kernel.shape[a] - 1 if a in self.axes else 0 for a in range(ndim)]

@@ -26,7 +26,7 @@ from ..core.boundary import fill_extended, read_extended
 from ..core.problem import NDIMAGE, Problem
 from ..planning.plan import Plan
 from . import run
-from ._compiled import hole_planes
+from ._compiled import float_passes
 
 #: Denominators within this many units of rounding of the kernel's absolute sum count as zero
 #: (an FFT's sum of zeros is ~1e-16 of it, not 0).
@@ -46,7 +46,7 @@ REFINE_MACS = 1 << 27
 #: gathered windows the call's largest array, 32 MiB, 16 images of 512² float64).
 REFINE_CHUNK = 1 << 18
 BOOL = np.dtype(bool)
-#: What the compiled passes (``_compiled/hole_planes.c``) take.
+#: What the compiled passes (``_compiled/float_passes.c``) take.
 COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: An output is empty where its denominator is at most the limit, at most it in magnitude
 #: (kernels with negative taps), or below it (a rule's ``below``): the compiled divide's tests.
@@ -125,8 +125,8 @@ def split_holes(values: np.ndarray, weights: np.ndarray) -> bool:
     True
     (array([1., 0., 3.]), array([1., 0., 1.]))
     """
-    if hole_planes is not None and _alike(values, weights):
-        return hole_planes.split(values, weights)
+    if float_passes is not None and _alike(values, weights):
+        return float_passes.split(values, weights)
     holes = np.isnan(values)
     np.logical_not(holes, out=weights)
     np.copyto(values, 0, where=holes)
@@ -150,8 +150,8 @@ def sum_is_nan(values: np.ndarray) -> bool:
     >>> sum_is_nan(np.array([1.0, np.nan], np.float32)), sum_is_nan(np.array([np.inf, -np.inf]))
     (True, True)
     """
-    if hole_planes is not None and values.dtype in COMPILED_DTYPES and values.flags.c_contiguous:
-        found = hole_planes.nan_in_sum(values)
+    if float_passes is not None and values.dtype in COMPILED_DTYPES and values.flags.c_contiguous:
+        found = float_passes.nan_in_sum(values)
         if found is not None:
             return found
     return bool(np.isnan(values.sum(dtype=np.float64)))
@@ -338,8 +338,8 @@ def _divided(numerator: np.ndarray, denominator: np.ndarray, out: np.ndarray, li
     dividing: the mask is made only for a block that has some). ``limit`` is taken in the
     denominator's dtype on both paths."""
     limit = denominator.dtype.type(limit)
-    compiled = hole_planes is not None and _alike(numerator, denominator, out)
-    if compiled and not hole_planes.divide(numerator, denominator, out, limit, test):
+    compiled = float_passes is not None and _alike(numerator, denominator, out)
+    if compiled and not float_passes.divide(numerator, denominator, out, limit, test):
         return None
     if test == EMPTY_AT_MOST:
         empty = denominator <= limit

@@ -32,6 +32,7 @@ from ..core.messages import shown
 from ..core.problem import NDIMAGE
 from ..engine import lane, tiny
 from ..engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
+from ..engine.footprint import Footprint, resum_nonfinite, skips_weights, without_skipped
 from ..engine.holes import Holes, scale_of
 from ..engine.holes import compute_dtype as compute_dtype_of_holes
 from ..executors.nonfinite import all_finite
@@ -104,7 +105,7 @@ def correlate(input: ArrayLike, weights: ArrayLike, output: object = None, mode:
     array([3., 6., 9.])
     """
     return _filter(input, weights, output, mode, cval, origin, axes, method, threads, False, progress, nan,
-                   mask)
+                   mask, footprint=True)
 
 
 def convolve(input: ArrayLike, weights: ArrayLike, output: object = None, mode: NDImageMode = "reflect",
@@ -122,7 +123,7 @@ def convolve(input: ArrayLike, weights: ArrayLike, output: object = None, mode: 
     array([ 1.,  4.,  7., 10.,  8.])
     """
     return _filter(input, weights, output, mode, cval, origin, axes, method, threads, True, progress, nan,
-                   mask)
+                   mask, footprint=True)
 
 
 def _masked_array(value: object) -> bool:
@@ -166,8 +167,9 @@ def filter_holes(input: ArrayLike, weights: ArrayLike, rule: Holes, *, convoluti
 
 
 def _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution, progress,
-            nan="propagate", mask=None, rule=None):
-    """The body of `correlate` and `convolve`."""
+            nan="propagate", mask=None, rule=None, footprint=False):
+    """The body of `correlate` and `convolve` (``footprint``: their loop's, which leaves out
+    tiny weights: `prepare_filter`), and of the 1-D passes."""
     if nan not in NAN_TREATMENTS:
         raise ValueError(f"nan must be one of {', '.join(map(repr, NAN_TREATMENTS))}, got {shown(nan)}")
     if _masked_array(input):
@@ -200,10 +202,12 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
                 return route(input, into)
     x = _source(input)
     work, out_dtype, out_array = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
-                                                convolution, nan)
+                                                convolution, nan, footprint and mask is None)
     if rule is not None:
         work = dataclasses.replace(work, holes=rule)
     mask = None if mask is None else _mask(mask, x)
+    if work.footprint is not None and _overlaps(out_array, x):
+        x = x.copy()  # the image's non-finite outputs are summed again from its values, once written over
     ndim = len(x.shape)
     kernel = work.kernel
     if out_array is None:
@@ -214,6 +218,8 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         routed_here = whole_image_route(x, work, out_dtype)
         if routed_here is not None:
             route, lease = routed_here
+            if work.footprint is not None:
+                route = _summing_footprint(route, work)
             lane.remember(key, route, lease)
             return route(x, out_array)
     lane.unrouted(key)  # no route to remember: a tiny call of this signature stays with scipy's loop
@@ -224,7 +230,26 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         target[...] = cast(np.asarray(np.asarray(x) * kernel), out_dtype, NDIMAGE.integers)
         return target
     filter_in_blocks(x, work, target, out_dtype, block_budget(input), progress, mask)
+    if work.footprint is not None:
+        resum_nonfinite(x, target, work.footprint, work.mode, work.cval)
     return target
+
+
+def _overlaps(output, x) -> bool:
+    return isinstance(output, np.ndarray) and isinstance(x, np.ndarray) and np.may_share_memory(output, x)
+
+
+def _summing_footprint(route, work: BlockFilter):
+    """``route`` (`whole_image_route`'s), then the non-finite outputs summed again over the
+    footprint of ``work``'s weights, as scipy.ndimage's loop sums them."""
+
+    def call(image: np.ndarray, output: np.ndarray | None = None) -> np.ndarray:
+        if _overlaps(output, image):
+            image = image.copy()
+        result = route(image, output)
+        resum_nonfinite(image, result, work.footprint, work.mode, work.cval)
+        return result
+    return call
 
 
 def block_budget(input: object) -> int | None:
@@ -250,10 +275,12 @@ def _mask(mask, x) -> np.ndarray:
 
 
 def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads, convolution: bool,
-                   nan: str = "propagate") -> tuple[BlockFilter, np.dtype, object]:
+                   nan: str = "propagate", footprint: bool = False) -> tuple[BlockFilter, np.dtype, object]:
     """scipy.ndimage's checks and readings of a call's arguments, for an image ``x`` (anything
     with ``shape`` and ``dtype``): the `fftconv.engine.blocks.BlockFilter` to run, the output
     dtype, and the output array given (or None). Shared by this module and `fftconv.dask.ndimage`.
+    ``footprint``: the weights are the N-D ``correlate``/``convolve``'s, whose loop leaves out
+    the tiny ones (`fftconv.engine.footprint`; scipy's 1-D filters sum every weight).
 
     Examples
     --------
@@ -279,6 +306,12 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     out_dtype, out_array = _output(output, x, w)
     if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
         kernel = kernel.astype(np.float64)
+    summed_taps = None
+    if footprint and nan == "propagate" and skips_weights(kernel):
+        kernel = without_skipped(kernel)
+        # the correlation the executors sum (a convolution reverses its kernel about `before`)
+        taps = np.flip(kernel, tuple(axes)) if convolution else kernel
+        summed_taps = Footprint(taps, tuple(before))
     kernel, before, for_finite_image = _folded(kernel, before, axes, x, mode, cval, convolution)
     holes = fill = None
     if nan != "propagate" and np.dtype(x.dtype).kind == "c":
@@ -288,7 +321,7 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     elif nan == "fill":
         fill = cval
     work = BlockFilter(kernel, tuple(sorted(axes)), tuple(before), mode, cval, not convolution, method,
-                       nthreads, holes, fill, for_finite_image)
+                       nthreads, holes, fill, for_finite_image, summed_taps)
     return work, out_dtype, out_array
 
 

@@ -19,6 +19,7 @@ from ... import ndimage
 from ...core.messages import shown
 from ...core.problem import NDIMAGE
 from ...engine.blocks import extension_dtype
+from ...engine.footprint import Footprint
 from ...ndimage import prepare_filter
 from ...ndimage.arguments import NDImageMode
 from ..chunks import as_dask, map_extended
@@ -80,7 +81,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         raise ValueError(f"nan must be one of {choices}, got {shown(nan)}")
     x = as_dask(input, chunks)
     work, out_dtype, _ = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
-                                        convolution, nan)
+                                        convolution, nan, footprint=mask is None)
     if mask is not None:  # masked pixels become holes (NaN), lazily, chunk by chunk
         m = as_dask(mask, x.chunks)
         if m.shape != x.shape:
@@ -101,7 +102,9 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     axes = work.axes
     if work.holes is None and work.kernel.ndim == x.ndim:  # the kernel has length 1 on the other axes:
         axes = tuple(range(x.ndim))  # filtered over all, no chunk is transposed to put its axes last
+    # a chunk's outputs read its extended samples from its first: the footprint starts there
+    footprint = None if work.footprint is None else Footprint(work.footprint.taps, (0,) * x.ndim)
     compute = ChunkFilter(work.kernel, axes, work.correlate, NDIMAGE, work.method, None, threads, out_dtype,
-                          work.holes, work.fill, work.before)
+                          work.holes, work.fill, work.before, footprint)
     return map_extended(x, x.chunks, region, mode, cval, extension_dtype(np.dtype(x.dtype), work), compute,
                         out_dtype)

@@ -1,5 +1,5 @@
-"""The normalised filter's passes in C (``hole_planes.c``, built by ``pip install``; optional:
-NumPy serves without). ``hole_planes`` is None where the module was not built."""
+"""One-pass loops over float arrays in C (``float_passes.c``, built by ``pip install``;
+optional: NumPy serves without). ``float_passes`` is None where the module was not built."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from types import ModuleType
 
 def _load() -> ModuleType | None:
     try:
-        return importlib.import_module(f"{__name__}._hole_planes")
+        return importlib.import_module(f"{__name__}._float_passes")
     except ImportError:
         return None
 
 
-#: ``split`` and ``divide`` (see ``hole_planes.c``).
-hole_planes = _load()
+#: ``split``, ``divide``, ``nan_in_sum`` and ``all_finite`` (see ``float_passes.c``).
+float_passes = _load()

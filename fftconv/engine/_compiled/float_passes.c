@@ -1,5 +1,6 @@
-/* The two passes of a normalised filter around its sums (`fftconv.engine.holes`), one memory
- * pass each where NumPy takes three.
+/* One-pass loops over float arrays for the engine, each one memory pass where NumPy takes two
+ * or three: the normalised filter's passes around its sums (`fftconv.engine.holes`), astropy's
+ * test for holes, and a test for NaN and inf (`fftconv.engine.footprint`).
  *
  * split(values, weights) -> bool, in place over two arrays of one dtype (float32 or float64)
  * and size, each C-contiguous: weights[i] = 0 where values[i] is NaN (a hole), else 1; the
@@ -17,6 +18,9 @@
  * Stops at the first NaN, so an image with holes is answered in its first rows. None where
  * no NaN is found but the finite values are large enough for a sum to overflow (the caller
  * sums): never for float32.
+ *
+ * all_finite(values) -> bool, for a C-contiguous float32 or float64 array: no NaN, no inf.
+ * Stops at the first that is not finite.
  *
  * The GIL is released while they run.
  */
@@ -71,28 +75,42 @@
 DEFINE_PLANES(float, f32)
 DEFINE_PLANES(double, f64)
 
-#define NAN_BLOCK 4096
+#define SCAN_BLOCK 4096
 
-/* nan_in_sum's answer: 1 NaN, 0 not, -1 unknown (the sum of the finite values might overflow) */
+/* nan_in_sum's answer: 1 NaN, 0 not, -1 unknown (the sum of the finite values might overflow).
+   Integer flags only, so that the loop vectorises: a float maximum would not. */
 #define DEFINE_NAN_IN_SUM(T, NAME)                                                                  \
     CLONES static int NAME##_nan_in_sum(const T *v, Py_ssize_t n)                                  \
     {                                                                                               \
-        int positive = 0, negative = 0;                                                             \
-        T largest = 0;                                                                              \
-        for (Py_ssize_t start = 0; start < n; start += NAN_BLOCK) {                                 \
-            Py_ssize_t stop = n - start < NAN_BLOCK ? n : start + NAN_BLOCK;                        \
+        int positive = 0, negative = 0, big = 0;                                                    \
+        /* beyond this magnitude n values might overflow a double sum (inf included) */             \
+        const double limit_double = DBL_MAX / (double)(n > 0 ? n : 1);                              \
+        const T limit = limit_double > (double)FLT_MAX && sizeof(T) == 4 ? (T)INFINITY : (T)limit_double; \
+        for (Py_ssize_t start = 0; start < n; start += SCAN_BLOCK) {                                \
+            Py_ssize_t stop = n - start < SCAN_BLOCK ? n : start + SCAN_BLOCK;                      \
             int nan = 0;                                                                            \
             for (Py_ssize_t i = start; i < stop; i++) {                                             \
                 T x = v[i], a = x < 0 ? -x : x;                                                     \
                 nan |= x != x;                                                                      \
                 positive |= x == (T)INFINITY;                                                       \
                 negative |= x == -(T)INFINITY;                                                      \
-                largest = a > largest ? a : largest;                                                \
+                big |= a > limit;                                                                   \
             }                                                                                       \
             if (nan) return 1;                                                                      \
         }                                                                                           \
         if (positive && negative) return 1;                                                         \
-        return (double)largest * (double)n < DBL_MAX ? 0 : -1;                                      \
+        return big ? -1 : 0;                                                                        \
+    }                                                                                               \
+                                                                                                    \
+    CLONES static int NAME##_all_finite(const T *v, Py_ssize_t n)                                  \
+    {                                                                                               \
+        for (Py_ssize_t start = 0; start < n; start += SCAN_BLOCK) {                                \
+            Py_ssize_t stop = n - start < SCAN_BLOCK ? n : start + SCAN_BLOCK;                      \
+            int spoilt = 0;                                                                         \
+            for (Py_ssize_t i = start; i < stop; i++) spoilt |= (v[i] - v[i]) != (T)0;              \
+            if (spoilt) return 0;                                                                   \
+        }                                                                                           \
+        return 1;                                                                                   \
     }
 
 DEFINE_NAN_IN_SUM(float, f32)
@@ -193,6 +211,25 @@ static PyObject *py_nan_in_sum(PyObject *self, PyObject *arg)
     return PyBool_FromLong(found);
 }
 
+static PyObject *py_all_finite(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    int kind = kind_of(&view);
+    if (kind < 0) {
+        PyErr_SetString(PyExc_TypeError, "all_finite takes a float32 or float64 array");
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Py_ssize_t n = view.len / view.itemsize;
+    int finite;
+    Py_BEGIN_ALLOW_THREADS
+    finite = kind == 0 ? f32_all_finite(view.buf, n) : f64_all_finite(view.buf, n);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(finite);
+}
+
 static PyMethodDef methods[] = {
     {"split", py_split, METH_VARARGS,
      "split(values, weights) -> all finite: holes (NaN) of values zeroed, weights 1 or 0; see the source."},
@@ -200,10 +237,12 @@ static PyMethodDef methods[] = {
      "divide(numerator, denominator, out, limit, test) -> outputs with an empty denominator; see the source."},
     {"nan_in_sum", py_nan_in_sum, METH_O,
      "nan_in_sum(values) -> whether the array's float64 sum would be NaN (None: unknown); see the source."},
+    {"all_finite", py_all_finite, METH_O,
+     "all_finite(values) -> whether a float array holds no NaN and no inf; see the source."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_hole_planes",
-                                    "Compiled passes of the normalised filter (see hole_planes.c).", -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_float_passes",
+                                    "One-pass loops over float arrays (see float_passes.c).", -1, methods};
 
-PyMODINIT_FUNC PyInit__hole_planes(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__float_passes(void) { return PyModule_Create(&module); }

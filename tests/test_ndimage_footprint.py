@@ -1,0 +1,110 @@
+"""scipy.ndimage's N-D ``correlate``/``convolve`` leave out weights within DBL_EPSILON of zero:
+a NaN or inf pixel reaches only the outputs whose footprint (the other weights) covers it.
+fftconv's executors sum every tap, then sum those outputs again as scipy does
+(`fftconv.engine.footprint`). scipy is the oracle on every path: each executor, origins and
+even kernels, blocks of a memmap, dask chunks, a signature's repeated calls, in place."""
+
+import numpy as np
+import pytest
+import scipy.ndimage
+
+import fftconv
+import fftconv.ndimage as nd
+from fftconv.engine import footprint
+
+LAPLACE = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+SOBEL = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])  # rank 1: the separable passes
+
+
+def holed(rng, shape, dtype=np.float64):
+    x = rng.standard_normal(shape).astype(dtype)
+    flat = x.reshape(-1)
+    flat[rng.choice(x.size, 12, replace=False)] = np.nan
+    flat[rng.choice(x.size, 3, replace=False)] = np.inf
+    flat[rng.choice(x.size, 3, replace=False)] = -np.inf
+    return x
+
+
+def assert_as_scipy(got, want, tol=1e-12):
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    finite = np.isfinite(want)
+    scale = max(np.abs(want[finite]).max(), 1)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=tol, atol=tol * scale)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft", "tiled", "auto"])
+@pytest.mark.parametrize("convolution", [False, True])
+def test_nonfinite_pixels_reach_only_the_footprint(rng, method, convolution):
+    x = holed(rng, (120, 90))  # over the tiny routes (scipy's own loop)
+    weights = rng.standard_normal((4, 5))
+    weights[rng.random(weights.shape) < 0.4] = 0.0
+    weights[1, 1] = 1e-20  # left out by scipy's loop too
+    ours = nd.convolve if convolution else nd.correlate
+    theirs = scipy.ndimage.convolve if convolution else scipy.ndimage.correlate
+    for mode, origin in [("reflect", 0), ("nearest", (-1, 1)), ("constant", (1, -2)), ("grid-wrap", 0)]:
+        got = ours(x, weights, mode=mode, cval=0.5, origin=origin, method=method)
+        assert_as_scipy(got, theirs(x, weights, mode=mode, cval=0.5, origin=origin))
+
+
+@pytest.mark.parametrize("kernel", [LAPLACE, SOBEL], ids=["laplace", "sobel"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_operators_with_zero_taps_as_scipy(rng, kernel, dtype):
+    x = holed(rng, (256, 192), dtype)
+    assert_as_scipy(nd.correlate(x, kernel), scipy.ndimage.correlate(x, kernel), 1e-6)
+    want = scipy.ndimage.convolve(x, kernel, mode="mirror")
+    assert_as_scipy(nd.convolve(x, kernel, mode="mirror"), want, 1e-6)
+
+
+def test_three_dimensions_and_repeated_calls(rng):
+    weights = np.zeros((3, 3, 3))
+    weights[1, 1, :] = weights[1, :, 1] = weights[:, 1, 1] = 1.0  # a 3-D cross
+    for _ in range(3):  # the signature's later calls take the lane's route
+        x = holed(rng, (40, 41, 42))
+        assert_as_scipy(nd.correlate(x, weights), scipy.ndimage.correlate(x, weights))
+
+
+def test_filtered_in_place(rng):
+    x = holed(rng, (80, 80))
+    want = scipy.ndimage.correlate(x, LAPLACE)
+    assert nd.correlate(x, LAPLACE, output=x) is x
+    assert_as_scipy(x, want)
+
+
+def test_memmap_in_blocks_under_a_memory_limit(rng, tmp_path):
+    x = holed(rng, (300, 200))
+    source = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=x.dtype, shape=x.shape)
+    source[...] = x
+    monkey_rows = footprint.READ_POINTS
+    try:
+        footprint.READ_POINTS = 4096  # several bands of the output summed again
+        with fftconv.config.override(memory_limit="256KB"):
+            got = nd.convolve(source, LAPLACE, mode="wrap")
+    finally:
+        footprint.READ_POINTS = monkey_rows
+    assert_as_scipy(got, scipy.ndimage.convolve(x, LAPLACE, mode="wrap"))
+
+
+def test_dask_chunks_as_scipy(rng):
+    pytest.importorskip("dask")
+    import fftconv.dask.ndimage
+
+    x = holed(rng, (60, 50))
+    got = fftconv.dask.ndimage.correlate(x, SOBEL, mode="reflect", chunks=(17, 23)).compute()
+    assert_as_scipy(got, scipy.ndimage.correlate(x, SOBEL, mode="reflect"))
+
+
+def test_the_one_dimensional_filters_sum_every_weight(rng):
+    """scipy's correlate1d multiplies its zero weights too: a NaN reaches the whole window."""
+    x = holed(rng, (50, 40))
+    weights = np.array([1.0, 0.0, -1.0])
+    assert_as_scipy(nd.correlate1d(x, weights, axis=0), scipy.ndimage.correlate1d(x, weights, axis=0))
+
+
+def test_finite_images_are_untouched_by_the_footprint(rng):
+    x = rng.standard_normal((70, 60))
+    weights = LAPLACE.copy()
+    weights[0, 0] = 1e-20
+    np.testing.assert_allclose(nd.correlate(x, weights), scipy.ndimage.correlate(x, weights), atol=1e-12)
