@@ -1,5 +1,8 @@
 """Non-finite values stay local (every method equals the direct sum), integers stay exact."""
 
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -148,3 +151,21 @@ def test_calls_from_several_threads_at_once_stay_correct(rng):
         for _ in range(3):
             for got, want in zip(pool.map(run, range(8)), wants):
                 assert_close(got, want)
+
+
+def test_nonfinite_values_found_by_a_transform_raise_no_warning(tmp_path):
+    """A NaN or inf is found by the spectrum it makes (then kept local): NumPy's transform,
+    which serves a process that has not imported scipy.fft, warned "invalid value encountered
+    in rfft_n_even" on the way, an error under ``-W error``."""
+    script = (
+        "import sys, numpy as np, fftconv, fftconv.ndimage\n"
+        "x = np.ones((300, 300)); x[5, 5] = np.nan; x[50, 60] = np.inf\n"
+        "fftconv.ndimage.correlate(x, np.ones((9, 9)), method='fft')\n"
+        "fftconv.convolve(x, np.ones((9, 9)), 'same', method='fft')\n"
+        "assert 'scipy.fft' not in sys.modules\n"
+        "print('ok')\n")
+    homes = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = {**os.environ, **homes, "FFTCONV_CALIBRATE": "off", "FFTCONV_BACKEND": "pocketfft"}
+    done = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
