@@ -63,3 +63,18 @@ def test_calls_the_sums_do_not_answer_are_left_to_the_pipeline():
     assert shifted_sums.ndimage_sum(ones, wider, "reflect", 0.0, False) is None
     assert shifted_sums.ndimage_sum(ones.astype(complex), np.ones((2, 2)), "reflect", 0.0, False) is None
     assert shifted_sums.ndimage_sum(ones, np.ones((2, 2)), "unknown", 0.0, False) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128])
+def test_signal_sums_are_convolve2d_where_the_tiny_route_takes_them(rng, dtype):
+    """`tiny.signal_2d` hands zero-filled `convolve2d`/`correlate2d` calls here, except an
+    even kernel's 'same' correlation (correlate2d centres it one sample off correlate's)."""
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for shapes in [((4, 4), (2, 2)), ((7, 5), (3, 3)), ((6, 9), (3, 2)), ((5, 6), (1, 3))]:
+        a, b = operand(rng, shapes[0], dtype), operand(rng, shapes[1], dtype)
+        for mode, correlate in itertools.product(("full", "same", "valid"), (False, True)):
+            if correlate and mode == "same" and any(k % 2 == 0 for k in b.shape):
+                continue
+            want = (scipy.signal.correlate2d if correlate else scipy.signal.convolve2d)(a, b, mode)
+            got = shifted_sums.signal_sum(a, b, mode, correlate)
+            np.testing.assert_allclose(got, want, tolerance, tolerance, err_msg=f"{mode} {correlate}")

@@ -573,8 +573,8 @@ def execute(problem: Problem, plan: Plan, *, prepared: object = None, out: np.nd
     try:
         executor.run(problem, plan, target, prepared, check_finite=not finite)
     except NonFiniteInput:  # run again on finite operands; then the outputs they reach
-        finite = dataclasses.replace(problem, x=_finite(problem.x), h=_finite(problem.h))
-        executor.run(finite, plan, target, prepared, check_finite=False)
+        zeroed = dataclasses.replace(problem, x=_finite(problem.x), h=_finite(problem.h))
+        executor.run(zeroed, plan, target, prepared, check_finite=False)
         repair(target, problem.x, problem.h, problem.windows)
         timed = False  # not what the plan's calls take
     ran = time.perf_counter()

@@ -191,43 +191,40 @@ static PyObject *py_divide(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(empty);
 }
 
-static PyObject *py_nan_in_sum(PyObject *self, PyObject *arg)
+/* One C-contiguous float32 or float64 array read by a scan: its answer, or -2 with an exception
+   set (`name` says which scan refused the array). */
+static int run_scan(PyObject *arg, const char *name, int (*f32)(const float *, Py_ssize_t),
+                    int (*f64)(const double *, Py_ssize_t))
 {
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -2;
     int kind = kind_of(&view);
     if (kind < 0) {
-        PyErr_SetString(PyExc_TypeError, "nan_in_sum takes a float32 or float64 array");
+        PyErr_Format(PyExc_TypeError, "%s takes a float32 or float64 array", name);
         PyBuffer_Release(&view);
-        return NULL;
+        return -2;
     }
     Py_ssize_t n = view.len / view.itemsize;
-    int found;
+    int answer;
     Py_BEGIN_ALLOW_THREADS
-    found = kind == 0 ? f32_nan_in_sum(view.buf, n) : f64_nan_in_sum(view.buf, n);
+    answer = kind == 0 ? f32(view.buf, n) : f64(view.buf, n);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
+    return answer;
+}
+
+static PyObject *py_nan_in_sum(PyObject *self, PyObject *arg)
+{
+    int found = run_scan(arg, "nan_in_sum", f32_nan_in_sum, f64_nan_in_sum);
+    if (found == -2) return NULL;
     if (found < 0) Py_RETURN_NONE;
     return PyBool_FromLong(found);
 }
 
 static PyObject *py_all_finite(PyObject *self, PyObject *arg)
 {
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
-    int kind = kind_of(&view);
-    if (kind < 0) {
-        PyErr_SetString(PyExc_TypeError, "all_finite takes a float32 or float64 array");
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    Py_ssize_t n = view.len / view.itemsize;
-    int finite;
-    Py_BEGIN_ALLOW_THREADS
-    finite = kind == 0 ? f32_all_finite(view.buf, n) : f64_all_finite(view.buf, n);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&view);
-    return PyBool_FromLong(finite);
+    int finite = run_scan(arg, "all_finite", f32_all_finite, f64_all_finite);
+    return finite == -2 ? NULL : PyBool_FromLong(finite);
 }
 
 static PyMethodDef methods[] = {
