@@ -95,8 +95,8 @@ def ndimage_sum(x: np.ndarray, w: np.ndarray, mode: str, cval: float, convolutio
     extended = read_extended(x, ranges, mode, cval, FLOAT64)
     out = np.zeros(x.shape)
     product = np.empty(x.shape)
-    for tap in itertools.product(*map(range, weights.shape)):
-        if abs(weights[tap]) > TINY_WEIGHT:  # scipy's loop sums no other tap
+    for tap, value in zip(itertools.product(*map(range, weights.shape)), weights.ravel().tolist()):
+        if abs(value) > TINY_WEIGHT:  # scipy's loop sums no other tap
             window = extended[tuple(slice(t, t + n) for t, n in zip(tap, x.shape))]
-            out += np.multiply(window, weights[tap], out=product)
+            out += np.multiply(window, value, out=product)
     return out.astype(x.dtype, copy=False)

@@ -160,7 +160,7 @@ def _ready(name: str, prepare: Callable[[], object]) -> bool:
     """Whether the tiny routes may call scipy's module ``name`` (``prepare``: the probes of its
     loops) now: the caller's own import of it is probed here; a process that has not
     imported it answers its tiny calls by shifted slices meanwhile (`_meanwhile`), and imports
-    it in the background. That import had been a tiny call's first time in a fresh process (AMD
+    it in the background from the second. That import had been a tiny call's first time in a fresh process (AMD
     EPYC, after `import fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s, where scipy's own
     first call takes 0.1-0.2 ms, its module imported before)."""
     if name in _READY:
@@ -172,11 +172,20 @@ def _ready(name: str, prepare: Callable[[], object]) -> bool:
     return False
 
 
+#: scipy modules a tiny call has wanted before they were `_ready`.
+_WANTED: set[str] = set()
+
+
 def _meanwhile(name: str, prepare: Callable[[], object], answer: np.ndarray | None) -> np.ndarray | None:
     """``answer`` (`fftconv.engine.shifted_sums`' sum, or None: the pipeline's) of a tiny call
-    made before scipy's module ``name`` is `_ready`, once its import is queued in the background
-    (`fftconv.background`; after the sum: the import's thread would share the call's time)."""
-    background.submit(("tiny routes", name), functools.partial(_import_and_prepare, name, prepare))
+    made before scipy's module ``name`` is `_ready`. The second such call queues the module's
+    import in the background (`fftconv.background`), after its sum: a process that makes one
+    tiny call does not spend the import's 0.2-0.7 s of a core on it, nor its first call the
+    thread's start (60-90 us beside a 4x4 * 2x2 sum's 50)."""
+    if name in _WANTED:
+        background.submit(("tiny routes", name), functools.partial(_import_and_prepare, name, prepare))
+    else:
+        _WANTED.add(name)
     return answer
 
 
