@@ -108,3 +108,18 @@ def test_finite_images_are_untouched_by_the_footprint(rng):
     weights = LAPLACE.copy()
     weights[0, 0] = 1e-20
     np.testing.assert_allclose(nd.correlate(x, weights), scipy.ndimage.correlate(x, weights), atol=1e-12)
+
+
+def test_an_integer_image_needs_no_footprint(rng):
+    from fftconv.ndimage.filters import prepare_filter
+
+    image = rng.integers(0, 255, (40, 40)).astype(np.uint8)
+    assert prepare_filter(image, LAPLACE, None, "reflect", 0.0, 0, None, "auto", 1, False,
+                          footprint=True)[0].footprint is None
+    # ... unless its border is not finite
+    work = prepare_filter(image, LAPLACE, None, "constant", np.nan, 0, None, "auto", 1, False,
+                          footprint=True)[0]
+    assert work.footprint is not None
+    image = rng.integers(0, 255, (300, 200)).astype(np.uint8)  # past the tiny routes
+    border = {"output": np.float64, "mode": "constant", "cval": np.nan}
+    assert_as_scipy(nd.correlate(image, LAPLACE, **border), scipy.ndimage.correlate(image, LAPLACE, **border))

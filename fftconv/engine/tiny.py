@@ -160,9 +160,9 @@ def _ready(name: str, prepare: Callable[[], object]) -> bool:
     """Whether the tiny routes may call scipy's module ``name`` (``prepare``: the probes of its
     loops) now: the caller's own import of it is probed here; a process that has not
     imported it answers its tiny calls by shifted slices meanwhile (`_meanwhile`), and imports
-    it in the background from the second. That import had been a tiny call's first time in a fresh process (AMD
-    EPYC, after `import fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s, where scipy's own
-    first call takes 0.1-0.2 ms, its module imported before)."""
+    it in the background from the second. That import had been a tiny call's first time in a
+    fresh process (AMD EPYC, after `import fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s,
+    where scipy's own first call takes 0.1-0.2 ms, its module imported before)."""
     if name in _READY:
         return True
     if name in sys.modules and not background.pending(("tiny routes", name)):  # the caller's own import

@@ -307,7 +307,9 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     if out_dtype.kind in "biu":  # scipy.ndimage sums in double before truncating: so do we
         kernel = kernel.astype(np.float64)
     summed_taps = None
-    if footprint and nan == "propagate" and skips_weights(kernel):
+    # (an integer image read with a finite border has no NaN or inf for the footprint to keep)
+    nonfinite_possible = np.dtype(x.dtype).kind in "fc" or not bool(np.isfinite(cval))
+    if footprint and nan == "propagate" and nonfinite_possible and skips_weights(kernel):
         kernel = without_skipped(kernel)
         # the correlation the executors sum (a convolution reverses its kernel about `before`)
         taps = np.flip(kernel, tuple(axes)) if convolution else kernel
