@@ -123,3 +123,16 @@ def test_an_integer_image_needs_no_footprint(rng):
     image = rng.integers(0, 255, (300, 200)).astype(np.uint8)  # past the tiny routes
     border = {"output": np.float64, "mode": "constant", "cval": np.nan}
     assert_as_scipy(nd.correlate(image, LAPLACE, **border), scipy.ndimage.correlate(image, LAPLACE, **border))
+
+
+def test_in_place_under_a_memory_limit(rng, tmp_path):
+    """Filtering into the image itself: a finite image needs no footprint (blocks refuse an
+    overlap as before); a memmap with NaN is refused, since its copy may not fit."""
+    x = rng.standard_normal((300, 300))
+    with fftconv.config.override(memory_limit="1MB"):
+        with pytest.raises(ValueError, match="overlaps"):
+            nd.correlate(x, LAPLACE, output=x)
+    source = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float64, shape=(300, 300))
+    source[...] = holed(rng, (300, 300))
+    with pytest.raises(ValueError, match="separate output array"):
+        nd.correlate(source, LAPLACE, output=source)

@@ -207,7 +207,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         work = dataclasses.replace(work, holes=rule)
     mask = None if mask is None else _mask(mask, x)
     if work.footprint is not None and _overlaps(out_array, x):
-        x = x.copy()  # the image's non-finite outputs are summed again from its values, once written over
+        work, x = _footprint_in_place(work, x, isinstance(input, np.memmap))
     ndim = len(x.shape)
     kernel = work.kernel
     if out_array is None:
@@ -237,6 +237,20 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
 
 def _overlaps(output, x) -> bool:
     return isinstance(output, np.ndarray) and isinstance(x, np.ndarray) and np.may_share_memory(output, x)
+
+
+def _footprint_in_place(work: BlockFilter, x: np.ndarray, mapped: bool) -> tuple[BlockFilter, np.ndarray]:
+    """For an output that is the image: its non-finite outputs are summed again from its values
+    after it is written over. An image with no NaN or inf needs none summed (the footprint is
+    dropped); one in memory is read from a copy; a memmap (``mapped``) is refused (its copy may
+    not fit)."""
+    if all_finite(x):
+        return dataclasses.replace(work, footprint=None), x
+    if mapped:
+        raise ValueError("output is the input, which holds NaN or inf, and the weights have zero taps that "
+                         "scipy.ndimage leaves out (a NaN reaches only the others' outputs): the filter "
+                         "needs the input's values after writing the output; pass a separate output array")
+    return work, x.copy()
 
 
 def _summing_footprint(route, work: BlockFilter):
