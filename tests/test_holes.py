@@ -457,6 +457,7 @@ def test_the_compiled_split_tells_an_infinite_value(rng):
 
 
 @needs_compiled_planes
+@pytest.mark.filterwarnings("ignore:overflow encountered")  # astropy's own sum warns so too
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @given(data=st.data())
 @settings(max_examples=60, deadline=None)
