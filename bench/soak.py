@@ -8,9 +8,9 @@ boundary, origin, a dtype (bool, int8 ... uint64, float16 ... complex128, big-en
 a memory layout (non-contiguous, negative strides), NaN/inf now and then, a thread count
 1-4 and a method that applies, and compares the answer with a reference computed
 independently: the sum over kernel taps of shifted copies of the image (extended with
-np.pad for ndimage's modes, over the taps scipy.ndimage's loop sums: real weights above
-DBL_EPSILON in magnitude), in long double (complex long double), with integers summed
-exactly in Python integers.
+np.pad for ndimage's modes, over the taps scipy.ndimage's loop sums: weights above DBL_EPSILON
+in magnitude, complex ones part by part), in long double (complex long double), with integers
+summed exactly in Python integers.
 
 Error bounds, per output ``i`` (``eps``: of the dtype fftconv computes in; ``M_i``: the sum of
 ``|x| |h|`` over output ``i``'s terms; ``n``: the kernel's size; ``N``: the FFT's points):
@@ -81,9 +81,17 @@ def draw_array(rng, shape, dtype, special: bool) -> np.ndarray:
 
 def exact_full(x: np.ndarray, h: np.ndarray, footprint: bool = False) -> np.ndarray:
     """The full convolution as a sum of shifted copies: in Python integers for integer inputs
-    (exact), else in (complex) long double. ``footprint``: over the real taps above
-    DBL_EPSILON in magnitude only, as scipy.ndimage's N-D loop sums them."""
+    (exact), else in (complex) long double. ``footprint``: over the taps above DBL_EPSILON in
+    magnitude only, as scipy.ndimage's N-D loop sums them, complex operands part by part as it
+    filters them (``real = x.real * h.real - x.imag * h.imag``, each product its own footprint)."""
     kind = np.result_type(x, h).kind
+    if footprint and kind == "c":
+        xr, xi = np.real(x), np.imag(x)  # (zeros for a real image)
+        hr, hi = np.real(h), np.imag(h)
+        out = np.zeros(tuple(a + b - 1 for a, b in zip(x.shape, h.shape)), np.clongdouble)
+        out.real = exact_full(xr, hr, True) - exact_full(xi, hi, True)
+        out.imag = exact_full(xr, hi, True) + exact_full(xi, hr, True)
+        return out
     if kind in "biu":
         xs = np.array([int(v) for v in x.ravel()], dtype=object).reshape(x.shape)
         taps = {j: int(h[j]) for j in np.ndindex(h.shape)}
@@ -92,7 +100,7 @@ def exact_full(x: np.ndarray, h: np.ndarray, footprint: bool = False) -> np.ndar
         work = np.clongdouble if kind == "c" else np.longdouble
         xs = x.astype(work)
         taps = {j: h[j].astype(work) for j in np.ndindex(h.shape)
-                if not (footprint and h.dtype.kind != "c" and abs(float(h[j])) <= np.finfo(np.float64).eps)}
+                if not (footprint and abs(float(h[j])) <= np.finfo(np.float64).eps)}
         out = np.zeros(tuple(a + b - 1 for a, b in zip(x.shape, h.shape)), work)
     with np.errstate(invalid="ignore", over="ignore"):
         for j, tap in taps.items():

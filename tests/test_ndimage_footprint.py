@@ -148,3 +148,21 @@ def test_a_complex_image_keeps_its_parts_apart(rng):
     want = scipy.ndimage.correlate(x, LAPLACE)
     for part in (np.real, np.imag):
         assert_as_scipy(part(got), part(want))
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize("complex_image", [False, True])
+def test_complex_weights_leave_out_their_parts_as_scipy(rng, method, complex_image):
+    """scipy filters with complex weights part by part, each part's zero taps left out."""
+    x = rng.standard_normal((120, 90))
+    if complex_image:
+        x = x + 1j * rng.standard_normal((120, 90))
+    x[30, 40] = np.nan
+    x[70, 20] = np.inf
+    weights = LAPLACE + 1j * np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, -1.0]])
+    for convolution in (False, True):
+        ours = nd.convolve if convolution else nd.correlate
+        theirs = scipy.ndimage.convolve if convolution else scipy.ndimage.correlate
+        got, want = ours(x, weights, method=method), theirs(x, weights)
+        for part in (np.real, np.imag):
+            assert_as_scipy(part(got), part(want))

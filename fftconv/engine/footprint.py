@@ -11,8 +11,9 @@ order, in float64. Only an image with NaN or inf pays for more than one scan of 
 (the compiled scan of `fftconv.engine._compiled`: a 1024² float64 output in about 0.2 ms).
 
 scipy's 1-D filters (``correlate1d`` and those built on it) sum every weight: this is for the
-N-D ones, with real weights (scipy sums complex weights part by part, each part's tiny values
-left out: fftconv sums every complex tap).
+N-D ones. A complex image or complex weights are filtered part by part in scipy (the real
+output is ``corr(x.real, w.real) - corr(x.imag, w.imag)``, each correlation leaving out its own
+tiny weights), and so are their non-finite outputs here.
 """
 
 from __future__ import annotations
@@ -34,25 +35,40 @@ SCANNED = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def skips_weights(weights: np.ndarray) -> bool:
-    """Whether scipy.ndimage's N-D loop leaves out some of these (real) weights.
+    """Whether scipy.ndimage's N-D loop leaves out some of these weights (of complex ones,
+    some of their real or imaginary parts).
 
     Examples
     --------
     >>> skips_weights(np.array([[0.0, 1.0], [1.0, 1.0]])), skips_weights(np.ones((2, 2)))
     (True, False)
+    >>> skips_weights(np.array([1.0 + 2.0j, 3.0 + 0.0j]))
+    True
     """
-    return weights.dtype.kind in "biuf" and bool((np.abs(weights) <= TINY_WEIGHT).any())
+    return weights.dtype.kind in "biufc" and any(bool((np.abs(part) <= TINY_WEIGHT).any())
+                                                  for part in _parts(weights))
 
 
 def without_skipped(weights: np.ndarray) -> np.ndarray:
-    """The weights with those scipy's loop leaves out set to zero (a copy).
+    """The weights with those scipy's loop leaves out set to zero (a copy; of complex ones,
+    their tiny real and imaginary parts).
 
     Examples
     --------
     >>> without_skipped(np.array([1.0, 1e-20, -2.0]))
     array([ 1.,  0., -2.])
     """
+    if weights.dtype.kind == "c":
+        kept = weights.copy()
+        for part in (kept.real, kept.imag):
+            part[np.abs(part) <= TINY_WEIGHT] = 0
+        return kept
     return np.where(np.abs(weights) <= TINY_WEIGHT, 0, weights).astype(weights.dtype, copy=False)
+
+
+def _parts(a: np.ndarray) -> list[np.ndarray]:
+    """A complex array's real and imaginary parts; a real array alone."""
+    return [a.real, a.imag] if a.dtype.kind == "c" else [a]
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,10 +86,10 @@ def resum_nonfinite(source, out, footprint: Footprint, mode: str, cval: object) 
     ``out`` (an array, or an array-like that slicing reads and writes: a dataset) holds the
     correlation of ``source`` (an array-like of ``out``'s shape) extended by ``mode`` with
     ``footprint.taps``, output ``i`` reading ``source[i - footprint.before + j]`` at tap ``j``.
-    Each is summed over the taps larger than `TINY_WEIGHT` only, in their order, in float64
-    (a complex source's real and imaginary parts apart, as scipy filters them: a NaN in one
-    stays out of the other), and written back in ``out``'s dtype; band by band along the first
-    axis. Returns how many were summed.
+    Each is summed over the taps larger than `TINY_WEIGHT` only, in their order, in float64,
+    part by part for a complex source or complex taps as scipy filters them (a NaN in one part
+    stays out of the outputs the other parts reach), and written back in ``out``'s dtype; band
+    by band along the first axis. Returns how many were summed.
 
     Examples
     --------
@@ -86,9 +102,11 @@ def resum_nonfinite(source, out, footprint: Footprint, mode: str, cval: object) 
     if not shape or 0 in shape or (isinstance(out, np.ndarray) and _all_finite(out)):
         return 0  # (the common case: one scan)
     taps, before = footprint.taps, footprint.before
-    kept = np.argwhere(np.abs(taps) > TINY_WEIGHT)  # in the order scipy's loop sums them
-    weights = taps[tuple(kept.T)].astype(np.float64)
-    dtype = np.dtype(np.complex128 if np.dtype(source.dtype).kind == "c" else np.float64)
+    # per part of the taps: the taps' indices in the order scipy's loop sums them, their values
+    kept = [(np.argwhere(np.abs(part) > TINY_WEIGHT), part) for part in _parts(taps)]
+    kept = [(where, part[tuple(where.T)].astype(np.float64)) for where, part in kept]
+    complex_source = np.dtype(source.dtype).kind == "c"
+    dtype = np.dtype(np.complex128 if complex_source else np.float64)
     row_points = math.prod(n + k - 1 for n, k in zip(shape[1:], taps.shape[1:]))
     rows = max(READ_POINTS // max(row_points, 1) - taps.shape[0] + 1, 1)
     summed = 0
@@ -103,15 +121,10 @@ def resum_nonfinite(source, out, footprint: Footprint, mode: str, cval: object) 
         ranges = [(start - before[0], stop - before[0] + taps.shape[0] - 1)]
         ranges += [(-b, n + k - 1 - b) for b, n, k in zip(before[1:], shape[1:], taps.shape[1:])]
         extended = read_extended(source, ranges, mode, cval, dtype)
-        parts = [extended.real, extended.imag] if dtype.kind == "c" else [extended]
-        sums = [np.zeros(len(positions[0])) for _ in parts]
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN there too, silently
-            for tap, weight in zip(kept, weights):
-                at = tuple(p + t for p, t in zip(positions, tap))
-                for total, part in zip(sums, parts):
-                    total += part[at] * weight
+            sums = _part_sums(_parts(extended), kept, positions)
         if len(sums) == 2:  # put together, not added: 1j * nan would make the real part NaN too
-            joined = np.empty(len(positions[0]), dtype)
+            joined = np.empty(len(positions[0]), np.complex128)
             joined.real, joined.imag = sums
             sums = [joined]
         block[positions] = sums[0]
@@ -127,3 +140,27 @@ def _all_finite(block: np.ndarray) -> bool:
     if float_passes is not None and block.dtype in SCANNED and block.flags.c_contiguous:
         return float_passes.all_finite(block)
     return bool(np.isfinite(block).all())
+
+
+def _part_sums(values: list[np.ndarray], kept: list[tuple[np.ndarray, np.ndarray]],
+               positions: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """The outputs at ``positions`` as scipy's correlations of parts make them: of the real or
+    the real and imaginary parts ``values`` of the extended source and ``kept`` (the real or the
+    real and imaginary parts of the taps: indices and values), each correlation over its own
+    taps, in order; the real part, or the real and imaginary parts, of the result."""
+
+    def correlation(part: np.ndarray, taps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        total = np.zeros(len(positions[0]))
+        for tap, weight in zip(*taps):
+            total += part[tuple(p + t for p, t in zip(positions, tap))] * weight
+        return total
+
+    if len(values) == 1 and len(kept) == 1:
+        return [correlation(values[0], kept[0])]
+    if len(values) == 1:  # a real source, complex taps
+        return [correlation(values[0], kept[0]), correlation(values[0], kept[1])]
+    if len(kept) == 1:  # a complex source, real taps
+        return [correlation(values[0], kept[0]), correlation(values[1], kept[0])]
+    real, imag = values
+    return [correlation(real, kept[0]) - correlation(imag, kept[1]),
+            correlation(real, kept[1]) + correlation(imag, kept[0])]

@@ -325,8 +325,9 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     nonfinite_possible = np.dtype(x.dtype).kind in "fc" or not bool(np.isfinite(cval))
     if footprint and nan == "propagate" and nonfinite_possible and skips_weights(kernel):
         kernel = without_skipped(kernel)
-        # the correlation the executors sum (a convolution reverses its kernel about `before`)
-        taps = np.flip(kernel, tuple(axes)) if convolution else kernel
+        # the correlation the executors sum: a convolution reverses its kernel about `before`, a
+        # correlation conjugates complex weights (as numpy.correlate; scipy.ndimage does so too)
+        taps = np.flip(kernel, tuple(axes)) if convolution else np.conj(kernel)
         summed_taps = Footprint(taps, tuple(before))
     kernel, before, for_finite_image = _folded(kernel, before, axes, x, mode, cval, convolution)
     holes = fill = None
