@@ -18,14 +18,13 @@ import itertools
 import numpy as np
 
 from ..core.boundary import MODES, read_extended
+from .footprint import TINY_WEIGHT
 
 #: Kernels of up to this many taps are summed here (a NumPy multiply-add of the image per tap,
 #: about 2 us each for a tiny image: more taps cost more than the pipeline).
 MOST_TAPS = 64
 #: The dtypes summed in their own precision (as scipy.signal's loops sum them).
 SIGNAL_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
-#: scipy.ndimage's loop leaves out the weights of at most this magnitude (their taps are not summed).
-TINY_WEIGHT = float(np.finfo(np.float64).eps)
 FLOAT64 = np.dtype(np.float64)
 
 
