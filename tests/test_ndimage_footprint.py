@@ -166,3 +166,9 @@ def test_complex_weights_leave_out_their_parts_as_scipy(rng, method, complex_ima
         got, want = ours(x, weights, method=method), theirs(x, weights)
         for part in (np.real, np.imag):
             assert_as_scipy(part(got), part(want))
+
+
+def test_the_plan_says_which_weights_are_left_out():
+    image = np.zeros((300, 300))
+    assert "left out as scipy.ndimage leaves them" in nd.plan("correlate", image, LAPLACE).explain()
+    assert "left out" not in nd.plan("correlate", image, np.ones((3, 3))).explain()

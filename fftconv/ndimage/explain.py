@@ -147,14 +147,18 @@ def _nd_plan(
     """`plan` of an N-D ``correlate``/``convolve``."""
     x = filters._source(input)
     work, out_dtype, _ = filters.prepare_filter(
-        x, weights, output, mode, cval, origin, axes, method, threads, name == "convolve", nan
+        x, weights, output, mode, cval, origin, axes, method, threads, name == "convolve", nan,
+        footprint=mask is None,
     )
     layout, chosen = block_plan(tuple(x.shape), np.dtype(x.dtype), work, out_dtype, filters.block_budget(x))
     given = np.shape(weights)
     folded = f" (folded from {given}: taps the mode makes read one sample are summed)" \
         if work.kernel.size < math.prod(given) else ""
     kind = "convolution" if name == "convolve" else "correlation"
-    what = f"{kind} with a {work.kernel.shape} kernel{folded}, mode {mode!r}"
+    left_out = "" if work.footprint is None else (
+        "; weights within DBL_EPSILON of zero left out as scipy.ndimage leaves them (a NaN or inf "
+        "reaches only the others' outputs: those are summed again)")
+    what = f"{kind} with a {work.kernel.shape} kernel{folded}, mode {mode!r}{left_out}"
     return FilterPlan(
         name, tuple(x.shape), np.dtype(x.dtype), out_dtype, "one", (Step(what, layout, chosen),)
     )
