@@ -1,6 +1,6 @@
 """The compiled parts: the direct-sum loops of ``fftconv.executors.direct_compiled``, the
 running sums of ``fftconv.executors.direct_box``, the one-pass float loops of
-``fftconv.engine`` (holes, footprints) and the Winograd transforms of ``fftconv.nn.winograd``.
+``fftconv.engine.holes`` and the Winograd transforms of ``fftconv.nn.winograd``.
 
 All optional: where no C compiler is available the build skips them and fftconv runs its
 NumPy direct sums (with one warning when a direct sum is first planned), NumPy float passes and

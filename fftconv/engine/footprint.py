@@ -7,8 +7,8 @@ formed). fftconv's executors sum every tap (a vectorised loop, a transform), whi
 answer wherever it is finite: the taps left out add exact zeros there. So a filter whose
 weights have such taps zeroes them (`without_skipped`) and, after running, sums its non-finite
 outputs again as scipy's loop does (`resum_nonfinite`): over the footprint only, in the taps'
-order, in float64. Only an image with NaN or inf pays for more than one scan of the output
-(the compiled scan of `fftconv.engine._compiled`: a 1024² float64 output in about 0.2 ms).
+order, in float64. Only an image with NaN or inf pays for more than one pass over the output
+(`fftconv.executors.nonfinite.all_finite`, a sum: a 1024² float64 output in about 0.2 ms).
 
 scipy's 1-D filters (``correlate1d`` and those built on it) sum every weight: this is for the
 N-D ones. A complex image or complex weights are filtered part by part in scipy (the real
@@ -24,14 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.boundary import read_extended
-from ._compiled import float_passes
+from ..executors.nonfinite import all_finite
 
 #: scipy.ndimage's N-D loop leaves out the weights of at most this magnitude (its ``DBL_EPSILON``).
 TINY_WEIGHT = float(np.finfo(np.float64).eps)
 #: Extended samples read at once when summing again (4M: 32 MiB of float64).
 READ_POINTS = 1 << 22
-#: What the compiled scan reads.
-SCANNED = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def skips_weights(weights: np.ndarray) -> bool:
@@ -99,7 +97,7 @@ def resum_nonfinite(source, out, footprint: Footprint, mode: str, cval: object) 
     (3, array([ 2., nan,  2., nan,  2.]))
     """
     shape = tuple(out.shape)
-    if not shape or 0 in shape or (isinstance(out, np.ndarray) and _all_finite(out)):
+    if not shape or 0 in shape or (isinstance(out, np.ndarray) and all_finite(out)):
         return 0  # (the common case: one scan)
     taps, before = footprint.taps, footprint.before
     # per part of the taps: the taps' indices in the order scipy's loop sums them, their values
@@ -115,7 +113,7 @@ def resum_nonfinite(source, out, footprint: Footprint, mode: str, cval: object) 
         block = out[start:stop]
         in_place = isinstance(out, np.ndarray)
         block = block if in_place else np.asarray(block)
-        if _all_finite(block):
+        if all_finite(block):
             continue
         positions = np.nonzero(~np.isfinite(block))
         ranges = [(start - before[0], stop - before[0] + taps.shape[0] - 1)]
@@ -132,14 +130,6 @@ def resum_nonfinite(source, out, footprint: Footprint, mode: str, cval: object) 
             out[start:stop] = block
         summed += len(positions[0])
     return summed
-
-
-def _all_finite(block: np.ndarray) -> bool:
-    """No NaN and no inf in ``block``: the compiled scan (which stops at the first) where it
-    reads it, else NumPy's."""
-    if float_passes is not None and block.dtype in SCANNED and block.flags.c_contiguous:
-        return float_passes.all_finite(block)
-    return bool(np.isfinite(block).all())
 
 
 def _part_sums(values: list[np.ndarray], kept: list[tuple[np.ndarray, np.ndarray]],

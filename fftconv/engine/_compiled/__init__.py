@@ -14,5 +14,5 @@ def _load() -> ModuleType | None:
         return None
 
 
-#: ``split``, ``divide``, ``nan_in_sum`` and ``all_finite`` (see ``float_passes.c``).
+#: ``split``, ``divide`` and ``nan_in_sum`` (see ``float_passes.c``).
 float_passes = _load()

@@ -1,6 +1,6 @@
 /* One-pass loops over float arrays for the engine, each one memory pass where NumPy takes two
- * or three: the normalised filter's passes around its sums (`fftconv.engine.holes`), astropy's
- * test for holes, and a test for NaN and inf (`fftconv.engine.footprint`).
+ * or three: the normalised filter's passes around its sums and astropy's test for holes
+ * (`fftconv.engine.holes`).
  *
  * split(values, weights) -> bool, in place over two arrays of one dtype (float32 or float64)
  * and size, each C-contiguous: weights[i] = 0 where values[i] is NaN (a hole), else 1; the
@@ -18,9 +18,6 @@
  * Stops at the first NaN, so an image with holes is answered in its first rows. None where
  * no NaN is found but the finite values are large enough for a sum to overflow (the caller
  * sums): never for float32.
- *
- * all_finite(values) -> bool, for a C-contiguous float32 or float64 array: no NaN, no inf.
- * Stops at the first that is not finite.
  *
  * The GIL is released while they run.
  */
@@ -100,17 +97,6 @@ DEFINE_PLANES(double, f64)
         }                                                                                           \
         if (positive && negative) return 1;                                                         \
         return big ? -1 : 0;                                                                        \
-    }                                                                                               \
-                                                                                                    \
-    CLONES static int NAME##_all_finite(const T *v, Py_ssize_t n)                                  \
-    {                                                                                               \
-        for (Py_ssize_t start = 0; start < n; start += SCAN_BLOCK) {                                \
-            Py_ssize_t stop = n - start < SCAN_BLOCK ? n : start + SCAN_BLOCK;                      \
-            int spoilt = 0;                                                                         \
-            for (Py_ssize_t i = start; i < stop; i++) spoilt |= (v[i] - v[i]) != (T)0;              \
-            if (spoilt) return 0;                                                                   \
-        }                                                                                           \
-        return 1;                                                                                   \
     }
 
 DEFINE_NAN_IN_SUM(float, f32)
@@ -191,40 +177,24 @@ static PyObject *py_divide(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(empty);
 }
 
-/* One C-contiguous float32 or float64 array read by a scan: its answer, or -2 with an exception
-   set (`name` says which scan refused the array). */
-static int run_scan(PyObject *arg, const char *name, int (*f32)(const float *, Py_ssize_t),
-                    int (*f64)(const double *, Py_ssize_t))
-{
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -2;
-    int kind = kind_of(&view);
-    if (kind < 0) {
-        PyErr_Format(PyExc_TypeError, "%s takes a float32 or float64 array", name);
-        PyBuffer_Release(&view);
-        return -2;
-    }
-    Py_ssize_t n = view.len / view.itemsize;
-    int answer;
-    Py_BEGIN_ALLOW_THREADS
-    answer = kind == 0 ? f32(view.buf, n) : f64(view.buf, n);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&view);
-    return answer;
-}
-
 static PyObject *py_nan_in_sum(PyObject *self, PyObject *arg)
 {
-    int found = run_scan(arg, "nan_in_sum", f32_nan_in_sum, f64_nan_in_sum);
-    if (found == -2) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    int kind = kind_of(&view);
+    if (kind < 0) {
+        PyErr_SetString(PyExc_TypeError, "nan_in_sum takes a float32 or float64 array");
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Py_ssize_t n = view.len / view.itemsize;
+    int found;
+    Py_BEGIN_ALLOW_THREADS
+    found = kind == 0 ? f32_nan_in_sum(view.buf, n) : f64_nan_in_sum(view.buf, n);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
     if (found < 0) Py_RETURN_NONE;
     return PyBool_FromLong(found);
-}
-
-static PyObject *py_all_finite(PyObject *self, PyObject *arg)
-{
-    int finite = run_scan(arg, "all_finite", f32_all_finite, f64_all_finite);
-    return finite == -2 ? NULL : PyBool_FromLong(finite);
 }
 
 static PyMethodDef methods[] = {
@@ -234,8 +204,6 @@ static PyMethodDef methods[] = {
      "divide(numerator, denominator, out, limit, test) -> outputs with an empty denominator; see the source."},
     {"nan_in_sum", py_nan_in_sum, METH_O,
      "nan_in_sum(values) -> whether the array's float64 sum would be NaN (None: unknown); see the source."},
-    {"all_finite", py_all_finite, METH_O,
-     "all_finite(values) -> whether a float array holds no NaN and no inf; see the source."},
     {NULL, NULL, 0, NULL},
 };
 
