@@ -1,10 +1,11 @@
 """The compiled parts: the direct-sum loops of ``fftconv.executors.direct_compiled``, the
 running sums of ``fftconv.executors.direct_box``, the one-pass float loops of
-``fftconv.engine.holes`` and the Winograd transforms of ``fftconv.nn.winograd``.
+``fftconv.engine.holes``, the tiny calls' sums of ``fftconv.engine.shifted_sums`` and the
+Winograd transforms of ``fftconv.nn.winograd``.
 
 All optional: where no C compiler is available the build skips them and fftconv runs its
-NumPy direct sums (with one warning when a direct sum is first planned), NumPy float passes and
-NumPy Winograd passes instead.
+NumPy direct sums (with one warning when a direct sum is first planned), NumPy float passes,
+NumPy shifted sums and NumPy Winograd passes instead.
 """
 
 from setuptools import Extension, setup
@@ -39,6 +40,14 @@ setup(
             # -fno-trapping-math: without it gcc does not vectorise a NaN test (x != x) in a loop;
             # the values are the same (no FP traps are enabled; 0 / 0 still gives NaN)
             extra_compile_args=["-O3", "-fno-wrapv", "-fno-trapping-math", *STRICT],
+            optional=True,
+            **SHARED,
+        ),
+        Extension(
+            "fftconv.engine._compiled._tiny_sums",
+            ["fftconv/engine/_compiled/tiny_sums.c"],
+            # no fused multiply-add: each sum rounds as NumPy's shifted sums round it (the same bits)
+            extra_compile_args=["-O3", "-fno-wrapv", "-ffp-contract=off", *STRICT],
             optional=True,
             **SHARED,
         ),

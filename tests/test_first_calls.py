@@ -626,46 +626,54 @@ def test_queueing_background_work_does_not_wait_for_the_worker_to_start():
 def test_a_tiny_first_call_does_not_wait_for_scipys_modules(tmp_path):
     """The tiny routes call scipy's private loops: a fresh process' first tiny call had imported
     scipy.signal (0.73 s after `import fftconv`, AMD EPYC: 4x4 * 2x2 took 0.74 s, scipy's first
-    call 0.12 ms) or, on the pipeline's quick plan, scipy.ndimage (0.18 s). The modules are
-    imported in the background from a process' second tiny call that wants them (held back
-    here) and the calls meanwhile are summed by shifted slices without a plan, with the same
-    answers; once they are imported, the routes serve."""
+    call 0.12 ms) or, on the pipeline's quick plan, scipy.ndimage (0.18 s). Until a process
+    imports them, its tiny calls are summed without a plan (`fftconv.engine.shifted_sums`), with
+    the same answers; a call the compiled loop there does not serve (here a 4-D one, summed by
+    shifted slices, and a `convolve2d` with a symmetric boundary, planned) queues the module's
+    import in the background from its second such call (held back here); once imported, the
+    routes serve."""
     script = (
         "import sys, json, numpy as np, fftconv, fftconv.ndimage\n"
         "from fftconv import background\n"
-        "from fftconv.engine import tiny\n"
+        "from fftconv.engine import tiny, shifted_sums\n"
         "jobs = {}\n"  # as background.submit keeps them: once a key
         "background.submit = lambda key, job, priority=1: jobs.setdefault(key, job) is job\n"
         "a, b = np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [3.0, 5.0]])\n"
         "c, k = np.arange(64.0).reshape(4, 4, 4), np.ones((2, 2, 2))\n"
-        "got = [fftconv.convolve(a, b).tolist(), fftconv.convolve2d(a, b).tolist(),\n"
-        "       fftconv.correlate(c, k).tolist(), fftconv.ndimage.correlate(a, b).tolist()]\n"
-        "after_one = sorted(key[1] for key in jobs)\n"  # one ndimage call: its import not queued
-        "got.append(fftconv.ndimage.correlate(a, b).tolist())\n"
+        "d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))\n"
+        "calls = [lambda: fftconv.convolve(a, b), lambda: fftconv.convolve2d(a, b),\n"
+        "         lambda: fftconv.correlate(c, k), lambda: fftconv.ndimage.correlate(a, b)]\n"
+        "got = [f().tolist() for f in calls + calls]\n"
+        "after_loop = sorted(key[1] for key in jobs)\n"
+        "got.append(fftconv.correlate(d, m).tolist())\n"
+        "after_one = sorted(key[1] for key in jobs)\n"
+        "got.append(fftconv.convolve2d(a, b, boundary='symm').tolist())\n"
+        "got.append(fftconv.ndimage.correlate(d, m).tolist())\n"
+        "got.append(fftconv.ndimage.correlate(d, m).tolist())\n"
         "imported = ['scipy.signal' in sys.modules, 'scipy.ndimage' in sys.modules]\n"
-        "from fftconv.planning import planner\n"
-        "planned = planner._make_plan.cache_info().currsize\n"
         "for job in jobs.values(): job()\n"
-        "again = [fftconv.convolve(a, b).tolist(), fftconv.convolve2d(a, b).tolist(),\n"
-        "         fftconv.correlate(c, k).tolist(), fftconv.ndimage.correlate(a, b).tolist(),\n"
-        "         fftconv.ndimage.correlate(a, b).tolist()]\n"
-        "print(json.dumps({'got': got, 'again': again, 'imported': imported, 'planned': planned,\n"
-        "                  'after_one': after_one,\n"
+        "again = [f().tolist() for f in calls]\n"
+        "print(json.dumps({'got': got, 'again': again, 'imported': imported, 'after_loop': after_loop,\n"
+        "                  'after_one': after_one, 'loop': shifted_sums.tiny_sums is not None,\n"
         "                  'jobs': sorted(key[1] for key in jobs), 'ready': sorted(tiny._READY)}))\n")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "FFTCONV_CALIBRATE": "off"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["imported"] == [False, False]
-    assert seen["planned"] == 0  # (a plan costs a first call ~0.4 ms, more than scipy's whole call)
-    assert seen["after_one"] == ["scipy.signal"]  # a module is imported from its second tiny call
+    # the compiled loop answers as fast as scipy's: no import for it (the slices want one)
+    assert seen["after_loop"] == ([] if seen["loop"] else ["scipy.ndimage", "scipy.signal"])
+    assert seen["after_one"] == seen["after_loop"]  # the first 4-D call queues nothing
     assert seen["jobs"] == ["scipy.ndimage", "scipy.signal"]
     assert seen["ready"] == ["scipy.ndimage", "scipy.signal"]
     a, b = np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [3.0, 5.0]])
     c, k = np.arange(64.0).reshape(4, 4, 4), np.ones((2, 2, 2))
+    d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))
     want = [scipy.signal.convolve(a, b, method="direct"), scipy.signal.convolve2d(a, b),
-            scipy.signal.correlate(c, k, method="direct"), scipy.ndimage.correlate(a, b),
-            scipy.ndimage.correlate(a, b)]
-    for answers in (seen["got"], seen["again"]):
-        for got, expected in zip(answers, want):
-            np.testing.assert_array_equal(np.array(got), expected)
+            scipy.signal.correlate(c, k, method="direct"), scipy.ndimage.correlate(a, b)]
+    rest = [scipy.signal.correlate(d, m, method="direct"), scipy.signal.convolve2d(a, b, boundary="symm"),
+            scipy.ndimage.correlate(d, m), scipy.ndimage.correlate(d, m)]
+    for got, expected in zip(seen["got"], want * 2 + rest):
+        np.testing.assert_array_equal(np.array(got), expected)
+    for got, expected in zip(seen["again"], want):
+        np.testing.assert_array_equal(np.array(got), expected)

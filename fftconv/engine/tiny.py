@@ -159,8 +159,9 @@ _READY: set[str] = set()
 def _ready(name: str, prepare: Callable[[], object]) -> bool:
     """Whether the tiny routes may call scipy's module ``name`` (``prepare``: the probes of its
     loops) now: the caller's own import of it is probed here; a process that has not
-    imported it answers its tiny calls by shifted slices meanwhile (`_meanwhile`), and imports
-    it in the background from the second. That import had been a tiny call's first time in a
+    imported it answers its tiny calls by `fftconv.engine.shifted_sums` meanwhile
+    (`_meanwhile`), and imports it in the background from the second call that the compiled
+    loop there does not serve. That import had been a tiny call's first time in a
     fresh process (AMD EPYC, after `import fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s,
     where scipy's own first call takes 0.1-0.2 ms, its module imported before)."""
     if name in _READY:
@@ -176,12 +177,17 @@ def _ready(name: str, prepare: Callable[[], object]) -> bool:
 _WANTED: set[str] = set()
 
 
-def _meanwhile(name: str, prepare: Callable[[], object], answer: np.ndarray | None) -> np.ndarray | None:
-    """``answer`` (`fftconv.engine.shifted_sums`' sum, or None: the pipeline's) of a tiny call
-    made before scipy's module ``name`` is `_ready`. The second such call queues the module's
-    import in the background (`fftconv.background`), after its sum: a process that makes one
-    tiny call does not spend the import's 0.2-0.7 s of a core on it, nor its first call the
-    thread's start (60-90 us beside a 4x4 * 2x2 sum's 50)."""
+def _meanwhile(name: str, prepare: Callable[[], object], answer: np.ndarray | None,
+               image: np.ndarray) -> np.ndarray | None:
+    """``answer`` (`fftconv.engine.shifted_sums`' sum of ``image`` and a kernel, or None: the
+    pipeline's) of a tiny call made before scipy's module ``name`` is `_ready`. Where the
+    compiled loop summed it (as fast as scipy's loop) no import is wanted for it; otherwise
+    the second such call queues the module's import in the background
+    (`fftconv.background`), after its sum: a process that makes one tiny call does not spend
+    the import's 0.2-0.7 s of a core on it, nor its first call the thread's start (60-90 us
+    beside a 4x4 * 2x2 sum's 50)."""
+    if answer is not None and shifted_sums.by_loop(image):
+        return answer
     if name in _WANTED:
         background.submit(("tiny routes", name), functools.partial(_import_and_prepare, name, prepare))
     else:
@@ -425,7 +431,7 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
         zero_fill = boundary in ("fill", "pad") and fillvalue == 0
         summed = zero_fill and not (correlate and mode == "same" and (k0 % 2 == 0 or k1 % 2 == 0))
         return _meanwhile("scipy.signal", _probe_signal_loops,
-                          shifted_sums.signal_sum(a, b, mode, correlate) if summed else None)
+                          shifted_sums.signal_sum(a, b, mode, correlate) if summed else None, a)
     loop = _scipy_2d_loop()
     if loop is None:
         import scipy.signal
@@ -492,7 +498,8 @@ def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: o
     if outputs * b.size > most or not _default_threads(threads) or not _unforced(method):
         return None
     if not _ready("scipy.signal", _probe_signal_loops):
-        return _meanwhile("scipy.signal", _probe_signal_loops, shifted_sums.signal_sum(a, b, mode, correlate))
+        return _meanwhile("scipy.signal", _probe_signal_loops,
+                          shifted_sums.signal_sum(a, b, mode, correlate), a)
     loop = _scipy_nd_loop()
     if loop is None:
         import scipy.signal
@@ -633,7 +640,7 @@ def ndimage_filter(input: object, weights: object, output: object, mode: object,
     if not _ready("scipy.ndimage", _ndimage_functions):
         summed = target is None and (origin == 0 or (type(origin) is not int and not any(origin)))
         return _meanwhile("scipy.ndimage", _ndimage_functions,
-                          shifted_sums.ndimage_sum(x, w, mode, cval, convolution) if summed else None)
+                          shifted_sums.ndimage_sum(x, w, mode, cval, convolution) if summed else None, x)
     _ndimage_functions()  # made again where they were dropped (to probe again: the tests)
     loop = _ndimage[2]
     if loop is not None and x.dtype.kind == "f" and w.dtype.kind in "fiu":
