@@ -176,7 +176,8 @@ def test_tiny_calls_before_scipy_is_ready_answer_as_scipy(rng, dtype, monkeypatc
             ours, scipys = (fftconv.correlate, scipy.signal.correlate) if correlate else (
                 fftconv.convolve, scipy.signal.convolve)
             want = scipys(a, b, mode, method="direct")
-            np.testing.assert_allclose(ours(a, b, mode), want, tolerance, tolerance, err_msg=f"{shapes} {mode}")
+            np.testing.assert_allclose(ours(a, b, mode), want, tolerance, tolerance,
+                                       err_msg=f"{shapes} {mode}")
             if a.ndim == 2 and not (correlate and mode == "same"):
                 two_d = fftconv.correlate2d if correlate else fftconv.convolve2d
                 want = (scipy.signal.correlate2d if correlate else scipy.signal.convolve2d)(a, b, mode)
@@ -186,6 +187,7 @@ def test_tiny_calls_before_scipy_is_ready_answer_as_scipy(rng, dtype, monkeypatc
             for mode, convolution in itertools.product(MODES, (False, True)):
                 ours = fftconv.ndimage.convolve if convolution else fftconv.ndimage.correlate
                 scipys = scipy.ndimage.convolve if convolution else scipy.ndimage.correlate
-                np.testing.assert_array_equal(ours(a, w, mode=mode, cval=0.5), scipys(a, w, mode=mode, cval=0.5),
+                np.testing.assert_array_equal(ours(a, w, mode=mode, cval=0.5),
+                                              scipys(a, w, mode=mode, cval=0.5),
                                               err_msg=f"{shapes} {mode} {convolution}")
     assert queued == []
