@@ -11,6 +11,7 @@ axes where that is cheaper.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -35,6 +36,7 @@ from ..core.geometry import (
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel, precision
 from ..planning.plan import Plan
+from . import kept_spectra
 from .base import Estimate, Executor, NonFiniteInput
 from .fft_lengths import next_fast_length
 from .nonfinite import all_finite, zero_nonfinite
@@ -340,7 +342,8 @@ class ExtendedTiles:
 
 def kernel_spectrum(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype,
                     threads: int, backend: str = "fftw") -> np.ndarray:
-    """Spectrum of ``kernel`` zero-padded to ``fft_shape``, scaled by ``1/prod(fft_shape)``.
+    """Spectrum of ``kernel`` zero-padded to ``fft_shape``, scaled by ``1/prod(fft_shape)``:
+    read-only, made once for the calls that repeat the kernel (`kept_spectra`).
 
     Examples
     --------
@@ -349,6 +352,13 @@ def kernel_spectrum(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, 
     >>> np.allclose(k * 4, np.fft.rfft([1.0, 2.0], 4))
     True
     """
+    return kept_spectra.spectrum_of(
+        kernel, ("kernel spectrum", tuple(fft_shape), real, np.dtype(dtype).str, backend),
+        functools.partial(_transformed, kernel, fft_shape, real, dtype, threads, backend))
+
+
+def _transformed(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype, threads: int,
+                 backend: str) -> np.ndarray:
     rank = len(fft_shape)
     batch = kernel.shape[: kernel.ndim - rank]
     pair = get_backend(backend).transform_pair(batch, fft_shape, real, dtype, threads)
