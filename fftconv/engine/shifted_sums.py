@@ -1,18 +1,18 @@
-"""A tiny call's direct sum without a plan: the answer while scipy's module imports.
+"""A tiny call's direct sum without a plan: the answer until scipy's module is imported.
 
 The tiny routes (`fftconv.engine.tiny`) hand a call to scipy's compiled loops, once the module
-holding them is imported and probed; a fresh process imports it in the background (0.2-0.7 s)
-and meanwhile its tiny calls would take the pipeline, whose planning alone costs a first call
-about 0.4 ms (AMD EPYC Zen 3: a 4x4 * 2x2 ``convolve`` 0.9 ms, 16x16 * 3x3
-``ndimage.correlate`` 1.8 ms, where scipy's first calls take 0.03-0.16 ms). These sums need no
-plan: kernels of up to `MOST_TAPS` taps are summed in one call of the compiled loop
-(``_compiled/tiny_sums.c``, arrays of 1 to 3 dimensions), or where it does not serve by
-shifted slices in NumPy, each kernel tap adding the image times the tap into a slice of the
-result. Both are the direct sum (the same products, NaN and inf included), each output summed
-over the taps in one order: the loop and the slices give the same bits on real numbers
-(NumPy's complex multiply may fuse its multiply-adds: complex ones within rounding). The loop exists for a
-fresh process: NumPy's first use of each operation costs 10-25 us, and the slices' first call
-took 0.11-0.22 ms where scipy's took 0.03-0.07 ms.
+holding them is imported and probed. A fresh process has not imported it (0.2-0.7 s), and its
+tiny calls would take the pipeline, whose planning alone costs a first call about 0.4 ms (AMD
+EPYC Zen 3: a 4x4 * 2x2 ``convolve`` 0.9 ms, 16x16 * 3x3 ``ndimage.correlate`` 1.8 ms, where
+scipy's first calls take 0.03-0.16 ms). These sums need no plan: kernels of up to `MOST_TAPS`
+taps are summed in one call of the compiled loop (``_compiled/tiny_sums.c``, arrays of 1 to 3
+dimensions) or, where it does not serve, by shifted slices in NumPy, each kernel tap adding
+the image times the tap into a slice of the result. Both are the direct sum (the same
+products, NaN and inf included), each output summed over the taps in one order: the loop and
+the slices give the same bits on real numbers (NumPy's complex multiply may fuse its
+multiply-adds: complex sums agree within rounding). The loop exists for a fresh process:
+NumPy's first use of each operation costs 10-25 us, and the slices' first call took 0.11-0.22
+ms where scipy's took 0.03-0.07 ms.
 """
 
 from __future__ import annotations

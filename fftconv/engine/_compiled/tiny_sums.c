@@ -68,9 +68,10 @@ static void reach(Py_ssize_t t, Py_ssize_t shift, Py_ssize_t n, Py_ssize_t o, Py
                     for (Py_ssize_t i0 = lo[0]; i0 < hi[0]; i0++)                                   \
                         for (Py_ssize_t i1 = lo[1]; i1 < hi[1]; i1++) {                             \
                             T *row = out + (i0 * o[1] + i1) * o[2];                                 \
-                            const T *in = a + ((i0 + shift[0] - t0) * n[1] + i1 + shift[1] - t1) * n[2] \
-                                          + shift[2] - t2;                                          \
-                            for (Py_ssize_t i2 = lo[2]; i2 < hi[2]; i2++) row[i2] += in[i2] * c;   \
+                            /* a[from + i2] for the reached i2: from may be negative, not from + i2 */ \
+                            Py_ssize_t from = ((i0 + shift[0] - t0) * n[1] + i1 + shift[1] - t1) * n[2] \
+                                              + shift[2] - t2;                                      \
+                            for (Py_ssize_t i2 = lo[2]; i2 < hi[2]; i2++) row[i2] += a[from + i2] * c; \
                         }                                                                           \
                 }                                                                                   \
     }
@@ -95,10 +96,10 @@ static void reach(Py_ssize_t t, Py_ssize_t shift, Py_ssize_t n, Py_ssize_t o, Py
                     for (Py_ssize_t i0 = lo[0]; i0 < hi[0]; i0++)                                   \
                         for (Py_ssize_t i1 = lo[1]; i1 < hi[1]; i1++) {                             \
                             T *row = out + 2 * (i0 * o[1] + i1) * o[2];                             \
-                            const T *in = a + 2 * (((i0 + shift[0] - t0) * n[1] + i1 + shift[1] - t1) * n[2] \
-                                                   + shift[2] - t2);                                \
+                            Py_ssize_t from = ((i0 + shift[0] - t0) * n[1] + i1 + shift[1] - t1) * n[2] \
+                                              + shift[2] - t2;                                      \
                             for (Py_ssize_t i2 = lo[2]; i2 < hi[2]; i2++) {                         \
-                                T ar = in[2 * i2], ai = in[2 * i2 + 1];                             \
+                                T ar = a[2 * (from + i2)], ai = a[2 * (from + i2) + 1];             \
                                 row[2 * i2] += ar * br - ai * bi;                                   \
                                 row[2 * i2 + 1] += ar * bi + ai * br;                               \
                             }                                                                       \
@@ -170,8 +171,8 @@ static Py_ssize_t source_index(Py_ssize_t c, Py_ssize_t n, int mode)
                             const T *row = x + (s0 * n[1] + s1) * n[2];                             \
                             for (Py_ssize_t i2 = 0; i2 < n[2]; i2++) {                              \
                                 if (i2 == inside_lo) { /* the row's own samples: no map */          \
-                                    const T *in = row + t2 - before2;                               \
-                                    for (; i2 < inside_hi; i2++) sums[i2] += (double)in[i2] * weight; \
+                                    Py_ssize_t from = t2 - before2; /* row[from + i2] is inside */  \
+                                    for (; i2 < inside_hi; i2++) sums[i2] += (double)row[from + i2] * weight; \
                                     if (i2 == n[2]) break;                                          \
                                 }                                                                   \
                                 double value = cols[i2] < 0 ? cval : (double)row[cols[i2]];         \
@@ -237,7 +238,8 @@ static PyObject *py_signal(PyObject *self, PyObject *args)
     if (get_views(objects, views, writable, 3) < 0) return NULL;
     int kind = kind_of(&views[0]);
     if (kind < 0 || kind_of(&views[1]) != kind || kind_of(&views[2]) != kind) {
-        PyErr_SetString(PyExc_TypeError, "the arrays must share one dtype: float32, float64, complex64 or complex128");
+        PyErr_SetString(PyExc_TypeError,
+                        "the arrays must share one dtype: float32, float64, complex64 or complex128");
         release(views, 3);
         return NULL;
     }
@@ -290,7 +292,8 @@ static PyObject *py_ndimage(PyObject *self, PyObject *args)
     if (get_views(objects, views, writable, 3) < 0) return NULL;
     int kind = kind_of(&views[0]);
     if (kind < 0 || kind > 1 || kind_of(&views[1]) != 1 || kind_of(&views[2]) != kind) {
-        PyErr_SetString(PyExc_TypeError, "the image and output must be float32 or float64 alike, the weights float64");
+        PyErr_SetString(PyExc_TypeError,
+                        "the image and output must be float32 or float64 alike, the weights float64");
         release(views, 3);
         return NULL;
     }
@@ -301,7 +304,8 @@ static PyObject *py_ndimage(PyObject *self, PyObject *args)
     Py_ssize_t size = n[0] * n[1] * n[2], length = 0;
     for (int d = 0; d < MAX_DIMS; d++) {
         if (o[d] != n[d] || k[d] > n[d]) {
-            PyErr_SetString(PyExc_ValueError, "the output must have the image's shape, the weights no axis longer");
+            PyErr_SetString(PyExc_ValueError,
+                            "the output must have the image's shape, the weights no axis longer");
             release(views, 3);
             return NULL;
         }
