@@ -116,8 +116,11 @@ def test_what_stays_on_the_pipeline(rng, counted):
 
 
 @pytest.mark.parametrize(("n", "k", "mode", "first", "repeats"), [
-    (1590, 719, "valid", True, True),  # 626,968 multiply-adds of a long kernel: numpy's BLAS dot
-    (2500, 300, "same", True, True),  # 750,000
+    (1590, 719, "valid", True, False),  # 626,968 multiply-adds of a long kernel: the compiled
+    # loop, once planned, beats numpy's BLAS dot an output (`tiny.NUMPY_PRODUCT_COST`)
+    (2500, 300, "same", True, False),  # 750,000
+    (600, 600, "full", True, True),  # 719,400 in the loop, 360,000 products in numpy: numpy's
+    (2104, 700, "valid", True, False),  # 983,500: the loop (54 us against numpy's 80, AMD EPYC)
     (20000, 33, "valid", True, False),  # 658,944 of a short kernel: the compiled loop once planned
     (3000, 719, "valid", True, False),  # 1,640,758: over the long kernels' limit once planned
     (60000, 40, "full", False, True),  # 2,401,560: over the first sight's limit; the repeat takes

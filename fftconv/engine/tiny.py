@@ -73,6 +73,15 @@ SIGNAL_1D_MACS = 1 << 18
 #: 62 us; 3,000 outputs of 301 taps a tie, 65 and 67 us; 3,000 of 719 taps 142 and 108 us).
 LONG_1D_MACS = 1 << 20
 LONG_1D_TAPS = 256
+#: ... where its products, each costing about this many of the compiled loop's multiply-adds
+#: (a BLAS dot an output, beside a loop vectorised across outputs that multiplies the zero
+#: extension of 'full' and 'same' windows too), are fewer than the loop's: a real 'valid' call
+#: never, a 'full' one whose kernel is long beside the signal. AMD EPYC Zen 3, 1 thread,
+#: repeated calls, ``numpy.convolve`` against the compiled loop settled: 'valid' 2104 * 700
+#: float32 80 and 54 us, float64 143 and 93; 4000 * 256 'valid' float32 92 and 55; 3000 * 301
+#: 'same' float64 124 and 89; 1590 * 719 'valid' float32 45 and 40; but 'full' 1000 * 719
+#: float64 102 and 125 us, 1200 * 900 float32 95 and 107, 600 * 1500 float64 116 and 132.
+NUMPY_PRODUCT_COST = 1.4
 #: Real kernels of `MID_1D_TAPS` taps up to `LONG_1D_TAPS` go to ``numpy.convolve`` only for
 #: at most this many outputs: it calls a BLAS dot per output, ~11 ns each before the taps,
 #: which the compiled loop does not pay. AMD EPYC Zen 3, 1 thread, 'same', repeated calls,
@@ -302,6 +311,9 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     mid = MID_1D_OUTPUTS_DOUBLE if a.dtype.itemsize == 8 else MID_1D_OUTPUTS
     if MID_1D_TAPS <= taps < LONG_1D_TAPS and outputs > mid and a.dtype.kind == "f":
         most = 0  # the compiled loop, once planned
+    elif (taps >= LONG_1D_TAPS and a.dtype.kind == "f"
+          and NUMPY_PRODUCT_COST * _products(n, k, mode) > outputs * taps):
+        most = 0  # the compiled loop, once planned
     rented = None
     if first_sight and most < outputs * taps <= FIRST_1D_MACS:
         signature = (n, k, a.dtype.char, mode, correlate)
@@ -314,6 +326,31 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     if rented is not None:
         _pay(_spent_1d, rented, time.perf_counter() - started)
     return result
+
+
+def _products(n: int, k: int, mode: str) -> int:
+    """The products ``numpy.convolve`` sums for a 1-D call of lengths ``n`` and ``k``: those of
+    the 'full' convolution inside the mode's window (an output ``j`` samples from the full
+    window's edge has ``j + 1`` of them, while ``j`` is under the shorter length).
+
+    Examples
+    --------
+    >>> _products(10, 3, "full"), _products(10, 3, "same"), _products(10, 3, "valid")
+    (30, 28, 24)
+    """
+    taps = min(n, k)
+    if mode == "valid":
+        return (abs(n - k) + 1) * taps
+
+    def edge(outputs: int) -> int:  # the products of the full window's first (or last) outputs
+        if outputs <= taps:
+            return outputs * (outputs + 1) // 2
+        return taps * (taps + 1) // 2 + (outputs - taps) * taps
+
+    if mode == "full":
+        return n * k
+    before = (k - 1) // 2  # 'same' (n >= k): the full window less its first and last outputs
+    return n * k - edge(before) - edge(k - 1 - before)
 
 
 def fft_small(in1: object, in2: object, mode: object, axes: object, threads: object) -> np.ndarray | None:
