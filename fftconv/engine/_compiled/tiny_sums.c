@@ -20,8 +20,9 @@
  * grid-wrap), 4 constant (and grid-constant: cval).
  *
  * Arrays are C-contiguous, of 1 to 3 dimensions, a and b (x and w) of as many; the output's
- * shape is the caller's. They keep the GIL: a sum takes microseconds, and a thread that took
- * the GIL meanwhile (a background import) kept it for up to a millisecond.
+ * shape is the caller's. They keep the GIL: a sum takes microseconds, and releasing the GIL
+ * for it hands the interpreter to any thread waiting for it (a background import) for as long
+ * as that thread keeps it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
