@@ -439,14 +439,14 @@ def get() -> Config:
         value = os.environ.get(var)
         if value is not None and value.strip() != "":
             env_changes[name] = parse(value, var)
-    if env_changes:
-        config = dataclasses.replace(config, **env_changes)
+    resolved = dataclasses.replace(config, **env_changes) if env_changes else config
     for layer in layers:
-        config = dataclasses.replace(config, **layer)
+        resolved = dataclasses.replace(resolved, **layer)
     if len(_resolved) > 64:
         _resolved.clear()
-    _resolved[key] = config
-    return config
+    _resolved[key] = resolved
+    _last[:] = (config, layers, env, resolved)  # the next call, often a process' first, answered at once
+    return resolved
 
 
 #: The file's settings, the overrides and the environment of the last `get`, and its answer.
