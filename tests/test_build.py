@@ -7,7 +7,7 @@ import sysconfig
 
 import pytest
 
-from fftconv.engine._compiled import float_passes
+from fftconv.engine._compiled import float_passes, tiny_sums
 from fftconv.executors import _compiled
 from fftconv.nn import winograd
 
@@ -20,6 +20,8 @@ def test_every_compiled_module_is_built_where_a_c_compiler_is():
                                          ("running sums", _compiled.running_sums)] if module is None]
     if float_passes is None:
         missing.append("float passes")
+    if tiny_sums is None:
+        missing.append("tiny sums")
     if not winograd.compiled():
         missing.append("winograd transforms")
     assert not missing, (f"{', '.join(missing)} not built or not loadable though {compiler} is here: "
