@@ -4,18 +4,9 @@ name is None where its module was not built."""
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
-
-def _load(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"{__name__}.{name}")
-    except ImportError:
-        return None
-
+from ...executors._compiled import optional_module
 
 #: ``split``, ``divide`` and ``nan_in_sum`` (see ``float_passes.c``).
-float_passes = _load("_float_passes")
+float_passes = optional_module(f"{__name__}._float_passes")
 #: ``signal`` and ``ndimage`` (see ``tiny_sums.c``).
-tiny_sums = _load("_tiny_sums")
+tiny_sums = optional_module(f"{__name__}._tiny_sums")

@@ -10,14 +10,22 @@ import importlib
 from types import ModuleType
 
 
-def _load(name: str) -> ModuleType | None:
+def optional_module(name: str) -> ModuleType | None:
+    """The compiled module ``name`` (a full dotted name), or None where it was not built or
+    does not load (the engine's loops load through this too).
+
+    Examples
+    --------
+    >>> optional_module("fftconv.executors._compiled._no_such_loop") is None
+    True
+    """
     try:
-        return importlib.import_module(f"{__name__}.{name}")
+        return importlib.import_module(name)
     except ImportError:
         return None
 
 
 #: The direct sums' loop (``direct_loops.c``).
-direct_loops = _load("_direct_loops")
+direct_loops = optional_module(f"{__name__}._direct_loops")
 #: The running box sums (``running_sums.c``).
-running_sums = _load("_running_sums")
+running_sums = optional_module(f"{__name__}._running_sums")
