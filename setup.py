@@ -17,46 +17,28 @@ SHARED = {"include_dirs": ["fftconv/_include"], "depends": ["fftconv/_include/ta
 #: built, then failed to load on an undefined symbol, and its tests were skipped).
 STRICT = ["-Werror=implicit-function-declaration"]
 
+
+def compiled(module: str, *flags: str) -> Extension:
+    """The optional extension ``module`` (a dotted name; its source is the ``.c`` file of the
+    module's name without its leading underscore, beside it), built with ``flags`` besides the
+    ones every loop has."""
+    package, _, name = module.rpartition(".")
+    source = f"{package.replace('.', '/')}/{name.lstrip('_')}.c"
+    return Extension(module, [source], extra_compile_args=["-O3", "-fno-wrapv", *flags, *STRICT],
+                     optional=True, **SHARED)
+
+
 setup(
     ext_modules=[
-        Extension(
-            "fftconv.executors._compiled._direct_loops",
-            ["fftconv/executors/_compiled/direct_loops.c"],
-            # -fno-wrapv: Python builds with -fwrapv, which stops gcc vectorising the index arithmetic
-            extra_compile_args=["-O3", "-fno-wrapv", "-Wno-psabi", *STRICT],
-            optional=True,
-            **SHARED,
-        ),
-        Extension(
-            "fftconv.executors._compiled._running_sums",
-            ["fftconv/executors/_compiled/running_sums.c"],
-            extra_compile_args=["-O3", "-fno-wrapv", *STRICT],
-            optional=True,
-            **SHARED,
-        ),
-        Extension(
-            "fftconv.engine._compiled._float_passes",
-            ["fftconv/engine/_compiled/float_passes.c"],
-            # -fno-trapping-math: without it gcc does not vectorise a NaN test (x != x) in a loop;
-            # the values are the same (no FP traps are enabled; 0 / 0 still gives NaN)
-            extra_compile_args=["-O3", "-fno-wrapv", "-fno-trapping-math", *STRICT],
-            optional=True,
-            **SHARED,
-        ),
-        Extension(
-            "fftconv.engine._compiled._tiny_sums",
-            ["fftconv/engine/_compiled/tiny_sums.c"],
-            # no fused multiply-add: each sum rounds as NumPy's shifted sums round it (the same bits)
-            extra_compile_args=["-O3", "-fno-wrapv", "-ffp-contract=off", *STRICT],
-            optional=True,
-            **SHARED,
-        ),
-        Extension(
-            "fftconv.nn._compiled._winograd",
-            ["fftconv/nn/_compiled/winograd.c"],
-            extra_compile_args=["-O3", "-fno-wrapv", *STRICT],
-            optional=True,
-            **SHARED,
-        ),
+        # -fno-wrapv (every loop): Python builds with -fwrapv, which stops gcc vectorising the
+        # index arithmetic
+        compiled("fftconv.executors._compiled._direct_loops", "-Wno-psabi"),
+        compiled("fftconv.executors._compiled._running_sums"),
+        # -fno-trapping-math: without it gcc does not vectorise a NaN test (x != x) in a loop;
+        # the values are the same (no FP traps are enabled; 0 / 0 still gives NaN)
+        compiled("fftconv.engine._compiled._float_passes", "-fno-trapping-math"),
+        # no fused multiply-add: each sum rounds as NumPy's shifted sums round it (the same bits)
+        compiled("fftconv.engine._compiled._tiny_sums", "-ffp-contract=off"),
+        compiled("fftconv.nn._compiled._winograd"),
     ]
 )
