@@ -119,3 +119,16 @@ def test_threads_repeating_their_own_kernels_get_their_own_answers(rng):
     for w in workers:
         w.join()
     assert failures == []
+
+
+def test_a_kept_kernel_is_a_copy_of_the_callers(rng, made):
+    """A contiguous kernel's bytes are copied when kept, a strided one's copied once: either
+    way the caller's array changing afterwards is seen."""
+    image = rng.standard_normal((100, 100))
+    for kernel in (rng.standard_normal((21, 21)), rng.standard_normal((21, 42))[:, ::2]):
+        fftconv.convolve(image, kernel, "same", method="fft")
+        kernel[10, 10] += 1.0
+        got = fftconv.convolve(image, kernel, "same", method="fft")
+        np.testing.assert_allclose(got, scipy.signal.convolve(image, kernel, "same", method="direct"),
+                                   rtol=1e-10, atol=1e-10)
+    assert made[0] == 4

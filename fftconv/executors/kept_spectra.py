@@ -75,7 +75,8 @@ def spectrum_of(kernel: np.ndarray, decided_by: Hashable, make: Callable[[], np.
         return kept[1]
     spectrum = make()
     spectrum.flags.writeable = False
-    _keep(key, values.copy(), spectrum)
+    # a strided kernel's values are a copy already; a contiguous one's are its own memory
+    _keep(key, values.copy() if np.may_share_memory(values, kernel) else values, spectrum)
     return spectrum
 
 
