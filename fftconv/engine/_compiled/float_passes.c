@@ -26,6 +26,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "buffer_kinds.h"
 #include "target_clones.h"
 
 #define DEFINE_PLANES(T, NAME)                                                                      \
@@ -104,16 +105,8 @@ DEFINE_NAN_IN_SUM(double, f64)
 
 /* ---- Python binding ---------------------------------------------------------------- */
 
-/* 0 for float32, 1 for float64, -1 for anything else (native byte order only) */
-static int kind_of(const Py_buffer *view)
-{
-    const char *f = view->format ? view->format : "B";
-    if (*f == '=' || *f == '<' || *f == '@') f++;
-    if (f[1] != '\0') return -1;
-    if (f[0] == 'f' && view->itemsize == 4) return 0;
-    if (f[0] == 'd' && view->itemsize == 8) return 1;
-    return -1;
-}
+/* 0 for float32, 1 for float64, -1 for anything else */
+static int kind_of(const Py_buffer *view) { return buffer_kind(view, KINDS_FLOAT); }
 
 /* Buffers of one float dtype and one length; on failure all are released and -1 returned. */
 static int get_alike(PyObject **objects, Py_buffer *views, const int *writable, int count)

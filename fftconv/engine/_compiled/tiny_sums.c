@@ -30,6 +30,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "buffer_kinds.h"
+
 #define MAX_DIMS 3
 
 /* A view's shape as three axes, leading ones of length 1. */
@@ -189,17 +191,10 @@ DEFINE_NDIMAGE(double, f64)
 
 /* ---- Python binding ---------------------------------------------------------------- */
 
-/* 0 float32, 1 float64, 2 complex64, 3 complex128, -1 anything else (native byte order only) */
+/* KIND_F32, KIND_F64, KIND_C64 or KIND_C128; -1 for anything else */
 static int kind_of(const Py_buffer *view)
 {
-    const char *f = view->format ? view->format : "B";
-    if (*f == '=' || *f == '<' || *f == '@') f++;
-    if (f[0] == 'Z') {
-        if (f[2] != '\0') return -1;
-        return f[1] == 'f' && view->itemsize == 8 ? 2 : f[1] == 'd' && view->itemsize == 16 ? 3 : -1;
-    }
-    if (f[1] != '\0') return -1;
-    return f[0] == 'f' && view->itemsize == 4 ? 0 : f[0] == 'd' && view->itemsize == 8 ? 1 : -1;
+    return buffer_kind(view, KINDS_FLOAT | (1u << KIND_C64) | (1u << KIND_C128));
 }
 
 /* C-contiguous buffers with their shapes, of 1 to MAX_DIMS dimensions; on failure all are
@@ -268,9 +263,9 @@ static PyObject *py_signal(PyObject *self, PyObject *args)
         shift[axis] = value;
     }
     switch (kind) {
-    case 0: f32_signal(views[0].buf, n, views[1].buf, k, views[2].buf, o, shift, correlate); break;
-    case 1: f64_signal(views[0].buf, n, views[1].buf, k, views[2].buf, o, shift, correlate); break;
-    case 2: c64_signal(views[0].buf, n, views[1].buf, k, views[2].buf, o, shift, correlate); break;
+    case KIND_F32: f32_signal(views[0].buf, n, views[1].buf, k, views[2].buf, o, shift, correlate); break;
+    case KIND_F64: f64_signal(views[0].buf, n, views[1].buf, k, views[2].buf, o, shift, correlate); break;
+    case KIND_C64: c64_signal(views[0].buf, n, views[1].buf, k, views[2].buf, o, shift, correlate); break;
     default: c128_signal(views[0].buf, n, views[1].buf, k, views[2].buf, o, shift, correlate); break;
     }
     release(views, 3);
@@ -292,7 +287,7 @@ static PyObject *py_ndimage(PyObject *self, PyObject *args)
     const int writable[3] = {0, 0, 1};
     if (get_views(objects, views, writable, 3) < 0) return NULL;
     int kind = kind_of(&views[0]);
-    if (kind < 0 || kind > 1 || kind_of(&views[1]) != 1 || kind_of(&views[2]) != kind) {
+    if (kind < 0 || kind > KIND_F64 || kind_of(&views[1]) != KIND_F64 || kind_of(&views[2]) != kind) {
         PyErr_SetString(PyExc_TypeError,
                         "the image and output must be float32 or float64 alike, the weights float64");
         release(views, 3);
@@ -327,7 +322,7 @@ static PyObject *py_ndimage(PyObject *self, PyObject *args)
         maps[d] = all + at;
         for (Py_ssize_t j = 0; j < n[d] + k[d] - 1; j++) maps[d][j] = source_index(j - before[d], n[d], mode);
     }
-    if (kind == 0)
+    if (kind == KIND_F32)
         f32_ndimage(views[0].buf, n, views[1].buf, k, views[2].buf, acc, maps, before[2], cval, convolution);
     else
         f64_ndimage(views[0].buf, n, views[1].buf, k, views[2].buf, acc, maps, before[2], cval, convolution);

@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer_kinds.h"
 
 /* The loops must be inlined into each target clone: a function they call that is not inlined
  * is compiled for the baseline only (SSE2), which ran 10x slower. */
@@ -612,18 +613,8 @@ FOR_TARGETS(int64_t, correlate_i64)
 
 /* ---- Python binding ---------------------------------------------------------------- */
 
-static int kind_of(const Py_buffer *view)
-{
-    const char *f = view->format ? view->format : "B";
-    if (*f == '=' || *f == '<' || *f == '@') f++; /* native order only: NumPy reports '<' */
-    if (f[1] != '\0') return -1;
-    switch (f[0]) {
-    case 'f': return view->itemsize == 4 ? 0 : -1;
-    case 'd': return view->itemsize == 8 ? 1 : -1;
-    case 'l': case 'q': return view->itemsize == 8 ? 2 : -1;
-    default: return -1;
-    }
-}
+/* 0 for float32, 1 for float64, 2 for int64, -1 for anything else */
+static int kind_of(const Py_buffer *view) { return buffer_kind(view, KINDS_FLOAT | (1u << KIND_I64)); }
 
 /* A 1-D to 3-D view as 3-D (leading axes of length 1), its columns contiguous; 0 if it is not one. */
 static int as_volume(const Py_buffer *v, Py_ssize_t shape[3], Py_ssize_t strides[3])

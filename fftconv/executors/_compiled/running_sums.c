@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer_kinds.h"
 #include "target_clones.h"
 
 typedef struct {
@@ -154,15 +155,8 @@ DEFINE_BOX(double, box_f64)
 
 /* ---- Python binding ---------------------------------------------------------------- */
 
-static int kind_of(const Py_buffer *view)
-{
-    const char *f = view->format ? view->format : "B";
-    if (*f == '=' || *f == '<' || *f == '@') f++; /* native order only: NumPy reports '<' */
-    if (f[1] != '\0') return -1;
-    if (f[0] == 'f' && view->itemsize == 4) return 0;
-    if (f[0] == 'd' && view->itemsize == 8) return 1;
-    return -1;
-}
+/* 0 for float32, 1 for float64, -1 for anything else */
+static int kind_of(const Py_buffer *view) { return buffer_kind(view, KINDS_FLOAT); }
 
 static PyObject *py_box(PyObject *self, PyObject *args)
 {
