@@ -153,3 +153,16 @@ def test_the_planner_takes_running_sums_for_a_long_box():
     assert fftconv.plan(image, box, "same", threads=1).executor == "direct.box"
     assert "direct.box" not in fftconv.plan(image, np.arange(101.0, dtype=np.float32)[:, None], "same",
                                             threads=1).estimates  # taps not all equal
+
+
+@pytest.mark.parametrize("shapes", [((64, 64), (3, 3)), ((9, 7), (12, 9)), ((10, 11, 12), (3, 2, 4))], ids=str)
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_the_rows_estimate_reads_the_layout_the_run_makes(shapes, mode):
+    from fftconv.planning.costs import DEFAULT_COSTS
+
+    s1, s2 = shapes
+    spec = Problem.build(np.zeros(s1), np.ones(s2), mode).spec(1, "fftw")
+    lay = _direct_rows._layout(spec.shape1, spec.shape2, spec.windows, 8)
+    block = min(lay.per_block, spec.windows[0].length) * lay.steps[0]
+    workspace = _direct_rows.KernelRows().estimate(spec, DEFAULT_COSTS, None).workspace
+    assert workspace == (lay.points + lay.tail + 2 * block) * 8

@@ -406,7 +406,8 @@ def test_first_sight_plans_say_so_and_large_problems_are_planned_in_full(rng):
     run._sighted.clear()
     small = Problem.build(rng.standard_normal((64, 64)), rng.standard_normal((3, 3)), "same")
     quick = run.plan(small, threads=1, for_call=True)
-    assert quick.first_sight and set(quick.candidates) <= set(run.FIRST_SIGHT_EXECUTORS)
+    assert quick.first_sight
+    assert set(quick.candidates) <= {*run.FIRST_SIGHT_EXECUTORS, *run.FIRST_SIGHT_WITHOUT_COMPILED}
     assert "first call" in quick.explain()
     assert not run.plan(small, threads=1, for_call=True).first_sight  # its second call: the full plan
     assert not run.plan(Problem.build(rng.standard_normal((96, 96)), rng.standard_normal((3, 3)), "same"),
@@ -414,6 +415,27 @@ def test_first_sight_plans_say_so_and_large_problems_are_planned_in_full(rng):
     large = Problem.build(np.zeros((2048, 2048)), rng.standard_normal((41, 41)), "same")
     full = run.plan(large, threads=1, for_call=True)
     assert not full.first_sight and "tiled" in full.candidates
+
+
+def test_first_sight_prices_the_other_direct_sums_only_without_the_compiled_loop(rng, monkeypatch):
+    from fftconv.core.problem import Problem
+    from fftconv.engine import run
+    from fftconv.executors import registry
+
+    problem = Problem.build(rng.standard_normal((48, 50)), rng.standard_normal((5, 5)), "same")
+    run._memo.clear()
+    run._sighted.clear()
+    quick = run.plan(problem, threads=1, for_call=True)
+    assert quick.first_sight and "direct.compiled" in quick.candidates
+    assert not set(quick.candidates) & set(run.FIRST_SIGHT_WITHOUT_COMPILED)
+    monkeypatch.setattr(type(registry.get("direct.compiled")), "applies", lambda self, spec, forced=False: False)
+    run._memo.clear()
+    run._sighted.clear()
+    without = run.plan(problem, threads=1, for_call=True)
+    assert without.first_sight and "direct.compiled" not in without.candidates
+    assert {"direct.rows", "direct.shift_add"} <= set(without.candidates)
+    assert_close(fftconv.convolve(problem.x, problem.h, "same", threads=1),
+                 scipy.signal.convolve(problem.x, problem.h, "same", method="direct"))
 
 
 @pytest.mark.parametrize("final", [False, True])

@@ -104,3 +104,15 @@ def test_a_constant_that_is_not_finite_reaches_every_long_window(rng, cval):
     assert (np.isnan(got) if np.isnan(cval) else got == np.inf).all()
     np.testing.assert_allclose(fftconv.ndimage.uniform_filter1d(x, 5000, mode="wrap", cval=cval),
                                scipy.ndimage.uniform_filter1d(x, 5000, mode="wrap"), rtol=1e-12)
+
+
+def test_box_value_reads_every_tap_and_no_copy_of_a_view():
+    from fftconv.executors.direct_box import SAMPLED_TAPS, box_value
+
+    almost = np.full(SAMPLED_TAPS + 5, 0.5)
+    almost[-1] = 0.25  # past the sampled taps
+    assert box_value(almost) is None
+    assert box_value(np.full((4, 3), 2.0)[::-1, ::-2]) == 2.0  # a strided view of a box
+    assert box_value(np.array([np.inf, np.inf])) is None
+    assert box_value(np.full(7, 1 / 7, np.float32)) == 1 / 7
+    assert box_value(np.array([1 + 0j, 1 + 0j])) is None  # complex: not a box of running sums

@@ -47,10 +47,15 @@ MEMO_SIZE = 256
 #: key it by its bytes; AMD EPYC); larger ones are tested on each call. At most 2 MiB of keys.
 MEMO_KERNEL_BYTES = 8192
 #: A call of a signature not seen before is planned from these executors only, which price a
-#: problem in closed forms, without searching layouts or reading values: the direct sums and
-#: one whole-array FFT (on a transform size's first calls pocketfft, which needs no planning)...
-FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "direct.rows", "direct.windows",
-                         "direct.shift_add", "direct.ndimage", "fft")
+#: problem in closed forms, without searching layouts or reading values: the compiled direct
+#: loop, numpy.convolve's and one whole-array FFT (on a transform size's first calls
+#: pocketfft, which needs no planning)...
+FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "fft")
+#: ... and these direct sums where the compiled loop does not apply (a build without a
+#: compiler, a kernel too long for it): where it applies they were the cheapest for 1 of 240
+#: mid-size signatures (five seeds of `bench/planner_regret.py`'s grid; 2% faster estimated
+#: there), and pricing them took 40% of a first plan's ~220 us (AMD EPYC Zen 3).
+FIRST_SIGHT_WITHOUT_COMPILED = ("direct.rows", "direct.windows", "direct.shift_add", "direct.ndimage")
 #: ... when the cheapest is estimated under this. Pricing every executor (the tile search, the
 #: separable rank test) costs a new signature 0.4-1.7 ms, more than such a call saves by it
 #: (AMD EPYC, 1 thread, a fresh process: 256x256 * 5x5 'same' float32 was planned in 1.7 ms
@@ -247,12 +252,9 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
         _sighted.clear()
     _sighted[key] = None
     spec = problem.spec(threads, settings.backend)
-    short = []
-    for name in FIRST_SIGHT_EXECUTORS:
-        executor = registry.get(name)
-        if (executor is not None and (methods is None or executor.method in methods)
-                and not executor.checks_values and executor.applies(spec)):
-            short.append(name)
+    short = _short_list(spec, FIRST_SIGHT_EXECUTORS, methods)
+    if "direct.compiled" not in short:
+        short += _short_list(spec, FIRST_SIGHT_WITHOUT_COMPILED, methods)
     if not short:
         return None
     costs, source = calibrate.costs_for(settings)
@@ -277,6 +279,17 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
                                        "without pricing the rest")
     _sighted[key] = quick
     return quick
+
+
+def _short_list(spec, names: Sequence[str], methods: Sequence[str] | None) -> list[str]:
+    """The executors of ``names`` that may run ``spec`` without reading values."""
+    short = []
+    for name in names:
+        executor = registry.get(name)
+        if (executor is not None and (methods is None or executor.method in methods)
+                and not executor.checks_values and executor.applies(spec)):
+            short.append(name)
+    return short
 
 
 def first_fft_seconds(seconds: float, fft_shape: tuple[int, ...], costs) -> float:

@@ -119,10 +119,10 @@ class KernelRows(Executor):
         dtype = self.compute_dtype(spec)
         points, rounds = rows_work(spec.shape2, spec.windows, dtype)
         seconds = points * (costs.row_point + costs.row_tap * spec.shape2[-1]) + rounds * costs.row_call
-        lay = _layout(spec.shape1, spec.shape2, spec.windows, dtype.itemsize)
-        block = min(lay.per_block, spec.windows[0].length) * lay.steps[0]
+        ext, steps, tail = _extent(spec.shape1, spec.shape2, spec.windows)
+        block = min(rows_per_block(steps[0], dtype.itemsize), spec.windows[0].length) * steps[0]
         # the zero-extended image, a block's sum and np.correlate's result for it
-        workspace = (lay.points + lay.tail + 2 * block) * dtype.itemsize
+        workspace = (math.prod(ext) + tail + 2 * block) * dtype.itemsize
         return Estimate(costs.direct_overhead + seconds, workspace)
 
     def run(self, problem: Problem, plan: Plan, out: np.ndarray, prepared: object = None,
@@ -191,17 +191,26 @@ class _RowsLayout(NamedTuple):
     per_block: int  # output rows per block
 
 
+def _extent(shape1: tuple[int, ...], shape2: tuple[int, ...],
+            windows: Sequence[Window]) -> tuple[list[int], list[int], int]:
+    """The zero-extended image's shape, the flat stride of each of its axes, and how far a
+    block's reads run past it (its largest in-row shift): what the estimate needs of
+    `_layout`, without listing the kernel's rows."""
+    ext = [zero_extension(n, k, w)[0] for n, k, w in zip(shape1, shape2, windows)]
+    steps = [math.prod(ext[a + 1:]) for a in range(len(ext))]
+    return ext, steps, sum((k - 1) * s for k, s in zip(shape2[1:], steps[1:]))
+
+
 @functools.lru_cache(maxsize=256)
 def _layout(shape1: tuple[int, ...], shape2: tuple[int, ...], windows: tuple[Window, ...],
             itemsize: int) -> _RowsLayout:
-    ext, src, dst = (list(parts) for parts in zip(*(zero_extension(n, k, w)
-                                                    for n, k, w in zip(shape1, shape2, windows))))
-    steps = [math.prod(ext[a + 1:]) for a in range(len(ext))]
+    ext, steps, tail = _extent(shape1, shape2, windows)
+    _, src, dst = zip(*(zero_extension(n, k, w) for n, k, w in zip(shape1, shape2, windows)))
     return _RowsLayout(
         ext=ext,
         points=math.prod(ext),
         steps=steps,
-        tail=sum((k - 1) * s for k, s in zip(shape2[1:], steps[1:])),
+        tail=tail,
         src=tuple(src),
         dst=tuple(dst),
         rows=[(j, sum(a * s for a, s in zip(j, steps)))

@@ -363,8 +363,9 @@ def _transformed(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, dty
     batch = kernel.shape[: kernel.ndim - rank]
     pair = get_backend(backend).transform_pair(batch, fft_shape, real, dtype, threads)
     pair.begin()
-    pair.data[...] = 0
-    pair.data[(Ellipsis,) + tuple(slice(0, n) for n in kernel.shape[-rank:])] = kernel
+    region = tuple(slice(0, n) for n in kernel.shape[-rank:])
+    _zero_outside(pair.data, region)
+    pair.data[(Ellipsis,) + region] = kernel
     pair.forward()
     real_type = pair.spectrum.real.dtype.type
     scale = real_type(1) / real_type(math.prod(fft_shape))  # in long double for long double
