@@ -155,7 +155,8 @@ def test_the_planner_takes_running_sums_for_a_long_box():
                                             threads=1).estimates  # taps not all equal
 
 
-@pytest.mark.parametrize("shapes", [((64, 64), (3, 3)), ((9, 7), (12, 9)), ((10, 11, 12), (3, 2, 4))], ids=str)
+@pytest.mark.parametrize("shapes", [((64, 64), (3, 3)), ((9, 7), (12, 9)), ((10, 11, 12), (3, 2, 4))],
+                         ids=str)
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 def test_the_rows_estimate_reads_the_layout_the_run_makes(shapes, mode):
     from fftconv.planning.costs import DEFAULT_COSTS

@@ -31,13 +31,15 @@ from fftconv.timing import settle
 def flags_planned(monkeypatch):
     """The FFTW planner flags of every plan made from now on, with the planning thread."""
     made = []
-    real_make = fftw.TransformPair._make
 
-    def recording(self, flags):
-        made.append((flags, threading.get_ident()))
-        return real_make(self, flags)
+    def recorder(real_make):
+        def recording(self, flags):
+            made.append((flags, threading.get_ident()))
+            return real_make(self, flags)
+        return recording
 
-    monkeypatch.setattr(fftw.TransformPair, "_make", recording)
+    for name in ("_make_forward", "_make_inverse"):  # each pair's two plans
+        monkeypatch.setattr(fftw.TransformPair, name, recorder(getattr(fftw.TransformPair, name)))
     assert background.wait(120)
     fftw.forget_wisdom()
     yield made
@@ -428,7 +430,8 @@ def test_first_sight_prices_the_other_direct_sums_only_without_the_compiled_loop
     quick = run.plan(problem, threads=1, for_call=True)
     assert quick.first_sight and "direct.compiled" in quick.candidates
     assert not set(quick.candidates) & set(run.FIRST_SIGHT_WITHOUT_COMPILED)
-    monkeypatch.setattr(type(registry.get("direct.compiled")), "applies", lambda self, spec, forced=False: False)
+    compiled = type(registry.get("direct.compiled"))
+    monkeypatch.setattr(compiled, "applies", lambda self, spec, forced=False: False)
     run._memo.clear()
     run._sighted.clear()
     without = run.plan(problem, threads=1, for_call=True)
@@ -699,3 +702,47 @@ def test_a_tiny_first_call_does_not_wait_for_scipys_modules(tmp_path):
         np.testing.assert_array_equal(np.array(got), expected)
     for got, expected in zip(seen["again"], want):
         np.testing.assert_array_equal(np.array(got), expected)
+
+
+def test_a_large_estimate_pair_plans_its_inverse_beside_its_forward_transforms(monkeypatch, flags_planned):
+    monkeypatch.setattr(fftw, "available_cores", lambda: 2)
+    n = fftw.CONCURRENT_INVERSE_POINTS * 2
+    pair = fftw.TransformPair((), (n,), True, np.dtype(np.float64), 1, "estimate")
+    signal = np.random.default_rng(5).standard_normal(n)
+    pair.data[...] = signal
+    pair.forward()
+    assert np.allclose(pair.spectrum, np.fft.rfft(signal))
+    pair.inverse()
+    assert np.allclose(pair.data, n * signal)
+    threads = {flags: ident for flags, ident in flags_planned}
+    assert len(flags_planned) == 2 and len(set(threads.values()) | {threading.get_ident()}) == 2
+    small = fftw.TransformPair((), (1024,), True, np.dtype(np.float64), 1, "estimate")
+    one_core = fftw.TransformPair((), (n,), True, np.dtype(np.float64), 2, "estimate")
+    assert small._inverse_pending is None and one_core._inverse_pending is None  # both planned here
+    assert {ident for _, ident in flags_planned[2:]} == {threading.get_ident()}
+
+
+def test_an_inverse_plan_that_failed_aside_is_made_by_the_caller_or_its_error_raised(monkeypatch):
+    monkeypatch.setattr(fftw, "available_cores", lambda: 2)
+    caller = threading.get_ident()
+    real = fftw.TransformPair._make_inverse
+    failing_everywhere = [False]
+
+    def make_inverse(self, flags):
+        if threading.get_ident() != caller or failing_everywhere[0]:
+            raise MemoryError("no room for the plan")
+        return real(self, flags)
+
+    monkeypatch.setattr(fftw.TransformPair, "_make_inverse", make_inverse)
+    n = fftw.CONCURRENT_INVERSE_POINTS
+    pair = fftw.TransformPair((), (n,), True, np.dtype(np.float64), 1, "estimate")
+    pair.data[...] = 1.0
+    pair.forward()
+    pair.inverse()  # the helper failed: planned here
+    assert np.allclose(pair.data, n)
+    failing_everywhere[0] = True
+    again = fftw.TransformPair((), (2 * n,), True, np.dtype(np.float64), 1, "estimate")
+    again.data[...] = 1.0
+    again.forward()
+    with pytest.raises(MemoryError, match="no room"):
+        again.inverse()
