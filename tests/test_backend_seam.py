@@ -113,3 +113,31 @@ def test_unknown_backend_is_a_config_error(monkeypatch):
     monkeypatch.setenv("FFTCONV_BACKEND", "cufft")
     with pytest.raises(fftconv.ConfigError, match="FFTCONV_BACKEND"):
         fftconv.config.get()
+
+
+@pytest.mark.parametrize("library", ["numpy.fft", "scipy.fft"])
+@pytest.mark.parametrize("dtype, real", [("float32", True), ("float64", True), ("complex64", False),
+                                         ("complex128", False)])
+@pytest.mark.parametrize("batch, kernel, fft_shape", [((), (5,), (12,)), ((3,), (4, 7), (9, 16)),
+                                                      ((), (3, 2, 5), (8, 6, 10))])
+def test_pocketfft_kernel_spectra_skip_the_padding_and_equal_the_full_transform(
+        rng, monkeypatch, library, dtype, real, batch, kernel, fft_shape):
+    from fftconv.backends import pocketfft
+    from fftconv.executors.spectral import _transformed
+
+    monkeypatch.setattr(pocketfft, "library", lambda: library)
+    values = rng.standard_normal(batch + kernel)
+    if not real:
+        values = values + 1j * rng.standard_normal(batch + kernel)
+    values = values.astype(dtype)
+    padded = np.zeros(batch + fft_shape, dtype)
+    padded[(Ellipsis,) + tuple(slice(0, n) for n in kernel)] = values
+    axes = tuple(range(len(batch), len(batch) + len(fft_shape)))
+    want = (np.fft.rfftn if real else np.fft.fftn)(padded.astype(np.complex128 if not real else np.float64),
+                                                     axes=axes) / np.prod(fft_shape)
+    pair = pocketfft.PocketPair(batch, fft_shape, real, np.dtype(dtype), 1)
+    got = pair.scaled_spectrum(values)
+    assert got.dtype == pair.spectrum.dtype and got.shape == want.shape
+    assert np.allclose(got, want, rtol=0, atol=1e-5 if dtype in ("float32", "complex64") else 1e-13)
+    spectrum = _transformed(values, fft_shape, real, np.dtype(dtype), 1, "pocketfft")
+    assert spectrum.dtype == pair.spectrum.dtype and np.allclose(spectrum, want, rtol=0, atol=1e-5)

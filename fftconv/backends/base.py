@@ -42,6 +42,10 @@ class TransformPair(Protocol):
     def inverse(self) -> None:
         """``data = unnormalised inverse FFT(spectrum)``."""
 
+    # optional: ``scaled_spectrum(values)``, the spectrum of ``values`` (batch axes first)
+    # zero-padded to ``fft_shape`` and scaled by ``1 / prod(fft_shape)``, as a new array: a
+    # library that transforms axis by axis need not transform the padding (`PocketPair`)
+
 
 class Backend(Protocol):
     """An FFT library as the spectral executors see it."""

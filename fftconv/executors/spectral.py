@@ -362,6 +362,9 @@ def _transformed(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, dty
     rank = len(fft_shape)
     batch = kernel.shape[: kernel.ndim - rank]
     pair = get_backend(backend).transform_pair(batch, fft_shape, real, dtype, threads)
+    padded = getattr(pair, "scaled_spectrum", None)
+    if padded is not None:  # transforms without the padding (`fftconv.backends.base.TransformPair`)
+        return padded(kernel.astype(pair.data.dtype, copy=False))
     pair.begin()
     region = tuple(slice(0, n) for n in kernel.shape[-rank:])
     _zero_outside(pair.data, region)
