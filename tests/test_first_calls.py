@@ -746,3 +746,17 @@ def test_an_inverse_plan_that_failed_aside_is_made_by_the_caller_or_its_error_ra
     again.forward()
     with pytest.raises(MemoryError, match="no room"):
         again.inverse()
+
+
+def test_complex_transforms_are_final_once_measured(rng):
+    from fftconv.engine import run
+
+    x = rng.standard_normal((40, 44)) + 1j * rng.standard_normal((40, 44))
+    h = rng.standard_normal((5, 5)) + 1j * rng.standard_normal((5, 5))
+    plan = fftconv.plan(x, h, "same", method="fft", threads=1)
+    assert plan.compute_dtype.kind == "c"
+    for _ in range(3):  # a repeated size is measured in the background
+        assert_close(fftconv.convolve(x, h, "same", method="fft", threads=1),
+                     scipy.signal.fftconvolve(x, h, "same"))
+    assert background.wait(120) and measuring.available()
+    assert run._transforms_final(plan)  # asked with the complex dtype its pairs are kept by

@@ -371,9 +371,8 @@ def _ask_backend(plan: Plan, question: str) -> object:
     if plan.backend is None or plan.fft_shape is None:
         return None
     ask = getattr(get_backend(plan.backend), question, None)
-    dtype = plan.compute_dtype
-    real = dtype.kind != "c"
-    return None if ask is None else ask(plan.fft_shape, real, dtype if real else np.dtype(dtype.char.lower()))
+    dtype = plan.compute_dtype  # what the plan's pairs hold (complex for complex transforms)
+    return None if ask is None else ask(plan.fft_shape, dtype.kind != "c", dtype)
 
 
 def _transforms_final(plan: Plan) -> bool:
