@@ -136,8 +136,25 @@ def test_pocketfft_kernel_spectra_skip_the_padding_and_equal_the_full_transform(
     want = (np.fft.rfftn if real else np.fft.fftn)(padded.astype(np.complex128 if not real else np.float64),
                                                      axes=axes) / np.prod(fft_shape)
     pair = pocketfft.PocketPair(batch, fft_shape, real, np.dtype(dtype), 1)
-    got = pair.scaled_spectrum(values)
+    got = pocketfft.scaled_spectrum(values, fft_shape, real, np.dtype(dtype))
     assert got.dtype == pair.spectrum.dtype and got.shape == want.shape
     assert np.allclose(got, want, rtol=0, atol=1e-5 if dtype in ("float32", "complex64") else 1e-13)
-    spectrum = _transformed(values, fft_shape, real, np.dtype(dtype), 1, "pocketfft")
-    assert spectrum.dtype == pair.spectrum.dtype and np.allclose(spectrum, want, rtol=0, atol=1e-5)
+    for backend in ("pocketfft", "fftw"):  # fftw: by pocketfft while the size is new (2-D and more)
+        spectrum = _transformed(values, fft_shape, real, np.dtype(dtype), 1, backend)
+        assert spectrum.dtype == pair.spectrum.dtype and np.allclose(spectrum, want, rtol=0, atol=1e-5)
+
+
+def test_fftw_leaves_a_kernel_spectrum_to_pocketfft_only_while_its_2d_size_is_new(monkeypatch):
+    from fftconv.backends import pocketfft
+
+    asked = []
+    monkeypatch.setattr(pocketfft, "scaled_spectrum", lambda *args: asked.append(args[1]) or "pruned")
+    kernel = np.ones((3, 3))
+    monkeypatch.setattr(fftw.FFTW, "final", lambda shape, real, dtype: False)
+    assert fftw.FFTW.scaled_spectrum(kernel, (16, 16), True, np.dtype(np.float64)) == "pruned"
+    # 1-D: no padding to skip
+    assert fftw.FFTW.scaled_spectrum(kernel[0], (16,), True, np.dtype(np.float64)) is None
+    monkeypatch.setattr(fftw.FFTW, "final", lambda shape, real, dtype: True)
+    # measured plans serve
+    assert fftw.FFTW.scaled_spectrum(kernel, (16, 16), True, np.dtype(np.float64)) is None
+    assert asked == [(16, 16)]

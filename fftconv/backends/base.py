@@ -42,10 +42,6 @@ class TransformPair(Protocol):
     def inverse(self) -> None:
         """``data = unnormalised inverse FFT(spectrum)``."""
 
-    # optional: ``scaled_spectrum(values)``, the spectrum of ``values`` (batch axes first)
-    # zero-padded to ``fft_shape`` and scaled by ``1 / prod(fft_shape)``, as a new array: a
-    # library that transforms axis by axis need not transform the padding (`PocketPair`)
-
 
 class Backend(Protocol):
     """An FFT library as the spectral executors see it."""
@@ -70,6 +66,13 @@ class Backend(Protocol):
     def describe(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> str:
         """How transforms of ``fft_shape`` would run now (library, planning effort), for
         ``Plan.explain()``."""
+
+    def scaled_spectrum(self, values: np.ndarray, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype,
+                        threads: int = 1) -> np.ndarray | None:
+        """The spectrum of ``values`` (batch axes first) zero-padded to ``fft_shape`` and
+        scaled by ``1 / prod(fft_shape)``, as a new array; None to have it made on a pair
+        (optional: a kernel's spectrum need not transform its padding,
+        `fftconv.backends.pocketfft.scaled_spectrum`)."""
 
     def final(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> bool:
         """Whether transforms of ``fft_shape`` run now as fast as they will (optional: a

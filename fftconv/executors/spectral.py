@@ -361,10 +361,12 @@ def _transformed(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, dty
                  backend: str) -> np.ndarray:
     rank = len(fft_shape)
     batch = kernel.shape[: kernel.ndim - rank]
-    pair = get_backend(backend).transform_pair(batch, fft_shape, real, dtype, threads)
-    padded = getattr(pair, "scaled_spectrum", None)
-    if padded is not None:  # transforms without the padding (`fftconv.backends.base.TransformPair`)
-        return padded(kernel.astype(pair.data.dtype, copy=False))
+    transforms = get_backend(backend)
+    padded = getattr(transforms, "scaled_spectrum", None)  # optional (`fftconv.backends.base.Backend`)
+    spectrum = None if padded is None else padded(kernel, tuple(fft_shape), real, np.dtype(dtype), threads)
+    if spectrum is not None:
+        return spectrum
+    pair = transforms.transform_pair(batch, fft_shape, real, dtype, threads)
     pair.begin()
     region = tuple(slice(0, n) for n in kernel.shape[-rank:])
     _zero_outside(pair.data, region)
