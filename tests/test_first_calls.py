@@ -760,3 +760,43 @@ def test_complex_transforms_are_final_once_measured(rng):
                      scipy.signal.fftconvolve(x, h, "same"))
     assert background.wait(120) and measuring.available()
     assert run._transforms_final(plan)  # asked with the complex dtype its pairs are kept by
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_while_an_inverse_plan_is_made_aside_leaves_the_child_able_to_plan(monkeypatch):
+    monkeypatch.setattr(fftw, "available_cores", lambda: 2)
+    planning = threading.Event()
+    real = fftw.TransformPair._make_inverse
+
+    def slow_inverse(self, flags):
+        planning.set()
+        time.sleep(0.3)  # the fork comes while the helper is at it, holding the planner's lock
+        return real(self, flags)
+
+    monkeypatch.setattr(fftw.TransformPair, "_make_inverse", slow_inverse)
+    n = fftw.CONCURRENT_INVERSE_POINTS
+    pair = fftw.TransformPair((), (n,), True, np.dtype(np.float64), 1, "estimate")
+    assert planning.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: no helper thread, a lock of its own
+        try:
+            pair.data[...] = 1.0
+            pair.forward()
+            pair.inverse()
+            fftw.TransformPair((), (1200,), True, np.dtype(np.float64), 1, "estimate")
+            os._exit(0 if np.allclose(pair.data, n) else 3)
+        except BaseException:
+            os._exit(4)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0  # not hung, and right
+    pair.data[...] = 1.0
+    pair.forward()
+    pair.inverse()
+    assert np.allclose(pair.data, n)
+    assert fftw._plan_lock.acquire(blocking=False)  # the parent's lock was released after the fork
+    fftw._plan_lock.release()

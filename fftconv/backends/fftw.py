@@ -38,6 +38,7 @@ import functools
 import importlib.machinery
 import importlib.util
 import math
+import os
 import re
 import sys
 import threading
@@ -171,8 +172,9 @@ class TransformPair:
     data: np.ndarray = field(init=False, repr=False)
     measured: bool = field(init=False, default=False)  # MEASURE-quality plans (or better)
     wisdom_seen: int = field(init=False, default=0)  # how grown the wisdom was when last looked up
-    #: held while a helper thread makes the inverse plan (`_plan_inverse_aside`)
-    _inverse_pending: threading.Lock | None = field(init=False, default=None, repr=False)
+    #: while a helper thread makes the inverse plan (`_plan_inverse_aside`): a lock it holds
+    #: until done, and the process it runs in
+    _inverse_pending: tuple[threading.Lock, int] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         complex_dtype = COMPLEX_OF[self.dtype] if self.real else self.dtype
@@ -252,15 +254,17 @@ class TransformPair:
         pending.acquire()
 
         def make_inverse() -> None:
-            try:
-                with _plan_lock:  # held at exit (`_hold_planning_at_exit`): no teardown meanwhile
+            # the lock is held at exit (`_hold_planning_at_exit`) and at a fork (`_before_fork`):
+            # no teardown meanwhile, and a child sees the plan made or not begun
+            with _plan_lock:
+                try:
                     self._make_inverse(flags)
-            except BaseException:  # noqa: BLE001 - `inverse` plans it again, in the caller's thread
-                pass
-            finally:
-                pending.release()
+                except BaseException:  # noqa: BLE001 - `inverse` plans it again, in the caller's thread
+                    pass
+                finally:
+                    pending.release()
 
-        self._inverse_pending = pending
+        self._inverse_pending = (pending, os.getpid())
         # a raw thread: threading.Thread.start waits for the new thread's first time slice
         _thread.start_new_thread(make_inverse, ())
         return True
@@ -277,8 +281,11 @@ class TransformPair:
         """``data = unnormalised inverse FFT(spectrum)`` in place (destroys the spectrum)."""
         pending = self._inverse_pending
         if pending is not None:
-            with pending:  # the helper is done
-                self._inverse_pending = None
+            lock, process = pending
+            if process == os.getpid():  # a forked child has no helper to wait for
+                with lock:  # the helper is done
+                    pass
+            self._inverse_pending = None
             if not hasattr(self, "_inverse"):  # it failed: planned here, where a failure is raised
                 with _plan_lock:
                     self._make_inverse((_EFFORT_FLAG["estimate"],))
@@ -567,6 +574,27 @@ def _hold_planning_at_exit() -> None:
 
 
 atexit.register(_hold_planning_at_exit)
+
+
+def _before_fork() -> None:
+    """Fork only between plans: FFTW's planner, caught mid-plan by a fork (a helper thread
+    making an inverse plan, another user thread), would be left half-done in the child, and
+    the lock held by a thread the child does not have."""
+    _plan_lock.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _plan_lock.release()
+
+
+def _after_fork_in_child() -> None:
+    global _plan_lock
+    _plan_lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 
 class FFTWBackend:
