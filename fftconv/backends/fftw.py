@@ -88,8 +88,9 @@ ESTIMATE_WORTH = 1 << 19
 ESTIMATE_WORTH_SINGLE_ND = 1 << 21
 
 #: Transforms of this many points or more get their ESTIMATE inverse plan made on a helper
-#: thread while the forward one runs (`TransformPair._plan_inverse_aside`): smaller plans
-#: take under a millisecond (64³: 0.5 ms; 65,536 1-D: 4 ms).
+#: thread while the forward one runs (`TransformPair._plan_inverse_aside`): from here a 1-D
+#: inverse plan takes 4 ms or more (65,536 points; 1,048,576: 14 ms), a 2-D or 3-D one
+#: 0.1-4 ms, starting the thread ~0.1 ms (AMD EPYC Zen 3).
 CONCURRENT_INVERSE_POINTS = 1 << 16
 
 _EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}
@@ -241,8 +242,8 @@ class TransformPair:
         calls stay serialised by the lock, and execution may overlap them). A large 1-D
         transform's plans cost more than its transforms: twiddle factors for every stage
         (1-D 4,032,000 float64: 90 + 90 ms of planning, 50 ms a transform; 1,048,576: 22 +
-        14 ms, 9 ms a transform; AMD EPYC Zen 3). False (nothing made) for sizes whose plans
-        take under a millisecond, or when no core is left for it."""
+        14 ms, 9 ms a transform; AMD EPYC Zen 3). False (nothing made) for transforms under
+        `CONCURRENT_INVERSE_POINTS`, or when the pair's threads leave no core for it."""
         if self.points < CONCURRENT_INVERSE_POINTS or self.threads >= available_cores():
             return False
         self.wisdom_seen = _wisdom_grown[0]

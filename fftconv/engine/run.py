@@ -52,9 +52,10 @@ MEMO_KERNEL_BYTES = 8192
 #: pocketfft, which needs no planning)...
 FIRST_SIGHT_EXECUTORS = ("direct.compiled", "direct.numpy", "fft")
 #: ... and these direct sums where the compiled loop does not apply (a build without a
-#: compiler, a kernel too long for it): where it applies they were the cheapest for 1 of 240
-#: mid-size signatures (five seeds of `bench/planner_regret.py`'s grid; 2% faster estimated
-#: there), and pricing them took 40% of a first plan's ~220 us (AMD EPYC Zen 3).
+#: compiler, a kernel too long for it, a short 1-D one numpy.convolve takes): where it
+#: applies they were the cheapest for 1 of 240 mid-size signatures (five seeds of
+#: `bench/planner_regret.py`'s grid; 2% faster estimated there), and pricing them took 40%
+#: of a first plan's ~220 us (AMD EPYC Zen 3).
 FIRST_SIGHT_WITHOUT_COMPILED = ("direct.rows", "direct.windows", "direct.shift_add", "direct.ndimage")
 #: ... when the cheapest is estimated under this. Pricing every executor (the tile search, the
 #: separable rank test) costs a new signature 0.4-1.7 ms, more than such a call saves by it
