@@ -158,3 +158,29 @@ def test_fftw_leaves_a_kernel_spectrum_to_pocketfft_only_while_its_2d_size_is_ne
     # measured plans serve
     assert fftw.FFTW.scaled_spectrum(kernel, (16, 16), True, np.dtype(np.float64)) is None
     assert asked == [(16, 16)]
+
+
+@pytest.mark.parametrize("library", ["numpy.fft", "scipy.fft"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
+@pytest.mark.parametrize("method", ["fft", "tiled"])
+def test_pocketfft_pairs_whatever_buffers_their_transforms_hand_over(rng, monkeypatch, library, dtype, method):
+    from fftconv.backends import pocketfft
+
+    monkeypatch.setattr(pocketfft, "library", lambda: library)
+    pocketfft.POCKETFFT.clear_cache()
+    x = rng.standard_normal((300, 97))
+    h = rng.standard_normal((9, 13))
+    if dtype == "complex128":
+        x, h = x + 1j * rng.standard_normal(x.shape), h + 1j * rng.standard_normal(h.shape)
+    x, h = x.astype(dtype), h.astype(dtype)
+    want = scipy.signal.fftconvolve(x.astype(np.complex128), h.astype(np.complex128), "same")
+    if dtype != "complex128":
+        want = want.real
+    with fftconv.config.override(backend="pocketfft"):
+        for _ in range(3):  # the buffers handed over by one call are the next call's
+            assert_close(fftconv.convolve(x, h, "same", method=method, threads=1), want.astype(x.dtype))
+    pair = pocketfft.PocketPair((), (8,), dtype != "complex128", np.dtype(dtype), 1)
+    pair.data[...] = 1
+    pair.forward()
+    pair.inverse()
+    assert np.allclose(pair.data, 8) and pair.data.dtype == np.dtype(dtype)

@@ -26,7 +26,10 @@ class TransformPair(Protocol):
     ``data`` is what the caller fills and reads (real for real transforms); ``spectrum`` is the
     transform's output (complex; for real data, the last axis holds ``n // 2 + 1`` bins). The
     inverse is unnormalised and may destroy ``spectrum``. Buffers are scratch space of the
-    calling thread: results must be copied out before the pair is used again.
+    calling thread: results must be copied out before the pair is used again. A transform may
+    hand its output over as a new buffer (the attribute then names it): read ``spectrum``
+    after ``forward()`` and ``data`` after ``inverse()`` through the pair, not through a
+    reference kept from before.
     """
 
     fft_shape: tuple[int, ...]

@@ -499,6 +499,7 @@ def _run_tile(
         pair.forward()
     np.multiply(pair.spectrum, spectrum, out=pair.spectrum)
     pair.inverse()
+    data = pair.data  # a backend may hand its results over in a new buffer
     write_tile(tile, data[(Ellipsis,) + tuple(slice(s.res_offset, s.res_offset + s.count) for s in tile)])
 
 
