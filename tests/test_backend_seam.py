@@ -163,7 +163,8 @@ def test_fftw_leaves_a_kernel_spectrum_to_pocketfft_only_while_its_2d_size_is_ne
 @pytest.mark.parametrize("library", ["numpy.fft", "scipy.fft"])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
 @pytest.mark.parametrize("method", ["fft", "tiled"])
-def test_pocketfft_pairs_whatever_buffers_their_transforms_hand_over(rng, monkeypatch, library, dtype, method):
+def test_pocketfft_pairs_take_whatever_buffers_their_transforms_hand_over(rng, monkeypatch, library, dtype,
+                                                                         method):
     from fftconv.backends import pocketfft
 
     monkeypatch.setattr(pocketfft, "library", lambda: library)
