@@ -304,6 +304,7 @@ def test_on_a_local_cluster_of_two_processes(client, rng):
 def test_a_worker_gives_each_task_its_share_of_threads_and_memory(client):
     from fftconv.dask.tasks import task_budget, task_threads
 
+    client.wait_for_workers(2, timeout=60)  # a worker restarted by an earlier test may still be joining
     workers = client.scheduler_info()["workers"]
     memory = next(iter(workers.values()))["memory_limit"]
     assert client.submit(task_threads, None, pure=False).result() == 1  # the nanny's OMP_NUM_THREADS
