@@ -22,6 +22,7 @@ import itertools
 import numpy as np
 
 from ..core.boundary import MODES, read_extended
+from ..core.geometry import output_window
 from ._compiled import tiny_sums
 from .footprint import TINY_WEIGHT
 
@@ -84,21 +85,18 @@ def signal_sum(a: np.ndarray, b: np.ndarray, mode: str, correlate: bool) -> np.n
         return None
     if mode == "valid" and any(k > n for n, k in zip(a.shape, b.shape)):
         return None
-    if mode == "full":
-        window = [slice(0, n + k - 1) for n, k in zip(a.shape, b.shape)]
-    elif mode == "same":
-        window = [slice((k - 1) // 2, (k - 1) // 2 + n) for n, k in zip(a.shape, b.shape)]
-    else:
-        window = [slice(k - 1, n) for n, k in zip(a.shape, b.shape)]
+    windows = [output_window(n, k, mode) for n, k in zip(a.shape, b.shape)]
     if by_loop(a):
-        out = np.empty([w.stop - w.start for w in window], a.dtype)
-        tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, [w.start for w in window],
+        out = np.empty([w.length for w in windows], a.dtype)
+        tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, [w.start for w in windows],
                          correlate)
         return out
     # a correlation is the convolution with the kernel reversed and conjugated
     kernel = np.conj(b[(slice(None, None, -1),) * b.ndim]) if correlate else b
     full = _full_convolution(a, kernel, a.dtype)
-    return full if mode == "full" else np.ascontiguousarray(full[tuple(window)])
+    if mode == "full":
+        return full
+    return np.ascontiguousarray(full[tuple(slice(w.start, w.stop) for w in windows)])
 
 
 def ndimage_sum(x: np.ndarray, w: np.ndarray, mode: str, cval: float, convolution: bool) -> np.ndarray | None:
