@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fftconv
+from fftconv.engine import tiny
 
 #: Methods that take any kernel ('separable' needs a rank-1 one: tests/test_separable.py).
 GENERAL_METHODS = [m for m in fftconv.METHODS if m != "separable"]
@@ -20,6 +21,13 @@ os.environ["FFTCONV_CALIBRATE"] = "off"  # plans from the built-in coefficients,
 for _var in ("FFTCONV_THREADS", "FFTCONV_PLANNER_EFFORT", "FFTCONV_METHOD", "FFTCONV_BACKEND",
              "FFTCONV_MEMORY_LIMIT"):
     os.environ.pop(_var, None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def tiny_routes_ready():
+    """scipy's loops imported and probed, as a script's tiny routes are once their background
+    import has run (`fftconv.engine.tiny._ready`); tests of the time before patch `_ready`."""
+    tiny.prepare_scipy_routes()
 
 
 @pytest.fixture

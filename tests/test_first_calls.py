@@ -704,6 +704,51 @@ def test_a_tiny_first_call_does_not_wait_for_scipys_modules(tmp_path):
         np.testing.assert_array_equal(np.array(got), expected)
 
 
+def test_a_tiny_first_call_does_not_probe_scipys_loops_the_script_imported(tmp_path):
+    """A script that imported scipy.signal and scipy.ndimage itself: its first tiny calls had
+    probed scipy's private loops on the spot (AMD EPYC: a first 16x16 * 3x3 ``convolve2d``
+    1.5-2.4 ms, ``ndimage.correlate`` 4.3-4.9 ms, scipy's own 0.04-0.1 ms). They are summed
+    without a plan, as before any import; the probes are queued in the background by the
+    second call that wants them, and the routes serve once they have run."""
+    script = (
+        "import json, numpy as np, scipy.signal, scipy.ndimage, fftconv, fftconv.ndimage\n"
+        "from fftconv import background\n"
+        "from fftconv.engine import tiny\n"
+        "jobs = {}\n"
+        "background.submit = lambda key, job, priority=1: jobs.setdefault(key, job) is job\n"
+        "a = np.arange(256.0).reshape(16, 16) % 7\n"
+        "b = np.array([[1.0, 2.0, 0.5], [3.0, 5.0, 1.0], [0.0, 1.0, 2.0]])\n"
+        "d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))\n"
+        "got = [fftconv.convolve2d(a, b, 'same').tolist(), fftconv.ndimage.correlate(a, b).tolist(),\n"
+        "       fftconv.convolve(a, b).tolist()]\n"
+        "probed = [len(tiny._loop), len(tiny._nd_loop), len(tiny._ndimage)]\n"
+        "got += [fftconv.correlate(d, m).tolist(), fftconv.correlate(d, m).tolist(),\n"
+        "        fftconv.ndimage.correlate(d, m).tolist(), fftconv.ndimage.correlate(d, m).tolist()]\n"
+        "queued = sorted(key[1] for key in jobs)\n"
+        "probed_later = [len(tiny._loop), len(tiny._nd_loop), len(tiny._ndimage)]\n"
+        "for job in jobs.values(): job()\n"
+        "got.append(fftconv.convolve2d(a, b, 'same').tolist())\n"
+        "print(json.dumps({'got': got, 'probed': probed, 'queued': queued, 'probed_later': probed_later,\n"
+        "                  'ready': sorted(tiny._READY)}))\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FFTCONV_CALIBRATE": "off"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["probed"] == [0, 0, 0]
+    assert seen["queued"] == ["scipy.ndimage", "scipy.signal"]  # by the 4-D calls' second ones
+    assert seen["probed_later"] == [0, 0, 0]  # queued, not run in the call
+    assert seen["ready"] == ["scipy.ndimage", "scipy.signal"]
+    a, b = np.arange(256.0).reshape(16, 16) % 7, np.array([[1.0, 2.0, 0.5], [3.0, 5.0, 1.0], [0.0, 1.0, 2.0]])
+    d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))
+    want = [scipy.signal.convolve2d(a, b, "same"), scipy.ndimage.correlate(a, b),
+            scipy.signal.convolve(a, b, method="direct")]
+    want += [scipy.signal.correlate(d, m, method="direct")] * 2 + [scipy.ndimage.correlate(d, m)] * 2
+    want.append(scipy.signal.convolve2d(a, b, "same"))
+    assert len(seen["got"]) == len(want)
+    for got, expected in zip(seen["got"], want):
+        np.testing.assert_array_equal(np.array(got), expected)
+
+
 def test_a_large_estimate_pair_plans_its_inverse_beside_its_forward_transforms(monkeypatch, flags_planned):
     monkeypatch.setattr(fftw, "available_cores", lambda: 2)
     n = fftw.CONCURRENT_INVERSE_POINTS * 2

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .first_call import CASES
+from .first_call import CASES, WITH_SCIPY_IMPORTED
 
 #: Setting variables a user's shell may hold: none reaches the measured processes.
 _SETTINGS = ("FFTCONV_CONFIG", "FFTCONV_WISDOM", "FFTCONV_CALIBRATE", "FFTCONV_PLANNER_EFFORT",
@@ -63,7 +63,7 @@ def run_first_calls(threads: int = 1, repeats: int = 3, cases: list[str] | None 
     with tempfile.TemporaryDirectory(prefix="fftconv-first-calls-") as scratch:
         root = Path(scratch)
         calibrated = calibrated_cache(root / "calibrating", threads)
-        for case in cases or list(CASES):
+        for case in cases or [*CASES, *WITH_SCIPY_IMPORTED]:
             samples: dict[str, list[dict]] = {"scipy": [], "calibrated": [], "new": []}
             for i in range(repeats):
                 for state in samples:
@@ -104,12 +104,13 @@ def format_first_calls(rows: list[dict]) -> str:
     >>> print(format_first_calls([row]).splitlines()[-1])
     first call at most scipy's: 1 of 1 (calibrated machine); within scipy's + 0.5 s: 1 of 1 (new machine)
     """
-    header = (f"{'case':<40} {'scipy 1st':>9} {'ours 1st':>9} {'ratio':>6} {'new 1st':>9} {'extra':>7}"
+    width = max([40] + [len(r["case"]) for r in rows])
+    header = (f"{'case':<{width}} {'scipy 1st':>9} {'ours 1st':>9} {'ratio':>6} {'new 1st':>9} {'extra':>7}"
               f" {'scipy 2nd':>9} {'ours 2nd':>9} {'warm':>9}")
     lines = [header, "-" * len(header)]
     for r in rows:
         warm = f"{r['warm_s'] * 1e3:7.1f}ms" + ("" if r["background_done"] else "*")
-        lines.append(f"{r['case']:<40} {r['scipy_first_s'] * 1e3:7.1f}ms {r['first_s'] * 1e3:7.1f}ms"
+        lines.append(f"{r['case']:<{width}} {r['scipy_first_s'] * 1e3:7.1f}ms {r['first_s'] * 1e3:7.1f}ms"
                      f" {r['first_vs_scipy']:5.2f}x {r['new_machine_first_s'] * 1e3:7.1f}ms"
                      f" {r['new_machine_extra_s']:+6.2f}s {r['scipy_second_s'] * 1e3:7.1f}ms"
                      f" {r['second_s'] * 1e3:7.1f}ms {warm:>9}")

@@ -167,19 +167,15 @@ _READY: set[str] = set()
 
 def _ready(name: str, prepare: Callable[[], object]) -> bool:
     """Whether the tiny routes may call scipy's module ``name`` (``prepare``: the probes of its
-    loops) now: the caller's own import of it is probed here; a process that has not
-    imported it answers its tiny calls by `fftconv.engine.shifted_sums` meanwhile
-    (`_meanwhile`), and imports it in the background from the second call that the compiled
-    loop there does not serve. That import had been a tiny call's first time in a
-    fresh process (AMD EPYC, after `import fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s,
-    where scipy's own first call takes 0.1-0.2 ms, its module imported before)."""
-    if name in _READY:
-        return True
-    if name in sys.modules and not background.pending(("tiny routes", name)):  # the caller's own import
-        prepare()
-        _READY.add(name)
-        return True
-    return False
+    loops) now: once its import and probes have run (`_import_and_prepare`). Until then a tiny
+    call is answered by `fftconv.engine.shifted_sums` (`_meanwhile`), and the import and probes
+    run in the background from the second call that the compiled loop there does not serve.
+    The import had been a tiny call's first time in a fresh process (AMD EPYC, after `import
+    fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s, where scipy's own first call takes
+    0.1-0.2 ms, its module imported before); the probes alone, where the caller had imported
+    the module itself, 1.5-2.4 ms (scipy.signal) and 4.3-4.9 ms (scipy.ndimage) of a first
+    16x16 * 3x3 call whose scipy call takes 0.04-0.1 ms."""
+    return name in _READY
 
 
 #: scipy modules a tiny call has wanted before they were `_ready`.
@@ -208,6 +204,21 @@ def _import_and_prepare(name: str, prepare: Callable[[], object]) -> None:
     importlib.import_module(name)
     prepare()
     _READY.add(name)
+
+
+def prepare_scipy_routes() -> None:
+    """Import and probe now the scipy modules whose loops tiny calls take, rather than in the
+    background once tiny calls want them (`_ready`): the routes' steady state, at once (the
+    tests' starting point).
+
+    Examples
+    --------
+    >>> prepare_scipy_routes()
+    >>> sorted(_READY)
+    ['scipy.ndimage', 'scipy.signal']
+    """
+    _import_and_prepare("scipy.signal", _probe_signal_loops)
+    _import_and_prepare("scipy.ndimage", _ndimage_functions)
 
 
 def _plain(a: object, dtypes: frozenset) -> bool:
