@@ -13,7 +13,7 @@ from conftest import assert_close
 
 import fftconv
 import fftconv.ndimage
-from fftconv.engine import run, tiny
+from fftconv.engine import run, shifted_sums, tiny
 
 MODES_2D = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]
@@ -144,6 +144,37 @@ def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, n, k, mode, fir
     planned.clear()
     assert_close(fftconv.convolve(a * 2, b, mode), 2 * want, ulps=1000)
     assert (not planned) == repeats
+
+
+@pytest.mark.parametrize("correlate", [False, True])
+@pytest.mark.parametrize(("n", "k"), [(724, 22), (600, 20), (300, 41), (64, 64), (50, 10), (1000, 33)])
+def test_float32_1d_calls_of_mid_kernels_are_summed_by_the_compiled_loop(rng, monkeypatch, n, k, correlate):
+    """numpy.convolve sums float32 with a BLAS dot an output (AMD EPYC Zen 4: 724 * 22 'same'
+    22 us, the compiled loop 4): the tiny route takes fftconv's compiled loop for float32
+    kernels of 10 to 64 taps; float64, and kernels it does not take, stay on NumPy."""
+    if shifted_sums.tiny_sums is None:
+        pytest.skip("the compiled tiny loop was not built")
+    name = "correlate" if correlate else "convolve"
+    ours, theirs = getattr(fftconv, name), getattr(scipy.signal, name)
+    a, b = rng.standard_normal(n).astype(np.float32), rng.standard_normal(k).astype(np.float32)
+    modes = ("full", "same", "valid")
+    want = [theirs(a, b, mode, method="direct") for mode in modes]  # scipy's own calls use NumPy
+    swapped = theirs(b, a, "full", method="direct")
+    used = []
+    original = getattr(np, name)
+
+    def counted(*args, **kwargs):
+        used.append(name)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(np, name, counted)
+    for mode, expected in zip(modes, want):
+        assert_close(ours(a, b, mode), expected, ulps=1000)
+    assert used == []
+    ours(a.astype(np.float64), b.astype(np.float64), "same")  # float64: NumPy's
+    assert used == [name]
+    if n > shifted_sums.MOST_TAPS:  # a second operand longer than the loop takes: NumPy's
+        assert_close(ours(b, a, "full"), swapped, ulps=1000)
+        assert used == [name, name]
 
 
 def test_a_1d_signature_rents_numpy_until_its_calls_cost_what_planning_does(rng, monkeypatch):
