@@ -23,6 +23,10 @@ that function when all of these hold:
   once and runs fftconv's compiled loop through `fftconv.engine.lane`, faster than scipy's
   from there on (a repeat whose plan leaves no route comes back here).
 
+1-D float32 calls of kernels of 10 to 64 taps are summed by fftconv's own tiny compiled loop
+(`fftconv.engine.shifted_sums`) instead: ``numpy.convolve`` sums float32 with a BLAS dot an
+output, slower there (`_FLOAT32`).
+
 scipy then validates the remaining arguments with the errors fftconv copies from it. The
 thresholds are where the pipeline's fixed cost and the loop's per-multiply-add cost meet
 (`bench/tiny_calls.py`; AMD EPYC, 1 thread: a float64 ``convolve2d`` 32x32 * 3x3, 9,216
