@@ -8,9 +8,11 @@ boundaries 'fill', 'extend' (astropy.convolve only: convolve_fft has none) and '
 ``nan_treatment='interpolate'``. For every case, astropy's ``convolve`` (skipped where its
 direct sum is estimated over a minute, from its rate on the first case) and ``convolve_fft``
 (``allow_huge=True``), and fftconv.astropy's ``convolve`` and ``convolve_fft`` with the same
-arguments, each timed once (fftconv's once its plans are settled, `warm_up`; astropy has no
-plans to warm), and the peak of the Python heap during another call (tracemalloc: NumPy's and
-FFTW's buffers count; a traced call is slower, so its time is not the one counted).
+arguments: the two libraries' calls made alternately, three of each, and each side's median
+counted (fftconv's once its plans are settled, `warm_up`; astropy has no plans to warm; an
+astropy call of over 10 s is timed once), and the peak of the Python heap during another call
+(tracemalloc: NumPy's and FFTW's buffers count; a traced call is slower, so its time is not
+the one counted where the calls are alternated).
 Reported: fftconv's time against the faster astropy function, its heap against
 ``convolve_fft``'s, and the largest difference from astropy's result relative to its largest
 value (NaN where astropy has NaN, checked); for ``convolve_fft``, both FFT answers are also
@@ -22,7 +24,9 @@ are in reach.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import statistics
 import sys
 import time
 import tracemalloc
@@ -42,8 +46,10 @@ from fftconv.timing import settle
 DIRECT_LIMIT = 60.0
 #: At most this many warm-up calls of fftconv's before its timed one.
 WARM_UP_CALLS = 30
-#: astropy's calls shorter than this are made twice, the faster counted.
+#: astropy's calls shorter than this are timed `ROUNDS` times alternately with fftconv's, each
+#: side's median counted (`alternated`).
 REPEAT_BELOW = 10.0
+ROUNDS = 3
 
 
 def psf(size: int = 101) -> np.ndarray:
@@ -100,6 +106,38 @@ def measured(func, *args, **kwargs) -> tuple[object, float, int]:
     return result, seconds, peak
 
 
+def alternated(theirs, ours, rounds: int = ROUNDS) -> tuple[float, float]:
+    """The medians of ``rounds`` untraced calls of astropy's function and of fftconv's, made
+    alternately: one call of either on this shared VM varies by +-30 % over a minute, and
+    alternating puts both sides in the same minutes. Each of fftconv's timed calls follows an
+    untimed one, as in a loop of its own: right after astropy's call (hundreds of MiB
+    allocated and returned to the system) its first call page-faults its arrays anew
+    (1024² float32 sigma 3 'fill': 17 ms against 10-12 in its own loop)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        ours()
+        for side, func in zip(times, (ours, theirs)):
+            started = time.perf_counter()
+            func()
+            side.append(time.perf_counter() - started)
+    return statistics.median(times[1]), statistics.median(times[0])
+
+
+def compared(theirs, ours, **kwargs) -> tuple[object, float, int, object, float, int]:
+    """astropy's and fftconv's result, seconds and peak heap for one case's arguments
+    (``kwargs``, after the image and kernel in ``theirs``/``ours``' partials): each heap from
+    a traced call, fftconv's after its plans are settled (`warm_up`); the times alternated
+    (`alternated`) where astropy's call is under `REPEAT_BELOW` seconds, else one traced call
+    of astropy's (its long calls are C loops and FFTs allocating a few large arrays, which
+    tracing does not slow) beside one untraced call of fftconv's."""
+    want, seconds, heap = traced(theirs, **kwargs)
+    warm_up(ours, **kwargs)
+    got, mine, my_heap = measured(ours, **kwargs)
+    if seconds < REPEAT_BELOW:
+        seconds, mine = alternated(lambda: theirs(**kwargs), lambda: ours(**kwargs))
+    return want, seconds, heap, got, mine, my_heap
+
+
 def traced(func, *args, **kwargs) -> tuple[object, float, int]:
     """(result, seconds, peak heap bytes) of one call made with the heap traced."""
     tracemalloc.start()
@@ -127,19 +165,6 @@ def difference(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.nanmax(np.abs(got - want)) / scale)
 
 
-def timed_astropy(func, *args, **kwargs) -> tuple[object, float, int]:
-    """astropy's call measured with the heap traced; one under `REPEAT_BELOW` seconds is made
-    again untraced, and the faster of the two kept (its first may pay NumPy's FFT caches).
-    A longer one is timed traced: astropy's long calls are C loops and FFTs that allocate
-    a few large arrays, which tracing does not slow."""
-    result, seconds, heap = traced(func, *args, **kwargs)
-    if seconds < REPEAT_BELOW:
-        started = time.perf_counter()
-        func(*args, **kwargs)
-        seconds = min(seconds, time.perf_counter() - started)
-    return result, seconds, heap
-
-
 def interior(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """``a`` without a border of the kernel's reach (where the two astropy functions define
     the edges differently)."""
@@ -158,10 +183,10 @@ def run_case(n: int, dtype: str, kernel_name: str, boundary: str, direct_rate: l
     macs = n * n * k.size
     exact = None  # astropy.convolve's direct sums: the reference where it runs
     if not direct_rate or macs * direct_rate[0] <= DIRECT_LIMIT:
-        exact, seconds, heap = timed_astropy(astropy_convolve, x, k, boundary=boundary)
+        exact, seconds, heap, got, mine, my_heap = compared(
+            functools.partial(astropy_convolve, x, k), functools.partial(ours.convolve, x, k),
+            boundary=boundary)
         direct_rate[:] = [seconds / macs] if not direct_rate else direct_rate
-        warm_up(ours.convolve, x, k, boundary=boundary)
-        got, mine, my_heap = measured(ours.convolve, x, k, boundary=boundary)
         row["convolve"] = {
             "astropy_s": seconds,
             "astropy_heap": heap,
@@ -173,9 +198,9 @@ def run_case(n: int, dtype: str, kernel_name: str, boundary: str, direct_rate: l
     else:
         row["convolve"] = {"skipped": f"estimated {macs * direct_rate[0]:.0f} s"}
     if boundary != "extend":
-        want, seconds, heap = timed_astropy(astropy_convolve_fft, x, k, boundary=boundary, allow_huge=True)
-        warm_up(ours.convolve_fft, x, k, boundary=boundary, allow_huge=True)
-        got, mine, my_heap = measured(ours.convolve_fft, x, k, boundary=boundary, allow_huge=True)
+        want, seconds, heap, got, mine, my_heap = compared(
+            functools.partial(astropy_convolve_fft, x, k), functools.partial(ours.convolve_fft, x, k),
+            boundary=boundary, allow_huge=True)
         row["convolve_fft"] = {
             "astropy_s": seconds,
             "astropy_heap": heap,
