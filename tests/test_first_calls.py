@@ -615,6 +615,15 @@ def test_a_size_that_becomes_final_moves_the_finality_generation_once(monkeypatc
     assert base.finality_generation() == before + 2
 
 
+def fresh_process_output(script: str, tmp_path) -> str:
+    """The stripped stdout of ``python -c script`` in a new process with user directories of
+    its own under ``tmp_path`` and calibration off."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FFTCONV_CALIBRATE": "off"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    return done.stdout.strip()
+
+
 def test_an_ndimage_call_of_a_plain_array_does_not_import_numpy_ma(tmp_path):
     """NumPy 2 imports ``numpy.ma`` lazily: asking whether the image is a masked array had
     imported it inside a fresh process' first ndimage call (8-10 ms of 11.7: 512² * 5x5
@@ -622,10 +631,7 @@ def test_an_ndimage_call_of_a_plain_array_does_not_import_numpy_ma(tmp_path):
     script = ("import sys, numpy as np, fftconv.ndimage\n"
               "fftconv.ndimage.convolve(np.ones((512, 512), np.float32), np.ones((5, 5), np.float32))\n"
               "print('numpy.ma' in sys.modules)\n")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FFTCONV_CALIBRATE": "off"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.strip() == "False"
+    assert fresh_process_output(script, tmp_path) == "False"
 
 
 def test_queueing_background_work_does_not_wait_for_the_worker_to_start():
@@ -681,10 +687,7 @@ def test_a_tiny_first_call_does_not_wait_for_scipys_modules(tmp_path):
         "print(json.dumps({'got': got, 'again': again, 'imported': imported, 'after_loop': after_loop,\n"
         "                  'after_one': after_one, 'loop': shifted_sums.tiny_sums is not None,\n"
         "                  'jobs': sorted(key[1] for key in jobs), 'ready': sorted(tiny._READY)}))\n")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FFTCONV_CALIBRATE": "off"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
     assert seen["imported"] == [False, False]
     # the compiled loop answers as fast as scipy's: no import for it (the slices want one)
     assert seen["after_loop"] == ([] if seen["loop"] else ["scipy.ndimage", "scipy.signal"])
@@ -730,10 +733,7 @@ def test_a_tiny_first_call_does_not_probe_scipys_loops_the_script_imported(tmp_p
         "got.append(fftconv.convolve2d(a, b, 'same').tolist())\n"
         "print(json.dumps({'got': got, 'probed': probed, 'queued': queued, 'probed_later': probed_later,\n"
         "                  'ready': sorted(tiny._READY)}))\n")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FFTCONV_CALIBRATE": "off"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
     assert seen["probed"] == [0, 0, 0]
     assert seen["queued"] == ["scipy.ndimage", "scipy.signal"]  # by the 4-D calls' second ones
     assert seen["probed_later"] == [0, 0, 0]  # queued, not run in the call
