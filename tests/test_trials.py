@@ -152,6 +152,27 @@ def test_a_contender_is_explored_once_the_calls_have_spent_its_first_run():
     assert free.next().executor == "whole"  # nothing to pay: explored after the first calls
 
 
+def test_a_contender_whose_transforms_are_being_measured_is_not_timed_however_often_it_ran():
+    """`PATIENCE_RUNS` counts a contender's runs as final where nothing will make them so;
+    while its sizes are measured they are not: a whole-array FFT timed on pocketfft from its
+    13th run, ~2x its measured time, had lost to the direct sum for good (63x123 * 35x35
+    'valid' float64, a fresh process, AMD EPYC Zen 4). Meanwhile the base's timed runs stop
+    at what a trial can want (their medians cost its calls more than the runs)."""
+    state = {"final": False, "pending": True}
+    trial = trials.Trial([_Plan("a"), _Plan("b")],
+                         lambda plan: plan.executor == "a" or state["final"],
+                         lambda plan, medians: (plan.executor, medians),
+                         pending=lambda plan: plan.executor == "b" and state["pending"])
+    speed = {"a": 2.0, "b": 1.0}
+    ran = run_trial(trial, speed, 30 * trials.PATIENCE_WAITS)
+    assert ran.count("b") > trials.PATIENCE_RUNS + 1 and not trial.times["b"] and trial.kept is None
+    assert ran.count("b") <= 30 + 2  # one run, then it sits out again
+    assert len(trial.times["a"]) == trials.CLOSE_RUNS
+    state.update(final=True, pending=False)
+    run_trial(trial, speed, 3 * trials.PATIENCE_WAITS)
+    assert trial.kept == ("b", {"a": 2.0, "b": 1.0})
+
+
 def test_an_explored_contender_sits_out_a_bounded_number_of_calls():
     trial = trials.Trial([_Plan("a"), _Plan("b")], lambda plan: plan.executor == "a",
                          lambda plan, medians: plan.executor)

@@ -321,7 +321,7 @@ def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
             chosen, method=alone.method, executor=alone.executor, layout=alone.layout,
             compute_dtype=alone.compute_dtype, backend=alone.backend, workspace=alone.workspace,
             reason="lowest estimated time" if name == chosen.executor else "timed in this signature's trial"))
-    trial = trials.Trial(contenders, _runs_final, _kept, _first_run_seconds, _runs_advance)
+    trial = trials.Trial(contenders, _runs_final, _kept, _first_run_seconds, _runs_advance, _runs_measured)
     contenders[:] = [dataclasses.replace(p, trial=trial) for p in contenders]
     trial.plans = contenders
     return contenders[0]
@@ -413,6 +413,11 @@ def _runs_advance(plan: Plan) -> bool:
     for a measuring nothing had started, sat out 100 calls at 1.4-1.6x its time)."""
     measuring = _ask_backend(plan, "measuring")  # asked first: while it is, that is the answer
     return measuring is not None and not measuring and not _transforms_final(plan)
+
+
+def _runs_measured(plan: Plan) -> bool:
+    """Whether ``plan``'s transforms are being measured now (their runs will change)."""
+    return bool(_ask_backend(plan, "measuring"))
 
 
 def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:
