@@ -166,7 +166,7 @@ def test_tiny_calls_before_scipy_is_ready_answer_as_scipy(rng, dtype, monkeypatc
     from fftconv.engine import tiny
 
     queued = []
-    monkeypatch.setattr(tiny, "_ready", lambda name, prepare: False)
+    monkeypatch.setattr(tiny, "_ready", lambda name: False)
     monkeypatch.setattr(tiny.background, "submit", lambda key, job, priority=1: queued.append(key))
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     for shapes in [((4, 4), (2, 2)), ((16, 16), (3, 3)), ((9,), (4,)), ((3, 5, 4), (2, 2, 3))]:

@@ -175,9 +175,9 @@ _NDIMAGE_MODES = frozenset(MODES)
 _READY: set[str] = set()
 
 
-def _ready(name: str, prepare: Callable[[], object]) -> bool:
-    """Whether the tiny routes may call scipy's module ``name`` (``prepare``: the probes of its
-    loops) now: once its import and probes have run (`_import_and_prepare`). Until then a tiny
+def _ready(name: str) -> bool:
+    """Whether the tiny routes may call scipy's module ``name`` now: once its import and the
+    probes of its loops have run (`_import_and_prepare`). Until then a tiny
     call is answered by `fftconv.engine.shifted_sums` (`_meanwhile`), and the import and probes
     run in the background from the second call that the compiled loop there does not serve.
     The import had been a tiny call's first time in a fresh process (AMD EPYC, after `import
@@ -490,7 +490,7 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
     if (outputs * k0 * k1 > most or not _default_threads(threads)
             or not isinstance(fillvalue, (int, float)) or not _unforced(method)):
         return None
-    if not _ready("scipy.signal", _probe_signal_loops):
+    if not _ready("scipy.signal"):
         # correlate2d centres an even kernel's 'same' window as no N-d sum does: the pipeline's
         zero_fill = boundary in ("fill", "pad") and fillvalue == 0
         summed = zero_fill and not (correlate and mode == "same" and (k0 % 2 == 0 or k1 % 2 == 0))
@@ -561,7 +561,7 @@ def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: o
     most = COMPLEX_ND_MACS if a.dtype.kind == "c" else REAL_ND_MACS
     if outputs * b.size > most or not _default_threads(threads) or not _unforced(method):
         return None
-    if not _ready("scipy.signal", _probe_signal_loops):
+    if not _ready("scipy.signal"):
         return _meanwhile("scipy.signal", _probe_signal_loops,
                           shifted_sums.signal_sum(a, b, mode, correlate), a)
     loop = _scipy_nd_loop()
@@ -701,7 +701,7 @@ def ndimage_filter(input: object, weights: object, output: object, mode: object,
         return None
     if not _default_threads(threads) or not _unforced(method):
         return None
-    if not _ready("scipy.ndimage", _ndimage_functions):
+    if not _ready("scipy.ndimage"):
         summed = target is None and (origin == 0 or (type(origin) is not int and not any(origin)))
         return _meanwhile("scipy.ndimage", _ndimage_functions,
                           shifted_sums.ndimage_sum(x, w, mode, cval, convolution) if summed else None, x)
