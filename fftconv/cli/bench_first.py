@@ -54,6 +54,17 @@ def calibrated_cache(folder: Path, threads: int) -> Path:
     return folder / "cache"
 
 
+def suite_cases() -> list[str]:
+    """The suite's cases: `CASES`, then those of `WITH_SCIPY_IMPORTED`.
+
+    Examples
+    --------
+    >>> suite_cases()[-1]
+    'convolve 600x500 x 41x41 same, scipy imported'
+    """
+    return [*CASES, *WITH_SCIPY_IMPORTED]
+
+
 def run_first_calls(threads: int = 1, repeats: int = 3, cases: list[str] | None = None,
                     step: Callable[[str], None] = lambda case: None) -> list[dict]:
     """One row per case: the medians over ``repeats`` fresh processes of scipy's and fftconv's
@@ -63,7 +74,7 @@ def run_first_calls(threads: int = 1, repeats: int = 3, cases: list[str] | None 
     with tempfile.TemporaryDirectory(prefix="fftconv-first-calls-") as scratch:
         root = Path(scratch)
         calibrated = calibrated_cache(root / "calibrating", threads)
-        for case in cases or [*CASES, *WITH_SCIPY_IMPORTED]:
+        for case in cases or suite_cases():
             samples: dict[str, list[dict]] = {"scipy": [], "calibrated": [], "new": []}
             for i in range(repeats):
                 for state in samples:

@@ -329,8 +329,7 @@ def _bench_first_calls(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from .bench import machine_info
-    from .bench_first import format_first_calls, run_first_calls
-    from .first_call import CASES, WITH_SCIPY_IMPORTED
+    from .bench_first import format_first_calls, run_first_calls, suite_cases
 
     if args.plot:
         raise ValueError("the first-calls suite writes --json and --csv (no --plot)")
@@ -341,7 +340,7 @@ def _bench_first_calls(args: argparse.Namespace) -> int:
     repeats = args.rounds or 3
     print(f"each case in fresh processes with fresh user directories, {repeats} of each, "
           f"{args.threads} thread(s); imports not timed\n")
-    with tqdm(total=len(CASES) + len(WITH_SCIPY_IMPORTED), desc="fftconv bench", unit="case", leave=False,
+    with tqdm(total=len(suite_cases()), desc="fftconv bench", unit="case", leave=False,
               disable=True if args.no_progress else None) as bar:
         rows = run_first_calls(args.threads, repeats, step=lambda case: bar.update())
     print(format_first_calls(rows))

@@ -249,7 +249,7 @@ class Trial:
         not timed meanwhile, and each costs the loop."""
         last, count = self.streak
         self.streak = (plan.executor, count + 1 if plan.executor == last else 1)
-        if plan.executor in self.waits and self.pending(plan) and not self.final(plan):
+        if self.pending(plan) and not self.final(plan):
             self.waits[plan.executor] = 0
         return plan
 

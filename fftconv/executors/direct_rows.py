@@ -196,7 +196,12 @@ def _extent(shape1: tuple[int, ...], shape2: tuple[int, ...],
     """The zero-extended image's shape, the flat stride of each of its axes, and how far a
     block's reads run past it (its largest in-row shift): what the estimate needs of
     `_layout`, without listing the kernel's rows."""
-    ext = [zero_extension(n, k, w)[0] for n, k, w in zip(shape1, shape2, windows)]
+    return _strides([zero_extension(n, k, w)[0] for n, k, w in zip(shape1, shape2, windows)], shape2)
+
+
+def _strides(ext: list[int], shape2: tuple[int, ...]) -> tuple[list[int], list[int], int]:
+    """``ext`` (the zero-extended image's shape), its axes' flat strides and the reads' run
+    past a block (`_extent`)."""
     steps = [math.prod(ext[a + 1:]) for a in range(len(ext))]
     return ext, steps, sum((k - 1) * s for k, s in zip(shape2[1:], steps[1:]))
 
@@ -204,8 +209,8 @@ def _extent(shape1: tuple[int, ...], shape2: tuple[int, ...],
 @functools.lru_cache(maxsize=256)
 def _layout(shape1: tuple[int, ...], shape2: tuple[int, ...], windows: tuple[Window, ...],
             itemsize: int) -> _RowsLayout:
-    ext, steps, tail = _extent(shape1, shape2, windows)
-    _, src, dst = zip(*(zero_extension(n, k, w) for n, k, w in zip(shape1, shape2, windows)))
+    extended, src, dst = zip(*(zero_extension(n, k, w) for n, k, w in zip(shape1, shape2, windows)))
+    ext, steps, tail = _strides(list(extended), shape2)
     return _RowsLayout(
         ext=ext,
         points=math.prod(ext),
