@@ -448,6 +448,41 @@ def test_the_compiled_split_and_divide_equal_numpys(rng, dtype, monkeypatch):
 
 
 @needs_compiled_planes
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_compiled_passes_run_along_the_rows_of_views(rng, dtype, monkeypatch):
+    # a transform's padded buffer and an output tile: rows apart, each row contiguous
+    buffer = rng.standard_normal((2, 3, 40, 52)).astype(dtype)
+    values, weights = buffer[0, :, 5:35, 3:47], buffer[1, :, 5:35, 3:47]
+    values[rng.random(values.shape) < 0.2] = np.nan
+    before = buffer.copy()
+    want_values, want_weights = values.copy(), np.empty_like(values)
+    monkeypatch.setattr(holes, "float_passes", None)
+    holes.split_holes(want_values, want_weights)
+    monkeypatch.undo()
+    calls = []
+    real = holes.float_passes
+
+    class Counting:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+    monkeypatch.setattr(holes, "float_passes", Counting())
+    assert holes.split_holes(values, weights)
+    np.testing.assert_array_equal(values, want_values)
+    np.testing.assert_array_equal(weights, want_weights)
+    outside = np.ones(buffer.shape[1:], bool)
+    outside[:, 5:35, 3:47] = False
+    np.testing.assert_array_equal(buffer[:, outside], before[:, outside])  # nothing beside the views
+    out = np.full((3, 30, 60), 7, dtype)[:, :, 10:54]
+    holes.combine(values, weights, values, np.ones((3, 3)), Holes(empty="zero"), out=out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = np.where(weights > 0, values / weights, 0)
+    np.testing.assert_array_equal(out, want)
+    assert holes.any_small(weights, 0.5) and not holes.any_small(weights + 1, 0.5)
+    assert calls.count("split") == 1 and calls.count("divide") == 1 and calls.count("any_small") == 2
+
+
+@needs_compiled_planes
 def test_the_compiled_split_tells_an_infinite_value(rng):
     values = rng.standard_normal(5000)
     values[[7, 4000]] = [np.nan, -np.inf]

@@ -33,6 +33,7 @@ from .hole_tiles import HoleTiles
 from .holes import Holes, filter_with_holes
 from .holes import compute_dtype as compute_dtype_of_holes
 from .lane import Lease
+from .periodic_plans import periodic_plan
 
 #: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
 #: ``[memory] limit`` is configured: blocks of this size are large enough that halo re-reads
@@ -183,6 +184,10 @@ def block_plan(shape: Sequence[int], source_dtype: np.dtype, work: BlockFilter, 
     ext_dtype = extension_dtype(np.dtype(source_dtype), work)
     layout = plan_blocks(shape, ext_dtype, out_dtype, work, budget)
     plan = _plan_block(list(layout.block), work.halo(len(shape)), ext_dtype, work, layout.room)
+    if plan is not None and layout.blocks == 1:
+        ranges = work.extended_ranges([0] * len(shape), list(shape))
+        template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
+        plan = periodic_plan(plan, template, work.mode, work.method, work.threads, ranges, shape, layout.room)
     return layout, plan
 
 
@@ -311,6 +316,7 @@ def _filter_holes_block(source, ranges, lo: Sequence[int], hi: Sequence[int], wo
     times of its plan."""
     template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
     plan = run.plan(template, work.method, work.threads, memory_limit=room, for_call=True)
+    plan = periodic_plan(plan, template, work.mode, work.method, work.threads, ranges, source.shape, room)
     started = time.perf_counter()
     if not isinstance(registry.get(plan.executor), SpectralExecutor):
         filter_in_bands(source, mask, lo, hi, work, plan, compute_dtype_of_holes(ext_dtype), room, output,
@@ -385,7 +391,7 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
         return None
     shape = tuple(source.shape)
     ranges = work.extended_ranges([0] * len(shape), shape)
-    reader = _boundary_reader(ranges, work, extension_dtype(np.dtype(source.dtype), work), None,
+    reader = _boundary_reader(ranges, work, extension_dtype(np.dtype(source.dtype), work), None, shape,
                               quick_first=True)
     if reader is None:
         return None
@@ -413,13 +419,15 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
 
 
 def _boundary_reader(ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None,
-                     quick_first: bool = False):
+                     source_shape: Sequence[int], quick_first: bool = False):
     """(executor, plan, correlation kernel) when the plan made from the extended block's shape
-    picks an executor that reads the boundary itself; else None. ``quick_first``: a new
-    signature may be planned from the short list (`fftconv.engine.run.plan`)."""
+    (a periodic whole image's: `periodic_plan`) picks an executor that reads the boundary
+    itself; else None. ``quick_first``: a new signature may be planned from the short list
+    (`fftconv.engine.run.plan`)."""
     template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
     plan = run.plan(template, work.method, work.threads, memory_limit=room, image_known=False,
                     quick_first=quick_first)
+    plan = periodic_plan(plan, template, work.mode, work.method, work.threads, ranges, source_shape, room)
     executor = registry.get(plan.executor)
     if not executor.reads_boundary:
         return None
@@ -432,7 +440,8 @@ def _read_by_executor(source, ranges, work: BlockFilter, ext_dtype: np.dtype, ro
     """Filter one block with an executor that reads the boundary extension straight from an
     in-memory ``source`` (no copy of the block with its halo), when the plan made from the
     block's shape picks one; False if it does not (the caller materialises the block)."""
-    reader = _boundary_reader(ranges, work, ext_dtype, room) if isinstance(source, np.ndarray) else None
+    reader = _boundary_reader(ranges, work, ext_dtype, room, source.shape) \
+        if isinstance(source, np.ndarray) else None
     if reader is None:
         return False
     executor, plan, kernel = reader

@@ -25,11 +25,13 @@ from ..core.dtypes import cast
 from ..core.geometry import Segment
 from ..core.problem import NDIMAGE
 from ..executors.base import NonFiniteInput
-from ..executors.spectral import convolve_spectral, extended_layout, kernel_spectrum
+from ..executors.periodic import periodic_layout, periodic_spectrum
+from ..executors.spectral import SpectralLayout, convolve_spectral, extended_layout, kernel_spectrum
 from ..planning.plan import Plan
 from .holes import (
     BOOL,
     Holes,
+    any_small,
     combine,
     exact_sums,
     marked,
@@ -67,9 +69,16 @@ class HoleTiles:
         background.note_call()
         plan, layout, dtype = self.plan, self.layout, self.plan.compute_dtype
         flipped = np.flip(self.correlation)  # the spectral executors convolve
-        spectrum = kernel_spectrum(flipped, layout.fft_shape, True, dtype,
-                                   kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
-        starts = [a for a, _ in self.ranges]
+        periodic = periodic_layout(self.ranges, source.shape, flipped.shape, self.mode, plan)
+        if periodic is not None:  # the whole image's own period: no halo to transform
+            layout = SpectralLayout(*periodic)
+            spectrum = periodic_spectrum(flipped, self.ranges, layout.fft_shape, True, dtype,
+                                         kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
+            starts = [0] * len(self.ranges)
+        else:
+            spectrum = kernel_spectrum(flipped, layout.fft_shape, True, dtype,
+                                       kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
+            starts = [a for a, _ in self.ranges]
         limit = refine_limit(self.correlation)
         small: list[tuple[tuple[np.ndarray, ...], np.ndarray]] = []
 
@@ -80,14 +89,16 @@ class HoleTiles:
         def write(tile: tuple[Segment, ...], sums: np.ndarray) -> None:
             keep = tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
             numerator, denominator = sums[0], sums[1]
-            few = np.abs(denominator) < limit
-            if few.any():  # finding them in the whole tile costs more than this test
-                at = marked(few)
+            if any_small(denominator, limit):  # finding them in the whole tile costs more than this test
+                at = marked(np.abs(denominator) < limit)
                 small.append((tuple(i + s.out_offset for i, s in zip(at, tile)), denominator[at]))
             own = [lo + k.start for lo, k in zip(self.lo, keep)]  # the tile's first output in the source
             centre = functools.partial(marked_pixels, source, mask, dtype, own)  # read only where asked
-            result = combine(numerator, denominator, centre, self.correlation, self.rule)
-            out[keep] = cast(result, out.dtype, NDIMAGE.integers)
+            if out.dtype == numerator.dtype:  # combined straight into place
+                combine(numerator, denominator, centre, self.correlation, self.rule, out=out[keep])
+            else:
+                out[keep] = cast(combine(numerator, denominator, centre, self.correlation, self.rule),
+                                 out.dtype, NDIMAGE.integers)
 
         try:
             convolve_spectral(None, flipped, np.empty((2,) + (0,) * len(layout.fft_shape), dtype), layout,

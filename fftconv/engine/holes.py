@@ -134,10 +134,29 @@ def split_holes(values: np.ndarray, weights: np.ndarray) -> bool:
 
 
 def _alike(*arrays: np.ndarray) -> bool:
-    """The compiled passes' operands: C-contiguous float32 or float64 arrays of one dtype and size."""
+    """The compiled passes' operands: float32 or float64 arrays of one dtype and shape, each
+    with a contiguous last axis (they run along rows)."""
     first = arrays[0]
     return first.dtype in COMPILED_DTYPES and all(
-        a.dtype == first.dtype and a.size == first.size and a.flags.c_contiguous for a in arrays)
+        a.dtype == first.dtype and a.shape == first.shape and _rows_contiguous(a) for a in arrays)
+
+
+def _rows_contiguous(a: np.ndarray) -> bool:
+    return a.ndim == 0 or a.shape[-1] <= 1 or a.strides[-1] == a.itemsize
+
+
+def any_small(values: np.ndarray, limit: float) -> bool:
+    """Whether any magnitude in ``values`` is below ``limit``: one pass, no temporaries (the
+    compiled pass), where most tiles of sums have none.
+
+    Examples
+    --------
+    >>> any_small(np.array([1.0, -0.01]), 0.1), any_small(np.array([1.0, np.nan]), 0.1)
+    (True, False)
+    """
+    if float_passes is not None and _alike(values):
+        return float_passes.any_small(values, limit)
+    return bool((np.abs(values) < limit).any())
 
 
 def sum_is_nan(values: np.ndarray) -> bool:
@@ -247,7 +266,10 @@ def refine_small_weights(numerator: np.ndarray, denominator: np.ndarray, stacked
     >>> refine_small_weights(num, den, stacked, np.array([1e-9, 1.0])), num, den
     (3, array([3.e-09, 0.e+00, 0.e+00]), array([1.e-09, 0.e+00, 0.e+00]))
     """
-    small = np.flatnonzero(np.abs(denominator) < refine_limit(correlation))
+    limit = refine_limit(correlation)
+    if not any_small(denominator, limit):
+        return 0
+    small = np.flatnonzero(np.abs(denominator) < limit)
     small = smallest_first(small, denominator.ravel()[small], correlation.size)
     if small.size == 0:
         return 0

@@ -40,6 +40,7 @@ from . import kept_spectra
 from .base import Estimate, Executor, NonFiniteInput
 from .fft_lengths import next_fast_length
 from .nonfinite import all_finite, zero_nonfinite
+from .periodic import periodic_layout, periodic_spectrum
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,7 @@ class ExtendedTiles:
                  plan: Plan):
         self.layout = extended_layout(ranges, kernel, plan, ())
         self.serves = self.layout is not None
+        self.ranges = [tuple(r) for r in ranges]
         self.starts = [a for a, _ in ranges]
         self.mode, self.cval, self.plan = mode, cval, plan
         self.kernel = np.flip(kernel)  # the convolution kernel
@@ -321,16 +323,23 @@ class ExtendedTiles:
         if not self.serves:
             return False
         background.note_call()  # a call of the engine: transform sizes count their calls
-        plan, layout = self.plan, self.layout
-        spectrum = self.spectrum
+        plan, layout, starts = self.plan, self.layout, self.starts
+        real = out.dtype.kind != "c"
+        periodic = periodic_layout(self.ranges, source.shape, self.kernel.shape, self.mode, plan)
+        if periodic is not None:  # the whole image's own period: no halo to transform
+            layout, starts = SpectralLayout(*periodic), [0] * len(starts)
+            spectrum = periodic_spectrum(self.kernel, self.ranges, layout.fft_shape, real, out.dtype,
+                                         kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
+        else:
+            spectrum = self.spectrum
         if spectrum is None:
-            spectrum = kernel_spectrum(self.kernel, layout.fft_shape, out.dtype.kind != "c", out.dtype,
+            spectrum = kernel_spectrum(self.kernel, layout.fft_shape, real, out.dtype,
                                        kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
             if spectrum.nbytes <= KEPT_SPECTRUM_BYTES:
                 self.spectrum = spectrum
 
         def read(tile: tuple[Segment, ...], into: np.ndarray) -> None:
-            fill_extended(into, source, [(a + s.in_start, a + s.in_stop) for a, s in zip(self.starts, tile)],
+            fill_extended(into, source, [(a + s.in_start, a + s.in_stop) for a, s in zip(starts, tile)],
                           self.mode, self.cval)
         try:
             convolve_spectral(None, self.kernel, out, layout, plan.threads, spectrum=spectrum,

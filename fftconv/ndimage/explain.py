@@ -16,6 +16,9 @@ import numpy as np
 
 from ..core.messages import shown
 from ..engine.blocks import BlockPlan, block_plan
+from ..executors import registry
+from ..executors.periodic import periodic_layout
+from ..executors.spectral import SpectralExecutor
 from ..planning.plan import Plan
 from . import filters, separable
 
@@ -159,6 +162,13 @@ def _nd_plan(
         "; weights within DBL_EPSILON of zero left out as scipy.ndimage leaves them (a NaN or inf "
         "reaches only the others' outputs: those are summed again)")
     what = f"{kind} with a {work.kernel.shape} kernel{folded}, mode {mode!r}{left_out}"
+    spectral = chosen is not None and isinstance(registry.get(chosen.executor), SpectralExecutor)
+    if layout.blocks == 1 and spectral:
+        whole = work.extended_ranges([0] * x.ndim, list(x.shape))
+        periodic = periodic_layout(whole, x.shape, work.kernel.shape, mode, chosen)
+        if periodic is not None:
+            what += (f"; periodic: transformed at the image's own shape {periodic[0]}, not the "
+                     "extended one below (fftconv.executors.periodic)")
     return FilterPlan(
         name, tuple(x.shape), np.dtype(x.dtype), out_dtype, "one", (Step(what, layout, chosen),)
     )

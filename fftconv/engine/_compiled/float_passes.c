@@ -2,8 +2,12 @@
  * or three: the normalised filter's passes around its sums and astropy's test for holes
  * (`fftconv.engine.holes`).
  *
- * split(values, weights) -> bool, in place over two arrays of one dtype (float32 or float64)
- * and size, each C-contiguous: weights[i] = 0 where values[i] is NaN (a hole), else 1; the
+ * split and divide take arrays of one dtype (float32 or float64) and one shape whose last axis
+ * is contiguous (views into a transform's padded buffer, a tile of the output): they run along
+ * each row. Where the caller had them go through NumPy's strided loops instead, the
+ * normalised filter of a 1024² float64 image on the FFTs spent 5 ms of its 44 in them.
+ *
+ * split(values, weights) -> bool, in place: weights[i] = 0 where values[i] is NaN (a hole), else 1; the
  * holes of values become 0. Returns whether values are then all finite (no inf remained): the
  * sums may skip their own check for NaN and inf.
  *
@@ -12,6 +16,10 @@
  * outputs whose denominator is "empty" by `test`: 0 `d <= limit`, 1 `|d| <= limit`,
  * 2 `d < limit`. The caller marks those outputs only when there are any. `out` may be the
  * numerator.
+ *
+ * any_small(values, limit) -> bool: whether any |values[i]| < limit (NaN is not), over an array
+ * as split takes: the normalised filter's test for outputs whose weight sums a transform's
+ * rounding may spoil (NumPy's abs, compare and any cost 2 ms a 1024² float64 tile).
  *
  * nan_in_sum(values) -> bool or None, for a C-contiguous float32 or float64 array: whether its
  * float64 sum would be NaN (astropy's test for holes): a NaN, or infinities of both signs.
@@ -70,6 +78,20 @@
         return empty;                                                                               \
     }
 
+#define DEFINE_ANY_SMALL(T, NAME)                                                                   \
+    CLONES static int NAME##_any_small(const T *v, Py_ssize_t n, T limit)                           \
+    {                                                                                               \
+        int found = 0;                                                                              \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                        \
+            T x = v[i];                                                                             \
+            found |= (x < 0 ? -x : x) < limit;                                                      \
+        }                                                                                           \
+        return found;                                                                               \
+    }
+
+DEFINE_ANY_SMALL(float, f32)
+DEFINE_ANY_SMALL(double, f64)
+
 DEFINE_PLANES(float, f32)
 DEFINE_PLANES(double, f64)
 
@@ -108,25 +130,77 @@ DEFINE_NAN_IN_SUM(double, f64)
 /* 0 for float32, 1 for float64, -1 for anything else */
 static int kind_of(const Py_buffer *view) { return buffer_kind(view, KINDS_FLOAT); }
 
-/* Buffers of one float dtype and one length; on failure all are released and -1 returned. */
+/* Buffers of one float dtype and one shape, each with a contiguous last axis; on failure all
+   are released and -1 returned. */
 static int get_alike(PyObject **objects, Py_buffer *views, const int *writable, int count)
 {
     for (int i = 0; i < count; i++) {
-        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable[i] ? PyBUF_WRITABLE : 0);
+        int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable[i] ? PyBUF_WRITABLE : 0);
         if (PyObject_GetBuffer(objects[i], &views[i], flags) < 0) {
             while (i-- > 0) PyBuffer_Release(&views[i]);
             return -1;
         }
     }
-    int kind = kind_of(&views[0]);
-    for (int i = 0; i < count; i++) {
-        if (kind < 0 || kind_of(&views[i]) != kind || views[i].len != views[0].len) {
-            PyErr_SetString(PyExc_TypeError, "the arrays must share one dtype (float32 or float64) and size");
-            for (int j = 0; j < count; j++) PyBuffer_Release(&views[j]);
-            return -1;
+    int kind = kind_of(&views[0]), ndim = views[0].ndim;
+    const char *problem = ndim > 64 ? "the arrays have over 64 axes" : NULL;
+    for (int i = 0; i < count && !problem; i++) {
+        const Py_buffer *v = &views[i];
+        if (kind < 0 || kind_of(v) != kind || v->ndim != ndim) {
+            problem = "the arrays must share one dtype (float32 or float64) and shape";
+            break;
         }
+        for (int a = 0; a < ndim; a++) {
+            if (v->shape[a] != views[0].shape[a]) problem = "the arrays must share one dtype (float32 or float64) and shape";
+        }
+        if (ndim > 0 && v->shape[ndim - 1] > 1 && v->strides[ndim - 1] != v->itemsize)
+            problem = "the arrays' last axis must be contiguous";
+    }
+    if (problem) {
+        PyErr_SetString(PyExc_TypeError, problem);
+        for (int j = 0; j < count; j++) PyBuffer_Release(&views[j]);
+        return -1;
     }
     return kind;
+}
+
+/* The rows of buffers `get_alike` accepted, one at a time: `next_row` sets each buffer's row
+   pointer and returns 0 once every row was given. */
+typedef struct {
+    int count, ndim;
+    Py_ssize_t index[64], rows, row, length;
+    char *at[3];
+    const Py_buffer *views;
+} rows_of;
+
+static void rows_begin(rows_of *r, const Py_buffer *views, int count)
+{
+    r->count = count;
+    r->views = views;
+    r->ndim = views[0].ndim;
+    r->length = r->ndim > 0 ? views[0].shape[r->ndim - 1] : 1;
+    r->rows = 1;
+    for (int a = 0; a + 1 < r->ndim; a++) {
+        r->rows *= views[0].shape[a];
+        r->index[a] = 0;
+    }
+    if (r->length == 0) r->rows = 0;
+    r->row = 0;
+}
+
+static int next_row(rows_of *r)
+{
+    if (r->row >= r->rows) return 0;
+    for (int i = 0; i < r->count; i++) {
+        char *p = r->views[i].buf;
+        for (int a = 0; a + 1 < r->ndim; a++) p += r->index[a] * r->views[i].strides[a];
+        r->at[i] = p;
+    }
+    r->row++;
+    for (int a = r->ndim - 2; a >= 0; a--) { /* the next row's index, the last outer axis fastest */
+        if (++r->index[a] < r->views[0].shape[a]) break;
+        r->index[a] = 0;
+    }
+    return 1;
 }
 
 static PyObject *py_split(PyObject *self, PyObject *args)
@@ -137,10 +211,14 @@ static PyObject *py_split(PyObject *self, PyObject *args)
     const int writable[2] = {1, 1};
     int kind = get_alike(objects, views, writable, 2);
     if (kind < 0) return NULL;
-    Py_ssize_t n = views[0].len / views[0].itemsize;
-    int spoilt;
+    int spoilt = 0;
+    rows_of r;
+    rows_begin(&r, views, 2);
     Py_BEGIN_ALLOW_THREADS
-    spoilt = kind == 0 ? f32_split(views[0].buf, views[1].buf, n) : f64_split(views[0].buf, views[1].buf, n);
+    while (next_row(&r)) {
+        spoilt |= kind == 0 ? f32_split((float *)r.at[0], (float *)r.at[1], r.length)
+                            : f64_split((double *)r.at[0], (double *)r.at[1], r.length);
+    }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&views[0]);
     PyBuffer_Release(&views[1]);
@@ -161,13 +239,41 @@ static PyObject *py_divide(PyObject *self, PyObject *args)
     const int writable[3] = {0, 0, 1};
     int kind = get_alike(objects, views, writable, 3);
     if (kind < 0) return NULL;
-    Py_ssize_t n = views[0].len / views[0].itemsize, empty;
+    Py_ssize_t empty = 0;
+    rows_of r;
+    rows_begin(&r, views, 3);
     Py_BEGIN_ALLOW_THREADS
-    empty = kind == 0 ? f32_divide(views[0].buf, views[1].buf, views[2].buf, n, (float)limit, test)
-                      : f64_divide(views[0].buf, views[1].buf, views[2].buf, n, limit, test);
+    while (next_row(&r)) {
+        empty += kind == 0 ? f32_divide((float *)r.at[0], (float *)r.at[1], (float *)r.at[2], r.length,
+                                        (float)limit, test)
+                           : f64_divide((double *)r.at[0], (double *)r.at[1], (double *)r.at[2], r.length,
+                                        limit, test);
+    }
     Py_END_ALLOW_THREADS
     for (int i = 0; i < 3; i++) PyBuffer_Release(&views[i]);
     return PyLong_FromSsize_t(empty);
+}
+
+static PyObject *py_any_small(PyObject *self, PyObject *args)
+{
+    PyObject *object;
+    double limit;
+    if (!PyArg_ParseTuple(args, "Od", &object, &limit)) return NULL;
+    Py_buffer view;
+    const int writable[1] = {0};
+    int kind = get_alike(&object, &view, writable, 1);
+    if (kind < 0) return NULL;
+    int found = 0;
+    rows_of r;
+    rows_begin(&r, &view, 1);
+    Py_BEGIN_ALLOW_THREADS
+    while (!found && next_row(&r)) {
+        found = kind == 0 ? f32_any_small((float *)r.at[0], r.length, (float)limit)
+                          : f64_any_small((double *)r.at[0], r.length, limit);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(found);
 }
 
 static PyObject *py_nan_in_sum(PyObject *self, PyObject *arg)
@@ -195,6 +301,8 @@ static PyMethodDef methods[] = {
      "split(values, weights) -> all finite: holes (NaN) of values zeroed, weights 1 or 0; see the source."},
     {"divide", py_divide, METH_VARARGS,
      "divide(numerator, denominator, out, limit, test) -> outputs with an empty denominator; see the source."},
+    {"any_small", py_any_small, METH_VARARGS,
+     "any_small(values, limit) -> whether any |value| is below limit; see the source."},
     {"nan_in_sum", py_nan_in_sum, METH_O,
      "nan_in_sum(values) -> whether the array's float64 sum would be NaN (None: unknown); see the source."},
     {NULL, NULL, 0, NULL},
