@@ -19,7 +19,7 @@ from fftconv.executors import periodic, spectral
 def transformed_shapes(monkeypatch):
     """The FFT shapes the periodic spectra were made for, call by call."""
     shapes = []
-    real = periodic.periodic_spectrum
+    real = spectral.periodic_spectrum
 
     def spy(kernel, ranges, fft_shape, *args):
         shapes.append(tuple(fft_shape))

@@ -25,8 +25,14 @@ from ..core.dtypes import cast
 from ..core.geometry import Segment
 from ..core.problem import NDIMAGE
 from ..executors.base import NonFiniteInput
-from ..executors.periodic import periodic_layout, periodic_spectrum
-from ..executors.spectral import SpectralLayout, convolve_spectral, extended_layout, kernel_spectrum
+from ..executors.periodic import periodic_layout
+from ..executors.spectral import (
+    SpectralLayout,
+    convolve_spectral,
+    extended_layout,
+    kernel_spectrum,
+    periodic_spectrum,
+)
 from ..planning.plan import Plan
 from .holes import (
     BOOL,

@@ -40,7 +40,7 @@ from . import kept_spectra
 from .base import Estimate, Executor, NonFiniteInput
 from .fft_lengths import next_fast_length
 from .nonfinite import all_finite, zero_nonfinite
-from .periodic import periodic_layout, periodic_spectrum
+from .periodic import periodic_kernel, periodic_layout
 
 
 @dataclass(frozen=True)
@@ -364,6 +364,33 @@ def kernel_spectrum(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, 
     return kept_spectra.spectrum_of(
         kernel, ("kernel spectrum", tuple(fft_shape), real, np.dtype(dtype).str, backend),
         functools.partial(_transformed, kernel, fft_shape, real, dtype, threads, backend))
+
+
+def periodic_spectrum(kernel: np.ndarray, ranges: Sequence[tuple[int, int]], fft_shape: tuple[int, ...],
+                      real: bool, dtype: np.dtype, threads: int, backend: str) -> np.ndarray:
+    """The spectrum (scaled by ``1/N``, read-only, kept for calls that repeat it) of the
+    convolution ``kernel`` (the correlation's taps flipped) folded onto one period of
+    ``fft_shape`` and turned so that output ``i`` of the circular convolution is the 'valid'
+    output ``i`` of the block extended over ``ranges``.
+
+    Examples
+    --------
+    >>> x, taps = np.arange(8.0), np.array([1.0, 2.0, 3.0])  # correlation taps, one before each output
+    >>> s = periodic_spectrum(np.flip(taps), [(-1, 9)], (8,), True, np.dtype(np.float64), 1, "pocketfft")
+    >>> got = np.fft.irfft(np.fft.rfft(x) * s * 8, 8)
+    >>> np.allclose(got, [taps @ np.take(x, [i - 1, i, i + 1], mode="wrap") for i in range(8)])
+    True
+    """
+    # the tap at s of a kernel at offset 0 lands k - 1 after the output it belongs to; the
+    # output i reads the extended block from i, the image from i - before
+    shift = tuple((-start - (k - 1)) % n for (start, _), k, n in zip(ranges, kernel.shape, fft_shape))
+
+    def make() -> np.ndarray:
+        return _transformed(periodic_kernel(kernel, shift, fft_shape), tuple(fft_shape), real, dtype, threads,
+                            backend)
+
+    return kept_spectra.spectrum_of(
+        kernel, ("periodic spectrum", tuple(fft_shape), shift, real, np.dtype(dtype).str, backend), make)
 
 
 def _transformed(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype, threads: int,
