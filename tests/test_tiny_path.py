@@ -147,11 +147,13 @@ def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, n, k, mode, fir
 
 
 @pytest.mark.parametrize("correlate", [False, True])
-@pytest.mark.parametrize(("n", "k"), [(724, 22), (600, 20), (300, 41), (64, 64), (50, 10), (1000, 33)])
+@pytest.mark.parametrize(("n", "k"), [(724, 22), (600, 20), (300, 41), (64, 64), (50, 10), (1000, 33),
+                                      (476, 78), (605, 77), (300, 128)])
 def test_float32_1d_calls_of_mid_kernels_are_summed_by_the_compiled_loop(rng, monkeypatch, n, k, correlate):
     """numpy.convolve sums float32 with a BLAS dot an output (AMD EPYC Zen 4: 724 * 22 'same'
-    22 us, the compiled loop 4): the tiny route takes fftconv's compiled loop for float32
-    kernels of 10 to 64 taps; float64, and kernels it does not take, stay on NumPy."""
+    22 us, the compiled loop 4; 476 * 78 'full' 8.3 and 3.8): the tiny route takes fftconv's
+    compiled loop for float32 kernels of 10 to 128 taps; float64, and kernels it does not take,
+    stay on NumPy."""
     if shifted_sums.tiny_sums is None:
         pytest.skip("the compiled tiny loop was not built")
     name = "correlate" if correlate else "convolve"
@@ -172,7 +174,7 @@ def test_float32_1d_calls_of_mid_kernels_are_summed_by_the_compiled_loop(rng, mo
     assert used == []
     ours(a.astype(np.float64), b.astype(np.float64), "same")  # float64: NumPy's
     assert used == [name]
-    if n > shifted_sums.MOST_TAPS:  # a second operand longer than the loop takes: NumPy's
+    if n > tiny.FLOAT32_LOOP_TAPS:  # a second operand longer than the loop takes: NumPy's
         assert_close(ours(b, a, "full"), swapped, ulps=1000)
         assert used == [name, name]
 

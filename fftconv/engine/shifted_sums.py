@@ -66,11 +66,13 @@ def _full_convolution(image: np.ndarray, kernel: np.ndarray, dtype: np.dtype) ->
     return full
 
 
-def signal_sum(a: np.ndarray, b: np.ndarray, mode: str, correlate: bool) -> np.ndarray | None:
+def signal_sum(a: np.ndarray, b: np.ndarray, mode: str, correlate: bool,
+               loop_taps: int = MOST_TAPS) -> np.ndarray | None:
     """scipy.signal's ``convolve``/``correlate`` (``method='direct'``, zero fill) of ``a`` and
     ``b``: two float or complex arrays of one dtype and of as many dimensions, ``b`` of at most
-    `MOST_TAPS` taps; mode 'full', 'same', or 'valid' where ``a`` holds ``b`` (scipy swaps the
-    operands of other 'valid' calls). None for any other call (the pipeline answers it).
+    `MOST_TAPS` taps (``loop_taps`` where the compiled loop sums it); mode 'full', 'same', or
+    'valid' where ``a`` holds ``b`` (scipy swaps the operands of other 'valid' calls). None for
+    any other call (the pipeline answers it).
 
     Examples
     --------
@@ -79,7 +81,8 @@ def signal_sum(a: np.ndarray, b: np.ndarray, mode: str, correlate: bool) -> np.n
     >>> signal_sum(np.arange(4.0), np.array([1.0, 2.0]), "same", True)
     array([0., 2., 5., 8.])
     """
-    if a.dtype != b.dtype or a.dtype not in SIGNAL_DTYPES or a.ndim != b.ndim or b.size > MOST_TAPS:
+    most = max(loop_taps, MOST_TAPS) if by_loop(a) else MOST_TAPS
+    if a.dtype != b.dtype or a.dtype not in SIGNAL_DTYPES or a.ndim != b.ndim or b.size > most:
         return None
     if mode not in ("full", "same", "valid"):
         return None

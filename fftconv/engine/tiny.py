@@ -96,12 +96,16 @@ NUMPY_PRODUCT_COST = 1.4
 #: take numpy's own loop, as fast as the compiled one (21398 * 9 float32: 32 us).
 MID_1D_TAPS = 10
 MID_1D_OUTPUTS = 768
-#: Of those, float32 calls whose kernel `fftconv.engine.shifted_sums` takes (up to its
-#: ``MOST_TAPS``) are summed by its compiled loop, which runs across outputs, rather than by
+#: Of those, float32 calls of kernels up to `FLOAT32_LOOP_TAPS` taps are summed by
+#: `fftconv.engine.shifted_sums`' compiled loop, which runs across outputs, rather than by
 #: ``numpy.convolve``'s float32 dot an output (AMD EPYC Zen 4, repeated calls, 'same': 724 * 22
 #: 4.3 against 22.3 us, 600 * 20 3.4 against 9.8, 1000 * 33 5.4 against 8.1, 300 * 40 3.5
 #: against 4.0; float64 ties, 724 * 22 7.1 against 6.8 us, and stays on NumPy).
 _FLOAT32 = np.dtype(np.float32)
+#: ... up to this many taps, beyond the N-d sums' `shifted_sums.MOST_TAPS` (the loop alone, AMD
+#: EPYC Zen 4: 476 * 78 'full' 3.8 against numpy's 8.3 us, 605 * 77 'valid' 4.4 against 13.8,
+#: 2000 * 128 'same' 23 against 27.5; at 200-255 taps a tie, 700 * 200 'full' 13.0 and 15.0).
+FLOAT32_LOOP_TAPS = 128
 #: ... for float64 (its dot calls cost ~7 ns: 600 * 20 9.0 and 10.1 us, 1000 * 40 18.3 and
 #: 12.7, 2462 * 80 48.7 and 28.5).
 MID_1D_OUTPUTS_DOUBLE = 1024
@@ -347,7 +351,7 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     started = time.perf_counter()
     result = None
     if a.dtype == _FLOAT32 and taps >= MID_1D_TAPS and shifted_sums.by_loop(a):
-        result = shifted_sums.signal_sum(a, b, mode, correlate)  # None: a kernel it does not take
+        result = shifted_sums.signal_sum(a, b, mode, correlate, FLOAT32_LOOP_TAPS)  # None: not taken
     if result is None:
         result = np.correlate(a, b, mode) if correlate else np.convolve(a, b, mode)
     if rented is not None:
