@@ -111,3 +111,37 @@ def test_the_planner_takes_the_image_period_where_it_is_quicker(rng, transformed
     assert transformed_shapes == [(384, 384)]
     explained = nd.plan("correlate", image, kernel, mode="wrap").explain()
     assert "chosen: fft" in explained and "own shape (384, 384)" in explained
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.int16, np.float32])
+def test_complex_integer_and_single_images_on_the_image_period(rng, dtype, transformed_shapes):
+    image = rng.standard_normal((48, 64)) * 50
+    if np.dtype(dtype).kind == "c":
+        image = image + 1j * rng.standard_normal((48, 64))
+    image = image.astype(dtype)
+    kernel = rng.standard_normal((11, 13))
+    got = nd.correlate(image, kernel, mode="wrap", method="fft")
+    want = scipy.ndimage.correlate(image, kernel, mode="wrap")
+    assert got.dtype == want.dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    scale = np.abs(scipy.ndimage.correlate(image.astype(np.complex128 if dtype == np.complex128 else float),
+                                           kernel, mode="wrap")).max()
+    if np.dtype(dtype).kind == "i":  # scipy rounds its float sums into the integers as fftconv does
+        np.testing.assert_allclose(got, want, atol=1, rtol=0)
+    else:
+        np.testing.assert_allclose(got, want, atol=tol * scale, rtol=0)
+    assert transformed_shapes == [(48, 64)]
+
+
+def test_a_1d_signal_and_an_image_with_inf_on_the_image_period(rng, transformed_shapes):
+    signal, taps = rng.standard_normal(1000), rng.standard_normal(41)
+    got = nd.correlate1d(signal, taps, mode="wrap", method="fft")
+    np.testing.assert_allclose(got, scipy.ndimage.correlate1d(signal, taps, mode="wrap"), atol=1e-12, rtol=0)
+    assert transformed_shapes == [(1000,)]
+    image, kernel = rng.standard_normal((32, 32)), rng.standard_normal((5, 5))
+    image[3, 4] = np.inf  # the transforms decline it: the direct sums keep the inf local
+    with np.errstate(invalid="ignore"):
+        want = scipy.ndimage.correlate(image, kernel, mode="wrap")
+    got = nd.correlate(image, kernel, mode="wrap", method="fft")
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+    np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], atol=1e-12, rtol=0)
