@@ -144,8 +144,10 @@ def scaled_spectrum(values: np.ndarray, fft_shape: tuple[int, ...], real: bool, 
     the padding is transformed only along the axes already done: a small kernel's spectrum
     costs a fraction of a full transform (15³ for 112³ float32: 5.5 ms against 9 on a
     `PocketPair`, 19 with FFTW's ESTIMATE plan; 41² for 625x540 float64 3.3 against 8.1 ms;
-    AMD EPYC Zen 3). scipy.fft, once imported, pads first but transforms every axis in one
-    vectorised call.
+    AMD EPYC Zen 3). scipy.fft, once imported, is called so too, one axis at a time (the last
+    one first): its ``rfftn`` pads first and transforms every axis of the padded array (AMD EPYC
+    Zen 4: 15² at 315x270 float64 0.98 -> 0.31 ms, 41² at 640x576 4.5 -> 1.2 ms, 15³ at 112³
+    15.9 -> 5.3 ms).
 
     Examples
     --------
@@ -161,8 +163,11 @@ def scaled_spectrum(values: np.ndarray, fft_shape: tuple[int, ...], real: bool, 
     else:
         import scipy.fft
 
-        transform = scipy.fft.rfftn if real else scipy.fft.fftn
-        spectrum = transform(values, s=fft_shape, axes=axes, norm="forward", workers=threads)
+        first = scipy.fft.rfft if real else scipy.fft.fft
+        spectrum = first(values, n=fft_shape[-1], axis=axes[-1], norm="forward", workers=threads)
+        for axis, n in zip(reversed(axes[:-1]), reversed(fft_shape[:-1])):
+            spectrum = scipy.fft.fft(spectrum, n=n, axis=axis, norm="forward", overwrite_x=True,
+                                     workers=threads)
     return spectrum.astype(np.result_type(dtype, np.complex64), copy=False)
 
 
