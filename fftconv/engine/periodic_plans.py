@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from .. import config
 from ..core.problem import Problem
 from ..executors import registry
-from ..executors.periodic import PERIODIC_MODES, periodic_layout
+from ..executors.periodic import periodic_layout, periodic_shape
 from ..executors.spectral import FFTLayout
 from ..planning import calibrate
 from ..planning.plan import MemoryLimitError, Plan
@@ -43,9 +43,11 @@ def periodic_plan(plan: Plan, template: Problem, mode: str, method: str, threads
     >>> periodic_plan(auto, template, "reflect", "auto", 1, ranges, (1024, 1024), None) is auto
     True
     """
-    if mode not in PERIODIC_MODES or method != "auto" or plan.method == "fft" \
-            or template.rank != len(source_shape):
+    if method != "auto" or plan.method == "fft" or template.rank != len(source_shape) \
+            or periodic_shape(ranges, source_shape, template.geometry.shape2, mode) is None:
         return plan
+    if template.result_dtype.kind in "iu" and registry.get(plan.executor).exact_integers:
+        return plan  # the planner kept integer sums exact: no transform replaces them
     try:
         whole = run.plan(template, "fft", threads, memory_limit=room, image_known=False)
     except (MemoryLimitError, ValueError):

@@ -29,11 +29,35 @@ PeriodicLayout = tuple[tuple[int, ...], tuple[tuple[Segment, ...], ...]]
 PERIODIC_MODES = ("wrap", "grid-wrap")
 
 
+def periodic_shape(ranges: Sequence[tuple[int, int]], source_shape: Sequence[int],
+                   kernel_shape: Sequence[int], mode: str) -> tuple[int, ...] | None:
+    """The image's shape, where the block whose extended coordinates are ``ranges`` is the
+    whole image of a periodic ``mode`` on every axis and each length is a fast length (the
+    last one even); else None. What `periodic_layout` asks before the plan.
+
+    Examples
+    --------
+    >>> periodic_shape([(-8, 1032), (-8, 1032)], (1024, 1024), (17, 17), "wrap")
+    (1024, 1024)
+    >>> periodic_shape([(0, 1040), (-8, 1032)], (1040, 1024), (17, 17), "wrap") is None  # rows: a part
+    True
+    """
+    shape = tuple(int(n) for n in source_shape)
+    rank = len(shape)
+    if mode not in PERIODIC_MODES or len(ranges) != rank or len(kernel_shape) != rank:
+        return None
+    for axis, ((start, stop), n, k) in enumerate(zip(ranges, shape, kernel_shape)):
+        whole = stop - start - k + 1 == n and -k < start <= 0  # every output of the axis
+        if not whole or next_fast_length(n, even=axis == rank - 1) != n:
+            return None
+    return shape
+
+
 def periodic_layout(ranges: Sequence[tuple[int, int]], source_shape: Sequence[int],
                     kernel_shape: Sequence[int], mode: str, plan: Plan) -> PeriodicLayout | None:
     """The FFT shape and segments of the circular convolution at the image's shape that gives
     the 'valid' correlation of the block whose extended coordinates are ``ranges``, where that
-    serves (see the module docstring); else None.
+    serves (`periodic_shape`, and ``plan`` a whole-array transform of more points); else None.
 
     Examples
     --------
@@ -42,21 +66,12 @@ def periodic_layout(ranges: Sequence[tuple[int, int]], source_shape: Sequence[in
     >>> p = run.plan(Problem.build(np.zeros((2, 1040, 1040)), np.ones((1, 17, 17)), "valid", [1, 2]), "fft")
     >>> periodic_layout([(-8, 1032), (-8, 1032)], (1024, 1024), (17, 17), "wrap", p)[0]
     (1024, 1024)
-    >>> periodic_layout([(0, 1040), (-8, 1032)], (1040, 1024), (17, 17), "wrap", p) is None  # rows: a part
-    True
     """
     tiled = getattr(plan.layout, "tiled_axes", None)  # a spectral plan's FFTLayout
-    if mode not in PERIODIC_MODES or tiled is None or any(tiled):
+    if tiled is None or any(tiled):
         return None
-    shape = tuple(int(n) for n in source_shape)
-    rank = len(shape)
-    if len(ranges) != rank or len(kernel_shape) != rank:
-        return None
-    for axis, ((start, stop), n, k) in enumerate(zip(ranges, shape, kernel_shape)):
-        whole = stop - start - k + 1 == n and -k < start <= 0  # every output of the axis
-        if not whole or next_fast_length(n, even=axis == rank - 1) != n:
-            return None
-    if np.prod(shape, dtype=float) >= np.prod(plan.layout.fft_shape, dtype=float):
+    shape = periodic_shape(ranges, source_shape, kernel_shape, mode)
+    if shape is None or np.prod(shape, dtype=float) >= np.prod(plan.layout.fft_shape, dtype=float):
         return None
     segments = tuple((Segment(0, n, 0, 0, 0, n),) for n in shape)
     return shape, segments
