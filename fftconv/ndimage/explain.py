@@ -165,7 +165,7 @@ def _nd_plan(
     spectral = chosen is not None and isinstance(registry.get(chosen.executor), SpectralExecutor)
     if layout.blocks == 1 and spectral:
         whole = work.extended_ranges([0] * x.ndim, list(x.shape))
-        periodic = periodic_layout(whole, x.shape, work.kernel.shape, mode, chosen)
+        periodic = periodic_layout(whole, x.shape, work.kernel.shape, work.mode, chosen)
         if periodic is not None:
             what += (f"; periodic: transformed at the image's own shape {periodic[0]}, not the "
                      "extended one below (fftconv.executors.periodic)")
