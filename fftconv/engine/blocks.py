@@ -96,6 +96,11 @@ class BlockFilter:
         return Problem.build(extended, self.kernel, "valid", list(self.axes), correlate=self.correlate,
                              conventions=NDIMAGE)
 
+    def template(self, shape: Sequence[int], dtype: np.dtype) -> Problem:
+        """`problem` of a block extended to ``shape`` in ``dtype``, before its values are read
+        (zeros stand in for them: plans are made from shapes)."""
+        return self.problem(np.broadcast_to(np.zeros((), dtype), tuple(shape)))
+
     def prepare_values(self, extended: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """A block's extended values as the filter sums them: masked pixels made holes (NaN),
         holes filled by ``fill``."""
@@ -186,7 +191,7 @@ def block_plan(shape: Sequence[int], source_dtype: np.dtype, work: BlockFilter, 
     plan = _plan_block(list(layout.block), work.halo(len(shape)), ext_dtype, work, layout.room)
     if plan is not None and layout.blocks == 1:
         ranges = work.extended_ranges([0] * len(shape), list(shape))
-        template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
+        template = work.template([b - a for a, b in ranges], ext_dtype)
         plan = periodic_plan(plan, template, work.mode, work.method, work.threads, ranges, shape, layout.room)
     return layout, plan
 
@@ -196,9 +201,9 @@ def _plan_block(block, halo, source_dtype, work: BlockFilter, room: int | None) 
     its values are read; None if nothing fits."""
     if room is not None and room < 0:
         return None
-    template = np.broadcast_to(np.zeros((), source_dtype), tuple(b + h for b, h in zip(block, halo)))
+    template = work.template([b + h for b, h in zip(block, halo)], source_dtype)
     try:
-        return run.plan(work.problem(template), work.method, work.threads, memory_limit=room,
+        return run.plan(template, work.method, work.threads, memory_limit=room,
                         image_known=False)
     except MemoryLimitError:
         return None
@@ -314,7 +319,7 @@ def _filter_holes_block(source, ranges, lo: Sequence[int], hi: Sequence[int], wo
     directly (`hole_bands`), tile by tile from an in-memory source where it is spectral
     (`HoleTiles`), else from the block extended by its halo; the whole block is what a trial
     times of its plan."""
-    template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
+    template = work.template([b - a for a, b in ranges], ext_dtype)
     plan = run.plan(template, work.method, work.threads, memory_limit=room, for_call=True)
     plan = periodic_plan(plan, template, work.mode, work.method, work.threads, ranges, source.shape, room)
     started = time.perf_counter()
@@ -424,7 +429,7 @@ def _boundary_reader(ranges, work: BlockFilter, ext_dtype: np.dtype, room: int |
     (a periodic whole image's: `periodic_plan`) picks an executor that reads the boundary
     itself; else None. ``quick_first``: a new signature may be planned from the short list
     (`fftconv.engine.run.plan`)."""
-    template = work.problem(np.broadcast_to(np.zeros((), ext_dtype), tuple(b - a for a, b in ranges)))
+    template = work.template([b - a for a, b in ranges], ext_dtype)
     plan = run.plan(template, work.method, work.threads, memory_limit=room, image_known=False,
                     quick_first=quick_first)
     plan = periodic_plan(plan, template, work.mode, work.method, work.threads, ranges, source_shape, room)

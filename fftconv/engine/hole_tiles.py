@@ -25,14 +25,7 @@ from ..core.dtypes import cast
 from ..core.geometry import Segment
 from ..core.problem import NDIMAGE
 from ..executors.base import NonFiniteInput
-from ..executors.periodic import periodic_layout
-from ..executors.spectral import (
-    SpectralLayout,
-    convolve_spectral,
-    extended_layout,
-    kernel_spectrum,
-    periodic_spectrum,
-)
+from ..executors.spectral import convolve_spectral, extended_layout, kernel_spectrum, periodic_tiles
 from ..planning.plan import Plan
 from .holes import (
     BOOL,
@@ -75,12 +68,9 @@ class HoleTiles:
         background.note_call()
         plan, layout, dtype = self.plan, self.layout, self.plan.compute_dtype
         flipped = np.flip(self.correlation)  # the spectral executors convolve
-        periodic = periodic_layout(self.ranges, source.shape, flipped.shape, self.mode, plan)
+        periodic = periodic_tiles(self.ranges, source.shape, flipped, self.mode, plan, True, dtype)
         if periodic is not None:  # the whole image's own period: no halo to transform
-            layout = SpectralLayout(*periodic)
-            spectrum = periodic_spectrum(flipped, self.ranges, layout.fft_shape, True, dtype,
-                                         kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
-            starts = [0] * len(self.ranges)
+            layout, spectrum, starts = periodic
         else:
             spectrum = kernel_spectrum(flipped, layout.fft_shape, True, dtype,
                                        kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)

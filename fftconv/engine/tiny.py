@@ -23,7 +23,7 @@ that function when all of these hold:
   once and runs fftconv's compiled loop through `fftconv.engine.lane`, faster than scipy's
   from there on (a repeat whose plan leaves no route comes back here).
 
-1-D float32 calls of kernels of 10 to 64 taps are summed by fftconv's own tiny compiled loop
+1-D float32 calls of kernels of 10 to 128 taps are summed by fftconv's own tiny compiled loop
 (`fftconv.engine.shifted_sums`) instead: ``numpy.convolve`` sums float32 with a BLAS dot an
 output, slower there (`_FLOAT32`).
 

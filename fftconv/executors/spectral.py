@@ -323,15 +323,11 @@ class ExtendedTiles:
         if not self.serves:
             return False
         background.note_call()  # a call of the engine: transform sizes count their calls
-        plan, layout, starts = self.plan, self.layout, self.starts
+        plan, layout, starts, spectrum = self.plan, self.layout, self.starts, self.spectrum
         real = out.dtype.kind != "c"
-        periodic = periodic_layout(self.ranges, source.shape, self.kernel.shape, self.mode, plan)
-        if periodic is not None:  # the whole image's own period: no halo to transform
-            layout, starts = SpectralLayout(*periodic), [0] * len(starts)
-            spectrum = periodic_spectrum(self.kernel, self.ranges, layout.fft_shape, real, out.dtype,
-                                         kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
-        else:
-            spectrum = self.spectrum
+        periodic = periodic_tiles(self.ranges, source.shape, self.kernel, self.mode, plan, real, out.dtype)
+        if periodic is not None:
+            layout, spectrum, starts = periodic
         if spectrum is None:
             spectrum = kernel_spectrum(self.kernel, layout.fft_shape, real, out.dtype,
                                        kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
@@ -391,6 +387,34 @@ def periodic_spectrum(kernel: np.ndarray, ranges: Sequence[tuple[int, int]], fft
 
     return kept_spectra.spectrum_of(
         kernel, ("periodic spectrum", tuple(fft_shape), shift, real, np.dtype(dtype).str, backend), make)
+
+
+def periodic_tiles(ranges: Sequence[tuple[int, int]], source_shape: Sequence[int], kernel: np.ndarray,
+                   mode: str, plan: Plan, real: bool, dtype: np.dtype
+                   ) -> tuple[SpectralLayout, np.ndarray, list[int]] | None:
+    """Where the block extended over ``ranges`` is a whole image of a periodic ``mode``
+    (`periodic_layout`): the layout at the image's own shape, the convolution ``kernel``'s
+    spectrum turned for it (`periodic_spectrum`) and each axis' first source index a tile reads
+    (0: the image itself, no halo); else None. What `ExtendedTiles` and
+    `fftconv.engine.hole_tiles.HoleTiles` take in place of their extended layout.
+
+    Examples
+    --------
+    >>> from fftconv.core.problem import Problem
+    >>> from fftconv.engine import run
+    >>> p = run.plan(Problem.build(np.zeros((80, 80)), np.ones((17, 17)), "valid"), "fft")
+    >>> layout, spectrum, starts = periodic_tiles([(-8, 72), (-8, 72)], (64, 64), np.ones((17, 17)), "wrap",
+    ...                                          p, True, np.dtype(np.float64))
+    >>> layout.fft_shape, starts
+    ((64, 64), [0, 0])
+    """
+    periodic = periodic_layout(ranges, source_shape, kernel.shape, mode, plan)
+    if periodic is None:
+        return None
+    layout = SpectralLayout(*periodic)
+    spectrum = periodic_spectrum(kernel, ranges, layout.fft_shape, real, dtype,
+                                 kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
+    return layout, spectrum, [0] * len(ranges)
 
 
 def _transformed(kernel: np.ndarray, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype, threads: int,
