@@ -391,14 +391,12 @@ _WATCHED = (*_ENV, "FFTCONV_CONFIG")
 _WATCHED_RAW = tuple(os.fsencode(name) for name in _WATCHED)
 
 
-def _env_snapshot() -> tuple:
-    """Raw values of the watched environment variables, read cheaply: get() runs on every
-    call, and os.environ's str decoding of them cost a third of a small convolution's time.
-    Only compared for changes; `get` parses the decoded values."""
-    data = getattr(os.environ, "_data", None)
-    if isinstance(data, dict) and os.name == "posix":  # CPython keeps the raw bytes here
-        return tuple(map(data.get, _WATCHED_RAW))
-    return tuple(map(os.environ.get, _WATCHED))
+#: Where CPython keeps the environment's raw bytes (POSIX), or None: `get` reads the watched
+#: variables there, since os.environ's str decoding of them cost a third of a small
+#: convolution's time.
+_RAW_ENVIRON = getattr(os.environ, "_data", None) if os.name == "posix" else None
+if not isinstance(_RAW_ENVIRON, dict):
+    _RAW_ENVIRON = None
 
 
 _warned: set[str] = set()
@@ -406,8 +404,13 @@ _warned: set[str] = set()
 
 def _warn_unknown_variables() -> None:
     """A ``FFTCONV_*`` variable fftconv does not read is most likely a misspelt one: say so,
-    once per name."""
-    for name in list(os.environ):
+    once per name. The raw names are scanned where CPython keeps them: decoding every
+    variable's name took 13-19 of a fresh process's first tiny call's ~60 us."""
+    if _RAW_ENVIRON is not None:
+        names = [os.fsdecode(raw) for raw in _RAW_ENVIRON if raw.startswith(b"FFTCONV_")]
+    else:
+        names = list(os.environ)
+    for name in names:
         if name.startswith("FFTCONV_") and name not in _WATCHED and name not in _warned:
             _warned.add(name)
             warnings.warn(f"environment variable {name} is not a setting of fftconv and is ignored; "
@@ -422,11 +425,18 @@ def get() -> Config:
     >>> get().planner_effort in PLANNER_EFFORTS
     True
     """
-    env = _env_snapshot()  # FFTCONV_CONFIG last
-    config = _from_file(env[-1])
+    # the watched variables' raw values, FFTCONV_CONFIG last: only compared for changes (parsed
+    # below where they changed); read in place since a fresh process's first call pays for
+    # every function it runs
+    env = (tuple(map(_RAW_ENVIRON.get, _WATCHED_RAW)) if _RAW_ENVIRON is not None
+           else tuple(map(os.environ.get, _WATCHED)))
     layers = _overrides.get()
     last = _last
-    if last[0] is config and last[1] is layers and last[2] == env:  # as in the last call: most calls
+    if (last[2] == env and last[1] is layers and last[0] is _file_state["config"]
+            and time.monotonic() - _file_state["checked"] < RECHECK_SECONDS):
+        return last[3]  # as in the last call, the file looked at within the second: most calls
+    config = _from_file(env[-1])
+    if last[0] is config and last[1] is layers and last[2] == env:
         return last[3]
     key = (id(config), env, layers and tuple(tuple(sorted(layer.items())) for layer in layers))
     cached = _resolved.get(key)

@@ -64,7 +64,7 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     """The body of the N-d drop-ins: scipy's argument checks and trivial cases, then the
     core's plan and run."""
     entered = time.perf_counter()  # a trial times contenders by the whole call (`_run_planned`)
-    if among is None:
+    if among is None and conventions is SIGNAL:  # the tiny routes answer as the N-d functions do
         small = tiny.signal_call(in1, in2, mode, method, axes, threads, correlate)
         if small is not None:
             return small
@@ -290,9 +290,8 @@ def _fill_scalar(fillvalue: object) -> np.ndarray:
 
 
 def _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, correlate: bool, name: str):
-    quick = tiny.signal_2d(in1, in2, mode, boundary, fillvalue, correlate, method, threads)
-    if quick is not None:
-        return quick
+    """`convolve2d`/`correlate2d` of calls the tiny route does not answer (each public function
+    asks it first itself: a fresh process's first call pays for every function it runs)."""
     a, b = _check_2d(in1, in2, name)
     check_mode(mode)
     extend = _boundary(boundary)
@@ -340,6 +339,9 @@ def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", boundary: Bo
            [1., 2., 1.],
            [1., 1., 2.]])
     """
+    quick = tiny.signal_2d(in1, in2, mode, boundary, fillvalue, False, method, threads)
+    if quick is not None:
+        return quick
     return _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, False, "convolve2d")
 
 
@@ -365,6 +367,9 @@ def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", boundary: B
            [-1., -1.],
            [-1., -1.]])
     """
+    quick = tiny.signal_2d(in1, in2, mode, boundary, fillvalue, True, method, threads)
+    if quick is not None:
+        return quick
     return _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, True, "correlate2d")
 
 

@@ -484,20 +484,28 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
         return None
     (n0, n1), (k0, k1) = a.shape, b.shape
     if mode == "same":
-        outputs = n0 * n1
+        shape, starts = (n0, n1), [(k0 - 1) // 2, (k1 - 1) // 2]
     elif mode == "full":
-        outputs = (n0 + k0 - 1) * (n1 + k1 - 1)
+        shape, starts = (n0 + k0 - 1, n1 + k1 - 1), [0, 0]
     elif mode == "valid" and n0 >= k0 and n1 >= k1:
-        outputs = (n0 - k0 + 1) * (n1 - k1 + 1)
+        shape, starts = (n0 - k0 + 1, n1 - k1 + 1), [k0 - 1, k1 - 1]
     else:
         return None
-    if (outputs * k0 * k1 > most or not _default_threads(threads)
+    if (shape[0] * shape[1] * k0 * k1 > most or not _default_threads(threads)
             or not isinstance(fillvalue, (int, float)) or not _unforced(method)):
         return None
-    if not _ready("scipy.signal"):
+    if "scipy.signal" not in _READY:
         # correlate2d centres an even kernel's 'same' window as no N-d sum does: the pipeline's
         zero_fill = boundary in ("fill", "pad") and fillvalue == 0
         summed = zero_fill and not (correlate and mode == "same" and (k0 % 2 == 0 or k1 % 2 == 0))
+        if summed and shifted_sums.tiny_sums is not None and a.dtype in shifted_sums.SIGNAL_DTYPES:
+            # `shifted_sums.signal_sum`'s compiled loop called here: a fresh process's first call
+            # pays for every function it runs (16x16 * 3x3: ~60 us through signal_sum and
+            # `_meanwhile`, scipy's ~50), and the loop's answer wants no import
+            out = np.empty(shape, a.dtype)
+            shifted_sums.tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, starts,
+                                          correlate)
+            return out
         return _meanwhile("scipy.signal", _probe_signal_loops,
                           shifted_sums.signal_sum(a, b, mode, correlate) if summed else None, a)
     loop = _scipy_2d_loop()
