@@ -476,11 +476,11 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
     >>> signal_2d(np.eye(3), np.ones((2, 2)), "same", "wrap", 0, False, "direct", None) is None
     True
     """
-    if type(mode) is not str or not (_plain(in1, _SIGNAL_2D_DTYPES) and _plain(in2, _SIGNAL_2D_DTYPES)):
+    if type(mode) is not str or type(in1) is not np.ndarray or type(in2) is not np.ndarray:
         return None  # a mode that is not a string: the pipeline refuses it
     a, b = in1, in2
-    if (a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or type(boundary) is not str
-            or boundary not in _BOUNDARIES):
+    if (a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype not in _SIGNAL_2D_DTYPES or not a.size
+            or not b.size or type(boundary) is not str or boundary not in _BOUNDARIES):
         return None
     (n0, n1), (k0, k1) = a.shape, b.shape
     if mode == "same":
