@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from .. import config
 from ..backends.threads import resolve_threads
@@ -146,11 +146,12 @@ NAN_TREATMENTS = ("propagate", "interpolate", "fill")
 
 def filter_holes(input: ArrayLike, weights: ArrayLike, rule: Holes, *, convolution: bool = True,
                  mode: NDImageMode = "reflect", cval: float = 0.0, mask: ArrayLike | None = None,
-                 method: str = "auto", threads: int | None = None) -> np.ndarray:
+                 method: str = "auto", threads: int | None = None, output: DTypeLike = None) -> np.ndarray:
     """The normalised filter of ``input``'s holes (NaN or ``mask``) by an explicit ``rule``
     (`fftconv.engine.holes.Holes`: the scale, what an output with no valid pixel in reach
-    gets): the building block of ``nan='interpolate'`` and of `fftconv.astropy`, in the
-    rule's dtype (else the image's float dtype), block by block under ``[memory] limit``.
+    gets): the building block of ``nan='interpolate'`` and of `fftconv.astropy`, summed in the
+    rule's dtype (else the image's float dtype), block by block under ``[memory] limit``, and
+    returned in ``output``'s dtype (None: the sums'), each block rounded to it once combined.
 
     Examples
     --------
@@ -162,8 +163,8 @@ def filter_holes(input: ArrayLike, weights: ArrayLike, rule: Holes, *, convoluti
     """
     source = _source(input)
     dtype = np.dtype(rule.dtype) if rule.dtype is not None else compute_dtype_of_holes(np.dtype(source.dtype))
-    return _filter(input, weights, dtype, mode, cval, 0, None, method, threads, convolution, False,
-                   "interpolate", mask, rule)
+    return _filter(input, weights, dtype if output is None else np.dtype(output), mode, cval, 0, None, method,
+                   threads, convolution, False, "interpolate", mask, rule)
 
 
 def _filter(input, weights, output, mode, cval, origin, axes, method, threads, convolution, progress,
