@@ -109,6 +109,9 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
         place = tuple(slice(f, f + n) for f, n in zip(first, sums.shape[1:]))
         if isinstance(output, np.ndarray) and output.dtype == sums.dtype:  # combined in place
             combine(sums[0], sums[1], centre, work.kernel, work.holes, out=output[place])
+        elif isinstance(output, np.ndarray) and output.dtype.kind == "f":  # rounded as it is written
+            with np.errstate(over="ignore"):
+                output[place] = combine(sums[0], sums[1], centre, work.kernel, work.holes)
         else:
             output[place] = cast(combine(sums[0], sums[1], centre, work.kernel, work.holes), out_dtype,
                                  NDIMAGE.integers)
