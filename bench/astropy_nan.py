@@ -11,8 +11,9 @@ direct sum is estimated over a minute, from its rate on the first case) and ``co
 arguments: the two libraries' calls made alternately, three of each, and each side's median
 counted (fftconv's once its plans are settled, `warm_up`; astropy has no plans to warm; an
 astropy call of over 10 s is timed once), and the peak of the Python heap during another call
-(tracemalloc: NumPy's and FFTW's buffers count; a traced call is slower, so its time is not
-the one counted where the calls are alternated).
+(tracemalloc: NumPy's and FFTW's buffers count, and for fftconv what it keeps between calls,
+its plans' buffers and kernel spectra, traced from before its warm-up, `measured`; a traced
+call is slower, so its time is not the one counted where the calls are alternated).
 Reported: fftconv's time against the faster astropy function, its heap against
 ``convolve_fft``'s, and the largest difference from astropy's result relative to its largest
 value (NaN where astropy has NaN, checked); for ``convolve_fft``, both FFT answers are also
@@ -96,13 +97,26 @@ def cases(quick: bool) -> list[tuple[int, str, str, str]]:
 
 
 def measured(func, *args, **kwargs) -> tuple[object, float, int]:
-    """(result, seconds, peak heap bytes): the time of one call, the heap of the next. A
-    traced call is slower by what tracing each allocation costs (fftconv's 1024² float32
-    sigma 1 'fill' call: 16.5 ms untraced, 38 ms traced), so its time is not the one counted."""
+    """(result, seconds, peak heap bytes) of fftconv's call once its plans are settled
+    (`warm_up`): the heap counts what the call allocates and what fftconv keeps between calls
+    for it (plans' buffers, kernel spectra, scratch), traced from before the warm-up with
+    every kept buffer of earlier cases released (`fftconv.release_memory`); the time is an
+    untraced call's, since tracing each allocation slows a call (fftconv's 1024² float32
+    sigma 1 'fill' call: 16.5 ms untraced, 38 ms traced)."""
+    fftconv.release_memory()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        warm_up(func, *args, **kwargs)
+        fftconv.background.wait(600)  # its allocations are not the call's
+        tracemalloc.reset_peak()
+        result = func(*args, **kwargs)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
     started = time.perf_counter()
     func(*args, **kwargs)
     seconds = time.perf_counter() - started
-    result, _, peak = traced(func, *args, **kwargs)
     return result, seconds, peak
 
 
@@ -131,7 +145,6 @@ def compared(theirs, ours, **kwargs) -> tuple[object, float, int, object, float,
     of astropy's (its long calls are C loops and FFTs allocating a few large arrays, which
     tracing does not slow) beside one untraced call of fftconv's."""
     want, seconds, heap = traced(theirs, **kwargs)
-    warm_up(ours, **kwargs)
     got, mine, my_heap = measured(ours, **kwargs)
     if seconds < REPEAT_BELOW:
         seconds, mine = alternated(lambda: theirs(**kwargs), lambda: ours(**kwargs))

@@ -6,7 +6,8 @@
   under ``[memory] limit`` for memmaps and datasets bigger than memory;
 * ``fftconv.Convolver``: one kernel, many images, planned once;
 * ``fftconv.plan(...).explain()``: how a call would run and why; ``fftconv.kernels``: Gaussian
-  and box kernels; ``fftconv.config``: settings;
+  and box kernels; ``fftconv.config``: settings; ``fftconv.release_memory()``: hand back the
+  plans and buffers kept between calls;
 * the ``fftconv`` command (also ``python -m fftconv``): ``bench``, ``tune``, ``plan``, ``filter``.
 
 A planner picks, from this machine's costs, between direct sums, one whole-array FFT,
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from . import config, kernels, ndimage
 from ._version import __version__
+from .caches import release_memory
 from .config import ConfigError
 from .convolver import Convolver
 from .executors import registry as _registry
@@ -58,6 +60,7 @@ __all__ = [
     "fftconvolve",
     "oaconvolve",
     "plan",
+    "release_memory",
 ]
 
 

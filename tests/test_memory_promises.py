@@ -127,3 +127,24 @@ def test_a_block_filtered_on_the_tiles_is_read_and_written_in_place(rng):
     # the tiles' buffers alone: 0.2 images (with the extended block copied first 1.5, and
     # with the result copied in too 2.1)
     assert peak < 0.5 * x.nbytes, peak / x.nbytes
+
+
+def test_release_memory_hands_back_what_calls_keep(rng):
+    """Plans, transform buffers, kernel spectra and scratch kept between calls are dropped,
+    and the next calls still answer right."""
+    x, k = rng.standard_normal((400, 300)), rng.standard_normal((41, 41))
+    fftconv.release_memory()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        for method in ("fft", "tiled", "direct"):
+            fftconv.convolve(x, k, "same", method)
+        fftconv.ndimage.correlate(x, np.outer(np.hanning(9), np.hanning(9)))
+        kept = tracemalloc.get_traced_memory()[0] - start
+        fftconv.release_memory()
+        left = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert kept > x.nbytes  # the transforms' buffers and spectra, at least
+    assert left < kept / 10, (kept, left)
+    assert_close(fftconv.convolve(x, k, "same"), scipy.signal.convolve(x, k, "same", "direct"))
