@@ -102,8 +102,10 @@ def test_a_wisdom_setting_that_is_no_path_is_an_error(monkeypatch, tmp_path):
 def test_misspelt_variables_are_named_in_a_warning(monkeypatch):
     monkeypatch.setenv("FFTCONV_THREDS", "2")
     monkeypatch.setattr(config, "_warned", set())
+    monkeypatch.setattr(config, "_resolved", {})  # settings are resolved afresh (earlier tests' are kept)
+    monkeypatch.setattr(config, "_last", [None] * 4)
     with pytest.warns(RuntimeWarning, match="FFTCONV_THREDS is not a setting.*FFTCONV_THREADS"):
-        with config.override(threads=1):  # a new combination of settings is resolved
+        with config.override(threads=1):
             config.get()
 
 

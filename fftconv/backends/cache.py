@@ -65,6 +65,25 @@ class PairCache(Generic[P]):
             for gone in dropped:
                 self._dropped(gone)
 
+    def drop_where(self, unwanted: Callable[[Hashable], bool]) -> None:
+        """Drop the pairs whose key is ``unwanted``.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> cache = PairCache(max_bytes=100, max_pairs=8)
+        >>> cache.put("a", SimpleNamespace(nbytes=10)); cache.put("b", SimpleNamespace(nbytes=10))
+        >>> cache.drop_where(lambda key: key == "a"); [key for key, _ in cache.items()]
+        ['b']
+        """
+        with self._lock:
+            gone = [key for key in self._pairs if unwanted(key)]
+            for key in gone:
+                self._bytes -= self._pairs.pop(key).nbytes
+        if self._dropped is not None:
+            for key in gone:
+                self._dropped(key)
+
     def items(self) -> list[tuple[Hashable, P]]:
         """The keys and pairs held, least recently used first."""
         with self._lock:

@@ -43,6 +43,7 @@ import re
 import sys
 import threading
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -352,6 +353,10 @@ def transform_pair(
     """
     settings = _config.get()
     effort, wisdom = settings.planner_effort, settings.wisdom
+    # a memory limit bounds what stays cached too: blocks sized under it had left the buffers of
+    # every size they met cached, up to CACHE_BYTES
+    limit = settings.memory_limit
+    _pairs.max_bytes = CACHE_BYTES if limit is None else min(CACHE_BYTES, limit)
     size = (tuple(batch_shape), tuple(fft_shape), bool(real), np.dtype(dtype), threads)
     key = (size, effort, threading.get_ident())
     pair = _pairs.get(key)
@@ -554,6 +559,24 @@ def clear_cache() -> None:
     pocketfft.POCKETFFT.clear_cache()
 
 
+def release(fft_shapes: Iterable[tuple[int, ...]]) -> None:
+    """Drop the cached pairs (buffers and plans, of every thread) of transforms of these
+    shapes: a trial's losing contenders', which its signature will not run again (their
+    wisdom stays: another call of a shape plans it again in milliseconds).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _ = transform_pair((), (96,), True, np.dtype(np.float64))
+    >>> release([(96,)])
+    >>> any(key[0][1] == (96,) for key, _ in _pairs.items())
+    False
+    """
+    shapes = {tuple(shape) for shape in fft_shapes}
+    if shapes:
+        _pairs.drop_where(lambda key: key[0][1] in shapes)
+
+
 def forget_wisdom() -> None:
     """Drop FFTW's in-memory wisdom and cached plans (the next plans measure afresh).
 
@@ -619,6 +642,9 @@ class FFTWBackend:
 
     def clear_cache(self) -> None:
         clear_cache()
+
+    def release(self, fft_shapes: Iterable[tuple[int, ...]]) -> None:
+        release(fft_shapes)
 
     def describe(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> str:
         effort = _config.get().planner_effort
