@@ -78,7 +78,7 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
         return known(in1)
     a = as_operand(in1, "in1")
     b = as_operand(in2, "in2")
-    check_mode(mode)
+    check_mode(mode, fft_wording=among is not None)
     check_method(method, methods() if among is None else ("auto", *among))
     settings = config.get()
     nthreads = resolve_threads(threads, settings)
@@ -123,41 +123,52 @@ def _run_planned(problem: Problem, plan: Plan, image: np.ndarray, key: object, e
                 lane.remember(key, prepared, lease)
                 return prepared(image)
         else:
+            # routes hold their kernel's spectrum: made for this signature, whose key holds the
+            # kernel's values (the trial's plan serves every kernel of its shapes: routes made
+            # for the first kernel had answered later kernels' calls with its spectrum); the
+            # last signature's only, so that a loop over new kernels keeps one set
+            routes = trial.routes.get(key)
+            if routes is None:
+                routes = {}
+                trial.routes = {key: routes}
             for contender in trial.plans:  # each route made once (None: its calls take the pipeline)
-                if contender.executor not in trial.routes:
-                    trial.routes[contender.executor] = run.route(problem,
-                                                                 dataclasses.replace(contender, trial=None))
-            if all(trial.routes[p.executor] is not None for p in trial.plans):
-                dispatch = _trial_dispatch(trial, key)
+                if contender.executor not in routes:
+                    alone = dataclasses.replace(contender, trial=None)
+                    routes[contender.executor] = run.route(problem, alone)
+            if all(routes[p.executor] is not None for p in trial.plans):
+                dispatch = _trial_dispatch(trial, key, routes)
                 lane.remember(key, dispatch)
                 return dispatch(image, plan)
-            if trial.routes[plan.executor] is not None:
-                return _timed(trial, plan, image)
+            if routes[plan.executor] is not None:
+                return _timed(trial, plan, image, routes)
     return run.execute(problem, plan, call_started=entered)
 
 
-def _trial_dispatch(trial: Trial, key: object) -> Callable[..., np.ndarray]:
-    """The lane's call for a signature whose trial is open (every contender routed in
-    ``trial.routes``): each call runs and times the contender the trial serves (``plan``: the
-    one already served to this call), and once the trial keeps one, its route takes the
-    signature's place in the lane. Through the full path each call of a trial had checked,
-    built and planned again: 90 us beside 110 us of direct sum on 2409 * 603 'valid' float32,
-    for the hundreds of calls FFTW took to measure the other contenders' sizes (AMD EPYC)."""
+def _trial_dispatch(trial: Trial, key: object, routes: dict[str, Callable[[np.ndarray], np.ndarray]]
+                    ) -> Callable[..., np.ndarray]:
+    """The lane's call for a signature ``key`` whose trial is open (every contender routed in
+    ``routes``, made for that signature): each call runs and times the contender the trial
+    serves (``plan``: the one already served to this call), and once the trial keeps one, its
+    route takes the signature's place in the lane. Through the full path each call of a trial
+    had checked, built and planned again: 90 us beside 110 us of direct sum on 2409 * 603
+    'valid' float32, for the hundreds of calls FFTW took to measure the other contenders'
+    sizes (AMD EPYC)."""
 
     def call(image: np.ndarray, plan: Plan | None = None) -> np.ndarray:
         plan = trial.next() if plan is None else plan
         if plan is trial.kept:
-            prepared = trial.routes[plan.executor]
+            prepared = routes[plan.executor]
             lane.remember(key, prepared)
             return prepared(image)
-        return _timed(trial, plan, image)
+        return _timed(trial, plan, image, routes)
     return call
 
 
-def _timed(trial: Trial, plan: Plan, image: np.ndarray) -> np.ndarray:
-    """Run ``plan``'s route on ``image`` and record its time in ``trial``."""
+def _timed(trial: Trial, plan: Plan, image: np.ndarray, routes: dict[str, Callable[[np.ndarray], np.ndarray]]
+           ) -> np.ndarray:
+    """Run ``plan``'s route (of ``routes``) on ``image`` and record its time in ``trial``."""
     started = time.perf_counter()
-    result = trial.routes[plan.executor](image)
+    result = routes[plan.executor](image)
     trial.record(plan, time.perf_counter() - started)
     return result
 

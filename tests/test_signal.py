@@ -314,3 +314,28 @@ class TestErrors:
     def test_threads(self, bad):
         with pytest.raises((ValueError, TypeError), match="threads"):
             fftconv.convolve(np.ones(3), np.ones(2), threads=bad)
+
+
+def test_scipys_own_signal_tests_pass_with_the_drop_ins(tmp_path):
+    """scipy.signal's `test_signaltools` with `convolve`, `correlate`, `fftconvolve`,
+    `oaconvolve`, `convolve2d` and `correlate2d` rebound to fftconv's (tests/peers): the best
+    oracle for the drop-ins (it caught wrong answers of repeated complex calls in a trial)."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    peers = Path(__file__).parent / "peers"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(peers), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "scipy_signal_rebind",
+         "--pyargs", "scipy.signal.tests.test_signaltools"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )
+    lines = done.stdout.strip().splitlines()
+    rebound = "rebound to fftconv: convolve, convolve2d, correlate, correlate2d, fftconvolve, oaconvolve"
+    assert rebound in lines, done.stdout[-2000:]
+    summary = lines[-1]
+    assert done.returncode == 0 and re.search(r"\d{4,} passed", summary), done.stdout[-3000:]
+    assert not re.search(r"\d+ (failed|error)", summary), summary

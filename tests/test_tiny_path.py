@@ -543,7 +543,7 @@ def test_a_first_fftconvolve_keeps_non_finite_values_local(rng, monkeypatch):
 def test_a_mode_that_is_not_a_string_is_refused_clearly_by_the_tiny_routes_too(name, shapes):
     operands = [np.ones(s) for s in shapes]
     for mode in (np.array(["full", "same"]), np.array("full"), ["full"]):
-        with pytest.raises(ValueError, match="Acceptable mode flags"):
+        with pytest.raises(ValueError, match="[aA]cceptable mode flags"):  # scipy's FFT functions: lower case
             getattr(fftconv, name)(*operands, mode)
 
 

@@ -523,3 +523,19 @@ def test_a_memory_limit_bounds_the_cached_transform_buffers():
     held = cached(memory_limit="8MiB")
     assert len(held) == 1 or sum(held) <= 8 << 20, held
     fftw.clear_cache()
+
+
+@pytest.mark.parametrize("name", ["fftconvolve", "convolve", "correlate"])
+@pytest.mark.parametrize("dtype", [np.complex128, np.float64])
+def test_calls_with_new_kernels_during_a_trial_use_their_own_kernel(rng, name, dtype):
+    """A trial's plan serves every kernel of its shapes; its contenders' routes hold a kernel's
+    spectrum, and had answered later kernels' calls with the first one's (complex 1233 * 1321
+    'full': wrong from the fourth call on; scipy.signal's own `TestFFTConvolve` caught it)."""
+    ours, theirs = getattr(fftconv, name), getattr(scipy.signal, name)
+    for _ in range(10):
+        a = rng.random(1233).astype(dtype)
+        b = rng.random(1321).astype(dtype)
+        if dtype == np.complex128:
+            a, b = a + 1j * rng.random(1233), b + 1j * rng.random(1321)
+        assert_close(ours(a, b, "full"), theirs(a, b, "full", method="direct") if name != "fftconvolve"
+                     else np.convolve(a, b, "full"))

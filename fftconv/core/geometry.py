@@ -25,8 +25,9 @@ MODES: tuple[str, ...] = ("full", "same", "valid")
 SAME_CONVENTIONS: tuple[str, ...] = ("signal", "centered")
 
 
-def check_mode(mode: object) -> str:
-    """Return ``mode`` if it is a valid mode name, else raise scipy's ``ValueError``.
+def check_mode(mode: object, fft_wording: bool = False) -> str:
+    """Return ``mode`` if it is a valid mode name, else raise scipy's ``ValueError``, in the
+    words of scipy's FFT functions (``fftconvolve``, ``oaconvolve``) with ``fft_wording``.
 
     Examples
     --------
@@ -35,7 +36,8 @@ def check_mode(mode: object) -> str:
     """
     if not isinstance(mode, str) or mode not in MODES:
         raise ValueError(
-            f"Acceptable mode flags are 'valid', 'same', or 'full'; got mode={shown(mode)}."
+            f"{'a' if fft_wording else 'A'}cceptable mode flags are 'valid', 'same', or 'full'; "
+            f"got mode={shown(mode)}."
         )
     return mode
 

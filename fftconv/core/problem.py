@@ -114,7 +114,13 @@ def normalize_axes(axes: object, ndim: int) -> list[int]:
     """
     if axes is None:
         return list(range(ndim))
-    items = [axes] if np.ndim(axes) == 0 else list(np.asarray(axes).ravel())
+    try:
+        rank = np.ndim(axes)
+    except ValueError:  # ragged nesting
+        rank = 2
+    if rank > 1:  # scipy's error and words: nested lists are no axes
+        raise ValueError(f"axes must be a scalar or iterable of integers, got {shown(axes)}")
+    items = [axes] if rank == 0 else list(np.asarray(axes))
     if not items:
         raise ValueError("when provided, axes cannot be empty")
     result = []

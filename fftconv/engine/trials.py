@@ -166,9 +166,10 @@ class Trial:
         self.streak: tuple[str | None, int] = (None, 0)  # the contender served last, calls in a row
         self.previous: str | None = None  # the contender whose run was recorded last
         self.first: str | None = None  # what the first calls run (`start_with`), else the cheapest
-        #: What the caller prepared for a contender (its executor's name -> e.g. its lane route),
-        #: kept while the trial runs.
-        self.routes: dict[str, object] = {}
+        #: What the caller prepared for the contenders, by what it was prepared for (a call's
+        #: signature, its kernel's values included: a trial's plan serves every kernel of its
+        #: shapes), then by executor: e.g. lane routes, kept while the trial runs.
+        self.routes: dict[object, dict[str, object]] = {}
         self._lock = threading.Lock()
 
     def next(self):
