@@ -398,8 +398,8 @@ def test_an_open_trials_calls_take_the_lane(rng, contested, monkeypatch):
     for _ in range(3 * (trials.STREAK * trials.TRIAL_RUNS)):
         assert_close(fftconv.convolve(a * 2, b, "same", threads=1), want * 2)
     assert sum(trial.runs.values()) > runs and trial.kept is not None
-    kept_route = trial.routes[trial.kept.executor]
     key = lane.signal_key(a, b, "same", "auto", None, 1, False, fftconv.signal.SIGNAL, None)
+    kept_route = trial.routes[key][trial.kept.executor]  # the routes made for this kernel
     assert lane.get(key) is kept_route
 
 
