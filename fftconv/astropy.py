@@ -217,8 +217,9 @@ def convolve(
     if interpolate:
         # a float32 image's answer is rounded to float32 block by block (astropy rounds its float64
         # result once, as here), not kept whole in float64 and cast: its first touch and the
-        # cast had cost a 1024² image 1-2 ms of a 7-10 ms call; the ratios are rescaled after
-        # the rounding where the kernel is not normalised (as astropy does, centre values too)
+        # cast had cost a 1024² image 1-2 ms of a 7-10 ms call. A kernel not normalised keeps the
+        # float64 result: its ratios are rescaled below before the rounding (as astropy does,
+        # centre values too)
         rounded = np.dtype(dtype) if normalize_kernel and np.dtype(dtype) == np.float32 else None
         with _streamed(data.nbytes):
             result = filter_holes(data, weights, Holes(empty="center", dtype=np.dtype(np.float64)), mode=mode,

@@ -429,8 +429,8 @@ def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:
 
 def _release_losers(kept: Plan) -> None:
     """Hand back the transform buffers of the contenders ``kept``'s trial let go (a backend
-    that can: `release`): they stayed cached for the process, 390 MiB beside a 4096² float32
-    image whose kept tiles use ~10 (astropy's `convolve_fft` drop-in, a 101x101 PSF)."""
+    that can: `release`): they had stayed cached for the process, up to the backend's cache
+    budget (FFTW's: 1 GiB), for transforms the signature no longer runs."""
     trial = kept.trial
     if trial is None:
         return
