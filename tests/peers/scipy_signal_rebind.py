@@ -5,7 +5,7 @@ this folder on ``sys.path``): once the tests are collected, the names `REBOUND` 
 module (imported there from scipy.signal) become fftconv's, and so do the functions the tests
 are parametrized with; everything else (scipy's other functions, its private helpers and the
 oracles the tests compute with NumPy) stays scipy's, and scipy's own modules are not touched.
-The session's summary line says how many names were rebound.
+The session's summary line names the functions rebound.
 """
 
 import scipy.signal
