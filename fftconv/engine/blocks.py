@@ -101,6 +101,16 @@ class BlockFilter:
         (zeros stand in for them: plans are made from shapes)."""
         return self.problem(np.broadcast_to(np.zeros((), dtype), tuple(shape)))
 
+    def planned(self, ranges: Sequence[tuple[int, int]], dtype: np.dtype, room: int | None,
+                source_shape: Sequence[int], **options) -> tuple[Problem, Plan]:
+        """The `template` of the block extended over ``ranges`` and its plan (`run.plan` with
+        ``options``), or the transform of a periodic whole image at its own shape where that is
+        quicker (`periodic_plan`)."""
+        template = self.template([b - a for a, b in ranges], dtype)
+        plan = run.plan(template, self.method, self.threads, memory_limit=room, **options)
+        return template, periodic_plan(plan, template, self.mode, self.method, self.threads, ranges,
+                                       source_shape, room)
+
     def prepare_values(self, extended: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """A block's extended values as the filter sums them: masked pixels made holes (NaN),
         holes filled by ``fill``."""
@@ -319,9 +329,7 @@ def _filter_holes_block(source, ranges, lo: Sequence[int], hi: Sequence[int], wo
     directly (`hole_bands`), tile by tile from an in-memory source where it is spectral
     (`HoleTiles`), else from the block extended by its halo; the whole block is what a trial
     times of its plan."""
-    template = work.template([b - a for a, b in ranges], ext_dtype)
-    plan = run.plan(template, work.method, work.threads, memory_limit=room, for_call=True)
-    plan = periodic_plan(plan, template, work.mode, work.method, work.threads, ranges, source.shape, room)
+    template, plan = work.planned(ranges, ext_dtype, room, source.shape, for_call=True)
     started = time.perf_counter()
     if not isinstance(registry.get(plan.executor), SpectralExecutor):
         filter_in_bands(source, mask, lo, hi, work, plan, compute_dtype_of_holes(ext_dtype), room, output,
@@ -429,10 +437,8 @@ def _boundary_reader(ranges, work: BlockFilter, ext_dtype: np.dtype, room: int |
     (a periodic whole image's: `periodic_plan`) picks an executor that reads the boundary
     itself; else None. ``quick_first``: a new signature may be planned from the short list
     (`fftconv.engine.run.plan`)."""
-    template = work.template([b - a for a, b in ranges], ext_dtype)
-    plan = run.plan(template, work.method, work.threads, memory_limit=room, image_known=False,
-                    quick_first=quick_first)
-    plan = periodic_plan(plan, template, work.mode, work.method, work.threads, ranges, source_shape, room)
+    template, plan = work.planned(ranges, ext_dtype, room, source_shape, image_known=False,
+                                  quick_first=quick_first)
     executor = registry.get(plan.executor)
     if not executor.reads_boundary:
         return None

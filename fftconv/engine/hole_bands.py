@@ -18,11 +18,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..core.dtypes import cast
-from ..core.problem import NDIMAGE
 from ..planning.plan import Plan
 from . import run
-from .holes import combine, marked_pixels, read_planes
+from .holes import combine_into, marked_pixels, read_planes
 
 #: Outputs of a band: its values and weights and their two sums cost ~40 bytes an output in
 #: float64, so a 1024² image's working memory is 0.6 images beside the output (9 as one band).
@@ -107,11 +105,4 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
         first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
         centre = functools.partial(marked_pixels, source, mask, dtype, band_lo)
         place = tuple(slice(f, f + n) for f, n in zip(first, sums.shape[1:]))
-        if isinstance(output, np.ndarray) and output.dtype == sums.dtype:  # combined in place
-            combine(sums[0], sums[1], centre, work.kernel, work.holes, out=output[place])
-        elif isinstance(output, np.ndarray) and output.dtype.kind == "f":  # rounded as it is written
-            with np.errstate(over="ignore"):
-                output[place] = combine(sums[0], sums[1], centre, work.kernel, work.holes)
-        else:
-            output[place] = cast(combine(sums[0], sums[1], centre, work.kernel, work.holes), out_dtype,
-                                 NDIMAGE.integers)
+        combine_into(output, place, out_dtype, sums[0], sums[1], centre, work.kernel, work.holes)

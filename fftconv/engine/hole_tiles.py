@@ -32,6 +32,7 @@ from .holes import (
     Holes,
     any_small,
     combine,
+    combine_into,
     exact_sums,
     marked,
     marked_pixels,
@@ -90,11 +91,7 @@ class HoleTiles:
                 small.append((tuple(i + s.out_offset for i, s in zip(at, tile)), denominator[at]))
             own = [lo + k.start for lo, k in zip(self.lo, keep)]  # the tile's first output in the source
             centre = functools.partial(marked_pixels, source, mask, dtype, own)  # read only where asked
-            if out.dtype == numerator.dtype:  # combined straight into place
-                combine(numerator, denominator, centre, self.correlation, self.rule, out=out[keep])
-            else:
-                out[keep] = cast(combine(numerator, denominator, centre, self.correlation, self.rule),
-                                 out.dtype, NDIMAGE.integers)
+            combine_into(out, keep, out.dtype, numerator, denominator, centre, self.correlation, self.rule)
 
         try:
             convolve_spectral(None, flipped, np.empty((2,) + (0,) * len(layout.fft_shape), dtype), layout,

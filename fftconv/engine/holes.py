@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.boundary import fill_extended, read_extended
+from ..core.dtypes import cast
 from ..core.problem import NDIMAGE, Problem
 from ..planning.plan import Plan
 from . import run
@@ -351,6 +352,32 @@ def combine(numerator: np.ndarray, denominator: np.ndarray,
         else:
             result[empty] = centre(empty) if callable(centre) else centre[empty]
     return result
+
+
+def combine_into(output, place: tuple[slice, ...], out_dtype: np.dtype, numerator: np.ndarray,
+                 denominator: np.ndarray, centre: np.ndarray | Callable[[np.ndarray], np.ndarray],
+                 kernel: np.ndarray, rule: Holes) -> None:
+    """`combine` a block's or a tile's sums into ``output[place]`` (``output``: an array, or
+    any array-like a block writes), as ``out_dtype``: computed there where the dtypes match,
+    rounded as it is written into another float array, else cast as scipy.ndimage casts (a
+    copy made apart).
+
+    Examples
+    --------
+    >>> out = np.zeros(3, np.float32)
+    >>> combine_into(out, (slice(1, 3),), out.dtype, np.array([2.0, 3.0]), np.array([2.0, 1.0]),
+    ...              np.zeros(2), np.ones(3), Holes())
+    >>> out
+    array([0., 1., 3.], dtype=float32)
+    """
+    if isinstance(output, np.ndarray) and output.dtype == numerator.dtype:
+        combine(numerator, denominator, centre, kernel, rule, out=output[place])
+    elif isinstance(output, np.ndarray) and output.dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            output[place] = combine(numerator, denominator, centre, kernel, rule)
+    else:
+        combined = combine(numerator, denominator, centre, kernel, rule)
+        output[place] = cast(combined, out_dtype, NDIMAGE.integers)
 
 
 def _divided(numerator: np.ndarray, denominator: np.ndarray, out: np.ndarray, limit: float,

@@ -88,35 +88,18 @@ def signal_sum(a: np.ndarray, b: np.ndarray, mode: str, correlate: bool,
         return None
     if mode == "valid" and any(k > n for n, k in zip(a.shape, b.shape)):
         return None
-    if by_loop(a):
-        starts, lengths = _window_bounds(a.shape, b.shape, mode)
-        out = np.empty(lengths, a.dtype)
-        tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, starts, correlate)
-        return out
     windows = [output_window(n, k, mode) for n, k in zip(a.shape, b.shape)]
+    if by_loop(a):
+        out = np.empty([w.length for w in windows], a.dtype)
+        tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, [w.start for w in windows],
+                         correlate)
+        return out
     # a correlation is the convolution with the kernel reversed and conjugated
     kernel = np.conj(b[(slice(None, None, -1),) * b.ndim]) if correlate else b
     full = _full_convolution(a, kernel, a.dtype)
     if mode == "full":
         return full
     return np.ascontiguousarray(full[tuple(slice(w.start, w.stop) for w in windows)])
-
-
-def _window_bounds(shape: tuple[int, ...], kernel_shape: tuple[int, ...], mode: str
-                   ) -> tuple[list[int], list[int]]:
-    """`output_window`'s starts and lengths for every axis, in closed form (``mode`` checked by
-    the caller): a fresh process's first tiny call paid ~5 us for the general windows.
-
-    Examples
-    --------
-    >>> _window_bounds((10, 6), (3, 2), "same")
-    ([1, 0], [10, 6])
-    """
-    if mode == "full":
-        return [0] * len(shape), [n + k - 1 for n, k in zip(shape, kernel_shape)]
-    if mode == "same":
-        return [(k - 1) // 2 for k in kernel_shape], list(shape)
-    return [k - 1 for k in kernel_shape], [n - k + 1 for n, k in zip(shape, kernel_shape)]
 
 
 def ndimage_sum(x: np.ndarray, w: np.ndarray, mode: str, cval: float, convolution: bool) -> np.ndarray | None:
