@@ -16,6 +16,7 @@ import types
 
 import dask_image.ndfilters
 import pytest
+from peer_rebinding import swap_parameters
 
 import fftconv.dask.ndimage as ours
 
@@ -76,11 +77,7 @@ def pytest_collection_finish(session):
         module = getattr(item, "module", None)
         if module is not None and getattr(module, "dask_image", None) is not None:
             module.dask_image = package
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None:
-            for key, value in callspec.params.items():
-                if id(value) in replaced:
-                    callspec.params[key] = replaced[id(value)]
+    swap_parameters(session.items, replaced)
 
 
 def pytest_terminal_summary(terminalreporter):

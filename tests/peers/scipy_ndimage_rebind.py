@@ -11,6 +11,7 @@ stays scipy's, and scipy's own modules are not touched.
 import types
 
 import scipy.ndimage
+from peer_rebinding import swap_parameters
 
 import fftconv.ndimage as ours
 
@@ -35,8 +36,4 @@ def pytest_collection_finish(session):
         module = getattr(item, "module", None)
         if module is not None and getattr(module, "ndimage", None) is scipy.ndimage:
             module.ndimage = rebound
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None:
-            for key, value in callspec.params.items():
-                if id(value) in theirs:
-                    callspec.params[key] = theirs[id(value)]
+    swap_parameters(session.items, theirs)

@@ -9,6 +9,7 @@ The session's summary line names the functions rebound.
 """
 
 import scipy.signal
+from peer_rebinding import swap_parameters
 
 import fftconv
 
@@ -24,11 +25,7 @@ def pytest_collection_finish(session):
             if module is not None and vars(module).get(name) is getattr(scipy.signal, name):
                 setattr(module, name, getattr(fftconv, name))
                 _rebound.add((module.__name__, name))
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None:
-            for key, value in callspec.params.items():
-                if id(value) in theirs:
-                    callspec.params[key] = theirs[id(value)]
+    swap_parameters(session.items, theirs)
 
 
 def pytest_terminal_summary(terminalreporter):
