@@ -27,8 +27,6 @@ REBOUND = {name: name for name in ("convolve", "correlate", "gaussian_filter", "
 REBOUND["gaussian"] = "gaussian_filter"
 
 
-
-
 def _weights_scipy_refuses_otherwise(params: dict) -> bool:
     weights = params.get("weights")
     return (params.get("err_type") is ValueError and weights is not None
