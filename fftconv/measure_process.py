@@ -12,7 +12,9 @@ output (``{"error": ...}`` where a request failed) and ends when its input close
 * ``{"op": "calibrate", "costs": {...}}``: the coefficients of
   `fftconv.planning.measure_cpu.measure` from those (timed in this process' CPU time);
 * ``{"op": "thread_gains", "costs": {...}}``: `fftconv.planning.measure_cpu.thread_gains`
-  (wall time: asked for only while the user's process is idle).
+  (wall time: asked for only while the user's process is idle);
+* ``{"op": "blas_rates", "precision": "single" | "double", "threads": n}``: the BLAS rates
+  `fftconv.nn.rates.measure` gives ``"rates"`` (one thread in CPU time, several in wall time).
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ def _answer(request: dict, rng: np.random.Generator) -> dict[str, object]:
     elif op == "thread_gains":
         base = calibrate.from_dict(DEFAULT_COSTS, request["costs"])
         answer["costs"] = calibrate.as_dict(measure_cpu.thread_gains(base))
+    elif op == "blas_rates":
+        from fftconv.nn import rates  # the layers' module: imported only by this request
+
+        threads = int(request["threads"])
+        measured = rates.measure(request["precision"], threads,
+                                 clock=time.process_time if threads == 1 else time.perf_counter)
+        answer["rates"] = {"mac": measured.mac, "complex_mac": measured.complex_mac, "item": measured.item}
     else:
         raise ValueError(f"unknown request {op!r}")
     return answer

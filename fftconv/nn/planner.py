@@ -3,8 +3,9 @@ path, Winograd's F(2x2, 3x3), the spectral path, or a plug-in) each price the la
 cheapest whose workspace fits ``[memory] limit`` wins (or the one ``method=`` names).
 
 Estimates use the core's cost model for transforms and copies (calibrated on this CPU at
-first use, see `fftconv.planning.calibrate`) and BLAS rates measured in this process
-(`fftconv.nn.rates`).
+first use, see `fftconv.planning.calibrate`) and this machine's BLAS rates (`fftconv.nn.rates`;
+built-in ones while they are measured in the background). Plans priced before either was
+measured are made again once it is.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import numpy as np
 from .. import config
 from ..core.memory import available_bytes
 from ..planning.calibrate import costs_for
+from ..planning.calibrate import generation as calibration_generation
 from ..planning.costs import precision
 from ..planning.plan import COSTS_SOURCES, MemoryLimitError, format_bytes, format_seconds
 from .methods import Layer, LayerCosts, generation, get_layer_method, layer_method_names, layer_methods
 from .rates import blas_rates
+from .rates import generation as rates_generation
 
 
 def methods() -> tuple[str, ...]:
@@ -58,6 +61,8 @@ class LayerPlan:
     estimates: dict[str, float] = field(compare=False, hash=False)
     workspace: int = 0
     costs_source: str = "built-in"
+    #: whether the BLAS rates it was priced with were measured on this machine (else built in)
+    rates_measured: bool = True
 
     input_shape = property(lambda self: self.layer.input_shape)
     weight_shape = property(lambda self: self.layer.weight_shape)
@@ -98,8 +103,9 @@ class LayerPlan:
             f"{self.dtype} on {self.threads} thread(s)",
             get_layer_method(self.method).describe(self.layer, self.layout),
             f"why: {self.reason}; workspace {format_bytes(self.workspace)}",
-            f"cost coefficients: {COSTS_SOURCES.get(self.costs_source, self.costs_source)}, "
-            "BLAS rates measured in this process",
+            f"cost coefficients: {COSTS_SOURCES.get(self.costs_source, self.costs_source)}; BLAS rates: "
+            + ("measured on this machine" if self.rates_measured
+               else "built-in, while this machine's are measured in the background"),
         ]
         for name, seconds in sorted(self.estimates.items(), key=lambda kv: kv[1]):
             lines.append(f"  {name:>28}: estimated {format_seconds(seconds)}")
@@ -137,12 +143,12 @@ def plan_layer(
                   tuple(dilation or (1,) * ndim), int(groups), np.dtype(dtype), int(threads))
     settings = config.get()
     return _plan(layer, method, settings.memory_limit, settings.backend, settings.costs_source,
-                 settings.calibrate, generation())
+                 settings.calibrate, generation(), calibration_generation(), rates_generation())
 
 
 @functools.lru_cache(maxsize=256)
-def _plan(layer: Layer, method: str, limit, backend, costs_source, calibrate, methods_generation
-          ) -> LayerPlan:
+def _plan(layer: Layer, method: str, limit, backend, costs_source, calibrate, methods_generation,
+          costs_generation, rates_generation) -> LayerPlan:
     """`plan_layer`'s work; what it depends on is in its arguments, so that the cache keys on it."""
     costs, source = costs_for(config.get())
     rates = blas_rates("single" if precision(layer.dtype) == "single" else "double", layer.threads)
@@ -164,4 +170,5 @@ def _plan(layer: Layer, method: str, limit, backend, costs_source, calibrate, me
         raise ValueError(f"method={method!r} does not apply to this layer: it needs {chosen.requirement}")
     name = method if method != "auto" else min(found, key=lambda n: found[n].seconds)
     reason = f"forced (method={method!r})" if method != "auto" else "the lowest estimate"
-    return LayerPlan(layer, name, found[name].layout, reason, estimates, found[name].workspace, source)
+    return LayerPlan(layer, name, found[name].layout, reason, estimates, found[name].workspace, source,
+                     rates.measured)
