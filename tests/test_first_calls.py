@@ -604,6 +604,25 @@ def test_a_layers_blas_rates_are_measured_once_per_machine_and_never_inside_a_ca
         planner._plan.cache_clear()
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_asks_for_the_blas_rates_again():
+    """The parent's background job does not survive a fork: a child whose parent had asked
+    for the rates (and priced with the built-in ones meanwhile) asks again."""
+    from fftconv.nn import rates
+
+    asked = ("made-up machine", "single", 1)
+    rates._asked.add(asked)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: exits 0 only if it would ask again
+            os._exit(0 if asked not in rates._asked else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert asked in rates._asked  # the parent's own job stays asked for
+    finally:
+        rates._asked.discard(asked)
+
+
 def test_the_measuring_process_measures_blas_rates():
     """The background's request for a layer's BLAS rates, as the measuring process answers it."""
     from fftconv import measure_process

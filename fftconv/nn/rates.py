@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -197,6 +198,17 @@ def forget() -> None:
         _known.clear()
         _asked.clear()
         _generation[0] += 1
+
+
+def _forget_asked_in_child() -> None:
+    """A forked child has no background job: what its parent asked for is asked again."""
+    global _lock
+    _lock = threading.Lock()  # another thread of the parent may have held it at the fork
+    _asked.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_asked_in_child)
 
 
 def cache_path(key: dict[str, object]) -> Path:
