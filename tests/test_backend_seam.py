@@ -144,6 +144,36 @@ def test_pocketfft_kernel_spectra_skip_the_padding_and_equal_the_full_transform(
         assert spectrum.dtype == pair.spectrum.dtype and np.allclose(spectrum, want, rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize("library", ["numpy.fft", "scipy.fft"])
+@pytest.mark.parametrize("dtype, real", [("float32", True), ("float64", True), ("complex64", False),
+                                         ("complex128", False)])
+@pytest.mark.parametrize("batch, fft_shape", [((), (12,)), ((3,), (9, 16)), ((), (8, 6, 10)),
+                                              ((2,), (5, 4, 7))])
+def test_pocketfft_pairs_transform_every_axis_unnormalised(rng, monkeypatch, library, dtype, real, batch,
+                                                           fft_shape):
+    """A pair's forward transform is the unnormalised FFT over its axes (numpy.fft's pairs
+    transform one axis at a time into their buffers), and its inverse gives the data back
+    times the points transformed."""
+    from fftconv.backends import pocketfft
+
+    monkeypatch.setattr(pocketfft, "library", lambda: library)
+    x = rng.standard_normal(batch + fft_shape)
+    if not real:
+        x = x + 1j * rng.standard_normal(batch + fft_shape)
+    axes = tuple(range(len(batch), len(batch) + len(fft_shape)))
+    want = (np.fft.rfftn if real else np.fft.fftn)(x, axes=axes)
+    pair = pocketfft.PocketPair(batch, fft_shape, real, np.dtype(dtype), 1)
+    pair.data[...] = x
+    pair.forward()
+    tol = 1e-5 if dtype in ("float32", "complex64") else 1e-12
+    assert pair.spectrum.shape == want.shape
+    assert np.abs(pair.spectrum - want).max() <= tol * np.abs(want).max()
+    pair.inverse()
+    points = np.prod(fft_shape)
+    assert pair.data.dtype == np.dtype(dtype)
+    assert np.abs(pair.data - points * x.astype(dtype)).max() <= tol * points * np.abs(x).max()
+
+
 def test_fftw_leaves_a_kernel_spectrum_to_pocketfft_only_while_its_2d_size_is_new(monkeypatch):
     from fftconv.backends import pocketfft
 
