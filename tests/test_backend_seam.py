@@ -174,6 +174,18 @@ def test_pocketfft_pairs_transform_every_axis_unnormalised(rng, monkeypatch, lib
     assert np.abs(pair.data - points * x.astype(dtype)).max() <= tol * points * np.abs(x).max()
 
 
+@pytest.mark.parametrize("library", ["numpy.fft", "scipy.fft"])
+@pytest.mark.parametrize("fft_shape", [(5, 6), (12, 4)])
+def test_a_kernel_longer_than_the_transform_is_cut_as_rfftn_cuts_it(rng, monkeypatch, library, fft_shape):
+    from fftconv.backends import pocketfft
+
+    monkeypatch.setattr(pocketfft, "library", lambda: library)
+    values = rng.standard_normal((2, 9, 7))
+    want = np.fft.rfftn(values, s=fft_shape, axes=(1, 2)) / np.prod(fft_shape)
+    got = pocketfft.scaled_spectrum(values, fft_shape, True, np.dtype(np.float64))
+    assert got.shape == want.shape and np.allclose(got, want, rtol=0, atol=1e-13)
+
+
 def test_fftw_leaves_a_kernel_spectrum_to_pocketfft_only_while_its_2d_size_is_new(monkeypatch):
     from fftconv.backends import pocketfft
 
