@@ -1,6 +1,7 @@
 """Configuration precedence and validation, and FFTW wisdom persistence."""
 
 import json
+import sys
 import warnings
 
 import numpy as np
@@ -245,3 +246,18 @@ def test_a_sizes_empty_precisions_are_not_imported(tmp_path, fresh_fftw, monkeyp
     assert _fftw._import_size(folder, size) is True
     assert seen == [(blobs[0].encode("ascii"), b"", b"")]
     assert _fftw.TransformPair(*size, "wisdom", None).measured
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="platformdirs reads XDG_CONFIG_HOME on Linux")
+def test_the_file_is_found_again_where_its_folder_moves(tmp_path, monkeypatch):
+    """The file's path is remembered for the variables it is found from: another
+    XDG_CONFIG_HOME finds another file (or none) the next time the file is looked at."""
+    monkeypatch.delenv("FFTCONV_CONFIG", raising=False)
+    for name, threads in (("a", 3), ("b", None), ("a", 3)):
+        home = tmp_path / name
+        (home / "fftconv").mkdir(parents=True, exist_ok=True)
+        if threads:
+            (home / "fftconv" / "config.toml").write_text(f"[fftw]\nthreads = {threads}\n")
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+        monkeypatch.setitem(config._file_state, "checked", float("-inf"))  # looked at again now
+        assert config.get().threads == threads
