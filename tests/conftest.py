@@ -1,4 +1,7 @@
 import os
+import re
+import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -64,3 +67,23 @@ def outcome(call):
             return call(), None
         except Exception as exc:  # noqa: BLE001 (the oracle's exception is what is compared)
             return None, exc
+
+
+#: The pytest plugins that rebind a peer's names to fftconv's in its own test modules.
+PEERS = Path(__file__).parent / "peers"
+
+
+def run_peer_tests(plugin: str, arguments: list[str], cwd: Path) -> list[str]:
+    """Run a peer's own tests (``arguments`` to pytest) in a fresh interpreter with the plugin
+    of `PEERS` named ``plugin``, and assert that they pass: exit status 0, some passed, none
+    failed or in error. Returns pytest's output lines (its summary last) for the caller's own
+    checks."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PEERS), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", plugin,
+                           *arguments], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    lines = done.stdout.strip().splitlines()
+    summary = lines[-1] if lines else ""
+    assert done.returncode == 0 and re.search(r"\d+ passed", summary), (done.stdout[-3000:],
+                                                                          done.stderr[-2000:])
+    assert not re.search(r"\d+ (failed|error)", summary), summary
+    return lines

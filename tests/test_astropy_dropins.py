@@ -2,20 +2,16 @@
 ``convolve`` and ``convolve_fft`` rebound to fftconv's (tests/peers/astropy_rebind.py), and
 direct comparisons on images with holes."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_peer_tests
 
 astropy_convolution = pytest.importorskip("astropy.convolution")
 
 import fftconv.astropy as ours  # noqa: E402
 
-PEERS = Path(__file__).parent / "peers"
 ASTROPY_TESTS = [
     "astropy.convolution.tests.test_convolve",
     "astropy.convolution.tests.test_convolve_fft",
@@ -25,29 +21,7 @@ ASTROPY_TESTS = [
 
 
 def test_astropys_own_tests_pass_with_the_drop_ins(tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PEERS), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "astropy_rebind",
-            "--pyargs",
-            *ASTROPY_TESTS,
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    summary = done.stdout.strip().splitlines()[-1]
-    assert done.returncode == 0 and re.search(r"\d+ passed", summary), done.stdout[-3000:]
-    assert not re.search(r"\d+ (failed|error)", summary), summary
+    run_peer_tests("astropy_rebind", ["--pyargs", *ASTROPY_TESTS], tmp_path)
 
 
 @pytest.mark.parametrize("boundary", [None, "fill", "extend", "wrap"])

@@ -2,17 +2,12 @@
 own tests run against them, and scipy itself as the oracle for every mode, dtype, axis order,
 output form and source kind (arrays, memmaps in blocks)."""
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 import scipy.ndimage as sn
-from conftest import assert_close
+from conftest import assert_close, run_peer_tests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,22 +17,14 @@ from fftconv.core.boundary import MODES
 from fftconv.engine import run as engine_run
 from fftconv.ndimage import scipy_passes, separable
 
-PEERS = Path(__file__).parent / "peers"
 #: scipy's tests that fail by design (docs/guides/migrating.md: where fftconv deliberately differs).
 DELIBERATE = {"test_gaussian_filter_float16": "float16 images are filtered (in float32); scipy refuses them"}
 
 
 def test_scipys_own_filter_tests_pass_with_the_drop_ins(tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PEERS), os.environ.get("PYTHONPATH", "")]))
     deselect = " and ".join(f"not {name}" for name in DELIBERATE)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "scipy_ndimage_rebind",
-         "-k", deselect, "--pyargs", "scipy.ndimage.tests.test_filters"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
-    )
-    summary = done.stdout.strip().splitlines()[-1]
-    assert done.returncode == 0 and re.search(r"\d+ passed", summary), done.stdout[-3000:]
-    assert not re.search(r"\d+ (failed|error)", summary), summary
+    run_peer_tests("scipy_ndimage_rebind", ["-k", deselect, "--pyargs", "scipy.ndimage.tests.test_filters"],
+                   tmp_path)
 
 
 def scipy_and_ours(name, *args, **kwargs):
