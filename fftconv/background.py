@@ -31,6 +31,7 @@ import heapq
 import itertools
 import os
 import threading
+import time
 import warnings
 from collections.abc import Callable, Hashable, Iterator
 
@@ -139,6 +140,24 @@ def waiting() -> Iterator[None]:
     finally:
         with _lock:
             _waiting = False
+
+
+def quiet_for(seconds: float) -> int | None:
+    """Inside a job: wait ``seconds`` (only waiting meanwhile: `waiting`), and return the count
+    of engine calls (`calls`) if none came meanwhile, else None. Work timed in wall time on
+    several threads runs only after such a quiet spell (two threads' wall time means nothing
+    while the user's calls share the cores), and counts only if `calls` still gives that count
+    once it is done.
+
+    Examples
+    --------
+    >>> quiet_for(0.0) == calls()
+    True
+    """
+    before = calls()
+    with waiting():
+        time.sleep(seconds)
+    return before if calls() == before else None
 
 
 def note_call() -> None:

@@ -169,12 +169,9 @@ def _measure_later(key: dict[str, object], precision: str, threads: int) -> None
     where that process cannot run; several threads' only once the engine has been idle for
     `calibrate.IDLE_SECONDS` and stays idle (their wall time means nothing while the user's
     calls share the cores; a busy process leaves them to a later one)."""
-    calls = background.calls()
-    if threads > 1:
-        with background.waiting():
-            time.sleep(calibrate.IDLE_SECONDS)
-        if background.calls() != calls:
-            return
+    calls = background.quiet_for(calibrate.IDLE_SECONDS) if threads > 1 else background.calls()
+    if calls is None:
+        return
     answer = measuring.ask({"op": "blas_rates", "precision": precision, "threads": threads})
     if answer is not None and "rates" in answer:
         rates = BlasRates(**{f: float(answer["rates"][f]) for f in ("mac", "complex_mac", "item")})

@@ -162,10 +162,8 @@ def _measure_thread_gains(key: dict[str, object], costs: CostModel) -> None:
     """What a second thread gains, timed in the measuring process if the engine has been
     idle for `IDLE_SECONDS` and stays idle meanwhile (two threads' wall time means nothing
     while the user's calls share the cores); else left for a later process."""
-    calls = background.calls()
-    with background.waiting():
-        time.sleep(IDLE_SECONDS)
-    if background.calls() != calls:
+    calls = background.quiet_for(IDLE_SECONDS)
+    if calls is None:
         return
     started = time.perf_counter()
     answer = measuring.ask({"op": "thread_gains", "costs": as_dict(costs)})
