@@ -1,6 +1,11 @@
 """A second FFT backend, written outside the package on numpy.fft: the spectral executors run
 on it unchanged, the plan records it, and FFTW is not touched while it is selected."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -227,3 +232,51 @@ def test_pocketfft_pairs_take_whatever_buffers_their_transforms_hand_over(rng, m
     pair.forward()
     pair.inverse()
     assert np.allclose(pair.data, 8) and pair.data.dtype == np.dtype(dtype)
+
+
+_SPIN_PROBE = """
+import json, os, resource, statistics, sys, time
+from fftconv.backends import fftw
+core = fftw._pyfftw()
+libgomp = any("gomp" in line for line in open("/proc/self/maps"))
+x = core.empty_aligned((64, 64), "complex128")
+x[:] = 1
+transform = core.FFTW(x, x, axes=(0, 1), threads=2, flags=("FFTW_ESTIMATE",))
+spun = []
+for _ in range(15):
+    transform()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    time.sleep(0.03)  # this thread sleeps: the process' CPU time is the idle threads' spinning
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    spun.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+print(json.dumps({"libgomp": libgomp, "spun": statistics.median(spun),
+                  "left": os.environ.get("GOMP_SPINCOUNT")}))
+"""
+
+
+def _spin_after_a_transform(extra_env: dict) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")} | extra_env
+    done = subprocess.run([sys.executable, "-c", _SPIN_PROBE], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@pytest.mark.skipif(_cores() < 2 or not os.path.exists("/proc/self/maps"),
+                    reason="libgomp does not spin where its threads outnumber the cores")
+def test_fftw_threads_spin_briefly_after_a_transform_unless_the_user_chose():
+    """pyFFTW's wheels run FFTW's threads on a libgomp of their own, whose idle threads spin
+    300,000 times after each transform (milliseconds on a core fftconv's own threads, BLAS or
+    the user's work then lack); fftconv loads it with `fftw.GOMP_SPINS` and leaves the
+    environment as it was, and a user's own GOMP_SPINCOUNT is kept."""
+    ours = _spin_after_a_transform({})
+    if not ours["libgomp"]:
+        pytest.skip("this pyFFTW's FFTW threads are not OpenMP's")
+    theirs = _spin_after_a_transform({"GOMP_SPINCOUNT": "300000"})
+    assert ours["left"] is None and theirs["left"] == "300000"
+    assert theirs["spun"] > 1e-3  # the default spins for milliseconds...
+    assert ours["spun"] < theirs["spun"] / 3  # ... fftconv's a tenth of that

@@ -200,12 +200,24 @@ def test_layouts_the_caller_may_pass(rng):
     assert_close(compiled(strided[::2, ::2], b[::-1].copy()[::-1], "same"), want, ulps=64)
 
 
-def test_threads_split_rows_without_changing_a_bit(rng):
+def test_threads_split_rows_without_changing_a_bit(rng, monkeypatch):
     a = rng.standard_normal((700, 600)).astype(np.float32)
-    b = rng.standard_normal((7, 7)).astype(np.float32)
+    b = rng.standard_normal((9, 9)).astype(np.float32)
+    assert a.size * b.size >= direct_compiled.MIN_PARALLEL_MACS  # split for threads
     one = compiled(a, b, "same", threads=1)
-    np.testing.assert_array_equal(compiled(a, b, "same", threads=2), one)
-    np.testing.assert_array_equal(compiled(a, b, "same", threads=3), one)
+    real = direct_compiled.loops()
+    rows = []
+
+    class Counting:  # the loop's calls, by the rows they sum
+        def correlate(self, x, k, out, *args):
+            rows.append(out.shape[1])
+            return real.correlate(x, k, out, *args)
+
+    monkeypatch.setattr(direct_compiled, "loops", Counting)
+    for threads in (2, 3):
+        rows.clear()
+        np.testing.assert_array_equal(compiled(a, b, "same", threads=threads), one)
+        assert len(rows) == threads * direct_compiled.CHUNKS_PER_THREAD and sum(rows) == 700
     assert_close(one, scipy.signal.convolve(a, b, "same", method="direct"), ulps=64)
 
 

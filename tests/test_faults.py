@@ -40,6 +40,25 @@ def mixed_calls(rng):
     return calls
 
 
+def test_an_error_in_a_thread_sharing_out_chunks_is_raised_once_all_stop():
+    from fftconv.backends.threads import claim_in_turn
+
+    done = []
+
+    def runner():
+        def run(item):
+            if item == 3:
+                raise ValueError("chunk 3")
+            done.append(item)
+        return run
+
+    with pytest.raises(ValueError, match="chunk 3"):
+        claim_in_turn(40, 2, runner)
+    assert 3 not in done and len(done) < 39  # the others stopped claiming
+    claim_in_turn(5, 2, lambda: done.append)  # the pool is still usable
+    assert sorted(done[-5:]) == [0, 1, 2, 3, 4]
+
+
 def test_many_threads_at_once_give_the_serial_answers(rng):
     calls = mixed_calls(rng)
     serial = [call() for call, _ in calls]

@@ -14,6 +14,12 @@ FFTW facts this module exists to contain:
   interfaces); its compiled core, ``pyfftw.pyfftw``, which is all this module uses, loads in
   ~7 ms, so it is loaded alone (`_pyfftw`), under its own name: a later ``import pyfftw``
   finds and uses the very same module;
+* pyFFTW's wheels run FFTW's threads on OpenMP, with a libgomp of their own whose idle
+  threads spin 300,000 times (7.5 ms of a core here) after each parallel region: a core that
+  fftconv's own threads (a direct sum's rows, tiles), BLAS or the measuring process then
+  lacked (a 2-thread direct sum after a 2-thread FFT took 1.41 ms where it takes 0.77). That
+  libgomp is loaded with a shorter spin (`GOMP_SPINS`) unless the user set
+  ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY``;
 * wisdom (what MEASURE learnt) is kept one file per transform size in the configured
   directory (`fftconv.backends.wisdom_store`): a size's file is imported when a call first
   asks for that size, and written after the size is measured; a corrupt or foreign file is a
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 import _thread
 import atexit
+import contextlib
 import functools
 import importlib.machinery
 import importlib.util
@@ -43,7 +50,7 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +106,18 @@ _EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient
 _plan_lock = threading.RLock()
 _core_lock = threading.Lock()
 
+#: Spins of libgomp's busy-wait (``GOMP_SPINCOUNT``) for the copy pyFFTW loads: 0.8 ms of a
+#: core where its default 300,000 spin 7.5 ms (AMD EPYC Zen 4). At 2 threads, medians of six
+#: fresh processes alternated: a direct sum after an FFT 1.41 -> 1.02 ms, tiles after an FFT
+#: 1.02 -> 0.70, a 400x400 NumPy matrix product after an FFT 4.5 -> 2.0; FFTs in a loop
+#: unchanged (599x268 * 20x20 'full' float32, 0.87 ms), after 1.5 ms of one thread's work
+#: 0.89 -> 0.93, after a 2 ms sleep 0.97 -> 1.00. Fewer spins cost the FFTs more: with 10,000
+#: or none, waking the threads between their parallel regions made 1000x1000 * 15x15's FFT up
+#: to 2x slower. docs/architecture.md ("Threads that share the cores") has the rest.
+GOMP_SPINS = "30000"
+#: What the user sets to choose libgomp's wait instead (left as they are).
+_WAIT_VARIABLES = ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
+
 
 @functools.cache
 def _pyfftw():
@@ -115,10 +134,12 @@ def _pyfftw():
             spec = importlib.machinery.PathFinder.find_spec("pyfftw.pyfftw",
                                                             package.submodule_search_locations)
         if spec is None or spec.loader is None:
-            import pyfftw.pyfftw as core  # an unusual install: the whole package
+            with _short_gomp_spin():
+                import pyfftw.pyfftw as core  # an unusual install: the whole package
 
             return core
-        core = importlib.util.module_from_spec(spec)
+        with _short_gomp_spin():  # an extension module's libraries load in module_from_spec
+            core = importlib.util.module_from_spec(spec)
         sys.modules["pyfftw.pyfftw"] = core
         try:
             spec.loader.exec_module(core)
@@ -126,6 +147,21 @@ def _pyfftw():
             del sys.modules["pyfftw.pyfftw"]
             raise
         return core
+
+
+@contextlib.contextmanager
+def _short_gomp_spin() -> Iterator[None]:
+    """``GOMP_SPINCOUNT`` set to `GOMP_SPINS` while pyFFTW's core loads (and its libgomp
+    reads its environment, once), unless the user chose libgomp's wait; the environment as it
+    was afterwards."""
+    if any(name in os.environ for name in _WAIT_VARIABLES):
+        yield
+        return
+    os.environ["GOMP_SPINCOUNT"] = GOMP_SPINS
+    try:
+        yield
+    finally:
+        os.environ.pop("GOMP_SPINCOUNT", None)
 
 
 def fftw_version() -> str:

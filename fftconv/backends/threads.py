@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import itertools
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import config
@@ -95,6 +97,45 @@ def shared_pool(workers: int) -> ThreadPoolExecutor:
             _pool = _SettingsKeepingPool(workers, thread_name_prefix="fftconv")
             _pool_size = workers
         return _pool
+
+
+def claim_in_turn(count: int, workers: int, runner: Callable[[], Callable[[int], object]]) -> None:
+    """Run items ``0 .. count - 1`` on the calling thread and ``workers - 1`` threads of the
+    shared pool, each thread claiming the next item once done with its last: a thread slow to
+    wake up (it needs the GIL), or sharing its core with another (libgomp's and OpenBLAS's
+    threads spin for milliseconds after their own calls), runs fewer, where fixed shares made
+    the call wait for it. ``runner()`` makes, in each thread, that thread's function of an
+    item (its own buffers). The first error is raised once every thread has stopped.
+
+    Examples
+    --------
+    >>> done = []
+    >>> claim_in_turn(5, 2, lambda: done.append)
+    >>> sorted(done)
+    [0, 1, 2, 3, 4]
+    """
+    claim = itertools.count()
+    failed = threading.Event()
+
+    def work() -> None:
+        try:
+            run = runner()
+            for item in claim:
+                if item >= count or failed.is_set():
+                    return
+                run(item)
+        except BaseException:
+            failed.set()
+            raise
+
+    helpers = [shared_pool(workers - 1).submit(work) for _ in range(workers - 1)]
+    try:
+        work()
+    finally:  # a helper that has not started is cancelled; a running one is waited for
+        errors = [None if f.cancel() else f.exception() for f in helpers]
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 def split_threads(tiles: int, points: int, threads: int) -> tuple[int, int]:

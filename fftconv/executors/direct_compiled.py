@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..backends.threads import shared_pool
+from ..backends.threads import claim_in_turn
 from ..core.boundary import index_map
 from ..core.geometry import window_reads
 from ..core.memory import kept_buffer
@@ -60,6 +60,12 @@ ROW_FACTOR = 1.8
 #: helper thread wakes 20-100 us late, and this is ~0.3-1 ms of work (512x512 * 3x3 float32,
 #: 60 us, ran 2x slower split in two).
 MIN_PARALLEL_MACS = 1 << 25
+#: ... and a call split for threads is cut into this many chunks of rows a thread, claimed one
+#: at a time: a thread whose core another thread shares (libgomp's and OpenBLAS's spin for
+#: milliseconds after their own calls) sums fewer of them, where two fixed halves waited for
+#: the slower (2 threads, 599x268 * 20x20 'full' float32: 0.73 ms alone, 1.30-1.34 after a
+#: NumPy matrix product, the calling thread's half taking twice its CPU time in wall time).
+CHUNKS_PER_THREAD = 4
 #: One real sum's cost relative to float32's, by what is summed (SIMD lanes halve for 64 bits;
 #: 64-bit integer products are slower still): measured on the reference machine, AVX-512,
 #: 1024x1024 * 9x9: float32 9.9 ps per multiply-add, float64 19.9, int64 22.3.
@@ -407,19 +413,19 @@ def _sum_planes(x: np.ndarray, k: np.ndarray, ranges, mode: str, cval, out: np.n
 
 
 def _call(x, k, out, planes, rows, cols, mid, fill, accumulate: bool, threads: int) -> None:
-    """One 3-D call of the loop, its output rows split into bands when threads pay."""
+    """One 3-D call of the loop, its output rows cut into chunks that threads claim one at a
+    time when threads pay (`CHUNKS_PER_THREAD`)."""
     height, kh = out.shape[1], k.shape[1]
-    bands = min(threads, height) if out.size * k.size >= MIN_PARALLEL_MACS else 1
-    if bands <= 1:
+    workers = min(threads, height) if out.size * k.size >= MIN_PARALLEL_MACS else 1
+    if workers <= 1:
         loops().correlate(x, k, out, planes, rows, cols, mid, *fill, accumulate)
         return
-    edges = [height * b // bands for b in range(bands + 1)]
+    chunks = min(height, workers * CHUNKS_PER_THREAD)
+    edges = [height * c // chunks for c in range(chunks + 1)]
+    def runner() -> Callable[[int], None]:
+        def run(c: int) -> None:
+            r0, r1 = edges[c], edges[c + 1]
+            loops().correlate(x, k, out[:, r0:r1], planes, rows[r0:r1 + kh - 1], cols, mid, *fill, accumulate)
+        return run
 
-    def band(b: int) -> None:
-        r0, r1 = edges[b], edges[b + 1]
-        loops().correlate(x, k, out[:, r0:r1], planes, rows[r0:r1 + kh - 1], cols, mid, *fill, accumulate)
-
-    helpers = [shared_pool(bands - 1).submit(band, b) for b in range(1, bands)]
-    band(0)
-    for h in helpers:
-        h.result()
+    claim_in_turn(chunks, workers, runner)

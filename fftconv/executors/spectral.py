@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ import numpy as np
 from .. import background
 from ..backends import get_backend
 from ..backends.base import TransformPair
-from ..backends.threads import kernel_fft_threads, shared_pool, split_threads
+from ..backends.threads import claim_in_turn, kernel_fft_threads, split_threads
 from ..core.boundary import fill_extended
 from ..core.geometry import (
     Segment,
@@ -491,32 +490,13 @@ def convolve_spectral(
             _run_tile(pair, read_tile, write_tile, spectrum, tile, check_input)
         return out
 
-    claim = itertools.count()  # tiles are claimed one at a time: a late worker costs nothing
-    failed = threading.Event()
-
-    def work() -> None:
+    def runner() -> Callable[[int], None]:
         pair = transforms.transform_pair(batch, layout.fft_shape, real, out.dtype, 1,
                                          uses=-(-len(tiles) // workers))
         pair.begin()
-        try:
-            for i in claim:
-                if i >= len(tiles) or failed.is_set():
-                    return
-                _run_tile(pair, read_tile, write_tile, spectrum, tiles[i], check_input)
-        except BaseException:
-            failed.set()
-            raise
+        return lambda i: _run_tile(pair, read_tile, write_tile, spectrum, tiles[i], check_input)
 
-    # the calling thread works too: a pool thread slow to wake up (it needs the GIL) then
-    # costs nothing, where handing it a fixed share would make the call wait for it
-    helpers = [shared_pool(workers - 1).submit(work) for _ in range(workers - 1)]
-    try:
-        work()
-    finally:  # a helper that has not started is cancelled; a running one is waited for
-        errors = [None if f.cancel() else f.exception() for f in helpers]
-    for error in errors:
-        if error is not None:
-            raise error
+    claim_in_turn(len(tiles), workers, runner)  # a late worker costs nothing
     return out
 
 
