@@ -221,6 +221,31 @@ def test_threads_split_rows_without_changing_a_bit(rng, monkeypatch):
     assert_close(one, scipy.signal.convolve(a, b, "same", method="direct"), ulps=64)
 
 
+def test_the_loop_reads_the_column_map_only_around_the_image_s_own_columns(rng):
+    """The last axis' map is written only outside the middle run (`_edge_map`: a long
+    signal's full map was fresh memory mapped page by page); the loop neither reads nor checks
+    the entries inside it, and still refuses a bad entry outside it."""
+    x = rng.standard_normal((1, 1, 3000))
+    k = rng.standard_normal((1, 1, 31))
+    ranges = [(0, 1), (0, 1), (-30, 3030)]
+    maps, mid = direct_compiled._reads(ranges, x.shape, "reflect")
+    fill = direct_compiled._fill(0.0, x.dtype)
+    want = np.empty((1, 1, 3030))
+    direct_compiled.loops().correlate(x, k, want, *maps[:2], direct_compiled.index_map(-30, 3030, 3000, "reflect"),
+                                      mid, *fill, False)
+    np.testing.assert_allclose(want[0, 0], scipy.ndimage.correlate1d(
+        np.pad(x[0, 0], 30, mode="symmetric"), k[0, 0], mode="constant", origin=-15)[:3030], rtol=1e-12)
+    cols = maps[2].copy()
+    d0, _, n = mid
+    cols[d0:d0 + n] = 10**12  # never read: out of bounds, it would fault or be refused
+    got = np.empty_like(want)
+    direct_compiled.loops().correlate(x, k, got, *maps[:2], cols, mid, *fill, False)
+    np.testing.assert_array_equal(got, want)
+    cols[d0 - 1] = 10**12  # a halo column the loop does read
+    with pytest.raises(ValueError, match="do not fit together"):
+        direct_compiled.loops().correlate(x, k, got, *maps[:2], cols, mid, *fill, False)
+
+
 def test_non_finite_values_stay_local(rng):
     a = rng.standard_normal((30, 30))
     a[10, 12] = np.nan

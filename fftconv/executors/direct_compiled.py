@@ -368,12 +368,29 @@ def _index_map(start: int, stop: int, n: int, mode: str) -> np.ndarray:
     return m
 
 
+@functools.lru_cache(maxsize=512)
+def _edge_map(start: int, stop: int, n: int, mode: str) -> np.ndarray:
+    """`index_map` of the last axis as the loop reads it: only the entries outside the
+    image's own columns (`_reads`' middle run) are written; the loop reads none inside it,
+    which are left unwritten memory. A full map of a long 1-D signal was fresh memory mapped
+    page by page: 0.3-0.4 ms of a first call of 65,227 * 226 (its sum 0.55 ms; AMD EPYC Zen 4)."""
+    lo, hi = max(start, 0), min(stop, n)
+    if hi <= lo:
+        return _index_map(start, stop, n, mode)
+    m = np.empty(stop - start, np.int64)
+    m[: lo - start] = index_map(start, lo, n, mode)
+    m[hi - start:] = index_map(hi, stop, n, mode)
+    m.flags.writeable = False
+    return m
+
+
 def _reads(ranges, shape: tuple[int, ...], mode: str) -> tuple[list[np.ndarray], tuple[int, int, int]]:
-    """What the loop reads of a source of ``shape``: the index map of each axis, and the run of
-    the last axis copied as a block (the image's own columns: extended start, source start,
-    length)."""
-    maps = [_index_map(start, stop, n, mode) for (start, stop), n in zip(ranges, shape)]
+    """What the loop reads of a source of ``shape``: the index map of each axis (the last
+    axis' written outside the middle run only: `_edge_map`), and the run of the last axis
+    copied as a block (the image's own columns: extended start, source start, length)."""
+    maps = [_index_map(start, stop, n, mode) for (start, stop), n in zip(ranges[:-1], shape[:-1])]
     (start, stop), n = ranges[-1], shape[-1]
+    maps.append(_edge_map(start, stop, n, mode))
     lo, hi = max(start, 0), min(stop, n)
     return maps, ((lo - start, lo, hi - lo) if hi > lo else (0, 0, 0))
 

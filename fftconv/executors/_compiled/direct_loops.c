@@ -10,7 +10,8 @@
  * extension (the direct sum of a 'full' or 'same' window) and every boundary mode of
  * scipy.ndimage (reflect, mirror, wrap, nearest, constant), with no padded copy of the image.
  * `mid = (d0, s0, n)` names the run col_map[d0 + t] = s0 + t (t < n) that is copied with
- * memcpy; the few halo columns around it are gathered through col_map.
+ * memcpy; the few halo columns around it are gathered through col_map, whose entries in the
+ * run are never read (nor checked: the caller may leave them unwritten).
  * x, k and out share one dtype: float32, float64 or int64 (integers summed exactly, modulo
  * 2**64 as NumPy's). `k` is the correlation kernel (the caller flips a convolution's). x and
  * out may come 1-D or 2-D, read as 3-D with leading axes of length 1 (no reshape per call).
@@ -642,12 +643,18 @@ static int is_int64_vector(const Py_buffer *v)
     return v->ndim == 1 && v->itemsize == 8 && (f[0] == 'l' || f[0] == 'q') && f[1] == '\0';
 }
 
-static int map_fits(const Py_buffer *map, Py_ssize_t length, Py_ssize_t bound)
+/* Whether `map` has `length` entries, each -1 or a source index below `bound`, outside the
+   entries [skip, skip + skipped), which are never read (the columns' middle run: `mid` names
+   them, and its own bounds are checked). */
+static int map_fits(const Py_buffer *map, Py_ssize_t length, Py_ssize_t bound, Py_ssize_t skip,
+                    Py_ssize_t skipped)
 {
     if (map->shape[0] != length) return 0;
     const int64_t *m = map->buf;
-    for (Py_ssize_t i = 0; i < length; i++)
-        if (m[i] < -1 || m[i] >= bound) return 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        if (i == skip) i += skipped;
+        if (i < length && (m[i] < -1 || m[i] >= bound)) return 0;
+    }
     return 1;
 }
 
@@ -689,9 +696,9 @@ static PyObject *py_correlate(PyObject *self, PyObject *args)
     Py_ssize_t ext_cols = J.width + J.kw - 1;
     if (k->shape[0] < 1 || k->shape[1] < 1 || k->shape[2] < 1 || k->shape[1] > MAX_TAPS ||
         k->shape[0] > INT_MAX || k->shape[2] > INT_MAX ||
-        !map_fits(planes, J.depth + J.kd - 1, xs[0]) || !map_fits(rows, J.height + J.kh - 1, xs[1]) ||
-        !map_fits(cols, ext_cols, xs[2]) || mid_d0 < 0 || mid_n < 0 || mid_s0 < 0 ||
-        mid_d0 + mid_n > ext_cols || mid_s0 + mid_n > xs[2]) {
+        mid_d0 < 0 || mid_n < 0 || mid_s0 < 0 || mid_d0 + mid_n > ext_cols || mid_s0 + mid_n > xs[2] ||
+        !map_fits(planes, J.depth + J.kd - 1, xs[0], 0, 0) || !map_fits(rows, J.height + J.kh - 1, xs[1], 0, 0) ||
+        !map_fits(cols, ext_cols, xs[2], mid_d0, mid_n)) {
         PyErr_SetString(PyExc_ValueError, "index maps, middle run, kernel and output do not fit together");
         goto done;
     }
