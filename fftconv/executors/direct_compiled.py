@@ -439,6 +439,7 @@ def _call(x, k, out, planes, rows, cols, mid, fill, accumulate: bool, threads: i
         return
     chunks = min(height, workers * CHUNKS_PER_THREAD)
     edges = [height * c // chunks for c in range(chunks + 1)]
+
     def runner() -> Callable[[int], None]:
         def run(c: int) -> None:
             r0, r1 = edges[c], edges[c + 1]
