@@ -698,7 +698,8 @@ static PyObject *py_correlate(PyObject *self, PyObject *args)
         k->shape[0] > INT_MAX || k->shape[2] > INT_MAX ||
         mid_d0 < 0 || mid_n < 0 || mid_s0 < 0 || mid_d0 + mid_n > ext_cols || mid_s0 + mid_n > xs[2] ||
         !map_fits(planes, J.depth + J.kd - 1, xs[0], 0, 0) ||
-        !map_fits(rows, J.height + J.kh - 1, xs[1], 0, 0) || !map_fits(cols, ext_cols, xs[2], mid_d0, mid_n)) {
+        !map_fits(rows, J.height + J.kh - 1, xs[1], 0, 0) ||
+        !map_fits(cols, ext_cols, xs[2], mid_d0, mid_n)) {
         PyErr_SetString(PyExc_ValueError, "index maps, middle run, kernel and output do not fit together");
         goto done;
     }
