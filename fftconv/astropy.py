@@ -106,8 +106,8 @@ def _as_array(value, dtype, mask=None, masked_value=np.nan, copy=True) -> np.nda
             out = np.asanyarray(value, dtype=dtype, order="C").filled(masked_value)
         elif mask is not None:
             out = np.array(value, dtype=dtype, copy=True, order="C", subok=False)
-        else:
-            out = np.array(np.asanyarray(value, dtype=dtype, order="C"), copy=True if copy else None)
+        else:  # one conversion: np.asanyarray's new array had been copied again
+            out = np.array(value, dtype=dtype, order="C", copy=True if copy else None)
         if mask is not None:
             out[np.asarray(mask) != 0] = masked_value
     except (TypeError, ValueError) as exc:
