@@ -4,8 +4,8 @@ Where settings come from, later winning over earlier:
 
 1. built-in defaults (they already work well; ``fftconv tune`` fits this machine's costs);
 2. a TOML file: the path in ``FFTCONV_CONFIG``, else ``config.toml`` in the user's config
-   directory (`user_config_path`), if it exists; a running process notices edits to it
-   within a second;
+   directory (`user_config_path`), if it exists; a process reads it at its first call, and
+   again where that path changes or after `reload` (an edit made while it runs);
 3. environment variables: ``FFTCONV_THREADS``, ``FFTCONV_PLANNER_EFFORT``, ``FFTCONV_WISDOM``,
    ``FFTCONV_METHOD``, ``FFTCONV_BACKEND``, ``FFTCONV_CALIBRATE``, ``FFTCONV_MEMORY_LIMIT``;
 4. ``with fftconv.config.override(threads=1): ...`` in a script;
@@ -41,7 +41,6 @@ import dataclasses
 import os
 import re
 import sys
-import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -57,7 +56,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["Config", "ConfigError", "get", "override", "load", "user_config_path", "wisdom_default_path"]
+__all__ = ["Config", "ConfigError", "get", "override", "reload", "load", "user_config_path",
+           "wisdom_default_path"]
 
 PLANNER_EFFORTS = ("auto", "estimate", "measure", "patient")
 #: ``[planner] calibrate``: measure this CPU's key costs on first use, or not.
@@ -334,43 +334,40 @@ _ENV = {
 _overrides: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
     "fftconv_config_overrides", default=()
 )
-#: The file is looked at again (stat) at most this often: get() is on every call's path, and a
-#: second is soon enough for an edit to reach a running process.
-RECHECK_SECONDS = 1.0
-_file_state: dict[str, Any] = {"key": None, "config": None, "checked": -1e9}
+#: Whether `override` was ever entered: until then `get` does not read the context variable
+#: (~5 us of a fresh process's first tiny call, whose memory another import made cold).
+_overridden = [False]
+#: The file as last read: its path's variables (``named``), the path and its time stamp
+#: (``key``) and its settings. It is read once: a look each second had cost the first call
+#: after a second's pause a ``stat`` of ~70 us (a cold system call; a 16x16 * 3x3 call takes 40).
+_file_state: dict[str, Any] = {"key": None, "config": None, "named": None}
 _resolved: dict[tuple, Config] = {}
 
 
 #: The variables the configuration file's path is found from (`user_config_path`, platformdirs
-#: on POSIX), raw.
-_PATH_VARIABLES = (b"FFTCONV_CONFIG", b"XDG_CONFIG_HOME", b"HOME")
-#: `user_config_path` by those variables' raw values: platformdirs' look-up was half of each
-#: look at the file, which the first call after a second without one makes (calls 1.05 s apart,
-#: AMD EPYC Zen 4: `get` 255 -> 132 us; 15-20 us warm).
+#: on POSIX): `get` watches them, last.
+_PATH_VARIABLES = ("FFTCONV_CONFIG", "XDG_CONFIG_HOME", "HOME")
+#: `user_config_path` by those variables' values: platformdirs' look-up was half of each look
+#: at the file.
 _paths: dict[tuple, Path] = {}
 
 
-def _config_path() -> Path:
-    """`user_config_path`, remembered for the variables it is found from (POSIX)."""
-    if _RAW_ENVIRON is None:
-        return user_config_path()
-    key = tuple(map(_RAW_ENVIRON.get, _PATH_VARIABLES))
-    path = _paths.get(key)
+def _config_path(named: tuple) -> Path:
+    """`user_config_path`, remembered for ``named`` (the values of `_PATH_VARIABLES`)."""
+    path = _paths.get(named)
     if path is None:
         if len(_paths) >= 16:
             _paths.clear()
-        path = _paths[key] = user_config_path()
+        path = _paths[named] = user_config_path()
     return path
 
 
-def _from_file(named: bytes | str | None) -> Config:
-    """The file's settings; ``named`` is the raw value of ``FFTCONV_CONFIG``."""
-    now = time.monotonic()
-    if _file_state["config"] is not None and _file_state["named"] == named and (
-        now - _file_state["checked"] < RECHECK_SECONDS
-    ):
+def _from_file(named: tuple) -> Config:
+    """The file's settings, read where ``named`` (the values of `_PATH_VARIABLES`) changed
+    since it was last read, or never was."""
+    if _file_state["config"] is not None and _file_state["named"] == named:
         return _file_state["config"]
-    path = _config_path()
+    path = _config_path(named)
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
@@ -382,8 +379,23 @@ def _from_file(named: bytes | str | None) -> Config:
         config = load(path) if stamp is not None else Config(wisdom=wisdom_default_path())
         _file_state.update(key=key, config=config)
         _resolved.clear()
-    _file_state.update(named=named, checked=now)
+    _file_state["named"] = named
     return _file_state["config"]
+
+
+def reload() -> Config:
+    """Read the configuration file again (a process reads it once, at its first call, and
+    where ``FFTCONV_CONFIG``, ``XDG_CONFIG_HOME`` or ``HOME`` change): an edit made while the
+    process runs applies from here. Returns the settings now in force.
+
+    Examples
+    --------
+    >>> reload().planner_effort in PLANNER_EFFORTS
+    True
+    """
+    _file_state.update(named=None, key=None, config=None)
+    _resolved.clear()
+    return get()
 
 
 def _check_override(name: str, value: Any, base: Config) -> Any:
@@ -408,9 +420,12 @@ def _check_override(name: str, value: Any, base: Config) -> Any:
     raise ConfigError(f"unknown setting {name!r}; known: {', '.join(fields)}")
 
 
-#: The variables `get` watches, FFTCONV_CONFIG last, and their raw (bytes) names.
-_WATCHED = (*_ENV, "FFTCONV_CONFIG")
+#: The variables `get` watches, the file's path's last (`_PATH_VARIABLES`), and their raw
+#: (bytes) names.
+_WATCHED = (*_ENV, *_PATH_VARIABLES)
 _WATCHED_RAW = tuple(os.fsencode(name) for name in _WATCHED)
+_SETTINGS_VARIABLES = (*_ENV, "FFTCONV_CONFIG")  # what a FFTCONV_* variable may be
+_PATH_VARIABLES_RAW = _WATCHED_RAW[-len(_PATH_VARIABLES):]
 
 
 #: Where CPython keeps the environment's raw bytes (POSIX), or None: `get` reads the watched
@@ -433,10 +448,10 @@ def _warn_unknown_variables() -> None:
     else:
         names = list(os.environ)
     for name in names:
-        if name.startswith("FFTCONV_") and name not in _WATCHED and name not in _warned:
+        if name.startswith("FFTCONV_") and name not in _SETTINGS_VARIABLES and name not in _warned:
             _warned.add(name)
             warnings.warn(f"environment variable {name} is not a setting of fftconv and is ignored; "
-                          f"the settings are {', '.join(_WATCHED)}", RuntimeWarning, stacklevel=4)
+                          f"the settings are {', '.join(_SETTINGS_VARIABLES)}", RuntimeWarning, stacklevel=4)
 
 
 def get() -> Config:
@@ -447,17 +462,16 @@ def get() -> Config:
     >>> get().planner_effort in PLANNER_EFFORTS
     True
     """
-    # the watched variables' raw values, FFTCONV_CONFIG last: only compared for changes (parsed
-    # below where they changed); read in place since a fresh process's first call pays for
-    # every function it runs
+    # the watched variables' raw values, the file's path's last: only compared for changes
+    # (parsed below where they changed); read in place since a fresh process's first call pays
+    # for every function it runs
     env = (tuple(map(_RAW_ENVIRON.get, _WATCHED_RAW)) if _RAW_ENVIRON is not None
            else tuple(map(os.environ.get, _WATCHED)))
-    layers = _overrides.get()
+    layers = _overrides.get() if _overridden[0] else ()
     last = _last
-    if (last[2] == env and last[1] is layers and last[0] is _file_state["config"]
-            and time.monotonic() - _file_state["checked"] < RECHECK_SECONDS):
-        return last[3]  # as in the last call, the file looked at within the second: most calls
-    config = _from_file(env[-1])
+    if last[2] == env and last[1] is layers and last[0] is _file_state["config"]:
+        return last[3]  # as in the last call: most calls
+    config = _from_file(env[-len(_PATH_VARIABLES):])
     if last[0] is config and last[1] is layers and last[2] == env:
         return last[3]
     key = (id(config), env, layers and tuple(tuple(sorted(layer.items())) for layer in layers))
@@ -481,6 +495,26 @@ def get() -> Config:
     return resolved
 
 
+def forced_method() -> str:
+    """``get().method`` (what 'auto' means in a call), read from the fewest places where no
+    `override` was ever entered and ``FFTCONV_METHOD`` is unset: the file's setting, as last
+    read for the path's variables as they are now. A tiny call's only setting: reading every
+    variable was 13 of a fresh process's first 16x16 * 3x3 call's ~40 us (AMD EPYC Zen 4,
+    caches cold after another import).
+
+    Examples
+    --------
+    >>> forced_method() == get().method
+    True
+    """
+    state = _file_state
+    if (not _overridden[0] and _RAW_ENVIRON is not None and state["config"] is not None
+            and _RAW_ENVIRON.get(b"FFTCONV_METHOD") is None
+            and state["named"] == tuple(map(_RAW_ENVIRON.get, _PATH_VARIABLES_RAW))):
+        return state["config"].method
+    return get().method
+
+
 #: The file's settings, the overrides and the environment of the last `get`, and its answer.
 _last: list = [None, None, None, None]
 
@@ -500,6 +534,7 @@ def override(**settings: Any) -> Iterator[Config]:
     layer = {name: _check_override(name, value, base) for name, value in settings.items()}
     if "costs" in layer:
         layer["costs_source"] = "tuned"
+    _overridden[0] = True
     token = _overrides.set(_overrides.get() + (layer,))
     try:
         yield get()

@@ -1,7 +1,9 @@
 """Configuration precedence and validation, and FFTW wisdom persistence."""
 
 import json
+import os
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -251,7 +253,7 @@ def test_a_sizes_empty_precisions_are_not_imported(tmp_path, fresh_fftw, monkeyp
 @pytest.mark.skipif(sys.platform != "linux", reason="platformdirs reads XDG_CONFIG_HOME on Linux")
 def test_the_file_is_found_again_where_its_folder_moves(tmp_path, monkeypatch):
     """The file's path is remembered for the variables it is found from: another
-    XDG_CONFIG_HOME finds another file (or none) the next time the file is looked at."""
+    XDG_CONFIG_HOME finds another file (or none) at the next call."""
     monkeypatch.delenv("FFTCONV_CONFIG", raising=False)
     for name, threads in (("a", 3), ("b", None), ("a", 3)):
         home = tmp_path / name
@@ -259,5 +261,37 @@ def test_the_file_is_found_again_where_its_folder_moves(tmp_path, monkeypatch):
         if threads:
             (home / "fftconv" / "config.toml").write_text(f"[fftw]\nthreads = {threads}\n")
         monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
-        monkeypatch.setitem(config._file_state, "checked", float("-inf"))  # looked at again now
         assert config.get().threads == threads
+
+
+def test_the_file_is_read_once_and_again_on_reload(config_file, monkeypatch):
+    """A call does not look at the file again (its ``stat`` had cost the first call after a
+    second's pause ~70 us); an edit applies after `config.reload`."""
+    path = config_file("[fftw]\nthreads = 3\n")
+    assert config.get().threads == 3
+    path.write_text("[fftw]\nthreads = 2\n")
+    time.sleep(1.05)  # the file had been looked at again after a second
+    looked = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda *a, **k: looked.append(a) or real_stat(*a, **k))
+    assert config.get().threads == 3 and looked == []
+    assert config.reload().threads == 2 and looked
+    assert config.get().threads == 2
+
+
+def test_the_forced_method_is_the_resolved_setting(config_file, monkeypatch):
+    """`config.forced_method` (the tiny calls' only setting) reads fewer places than `get`,
+    and answers as it does from each."""
+    monkeypatch.delenv("FFTCONV_METHOD", raising=False)
+    path = config_file('[planner]\nmethod = "direct"\n')
+    assert config.forced_method() == config.get().method == "direct"
+    monkeypatch.setenv("FFTCONV_METHOD", "fft")
+    assert config.forced_method() == "fft"
+    with config.override(method="tiled"):
+        assert config.forced_method() == "tiled"
+    monkeypatch.delenv("FFTCONV_METHOD")
+    assert config.forced_method() == "direct"
+    other = path.with_name("other.toml")
+    other.write_text('[planner]\nmethod = "separable"\n')
+    monkeypatch.setenv("FFTCONV_CONFIG", str(other))  # the file's path changed: read there
+    assert config.forced_method() == "separable"

@@ -244,7 +244,7 @@ def _default_threads(threads: object) -> bool:
 
 
 def _unforced(method: object) -> bool:
-    return method == "auto" and config.get().method == "auto"
+    return method == "auto" and config.forced_method() == "auto"
 
 
 def _renting(spent: dict[tuple, float], signature: tuple, budget: float) -> bool:
@@ -503,8 +503,11 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
             # pays for every function it runs (16x16 * 3x3: ~60 us through signal_sum and
             # `_meanwhile`, scipy's ~50), and the loop's answer wants no import
             out = np.empty(shape, a.dtype)
-            shifted_sums.tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, starts,
-                                          correlate)
+            try:
+                shifted_sums.tiny_sums.signal(a, b, out, starts, correlate)
+            except ValueError:  # NumPy refuses a strided array's C-contiguous buffer
+                shifted_sums.tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, starts,
+                                              correlate)
             return out
         return _meanwhile("scipy.signal", _probe_signal_loops,
                           shifted_sums.signal_sum(a, b, mode, correlate) if summed else None, a)

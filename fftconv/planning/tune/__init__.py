@@ -160,6 +160,7 @@ def write_costs(costs: CostModel, path: Path) -> None:
     tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
     tmp.replace(path)
     config.load(path)  # what we wrote must read back
+    config.reload()  # this process' own file, where it is: its new costs apply from here
 
 
 def report(result: TuneResult) -> str:
