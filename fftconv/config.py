@@ -341,6 +341,8 @@ _overridden = [False]
 #: (``key``) and its settings. It is read once: a look each second had cost the first call
 #: after a second's pause a ``stat`` of ~70 us (a cold system call; a 16x16 * 3x3 call takes 40).
 _file_state: dict[str, Any] = {"key": None, "config": None, "named": None}
+#: (``FFTCONV_CONFIG``'s raw value, the file's method) as the file was last read (`forced_method`).
+_file_method: list[tuple | None] = [None]
 _resolved: dict[tuple, Config] = {}
 
 
@@ -380,6 +382,7 @@ def _from_file(named: tuple) -> Config:
         _file_state.update(key=key, config=config)
         _resolved.clear()
     _file_state["named"] = named
+    _file_method[0] = (named[0], _file_state["config"].method)
     return _file_state["config"]
 
 
@@ -394,6 +397,7 @@ def reload() -> Config:
     True
     """
     _file_state.update(named=None, key=None, config=None)
+    _file_method[0] = None
     _resolved.clear()
     return get()
 
@@ -425,7 +429,6 @@ def _check_override(name: str, value: Any, base: Config) -> Any:
 _WATCHED = (*_ENV, *_PATH_VARIABLES)
 _WATCHED_RAW = tuple(os.fsencode(name) for name in _WATCHED)
 _SETTINGS_VARIABLES = (*_ENV, "FFTCONV_CONFIG")  # what a FFTCONV_* variable may be
-_PATH_VARIABLES_RAW = _WATCHED_RAW[-len(_PATH_VARIABLES):]
 
 
 #: Where CPython keeps the environment's raw bytes (POSIX), or None: `get` reads the watched
@@ -498,20 +501,22 @@ def get() -> Config:
 def forced_method() -> str:
     """``get().method`` (what 'auto' means in a call), read from the fewest places where no
     `override` was ever entered and ``FFTCONV_METHOD`` is unset: the file's setting, as last
-    read for the path's variables as they are now. A tiny call's only setting: reading every
+    read while ``FFTCONV_CONFIG`` was what it is now. A tiny call's only setting: reading every
     variable was 13 of a fresh process's first 16x16 * 3x3 call's ~40 us (AMD EPYC Zen 4,
-    caches cold after another import).
+    caches cold after another import). A file found through ``XDG_CONFIG_HOME`` or ``HOME``
+    changed in the process reaches it with the next call that reads every setting (a tiny
+    call's answer is the same whichever method sums it).
 
     Examples
     --------
     >>> forced_method() == get().method
     True
     """
-    state = _file_state
-    if (not _overridden[0] and _RAW_ENVIRON is not None and state["config"] is not None
-            and _RAW_ENVIRON.get(b"FFTCONV_METHOD") is None
-            and state["named"] == tuple(map(_RAW_ENVIRON.get, _PATH_VARIABLES_RAW))):
-        return state["config"].method
+    seen = _file_method[0]
+    environ = _RAW_ENVIRON
+    if (seen is not None and not _overridden[0] and environ is not None
+            and environ.get(b"FFTCONV_METHOD") is None and environ.get(b"FFTCONV_CONFIG") == seen[0]):
+        return seen[1]
     return get().method
 
 
