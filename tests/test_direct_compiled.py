@@ -417,3 +417,15 @@ def test_wide_rows_read_their_interior_chunks_straight_from_the_source(rng, mode
             out32 = np.empty_like(as_float)
             correlate_extended(as_float, w.astype(np.float32), ranges, mode, 3, out32)
             np.testing.assert_array_equal(out32, want.astype(np.float32))  # small integers: exact
+
+
+def test_a_one_row_kernel_is_priced_for_its_loads():
+    """A block of four output rows loads each tap's values once per input row it reads: a
+    one-row kernel's loads feed one multiply-add each, a square kernel's up to four (one-row
+    passes ran 1.4-1.8x the estimate that priced multiply-adds alone, AMD EPYC Zen 4)."""
+    f32 = np.dtype(np.float32)
+    square = direct_compiled.loop_estimate([1, 512, 512], [1, 11, 11], f32, 1, DEFAULT_COSTS)[0]
+    row = direct_compiled.loop_estimate([1, 512, 512], [1, 1, 121], f32, 1, DEFAULT_COSTS)[0]
+    column = direct_compiled.loop_estimate([1, 512, 512], [1, 121, 1], f32, 1, DEFAULT_COSTS)[0]
+    assert row > 1.15 * square  # the same 121 multiply-adds an output
+    assert square <= column < 1.05 * square

@@ -143,8 +143,13 @@ def loop_estimate(out_dims: Sequence[int], kernel_dims: Sequence[int], summed: n
     ext_points = plane_sums * (out_dims[-1] + kernel_dims[-1] - 1) * (out_dims[-2] + kernel_dims[-2] - 1)
     lead = max(len(out_dims) - 3, 0)  # axes beyond three: a call per index
     calls = math.prod(out_dims[:lead]) * math.prod(kernel_dims[:lead]) * parts
-    seconds = (macs * costs.compiled_mac * DTYPE_FACTOR[summed.char] + ext_points * costs.compiled_point
-               + calls * costs.compiled_call)
+    # a block of four output rows loads each tap's values once from each of its kh + 3 input
+    # rows: a square kernel's loads feed up to four multiply-adds each, a one-row kernel's one
+    # (AMD EPYC Zen 4, a 1 x 41 kernel: 1.5-1.7x a square kernel's time per multiply-add)
+    loads = (math.prod(out_dims[:-2]) * -(-height // 4) * (kernel_dims[-2] + 3) * kernel_dims[-1]
+             * -(-out_dims[-1] // chunk) * chunk * math.prod(kernel_dims[:-2]) * parts)
+    seconds = ((macs * costs.compiled_mac + loads * costs.compiled_load) * DTYPE_FACTOR[summed.char]
+               + ext_points * costs.compiled_point + calls * costs.compiled_call)
     if threads > 1 and macs // parts >= MIN_PARALLEL_MACS and height >= 2 * threads:
         seconds = costs.parallel_seconds(seconds, threads, 0) + costs.thread_dispatch
     # the ring of extended rows a block reads

@@ -52,8 +52,9 @@ IDLE_SECONDS = 0.5
 #: Format of the cache file (2: np.convolve priced per output and per multiply-add, and the
 #: compiled loops' AVX2 variant 5-8x faster than the one measured before; 3: its float kernels
 #: of 3 to 15 rows 1.1-1.6x faster; 4: copies timed free of 4 KiB aliasing, which had made the
-#: cached copy rate 10x too slow on AMD Zen 3).
-CACHE_VERSION = 4
+#: cached copy rate 10x too slow on AMD Zen 3; 5: the compiled loop's loads priced beside its
+#: multiply-adds, `compiled_load`).
+CACHE_VERSION = 5
 
 _lock = threading.Lock()
 #: Coefficients by machine key id: None while they are measured in the background.
@@ -94,7 +95,9 @@ def _until_measured(costs: CostModel) -> CostModel:
     while calibrating asks, and the plans' caches are keyed by it)."""
     from ..executors.direct_compiled import variant_factor
 
-    return dataclasses.replace(costs, compiled_mac=costs.compiled_mac * variant_factor())
+    factor = variant_factor()
+    return dataclasses.replace(costs, compiled_mac=costs.compiled_mac * factor,
+                               compiled_load=costs.compiled_load * factor)
 
 
 def preload() -> None:

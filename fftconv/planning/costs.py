@@ -69,9 +69,10 @@ class CostModel:
     row_tap: float = 0.105e-9  # ... and per tap of that kernel row
     row_call: float = 1.2e-6  # per kernel row and block of rows (`fftconv.executors.direct_rows`)
     direct_generic: float = 1.76  # shift-and-add (integers, complex) vs scipy.ndimage's C loop
-    compiled_mac: float = 7.66e-12  # per float32 multiply-add of the compiled direct loop (AVX-512 here)
+    compiled_mac: float = 6.8e-12  # per float32 multiply-add of the compiled direct loop (AVX-512 here)
     compiled_point: float = 0.151e-9  # ... per extended point of each plane it sums (row copies, stores)
     compiled_call: float = 2.46e-6  # ... per call of it (one per term: complex data make up to four)
+    compiled_load: float = 2.6e-12  # ... per float32 value its row blocks load (one-row kernels: one per tap)
     window_point: float = 11e-9  # per output of the sliding-window einsum (`direct_windows`), float64
     window_mac: float = 0.38e-9  # ... and per multiply-add, zero extension included
     thread_efficiency: float = 0.45  # gain of each extra thread on its own tiles, in the cache

@@ -33,7 +33,7 @@ PASSES = 3
 #: per executor: two cases where one term dominates each, for executors with two groups.
 DIRECT_CASES = {
     "direct.compiled": ([((256, 256), (3, 3)), ((256, 256), (11, 11))], "float32",
-                        [("compiled_point", "compiled_call"), ("compiled_mac",)]),
+                        [("compiled_point", "compiled_call"), ("compiled_mac", "compiled_load")]),
     "direct.rows": ([((256, 256), (3, 3)), ((256, 256), (9, 9))], "float64",
                     [("row_point", "row_tap", "row_call")]),
     "direct.ndimage": ([((128, 128), (13, 13))], "float64", [("direct_point", "direct_mac")]),
