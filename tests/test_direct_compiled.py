@@ -2,6 +2,7 @@
 and compared with scipy's direct sums (exactly for integers), the first-principles ndimage
 reference for boundary modes read straight from the source, and itself across threads."""
 
+import dataclasses
 import itertools
 import warnings
 
@@ -429,3 +430,9 @@ def test_a_one_row_kernel_is_priced_for_its_loads():
     column = direct_compiled.loop_estimate([1, 512, 512], [1, 121, 1], f32, 1, DEFAULT_COSTS)[0]
     assert row > 1.15 * square  # the same 121 multiply-adds an output
     assert square <= column < 1.05 * square
+    # a row run alone (1-D signals, a block's leftover rows) is priced by ROW_FACTOR, loads and all
+    no_loads = dataclasses.replace(DEFAULT_COSTS, compiled_load=0.0)
+    for dims in ([1, 1, 65536], [1, 3, 4096]):
+        kernel = [1, 1, 101]
+        assert (direct_compiled.loop_estimate(dims, kernel, f32, 1, DEFAULT_COSTS)
+                == direct_compiled.loop_estimate(dims, kernel, f32, 1, no_loads))

@@ -145,8 +145,9 @@ def loop_estimate(out_dims: Sequence[int], kernel_dims: Sequence[int], summed: n
     calls = math.prod(out_dims[:lead]) * math.prod(kernel_dims[:lead]) * parts
     # a block of four output rows loads each tap's values once from each of its kh + 3 input
     # rows: a square kernel's loads feed up to four multiply-adds each, a one-row kernel's one
-    # (AMD EPYC Zen 4, a 1 x 41 kernel: 1.5-1.7x a square kernel's time per multiply-add)
-    loads = (math.prod(out_dims[:-2]) * -(-height // 4) * (kernel_dims[-2] + 3) * kernel_dims[-1]
+    # (AMD EPYC Zen 4, a 1 x 41 kernel: 1.5-1.7x a square kernel's time per multiply-add); the
+    # rows run one at a time are priced by ROW_FACTOR
+    loads = (math.prod(out_dims[:-2]) * (height // 4) * (kernel_dims[-2] + 3) * kernel_dims[-1]
              * -(-out_dims[-1] // chunk) * chunk * math.prod(kernel_dims[:-2]) * parts)
     seconds = ((macs * costs.compiled_mac + loads * costs.compiled_load) * DTYPE_FACTOR[summed.char]
                + ext_points * costs.compiled_point + calls * costs.compiled_call)
