@@ -283,8 +283,12 @@ def test_the_forced_method_is_the_resolved_setting(config_file, monkeypatch):
     """`config.forced_method` (the tiny calls' only setting) reads fewer places than `get`,
     and answers as it does from each."""
     monkeypatch.delenv("FFTCONV_METHOD", raising=False)
+    monkeypatch.setattr(config, "_overridden", [False])  # as in a process that never overrode
     path = config_file('[planner]\nmethod = "direct"\n')
-    assert config.forced_method() == config.get().method == "direct"
+    assert config.get().method == "direct"
+    resolved, real_get = [], config.get
+    monkeypatch.setattr(config, "get", lambda: resolved.append(1) or real_get())
+    assert config.forced_method() == "direct" and not resolved  # the file's method, as it was read
     monkeypatch.setenv("FFTCONV_METHOD", "fft")
     assert config.forced_method() == "fft"
     with config.override(method="tiled"):
