@@ -31,6 +31,7 @@ from planner_regret import mid_size_grid
 
 from fftconv.cli.bench import machine_info, report_summary
 from fftconv.cli.bench_first import calibrated_cache, run_fresh
+from fftconv.cli.first_call import command
 
 STAGES = ("first_s", "second_s", "loop_s")
 
@@ -46,8 +47,7 @@ def run_case(case: tuple, root: Path, calibrated: Path | None, threads: int, loo
             if who == "fftconv" and calibrated is not None:
                 shutil.copytree(calibrated, home / "cache")
             spec = json.dumps(["convolve", list(s1), list(s2), mode, dtype])
-            samples.append(run_fresh(["-m", "fftconv.cli.first_call", spec, who, "--loop", str(loop)],
-                                     home, threads))
+            samples.append(run_fresh(command(spec, who, "--loop", str(loop)), home, threads))
             shutil.rmtree(home, ignore_errors=True)
         for stage in STAGES:
             row[f"{who}_{stage}"] = statistics.median(s[stage] for s in samples)

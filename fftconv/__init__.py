@@ -72,8 +72,10 @@ if TYPE_CHECKING:  # what the module's __getattr__ returns, for type checkers
 #: ``fftconv.nn.conv2d(...)`` works after it (``fftconv.dask`` needs the dask extra).
 _LAZY_SUBPACKAGES = ("nn", "astropy", "dask")
 
+from .heap import adapt_malloc as _adapt_malloc  # noqa: E402
 from .planning import calibrate as _calibrate  # noqa: E402 - once every module is loaded
 
+_adapt_malloc()
 _calibrate.preload()
 
 

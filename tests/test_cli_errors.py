@@ -124,3 +124,20 @@ def test_the_first_call_timer_refuses_a_case_it_cannot_run_and_times_a_json_one(
         assert "error:" in capsys.readouterr().err
     timed = first_call.main(['["convolve", [64], [3], "same", "float64"]', "scipy", "--loop", "3"])
     assert timed["who"] == "scipy" and 0 < timed["loop_s"] and 0 < timed["first_s"]
+
+
+def test_the_first_call_timer_runs_scipys_side_without_importing_fftconv(tmp_path):
+    """The fresh-process benchmarks run the timer as a script (`first_call.command`): scipy's
+    process must meet scipy's calls as a script importing only scipy does (fftconv's import
+    adapts the C heap, `fftconv.heap`, which had made scipy's calls up to 2x faster)."""
+    import subprocess
+    import sys
+
+    from fftconv.cli import first_call
+
+    args = first_call.command('["convolve", [64], [3], "same", "float64"]', "scipy")
+    done = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, text=True,
+                          cwd=tmp_path, check=True)
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line]
+    assert "scipy.signal" in imported and not any(name.split(".")[0] == "fftconv" for name in imported)
+    assert '"who": "scipy"' in done.stdout

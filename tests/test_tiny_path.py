@@ -123,8 +123,8 @@ def test_what_stays_on_the_pipeline(rng, counted):
     (2104, 700, "valid", True, False),  # 983,500: the loop (54 us against numpy's 80, AMD EPYC)
     (20000, 33, "valid", True, False),  # 658,944 of a short kernel: the compiled loop once planned
     (3000, 719, "valid", True, False),  # 1,640,758: over the long kernels' limit once planned
-    (60000, 40, "full", False, True),  # 2,401,560: over the first sight's limit; the repeat takes
-    # the first plan's route (`run.FULL_PLAN_SECONDS`)
+    (60000, 40, "full", True, False),  # 2,401,560: over `FIRST_1D_MACS`, but numpy's sum beats the
+    # transforms (`first_1d_route`); the repeat, its rent paid, is planned
     (4188, 17, "same", True, False),  # 71,196, but 4,188 dot calls: the compiled loop is 1.85x
     (605, 77, "valid", True, True),  # 40,733 in 529 outputs: numpy's
     (21398, 9, "full", True, True),  # 192,654 of a 9-tap kernel: numpy's own loop
@@ -526,6 +526,101 @@ def test_a_1d_fftconvolve_signature_rents_numpys_ffts_until_the_pipelines_start(
     spent = tiny._fft_1d_spent[(5000, 300, "d", "full")]
     assert len(planned) == 1 and calls > 1 and spent >= 0.003  # the pipeline from the call after
     assert_close(fftconv.fftconvolve(a, b), want, ulps=64)
+
+
+@pytest.mark.parametrize(("n", "k", "mode", "dtype", "correlate"), [
+    (20000, 1000, "same", np.float64, False), (27932, 1101, "full", np.float32, False),
+    (9125, 2945, "full", np.float64, True), (20000, 1000, "same", np.float32, True),
+    (4000, 6000, "valid", np.float64, False), (6000, 2000, "valid", np.float32, True),
+    (2048, 2048, "full", np.float64, False)])
+def test_a_1d_convolve_signatures_first_calls_take_numpys_transforms_where_quicker(
+        rng, monkeypatch, n, k, mode, dtype, correlate):
+    """A 1-D real `convolve`/`correlate` signature whose direct sum costs more than three NumPy
+    transforms runs them on its first calls, without planning (through the pipeline, fresh
+    processes' first calls took 1.3-2x scipy's), and answers as scipy's direct sums do."""
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(tiny, "_signal_fft_spent", {})
+    monkeypatch.setattr(tiny, "_spent_1d", {})
+    name = "correlate" if correlate else "convolve"
+    a, b = rng.standard_normal(n).astype(dtype), rng.standard_normal(k).astype(dtype)
+    want = getattr(scipy.signal, name)(a.astype(np.float64), b.astype(np.float64), mode, method="direct")
+    assert tiny.first_1d_route(n, k, mode, np.dtype(dtype), correlate) == "fft"
+    got = getattr(fftconv, name)(a, b, mode)
+    assert not planned and got.dtype == dtype and got.flags.c_contiguous
+    assert (n, k, np.dtype(dtype).char, mode, correlate) in tiny._signal_fft_spent
+    assert_close(got, want.astype(dtype), ulps=4 * math.sqrt(k) if dtype == np.float64 else 16 * math.sqrt(k))
+
+
+def test_a_1d_correlation_with_the_longer_kernel_valid_is_left_to_the_pipeline(rng, monkeypatch):
+    """scipy swaps a 'valid' correlation's operands where ``in2`` is the longer and reverses the
+    answer: the FFT route does not take it."""
+    monkeypatch.setattr(tiny, "_signal_fft_spent", {})
+    a, b = rng.standard_normal(2000), rng.standard_normal(3000)
+    assert tiny.first_1d_route(2000, 3000, "valid", np.dtype(np.float64), True) != "fft"
+    assert tiny.signal_fft_1d(a, b, "valid", "auto", None, None, True) is None
+    assert_close(fftconv.correlate(a, b, "valid"), scipy.signal.correlate(a, b, "valid", method="direct"),
+                 ulps=400)
+
+
+def test_the_1d_fft_route_leaves_to_the_pipeline_what_only_it_answers(rng, monkeypatch):
+    """Non-finite values (kept local), a forced method, integers, other threads' defaults and
+    calls whose numpy sum is the quicker (or both too long) do not take NumPy's transforms."""
+    monkeypatch.setattr(tiny, "_signal_fft_spent", {})
+    route = tiny.signal_fft_1d
+    a, b = rng.standard_normal(20000), rng.standard_normal(1000)
+    holed = a.copy()
+    holed[5000] = np.nan
+    assert route(holed, b, "same", "auto", None, None, False) is None
+    got = fftconv.convolve(holed, b, "same")
+    assert np.isnan(got).sum() == 1000 and np.isfinite(got[:4000]).all()  # only where it reaches
+    assert route(a, b, "same", "direct", None, None, False) is None
+    assert route(a.astype(int), b.astype(int), "same", "auto", None, None, False) is None
+    assert route(a, b, "same", "auto", 0, None, False) is not None  # the only axis, named
+    assert route(a, b, "same", "auto", None, 2.5, False) is None
+    assert route(a, b[:100], "same", "auto", None, None, False) is None  # numpy's sum is quicker
+    assert tiny.first_1d_route(20000, 100, "same", np.dtype(np.float64), False) == "numpy"
+    assert tiny.first_1d_route(400_000, 5000, "same", np.dtype(np.float64), False) is None
+    # float32 transforms of at most PRECISE_POINTS points: the pipeline makes them in float64
+    assert tiny.first_1d_route(2048, 2048, "full", np.dtype(np.float32), False) != "fft"
+    with fftconv.config.override(method="fft"):
+        assert route(a, b, "same", "auto", None, None, False) is None
+
+
+def test_a_1d_convolve_signature_rents_numpys_transforms_until_the_pipelines_start(rng, monkeypatch):
+    """Its repeats stay on the route until they have spent `SIGNAL_FFT_ROUTE_SECONDS` there;
+    then the pipeline, which settles faster than the route (FFTW's measured plans)."""
+    from fftconv.engine import lane
+
+    lane.clear()
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(tiny, "_signal_fft_spent", {})
+    monkeypatch.setattr(tiny, "SIGNAL_FFT_ROUTE_SECONDS", 0.003)
+    a, b = rng.standard_normal(20000), rng.standard_normal(1000)
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    calls = 0
+    while not planned and calls < 10_000:
+        assert_close(fftconv.convolve(a, b, "same"), want, ulps=400)
+        calls += 1
+    spent = tiny._signal_fft_spent[(20000, 1000, "d", "same", False)]
+    assert len(planned) == 1 and calls > 1 and spent >= 0.003
+
+
+def test_a_1d_signature_whose_numpy_sum_is_quicker_rents_it_beyond_the_first_limit(rng, monkeypatch):
+    """Over `FIRST_1D_MACS`, a first call whose ``numpy.convolve`` is estimated quicker than
+    the transforms (and than the pipeline's start) is summed by NumPy, unplanned."""
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(tiny, "_spent_1d", {})
+    a, b = rng.standard_normal(20000), rng.standard_normal(128)
+    assert 20000 * 128 > tiny.FIRST_1D_MACS
+    assert tiny.first_1d_route(20000, 128, "same", np.dtype(np.float64), False) == "numpy"
+    assert_close(fftconv.convolve(a, b, "same"), scipy.signal.convolve(a, b, "same", method="direct"))
+    assert not planned
 
 
 def test_a_first_fftconvolve_keeps_non_finite_values_local(rng, monkeypatch):

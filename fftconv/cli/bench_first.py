@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .first_call import CASES, WITH_SCIPY_IMPORTED
+from .first_call import CASES, WITH_SCIPY_IMPORTED, command
 
 #: Setting variables a user's shell may hold: none reaches the measured processes.
 _SETTINGS = ("FFTCONV_CONFIG", "FFTCONV_WISDOM", "FFTCONV_CALIBRATE", "FFTCONV_PLANNER_EFFORT",
@@ -83,8 +83,7 @@ def run_first_calls(threads: int = 1, repeats: int = 3, cases: list[str] | None 
                         shutil.copytree(calibrated, home / "cache")
                     who = "scipy" if state == "scipy" else "fftconv"
                     warm = ["--warm"] if state == "calibrated" and i == 0 else []
-                    args = ["-m", "fftconv.cli.first_call", case, who, *warm]
-                    samples[state].append(run_fresh(args, home, threads))
+                    samples[state].append(run_fresh(command(case, who, *warm), home, threads))
                     shutil.rmtree(home, ignore_errors=True)
 
             def median(state: str, field: str, samples=samples) -> float:

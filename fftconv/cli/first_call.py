@@ -1,6 +1,6 @@
 """One first call, timed in the process that makes it: ``python -m fftconv.cli.first_call
 CASE WHO [--warm] [--loop N]`` (WHO: 'fftconv' or 'scipy'), for ``fftconv bench --suite
-first-calls`` and ``bench/fresh_grid.py``.
+first-calls`` and ``bench/fresh_grid.py``, which run this file as a script (`command`).
 
 The process imports only the library under test, builds the case's operands, then times
 the first call, the second call, with ``--loop N`` the median of the N calls after them
@@ -19,6 +19,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -57,6 +58,21 @@ WITH_SCIPY_IMPORTED: dict[str, str] = {
     for case in ("convolve 4x4 x 2x2 full", "convolve2d 16x16 x 3x3 same", "ndimage.correlate 16x16 x 3x3",
                  "convolve 600x500 x 41x41 same")
 }
+
+
+def command(case: str, who: str, *options: str) -> list[str]:
+    """The arguments of ``python`` that time ``case`` by ``who`` in a new process: this file
+    run as a script, so that scipy's process never imports the fftconv package (``python -m
+    fftconv.cli.first_call`` would: its import adapts the C heap, `fftconv.heap`, which made
+    scipy's own calls up to 2x faster than a script importing only scipy meets them).
+
+    Examples
+    --------
+    >>> command("convolve 4x4 x 2x2 full", "scipy", "--loop", "5")[2:]
+    ['convolve 4x4 x 2x2 full', 'scipy', '--loop', '5']
+    """
+    here = str(Path(__file__).resolve())
+    return ["-c", f"import runpy; runpy.run_path({here!r}, run_name='__main__')", case, who, *options]
 
 
 def function(name: str, who: str) -> Callable[..., np.ndarray]:

@@ -62,6 +62,7 @@ import numpy as np
 from .. import background, config
 from ..core.boundary import MODES
 from ..executors.fft_lengths import next_fast_length
+from ..executors.spectral import PRECISE_POINTS
 from . import shifted_sums
 
 #: Most multiply-adds a 1-D `convolve` call hands to ``numpy.convolve`` (0.1-0.3 ns each; the
@@ -145,6 +146,32 @@ FIRST_FFT_1D_POINTS = 1 << 16
 FFT_1D_ROUTE_SECONDS = 0.02
 #: Seconds each such signature spent on the route (at most `SEEN_1D` signatures).
 _fft_1d_spent: dict[tuple, float] = {}
+#: A 1-D real ``convolve``/``correlate`` signature over `FIRST_1D_MACS` takes, on its first
+#: calls, the cheaper of ``numpy.convolve`` and three NumPy FFT calls (`first_1d_route`) where
+#: that is estimated under this many seconds; beyond it the pipeline's start (0.5-0.7 ms of
+#: planning and first-time Python on a signature's first call, AMD EPYC Zen 4) is a small part
+#: of the call. Through the pipeline, fresh processes' first calls had cost 1.3-2x scipy's
+#: (20000 * 128 'same' float32 0.78 ms against 0.38; 20000 * 1000 float64 2.1 against 1.3;
+#: 27932 * 1101 'full' float32 1.7 against 1.3).
+ROUTE_1D_MOST_SECONDS = 1.5e-3
+#: ``numpy.convolve``'s cost: per product summed (a BLAS dot an output; float64 twice
+#: float32's), and per output (AMD EPYC Zen 4, fresh processes' first calls, 'same': 20000 *
+#: 1000 float32 1.24 ms, float64 2.1; 50000 * 100 float32 0.52, float64 0.77; 5000 * 300
+#: float32 0.13)...
+NUMPY_PRODUCT_SECONDS = {np.dtype(np.float32): 0.055e-9, np.dtype(np.float64): 0.11e-9}
+NUMPY_OUTPUT_SECONDS = 5e-9
+#: ... and the three NumPy transforms' on a length's first call (its twiddle factors made):
+#: per point and log2 of points, and per call (first calls: 3,000 points 0.21-0.24 ms, 5,300
+#: 0.31, 21,000 0.72-0.89, 51,200 2.1-2.5, float32 and float64 alike). Both sides scale with
+#: the CPU's speed, so the choice holds across machines.
+FFT_ROUTE_POINT_SECONDS = 2.5e-9
+FFT_ROUTE_CALL_SECONDS = 0.15e-3
+#: Seconds each ``convolve``/``correlate`` signature spent on the FFT route, and its rent: about
+#: what the pipeline's start costs a signature's first calls (planning, a trial's exploring,
+#: FFTW's measuring started: 27932 * 1101 'full' float32's calls 1-5 took 1.7, 1.0, 1.6, 1.2,
+#: 1.0 ms through it, 0.4 once settled, scipy 0.6; AMD EPYC Zen 4).
+_signal_fft_spent: dict[tuple, float] = {}
+SIGNAL_FFT_ROUTE_SECONDS = 0.005
 _FLOAT_REALS = frozenset(np.dtype(t) for t in (np.float32, np.float64))
 _COMPLEX = frozenset(np.dtype(t) for t in (np.complex64, np.complex128))
 _ND_LOOP = _FLOAT_REALS | _COMPLEX
@@ -272,7 +299,7 @@ def _only_axis(axes: object) -> bool:
 def signal_call(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
                 correlate: bool) -> np.ndarray | None:
     """The answer of an N-d ``convolve``/``correlate`` call from the first tiny route that
-    takes it (`signal_1d`, `signal_2d_nd`, `signal_nd`), else None. Arrays of two or more
+    takes it (`signal_1d`, `signal_fft_1d`, `signal_2d_nd`, `signal_nd`), else None. Arrays of two or more
     dimensions whose 'same' or 'full' window needs more multiply-adds than any of those routes
     takes skip their checks (3 of a repeated 64x64 * 3x3 call's 9 us).
 
@@ -289,6 +316,8 @@ def signal_call(in1: object, in2: object, mode: object, method: object, axes: ob
             and in1.size * in2.size > max(ROUTED_MACS, COMPLEX_ND_MACS)):
         return None  # the window has at least in1's size in outputs, each in2's size in taps
     small = signal_1d(in1, in2, mode, method, axes, threads, correlate=correlate)
+    if small is None:  # a 1-D signature's first calls: NumPy's transforms where they are quicker
+        small = signal_fft_1d(in1, in2, mode, method, axes, threads, correlate)
     if small is None and axes is None:  # 2-D: scipy's loop where it beats even the lane
         small = signal_2d_nd(in1, in2, mode, correlate, method, threads)
     if small is None and axes is None:  # complex 3-D and more: scipy's N-d loop
@@ -309,7 +338,8 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     `MID_1D_TAPS` taps or more that `fftconv.engine.shifted_sums` takes are summed by its
     compiled loop instead, see `_FLOAT32`); else None. With
     ``first_sight``, a signature whose calls spent under `RENT_1D_SECONDS` here counts as tiny
-    up to `FIRST_1D_MACS` (and the call's time is recorded).
+    up to `FIRST_1D_MACS`, and beyond where `first_1d_route` prefers NumPy's sum (the call's
+    time is recorded).
 
     Examples
     --------
@@ -342,10 +372,11 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
           and NUMPY_PRODUCT_COST * _products(n, k, mode) > outputs * taps):
         most = 0  # the compiled loop, once planned
     rented = None
-    if first_sight and most < outputs * taps <= FIRST_1D_MACS:
+    if first_sight and most < outputs * taps and (
+            outputs * taps <= FIRST_1D_MACS or first_1d_route(n, k, mode, a.dtype, correlate) == "numpy"):
         signature = (n, k, a.dtype.char, mode, correlate)
         if _renting(_spent_1d, signature, RENT_1D_SECONDS):
-            most, rented = FIRST_1D_MACS, signature
+            most, rented = outputs * taps, signature
     if outputs * taps > most or not _default_threads(threads) or not _unforced(method):
         return None
     started = time.perf_counter()
@@ -357,6 +388,84 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     if rented is not None:
         _pay(_spent_1d, rented, time.perf_counter() - started)
     return result
+
+
+def first_1d_route(n: int, k: int, mode: str, dtype: np.dtype, correlate: bool) -> str | None:
+    """For a 1-D real signature's first calls: 'numpy' (``numpy.convolve``) or 'fft' (three
+    NumPy transforms, `signal_fft_1d`), whichever is estimated the quicker, when that is under
+    `ROUTE_1D_MOST_SECONDS`; else None (the pipeline). The FFT route takes transforms of at
+    most `FIRST_FFT_1D_POINTS` points, float32 ones only beyond
+    `fftconv.executors.spectral.PRECISE_POINTS` (the pipeline transforms fewer in float64), and
+    no 'valid' correlation with the longer kernel (scipy swaps it and reverses the answer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first_1d_route(20000, 200, "same", np.dtype(np.float32), False)
+    'numpy'
+    >>> first_1d_route(20000, 1000, "same", np.dtype(np.float64), False)
+    'fft'
+    >>> first_1d_route(10**6, 1000, "same", np.dtype(np.float64), False) is None
+    True
+    """
+    per_product = NUMPY_PRODUCT_SECONDS.get(dtype)
+    if per_product is None:
+        return None
+    outputs = {"full": n + k - 1, "same": n, "valid": abs(n - k) + 1}[mode]
+    numpy_seconds = per_product * _products(n, k, mode) + NUMPY_OUTPUT_SECONDS * outputs
+    fft_seconds = math.inf
+    points = next_fast_length(n + k - 1)
+    single_rounding = dtype.itemsize == 4 and points <= PRECISE_POINTS  # the pipeline: float64 there
+    swapped = correlate and mode == "valid" and n < k
+    if points <= FIRST_FFT_1D_POINTS and not single_rounding and not swapped:
+        fft_seconds = FFT_ROUTE_CALL_SECONDS + FFT_ROUTE_POINT_SECONDS * points * math.log2(points)
+    if min(numpy_seconds, fft_seconds) > ROUTE_1D_MOST_SECONDS:
+        return None
+    return "numpy" if numpy_seconds <= fft_seconds else "fft"
+
+
+def signal_fft_1d(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
+                  correlate: bool) -> np.ndarray | None:
+    """A 1-D real ``convolve``/``correlate`` call's answer by three NumPy transforms, on a
+    signature's first calls (until they have spent `SIGNAL_FFT_ROUTE_SECONDS` here), where
+    `first_1d_route` prefers them; else None. As `fft_small`: finite operands of one float
+    dtype, the default threads, nothing forcing a method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.random.default_rng(0).standard_normal((2, 20000))
+    >>> got = signal_fft_1d(a, b[:1000], "same", "auto", None, None, False)
+    >>> bool(np.allclose(got, np.convolve(a, b[:1000], "same")))
+    True
+    """
+    if type(mode) is not str or not (_plain(in1, _FLOAT_REALS) and _plain(in2, _FLOAT_REALS)):
+        return None
+    a, b = in1, in2
+    if (a.ndim != 1 or b.ndim != 1 or a.dtype != b.dtype or not _only_axis(axes) or mode not in _FFT_MODES
+            or not _default_threads(threads) or not _unforced(method)):
+        return None
+    n, k = a.shape[0], b.shape[0]
+    signature = (n, k, a.dtype.char, mode, correlate)
+    if not _renting(_signal_fft_spent, signature, SIGNAL_FFT_ROUTE_SECONDS):
+        return None
+    if first_1d_route(n, k, mode, a.dtype, correlate) != "fft":
+        return None
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return None  # the pipeline keeps non-finite values local
+    started = time.perf_counter()
+    window = _fft_window(a.shape, b.shape, mode)[0]
+    size = next_fast_length(n + k - 1)
+    with np.errstate(all="ignore"):
+        product = np.fft.rfft(a, size)
+        product *= np.fft.rfft(b[::-1] if correlate else b, size)
+        result = np.fft.irfft(product, size)[window].astype(a.dtype)
+    _pay(_signal_fft_spent, signature, time.perf_counter() - started)
+    return result if np.isfinite(result).all() else None
+
+
+#: The modes `signal_fft_1d` answers (any other: the pipeline raises scipy's error).
+_FFT_MODES = ("full", "same", "valid")
 
 
 def _products(n: int, k: int, mode: str) -> int:
