@@ -902,3 +902,31 @@ def test_a_fork_while_an_inverse_plan_is_made_aside_leaves_the_child_able_to_pla
     assert np.allclose(pair.data, n)
     assert fftw._plan_lock.acquire(blocking=False)  # the parent's lock was released after the fork
     fftw._plan_lock.release()
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_a_small_size_starts_the_measuring_process_only_once_its_calls_repeat_more(monkeypatch, request,
+                                                                                    started):
+    """Starting the measuring process cost a small size's second and third calls 0.3-0.6 ms
+    each (82x56 * 25x25 'full' float64, 0.75 ms against scipy's 0.23): a size of a few small
+    transforms asks for it from its `SMALL_REPEATS_BEFORE_FIRST_MEASURE`-th call; once the
+    process runs, every size from its second, as a large one always."""
+    fftw.clear_cache()
+    request.addfinalizer(fftw.clear_cache)
+    monkeypatch.setattr(measuring, "started", lambda: started)
+    asked = []
+    monkeypatch.setattr(background, "submit", lambda key, job, priority=1: asked.append(key) or True)
+    with config.override(planner_effort="auto"):
+        small, large = ((), (108, 82), True, np.dtype(np.float64), 1), ((), (726, 534), True,
+                                                                         np.dtype(np.float64), 1)
+        calls_until = {}
+        for size, uses in ((small, 3), (large, 3)):
+            for call in range(1, 20):
+                background.note_call()  # a size's calls are counted by the engine's calls
+                fftw.transform_pair(*size, uses=uses)
+                if ("fftw", size) in asked:
+                    calls_until[size] = call
+                    break
+    assert calls_until[large] == fftw.REPEATS_BEFORE_MEASURE
+    wanted = fftw.REPEATS_BEFORE_MEASURE if started else fftw.SMALL_REPEATS_BEFORE_FIRST_MEASURE
+    assert calls_until[small] == wanted

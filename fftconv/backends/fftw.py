@@ -74,6 +74,14 @@ COMPLEX_OF = {
 #: process (`fftconv.background.calls`) is measured in the background: its first call never
 #: shares the machine with that work.
 REPEATS_BEFORE_MEASURE = 2
+#: ... but while the measuring process is not running yet, a size whose calls make only a few
+#: small transforms (those pocketfft runs, `ESTIMATE_WORTH`) waits for this many: starting the
+#: process (a thread, ``subprocess.Popen``'s Python beside the user's calls) cost such a size's
+#: second and third calls 0.3-0.6 ms each, where they take 0.15-0.3 ms and FFTW's measured
+#: plans save each a few tens of microseconds (82x56 * 25x25 'full' float64, a fresh process:
+#: 0.75 ms for its second call, scipy's 0.23; AMD EPYC Zen 4). A ski rental: the start is paid
+#: once the size's calls have cost about as much.
+SMALL_REPEATS_BEFORE_FIRST_MEASURE = 8
 #: Cached buffers beyond this many bytes are released, least recently used first: room for the
 #: buffers of about two 8192x8192 float64 transforms, so a large call keeps its pairs cached.
 CACHE_BYTES = 1 << 30
@@ -416,7 +424,9 @@ def transform_pair(
         if measured is not None:
             _pairs.put(key, measured)
             return measured
-    if count >= REPEATS_BEFORE_MEASURE and measuring.available() and size not in _unmeasurable:
+    enough = count >= (SMALL_REPEATS_BEFORE_FIRST_MEASURE if small and not measuring.started()
+                       else REPEATS_BEFORE_MEASURE)
+    if enough and measuring.available() and size not in _unmeasurable:
         background.submit(("fftw", size), functools.partial(_measure_in_background, size, wisdom))
     if pair is not None:  # an ESTIMATE pair, still the best known
         pair.wisdom_seen = _wisdom_grown[0]

@@ -87,6 +87,17 @@ def available() -> bool:
     return _state["unavailable"] is None and not _state["exiting"]
 
 
+def started() -> bool:
+    """Whether the measuring process is running (started by an earlier request).
+
+    Examples
+    --------
+    >>> started() in (True, False)
+    True
+    """
+    return _state["process"] is not None
+
+
 def unavailable_because() -> str | None:
     """Why `available` is False (None while it is True), for `Plan.explain`.
 
