@@ -161,11 +161,12 @@ ROUTE_1D_MOST_SECONDS = 1.5e-3
 NUMPY_PRODUCT_SECONDS = {np.dtype(np.float32): 0.055e-9, np.dtype(np.float64): 0.11e-9}
 NUMPY_OUTPUT_SECONDS = 5e-9
 #: ... and the three NumPy transforms' on a length's first call (its twiddle factors made):
-#: per point and log2 of points, and per call (first calls: 3,000 points 0.21-0.24 ms, 5,300
-#: 0.31, 21,000 0.72-0.89, 51,200 2.1-2.5, float32 and float64 alike). Both sides scale with
-#: the CPU's speed, so the choice holds across machines.
-FFT_ROUTE_POINT_SECONDS = 2.5e-9
-FFT_ROUTE_CALL_SECONDS = 0.15e-3
+#: per point and log2 of points, and per call (fresh processes' first calls, float32 scaled
+#: as `_fft_convolve_1d` transforms it: 5,300 points 0.32 ms, 21,000 0.63, 51,200 1.22; float64
+#: 0.30, 0.91, 1.96). Both sides scale with the CPU's speed, so the choice holds across
+#: machines.
+FFT_ROUTE_POINT_SECONDS = {np.dtype(np.float32): 1.3e-9, np.dtype(np.float64): 2.4e-9}
+FFT_ROUTE_CALL_SECONDS = 0.2e-3
 #: Seconds each ``convolve``/``correlate`` signature spent on the FFT route, and its rent: about
 #: what the pipeline's start costs a signature's first calls (planning, a trial's exploring,
 #: FFTW's measuring started: 27932 * 1101 'full' float32's calls 1-5 took 1.7, 1.0, 1.6, 1.2,
@@ -418,7 +419,7 @@ def first_1d_route(n: int, k: int, mode: str, dtype: np.dtype, correlate: bool) 
     single_rounding = dtype.itemsize == 4 and points <= PRECISE_POINTS  # the pipeline: float64 there
     swapped = correlate and mode == "valid" and n < k
     if points <= FIRST_FFT_1D_POINTS and not single_rounding and not swapped:
-        fft_seconds = FFT_ROUTE_CALL_SECONDS + FFT_ROUTE_POINT_SECONDS * points * math.log2(points)
+        fft_seconds = FFT_ROUTE_CALL_SECONDS + FFT_ROUTE_POINT_SECONDS[dtype] * points * math.log2(points)
     if min(numpy_seconds, fft_seconds) > ROUTE_1D_MOST_SECONDS:
         return None
     return "numpy" if numpy_seconds <= fft_seconds else "fft"
@@ -455,13 +456,37 @@ def signal_fft_1d(in1: object, in2: object, mode: object, method: object, axes: 
         return None  # the pipeline keeps non-finite values local
     started = time.perf_counter()
     window = _fft_window(a.shape, b.shape, mode)[0]
-    size = next_fast_length(n + k - 1)
     with np.errstate(all="ignore"):
-        product = np.fft.rfft(a, size)
-        product *= np.fft.rfft(b[::-1] if correlate else b, size)
-        result = np.fft.irfft(product, size)[window].astype(a.dtype)
+        result = _fft_convolve_1d(a, b[::-1] if correlate else b, next_fast_length(n + k - 1), window)
     _pay(_signal_fft_spent, signature, time.perf_counter() - started)
     return result if np.isfinite(result).all() else None
+
+
+_SINGLE = frozenset((np.dtype(np.float32), np.dtype(np.complex64)))
+
+
+def _fft_convolve_1d(a: np.ndarray, b: np.ndarray, size: int, window: slice) -> np.ndarray:
+    """``window`` of the full convolution of 1-D ``a`` and ``b`` (one dtype) by NumPy's
+    transforms of ``size`` points, in ``a``'s dtype. Single precision transforms scaled and
+    multiplies the scale back out: NumPy's unscaled single-precision transforms run 3-4x slower
+    (27,932 float32 points into 30,000: ``rfft`` 514 against 189 us, ``irfft`` 519 against
+    118; NumPy 2.4.6, AMD EPYC Zen 4; `fftconv.backends.pocketfft.SCALED_SINGLE_AXES`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _fft_convolve_1d(np.arange(4, dtype=np.float32), np.ones(2, np.float32), 8, slice(0, 5)).round(5)
+    array([0., 1., 3., 5., 3.], dtype=float32)
+    """
+    forward, inverse = (np.fft.rfft, np.fft.irfft) if a.dtype.kind == "f" else (np.fft.fft, np.fft.ifft)
+    single = a.dtype in _SINGLE
+    norm = "forward" if single else "backward"  # 'forward': the forward transforms scaled by 1/size
+    product = forward(a, size, norm=norm)
+    product *= forward(b, size, norm=norm)
+    result = inverse(product, size)[window].astype(a.dtype)  # NumPy 1.x: double precision, cast
+    if single:
+        result *= size * size  # each forward transform's 1/size
+    return result
 
 
 #: The modes `signal_fft_1d` answers (any other: the pipeline raises scipy's error).
@@ -536,11 +561,7 @@ def fft_small(in1: object, in2: object, mode: object, axes: object, threads: obj
     started = time.perf_counter()
     with np.errstate(all="ignore"):  # an overflow is left to the pipeline, which says so
         if a.ndim == 1:
-            real = a.dtype.kind == "f"
-            forward, inverse = (np.fft.rfft, np.fft.irfft) if real else (np.fft.fft, np.fft.ifft)
-            product = forward(a, sizes[0])
-            product *= forward(b, sizes[0])
-            result = inverse(product, sizes[0])[window[0]]
+            result = _fft_convolve_1d(a, b, sizes[0], window[0])
         else:  # scipy.fft transforms every axis in one compiled call, numpy.fft one at a time
             every = tuple(range(a.ndim))
             fft = sys.modules.get("scipy.fft") or np.fft
