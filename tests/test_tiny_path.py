@@ -549,7 +549,7 @@ def test_a_1d_convolve_signatures_first_calls_take_numpys_transforms_where_quick
     assert tiny.first_1d_route(n, k, mode, np.dtype(dtype), correlate) == "fft"
     got = getattr(fftconv, name)(a, b, mode)
     assert not planned and got.dtype == dtype and got.flags.c_contiguous
-    assert (n, k, np.dtype(dtype).char, mode, correlate) in tiny._signal_fft_spent
+    assert ((n,), (k,), np.dtype(dtype).char, mode, correlate) in tiny._signal_fft_spent
     assert_close(got, want.astype(dtype), ulps=4 * math.sqrt(k) if dtype == np.float64 else 16 * math.sqrt(k))
 
 
@@ -559,7 +559,7 @@ def test_a_1d_correlation_with_the_longer_kernel_valid_is_left_to_the_pipeline(r
     monkeypatch.setattr(tiny, "_signal_fft_spent", {})
     a, b = rng.standard_normal(2000), rng.standard_normal(3000)
     assert tiny.first_1d_route(2000, 3000, "valid", np.dtype(np.float64), True) != "fft"
-    assert tiny.signal_fft_1d(a, b, "valid", "auto", None, None, True) is None
+    assert tiny.signal_fft_first(a, b, "valid", "auto", None, None, True) is None
     assert_close(fftconv.correlate(a, b, "valid"), scipy.signal.correlate(a, b, "valid", method="direct"),
                  ulps=400)
 
@@ -568,7 +568,7 @@ def test_the_1d_fft_route_leaves_to_the_pipeline_what_only_it_answers(rng, monke
     """Non-finite values (kept local), a forced method, integers, other threads' defaults and
     calls whose numpy sum is the quicker (or both too long) do not take NumPy's transforms."""
     monkeypatch.setattr(tiny, "_signal_fft_spent", {})
-    route = tiny.signal_fft_1d
+    route = tiny.signal_fft_first
     a, b = rng.standard_normal(20000), rng.standard_normal(1000)
     holed = a.copy()
     holed[5000] = np.nan
@@ -605,7 +605,7 @@ def test_a_1d_convolve_signature_rents_numpys_transforms_until_the_pipelines_sta
     while not planned and calls < 10_000:
         assert_close(fftconv.convolve(a, b, "same"), want, ulps=400)
         calls += 1
-    spent = tiny._signal_fft_spent[(20000, 1000, "d", "same", False)]
+    spent = tiny._signal_fft_spent[((20000,), (1000,), "d", "same", False)]
     assert len(planned) == 1 and calls > 1 and spent >= 0.003
 
 
@@ -621,6 +621,73 @@ def test_a_1d_signature_whose_numpy_sum_is_quicker_rents_it_beyond_the_first_lim
     assert tiny.first_1d_route(20000, 128, "same", np.dtype(np.float64), False) == "numpy"
     assert_close(fftconv.convolve(a, b, "same"), scipy.signal.convolve(a, b, "same", method="direct"))
     assert not planned
+
+
+@pytest.mark.parametrize(("s1", "s2", "mode", "dtype", "correlate"), [
+    ((82, 56), (25, 25), "full", np.float64, False), ((120, 103), (33, 33), "valid", np.float32, True),
+    ((85, 241), (33, 34), "same", np.float64, True), ((40, 36, 30), (9, 9, 9), "full", np.float32, False)])
+def test_a_nd_signatures_first_call_takes_numpys_transforms_where_clearly_quicker(
+        rng, monkeypatch, s1, s2, mode, dtype, correlate):
+    """Mid-size 2-D and 3-D first calls whose FFT is quick beside their direct sum run three
+    NumPy transforms unplanned (through the pipeline a fresh process' 82x56 * 25x25 'full'
+    took 0.96 ms, scipy 0.68-0.83, the route 0.48), and answer as scipy's direct sums do."""
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(tiny, "_signal_fft_spent", {})
+    name = "correlate" if correlate else "convolve"
+    a, b = rng.standard_normal(s1).astype(dtype), rng.standard_normal(s2).astype(dtype)
+    want = getattr(scipy.signal, name)(a.astype(np.float64), b.astype(np.float64), mode, method="direct")
+    assert tiny.first_nd_fft(s1, s2, mode, np.dtype(dtype), correlate) is not None
+    got = getattr(fftconv, name)(a, b, mode)
+    assert not planned and got.dtype == dtype and got.flags.c_contiguous
+    assert (s1, s2, np.dtype(dtype).char, mode, correlate) in tiny._signal_fft_spent
+    ulps = (4 if dtype == np.float64 else 16) * math.sqrt(math.prod(s2))
+    assert_close(got, want.astype(dtype), ulps=ulps)
+
+
+def test_a_nd_signature_whose_direct_sum_wins_is_planned_or_routed_once(rng, monkeypatch):
+    """A small kernel on a larger image stays on the pipeline (its compiled direct sum's first
+    call is quicker than the transforms: 100x120 * 3x3 float32 0.26 against 0.29-0.36 ms); one
+    whose first call the transforms win but whose settled calls the direct sum wins takes the
+    route on its first call only (64x64 * 3x3: 9 us a call once in the lane)."""
+    planned = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(tiny, "_signal_fft_spent", {})
+    a, b = rng.standard_normal((100, 120)).astype(np.float32), rng.standard_normal((3, 3)).astype(np.float32)
+    assert tiny.first_nd_fft(a.shape, b.shape, "same", a.dtype, False) is None
+    assert_close(fftconv.convolve(a, b, "same"), scipy.signal.convolve(a, b, "same", method="direct"))
+    assert planned
+    planned.clear()
+    a, b = rng.standard_normal((64, 64)), rng.standard_normal((3, 3))
+    assert tiny.first_nd_fft(a.shape, b.shape, "same", a.dtype, False) == 0.0
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    assert_close(fftconv.convolve(a, b, "same"), want, ulps=64)
+    assert not planned
+    assert_close(fftconv.convolve(a, b, "same"), want, ulps=64)
+    assert planned
+
+
+def test_the_nd_fft_route_leaves_to_the_pipeline_what_only_it_answers(rng, monkeypatch):
+    """scipy's swapped 'valid' correlation, non-finite values, other axes, complex values and a
+    forced method do not take the transforms."""
+    monkeypatch.setattr(tiny, "_signal_fft_spent", {})
+    route = tiny.signal_fft_first
+    a, b = rng.standard_normal((82, 56)), rng.standard_normal((25, 25))
+    assert route(a[:20, :20], b, "valid", "auto", None, None, True) is None
+    assert tiny.first_nd_fft((20, 20), (25, 25), "valid", a.dtype, True) is None
+    holed = a.copy()
+    holed[40, 30] = np.nan
+    assert route(holed, b, "full", "auto", None, None, False) is None
+    got = fftconv.convolve(holed, b, "full")
+    assert np.isnan(got).sum() == 625  # only where it reaches
+    assert route(a, b, "full", "auto", (0, 1), None, False) is None
+    assert route(a + 0j, b + 0j, "full", "auto", None, None, False) is None
+    assert route(a, b, "full", np.array(["auto"]), None, None, False) is None
+    with fftconv.config.override(method="fft"):
+        assert route(a, b, "full", "auto", None, None, False) is None
+    assert route(a, b, "full", "auto", None, None, False) is not None
 
 
 def test_a_first_fftconvolve_keeps_non_finite_values_local(rng, monkeypatch):
@@ -652,9 +719,11 @@ def test_axes_the_tiny_routes_cannot_read_get_the_pipelines_clear_error(name):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "complex128"])
-def test_the_size_gate_skips_only_calls_no_tiny_route_takes(rng, dtype):
-    """`tiny.signal_call` skips the route checks for 2-D and larger 'same'/'full' calls above
-    its multiply-add bound: on either side of it, every route it skips would have declined."""
+def test_the_size_gate_skips_only_calls_no_tiny_route_takes(rng, monkeypatch, dtype):
+    """`tiny.signal_call` skips the loops' checks for 2-D and larger 'same'/'full' calls above
+    its multiply-add bound (a signature's first calls may still take NumPy's transforms): on
+    either side of it, every route it skips would have declined."""
+    monkeypatch.setattr(tiny, "_signal_fft_spent", {})
     bound = max(tiny.ROUTED_MACS, tiny.COMPLEX_ND_MACS)
     shapes = [((30, 30), (3, 3)), ((31, 31), (3, 3)), ((91, 91), (1, 1)), ((2, 2), (64, 65)),
               ((8, 8, 8), (2, 2, 2)), ((8, 8, 9), (2, 2, 2)), ((4, 4, 4), (4, 4, 4))]
@@ -667,7 +736,10 @@ def test_the_size_gate_skips_only_calls_no_tiny_route_takes(rng, dtype):
                   tiny.signal_nd(a, b, mode, correlate, "auto", None)]
         if gated:
             assert all(r is None for r in routes), (s1, s2, mode)
-            assert tiny.signal_call(a, b, mode, "auto", None, None, correlate) is None
+            transforms = tiny.signal_fft_first(a, b, mode, "auto", None, None, correlate)
+            tiny._signal_fft_spent.clear()  # the signature's first call again
+            got = tiny.signal_call(a, b, mode, "auto", None, None, correlate)
+            assert (got is None) == (transforms is None), (s1, s2, mode)
         else:
             want = next((r for r in routes if r is not None), None)
             got = tiny.signal_call(a, b, mode, "auto", None, None, correlate)

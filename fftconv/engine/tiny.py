@@ -162,7 +162,7 @@ NUMPY_PRODUCT_SECONDS = {np.dtype(np.float32): 0.055e-9, np.dtype(np.float64): 0
 NUMPY_OUTPUT_SECONDS = 5e-9
 #: ... and the three NumPy transforms' on a length's first call (its twiddle factors made):
 #: per point and log2 of points, and per call (fresh processes' first calls, float32 scaled
-#: as `_fft_convolve_1d` transforms it: 5,300 points 0.32 ms, 21,000 0.63, 51,200 1.22; float64
+#: as `_fft_convolve` transforms it: 5,300 points 0.32 ms, 21,000 0.63, 51,200 1.22; float64
 #: 0.30, 0.91, 1.96). Both sides scale with the CPU's speed, so the choice holds across
 #: machines.
 FFT_ROUTE_POINT_SECONDS = {np.dtype(np.float32): 1.3e-9, np.dtype(np.float64): 2.4e-9}
@@ -173,6 +173,33 @@ FFT_ROUTE_CALL_SECONDS = 0.2e-3
 #: 1.0 ms through it, 0.4 once settled, scipy 0.6; AMD EPYC Zen 4).
 _signal_fft_spent: dict[tuple, float] = {}
 SIGNAL_FFT_ROUTE_SECONDS = 0.005
+#: Signatures of two or more dimensions take the transforms on their first calls too
+#: (`first_nd_fft`) where they are clearly quicker than the pipeline's first call
+#: (`ND_ROUTE_MARGIN`), priced as in a process past its own first calls: the pipeline's
+#: first-sight plan, lane route and kernel spectrum cost a new signature ~0.22 ms there beside
+#: its run (`PIPELINE_FIRST_SECONDS`), the transforms ~0.1 ms and 0.6 ns per point and log2
+#: of points (AMD EPYC Zen 4, a process that had convolved nine other 2-D signatures, the
+#: route against the pipeline: 82x56 * 25x25 'full' float64 0.19 against 0.61 ms; 120x103 *
+#: 33x33 'valid' float32 0.33 against 0.57; 75x97 * 10x10 float32 0.18 against 0.27; 64x64 *
+#: 5x5 0.14 against 0.20; but 100x120 * 3x3 float32 0.29 against 0.26 and 200x150 * 9x9
+#: float64 0.41 against 0.32, which stay on the pipeline). In a fresh process both cost more
+#: (the route 0.48 against 0.96 ms; 0.68 against 1.02; 0.50 against 0.56; scipy's first calls
+#: 0.68-0.83, 0.77-0.85, 0.56-0.66). The route is rented while a signature has spent under
+#: `ND_FFT_ROUTE_SECONDS` on it: the pipeline's settled calls may run the compiled direct sum
+#: at a fraction of the transforms' time (75x97 * 10x10 float32: 0.04 ms a call against 0.2).
+ND_FFT_ROUTE_SECONDS = 0.5e-3
+PIPELINE_FIRST_SECONDS = 0.22e-3
+FFT_ROUTE_ND_CALL_SECONDS = 0.1e-3
+FFT_ROUTE_ND_POINT_SECONDS = 0.6e-9
+ND_ROUTE_MARGIN = 1.25
+#: ... up to this estimate: beyond, the pipeline's start is a small part of the call.
+ND_ROUTE_MOST_SECONDS = 1e-3
+#: ... from this many transform points: smaller problems cost the pipeline tens of
+#: microseconds, not its mid-size first call's planning and first transforms.
+ND_FFT_ROUTE_POINTS = 4096
+#: The compiled direct sum's cost a product as the calibrated cost model prices it here
+#: (0.029-0.040 ns float32, 0.037-0.057 float64 for 2-D and 3-D kernels of 9 to 1,100 taps).
+COMPILED_PRODUCT_SECONDS = {np.dtype(np.float32): 0.03e-9, np.dtype(np.float64): 0.045e-9}
 _FLOAT_REALS = frozenset(np.dtype(t) for t in (np.float32, np.float64))
 _COMPLEX = frozenset(np.dtype(t) for t in (np.complex64, np.complex128))
 _ND_LOOP = _FLOAT_REALS | _COMPLEX
@@ -300,29 +327,31 @@ def _only_axis(axes: object) -> bool:
 def signal_call(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
                 correlate: bool) -> np.ndarray | None:
     """The answer of an N-d ``convolve``/``correlate`` call from the first tiny route that
-    takes it (`signal_1d`, `signal_fft_1d`, `signal_2d_nd`, `signal_nd`), else None. Arrays of two or more
-    dimensions whose 'same' or 'full' window needs more multiply-adds than any of those routes
-    takes skip their checks (3 of a repeated 64x64 * 3x3 call's 9 us).
+    takes it (`signal_1d`, `signal_2d_nd`, `signal_nd`, then on a signature's first calls
+    `signal_fft_first`), else None. Arrays of two or more dimensions whose 'same' or 'full'
+    window needs more multiply-adds than any of the loops takes skip their checks (3 of a
+    repeated 64x64 * 3x3 call's 9 us).
 
     Examples
     --------
     >>> import numpy as np
     >>> signal_call(np.arange(4.0), np.ones(2), "full", "auto", None, None, False)
     array([0., 1., 3., 5., 3.])
-    >>> signal_call(np.ones((64, 64)), np.ones((3, 3)), "same", "auto", None, None, False) is None
+    >>> signal_call(np.ones((300, 300)), np.ones((3, 3)), "same", "auto", None, None, False) is None
     True
     """
     if (type(in1) is np.ndarray and type(in2) is np.ndarray and in1.ndim >= 2 and type(mode) is str
             and mode in _WIDE_MODES
             and in1.size * in2.size > max(ROUTED_MACS, COMPLEX_ND_MACS)):
-        return None  # the window has at least in1's size in outputs, each in2's size in taps
+        # the window has at least in1's size in outputs, each in2's size in taps: no loop takes it
+        return signal_fft_first(in1, in2, mode, method, axes, threads, correlate)
     small = signal_1d(in1, in2, mode, method, axes, threads, correlate=correlate)
-    if small is None:  # a 1-D signature's first calls: NumPy's transforms where they are quicker
-        small = signal_fft_1d(in1, in2, mode, method, axes, threads, correlate)
     if small is None and axes is None:  # 2-D: scipy's loop where it beats even the lane
         small = signal_2d_nd(in1, in2, mode, correlate, method, threads)
     if small is None and axes is None:  # complex 3-D and more: scipy's N-d loop
         small = signal_nd(in1, in2, mode, correlate, method, threads)
+    if small is None:  # a signature's first calls: NumPy's transforms where they are quicker
+        small = signal_fft_first(in1, in2, mode, method, axes, threads, correlate)
     return small
 
 
@@ -393,7 +422,7 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
 
 def first_1d_route(n: int, k: int, mode: str, dtype: np.dtype, correlate: bool) -> str | None:
     """For a 1-D real signature's first calls: 'numpy' (``numpy.convolve``) or 'fft' (three
-    NumPy transforms, `signal_fft_1d`), whichever is estimated the quicker, when that is under
+    NumPy transforms, `signal_fft_first`), whichever is estimated the quicker, when that is under
     `ROUTE_1D_MOST_SECONDS`; else None (the pipeline). The FFT route takes transforms of at
     most `FIRST_FFT_1D_POINTS` points, float32 ones only beyond
     `fftconv.executors.spectral.PRECISE_POINTS` (the pipeline transforms fewer in float64), and
@@ -425,72 +454,118 @@ def first_1d_route(n: int, k: int, mode: str, dtype: np.dtype, correlate: bool) 
     return "numpy" if numpy_seconds <= fft_seconds else "fft"
 
 
-def signal_fft_1d(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
-                  correlate: bool) -> np.ndarray | None:
-    """A 1-D real ``convolve``/``correlate`` call's answer by three NumPy transforms, on a
-    signature's first calls (until they have spent `SIGNAL_FFT_ROUTE_SECONDS` here), where
-    `first_1d_route` prefers them; else None. As `fft_small`: finite operands of one float
-    dtype, the default threads, nothing forcing a method.
+def first_nd_fft(shape1: tuple[int, ...], shape2: tuple[int, ...], mode: str, dtype: np.dtype,
+                 correlate: bool) -> float | None:
+    """For a real signature of two or more dimensions, the seconds its first calls may spend
+    on three NumPy transforms (`signal_fft_first`) rather than the pipeline, or None: the route
+    where it is estimated at most `ND_ROUTE_MOST_SECONDS` and `ND_ROUTE_MARGIN` times quicker
+    than the pipeline's first call with the compiled direct sum (`PIPELINE_FIRST_SECONDS`, and
+    `COMPILED_PRODUCT_SECONDS` a product; with an FFT the pipeline's run is the route's, plus
+    its start), with transforms of at least `ND_FFT_ROUTE_POINTS` points, and no 'valid'
+    correlation that needs scipy's swap. Rented for `ND_FFT_ROUTE_SECONDS` where the
+    transforms are quicker than the direct sum's run too (the pipeline's settled calls would
+    run transforms as well); else for the first call only (they would run the direct sum).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first_nd_fft((82, 56), (25, 25), "full", np.dtype(np.float64), False) == ND_FFT_ROUTE_SECONDS
+    True
+    >>> first_nd_fft((64, 64), (3, 3), "same", np.dtype(np.float64), False)  # the first call only
+    0.0
+    >>> first_nd_fft((100, 120), (3, 3), "same", np.dtype(np.float32), False) is None  # the direct sum
+    True
+    """
+    per_product = COMPILED_PRODUCT_SECONDS.get(dtype)
+    if per_product is None or (correlate and mode == "valid" and any(n < k for n, k in zip(shape1, shape2))):
+        return None
+    points = math.prod(next_fast_length(n + k - 1) for n, k in zip(shape1, shape2))
+    if points < ND_FFT_ROUTE_POINTS:
+        return None
+    fft_seconds = FFT_ROUTE_ND_CALL_SECONDS + FFT_ROUTE_ND_POINT_SECONDS * points * math.log2(points)
+    window = [{"full": n + k - 1, "same": n, "valid": abs(n - k) + 1}[mode] for n, k in zip(shape1, shape2)]
+    direct_run = per_product * math.prod(window) * math.prod(shape2)
+    pipeline_first = PIPELINE_FIRST_SECONDS + direct_run
+    if fft_seconds > ND_ROUTE_MOST_SECONDS or ND_ROUTE_MARGIN * fft_seconds > pipeline_first:
+        return None
+    return ND_FFT_ROUTE_SECONDS if fft_seconds <= direct_run else 0.0
+
+
+def signal_fft_first(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
+                     correlate: bool) -> np.ndarray | None:
+    """A real ``convolve``/``correlate`` call's answer by three NumPy transforms, on a
+    signature's first calls (1-D: until they have spent `SIGNAL_FFT_ROUTE_SECONDS` here; more
+    dimensions: what `first_nd_fft` allows), where `first_1d_route` / `first_nd_fft` prefer them;
+    else None. As `fft_small`: finite operands of one float dtype, every axis convolved, the
+    default threads, nothing forcing a method.
 
     Examples
     --------
     >>> import numpy as np
     >>> a, b = np.random.default_rng(0).standard_normal((2, 20000))
-    >>> got = signal_fft_1d(a, b[:1000], "same", "auto", None, None, False)
+    >>> got = signal_fft_first(a, b[:1000], "same", "auto", None, None, False)
     >>> bool(np.allclose(got, np.convolve(a, b[:1000], "same")))
     True
     """
     if type(mode) is not str or not (_plain(in1, _FLOAT_REALS) and _plain(in2, _FLOAT_REALS)):
         return None
     a, b = in1, in2
-    if (a.ndim != 1 or b.ndim != 1 or a.dtype != b.dtype or not _only_axis(axes) or mode not in _FFT_MODES
-            or not _default_threads(threads) or not _unforced(method)):
+    if (a.ndim != b.ndim or a.ndim == 0 or a.dtype != b.dtype or mode not in _FFT_MODES
+            or not _default_threads(threads) or type(method) is not str or not _unforced(method)
+            or not (axes is None or (a.ndim == 1 and _only_axis(axes)))):
         return None
-    n, k = a.shape[0], b.shape[0]
-    signature = (n, k, a.dtype.char, mode, correlate)
-    if not _renting(_signal_fft_spent, signature, SIGNAL_FFT_ROUTE_SECONDS):
-        return None
-    if first_1d_route(n, k, mode, a.dtype, correlate) != "fft":
-        return None
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        return None  # the pipeline keeps non-finite values local
+    signature = (a.shape, b.shape, a.dtype.char, mode, correlate)
+    if a.ndim == 1:
+        if not (_renting(_signal_fft_spent, signature, SIGNAL_FFT_ROUTE_SECONDS)
+                and first_1d_route(a.shape[0], b.shape[0], mode, a.dtype, correlate) == "fft"):
+            return None
+    else:
+        rent = first_nd_fft(a.shape, b.shape, mode, a.dtype, correlate)
+        if rent is None or not _renting(_signal_fft_spent, signature, rent):
+            return None
+    window = _fft_window(a.shape, b.shape, mode)
+    if window is None or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return None  # the pipeline raises scipy's error, or keeps non-finite values local
     started = time.perf_counter()
-    window = _fft_window(a.shape, b.shape, mode)[0]
+    sizes = [next_fast_length(n + k - 1) for n, k in zip(a.shape, b.shape)]
     with np.errstate(all="ignore"):
-        result = _fft_convolve_1d(a, b[::-1] if correlate else b, next_fast_length(n + k - 1), window)
+        result = _fft_convolve(a, np.flip(b) if correlate else b, sizes, window)
     _pay(_signal_fft_spent, signature, time.perf_counter() - started)
     return result if np.isfinite(result).all() else None
 
 
+#: The modes `signal_fft_first` answers (any other: the pipeline raises scipy's error).
+_FFT_MODES = ("full", "same", "valid")
 _SINGLE = frozenset((np.dtype(np.float32), np.dtype(np.complex64)))
 
 
-def _fft_convolve_1d(a: np.ndarray, b: np.ndarray, size: int, window: slice) -> np.ndarray:
-    """``window`` of the full convolution of 1-D ``a`` and ``b`` (one dtype) by NumPy's
-    transforms of ``size`` points, in ``a``'s dtype. Single precision transforms scaled and
-    multiplies the scale back out: NumPy's unscaled single-precision transforms run 3-4x slower
-    (27,932 float32 points into 30,000: ``rfft`` 514 against 189 us, ``irfft`` 519 against
-    118; NumPy 2.4.6, AMD EPYC Zen 4; `fftconv.backends.pocketfft.SCALED_SINGLE_AXES`).
+def _fft_convolve(a: np.ndarray, b: np.ndarray, sizes: list[int], window: tuple[slice, ...]) -> np.ndarray:
+    """``window`` of the full convolution of ``a`` and ``b`` (one dtype, every axis) by
+    transforms of ``sizes`` points, in ``a``'s dtype: NumPy's for one axis, for more scipy.fft's
+    where the process imported it (it transforms every axis in one compiled call, numpy.fft one
+    at a time). Single precision transforms scaled and multiplies the scale back out: NumPy's
+    unscaled single-precision transforms run 3-4x slower (27,932 float32 points into 30,000:
+    ``rfft`` 514 against 189 us, ``irfft`` 519 against 118; NumPy 2.4.6, AMD EPYC Zen 4;
+    `fftconv.backends.pocketfft.SCALED_SINGLE_AXES`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> _fft_convolve_1d(np.arange(4, dtype=np.float32), np.ones(2, np.float32), 8, slice(0, 5)).round(5)
+    >>> _fft_convolve(np.arange(4, dtype=np.float32), np.ones(2, np.float32), [8], (slice(0, 5),)).round(5)
     array([0., 1., 3., 5., 3.], dtype=float32)
     """
-    forward, inverse = (np.fft.rfft, np.fft.irfft) if a.dtype.kind == "f" else (np.fft.fft, np.fft.ifft)
+    fft = np.fft if a.ndim == 1 else sys.modules.get("scipy.fft") or np.fft
+    forward, inverse = (fft.rfftn, fft.irfftn) if a.dtype.kind == "f" else (fft.fftn, fft.ifftn)
+    every = tuple(range(a.ndim))
     single = a.dtype in _SINGLE
-    norm = "forward" if single else "backward"  # 'forward': the forward transforms scaled by 1/size
-    product = forward(a, size, norm=norm)
-    product *= forward(b, size, norm=norm)
-    result = inverse(product, size)[window].astype(a.dtype)  # NumPy 1.x: double precision, cast
+    norm = "forward" if single else "backward"  # 'forward': the forward transforms scaled by 1/points
+    product = forward(a, sizes, axes=every, norm=norm)
+    product *= forward(b, sizes, axes=every, norm=norm)
+    result = inverse(product, sizes, axes=every)[window].astype(a.dtype)  # NumPy 1.x: double, cast
     if single:
-        result *= size * size  # each forward transform's 1/size
+        points = math.prod(sizes)
+        result *= float(points) * points  # each forward transform's 1/points
     return result
-
-
-#: The modes `signal_fft_1d` answers (any other: the pipeline raises scipy's error).
-_FFT_MODES = ("full", "same", "valid")
 
 
 def _products(n: int, k: int, mode: str) -> int:
@@ -560,16 +635,7 @@ def fft_small(in1: object, in2: object, mode: object, axes: object, threads: obj
         return None  # the pipeline keeps non-finite values local
     started = time.perf_counter()
     with np.errstate(all="ignore"):  # an overflow is left to the pipeline, which says so
-        if a.ndim == 1:
-            result = _fft_convolve_1d(a, b, sizes[0], window[0])
-        else:  # scipy.fft transforms every axis in one compiled call, numpy.fft one at a time
-            every = tuple(range(a.ndim))
-            fft = sys.modules.get("scipy.fft") or np.fft
-            forward, inverse = (fft.rfftn, fft.irfftn) if a.dtype.kind == "f" else (fft.fftn, fft.ifftn)
-            product = forward(a, sizes, axes=every)
-            product *= forward(b, sizes, axes=every)
-            result = inverse(product, sizes, axes=every)[window]
-        result = result.astype(a.dtype)  # NumPy before 2.0 transforms single precision in double
+        result = _fft_convolve(a, b, sizes, window)
     if rented is not None:
         _pay(_fft_1d_spent, rented, time.perf_counter() - started)
     return result if np.isfinite(result).all() else None
