@@ -649,8 +649,8 @@ def test_a_nd_signatures_first_call_takes_numpys_transforms_where_clearly_quicke
 def test_a_nd_signature_whose_direct_sum_wins_is_planned_or_routed_once(rng, monkeypatch):
     """A small kernel on a larger image stays on the pipeline (its compiled direct sum's first
     call is quicker than the transforms: 100x120 * 3x3 float32 0.26 against 0.29-0.36 ms); one
-    whose first call the transforms win but whose settled calls the direct sum wins takes the
-    route on its first call only (64x64 * 3x3: 9 us a call once in the lane)."""
+    whose first calls the transforms win but whose settled calls the direct sum wins takes the
+    route for `ND_DIRECT_ROUTE_SECONDS` only (64x64 * 3x3: 9 us a call once in the lane)."""
     planned = []
     original = run.plan
     monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
@@ -660,8 +660,10 @@ def test_a_nd_signature_whose_direct_sum_wins_is_planned_or_routed_once(rng, mon
     assert_close(fftconv.convolve(a, b, "same"), scipy.signal.convolve(a, b, "same", method="direct"))
     assert planned
     planned.clear()
+    monkeypatch.setattr(tiny, "ND_DIRECT_ROUTE_SECONDS", 1e-9)  # spent by the first call
     a, b = rng.standard_normal((64, 64)), rng.standard_normal((3, 3))
-    assert tiny.first_nd_fft(a.shape, b.shape, "same", a.dtype, False) == 0.0
+    assert tiny.first_nd_fft(a.shape, b.shape, "same", a.dtype, False) == tiny.ND_DIRECT_ROUTE_SECONDS
+    assert tiny.first_nd_fft((82, 56), (25, 25), "full", a.dtype, False) == tiny.ND_FFT_ROUTE_SECONDS
     want = scipy.signal.convolve(a, b, "same", method="direct")
     assert_close(fftconv.convolve(a, b, "same"), want, ulps=64)
     assert not planned

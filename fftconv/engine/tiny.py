@@ -184,10 +184,17 @@ SIGNAL_FFT_ROUTE_SECONDS = 0.005
 #: 5x5 0.14 against 0.20; but 100x120 * 3x3 float32 0.29 against 0.26 and 200x150 * 9x9
 #: float64 0.41 against 0.32, which stay on the pipeline). In a fresh process both cost more
 #: (the route 0.48 against 0.96 ms; 0.68 against 1.02; 0.50 against 0.56; scipy's first calls
-#: 0.68-0.83, 0.77-0.85, 0.56-0.66). The route is rented while a signature has spent under
-#: `ND_FFT_ROUTE_SECONDS` on it: the pipeline's settled calls may run the compiled direct sum
-#: at a fraction of the transforms' time (75x97 * 10x10 float32: 0.04 ms a call against 0.2).
-ND_FFT_ROUTE_SECONDS = 0.5e-3
+#: 0.68-0.83, 0.77-0.85, 0.56-0.66). The route is rented (a ski rental: the pipeline's start
+#: is paid once the calls on the route have cost about what it would save them) while a
+#: signature has spent under `ND_FFT_ROUTE_SECONDS` on it where the transforms beat the direct
+#: sum's run too (the pipeline would settle on transforms as well, on pocketfft until FFTW has
+#: measured them: each call on the route costs little more), else under
+#: `ND_DIRECT_ROUTE_SECONDS`: the pipeline's settled calls run the compiled direct sum at a
+#: fraction of the transforms' time (75x97 * 10x10 float32: 0.04 ms a call against 0.2). Renting
+#: the first call only had left the pipeline's start to the second, a fresh process' 0.6-0.8 ms
+#: against scipy's 0.2-0.3.
+ND_FFT_ROUTE_SECONDS = 2e-3
+ND_DIRECT_ROUTE_SECONDS = 0.5e-3
 PIPELINE_FIRST_SECONDS = 0.22e-3
 FFT_ROUTE_ND_CALL_SECONDS = 0.1e-3
 FFT_ROUTE_ND_POINT_SECONDS = 0.6e-9
@@ -464,15 +471,15 @@ def first_nd_fft(shape1: tuple[int, ...], shape2: tuple[int, ...], mode: str, dt
     its start), with transforms of at least `ND_FFT_ROUTE_POINTS` points, and no 'valid'
     correlation that needs scipy's swap. Rented for `ND_FFT_ROUTE_SECONDS` where the
     transforms are quicker than the direct sum's run too (the pipeline's settled calls would
-    run transforms as well); else for the first call only (they would run the direct sum).
+    run transforms as well), else for `ND_DIRECT_ROUTE_SECONDS` (they would run the direct sum).
 
     Examples
     --------
     >>> import numpy as np
     >>> first_nd_fft((82, 56), (25, 25), "full", np.dtype(np.float64), False) == ND_FFT_ROUTE_SECONDS
     True
-    >>> first_nd_fft((64, 64), (3, 3), "same", np.dtype(np.float64), False)  # the first call only
-    0.0
+    >>> first_nd_fft((64, 64), (3, 3), "same", np.dtype(np.float64), False) == ND_DIRECT_ROUTE_SECONDS
+    True
     >>> first_nd_fft((100, 120), (3, 3), "same", np.dtype(np.float32), False) is None  # the direct sum
     True
     """
@@ -488,7 +495,7 @@ def first_nd_fft(shape1: tuple[int, ...], shape2: tuple[int, ...], mode: str, dt
     pipeline_first = PIPELINE_FIRST_SECONDS + direct_run
     if fft_seconds > ND_ROUTE_MOST_SECONDS or ND_ROUTE_MARGIN * fft_seconds > pipeline_first:
         return None
-    return ND_FFT_ROUTE_SECONDS if fft_seconds <= direct_run else 0.0
+    return ND_FFT_ROUTE_SECONDS if fft_seconds <= direct_run else ND_DIRECT_ROUTE_SECONDS
 
 
 def signal_fft_first(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
