@@ -76,6 +76,10 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     known = lane.get(key)
     if known is not None:  # this signature was checked and planned before
         return known(in1)
+    if among is None and conventions is SIGNAL:  # a signature's first calls: NumPy's transforms
+        small = tiny.signal_fft_first(in1, in2, mode, method, axes, threads, correlate)
+        if small is not None:
+            return small
     a = as_operand(in1, "in1")
     b = as_operand(in2, "in2")
     check_mode(mode, fft_wording=among is not None)

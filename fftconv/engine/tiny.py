@@ -173,6 +173,8 @@ FFT_ROUTE_CALL_SECONDS = 0.2e-3
 #: 1.0 ms through it, 0.4 once settled, scipy 0.6; AMD EPYC Zen 4).
 _signal_fft_spent: dict[tuple, float] = {}
 SIGNAL_FFT_ROUTE_SECONDS = 0.005
+#: ... and the rent each signature was given (`signal_fft_first`).
+_signal_fft_rent: dict[tuple, float] = {}
 #: Signatures of two or more dimensions take the transforms on their first calls too
 #: (`first_nd_fft`) where they are clearly quicker than the pipeline's first call
 #: (`ND_ROUTE_MARGIN`), priced as in a process past its own first calls: the pipeline's
@@ -334,10 +336,11 @@ def _only_axis(axes: object) -> bool:
 def signal_call(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
                 correlate: bool) -> np.ndarray | None:
     """The answer of an N-d ``convolve``/``correlate`` call from the first tiny route that
-    takes it (`signal_1d`, `signal_2d_nd`, `signal_nd`, then on a signature's first calls
-    `signal_fft_first`), else None. Arrays of two or more dimensions whose 'same' or 'full'
-    window needs more multiply-adds than any of the loops takes skip their checks (3 of a
-    repeated 64x64 * 3x3 call's 9 us).
+    takes it (`signal_1d`, `signal_2d_nd`, `signal_nd`), else None. Arrays of two or more
+    dimensions whose 'same' or 'full' window needs more multiply-adds than any of those routes
+    takes skip their checks (3 of a repeated 64x64 * 3x3 call's 9 us). A signature's first
+    calls may take NumPy's transforms after (`signal_fft_first`, which the facade asks once
+    the lane has no route for the call).
 
     Examples
     --------
@@ -350,15 +353,12 @@ def signal_call(in1: object, in2: object, mode: object, method: object, axes: ob
     if (type(in1) is np.ndarray and type(in2) is np.ndarray and in1.ndim >= 2 and type(mode) is str
             and mode in _WIDE_MODES
             and in1.size * in2.size > max(ROUTED_MACS, COMPLEX_ND_MACS)):
-        # the window has at least in1's size in outputs, each in2's size in taps: no loop takes it
-        return signal_fft_first(in1, in2, mode, method, axes, threads, correlate)
+        return None  # the window has at least in1's size in outputs, each in2's size in taps
     small = signal_1d(in1, in2, mode, method, axes, threads, correlate=correlate)
     if small is None and axes is None:  # 2-D: scipy's loop where it beats even the lane
         small = signal_2d_nd(in1, in2, mode, correlate, method, threads)
     if small is None and axes is None:  # complex 3-D and more: scipy's N-d loop
         small = signal_nd(in1, in2, mode, correlate, method, threads)
-    if small is None:  # a signature's first calls: NumPy's transforms where they are quicker
-        small = signal_fft_first(in1, in2, mode, method, axes, threads, correlate)
     return small
 
 
@@ -409,11 +409,13 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
           and NUMPY_PRODUCT_COST * _products(n, k, mode) > outputs * taps):
         most = 0  # the compiled loop, once planned
     rented = None
-    if first_sight and most < outputs * taps and (
-            outputs * taps <= FIRST_1D_MACS or first_1d_route(n, k, mode, a.dtype, correlate) == "numpy"):
+    if first_sight and most < outputs * taps:
         signature = (n, k, a.dtype.char, mode, correlate)
         if _renting(_spent_1d, signature, RENT_1D_SECONDS):
-            most, rented = outputs * taps, signature
+            if outputs * taps <= FIRST_1D_MACS or first_1d_route(n, k, mode, a.dtype, correlate) == "numpy":
+                most, rented = outputs * taps, signature
+            else:  # for good: its later calls skip the pricing
+                _pay(_spent_1d, signature, math.inf)
     if outputs * taps > most or not _default_threads(threads) or not _unforced(method):
         return None
     started = time.perf_counter()
@@ -522,14 +524,21 @@ def signal_fft_first(in1: object, in2: object, mode: object, method: object, axe
             or not (axes is None or (a.ndim == 1 and _only_axis(axes)))):
         return None
     signature = (a.shape, b.shape, a.dtype.char, mode, correlate)
-    if a.ndim == 1:
-        if not (_renting(_signal_fft_spent, signature, SIGNAL_FFT_ROUTE_SECONDS)
-                and first_1d_route(a.shape[0], b.shape[0], mode, a.dtype, correlate) == "fft"):
-            return None
+    if signature in _signal_fft_spent:
+        rent = _signal_fft_rent.get(signature, 0.0)
+    elif a.ndim == 1:
+        rent = SIGNAL_FFT_ROUTE_SECONDS if first_1d_route(a.shape[0], b.shape[0], mode, a.dtype,
+                                                          correlate) == "fft" else None
     else:
         rent = first_nd_fft(a.shape, b.shape, mode, a.dtype, correlate)
-        if rent is None or not _renting(_signal_fft_spent, signature, rent):
-            return None
+    if rent is None:  # declined for good: its later calls skip the pricing
+        _pay(_signal_fft_spent, signature, math.inf)
+        return None
+    if not _renting(_signal_fft_spent, signature, rent):
+        return None
+    if len(_signal_fft_rent) >= SEEN_1D:
+        _signal_fft_rent.clear()
+    _signal_fft_rent[signature] = rent
     window = _fft_window(a.shape, b.shape, mode)
     if window is None or not (np.isfinite(a).all() and np.isfinite(b).all()):
         return None  # the pipeline raises scipy's error, or keeps non-finite values local
