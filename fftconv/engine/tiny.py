@@ -203,9 +203,10 @@ FFT_ROUTE_ND_POINT_SECONDS = 0.6e-9
 ND_ROUTE_MARGIN = 1.25
 #: ... up to this estimate: beyond, the pipeline's start is a small part of the call.
 ND_ROUTE_MOST_SECONDS = 1e-3
-#: ... from this many transform points: smaller problems cost the pipeline tens of
-#: microseconds, not its mid-size first call's planning and first transforms.
-ND_FFT_ROUTE_POINTS = 4096
+#: ... beyond this many points of the full convolution: smaller problems cost the pipeline tens
+#: of microseconds, not its mid-size first call's planning and first transforms (and in float32
+#: it transforms them in float64, `fftconv.executors.spectral.PRECISE_POINTS`).
+ND_FFT_ROUTE_POINTS = PRECISE_POINTS
 #: The compiled direct sum's cost a product as the calibrated cost model prices it here
 #: (0.029-0.040 ns float32, 0.037-0.057 float64 for 2-D and 3-D kernels of 9 to 1,100 taps).
 COMPILED_PRODUCT_SECONDS = {np.dtype(np.float32): 0.03e-9, np.dtype(np.float64): 0.045e-9}
@@ -433,8 +434,9 @@ def first_1d_route(n: int, k: int, mode: str, dtype: np.dtype, correlate: bool) 
     """For a 1-D real signature's first calls: 'numpy' (``numpy.convolve``) or 'fft' (three
     NumPy transforms, `signal_fft_first`), whichever is estimated the quicker, when that is under
     `ROUTE_1D_MOST_SECONDS`; else None (the pipeline). The FFT route takes transforms of at
-    most `FIRST_FFT_1D_POINTS` points, float32 ones only beyond
-    `fftconv.executors.spectral.PRECISE_POINTS` (the pipeline transforms fewer in float64), and
+    most `FIRST_FFT_1D_POINTS` points, float32 ones only for a full convolution beyond
+    `fftconv.executors.spectral.PRECISE_POINTS` points (the pipeline transforms those in
+    float64), and
     no 'valid' correlation with the longer kernel (scipy swaps it and reverses the answer).
 
     Examples
@@ -454,7 +456,7 @@ def first_1d_route(n: int, k: int, mode: str, dtype: np.dtype, correlate: bool) 
     numpy_seconds = per_product * _products(n, k, mode) + NUMPY_OUTPUT_SECONDS * outputs
     fft_seconds = math.inf
     points = next_fast_length(n + k - 1)
-    single_rounding = dtype.itemsize == 4 and points <= PRECISE_POINTS  # the pipeline: float64 there
+    single_rounding = dtype.itemsize == 4 and n + k - 1 <= PRECISE_POINTS  # the pipeline: float64 there
     swapped = correlate and mode == "valid" and n < k
     if points <= FIRST_FFT_1D_POINTS and not single_rounding and not swapped:
         fft_seconds = FFT_ROUTE_CALL_SECONDS + FFT_ROUTE_POINT_SECONDS[dtype] * points * math.log2(points)
@@ -470,8 +472,8 @@ def first_nd_fft(shape1: tuple[int, ...], shape2: tuple[int, ...], mode: str, dt
     where it is estimated at most `ND_ROUTE_MOST_SECONDS` and `ND_ROUTE_MARGIN` times quicker
     than the pipeline's first call with the compiled direct sum (`PIPELINE_FIRST_SECONDS`, and
     `COMPILED_PRODUCT_SECONDS` a product; with an FFT the pipeline's run is the route's, plus
-    its start), with transforms of at least `ND_FFT_ROUTE_POINTS` points, and no 'valid'
-    correlation that needs scipy's swap. Rented for `ND_FFT_ROUTE_SECONDS` where the
+    its start), with a full convolution of more than `ND_FFT_ROUTE_POINTS` points, and no
+    'valid' correlation that needs scipy's swap. Rented for `ND_FFT_ROUTE_SECONDS` where the
     transforms are quicker than the direct sum's run too (the pipeline's settled calls would
     run transforms as well), else for `ND_DIRECT_ROUTE_SECONDS` (they would run the direct sum).
 
@@ -488,9 +490,9 @@ def first_nd_fft(shape1: tuple[int, ...], shape2: tuple[int, ...], mode: str, dt
     per_product = COMPILED_PRODUCT_SECONDS.get(dtype)
     if per_product is None or (correlate and mode == "valid" and any(n < k for n, k in zip(shape1, shape2))):
         return None
+    if math.prod(n + k - 1 for n, k in zip(shape1, shape2)) <= ND_FFT_ROUTE_POINTS:
+        return None  # small, or float32 the pipeline would transform in float64 (`PRECISE_POINTS`)
     points = math.prod(next_fast_length(n + k - 1) for n, k in zip(shape1, shape2))
-    if points < ND_FFT_ROUTE_POINTS:
-        return None
     fft_seconds = FFT_ROUTE_ND_CALL_SECONDS + FFT_ROUTE_ND_POINT_SECONDS * points * math.log2(points)
     window = [{"full": n + k - 1, "same": n, "valid": abs(n - k) + 1}[mode] for n, k in zip(shape1, shape2)]
     direct_run = per_product * math.prod(window) * math.prod(shape2)
