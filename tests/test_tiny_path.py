@@ -31,6 +31,16 @@ def values(rng, shape, dtype):
 
 
 @pytest.fixture
+def planned(monkeypatch):
+    """One entry a call of the engine's planner (`fftconv.engine.run.plan`): empty while every
+    call took a route that needs no plan."""
+    calls = []
+    original = run.plan
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    return calls
+
+
+@pytest.fixture
 def counted(monkeypatch):
     """How many times each scipy loop was called."""
     calls = {"signal": 0, "ndimage": 0}
@@ -129,12 +139,9 @@ def test_what_stays_on_the_pipeline(rng, counted):
     (605, 77, "valid", True, True),  # 40,733 in 529 outputs: numpy's
     (21398, 9, "full", True, True),  # 192,654 of a 9-tap kernel: numpy's own loop
 ])
-def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, n, k, mode, first, repeats):
+def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, planned, n, k, mode, first, repeats):
     """A 1-D signature's first call goes to numpy.convolve up to `FIRST_1D_MACS` (planning it
     costs more); its repeats up to the tiny limits."""
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     monkeypatch.setattr(tiny, "_spent_1d", {})
     monkeypatch.setattr(tiny, "RENT_1D_SECONDS", 1e-9)  # the first call only
     a, b = rng.standard_normal(n).astype(np.float32), rng.standard_normal(k).astype(np.float32)
@@ -179,12 +186,9 @@ def test_float32_1d_calls_of_mid_kernels_are_summed_by_the_compiled_loop(rng, mo
         assert used == [name, name]
 
 
-def test_a_1d_signature_rents_numpy_until_its_calls_cost_what_planning_does(rng, monkeypatch):
+def test_a_1d_signature_rents_numpy_until_its_calls_cost_what_planning_does(rng, monkeypatch, planned):
     """Only its first call was handed over: 2409 * 603 'valid' float32's second call, planned,
     took 0.76 ms where numpy takes 0.1 (scipy's 0.14)."""
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     monkeypatch.setattr(tiny, "_spent_1d", {})
     a, b = rng.standard_normal(3000).astype(np.float32), rng.standard_normal(719).astype(np.float32)
     want = scipy.signal.convolve(a, b, "valid", method="direct")
@@ -290,15 +294,12 @@ def test_tiny_real_ndimage_calls_run_scipys_loop_as_its_public_functions(rng, mo
 
 
 @pytest.mark.parametrize("dtype", ["complex64", "complex128", "float32", "float64"])
-def test_tiny_nd_calls_take_scipys_nd_loop(rng, monkeypatch, dtype):
+def test_tiny_nd_calls_take_scipys_nd_loop(rng, monkeypatch, planned, dtype):
     """A tiny `convolve`/`correlate` of 3 or more dimensions is scipy's N-d direct loop
     (complex: fftconv has no compiled complex loop; real: the pipeline's fixed cost, 28-62 us,
     is more than scipy's whole call, and had made 4x4x4 * 2x2x2 'full' 1.51x scipy's time):
     scipy's direct answer to the bit, no plan; what scipy would swap (a 'full' window's larger
     kernel, a 'valid' one) takes the pipeline."""
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     for (s1, s2), mode, name in itertools.product(
             [((4, 4, 4), (2, 2, 2)), ((5, 3, 4), (3, 2, 1)), ((3, 4, 2, 3), (2, 1, 2, 2))], MODES_2D,
             ["convolve", "correlate"]):
@@ -413,14 +414,11 @@ def test_tiny_2d_nd_convolve_calls_equal_the_pipelines_direct_sum(rng, counted, 
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "int64"])
-def test_tiny_correlate_calls_equal_the_pipelines_direct_sum(rng, monkeypatch, counted, dtype):
+def test_tiny_correlate_calls_equal_the_pipelines_direct_sum(rng, monkeypatch, planned, counted, dtype):
     """Tiny `fftconv.correlate` calls take numpy.correlate (1-D) or scipy's 2-D loop, which
     conjugate complex kernels as scipy does (an even kernel's 'same' window in 2-D: the loop's
     'full' one, sliced), except a 1-D 'same' window longer than ``in1`` (NumPy keeps the
     longer operand's length)."""
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     cases = [((8,), (3,)), ((3,), (8,)), ((8,), (4,)), ((4,), (8,)), ((1,), (4,)),
              ((4, 4), (2, 2)), ((7, 5), (3, 3)), ((3, 2), (5, 4)), ((6, 6), (2, 3))]
     for (s1, s2), mode in itertools.product(cases, MODES_2D):
@@ -445,11 +443,8 @@ def test_tiny_correlate_calls_equal_the_pipelines_direct_sum(rng, monkeypatch, c
 @pytest.mark.parametrize(("n", "k", "mode", "dtype"), [
     (5000, 300, "full", np.float64), (300, 5000, "same", np.float32), (300, 5000, "valid", np.float64),
     (4097, 129, "valid", np.float32), (1000, 1200, "same", np.float64)])
-def test_a_one_dimensional_fftconvolve_signatures_first_call_needs_no_plan(rng, monkeypatch, n, k, mode,
-                                                                              dtype):
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
+def test_a_one_dimensional_fftconvolve_signatures_first_call_needs_no_plan(rng, monkeypatch, planned, n, k,
+                                                                              mode, dtype):
     monkeypatch.setattr(tiny, "_fft_1d_spent", {})
     monkeypatch.setattr(tiny, "FFT_1D_ROUTE_SECONDS", 0.0)  # the first call's time spends it all
     a, b = rng.standard_normal(n).astype(dtype), rng.standard_normal(k).astype(dtype)
@@ -465,12 +460,9 @@ def test_a_one_dimensional_fftconvolve_signatures_first_call_needs_no_plan(rng, 
 @pytest.mark.parametrize("mode", MODES_2D)
 @pytest.mark.parametrize(("s1", "s2"), [((9,), (4,)), ((4,), (9,)), ((300,), (31,)), ((16, 16), (3, 3)),
                                         ((3, 5), (6, 7)), ((8, 8, 8), (3, 3, 3))])
-def test_small_fftconvolve_calls_need_no_plan_on_any_call(rng, monkeypatch, s1, s2, mode, dtype):
+def test_small_fftconvolve_calls_need_no_plan_on_any_call(rng, monkeypatch, planned, s1, s2, mode, dtype):
     """Transforms of at most `SMALL_FFT_POINTS` points run NumPy's FFTs on every call, as
     scipy's ``fftconvolve`` centres and swaps its windows."""
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     a, b = values(rng, s1, dtype), values(rng, s2, dtype)
     want = scipy.signal.fftconvolve(a, b, mode)
     for _ in range(3):
@@ -483,14 +475,11 @@ def test_small_fftconvolve_calls_need_no_plan_on_any_call(rng, monkeypatch, s1, 
     assert planned
 
 
-def test_small_fftconvolve_leaves_to_the_pipeline_what_it_must_answer(rng, monkeypatch):
+def test_small_fftconvolve_leaves_to_the_pipeline_what_it_must_answer(rng, monkeypatch, planned):
     """Non-finite values (kept local), 'valid' operands neither containing the other (scipy's
     error), other axes and larger transforms go through the pipeline."""
     monkeypatch.setattr(tiny, "_fft_1d_spent", {})
     monkeypatch.setattr(tiny, "FFT_1D_ROUTE_SECONDS", 0.0)
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     a = rng.standard_normal(40)
     a[20] = np.inf
     got = fftconv.fftconvolve(a, np.ones(3), "same")
@@ -506,15 +495,12 @@ def test_small_fftconvolve_leaves_to_the_pipeline_what_it_must_answer(rng, monke
     assert len(planned) == 3
 
 
-def test_a_1d_fftconvolve_signature_rents_numpys_ffts_until_the_pipelines_start(rng, monkeypatch):
+def test_a_1d_fftconvolve_signature_rents_numpys_ffts_until_the_pipelines_start(rng, monkeypatch, planned):
     """The repeats of a 1-D signature whose transforms are over `SMALL_FFT_POINTS` stay on
     NumPy's FFTs until they have spent `FFT_1D_ROUTE_SECONDS` there; then the pipeline."""
     from fftconv.engine import lane
 
     lane.clear()  # an earlier test's pipeline call of this signature left a route: no plan then
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     monkeypatch.setattr(tiny, "_fft_1d_spent", {})
     monkeypatch.setattr(tiny, "FFT_1D_ROUTE_SECONDS", 0.003)
     a, b = rng.standard_normal(5000), rng.standard_normal(300)
@@ -534,13 +520,10 @@ def test_a_1d_fftconvolve_signature_rents_numpys_ffts_until_the_pipelines_start(
     (4000, 6000, "valid", np.float64, False), (6000, 2000, "valid", np.float32, True),
     (2048, 2048, "full", np.float64, False)])
 def test_a_1d_convolve_signatures_first_calls_take_numpys_transforms_where_quicker(
-        rng, monkeypatch, n, k, mode, dtype, correlate):
+        rng, monkeypatch, planned, n, k, mode, dtype, correlate):
     """A 1-D real `convolve`/`correlate` signature whose direct sum costs more than three NumPy
     transforms runs them on its first calls, without planning (through the pipeline, fresh
     processes' first calls took 1.3-2x scipy's), and answers as scipy's direct sums do."""
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     monkeypatch.setattr(tiny, "_signal_fft_spent", {})
     monkeypatch.setattr(tiny, "_spent_1d", {})
     name = "correlate" if correlate else "convolve"
@@ -588,15 +571,12 @@ def test_the_1d_fft_route_leaves_to_the_pipeline_what_only_it_answers(rng, monke
         assert route(a, b, "same", "auto", None, None, False) is None
 
 
-def test_a_1d_convolve_signature_rents_numpys_transforms_until_the_pipelines_start(rng, monkeypatch):
+def test_a_1d_convolve_signature_rents_numpys_transforms_until_the_pipelines_start(rng, monkeypatch, planned):
     """Its repeats stay on the route until they have spent `SIGNAL_FFT_ROUTE_SECONDS` there;
     then the pipeline, which settles faster than the route (FFTW's measured plans)."""
     from fftconv.engine import lane
 
     lane.clear()
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     monkeypatch.setattr(tiny, "_signal_fft_spent", {})
     monkeypatch.setattr(tiny, "SIGNAL_FFT_ROUTE_SECONDS", 0.003)
     a, b = rng.standard_normal(20000), rng.standard_normal(1000)
@@ -609,12 +589,9 @@ def test_a_1d_convolve_signature_rents_numpys_transforms_until_the_pipelines_sta
     assert len(planned) == 1 and calls > 1 and spent >= 0.003
 
 
-def test_a_1d_signature_whose_numpy_sum_is_quicker_rents_it_beyond_the_first_limit(rng, monkeypatch):
+def test_a_1d_signature_whose_numpy_sum_is_quicker_rents_it_beyond_the_first_limit(rng, monkeypatch, planned):
     """Over `FIRST_1D_MACS`, a first call whose ``numpy.convolve`` is estimated quicker than
     the transforms (and than the pipeline's start) is summed by NumPy, unplanned."""
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     monkeypatch.setattr(tiny, "_spent_1d", {})
     a, b = rng.standard_normal(20000), rng.standard_normal(128)
     assert 20000 * 128 > tiny.FIRST_1D_MACS
@@ -627,13 +604,10 @@ def test_a_1d_signature_whose_numpy_sum_is_quicker_rents_it_beyond_the_first_lim
     ((82, 56), (25, 25), "full", np.float64, False), ((120, 103), (33, 33), "valid", np.float32, True),
     ((85, 241), (33, 34), "same", np.float64, True), ((40, 36, 30), (9, 9, 9), "full", np.float32, False)])
 def test_a_nd_signatures_first_call_takes_numpys_transforms_where_clearly_quicker(
-        rng, monkeypatch, s1, s2, mode, dtype, correlate):
+        rng, monkeypatch, planned, s1, s2, mode, dtype, correlate):
     """Mid-size 2-D and 3-D first calls whose FFT is quick beside their direct sum run three
     NumPy transforms unplanned (through the pipeline a fresh process' 82x56 * 25x25 'full'
     took 0.96 ms, scipy 0.68-0.83, the route 0.48), and answer as scipy's direct sums do."""
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     monkeypatch.setattr(tiny, "_signal_fft_spent", {})
     name = "correlate" if correlate else "convolve"
     a, b = rng.standard_normal(s1).astype(dtype), rng.standard_normal(s2).astype(dtype)
@@ -646,14 +620,11 @@ def test_a_nd_signatures_first_call_takes_numpys_transforms_where_clearly_quicke
     assert_close(got, want.astype(dtype), ulps=ulps)
 
 
-def test_a_nd_signature_whose_direct_sum_wins_is_planned_or_routed_once(rng, monkeypatch):
+def test_a_nd_signature_whose_direct_sum_wins_is_planned_or_routed_once(rng, monkeypatch, planned):
     """A small kernel on a larger image stays on the pipeline (its compiled direct sum's first
     call is quicker than the transforms: 100x120 * 3x3 float32 0.26 against 0.29-0.36 ms); one
     whose first calls the transforms win but whose settled calls the direct sum wins takes the
     route for `ND_DIRECT_ROUTE_SECONDS` only (64x64 * 3x3: 9 us a call once in the lane)."""
-    planned = []
-    original = run.plan
-    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: planned.append(1) or original(*args, **kwargs))
     monkeypatch.setattr(tiny, "_signal_fft_spent", {})
     a, b = rng.standard_normal((100, 120)).astype(np.float32), rng.standard_normal((3, 3)).astype(np.float32)
     assert tiny.first_nd_fft(a.shape, b.shape, "same", a.dtype, False) is None
