@@ -36,9 +36,10 @@ def typical_time(func: Callable[[], object], min_seconds: float, max_runs: int =
 #: second plans in full (`fftconv.engine.run.FIRST_SIGHT_SECONDS`), where a trial may start.
 SETTLE_FIRST_CALLS = 3
 #: ... and calls in a row that leave the trials as they were, once its calls have taken
-#: `SETTLE_SECONDS`: a 1-D signature rents NumPy's routes for its first calls (up to 1 ms of
-#: ``numpy.convolve``, 20 ms of an ``fftconvolve``'s transforms: `fftconv.engine.tiny`), and
-#: only then meets the pipeline, its quick plan and its trial. Looking after three calls had
+#: `SETTLE_SECONDS`: a signature rents NumPy's routes for its first calls (up to 1 ms of
+#: ``numpy.convolve``, 20 ms of an ``fftconvolve``'s transforms, 5 ms of a 1-D ``convolve``'s,
+#: 2 ms in 2-D and 3-D: `fftconv.engine.tiny`), and only then meets the pipeline, its quick plan
+#: and its trial. Looking after three calls had
 #: timed 5000 * 300 'valid' float64 on the rented route and then the trial's first contender,
 #: 182 us where its settled calls take 111 (AMD EPYC Zen 3, 1 thread).
 SETTLE_QUIET_CALLS = 3
