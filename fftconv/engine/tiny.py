@@ -452,8 +452,7 @@ def first_1d_route(n: int, k: int, mode: str, dtype: np.dtype, correlate: bool) 
     per_product = NUMPY_PRODUCT_SECONDS.get(dtype)
     if per_product is None:
         return None
-    outputs = {"full": n + k - 1, "same": n, "valid": abs(n - k) + 1}[mode]
-    numpy_seconds = per_product * _products(n, k, mode) + NUMPY_OUTPUT_SECONDS * outputs
+    numpy_seconds = per_product * _products(n, k, mode) + NUMPY_OUTPUT_SECONDS * _window_length(n, k, mode)
     fft_seconds = math.inf
     points = next_fast_length(n + k - 1)
     single_rounding = dtype.itemsize == 4 and n + k - 1 <= PRECISE_POINTS  # the pipeline: float64 there
@@ -494,12 +493,18 @@ def first_nd_fft(shape1: tuple[int, ...], shape2: tuple[int, ...], mode: str, dt
         return None  # small, or float32 the pipeline would transform in float64 (`PRECISE_POINTS`)
     points = math.prod(next_fast_length(n + k - 1) for n, k in zip(shape1, shape2))
     fft_seconds = FFT_ROUTE_ND_CALL_SECONDS + FFT_ROUTE_ND_POINT_SECONDS * points * math.log2(points)
-    window = [{"full": n + k - 1, "same": n, "valid": abs(n - k) + 1}[mode] for n, k in zip(shape1, shape2)]
-    direct_run = per_product * math.prod(window) * math.prod(shape2)
+    outputs = math.prod(_window_length(n, k, mode) for n, k in zip(shape1, shape2))
+    direct_run = per_product * outputs * math.prod(shape2)
     pipeline_first = PIPELINE_FIRST_SECONDS + direct_run
     if fft_seconds > ND_ROUTE_MOST_SECONDS or ND_ROUTE_MARGIN * fft_seconds > pipeline_first:
         return None
     return ND_FFT_ROUTE_SECONDS if fft_seconds <= direct_run else ND_DIRECT_ROUTE_SECONDS
+
+
+def _window_length(n: int, k: int, mode: str) -> int:
+    """Outputs of one axis of ``mode``'s window ('valid': the operands swapped where ``k`` is
+    the longer, as scipy's convolution swaps them)."""
+    return {"full": n + k - 1, "same": n, "valid": abs(n - k) + 1}[mode]
 
 
 def signal_fft_first(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
