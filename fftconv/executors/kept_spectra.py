@@ -49,6 +49,18 @@ def budget() -> int:
     return BUDGET_BYTES if limit is None else min(BUDGET_BYTES, limit // 4)
 
 
+def keeps(nbytes: float) -> bool:
+    """Whether a spectrum and kernel copy of ``nbytes`` in all are kept for the calls that
+    repeat the kernel (`budget`).
+
+    Examples
+    --------
+    >>> keeps(1 << 20), keeps(1 << 40)
+    (True, False)
+    """
+    return nbytes <= budget()
+
+
 def spectrum_of(kernel: np.ndarray, decided_by: Hashable, make: Callable[[], np.ndarray]) -> np.ndarray:
     """The spectrum ``make()`` returns for ``kernel``, made once for calls that repeat the
     kernel and ``decided_by`` (what else decides the spectrum), read-only (a kernel of Python

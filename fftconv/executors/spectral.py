@@ -175,10 +175,35 @@ def spectral_seconds(spec: Spec, fft_shape: tuple[int, ...], tiles: int, dtype: 
     else:  # the backend's threads inside each transform; a batch of transforms splits like a dimension
         rank = len(fft_shape) + (batch_points > 1)
         work = tiles * (costs.threaded_fft(transforms, inner, rank) + rest)
-    kernel = costs.threaded_fft(costs.fft_seconds(points, itemsize, real, prec, 1, len(fft_shape)),
-                                kernel_fft_threads(fft_shape, spec.threads), len(fft_shape))
-    kernel += costs.copy_seconds(points, itemsize, 0)
-    return costs.call_overhead + work + kernel
+    return costs.call_overhead + work + kernel_transform_seconds(spec, fft_shape, dtype, costs)
+
+
+def kernel_transform_seconds(spec: Spec, fft_shape: tuple[int, ...], dtype: np.dtype,
+                             costs: CostModel) -> float:
+    """Estimated seconds of the kernel's transform at ``fft_shape`` (part of `spectral_seconds`)."""
+    points, rank = math.prod(fft_shape), len(fft_shape)
+    seconds = costs.fft_seconds(points, dtype.itemsize, dtype.kind != "c", precision(dtype), 1, rank)
+    return (costs.threaded_fft(seconds, kernel_fft_threads(fft_shape, spec.threads), rank)
+            + costs.copy_seconds(points, dtype.itemsize, 0))
+
+
+def repeated_call_seconds(spec: Spec, seconds: float, fft_shape: tuple[int, ...], dtype: np.dtype,
+                          costs: CostModel) -> float:
+    """``seconds`` of a layout (`spectral_seconds`) as the calls that repeat its kernel pay
+    them: without the kernel's transform where its spectrum fits those kept
+    (`kept_spectra`). The estimate an executor competes with is this one: a plan serves a
+    signature's repeated calls. Charged on every call, the kernel's transform had priced the
+    whole-array FFT a transform in three too high beside the tiles (whose kernel transform is
+    one tile's): at 1 thread it ran at 0.61-0.89 of its estimate on twelve mid sizes, the tiles
+    at 0.78-1.22, and the model chose the tiles where the FFT was up to 2.5x faster, for a trial
+    to put right (AMD EPYC Zen 4; 0.89-1.22 against 0.95-1.33 once not charged). The tiles'
+    layout search keeps charging it: there it stands for what larger tiles keep and a
+    changing kernel pays (without it the search took 288x540 tiles of 2.4 MiB where 120x150
+    ones of 0.3 MiB ran as fast, 512² * 15² float64)."""
+    spectrum_bytes = math.prod(fft_shape) * dtype.itemsize * (1 if dtype.kind != "c" else 2)
+    if kept_spectra.keeps(spectrum_bytes + math.prod(spec.shape2) * dtype.itemsize):
+        return seconds - kernel_transform_seconds(spec, fft_shape, dtype, costs)
+    return seconds
 
 
 #: Most points of a float32 or complex64 convolution (its batch included) that its transforms
@@ -229,6 +254,7 @@ class SpectralExecutor(Executor):
                                        dtype.kind != "c", spec.threads)
         operands = operand_bytes(spec.shape1, spec.windows, spec.batch_points, dtype)
         seconds = spectral_seconds(spec, layout.fft_shape, layout.tiles, dtype, costs, operands)
+        seconds = repeated_call_seconds(spec, seconds, layout.fft_shape, dtype, costs)
         return Estimate(seconds, workspace, layout)
 
     def whole_layout(self, spec: Spec) -> FFTLayout:

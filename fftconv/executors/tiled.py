@@ -26,9 +26,17 @@ import numpy as np
 from ..core.geometry import Window
 from ..core.problem import Spec
 from ..planning.costs import CostModel, precision
+from . import kept_spectra
 from .base import Estimate
 from .fft_lengths import fast_lengths_between
-from .spectral import FFTLayout, SpectralExecutor, operand_bytes, spectral_seconds, spectral_workspace
+from .spectral import (
+    FFTLayout,
+    SpectralExecutor,
+    operand_bytes,
+    repeated_call_seconds,
+    spectral_seconds,
+    spectral_workspace,
+)
 
 #: Tile lengths tried per axis (evenly spread over the fast lengths in range): 2-D searches
 #: descend through 15², 3-D ones through 25³.
@@ -98,16 +106,17 @@ class OverlapSaveTiles(SpectralExecutor):
         per_axis = self.layout_options(spec)
         if not any(len(options) > 1 for options in per_axis):
             return super().lower_bound(spec, costs)
-        return float(_floors(self, spec, costs).min())
+        return float(_floors(self, spec, costs, True).min())
 
-    def floors(self, spec: Spec, costs: CostModel, per_axis: Sequence[Sequence[tuple[int, bool]]]
-               ) -> np.ndarray:
+    def floors(self, spec: Spec, costs: CostModel, per_axis: Sequence[Sequence[tuple[int, bool]]],
+               repeated: bool = False) -> np.ndarray:
         """Seconds no layout can beat, for every layout of ``per_axis`` at once (an array over
         the options of each axis; inf where no axis is cut: the 'fft' executor's layout):
         `spectral_seconds` with every thread at the best efficiency the model gives any (the
         tiles shared, or FFTW's own threads). Equal to it at one thread: the search then
         prices one or two layouts (it priced its cap of 64, ~1.5 ms of a 300x300 * 17x17
-        call's planning, while this took the transforms and copies as in the cache)."""
+        call's planning, while this took the transforms and copies as in the cache). With
+        ``repeated``, below the estimate a layout competes with (`repeated_call_seconds`)."""
         dtype = self.compute_dtype(spec)
         real, itemsize, rank, batch = dtype.kind != "c", dtype.itemsize, spec.rank, spec.batch_points
         # fft_seconds per point and log2 unit, with its dtype and rank factors but in the cache
@@ -134,11 +143,13 @@ class OverlapSaveTiles(SpectralExecutor):
         one = points * (costs.fft_point_log * radix + costs.fft_point) * unit  # one transform, in the cache
         spectrum = points * itemsize * (1 if real else 2)
         transforms = 2 * batch * one * costs.cache_factors(batch * spectrum)
-        kernel = one * costs.cache_factors(spectrum)
+        kernel = one * costs.cache_factors(spectrum) / speedup + costs.copy_seconds(points, itemsize, 0)
+        if repeated:  # as `repeated_call_seconds` may leave it out, under any memory limit's budget
+            kernel = np.where(spectrum + math.prod(spec.shape2) * itemsize <= kept_spectra.BUDGET_BYTES,
+                              0.0, kernel)
         tile = (transforms + costs.copy_seconds(points * batch, itemsize, operands)
                 + costs.copy_row * rows * batch + costs.tile_overhead)
-        floor = (costs.call_overhead + (tiles * tile + kernel) / speedup
-                 + costs.copy_seconds(points, itemsize, 0))
+        floor = costs.call_overhead + tiles * tile / speedup + kernel
         return np.where(tiled > 0, floor, np.inf)
 
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
@@ -169,12 +180,13 @@ class OverlapSaveTiles(SpectralExecutor):
 
         if not any(len(options) > 1 for options in per_axis):  # nothing to cut: one tile, the whole array
             return self.layout_estimate(spec, whole, costs)
-        if _branch_and_bound(per_axis, _floors(self, spec, costs), cost) == math.inf:
+        if _branch_and_bound(per_axis, _floors(self, spec, costs, False), cost) == math.inf:
             _descend(per_axis, cost)  # nothing priced fits the memory limit: search from the smallest
         tiled_layouts = [p for combo, p in priced.items() if any(t for _, t in combo)]
         fitting = [p for p in tiled_layouts if memory_limit is None or p[1] <= memory_limit]
         seconds, workspace, fft_shape, tiled, tiles = (
             min(fitting) if fitting else min(tiled_layouts, key=lambda p: p[1]))
+        seconds = repeated_call_seconds(spec, seconds, fft_shape, dtype, costs)
         return Estimate(seconds, workspace, FFTLayout(fft_shape, tiled, tiles))
 
 
@@ -185,9 +197,10 @@ def _layout_options(executor: OverlapSaveTiles, spec: Spec) -> tuple[tuple[tuple
 
 
 @functools.lru_cache(maxsize=16)
-def _floors(executor: OverlapSaveTiles, spec: Spec, costs: CostModel) -> np.ndarray:
-    """`OverlapSaveTiles.floors`, computed once for the planner's bound and search (read only)."""
-    floors = executor.floors(spec, costs, executor.layout_options(spec))
+def _floors(executor: OverlapSaveTiles, spec: Spec, costs: CostModel, repeated: bool) -> np.ndarray:
+    """`OverlapSaveTiles.floors`, computed once for the planner's bound (``repeated``: of the
+    estimate a repeated call competes with) and search (read only)."""
+    floors = executor.floors(spec, costs, executor.layout_options(spec), repeated)
     floors.flags.writeable = False
     return floors
 
