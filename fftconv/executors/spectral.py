@@ -196,7 +196,7 @@ def repeated_call_seconds(spec: Spec, seconds: float, fft_shape: tuple[int, ...]
     whole-array FFT a transform in three too high beside the tiles (whose kernel transform is
     one tile's): at 1 thread it ran at 0.61-0.89 of its estimate on twelve mid sizes, the tiles
     at 0.78-1.22, and the model chose the tiles where the FFT was up to 2.5x faster, for a trial
-    to put right (AMD EPYC Zen 4; 0.89-1.22 against 0.95-1.33 once not charged). The tiles'
+    to put right (AMD EPYC Zen 4; 0.86-1.12 against 0.94-1.29 once not charged). The tiles'
     layout search keeps charging it: there it stands for what larger tiles keep and a
     changing kernel pays (without it the search took 288x540 tiles of 2.4 MiB where 120x150
     ones of 0.3 MiB ran as fast, 512² * 15² float64)."""
