@@ -84,6 +84,20 @@ def test_every_shape_mode_and_dtype_matches_scipys_direct_sum(rng, dtype, name):
         assert_close(got, want, ulps=64)  # integers: equal
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_long_signals_with_short_kernels_are_priced_for_the_compiled_loop(rng, dtype):
+    """A 1-D kernel of a few taps was left to np.convolve whatever the signal's length, where
+    the loop is 1.2-2.2x faster once the signal is long (AMD EPYC Zen 4: 300,000 * 3 'same'
+    float32 240 against 110 us, 1,000,000 * 8 float64 1.41 against 0.83 ms): the model decides."""
+    if direct_compiled.loops() is None:
+        pytest.skip("the compiled loops are not built here")
+    a, b = values(rng, (300_000,), np.dtype(dtype)), values(rng, (3,), np.dtype(dtype))
+    plan = fftconv.plan(a, b, "same", threads=1)
+    assert "direct.compiled" in plan.candidates and plan.executor == "direct.compiled"
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    assert_close(fftconv.convolve(a, b, "same", threads=1), want)
+
+
 def test_integer_sums_are_exact_and_wrap_as_numpys(rng):
     a = rng.integers(-(2**40), 2**40, (30, 30))
     b = rng.integers(-(2**30), 2**30, (3, 3))

@@ -41,10 +41,6 @@ from .base import Estimate, Executor, NonFiniteInput
 #: Longest kernel along its second-to-last axis (the loop keeps that many extended rows, plus
 #: a block's, in a ring); the last axis may be any length. ``MAX_TAPS`` in the C source.
 MAX_TAPS = 1024
-#: 1-D kernels up to this long are left to np.convolve (`direct.numpy`): its loop is as fast
-#: (4096 * 3 float64: 2.7 us, this loop 2.6 us) and its call ~3 us cheaper; from 31 taps on
-#: this loop is 4-12x faster (8192 * 31: 17 vs 76 us).
-SHORT_1D_TAPS = 8
 #: What each dtype is summed in (complex numbers: their real and imaginary parts).
 #: Unsigned 64-bit integers are summed as signed ones: the same bits, modulo 2**64.
 _SUMMED_IN = {"f": np.dtype(np.float32), "d": np.dtype(np.float64), "q": np.dtype(np.int64),
@@ -180,8 +176,6 @@ class CompiledLoop(Executor):
         if loops() is None:
             warn_if_missing()
             return False
-        if spec.rank == 1 and spec.batch_points == 1 and spec.shape2[0] <= SHORT_1D_TAPS and not forced:
-            return False  # np.convolve's loop is as fast there, and its call cheaper
         # with batch axes, a kernel axis may come before one of them where the boundary is read
         # in the source's axis order (`run_extended`): then any of its axes may be the rows'
         along_rows = spec.shape2 if spec.batch else spec.shape2[:-1]
