@@ -137,7 +137,9 @@ def test_what_stays_on_the_pipeline(rng, counted):
     # transforms (`first_1d_route`); the repeat, its rent paid, is planned
     (4188, 17, "same", True, False),  # 71,196, but 4,188 dot calls: the compiled loop is 1.85x
     (605, 77, "valid", True, True),  # 40,733 in 529 outputs: numpy's
-    (21398, 9, "full", True, True),  # 192,654 of a 9-tap kernel: numpy's own loop
+    (21398, 9, "full", True, False),  # 192,654 of a 9-tap kernel in 21,406 outputs: the compiled
+    # loop once planned (`tiny.SHORT_1D_OUTPUTS`; 17.5 us against numpy's 31.9, AMD EPYC Zen 4)
+    (10000, 5, "same", True, True),  # 50,000 in 10,000 outputs: numpy's own loop
 ])
 def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, planned, n, k, mode, first, repeats):
     """A 1-D signature's first call goes to numpy.convolve up to `FIRST_1D_MACS` (planning it

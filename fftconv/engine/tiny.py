@@ -93,10 +93,16 @@ NUMPY_PRODUCT_COST = 1.4
 #: ``numpy.convolve`` against the compiled loop through the lane: 600 * 20 float32 11.4 and 9.7
 #: us; 1000 * 40 15.4 and 10.9; 2462 * 80 47.7 and 18.8; 4096 * 60 109 and 21; but 605 * 77
 #: 'valid', 529 outputs, 7.5 us in numpy (2048 outputs, as set before the loop's AVX2 variant
-#: was fixed, had kept 2462 * 80 float64 on numpy at 1.23x the loop's time). Shorter kernels
-#: take numpy's own loop, as fast as the compiled one (21398 * 9 float32: 32 us).
+#: was fixed, had kept 2462 * 80 float64 on numpy at 1.23x the loop's time).
 MID_1D_TAPS = 10
 MID_1D_OUTPUTS = 768
+#: Shorter real kernels take numpy's own loop (no dot calls) for at most this many outputs:
+#: ~0.8 ns an output, where the compiled loop through the lane costs ~8 us and 0.2-0.5 ns an
+#: output (AMD EPYC Zen 4, 1 thread, repeated calls, ``numpy.convolve`` against the loop:
+#: 80000 * 3 'same' float32 65.5 and 26.2 us, 50000 * 5 float64 42.8 and 35.7, 21398 * 9
+#: 'full' float32 31.9 and 17.5; 10000 * 5 float32 9.4 and 10.7, 5000 * 3 float64 3.9 and
+#: 9.4). On AMD EPYC Zen 3 they had tied (21398 * 9 float32: 32 us).
+SHORT_1D_OUTPUTS = 16384
 #: Of those, float32 calls of kernels up to `FLOAT32_LOOP_TAPS` taps are summed by
 #: `fftconv.engine.shifted_sums`' compiled loop, which runs across outputs, rather than by
 #: ``numpy.convolve``'s float32 dot an output (AMD EPYC Zen 4, repeated calls, 'same': 724 * 22
@@ -405,6 +411,8 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     most = LONG_1D_MACS if taps >= LONG_1D_TAPS else SIGNAL_1D_MACS
     mid = MID_1D_OUTPUTS_DOUBLE if a.dtype.itemsize == 8 else MID_1D_OUTPUTS
     if MID_1D_TAPS <= taps < LONG_1D_TAPS and outputs > mid and a.dtype.kind == "f":
+        most = 0  # the compiled loop, once planned
+    elif taps < MID_1D_TAPS and outputs > SHORT_1D_OUTPUTS and a.dtype.kind == "f":
         most = 0  # the compiled loop, once planned
     elif (taps >= LONG_1D_TAPS and a.dtype.kind == "f"
           and NUMPY_PRODUCT_COST * _products(n, k, mode) > outputs * taps):
