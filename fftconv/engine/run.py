@@ -25,7 +25,7 @@ from ..core.problem import Problem, axes_last
 from ..executors import registry
 from ..executors.base import NonFiniteInput
 from ..executors.nonfinite import all_finite, repair, zero_nonfinite
-from ..executors.spectral import KEPT_SPECTRUM_BYTES
+from ..executors.spectral import KEPT_SPECTRUM_BYTES, kept_kernel_seconds
 from ..planning import calibrate
 from ..planning.plan import MemoryLimitError, Plan, format_seconds
 from ..planning.planner import make_plan
@@ -265,8 +265,11 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
     except MemoryLimitError:
         return None
     seconds = quick.candidates[quick.executor].seconds
-    if quick.backend is not None and not _transforms_final(quick):
-        seconds = first_fft_seconds(seconds, quick.fft_shape, costs)
+    if quick.backend is not None:
+        # the first call transforms its kernel, which the estimates of repeated calls leave out
+        seconds += kept_kernel_seconds(spec, quick.fft_shape, quick.compute_dtype, costs)
+        if not _transforms_final(quick):
+            seconds = first_fft_seconds(seconds, quick.fft_shape, costs)
         direct = [(c.seconds, name) for name, c in quick.candidates.items()
                   if c.fits and registry.get(name).method == "direct" and c.seconds < seconds]
         if direct:

@@ -200,10 +200,16 @@ def repeated_call_seconds(spec: Spec, seconds: float, fft_shape: tuple[int, ...]
     layout search keeps charging it: there it stands for what larger tiles keep and a
     changing kernel pays (without it the search took 288x540 tiles of 2.4 MiB where 120x150
     ones of 0.3 MiB ran as fast, 512² * 15² float64)."""
+    return seconds - kept_kernel_seconds(spec, fft_shape, dtype, costs)
+
+
+def kept_kernel_seconds(spec: Spec, fft_shape: tuple[int, ...], dtype: np.dtype, costs: CostModel) -> float:
+    """The seconds of the kernel's transform that `repeated_call_seconds` leaves out: all of
+    it where its spectrum fits those kept, else none. A signature's first call pays them."""
     spectrum_bytes = math.prod(fft_shape) * dtype.itemsize * (1 if dtype.kind != "c" else 2)
     if kept_spectra.keeps(spectrum_bytes + math.prod(spec.shape2) * dtype.itemsize):
-        return seconds - kernel_transform_seconds(spec, fft_shape, dtype, costs)
-    return seconds
+        return kernel_transform_seconds(spec, fft_shape, dtype, costs)
+    return 0.0
 
 
 #: Most points of a float32 or complex64 convolution (its batch included) that its transforms
