@@ -399,14 +399,9 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     if a.ndim != 1 or b.ndim != 1 or a.dtype != b.dtype or not _only_axis(axes):
         return None
     n, k = a.shape[0], b.shape[0]
-    if mode == "full":
-        outputs = n + k - 1
-    elif mode == "same" and n >= k:
-        outputs = n
-    elif mode == "valid":
-        outputs = abs(n - k) + 1
-    else:
+    if mode not in _SIGNAL_MODES or (mode == "same" and n < k):
         return None
+    outputs = _window_length(n, k, mode)
     taps = min(n, k)
     most = LONG_1D_MACS if taps >= LONG_1D_TAPS else SIGNAL_1D_MACS
     mid = MID_1D_OUTPUTS_DOUBLE if a.dtype.itemsize == 8 else MID_1D_OUTPUTS
@@ -534,7 +529,7 @@ def signal_fft_first(in1: object, in2: object, mode: object, method: object, axe
     if type(mode) is not str or not (_plain(in1, _FLOAT_REALS) and _plain(in2, _FLOAT_REALS)):
         return None
     a, b = in1, in2
-    if (a.ndim != b.ndim or a.ndim == 0 or a.dtype != b.dtype or mode not in _FFT_MODES
+    if (a.ndim != b.ndim or a.ndim == 0 or a.dtype != b.dtype or mode not in _SIGNAL_MODES
             or not _default_threads(threads) or type(method) is not str or not _unforced(method)
             or not (axes is None or (a.ndim == 1 and _only_axis(axes)))):
         return None
@@ -565,8 +560,8 @@ def signal_fft_first(in1: object, in2: object, mode: object, method: object, axe
     return result if np.isfinite(result).all() else None
 
 
-#: The modes `signal_fft_first` answers (any other: the pipeline raises scipy's error).
-_FFT_MODES = ("full", "same", "valid")
+#: The modes `signal_1d` and `signal_fft_first` answer (any other: the pipeline raises scipy's error).
+_SIGNAL_MODES = ("full", "same", "valid")
 _SINGLE = frozenset((np.dtype(np.float32), np.dtype(np.complex64)))
 
 
