@@ -546,3 +546,22 @@ def test_calls_with_new_kernels_during_a_trial_use_their_own_kernel(rng, name, d
             a, b = a + 1j * rng.random(1233), b + 1j * rng.random(1321)
         assert_close(ours(a, b, "full"), theirs(a, b, "full", method="direct") if name != "fftconvolve"
                      else np.convolve(a, b, "full"))
+
+
+def test_a_run_during_which_a_contender_became_final_is_not_timed():
+    """Its transforms' plans were swapped for the measured ones inside that run (47x70x40 *
+    5x5x5 'valid' float32, 2 threads: the tiles timed at 5.2-6.3 ms so, 1.1-1.3 ms after)."""
+    final = {"a": True, "b": False}
+    trial = trials.Trial([_Plan("a"), _Plan("b")], lambda plan: final[plan.executor],
+                         lambda plan, medians: plan.executor, advances=lambda plan: not final[plan.executor])
+    for _ in range(trials.CHEAPEST_FIRST_CALLS):
+        trial.record(trial.next(), 1.0)
+    assert trial.next().executor == "b"
+    trial.record(trial.plans[1], 1.0)  # untimed: the first of its streak
+    assert trial.next().executor == "b"
+    final["b"] = True  # ... became final during this run
+    trial.record(trial.plans[1], 9.0)
+    assert trial.times["b"] == []
+    assert trial.next().executor == "b"
+    trial.record(trial.plans[1], 1.0)  # begun final: timed
+    assert trial.times["b"] == [1.0]
