@@ -1,7 +1,7 @@
 """Issue [2/7] acceptance: planner regret and fftconv vs the best scipy function, one run.
 
 Usage: python bench/planner_regret.py [--threads 1] [--json PATH] [--cases N]
-       [--suite general|small-kernels|mid-sizes] [--seed S]
+       [--suite general|small-kernels|mid-sizes] [--seed S] [--loop mixed|tight]
 
 For every case of a grid (1-D, 2-D, 3-D; image 64..8192 per side; kernels 3..511; all modes;
 float32/float64/complex128) it times, interleaved and thread-matched:
@@ -31,8 +31,13 @@ Regret = time of the method auto chooses / time of the fastest method (the force
 method: ``auto_regret`` is the 'auto' call's own time over the fastest forced method's, at least
 1). Where the cost model's estimates are too close to call,
 auto times the contenders on its first repeated calls (fftconv.engine.trials); the script makes
-those calls before timing (``trial_calls`` in the JSON) and reports the kept choice, with the
-model's own choice beside it. The 'auto' call's own time is what is compared with
+those calls before timing (``trial_calls`` in the JSON), in the loop it then times, and reports
+the kept choice, with the model's own choice beside it. ``--loop mixed`` (the default) times a
+loop doing other work between its calls: every round calls each implementation once; ``--loop
+tight`` a loop of one call alone: each implementation runs four calls a round, the first
+untimed. The two differ where a method's speed depends on what ran before it (FFTW's threads
+asleep or spinning, caches): a trial settled in one loop and judged in the other (as this
+script did before) measured neither. The 'auto' call's own time is what is compared with
 scipy. Methods whose estimated time is over 10x the best estimate and over 1 s are not run
 (reported as skipped): they cannot be the fastest; nor, beyond one timed call, are those whose
 one call took over 10x the quickest's (``timed_once``: scipy's direct sums of seconds, which
@@ -57,6 +62,12 @@ from fftconv.cli.bench import machine_info, report_summary, time_interleaved
 from fftconv.engine import tiny
 
 MODES = ("full", "same", "valid")
+#: Calls a function makes in a row in each round of the timing, by the loop timed (`--loop`):
+#: 'mixed', a loop doing other work between its calls (each round calls every implementation
+#: once, in a fresh order); 'tight', a loop of one call alone (the first of each streak untimed)
+LOOP_STREAK = {"mixed": 1, "tight": 4}
+#: Calls of 'auto' after which a trial still open is left so (``trial_calls`` in the JSON)
+MAX_TRIAL_CALLS = 300
 #: Implementations whose one timed call takes over this many times the quickest one's are not
 #: run in the interleaved rounds (their one call is reported).
 OUTPACED = 10.0
@@ -145,7 +156,7 @@ def implementations(a, b, mode, threads, peers=True):
         yield "scipy.ndimage", False, matched(scipy.ndimage.convolve, a, b, mode="constant")
 
 
-def run_case(s1, s2, mode, dtype, threads, peers=True):
+def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed"):
     rng = np.random.default_rng(0)
     a = rng.standard_normal(s1)
     b = rng.standard_normal(s2)
@@ -172,11 +183,14 @@ def run_case(s1, s2, mode, dtype, threads, peers=True):
         func()
         func()
     fftconv.background.wait(600)  # ... in the background; what a loop meets once they are ready
-    trial_calls = 0  # estimates too close to call: the repeated calls time the contenders
-    while fftconv.plan(a, b, mode, threads=threads).trial is not None and trial_calls < 300:
+    trial_calls = 0  # estimates too close to call: the repeated calls time the contenders ...
+
+    def trial_open() -> bool:
+        return fftconv.plan(a, b, mode, threads=threads).trial is not None and trial_calls < MAX_TRIAL_CALLS
+
+    while loop == "tight" and trial_open():  # ... in the loop the rounds then time
         funcs["auto"]()
         trial_calls += 1
-    plan = fftconv.plan(a, b, mode, threads=threads)
     once = {}
     for name, func in funcs.items():
         # fftconv's own calls (milliseconds) are timed twice: one call stalled by the VM, or
@@ -191,7 +205,14 @@ def run_case(s1, s2, mode, dtype, threads, peers=True):
     # which it would otherwise cut to a few (scipy's direct sums take seconds here)
     outpaced = {name: t for name, t in once.items() if t > OUTPACED * min(once.values()) and name != "auto"}
     timed = {name: func for name, func in funcs.items() if name not in outpaced}
-    times = time_interleaved(timed, 7, 41, seconds=0.5 * len(timed))
+    shuffle = np.random.default_rng(2)
+    names = list(timed)
+    while loop == "mixed" and trial_open():
+        for i in shuffle.permutation(len(names)):
+            timed[names[i]]()
+            trial_calls += names[i] == "auto"
+    plan = fftconv.plan(a, b, mode, threads=threads)
+    times = time_interleaved(timed, 7, 41, seconds=0.5 * len(timed), streak=LOOP_STREAK[loop])
     rounds = len(next(iter(times.values())))
     med = {name: statistics.median(v) for name, v in times.items()} | outpaced
     ours = {m: med[m] for m in ("direct", "fft", "tiled") if m in med}
@@ -233,8 +254,11 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=None, help="run only the first N cases")
     parser.add_argument("--suite", choices=("general", "small-kernels", "mid-sizes"), default="general")
     parser.add_argument("--seed", type=int, default=None, help="mid-sizes: the grid's seed (default: random)")
+    parser.add_argument("--loop", choices=tuple(LOOP_STREAK), default="mixed",
+                        help="the loop timed: calls between other work (mixed), or alone (tight)")
     args = parser.parse_args()
     machine = machine_info(args.threads)
+    machine["loop"] = args.loop
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
     started = time.perf_counter()
     first = fftconv.plan((64, 64), (3, 3), threads=args.threads)
@@ -253,7 +277,7 @@ def main() -> int:
           + (f" {'scipy':>6} {'s.regret':>8} {'vs best scipy':>14}" if peers else ""))
     rows = []
     for s1, s2, mode, dtype in cases[: args.cases]:
-        r = run_case(s1, s2, mode, dtype, args.threads, peers)
+        r = run_case(s1, s2, mode, dtype, args.threads, peers, args.loop)
         rows.append(r)
         line = f"{r['case']:<42} {r['chosen']:>6} {r['fastest']:>7} {r['regret']:>7.2f}"
         if peers:

@@ -233,7 +233,38 @@ def test_threads_split_rows_without_changing_a_bit(rng, monkeypatch):
         rows.clear()
         np.testing.assert_array_equal(compiled(a, b, "same", threads=threads), one)
         assert len(rows) == threads * direct_compiled.CHUNKS_PER_THREAD and sum(rows) == 700
+        # whole blocks of the loop's rows a chunk, the last excepted
+        assert all(r % direct_compiled.BLOCK_ROWS == 0 for r in rows[:-1])
     assert_close(one, scipy.signal.convolve(a, b, "same", method="direct"), ulps=64)
+
+
+@pytest.mark.parametrize("shape, kernel, by_planes", [((48, 40, 60), (5, 5, 5), True),
+                                                      ((4, 400, 200), (2, 5, 5), False)])
+def test_threads_split_a_volume_by_whole_planes_where_there_are_enough(rng, monkeypatch, shape, kernel,
+                                                                       by_planes):
+    """Chunks of rows re-read the kernel's height less one rows each (48x48x48 * 7x7x7
+    float32 ran slower on two threads than on one); a volume of few planes still splits its rows."""
+    a, b = rng.standard_normal(shape), rng.standard_normal(kernel)
+    outputs = np.prod([n - k + 1 for n, k in zip(shape, kernel)])
+    assert direct_compiled.splits(outputs * b.size, a.dtype)
+    one = compiled(a, b, "valid", threads=1)
+    real = direct_compiled.loops()
+    shapes = []
+
+    class Counting:
+        def correlate(self, x, k, out, *args):
+            shapes.append(out.shape)
+            return real.correlate(x, k, out, *args)
+
+    monkeypatch.setattr(direct_compiled, "loops", Counting)
+    np.testing.assert_array_equal(compiled(a, b, "valid", threads=2), one)
+    assert len(shapes) == 2 * direct_compiled.CHUNKS_PER_THREAD
+    planes, rows = one.shape[0], one.shape[1]
+    if by_planes:
+        assert all(s[1] == rows for s in shapes) and sum(s[0] for s in shapes) == planes
+    else:
+        assert all(s[0] == planes for s in shapes) and sum(s[1] for s in shapes) == rows
+    assert_close(one, scipy.signal.convolve(a, b, "valid", method="direct"), ulps=64)
 
 
 def test_the_loop_reads_the_column_map_only_around_the_image_s_own_columns(rng):

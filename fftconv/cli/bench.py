@@ -224,18 +224,23 @@ def make_inputs(case: Case, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def time_interleaved(
-    funcs: dict[str, Callable[[], object]], min_rounds: int, max_rounds: int, seconds: float = 0.0
+    funcs: dict[str, Callable[[], object]], min_rounds: int, max_rounds: int, seconds: float = 0.0,
+    streak: int = 1,
 ) -> dict[str, list[float]]:
     """Seconds of every call of every function, run once per round in a fresh random order,
     for at least ``min_rounds`` rounds and then until ``seconds`` have passed (or
     ``max_rounds``). A fixed order would give each function the same predecessor, whose cache
-    footprint biases its timing (by up to 25 % here).
+    footprint biases its timing (by up to 25 % here). With ``streak`` above one, each
+    function runs that many calls in a row a round, the first untimed: the times of a tight
+    loop of the function alone, where the others' give those of a loop doing other work too.
 
     Examples
     --------
     >>> t = time_interleaved({"a": lambda: None, "b": lambda: None}, 3, 3)
     >>> sorted(t), len(t["a"])
     (['a', 'b'], 3)
+    >>> len(time_interleaved({"a": lambda: None}, 3, 3, streak=4)["a"])
+    9
     """
     names = list(funcs)
     times: dict[str, list[float]] = {name: [] for name in names}
@@ -245,9 +250,11 @@ def time_interleaved(
     while rounds < min_rounds or (rounds < max_rounds and time.perf_counter() < deadline):
         for i in shuffle.permutation(len(names)):
             func = funcs[names[i]]
-            t0 = time.perf_counter()
-            func()
-            times[names[i]].append(time.perf_counter() - t0)
+            for call in range(streak):
+                t0 = time.perf_counter()
+                func()
+                if call or streak == 1:
+                    times[names[i]].append(time.perf_counter() - t0)
         rounds += 1
     return times
 

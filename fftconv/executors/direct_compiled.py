@@ -49,13 +49,18 @@ _SUMMED_IN = {"f": np.dtype(np.float32), "d": np.dtype(np.float64), "q": np.dtyp
 #: Bytes of output columns the loop sums at once on AVX-512 (``NV`` x ``VBYTES`` in C; 128 on
 #: AVX2): the estimate rounds every row up to whole chunks of this size.
 CHUNK_BYTES = 256
+#: Output rows the loop sums together (``BLOCK_ROWS`` in the C source): a call's rows split
+#: for threads go in whole blocks of them.
+BLOCK_ROWS = 4
 #: A row summed alone (rows left after blocks of four; 1-D) costs this many rows of a block:
 #: it reloads each input vector per row (8192 * 511 float64: 36 ps per multiply-add, 2-D 20).
 ROW_FACTOR = 1.8
-#: Multiply-adds per call below which splitting it into bands for threads does not pay: the
-#: helper thread wakes 20-100 us late, and this is ~0.3-1 ms of work (512x512 * 3x3 float32,
-#: 60 us, ran 2x slower split in two).
-MIN_PARALLEL_MACS = 1 << 25
+#: Multiply-adds per call (float32's; one of float64 counts `DTYPE_FACTOR` of them) below which
+#: splitting it for threads does not pay: the helper thread wakes 20-100 us late, and this is
+#: ~0.4 ms of work (512x512 * 3x3 float32, 60 us, ran 2x slower split in two; 320x320 * 11x11
+#: float32, 11.6M, 0.25 ms either way; 384x384 * 13x13 float32, 23.4M, 0.36-0.44 against
+#: 0.47-0.53 ms; 200x200 * 17x17 float64, 9.8M, 0.29 against 0.36; AMD EPYC Zen 4).
+MIN_PARALLEL_MACS = 1 << 24
 #: ... and a call split for threads is cut into this many chunks of rows a thread, claimed one
 #: at a time: a thread whose core another thread shares (libgomp's and OpenBLAS's spin for
 #: milliseconds after their own calls) sums fewer of them, where two fixed halves waited for
@@ -66,6 +71,18 @@ CHUNKS_PER_THREAD = 4
 #: 64-bit integer products are slower still): measured on the reference machine, AVX-512,
 #: 1024x1024 * 9x9: float32 9.9 ps per multiply-add, float64 19.9, int64 22.3.
 DTYPE_FACTOR = {"f": 1.0, "d": 2.0, "q": 2.25, "l": 2.25}
+
+
+def splits(macs: int, summed: np.dtype) -> bool:
+    """Whether a call of ``macs`` multiply-adds summed in ``summed`` is split for threads
+    (`MIN_PARALLEL_MACS`).
+
+    Examples
+    --------
+    >>> splits(512 * 512 * 9, np.dtype(np.float32)), splits(200 * 200 * 17 * 17, np.dtype(np.float64))
+    (False, True)
+    """
+    return macs * DTYPE_FACTOR[summed.char] >= MIN_PARALLEL_MACS
 
 
 def loops():
@@ -147,7 +164,7 @@ def loop_estimate(out_dims: Sequence[int], kernel_dims: Sequence[int], summed: n
              * -(-out_dims[-1] // chunk) * chunk * math.prod(kernel_dims[:-2]) * parts)
     seconds = ((macs * costs.compiled_mac + loads * costs.compiled_load) * DTYPE_FACTOR[summed.char]
                + ext_points * costs.compiled_point + calls * costs.compiled_call)
-    if threads > 1 and macs // parts >= MIN_PARALLEL_MACS and height >= 2 * threads:
+    if threads > 1 and splits(macs // parts, summed) and max(out_dims[-3], height) >= 2 * threads:
         seconds = costs.parallel_seconds(seconds, threads, 0) + costs.thread_dispatch
     # the ring of extended rows a block reads
     ring = (kernel_dims[-2] + 4) * (-(-out_dims[-1] // chunk) * chunk + kernel_dims[-1]) * summed.itemsize
@@ -255,7 +272,7 @@ class _Route:
         self.maps, self.mid = _reads(self.padded, shape, self.mode)
         self.shape = shape
         outputs = math.prod(b - a - k + 1 for (a, b), k in zip(self.padded, self.kernel.shape))
-        split = self.threads > 1 and outputs * self.kernel.size >= MIN_PARALLEL_MACS
+        split = self.threads > 1 and splits(outputs * self.kernel.size, self.summed)
         self.one_call = None if split else (*self.maps, self.mid, *self.fill, False)
 
     def __call__(self, source: np.ndarray, out: np.ndarray) -> bool:
@@ -430,20 +447,32 @@ def _sum_planes(x: np.ndarray, k: np.ndarray, ranges, mode: str, cval, out: np.n
 
 
 def _call(x, k, out, planes, rows, cols, mid, fill, accumulate: bool, threads: int) -> None:
-    """One 3-D call of the loop, its output rows cut into chunks that threads claim one at a
-    time when threads pay (`CHUNKS_PER_THREAD`)."""
-    height, kh = out.shape[1], k.shape[1]
-    workers = min(threads, height) if out.size * k.size >= MIN_PARALLEL_MACS else 1
+    """One 3-D call of the loop, its output cut into chunks that threads claim one at a time
+    when threads pay (`CHUNKS_PER_THREAD`): whole planes where there are enough of them, else
+    whole blocks of rows (`BLOCK_ROWS`; a row left over is summed alone, `ROW_FACTOR`). Chunks of
+    rows re-read the kernel's height less one rows each: 3-D problems split so ran slower on two
+    threads than on one (48x48x48 * 7x7x7 float32: 1.02 against 0.87 ms; AMD EPYC Zen 4)."""
+    depth, height = out.shape[:2]
+    workers = min(threads, max(depth, height)) if splits(out.size * k.size, out.dtype) else 1
     if workers <= 1:
         loops().correlate(x, k, out, planes, rows, cols, mid, *fill, accumulate)
         return
-    chunks = min(height, workers * CHUNKS_PER_THREAD)
-    edges = [height * c // chunks for c in range(chunks + 1)]
+    if depth >= workers * CHUNKS_PER_THREAD:
+        chunks, unit, length, overlap = workers * CHUNKS_PER_THREAD, 1, depth, k.shape[0] - 1
+    else:
+        unit, length, overlap = BLOCK_ROWS, height, k.shape[1] - 1
+        chunks = min(-(-height // unit), workers * CHUNKS_PER_THREAD)
+    units = -(-length // unit)
+    edges = [min(length, unit * (units * c // chunks)) for c in range(chunks + 1)]
 
     def runner() -> Callable[[int], None]:
         def run(c: int) -> None:
-            r0, r1 = edges[c], edges[c + 1]
-            loops().correlate(x, k, out[:, r0:r1], planes, rows[r0:r1 + kh - 1], cols, mid, *fill, accumulate)
+            a, b = edges[c], edges[c + 1]
+            if unit == 1:
+                part, maps = out[a:b], (planes[a:b + overlap], rows)
+            else:
+                part, maps = out[:, a:b], (planes, rows[a:b + overlap])
+            loops().correlate(x, k, part, *maps, cols, mid, *fill, accumulate)
         return run
 
     claim_in_turn(chunks, workers, runner)
