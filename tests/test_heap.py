@@ -49,6 +49,9 @@ def test_importing_fftconv_lets_mid_size_arrays_reuse_the_heap():
 
 
 def test_adapting_is_cheap_and_says_where_it_applies():
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    # this thread's faults: the process' count takes in other threads' work (the background
+    # thread, a helper making FFTW plans), which once made it 16 in the full suite
+    who = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+    before = resource.getrusage(who).ru_minflt
     assert heap.adapt_malloc() == heap.glibc()
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 16  # the block is never touched
+    assert resource.getrusage(who).ru_minflt - before < 16  # the block is never touched

@@ -103,11 +103,11 @@ ESTIMATE_WORTH = 1 << 19
 #: and planning (~10 ms) made `fftconvolve` 96³ * 15³ float32's first call 1.05x scipy's.
 ESTIMATE_WORTH_SINGLE_ND = 1 << 21
 
-#: Transforms of this many points or more get their ESTIMATE inverse plan made on a helper
-#: thread while the forward one runs (`TransformPair._plan_inverse_aside`): from here a 1-D
-#: inverse plan takes 4 ms or more (65,536 points; 1,048,576: 14 ms), a 2-D or 3-D one
-#: 0.1-4 ms, starting the thread ~0.1 ms (AMD EPYC Zen 3).
-CONCURRENT_INVERSE_POINTS = 1 << 16
+#: Transforms of this many points or more get their ESTIMATE plans made on a helper thread
+#: while the caller prepares and runs its forward transforms (`TransformPair._plan_aside`):
+#: from here a 1-D inverse plan takes 4 ms or more (65,536 points; 1,048,576: 14 ms), a 2-D or
+#: 3-D one 0.1-8 ms, starting the thread ~0.1 ms (AMD EPYC Zen 3 and Zen 4).
+CONCURRENT_PLAN_POINTS = 1 << 16
 
 _EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}
 
@@ -218,8 +218,9 @@ class TransformPair:
     data: np.ndarray = field(init=False, repr=False)
     measured: bool = field(init=False, default=False)  # MEASURE-quality plans (or better)
     wisdom_seen: int = field(init=False, default=0)  # how grown the wisdom was when last looked up
-    #: while a helper thread makes the inverse plan (`_plan_inverse_aside`): a lock it holds
-    #: until done, and the process it runs in
+    #: while a helper thread makes the plans (`_plan_aside`): for each direction a lock it
+    #: holds until that plan is made, and the process it runs in
+    _forward_pending: tuple[threading.Lock, int] | None = field(init=False, default=None, repr=False)
     _inverse_pending: tuple[threading.Lock, int] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -238,7 +239,7 @@ class TransformPair:
                 raise LookupError(f"FFTW's wisdom has no plan for {self.fft_shape} ({self.dtype})") from None
             self.measured = True
             return
-        if self.effort == "estimate" and self._plan_inverse_aside():
+        if self.effort == "estimate" and self._plan_aside():
             return
         self._make((_EFFORT_FLAG[self.effort],))
         self.measured = self.effort != "estimate"
@@ -280,40 +281,60 @@ class TransformPair:
         self._inverse = _pyfftw().FFTW(self.spectrum, self.data, axes=self._axes(), direction="FFTW_BACKWARD",
                                        flags=flags + ("FFTW_DESTROY_INPUT",), threads=self.threads)
 
-    def _plan_inverse_aside(self) -> bool:
-        """Make the forward ESTIMATE plan here and the inverse one on a helper thread, which
-        a core this pair's threads leave idle runs while the call's forward transforms do
-        (pyFFTW plans without the GIL; ESTIMATE never touches the buffers; FFTW's planner
-        calls stay serialised by the lock, and execution may overlap them). A large 1-D
-        transform's plans cost more than its transforms: twiddle factors for every stage
-        (1-D 4,032,000 float64: 90 + 90 ms of planning, 50 ms a transform; 1,048,576: 22 +
-        14 ms, 9 ms a transform; AMD EPYC Zen 3). False (nothing made) for transforms under
-        `CONCURRENT_INVERSE_POINTS`, or when the pair's threads leave no core for it."""
-        if self.points < CONCURRENT_INVERSE_POINTS or self.threads >= available_cores():
+    def _plan_aside(self) -> bool:
+        """Make both ESTIMATE plans on a helper thread, the forward one first, which a core this
+        pair's threads leave idle runs while the caller fills the buffer and transforms its
+        kernel (the pair is asked for before the kernel's spectrum is made: `plan_ahead`) and
+        runs its forward transforms (pyFFTW plans without the GIL; ESTIMATE never touches the
+        buffers; FFTW's planner calls stay serialised by the lock, and execution may overlap
+        them). A large 1-D transform's plans cost more than its transforms: twiddle factors
+        for every stage (1-D 4,032,000 float64: 90 + 90 ms of planning, 50 ms a transform;
+        1,048,576: 22 + 14 ms, 9 ms a transform; AMD EPYC Zen 3), and a 2-D one's can (1120 x
+        1120 float64: 7.4 + 5.4 ms, 7-9 ms a transform; AMD EPYC Zen 4). False (nothing made)
+        for transforms under `CONCURRENT_PLAN_POINTS`, or when the pair's threads leave no
+        core for it."""
+        if self.points < CONCURRENT_PLAN_POINTS or self.threads >= available_cores():
             return False
         self.wisdom_seen = _wisdom_grown[0]
         flags = (_EFFORT_FLAG["estimate"],)
-        with _plan_lock:
-            self._make_forward(flags)
+        process = os.getpid()
+        forward, inverse = threading.Lock(), threading.Lock()
+        forward.acquire()
+        inverse.acquire()
 
-        pending = threading.Lock()
-        pending.acquire()
-
-        def make_inverse() -> None:
+        def make_plans() -> None:
             # the lock is held at exit (`_hold_planning_at_exit`) and at a fork (`_before_fork`):
-            # no teardown meanwhile, and a child sees the plan made or not begun
-            with _plan_lock:
-                try:
-                    self._make_inverse(flags)
-                except BaseException:  # noqa: BLE001 - `inverse` plans it again, in the caller's thread
-                    pass
-                finally:
-                    pending.release()
+            # no teardown meanwhile, and a child sees each plan made or not begun
+            for make, done in ((self._make_forward, forward), (self._make_inverse, inverse)):
+                with _plan_lock:
+                    try:
+                        make(flags)
+                    except BaseException:  # noqa: BLE001 - the caller's thread plans it again
+                        pass
+                    finally:
+                        done.release()
 
-        self._inverse_pending = (pending, os.getpid())
+        self._forward_pending = (forward, process)
+        self._inverse_pending = (inverse, process)
         # a raw thread: threading.Thread.start waits for the new thread's first time slice
-        _thread.start_new_thread(make_inverse, ())
+        _thread.start_new_thread(make_plans, ())
         return True
+
+    def _await(self, direction: str) -> None:
+        """Wait for the helper to make the plan of ``direction`` ('forward', 'inverse'), if it
+        is at it; where it failed (or a forked child has no helper), plan it here, where a
+        failure is raised."""
+        pending = getattr(self, f"_{direction}_pending")
+        if pending is None:
+            return
+        lock, process = pending
+        if process == os.getpid():  # a forked child has no helper to wait for
+            with lock:  # the helper is done with it
+                pass
+        setattr(self, f"_{direction}_pending", None)
+        if not hasattr(self, f"_{direction}"):
+            with _plan_lock:
+                getattr(self, f"_make_{direction}")((_EFFORT_FLAG["estimate"],))
 
     def begin(self) -> None:
         """Called before each use: the plans are made already (the inverse one, perhaps
@@ -321,20 +342,14 @@ class TransformPair:
 
     def forward(self) -> None:
         """``spectrum = FFT(data)`` in place."""
+        if self._forward_pending is not None:
+            self._await("forward")
         self._forward.execute()
 
     def inverse(self) -> None:
         """``data = unnormalised inverse FFT(spectrum)`` in place (destroys the spectrum)."""
-        pending = self._inverse_pending
-        if pending is not None:
-            lock, process = pending
-            if process == os.getpid():  # a forked child has no helper to wait for
-                with lock:  # the helper is done
-                    pass
-            self._inverse_pending = None
-            if not hasattr(self, "_inverse"):  # it failed: planned here, where a failure is raised
-                with _plan_lock:
-                    self._make_inverse((_EFFORT_FLAG["estimate"],))
+        if self._inverse_pending is not None:
+            self._await("inverse")
         self._inverse.execute()
 
 
