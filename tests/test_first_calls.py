@@ -806,14 +806,17 @@ def test_a_tiny_first_call_does_not_probe_scipys_loops_the_script_imported(tmp_p
         np.testing.assert_array_equal(np.array(got), expected)
 
 
-@pytest.mark.parametrize("rank", [1, 2])
-def test_a_large_estimate_pair_makes_its_plans_beside_the_callers_work(monkeypatch, flags_planned, rank):
+@pytest.mark.parametrize("shape, forward_aside", [((fftw.CONCURRENT_PLAN_POINTS * 2,), False),
+                                                  ((fftw.CONCURRENT_PLAN_POINTS // 256, 512), False),
+                                                  ((fftw.CONCURRENT_FORWARD_POINTS // 512, 512), True)])
+def test_a_large_estimate_pair_makes_its_plans_beside_the_callers_work(monkeypatch, flags_planned, shape,
+                                                                       forward_aside):
     """Its ESTIMATE plans on a helper thread, while the caller transforms its kernel, fills the
     buffer and runs its forward transforms (1120x1120 float64: 7.4 + 5.4 ms of planning); a
-    1-D pair's forward plan in the caller's thread, its kernel transformed with it."""
+    1-D pair's forward plan in the caller's thread, its kernel transformed with it, and a
+    smaller 2-D one's, quicker made there than handed over."""
     monkeypatch.setattr(fftw, "available_cores", lambda: 2)
-    n = fftw.CONCURRENT_PLAN_POINTS * 2
-    shape = (n,) if rank == 1 else (n // 512, 512)
+    n = math.prod(shape)
     pair = fftw.TransformPair((), shape, True, np.dtype(np.float64), 1, "estimate")
     signal = np.random.default_rng(5).standard_normal(shape)
     pair.data[...] = signal
@@ -822,26 +825,36 @@ def test_a_large_estimate_pair_makes_its_plans_beside_the_callers_work(monkeypat
     pair.inverse()
     assert np.allclose(pair.data, n * signal)
     planned_here = [threading.get_ident() == ident for _, ident in flags_planned]
-    assert planned_here == ([True, False] if rank == 1 else [False, False])
+    assert planned_here == [not forward_aside, False]
     small = fftw.TransformPair((), (1024,), True, np.dtype(np.float64), 1, "estimate")
     one_core = fftw.TransformPair((), shape, True, np.dtype(np.float64), 2, "estimate")
     assert small._forward_pending is None and one_core._inverse_pending is None  # both planned here
     assert {ident for _, ident in flags_planned[2:]} == {threading.get_ident()}
 
 
-def test_a_first_fft_call_asks_for_its_transforms_before_its_kernel_spectrum(rng, monkeypatch):
-    """So that a backend planning aside plans them meanwhile (1000x1000 * 101x101 'full' float64
-    in a fresh process, 1 thread: 38.7 -> 32.8 ms, scipy 38.1; AMD EPYC Zen 4)."""
+def test_a_first_fft_call_tells_the_backend_of_its_transforms_before_its_kernel_spectrum(rng, monkeypatch):
+    """So that FFTW plans a large pair meanwhile (1000x1000 * 101x101 'full' float64 in a fresh
+    process, 1 thread: 38.7 -> 32.8 ms, scipy 38.1; AMD EPYC Zen 4); a smaller pair is asked
+    for when needed (asked for early, loops over new 150-400 * 15x15 shapes ran 4-8 % slower)."""
     from fftconv.executors import spectral
 
     order = []
-    real_pair_of, real_transformed = spectral._pair_of, spectral._transformed
-    monkeypatch.setattr(spectral, "_pair_of", lambda *a: order.append("pair") or real_pair_of(*a))
+    real_ahead, real_transformed = spectral._plan_ahead, spectral._transformed
+    monkeypatch.setattr(spectral, "_plan_ahead", lambda *a: order.append("ahead") or real_ahead(*a))
     monkeypatch.setattr(spectral, "_transformed", lambda *a: order.append("spectrum") or real_transformed(*a))
     x, h = rng.standard_normal((300, 280)), rng.standard_normal((21, 21))
     got = fftconv.convolve(x, h, "full", method="fft", threads=1)
-    assert "spectrum" in order and order.index("pair") < order.index("spectrum"), order
+    assert "spectrum" in order and order.index("ahead") < order.index("spectrum"), order
     assert_close(got, scipy.signal.fftconvolve(x, h, "full"))
+
+    monkeypatch.setattr(fftw, "available_cores", lambda: 2)
+    asked = []
+    monkeypatch.setattr(fftw, "transform_pair", lambda *a: asked.append(a[1]))
+    backend = fftw.FFTWBackend()
+    large = (fftw.CONCURRENT_FORWARD_POINTS // 512, 512)
+    for shape, threads in ((large, 1), ((256, 512), 1), ((fftw.CONCURRENT_FORWARD_POINTS,), 1), (large, 2)):
+        backend.plan_ahead((), shape, True, np.dtype(np.float64), threads)
+    assert asked == [large]  # 2-D, large, and a core left for the helper
 
 
 def test_an_inverse_plan_that_failed_aside_is_made_by_the_caller_or_its_error_raised(monkeypatch):

@@ -77,6 +77,12 @@ class Backend(Protocol):
         (optional: a kernel's spectrum need not transform its padding,
         `fftconv.backends.pocketfft.scaled_spectrum`)."""
 
+    def plan_ahead(self, batch_shape: tuple[int, ...], fft_shape: tuple[int, ...], real: bool,
+                   dtype: np.dtype, threads: int, uses: int = 1) -> None:
+        """Told, before a call makes its kernel's spectrum, of the pair it will ask for next
+        (optional: a backend that plans on another core may start meanwhile,
+        `fftconv.backends.fftw.FFTWBackend.plan_ahead`)."""
+
     def final(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> bool:
         """Whether transforms of ``fft_shape`` run now as fast as they will (optional: a
         backend that plans in the background says no until it has), so that timing them

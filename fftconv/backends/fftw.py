@@ -108,6 +108,12 @@ ESTIMATE_WORTH_SINGLE_ND = 1 << 21
 #: from here a 1-D inverse plan takes 4 ms or more (65,536 points; 1,048,576: 14 ms), a 2-D or
 #: 3-D one 0.1-8 ms, starting the thread ~0.1 ms (AMD EPYC Zen 3 and Zen 4).
 CONCURRENT_PLAN_POINTS = 1 << 16
+#: ... and 2-D or 3-D transforms of this many points or more their forward plan too, while the
+#: caller makes the kernel's spectrum: below it the plan takes a millisecond or less, and
+#: waiting for the helper to hand it over cost more than the overlap saved (a loop over new
+#: 2-D shapes of 150-400 * 15x15 'same' float64, each call a first one: 0.88-0.90x scipy's
+#: speed with it, 0.93-0.94x without; AMD EPYC Zen 4).
+CONCURRENT_FORWARD_POINTS = 1 << 20
 
 _EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}
 
@@ -286,25 +292,25 @@ class TransformPair:
         pair's threads leave idle runs while the caller transforms its kernel (the spectral
         executors ask for the pair before they make the kernel's spectrum, by pocketfft while
         a 2-D or 3-D size is new), fills the buffer and runs its forward transforms. A 1-D
-        pair's forward plan is made here: its kernel is transformed with it (made aside, the
+        pair's forward plan is made here, its kernel being transformed with it (made aside, the
         first call of a 2,000,000 x 2,000,000 'full' correlation took 214 ms against 186 in
-        medians of 8 fresh processes). pyFFTW plans without the GIL; ESTIMATE never touches the
-        buffers; FFTW's planner calls stay serialised by the lock, and execution may overlap
-        them. A large 1-D transform's plans cost more than its transforms: twiddle factors for
-        every stage (1-D 4,032,000 float64: 90 + 90 ms of planning, 50 ms a transform;
-        1,048,576: 22 + 14 ms, 9 ms a transform; AMD EPYC Zen 3), and a 2-D one's can (1120 x
-        1120 float64: 7.4 + 5.4 ms, 7-9 ms a transform; AMD EPYC Zen 4). False (nothing made)
-        for transforms under `CONCURRENT_PLAN_POINTS`, or when the pair's threads leave no
-        core for it."""
+        medians of 8 fresh processes), and so is a smaller pair's (`CONCURRENT_FORWARD_POINTS`).
+        pyFFTW plans without the GIL; ESTIMATE never touches the buffers; FFTW's planner calls
+        stay serialised by the lock, and execution may overlap them. A large 1-D transform's
+        plans cost more than its transforms: twiddle factors for every stage (1-D 4,032,000
+        float64: 90 + 90 ms of planning, 50 ms a transform; 1,048,576: 22 + 14 ms, 9 ms a
+        transform; AMD EPYC Zen 3), and a 2-D one's can (1120 x 1120 float64: 7.4 + 5.4 ms, 7-9
+        ms a transform; AMD EPYC Zen 4). False (nothing made) for transforms under
+        `CONCURRENT_PLAN_POINTS`, or when the pair's threads leave no core for it."""
         if self.points < CONCURRENT_PLAN_POINTS or self.threads >= available_cores():
             return False
         self.wisdom_seen = _wisdom_grown[0]
         flags = (_EFFORT_FLAG["estimate"],)
         process = os.getpid()
         plans = [(self._make_inverse, "_inverse_pending")]
-        if len(self.fft_shape) >= 2:
+        if len(self.fft_shape) >= 2 and self.points >= CONCURRENT_FORWARD_POINTS:
             plans.insert(0, (self._make_forward, "_forward_pending"))
-        else:  # a 1-D kernel is transformed with this very plan: nothing to do beside it
+        else:  # a 1-D kernel is transformed with this very plan; a short plan is made sooner here
             with _plan_lock:
                 self._make_forward(flags)
         locks = [threading.Lock() for _ in plans]
@@ -752,6 +758,16 @@ class FFTWBackend:
         if len(fft_shape) < 2 or self.final(fft_shape, real, dtype):
             return None
         return pocketfft.scaled_spectrum(values, fft_shape, real, dtype, threads)
+
+    def plan_ahead(self, batch_shape: tuple[int, ...], fft_shape: tuple[int, ...], real: bool,
+                   dtype: np.dtype, threads: int = 1, uses: int = 1) -> None:
+        """Ask for the pair now where its forward ESTIMATE plan would be made on a helper thread
+        (`TransformPair._plan_aside`): it is then made while the caller makes its kernel's
+        spectrum. Smaller pairs are asked for when they are needed, as before: asked for early,
+        loops over new 2-D shapes of 150-400 * 15x15 and 31x31 float64 ran 4-8 % slower."""
+        if (len(fft_shape) >= 2 and math.prod(fft_shape) >= CONCURRENT_FORWARD_POINTS
+                and threads < available_cores()):
+            transform_pair(batch_shape, fft_shape, real, dtype, threads, uses)
 
     def measuring(self, fft_shape: tuple[int, ...], real: bool, dtype: np.dtype) -> bool:
         """Whether transforms of ``fft_shape`` are being measured in the background now."""

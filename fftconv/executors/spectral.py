@@ -271,8 +271,8 @@ class SpectralExecutor(Executor):
 
     def prepare(self, problem: Problem, plan: Plan) -> np.ndarray:
         """The kernel spectrum at the plan's FFT shape (non-finite values zeroed). Where it is
-        made, the transform pair `run` will use is asked for first: a backend that plans
-        aside (FFTW's ESTIMATE plans on a helper thread) makes its plans meanwhile (1000x1000 *
+        made, the backend is told first of the transform pair `run` will use: one that plans
+        aside (FFTW's ESTIMATE plans on a helper thread) may make its plans meanwhile (1000x1000 *
         101x101 'full' float64, a fresh process, 1 thread: the 7.4 ms forward plan of 1120x1120
         beside the kernel's 6.5 ms spectrum; AMD EPYC Zen 4)."""
         h = problem.h
@@ -280,10 +280,10 @@ class SpectralExecutor(Executor):
         r = problem.rank
         layout = make_layout(problem.x.shape[problem.x.ndim - r:], h.shape[h.ndim - r:], problem.windows,
                              fft_shape, plan.layout.tiled_axes)
-        ask_pair = functools.partial(_pair_of, layout, problem.x.shape[: problem.x.ndim - r], dtype,
-                                     plan.threads, plan.backend)
+        ahead = functools.partial(_plan_ahead, layout, problem.x.shape[: problem.x.ndim - r], dtype,
+                                  plan.threads, plan.backend)
         return kernel_spectrum(h if all_finite(h) else zero_nonfinite(h), fft_shape, dtype.kind != "c", dtype,
-                               kernel_fft_threads(fft_shape, plan.threads), plan.backend, before=ask_pair)
+                               kernel_fft_threads(fft_shape, plan.threads), plan.backend, before=ahead)
 
     def run(self, problem: Problem, plan: Plan, out: np.ndarray, prepared: object = None,
             check_finite: bool = True) -> None:
@@ -519,10 +519,10 @@ def convolve_spectral(
     real = out.dtype.kind == "f"
     rank = len(layout.fft_shape)
     batch = out.shape[: out.ndim - rank]
-    if spectrum is None:  # the pair asked for first: a backend may plan it meanwhile (`prepare`)
-        ask_pair = functools.partial(_pair_of, layout, batch, out.dtype, threads, backend)
+    if spectrum is None:  # the backend told of the pair first: it may plan it meanwhile (`prepare`)
+        ahead = functools.partial(_plan_ahead, layout, batch, out.dtype, threads, backend)
         spectrum = kernel_spectrum(h, layout.fft_shape, real, out.dtype,
-                                   kernel_fft_threads(layout.fft_shape, threads), backend, before=ask_pair)
+                                   kernel_fft_threads(layout.fft_shape, threads), backend, before=ahead)
     if read_tile is None:
         read_tile = _array_tiles(x)
     if write_tile is None:
@@ -548,17 +548,33 @@ def convolve_spectral(
     return out
 
 
-def _pair_of(layout: SpectralLayout, batch: tuple[int, ...], dtype: np.dtype, threads: int,
-             backend: str) -> TransformPair | None:
-    """The transform pair `convolve_spectral` runs ``layout``'s tiles with in the calling
-    thread, all of them there (a backend's pairs are cached: asked again, the same one); None
-    where the tiles are shared among threads, each with a pair of its own."""
+def _pair_args(layout: SpectralLayout, batch: tuple[int, ...], dtype: np.dtype, threads: int
+               ) -> tuple[tuple, dict] | None:
+    """The arguments of the transform pair `convolve_spectral` runs ``layout``'s tiles with in
+    the calling thread, all of them there; None where the tiles are shared among threads,
+    each with a pair of its own."""
     tiles = math.prod(len(segments) for segments in layout.segments)
     workers, inner = split_threads(tiles, math.prod(batch) * layout.points, threads)
     if workers > 1:
         return None
-    return get_backend(backend).transform_pair(batch, layout.fft_shape, dtype.kind != "c", dtype, inner,
-                                               uses=tiles)
+    return (batch, layout.fft_shape, dtype.kind != "c", dtype, inner), {"uses": tiles}
+
+
+def _pair_of(layout: SpectralLayout, batch: tuple[int, ...], dtype: np.dtype, threads: int,
+             backend: str) -> TransformPair | None:
+    """`_pair_args`' pair (a backend's pairs are cached: asked again, the same one)."""
+    args = _pair_args(layout, batch, dtype, threads)
+    return None if args is None else get_backend(backend).transform_pair(*args[0], **args[1])
+
+
+def _plan_ahead(layout: SpectralLayout, batch: tuple[int, ...], dtype: np.dtype, threads: int,
+                backend: str) -> None:
+    """Tell the backend, before the kernel's spectrum is made, of `_pair_args`' pair
+    (`fftconv.backends.base.Backend.plan_ahead`)."""
+    ahead = getattr(get_backend(backend), "plan_ahead", None)
+    args = _pair_args(layout, batch, dtype, threads)
+    if ahead is not None and args is not None:
+        ahead(*args[0], **args[1])
 
 
 def _array_tiles(x: np.ndarray) -> Callable[[tuple[Segment, ...], np.ndarray], None]:
