@@ -109,10 +109,11 @@ ESTIMATE_WORTH_SINGLE_ND = 1 << 21
 #: 3-D one 0.1-8 ms, starting the thread ~0.1 ms (AMD EPYC Zen 3 and Zen 4).
 CONCURRENT_PLAN_POINTS = 1 << 16
 #: ... and 2-D or 3-D transforms of this many points or more their forward plan too, while the
-#: caller makes the kernel's spectrum: below it the plan takes a millisecond or less, and
-#: waiting for the helper to hand it over cost more than the overlap saved (a loop over new
-#: 2-D shapes of 150-400 * 15x15 'same' float64, each call a first one: 0.88-0.90x scipy's
-#: speed with it, 0.93-0.94x without; AMD EPYC Zen 4).
+#: caller makes the kernel's spectrum (`FFTWBackend.plan_ahead`): below it the plan takes a
+#: millisecond or less, and asking for the pair early and waiting for the helper to hand the
+#: plan over cost more than the overlap saved (a loop over new 2-D shapes of 150-400 * 15x15
+#: float64, each call a first one: 0.85-0.90x scipy's speed so, 0.89-0.94x without; AMD EPYC
+#: Zen 4).
 CONCURRENT_FORWARD_POINTS = 1 << 20
 
 _EFFORT_FLAG = {"estimate": "FFTW_ESTIMATE", "measure": "FFTW_MEASURE", "patient": "FFTW_PATIENT"}
@@ -290,8 +291,9 @@ class TransformPair:
     def _plan_aside(self) -> bool:
         """Make the ESTIMATE plans on a helper thread, the forward one first, which a core this
         pair's threads leave idle runs while the caller transforms its kernel (the spectral
-        executors ask for the pair before they make the kernel's spectrum, by pocketfft while
-        a 2-D or 3-D size is new), fills the buffer and runs its forward transforms. A 1-D
+        executors tell the backend of a pair before they make the kernel's spectrum, by
+        pocketfft while a 2-D or 3-D size is new: `FFTWBackend.plan_ahead`), fills the buffer
+        and runs its forward transforms. A 1-D
         pair's forward plan is made here, its kernel being transformed with it (made aside, the
         first call of a 2,000,000 x 2,000,000 'full' correlation took 214 ms against 186 in
         medians of 8 fresh processes), and so is a smaller pair's (`CONCURRENT_FORWARD_POINTS`).
