@@ -277,11 +277,13 @@ class SpectralExecutor(Executor):
         beside the kernel's 6.5 ms spectrum; AMD EPYC Zen 4)."""
         h = problem.h
         dtype, fft_shape = plan.compute_dtype, plan.layout.fft_shape
-        r = problem.rank
-        layout = make_layout(problem.x.shape[problem.x.ndim - r:], h.shape[h.ndim - r:], problem.windows,
-                             fft_shape, plan.layout.tiled_axes)
-        ahead = functools.partial(_plan_ahead, layout, problem.x.shape[: problem.x.ndim - r], dtype,
-                                  plan.threads, plan.backend)
+
+        def ahead() -> None:  # the layout `run` makes, only where the spectrum is made
+            x, r = problem.x, problem.rank
+            layout = make_layout(x.shape[x.ndim - r:], h.shape[h.ndim - r:], problem.windows, fft_shape,
+                                 plan.layout.tiled_axes)
+            _plan_ahead(layout, x.shape[: x.ndim - r], dtype, plan.threads, plan.backend)
+
         return kernel_spectrum(h if all_finite(h) else zero_nonfinite(h), fft_shape, dtype.kind != "c", dtype,
                                kernel_fft_threads(fft_shape, plan.threads), plan.backend, before=ahead)
 
