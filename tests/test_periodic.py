@@ -148,15 +148,15 @@ def test_a_1d_signal_and_an_image_with_inf_on_the_image_period(rng, transformed_
 def test_integer_sums_the_planner_kept_exact_are_not_replaced_by_the_transforms(rng):
     from fftconv.core.problem import Problem
     from fftconv.engine import run
-    from fftconv.engine.periodic_plans import periodic_plan
+    from fftconv.engine.border_plans import border_plan
 
     kernel = rng.random((101, 101))
     ranges, shape = [(-50, 1074), (-50, 1074)], (1024, 1024)
     floats = Problem.build(np.zeros((1124, 1124)), kernel, "valid", correlate=True)
     auto = run.plan(floats, "auto", 1, image_known=False)
-    assert periodic_plan(auto, floats, "wrap", "auto", 1, ranges, shape, None).method == "fft"
+    assert border_plan(auto, floats, "wrap", False, "auto", 1, ranges, shape, None).method == "fft"
     integers = Problem.build(np.zeros((1124, 1124), np.int64), rng.integers(1, 5, (101, 101)), "valid",
                              correlate=True)
     exact = run.plan(integers, "direct", 1, image_known=False)  # the compiled loop: exact int64 sums
     assert exact.executor == "direct.compiled"
-    assert periodic_plan(exact, integers, "wrap", "auto", 1, ranges, shape, None) is exact
+    assert border_plan(exact, integers, "wrap", False, "auto", 1, ranges, shape, None) is exact

@@ -25,15 +25,16 @@ from ..core.dtypes import cast, compute_dtype, result_dtype
 from ..core.problem import NDIMAGE, Problem
 from ..executors import registry
 from ..executors.spectral import SpectralExecutor
+from ..executors.zero_border import border_constant
 from ..planning.plan import MemoryLimitError, Plan, format_bytes
 from . import run
+from .border_plans import border_plan
 from .footprint import Footprint
 from .hole_bands import filter_in_bands
 from .hole_tiles import HoleTiles
 from .holes import Holes, filter_with_holes
 from .holes import compute_dtype as compute_dtype_of_holes
 from .lane import Lease
-from .periodic_plans import periodic_plan
 
 #: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
 #: ``[memory] limit`` is configured: blocks of this size are large enough that halo re-reads
@@ -104,12 +105,20 @@ class BlockFilter:
     def planned(self, ranges: Sequence[tuple[int, int]], dtype: np.dtype, room: int | None,
                 source_shape: Sequence[int], **options) -> tuple[Problem, Plan]:
         """The `template` of the block extended over ``ranges`` and its plan (`run.plan` with
-        ``options``), or the transform of a periodic whole image at its own shape where that is
-        quicker (`periodic_plan`)."""
+        ``options``), or the transform of a periodic or zero-bordered whole image without its
+        halo where that is quicker (`border_plan`)."""
         template = self.template([b - a for a, b in ranges], dtype)
         plan = run.plan(template, self.method, self.threads, memory_limit=room, **options)
-        return template, periodic_plan(plan, template, self.mode, self.method, self.threads, ranges,
-                                       source_shape, room)
+        return template, border_plan(plan, template, self.mode, self.zero_border, self.method, self.threads,
+                                     ranges, source_shape, room)
+
+    @property
+    def zero_border(self) -> bool:
+        """Whether the transforms may read the halo as zeros (`fftconv.executors.zero_border`): a
+        'constant' border of 0, or, in a filter with holes, of NaN (holes) or 0 (valid zeros,
+        whose weights `fftconv.engine.hole_tiles` transforms less one)."""
+        border = border_constant(self.mode, self.cval)
+        return border == "zero" or (border == "nan" and self.holes is not None)
 
     def prepare_values(self, extended: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """A block's extended values as the filter sums them: masked pixels made holes (NaN),
@@ -202,7 +211,8 @@ def block_plan(shape: Sequence[int], source_dtype: np.dtype, work: BlockFilter, 
     if plan is not None and layout.blocks == 1:
         ranges = work.extended_ranges([0] * len(shape), list(shape))
         template = work.template([b - a for a, b in ranges], ext_dtype)
-        plan = periodic_plan(plan, template, work.mode, work.method, work.threads, ranges, shape, layout.room)
+        plan = border_plan(plan, template, work.mode, work.zero_border, work.method, work.threads, ranges,
+                           shape, layout.room)
     return layout, plan
 
 
@@ -434,7 +444,7 @@ def whole_image_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
 def _boundary_reader(ranges, work: BlockFilter, ext_dtype: np.dtype, room: int | None,
                      source_shape: Sequence[int], quick_first: bool = False):
     """(executor, plan, correlation kernel) when the plan made from the extended block's shape
-    (a periodic whole image's: `periodic_plan`) picks an executor that reads the boundary
+    (a periodic or zero-bordered whole image's: `border_plan`) picks an executor that reads the boundary
     itself; else None. ``quick_first``: a new signature may be planned from the short list
     (`fftconv.engine.run.plan`)."""
     template, plan = work.planned(ranges, ext_dtype, room, source_shape, image_known=False,

@@ -25,7 +25,14 @@ from ..core.dtypes import cast
 from ..core.geometry import Segment
 from ..core.problem import NDIMAGE
 from ..executors.base import NonFiniteInput
-from ..executors.spectral import convolve_spectral, extended_layout, kernel_spectrum, periodic_tiles
+from ..executors.spectral import (
+    convolve_spectral,
+    extended_layout,
+    kernel_spectrum,
+    periodic_tiles,
+    zero_border_tiles,
+)
+from ..executors.zero_border import border_constant
 from ..planning.plan import Plan
 from .holes import (
     BOOL,
@@ -69,9 +76,16 @@ class HoleTiles:
         background.note_call()
         plan, layout, dtype = self.plan, self.layout, self.plan.compute_dtype
         flipped = np.flip(self.correlation)  # the spectral executors convolve
-        periodic = periodic_tiles(self.ranges, source.shape, flipped, self.mode, plan, True, dtype)
-        if periodic is not None:  # the whole image's own period: no halo to transform
-            layout, spectrum, starts = periodic
+        border = border_constant(self.mode, self.cval)
+        unextended = periodic_tiles(self.ranges, source.shape, flipped, self.mode, plan, True, dtype)
+        if unextended is None and border is not None:  # a halo of zeros, or of holes
+            unextended = zero_border_tiles(self.ranges, source.shape, flipped, plan, True, dtype)
+        # a 'constant' border of 0 is valid: its weights are ones, which only the weights less
+        # one (zero there, -1 at a hole) leave out of the zero-padded image's transform
+        less_one = unextended is not None and border == "zero"
+        kernel_sum = dtype.type(self.correlation.sum(dtype=np.float64))
+        if unextended is not None:  # the whole image's own period, or a halo of zeros: no halo to transform
+            layout, spectrum, starts = unextended
         else:
             spectrum = kernel_spectrum(flipped, layout.fft_shape, True, dtype,
                                        kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
@@ -82,10 +96,14 @@ class HoleTiles:
         def read(tile: tuple[Segment, ...], into: np.ndarray) -> None:
             region = [(a + s.in_start, a + s.in_stop) for a, s in zip(starts, tile)]
             read_planes(source, mask, region, self.mode, self.cval, *into)
+            if less_one:
+                np.subtract(into[1], 1, out=into[1])
 
         def write(tile: tuple[Segment, ...], sums: np.ndarray) -> None:
             keep = tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
             numerator, denominator = sums[0], sums[1]
+            if less_one:  # every output's footprint lies in the extended block: its weights sum the kernel's
+                np.add(denominator, kernel_sum, out=denominator)
             if any_small(denominator, limit):  # finding them in the whole tile costs more than this test
                 at = marked(np.abs(denominator) < limit)
                 small.append((tuple(i + s.out_offset for i, s in zip(at, tile)), denominator[at]))

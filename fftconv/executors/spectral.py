@@ -40,6 +40,7 @@ from .base import Estimate, Executor, NonFiniteInput
 from .fft_lengths import next_fast_length
 from .nonfinite import all_finite, zero_nonfinite
 from .periodic import periodic_kernel, periodic_layout
+from .zero_border import border_constant, zero_border_layout
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,8 @@ class ExtendedTiles:
         plan, layout, starts, spectrum = self.plan, self.layout, self.starts, self.spectrum
         real = out.dtype.kind != "c"
         periodic = periodic_tiles(self.ranges, source.shape, self.kernel, self.mode, plan, real, out.dtype)
+        if periodic is None and border_constant(self.mode, self.cval) == "zero":
+            periodic = zero_border_tiles(self.ranges, source.shape, self.kernel, plan, real, out.dtype)
         if periodic is not None:
             layout, spectrum, starts = periodic
         if spectrum is None:
@@ -461,6 +464,34 @@ def periodic_tiles(ranges: Sequence[tuple[int, int]], source_shape: Sequence[int
     layout = SpectralLayout(*periodic)
     spectrum = periodic_spectrum(kernel, ranges, layout.fft_shape, real, dtype,
                                  kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
+    return layout, spectrum, [0] * len(ranges)
+
+
+def zero_border_tiles(ranges: Sequence[tuple[int, int]], source_shape: Sequence[int], kernel: np.ndarray,
+                      plan: Plan, real: bool, dtype: np.dtype
+                      ) -> tuple[SpectralLayout, np.ndarray, list[int]] | None:
+    """Where the block extended over ``ranges`` is a whole image whose halo the caller knows
+    to be zeros (`fftconv.executors.zero_border`): the layout of the image alone, zero-padded,
+    the convolution ``kernel``'s spectrum for it and each axis' first source index a tile
+    reads (0: the image itself, no halo); else None. What `ExtendedTiles` and
+    `fftconv.engine.hole_tiles.HoleTiles` take in place of their extended layout.
+
+    Examples
+    --------
+    >>> from fftconv.core.problem import Problem
+    >>> from fftconv.engine import run
+    >>> p = run.plan(Problem.build(np.zeros((80, 80)), np.ones((17, 17)), "valid"), "fft")
+    >>> ranges = [(-8, 72), (-8, 72)]
+    >>> layout, _, starts = zero_border_tiles(ranges, (64, 64), np.ones((17, 17)), p, True, p.compute_dtype)
+    >>> layout.fft_shape, starts
+    ((72, 72), [0, 0])
+    """
+    found = zero_border_layout(ranges, source_shape, kernel.shape, plan)
+    if found is None:
+        return None
+    layout = SpectralLayout(*found)
+    spectrum = kernel_spectrum(kernel, layout.fft_shape, real, dtype,
+                               kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
     return layout, spectrum, [0] * len(ranges)
 
 

@@ -19,6 +19,7 @@ from ..engine.blocks import BlockPlan, block_plan
 from ..executors import registry
 from ..executors.periodic import periodic_layout
 from ..executors.spectral import SpectralExecutor
+from ..executors.zero_border import zero_border_layout
 from ..planning.plan import Plan
 from . import filters, separable
 
@@ -166,9 +167,14 @@ def _nd_plan(
     if layout.blocks == 1 and spectral:
         whole = work.extended_ranges([0] * x.ndim, list(x.shape))
         periodic = periodic_layout(whole, x.shape, work.kernel.shape, work.mode, chosen)
+        zeros = zero_border_layout(whole, x.shape, work.kernel.shape, chosen) \
+            if periodic is None and work.zero_border else None
         if periodic is not None:
             what += (f"; periodic: transformed at the image's own shape {periodic[0]}, not the "
                      "extended one below (fftconv.executors.periodic)")
+        elif zeros is not None:
+            what += (f"; a border of zeros: the image alone transformed, zero-padded to {zeros[0]}, not the "
+                     "extended one below (fftconv.executors.zero_border)")
     return FilterPlan(
         name, tuple(x.shape), np.dtype(x.dtype), out_dtype, "one", (Step(what, layout, chosen),)
     )
