@@ -104,18 +104,20 @@ def test_the_plan_says_the_image_is_transformed_alone(rng):
 
 
 def test_the_planner_takes_the_zero_border_where_it_is_quicker(rng):
-    # 1024² * 101²: priced on the extended block, the planner takes overlap-save tiles; the
-    # image alone, zero-padded to 1080², is estimated quicker
+    # 1024² * 101²: overlap-save tiles priced on the extended block against the image alone,
+    # zero-padded to 1080², priced by the same model
     from fftconv.core.problem import Problem
     from fftconv.engine import run
     from fftconv.engine.border_plans import border_plan
 
     template = Problem.build(np.zeros((1124, 1124)), rng.random((101, 101)), "valid", correlate=True)
-    auto = run.plan(template, "auto", 1, image_known=False)
+    tiles = run.plan(template, "tiled", 1, image_known=False)
     ranges = [(-50, 1074), (-50, 1074)]
-    chosen = border_plan(auto, template, "constant", True, "auto", 1, ranges, (1024, 1024), None)
+    chosen = border_plan(tiles, template, "constant", True, "auto", 1, ranges, (1024, 1024), None)
     assert chosen.method == "fft" and "zero boundary" in chosen.reason and "(1080, 1080)" in chosen.reason
-    assert border_plan(auto, template, "constant", False, "auto", 1, ranges, (1024, 1024), None) is auto
+    assert zero_border.zero_border_layout(ranges, (1024, 1024), (101, 101), chosen)[0] == (1080, 1080)
+    assert border_plan(tiles, template, "constant", False, "auto", 1, ranges, (1024, 1024), None) is tiles
+    assert border_plan(tiles, template, "constant", True, "tiled", 1, ranges, (1024, 1024), None) is tiles
 
 
 @settings(max_examples=60, deadline=None)
