@@ -125,10 +125,12 @@ def cheapest_fft_shape(shortest: tuple[int, ...], real: bool, costs: CostModel, 
     most `LENGTH_GAIN` of ``shortest``'s estimate; else ``shortest``. FFTW's speed per point
     varies with the factors more than with the length: on AMD EPYC Zen 4 (float64, 2-D, MEASURE
     plans, forward and inverse) 378² takes 0.98 ms and 384² 0.66, 504² 1.58 and 512² 1.19,
-    1134² 11.5 and 1152² 8.5. Over every length from 200 to 1,076 the cheapest estimate among
-    those within 1.3x took 0.95 (200-538) and 0.97 (640-1,076) of the shortest's time on average,
-    0.67 at best, 1.076 at worst: the radix weights were fitted on another CPU, hence only the
-    clear gains.
+    1134² 11.5 and 1152² 8.5. For every square shape of sides 200 to 1,120, the shape this
+    chooses took 0.95 (200-560) and 0.98 (640-1,120) of the shortest's time on average, 0.67 at
+    best, 1.08 at worst; 1-D lengths 2,000-5,500: 0.93, 0.62 at best, never more. The radix
+    weights were fitted on another CPU, hence only the clear gains. Each axis' length is
+    chosen with the others fixed (10-25 us a new shape; pricing every combination took up to
+    0.8 ms in 3-D, on each first call of a new shape).
 
     Examples
     --------
@@ -137,14 +139,19 @@ def cheapest_fft_shape(shortest: tuple[int, ...], real: bool, costs: CostModel, 
     (384, 1152)
     """
     rank = len(shortest)
+    per_log, per_point = costs.fft_point_log, costs.fft_point
 
     def seconds(shape: tuple[int, ...]) -> float:
         return costs.fft_seconds(math.prod(shape), itemsize, real, "double", 1, rank)
 
-    options = [fast_lengths_between(n, int(n * LENGTH_SPAN), even=real and i == rank - 1)
-               for i, n in enumerate(shortest)]
-    best = min(itertools.product(*options), key=seconds)
-    return best if seconds(best) <= LENGTH_GAIN * seconds(shortest) else shortest
+    best, radix = list(shortest), [costs.radix_log2(n) for n in shortest]
+    for i, m in enumerate(shortest):
+        others = sum(radix) - radix[i]  # the other lengths' product is a common factor here
+        options = [(n, costs.radix_log2(n)) for n in fast_lengths_between(m, int(m * LENGTH_SPAN),
+                                                                          real and i == rank - 1)]
+        best[i], radix[i] = min(options, key=lambda o: o[0] * (per_log * (others + o[1]) + per_point))
+    chosen = tuple(best)
+    return chosen if seconds(chosen) <= LENGTH_GAIN * seconds(shortest) else shortest
 
 
 def operand_bytes(shape1, windows, batch_points: int, dtype) -> int:
