@@ -83,7 +83,7 @@ class HoleTiles:
         # a 'constant' border of 0 is valid: its weights are ones, which only the weights less
         # one (zero there, -1 at a hole) leave out of the zero-padded image's transform
         less_one = unextended is not None and border == "zero"
-        kernel_sum = dtype.type(self.correlation.sum(dtype=np.float64))
+        kernel_sum = dtype.type(self.correlation.sum(dtype=np.float64)) if less_one else None
         if unextended is not None:  # the whole image's own period, or a halo of zeros: no halo to transform
             layout, spectrum, starts = unextended
         else:
