@@ -23,7 +23,7 @@ def transformed_shapes(monkeypatch):
     def spy(kernel, ranges, fft_shape, *args):
         shapes.append(tuple(fft_shape))
         return real(kernel, ranges, fft_shape, *args)
-    monkeypatch.setattr(spectral, "periodic_spectrum", spy)  # both tile readers' (`periodic_tiles`)
+    monkeypatch.setattr(spectral, "periodic_spectrum", spy)  # both tile readers' (`unextended_tiles`)
     return shapes
 
 

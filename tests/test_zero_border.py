@@ -19,16 +19,14 @@ from fftconv.executors import spectral, zero_border
 def transformed_shapes(monkeypatch):
     """The FFT shapes of the zero-bordered layouts both tile readers took, call by call."""
     shapes = []
-    real = spectral.zero_border_tiles
+    real = spectral.zero_border_layout
 
     def spy(*args):
         found = real(*args)
         if found is not None:
-            shapes.append(found[0].fft_shape)
+            shapes.append(found[0])
         return found
-    monkeypatch.setattr(spectral, "zero_border_tiles", spy)
-    from fftconv.engine import hole_tiles
-    monkeypatch.setattr(hole_tiles, "zero_border_tiles", spy)
+    monkeypatch.setattr(spectral, "zero_border_layout", spy)  # both tile readers' (`unextended_tiles`)
     return shapes
 
 

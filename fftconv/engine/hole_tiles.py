@@ -25,13 +25,7 @@ from ..core.dtypes import cast
 from ..core.geometry import Segment
 from ..core.problem import NDIMAGE
 from ..executors.base import NonFiniteInput
-from ..executors.spectral import (
-    convolve_spectral,
-    extended_layout,
-    kernel_spectrum,
-    periodic_tiles,
-    zero_border_tiles,
-)
+from ..executors.spectral import convolve_spectral, extended_layout, kernel_spectrum, unextended_tiles
 from ..executors.zero_border import border_constant
 from ..planning.plan import Plan
 from .holes import (
@@ -76,10 +70,9 @@ class HoleTiles:
         background.note_call()
         plan, layout, dtype = self.plan, self.layout, self.plan.compute_dtype
         flipped = np.flip(self.correlation)  # the spectral executors convolve
-        border = border_constant(self.mode, self.cval)
-        unextended = periodic_tiles(self.ranges, source.shape, flipped, self.mode, plan, True, dtype)
-        if unextended is None and border is not None:  # a halo of zeros, or of holes
-            unextended = zero_border_tiles(self.ranges, source.shape, flipped, plan, True, dtype)
+        border = border_constant(self.mode, self.cval)  # a halo of zeros, or of holes: none to transform
+        unextended = unextended_tiles(self.ranges, source.shape, flipped, self.mode, border is not None, plan,
+                                      True, dtype)
         # a 'constant' border of 0 is valid: its weights are ones, which only the weights less
         # one (zero there, -1 at a hole) leave out of the zero-padded image's transform
         less_one = unextended is not None and border == "zero"

@@ -368,11 +368,11 @@ class ExtendedTiles:
         background.note_call()  # a call of the engine: transform sizes count their calls
         plan, layout, starts, spectrum = self.plan, self.layout, self.starts, self.spectrum
         real = out.dtype.kind != "c"
-        periodic = periodic_tiles(self.ranges, source.shape, self.kernel, self.mode, plan, real, out.dtype)
-        if periodic is None and border_constant(self.mode, self.cval) == "zero":
-            periodic = zero_border_tiles(self.ranges, source.shape, self.kernel, plan, real, out.dtype)
-        if periodic is not None:
-            layout, spectrum, starts = periodic
+        zeros = border_constant(self.mode, self.cval) == "zero"
+        unextended = unextended_tiles(self.ranges, source.shape, self.kernel, self.mode, zeros, plan, real,
+                                      out.dtype)
+        if unextended is not None:
+            layout, spectrum, starts = unextended
         if spectrum is None:
             spectrum = kernel_spectrum(self.kernel, layout.fft_shape, real, out.dtype,
                                        kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
@@ -439,59 +439,41 @@ def periodic_spectrum(kernel: np.ndarray, ranges: Sequence[tuple[int, int]], fft
         kernel, ("periodic spectrum", tuple(fft_shape), shift, real, np.dtype(dtype).str, backend), make)
 
 
-def periodic_tiles(ranges: Sequence[tuple[int, int]], source_shape: Sequence[int], kernel: np.ndarray,
-                   mode: str, plan: Plan, real: bool, dtype: np.dtype
-                   ) -> tuple[SpectralLayout, np.ndarray, list[int]] | None:
-    """Where the block extended over ``ranges`` is a whole image of a periodic ``mode``
-    (`periodic_layout`): the layout at the image's own shape, the convolution ``kernel``'s
-    spectrum turned for it (`periodic_spectrum`) and each axis' first source index a tile reads
-    (0: the image itself, no halo); else None. What `ExtendedTiles` and
-    `fftconv.engine.hole_tiles.HoleTiles` take in place of their extended layout.
+def unextended_tiles(ranges: Sequence[tuple[int, int]], source_shape: Sequence[int], kernel: np.ndarray,
+                     mode: str, zero_border: bool, plan: Plan, real: bool, dtype: np.dtype
+                     ) -> tuple[SpectralLayout, np.ndarray, list[int]] | None:
+    """Where the block extended over ``ranges`` is a whole image whose halo need not be
+    transformed: of a periodic ``mode``, the layout at the image's own shape with the
+    convolution ``kernel``'s spectrum turned for it (`periodic_layout`, `periodic_spectrum`);
+    where ``zero_border`` (the caller knows the halo to be zeros), the layout of the image
+    alone, zero-padded, with the kernel's own spectrum (`fftconv.executors.zero_border`). With
+    each axis' first source index a tile reads (0: the image itself, no halo); else None. What
+    `ExtendedTiles` and `fftconv.engine.hole_tiles.HoleTiles` take in place of their extended
+    layout.
 
     Examples
     --------
     >>> from fftconv.core.problem import Problem
     >>> from fftconv.engine import run
     >>> p = run.plan(Problem.build(np.zeros((80, 80)), np.ones((17, 17)), "valid"), "fft")
-    >>> layout, spectrum, starts = periodic_tiles([(-8, 72), (-8, 72)], (64, 64), np.ones((17, 17)), "wrap",
-    ...                                          p, True, np.dtype(np.float64))
-    >>> layout.fft_shape, starts
-    ((64, 64), [0, 0])
+    >>> ranges, kernel = [(-8, 72), (-8, 72)], np.ones((17, 17))
+    >>> [unextended_tiles(ranges, (64, 64), kernel, mode, zeros, p, True, p.compute_dtype)[0].fft_shape
+    ...  for mode, zeros in (("wrap", False), ("constant", True))]
+    [(64, 64), (72, 72)]
     """
+    threads = plan.threads
     periodic = periodic_layout(ranges, source_shape, kernel.shape, mode, plan)
-    if periodic is None:
-        return None
-    layout = SpectralLayout(*periodic)
-    spectrum = periodic_spectrum(kernel, ranges, layout.fft_shape, real, dtype,
-                                 kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
-    return layout, spectrum, [0] * len(ranges)
-
-
-def zero_border_tiles(ranges: Sequence[tuple[int, int]], source_shape: Sequence[int], kernel: np.ndarray,
-                      plan: Plan, real: bool, dtype: np.dtype
-                      ) -> tuple[SpectralLayout, np.ndarray, list[int]] | None:
-    """Where the block extended over ``ranges`` is a whole image whose halo the caller knows
-    to be zeros (`fftconv.executors.zero_border`): the layout of the image alone, zero-padded,
-    the convolution ``kernel``'s spectrum for it and each axis' first source index a tile
-    reads (0: the image itself, no halo); else None. What `ExtendedTiles` and
-    `fftconv.engine.hole_tiles.HoleTiles` take in place of their extended layout.
-
-    Examples
-    --------
-    >>> from fftconv.core.problem import Problem
-    >>> from fftconv.engine import run
-    >>> p = run.plan(Problem.build(np.zeros((80, 80)), np.ones((17, 17)), "valid"), "fft")
-    >>> ranges = [(-8, 72), (-8, 72)]
-    >>> layout, _, starts = zero_border_tiles(ranges, (64, 64), np.ones((17, 17)), p, True, p.compute_dtype)
-    >>> layout.fft_shape, starts
-    ((72, 72), [0, 0])
-    """
-    found = zero_border_layout(ranges, source_shape, kernel.shape, plan)
+    if periodic is not None:
+        layout = SpectralLayout(*periodic)
+        spectrum = periodic_spectrum(kernel, ranges, layout.fft_shape, real, dtype,
+                                     kernel_fft_threads(layout.fft_shape, threads), plan.backend)
+        return layout, spectrum, [0] * len(ranges)
+    found = zero_border_layout(ranges, source_shape, kernel.shape, plan) if zero_border else None
     if found is None:
         return None
     layout = SpectralLayout(*found)
     spectrum = kernel_spectrum(kernel, layout.fft_shape, real, dtype,
-                               kernel_fft_threads(layout.fft_shape, plan.threads), plan.backend)
+                               kernel_fft_threads(layout.fft_shape, threads), plan.backend)
     return layout, spectrum, [0] * len(ranges)
 
 
