@@ -82,6 +82,21 @@ def test_auto_never_measures_inside_a_call_and_upgrades_repeated_sizes(rng, flag
     assert measure_flags(flags_planned) == []  # nothing measured in this process at all
 
 
+def test_a_size_measured_before_release_memory_may_be_measured_again():
+    """`fftconv.release_memory()` forgets which sizes are measured; the background queue
+    refused a size it had measured once, so such a size kept its ESTIMATE plans for good,
+    never final (its calls stayed on a first route, its trial never ran)."""
+    size = ((), (96, 80), True, np.dtype(np.float64), 1)
+    key = ("fftw", size)
+    background.submit(key, lambda: None)  # as its measuring was queued and run
+    assert background.wait(30)
+    fftw._now_final(size, fftw._measured)
+    fftconv.release_memory()
+    assert size not in fftw._measured
+    assert background.submit(key, lambda: None)  # its next repeat may measure it again
+    assert background.wait(30)
+
+
 def test_small_first_transforms_run_on_pocketfft(rng, flags_planned):
     x, h = rng.standard_normal(300), rng.standard_normal(40)
     assert "pocketfft" in fftconv.plan(x, h, method="fft").explain()

@@ -630,6 +630,11 @@ def clear_cache() -> None:
     _pairs.clear()
     _calls_of.clear()
     _unknown.clear()
+    # a size whose measuring is forgotten here may be measured again: the background queue
+    # refuses a key it has run, and such a size had stayed on its ESTIMATE plans for good, never
+    # final, its calls on a first route and never in a trial (`fftconv.release_memory()`)
+    for size in (*_measured, *_unmeasurable):
+        background.forget(("fftw", size))
     _measured.clear()
     _unmeasurable.clear()
     _sizes_of_shape.clear()

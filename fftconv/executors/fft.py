@@ -23,4 +23,4 @@ class WholeArrayFFT(SpectralExecutor):
     method = "fft"
 
     def estimate(self, spec: Spec, costs: CostModel, memory_limit: int | None) -> Estimate:
-        return self.layout_estimate(spec, self.whole_layout(spec), costs)
+        return self.layout_estimate(spec, self.whole_layout(spec, costs), costs)

@@ -17,6 +17,12 @@ from functools import lru_cache
 _LIMIT = 1 << 31
 #: Highest power of 3 and of 5 allowed in a fast length (see the module docstring).
 MAX_POWER_3_5 = 4
+#: A whole-array transform may take fast lengths up to this factor over the shortest one of an
+#: axis ...
+LENGTH_SPAN = 1.25
+#: ... where the cost model estimates the longer shape at most this fraction of the shortest's
+#: cost (`fftconv.executors.spectral.cheapest_fft_shape`).
+LENGTH_GAIN = 0.85
 
 
 @lru_cache(maxsize=1)
