@@ -184,9 +184,13 @@ def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed"):
         func()
     fftconv.background.wait(600)  # ... in the background; what a loop meets once they are ready
     trial_calls = 0  # estimates too close to call: the repeated calls time the contenders ...
+    # ... unless the auto call takes a tiny route (fftconv.engine.tiny), which runs no plan
+    tiny_routed = (a.ndim == 1
+                   and tiny.signal_1d(a, b, mode, "auto", None, threads, first_sight=False) is not None)
 
     def trial_open() -> bool:
-        return fftconv.plan(a, b, mode, threads=threads).trial is not None and trial_calls < MAX_TRIAL_CALLS
+        return (not tiny_routed and fftconv.plan(a, b, mode, threads=threads).trial is not None
+                and trial_calls < MAX_TRIAL_CALLS)
 
     while loop == "tight" and trial_open():  # ... in the loop the rounds then time
         funcs["auto"]()
@@ -220,9 +224,10 @@ def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed"):
     chosen = plan.method
     # the auto call runs exactly the chosen method's plan (same cached Plan, same executor), so
     # its regret is the chosen method's time over the fastest's, all timed the same way; a 1-D
-    # call small enough for numpy.convolve (fftconv.engine.tiny) runs no plan: its own time counts
-    if a.ndim == 1 and tiny.signal_1d(a, b, mode, "auto", None, threads, first_sight=False) is not None:
-        chosen = "numpy"
+    # call small enough for a tiny route (numpy.convolve or fftconv's tiny loop: fftconv.engine.tiny)
+    # runs no plan: its own time counts
+    if tiny_routed:
+        chosen = "tiny"
     regret = ours.get(chosen, med["auto"]) / ours[best_ours]
     # ... and what the 'auto' call itself cost over the fastest forced method: where the forced
     # method runs another executor of that method than auto's kept one, the two differ
@@ -231,6 +236,7 @@ def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed"):
         "case": f"{'x'.join(map(str, s1))} * {'x'.join(map(str, s2))} {mode} {dtype}",
         "chosen": chosen, "executor": plan.executor, "model_choice": model.executor,
         "trial_calls": trial_calls,
+        "trial_left_open": plan.trial.describe() if plan.trial is not None and not tiny_routed else None,
         "fastest": best_ours, "regret": regret, "auto_regret": auto_regret,
         "median_s": med, "skipped_estimates_s": skipped, "timed_once": sorted(outpaced), "rounds": rounds,
         "costs": plan.costs_source,
@@ -289,7 +295,9 @@ def main() -> int:
     summary = {"cases": len(rows), "costs": first.costs_source, "first_plan_s": round(first_plan, 3),
                "regret_median": statistics.median(regrets), "regret_max": max(regrets),
                "auto_regret_max": max(r["auto_regret"] for r in rows),
-               "worst": sorted(((round(r["regret"], 3), r["case"]) for r in rows), reverse=True)[:5]}
+               "worst": sorted(((round(r["regret"], 3), r["case"]) for r in rows), reverse=True)[:5],
+               "trials_left_open": [f"{r['case']}: {r['trial_left_open']}"
+                                    for r in rows if r["trial_left_open"]]}
     if peers:
         scipy_regrets = [r["scipy_regret"] for r in rows if r["scipy_regret"] is not None]
         vs = [r["vs_best_scipy"] for r in rows]

@@ -13,7 +13,7 @@ from conftest import assert_close
 
 import fftconv
 import fftconv.ndimage
-from fftconv.engine import run, shifted_sums, tiny
+from fftconv.engine import run, shifted_sums, short_1d, tiny
 
 MODES_2D = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]
@@ -135,11 +135,12 @@ def test_what_stays_on_the_pipeline(rng, counted):
     (3000, 719, "valid", True, False),  # 1,640,758: over the long kernels' limit once planned
     (60000, 40, "full", True, False),  # 2,401,560: over `FIRST_1D_MACS`, but numpy's sum beats the
     # transforms (`first_1d_route`); the repeat, its rent paid, is planned
-    (4188, 17, "same", True, False),  # 71,196, but 4,188 dot calls: the compiled loop is 1.85x
-    (605, 77, "valid", True, True),  # 40,733 in 529 outputs: numpy's
-    (21398, 9, "full", True, False),  # 192,654 of a 9-tap kernel in 21,406 outputs: the compiled
-    # loop once planned (`tiny.SHORT_1D_OUTPUTS`; 17.5 us against numpy's 31.9, AMD EPYC Zen 4)
-    (10000, 5, "same", True, True),  # 50,000 in 10,000 outputs: numpy's own loop
+    (8000, 17, "same", True, False),  # 136,000 in 8,000 outputs: the pipeline's loop once
+    # planned (`fftconv.engine.short_1d`; numpy's 8,000 dot calls 117 us, the tiny loop 17)
+    (605, 77, "valid", True, True),  # 40,733 in 529 outputs: the tiny loop
+    (21398, 9, "full", True, False),  # 192,654 of a 9-tap kernel in 21,406 outputs: the
+    # pipeline's loop once planned (17.5 us against numpy's 31.9, AMD EPYC Zen 4)
+    (10000, 5, "same", True, True),  # 50,000 in 10,000 outputs: the tiny loop
 ])
 def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, planned, n, k, mode, first, repeats):
     """A 1-D signature's first call goes to numpy.convolve up to `FIRST_1D_MACS` (planning it
@@ -156,13 +157,13 @@ def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, planned, n, k, 
 
 
 @pytest.mark.parametrize("correlate", [False, True])
-@pytest.mark.parametrize(("n", "k"), [(724, 22), (600, 20), (300, 41), (64, 64), (50, 10), (1000, 33),
-                                      (476, 78), (605, 77), (300, 128)])
+@pytest.mark.parametrize(("n", "k"), [(724, 22), (600, 20), (300, 41), (1000, 64), (1000, 33),
+                                      (476, 78), (605, 77), (400, 100)])
 def test_float32_1d_calls_of_mid_kernels_are_summed_by_the_compiled_loop(rng, monkeypatch, n, k, correlate):
     """numpy.convolve sums float32 with a BLAS dot an output (AMD EPYC Zen 4: 724 * 22 'same'
     22 us, the compiled loop 4; 476 * 78 'full' 8.3 and 3.8): the tiny route takes fftconv's
-    compiled loop for float32 kernels of 10 to 128 taps; float64, and kernels it does not take,
-    stay on NumPy."""
+    compiled loop for float32 kernels of 12 to 128 taps; a short kernel's few outputs, and
+    kernels it does not take, stay on NumPy."""
     if shifted_sums.tiny_sums is None:
         pytest.skip("the compiled tiny loop was not built")
     name = "correlate" if correlate else "convolve"
@@ -181,9 +182,9 @@ def test_float32_1d_calls_of_mid_kernels_are_summed_by_the_compiled_loop(rng, mo
     for mode, expected in zip(modes, want):
         assert_close(ours(a, b, mode), expected, ulps=1000)
     assert used == []
-    ours(a.astype(np.float64), b.astype(np.float64), "same")  # float64: NumPy's
+    ours(a[:300], b[:5], "same")  # 300 outputs of 5 taps: NumPy's own loop, 1.2 against 2.2 us
     assert used == [name]
-    if n > tiny.FLOAT32_LOOP_TAPS:  # a second operand longer than the loop takes: NumPy's
+    if n > short_1d.LOOP_TAPS:  # a second operand longer than the loop takes: NumPy's
         assert_close(ours(b, a, "full"), swapped, ulps=1000)
         assert used == [name, name]
 

@@ -23,9 +23,10 @@ that function when all of these hold:
   once and runs fftconv's compiled loop through `fftconv.engine.lane`, faster than scipy's
   from there on (a repeat whose plan leaves no route comes back here).
 
-1-D float32 calls of kernels of 10 to 128 taps are summed by fftconv's own tiny compiled loop
-(`fftconv.engine.shifted_sums`) instead: ``numpy.convolve`` sums float32 with a BLAS dot an
-output, slower there (`_FLOAT32`).
+1-D real calls of kernels up to 128 taps are summed by fftconv's own tiny compiled loop
+(`fftconv.engine.shifted_sums`) instead where `fftconv.engine.short_1d` estimates it quicker
+than ``numpy.convolve`` (which sums kernels of 12 taps or more with a BLAS dot an output) and
+the pipeline.
 
 scipy then validates the remaining arguments with the errors fftconv copies from it. The
 thresholds are where the pipeline's fixed cost and the loop's per-multiply-add cost meet
@@ -63,7 +64,7 @@ from .. import background, config
 from ..core.boundary import MODES
 from ..executors.fft_lengths import next_fast_length
 from ..executors.spectral import PRECISE_POINTS
-from . import shifted_sums
+from . import shifted_sums, short_1d
 
 #: Most multiply-adds a 1-D `convolve` call hands to ``numpy.convolve`` (0.1-0.3 ns each; the
 #: pipeline costs ~12 us: 605 * 77 'valid' float32, 40,733 multiply-adds, took 7.5 us in
@@ -87,35 +88,8 @@ LONG_1D_TAPS = 256
 #: 'same' float64 124 and 89; 1590 * 719 'valid' float32 45 and 40; but 'full' 1000 * 719
 #: float64 102 and 125 us, 1200 * 900 float32 95 and 107, 600 * 1500 float64 116 and 132.
 NUMPY_PRODUCT_COST = 1.4
-#: Real kernels of `MID_1D_TAPS` taps up to `LONG_1D_TAPS` go to ``numpy.convolve`` only for
-#: at most this many outputs: it calls a BLAS dot per output, ~11 ns each before the taps,
-#: which the compiled loop does not pay. AMD EPYC Zen 3, 1 thread, 'same', repeated calls,
-#: ``numpy.convolve`` against the compiled loop through the lane: 600 * 20 float32 11.4 and 9.7
-#: us; 1000 * 40 15.4 and 10.9; 2462 * 80 47.7 and 18.8; 4096 * 60 109 and 21; but 605 * 77
-#: 'valid', 529 outputs, 7.5 us in numpy (2048 outputs, as set before the loop's AVX2 variant
-#: was fixed, had kept 2462 * 80 float64 on numpy at 1.23x the loop's time).
-MID_1D_TAPS = 10
-MID_1D_OUTPUTS = 768
-#: Shorter real kernels take numpy's own loop (no dot calls) for at most this many outputs:
-#: ~0.8 ns an output, where the compiled loop through the lane costs ~8 us and 0.2-0.5 ns an
-#: output (AMD EPYC Zen 4, 1 thread, repeated calls, ``numpy.convolve`` against the loop:
-#: 80000 * 3 'same' float32 65.5 and 26.2 us, 50000 * 5 float64 42.8 and 35.7, 21398 * 9
-#: 'full' float32 31.9 and 17.5; 10000 * 5 float32 9.4 and 10.7, 5000 * 3 float64 3.9 and
-#: 9.4). On AMD EPYC Zen 3 they had tied (21398 * 9 float32: 32 us).
-SHORT_1D_OUTPUTS = 16384
-#: Of those, float32 calls of kernels up to `FLOAT32_LOOP_TAPS` taps are summed by
-#: `fftconv.engine.shifted_sums`' compiled loop, which runs across outputs, rather than by
-#: ``numpy.convolve``'s float32 dot an output (AMD EPYC Zen 4, repeated calls, 'same': 724 * 22
-#: 4.3 against 22.3 us, 600 * 20 3.4 against 9.8, 1000 * 33 5.4 against 8.1, 300 * 40 3.5
-#: against 4.0; float64 ties, 724 * 22 7.1 against 6.8 us, and stays on NumPy).
-_FLOAT32 = np.dtype(np.float32)
-#: ... up to this many taps, beyond the N-d sums' `shifted_sums.MOST_TAPS` (the loop alone, AMD
-#: EPYC Zen 4: 476 * 78 'full' 3.8 against numpy's 8.3 us, 605 * 77 'valid' 4.4 against 13.8,
-#: 2000 * 128 'same' 23 against 27.5; at 200-255 taps a tie, 700 * 200 'full' 13.0 and 15.0).
-FLOAT32_LOOP_TAPS = 128
-#: ... for float64 (its dot calls cost ~7 ns: 600 * 20 9.0 and 10.1 us, 1000 * 40 18.3 and
-#: 12.7, 2462 * 80 48.7 and 28.5).
-MID_1D_OUTPUTS_DOUBLE = 1024
+#: Real kernels shorter than `LONG_1D_TAPS` go to ``numpy.convolve``, fftconv's tiny compiled
+#: loop or the pipeline by `fftconv.engine.short_1d`'s estimates of each...
 #: ... and up to this many while a signature's (lengths, dtype, mode) calls have spent under
 #: `RENT_1D_SECONDS` there: planning a new 1-D signature costs 0.4-0.9 ms, what
 #: ``numpy.convolve`` takes for ~2 M multiply-adds; later calls are planned and run the
@@ -378,9 +352,9 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     """``numpy.convolve`` (``correlate``: ``numpy.correlate``, which conjugates ``in2`` as
     scipy does) of a 1-D call's own arguments when the call is tiny and the answer is
     fftconv's (both float or complex arrays of one dtype, and a 'same' window only when
-    ``in1`` is the longer: NumPy keeps the longer one's length; float32 kernels of
-    `MID_1D_TAPS` taps or more that `fftconv.engine.shifted_sums` takes are summed by its
-    compiled loop instead, see `_FLOAT32`); else None. With
+    ``in1`` is the longer: NumPy keeps the longer one's length; real kernels that
+    `fftconv.engine.short_1d` estimates quicker in `fftconv.engine.shifted_sums`' compiled loop
+    are summed there instead); else None. With
     ``first_sight``, a signature whose calls spent under `RENT_1D_SECONDS` here counts as tiny
     up to `FIRST_1D_MACS`, and beyond where `first_1d_route` prefers NumPy's sum (the call's
     time is recorded).
@@ -404,11 +378,10 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
     outputs = _window_length(n, k, mode)
     taps = min(n, k)
     most = LONG_1D_MACS if taps >= LONG_1D_TAPS else SIGNAL_1D_MACS
-    mid = MID_1D_OUTPUTS_DOUBLE if a.dtype.itemsize == 8 else MID_1D_OUTPUTS
-    if MID_1D_TAPS <= taps < LONG_1D_TAPS and outputs > mid and a.dtype.kind == "f":
-        most = 0  # the compiled loop, once planned
-    elif taps < MID_1D_TAPS and outputs > SHORT_1D_OUTPUTS and a.dtype.kind == "f":
-        most = 0  # the compiled loop, once planned
+    loop_built = shifted_sums.by_loop(a)
+    route = short_1d.quickest(outputs, taps, a.dtype, loop_built)
+    if a.dtype.kind == "f" and taps < LONG_1D_TAPS and route is None:
+        most = 0  # the pipeline's compiled loop, once planned
     elif (taps >= LONG_1D_TAPS and a.dtype.kind == "f"
           and NUMPY_PRODUCT_COST * _products(n, k, mode) > outputs * taps):
         most = 0  # the compiled loop, once planned
@@ -418,14 +391,15 @@ def signal_1d(in1: object, in2: object, mode: object, method: object, axes: obje
         if _renting(_spent_1d, signature, RENT_1D_SECONDS):
             if outputs * taps <= FIRST_1D_MACS or first_1d_route(n, k, mode, a.dtype, correlate) == "numpy":
                 most, rented = outputs * taps, signature
+                route = short_1d.quicker_tiny(outputs, taps, a.dtype, loop_built)
             else:  # for good: its later calls skip the pricing
                 _pay(_spent_1d, signature, math.inf)
     if outputs * taps > most or not _default_threads(threads) or not _unforced(method):
         return None
     started = time.perf_counter()
     result = None
-    if a.dtype == _FLOAT32 and taps >= MID_1D_TAPS and shifted_sums.by_loop(a):
-        result = shifted_sums.signal_sum(a, b, mode, correlate, FLOAT32_LOOP_TAPS)  # None: not taken
+    if route == "loop":
+        result = shifted_sums.signal_sum(a, b, mode, correlate, short_1d.LOOP_TAPS)  # None: not taken
     if result is None:
         result = np.correlate(a, b, mode) if correlate else np.convolve(a, b, mode)
     if rented is not None:
