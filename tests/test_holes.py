@@ -317,7 +317,7 @@ def test_holes_filtered_into_the_image_itself(rng, method, monkeypatch):
     want = nd.convolve(image, kernel, nan="interpolate", method=method)
     # bands of 5 rows on direct sums: the outputs of a band must not overwrite the rows the next
     # band reads (before: 1000x700 in 3 bands, outputs off by up to 38)
-    monkeypatch.setattr(hole_bands, "BAND_POINTS", 150)
+    monkeypatch.setattr(hole_bands, "band_points", lambda: 150)
     nd.convolve(image, kernel, output=image, nan="interpolate", method=method)
     assert_close_nan(image, want, 1e-12)  # small bands may be planned on another loop
 
@@ -337,7 +337,7 @@ def test_direct_sums_with_holes_run_in_bands(rng, shape, monkeypatch):
     kernel = rng.random((5,) * len(shape)) + 0.1
     want = reference(image, kernel, "nearest")
     bands = recorded_bands(monkeypatch)
-    monkeypatch.setattr(hole_bands, "BAND_POINTS", 600)
+    monkeypatch.setattr(hole_bands, "band_points", lambda: 600)
     got = nd.correlate(image, kernel, mode="nearest", nan="interpolate", method="direct")
     assert len(bands[0]) >= 3
     assert_close_nan(got, want, 1e-12)
@@ -353,7 +353,7 @@ def test_bands_of_a_block_read_into_one_buffer_equal_one_band(rng, method, monke
     got = nd.correlate(image, kernel, nan="interpolate", method=method, mode="wrap")
     rows = [hi[0] - lo[0] for lo, hi in bands[-1]]
     assert len(rows) >= 3 and rows[-1] < rows[0]
-    monkeypatch.setattr(hole_bands, "BAND_POINTS", 1 << 40)
+    monkeypatch.setattr(hole_bands, "band_points", lambda: 1 << 40)
     whole = nd.correlate(image, kernel, nan="interpolate", method=method, mode="wrap")
     assert len(bands[-1]) == 1
     assert np.isnan(got[320:360, 120:160]).all()
@@ -410,7 +410,7 @@ def test_a_dataset_gives_the_center_rule_its_own_pixels_band_by_band(rng, monkey
     kernel[2, 2] = 0  # an isolated valid pixel's output is empty but for itself
     image[50, 30] = 3.0
     image[48:53, 28:33][kernel == 1] = np.nan
-    monkeypatch.setattr(hole_bands, "BAND_POINTS", 400)  # several bands
+    monkeypatch.setattr(hole_bands, "band_points", lambda: 400)  # several bands
     rule = Holes(empty="center")
     want = nd.filter_holes(image, kernel, rule, mode="constant", cval=np.nan, method="direct")
     got = nd.filter_holes(SlicedDataset(image), kernel, rule, mode="constant", cval=np.nan, method="direct")
@@ -507,7 +507,7 @@ def test_the_test_for_holes_is_the_float64_sums(dtype, data):
 
 
 def test_holes_with_an_infinite_value_on_direct_sums_in_bands(rng, monkeypatch):
-    monkeypatch.setattr(hole_bands, "BAND_POINTS", 600)  # several bands, one of them with the inf
+    monkeypatch.setattr(hole_bands, "band_points", lambda: 600)  # several bands, one of them with the inf
     image = rng.standard_normal((60, 50))
     image[rng.random(image.shape) < 0.1] = np.nan
     image[40, 30] = np.inf
@@ -519,3 +519,24 @@ def test_holes_with_an_infinite_value_on_direct_sums_in_bands(rng, monkeypatch):
     assert not np.isfinite(got[reached]).any() and not np.isfinite(want[reached]).any()
     assert_close_nan(got[~reached], reference(image, kernel)[~reached], 1e-12)
     assert_close_nan(want[~reached], reference(image, kernel)[~reached], 1e-12)
+
+
+def test_bands_follow_the_l2_cache_linux_describes(tmp_path, monkeypatch):
+    """A core's L2 (cache index whose level is 2) sizes the bands: an eighth of its bytes,
+    within `LEAST_BAND_POINTS` .. `MOST_BAND_POINTS`; no description: 1 MiB assumed."""
+    from fftconv.core import memory
+
+    for index, (level, kind, size) in enumerate([("1", "Data", "48K"), ("1", "Instruction", "32K"),
+                                                 ("2", "Unified", "2048K"), ("3", "Unified", "480M")]):
+        folder = tmp_path / f"index{index}"
+        folder.mkdir()
+        for name, text in (("level", level), ("type", kind), ("size", size)):
+            (folder / name).write_text(text + "\n")
+    assert memory.core_cache_bytes(str(tmp_path)) == 2 << 20
+    assert memory.core_cache_bytes(str(tmp_path / "absent")) is None
+    for cache, points in ((2 << 20, 1 << 18), (1 << 20, 1 << 17), (512 << 10, 1 << 17), (32 << 20, 1 << 18),
+                          (None, 1 << 17)):
+        monkeypatch.setattr(memory, "core_cache_bytes", lambda cache=cache: cache)
+        hole_bands.band_points.cache_clear()
+        assert hole_bands.band_points() == points
+    hole_bands.band_points.cache_clear()

@@ -33,6 +33,31 @@ def physical_bytes() -> int | None:
         return None
 
 
+@functools.cache
+def core_cache_bytes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> int | None:
+    """Bytes of a core's level-2 cache, as Linux describes it (read once per process; None
+    where the system does not say).
+
+    Examples
+    --------
+    >>> core_cache_bytes() is None or core_cache_bytes() >= 1 << 16
+    True
+    """
+    def read(index: str, name: str) -> str:
+        with open(os.path.join(root, index, name)) as f:
+            return f.read().strip()
+
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    try:
+        for index in sorted(os.listdir(root)):
+            if read(index, "level") == "2" and read(index, "type") in ("Unified", "Data"):
+                size = read(index, "size")
+                return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def available_bytes() -> int | None:
     """Memory available to a new allocation now: Linux's ``MemAvailable`` (free memory plus
     the caches it can drop), else the free pages; None where the system does not say.

@@ -1,7 +1,7 @@
 """The normalised filter of one block on direct sums, read and combined band by band.
 
 Where a block's plan sums directly (the compiled loops, the separable passes), its outputs are
-cut along the first axis into equal bands of about `BAND_POINTS` outputs. Each band's values
+cut along the first axis into equal bands of about `band_points` outputs. Each band's values
 (holes zeroed) and weights are read by the boundary mode into one buffer of two planes that
 every band reuses (`holes.read_planes`), summed as a batch of two by one plan whose kernel-only
 work (the separable factors) is made once, and combined by the rule into the output. A block
@@ -18,33 +18,55 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core import memory
 from ..planning.plan import Plan
 from . import run
 from .holes import combine_into, marked_pixels, read_planes
 
 #: Outputs of a band: its values and weights and their two sums cost ~40 bytes an output in
 #: float64, so a 1024² image's working memory is 0.6 images beside the output (9 as one band).
-#: AMD EPYC Zen 3, 9x9 Gaussian: 15 ms in bands of 256K outputs, 22 ms in bands of 64K; Zen 4
-#: (1 MiB of L2 a core), astropy's `convolve` with 'fill', best of three runs each: bands of
-#: 128K outputs 3-10 % quicker than of 256K on 1024² float32 and float64 images, sigma 1 and 3
-#: (e.g. float32 sigma 3 10.2 against 10.7 ms), on 2048² 0-9 % (float32 sigma 3 49 against
-#: 54 ms), 512K 1.5-2x slower.
-BAND_POINTS = 1 << 17
+#: The quickest size follows a core's L2 cache (`band_points`): an eighth of its bytes, within
+#: these bounds. AMD EPYC Zen 4 (1 MiB of L2 a core), astropy's `convolve` with 'fill', best of
+#: three runs each: bands of 128K outputs 3-10 % quicker than of 256K on 1024² float32 and
+#: float64 images, sigma 1 and 3 (e.g. float32 sigma 3 10.2 against 10.7 ms), on 2048² 0-9 %
+#: (float32 sigma 3 49 against 54 ms), 512K 1.5-2x slower; Zen 3 (512 KiB), 9x9 Gaussian: 15 ms
+#: in bands of 256K outputs, 22 ms in bands of 64K; Intel Xeon (2 MiB), medians of three rounds:
+#: 256K 6-10 % quicker than 128K (1024² float64 sigma 1 8.0 against 8.5 ms, sigma 3 11.7 against
+#: 12.9; 2048² 35.7 against 39.3), 512K 1.4x slower on 1024², 3 % quicker on 2048².
+LEAST_BAND_POINTS = 1 << 17
+MOST_BAND_POINTS = 1 << 18
+#: ... where the system does not say.
+ASSUMED_CACHE_BYTES = 1 << 20
 
 
-def bands(lo: Sequence[int], hi: Sequence[int], halo_rows: int) -> list[tuple[list[int], list[int]]]:
-    """The block ``lo .. hi`` cut along its first axis into equal bands of about
-    `BAND_POINTS` outputs, each at least four halos (``halo_rows``) long: a halo is read again
-    a band.
+@functools.cache
+def band_points() -> int:
+    """Outputs of a band on this machine (see `LEAST_BAND_POINTS`).
 
     Examples
     --------
-    >>> bands([0, 0], [1000, 500], 8)
+    >>> LEAST_BAND_POINTS <= band_points() <= MOST_BAND_POINTS
+    True
+    """
+    cache = memory.core_cache_bytes() or ASSUMED_CACHE_BYTES
+    return min(max(cache // 8, LEAST_BAND_POINTS), MOST_BAND_POINTS)
+
+
+def bands(lo: Sequence[int], hi: Sequence[int], halo_rows: int,
+          points: int | None = None) -> list[tuple[list[int], list[int]]]:
+    """The block ``lo .. hi`` cut along its first axis into equal bands of about ``points``
+    outputs (default `band_points`), each at least four halos (``halo_rows``) long: a halo is
+    read again a band.
+
+    Examples
+    --------
+    >>> bands([0, 0], [1000, 500], 8, points=1 << 17)
     [([0, 0], [250, 500]), ([250, 0], [500, 500]), ([500, 0], [750, 500]), ([750, 0], [1000, 500])]
     """
+    points = band_points() if points is None else points
     rows = hi[0] - lo[0]
     row_points = math.prod(b - a for a, b in zip(lo[1:], hi[1:]))
-    band = max(BAND_POINTS // max(row_points, 1), 4 * halo_rows, 1)
+    band = max(points // max(row_points, 1), 4 * halo_rows, 1)
     count = -(-rows // band)
     band = -(-rows // count)  # balanced: equal bands, one plan
     return [([lo[0] + start] + list(lo[1:]), [min(hi[0], lo[0] + start + band)] + list(hi[1:]))
