@@ -1,6 +1,7 @@
 """A repeated 1-D real call of a short kernel: ``numpy.convolve``, the tiny compiled loop or the
 pipeline, whichever `fftconv.engine.short_1d` estimates the quickest. The expected routes are
-measured ones (Intel Xeon, family 6, model 167, 1 thread, repeated calls), each a clear win."""
+measured ones (Intel Xeon, family 6, model 167, 1 thread, repeated calls): clear wins, or
+either of two that tie."""
 
 import hypothesis.strategies as st
 import numpy as np

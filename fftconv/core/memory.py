@@ -49,7 +49,7 @@ def core_cache_bytes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> int | 
 
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     try:
-        for index in sorted(os.listdir(root)):
+        for index in sorted(name for name in os.listdir(root) if name.startswith("index")):
             if read(index, "level") == "2" and read(index, "type") in ("Unified", "Data"):
                 size = read(index, "size")
                 return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)

@@ -15,10 +15,16 @@ Each route's time is estimated from those figures (`estimated_seconds`) and the 
 A threshold on outputs alone had misrouted both ends: on an Intel Xeon (family 6, model 167,
 1 thread) 12453 * 6 'full' float32 took 18.5 us in ``numpy.convolve``, 12.0 in the loop and
 11.8 in the pipeline; 16000 * 9 33.2, 20.2 and 12.7; but 10000 * 2 float64 6.8 us in
-``numpy.convolve`` and 16.4 in the pipeline. The figures were read there and checked against
-those recorded on AMD EPYC Zen 3 and Zen 4 (`fftconv.engine.tiny`'s notes): the ratios
-between routes, which decide, held within ~1.3x on all three, and a misjudged near-tie costs
-at most that ratio.
+``numpy.convolve`` and 16.4 in the pipeline. The figures were read there. Of the pairs of
+routes timed on AMD EPYC (repeated calls, 1 thread; the notes the thresholds carried), it
+picks the quicker in each of the eleven that hold its pick: Zen 4, ``numpy.convolve`` against
+the pipeline, 80000 * 3 'same' float32 65.5 and 26.2 us, 50000 * 5 float64 42.8 and 35.7,
+21398 * 9 'full' float32 31.9 and 17.5, 5000 * 3 float64 3.9 and 9.4, 1000 * 40 float64 18.3
+and 12.7, 2462 * 80 float64 48.7 and 28.5; the loop against ``numpy.convolve``, float32
+'same', 724 * 22 4.3 and 22.3, 1000 * 33 5.4 and 8.1, 300 * 40 3.5 and 4.0, 476 * 78 'full'
+3.8 and 8.3, 605 * 77 'valid' 4.4 and 13.8. Where it picks the loop beside a pair that did not
+time it (10000 * 5 float32: ``numpy.convolve`` 9.4, the pipeline 10.7; float64 724 * 22 7.1
+and 6.8), the loop was not measured there.
 
 Examples
 --------
