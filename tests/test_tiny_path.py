@@ -136,15 +136,17 @@ def test_what_stays_on_the_pipeline(rng, counted):
     (60000, 40, "full", True, False),  # 2,401,560: over `FIRST_1D_MACS`, but numpy's sum beats the
     # transforms (`first_1d_route`); the repeat, its rent paid, is planned
     (8000, 17, "same", True, False),  # 136,000 in 8,000 outputs: the pipeline's loop once
-    # planned (`fftconv.engine.short_1d`; numpy's 8,000 dot calls 117 us, the tiny loop 17)
+    # planned (`fftconv.engine.short_1d`; Intel Xeon, 16 taps, 'full': numpy's 8,000 dot calls
+    # 117 us, the tiny loop 17.1, the pipeline 11.4)
     (605, 77, "valid", True, True),  # 40,733 in 529 outputs: the tiny loop
     (21398, 9, "full", True, False),  # 192,654 of a 9-tap kernel in 21,406 outputs: the
     # pipeline's loop once planned (17.5 us against numpy's 31.9, AMD EPYC Zen 4)
     (10000, 5, "same", True, True),  # 50,000 in 10,000 outputs: the tiny loop
 ])
 def test_one_dimensional_calls_handed_to_numpy(rng, monkeypatch, planned, n, k, mode, first, repeats):
-    """A 1-D signature's first call goes to numpy.convolve up to `FIRST_1D_MACS` (planning it
-    costs more); its repeats up to the tiny limits."""
+    """A 1-D signature's first call takes a tiny route (numpy.convolve or the tiny loop) up to
+    `FIRST_1D_MACS` (planning it costs more); its repeats where `fftconv.engine.short_1d` (or,
+    for long kernels, the tiny limits) prefers one."""
     monkeypatch.setattr(tiny, "_spent_1d", {})
     monkeypatch.setattr(tiny, "RENT_1D_SECONDS", 1e-9)  # the first call only
     a, b = rng.standard_normal(n).astype(np.float32), rng.standard_normal(k).astype(np.float32)
