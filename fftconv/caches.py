@@ -19,9 +19,9 @@ from .executors import kept_spectra
 def release_memory() -> None:
     """Drop the plans, buffers, kernel spectra and routes fftconv keeps between calls: the
     next call of each size plans again, at ESTIMATE cost, and measures again in the background
-    where it repeats (FFTW's wisdom is kept: remeasuring a size it knows is quick). Scratch
-    buffers are dropped for the calling thread (threads of fftconv's own pool keep theirs, a
-    few MiB each).
+    where it repeats (FFTW's wisdom is kept: remeasuring a size it knows is quick). Every
+    thread's scratch buffers are dropped (a thread of fftconv's pool in the middle of a call
+    keeps the one it uses until the call ends).
 
     Examples
     --------

@@ -150,3 +150,31 @@ def test_release_memory_hands_back_what_calls_keep(rng):
     assert kept > x.nbytes  # the transforms' buffers and spectra, at least
     assert left < kept / 10, (kept, left)
     assert_close(fftconv.convolve(x, k, "same"), scipy.signal.convolve(x, k, "same", "direct"))
+
+
+def test_release_memory_drops_the_scratch_other_threads_keep():
+    """A thread of fftconv's pool keeps its scratch between calls (`core.memory.kept_buffer`);
+    `release_memory` drops it too (it had dropped the calling thread's only: an image-sized
+    buffer of the pool's stayed, 1 MB of a 400x300 float64 call's)."""
+    import threading
+
+    from fftconv.core import memory
+
+    made, release, done = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        memory.kept_buffer("test", 0, (1000,), np.dtype(np.float64), 1 << 20)
+        made.set()
+        release.wait(10)
+        seen["left"] = dict(memory._kept.buffers.by_slot)
+        done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert made.wait(10)
+    fftconv.release_memory()
+    release.set()
+    assert done.wait(10)
+    thread.join(10)
+    assert seen["left"] == {}

@@ -8,6 +8,7 @@ import functools
 import math
 import os
 import threading
+import weakref
 
 import numpy as np
 
@@ -106,7 +107,20 @@ def check_fits(nbytes: int, what: str, advice: str | None = None) -> None:
         )
 
 
+class _Buffers:
+    """One thread's kept buffers, by (owner, slot), where `release_kept_buffers` reaches them
+    (weakly: a thread's go with it when it ends)."""
+
+    __slots__ = ("by_slot", "__weakref__")
+
+    def __init__(self) -> None:
+        self.by_slot: dict[tuple[str, int], np.ndarray] = {}
+
+
 _kept = threading.local()
+#: Every live thread's `_Buffers`: a thread's go with it when it ends.
+_every_thread: weakref.WeakSet[_Buffers] = weakref.WeakSet()
+_every_thread_lock = threading.Lock()
 
 
 def kept_buffer(owner: str, slot: int, shape: tuple[int, ...], dtype: np.dtype, most_bytes: int
@@ -125,9 +139,12 @@ def kept_buffer(owner: str, slot: int, shape: tuple[int, ...], dtype: np.dtype, 
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
     if nbytes > most_bytes:
         return None
-    buffers = getattr(_kept, "buffers", None)
-    if buffers is None:
-        buffers = _kept.buffers = {}
+    kept = getattr(_kept, "buffers", None)
+    if kept is None:
+        kept = _kept.buffers = _Buffers()
+        with _every_thread_lock:
+            _every_thread.add(kept)
+    buffers = kept.by_slot
     buffer = buffers.get((owner, slot))
     if buffer is None or buffer.nbytes < nbytes:
         buffer = buffers[(owner, slot)] = np.empty(max(nbytes, most_bytes // 2), np.uint8)
@@ -135,14 +152,19 @@ def kept_buffer(owner: str, slot: int, shape: tuple[int, ...], dtype: np.dtype, 
 
 
 def release_kept_buffers() -> None:
-    """Drop the calling thread's kept buffers (`kept_buffer`): they are reused caches of at most
-    a few MiB each, not leaks, so a heap that counts leaks is read after this.
+    """Drop every thread's kept buffers (`kept_buffer`; the threads of fftconv's pool keep
+    theirs between calls too): they are reused caches of at most a few MiB each, not leaks, so
+    a heap that counts leaks is read after this. A thread using one at this moment keeps it
+    until it lets go of it.
 
     Examples
     --------
     >>> _ = kept_buffer("example", 0, (4,), np.dtype(np.float64), 1 << 10)
     >>> release_kept_buffers()
-    >>> getattr(_kept, "buffers", {})
+    >>> _kept.buffers.by_slot
     {}
     """
-    _kept.__dict__.pop("buffers", None)
+    with _every_thread_lock:
+        every = list(_every_thread)
+    for kept in every:
+        kept.by_slot.clear()
