@@ -78,7 +78,7 @@ SIGNAL_1D_MACS = 1 << 18
 #: ``numpy.convolve``, 57-60 us through the pipeline; 1,000 outputs of 719 taps 49 us and
 #: 62 us; 3,000 outputs of 301 taps a tie, 65 and 67 us; 3,000 of 719 taps 142 and 108 us).
 LONG_1D_MACS = 1 << 20
-LONG_1D_TAPS = 256
+LONG_1D_TAPS = short_1d.LONG_TAPS  # where `fftconv.engine.short_1d`'s estimates end
 #: ... where its products, each costing about this many of the compiled loop's multiply-adds
 #: (a BLAS dot an output, beside a loop vectorised across outputs that multiplies the zero
 #: extension of 'full' and 'same' windows too), are fewer than the loop's: a real 'valid' call
