@@ -25,13 +25,38 @@ MIN_PARALLEL_TILE_POINTS = 1 << 13
 #: FFTW plans and wisdom.
 MIN_THREADED_FFT_POINTS = 1 << 16
 
+class _Task:
+    """A pool task that lets go of its function and arguments once it has run or is
+    cancelled. The executor's queue and worker hold a task a while after its future is done
+    (a cancelled one until a worker takes it out of the queue): holding the call's arrays
+    meanwhile kept a call's image-sized buffers alive after it had returned."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self.call: Callable[[], object] | None = call
+
+    def __call__(self) -> object:
+        call, self.call = self.call, None
+        if call is None:
+            return None
+        return call()
+
+    def drop(self, _future: object = None) -> None:
+        self.call = None
+
+
 class _SettingsKeepingPool(ThreadPoolExecutor):
     """A pool whose tasks run in a copy of the submitting thread's context: a ``with
     fftconv.config.override(...)`` around a call reaches the helpers working for it (context
-    variables are per thread otherwise)."""
+    variables are per thread otherwise). A task holds nothing of its call once its future is
+    done (`_Task`)."""
 
     def submit(self, fn, /, *args, **kwargs):
-        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        task = _Task(functools.partial(contextvars.copy_context().run, fn, *args, **kwargs))
+        future = super().submit(task)
+        future.add_done_callback(task.drop)  # a cancelled task's call is dropped at once
+        return future
 
 
 _pool: ThreadPoolExecutor | None = None
