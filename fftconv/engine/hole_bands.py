@@ -6,7 +6,9 @@ cut along the first axis into equal bands of about `band_points` outputs. Each b
 every band reuses (`holes.read_planes`), summed as a batch of two by one plan whose kernel-only
 work (the separable factors) is made once, and combined by the rule into the output. A block
 costs one band's planes and sums beside its output, and reads its source once plus a halo a
-band (the block extended, then stacked, then summed had cost about 7 images).
+band (the block extended, then stacked, then summed had cost about 7 images). A separable 2-D
+kernel's bands go through one compiled pass instead (`separable_holes`), where a band holds
+an infinity excepted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 
 from ..core import memory
 from ..planning.plan import Plan
-from . import run
+from . import run, separable_holes
 from .holes import combine_into, marked_pixels, read_planes
 
 #: Outputs of a band: its values and weights and their two sums cost ~40 bytes an output in
@@ -108,8 +110,16 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
     storage: np.ndarray | None = None
     kernel_finite = bool(np.isfinite(work.kernel).all())
     prepared_for: dict[tuple[int, ...], tuple[Plan, object]] = {}
+    down_along = separable_holes.factors(work, plan, dtype)
+    shared: dict[str, np.ndarray] = {}  # the one-pass route's buffers
     for band_lo, band_hi in cut:
         ranges = work.extended_ranges(band_lo, band_hi)
+        first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
+        place = tuple(slice(f, f + b - a) for f, a, b in zip(first, band_lo, band_hi))
+        if down_along is not None and separable_holes.filter_band(
+                source, mask, ranges, band_lo, work, down_along, dtype, plan.threads, output, place,
+                out_dtype, shared):
+            continue
         shape = tuple(b - a for a, b in ranges)
         if storage is None:  # the first band is the largest
             storage = np.empty(2 * math.prod(shape), dtype)
@@ -124,7 +134,5 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
             prepared_for[shape] = band_plan, run.prepare(problem, band_plan)
         band_plan, prepared = prepared_for[shape]
         sums = run.execute(problem, band_plan, prepared=prepared, finite=finite and kernel_finite)
-        first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
         centre = functools.partial(marked_pixels, source, mask, dtype, band_lo)
-        place = tuple(slice(f, f + n) for f, n in zip(first, sums.shape[1:]))
         combine_into(output, place, out_dtype, sums[0], sums[1], centre, work.kernel, work.holes)

@@ -334,24 +334,48 @@ def combine(numerator: np.ndarray, denominator: np.ndarray,
     >>> combine(np.array([2.0, 0.0]), np.array([2.0, 0.0]), np.array([1.0, np.nan]), np.ones(3), Holes())
     array([ 1., nan])
     """
-    if rule.below is None:
-        tolerance = ROUNDING_UNITS * float(np.finfo(denominator.dtype).eps) * float(np.abs(kernel).sum())
-        # a kernel of no negative tap sums no negative weight beyond rounding: one test, not two
-        limit, test = tolerance, EMPTY_AT_MOST if kernel.min() >= 0 else EMPTY_ABS_AT_MOST
-    else:
-        limit, test = rule.below, EMPTY_BELOW
     result = numerator if out is None else out
-    empty = _divided(numerator, denominator, result, limit, test)
+    empty = _divided(numerator, denominator, result, *empty_test(kernel, denominator.dtype, rule))
     if rule.scale != 1:
         result *= rule.scale
     if empty is not None:
-        if rule.empty == "nan":
-            result[empty] = np.nan
-        elif rule.empty == "zero":
-            result[empty] = 0
-        else:
-            result[empty] = centre(empty) if callable(centre) else centre[empty]
+        fill_empty(result, empty, centre, rule)
     return result
+
+
+def empty_test(kernel: np.ndarray, dtype: np.dtype, rule: Holes) -> tuple[float, int]:
+    """``(limit, test)``: an output whose denominator (in ``dtype``) passes the compiled
+    passes' ``test`` against ``limit`` is empty (`EMPTY_AT_MOST`, ...).
+
+    Examples
+    --------
+    >>> empty_test(np.ones(3), np.dtype(np.float64), Holes(below=0.5))
+    (0.5, 2)
+    """
+    if rule.below is not None:
+        return rule.below, EMPTY_BELOW
+    tolerance = ROUNDING_UNITS * float(np.finfo(dtype).eps) * float(np.abs(kernel).sum())
+    # a kernel of no negative tap sums no negative weight beyond rounding: one test, not two
+    return tolerance, EMPTY_AT_MOST if kernel.min() >= 0 else EMPTY_ABS_AT_MOST
+
+
+def fill_empty(result: np.ndarray, empty: np.ndarray, centre: np.ndarray | Callable[[np.ndarray], np.ndarray],
+               rule: Holes) -> None:
+    """Give the outputs ``empty`` marks what ``rule`` gives an output with no valid pixel in
+    reach (``centre`` as `combine` takes it).
+
+    Examples
+    --------
+    >>> result = np.array([1.0, 2.0])
+    >>> fill_empty(result, np.array([False, True]), np.array([5.0, 6.0]), Holes(empty="center")); result
+    array([1., 6.])
+    """
+    if rule.empty == "nan":
+        result[empty] = np.nan
+    elif rule.empty == "zero":
+        result[empty] = 0
+    else:
+        result[empty] = centre(empty) if callable(centre) else centre[empty]
 
 
 def combine_into(output, place: tuple[slice, ...], out_dtype: np.dtype, numerator: np.ndarray,

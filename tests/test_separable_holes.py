@@ -1,0 +1,169 @@
+"""The one-pass route of a separable kernel over an image with holes
+(`fftconv.engine.separable_holes`): the reference's answers, the general route's answers on
+every boundary, mask, rule, dtype and thread count, and its fallback on infinities."""
+
+import numpy as np
+import pytest
+from test_holes import assert_close_nan, reference
+
+import fftconv.ndimage as nd
+from fftconv.engine import hole_bands, separable_holes
+from fftconv.engine._compiled import float_passes
+from fftconv.engine.holes import Holes
+
+pytestmark = pytest.mark.skipif(float_passes is None, reason="the compiled passes were not built")
+
+MODES = ["reflect", "constant", "nearest", "mirror", "grid-wrap"]
+
+
+def holed(rng, shape, dtype=np.float64):
+    image = rng.standard_normal(shape).astype(dtype)
+    image[rng.random(shape) < 0.05] = np.nan
+    image[shape[0] // 3: shape[0] // 3 + 9, shape[1] // 2: shape[1] // 2 + 11] = np.nan  # empty outputs
+    return image
+
+
+def gaussian(taps: int, sigma: float) -> np.ndarray:
+    g = np.exp(-0.5 * ((np.arange(taps) - taps // 2) / sigma) ** 2)
+    return g / g.sum()
+
+
+@pytest.fixture
+def routes(monkeypatch) -> list:
+    """What each band's call of the one-pass route answered (True: it filtered the band)."""
+    answers: list = []
+    band = separable_holes.filter_band
+    monkeypatch.setattr(separable_holes, "filter_band", lambda *a: answers.append(band(*a)) or answers[-1])
+    return answers
+
+
+def general_route(monkeypatch, call):
+    """``call()`` with the one-pass route declined: what the engine's passes answer."""
+    with monkeypatch.context() as m:
+        m.setattr(separable_holes, "factors", lambda *a: None)
+        return call()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-6)])
+def test_a_separable_kernel_over_holes_takes_one_pass_and_gives_the_reference(rng, routes, mode, dtype, tol):
+    image = holed(rng, (41, 53), dtype)
+    kernel = np.outer(rng.random(5) + 0.1, rng.random(7) + 0.1)  # not symmetric: flips show
+    got = nd.correlate(image, kernel, mode=mode, cval=0.5, nan="interpolate", method="separable")
+    assert routes and all(routes)
+    assert got.dtype == dtype
+    assert_close_nan(got, reference(image, kernel, mode, cval=0.5), tol)
+    flipped = nd.convolve(image, kernel[::-1, ::-1], mode=mode, cval=0.5, nan="interpolate",
+                          method="separable")
+    assert_close_nan(flipped, got, tol)
+
+
+@pytest.mark.parametrize("case", ["mask", "cval 0.1", "cval nan", "rule zero", "rule center", "scaled",
+                                  "float32 out", "bands", "in place", "two threads", "int image"])
+def test_the_one_pass_route_gives_the_general_routes_answers(rng, routes, monkeypatch, case):
+    image = holed(rng, (300, 220), np.float32 if case in ("cval 0.1", "float32 out") else np.float64)
+    if case == "int image":
+        image = np.nan_to_num(image * 100).astype(np.int32)
+    kernel = np.outer(gaussian(9, 1.5), gaussian(7, 2.0))
+    rule, options = Holes(), dict(mode="constant", cval=0.0, method="separable")
+    if case == "mask":
+        options["mask"] = rng.random(image.shape) < 0.1
+    elif case.startswith("cval"):  # 0.1 is no float32: the band is extended in the sums' dtype
+        options["cval"] = float(case.split()[1])
+    elif case == "rule zero":
+        rule = Holes(empty="zero")
+    elif case == "rule center":
+        rule = Holes(empty="center", dtype=np.dtype(np.float64))
+    elif case == "scaled":
+        rule = Holes(scale=3.5)
+    elif case == "float32 out":  # float64 sums written to a float32 output
+        rule, options["output"] = Holes(dtype=np.dtype(np.float64)), np.float32
+    elif case == "int image":
+        options["mask"] = rng.random(image.shape) < 0.1
+    elif case == "bands":
+        monkeypatch.setattr(hole_bands, "band_points", lambda: 5000)
+    elif case == "two threads":
+        options["threads"] = 2
+
+    def call():
+        if case == "in place":
+            out = image.copy()
+            nd.correlate(out, kernel, output=out, nan="interpolate", **options)
+            return out
+        return nd.filter_holes(image, kernel, rule, **options)
+
+    got = call()
+    assert routes and all(routes)
+    want = general_route(monkeypatch, call)
+    assert got.dtype == want.dtype
+    if case == "bands":
+        assert len(routes) >= 4
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    scale = np.nanmax(np.abs(want))
+    np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), rtol=0,
+                               atol=(1e-5 if got.dtype == np.float32 else 1e-12) * scale)
+
+
+def test_an_infinity_in_a_band_sends_that_band_the_general_way(rng, routes, monkeypatch):
+    image = holed(rng, (200, 120))
+    image[150, 60] = np.inf
+    monkeypatch.setattr(hole_bands, "band_points", lambda: 6000)  # the infinity in one band of several
+    kernel = np.outer(gaussian(5, 1.0), gaussian(5, 1.0))
+    def call():
+        return nd.correlate(image, kernel, nan="interpolate", method="separable")
+
+    got = call()
+    assert True in routes and False in routes
+    want = general_route(monkeypatch, call)
+    for where in (np.isnan, np.isposinf, np.isneginf):  # where the general route has them
+        np.testing.assert_array_equal(where(got), where(want))
+    assert np.isinf(got[150, 60])
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=0, atol=1e-12 * np.abs(want[finite]).max())
+
+
+def test_kernels_that_are_not_separable_or_not_2d_go_the_general_way(rng, routes):
+    image = holed(rng, (60, 50))
+    nd.correlate(image, rng.random((5, 5)), nan="interpolate", method="direct")
+    nd.correlate(image, np.outer(gaussian(5, 1.0), gaussian(5, 1.0)), nan="interpolate", method="direct")
+    cube = holed(rng, (20, 30), np.float64)[None].repeat(6, axis=0)
+    nd.correlate(cube, np.ones((3, 3, 3)) / 27, nan="interpolate", method="separable")
+    assert routes == []
+
+
+def test_the_compiled_loop_refuses_what_it_cannot_sum():
+    planes = np.full((10, 12), np.nan)
+    taps, out, empty = np.ones(3), np.zeros((8, 10)), np.zeros((8, 10), bool)
+    assert float_passes.separable(planes, taps, taps, out, empty, 1.0, 0.0, 0) == 80  # all holes: empty
+    assert empty.all()
+    with pytest.raises(TypeError, match="2-D"):
+        float_passes.separable(planes[0], taps, taps, out, empty, 1.0, 0.0, 0)
+    with pytest.raises(TypeError, match="at least as wide"):
+        float_passes.separable(planes, taps.astype(np.float32), taps.astype(np.float32),
+                               out.astype(np.float32), empty, 1.0, 0.0, 0)
+    with pytest.raises(TypeError, match="8 x 10"):
+        float_passes.separable(planes, taps, taps, np.zeros((8, 9)), empty, 1.0, 0.0, 0)
+    with pytest.raises(TypeError, match="bools"):
+        float_passes.separable(planes, taps, taps, out, np.zeros((8, 10)), 1.0, 0.0, 0)
+    with pytest.raises(ValueError, match="at least as large"):
+        float_passes.separable(planes[:2], taps, taps, out, empty, 1.0, 0.0, 0)
+    with pytest.raises(ValueError, match="test must be"):
+        float_passes.separable(planes, taps, taps, out, empty, 1.0, 0.0, 3)
+
+
+def test_astropys_convolve_of_a_gaussian_over_holes_is_astropys_answer(rng, routes):
+    convolution = pytest.importorskip("astropy.convolution")
+    import fftconv.astropy
+
+    image = holed(rng, (700, 600), np.float32)
+    kernel = convolution.Gaussian2DKernel(1.0)
+    for boundary in ("fill", "extend", "wrap"):
+        want = convolution.convolve(image, kernel, boundary=boundary, nan_treatment="interpolate")
+        got = fftconv.astropy.convolve(image, kernel, boundary=boundary, nan_treatment="interpolate")
+        assert got.dtype == want.dtype
+        assert_close_nan(got, want, 1e-6)
+    routes.clear()
+    with fftconv.config.override(method="separable"):
+        got = fftconv.astropy.convolve(image, kernel, boundary="wrap", nan_treatment="interpolate")
+    assert routes and all(routes)
+    assert_close_nan(got, want, 1e-6)
