@@ -978,3 +978,39 @@ def test_a_small_size_starts_the_measuring_process_only_once_its_calls_repeat_mo
     assert calls_until[large] == fftw.REPEATS_BEFORE_MEASURE
     wanted = fftw.REPEATS_BEFORE_MEASURE if started else fftw.SMALL_REPEATS_BEFORE_FIRST_MEASURE
     assert calls_until[small] == wanted
+
+
+@pytest.mark.parametrize("mode", ["wrap", "constant"])
+def test_a_signature_whose_tiles_transform_another_shape_leaves_its_first_route(rng, mode, monkeypatch):
+    """A whole periodic or zero-bordered image is transformed at its own layout, not at the
+    plan's FFT shape: the plan's first-call route lasts while the transforms it runs are not
+    final, and ends once they are (asked of the plan's shape, it had lasted for good: no full
+    plan, no trial; 512² * 25x25 normalised filters stayed on ESTIMATE transforms at 3x the
+    separable passes' time)."""
+    from fftconv.engine import blocks, lane, run
+
+    run._memo.clear()  # each mode's first call is a first sight
+    run._sighted.clear()
+    lane.clear()
+    planned = []
+    plan_block = blocks.BlockFilter.planned
+
+    def recorded(self, *args, **kwargs):
+        template, plan = plan_block(self, *args, **kwargs)
+        planned.append(plan)
+        return template, plan
+
+    monkeypatch.setattr(blocks.BlockFilter, "planned", recorded)
+    x, k = rng.standard_normal((512, 512)), rng.random((25, 25))
+    want = scipy.ndimage.correlate(x, k, mode=mode)
+    with config.override(threads=1):
+        assert_close(fftconv.ndimage.correlate(x, k, mode=mode), want)
+        first = planned[-1]
+        assert first.first_sight and first.fft_shape not in first.transformed and first.transformed
+        for _ in range(40):
+            fftconv.ndimage.correlate(x, k, mode=mode)
+            background.wait(60)  # the transforms' measuring, from their second call
+            if not planned[-1].first_sight:
+                break
+        assert not planned[-1].first_sight
+        assert_close(fftconv.ndimage.correlate(x, k, mode=mode), want)

@@ -370,13 +370,20 @@ def _runs_final(plan: Plan) -> bool:
 
 
 def _ask_backend(plan: Plan, question: str) -> object:
-    """The answer of ``plan``'s backend to ``question`` ('final', 'measuring') about the plan's
-    transforms; None where the plan has none or the backend cannot tell."""
+    """The answer of ``plan``'s backend to ``question`` ('final': of every shape it transforms,
+    'measuring': of any) about the plan's transforms (of ``fft_shape``, or of the shapes its
+    tiles transformed instead: `Plan.transformed`); None where the plan has none or the
+    backend cannot tell."""
     if plan.backend is None or plan.fft_shape is None:
         return None
     ask = getattr(get_backend(plan.backend), question, None)
+    if ask is None:
+        return None
     dtype = plan.compute_dtype  # what the plan's pairs hold (complex for complex transforms)
-    return None if ask is None else ask(plan.fft_shape, dtype.kind != "c", dtype)
+    answers = [ask(shape, dtype.kind != "c", dtype) for shape in (set(plan.transformed) or {plan.fft_shape})]
+    if any(answer is None for answer in answers):
+        return None
+    return all(answers) if question == "final" else any(answers)
 
 
 def _transforms_final(plan: Plan) -> bool:

@@ -509,6 +509,7 @@ def unextended_tiles(ranges: Sequence[tuple[int, int]], source_shape: Sequence[i
     periodic = periodic_layout(ranges, source_shape, kernel.shape, mode, plan)
     if periodic is not None:
         layout = SpectralLayout(*periodic)
+        plan.transformed.add(layout.fft_shape)
         spectrum = periodic_spectrum(kernel, ranges, layout.fft_shape, real, dtype,
                                      kernel_fft_threads(layout.fft_shape, threads), plan.backend)
         return layout, spectrum, [0] * len(ranges)
@@ -516,6 +517,7 @@ def unextended_tiles(ranges: Sequence[tuple[int, int]], source_shape: Sequence[i
     if found is None:
         return None
     layout = SpectralLayout(*found)
+    plan.transformed.add(layout.fft_shape)
     spectrum = kernel_spectrum(kernel, layout.fft_shape, real, dtype,
                                kernel_fft_threads(layout.fft_shape, threads), plan.backend)
     return layout, spectrum, [0] * len(ranges)

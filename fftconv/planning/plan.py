@@ -93,6 +93,11 @@ class Plan:
     trial: object = field(default=None, compare=False, hash=False, repr=False)
     operation: str = field(default="convolve", compare=False)
     first_sight: bool = field(default=False, compare=False)
+    #: The FFT shapes the plan's tiles transformed where they differ from ``fft_shape`` (a whole
+    #: periodic or zero-bordered image's own layout, `fftconv.executors.spectral.unextended_tiles`):
+    #: what the finality of its transforms is asked of. Asked of ``fft_shape`` alone, a
+    #: signature on such a layout stayed on its first-call route for good, never in a trial.
+    transformed: set = field(default_factory=set, compare=False, hash=False, repr=False)
 
     @property
     def shape1(self) -> tuple[int, ...]:
