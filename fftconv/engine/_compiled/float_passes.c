@@ -118,9 +118,37 @@ typedef double f64_vector __attribute__((vector_size(64), aligned(8), may_alias)
    columns (128: 4.0, 512: 4.5); 25x25 10.5 ms whole, 11.5 in strips of 256. */
 #define SEPARABLE_RING_BYTES 40960
 
+/* The body of split_row for an input row of IN: values and weights of T, and whether an
+   infinity was read. */
+#define SPLIT_ROW(IN, T)                                                                            \
+    {                                                                                               \
+        const IN *x = row;                                                                          \
+        for (Py_ssize_t c = 0; c < width; c++) {                                                    \
+            T y = (T)x[c];                                                                          \
+            int hole = y != y;                                                                      \
+            v[c] = hole ? (T)0 : y;                                                                 \
+            w[c] = hole ? (T)0 : (T)1;                                                              \
+            spoilt |= (v[c] - v[c]) != (T)0;                                                        \
+        }                                                                                           \
+    }
+
 #define DEFINE_SEPARABLE(T, NAME)                                                                   \
     enum { NAME##_LANES = 64 / sizeof(T), NAME##_CHUNK = 2 * NAME##_LANES };                         \
     typedef NAME##_vector NAME##_v;                                                                 \
+                                                                                                    \
+    /* one call's band: the extended rows (float32, or float64 where wide_in), the factors, the     \
+       outputs (float32 where narrow_out) and their empty marks, the rule, and the scratch */     \
+    typedef struct {                                                                                \
+        const char *extended;                                                                       \
+        Py_ssize_t in_stride;                                                                       \
+        int wide_in, narrow_out, test;                                                              \
+        const T *fv, *fh;                                                                           \
+        Py_ssize_t kv, kh, rows, cols, out_stride, empty_stride;                                    \
+        char *out, *empty;                                                                          \
+        T scale, limit;                                                                             \
+        T *scratch;                                                                                 \
+        const T **ring_v, **ring_w;                                                                 \
+    } NAME##_band;                                                                                  \
                                                                                                     \
     /* n[c] = sum over a < k of f[a] x[a][c], d alike over y, for c < width. */                   \
     static inline __attribute__((always_inline)) void NAME##_down(                                  \
@@ -191,36 +219,26 @@ typedef double f64_vector __attribute__((vector_size(64), aligned(8), may_alias)
                                                                       Py_ssize_t width)             \
     {                                                                                               \
         int spoilt = 0;                                                                             \
-        if (wide_in) {                                                                              \
-            const double *x = row;                                                                  \
-            for (Py_ssize_t c = 0; c < width; c++) {                                                \
-                T y = (T)x[c];                                                                      \
-                int hole = y != y;                                                                  \
-                v[c] = hole ? (T)0 : y;                                                             \
-                w[c] = hole ? (T)0 : (T)1;                                                          \
-                spoilt |= (v[c] - v[c]) != (T)0;                                                    \
-            }                                                                                       \
-        } else {                                                                                    \
-            const float *x = row;                                                                   \
-            for (Py_ssize_t c = 0; c < width; c++) {                                                \
-                T y = (T)x[c];                                                                      \
-                int hole = y != y;                                                                  \
-                v[c] = hole ? (T)0 : y;                                                             \
-                w[c] = hole ? (T)0 : (T)1;                                                          \
-                spoilt |= (v[c] - v[c]) != (T)0;                                                    \
-            }                                                                                       \
-        }                                                                                           \
+        if (wide_in)                                                                                \
+            SPLIT_ROW(double, T)                                                                    \
+        else                                                                                        \
+            SPLIT_ROW(float, T)                                                                     \
         return spoilt;                                                                              \
     }                                                                                               \
                                                                                                     \
-    static inline __attribute__((always_inline)) Py_ssize_t NAME##_strip(                           \
-                                              const char *extended, Py_ssize_t in_stride, int wide_in,   \
-                                              const T *fv, Py_ssize_t kv, const T *fh, Py_ssize_t kh,       \
-                                              char *out, Py_ssize_t out_stride, int narrow_out, char *empty, \
-                                              Py_ssize_t empty_stride, Py_ssize_t rows, Py_ssize_t cols,    \
-                                              T scale, T limit, int test, T *restrict scratch,              \
-                                              const T **ring_v, const T **ring_w)                           \
+    /* the columns c0 .. c0 + cols of band b */                                                   \
+    static inline __attribute__((always_inline)) Py_ssize_t NAME##_strip(const NAME##_band *b,       \
+                                                                        Py_ssize_t c0, Py_ssize_t cols) \
     {                                                                                               \
+        const char *extended = b->extended + c0 * (b->wide_in ? 8 : 4);                             \
+        char *out = b->out + c0 * (b->narrow_out ? 4 : (Py_ssize_t)sizeof(T));                      \
+        char *empty = b->empty + c0;                                                                \
+        const Py_ssize_t in_stride = b->in_stride, out_stride = b->out_stride;                      \
+        const Py_ssize_t empty_stride = b->empty_stride, kv = b->kv, kh = b->kh, rows = b->rows;    \
+        const int wide_in = b->wide_in, narrow_out = b->narrow_out, test = b->test;                 \
+        const T *fv = b->fv, *fh = b->fh, scale = b->scale, limit = b->limit;                       \
+        T *restrict scratch = b->scratch;                                                           \
+        const T **ring_v = b->ring_v, **ring_w = b->ring_w;                                         \
         const Py_ssize_t width = cols + kh - 1;                                                     \
         T *restrict nv = scratch, *restrict dv = scratch + width;                                  \
         T *restrict nh = scratch + 2 * width, *restrict dh = scratch + 2 * width + cols;           \
@@ -279,23 +297,14 @@ typedef double f64_vector __attribute__((vector_size(64), aligned(8), may_alias)
         }                                                                                           \
         return count;                                                                               \
     }                                                                                               \
-    CLONES static Py_ssize_t NAME##_separable(const char *extended, Py_ssize_t in_stride, int wide_in,   \
-                                              const T *fv, Py_ssize_t kv, const T *fh, Py_ssize_t kh,       \
-                                              char *out, Py_ssize_t out_stride, int narrow_out, char *empty, \
-                                              Py_ssize_t empty_stride, Py_ssize_t rows, Py_ssize_t cols,    \
-                                              T scale, T limit, int test, T *restrict scratch,              \
-                                              const T **ring_v, const T **ring_w)                           \
+    CLONES static Py_ssize_t NAME##_separable(const NAME##_band *b)                               \
     {                                                                                               \
         Py_ssize_t count = 0;                                                                       \
-        Py_ssize_t strip = SEPARABLE_RING_BYTES / (2 * kv * (Py_ssize_t)sizeof(T));                 \
+        Py_ssize_t strip = SEPARABLE_RING_BYTES / (2 * b->kv * (Py_ssize_t)sizeof(T));              \
         strip -= strip % NAME##_CHUNK;                                                              \
-        if (strip < 16 * (kh - 1) || strip < NAME##_CHUNK) strip = cols;                            \
-        for (Py_ssize_t c0 = 0; c0 < cols; c0 += strip) {                                           \
-            Py_ssize_t n = cols - c0 < strip ? cols - c0 : strip;                                   \
-            Py_ssize_t found = NAME##_strip(extended + c0 * (wide_in ? 8 : 4), in_stride, wide_in, fv, kv, fh, kh, \
-                                            out + c0 * (narrow_out ? 4 : (Py_ssize_t)sizeof(T)), out_stride,   \
-                                            narrow_out, empty + c0, empty_stride, rows, n, scale, limit,   \
-                                            test, scratch, ring_v, ring_w);                         \
+        if (strip < 16 * (b->kh - 1) || strip < NAME##_CHUNK) strip = b->cols;                      \
+        for (Py_ssize_t c0 = 0; c0 < b->cols; c0 += strip) {                                        \
+            Py_ssize_t found = NAME##_strip(b, c0, b->cols - c0 < strip ? b->cols - c0 : strip);     \
             if (found < 0) return -1;                                                               \
             count += found;                                                                         \
         }                                                                                           \
@@ -595,15 +604,21 @@ static PyObject *py_separable(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto fail;
     }
+    const char *extended = views[0].buf;
+    char *out = views[3].buf, *empty = views[4].buf;
+    Py_ssize_t in_stride = views[0].strides[0], out_stride = views[3].strides[0], empty_stride = views[4].strides[0];
     Py_BEGIN_ALLOW_THREADS
-    if (kind == 0)
-        count = f32_separable(views[0].buf, views[0].strides[0], 0, views[1].buf, kv, views[2].buf, kh,
-                              views[3].buf, views[3].strides[0], 0, views[4].buf, views[4].strides[0], rows, cols,
-                              (float)scale, (float)limit, test, scratch, ring, (const float **)ring + kv);
-    else
-        count = f64_separable(views[0].buf, views[0].strides[0], in_kind == 1, views[1].buf, kv, views[2].buf, kh,
-                              views[3].buf, views[3].strides[0], narrow_out, views[4].buf, views[4].strides[0],
-                              rows, cols, scale, limit, test, scratch, ring, (const double **)ring + kv);
+    if (kind == 0) {
+        f32_band band = {extended, in_stride, 0, 0, test, views[1].buf, views[2].buf, kv, kh, rows, cols,
+                         out_stride, empty_stride, out, empty, (float)scale, (float)limit, scratch, ring,
+                         (const float **)ring + kv};
+        count = f32_separable(&band);
+    } else {
+        f64_band band = {extended, in_stride, in_kind == 1, narrow_out, test, views[1].buf, views[2].buf, kv, kh,
+                         rows, cols, out_stride, empty_stride, out, empty, scale, limit, scratch, ring,
+                         (const double **)ring + kv};
+        count = f64_separable(&band);
+    }
     Py_END_ALLOW_THREADS
     PyMem_RawFree(scratch);
     PyMem_RawFree(ring);
