@@ -3,9 +3,13 @@
 every boundary, mask, rule, dtype and thread count, and its fallback on infinities."""
 
 import warnings
+from unittest import mock
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_holes import assert_close_nan, reference
 
 import fftconv.ndimage as nd
@@ -171,3 +175,18 @@ def test_astropys_convolve_of_a_gaussian_over_holes_is_astropys_answer(rng, rout
         got = fftconv.astropy.convolve(image, kernel, boundary="wrap", nan_treatment="interpolate")
     assert routes and all(routes)
     assert_close_nan(got, want, 1e-6)
+
+
+taps = st.lists(st.floats(0.05, 4), min_size=1, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=3, max_side=24),
+                  elements=st.one_of(st.floats(-100, 100), st.just(np.nan))),
+       taps, taps, st.sampled_from(MODES), st.sampled_from([0.0, 1.5, np.nan]))
+def test_any_separable_kernel_over_any_holes_gives_the_reference(image, down, along, mode, cval):
+    kernel = np.outer(down, along)
+    with mock.patch.object(separable_holes, "filter_band", wraps=separable_holes.filter_band) as route:
+        got = nd.correlate(image, kernel, mode=mode, cval=cval, nan="interpolate", method="separable")
+    assert route.call_count >= 1
+    assert_close_nan(got, reference(image, kernel, mode, cval=cval), 1e-11)
