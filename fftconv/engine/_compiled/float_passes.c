@@ -40,7 +40,7 @@
  * ring of kv rows; each output row sums its kv rows into column sums, then those along the row,
  * two vectors at a time in registers. The engine's passes (fill and split a band into two
  * planes, sum them as a batch of two with the separable executor, divide) wrote and read six
- * planes a band: 6.9 of a 1024² float32 image's 7.5 ms with a 9x9 Gaussian (Intel Xeon,
+ * planes a band: about 6.5 of a 1024² float32 image's 7.5 ms with a 9x9 Gaussian (Intel Xeon,
  * AVX-512).
  *
  * The GIL is released while they run.
