@@ -285,6 +285,23 @@ def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[s
     return quick
 
 
+def ran_first(quick: Plan, instead: Plan) -> None:
+    """Say that a signature's first call ran ``instead`` of its first-sight plan ``quick``
+    (a caller that knows better: `fftconv.engine.blocks` for a filter with holes): its next
+    calls reuse ``instead`` while its transforms are not final, and its trial starts with it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = Problem.build(np.ones((64, 64)), np.ones((3, 3)), "same")
+    >>> ran_first(plan(p, threads=1), plan(p, "direct", threads=1))
+    """
+    for key, sighted in list(_sighted.items()):
+        if sighted is quick:
+            _sighted[key] = instead
+            return
+
+
 def _short_list(spec, names: Sequence[str], methods: Sequence[str] | None) -> list[str]:
     """The executors of ``names`` that may run ``spec`` without reading values."""
     short = []
