@@ -7,8 +7,8 @@ every band reuses (`holes.read_planes`), summed as a batch of two by one plan wh
 work (the separable factors) is made once, and combined by the rule into the output. A block
 costs one band's planes and sums beside its output, and reads its source once plus a halo a
 band (the block extended, then stacked, then summed had cost about 7 images). A separable 2-D
-kernel's bands go through one compiled pass instead (`separable_holes`), where a band holds
-an infinity excepted.
+kernel's bands go through one compiled pass instead (`separable_holes`), but where a band holds
+an infinity or the pass's rows would not stay in the core's cache.
 """
 
 from __future__ import annotations
@@ -116,10 +116,13 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
         ranges = work.extended_ranges(band_lo, band_hi)
         first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
         place = tuple(slice(f, f + b - a) for f, a, b in zip(first, band_lo, band_hi))
-        if down_along is not None and separable_holes.filter_band(
-                source, mask, ranges, band_lo, work, down_along, dtype, plan.threads, output, place,
-                out_dtype, shared):
-            continue
+        if down_along is not None:
+            try:
+                if separable_holes.filter_band(source, mask, ranges, band_lo, work, down_along, dtype,
+                                               plan.threads, output, place, out_dtype, shared):
+                    continue
+            except separable_holes.Declined:  # for every band of the block: they share the ring's size
+                down_along = None
         shape = tuple(b - a for a, b in ranges)
         if storage is None:  # the first band is the largest
             storage = np.empty(2 * math.prod(shape), dtype)
