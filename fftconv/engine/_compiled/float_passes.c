@@ -110,7 +110,7 @@
 
 /* The separable pass sums a chunk of two 64-byte vectors a plane in registers (GCC's vector
    types: each target clone lowers them to its own registers; AVX2 takes two apiece). Loops of
-   plain arrays were not vectorised for float64 (13.6 ms where these take a fraction). */
+   plain arrays were not vectorised for float64: 1024² with a 9x9 kernel 13.6 ms, 3.4 with these. */
 typedef float f32_vector __attribute__((vector_size(64), aligned(4), may_alias));
 typedef double f64_vector __attribute__((vector_size(64), aligned(8), may_alias));
 
