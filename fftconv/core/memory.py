@@ -34,6 +34,10 @@ def physical_bytes() -> int | None:
         return None
 
 
+#: A core's level-2 cache where the system does not say (`core_cache_bytes`): AMD EPYC Zen 4's.
+ASSUMED_CORE_CACHE_BYTES = 1 << 20
+
+
 @functools.cache
 def core_cache_bytes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> int | None:
     """Bytes of a core's level-2 cache, as Linux describes it (read once per process; None

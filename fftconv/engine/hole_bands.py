@@ -37,8 +37,6 @@ from .holes import combine_into, marked_pixels, read_planes
 #: 12.9; 2048² 35.7 against 39.3), 512K 1.4x slower on 1024², 3 % quicker on 2048².
 LEAST_BAND_POINTS = 1 << 17
 MOST_BAND_POINTS = 1 << 18
-#: ... where the system does not say.
-ASSUMED_CACHE_BYTES = 1 << 20
 
 
 @functools.cache
@@ -50,7 +48,7 @@ def band_points() -> int:
     >>> LEAST_BAND_POINTS <= band_points() <= MOST_BAND_POINTS
     True
     """
-    cache = memory.core_cache_bytes() or ASSUMED_CACHE_BYTES
+    cache = memory.core_cache_bytes() or memory.ASSUMED_CORE_CACHE_BYTES
     return min(max(cache // 8, LEAST_BAND_POINTS), MOST_BAND_POINTS)
 
 

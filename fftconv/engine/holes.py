@@ -396,11 +396,24 @@ def combine_into(output, place: tuple[slice, ...], out_dtype: np.dtype, numerato
     """
     if isinstance(output, np.ndarray) and output.dtype == numerator.dtype:
         combine(numerator, denominator, centre, kernel, rule, out=output[place])
-    elif isinstance(output, np.ndarray) and output.dtype.kind == "f":
-        with np.errstate(over="ignore"):
-            output[place] = combine(numerator, denominator, centre, kernel, rule)
     else:
-        combined = combine(numerator, denominator, centre, kernel, rule)
+        place_into(output, place, out_dtype, combine(numerator, denominator, centre, kernel, rule))
+
+
+def place_into(output, place: tuple[slice, ...], out_dtype: np.dtype, combined: np.ndarray) -> None:
+    """Write ``combined`` (outputs computed apart) into ``output[place]`` as ``out_dtype``:
+    rounded as it is written into a float array, else cast as scipy.ndimage casts.
+
+    Examples
+    --------
+    >>> out = np.zeros(2, np.int16)
+    >>> place_into(out, (slice(0, 2),), out.dtype, np.array([1.6, -2.5])); out
+    array([ 1, -2], dtype=int16)
+    """
+    if isinstance(output, np.ndarray) and output.dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            output[place] = combined
+    else:
         output[place] = cast(combined, out_dtype, NDIMAGE.integers)
 
 

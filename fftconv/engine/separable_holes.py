@@ -22,18 +22,13 @@ import numpy as np
 from ..backends.threads import claim_in_turn
 from ..core import memory
 from ..core.boundary import fill_extended, read_extended
-from ..core.dtypes import cast
-from ..core.problem import NDIMAGE
 from ..executors.separable import rank1_factors
 from ..planning.plan import Plan
 from ._compiled import float_passes
-from .holes import BOOL, COMPILED_DTYPES, empty_test, fill_empty, marked_pixels
+from .holes import BOOL, COMPILED_DTYPES, empty_test, fill_empty, marked_pixels, place_into
 
 #: Output rows a thread takes at a time when a band's rows are shared out.
 THREAD_ROWS = 64
-#: The core's cache where the system does not say (`fftconv.core.memory.core_cache_bytes`):
-#: the loop declines a band whose ring of rows would not fit in it.
-ASSUMED_CACHE_BYTES = 1 << 20
 
 
 class Declined(Exception):
@@ -132,7 +127,8 @@ def filter_band(source, mask, ranges: Sequence[tuple[int, int]], band_lo: Sequen
     scale = float(work.holes.scale)
     down, along = down_along
 
-    most_ring = memory.core_cache_bytes() or ASSUMED_CACHE_BYTES
+    # the loop declines a band whose ring of rows would not fit in a core's L2
+    most_ring = memory.core_cache_bytes() or memory.ASSUMED_CORE_CACHE_BYTES
 
     def rows_from(first: int, last: int) -> int:
         return float_passes.separable(extended[first: last + len(down) - 1], down, along, result[first:last],
@@ -154,11 +150,7 @@ def filter_band(source, mask, ranges: Sequence[tuple[int, int]], band_lo: Sequen
         fill_empty(result, empty, functools.partial(marked_pixels, source, mask, dtype, list(band_lo)),
                    work.holes)
     if not direct:
-        if isinstance(output, np.ndarray) and output.dtype.kind == "f":
-            with np.errstate(over="ignore"):
-                output[place] = result
-        else:
-            output[place] = cast(result, out_dtype, NDIMAGE.integers)
+        place_into(output, place, out_dtype, result)
     return True
 
 
