@@ -1,7 +1,7 @@
 """Issue [2/7] acceptance: planner regret and fftconv vs the best scipy function, one run.
 
 Usage: python bench/planner_regret.py [--threads 1] [--json PATH] [--cases N]
-       [--suite general|small-kernels|mid-sizes] [--seed S] [--loop mixed|tight]
+       [--suite general|small-kernels|mid-sizes|separable] [--seed S] [--loop mixed|tight]
 
 For every case of a grid (1-D, 2-D, 3-D; image 64..8192 per side; kernels 3..511; all modes;
 float32/float64/complex128) it times, interleaved and thread-matched:
@@ -21,6 +21,12 @@ first plan's time (which includes the calibration when nothing is cached) is rep
 by default): 2-D images 48 to 720 per side with kernels 3 to 41, 1-D signals of 200 to 200,000
 samples with kernels up to 4,000 taps, 3-D volumes 16 to 96 per side with kernels 3 to 11;
 every mode, float32 and float64; scipy.signal.convolve2d joins the peers in 2-D.
+
+``--suite separable``: a random grid (seed printed; 40 cases) of 2-D images 64 to 1500 per side
+filtered by Gaussians of sigma 0.5 to 20 (``8 sigma + 1`` taps a side, rank 1), every mode,
+float32 and float64, fftconv's own methods with 'separable' among them. Beside the regret of
+what auto keeps, ``model_regret`` is that of the cost model's own pick before any call (what a
+first call runs where it plans in full): the separable passes' estimates are what it tests.
 
 Every implementation is warmed up, then the background work those calls started (FFTW's
 measured plans of sizes that repeat, calibration) is waited for, so that what is timed is
@@ -66,6 +72,8 @@ from fftconv.cli.bench import machine_info, report_summary, time_interleaved
 from fftconv.engine import tiny
 
 MODES = ("full", "same", "valid")
+#: fftconv's methods timed forced beside auto.
+METHODS = ("direct", "fft", "tiled")
 #: Calls a function makes in a row in each round of the timing, by the loop timed (`--loop`):
 #: 'mixed', a loop doing other work between its calls (each round calls every implementation
 #: once, in a fresh order); 'tight', a loop of one call alone (the first of each streak untimed)
@@ -126,6 +134,24 @@ def mid_size_grid(seed: int, count: int = 48) -> list[tuple[tuple[int, ...], tup
     return cases
 
 
+def separable_grid(seed: int, count: int = 40) -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
+    """Random images and Gaussian kernel sizes (the module docstring has the ranges), by ``seed``."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        shape = tuple(int(round(float(np.exp(rng.uniform(np.log(64), np.log(1500)))))) for _ in range(2))
+        sigma = float(np.exp(rng.uniform(np.log(0.5), np.log(20))))
+        k = min(2 * int(np.ceil(4 * sigma)) + 1, min(shape) | 1)
+        cases.append((shape, (k, k), MODES[i % 3], ("float32", "float64")[(i // 3) % 2]))
+    return cases
+
+
+def gaussian(k: int) -> np.ndarray:
+    """A normalised Gaussian of ``k`` taps a side (sigma an eighth of them), rank 1."""
+    g = np.exp(-0.5 * ((np.arange(k) - k // 2) / max(k / 8, 0.5)) ** 2)
+    return np.outer(g, g) / g.sum() ** 2
+
+
 def small_kernel_grid() -> list[tuple[tuple[int, ...], tuple[int, ...], str, str]]:
     return [((n, n), (k, k), "same", dtype) for dtype in ("float32", "float64")
             for n in (256, 512, 1000, 2048) for k in (3, 5, 7, 9, 11, 15)]
@@ -137,12 +163,12 @@ def estimate_direct(s1, s2, mode) -> float:
     return 0.5e-9 * float(np.prod(out)) * float(np.prod(s2))
 
 
-def implementations(a, b, mode, threads, peers=True):
+def implementations(a, b, mode, threads, peers=True, methods=METHODS):
     """(name, is fftconv, callable); scipy's FFT functions get ``threads`` workers through
     scipy.fft.set_workers (its direct sums and ndimage have no threads)."""
     real = a.dtype.kind != "c"
     yield "auto", True, lambda: fftconv.convolve(a, b, mode, threads=threads)
-    for m in ("direct", "fft", "tiled"):
+    for m in methods:
         yield m, True, lambda m=m: fftconv.convolve(a, b, mode, m, threads=threads)
     if not peers:
         return
@@ -163,10 +189,11 @@ def implementations(a, b, mode, threads, peers=True):
         yield "scipy.ndimage", False, matched(scipy.ndimage.convolve, a, b, mode="constant")
 
 
-def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed"):
+def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed", separable=False):
     rng = np.random.default_rng(0)
     a = rng.standard_normal(s1)
-    b = rng.standard_normal(s2)
+    b = gaussian(s2[0]) if separable else rng.standard_normal(s2)
+    methods = (*METHODS, "separable") if separable else METHODS
     if dtype == "complex128":
         a = a + 1j * rng.standard_normal(s1)
         b = b + 1j * rng.standard_normal(s2)
@@ -176,7 +203,7 @@ def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed"):
     plan = model
     direct_guess = estimate_direct(s1, s2, mode)
     funcs, skipped = {}, {}
-    for name, ours, func in implementations(a, b, mode, threads, peers):
+    for name, ours, func in implementations(a, b, mode, threads, peers, methods):
         guess = plan.estimates.get(name) if ours and name != "auto" else None
         scipy_direct = scipy.signal.choose_conv_method(a, b, mode) == "direct"
         if name in ("scipy.direct", "scipy.ndimage", "scipy.convolve2d") or (
@@ -237,7 +264,7 @@ def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed"):
     times = time_interleaved(timed, 7, 41, seconds=0.5 * len(timed), streak=LOOP_STREAK[loop])
     rounds = len(next(iter(times.values())))
     med = {name: statistics.median(v) for name, v in times.items()} | outpaced
-    ours = {m: med[m] for m in ("direct", "fft", "tiled") if m in med}
+    ours = {m: med[m] for m in methods if m in med}
     best_ours = min(ours, key=ours.get)
     chosen = plan.method
     # the auto call runs exactly the chosen method's plan (same cached Plan, same executor), so
@@ -250,12 +277,13 @@ def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed"):
     # ... and what the 'auto' call itself cost over the fastest forced method: where the forced
     # method runs another executor of that method than auto's kept one, the two differ
     auto_regret = max(med["auto"] / ours[best_ours], 1.0)
+    model_regret = ours[model.method] / ours[best_ours] if model.method in ours else None
     row = {
         "case": f"{'x'.join(map(str, s1))} * {'x'.join(map(str, s2))} {mode} {dtype}",
         "chosen": chosen, "executor": plan.executor, "model_choice": model.executor,
         "trial_calls": trial_calls, "background_waits": background_waits,
         "trial_left_open": plan.trial.describe() if plan.trial is not None and not tiny_routed else None,
-        "fastest": best_ours, "regret": regret, "auto_regret": auto_regret,
+        "fastest": best_ours, "regret": regret, "auto_regret": auto_regret, "model_regret": model_regret,
         "median_s": med, "skipped_estimates_s": skipped, "timed_once": sorted(outpaced), "rounds": rounds,
         "costs": plan.costs_source,
     }
@@ -276,8 +304,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", default=None)
     parser.add_argument("--cases", type=int, default=None, help="run only the first N cases")
-    parser.add_argument("--suite", choices=("general", "small-kernels", "mid-sizes"), default="general")
-    parser.add_argument("--seed", type=int, default=None, help="mid-sizes: the grid's seed (default: random)")
+    parser.add_argument("--suite", choices=("general", "small-kernels", "mid-sizes", "separable"),
+                        default="general")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="mid-sizes, separable: the grid's seed (default: random)")
     parser.add_argument("--loop", choices=tuple(LOOP_STREAK), default="mixed",
                         help="the loop timed: calls between other work (mixed), or alone (tight)")
     args = parser.parse_args()
@@ -289,21 +319,23 @@ def main() -> int:
     first_plan = time.perf_counter() - started
     print(f"costs: {first.costs_source} (config: {fftconv.config.get().source}); first plan took "
           f"{first_plan:.2f} s\n")
-    peers = args.suite != "small-kernels"
-    if args.suite == "mid-sizes":
+    peers = args.suite not in ("small-kernels", "separable")
+    if args.suite in ("mid-sizes", "separable"):
         seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(1 << 31))
-        print(f"mid-sizes grid, seed {seed}")
+        print(f"{args.suite} grid, seed {seed}")
         machine["seed"] = seed
-        cases = mid_size_grid(seed)
+        cases = (mid_size_grid if args.suite == "mid-sizes" else separable_grid)(seed)
     else:
         cases = grid() if peers else small_kernel_grid()
     print(f"{'case':<42} {'auto':>6} {'fastest':>7} {'regret':>7}"
           + (f" {'scipy':>6} {'s.regret':>8} {'vs best scipy':>14}" if peers else ""))
     rows = []
     for s1, s2, mode, dtype in cases[: args.cases]:
-        r = run_case(s1, s2, mode, dtype, args.threads, peers, args.loop)
+        r = run_case(s1, s2, mode, dtype, args.threads, peers, args.loop, args.suite == "separable")
         rows.append(r)
         line = f"{r['case']:<42} {r['chosen']:>6} {r['fastest']:>7} {r['regret']:>7.2f}"
+        if r["model_regret"] is not None:
+            line += f"  model {r['model_regret']:.2f} ({r['model_choice']})"
         if peers:
             sr = f"{r['scipy_regret']:.2f}" if r["scipy_regret"] is not None else "n/a"
             line += (f" {r['scipy_choice']:>6} {sr:>8} {r['vs_best_scipy']:>7.2f}x"
@@ -313,6 +345,10 @@ def main() -> int:
     summary = {"cases": len(rows), "costs": first.costs_source, "first_plan_s": round(first_plan, 3),
                "regret_median": statistics.median(regrets), "regret_max": max(regrets),
                "auto_regret_max": max(r["auto_regret"] for r in rows),
+               "model_regret_max": max((r["model_regret"] for r in rows if r["model_regret"] is not None),
+                                       default=None),
+               "model_worst": sorted(((round(r["model_regret"], 3), r["case"]) for r in rows
+                                      if r["model_regret"] is not None), reverse=True)[:5],
                "worst": sorted(((round(r["regret"], 3), r["case"]) for r in rows), reverse=True)[:5],
                "trials_left_open": [f"{r['case']}: {r['trial_left_open']}"
                                     for r in rows if r["trial_left_open"]]}

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from .backends import fftw
 from .core import memory
-from .engine import lane
+from .engine import lane, run
 from .executors import kept_spectra
 
 
 def release_memory() -> None:
-    """Drop the plans, buffers, kernel spectra and routes fftconv keeps between calls: the
-    next call of each size plans again, at ESTIMATE cost, and measures again in the background
-    where it repeats (FFTW's wisdom is kept: remeasuring a size it knows is quick). Every
-    thread's scratch buffers are dropped (a thread of fftconv's pool in the middle of a call
-    keeps the one it uses until the call ends).
+    """Drop the plans, buffers, kernel spectra, copies of kernels and routes fftconv keeps
+    between calls: the next call of each size plans again, at ESTIMATE cost, and measures
+    again in the background where it repeats (FFTW's wisdom is kept: remeasuring a size it
+    knows is quick). Every thread's scratch buffers are dropped (a thread of fftconv's pool
+    in the middle of a call keeps the one it uses until the call ends).
 
     Examples
     --------
@@ -32,6 +32,7 @@ def release_memory() -> None:
     array([1., 2., 2., 1.])
     """
     lane.clear()
+    run.forget_kernels()
     kept_spectra.clear()
     fftw.clear_cache()
     memory.release_kept_buffers()

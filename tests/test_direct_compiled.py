@@ -17,6 +17,7 @@ from test_ndimage_edges import reference_correlate
 
 import fftconv
 import fftconv.ndimage
+from fftconv.core import memory
 from fftconv.core.boundary import MODES
 from fftconv.core.problem import Problem
 from fftconv.engine import run
@@ -474,7 +475,38 @@ def test_a_one_row_kernel_is_priced_for_its_loads():
     row = direct_compiled.loop_estimate([1, 512, 512], [1, 1, 121], f32, 1, DEFAULT_COSTS)[0]
     column = direct_compiled.loop_estimate([1, 512, 512], [1, 121, 1], f32, 1, DEFAULT_COSTS)[0]
     assert row > 1.15 * square  # the same 121 multiply-adds an output
-    assert square <= column < 1.05 * square
+    assert square <= column
+    # a taller kernel's rows are reread a whole ring later: from L2 once the ring outgrows half of
+    # L1 (a one-column kernel's loads are mostly such rereads, a square kernel's taps share them)
+    ring_rows = 125 * (512 + 1) * 4
+    assert ring_rows > (memory.core_l1_bytes() or memory.ASSUMED_L1_BYTES) // 2
+    no_l2 = dataclasses.replace(DEFAULT_COSTS, compiled_load_l2=0.0)
+    column_from_l1 = direct_compiled.loop_estimate([1, 512, 512], [1, 121, 1], f32, 1, no_l2)[0]
+    square_from_l1 = direct_compiled.loop_estimate([1, 512, 512], [1, 11, 11], f32, 1, no_l2)[0]
+    assert square_from_l1 <= column_from_l1 < 1.05 * square_from_l1
+    assert column - column_from_l1 > 5 * (square - square_from_l1) > 0
+    narrow = [direct_compiled.loop_estimate([1, 512, 16], [1, 5, 1], f32, 1, c)[0]
+              for c in (DEFAULT_COSTS, no_l2)]
+    assert narrow[0] == narrow[1]  # a ring of 9 rows of 32 values stays in L1
+
+
+def test_planes_beyond_l2_are_priced_as_streamed():
+    """The extended source read and the output written cost per byte once they outgrow a core's
+    L2 (1024² float32 * 1x5 ran 2.3x the estimate that priced them as in the cache, Intel Xeon)."""
+    f32 = np.dtype(np.float32)
+    no_stream = dataclasses.replace(DEFAULT_COSTS, compiled_stream=0.0)
+    cache = memory.core_cache_bytes() or memory.ASSUMED_CORE_CACHE_BYTES
+    small = int((cache // 16) ** 0.5)  # in + out of 8 bytes a point: half the cache
+    large = int((cache * 2) ** 0.5)  # 16 times the cache
+    for side, streamed in ((small, False), (large, True)):
+        dims, kernel = [1, side, side], [1, 1, 5]
+        extra = (direct_compiled.loop_estimate(dims, kernel, f32, 1, DEFAULT_COSTS)[0]
+                 - direct_compiled.loop_estimate(dims, kernel, f32, 1, no_stream)[0])
+        if streamed:
+            planes_bytes = (side * (side + 4) + side * side) * 4
+            assert extra == pytest.approx(DEFAULT_COSTS.compiled_stream * planes_bytes)
+        else:
+            assert extra == 0
     # a row run alone (1-D signals, a block's leftover rows) is priced by ROW_FACTOR, loads and all
     no_loads = dataclasses.replace(DEFAULT_COSTS, compiled_load=0.0)
     for dims in ([1, 1, 65536], [1, 3, 4096]):

@@ -341,6 +341,49 @@ def test_a_warm_call_does_not_test_a_31x31_kernels_rank_again(rng, monkeypatch):
     assert tests == []
 
 
+def _counting_rank_tests(monkeypatch) -> list:
+    from fftconv.executors import separable
+
+    tests = []
+    real = separable.rank1_factors
+
+    def counted(*args, **kwargs):
+        tests.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(separable, "rank1_factors", counted)
+    return tests
+
+
+def test_a_larger_kernel_is_tested_again_only_when_its_values_change(rng, monkeypatch):
+    """A kernel over `run.MEMO_KERNEL_BYTES` is not remembered by value, and calls the lane
+    does not route (the transforms') were planned again, testing it for rank 1 each time (~100
+    us of a 71x71 Gaussian's 1.2 ms calls at 256²). The signature's last kernel is kept and
+    compared: the same one is not tested again, one changed in place is."""
+    from fftconv.engine import run
+    from fftconv.executors import separable
+
+    a = rng.standard_normal((160, 150))
+    g = np.exp(-0.5 * ((np.arange(45) - 22) / 5.0) ** 2)
+    b = np.outer(g, g)  # 16,200 bytes, rank 1
+    assert run.MEMO_KERNEL_BYTES < b.nbytes <= run.KEPT_KERNEL_BYTES
+    assert a.size >= separable.SEPARABLE_MIN_POINTS  # the separable executors are candidates
+    for _ in range(3):
+        fftconv.convolve(a, b, "same", "fft", threads=1)
+    assert "separable" in fftconv.plan(a, b, "same", threads=1).estimates
+    tests = _counting_rank_tests(monkeypatch)
+    for _ in range(3):
+        fftconv.convolve(a, b, "same", "fft", threads=1)
+    assert tests == []
+    b[0, 0] += 1.0  # in place: no longer rank 1
+    assert "separable" not in fftconv.plan(a, b, "same", threads=1).estimates
+    assert tests  # tested again
+    want = scipy.signal.convolve(a, b, "same", method="direct")
+    for method in ("auto",) * 4 + ("fft",):
+        assert_close(fftconv.convolve(a, b, "same", method, threads=1), want)
+    fftconv.release_memory()
+    assert not run._accepted
+
+
 @pytest.fixture
 def searched(monkeypatch):
     """Nothing planned or routed yet; the list records each tile search and rank test."""

@@ -533,6 +533,7 @@ def test_bands_follow_the_l2_cache_linux_describes(tmp_path, monkeypatch):
         for name, text in (("level", level), ("type", kind), ("size", size)):
             (folder / name).write_text(text + "\n")
     assert memory.core_cache_bytes(str(tmp_path)) == 2 << 20
+    assert memory.core_l1_bytes(str(tmp_path)) == 48 << 10  # the data cache, not the instructions'
     assert memory.core_cache_bytes(str(tmp_path / "absent")) is None
     for cache, points in ((2 << 20, 1 << 18), (1 << 20, 1 << 17), (512 << 10, 1 << 17), (32 << 20, 1 << 18),
                           (None, 1 << 17)):

@@ -36,9 +36,10 @@ def physical_bytes() -> int | None:
 
 #: A core's level-2 cache where the system does not say (`core_cache_bytes`): AMD EPYC Zen 4's.
 ASSUMED_CORE_CACHE_BYTES = 1 << 20
+#: A core's level-1 data cache where the system does not say (`core_l1_bytes`): AMD EPYC Zen 4's.
+ASSUMED_L1_BYTES = 32 << 10
 
 
-@functools.cache
 def core_cache_bytes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> int | None:
     """Bytes of a core's level-2 cache, as Linux describes it (read once per process; None
     where the system does not say).
@@ -48,6 +49,22 @@ def core_cache_bytes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> int | 
     >>> core_cache_bytes() is None or core_cache_bytes() >= 1 << 16
     True
     """
+    return _data_cache_bytes(root, 2)
+
+
+def core_l1_bytes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> int | None:
+    """Bytes of a core's level-1 data cache, as Linux describes it (as `core_cache_bytes`).
+
+    Examples
+    --------
+    >>> core_l1_bytes() is None or core_l1_bytes() >= 1 << 12
+    True
+    """
+    return _data_cache_bytes(root, 1)
+
+
+@functools.cache
+def _data_cache_bytes(root: str, level: int) -> int | None:
     def read(index: str, name: str) -> str:
         with open(os.path.join(root, index, name)) as f:
             return f.read().strip()
@@ -55,7 +72,7 @@ def core_cache_bytes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> int | 
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     try:
         for index in sorted(name for name in os.listdir(root) if name.startswith("index")):
-            if read(index, "level") == "2" and read(index, "type") in ("Unified", "Data"):
+            if read(index, "level") == str(level) and read(index, "type") in ("Unified", "Data"):
                 size = read(index, "size")
                 return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
     except (OSError, ValueError, IndexError):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -318,6 +318,9 @@ class Problem:
     geometry: Geometry
     result_dtype: np.dtype
     conventions: Conventions = SIGNAL
+    #: What executors derived from these arrays (`derived`); a problem built or replaced anew
+    #: starts without.
+    _derived: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, in1: np.ndarray, in2: np.ndarray, mode: str, axes: object = None, *,
@@ -382,6 +385,21 @@ class Problem:
         """``h`` without its batch axes, for executors that need one kernel for every item
         (callers check ``Spec.kernel_batched`` first)."""
         return self.h.reshape(self.geometry.shape2)
+
+    def derived(self, key: Hashable, make: Callable[[], object]) -> object:
+        """``make()``, made once for this problem under ``key``: what several executors derive
+        from the same arrays in one call (the kernel's rank-1 test, ~50 us for a 71x71 Gaussian,
+        ran once per separable executor as the planner checked which may run, then again to run).
+
+        Examples
+        --------
+        >>> p = Problem.build(np.ones(4), np.ones(2), "full")
+        >>> p.derived("n", lambda: 1), p.derived("n", lambda: 2)
+        (1, 1)
+        """
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
 
 def kernel_on_axes(kernel: np.ndarray, axes: list[int], ndim: int) -> np.ndarray:

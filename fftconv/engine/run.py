@@ -46,6 +46,14 @@ MEMO_SIZE = 256
 #: cost a 512x512 * 3x3 call ~15 us otherwise, a 31x31 kernel's 2 x 26 us against 3 us to
 #: key it by its bytes; AMD EPYC); larger ones are tested on each call. At most 2 MiB of keys.
 MEMO_KERNEL_BYTES = 8192
+#: ... unless the signature's last kernel up to this size is the same (`_accepted`): comparing
+#: them costs a 71x71 float64 Gaussian's call ~5 us where its rank-1 tests cost ~100 (Intel
+#: Xeon: 256² 'fft', 1.18 ms a call, against 0.91 for the transforms and copies alone).
+KEPT_KERNEL_BYTES = 256 << 10
+#: Signature keys (`_key`) of larger kernels -> a copy of the last one seen and the names of the
+#: value-reading executors that accepted it (at most `KEPT_KERNELS`: 16 MiB).
+_accepted: dict[tuple, tuple[np.ndarray, frozenset[str]]] = {}
+KEPT_KERNELS = 64
 #: A call of a signature not seen before is planned from these executors only, which price a
 #: problem in closed forms, without searching layouts or reading values: the compiled direct
 #: loop, numpy.convolve's and one whole-array FFT (on a transform size's first calls
@@ -169,6 +177,7 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
         return known[0]
     spec = problem.spec(threads, settings.backend)
     candidates, readers, unread = [], [], []
+    accepted_before = None if small_kernel or not kernel_known else _accepted_before(key, problem.h)
     for executor in registry.executors():
         if executor.method != method and (methods is not None and executor.method not in methods):
             continue
@@ -181,14 +190,20 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
                 unread.append(executor.method)
                 continue
             readers.append(executor.name)
-            if not executor.accepts(problem):
+            if not (executor.name in accepted_before if accepted_before is not None
+                    else executor.accepts(problem)):
                 continue
         candidates.append(executor.name)
     if method in unread and not any(registry.get(name).method == method for name in candidates):
         raise ValueError(f"method={method!r} decides from the kernel's values: plan with the kernel array "
                          "rather than its shape")
     if readers and not small_kernel:  # the kernel's values decided which of those may run
-        key += (tuple(name for name in candidates if name in readers),)
+        accepted = tuple(name for name in candidates if name in readers)
+        if accepted_before is None and kernel_known and problem.h.nbytes <= KEPT_KERNEL_BYTES:
+            if len(_accepted) >= KEPT_KERNELS:
+                _accepted.clear()
+            _accepted[key] = (problem.h.copy(), frozenset(accepted))
+        key += (accepted,)
         known = _memo.get(key)
         if known is not None:
             return known[0]
@@ -203,6 +218,20 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
         _memo.clear()
     _memo[key] = (chosen, settings, problem.geometry)  # held: their ids stay unique
     return chosen
+
+
+def forget_kernels() -> None:
+    """Drop the copies of larger kernels kept to skip their tests (`_accepted`)."""
+    _accepted.clear()
+
+
+def _accepted_before(key: tuple, kernel: np.ndarray) -> frozenset[str] | None:
+    """The value-reading executors that accepted this signature's last kernel, if ``kernel``
+    equals it (values compared: a kernel changed in place is tested again)."""
+    seen = _accepted.get(key)
+    if seen is None or seen[0].shape != kernel.shape or not np.array_equal(seen[0], kernel):
+        return None
+    return seen[1]
 
 
 def _without_first_use(chosen: Plan, spec, method: str, candidates: Sequence[str], costs,

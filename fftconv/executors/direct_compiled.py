@@ -31,7 +31,13 @@ import numpy as np
 from ..backends.threads import claim_in_turn
 from ..core.boundary import index_map
 from ..core.geometry import window_reads
-from ..core.memory import kept_buffer
+from ..core.memory import (
+    ASSUMED_CORE_CACHE_BYTES,
+    ASSUMED_L1_BYTES,
+    core_cache_bytes,
+    core_l1_bytes,
+    kept_buffer,
+)
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel
 from ..planning.plan import Plan
@@ -162,13 +168,39 @@ def loop_estimate(out_dims: Sequence[int], kernel_dims: Sequence[int], summed: n
     # rows run one at a time are priced by ROW_FACTOR
     loads = (math.prod(out_dims[:-2]) * (height // 4) * (kernel_dims[-2] + 3) * kernel_dims[-1]
              * -(-out_dims[-1] // chunk) * chunk * math.prod(kernel_dims[:-2]) * parts)
-    seconds = ((macs * costs.compiled_mac + loads * costs.compiled_load) * DTYPE_FACTOR[summed.char]
-               + ext_points * costs.compiled_point + calls * costs.compiled_call)
+    # the ring of extended rows a block reads: each block rereads rows the previous ones read,
+    # a whole ring earlier, so once the ring outgrows half of L1 (the outputs and taps share it)
+    # every value a block reads comes from L2 again; a one-column kernel's loads are mostly such
+    # values (Intel Xeon, 1024² * 41x1: 1.5-2x the time of loads from L1), a square kernel's taps
+    # reread them from L1
+    ring = (kernel_dims[-2] + 4) * (-(-out_dims[-1] // chunk) * chunk + kernel_dims[-1]) * summed.itemsize
+    from_l2 = 0
+    if kernel_dims[-2] > 1 and ring > (core_l1_bytes() or ASSUMED_L1_BYTES) // 2:
+        chunks = -(-out_dims[-1] // chunk)
+        from_l2 = (math.prod(out_dims[:-2]) * (height // 4) * (kernel_dims[-2] + 3)
+                   * chunks * (chunk + kernel_dims[-1] - 1) * math.prod(kernel_dims[:-2]) * parts)
+    # the planes it streams (the extended source read, the output written) once they outgrow L2
+    streamed = (ext_points + math.prod(out_dims) * parts) * summed.itemsize
+    seconds = ((macs * costs.compiled_mac + loads * costs.compiled_load + from_l2 * costs.compiled_load_l2)
+               * DTYPE_FACTOR[summed.char]
+               + ext_points * costs.compiled_point + calls * costs.compiled_call
+               + streamed * costs.compiled_stream * beyond_cache(streamed))
     if threads > 1 and splits(macs // parts, summed) and max(out_dims[-3], height) >= 2 * threads:
         seconds = costs.parallel_seconds(seconds, threads, 0) + costs.thread_dispatch
-    # the ring of extended rows a block reads
-    ring = (kernel_dims[-2] + 4) * (-(-out_dims[-1] // chunk) * chunk + kernel_dims[-1]) * summed.itemsize
     return seconds, ring
+
+
+def beyond_cache(nbytes: int) -> float:
+    """0 for data that fits a core's L2, rising to 1 at four times it (`loop_estimate`'s
+    streamed planes).
+
+    Examples
+    --------
+    >>> beyond_cache(1 << 10), beyond_cache(1 << 40)
+    (0.0, 1.0)
+    """
+    cache = core_cache_bytes() or ASSUMED_CORE_CACHE_BYTES
+    return 0.0 if nbytes <= cache else min(math.log2(nbytes / cache) / 2, 1.0)
 
 
 class CompiledLoop(Executor):

@@ -256,7 +256,7 @@ class RankOneExecutor(Executor):
     def prepare(self, problem: Problem, plan: Plan | None) -> tuple[np.ndarray, ...] | None:
         """The kernel's 1-D factors, or None when it is not rank-1."""
         compute = self.compute_dtype(problem.spec()) if plan is None else plan.compute_dtype
-        return rank1_factors(problem.kernel(), compute)
+        return problem.derived(("rank-1 factors", compute), lambda: rank1_factors(problem.kernel(), compute))
 
     def factors(self, problem: Problem, plan: Plan, prepared: object, check_finite: bool
                 ) -> tuple[np.ndarray, ...]:

@@ -53,8 +53,9 @@ IDLE_SECONDS = 0.5
 #: compiled loops' AVX2 variant 5-8x faster than the one measured before; 3: its float kernels
 #: of 3 to 15 rows 1.1-1.6x faster; 4: copies timed free of 4 KiB aliasing, which had made the
 #: cached copy rate 10x too slow on AMD Zen 3; 5: the compiled loop's loads priced beside its
-#: multiply-adds, `compiled_load`).
-CACHE_VERSION = 5
+#: multiply-adds, `compiled_load`; 6: its loads from L2 and its planes streamed beyond L2 priced
+#: and measured, `compiled_load_l2` and `compiled_stream`).
+CACHE_VERSION = 6
 
 _lock = threading.Lock()
 #: Coefficients by machine key id: None while they are measured in the background.
@@ -97,7 +98,8 @@ def _until_measured(costs: CostModel) -> CostModel:
 
     factor = variant_factor()
     return dataclasses.replace(costs, compiled_mac=costs.compiled_mac * factor,
-                               compiled_load=costs.compiled_load * factor)
+                               compiled_load=costs.compiled_load * factor,
+                               compiled_load_l2=costs.compiled_load_l2 * factor)
 
 
 def preload() -> None:

@@ -73,6 +73,8 @@ class CostModel:
     compiled_point: float = 0.151e-9  # ... per extended point of each plane it sums (row copies, stores)
     compiled_call: float = 2.46e-6  # ... per call of it (one per term: complex data make up to four)
     compiled_load: float = 2.6e-12  # ... per float32 value its row blocks load (one-row kernels: one per tap)
+    compiled_load_l2: float = 4.3e-12  # ... per float32 value they reread from L2 (Intel Xeon: 1.7x a load)
+    compiled_stream: float = 0.024e-9  # ... per byte of the planes it reads and writes beyond L2 (Intel Xeon)
     window_point: float = 11e-9  # per output of the sliding-window einsum (`direct_windows`), float64
     window_mac: float = 0.38e-9  # ... and per multiply-add, zero extension included
     thread_efficiency: float = 0.45  # gain of each extra thread on its own tiles, in the cache

@@ -12,28 +12,35 @@ import dataclasses
 import statistics
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .costs import CostModel
+
+if TYPE_CHECKING:
+    from .tune.measure import Measurement
 
 #: Time budget of one calibration (seconds of its clock); groups not reached keep their
 #: values.
 BUDGET_SECONDS = 2.0
 #: Seconds each measured case runs for (at least three runs each, median).
 CASE_SECONDS = 0.02
-#: Passes of the measurement; each coefficient is the least of the passes (a time is only ever
-#: stretched by what else runs). One pass lasts ~0.25 s: on a shared AMD EPYC Zen 3 successive
-#: passes timed the FFT's cost per point 7.3e-11 to 1.4e-10 s, the compiled loop's
-#: multiply-add 3.4e-11 to 5.6e-11 s, and a process' first pass runs cold (the transforms'
-#: first runs after planning). Coefficients fitted together (a rate and a cost per call) each
-#: take their own least, which may pair two passes' values: each is one this CPU showed.
+#: Passes of the measurement; each case's least time, or each one-scale group's least scale,
+#: is kept (a time is only ever stretched by what else runs). One pass lasts ~0.25 s: on a
+#: shared AMD EPYC Zen 3 successive passes timed the FFT's cost per point 7.3e-11 to 1.4e-10 s,
+#: the compiled loop's multiply-add 3.4e-11 to 5.6e-11 s, and a process' first pass runs cold (the transforms'
+#: first runs after planning).
 PASSES = 3
 #: The direct executors' cases (image, kernel, dtype) and coefficient groups, fitted jointly
-#: per executor: two cases where one term dominates each, for executors with two groups.
+#: per executor: a case where each group's term weighs most (the compiled loop's: few taps,
+#: a square kernel's multiply-adds, a one-row kernel's loads from L1, a one-column kernel's
+#: from L2, planes beyond L2 streamed).
 DIRECT_CASES = {
-    "direct.compiled": ([((256, 256), (3, 3)), ((256, 256), (11, 11))], "float32",
-                        [("compiled_point", "compiled_call"), ("compiled_mac", "compiled_load")]),
+    "direct.compiled": ([((256, 256), (3, 3)), ((256, 256), (11, 11)), ((256, 256), (1, 41)),
+                         ((256, 256), (81, 1)), ((1024, 1024), (1, 5))], "float32",
+                        [("compiled_point", "compiled_call"), ("compiled_mac",), ("compiled_load",),
+                         ("compiled_load_l2",), ("compiled_stream",)]),
     "direct.rows": ([((256, 256), (3, 3)), ((256, 256), (9, 9))], "float64",
                     [("row_point", "row_tap", "row_call")]),
     "direct.ndimage": ([((128, 128), (13, 13))], "float64", [("direct_point", "direct_mac")]),
@@ -56,9 +63,10 @@ def measure(base: CostModel, budget: float = BUDGET_SECONDS, clock: Callable[[],
     """``base`` with the groups that vary most between CPUs scaled to this one: each direct
     executor's rates, the FFT's cost per point (unless not ``transforms``: the configured
     backend's transforms at MEASURE effort, planned here) and copies, each group measured
-    while ``budget`` seconds of ``clock`` last, ``passes`` times: each coefficient is the
-    least of the passes that reached it (see `PASSES`). On one thread: `thread_gains` times
-    the rest.
+    while ``budget`` seconds of ``clock`` last, ``passes`` times (see `PASSES`): the direct
+    executors' coefficients are fitted to each case's fastest time, the one-scale groups take
+    the least scale of the passes that reached them. On one thread: `thread_gains` times the
+    rest.
 
     Examples
     --------
@@ -68,36 +76,59 @@ def measure(base: CostModel, budget: float = BUDGET_SECONDS, clock: Callable[[],
     True
     """
     deadline = clock() + budget
+    fastest: dict[tuple[str, int], Measurement] = {}
     least: dict[str, float] = {}
     for _ in range(passes):
-        measured = _measure_pass(base, deadline, clock, transforms)
+        _time_direct(base, deadline, clock, fastest)
+        measured = _measure_scales(base, deadline, clock, transforms)
         for f in dataclasses.fields(measured):
             value = getattr(measured, f.name)
             if value != getattr(base, f.name):  # reached by this pass
                 least[f.name] = min(value, least.get(f.name, value))
-    return dataclasses.replace(base, **least)
+    return _fit_direct(dataclasses.replace(base, **least), fastest)
 
 
-def _measure_pass(base: CostModel, deadline: float, clock: Callable[[], float], transforms: bool
-                  ) -> CostModel:
-    """One pass of `measure` from ``base``, until ``clock`` reads ``deadline``."""
+def _time_direct(base: CostModel, deadline: float, clock: Callable[[], float],
+                 fastest: dict[tuple[str, int], Measurement]) -> None:
+    """Time each direct executor's cases once, until ``clock`` reads ``deadline``, keeping
+    each case's fastest time in ``fastest``. Fitting each pass apart and keeping each
+    coefficient's least would pair one pass's low rate with another's low loads: coefficients
+    fitted together trade off, and their least underpriced the compiled loop by 1.2-1.4x."""
     from ..executors import registry
-    from .tune.fit import fit_groups
     from .tune.measure import time_executor
 
     rng = np.random.default_rng(0)
-    costs = base
     # most telling first: the direct sums' rates decide small kernels
-    for name, (pairs, dtype, groups) in DIRECT_CASES.items():
-        if clock() >= deadline:
-            return costs
+    for name, (pairs, dtype, _) in DIRECT_CASES.items():
         if not registry.get(name).applies(_spec(pairs[0], dtype)):
             continue  # e.g. the compiled loops were not built
-        measured = [time_executor(name, rng.standard_normal(s1).astype(dtype),
-                                  rng.standard_normal(s2).astype(dtype), "same", CASE_SECONDS, costs,
-                                  clock=clock)
-                    for s1, s2 in pairs]
-        costs = fit_groups(measured, costs, groups)
+        for i, (s1, s2) in enumerate(pairs):
+            if clock() >= deadline:
+                return
+            a, b = (rng.standard_normal(shape).astype(dtype) for shape in (s1, s2))
+            m = time_executor(name, a, b, "same", CASE_SECONDS, base, clock=clock)
+            if (name, i) not in fastest or m.seconds < fastest[name, i].seconds:
+                fastest[name, i] = m
+
+
+def _fit_direct(costs: CostModel, fastest: dict[tuple[str, int], Measurement]) -> CostModel:
+    """``costs`` with each direct executor's groups fitted to its cases' fastest times (an
+    executor not all of whose cases were timed keeps its coefficients)."""
+    from .tune.fit import fit_groups
+
+    for name, (pairs, _, groups) in DIRECT_CASES.items():
+        measured = [fastest.get((name, i)) for i in range(len(pairs))]
+        if all(m is not None for m in measured):
+            costs = fit_groups(measured, costs, groups)
+    return costs
+
+
+def _measure_scales(base: CostModel, deadline: float, clock: Callable[[], float], transforms: bool
+                    ) -> CostModel:
+    """``base`` with the transforms' and copies' scales measured once, until ``clock`` reads
+    ``deadline``."""
+    rng = np.random.default_rng(0)
+    costs = base
     if transforms and clock() < deadline:
         costs = _transform_cost(costs, rng, clock)
     if clock() < deadline:  # copies, in the cache and from memory

@@ -37,7 +37,8 @@ DIRECT_GROUPS = {
     "direct.rows": [("row_point", "row_tap", "row_call")],
     "direct.numpy": [("direct_out_1d",), ("direct_mac_1d",)],
     "direct.shift_add": [("direct_generic",)],
-    "direct.compiled": [("compiled_point",), ("compiled_mac",), ("compiled_call",), ("compiled_load",)],
+    "direct.compiled": [("compiled_point",), ("compiled_mac",), ("compiled_call",), ("compiled_load",),
+                        ("compiled_load_l2",), ("compiled_stream",)],
 }
 
 

@@ -25,7 +25,8 @@ from .measure import Measurement
 FLOORS = {"copy_point": 1e-11, "copy_point_cached": 1e-12, "tile_overhead": 1e-7, "call_overhead": 1e-6,
           "direct_overhead": 1e-6, "window_point": 1e-10, "window_mac": 1e-11,
           "direct_mac_1d": 1e-13, "direct_out_1d": 1e-10, "direct_generic": 1.0, "compiled_mac": 1e-13,
-          "compiled_point": 1e-12, "compiled_call": 1e-7, "compiled_load": 1e-14}
+          "compiled_point": 1e-12, "compiled_call": 1e-7, "compiled_load": 1e-14,
+          "compiled_load_l2": 1e-14, "compiled_stream": 1e-13}
 
 
 def fit_groups(measurements: Sequence[Measurement], costs: CostModel,
