@@ -140,24 +140,33 @@ def test_kernels_that_are_not_separable_or_not_2d_go_the_general_way(rng, routes
 def test_the_compiled_loop_refuses_what_it_cannot_sum():
     planes = np.full((10, 12), np.nan)
     taps, out, empty = np.ones(3), np.zeros((8, 10)), np.zeros((8, 10), bool)
-    assert float_passes.separable(planes, taps, taps, out, empty, 1.0, 0.0, 0, 0) == 80  # all holes: empty
+    assert float_passes.separable(planes, taps, taps, out, empty, 1.0, 0.0, 0) == 80  # all holes: empty
     assert empty.all()
-    ring = 2 * 3 * 12 * 8  # three rows of the two planes, 12 columns each, in float64
-    assert float_passes.separable(planes, taps, taps, out, empty, 1.0, 0.0, 0, ring) == 80
-    assert float_passes.separable(planes, taps, taps, out, empty, 1.0, 0.0, 0, ring - 1) == -2
     with pytest.raises(TypeError, match="2-D"):
-        float_passes.separable(planes[0], taps, taps, out, empty, 1.0, 0.0, 0, 0)
+        float_passes.separable(planes[0], taps, taps, out, empty, 1.0, 0.0, 0)
     with pytest.raises(TypeError, match="at least as wide"):
         float_passes.separable(planes, taps.astype(np.float32), taps.astype(np.float32),
-                               out.astype(np.float32), empty, 1.0, 0.0, 0, 0)
+                               out.astype(np.float32), empty, 1.0, 0.0, 0)
     with pytest.raises(TypeError, match="8 x 10"):
-        float_passes.separable(planes, taps, taps, np.zeros((8, 9)), empty, 1.0, 0.0, 0, 0)
+        float_passes.separable(planes, taps, taps, np.zeros((8, 9)), empty, 1.0, 0.0, 0)
     with pytest.raises(TypeError, match="bools"):
-        float_passes.separable(planes, taps, taps, out, np.zeros((8, 10)), 1.0, 0.0, 0, 0)
+        float_passes.separable(planes, taps, taps, out, np.zeros((8, 10)), 1.0, 0.0, 0)
     with pytest.raises(ValueError, match="at least as large"):
-        float_passes.separable(planes[:2], taps, taps, out, empty, 1.0, 0.0, 0, 0)
+        float_passes.separable(planes[:2], taps, taps, out, empty, 1.0, 0.0, 0)
     with pytest.raises(ValueError, match="test must be"):
-        float_passes.separable(planes, taps, taps, out, empty, 1.0, 0.0, 3, 0)
+        float_passes.separable(planes, taps, taps, out, empty, 1.0, 0.0, 3)
+
+
+def test_the_ring_of_rows_is_what_the_loop_keeps():
+    """Three rows of the two planes, 12 columns each (10 outputs and the halo), in float64; a
+    kernel of 9 rows in float32 over 2,000 columns: strips of 544 (the ring near 40 KiB,
+    whole vectors), each with its halo; strips narrower than 16 halos are not cut."""
+    assert float_passes.separable_ring(3, 3, 10, 8) == 2 * 3 * 12 * 8
+    assert float_passes.separable_ring(9, 9, 2000, 4) == 2 * 9 * (544 + 8) * 4
+    assert float_passes.separable_ring(161, 161, 1024, 8) == 2 * 161 * (1024 + 160) * 8
+    for bad in ((0, 3, 10, 8), (3, 3, 0, 8), (3, 3, 10, 2)):
+        with pytest.raises(ValueError, match="separable_ring"):
+            float_passes.separable_ring(*bad)
 
 
 def test_astropys_convolve_of_a_gaussian_over_holes_is_astropys_answer(rng, routes):
@@ -220,8 +229,9 @@ def test_a_first_call_with_holes_takes_the_one_pass_route(rng, routes, monkeypat
 
 
 def test_a_ring_of_rows_over_the_cache_sends_the_block_the_general_way(rng, monkeypatch):
-    """The loop declines a block whose ring of rows (kernel rows times two planes, strips
-    apart) would not stay in the core's cache; the general route answers, for every band."""
+    """The route declines a block whose ring of rows (kernel rows times two planes, strips
+    apart) would not stay in the core's cache, before extending any band; the general route
+    answers, for every band."""
     from fftconv.core import memory
 
     image = holed(rng, (300, 200))
@@ -230,7 +240,7 @@ def test_a_ring_of_rows_over_the_cache_sends_the_block_the_general_way(rng, monk
     calls = []
     loop = float_passes.separable
     monkeypatch.setattr(separable_holes, "float_passes", mock.Mock(
-        separable=lambda *a: calls.append(a[-1]) or loop(*a)))
+        separable=lambda *a: calls.append(a[-1]) or loop(*a), separable_ring=float_passes.separable_ring))
 
     def call():
         return nd.correlate(image, kernel, nan="interpolate", method="separable", threads=1)
@@ -240,6 +250,6 @@ def test_a_ring_of_rows_over_the_cache_sends_the_block_the_general_way(rng, monk
     calls.clear()
     monkeypatch.setattr(memory, "core_cache_bytes", lambda: 100_000)
     got = call()
-    assert len(calls) == 1  # declined at the first band, then none tried
+    assert calls == []  # declined before any band was extended
     want = general_route(monkeypatch, call)
     np.testing.assert_array_equal(got, want)

@@ -36,6 +36,7 @@ from .hole_tiles import HoleTiles
 from .holes import Holes, filter_with_holes
 from .holes import compute_dtype as compute_dtype_of_holes
 from .lane import Lease
+from .separable_holes import over_both_axes
 
 #: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
 #: ``[memory] limit`` is configured: blocks of this size are large enough that halo re-reads
@@ -122,7 +123,7 @@ class BlockFilter:
         through one compiled pass (`fftconv.engine.separable_holes`). Intel Xeon, 1 thread,
         astropy's ``convolve`` of 1024² float32 with holes, 9x9 Gaussian, fresh process: first
         call 18.4 ms on the short list's pick."""
-        if self.kernel.ndim != 2 or tuple(self.axes) != (0, 1) or self.method != "auto":
+        if not over_both_axes(self) or self.method != "auto":
             return first
         try:
             separable = run.plan(template, "separable", self.threads, memory_limit=room, **options)

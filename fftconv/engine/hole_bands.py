@@ -108,19 +108,16 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
     storage: np.ndarray | None = None
     kernel_finite = bool(np.isfinite(work.kernel).all())
     prepared_for: dict[tuple[int, ...], tuple[Plan, object]] = {}
-    down_along = separable_holes.factors(work, plan, dtype)
+    down_along = separable_holes.factors(work, plan, dtype, hi[-1] - lo[-1])
     shared: dict[str, np.ndarray] = {}  # the one-pass route's buffers
     for band_lo, band_hi in cut:
         ranges = work.extended_ranges(band_lo, band_hi)
         first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
         place = tuple(slice(f, f + b - a) for f, a, b in zip(first, band_lo, band_hi))
-        if down_along is not None:
-            try:
-                if separable_holes.filter_band(source, mask, ranges, band_lo, work, down_along, dtype,
-                                               plan.threads, output, place, out_dtype, shared):
-                    continue
-            except separable_holes.Declined:  # for every band of the block: they share the ring's size
-                down_along = None
+        if down_along is not None and separable_holes.filter_band(
+                source, mask, ranges, band_lo, work, down_along, dtype, plan.threads, output, place,
+                out_dtype, shared):
+            continue
         shape = tuple(b - a for a, b in ranges)
         if storage is None:  # the first band is the largest
             storage = np.empty(2 * math.prod(shape), dtype)

@@ -31,16 +31,25 @@ from .holes import BOOL, COMPILED_DTYPES, empty_test, fill_empty, marked_pixels,
 THREAD_ROWS = 64
 
 
-class Declined(Exception):
-    """The loop's ring of rows (a large kernel's, unless cut in strips) would not stay in the
-    core's cache: the general route is quicker for the block (1024² in float64, 161 taps a
-    side: 124 ms here, 55 on the engine's passes)."""
+def over_both_axes(work) -> bool:
+    """Whether a block filter's kernel is 2-D over the image's two axes (the one-pass route's
+    shape of work; `fftconv.engine.blocks.BlockFilter` asks it before pricing the route).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> over_both_axes(SimpleNamespace(kernel=np.ones((3, 3)), axes=(0, 1)))
+    True
+    """
+    return work.kernel.ndim == 2 and tuple(work.axes) == (0, 1)
 
 
-def factors(work, plan: Plan, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
+def factors(work, plan: Plan, dtype: np.dtype, cols: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The correlation factors (down the rows, along them) in ``dtype`` of a block filter
     with holes that this route takes, or None: a 2-D filter over both axes whose plan runs
-    the separable passes, summed in float32 or float64, by a kernel with finite taps.
+    the separable passes, summed in float32 or float64, by a kernel with finite taps, where
+    the loop's ring of rows for ``cols`` outputs a row (`float_passes.separable_ring`) stays in
+    a core's L2.
 
     Examples
     --------
@@ -48,7 +57,7 @@ def factors(work, plan: Plan, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] 
     >>> from fftconv.engine.holes import Holes
     >>> work = SimpleNamespace(kernel=np.outer([1.0, 2.0], [1.0, 3.0]), axes=(0, 1), correlate=True,
     ...                        holes=Holes())
-    >>> down, along = factors(work, SimpleNamespace(method="separable"), np.dtype(np.float64))
+    >>> down, along = factors(work, SimpleNamespace(method="separable"), np.dtype(np.float64), 100)
     >>> np.outer(down, along)
     array([[1., 3.],
            [2., 6.]])
@@ -56,11 +65,14 @@ def factors(work, plan: Plan, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] 
     if float_passes is None or plan.method != "separable" or dtype not in COMPILED_DTYPES:
         return None
     kernel = work.kernel
-    if kernel.ndim != 2 or tuple(work.axes) != (0, 1) or kernel.dtype.kind not in "fiu":
+    if not over_both_axes(work) or kernel.dtype.kind not in "fiu":
         return None
     correlation = kernel if work.correlate else kernel[::-1, ::-1]
     found = rank1_factors(np.ascontiguousarray(correlation), dtype)
     if found is None:
+        return None
+    ring = float_passes.separable_ring(len(found[0]), len(found[1]), cols, dtype.itemsize)
+    if ring > (memory.core_cache_bytes() or memory.ASSUMED_CORE_CACHE_BYTES):
         return None
     return tuple(np.ascontiguousarray(f, dtype) for f in found)
 
@@ -95,8 +107,7 @@ def filter_band(source, mask, ranges: Sequence[tuple[int, int]], band_lo: Sequen
     """Write the normalised filter of one band (``ranges``: its extended coordinates; its
     first output is the source's ``band_lo``) into ``output[place]`` as ``out_dtype``; False
     where the band holds an infinity (nothing useful written: the caller sums it its general
-    way). ``storage``: buffers the bands of a block share. Raises `Declined` where the loop
-    would not keep its rows in the core's cache.
+    way). ``storage``: buffers the bands of a block share.
 
     Examples
     --------
@@ -127,12 +138,9 @@ def filter_band(source, mask, ranges: Sequence[tuple[int, int]], band_lo: Sequen
     scale = float(work.holes.scale)
     down, along = down_along
 
-    # the loop declines a band whose ring of rows would not fit in a core's L2
-    most_ring = memory.core_cache_bytes() or memory.ASSUMED_CORE_CACHE_BYTES
-
     def rows_from(first: int, last: int) -> int:
         return float_passes.separable(extended[first: last + len(down) - 1], down, along, result[first:last],
-                                      empty[first:last], scale, limit, test, most_ring)
+                                      empty[first:last], scale, limit, test)
 
     if threads > 1 and rows >= 2 * THREAD_ROWS:
         counts: list[int] = []
@@ -142,8 +150,6 @@ def filter_band(source, mask, ranges: Sequence[tuple[int, int]], band_lo: Sequen
         count = min(counts) if min(counts) < 0 else sum(counts)
     else:
         count = rows_from(0, rows)
-    if count == -2:
-        raise Declined
     if count < 0:
         return False
     if count:

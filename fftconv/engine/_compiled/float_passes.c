@@ -27,7 +27,7 @@
  * no NaN is found but the finite values are large enough for a sum to overflow (the caller
  * sums): never for float32.
  *
- * separable(extended, fv, fh, out, empty, scale, limit, test, most_ring) -> int: the normalised
+ * separable(extended, fv, fh, out, empty, scale, limit, test) -> int: the normalised
  * filter of one band by a rank-1 2-D kernel, in one pass over the band. `extended` is the band extended
  * by the kernel's halo with its holes NaN (float32 or float64; the sums are in out's dtype, at
  * least as wide); fv, fh the correlation factors. For every output (i, j): num = sum over
@@ -36,15 +36,18 @@
  * or float32 for float64 sums, rounded as NumPy casts), empty[i, j] whether den
  * is empty by `test` (as divide); returns how many are, or -1 as soon as an infinity is read
  * (out is then partly written: the caller sums that band its general way, which treats
- * infinities as NaN-aware sums do), or -2 before any work where the ring of rows would take
- * over `most_ring` bytes (0: no bound), so that it would not stay in the core's cache: 1024²
- * summed in float64 with 161 taps a side, a 3 MB ring, took 124 ms where the engine's passes
- * take 55 (81 taps, 1.4 MB: 24.6 against 24.0; Intel Xeon, 2 MiB L2). Each input row is split into its two planes once, into a
+ * infinities as NaN-aware sums do). Each input row is split into its two planes once, into a
  * ring of kv rows; each output row sums its kv rows into column sums, then those along the row,
  * two vectors at a time in registers. The engine's passes (fill and split a band into two
  * planes, sum them as a batch of two with the separable executor, divide) wrote and read six
  * planes a band: about 6.5 of a 1024² float32 image's 7.5 ms with a 9x9 Gaussian (Intel Xeon,
  * AVX-512).
+ *
+ * separable_ring(kv, kh, cols, itemsize) -> int: the bytes of the ring of rows `separable` keeps
+ * for a band of `cols` outputs by kv x kh taps of `itemsize`-byte sums. The caller declines the
+ * loop where it would not stay in the core's cache: 1024² summed in float64 with 161 taps a side,
+ * a 3 MB ring, took 124 ms where the engine's passes take 55 (81 taps, 1.4 MB: 24.6 against
+ * 24.0; Intel Xeon, 2 MiB L2).
  *
  * The GIL is released while they run.
  */
@@ -121,6 +124,22 @@ typedef double f64_vector __attribute__((vector_size(64), aligned(8), may_alias)
    columns (128: 4.0, 512: 4.5); 25x25 10.5 ms whole, 11.5 in strips of 256. */
 #define SEPARABLE_RING_BYTES 40960
 
+/* The columns of each strip `separable` sums for a band of `cols` outputs by kv x kh taps of
+   `itemsize`-byte sums (all of them where strips would be narrower than 16 halos), and the
+   bytes of its ring of rows. */
+static Py_ssize_t strip_columns(Py_ssize_t kv, Py_ssize_t kh, Py_ssize_t cols, Py_ssize_t itemsize)
+{
+    Py_ssize_t chunk = 2 * (64 / itemsize); /* two vectors: the loops' step */
+    Py_ssize_t strip = SEPARABLE_RING_BYTES / (2 * kv * itemsize);
+    strip -= strip % chunk;
+    return strip < 16 * (kh - 1) || strip < chunk || strip > cols ? cols : strip;
+}
+
+static Py_ssize_t ring_bytes(Py_ssize_t kv, Py_ssize_t kh, Py_ssize_t cols, Py_ssize_t itemsize)
+{
+    return 2 * kv * (strip_columns(kv, kh, cols, itemsize) + kh - 1) * itemsize;
+}
+
 /* The body of split_row for an input row of IN: values and weights of T, and whether an
    infinity was read. */
 #define SPLIT_ROW(IN, T)                                                                            \
@@ -149,7 +168,6 @@ typedef double f64_vector __attribute__((vector_size(64), aligned(8), may_alias)
         Py_ssize_t kv, kh, rows, cols, out_stride, empty_stride;                                    \
         char *out, *empty;                                                                          \
         T scale, limit;                                                                             \
-        Py_ssize_t most_ring;                                                                       \
         T *scratch;                                                                                 \
         const T **ring_v, **ring_w;                                                                 \
     } NAME##_band;                                                                                  \
@@ -304,11 +322,7 @@ typedef double f64_vector __attribute__((vector_size(64), aligned(8), may_alias)
     CLONES static Py_ssize_t NAME##_separable(const NAME##_band *b)                               \
     {                                                                                               \
         Py_ssize_t count = 0;                                                                       \
-        Py_ssize_t strip = SEPARABLE_RING_BYTES / (2 * b->kv * (Py_ssize_t)sizeof(T));              \
-        strip -= strip % NAME##_CHUNK;                                                              \
-        if (strip < 16 * (b->kh - 1) || strip < NAME##_CHUNK) strip = b->cols;                      \
-        Py_ssize_t ring = 2 * b->kv * ((strip < b->cols ? strip : b->cols) + b->kh - 1) * (Py_ssize_t)sizeof(T); \
-        if (b->most_ring > 0 && ring > b->most_ring) return -2;                                     \
+        Py_ssize_t strip = strip_columns(b->kv, b->kh, b->cols, (Py_ssize_t)sizeof(T));             \
         for (Py_ssize_t c0 = 0; c0 < b->cols; c0 += strip) {                                        \
             Py_ssize_t found = NAME##_strip(b, c0, b->cols - c0 < strip ? b->cols - c0 : strip);     \
             if (found < 0) return -1;                                                               \
@@ -551,9 +565,8 @@ static PyObject *py_separable(PyObject *self, PyObject *args)
     PyObject *objects[5];
     double scale, limit;
     int test;
-    Py_ssize_t most_ring;
-    if (!PyArg_ParseTuple(args, "OOOOOddin", &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
-                          &scale, &limit, &test, &most_ring))
+    if (!PyArg_ParseTuple(args, "OOOOOddi", &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
+                          &scale, &limit, &test))
         return NULL;
     if (test < 0 || test > 2) {
         PyErr_SetString(PyExc_ValueError, "test must be 0 (d <= limit), 1 (|d| <= limit) or 2 (d < limit)");
@@ -617,12 +630,12 @@ static PyObject *py_separable(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     if (kind == 0) {
         f32_band band = {extended, in_stride, 0, 0, test, views[1].buf, views[2].buf, kv, kh, rows, cols,
-                         out_stride, empty_stride, out, empty, (float)scale, (float)limit, most_ring, scratch, ring,
+                         out_stride, empty_stride, out, empty, (float)scale, (float)limit, scratch, ring,
                          (const float **)ring + kv};
         count = f32_separable(&band);
     } else {
         f64_band band = {extended, in_stride, in_kind == 1, narrow_out, test, views[1].buf, views[2].buf, kv, kh,
-                         rows, cols, out_stride, empty_stride, out, empty, scale, limit, most_ring, scratch, ring,
+                         rows, cols, out_stride, empty_stride, out, empty, scale, limit, scratch, ring,
                          (const double **)ring + kv};
         count = f64_separable(&band);
     }
@@ -636,6 +649,18 @@ fail:
     return NULL;
 }
 
+static PyObject *py_separable_ring(PyObject *self, PyObject *args)
+{
+    Py_ssize_t kv, kh, cols, itemsize;
+    if (!PyArg_ParseTuple(args, "nnnn", &kv, &kh, &cols, &itemsize))
+        return NULL;
+    if (kv < 1 || kh < 1 || cols < 1 || (itemsize != 4 && itemsize != 8)) {
+        PyErr_SetString(PyExc_ValueError, "separable_ring: taps and columns must be positive, itemsize 4 or 8");
+        return NULL;
+    }
+    return PyLong_FromSsize_t(ring_bytes(kv, kh, cols, itemsize));
+}
+
 static PyMethodDef methods[] = {
     {"split", py_split, METH_VARARGS,
      "split(values, weights) -> all finite: holes (NaN) of values zeroed, weights 1 or 0; see the source."},
@@ -644,9 +669,10 @@ static PyMethodDef methods[] = {
     {"any_small", py_any_small, METH_VARARGS,
      "any_small(values, limit) -> whether any |value| is below limit; see the source."},
     {"separable", py_separable, METH_VARARGS,
-     "separable(extended, fv, fh, out, empty, scale, limit, test, most_ring) -> empty outputs (-1: an infinity "
-     "was read, -2: the ring would exceed most_ring bytes): "
-     "a band's normalised filter by a rank-1 kernel; see the source."},
+     "separable(extended, fv, fh, out, empty, scale, limit, test) -> empty outputs (-1: an infinity "
+     "was read): a band's normalised filter by a rank-1 kernel; see the source."},
+    {"separable_ring", py_separable_ring, METH_VARARGS,
+     "separable_ring(kv, kh, cols, itemsize) -> bytes of the ring of rows separable keeps; see the source."},
     {"nan_in_sum", py_nan_in_sum, METH_O,
      "nan_in_sum(values) -> whether the array's float64 sum would be NaN (None: unknown); see the source."},
     {NULL, NULL, 0, NULL},
