@@ -170,21 +170,29 @@ def loop_estimate(out_dims: Sequence[int], kernel_dims: Sequence[int], summed: n
              * -(-out_dims[-1] // chunk) * chunk * math.prod(kernel_dims[:-2]) * parts)
     # the ring of extended rows a block reads: each block rereads rows the previous ones read,
     # a whole ring earlier, so once the ring outgrows half of L1 (the outputs and taps share it)
-    # every value a block reads comes from L2 again; a one-column kernel's loads are mostly such
-    # values (Intel Xeon, 1024² * 41x1: 1.5-2x the time of loads from L1), a square kernel's taps
-    # reread them from L1
+    # every value a block reads comes from L2 again. What the taps' work does not hide of that
+    # is priced: all of it for a one-column kernel, whose loads are mostly such values (Intel
+    # Xeon, 1024² * 41x1: 1.5-2x the time of loads from L1), a kw-th for a kernel kw wide, whose
+    # taps reread each from L1 (56x350 * 33x6 float64 'full' took 0.157 ms where pricing every
+    # value made 0.243)
     ring = (kernel_dims[-2] + 4) * (-(-out_dims[-1] // chunk) * chunk + kernel_dims[-1]) * summed.itemsize
-    from_l2 = 0
+    from_l2 = 0.0
     if kernel_dims[-2] > 1 and ring > (core_l1_bytes() or ASSUMED_L1_BYTES) // 2:
         chunks = -(-out_dims[-1] // chunk)
         from_l2 = (math.prod(out_dims[:-2]) * (height // 4) * (kernel_dims[-2] + 3)
-                   * chunks * (chunk + kernel_dims[-1] - 1) * math.prod(kernel_dims[:-2]) * parts)
-    # the planes it streams (the extended source read, the output written) once they outgrow L2
-    streamed = (ext_points + math.prod(out_dims) * parts) * summed.itemsize
+                   * chunks * (chunk + kernel_dims[-1] - 1) * math.prod(kernel_dims[:-2]) * parts
+                   / kernel_dims[-1])
+    # the planes it streams (the extended source read, once a kernel plane, and the output
+    # written) once the arrays outgrow L2: a small volume's planes are reread from the cache
+    # (22x36x92 * 7x7x7 float32 reads 2.8 MB of planes from a 0.4 MB volume)
+    out_points = math.prod(out_dims) * parts
+    streamed = (ext_points + out_points) * summed.itemsize
+    footprint = ((math.prod(o + k - 1 for o, k in zip(out_dims, kernel_dims)) * parts + out_points)
+                 * summed.itemsize)
     seconds = ((macs * costs.compiled_mac + loads * costs.compiled_load + from_l2 * costs.compiled_load_l2)
                * DTYPE_FACTOR[summed.char]
                + ext_points * costs.compiled_point + calls * costs.compiled_call
-               + streamed * costs.compiled_stream * beyond_cache(streamed))
+               + streamed * costs.compiled_stream * beyond_cache(footprint))
     if threads > 1 and splits(macs // parts, summed) and max(out_dims[-3], height) >= 2 * threads:
         seconds = costs.parallel_seconds(seconds, threads, 0) + costs.thread_dispatch
     return seconds, ring
