@@ -28,9 +28,9 @@ BUDGET_SECONDS = 2.0
 CASE_SECONDS = 0.02
 #: Passes of the measurement; each case's least time, or each one-scale group's least scale,
 #: is kept (a time is only ever stretched by what else runs). One pass lasts ~0.25 s: on a
-#: shared AMD EPYC Zen 3 successive passes timed the FFT's cost per point 7.3e-11 to 1.4e-10 s,
-#: the compiled loop's multiply-add 3.4e-11 to 5.6e-11 s, and a process' first pass runs cold (the transforms'
-#: first runs after planning).
+#: shared AMD EPYC Zen 3 successive passes timed the FFT's cost per point 7.3e-11 to 1.4e-10
+#: s, the compiled loop's multiply-add 3.4e-11 to 5.6e-11 s, and a process' first pass runs
+#: cold (the transforms' first runs after planning).
 PASSES = 3
 #: The direct executors' cases (image, kernel, dtype) and coefficient groups, fitted jointly
 #: per executor: a case where each group's term weighs most (the compiled loop's: few taps,
