@@ -479,7 +479,7 @@ def test_a_one_row_kernel_is_priced_for_its_loads():
     # a taller kernel's rows are reread a whole ring later: from L2 once the ring outgrows half of
     # L1 (a one-column kernel's loads are mostly such rereads, a square kernel's taps share them)
     ring_rows = 125 * (512 + 1) * 4
-    assert ring_rows > (memory.core_l1_bytes() or memory.ASSUMED_L1_BYTES) // 2
+    assert ring_rows > memory.l1_bytes() // 2
     no_l2 = dataclasses.replace(DEFAULT_COSTS, compiled_load_l2=0.0)
     column_from_l1 = direct_compiled.loop_estimate([1, 512, 512], [1, 121, 1], f32, 1, no_l2)[0]
     square_from_l1 = direct_compiled.loop_estimate([1, 512, 512], [1, 11, 11], f32, 1, no_l2)[0]
@@ -495,7 +495,7 @@ def test_planes_beyond_l2_are_priced_as_streamed():
     L2 (1024² float32 * 1x5 ran 2.3x the estimate that priced them as in the cache, Intel Xeon)."""
     f32 = np.dtype(np.float32)
     no_stream = dataclasses.replace(DEFAULT_COSTS, compiled_stream=0.0)
-    cache = memory.core_cache_bytes() or memory.ASSUMED_CORE_CACHE_BYTES
+    cache = memory.l2_bytes()
     small = int((cache // 16) ** 0.5)  # in + out of 8 bytes a point: half the cache
     large = int((cache * 2) ** 0.5)  # 16 times the cache
     for side, streamed in ((small, False), (large, True)):

@@ -63,6 +63,28 @@ def core_l1_bytes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> int | Non
     return _data_cache_bytes(root, 1)
 
 
+def l2_bytes() -> int:
+    """`core_cache_bytes`, or `ASSUMED_CORE_CACHE_BYTES` where the system does not say.
+
+    Examples
+    --------
+    >>> l2_bytes() >= 1 << 16
+    True
+    """
+    return core_cache_bytes() or ASSUMED_CORE_CACHE_BYTES
+
+
+def l1_bytes() -> int:
+    """`core_l1_bytes`, or `ASSUMED_L1_BYTES` where the system does not say.
+
+    Examples
+    --------
+    >>> l1_bytes() >= 1 << 12
+    True
+    """
+    return core_l1_bytes() or ASSUMED_L1_BYTES
+
+
 @functools.cache
 def _data_cache_bytes(root: str, level: int) -> int | None:
     def read(index: str, name: str) -> str:

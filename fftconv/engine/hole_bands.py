@@ -48,7 +48,7 @@ def band_points() -> int:
     >>> LEAST_BAND_POINTS <= band_points() <= MOST_BAND_POINTS
     True
     """
-    cache = memory.core_cache_bytes() or memory.ASSUMED_CORE_CACHE_BYTES
+    cache = memory.l2_bytes()
     return min(max(cache // 8, LEAST_BAND_POINTS), MOST_BAND_POINTS)
 
 

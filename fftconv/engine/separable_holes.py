@@ -72,7 +72,7 @@ def factors(work, plan: Plan, dtype: np.dtype, cols: int) -> tuple[np.ndarray, n
     if found is None:
         return None
     ring = float_passes.separable_ring(len(found[0]), len(found[1]), cols, dtype.itemsize)
-    if ring > (memory.core_cache_bytes() or memory.ASSUMED_CORE_CACHE_BYTES):
+    if ring > memory.l2_bytes():
         return None
     return tuple(np.ascontiguousarray(f, dtype) for f in found)
 

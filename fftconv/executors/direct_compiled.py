@@ -31,13 +31,7 @@ import numpy as np
 from ..backends.threads import claim_in_turn
 from ..core.boundary import index_map
 from ..core.geometry import window_reads
-from ..core.memory import (
-    ASSUMED_CORE_CACHE_BYTES,
-    ASSUMED_L1_BYTES,
-    core_cache_bytes,
-    core_l1_bytes,
-    kept_buffer,
-)
+from ..core.memory import kept_buffer, l1_bytes, l2_bytes
 from ..core.problem import Problem, Spec
 from ..planning.costs import CostModel
 from ..planning.plan import Plan
@@ -153,9 +147,10 @@ def loop_estimate(out_dims: Sequence[int], kernel_dims: Sequence[int], summed: n
     # the loop's work as it runs it: whole chunks of columns, rows in blocks of four (the
     # rows left over, and 1-D problems, run one at a time, ROW_FACTOR slower)
     chunk = CHUNK_BYTES // summed.itemsize
+    chunks = -(-out_dims[-1] // chunk)
     height = out_dims[-2]
     rows = 4 * (height // 4) + ROW_FACTOR * (height % 4)
-    macs = (math.prod(out_dims[:-2]) * rows * -(-out_dims[-1] // chunk) * chunk
+    macs = (math.prod(out_dims[:-2]) * rows * chunks * chunk
             * math.prod(kernel_dims) * parts)
     # each output plane sums one plane correlation per kernel plane, over its extended rows
     plane_sums = math.prod(out_dims[:-2]) * math.prod(kernel_dims[:-2]) * parts
@@ -167,7 +162,7 @@ def loop_estimate(out_dims: Sequence[int], kernel_dims: Sequence[int], summed: n
     # (AMD EPYC Zen 4, a 1 x 41 kernel: 1.5-1.7x a square kernel's time per multiply-add); the
     # rows run one at a time are priced by ROW_FACTOR
     loads = (math.prod(out_dims[:-2]) * (height // 4) * (kernel_dims[-2] + 3) * kernel_dims[-1]
-             * -(-out_dims[-1] // chunk) * chunk * math.prod(kernel_dims[:-2]) * parts)
+             * chunks * chunk * math.prod(kernel_dims[:-2]) * parts)
     # the ring of extended rows a block reads: each block rereads rows the previous ones read,
     # a whole ring earlier, so once the ring outgrows half of L1 (the outputs and taps share it)
     # every value a block reads comes from L2 again. What the taps' work does not hide of that
@@ -175,10 +170,9 @@ def loop_estimate(out_dims: Sequence[int], kernel_dims: Sequence[int], summed: n
     # Xeon, 1024² * 41x1: 1.5-2x the time of loads from L1), a kw-th for a kernel kw wide, whose
     # taps reread each from L1 (56x350 * 33x6 float64 'full' took 0.157 ms where pricing every
     # value made 0.243)
-    ring = (kernel_dims[-2] + 4) * (-(-out_dims[-1] // chunk) * chunk + kernel_dims[-1]) * summed.itemsize
+    ring = (kernel_dims[-2] + 4) * (chunks * chunk + kernel_dims[-1]) * summed.itemsize
     from_l2 = 0.0
-    if kernel_dims[-2] > 1 and ring > (core_l1_bytes() or ASSUMED_L1_BYTES) // 2:
-        chunks = -(-out_dims[-1] // chunk)
+    if kernel_dims[-2] > 1 and ring > l1_bytes() // 2:
         from_l2 = (math.prod(out_dims[:-2]) * (height // 4) * (kernel_dims[-2] + 3)
                    * chunks * (chunk + kernel_dims[-1] - 1) * math.prod(kernel_dims[:-2]) * parts
                    / kernel_dims[-1])
@@ -207,7 +201,7 @@ def beyond_cache(nbytes: int) -> float:
     >>> beyond_cache(1 << 10), beyond_cache(1 << 40)
     (0.0, 1.0)
     """
-    cache = core_cache_bytes() or ASSUMED_CORE_CACHE_BYTES
+    cache = l2_bytes()
     return 0.0 if nbytes <= cache else min(math.log2(nbytes / cache) / 2, 1.0)
 
 
