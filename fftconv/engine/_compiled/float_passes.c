@@ -62,15 +62,10 @@
 #define DEFINE_PLANES(T, NAME)                                                                      \
     CLONES static int NAME##_split(T *restrict v, T *restrict w, Py_ssize_t n)                    \
     {                                                                                               \
+        const void *row = v; /* split in place: the row read is the values written */               \
+        Py_ssize_t width = n;                                                                       \
         int spoilt = 0;                                                                             \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                        \
-            T x = v[i];                                                                             \
-            int hole = x != x;                                                                      \
-            T kept = hole ? (T)0 : x;                                                               \
-            v[i] = kept;                                                                            \
-            w[i] = hole ? (T)0 : (T)1;                                                              \
-            spoilt |= (kept - kept) != (T)0; /* inf - inf is NaN */                                 \
-        }                                                                                           \
+        SPLIT_ROW(T, T)                                                                             \
         return spoilt;                                                                              \
     }                                                                                               \
                                                                                                     \
@@ -140,8 +135,8 @@ static Py_ssize_t ring_bytes(Py_ssize_t kv, Py_ssize_t kh, Py_ssize_t cols, Py_s
     return 2 * kv * (strip_columns(kv, kh, cols, itemsize) + kh - 1) * itemsize;
 }
 
-/* The body of split_row for an input row of IN: values and weights of T, and whether an
-   infinity was read. */
+/* The body of split and split_row for an input row of IN: values and weights of T, and
+   whether an infinity was read (inf - inf is NaN). */
 #define SPLIT_ROW(IN, T)                                                                            \
     {                                                                                               \
         const IN *x = row;                                                                          \
