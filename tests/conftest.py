@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fftconv
-from fftconv.engine import tiny
+from fftconv.engine import lane, tiny
 
 #: Methods that take any kernel ('separable' needs a rank-1 one: tests/test_separable.py).
 GENERAL_METHODS = [m for m in fftconv.METHODS if m != "separable"]
@@ -31,6 +31,14 @@ def tiny_routes_ready():
     """scipy's loops imported and probed, as a script's tiny routes are once their background
     import has run (`fftconv.engine.tiny._ready`); tests of the time before patch `_ready`."""
     tiny.prepare_scipy_routes()
+
+
+@pytest.fixture(autouse=True)
+def no_remembered_routes():
+    """Each test starts with no routes remembered by the lane (`fftconv.engine.lane`): a route
+    keeps what its signature's first call planned, so a test's patches of the engine's
+    internals would not reach a signature an earlier test had called."""
+    lane.clear()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import fftconv
 import fftconv.ndimage as nd
-from fftconv.engine import blocks, hole_bands, hole_tiles, holes
+from fftconv.engine import blocks, hole_bands, hole_tiles, holes, lane
 from fftconv.engine.holes import Holes
 from fftconv.timing import settle
 
@@ -354,6 +354,7 @@ def test_bands_of_a_block_read_into_one_buffer_equal_one_band(rng, method, monke
     rows = [hi[0] - lo[0] for lo, hi in bands[-1]]
     assert len(rows) >= 3 and rows[-1] < rows[0]
     monkeypatch.setattr(hole_bands, "band_points", lambda: 1 << 40)
+    lane.clear()  # the signature's route keeps the bands it cut
     whole = nd.correlate(image, kernel, nan="interpolate", method=method, mode="wrap")
     assert len(bands[-1]) == 1
     assert np.isnan(got[320:360, 120:160]).all()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_holes import assert_close_nan, reference
 
 import fftconv.ndimage as nd
-from fftconv.engine import hole_bands, separable_holes
+from fftconv.engine import hole_bands, lane, separable_holes
 from fftconv.engine._compiled import float_passes
 from fftconv.engine.holes import Holes
 
@@ -47,6 +47,7 @@ def general_route(monkeypatch, call):
     """``call()`` with the one-pass route declined: what the engine's passes answer."""
     with monkeypatch.context() as m:
         m.setattr(separable_holes, "factors", lambda *a: None)
+        lane.clear()  # a route keeps the factors its first call found
         return call()
 
 
@@ -249,6 +250,7 @@ def test_a_ring_of_rows_over_the_cache_sends_the_block_the_general_way(rng, monk
     assert len(calls) >= 2  # every band
     calls.clear()
     monkeypatch.setattr(memory, "core_cache_bytes", lambda: 100_000)
+    lane.clear()  # the route keeps its first call's decision
     got = call()
     assert calls == []  # declined before any band was extended
     want = general_route(monkeypatch, call)

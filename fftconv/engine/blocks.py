@@ -31,11 +31,11 @@ from ..planning.plan import MemoryLimitError, Plan, format_bytes
 from . import run
 from .border_plans import border_plan
 from .footprint import Footprint
-from .hole_bands import filter_in_bands
+from .hole_bands import HoleBands
 from .hole_tiles import HoleTiles
 from .holes import Holes, filter_with_holes
 from .holes import compute_dtype as compute_dtype_of_holes
-from .lane import Lease
+from .lane import FOREVER, Lease
 from .separable_holes import over_both_axes
 
 #: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
@@ -113,8 +113,15 @@ class BlockFilter:
         plan = run.plan(template, self.method, self.threads, memory_limit=room, **options)
         if plan.first_sight and self.holes is not None:
             plan = self._separable_first(template, plan, room, options)
-        return template, border_plan(plan, template, self.mode, self.zero_border, self.method, self.threads,
-                                     ranges, source_shape, room)
+        return template, self.bordered(plan, template, ranges, source_shape, room)
+
+    def bordered(self, plan: Plan, template: Problem, ranges: Sequence[tuple[int, int]],
+                 source_shape: Sequence[int], room: int | None) -> Plan:
+        """``plan`` (one of `planned`'s, or a contender of its trial), or the transform of a
+        periodic or zero-bordered whole image without its halo where that is quicker
+        (`border_plan`)."""
+        return border_plan(plan, template, self.mode, self.zero_border, self.method, self.threads, ranges,
+                           source_shape, room)
 
     def _separable_first(self, template: Problem, first: Plan, room: int | None, options: dict) -> Plan:
         """A filter with holes' first calls: the separable passes where they apply and are
@@ -365,23 +372,94 @@ def _filter_holes_block(source, ranges, lo: Sequence[int], hi: Sequence[int], wo
     (`HoleTiles`), else from the block extended by its halo; the whole block is what a trial
     times of its plan."""
     template, plan = work.planned(ranges, ext_dtype, room, source.shape, for_call=True)
-    started = time.perf_counter()
-    if not isinstance(registry.get(plan.executor), SpectralExecutor):
-        filter_in_bands(source, mask, lo, hi, work, plan, compute_dtype_of_holes(ext_dtype), room, output,
-                        target, out_dtype)
-    elif not _holes_tile_by_tile(source, ranges, lo, work, template, plan, output, target, out_dtype, mask):
-        # declined: a source not in memory, or an infinite value (it spreads through a tile)
-        if mask is None and _is_whole(source, ranges, ext_dtype):  # a dask chunk with its halo
-            extended = source  # read, never written: no mask to apply
+    HolesBlock(ranges, lo, hi, work, ext_dtype, room, template, plan)(source, output, target, out_dtype, mask)
+
+
+class HolesBlock:
+    """`_filter_holes_block` of the block ``lo .. hi`` (extended source coordinates
+    ``ranges``, read in ``ext_dtype``) by its ``plan``, made from ``template``; what the
+    kernel alone decides (`HoleBands`, `HoleTiles`) is made at a first call and kept for the
+    next (`whole_image_holes_route`)."""
+
+    def __init__(self, ranges, lo: Sequence[int], hi: Sequence[int], work: BlockFilter, ext_dtype: np.dtype,
+                 room: int | None, template: Problem, plan: Plan):
+        self.ranges, self.lo, self.hi, self.work = ranges, lo, hi, work
+        self.ext_dtype, self.room, self.template, self.plan = ext_dtype, room, template, plan
+        self.spectral = isinstance(registry.get(plan.executor), SpectralExecutor)
+        self.bands: HoleBands | None = None
+        self.tiles: HoleTiles | None = None
+
+    def __call__(self, source, output, target: tuple[slice, ...], out_dtype: np.dtype, mask) -> None:
+        work, plan, ranges = self.work, self.plan, self.ranges
+        started = time.perf_counter()
+        if not self.spectral:
+            if self.bands is None:
+                self.bands = HoleBands(self.lo, self.hi, work, plan, compute_dtype_of_holes(self.ext_dtype),
+                                       self.room)
+            self.bands(source, mask, output, target, out_dtype)
+        elif not _holes_tile_by_tile(source, work, output, target, out_dtype, mask, self._tiles):
+            # declined: a source not in memory, or an infinite value (it spreads through a tile)
+            if mask is None and _is_whole(source, ranges, self.ext_dtype):  # a dask chunk with its halo
+                extended = source  # read, never written: no mask to apply
+            else:
+                extended = read_extended(source, ranges, work.mode, work.cval, self.ext_dtype)
+                masked = None if mask is None else read_extended(mask, ranges, work.mode, False, BOOL)
+                extended = work.prepare_values(extended, masked)
+            filled = filter_with_holes(extended, work.kernel, work.axes, work.before, work.correlate,
+                                       work.method, work.threads, work.holes, self.room, plan)
+            output[target] = cast(filled, out_dtype, NDIMAGE.integers)
+        if plan.trial is not None:
+            plan.trial.record(plan, time.perf_counter() - started)
+
+    def _tiles(self) -> HoleTiles:
+        if self.tiles is None:
+            # the correlation the executor sums: the problem's convolution kernel, flipped back
+            kernel = np.flip(self.template.kernel()).reshape(self.work.kernel.shape)
+            self.tiles = HoleTiles(self.ranges, self.lo, self.work.mode, self.work.cval, kernel, self.plan,
+                                   self.work.holes)
+        return self.tiles
+
+
+def whole_image_holes_route(source: np.ndarray, work: BlockFilter, out_dtype: np.dtype
+                            ) -> tuple[Callable[[np.ndarray, np.ndarray | None], np.ndarray], Lease | None]:
+    """For an in-memory image with holes (NaN) filtered as one block: a call that fills the
+    holes of any image of this shape and dtype by the block's plan, made once (`lane`), into
+    an output array of this shape or a new one, and how long the lane may keep it. While the
+    signature's trial is open, each call runs (and the trial times) the contender the trial
+    serves, each contender's block made once. A 32² image's repeated call had planned its
+    block each time: 0.2 ms, six times its filter; and so for the thousands of calls a trial
+    waited to explore scipy's loop (its import priced; Intel Xeon, 1 thread)."""
+    shape = tuple(source.shape)
+    ranges = work.extended_ranges([0] * len(shape), shape)
+    ext_dtype = extension_dtype(np.dtype(source.dtype), work)
+    template, plan = work.planned(ranges, ext_dtype, None, shape, for_call=True)
+    first, whole = [0] * len(shape), tuple(slice(0, n) for n in shape)
+    trial = plan.trial
+    made = {plan.executor: HolesBlock(ranges, first, shape, work, ext_dtype, None, template, plan)}
+
+    def block_of(contender: Plan) -> HolesBlock:
+        known = made.get(contender.executor)
+        if known is None or known.plan.trial is not contender.trial:
+            known = made[contender.executor] = HolesBlock(
+                ranges, first, shape, work, ext_dtype, None, template,
+                work.bordered(contender, template, ranges, shape, None))
+        return known
+
+    # the contender the trial served to this first call runs first; then each call asks the trial
+    served = [made[plan.executor]] if trial is not None else []
+
+    def route(image: np.ndarray, output: np.ndarray | None = None) -> np.ndarray:
+        target = np.empty(shape, out_dtype) if output is None else output
+        if trial is None:
+            block = made[plan.executor]
         else:
-            extended = read_extended(source, ranges, work.mode, work.cval, ext_dtype)
-            masked = None if mask is None else read_extended(mask, ranges, work.mode, False, BOOL)
-            extended = work.prepare_values(extended, masked)
-        filled = filter_with_holes(extended, work.kernel, work.axes, work.before, work.correlate, work.method,
-                                   work.threads, work.holes, room, plan)
-        output[target] = cast(filled, out_dtype, NDIMAGE.integers)
-    if plan.trial is not None:
-        plan.trial.record(plan, time.perf_counter() - started)
+            try:
+                block = served.pop()
+            except IndexError:
+                block = block_of(trial.next())
+        block(image, target, whole, out_dtype, None)
+        return target
+    return route, (FOREVER if trial is not None else run.route_lease(plan))
 
 
 def _is_whole(source, ranges, dtype: np.dtype) -> bool:
@@ -390,18 +468,16 @@ def _is_whole(source, ranges, dtype: np.dtype) -> bool:
         and all(r == (0, n) for r, n in zip(ranges, source.shape))
 
 
-def _holes_tile_by_tile(source, ranges, lo: Sequence[int], work: BlockFilter, template: Problem, plan: Plan,
-                        output, target: tuple[slice, ...], out_dtype: np.dtype, mask) -> bool:
-    """Fill the holes of one block tile by tile from an in-memory ``source`` (`HoleTiles`) by
-    its spectral ``plan``; False where the source is not in memory, or the tiles decline."""
+def _holes_tile_by_tile(source, work: BlockFilter, output, target: tuple[slice, ...], out_dtype: np.dtype,
+                        mask, tiles: Callable[[], HoleTiles]) -> bool:
+    """Fill the holes of one block tile by tile from an in-memory ``source`` by its
+    ``tiles()`` (`HoleTiles`); False where the source is not in memory, or the tiles decline."""
     if not isinstance(source, np.ndarray) or not (mask is None or isinstance(mask, np.ndarray)):
         return False
-    # the correlation the executor sums: the problem's convolution kernel, flipped back
-    kernel = np.flip(template.kernel()).reshape(work.kernel.shape)
     # an output that is the image (or overlaps it) would be read after being written
     direct = isinstance(output, np.ndarray) and not np.may_share_memory(output, source)
     computed = output[target] if direct else np.empty(tuple(s.stop - s.start for s in target), out_dtype)
-    if not HoleTiles(ranges, lo, work.mode, work.cval, kernel, plan, work.holes)(source, mask, computed):
+    if not tiles()(source, mask, computed):
         return False
     if not direct:
         output[target] = computed

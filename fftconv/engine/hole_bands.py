@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core import memory
+from ..core.problem import Problem
 from ..planning.plan import Plan
 from . import run, separable_holes
 from .holes import combine_into, marked_pixels, read_planes
@@ -79,9 +80,7 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
     block reads; ``mask``: its holes beside the NaN, or None) by ``work`` (a
     `fftconv.engine.blocks.BlockFilter` with holes) into ``output[target]``, cast to
     ``out_dtype``; ``plan``: the block's (a direct one), computing in ``dtype``; ``room``: the
-    bytes a band's executor may use (None: no limit). One band runs ``plan`` itself (a trial's
-    contender: the caller times the whole block); several run its method, planned once for
-    their shape (a band is no signature of its own).
+    bytes a band's executor may use (None: no limit): `HoleBands`, once.
 
     Examples
     --------
@@ -95,42 +94,85 @@ def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, pl
     >>> out
     array([1., 2., 3., 4., 5.])
     """
-    shared = isinstance(output, np.ndarray) and isinstance(source, np.ndarray)
-    if shared and np.may_share_memory(output, source):
-        # a band's outputs would overwrite the rows the next band reads: the block apart, then in
-        block = np.empty(tuple(b - a for a, b in zip(lo, hi)), out_dtype)
-        filter_in_bands(source, mask, lo, hi, work, plan, dtype, room, block,
-                        tuple(slice(0, n) for n in block.shape), out_dtype)
-        output[target] = block
-        return
-    cut = bands(lo, hi, work.halo(len(lo))[0])
-    one = len(cut) == 1
-    storage: np.ndarray | None = None
-    kernel_finite = bool(np.isfinite(work.kernel).all())
-    prepared_for: dict[tuple[int, ...], tuple[Plan, object]] = {}
-    down_along = separable_holes.factors(work, plan, dtype, hi[-1] - lo[-1])
-    shared: dict[str, np.ndarray] = {}  # the one-pass route's buffers
-    for band_lo, band_hi in cut:
-        ranges = work.extended_ranges(band_lo, band_hi)
-        first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
-        place = tuple(slice(f, f + b - a) for f, a, b in zip(first, band_lo, band_hi))
-        if down_along is not None and separable_holes.filter_band(
-                source, mask, ranges, band_lo, work, down_along, dtype, plan.threads, output, place,
-                out_dtype, shared):
-            continue
-        shape = tuple(b - a for a, b in ranges)
-        if storage is None:  # the first band is the largest
-            storage = np.empty(2 * math.prod(shape), dtype)
-        planes = storage[: 2 * math.prod(shape)].reshape((2,) + shape)
-        finite = read_planes(source, mask, ranges, work.mode, work.cval, planes[0], planes[1])
-        problem = work.problem(planes[0]).with_image(planes)
-        if shape not in prepared_for:
-            if one:
-                band_plan = plan if plan.trial is None else dataclasses.replace(plan, trial=None)
-            else:
-                band_plan = run.plan(problem, plan.method, plan.threads, memory_limit=room, for_call=True)
-            prepared_for[shape] = band_plan, run.prepare(problem, band_plan)
-        band_plan, prepared = prepared_for[shape]
-        sums = run.execute(problem, band_plan, prepared=prepared, finite=finite and kernel_finite)
-        centre = functools.partial(marked_pixels, source, mask, dtype, band_lo)
-        combine_into(output, place, out_dtype, sums[0], sums[1], centre, work.kernel, work.holes)
+    HoleBands(lo, hi, work, plan, dtype, room)(source, mask, output, target, out_dtype)
+
+
+class HoleBands:
+    """The normalised filter of the block ``lo .. hi`` by ``work`` (a
+    `fftconv.engine.blocks.BlockFilter` with holes) and its direct ``plan``, computing in
+    ``dtype``, band by band; ``room``: the bytes a band's executor may use (None: no limit).
+    One band runs ``plan`` itself (a trial's contender: the caller times the whole block);
+    several run its method, planned once for their shape (a band is no signature of its own).
+    What depends on the kernel alone (the bands, a separable kernel's factors, each band
+    shape's plan and prepared executor) is made once: a call that repeats its signature
+    reuses them (`fftconv.engine.blocks.whole_image_holes_route`); the buffers are each call's.
+
+    Examples
+    --------
+    >>> from fftconv.engine.blocks import BlockFilter
+    >>> from fftconv.engine.holes import Holes
+    >>> work = BlockFilter(np.ones(3), (0,), (1,), "nearest", 0.0, True, "direct", 1, holes=Holes())
+    >>> plan = run.plan(work.problem(np.broadcast_to(np.zeros(()), (7,))), "direct", 1)
+    >>> fill = HoleBands([0], [5], work, plan, np.dtype(np.float64), None)
+    >>> out = np.empty(5)
+    >>> fill(np.array([1.0, np.nan, 3.0, np.nan, 5.0]), None, out, (slice(0, 5),), out.dtype)
+    >>> out
+    array([1., 2., 3., 4., 5.])
+    """
+
+    def __init__(self, lo: Sequence[int], hi: Sequence[int], work, plan: Plan, dtype: np.dtype,
+                 room: int | None):
+        self.lo, self.hi, self.work, self.plan = list(lo), list(hi), work, plan
+        self.dtype, self.room = dtype, room
+        self.cut = bands(lo, hi, work.halo(len(lo))[0])
+        self.kernel_finite = bool(np.isfinite(work.kernel).all())
+        self.down_along = separable_holes.factors(work, plan, dtype, hi[-1] - lo[-1])
+        self.prepared_for: dict[tuple[int, ...], tuple[Problem, Plan, object]] = {}
+
+    def __call__(self, source, mask, output, target: tuple[slice, ...], out_dtype: np.dtype) -> None:
+        """Write the block's outputs of ``source`` (``mask``: its holes beside the NaN, or
+        None) into ``output[target]``, cast to ``out_dtype``."""
+        lo, work, dtype = self.lo, self.work, self.dtype
+        in_memory = isinstance(output, np.ndarray) and isinstance(source, np.ndarray)
+        if in_memory and np.may_share_memory(output, source):
+            # a band's outputs would overwrite the rows the next band reads: the block apart, then in
+            block = np.empty(tuple(b - a for a, b in zip(lo, self.hi)), out_dtype)
+            self(source, mask, block, tuple(slice(0, n) for n in block.shape), out_dtype)
+            output[target] = block
+            return
+        storage: np.ndarray | None = None
+        shared: dict[str, np.ndarray] = {}  # the one-pass route's buffers
+        for band_lo, band_hi in self.cut:
+            ranges = work.extended_ranges(band_lo, band_hi)
+            first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
+            place = tuple(slice(f, f + b - a) for f, a, b in zip(first, band_lo, band_hi))
+            if self.down_along is not None and separable_holes.filter_band(
+                    source, mask, ranges, band_lo, work, self.down_along, dtype, self.plan.threads, output,
+                    place, out_dtype, shared):
+                continue
+            shape = tuple(b - a for a, b in ranges)
+            if storage is None:  # the first band is the largest
+                storage = np.empty(2 * math.prod(shape), dtype)
+            planes = storage[: 2 * math.prod(shape)].reshape((2,) + shape)
+            finite = read_planes(source, mask, ranges, work.mode, work.cval, planes[0], planes[1])
+            problem, band_plan, prepared = self._prepared(shape, planes)
+            sums = run.execute(problem, band_plan, prepared=prepared, finite=finite and self.kernel_finite)
+            centre = functools.partial(marked_pixels, source, mask, dtype, band_lo)
+            combine_into(output, place, out_dtype, sums[0], sums[1], centre, work.kernel, work.holes)
+
+    def _prepared(self, shape: tuple[int, ...], planes: np.ndarray) -> tuple[Problem, Plan, object]:
+        """The problem of a band of ``shape`` whose values and weights are ``planes``, its plan
+        and prepared executor (planned from the first such band's values)."""
+        known = self.prepared_for.get(shape)
+        if known is not None:
+            return known[0].with_image(planes), known[1], known[2]
+        problem = self.work.problem(planes[0]).with_image(planes)
+        plan = self.plan
+        if len(self.cut) == 1:
+            band_plan = plan if plan.trial is None else dataclasses.replace(plan, trial=None)
+        else:
+            band_plan = run.plan(problem, plan.method, plan.threads, memory_limit=self.room, for_call=True)
+        prepared = run.prepare(problem, band_plan)
+        # kept with a stand-in image (`BlockFilter.template`), not this call's buffer
+        self.prepared_for[shape] = self.work.template(shape, self.dtype), band_plan, prepared
+        return problem, band_plan, prepared

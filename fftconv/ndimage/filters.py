@@ -31,7 +31,13 @@ from ..core.memory import check_fits
 from ..core.messages import shown
 from ..core.problem import NDIMAGE
 from ..engine import lane, tiny
-from ..engine.blocks import DEFAULT_STREAM_BUDGET, BlockFilter, filter_in_blocks, whole_image_route
+from ..engine.blocks import (
+    DEFAULT_STREAM_BUDGET,
+    BlockFilter,
+    filter_in_blocks,
+    whole_image_holes_route,
+    whole_image_route,
+)
 from ..engine.footprint import Footprint, resum_nonfinite, skips_weights, without_skipped
 from ..engine.holes import Holes, scale_of
 from ..engine.holes import compute_dtype as compute_dtype_of_holes
@@ -180,6 +186,13 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     plain = nan == "propagate" and mask is None
     key = None
     into = output if type(output) is np.ndarray else None  # what a remembered route writes into
+    if not plain and mask is None:  # holes: a repeated signature's block was planned before
+        key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads, progress,
+                               convolution)
+        key = None if key is None else (*key, nan, rule)
+        route = lane.get(key)
+        if route is not None:
+            return route(input, into)
     if plain:
         # a tiny call's first time goes to scipy's loop (planning costs more than its sum); once
         # its signature repeats, fftconv's own loop is remembered for it where it is faster
@@ -215,6 +228,10 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
     limit = config.get().memory_limit
     keyed = key is not None and not work.for_finite_image
+    if keyed and limit is None and work.holes is not None and ndim > 0 and math.prod(x.shape) > 0:
+        route, lease = whole_image_holes_route(x, work, out_dtype)
+        lane.remember(key, route, lease)
+        return route(x, out_array)
     if keyed and limit is None and ndim > 0 and math.prod(x.shape) > 0:
         routed_here = whole_image_route(x, work, out_dtype)
         if routed_here is not None:
