@@ -35,6 +35,7 @@ array([0.5, 2. , 1.5])
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import warnings
 
@@ -65,7 +66,7 @@ _HAS_ASTROPY = importlib.util.find_spec("astropy") is not None
 if _HAS_ASTROPY:
     from astropy.convolution.core import Kernel, Kernel1D, Kernel2D
     from astropy.convolution.utils import KernelSizeError
-    from astropy.nddata import support_nddata
+    from astropy.nddata import NDData, support_nddata
     from astropy.utils.console import human_file_size
     from astropy.utils.exceptions import AstropyUserWarning
 else:  # the same behaviour for plain arrays, without astropy's classes
@@ -80,6 +81,8 @@ else:  # the same behaviour for plain arrays, without astropy's classes
 
     class AstropyUserWarning(UserWarning):  # type: ignore[no-redef]
         """astropy's warning class, without astropy."""
+
+    NDData = None  # type: ignore[assignment,misc]
 
     def support_nddata(data="array"):  # type: ignore[no-redef]
         return lambda func: func
@@ -141,6 +144,22 @@ def _streamed(nbytes: int):
     return config.override(memory_limit=max(STREAM_BYTES, int(nbytes * STREAM_SHARE)))
 
 
+def _nddata_aware(func):
+    """astropy's ``support_nddata(data="array")`` for a call whose ``array`` is an NDData
+    (its data, mask and unit unpacked as astropy does), and ``func`` itself for any other: the
+    decorator binds every call's arguments to the signature, ~15 us of a 32² image's 60 (Intel
+    Xeon)."""
+    unpacking = support_nddata(data="array")(func)
+
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        data = args[0] if args else kwargs.get("array")
+        if NDData is not None and isinstance(data, NDData):
+            return unpacking(*args, **kwargs)
+        return func(*args, **kwargs)
+    return call
+
+
 def _refuse_masked_kernel(kernel) -> None:
     if np.ma.is_masked(kernel):
         raise ValueError(
@@ -149,7 +168,7 @@ def _refuse_masked_kernel(kernel) -> None:
         )
 
 
-@support_nddata(data="array")
+@_nddata_aware
 def convolve(
     array,
     kernel,
@@ -200,7 +219,7 @@ def convolve(
             "Both array and kernel are Kernel instances, hardwiring the following parameters: "
             "boundary='fill', fill_value=0, normalize_Kernel=True, nan_treatment='interpolate'",
             AstropyUserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller's line, through `_nddata_aware`
         )
         boundary, fill_value, normalize_kernel, nan_treatment = "fill", 0, True, "interpolate"
     _check_dimensions(data, weights, boundary)
@@ -240,7 +259,7 @@ def convolve(
             "contiguous region of NaN values, larger than the kernel size, are present in the "
             "input array. Increase the kernel size to avoid this.",
             AstropyUserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller's line, through `_nddata_aware`
         )
     if preserve_nan:
         result[holes] = np.nan
@@ -323,7 +342,7 @@ def _as_astropy_returns(result: np.ndarray, passed_array, passed_kernel, dtype):
     return result
 
 
-@support_nddata(data="array")
+@_nddata_aware
 def convolve_fft(
     array,
     kernel,
@@ -471,7 +490,7 @@ def _fft_boundary(boundary, fill_value, psf_pad, fft_pad, dealias):
             "The convolve_fft version of boundary=None is equivalent to the convolve boundary='fill'.  "
             "There is no FFT equivalent to convolve's zero-if-kernel-leaves-boundary",
             AstropyUserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         psf_pad = True if psf_pad is None else psf_pad
         fft_pad = True if fft_pad is None else fft_pad
@@ -480,7 +499,7 @@ def _fft_boundary(boundary, fill_value, psf_pad, fft_pad, dealias):
             warnings.warn(
                 f"psf_pad was set to {psf_pad}, which overrides the boundary='fill' setting.",
                 AstropyUserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         else:
             psf_pad = True

@@ -21,14 +21,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import config
 from ..core.boundary import read_extended
 from ..core.dtypes import cast, compute_dtype, result_dtype
 from ..core.problem import NDIMAGE, Problem
 from ..executors import registry
+from ..executors.separable import SEPARABLE_MIN_POINTS
 from ..executors.spectral import SpectralExecutor
 from ..executors.zero_border import border_constant
+from ..planning import calibrate
 from ..planning.plan import MemoryLimitError, Plan, format_bytes
-from . import run
+from . import run, separable_holes
 from .border_plans import border_plan
 from .footprint import Footprint
 from .hole_bands import HoleBands
@@ -36,7 +39,6 @@ from .hole_tiles import HoleTiles
 from .holes import Holes, filter_with_holes
 from .holes import compute_dtype as compute_dtype_of_holes
 from .lane import FOREVER, Lease
-from .separable_holes import over_both_axes
 
 #: Budget for sources that are not in-memory arrays (memmaps, datasets) when no
 #: ``[memory] limit`` is configured: blocks of this size are large enough that halo re-reads
@@ -81,6 +83,14 @@ class BlockFilter:
     #: caller sums the non-finite outputs again over the others (`fftconv.engine.footprint`).
     footprint: Footprint | None = None
 
+    def one_row(self) -> BlockFilter:
+        """This filter of a 1-D image as the filter of that image seen as one row (a 2-D kernel
+        of one row), whose holes the rows' one compiled pass fills (`separable_holes`): a
+        1-D filter's values and weights had been split, summed and divided in three passes,
+        2-3x slower at every length (Intel Xeon, 1 thread: 1,000 samples * 5 taps 76 -> 23 us,
+        10**6 samples 9.1 -> 3.4 ms)."""
+        return dataclasses.replace(self, kernel=self.kernel[None], axes=(0, 1), before=(0, *self.before))
+
     def halo(self, ndim: int) -> list[int]:
         return [self.kernel.shape[a] - 1 if a in self.axes else 0 for a in range(ndim)]
 
@@ -111,8 +121,9 @@ class BlockFilter:
         halo where that is quicker (`border_plan`)."""
         template = self.template([b - a for a, b in ranges], dtype)
         plan = run.plan(template, self.method, self.threads, memory_limit=room, **options)
-        if plan.first_sight and self.holes is not None:
-            plan = self._separable_first(template, plan, room, options)
+        unpriced = plan.first_sight or plan.method == "direct" or not _rank_tested(template)
+        if self.holes is not None and unpriced:  # the one pass's fusion: see `_one_pass_first`
+            plan = self._one_pass_first(template, plan, ranges, room, options)
         return template, self.bordered(plan, template, ranges, source_shape, room)
 
     def bordered(self, plan: Plan, template: Problem, ranges: Sequence[tuple[int, int]],
@@ -123,21 +134,38 @@ class BlockFilter:
         return border_plan(plan, template, self.mode, self.zero_border, self.method, self.threads, ranges,
                            source_shape, room)
 
-    def _separable_first(self, template: Problem, first: Plan, room: int | None, options: dict) -> Plan:
-        """A filter with holes' first calls: the separable passes where they apply and are
-        estimated under ``first`` (the short list's pick, which leaves them out: the rank test
-        costs a plain call more than it saves), since a separable kernel's bands with holes go
-        through one compiled pass (`fftconv.engine.separable_holes`). Intel Xeon, 1 thread,
-        astropy's ``convolve`` of 1024² float32 with holes, 9x9 Gaussian, fresh process: first
-        call 18.4 ms on the short list's pick."""
-        if not over_both_axes(self) or self.method != "auto":
+    def _one_pass_first(self, template: Problem, first: Plan, ranges: Sequence[tuple[int, int]],
+                        room: int | None, options: dict) -> Plan:
+        """The separable passes for a filter with holes by a rank-1 kernel over both axes,
+        where its bands go through one compiled pass (`fftconv.engine.separable_holes`),
+        priced as the compiled separable passes over the two planes (`one_pass_seconds`), and
+        that is under ``first`` with what the general route adds to its executor's sums (its
+        bands' calls, split and division: `_general_route_seconds`). ``first``: a new
+        signature's first-sight plan (the short list's pick, which leaves them out: the rank
+        test costs a plain call more than it saves), an image too small for the planner to
+        test the kernel's rank, or a direct sum (the planner prices the separable passes
+        without the fusion). Intel Xeon, 1 thread: astropy's ``convolve`` of 1024² float32
+        with holes, 9x9 Gaussian, fresh process: first call 18.4 ms on the short list's pick;
+        repeated calls with holes, 32² * 5x5 box: 25 us in the one pass, 52 on the direct sum
+        the planner had picked; 10**6 samples * 5 taps as one row: 3.3 ms, 9.4 on the running
+        sums."""
+        if not separable_holes.over_both_axes(self) or self.method != "auto" or first.method == "separable":
             return first
-        try:
+        try:  # its executor sums the bands the pass declines (an infinity)
             separable = run.plan(template, "separable", self.threads, memory_limit=room, **options)
         except (ValueError, TypeError, MemoryLimitError):  # not rank-1, or over the limit
             return first
-        if separable.candidates[separable.executor].seconds >= first.candidates[first.executor].seconds:
+        cols = ranges[-1][1] - ranges[-1][0] - (self.kernel.shape[-1] - 1)
+        if separable_holes.factors(self, separable, compute_dtype_of_holes(template.x.dtype), cols) is None:
+            return first  # the general route's passes would serve it
+        costs = calibrate.costs_for(config.get())[0]
+        one_pass = separable_holes.one_pass_seconds(first.spec, costs)
+        if one_pass >= first.candidates[first.executor].seconds + _general_route_seconds(template, costs):
             return first
+        if not first.first_sight:
+            return dataclasses.replace(separable, reason=(
+                f"a filter with holes: the separable passes in one compiled pass a band, estimated at "
+                f"{one_pass * 1e6:.0f} us, under {first.executor} with its bands' calls"))
         instead = dataclasses.replace(separable, first_sight=True, reason=(
             "a new signature's first call with holes: the separable passes (one compiled pass a band), "
             f"estimated under the short list's pick ({first.executor})"))
@@ -460,6 +488,30 @@ def whole_image_holes_route(source: np.ndarray, work: BlockFilter, out_dtype: np
         block(image, target, whole, out_dtype, None)
         return target
     return route, (FOREVER if trial is not None else run.route_lease(plan))
+
+
+#: Values a point of a block's plane the general route of a filter with holes reads and
+#: writes beside its executor's sums: the split (one read, two written) and the division (two
+#: read, one written).
+SPLIT_AND_DIVIDE_VALUES = 6
+
+
+def _general_route_seconds(template: Problem, costs) -> float:
+    """What the general route of a filter with holes (`HoleBands`' bands split into values
+    and weights, summed by the plan's executor, divided) costs beyond its executor's sums: its
+    bands' calls (a call overhead) and the split and division, priced as copies in cache.
+    Intel Xeon, 1 thread, a 1-D filter of 10**5 samples with holes as one row, 5 taps: the
+    running sums estimated at 75 us took 420 us so; the one pass 300."""
+    plane = template.x[0]
+    points = math.prod(plane.shape[a - 1] for a in template.conv_axes)
+    values = SPLIT_AND_DIVIDE_VALUES * points * plane.dtype.itemsize / 8
+    return costs.call_overhead + values * costs.copy_point_cached
+
+
+def _rank_tested(template: Problem) -> bool:
+    """Whether the planner tests a kernel's rank for a block like ``template``: not for
+    images under `SEPARABLE_MIN_POINTS`."""
+    return math.prod(template.x.shape[a] for a in template.conv_axes) >= SEPARABLE_MIN_POINTS
 
 
 def _is_whole(source, ranges, dtype: np.dtype) -> bool:

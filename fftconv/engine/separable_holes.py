@@ -77,6 +77,25 @@ def factors(work, plan: Plan, dtype: np.dtype, cols: int) -> tuple[np.ndarray, n
     return tuple(np.ascontiguousarray(f, dtype) for f in found)
 
 
+def one_pass_seconds(spec, costs) -> float:
+    """What the one pass costs a block (``spec``: its batch of values and weights): priced as
+    the compiled separable passes over the two planes (`separable.compiled`'s estimate, a pass
+    of one tap included), which it runs fused with the split and the division.
+
+    Examples
+    --------
+    >>> from fftconv.core.problem import Problem
+    >>> from fftconv.planning.costs import DEFAULT_COSTS
+    >>> from fftconv.engine import run
+    >>> p = Problem.build(np.zeros((2, 36, 36)), np.ones((1, 5, 5)), "valid", [1, 2])
+    >>> 0 < one_pass_seconds(run.plan(p, "direct", 1).spec, DEFAULT_COSTS) < 1e-3
+    True
+    """
+    from ..executors import registry
+
+    return registry.get("separable.compiled").estimate(spec, costs, None).seconds
+
+
 def buffer_dtype(source, cval: object, dtype: np.dtype) -> np.dtype:
     """What the band is extended in: the source's own float dtype where the sums read it
     unchanged (a float32 image read as such: half the bytes of float64), else ``dtype``.

@@ -223,15 +223,23 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     if work.footprint is not None and _overlaps(out_array, x):
         work, x = _footprint_in_place(work, x, isinstance(input, np.memmap))
     ndim = len(x.shape)
-    kernel = work.kernel
     if out_array is None:
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
+    image, given_output = x, out_array
+    one_row = work.holes is not None and ndim == 1 and isinstance(x, np.ndarray)
+    if one_row:  # the rows' one compiled pass (`separable_holes`) takes a 1-D filter with holes
+        work, x, ndim = work.one_row(), x[None], 2
+        mask = None if mask is None else mask[None]
+        out_array = None if out_array is None else out_array[None]
+    kernel = work.kernel
     limit = config.get().memory_limit
     keyed = key is not None and not work.for_finite_image
     if keyed and limit is None and work.holes is not None and ndim > 0 and math.prod(x.shape) > 0:
         route, lease = whole_image_holes_route(x, work, out_dtype)
+        if one_row:
+            route = _one_row_route(route)
         lane.remember(key, route, lease)
-        return route(x, out_array)
+        return route(image, given_output)
     if keyed and limit is None and ndim > 0 and math.prod(x.shape) > 0:
         routed_here = whole_image_route(x, work, out_dtype)
         if routed_here is not None:
@@ -243,14 +251,25 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     lane.unrouted(key)  # no route to remember: a tiny call of this signature stays with scipy's loop
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
     if math.prod(x.shape) == 0:
-        return target
+        return target[0] if one_row and given_output is None else (given_output if one_row else target)
     if ndim == 0:  # a number times a number, as scipy computes it
         target[...] = cast(np.asarray(np.asarray(x) * kernel), out_dtype, NDIMAGE.integers)
         return target
     filter_in_blocks(x, work, target, out_dtype, block_budget(input), progress, mask)
     if work.footprint is not None:
         resum_nonfinite(x, target, work.footprint, work.mode, work.cval)
+    if one_row:
+        return target[0] if given_output is None else given_output
     return target
+
+
+def _one_row_route(route):
+    """``route`` (`whole_image_holes_route`'s, for a one-row image) for 1-D images."""
+
+    def call(image: np.ndarray, output: np.ndarray | None = None) -> np.ndarray:
+        result = route(image[None], None if output is None else output[None])
+        return result[0] if output is None else output
+    return call
 
 
 def _overlaps(output, x) -> bool:
