@@ -61,6 +61,9 @@ STREAM_SHARE = 0.5
 #: convolve's boundaries as fftconv's modes (None: any; its edges are zeroed).
 _MODES = {None: "constant", "fill": "constant", "extend": "nearest", "wrap": "grid-wrap"}
 _HAS_ASTROPY = importlib.util.find_spec("astropy") is not None
+#: `convolve`'s treatment of holes: float64 sums; an output with no valid pixel in reach keeps
+#: its own pixel (NaN where it is a hole).
+_CONVOLVE_RULE = Holes(empty="center", dtype=np.dtype(np.float64))
 
 
 if _HAS_ASTROPY:
@@ -211,7 +214,7 @@ def convolve(
     read_as = np.float32 if nan_treatment == "interpolate" and _dtype_of(array) == np.float32 else float
     data = _as_array(array, read_as, mask, copy=nan_treatment == "fill")
     dtype = getattr(passed_array, "dtype", data.dtype)
-    weights = _as_array(kernel, float, masked_value=fill_value)
+    weights = _as_array(kernel, float, masked_value=fill_value, copy=False)  # read, never written
     if any(n % 2 == 0 for n in weights.shape):
         raise KernelSizeError("Kernel size must be odd in all axes.")
     if isinstance(passed_array, Kernel) and isinstance(passed_kernel, Kernel):
@@ -241,7 +244,7 @@ def convolve(
         # centre values too)
         rounded = np.dtype(dtype) if normalize_kernel and np.dtype(dtype) == np.float32 else None
         with _streamed(data.nbytes):
-            result = filter_holes(data, weights, Holes(empty="center", dtype=np.dtype(np.float64)), mode=mode,
+            result = filter_holes(data, weights, _CONVOLVE_RULE, mode=mode,
                                   cval=cval, output=rounded)
     else:
         with _streamed(data.nbytes):
