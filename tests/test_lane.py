@@ -418,8 +418,9 @@ def test_repeated_filters_with_holes_take_the_lane_and_fill_each_images_own_hole
 def test_a_filter_with_holes_keyed_by_its_rule_and_its_kernels_values(rng):
     """The astropy drop-in's rule (an empty output keeps its own pixel) and ndimage's (NaN)
     are two signatures; a kernel changed in place is another."""
-    import fftconv.astropy
     from test_holes import assert_close_nan, reference
+
+    import fftconv.astropy
 
     x = holed(rng, (30, 30))
     x[10:20, 10:20] = np.nan
@@ -446,3 +447,34 @@ def test_a_filter_with_holes_under_a_mask_or_a_memory_limit_takes_the_full_path(
         with config.override(memory_limit=40_000):
             fftconv.ndimage.convolve(x, w, nan="interpolate")
     assert not any(key[-2:] == ("interpolate", None) for key in lane._routes)
+
+
+@pytest.mark.parametrize("method", ["auto", "fft"])
+def test_threads_filling_holes_of_one_signature_at_once(rng, method):
+    """One route (its blocks' bands or tiles made by whichever call comes first) serves
+    threads calling at once, each with its own image and holes."""
+    from test_holes import assert_close_nan, reference
+
+    w = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0])
+    images = [holed(rng, (60, 50), 0.1) for _ in range(4)]
+    wants = [reference(x, w, "nearest") for x in images]
+    results, errors = [[] for _ in images], []
+
+    def work(i):
+        try:
+            for _ in range(15):
+                results[i].append(fftconv.ndimage.correlate(images[i], w, mode="nearest", nan="interpolate",
+                                                            method=method, threads=1))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for got, want in zip(results, wants):
+        assert len(got) == 15
+        for r in got:
+            assert_close_nan(r, want, 1e-12)
