@@ -478,3 +478,31 @@ def test_threads_filling_holes_of_one_signature_at_once(rng, method):
         assert len(got) == 15
         for r in got:
             assert_close_nan(r, want, 1e-12)
+
+
+def test_filters_with_holes_key_kernels_up_to_256_kib_and_keep_eight_of_them(rng, monkeypatch):
+    """A filter with holes by a kernel over `KERNEL_BYTES` joins the lane (its call planned its
+    block each time: 1.8 -> 0.9 ms a call, 256² * 101x101 PSF); at most `LARGE_KEYS` such
+    signatures are kept, the oldest forgotten first; a kernel over `HOLES_KERNEL_BYTES` is not
+    keyed."""
+    from test_holes import assert_close_nan
+
+    x = holed(rng, (40, 40))
+    kernels = [rng.random((91, 91)) + 0.1 for _ in range(lane.LARGE_KEYS + 1)]  # 65 KiB each
+    assert all(lane.KERNEL_BYTES < k.nbytes <= lane.HOLES_KERNEL_BYTES for k in kernels)
+    for k in kernels:
+        for _ in range(3):
+            fftconv.ndimage.correlate(x, k, nan="interpolate", mode="wrap", threads=1)
+    large = [key for key in lane._routes if lane._large_kernel(key)]
+    assert len(large) == lane.LARGE_KEYS == len(lane._large)
+    options = dict(nan="interpolate", mode="wrap", threads=1)
+    want = fftconv.ndimage.correlate(x, kernels[-1], method="direct", **options)
+    monkeypatch.setattr(run, "plan", lambda *args, **kwargs: pytest.fail("planned again"))
+    assert_close_nan(fftconv.ndimage.correlate(x, kernels[-1], **options), want, 1e-12)
+    with pytest.raises(pytest.fail.Exception, match="planned again"):  # the first one was forgotten
+        fftconv.ndimage.correlate(x, kernels[0], **options)
+    monkeypatch.undo()
+    huge = rng.random((182, 182))  # over 256 KiB
+    assert huge.nbytes > lane.HOLES_KERNEL_BYTES
+    assert lane.ndimage_key(x, huge, None, "wrap", 0.0, 0, None, "auto", 1, False, False,
+                            kernel_bytes=lane.HOLES_KERNEL_BYTES) is None

@@ -39,6 +39,12 @@ from ..planning import calibrate
 KERNEL_BYTES = 1 << 16
 #: Signatures remembered before the lane starts afresh.
 SIZE = 256
+#: Largest kernel of a filter with holes that joins its call's key (`ndimage_key`'s
+#: ``kernel_bytes``): such a call plans its block (~0.3-0.7 ms, a quarter of a 256² image's
+#: call with a 101x101 PSF), where a key's copy of the kernel costs ~20 us; at most `LARGE_KEYS`
+#: signatures with a kernel over `KERNEL_BYTES` are remembered (the oldest forgotten first).
+HOLES_KERNEL_BYTES = 1 << 18
+LARGE_KEYS = 8
 
 #: Signature -> (prepared call, the settings object whose id the signature holds: kept alive
 #: with it, so that id cannot be reused while the call is remembered).
@@ -46,6 +52,8 @@ _routes: dict[Hashable, tuple[Callable[..., np.ndarray], config.Config]] = {}
 #: Signatures seen before -> whether a repeat should take the full path to find a route (a
 #: tiny call's first time is answered without planning; False once the full path left none).
 _seen: dict[Hashable, bool] = {}
+#: The remembered signatures whose kernel is over `KERNEL_BYTES`, oldest first.
+_large: list[Hashable] = []
 
 
 class KernelValues:
@@ -86,9 +94,10 @@ def _hashable(value: object) -> Hashable | None:
 
 
 def ndimage_key(input: object, weights: object, output: object, mode: object, cval: object, origin: object,
-                axes: object, method: object, threads: object, progress: bool, convolution: bool
-                ) -> Hashable | None:
-    """The signature of an ``fftconv.ndimage`` call, or None if it is not one the lane keys.
+                axes: object, method: object, threads: object, progress: bool, convolution: bool,
+                kernel_bytes: int = KERNEL_BYTES) -> Hashable | None:
+    """The signature of an ``fftconv.ndimage`` call, or None if it is not one the lane keys
+    (``kernel_bytes``: its largest kernel).
 
     Examples
     --------
@@ -108,7 +117,7 @@ def ndimage_key(input: object, weights: object, output: object, mode: object, cv
         written = ("array", output.shape, output.dtype, output.flags.writeable)
     else:
         return None
-    if weights.nbytes > KERNEL_BYTES or type(mode) is not str or type(cval) not in (int, float):
+    if weights.nbytes > kernel_bytes or type(mode) is not str or type(cval) not in (int, float):
         return None
     parts = (origin if type(origin) is int else _hashable(origin), axes if axes is None else _hashable(axes),
              method if type(method) is str else _hashable(method),
@@ -208,7 +217,19 @@ def remember(key: Hashable | None, route: Callable[..., np.ndarray], lease: Leas
         route = _leased(key, route, lease)
     if len(_routes) >= SIZE:
         _routes.clear()
+        _large.clear()
+    if _large_kernel(key):
+        if key in _large:
+            _large.remove(key)
+        _large.append(key)
+        if len(_large) > LARGE_KEYS:
+            _routes.pop(_large.pop(0), None)
     _routes[key] = (route, config.get())
+
+
+def _large_kernel(key: Hashable) -> bool:
+    """Whether ``key`` holds a kernel over `KERNEL_BYTES`."""
+    return any(type(part) is KernelValues and len(part.data) > KERNEL_BYTES for part in key)
 
 
 def _leased(key: Hashable, route: Callable[..., np.ndarray], lease: Lease) -> Callable[..., np.ndarray]:
@@ -230,3 +251,4 @@ def clear() -> None:
     """Forget every remembered signature."""
     _routes.clear()
     _seen.clear()
+    _large.clear()

@@ -188,7 +188,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     into = output if type(output) is np.ndarray else None  # what a remembered route writes into
     if not plain and mask is None:  # holes: a repeated signature's block was planned before
         key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads, progress,
-                               convolution)
+                               convolution, kernel_bytes=lane.HOLES_KERNEL_BYTES)
         key = None if key is None else (*key, nan, rule)
         route = lane.get(key)
         if route is not None:
