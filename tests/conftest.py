@@ -46,6 +46,17 @@ def rng():
     return np.random.default_rng(20261124)
 
 
+def in_threads(work, count: int = 4) -> None:
+    """``work(i)`` for ``i`` in ``range(count)``, each in a thread of its own, all at once."""
+    import threading
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def assert_close(actual, expected, dtype=None, ulps=200.0):
     """Same shape and dtype as the oracle; values within ``ulps`` machine epsilons (of the
     compared dtype) times the result's magnitude. Integer and bool results must be equal."""

@@ -1,10 +1,9 @@
 """Kernel spectra kept for the calls that repeat a kernel (`fftconv.executors.kept_spectra`)."""
 
-import threading
-
 import numpy as np
 import pytest
 import scipy.signal
+from conftest import in_threads
 
 import fftconv
 from fftconv.executors import kept_spectra, spectral
@@ -113,11 +112,7 @@ def test_threads_repeating_their_own_kernels_get_their_own_answers(rng):
             if not np.allclose(got, wants[i], rtol=1e-10, atol=1e-10):
                 failures.append(i)
 
-    workers = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    in_threads(work)
     assert failures == []
 
 

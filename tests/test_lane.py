@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import scipy.signal
-from conftest import assert_close
+from conftest import assert_close, in_threads
 
 import fftconv
 import fftconv.ndimage
@@ -468,11 +468,7 @@ def test_threads_filling_holes_of_one_signature_at_once(rng, method):
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(work)
     assert not errors
     for got, want in zip(results, wants):
         assert len(got) == 15

@@ -74,29 +74,6 @@ def bands(lo: Sequence[int], hi: Sequence[int], halo_rows: int,
             for start in range(0, rows, band)]
 
 
-def filter_in_bands(source, mask, lo: Sequence[int], hi: Sequence[int], work, plan: Plan, dtype: np.dtype,
-                    room: int | None, output, target: tuple[slice, ...], out_dtype: np.dtype) -> None:
-    """Write the normalised filter of the block ``lo .. hi`` of ``source`` (any array-like a
-    block reads; ``mask``: its holes beside the NaN, or None) by ``work`` (a
-    `fftconv.engine.blocks.BlockFilter` with holes) into ``output[target]``, cast to
-    ``out_dtype``; ``plan``: the block's (a direct one), computing in ``dtype``; ``room``: the
-    bytes a band's executor may use (None: no limit): `HoleBands`, once.
-
-    Examples
-    --------
-    >>> from fftconv.engine.blocks import BlockFilter
-    >>> from fftconv.engine.holes import Holes
-    >>> work = BlockFilter(np.ones(3), (0,), (1,), "nearest", 0.0, True, "direct", 1, holes=Holes())
-    >>> plan = run.plan(work.problem(np.broadcast_to(np.zeros(()), (7,))), "direct", 1)
-    >>> out = np.empty(5)
-    >>> filter_in_bands(np.array([1.0, np.nan, 3.0, np.nan, 5.0]), None, [0], [5], work, plan,
-    ...                 np.dtype(np.float64), None, out, (slice(0, 5),), out.dtype)
-    >>> out
-    array([1., 2., 3., 4., 5.])
-    """
-    HoleBands(lo, hi, work, plan, dtype, room)(source, mask, output, target, out_dtype)
-
-
 class HoleBands:
     """The normalised filter of the block ``lo .. hi`` by ``work`` (a
     `fftconv.engine.blocks.BlockFilter` with holes) and its direct ``plan``, computing in
