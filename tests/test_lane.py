@@ -502,3 +502,34 @@ def test_filters_with_holes_key_kernels_up_to_256_kib_and_keep_eight_of_them(rng
     assert huge.nbytes > lane.HOLES_KERNEL_BYTES
     assert lane.ndimage_key(x, huge, None, "wrap", 0.0, 0, None, "auto", 1, False, False,
                             kernel_bytes=lane.HOLES_KERNEL_BYTES) is None
+
+
+@pytest.mark.parametrize("method", ["direct", "separable", "fft"])
+@pytest.mark.parametrize("rank", [1, 2])
+def test_a_route_with_holes_keeps_the_kernel_it_was_made_with(rng, method, rank):
+    """As plain routes: a route kept for a filter with holes answers later calls whose kernel
+    has its bytes, whatever became of the array it was made from."""
+    from test_holes import assert_close_nan, reference
+
+    import fftconv.astropy
+
+    x = holed(rng, (50, 40))
+    k = np.outer([1.0, 2.0, 1.0], [1.0, 3.0, 1.0]) if rank == 1 else rng.random((3, 3)) + 0.1
+    methods = [method] if method != "separable" or rank == 1 else []
+    for m in methods:
+        lane.clear()
+        kernel = k.copy()
+        for _ in range(3):
+            fftconv.ndimage.correlate(x, kernel, nan="interpolate", method=m, threads=1)
+        same_values = kernel.copy()
+        kernel[...] = 0.0  # the first array changed in place
+        for _ in range(2):
+            got = fftconv.ndimage.correlate(x, same_values, nan="interpolate", method=m, threads=1)
+            assert_close_nan(got, reference(x, same_values), 1e-12)
+    lane.clear()
+    kernel = k.copy()
+    for _ in range(3):
+        want = fftconv.astropy.convolve(x, kernel)
+    same_values = kernel.copy()
+    kernel[...] = 1e-3
+    assert_close_nan(fftconv.astropy.convolve(x, same_values), want, 1e-12)  # plans may differ by a rounding

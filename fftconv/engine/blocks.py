@@ -457,6 +457,9 @@ def whole_image_holes_route(source: np.ndarray, work: BlockFilter, out_dtype: np
     serves, each contender's block made once. A 32² image's repeated call had planned its
     block each time: 0.2 ms, six times its filter; and so for the thousands of calls a trial
     waited to explore scipy's loop (its import priced; Intel Xeon, 1 thread)."""
+    # its own kernel: the lane keys a kernel by its bytes, and the caller's array (which the
+    # kernel may view) can change before another array of those bytes is passed
+    work = dataclasses.replace(work, kernel=work.kernel.copy())
     shape = tuple(source.shape)
     ranges = work.extended_ranges([0] * len(shape), shape)
     ext_dtype = extension_dtype(np.dtype(source.dtype), work)
