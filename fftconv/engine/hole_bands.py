@@ -139,7 +139,7 @@ class HoleBands:
 
     def _prepared(self, shape: tuple[int, ...], planes: np.ndarray) -> tuple[Problem, Plan, object]:
         """The problem of a band of ``shape`` whose values and weights are ``planes``, its plan
-        and prepared executor (planned from the first such band's values)."""
+        and prepared executor (kept from the first such band planned in full)."""
         known = self.prepared_for.get(shape)
         if known is not None:
             return known[0].with_image(planes), known[1], known[2]
@@ -150,6 +150,7 @@ class HoleBands:
         else:
             band_plan = run.plan(problem, plan.method, plan.threads, memory_limit=self.room, for_call=True)
         prepared = run.prepare(problem, band_plan)
-        # kept with a stand-in image (`BlockFilter.template`), not this call's buffer
-        self.prepared_for[shape] = self.work.template(shape, self.dtype), band_plan, prepared
+        if not band_plan.first_sight:  # a band shape's first plan is made again till planned in full
+            # kept with a stand-in image (`BlockFilter.template`), not this call's buffer
+            self.prepared_for[shape] = self.work.template(shape, self.dtype), band_plan, prepared
         return problem, band_plan, prepared

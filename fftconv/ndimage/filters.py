@@ -250,17 +250,17 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
             return route(x, out_array)
     lane.unrouted(key)  # no route to remember: a tiny call of this signature stays with scipy's loop
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
+    if one_row:  # what the caller gets: its own output array, or the one row of the new one
+        given_output = target[0] if given_output is None else given_output
     if math.prod(x.shape) == 0:
-        return target[0] if one_row and given_output is None else (given_output if one_row else target)
+        return given_output if one_row else target
     if ndim == 0:  # a number times a number, as scipy computes it
         target[...] = cast(np.asarray(np.asarray(x) * kernel), out_dtype, NDIMAGE.integers)
         return target
     filter_in_blocks(x, work, target, out_dtype, block_budget(input), progress, mask)
     if work.footprint is not None:
         resum_nonfinite(x, target, work.footprint, work.mode, work.cval)
-    if one_row:
-        return target[0] if given_output is None else given_output
-    return target
+    return given_output if one_row else target
 
 
 def _one_row_route(route):
