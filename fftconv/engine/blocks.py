@@ -505,16 +505,19 @@ def _general_route_seconds(template: Problem, costs) -> float:
     bands' calls (a call overhead) and the split and division, priced as copies in cache.
     Intel Xeon, 1 thread, a 1-D filter of 10**5 samples with holes as one row, 5 taps: the
     running sums estimated at 75 us took 420 us so; the one pass 300."""
-    plane = template.x[0]
-    points = math.prod(plane.shape[a - 1] for a in template.conv_axes)
-    values = SPLIT_AND_DIVIDE_VALUES * points * plane.dtype.itemsize / 8
+    values = SPLIT_AND_DIVIDE_VALUES * _plane_points(template) * template.x.dtype.itemsize / 8
     return costs.call_overhead + values * costs.copy_point_cached
 
 
 def _rank_tested(template: Problem) -> bool:
     """Whether the planner tests a kernel's rank for a block like ``template``: not for
     images under `SEPARABLE_MIN_POINTS`."""
-    return math.prod(template.x.shape[a] for a in template.conv_axes) >= SEPARABLE_MIN_POINTS
+    return _plane_points(template) >= SEPARABLE_MIN_POINTS
+
+
+def _plane_points(template: Problem) -> int:
+    """Points of one plane (values or weights) of a block with holes' extended template."""
+    return math.prod(template.x.shape[a] for a in template.conv_axes)
 
 
 def _is_whole(source, ranges, dtype: np.dtype) -> bool:

@@ -22,6 +22,7 @@ import numpy as np
 from ..backends.threads import claim_in_turn
 from ..core import memory
 from ..core.boundary import fill_extended, read_extended
+from ..executors import registry
 from ..executors.separable import rank1_factors
 from ..planning.plan import Plan
 from ._compiled import float_passes
@@ -91,8 +92,6 @@ def one_pass_seconds(spec, costs) -> float:
     >>> 0 < one_pass_seconds(run.plan(p, "direct", 1).spec, DEFAULT_COSTS) < 1e-3
     True
     """
-    from ..executors import registry
-
     return registry.get("separable.compiled").estimate(spec, costs, None).seconds
 
 
