@@ -1,16 +1,17 @@
 """fftconv.astropy beside astropy.convolution on a random grid of everyday arrays with holes.
 
-Usage: python bench/holes_grid.py [--seed S] [--cases N] [--json PATH]
+Usage: python bench/holes_grid.py [--seed S] [--cases N] [--cubes] [--json PATH]
 
 `bench/astropy_nan.py` times the large images of issue #21; this grid draws what a script
-meets day to day: 1-D spectra of 100 to 10**6 samples, 2-D images of 16 to 1024 a side
-(rectangular), 3-D cubes of 12 to 96 a side; Gaussian kernels (sigma 0.5-6), boxes (3-15
-wide) and kernels of rank above 1 (an Airy-like PSF, a ball); float32 and float64; 0.1-10 %
-NaN pixels; every boundary each function has ('fill', 'extend', 'wrap' for ``convolve``,
-'fill' and 'wrap' for ``convolve_fft``); ``nan_treatment='interpolate'``. Each function is
-timed beside its fftconv drop-in on repeated calls (the state of a loop: fftconv's plans
-settled first), the two sides alternated over `ROUNDS` rounds of enough calls to last
-`ROUND_SECONDS`, and each side's median call counted; the seed is printed. Reported per case:
+meets day to day (``--cubes``: spectral cubes instead, see `draw_cube_case`): 1-D spectra of
+100 to 10**6 samples, 2-D images of 16 to 1024 a side (rectangular), 3-D cubes of 12 to 96 a
+side; Gaussian kernels (sigma 0.5-6), boxes (3-15 wide) and kernels of rank above 1 (an
+Airy-like PSF, a ball); float32 and float64; 0.1-10 % NaN pixels; every boundary each
+function has ('fill', 'extend', 'wrap' for ``convolve``, 'fill' and 'wrap' for
+``convolve_fft``); ``nan_treatment='interpolate'``. Each function is timed beside its
+fftconv drop-in on repeated calls (the state of a loop: fftconv's plans settled first), the
+two sides alternated over `ROUNDS` rounds of enough calls to last `ROUND_SECONDS`, and each
+side's median call counted; the seed is printed. Reported per case:
 astropy's time over fftconv's for each function, and whether fftconv's answer is within 1e-6
 (float32) / 1e-12 (float64) of astropy's relative to its largest value (for ``convolve_fft``,
 or of astropy's direct sums inside the edges where astropy's own transform is not; 'OFF' marks
@@ -44,6 +45,8 @@ ROUND_SECONDS = 0.01
 #: astropy calls longer than this are timed once beside one of fftconv's.
 ONCE_ABOVE = 1.0
 WARM_UP_CALLS = 30
+#: The largest cube ``--cubes`` draws (astropy's ``convolve`` takes ~1 s on it).
+CUBE_VOXELS = 4_000_000
 
 
 def draw_case(rng: np.random.Generator) -> dict:
@@ -80,6 +83,33 @@ def draw_case(rng: np.random.Generator) -> dict:
     boundary = str(rng.choice(["fill", "extend", "wrap"]))
     return {"shape": shape, "kernel": kernel, "kernel_name": name, "dtype": dtype, "holes": share,
             "boundary": boundary}
+
+
+def draw_cube_case(rng: np.random.Generator) -> dict:
+    """One spectral cube with holes (``--cubes``): 16 to 400 channels of 16 to 256 a side (at
+    most `CUBE_VOXELS`), smoothed along its spectra (a Gaussian of sigma 0.5-6 or a box of 3-15
+    channels, as a kernel of shape (n, 1, 1)) or within its channels (a Gaussian of sigma
+    0.5-4, shape (1, n, n)), as spectral-cube's ``spectral_smooth`` and ``spatial_smooth`` ask
+    of astropy's functions."""
+    while True:
+        shape = (int(np.exp(rng.uniform(np.log(16), np.log(400)))),
+                 *(int(np.exp(rng.uniform(np.log(16), np.log(256)))) for _ in range(2)))
+        if np.prod(shape) <= CUBE_VOXELS:
+            break
+    kind = str(rng.choice(["spectral gaussian", "spectral box", "spatial gaussian"], p=[0.4, 0.2, 0.4]))
+    if kind == "spectral gaussian":
+        sigma = float(np.exp(rng.uniform(np.log(0.5), np.log(6.0))))
+        kernel, name = Gaussian1DKernel(sigma).array[:, None, None], f"spectral gaussian sigma {sigma:.2f}"
+    elif kind == "spectral box":
+        width = int(rng.choice([3, 5, 7, 9, 11, 13, 15]))
+        kernel, name = Box1DKernel(width).array[:, None, None], f"spectral box {width}"
+    else:
+        sigma = float(np.exp(rng.uniform(np.log(0.5), np.log(4.0))))
+        kernel, name = Gaussian2DKernel(sigma).array[None], f"spatial gaussian sigma {sigma:.2f}"
+    dtype = str(rng.choice(["float32", "float64"]))
+    return {"shape": shape, "kernel": kernel, "kernel_name": name, "dtype": dtype,
+            "holes": float(np.exp(rng.uniform(np.log(0.001), np.log(0.1)))),
+            "boundary": str(rng.choice(["fill", "extend", "wrap"]))}
 
 
 def image(case: dict, seed: int) -> np.ndarray:
@@ -158,6 +188,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261205)
     parser.add_argument("--cases", type=int, default=40)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--cubes", action="store_true",
+                        help="spectral cubes smoothed along their spectra or within their channels")
     args = parser.parse_args()
     astropy_log.setLevel("ERROR")  # both libraries warn of outputs with no valid pixel in reach
     warnings.simplefilter("ignore")
@@ -166,7 +198,7 @@ def main() -> int:
     print(f"seed {args.seed}; machine: {', '.join(f'{k}={v}' for k, v in machine.items())}", flush=True)
     rows = []
     for i in range(args.cases):
-        case = draw_case(rng)
+        case = draw_cube_case(rng) if args.cubes else draw_case(rng)
         row = run_case(case, args.seed + i)
         rows.append(row)
         parts = [f"{f} {row[f]['speedup']:.2f}x ({row[f]['astropy_s'] * 1e3:.3f} / "
@@ -181,7 +213,8 @@ def main() -> int:
     print(f"all_within_tolerance: {result['all_within_tolerance']}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"seed": args.seed, "machine": machine, "rows": rows, "summary": result}, f, indent=1)
+            json.dump({"seed": args.seed, "cubes": args.cubes, "machine": machine, "rows": rows,
+                       "summary": result}, f, indent=1)
     return 0
 
 

@@ -123,8 +123,10 @@ def plan(filter: Callable | str, input: object, *args: object, **kwargs: object)
                 job.threads,
                 False,
             )
+            template = np.broadcast_to(np.zeros((), dtype), tuple(source.shape))
+            shape, lines = _seen(source if i == 0 else template, work, None)
             layout, chosen = block_plan(
-                tuple(source.shape), dtype, work, job.out_dtype, filters.block_budget(source)
+                shape, dtype, work if lines is None else lines, job.out_dtype, filters.block_budget(source)
             )
             steps.append(Step(f"pass along {p.describe()}", layout, chosen))
     return FilterPlan(
@@ -154,7 +156,10 @@ def _nd_plan(
         x, weights, output, mode, cval, origin, axes, method, threads, name == "convolve", nan,
         footprint=mask is None,
     )
-    layout, chosen = block_plan(tuple(x.shape), np.dtype(x.dtype), work, out_dtype, filters.block_budget(x))
+    shape, seen = _seen(x, work, None)
+    if seen is not None:
+        work = seen
+    layout, chosen = block_plan(shape, np.dtype(x.dtype), work, out_dtype, filters.block_budget(x))
     given = np.shape(weights)
     folded = f" (folded from {given}: taps the mode makes read one sample are summed)" \
         if work.kernel.size < math.prod(given) else ""
@@ -162,12 +167,13 @@ def _nd_plan(
     left_out = "" if work.footprint is None else (
         "; weights within DBL_EPSILON of zero left out as scipy.ndimage leaves them (a NaN or inf "
         "reaches only the others' outputs: those are summed again)")
-    what = f"{kind} with a {work.kernel.shape} kernel{folded}, mode {mode!r}{left_out}"
+    viewed = "" if seen is None else f", the image seen as {shape} (fftconv.ndimage.filters.seen_as)"
+    what = f"{kind} with a {work.kernel.shape} kernel{folded}, mode {mode!r}{left_out}{viewed}"
     spectral = chosen is not None and isinstance(registry.get(chosen.executor), SpectralExecutor)
     if layout.blocks == 1 and spectral:
-        whole = work.extended_ranges([0] * x.ndim, list(x.shape))
-        periodic = periodic_layout(whole, x.shape, work.kernel.shape, work.mode, chosen)
-        zeros = zero_border_layout(whole, x.shape, work.kernel.shape, chosen) \
+        whole = work.extended_ranges([0] * len(shape), list(shape))
+        periodic = periodic_layout(whole, shape, work.kernel.shape, work.mode, chosen)
+        zeros = zero_border_layout(whole, shape, work.kernel.shape, chosen) \
             if periodic is None and work.zero_border else None
         if periodic is not None:
             what += (f"; periodic: transformed at the image's own shape {periodic[0]}, not the "
@@ -178,6 +184,13 @@ def _nd_plan(
     return FilterPlan(
         name, tuple(x.shape), np.dtype(x.dtype), out_dtype, "one", (Step(what, layout, chosen),)
     )
+
+
+def _seen(x, work, output) -> tuple[tuple[int, ...], object]:
+    """The shape the filter ``work`` of ``x`` runs in and its filter there (None: ``work``, in
+    ``x``'s own shape; `fftconv.ndimage.filters.seen_as`)."""
+    seen = filters.seen_as(x, work, output)
+    return (tuple(x.shape), None) if seen is None else (seen[1], seen[0])
 
 
 _EXPLAINED = ["convolve", "correlate"] + [n for n in separable.__all__ if not n.startswith("generic")]

@@ -226,49 +226,114 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     if out_array is None:
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
     image, given_output = x, out_array
-    one_row = work.holes is not None and ndim == 1 and isinstance(x, np.ndarray)
-    if one_row:  # the rows' one compiled pass (`separable_holes`) takes a 1-D filter with holes
-        work, x, ndim = work.one_row(), x[None], 2
-        mask = None if mask is None else mask[None]
-        out_array = None if out_array is None else out_array[None]
+    seen = seen_as(x, work, out_array)
+    if seen is not None:  # the image filtered in another shape, where that is quicker
+        work, shape = seen
+        x, ndim = x.reshape(shape, copy=False), len(shape)
+        mask = None if mask is None else mask.reshape(shape)
+        out_array = None if out_array is None else out_array.reshape(shape, copy=False)
     kernel = work.kernel
     limit = config.get().memory_limit
     keyed = key is not None and not work.for_finite_image
-    if keyed and limit is None and work.holes is not None and ndim > 0 and math.prod(x.shape) > 0:
-        route, lease = whole_image_holes_route(x, work, out_dtype)
-        if one_row:
-            route = _one_row_route(route)
-        lane.remember(key, route, lease)
-        return route(image, given_output)
     if keyed and limit is None and ndim > 0 and math.prod(x.shape) > 0:
-        routed_here = whole_image_route(x, work, out_dtype)
-        if routed_here is not None:
-            route, lease = routed_here
-            if work.footprint is not None:
+        if work.holes is not None:
+            route, lease = whole_image_holes_route(x, work, out_dtype)
+        else:
+            routed_here = whole_image_route(x, work, out_dtype)
+            route, lease = routed_here if routed_here is not None else (None, None)
+            if route is not None and work.footprint is not None:
                 route = _summing_footprint(route, work)
+        if route is not None:
+            if seen is not None:
+                route = _reshaped_route(route, x.shape)
             lane.remember(key, route, lease)
-            return route(x, out_array)
+            return route(image, given_output)
     lane.unrouted(key)  # no route to remember: a tiny call of this signature stays with scipy's loop
     target = out_array if out_array is not None else np.empty(x.shape, out_dtype)
-    if one_row:  # what the caller gets: its own output array, or the one row of the new one
-        given_output = target[0] if given_output is None else given_output
+    # what the caller gets: its own output array, or the new one in the image's shape
+    result = target if seen is None else target.reshape(image.shape) if given_output is None else given_output
     if math.prod(x.shape) == 0:
-        return given_output if one_row else target
+        return result
     if ndim == 0:  # a number times a number, as scipy computes it
         target[...] = cast(np.asarray(np.asarray(x) * kernel), out_dtype, NDIMAGE.integers)
         return target
     filter_in_blocks(x, work, target, out_dtype, block_budget(input), progress, mask)
     if work.footprint is not None:
         resum_nonfinite(x, target, work.footprint, work.mode, work.cval)
-    return given_output if one_row else target
+    return result
 
 
-def _one_row_route(route):
-    """``route`` (`whole_image_holes_route`'s, for a one-row image) for 1-D images."""
+def line_shape(shape: Sequence[int], axis: int) -> tuple[tuple[int, ...], int]:
+    """``shape`` seen as lines along ``axis`` (the axes before it made one, and those after it
+    made one), and the axis's place in that view: a filter along axis 0 of a volume is one along
+    the columns of a matrix, which the compiled loops and transforms run at full width.
+
+    Examples
+    --------
+    >>> line_shape((100, 128, 128), 0), line_shape((4, 5, 6, 7), 2), line_shape((3, 4, 5), 2)
+    (((100, 16384), 0), ((20, 6, 7), 1), ((12, 5), 1))
+    """
+    collapsed = (*([math.prod(shape[:axis])] if axis else []), shape[axis],
+                 *([math.prod(shape[axis + 1 :])] if axis < len(shape) - 1 else []))
+    return collapsed, 1 if axis else 0
+
+
+def seen_as(x, work: BlockFilter, out_array: np.ndarray | None
+             ) -> tuple[BlockFilter, tuple[int, ...]] | None:
+    """The shape an in-memory image is filtered in where it is quicker than its own, and the
+    filter for it (None: its own):
+
+    - a 1-D image with holes as one row, whose holes the rows' one compiled pass fills
+      (`BlockFilter.one_row`);
+    - an image of three or more axes whose kernel is longer than 1 on one axis alone as the
+      lines along that axis (`line_shape`), where the image and an output array given are
+      viewed so without a copy: the executors had summed short rows of the volume, the
+      compiled loops now run along rows of the whole plane (Intel Xeon, 1 thread, repeated
+      calls, a 100x128x128 float32 image, 25 float32 taps along axis 0: 8.4 ms in the
+      volume's shape, 2.4 ms as the columns of a 100x16384 matrix; with 2 % NaN holes
+      filled, 25.6 and 6.5 ms; 64x64x64x8 along axis 1: 87 and 2.5 ms).
+
+    Examples
+    --------
+    >>> work, _, _ = prepare_filter(np.zeros((100, 64, 64)), np.ones((25, 1, 1)), None, "reflect", 0.0, 0,
+    ...                             None, "auto", 1, False)
+    >>> lines, shape = seen_as(np.zeros((100, 64, 64)), work, None)
+    >>> shape, lines.kernel.shape
+    ((100, 4096), (25, 1))
+    """
+    if not isinstance(x, np.ndarray):
+        return None
+    if x.ndim == 1 and work.holes is not None:
+        return work.one_row(), (1, *x.shape)
+    long = [a for a, n in enumerate(work.kernel.shape) if n > 1]
+    separable = "separable" in (work.method, config.get().method)  # its passes need a kernel of two axes
+    if x.ndim < 3 or len(long) != 1 or work.footprint is not None or separable:
+        return None
+    shape, axis = line_shape(x.shape, long[0])
+    if len(shape) == x.ndim:  # lines already (the middle axis of a volume)
+        return None
+    try:
+        for array in (x, out_array):
+            if array is not None:
+                array.reshape(shape, copy=False)
+    except ValueError:  # not contiguous where a view would have to be: filtered in its own shape
+        return None
+    return work.along_lines(long[0], axis, len(shape)), shape
+
+
+def _reshaped_route(route, shape: tuple[int, ...]):
+    """``route`` (made for images of ``shape``: `seen_as`) for images of their own shape."""
 
     def call(image: np.ndarray, output: np.ndarray | None = None) -> np.ndarray:
-        result = route(image[None], None if output is None else output[None])
-        return result[0] if output is None else output
+        if output is None:
+            return route(image.reshape(shape), None).reshape(image.shape)
+        try:
+            seen = output.reshape(shape, copy=False)
+        except ValueError:  # an output no view sees in that shape: written through
+            output[...] = route(image.reshape(shape), None).reshape(output.shape)
+        else:
+            route(image.reshape(shape), seen)
+        return output
     return call
 
 

@@ -314,16 +314,14 @@ def _derivative_passes(
 def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job: Job) -> object:
     if long_box(source, p) and _long_box_pass(source, p, target, out_dtype):
         return target
-    views = _collapsed(source, target, p.axis)
-    source_view, target_view, axis = views if views is not None else (source, target, p.axis)
-    _filter(
-        source_view,
+    _filter(  # along the lines of a volume's axis (`fftconv.ndimage.filters.line_shape`)
+        source,
         p.weights(np.dtype(source.dtype), out_dtype),
-        target_view,
+        target,
         p.mode,
         p.cval,
         p.origin,
-        (axis,),
+        (p.axis,),
         job.method,
         job.threads,
         False,
@@ -367,23 +365,6 @@ def _long_box_pass(source: object, p: Pass, target: object, out_dtype: np.dtype)
             return False  # complex data with NaN or inf: running sums for the whole pass
         target[block] = out
     return True
-
-
-def _collapsed(source: object, target: object, axis: int) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """Views of ``source`` and ``target`` with the axes before ``axis`` made one and those
-    after it made one (a pass along axis 0 of a volume is a pass along the rows of a matrix,
-    which the compiled loops run at full width), or None where a view cannot do it."""
-    if not (isinstance(source, np.ndarray) and isinstance(target, np.ndarray)) or source.ndim < 3:
-        return None
-    shape = source.shape
-    collapsed = (*([math.prod(shape[:axis])] if axis else []), shape[axis],
-                 *([math.prod(shape[axis + 1 :])] if axis < len(shape) - 1 else []))
-    if len(collapsed) == len(shape):
-        return None
-    try:
-        return source.reshape(collapsed, copy=False), target.reshape(collapsed, copy=False), 1 if axis else 0
-    except ValueError:  # not contiguous where it would have to be
-        return None
 
 
 def _scratch_like(job: Job) -> object:

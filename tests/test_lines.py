@@ -1,0 +1,191 @@
+"""Filters of images of three or more axes by a kernel longer than 1 on one axis alone (a
+spectral smoothing of a cube, a (25, 1, 1) kernel built by reshaping a 1-D one): run on the
+image seen as lines along that axis (`fftconv.ndimage.filters.line_shape`), with every
+boundary, origin, output, layout and hole treatment as in the image's own shape."""
+
+import numpy as np
+import pytest
+import scipy.ndimage
+from test_holes import assert_close_nan, reference
+
+import fftconv
+import fftconv.ndimage as nd
+from fftconv.engine import blocks
+from fftconv.ndimage import filters
+
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
+
+
+def line_kernel(rng, taps: int, axis: int, ndim: int, dtype=np.float64) -> np.ndarray:
+    return (rng.random(taps) + 0.1).astype(dtype).reshape([taps if a == axis else 1 for a in range(ndim)])
+
+
+@pytest.fixture
+def filtered_shapes(monkeypatch) -> list:
+    """The shapes the blocks of each filter are run in (the memory limit set by the tests
+    keeps the lane's routes out, so that every call reaches `filter_in_blocks`)."""
+    shapes = []
+    real = filters.filter_in_blocks
+
+    def recording(source, work, *args, **kwargs):
+        shapes.append((tuple(source.shape), work.kernel.shape))
+        return real(source, work, *args, **kwargs)
+
+    monkeypatch.setattr(filters, "filter_in_blocks", recording)
+    return shapes
+
+
+@pytest.mark.parametrize("shape, axis, seen", [
+    ((6, 7, 8), 0, (6, 56)),
+    ((6, 7, 8), 2, (42, 8)),
+    ((3, 4, 5, 6), 1, (3, 4, 30)),
+    ((3, 4, 5, 6), 2, (12, 5, 6)),
+])
+def test_a_volume_is_filtered_as_the_lines_of_its_kernels_axis(rng, shape, axis, seen, filtered_shapes):
+    image = rng.standard_normal(shape)
+    kernel = line_kernel(rng, 3, axis, len(shape))
+    with fftconv.config.override(memory_limit="64MiB"):  # (a forced method: not scipy's loop for tiny calls)
+        got = nd.convolve(image, kernel, mode="nearest", method="direct")
+    want = scipy.ndimage.convolve(image, kernel, mode="nearest")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert filtered_shapes == [(seen, tuple(3 if n > 1 and n == shape[axis] else 1 for n in seen))]
+
+
+def test_the_middle_axis_of_a_volume_and_kernels_long_on_two_axes_keep_their_shape(rng, filtered_shapes):
+    image = rng.standard_normal((5, 6, 7))
+    with fftconv.config.override(memory_limit="64MiB"):
+        nd.convolve(image, line_kernel(rng, 3, 1, 3), method="direct")
+        nd.convolve(image, rng.random((3, 1, 2)), method="direct")
+    assert [s for s, _ in filtered_shapes] == [(5, 6, 7), (5, 6, 7)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("axis", [0, 1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])
+def test_every_boundary_and_axis_as_scipy(rng, mode, axis, dtype):
+    image = rng.standard_normal((4, 5, 6, 7)).astype(dtype)
+    kernel = line_kernel(rng, 4, axis, 4)
+    for function in ("convolve", "correlate"):
+        got = getattr(nd, function)(image, kernel, mode=mode, cval=0.5)
+        want = getattr(scipy.ndimage, function)(image, kernel, mode=mode, cval=0.5)
+        assert got.dtype == want.dtype
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("origin", [-2, -1, 0, 1])
+def test_origins_and_axes_arguments(rng, origin):
+    image = rng.standard_normal((5, 6, 9))
+    weights = rng.random(5)
+    got = nd.correlate(image, weights[:, None, None], origin=[origin, 0, 0], mode="mirror")
+    want = scipy.ndimage.correlate(image, weights[:, None, None], origin=[origin, 0, 0], mode="mirror")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    got = nd.convolve(image, weights, axes=(2,), origin=origin, mode="wrap")
+    want = scipy.ndimage.convolve(image, weights, axes=(2,), origin=origin, mode="wrap")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_outputs_views_and_layouts(rng, repeats):
+    """Output arrays a view sees as lines and outputs none does, in place, and inputs of other
+    layouts than the first call's, on the first call and on the lane's remembered route."""
+    image = rng.standard_normal((6, 7, 8))
+    kernel = line_kernel(rng, 5, 0, 3)
+    want = scipy.ndimage.convolve(image, kernel)
+    for _ in range(repeats):
+        out = np.empty_like(image)
+        assert nd.convolve(image, kernel, output=out) is out
+        np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+        fortran = np.empty(image.shape, order="F")
+        assert nd.convolve(image, kernel, output=fortran) is fortran
+        np.testing.assert_allclose(fortran, want, rtol=1e-12, atol=1e-12)
+        for layout in (np.asfortranarray(image), image[:, :, ::-1].copy()[:, :, ::-1]):
+            np.testing.assert_allclose(nd.convolve(layout, kernel), want, rtol=1e-12, atol=1e-12)
+        same = image.copy()
+        assert nd.convolve(same, kernel, output=same) is same
+        np.testing.assert_allclose(same, want, rtol=1e-12, atol=1e-12)
+
+
+def test_the_input_is_not_modified_and_the_result_has_its_shape(rng):
+    image = rng.standard_normal((3, 4, 5, 6)).astype(np.float32)
+    before = image.copy()
+    got = nd.convolve(image, line_kernel(rng, 3, 1, 4, np.float32))
+    assert got.shape == image.shape and got.flags.c_contiguous
+    np.testing.assert_array_equal(image, before)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "grid-wrap"])
+@pytest.mark.parametrize("axis", [0, 2])
+def test_holes_are_filled_as_the_reference_does(rng, mode, axis):
+    image = rng.standard_normal((6, 5, 7))
+    image[rng.random(image.shape) < 0.15] = np.nan
+    kernel = line_kernel(rng, 4, axis, 3)
+    for _ in range(3):  # the first call, then the lane's route
+        got = nd.correlate(image, kernel, mode=mode, cval=0.5, nan="interpolate")
+        assert_close_nan(got, reference(image, kernel, mode, cval=0.5), 1e-12)
+
+
+def test_masks_and_outputs_with_holes(rng):
+    image = rng.standard_normal((5, 6, 8))
+    mask = rng.random(image.shape) < 0.1
+    kernel = line_kernel(rng, 3, 0, 3)
+    want = reference(image, kernel, "nearest", mask=mask)
+    for _ in range(2):
+        out = np.empty(image.shape, order="F")
+        got = nd.correlate(image, kernel, mode="nearest", nan="interpolate", mask=mask, output=out)
+        assert got is out
+        assert_close_nan(out, want, 1e-12)
+        masked = np.ma.masked_array(image, mask)
+        assert_close_nan(nd.correlate(masked, kernel, mode="nearest", nan="interpolate"), want, 1e-12)
+
+
+def test_blocks_under_a_memory_limit_and_a_memmap(rng, tmp_path):
+    image = rng.standard_normal((40, 30, 20))
+    image[rng.random(image.shape) < 0.05] = np.nan
+    kernel = line_kernel(rng, 7, 0, 3)
+    want = nd.convolve(image, kernel, nan="interpolate")
+    mapped = np.lib.format.open_memmap(tmp_path / "cube.npy", "w+", np.float64, image.shape)
+    mapped[...] = image
+    with fftconv.config.override(memory_limit="64KiB"):
+        assert_close_nan(nd.convolve(image, kernel, nan="interpolate"), want, 1e-12)
+        assert_close_nan(nd.convolve(mapped, kernel, nan="interpolate"), want, 1e-12)
+
+
+def test_a_forced_separable_method_keeps_the_volume(rng):
+    """The separable passes need a kernel of two or more axes: forcing them keeps the image's
+    shape, whose kernel has them."""
+    image = rng.standard_normal((6, 7, 8))
+    kernel = line_kernel(rng, 3, 0, 3)
+    want = scipy.ndimage.convolve(image, kernel)
+    np.testing.assert_allclose(nd.convolve(image, kernel, method="separable"), want, rtol=1e-12, atol=1e-12)
+    with fftconv.config.override(method="separable"):
+        np.testing.assert_allclose(nd.convolve(image, kernel), want, rtol=1e-12, atol=1e-12)
+
+
+def test_the_astropy_drop_in_smooths_a_cube_along_its_spectra(rng):
+    astropy_convolution = pytest.importorskip("astropy.convolution")
+    import fftconv.astropy
+
+    cube = rng.standard_normal((30, 12, 10)).astype(np.float32)
+    cube[rng.random(cube.shape) < 0.05] = np.nan
+    kernel = astropy_convolution.Gaussian1DKernel(2).array[:, None, None]
+    for boundary in ("fill", "extend", "wrap"):
+        want = astropy_convolution.convolve(cube, kernel, boundary=boundary)
+        got = fftconv.astropy.convolve(cube, kernel, boundary=boundary)
+        assert_close_nan(got, want, 1e-6)
+
+
+def test_a_block_filter_along_lines_reads_its_kernels_axis(rng):
+    kernel = line_kernel(rng, 5, 1, 4)
+    work = blocks.BlockFilter(kernel, (0, 1, 2, 3), (0, 2, 0, 0), "reflect", 0.0, True, "auto", 1)
+    lines = work.along_lines(1, 1, 3)
+    assert lines.kernel.shape == (1, 5, 1) and lines.axes == (0, 1, 2) and lines.before == (0, 2, 0)
+    np.testing.assert_array_equal(lines.kernel.ravel(), kernel.ravel())
+
+
+def test_the_plan_shows_the_shape_the_filter_runs_in():
+    volume = np.zeros((100, 128, 128), np.float32)
+    text = nd.plan("convolve", volume, np.ones((25, 1, 1), np.float32), threads=1).explain()
+    assert "the image seen as (100, 16384)" in text and "output (100, 16384)" in text
+    first_pass = nd.plan("gaussian_filter", volume, 2.0, threads=1).explain().split("2. pass")[0]
+    assert "output (100, 16384)" in first_pass
