@@ -1,6 +1,6 @@
 """Filters of images of three or more axes by a kernel longer than 1 on one axis alone (a
 spectral smoothing of a cube, a (25, 1, 1) kernel built by reshaping a 1-D one): run on the
-image seen as lines along that axis (`fftconv.ndimage.filters.line_shape`), with every
+image seen as lines along that axis (`fftconv.core.geometry.line_shape`), with every
 boundary, origin, output, layout and hole treatment as in the image's own shape."""
 
 import numpy as np
@@ -189,3 +189,44 @@ def test_the_plan_shows_the_shape_the_filter_runs_in():
     assert "the image seen as (100, 16384)" in text and "output (100, 16384)" in text
     first_pass = nd.plan("gaussian_filter", volume, 2.0, threads=1).explain().split("2. pass")[0]
     assert "output (100, 16384)" in first_pass
+
+
+@pytest.mark.parametrize("function", ["convolve", "correlate", "fftconvolve", "oaconvolve"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("shape, axis", [((5, 6, 7), 0), ((5, 6, 7), 2), ((4, 3, 5, 6), 1),
+                                         ((4, 3, 5, 6), 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128])
+def test_scipy_signal_calls_along_lines(rng, function, mode, shape, axis, dtype):
+    in1 = rng.standard_normal(shape).astype(dtype)
+    in2 = line_kernel(rng, 3, axis, len(shape), dtype)
+    if dtype == np.complex128:
+        in1 = in1 + 1j * rng.standard_normal(shape)
+    for _ in range(2):  # the first call, then the lane's route
+        got = getattr(fftconv, function)(in1, in2, mode=mode)
+        want = getattr(scipy.signal, function)(in1, in2, mode=mode)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == np.float32 else 1e-11,
+                                   atol=1e-4 if dtype == np.float32 else 1e-11)
+
+
+def test_signal_calls_are_summed_along_lines_where_a_view_serves(rng, monkeypatch):
+    planned = []
+    real = fftconv.signal.run.plan
+
+    def recording(problem, *args, **kwargs):
+        planned.append(tuple(problem.x.shape))
+        return real(problem, *args, **kwargs)
+
+    monkeypatch.setattr(fftconv.signal.run, "plan", recording)
+    volume = rng.standard_normal((20, 30, 40))
+    kernel = line_kernel(rng, 5, 0, 3)
+    want = scipy.signal.convolve(volume, kernel, method="direct")
+    for image in (volume, np.asfortranarray(volume)):  # the second needs a copy to be lines: its own shape
+        got = fftconv.convolve(image, kernel, method="direct")
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert planned == [(20, 1200), (20, 30, 40)]
+    short = rng.standard_normal((3, 1, 1))  # a 'valid' call whose kernel is the longer: its own shape
+    np.testing.assert_allclose(fftconv.convolve(short, kernel, mode="valid", method="direct"),
+                               scipy.signal.convolve(short, kernel, mode="valid"), rtol=1e-12, atol=1e-12)
+    assert planned[2:] == [(5, 1, 1)]  # swapped, as scipy swaps them
+    assert "seen as the lines along axis 0" in fftconv.plan((20, 30, 40), (5, 1, 1), threads=1).explain()

@@ -27,6 +27,7 @@ from .. import config
 from ..backends.threads import resolve_threads
 from ..core.boundary import MODES, fold_taps, foldable
 from ..core.dtypes import UnsupportedDtypeError, as_operand, cast
+from ..core.geometry import line_shape
 from ..core.memory import check_fits
 from ..core.messages import shown
 from ..core.problem import NDIMAGE
@@ -261,21 +262,6 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     if work.footprint is not None:
         resum_nonfinite(x, target, work.footprint, work.mode, work.cval)
     return result
-
-
-def line_shape(shape: Sequence[int], axis: int) -> tuple[tuple[int, ...], int]:
-    """``shape`` seen as lines along ``axis`` (the axes before it made one, and those after it
-    made one), and the axis's place in that view: a filter along axis 0 of a volume is one along
-    the columns of a matrix, which the compiled loops and transforms run at full width.
-
-    Examples
-    --------
-    >>> line_shape((100, 128, 128), 0), line_shape((4, 5, 6, 7), 2), line_shape((3, 4, 5), 2)
-    (((100, 16384), 0), ((20, 6, 7), 1), ((12, 5), 1))
-    """
-    collapsed = (*([math.prod(shape[:axis])] if axis else []), shape[axis],
-                 *([math.prod(shape[axis + 1 :])] if axis < len(shape) - 1 else []))
-    return collapsed, 1 if axis else 0
 
 
 def seen_as(x, work: BlockFilter, out_array: np.ndarray | None
