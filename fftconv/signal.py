@@ -22,7 +22,8 @@ from . import config
 from .backends.threads import resolve_threads
 from .core.boundary import read_extended
 from .core.dtypes import as_operand
-from .core.geometry import MODES, boundary_pad_widths, check_mode, line_shape
+from .core.geometry import MODES, boundary_pad_widths, check_mode
+from .core.lines import line_shape, moved_back, moved_last, moved_shape
 from .core.memory import check_fits
 from .core.messages import shown
 from .core.problem import (
@@ -38,6 +39,7 @@ from .core.problem import (
 )
 from .engine import lane, run, tiny
 from .engine.trials import Trial
+from .executors.direct_box import box_value
 from .executors.registry import check_method, methods
 from .planning.plan import Plan
 
@@ -65,10 +67,13 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     core's plan and run."""
     lines = _lines(in1, in2, mode, axes)
     if lines is not None:  # a kernel long on one axis alone: both arrays seen as lines along it
-        shape1, shape2, axis = lines
-        out = _convolve(in1.reshape(shape1, copy=False), in2.reshape(shape2, copy=False), mode, method, None,
-                        threads, correlate=correlate, conventions=conventions, among=among)
-        return out.reshape((*in1.shape[:axis], out.shape[1 if axis else 0], *in1.shape[axis + 1:]))
+        shape1, shape2, axis, moved = lines
+        seen = in1.reshape(shape1, copy=False) if moved is None else moved_last(in1, moved)
+        out = _convolve(seen, in2.reshape(shape2), mode, method, None, threads, correlate=correlate,
+                        conventions=conventions, among=among)
+        length = out.shape[-1] if moved is not None else out.shape[1 if axis else 0]
+        shape = (*in1.shape[:axis], length, *in1.shape[axis + 1:])
+        return out.reshape(shape) if moved is None else moved_back(out, moved, shape)
     entered = time.perf_counter()  # a trial times contenders by the whole call (`_run_planned`)
     if among is None and conventions is SIGNAL:  # the tiny routes answer as the N-d functions do
         small = tiny.signal_call(in1, in2, mode, method, axes, threads, correlate)
@@ -116,22 +121,27 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     return _run_planned(problem, plan, a, key if a is in1 and b is in2 else None, entered)
 
 
-def _lines(in1: object, in2: object, mode: str, axes: object
-           ) -> tuple[tuple[int, ...], tuple[int, ...], int] | None:
+def _lines(in1: object, in2: object, mode: str, axes: object, kernel_known: bool = True
+           ) -> tuple[tuple[int, ...], tuple[int, ...], int, tuple[int, int, int] | None] | None:
     """For arrays of three or more axes whose second is longer than 1 on one axis alone (a
-    ``(25, 1, 1)`` kernel along the first axis of a volume): the shapes both are convolved in,
-    seen as the lines along that axis (`fftconv.core.geometry.line_shape`), and that axis;
-    None where either array would need a copy to be seen so, or where the call is not that
-    plain (``axes``, a 'valid' call whose kernel is the longer, integer or boolean arrays,
-    anything scipy refuses). The arrays' own shapes had the executors sum the short rows of
-    their last axis (Intel Xeon, 1 thread, repeated calls: 100x128x128 float32 * 25 taps along
-    axis 0, 'same', 9.3 ms against scipy.signal's 14, as the columns of a 100x16384 matrix 2.0
-    ms; 64x64x64x8 float64 along axis 0, 'full', 70 ms against scipy's 57, as lines 5.8 ms).
+    ``(25, 1, 1)`` kernel along the first axis of a volume, ``(1, 25, 1)`` along the rows of
+    an RGB image): the shapes both are convolved in, seen as the lines along that axis
+    (`fftconv.core.lines`), that axis, and where ``in1`` is copied with its lines moved last,
+    their ``(before, length, after)`` (`moved_shape`; None: ``in1`` is viewed so); None where
+    the call is not that plain (``axes``, a 'valid' call whose kernel is the longer, integer or
+    boolean arrays, anything scipy refuses) or where ``in1`` would need a copy to be viewed so.
+    A box (``kernel_known``: ``in2`` holds the kernel's values) is not moved: its running sums
+    read short rows as fast as long ones.
+    The arrays' own shapes had the executors sum the short rows of their last axis (Intel Xeon,
+    1 thread, repeated calls: 100x128x128 float32 * 25 taps along axis 0, 'same', 9.3 ms
+    against scipy.signal's 14, as the columns of a 100x16384 matrix 2.0 ms; 64x64x64x8 float64
+    along axis 0, 'full', 70 ms against scipy's 57, as lines 5.8 ms; 512x512x3 float32 along
+    axis 1, 'same', 11.0 ms against scipy's 3.6, moved 2.0 ms).
 
     Examples
     --------
     >>> _lines(np.zeros((100, 64, 64)), np.ones((25, 1, 1)), "same", None)
-    ((100, 4096), (25, 1), 0)
+    ((100, 4096), (25, 1), 0, None)
     >>> _lines(np.zeros((100, 64, 64)), np.ones((25, 3, 1)), "same", None) is None
     True
     """
@@ -144,15 +154,18 @@ def _lines(in1: object, in2: object, mode: str, axes: object
     long = [a for a, n in enumerate(in2.shape) if n > 1]
     if len(long) != 1 or (mode == "valid" and in2.shape[long[0]] > in1.shape[long[0]]):
         return None
+    moved = moved_shape(in1.shape, long[0])
+    box = kernel_known and box_value(in2) is not None  # (a box's running sums read short rows as fast)
+    if moved is not None and config.get().memory_limit is None and not box:
+        return (moved[0] * moved[2], moved[1]), (1, in2.shape[long[0]]), long[0], moved
     shape1, _ = line_shape(in1.shape, long[0])
     if len(shape1) == in1.ndim:  # lines already (the middle axis of a volume)
         return None
-    shape2, _ = line_shape(in2.shape, long[0])
     try:
         in1.reshape(shape1, copy=False)
     except ValueError:  # not contiguous where a view would have to be
         return None
-    return shape1, shape2, long[0]
+    return shape1, line_shape(in2.shape, long[0])[0], long[0], None
 
 
 def _run_planned(problem: Problem, plan: Plan, image: np.ndarray, key: object, entered: float) -> np.ndarray:
@@ -500,14 +513,18 @@ def plan(in1: ArrayLike | tuple[int, ...], in2: ArrayLike | tuple[int, ...], mod
         raise ValueError("in1 and in2 need the same, non-zero number of dimensions")
     if a.size == 0 or b.size == 0:
         raise ValueError("cannot plan a convolution of empty arrays")
-    lines = _lines(a, b, mode, axes)
+    lines = _lines(a, b, mode, axes, kernel_known)
     shapes = a.shape, b.shape
     if lines is not None:  # as `convolve` runs it: the arrays seen as lines
-        a, b = a.reshape(lines[0], copy=False), b.reshape(lines[1], copy=False)
+        moved = lines[3]
+        a = a.reshape(lines[0], copy=False) if moved is None else \
+            moved_last(a, moved) if image_known else np.broadcast_to(np.zeros((), a.dtype), lines[0])
+        b = b.reshape(lines[1])
     problem = Problem.build(a, b, mode, axes, correlate=correlate)
     chosen = run.plan(problem, method, nthreads, image_known=image_known, kernel_known=kernel_known)
     if lines is not None:
-        seen = f"{shapes[0]} with {shapes[1]} seen as the lines along axis {lines[2]}"
+        how = "copied with that axis moved last" if lines[3] is not None else "a view"
+        seen = f"{shapes[0]} with {shapes[1]} seen as the lines along axis {lines[2]} ({how})"
         chosen = dataclasses.replace(chosen, reason=f"{chosen.reason}; {seen}")
     return dataclasses.replace(chosen, operation="correlate") if correlate else chosen
 

@@ -1,6 +1,6 @@
 """Filters of images of three or more axes by a kernel longer than 1 on one axis alone (a
 spectral smoothing of a cube, a (25, 1, 1) kernel built by reshaping a 1-D one): run on the
-image seen as lines along that axis (`fftconv.core.geometry.line_shape`), with every
+image seen as lines along that axis (`fftconv.core.lines.line_shape`), with every
 boundary, origin, output, layout and hole treatment as in the image's own shape."""
 
 import numpy as np
@@ -194,7 +194,7 @@ def test_the_plan_shows_the_shape_the_filter_runs_in():
 @pytest.mark.parametrize("function", ["convolve", "correlate", "fftconvolve", "oaconvolve"])
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 @pytest.mark.parametrize("shape, axis", [((5, 6, 7), 0), ((5, 6, 7), 2), ((4, 3, 5, 6), 1),
-                                         ((4, 3, 5, 6), 3)])
+                                         ((4, 3, 5, 6), 3), ((6, 7, 3), 1), ((3, 6, 2, 2), 1)])
 @pytest.mark.parametrize("dtype", [np.float32, np.complex128])
 def test_scipy_signal_calls_along_lines(rng, function, mode, shape, axis, dtype):
     in1 = rng.standard_normal(shape).astype(dtype)
@@ -230,3 +230,91 @@ def test_signal_calls_are_summed_along_lines_where_a_view_serves(rng, monkeypatc
                                scipy.signal.convolve(short, kernel, mode="valid"), rtol=1e-12, atol=1e-12)
     assert planned[2:] == [(5, 1, 1)]  # swapped, as scipy swaps them
     assert "seen as the lines along axis 0" in fftconv.plan((20, 30, 40), (5, 1, 1), threads=1).explain()
+
+
+@pytest.fixture
+def moved(monkeypatch) -> list:
+    """The shapes of the images copied with their lines moved last (`fftconv.core.lines`)."""
+    shapes = []
+    for module in (filters, fftconv.signal):
+        real = module.moved_last
+
+        def recording(x, lines, real=real):
+            shapes.append(tuple(x.shape))
+            return real(x, lines)
+
+        monkeypatch.setattr(module, "moved_last", recording)
+    return shapes
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_rgb_image_blurred_along_its_rows(rng, mode, dtype, moved):
+    image = rng.standard_normal((20, 30, 3)).astype(dtype)
+    kernel = line_kernel(rng, 5, 1, 3, dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for function in ("convolve", "correlate"):
+        want = getattr(scipy.ndimage, function)(image, kernel, mode=mode, cval=0.5)
+        for _ in range(3):  # the first call, then the lane's route
+            got = getattr(nd, function)(image, kernel, mode=mode, cval=0.5, method="direct")
+            assert got.dtype == want.dtype and got.flags.c_contiguous
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    assert moved and set(moved) == {(20, 30, 3)}
+
+
+def test_moved_lines_with_outputs_layouts_and_holes(rng, moved):
+    image = rng.standard_normal((8, 9, 4))
+    kernel = line_kernel(rng, 3, 1, 3)
+    want = scipy.ndimage.convolve(image, kernel, mode="wrap")
+    for _ in range(3):
+        outputs = (np.empty_like(image), np.empty(image.shape, order="F"), np.empty(image.shape, np.float32))
+        for out in outputs:
+            assert nd.convolve(image, kernel, mode="wrap", output=out, method="direct") is out
+            np.testing.assert_allclose(out, want, rtol=1e-6, atol=1e-6)
+        fortran = nd.convolve(np.asfortranarray(image), kernel, mode="wrap", method="direct")
+        np.testing.assert_allclose(fortran, want, rtol=1e-12, atol=1e-12)
+        same = image.copy()
+        assert nd.convolve(same, kernel, mode="wrap", output=same, method="direct") is same
+        np.testing.assert_allclose(same, want, rtol=1e-12, atol=1e-12)
+    holes = image.copy()
+    holes[rng.random(image.shape) < 0.15] = np.nan
+    mask = rng.random(image.shape) < 0.05
+    for _ in range(3):
+        got = nd.correlate(holes, kernel, mode="nearest", nan="interpolate", mask=mask)
+        assert_close_nan(got, reference(holes, kernel, "nearest", mask=mask), 1e-12)
+    assert moved
+
+
+def test_no_lines_moved_under_a_memory_limit(rng, moved):
+    image = rng.standard_normal((8, 9, 4))
+    kernel = line_kernel(rng, 3, 1, 3)
+    with fftconv.config.override(memory_limit="64MiB"):
+        got = nd.convolve(image, kernel, method="direct")
+        np.testing.assert_allclose(fftconv.convolve(image, kernel, "same", method="direct"),
+                                   scipy.signal.convolve(image, kernel, "same"), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got, scipy.ndimage.convolve(image, kernel), rtol=1e-12, atol=1e-12)
+    assert moved == []
+
+
+def test_signal_calls_move_short_lines_last(rng, moved):
+    image = rng.standard_normal((20, 30, 3)).astype(np.float32)
+    kernel = line_kernel(rng, 7, 1, 3, np.float32)
+    for mode in ("full", "same", "valid"):
+        got = fftconv.convolve(image, kernel, mode, method="direct")
+        want = scipy.signal.convolve(image, kernel, mode)
+        assert got.shape == want.shape and got.flags.c_contiguous
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert moved == [(20, 30, 3)] * 3
+    text = fftconv.plan((20, 30, 3), (1, 7, 1), threads=1).explain()
+    assert "seen as the lines along axis 1 (copied with that axis moved last)" in text
+
+
+def test_a_box_along_a_middle_axis_keeps_the_image_in_place(rng, moved):
+    """A box's running sums read short rows as fast as long ones: no copy is made for it."""
+    image = rng.standard_normal((20, 30, 3))
+    box = np.full((1, 5, 1), 0.2)
+    np.testing.assert_allclose(nd.convolve(image, box, method="direct"), scipy.ndimage.convolve(image, box),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fftconv.convolve(image, box, "same", method="direct"),
+                               scipy.signal.convolve(image, box, "same"), rtol=1e-12, atol=1e-12)
+    assert moved == []

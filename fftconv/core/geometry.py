@@ -8,8 +8,6 @@ axis of length ``n1`` with a kernel of length ``n2``: ``y`` has ``n1 + n2 - 1`` 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -284,17 +282,3 @@ def boundary_pad_widths(n2: int, mode: str, convention: str = "signal") -> tuple
         return before, n2 - 1 - before
     return 0, 0
 
-
-def line_shape(shape: Sequence[int], axis: int) -> tuple[tuple[int, ...], int]:
-    """``shape`` seen as lines along ``axis`` (the axes before it made one, and those after it
-    made one), and the axis's place in that view: a filter along axis 0 of a volume is one along
-    the columns of a matrix, which the compiled loops and transforms run at full width.
-
-    Examples
-    --------
-    >>> line_shape((100, 128, 128), 0), line_shape((4, 5, 6, 7), 2), line_shape((3, 4, 5), 2)
-    (((100, 16384), 0), ((20, 6, 7), 1), ((12, 5), 1))
-    """
-    collapsed = (*([math.prod(shape[:axis])] if axis else []), shape[axis],
-                 *([math.prod(shape[axis + 1 :])] if axis < len(shape) - 1 else []))
-    return collapsed, 1 if axis else 0

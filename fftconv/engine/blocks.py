@@ -93,7 +93,7 @@ class BlockFilter:
 
     def along_lines(self, long: int, axis: int, ndim: int) -> BlockFilter:
         """This filter, whose kernel is longer than 1 on axis ``long`` alone, of its image seen
-        as lines along ``axis`` of a view of ``ndim`` axes (`fftconv.core.geometry.line_shape`:
+        as lines along ``axis`` of a view of ``ndim`` axes (`fftconv.core.lines.line_shape`:
         the axes before and after the kernel's made one each)."""
         kernel = self.kernel.reshape([self.kernel.shape[long] if a == axis else 1 for a in range(ndim)])
         before = tuple(self.before[long] if a == axis else 0 for a in range(ndim))

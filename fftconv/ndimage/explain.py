@@ -190,7 +190,7 @@ def _seen(x, work, output) -> tuple[tuple[int, ...], object]:
     """The shape the filter ``work`` of ``x`` runs in and its filter there (None: ``work``, in
     ``x``'s own shape; `fftconv.ndimage.filters.seen_as`)."""
     seen = filters.seen_as(x, work, output)
-    return (tuple(x.shape), None) if seen is None else (seen[1], seen[0])
+    return (tuple(x.shape), None) if seen is None else (seen.shape, seen.work)
 
 
 _EXPLAINED = ["convolve", "correlate"] + [n for n in separable.__all__ if not n.startswith("generic")]

@@ -314,7 +314,7 @@ def _derivative_passes(
 def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job: Job) -> object:
     if long_box(source, p) and _long_box_pass(source, p, target, out_dtype):
         return target
-    _filter(  # along the lines of a volume's axis (`fftconv.core.geometry.line_shape`)
+    _filter(  # along the lines of a volume's axis (`fftconv.core.lines.line_shape`)
         source,
         p.weights(np.dtype(source.dtype), out_dtype),
         target,
