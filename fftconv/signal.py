@@ -152,7 +152,10 @@ def _lines(in1: object, in2: object, mode: str, axes: object, kernel_known: bool
             or in2.dtype.kind not in "fc":
         return None
     long = [a for a, n in enumerate(in2.shape) if n > 1]
-    if len(long) != 1 or (mode == "valid" and in2.shape[long[0]] > in1.shape[long[0]]):
+    if len(long) != 1:
+        return None
+    samples = in1.shape[long[0]]  # one: scipy's FFT functions broadcast there
+    if samples == 1 or (mode == "valid" and in2.shape[long[0]] > samples):
         return None
     moved = moved_shape(in1.shape, long[0])
     box = kernel_known and box_value(in2) is not None  # (a box's running sums read short rows as fast)

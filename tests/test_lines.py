@@ -318,3 +318,14 @@ def test_a_box_along_a_middle_axis_keeps_the_image_in_place(rng, moved):
     np.testing.assert_allclose(fftconv.convolve(image, box, "same", method="direct"),
                                scipy.signal.convolve(image, box, "same"), rtol=1e-12, atol=1e-12)
     assert moved == []
+
+
+@pytest.mark.parametrize("function", ["convolve", "fftconvolve", "oaconvolve"])
+@pytest.mark.parametrize("mode", ["full", "same"])
+def test_an_image_of_one_sample_along_the_kernels_axis_is_left_to_scipys_rules(rng, function, mode):
+    """scipy's FFT functions broadcast an axis of one sample: such calls keep their own shape."""
+    in1, in2 = rng.standard_normal((5, 1, 7)), line_kernel(rng, 3, 1, 3)
+    got = getattr(fftconv, function)(in1, in2, mode=mode)
+    want = getattr(scipy.signal, function)(in1, in2, mode=mode)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
