@@ -68,6 +68,8 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
     lines = _lines(in1, in2, mode, axes)
     if lines is not None:  # a kernel long on one axis alone: both arrays seen as lines along it
         shape1, shape2, axis, moved = lines
+        if moved is not None:
+            check_fits(in1.nbytes, f"convolving {in1.shape} with {in2.shape} along its lines")
         seen = in1.reshape(shape1, copy=False) if moved is None else moved_last(in1, moved)
         out = _convolve(seen, in2.reshape(shape2), mode, method, None, threads, correlate=correlate,
                         conventions=conventions, among=among)

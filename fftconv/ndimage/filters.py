@@ -232,7 +232,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     seen = seen_as(x, work, out_array)
     if seen is not None:  # the image filtered in another shape, where that is quicker
         if seen.moved is not None:
-            copies = x.nbytes + (0 if out_array is None else out_array.nbytes)
+            copies = x.nbytes + math.prod(x.shape) * out_dtype.itemsize  # the image's and the result's
             check_fits(copies, f"filtering {tuple(x.shape)} along its lines")
         work, ndim = seen.work, len(seen.shape)
         x = seen.image(x)
