@@ -307,6 +307,8 @@ def test_signal_calls_move_short_lines_last(rng, moved):
     assert moved == [(20, 30, 3)] * 3
     text = fftconv.plan((20, 30, 3), (1, 7, 1), threads=1).explain()
     assert "seen as the lines along axis 1 (copied with that axis moved last)" in text
+    text = nd.plan("convolve", image, kernel, threads=1).explain()
+    assert "the image seen as (60, 30), a copy with the kernel's axis moved last" in text
 
 
 def test_a_box_along_a_middle_axis_keeps_the_image_in_place(rng, moved):

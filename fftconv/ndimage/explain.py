@@ -124,7 +124,7 @@ def plan(filter: Callable | str, input: object, *args: object, **kwargs: object)
                 False,
             )
             template = np.broadcast_to(np.zeros((), dtype), tuple(source.shape))
-            shape, lines = _seen(source if i == 0 else template, work, None)
+            shape, lines, _ = _seen(source if i == 0 else template, work, None)
             layout, chosen = block_plan(
                 shape, dtype, work if lines is None else lines, job.out_dtype, filters.block_budget(source)
             )
@@ -156,7 +156,7 @@ def _nd_plan(
         x, weights, output, mode, cval, origin, axes, method, threads, name == "convolve", nan,
         footprint=mask is None,
     )
-    shape, seen = _seen(x, work, None)
+    shape, seen, moved = _seen(x, work, None)
     if seen is not None:
         work = seen
     layout, chosen = block_plan(shape, np.dtype(x.dtype), work, out_dtype, filters.block_budget(x))
@@ -167,7 +167,8 @@ def _nd_plan(
     left_out = "" if work.footprint is None else (
         "; weights within DBL_EPSILON of zero left out as scipy.ndimage leaves them (a NaN or inf "
         "reaches only the others' outputs: those are summed again)")
-    viewed = "" if seen is None else f", the image seen as {shape} (fftconv.ndimage.filters.seen_as)"
+    copied = ", a copy with the kernel's axis moved last" if moved else ""
+    viewed = "" if seen is None else f", the image seen as {shape}{copied} (fftconv.ndimage.filters.seen_as)"
     what = f"{kind} with a {work.kernel.shape} kernel{folded}, mode {mode!r}{left_out}{viewed}"
     spectral = chosen is not None and isinstance(registry.get(chosen.executor), SpectralExecutor)
     if layout.blocks == 1 and spectral:
@@ -186,11 +187,11 @@ def _nd_plan(
     )
 
 
-def _seen(x, work, output) -> tuple[tuple[int, ...], object]:
-    """The shape the filter ``work`` of ``x`` runs in and its filter there (None: ``work``, in
-    ``x``'s own shape; `fftconv.ndimage.filters.seen_as`)."""
+def _seen(x, work, output) -> tuple[tuple[int, ...], object, bool]:
+    """The shape the filter ``work`` of ``x`` runs in, its filter there (None: ``work``, in
+    ``x``'s own shape) and whether the image is copied to it (`fftconv.ndimage.filters.seen_as`)."""
     seen = filters.seen_as(x, work, output)
-    return (tuple(x.shape), None) if seen is None else (seen.shape, seen.work)
+    return (tuple(x.shape), None, False) if seen is None else (seen.shape, seen.work, seen.moved is not None)
 
 
 _EXPLAINED = ["convolve", "correlate"] + [n for n in separable.__all__ if not n.startswith("generic")]
