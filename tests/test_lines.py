@@ -331,3 +331,50 @@ def test_an_image_of_one_sample_along_the_kernels_axis_is_left_to_scipys_rules(r
     want = getattr(scipy.signal, function)(in1, in2, mode=mode)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture
+def chunk_shapes(monkeypatch) -> list:
+    """The shapes of the extended chunks' problems (plain filters) and blocks (with holes)."""
+    shapes = []
+    tasks = pytest.importorskip("fftconv.dask.tasks")
+    prepare, block = tasks.run.prepare_problem, tasks.filter_block
+
+    def preparing(problem, *args, **kwargs):
+        shapes.append(tuple(problem.x.shape))
+        return prepare(problem, *args, **kwargs)
+
+    def filtering(source, *args, **kwargs):
+        shapes.append(tuple(source.shape))
+        return block(source, *args, **kwargs)
+
+    monkeypatch.setattr(tasks.run, "prepare_problem", preparing)
+    monkeypatch.setattr(tasks, "filter_block", filtering)
+    return shapes
+
+
+@pytest.mark.parametrize("nan", ["propagate", "interpolate"])
+def test_dask_chunks_are_filtered_along_lines(rng, nan, chunk_shapes):
+    da = pytest.importorskip("dask.array")
+    import fftconv.dask.ndimage
+
+    cube = rng.standard_normal((24, 10, 12))
+    cube[rng.random(cube.shape) < 0.05] = np.nan
+    kernel = line_kernel(rng, 5, 0, 3)
+    want = nd.convolve(cube, kernel, mode="nearest", nan=nan)
+    chunked = da.from_array(cube, chunks=(12, 5, 12))
+    got = fftconv.dask.ndimage.convolve(chunked, kernel, mode="nearest", nan=nan)
+    assert_close_nan(got.compute(scheduler="synchronous"), want, 1e-12)
+    assert chunk_shapes and all(len(shape) == 2 for shape in chunk_shapes)  # (channels + halo, 5 * 12)
+
+
+def test_dask_convolutions_are_summed_along_lines(rng, chunk_shapes):
+    da = pytest.importorskip("dask.array")
+    import fftconv.dask
+
+    cube = rng.standard_normal((24, 10, 12))
+    kernel = line_kernel(rng, 5, 0, 3)
+    got = fftconv.dask.convolve(da.from_array(cube, chunks=(12, 5, 12)), kernel, "same")
+    want = scipy.signal.convolve(cube, kernel, "same")
+    np.testing.assert_allclose(got.compute(scheduler="synchronous"), want, rtol=1e-12, atol=1e-12)
+    assert chunk_shapes and all(len(shape) == 2 for shape in chunk_shapes)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +30,7 @@ import numpy as np
 from .. import config
 from ..backends.threads import available_cores, resolve_threads
 from ..core.dtypes import cast
+from ..core.lines import line_shape
 from ..core.problem import Conventions, Problem
 from ..engine import run
 from ..engine.blocks import BlockFilter, filter_block, operand_bytes
@@ -140,13 +141,19 @@ class ChunkFilter:
             before = tuple(self.before or (0,) * extended.ndim)
             work = BlockFilter(self.kernel, tuple(self.axes), before, "constant", 0.0, self.correlate,
                                self.method, threads, self.holes)
+            out_shape = [n - h for n, h in zip(extended.shape, work.halo(extended.ndim))]
+            lines = self._lines(extended.shape)
+            if lines is not None:  # the chunk seen as the lines along the kernel's axis
+                seen, long, axis = lines
+                extended, work = extended.reshape(seen), work.along_lines(long, axis, len(seen))
+                before = work.before
             shape = [n - h for n, h in zip(extended.shape, work.halo(extended.ndim))]
             filled = np.empty(shape, self.out_dtype)
             # the chunk holds its halo: every read of the block is inside it
             filter_block(extended, work, before, [b + n for b, n in zip(before, shape)], filled,
                          tuple(slice(0, n) for n in shape), self.out_dtype,
                          None if budget is None else budget // 3)
-            return filled
+            return filled.reshape(out_shape)
         key = (extended.shape, extended.dtype, threads, budget)
         with self._lock:  # a worker with several threads: one of them plans, the others wait
             found = self._plans.get(key)
@@ -157,10 +164,37 @@ class ChunkFilter:
             resum_nonfinite(extended, result, self.footprint, "constant", 0.0)
         return result
 
+    def _lines(self, shape: Sequence[int]) -> tuple[tuple[int, ...], int, int] | None:
+        """An extended chunk's ``shape`` seen as the lines along the kernel's one axis longer
+        than 1 (`fftconv.core.lines.line_shape`: the axes before it made one, those after it
+        made one), that axis and its place in the view; None where the kernel is longer on
+        several axes, the chunk has fewer than three or the view keeps them all (as
+        `fftconv.ndimage`'s filters do in memory; a footprint keeps the chunk's own shape)."""
+        if self.kernel.ndim != len(shape) or len(shape) < 3 or self.footprint is not None:
+            return None
+        long = [a for a, n in enumerate(self.kernel.shape) if n > 1]
+        if len(long) != 1:
+            return None
+        seen, axis = line_shape(shape, long[0])
+        return (seen, long[0], axis) if len(seen) < len(shape) else None
+
     def _prepare(self, shape: Sequence[int], dtype: np.dtype, threads: int, budget: int | None
-                 ) -> run.Prepared:
+                 ) -> Callable[[np.ndarray], np.ndarray]:
+        """The filter of extended chunks of ``shape``: planned and prepared, on the lines of
+        the kernel's axis where `_lines` sees them."""
+        lines = self._lines(shape)
+        if lines is None:
+            return self._prepared(shape, self.kernel, self.axes, dtype, threads, budget)
+        seen, long, axis = lines
+        kernel = self.kernel.reshape([self.kernel.shape[long] if a == axis else 1 for a in range(len(seen))])
+        prepared = self._prepared(seen, kernel, tuple(range(len(seen))), dtype, threads, budget)
+        out_shape = tuple(n - k + 1 for n, k in zip(shape, self.kernel.shape))
+        return lambda extended: prepared(extended.reshape(seen)).reshape(out_shape)
+
+    def _prepared(self, shape: Sequence[int], kernel: np.ndarray, axes: Sequence[int], dtype: np.dtype,
+                  threads: int, budget: int | None) -> run.Prepared:
         template = np.broadcast_to(np.zeros((), dtype), tuple(shape))
-        problem = Problem.build(template, self.kernel, "valid", list(self.axes), correlate=self.correlate,
+        problem = Problem.build(template, kernel, "valid", list(axes), correlate=self.correlate,
                                 conventions=self.conventions)
         room = None
         if budget is not None:
