@@ -378,3 +378,39 @@ def test_dask_convolutions_are_summed_along_lines(rng, chunk_shapes):
     want = scipy.signal.convolve(cube, kernel, "same")
     np.testing.assert_allclose(got.compute(scheduler="synchronous"), want, rtol=1e-12, atol=1e-12)
     assert chunk_shapes and all(len(shape) == 2 for shape in chunk_shapes)
+
+
+@pytest.fixture
+def small_slabs(monkeypatch):
+    """Lines moved last slab by slab (`filters._moved_in_slabs`) from images of a few KiB: slabs
+    of 3 rows' lines, the last one partial."""
+    monkeypatch.setattr(filters, "MOVED_SLABS_ABOVE", 1024)
+    monkeypatch.setattr(filters, "MOVED_SLAB_BYTES", 3 * 30 * 3 * 8)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_lines_moved_slab_by_slab(rng, mode, small_slabs, moved):
+    image = rng.standard_normal((20, 30, 3))
+    kernel = line_kernel(rng, 5, 1, 3)
+    for function in ("convolve", "correlate"):
+        want = getattr(scipy.ndimage, function)(image, kernel, mode=mode, cval=0.5)
+        got = getattr(nd, function)(image, kernel, mode=mode, cval=0.5)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        outputs = (np.empty_like(image), np.empty(image.shape, order="F"), np.empty(image.shape, np.float32))
+        for out in outputs:
+            assert getattr(nd, function)(image, kernel, mode=mode, cval=0.5, output=out) is out
+            np.testing.assert_allclose(out, want, rtol=1e-6, atol=1e-6)
+        same = image.copy()
+        assert getattr(nd, function)(same, kernel, mode=mode, cval=0.5, output=same) is same
+        np.testing.assert_allclose(same, want, rtol=1e-12, atol=1e-12)
+    assert moved and set(moved) == {(3, 30, 3), (2, 30, 3)}  # 20 rows: six slabs of 3, one of 2
+
+
+def test_holes_and_masks_slab_by_slab(rng, small_slabs, moved):
+    image = rng.standard_normal((7, 5, 30, 2))
+    image[rng.random(image.shape) < 0.1] = np.nan
+    mask = rng.random(image.shape) < 0.05
+    kernel = line_kernel(rng, 4, 2, 4)
+    got = nd.correlate(image, kernel, mode="mirror", nan="interpolate", mask=mask)
+    assert_close_nan(got, reference(image, kernel, "mirror", mask=mask), 1e-12)
+    assert moved

@@ -230,6 +230,9 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         check_fits(math.prod(x.shape) * out_dtype.itemsize, f"filtering {tuple(x.shape)}")
     image, given_output = x, out_array
     seen = seen_as(x, work, out_array)
+    if seen is not None and seen.moved is not None and x.nbytes > MOVED_SLABS_ABOVE and not progress:
+        lane.unrouted(key)  # (planned per slab, a small part of a call this size)
+        return _moved_in_slabs(x, seen, out_dtype, out_array, mask, block_budget(input))
     if seen is not None:  # the image filtered in another shape, where that is quicker
         if seen.moved is not None:
             copies = x.nbytes + math.prod(x.shape) * out_dtype.itemsize  # the image's and the result's
@@ -302,6 +305,13 @@ class SeenAs:
         return out
 
 
+#: Bytes of lines moved last at a time (`_moved_in_slabs`) in images of more than
+#: `MOVED_SLABS_ABOVE` bytes (below, the slabs' planning cost what they save: 1024x768x4
+#: float32, 12 MiB, 5.7 ms moved at once, 5.9 in slabs; 512x512x3 float64 2.3 and 2.7).
+MOVED_SLAB_BYTES = 4 << 20
+MOVED_SLABS_ABOVE = 16 << 20
+
+
 def seen_as(x, work: BlockFilter, out_array: np.ndarray | None) -> SeenAs | None:
     """The shape an in-memory image is filtered in where it is quicker than its own, and the
     filter for it (None: its own):
@@ -351,6 +361,37 @@ def seen_as(x, work: BlockFilter, out_array: np.ndarray | None) -> SeenAs | None
     except ValueError:  # not contiguous where a view would have to be: filtered in its own shape
         return None
     return SeenAs(work.along_lines(long[0], axis, len(shape)), shape)
+
+
+def _moved_in_slabs(x: np.ndarray, seen: SeenAs, out_dtype: np.dtype, output: np.ndarray | None,
+                    mask: np.ndarray | None, budget: int | None) -> np.ndarray:
+    """The filter of ``x`` (`seen_as`: lines moved last) slab by slab: each slab of about
+    `MOVED_SLAB_BYTES` of lines is copied with its lines moved last, filtered and moved back
+    into the output, so that the copies stay near the cache, where the whole image moved
+    at once read and wrote it three times over from memory (Intel Xeon, 1 thread,
+    ``correlate1d`` of 9 taps along the rows of 2048x2048x3 float64: 89 ms moved at once,
+    65 in slabs of 4 MiB, scipy.ndimage 69.5; float32 51 and 39, scipy 55; 1024x768x4 float64
+    16.2 and 11.1, scipy 13.7)."""
+    before, length, after = seen.moved
+    rows = max(1, MOVED_SLAB_BYTES // max(1, length * after * x.itemsize))
+    check_fits(2 * min(rows, before) * length * after * max(x.itemsize, out_dtype.itemsize),
+               f"filtering {tuple(x.shape)} along its lines")
+    lines = x.reshape(before, length, after)
+    holes = None if mask is None else mask.reshape(before, length, after)
+    target = output if output is not None and output.flags.c_contiguous else np.empty(x.shape, out_dtype)
+    written = target.reshape(before, length, after)
+    buffer = np.empty((min(rows, before) * after, length), out_dtype)
+    for lo in range(0, before, rows):
+        hi = min(before, lo + rows)
+        part = (hi - lo, length, after)
+        moved = moved_last(lines[lo:hi], part)
+        result = buffer[: moved.shape[0]]
+        filter_in_blocks(moved, seen.work, result, out_dtype, budget, False,
+                         None if holes is None else moved_last(holes[lo:hi], part))
+        written[lo:hi] = result.reshape(hi - lo, after, length).transpose(0, 2, 1)
+    if output is not None and target is not output:
+        output[...] = target
+    return target if output is None else output
 
 
 def _seen_route(route, seen: SeenAs):
