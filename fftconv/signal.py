@@ -23,7 +23,7 @@ from .backends.threads import resolve_threads
 from .core.boundary import read_extended
 from .core.dtypes import as_operand
 from .core.geometry import MODES, boundary_pad_widths, check_mode
-from .core.lines import line_shape, moved_back, moved_last, moved_shape
+from .core.lines import line_shape, long_axis, moved_back, moved_last, moved_shape
 from .core.memory import check_fits
 from .core.messages import shown
 from .core.problem import (
@@ -147,30 +147,29 @@ def _lines(in1: object, in2: object, mode: str, axes: object, kernel_known: bool
     >>> _lines(np.zeros((100, 64, 64)), np.ones((25, 3, 1)), "same", None) is None
     True
     """
-    plain = type(in1) is np.ndarray and type(in2) is np.ndarray and axes is None and type(mode) is str
-    if not plain or mode not in MODES:
+    if type(in1) is not np.ndarray or type(in2) is not np.ndarray or in1.ndim < 3:  # (every call asks)
         return None
-    if in1.ndim < 3 or in2.ndim != in1.ndim or in1.size == 0 or in2.size == 0 or in1.dtype.kind not in "fc" \
-            or in2.dtype.kind not in "fc":
+    plain = axes is None and type(mode) is str and in2.ndim == in1.ndim and in1.size > 0 and in2.size > 0
+    if not plain or mode not in MODES or in1.dtype.kind not in "fc" or in2.dtype.kind not in "fc":
         return None
-    long = [a for a, n in enumerate(in2.shape) if n > 1]
-    if len(long) != 1:
+    long = long_axis(in2.shape)
+    if long is None:
         return None
-    samples = in1.shape[long[0]]  # one: scipy's FFT functions broadcast there
-    if samples == 1 or (mode == "valid" and in2.shape[long[0]] > samples):
+    samples = in1.shape[long]  # one: scipy's FFT functions broadcast there
+    if samples == 1 or (mode == "valid" and in2.shape[long] > samples):
         return None
-    moved = moved_shape(in1.shape, long[0])
+    moved = moved_shape(in1.shape, long)
     box = kernel_known and box_value(in2) is not None  # (a box's running sums read short rows as fast)
     if moved is not None and config.get().memory_limit is None and not box:
-        return (moved[0] * moved[2], moved[1]), (1, in2.shape[long[0]]), long[0], moved
-    shape1, _ = line_shape(in1.shape, long[0])
+        return (moved[0] * moved[2], moved[1]), (1, in2.shape[long]), long, moved
+    shape1, _ = line_shape(in1.shape, long)
     if len(shape1) == in1.ndim:  # lines already (the middle axis of a volume)
         return None
     try:
         in1.reshape(shape1, copy=False)
     except ValueError:  # not contiguous where a view would have to be
         return None
-    return shape1, line_shape(in2.shape, long[0])[0], long[0], None
+    return shape1, line_shape(in2.shape, long)[0], long, None
 
 
 def _run_planned(problem: Problem, plan: Plan, image: np.ndarray, key: object, entered: float) -> np.ndarray:

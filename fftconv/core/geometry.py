@@ -281,4 +281,3 @@ def boundary_pad_widths(n2: int, mode: str, convention: str = "signal") -> tuple
         before = n2 - 1 - same_start(n2, convention)
         return before, n2 - 1 - before
     return 0, 0
-

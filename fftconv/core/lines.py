@@ -26,6 +26,18 @@ import numpy as np
 MOVED_TRAILING = 16
 
 
+def long_axis(kernel_shape: Sequence[int]) -> int | None:
+    """The one axis of ``kernel_shape`` longer than 1, or None (none, or several).
+
+    Examples
+    --------
+    >>> long_axis((25, 1, 1)), long_axis((1, 5, 5)), long_axis((1, 1))
+    (0, None, None)
+    """
+    long = [a for a, n in enumerate(kernel_shape) if n > 1]
+    return long[0] if len(long) == 1 else None
+
+
 def line_shape(shape: Sequence[int], axis: int) -> tuple[tuple[int, ...], int]:
     """``shape`` seen as lines along ``axis`` (the axes before it made one, and those after it
     made one), and the axis's place in that view: a filter along axis 0 of a volume is one along

@@ -30,7 +30,7 @@ import numpy as np
 from .. import config
 from ..backends.threads import available_cores, resolve_threads
 from ..core.dtypes import cast
-from ..core.lines import line_shape
+from ..core.lines import line_shape, long_axis
 from ..core.problem import Conventions, Problem
 from ..engine import run
 from ..engine.blocks import BlockFilter, filter_block, operand_bytes
@@ -172,11 +172,11 @@ class ChunkFilter:
         `fftconv.ndimage`'s filters do in memory; a footprint keeps the chunk's own shape)."""
         if self.kernel.ndim != len(shape) or len(shape) < 3 or self.footprint is not None:
             return None
-        long = [a for a, n in enumerate(self.kernel.shape) if n > 1]
-        if len(long) != 1:
+        long = long_axis(self.kernel.shape)
+        if long is None:
             return None
-        seen, axis = line_shape(shape, long[0])
-        return (seen, long[0], axis) if len(seen) < len(shape) else None
+        seen, axis = line_shape(shape, long)
+        return (seen, long, axis) if len(seen) < len(shape) else None
 
     def _prepare(self, shape: Sequence[int], dtype: np.dtype, threads: int, budget: int | None
                  ) -> Callable[[np.ndarray], np.ndarray]:
@@ -185,8 +185,8 @@ class ChunkFilter:
         lines = self._lines(shape)
         if lines is None:
             return self._prepared(shape, self.kernel, self.axes, dtype, threads, budget)
-        seen, long, axis = lines
-        kernel = self.kernel.reshape([self.kernel.shape[long] if a == axis else 1 for a in range(len(seen))])
+        seen, long, _ = lines
+        kernel = self.kernel.reshape(line_shape(self.kernel.shape, long)[0])  # as the chunk: (1.., n, 1..)
         prepared = self._prepared(seen, kernel, tuple(range(len(seen))), dtype, threads, budget)
         out_shape = tuple(n - k + 1 for n, k in zip(shape, self.kernel.shape))
         return lambda extended: prepared(extended.reshape(seen)).reshape(out_shape)

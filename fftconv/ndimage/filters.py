@@ -28,7 +28,7 @@ from .. import config
 from ..backends.threads import resolve_threads
 from ..core.boundary import MODES, fold_taps, foldable
 from ..core.dtypes import UnsupportedDtypeError, as_operand, cast
-from ..core.lines import line_shape, moved_back, moved_last, moved_shape
+from ..core.lines import line_shape, long_axis, moved_back, moved_last, moved_shape
 from ..core.memory import check_fits
 from ..core.messages import shown
 from ..core.problem import NDIMAGE
@@ -343,15 +343,17 @@ def seen_as(x, work: BlockFilter, out_array: np.ndarray | None) -> SeenAs | None
         return None
     if x.ndim == 1 and work.holes is not None:
         return SeenAs(work.one_row(), (1, *x.shape))
-    long = [a for a, n in enumerate(work.kernel.shape) if n > 1]
-    separable = "separable" in (work.method, config.get().method)  # its passes need a kernel of two axes
-    if x.ndim < 3 or len(long) != 1 or work.footprint is not None or separable:
+    long = long_axis(work.kernel.shape) if x.ndim >= 3 and work.footprint is None else None
+    if long is None:
         return None
-    moved = moved_shape(x.shape, long[0])
-    if moved is not None and type(x) is np.ndarray and config.get().memory_limit is None \
+    settings = config.get()
+    if "separable" in (work.method, settings.method):  # its passes need a kernel of two axes
+        return None
+    moved = moved_shape(x.shape, long)
+    if moved is not None and type(x) is np.ndarray and settings.memory_limit is None \
             and box_value(work.kernel) is None:  # (a box's running sums read short rows as fast)
-        return SeenAs(work.along_lines(long[0], 1, 2), (moved[0] * moved[2], moved[1]), moved)
-    shape, axis = line_shape(x.shape, long[0])
+        return SeenAs(work.along_lines(long, 1, 2), (moved[0] * moved[2], moved[1]), moved)
+    shape, axis = line_shape(x.shape, long)
     if len(shape) == x.ndim:  # lines already (the middle axis of a volume)
         return None
     try:
@@ -360,7 +362,7 @@ def seen_as(x, work: BlockFilter, out_array: np.ndarray | None) -> SeenAs | None
                 array.reshape(shape, copy=False)
     except ValueError:  # not contiguous where a view would have to be: filtered in its own shape
         return None
-    return SeenAs(work.along_lines(long[0], axis, len(shape)), shape)
+    return SeenAs(work.along_lines(long, axis, len(shape)), shape)
 
 
 def _moved_in_slabs(x: np.ndarray, seen: SeenAs, out_dtype: np.dtype, output: np.ndarray | None,
