@@ -1,6 +1,6 @@
 """fftconv.astropy beside astropy.convolution on images with holes, one run, one thread.
 
-Usage: python bench/astropy_nan.py [--quick] [--json PATH]
+Usage: python bench/astropy_nan.py [--quick] [--only TEXT ...] [--json PATH]
 
 Images of 1024² to 8192², float32 and float64, with 2 % scattered NaN pixels and a NaN block
 of 64²; Gaussian2DKernel sigma 1, 3 and 20 and a 101x101 PSF (an Airy-like disk); the
@@ -96,6 +96,10 @@ def cases(quick: bool) -> list[tuple[int, str, str, str]]:
     return grid
 
 
+def case_name(n: int, dtype: str, kernel_name: str, boundary: str) -> str:
+    return f"{n}² {dtype} {kernel_name} {boundary}"
+
+
 def measured(func, *args, **kwargs) -> tuple[object, float, int]:
     """(result, seconds, peak heap bytes) of fftconv's call once its plans are settled
     (`warm_up`): the heap counts what the call allocates and what fftconv keeps between calls
@@ -187,7 +191,7 @@ def interior(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 def run_case(n: int, dtype: str, kernel_name: str, boundary: str, direct_rate: list[float]) -> dict:
     x, k = image(n, dtype), kernels()[kernel_name]
     row = {
-        "case": f"{n}² {dtype} {kernel_name} {boundary}",
+        "case": case_name(n, dtype, kernel_name, boundary),
         "side": n,
         "dtype": dtype,
         "kernel": kernel_name,
@@ -255,6 +259,8 @@ def verdict(row: dict) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="+", default=None, metavar="TEXT",
+                        help="run the cases whose name ('1024² float32 psf 101x101 fill') holds any TEXT")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     astropy_log.setLevel("ERROR")  # both libraries warn of the NaN block's centre on every call
@@ -263,6 +269,8 @@ def main() -> int:
     rows, direct_rate = [], []
     with fftconv.config.override(threads=1):
         for n, dtype, kernel_name, boundary in cases(args.quick):
+            if args.only and not any(t in case_name(n, dtype, kernel_name, boundary) for t in args.only):
+                continue
             row = run_case(n, dtype, kernel_name, boundary, direct_rate)
             row.update(verdict(row))
             rows.append(row)

@@ -484,6 +484,67 @@ def test_the_compiled_passes_run_along_the_rows_of_views(rng, dtype, monkeypatch
 
 
 @needs_compiled_planes
+@pytest.mark.parametrize("source_dtype, plane_dtype", [(np.float32, np.float32), (np.float32, np.float64),
+                                                       (np.float64, np.float64)])
+def test_planes_read_from_inside_the_image_in_one_pass(rng, source_dtype, plane_dtype, monkeypatch):
+    # a transform buffer's region filled from a block inside the image: read and split at once
+    image = rng.standard_normal((40, 50)).astype(source_dtype)
+    image[rng.random(image.shape) < 0.2] = np.nan
+    image[3, 7] = np.inf
+    before = image.copy()
+    buffer = np.full((2, 44, 56), 9, plane_dtype)
+    region = [(4, 34), (6, 50)]
+    values, weights = buffer[0, 2:32, 3:47], buffer[1, 2:32, 3:47]
+    calls = []
+    real = holes.float_passes
+
+    class Counting:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+    monkeypatch.setattr(holes, "float_passes", Counting())
+    finite = holes.read_planes(image, None, region, "reflect", 0.0, values, weights)
+    monkeypatch.undo()
+    assert calls == ["split"]
+    want = image[4:34, 6:50].astype(plane_dtype)
+    holes_at = np.isnan(want)
+    np.testing.assert_array_equal(values, np.where(holes_at, 0, want))
+    np.testing.assert_array_equal(weights, (~holes_at).astype(plane_dtype))
+    assert finite
+    assert not holes.read_planes(image, None, [(0, 30), (0, 44)], "reflect", 0.0, values, weights)  # the inf
+    np.testing.assert_array_equal(image, before)  # the image is read, never written
+    outside = np.ones((44, 56), bool)
+    outside[2:32, 3:47] = False
+    assert (buffer[:, outside] == 9).all()
+    # a region reaching past the image, a mask, or a float64 image into float32 planes: the general way
+    for region, mask in (([(-2, 28), (6, 50)], None), ([(4, 34), (6, 50)], np.zeros(image.shape, bool))):
+        got_v, got_w = np.empty((30, 44), plane_dtype), np.empty((30, 44), plane_dtype)
+        holes.read_planes(image, mask, region, "reflect", 0.0, got_v, got_w)
+        monkeypatch.setattr(holes, "float_passes", None)
+        want_v, want_w = np.empty_like(got_v), np.empty_like(got_w)
+        holes.read_planes(image, mask, region, "reflect", 0.0, want_v, want_w)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(got_v, want_v)
+        np.testing.assert_array_equal(got_w, want_w)
+    if plane_dtype == np.float32:
+        wide = image.astype(np.float64)
+        got_v, got_w = np.empty((30, 44), plane_dtype), np.empty((30, 44), plane_dtype)
+        holes.read_planes(wide, None, [(4, 34), (6, 50)], "reflect", 0.0, got_v, got_w)
+        np.testing.assert_array_equal(got_v, np.where(holes_at, 0, want))
+
+
+@needs_compiled_planes
+def test_the_compiled_split_refuses_a_source_it_cannot_read(rng):
+    values, weights = np.empty((3, 4), np.float32), np.empty((3, 4), np.float32)
+    with pytest.raises(TypeError, match="no wider than the planes"):
+        holes.float_passes.split(values, weights, np.zeros((3, 4)))
+    with pytest.raises(TypeError, match="the planes' shape"):
+        holes.float_passes.split(values, weights, np.zeros((3, 5), np.float32))
+    with pytest.raises(TypeError, match="last axis must be contiguous"):
+        holes.float_passes.split(values, weights, np.zeros((3, 8), np.float32)[:, ::2])
+
+
+@needs_compiled_planes
 def test_the_compiled_split_tells_an_infinite_value(rng):
     values = rng.standard_normal(5000)
     values[[7, 4000]] = [np.nan, -np.inf]

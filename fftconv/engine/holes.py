@@ -193,10 +193,24 @@ def read_planes(source, mask, region: list[tuple[int, int]], mode: str, cval: ob
     >>> values, weights
     (array([0., 0., 2., 0.]), array([False, False,  True, False]))
     """
+    inside = _inside(source, region) if mask is None else None
+    if inside is not None and _alike(values, weights) and inside.dtype.itemsize <= values.dtype.itemsize \
+            and inside.dtype in COMPILED_DTYPES and _rows_contiguous(inside):
+        return float_passes.split(values, weights, inside)  # read and split in one pass
     fill_extended(values, source, region, mode, cval)
     if mask is not None:
         values[read_extended(mask, region, mode, False, BOOL)] = np.nan
     return split_holes(values, weights)
+
+
+def _inside(source, region: list[tuple[int, int]]) -> np.ndarray | None:
+    """The view of the array ``source`` over ``region`` where the region lies inside it (no
+    border to read), else None."""
+    if float_passes is None or not isinstance(source, np.ndarray):
+        return None
+    if not all(0 <= a and b <= n for (a, b), n in zip(region, source.shape)):
+        return None
+    return source[tuple(slice(a, b) for a, b in region)]
 
 
 def marked(where: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -9,7 +9,10 @@
  *
  * split(values, weights) -> bool, in place: weights[i] = 0 where values[i] is NaN (a hole), else 1; the
  * holes of values become 0. Returns whether values are then all finite (no inf remained): the
- * sums may skip their own check for NaN and inf.
+ * sums may skip their own check for NaN and inf. split(values, weights, source) reads the pixels
+ * from `source` (its shape, float32 or float64 no wider than values) rather than from values:
+ * a transform's buffer filled from the image in the same pass (the copy and the split in place
+ * were two passes, 1.2 of a 1024² float64 image's 18 ms on the FFTs).
  *
  * divide(numerator, denominator, out, limit, test) -> int: out[i] = numerator[i] /
  * denominator[i] (IEEE: a zero denominator gives inf or NaN, no error), and the number of
@@ -443,25 +446,74 @@ static int next_row(rows_of *r)
     return 1;
 }
 
+/* `source` for split: the planes' shape, float32 or float64 (not wider than the planes' kind),
+   its last axis contiguous; its kind, or -1 with an error set (the view released). */
+static int get_source(PyObject *object, Py_buffer *view, const Py_buffer *planes, int kind)
+{
+    if (PyObject_GetBuffer(object, view, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return -1;
+    int source = kind_of(view), ndim = planes->ndim;
+    const char *problem = NULL;
+    if (source < 0 || source > kind)
+        problem = "the source must be float32 or float64, no wider than the planes";
+    else if (view->ndim != ndim)
+        problem = "the source must have the planes' shape";
+    for (int a = 0; a < ndim && !problem; a++) {
+        if (view->shape[a] != planes->shape[a]) problem = "the source must have the planes' shape";
+    }
+    if (!problem && ndim > 0 && view->shape[ndim - 1] > 1 && view->strides[ndim - 1] != view->itemsize)
+        problem = "the source's last axis must be contiguous";
+    if (problem) {
+        PyErr_SetString(PyExc_TypeError, problem);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return source;
+}
+
+CLONES static int f32_split_from(const void *row, float *restrict v, float *restrict w, Py_ssize_t width)
+{
+    return f32_split_row(row, 0, v, w, width);
+}
+
+CLONES static int f64_split_from(const void *row, int wide_in, double *restrict v, double *restrict w,
+                                 Py_ssize_t width)
+{
+    return f64_split_row(row, wide_in, v, w, width);
+}
+
 static PyObject *py_split(PyObject *self, PyObject *args)
 {
-    PyObject *objects[2];
-    if (!PyArg_ParseTuple(args, "OO", &objects[0], &objects[1])) return NULL;
-    Py_buffer views[2];
+    PyObject *objects[3] = {NULL, NULL, NULL};
+    if (!PyArg_ParseTuple(args, "OO|O", &objects[0], &objects[1], &objects[2])) return NULL;
+    Py_buffer views[3];
     const int writable[2] = {1, 1};
     int kind = get_alike(objects, views, writable, 2);
     if (kind < 0) return NULL;
+    int count = 2, source = kind;
+    if (objects[2] != NULL && objects[2] != Py_None) {
+        source = get_source(objects[2], &views[2], &views[0], kind);
+        if (source < 0) {
+            PyBuffer_Release(&views[0]);
+            PyBuffer_Release(&views[1]);
+            return NULL;
+        }
+        count = 3;
+    }
     int spoilt = 0;
     rows_of r;
-    rows_begin(&r, views, 2);
+    rows_begin(&r, views, count);
     Py_BEGIN_ALLOW_THREADS
     while (next_row(&r)) {
-        spoilt |= kind == 0 ? f32_split((float *)r.at[0], (float *)r.at[1], r.length)
-                            : f64_split((double *)r.at[0], (double *)r.at[1], r.length);
+        if (count == 3)
+            spoilt |= kind == 0 ? f32_split_from(r.at[2], (float *)r.at[0], (float *)r.at[1], r.length)
+                                : f64_split_from(r.at[2], source == 1, (double *)r.at[0], (double *)r.at[1],
+                                                 r.length);
+        else
+            spoilt |= kind == 0 ? f32_split((float *)r.at[0], (float *)r.at[1], r.length)
+                                : f64_split((double *)r.at[0], (double *)r.at[1], r.length);
     }
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&views[0]);
-    PyBuffer_Release(&views[1]);
+    for (int i = 0; i < count; i++) PyBuffer_Release(&views[i]);
     return PyBool_FromLong(!spoilt);
 }
 
@@ -658,7 +710,8 @@ static PyObject *py_separable_ring(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"split", py_split, METH_VARARGS,
-     "split(values, weights) -> all finite: holes (NaN) of values zeroed, weights 1 or 0; see the source."},
+     "split(values, weights[, source]) -> all finite: holes (NaN) of values (or of source, read into values) "
+     "zeroed, weights 1 or 0; see the source."},
     {"divide", py_divide, METH_VARARGS,
      "divide(numerator, denominator, out, limit, test) -> outputs with an empty denominator; see the source."},
     {"any_small", py_any_small, METH_VARARGS,
