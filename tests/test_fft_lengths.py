@@ -4,6 +4,7 @@ clearly cheaper (`fftconv.executors.spectral.cheapest_fft_shape`)."""
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,3 +48,17 @@ def test_the_planner_transforms_a_clearly_cheaper_length():
     np.testing.assert_allclose(got, np.convolve(a, b), atol=1e-10)
     # a length as cheap per point as any nearby keeps its own: 1000² * 101² 'full' needs 1100
     assert cheapest_fft_shape((1120, 1120), True, DEFAULT_COSTS, 8) == (1120, 1120)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("batch", [(), (1,), (2,), (2, 3)])
+def test_a_batch_of_spectra_is_multiplied_band_by_band_as_numpy_multiplies(rng, dtype, batch, monkeypatch):
+    from fftconv.executors import spectral
+
+    monkeypatch.setattr(spectral, "PRODUCT_BAND_BYTES", 3 * 9 * np.dtype(dtype).itemsize)  # bands of 3 rows
+    shape = (10, 9)
+    spectra = (rng.standard_normal(batch + shape) + 1j * rng.standard_normal(batch + shape)).astype(dtype)
+    kernel = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    want = spectra * kernel
+    spectral.multiply_spectra(spectra, kernel)
+    np.testing.assert_array_equal(spectra, want)

