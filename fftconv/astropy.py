@@ -547,12 +547,19 @@ def _on_grid(data, normalized, scale, grid, inside, fill_value, interpolate: boo
     result = filter_holes(big, normalized, rule, mode="grid-wrap")
     if crop:
         return result[inside]
-    # beyond the image astropy divides by the unsmoothed weight: 1 (a finite fill) or 0
-    sums = ndimage_convolve(np.nan_to_num(big, nan=0.0).astype(np.float64, copy=False), normalized,
-                            mode="grid-wrap") * scale
+    # beyond the image astropy divides by the unsmoothed weight, 1 (a finite fill) or 0, and
+    # then applies its rule: NaN below min_wt, else 0 where the weight is 0
     outside = np.ones(tuple(grid), bool)
     outside[inside] = False
-    result[outside] = sums[outside] if np.isfinite(fill_value) else 0.0
+    weight = 1.0 if np.isfinite(fill_value) else 0.0
+    if rule.empty == "nan" and weight < rule.below:
+        result[outside] = np.nan
+    elif weight == 0:
+        result[outside] = 0.0
+    else:
+        sums = ndimage_convolve(np.nan_to_num(big, nan=0.0).astype(np.float64, copy=False), normalized,
+                                mode="grid-wrap") * scale
+        result[outside] = sums[outside]
     return result
 
 

@@ -7,6 +7,8 @@ import re
 import numpy as np
 import pytest
 from conftest import run_peer_tests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 astropy_convolution = pytest.importorskip("astropy.convolution")
 
@@ -163,3 +165,86 @@ def test_the_drop_ins_never_write_into_their_inputs(function, dtype, infinite):
         getattr(ours, function)(image, kernel, **options)
         for now, before in zip((image, mask, kernel), kept):
             np.testing.assert_array_equal(now, before, err_msg=str(options))
+
+
+def _both(theirs, ours_, *args, **kwargs):
+    """Each library's result, or the exception it raised (warnings silenced: each warns as it does)."""
+    import warnings
+
+    results = []
+    for function in (theirs, ours_):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                results.append(function(*args, **kwargs))
+            except Exception as exc:  # noqa: BLE001 - compared below
+                results.append(exc)
+    return results
+
+
+def _assert_same_answer(want, got, dtype, fft: bool):
+    if isinstance(want, Exception):
+        assert type(got) is type(want), (want, got)
+        return
+    assert not isinstance(got, Exception), got
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    scale = np.nanmax(np.abs(want)) if np.isfinite(want).any() else 1.0
+    # astropy's complex transforms carry ~1e-11 of the scale in float64 near large holes
+    tol = 1e-6 if dtype == np.float32 and not fft else (1e-10 if fft else 1e-12)
+    np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), rtol=0, atol=tol * max(scale, 1e-300))
+
+
+_holes_images = st.tuples(
+    st.sampled_from([(23,), (2,), (9, 12), (1, 8), (7, 6, 5)]),
+    st.sampled_from([np.float32, np.float64]),
+    st.sampled_from([0.0, 0.1, 0.4]),
+    st.integers(0, 2**31 - 1),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(image=_holes_images, data=st.data())
+def test_convolve_fft_answers_as_astropys_for_any_options(image, data):
+    """Random images with holes and random options: fftconv.astropy.convolve_fft gives astropy's
+    answer (or raises astropy's exception type)."""
+    shape, dtype, holes_fraction, seed = image
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[rng.random(shape) < holes_fraction] = np.nan
+    kernel = rng.random(tuple(data.draw(st.integers(1, 5)) for _ in shape)) + 0.05
+    options = dict(
+        boundary=data.draw(st.sampled_from(["fill", "wrap", "extend", None])),
+        fill_value=data.draw(st.sampled_from([0.0, 1.5, np.nan])),
+        mask=data.draw(st.sampled_from([None, rng.random(shape) < 0.2])),
+        nan_treatment=data.draw(st.sampled_from(["interpolate", "fill"])),
+        normalize_kernel=data.draw(st.booleans()),
+        preserve_nan=data.draw(st.booleans()),
+        min_wt=data.draw(st.sampled_from([0.0, 0.3])),
+        psf_pad=data.draw(st.sampled_from([None, True, False])),
+        fft_pad=data.draw(st.sampled_from([None, True, False])),
+        crop=data.draw(st.booleans()),
+    )
+    want, got = _both(astropy_convolution.convolve_fft, ours.convolve_fft, x, kernel, **options)
+    _assert_same_answer(want, got, dtype, fft=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(image=_holes_images, data=st.data())
+def test_convolve_answers_as_astropys_for_any_options(image, data):
+    """The same for fftconv.astropy.convolve (odd kernels, as astropy's asks)."""
+    shape, dtype, holes_fraction, seed = image
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[rng.random(shape) < holes_fraction] = np.nan
+    kernel = rng.random(tuple(data.draw(st.sampled_from([1, 3, 5])) for _ in shape)) + 0.05
+    options = dict(
+        boundary=data.draw(st.sampled_from([None, "fill", "extend", "wrap"])),
+        fill_value=data.draw(st.sampled_from([0.0, 1.5, np.nan])),
+        mask=data.draw(st.sampled_from([None, rng.random(shape) < 0.2])),
+        nan_treatment=data.draw(st.sampled_from(["interpolate", "fill"])),
+        normalize_kernel=data.draw(st.booleans()),
+        preserve_nan=data.draw(st.booleans()),
+    )
+    want, got = _both(astropy_convolution.convolve, ours.convolve, x, kernel, **options)
+    _assert_same_answer(want, got, dtype, fft=False)
