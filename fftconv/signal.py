@@ -359,10 +359,33 @@ def _boundary(boundary: object) -> str:
         ) from None
 
 
-def _fill_scalar(fillvalue: object) -> np.ndarray:
-    value = np.asarray(fillvalue)
+def _fill_scalar(fillvalue: object, dtype: np.dtype) -> np.ndarray:
+    """``fillvalue`` in ``dtype`` (the type both inputs are summed in), converted as scipy's
+    2-D loop converts it: a Python number that ``dtype`` cannot hold (a complex one for real
+    sums, an integer out of range) and an array that does not cast safely are refused, a NumPy
+    scalar is cast as it is.
+
+    Examples
+    --------
+    >>> _fill_scalar(2.5, np.dtype(np.int16)), _fill_scalar(2.5, np.dtype(np.float32))
+    (array(2, dtype=int16), array(2.5, dtype=float32))
+    """
+    try:
+        if isinstance(fillvalue, np.generic):
+            value = np.asarray(fillvalue).astype(dtype)
+        elif isinstance(fillvalue, np.ndarray):
+            if not np.can_cast(fillvalue.dtype, dtype):
+                raise TypeError(fillvalue.dtype)
+            value = fillvalue.astype(dtype)
+        else:
+            value = np.asarray(fillvalue, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        np.asarray(fillvalue, np.complex128)  # what even that refuses raises its own error
+        raise ValueError("could not cast `fillvalue` directly to the output type (it was first "
+                         "converted to complex).") from None  # scipy's words
     if value.size != 1:
-        raise ValueError("`fillvalue` must be scalar or an array with one element.")
+        raise ValueError("`fillvalue` cannot be an empty array." if value.size == 0
+                         else "`fillvalue` must be scalar or an array with one element.")
     return value.reshape(())
 
 
@@ -372,21 +395,21 @@ def _conv2d(in1, in2, mode, boundary, fillvalue, method, threads, correlate: boo
     a, b = _check_2d(in1, in2, name)
     check_mode(mode)
     extend = _boundary(boundary)
-    fill = _fill_scalar(fillvalue)
+    # the fill in the type both inputs are summed in (not in1's: 2.5 around an integer image
+    # convolved with a float kernel stays 2.5)
+    fill = _fill_scalar(fillvalue, np.result_type(a, b)) if extend == "constant" else None
     if a.size == 0 or b.size == 0:  # scipy's own shapes of zeros (a 0x5 image: 2x7 in 'full')
         import scipy.signal
 
         return getattr(scipy.signal, name)(a, b, mode, boundary, fillvalue)
     conventions = SIGNAL_CORRELATE2D if correlate else SIGNAL
-    if mode == "valid" or (extend == "constant" and not fill.any()):
+    if mode == "valid" or (fill is not None and not fill.any()):
         return _convolve(a, b, mode, method, None, threads, correlate=correlate, conventions=conventions)
-    if extend == "constant" and fill.dtype.kind == "c" and a.dtype.kind != "c":
-        raise ValueError("could not cast `fillvalue` directly to the output type (it was first "
-                         "converted to complex).")  # scipy's words
     # the boundary's samples around in1, then the 'valid' part of the extended image
     widths = [boundary_pad_widths(n, mode, conventions.same) for n in b.shape]
     ranges = [(-before, n + after) for n, (before, after) in zip(a.shape, widths)]
-    extended = read_extended(a, ranges, extend, fill.astype(a.dtype), a.dtype)
+    dtype = a.dtype if fill is None else fill.dtype
+    extended = read_extended(a, ranges, extend, a.dtype.type(0) if fill is None else fill, dtype)
     return _convolve(extended, b, "valid", method, None, threads, correlate=correlate)
 
 

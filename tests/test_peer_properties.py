@@ -1,0 +1,128 @@
+"""Random arguments, scipy as the oracle: fftconv's drop-ins give scipy's answer, in scipy's
+dtype and shape, or raise the exception type scipy raises (hypothesis draws the arrays and
+every option together, where the parametrised tests vary a few at a time)."""
+
+import warnings
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fftconv
+import fftconv.ndimage
+
+NDIMAGE_MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-constant", "grid-mirror",
+                 "grid-wrap"]
+DTYPES = [np.float32, np.float64, np.complex128, np.int16, np.uint8]
+
+
+def _outcome(function, *args, **kwargs):
+    """The function's result, or the exception it raised (warnings silenced: each warns as it does)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - compared by the caller
+            return exc
+
+
+def _array(data, shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    values = rng.standard_normal(shape) * (40 if np.dtype(dtype).kind in "iu" else 1)
+    if np.dtype(dtype).kind == "c":
+        values = values + 1j * rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "u":
+        values = np.abs(values)
+    return values.astype(dtype)
+
+
+def _assert_same(want, got, low_precision: bool):
+    if isinstance(want, Exception):
+        assert isinstance(got, Exception), f"scipy raised {want!r}, fftconv returned"
+        assert isinstance(got, type(want)), (want, got)
+        return
+    assert not isinstance(got, Exception), f"fftconv raised {got!r} where scipy answered"
+    assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, got.dtype, want.shape, want.dtype)
+    if want.dtype.kind in "iub":
+        # the sums are rounded to the integer type: a sum within rounding of .5 may go either way
+        assert np.abs(got.astype(np.int64) - want.astype(np.int64)).max(initial=0) <= 1
+        return
+    scale = max(float(np.abs(want).max(initial=0)), 1e-30)
+    tol = 2e-5 if low_precision else 1e-11
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol * scale)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_ndimage_correlate_and_convolve_answer_as_scipys(data):
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.integers(1, 40 if ndim < 3 else 12)) for _ in range(ndim))
+    dtype = data.draw(st.sampled_from(DTYPES))
+    image = _array(data, shape, dtype, data.draw(st.integers(0, 2**31 - 1)))
+    kernel_shape = tuple(data.draw(st.integers(1, 5)) for _ in range(ndim))
+    kernel = _array(data, kernel_shape, data.draw(st.sampled_from([np.float64, np.float32])),
+                    data.draw(st.integers(0, 2**31 - 1)))
+    origin = data.draw(st.one_of(st.just(0), st.integers(-3, 3),
+                                 st.tuples(*[st.integers(-(k // 2), (k - 1) // 2) for k in kernel_shape])))
+    options = dict(
+        mode=data.draw(st.sampled_from(NDIMAGE_MODES)),
+        cval=data.draw(st.sampled_from([0.0, -1.5, 7.0])),
+        origin=origin,
+        output=data.draw(st.sampled_from([None, np.float32, np.float64, np.int32])),
+    )
+    name = data.draw(st.sampled_from(["correlate", "convolve"]))
+    want = _outcome(getattr(scipy.ndimage, name), image, kernel, **options)
+    method = data.draw(st.sampled_from(["auto", "direct", "fft"]))  # fftconv's own paths too
+    got = _outcome(getattr(fftconv.ndimage, name), image, kernel, **options, method=method)
+    low = np.float32 in (dtype, options["output"]) or kernel.dtype == np.float32
+    _assert_same(want, got, low)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_signal_convolutions_answer_as_scipys(data):
+    ndim = data.draw(st.integers(1, 3))
+    first = tuple(data.draw(st.integers(1, 40 if ndim < 3 else 10)) for _ in range(ndim))
+    second = tuple(data.draw(st.integers(1, 9)) for _ in range(ndim))
+    dtypes = (data.draw(st.sampled_from(DTYPES)), data.draw(st.sampled_from(DTYPES)))
+    in1 = _array(data, first, dtypes[0], data.draw(st.integers(0, 2**31 - 1)))
+    in2 = _array(data, second, dtypes[1], data.draw(st.integers(0, 2**31 - 1)))
+    mode = data.draw(st.sampled_from(["full", "same", "valid"]))
+    name = data.draw(st.sampled_from(["convolve", "correlate", "fftconvolve", "oaconvolve"]))
+    if name in ("convolve", "correlate"):
+        options = dict(mode=mode, method=data.draw(st.sampled_from(["auto", "direct", "fft"])))
+    else:
+        axes = data.draw(st.sampled_from([None] + list(range(ndim))))
+        options = dict(mode=mode, axes=axes)
+        if axes is not None:  # the other axes broadcast: equal lengths, or one of them 1
+            in2 = in2[tuple(slice(0, 1) if a != axes else slice(None) for a in range(ndim))]
+    want = _outcome(getattr(scipy.signal, name), in1, in2, **options)
+    got = _outcome(getattr(fftconv, name), in1, in2, **options)
+    low = any(np.dtype(d) in (np.dtype(np.float32),) for d in dtypes)
+    _assert_same(want, got, low)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_convolve2d_and_correlate2d_answer_as_scipys(data):
+    first = (data.draw(st.integers(1, 40)), data.draw(st.integers(1, 40)))
+    second = (data.draw(st.integers(1, 7)), data.draw(st.integers(1, 7)))
+    dtypes = (data.draw(st.sampled_from(DTYPES)), data.draw(st.sampled_from(DTYPES)))
+    in1 = _array(data, first, dtypes[0], data.draw(st.integers(0, 2**31 - 1)))
+    in2 = _array(data, second, dtypes[1], data.draw(st.integers(0, 2**31 - 1)))
+    options = dict(
+        mode=data.draw(st.sampled_from(["full", "same", "valid"])),
+        boundary=data.draw(st.sampled_from(["fill", "wrap", "symm"])),
+        fillvalue=data.draw(st.sampled_from([0, 2.5])),
+    )
+    name = data.draw(st.sampled_from(["convolve2d", "correlate2d"]))
+    want = _outcome(getattr(scipy.signal, name), in1, in2, **options)
+    method = data.draw(st.sampled_from(["auto", "direct", "fft"]))  # fftconv's own paths too
+    got = _outcome(getattr(fftconv, name), in1, in2, **options, method=method)
+    swapped = options["mode"] == "valid" and not all(n1 >= n2 for n1, n2 in zip(first, second))
+    if name == "correlate2d" and swapped and not isinstance(want, Exception):
+        want = want.conj()  # scipy swaps and only flips back: fftconv gives the correlation (documented)
+    low = any(np.dtype(d) == np.float32 for d in dtypes)
+    _assert_same(want, got, low)
