@@ -11,6 +11,8 @@ import time
 import numpy as np
 import pytest
 from conftest import assert_close, run_peer_tests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 da = pytest.importorskip("dask.array")  # the `dask` extra; `.[test]` installs it
 
@@ -405,3 +407,42 @@ def test_dask_images_own_filter_tests_pass_with_the_drop_ins(tmp_path):
     assert re.search(r"\d{3,} passed", summary), summary
     # dask_image's own filters would pass these: the rebinding took
     assert re.search(r"\b7 xfailed", summary), summary
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_any_chunking_gives_the_in_memory_filter(data):
+    """Random images, chunkings (chunks narrower than the halo among them), kernels (one long
+    axis among them: the chunks' lines view), modes, origins, holes and masks: the lazy filter
+    equals the in-memory one."""
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.integers(1, 24 if ndim < 3 else 10)) for _ in range(ndim))
+    chunks = tuple(data.draw(st.integers(1, n)) for n in shape)
+    long_axis = data.draw(st.integers(0, ndim - 1))
+    lines = data.draw(st.booleans())
+    kernel_shape = tuple((data.draw(st.integers(1, 9)) if a == long_axis else 1) if lines
+                         else data.draw(st.integers(1, 5)) for a in range(ndim))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    x = rng.standard_normal(shape).astype(data.draw(st.sampled_from([np.float32, np.float64])))
+    nan = data.draw(st.sampled_from(["propagate", "interpolate", "fill"]))
+    mask = None
+    if nan != "propagate":
+        x[rng.random(shape) < 0.15] = np.nan
+        mask = rng.random(shape) < 0.1 if data.draw(st.booleans()) else None
+    weights = rng.random(kernel_shape) + 0.1
+    options = dict(
+        mode=data.draw(st.sampled_from(list(MODES))),
+        cval=data.draw(st.sampled_from([0.0, 1.5])),
+        origin=tuple(data.draw(st.integers(-(k // 2), (k - 1) // 2)) for k in kernel_shape),
+        nan=nan,
+        mask=mask,
+    )
+    name = data.draw(st.sampled_from(["correlate", "convolve"]))
+    want = getattr(fftconv.ndimage, name)(x, weights, **options)
+    lazy = getattr(fftconv.dask.ndimage, name)(da.from_array(x, chunks=chunks), weights, **options)
+    got = lazy.compute(scheduler="synchronous")
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    tol = 1e-5 if x.dtype == np.float32 else 1e-12
+    scale = max(float(np.nanmax(np.abs(x), initial=0)), 1e-30) * float(weights.sum())
+    np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), rtol=0, atol=tol * scale)
