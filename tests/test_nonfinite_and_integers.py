@@ -169,3 +169,73 @@ def test_nonfinite_values_found_by_a_transform_raise_no_warning(tmp_path):
     done = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True,
                           env=env, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+COMPLEX_FILTERS = [("correlate", (np.ones((25, 25)),), {}), ("convolve", (np.ones((3, 4)),), {}),
+                   ("gaussian_filter", (2.0,), {}), ("gaussian_filter1d", (2.0,), {}),
+                   ("correlate1d", (np.ones(9),), {}), ("gaussian_laplace", (1.5,), {}),
+                   ("sobel", (), {}), ("laplace", (), {}),
+                   ("correlate", (np.ones((5, 5)),), {"mode": "constant", "cval": complex(np.nan, 2.0)})]
+
+
+@pytest.mark.parametrize("name, args, kwargs", COMPLEX_FILTERS)
+@pytest.mark.parametrize("method", ["auto", "direct", "fft"])
+def test_a_complex_images_parts_keep_their_own_nan_as_scipy_ndimages(rng, name, args, kwargs, method):
+    """scipy.ndimage filters a complex image's real and imaginary parts apart: a NaN in the
+    real part leaves the imaginary part finite. The engine's complex sums had carried it into
+    both (NaN x 0 is NaN): 300x300 with one NaN, a 25x25 box, 625 NaN imaginary outputs."""
+    import scipy.ndimage
+
+    import fftconv.ndimage
+
+    image = rng.standard_normal((300, 300)) + 1j * rng.standard_normal((300, 300))
+    image[50, 50] = complex(np.nan, 1.0)
+    image[200, 100] = complex(2.0, np.inf)
+    want = getattr(scipy.ndimage, name)(image, *args, **kwargs)
+    extra = {"method": method} if name in ("correlate", "convolve") else {}
+    got = getattr(fftconv.ndimage, name)(image, *args, **kwargs, **extra)
+    assert got.dtype == want.dtype
+    for part in (np.real, np.imag):
+        np.testing.assert_array_equal(np.isnan(part(got)), np.isnan(part(want)))
+        np.testing.assert_array_equal(np.isinf(part(got)), np.isinf(part(want)))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=0, atol=1e-11 * np.abs(want[finite]).max())
+    out = np.full(image.shape, 7 + 7j, np.complex64)  # into an output array's parts
+    getattr(fftconv.ndimage, name)(image, *args, output=out, **kwargs, **extra)
+    np.testing.assert_array_equal(np.isnan(out.imag), np.isnan(want.imag))
+
+
+def test_a_complex_dask_images_parts_keep_their_own_nan(rng):
+    da = pytest.importorskip("dask.array")
+    import scipy.ndimage
+
+    import fftconv.dask.ndimage
+
+    image = rng.standard_normal((120, 90)) + 1j * rng.standard_normal((120, 90))
+    image[50, 50] = complex(np.nan, 1.0)
+    want = scipy.ndimage.correlate(image, np.ones((9, 9)), mode="constant", cval=1 - 2j)
+    got = fftconv.dask.ndimage.correlate(da.from_array(image, chunks=40), np.ones((9, 9)), mode="constant",
+                                         cval=1 - 2j).compute()
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(np.isnan(got.imag), np.isnan(want.imag))
+    np.testing.assert_array_equal(np.isnan(got.real), np.isnan(want.real))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=0, atol=1e-11 * np.abs(want[finite]).max())
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.uint8, np.float32])
+@pytest.mark.parametrize("shape", [(7,), (3, 4)])
+def test_a_gradient_magnitude_of_sigma_zero_is_scipys(rng, dtype, shape):
+    """sigma 0 filters nothing, but the magnitude still squares, sums and roots (in the
+    output's dtype, wrapping as scipy's does): a 1-D image had come back as it was."""
+    import scipy.ndimage
+
+    import fftconv.ndimage
+
+    image = (rng.standard_normal(shape) * 150).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's sqrt of a wrapped square
+        want = scipy.ndimage.gaussian_gradient_magnitude(image, 0.0)
+        got = fftconv.ndimage.gaussian_gradient_magnitude(image, 0.0)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)

@@ -187,6 +187,9 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         mask = masked if mask is None else masked | (np.asarray(mask) != 0)
         input = np.ma.getdata(input)
     plain = nan == "propagate" and mask is None
+    if plain and nonfinite_complex(input, weights, [cval]):
+        return _filter_by_parts(input, weights, output, mode, cval, origin, axes, method, threads,
+                                convolution, progress, footprint)
     key = None
     into = output if type(output) is np.ndarray else None  # what a remembered route writes into
     if not plain and mask is None:  # holes: a repeated signature's block was planned before
@@ -570,6 +573,40 @@ def _kernel_and_halo(w: np.ndarray, axes: list[int], origin, ndim: int, convolut
             raise ValueError("Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
                              "(weights.shape[k]-1) // 2")
     return w, [n // 2 + o if a in axes else 0 for a, (n, o) in enumerate(zip(w.shape, origins))]
+
+
+def nonfinite_complex(input, weights, cvals) -> bool:
+    """Whether a complex image (an array) filtered by real weights holds a NaN or infinity, or
+    reads a non-finite ``cval`` beyond its edges: scipy.ndimage filters such an image's real
+    and imaginary parts apart, so that a NaN in one part leaves the other finite, where complex
+    products carry it into both (NaN x 0 is NaN).
+
+    Examples
+    --------
+    >>> nonfinite_complex(np.array([1 + 1j, complex(np.nan, 1)]), np.ones(3), [0.0])
+    True
+    >>> nonfinite_complex(np.array([1 + 1j]), np.ones(3), [0.0])
+    False
+    """
+    if not isinstance(input, np.ndarray) or input.dtype.kind != "c" or np.iscomplexobj(weights):
+        return False
+    return not all(np.isfinite(c) for c in cvals) or not np.isfinite(input).all()
+
+
+def _filter_by_parts(input, weights, output, mode, cval, origin, axes, method, threads, convolution, progress,
+                     footprint):
+    """`_filter` of a complex image's real and imaginary parts apart, each into its part of
+    the complex output (`nonfinite_complex`), as scipy.ndimage computes them."""
+    out_dtype, out_array = _output(output, input, np.zeros(1))
+    target = out_array if out_array is not None else np.empty(input.shape, out_dtype)
+    if not isinstance(target, np.ndarray):  # a dataset to write: one complex result, then written
+        target[...] = _filter_by_parts(input, weights, None, mode, cval, origin, axes, method, threads,
+                                       convolution, progress, footprint).astype(out_dtype, copy=False)
+        return target
+    for part in (np.real, np.imag):
+        _filter(part(input), weights, part(target), mode, part(cval), origin, axes, method, threads,
+                convolution, progress, footprint=footprint)
+    return target
 
 
 def _source(input):

@@ -82,6 +82,13 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     x = as_dask(input, chunks)
     work, out_dtype, _ = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
                                         convolution, nan, footprint=mask is None)
+    plain = nan == "propagate" and mask is None
+    if x.dtype.kind == "c" and not np.iscomplexobj(weights) and plain and x.size:
+        # the parts apart, as scipy.ndimage filters them (a NaN in one leaves the other finite:
+        # `fftconv.ndimage.filters.nonfinite_complex`; the chunks' values are not known here)
+        parts = [_filter(part(x), weights, None, mode, part(cval), origin, axes, method, threads, None,
+                         convolution) for part in (np.real, np.imag)]
+        return (parts[0] + 1j * parts[1]).astype(out_dtype)
     if mask is not None:  # masked pixels become holes (NaN), lazily, chunk by chunk
         m = as_dask(mask, x.chunks)
         if m.shape != x.shape:
