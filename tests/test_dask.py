@@ -446,3 +446,58 @@ def test_any_chunking_gives_the_in_memory_filter(data):
     tol = 1e-5 if x.dtype == np.float32 else 1e-12
     scale = max(float(np.nanmax(np.abs(x), initial=0)), 1e-30) * float(weights.sum())
     np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), rtol=0, atol=tol * scale)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_any_chunking_gives_the_in_memory_convolution_and_separable_filters(data):
+    """Random chunkings of fftconv.dask's scipy.signal functions (every mode, dtypes, axes)
+    and separable ndimage filters (every mode, a mode per axis, origins): the in-memory answer."""
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.integers(1, 30 if ndim < 3 else 10)) for _ in range(ndim))
+    chunks = tuple(data.draw(st.integers(1, n)) for n in shape)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    dtype = data.draw(st.sampled_from(["float32", "float64", "complex128"]))
+    x = values(rng, shape, dtype)
+    lazy_x = da.from_array(x, chunks=chunks)
+    if data.draw(st.booleans()):
+        name = data.draw(st.sampled_from(["convolve", "correlate", "fftconvolve"]))
+        kernel = values(rng, tuple(data.draw(st.integers(1, n)) for n in shape), dtype)
+        mode = data.draw(st.sampled_from(["full", "same", "valid"]))
+        lazy = getattr(fftconv.dask, name)(lazy_x, kernel, mode)
+        want = getattr(fftconv, name)(x, kernel, mode)
+    else:
+        name = data.draw(st.sampled_from(["gaussian_filter", "uniform_filter", "correlate1d", "sobel",
+                                          "gaussian_laplace"]))
+        mode = data.draw(st.one_of(st.sampled_from(list(MODES)),
+                                   st.tuples(*[st.sampled_from(list(MODES)) for _ in range(ndim)])))
+        args = {"gaussian_filter": (data.draw(st.floats(0.3, 4.0)),),
+                "uniform_filter": (data.draw(st.integers(1, 9)),),
+                "correlate1d": (rng.standard_normal(data.draw(st.integers(1, 9))),), "sobel": (),
+                "gaussian_laplace": (data.draw(st.floats(0.5, 2.0)),)}[name]
+        if name == "correlate1d":
+            mode = mode if isinstance(mode, str) else mode[0]
+        lazy = getattr(fftconv.dask.ndimage, name)(lazy_x, *args, mode=mode)
+        want = getattr(fftconv.ndimage, name)(x, *args, mode=mode)
+    got = lazy.compute(scheduler="synchronous")
+    assert got.shape == want.shape and got.dtype == want.dtype
+    scale = max(float(np.abs(want).max(initial=0)), float(np.abs(x).max(initial=0)), 1e-30)
+    np.testing.assert_allclose(got, want, rtol=0, atol=(1e-5 if dtype == "float32" else 1e-12) * scale)
+
+
+@pytest.mark.parametrize("shapes", [((40,), (1,)), ((12, 9), (1, 1)), ((1,), (1,))])
+@pytest.mark.parametrize("dtype", ["float32", "int16", "complex128"])
+def test_fftconvolve_of_a_one_sample_kernel_is_scipys_product(rng, shapes, dtype):
+    """Every axis of a one-sample kernel broadcasts in fftconvolve: scipy returns ``in1 *
+    in2`` (an int16 pair stays int16). The chunks had planned a transform of no axis and
+    raised IndexError."""
+    import scipy.signal
+
+    (s1, s2) = shapes
+    a = values(rng, s1, dtype) if dtype != "int16" else rng.integers(-9, 9, s1).astype(dtype)
+    b = values(rng, s2, dtype) if dtype != "int16" else rng.integers(-9, 9, s2).astype(dtype)
+    for mode in ("full", "same", "valid"):
+        got = fftconv.dask.fftconvolve(da.from_array(a, chunks=5), b, mode)
+        want = scipy.signal.fftconvolve(a, b, mode)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got.compute(), want)

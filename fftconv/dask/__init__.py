@@ -105,6 +105,8 @@ def _convolve(in1, in2, mode, method, axes, threads, chunks, correlate: bool, ff
             return da.from_array(np.asarray(signal.fftconvolve(np.asarray(x), h, mode, threads=threads)))
         in_memory = signal.correlate if correlate else signal.convolve
         return da.from_array(np.asarray(in_memory(np.asarray(x), h, mode, method, threads=threads)))
+    if fft and h.size == 1:  # every axis broadcasts (fftconvolve's unit axes): scipy's product
+        return x * h.reshape(())  # (an int16 pair stays int16, as scipy's ``in1 * in2``)
     kernel = np.conj(np.flip(h)) if correlate else h  # numpy's correlation: conjugate, flip, convolve
     windows = [output_window(n1, n2, mode) for n1, n2 in zip(x.shape, h.shape)]
     out_chunks = [c if mode == "same" else da.core.normalize_chunks(max(c), (w.length,))[0]
