@@ -116,10 +116,15 @@ def test_signal_convolutions_answer_as_scipys(data):
     if name in ("convolve", "correlate"):
         options = dict(mode=mode, method=data.draw(st.sampled_from(["auto", "direct", "fft"])))
     else:
-        axes = data.draw(st.sampled_from([None] + list(range(ndim))))
+        subsets = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True)
+        axes = data.draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1), subsets))
         options = dict(mode=mode, axes=axes)
         if axes is not None:  # the other axes broadcast: equal lengths, or one of them 1
-            in2 = in2[tuple(slice(0, 1) if a != axes else slice(None) for a in range(ndim))]
+            chosen = {a % ndim for a in ([axes] if isinstance(axes, int) else axes)}
+            for a in set(range(ndim)) - chosen:
+                length = data.draw(st.sampled_from(sorted({1, first[a]})))
+                moved = in2.swapaxes(a, -1)
+                in2 = np.resize(moved, moved.shape[:-1] + (length,)).swapaxes(a, -1)
     want = _outcome(getattr(scipy.signal, name), in1, in2, **options)
     got = _outcome(getattr(fftconv, name), in1, in2, **options)
     low = any(np.dtype(d) in (np.dtype(np.float32),) for d in dtypes)
