@@ -220,3 +220,46 @@ def test_ndimage_filters_answer_as_scipys(data):
     want = _outcome(getattr(scipy.ndimage, name), image, *args, output=output, **kwargs)
     got = _outcome(getattr(fftconv.ndimage, name), image, *args, output=output, **kwargs)
     _assert_same(want, got, np.float32 in (dtype, output), float(np.nanmax(np.abs(image), initial=0)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_holes_filled_as_normalised_sums_of_scipys_filters(data):
+    """``nan='interpolate'`` and ``'fill'`` on random images, kernels, modes, origins, masks
+    and methods: the normalised sums scipy.ndimage gives over the values (holes zeroed) and the
+    weights, extended by the same mode (a finite ``cval`` is a valid pixel, NaN a hole)."""
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.integers(1, 30 if ndim < 3 else 9)) for _ in range(ndim))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    image = rng.standard_normal(shape).astype(dtype)
+    image[rng.random(shape) < data.draw(st.sampled_from([0.0, 0.1, 0.5]))] = np.nan
+    mask = rng.random(shape) < 0.1 if data.draw(st.booleans()) else None
+    kernel = rng.random(tuple(data.draw(st.integers(1, 5)) for _ in range(ndim))) + 0.1  # no weight near 0
+    mode = data.draw(st.sampled_from(NDIMAGE_MODES))
+    cval = data.draw(st.sampled_from([0.0, 2.5, np.nan]))
+    origin = tuple(data.draw(st.integers(-(k // 2), (k - 1) // 2)) for k in kernel.shape)
+    nan = data.draw(st.sampled_from(["interpolate", "fill"]))
+    method = data.draw(st.sampled_from(["auto", "direct", "fft"]))
+    name = data.draw(st.sampled_from(["correlate", "convolve"]))
+    got = getattr(fftconv.ndimage, name)(image, kernel, mode=mode, cval=cval, origin=origin, nan=nan,
+                                         mask=mask, method=method)
+    holes = np.isnan(image) | (mask if mask is not None else False)
+    wide = image.astype(np.float64)
+    reference = getattr(scipy.ndimage, name)
+    if nan == "fill":
+        want = reference(np.where(holes, cval, wide), kernel, mode=mode, cval=cval, origin=origin)
+    else:
+        valid_border = not np.isnan(cval)
+        values = reference(np.where(holes, 0.0, wide), kernel, mode=mode, cval=cval if valid_border else 0.0,
+                           origin=origin)
+        weights = reference((~holes).astype(np.float64), kernel, mode=mode, cval=float(valid_border),
+                            origin=origin)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = np.where(weights > 0.05, values / weights * kernel.sum(), np.nan)
+    assert got.dtype == dtype and got.shape == image.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    finite = np.isfinite(want)
+    scale = max(float(np.abs(want[finite]).max(initial=0)), 1.0)
+    tol = 2e-5 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(got[finite], want[finite], rtol=0, atol=tol * scale)
