@@ -526,6 +526,13 @@ def test_planes_read_from_inside_the_image_in_one_pass(rng, source_dtype, plane_
         monkeypatch.undo()
         np.testing.assert_array_equal(got_v, want_v)
         np.testing.assert_array_equal(got_w, want_w)
+    for region, mask in (([(4, 34), (6, 50)], None), ([(-2, 28), (6, 50)], None)):  # weights less one
+        got_v, got_w = np.empty((30, 44), plane_dtype), np.empty((30, 44), plane_dtype)
+        holes.read_planes(image, mask, region, "constant", 0.0, got_v, got_w, less_one=True)
+        want_v, want_w = np.empty_like(got_v), np.empty_like(got_w)
+        holes.read_planes(image, mask, region, "constant", 0.0, want_v, want_w)
+        np.testing.assert_array_equal(got_v, want_v)
+        np.testing.assert_array_equal(got_w, want_w - 1)
     if plane_dtype == np.float32:
         wide = image.astype(np.float64)
         got_v, got_w = np.empty((30, 44), plane_dtype), np.empty((30, 44), plane_dtype)
@@ -542,6 +549,8 @@ def test_the_compiled_split_refuses_a_source_it_cannot_read(rng):
         holes.float_passes.split(values, weights, np.zeros((3, 5), np.float32))
     with pytest.raises(TypeError, match="last axis must be contiguous"):
         holes.float_passes.split(values, weights, np.zeros((3, 8), np.float32)[:, ::2])
+    with pytest.raises(TypeError, match="less_one needs a source"):
+        holes.float_passes.split(values, weights, None, True)
 
 
 @needs_compiled_planes

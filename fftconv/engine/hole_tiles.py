@@ -88,9 +88,7 @@ class HoleTiles:
 
         def read(tile: tuple[Segment, ...], into: np.ndarray) -> None:
             region = [(a + s.in_start, a + s.in_stop) for a, s in zip(starts, tile)]
-            read_planes(source, mask, region, self.mode, self.cval, *into)
-            if less_one:
-                np.subtract(into[1], 1, out=into[1])
+            read_planes(source, mask, region, self.mode, self.cval, *into, less_one=less_one)
 
         def write(tile: tuple[Segment, ...], sums: np.ndarray) -> None:
             keep = tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)

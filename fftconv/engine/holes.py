@@ -178,11 +178,12 @@ def sum_is_nan(values: np.ndarray) -> bool:
 
 
 def read_planes(source, mask, region: list[tuple[int, int]], mode: str, cval: object, values: np.ndarray,
-                weights: np.ndarray) -> bool:
+                weights: np.ndarray, less_one: bool = False) -> bool:
     """The values (holes zeroed) and weights of ``source`` extended by ``mode`` over
     ``region`` (its extended coordinates) into ``values`` and ``weights``; pixels that
     ``mask`` (None, or an array-like of the source's shape) marks are holes. Returns whether
-    the values are known finite (`split_holes`).
+    the values are known finite (`split_holes`). With ``less_one``, the weights less one (0 at
+    a valid pixel, -1 at a hole: what a border of zeros transforms, `hole_tiles`).
 
     Examples
     --------
@@ -196,11 +197,14 @@ def read_planes(source, mask, region: list[tuple[int, int]], mode: str, cval: ob
     inside = _inside(source, region) if mask is None else None
     if inside is not None and _alike(values, weights) and inside.dtype.itemsize <= values.dtype.itemsize \
             and inside.dtype in COMPILED_DTYPES and _rows_contiguous(inside):
-        return float_passes.split(values, weights, inside)  # read and split in one pass
+        return float_passes.split(values, weights, inside, less_one)  # read and split in one pass
     fill_extended(values, source, region, mode, cval)
     if mask is not None:
         values[read_extended(mask, region, mode, False, BOOL)] = np.nan
-    return split_holes(values, weights)
+    finite = split_holes(values, weights)
+    if less_one:
+        np.subtract(weights, 1, out=weights)
+    return finite
 
 
 def _inside(source, region: list[tuple[int, int]]) -> np.ndarray | None:

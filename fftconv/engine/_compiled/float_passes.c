@@ -9,10 +9,11 @@
  *
  * split(values, weights) -> bool, in place: weights[i] = 0 where values[i] is NaN (a hole), else 1; the
  * holes of values become 0. Returns whether values are then all finite (no inf remained): the
- * sums may skip their own check for NaN and inf. split(values, weights, source) reads the pixels
- * from `source` (its shape, float32 or float64 no wider than values) rather than from values:
- * a transform's buffer filled from the image in the same pass (the copy and the split in place
- * were two passes, 1.2 of a 1024² float64 image's 18 ms on the FFTs).
+ * sums may skip their own check for NaN and inf. split(values, weights, source[, less_one])
+ * reads the pixels from `source` (its shape, float32 or float64 no wider than values) rather
+ * than from values: a transform's buffer filled from the image in the same pass (the copy and
+ * the split in place were two passes, 1.2 of a 1024² float64 image's 18 ms on the FFTs); with
+ * less_one, the weights less one (0 valid, -1 a hole: a border of zeros' weights, `hole_tiles`).
  *
  * divide(numerator, denominator, out, limit, test) -> int: out[i] = numerator[i] /
  * denominator[i] (IEEE: a zero denominator gives inf or NaN, no error), and the number of
@@ -470,21 +471,31 @@ static int get_source(PyObject *object, Py_buffer *view, const Py_buffer *planes
     return source;
 }
 
-CLONES static int f32_split_from(const void *row, float *restrict v, float *restrict w, Py_ssize_t width)
+/* a row split from the source; with less_one its weights less one (0 valid, -1 a hole), taken
+   while the row is in L1 */
+CLONES static int f32_split_from(const void *row, float *restrict v, float *restrict w, Py_ssize_t width,
+                                 int less_one)
 {
-    return f32_split_row(row, 0, v, w, width);
+    int spoilt = f32_split_row(row, 0, v, w, width);
+    if (less_one)
+        for (Py_ssize_t c = 0; c < width; c++) w[c] -= 1.0f;
+    return spoilt;
 }
 
 CLONES static int f64_split_from(const void *row, int wide_in, double *restrict v, double *restrict w,
-                                 Py_ssize_t width)
+                                 Py_ssize_t width, int less_one)
 {
-    return f64_split_row(row, wide_in, v, w, width);
+    int spoilt = f64_split_row(row, wide_in, v, w, width);
+    if (less_one)
+        for (Py_ssize_t c = 0; c < width; c++) w[c] -= 1.0;
+    return spoilt;
 }
 
 static PyObject *py_split(PyObject *self, PyObject *args)
 {
     PyObject *objects[3] = {NULL, NULL, NULL};
-    if (!PyArg_ParseTuple(args, "OO|O", &objects[0], &objects[1], &objects[2])) return NULL;
+    int less_one = 0;
+    if (!PyArg_ParseTuple(args, "OO|Op", &objects[0], &objects[1], &objects[2], &less_one)) return NULL;
     Py_buffer views[3];
     const int writable[2] = {1, 1};
     int kind = get_alike(objects, views, writable, 2);
@@ -498,6 +509,11 @@ static PyObject *py_split(PyObject *self, PyObject *args)
             return NULL;
         }
         count = 3;
+    } else if (less_one) {
+        PyErr_SetString(PyExc_TypeError, "less_one needs a source");
+        PyBuffer_Release(&views[0]);
+        PyBuffer_Release(&views[1]);
+        return NULL;
     }
     int spoilt = 0;
     rows_of r;
@@ -505,9 +521,9 @@ static PyObject *py_split(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     while (next_row(&r)) {
         if (count == 3)
-            spoilt |= kind == 0 ? f32_split_from(r.at[2], (float *)r.at[0], (float *)r.at[1], r.length)
+            spoilt |= kind == 0 ? f32_split_from(r.at[2], (float *)r.at[0], (float *)r.at[1], r.length, less_one)
                                 : f64_split_from(r.at[2], source == 1, (double *)r.at[0], (double *)r.at[1],
-                                                 r.length);
+                                                 r.length, less_one);
         else
             spoilt |= kind == 0 ? f32_split((float *)r.at[0], (float *)r.at[1], r.length)
                                 : f64_split((double *)r.at[0], (double *)r.at[1], r.length);
@@ -710,8 +726,8 @@ static PyObject *py_separable_ring(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"split", py_split, METH_VARARGS,
-     "split(values, weights[, source]) -> all finite: holes (NaN) of values (or of source, read into values) "
-     "zeroed, weights 1 or 0; see the source."},
+     "split(values, weights[, source[, less_one]]) -> all finite: holes (NaN) of values (or of source, read "
+     "into values) zeroed, weights 1 or 0 (0 or -1 with less_one); see the source."},
     {"divide", py_divide, METH_VARARGS,
      "divide(numerator, denominator, out, limit, test) -> outputs with an empty denominator; see the source."},
     {"any_small", py_any_small, METH_VARARGS,
