@@ -500,8 +500,9 @@ def run(job: Job) -> np.ndarray:
     shape = tuple(source.shape)
     target = job.out_array if job.out_array is not None else np.empty(shape, job.out_dtype)
     terms = job.terms
-    if len(terms) <= 1 and not any(terms) and job.combine != "magnitude":
-        # nothing to filter: a copy, as scipy's output[...] = input (a magnitude still squares it)
+    if not terms or (len(terms) == 1 and not terms[0] and job.combine != "magnitude"):
+        # nothing to filter: a copy, as scipy's output[...] = input (a magnitude of an axis it
+        # does not filter still squares and roots it; of no axis, a 0-d image, it is the copy)
         target[...] = np.asarray(source[...] if not isinstance(source, np.ndarray) else source)
         return target
     if (
