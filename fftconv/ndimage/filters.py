@@ -590,7 +590,10 @@ def nonfinite_complex(input, weights, cvals) -> bool:
     """
     if not isinstance(input, np.ndarray) or input.dtype.kind != "c" or np.iscomplexobj(weights):
         return False
-    return not all(np.isfinite(c) for c in cvals) or not np.isfinite(input).all()
+    # a finite sum has no NaN or infinity to carry (one that overflows takes the parts' route: the
+    # same answer); summing makes no temporary, where isfinite's mask is an image of bools
+    with np.errstate(over="ignore", invalid="ignore"):
+        return not all(np.isfinite(c) for c in cvals) or not np.isfinite(input.sum())
 
 
 def _filter_by_parts(input, weights, output, mode, cval, origin, axes, method, threads, convolution, progress,
