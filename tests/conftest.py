@@ -77,6 +77,22 @@ def assert_close(actual, expected, dtype=None, ulps=200.0):
     assert err <= limit, f"max error {err:g} exceeds {limit:g} ({dtype})"
 
 
+#: scipy.ndimage's boundary modes.
+NDIMAGE_MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant",
+                 "grid-wrap"]
+
+
+def random_values(rng, shape, dtype):
+    """Standard normal values of ``dtype`` (integers scaled by 100, unsigned ones made
+    positive, complex ones with an imaginary part)."""
+    data = rng.standard_normal(shape) * (100 if np.dtype(dtype).kind in "iu" else 1)
+    if np.dtype(dtype).kind == "c":
+        data = data + 1j * rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "u":
+        data = np.abs(data)
+    return data.astype(dtype)
+
+
 def outcome(call):
     """(result, None) or (None, the exception) of ``call()``, warnings silenced: what the
     bad-input batteries compare with their oracle's."""

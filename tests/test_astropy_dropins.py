@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import run_peer_tests
+from conftest import outcome, run_peer_tests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,7 +49,6 @@ def test_a_float32_image_is_rounded_band_by_band_not_kept_in_float64(rng, monkey
     of the call's peak heap: 5.1 images, 2.6 now; here, where the passes' kept scratch may be
     made again within the call, 6.2 and 3.6). Bands of 128K outputs, as on a core of 1 MiB
     of L2 (a 2 MiB L2's bands of 256K: 5.2 images)."""
-    import tracemalloc
 
     from fftconv.engine import hole_bands
 
@@ -58,13 +57,7 @@ def test_a_float32_image_is_rounded_band_by_band_not_kept_in_float64(rng, monkey
     image = rng.standard_normal((1024, 1024)).astype(np.float32)
     image[rng.random(image.shape) < 0.02] = np.nan
     kernel = astropy_convolution.Gaussian2DKernel(3).array
-    ours.convolve(image, kernel)  # plans and kept buffers made
-    tracemalloc.start()
-    try:
-        got = ours.convolve(image, kernel)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    got, peak = _second_call_and_its_peak_heap(ours.convolve, image, kernel)
     assert got.dtype == np.float32
     assert peak <= 4.5 * image.nbytes, peak / image.nbytes
 
@@ -102,19 +95,26 @@ def test_convolve_fft_of_a_float32_image_is_astropys_float64_answer(rng, options
     np.testing.assert_array_equal(got, ours.convolve_fft(image.astype(np.float64), kernel, **options))
 
 
-def test_convolve_fft_makes_no_float64_copy_of_a_float32_image(rng):
+def _second_call_and_its_peak_heap(function, image, kernel):
+    """``function(image, kernel)``'s result and the peak of the Python heap during it, once a
+    first call has made the plans and kept buffers."""
     import tracemalloc
 
-    image = rng.standard_normal((512, 512)).astype(np.float32)
-    image[rng.random(image.shape) < 0.02] = np.nan
-    kernel = astropy_convolution.Gaussian2DKernel(3).array
-    ours.convolve_fft(image, kernel)  # plans and kept buffers made
+    function(image, kernel)
     tracemalloc.start()
     try:
-        got = ours.convolve_fft(image, kernel)
+        got = function(image, kernel)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+    return got, peak
+
+
+def test_convolve_fft_makes_no_float64_copy_of_a_float32_image(rng):
+    image = rng.standard_normal((512, 512)).astype(np.float32)
+    image[rng.random(image.shape) < 0.02] = np.nan
+    kernel = astropy_convolution.Gaussian2DKernel(3).array
+    got, peak = _second_call_and_its_peak_heap(ours.convolve_fft, image, kernel)
     # the float64 result, and tiles' scratch; a float64 copy of the image would add 2 images more
     assert peak < got.nbytes + 2 * image.nbytes, peak / image.nbytes
 
@@ -169,16 +169,10 @@ def test_the_drop_ins_never_write_into_their_inputs(function, dtype, infinite):
 
 def _both(theirs, ours_, *args, **kwargs):
     """Each library's result, or the exception it raised (warnings silenced: each warns as it does)."""
-    import warnings
-
     results = []
     for function in (theirs, ours_):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                results.append(function(*args, **kwargs))
-            except Exception as exc:  # noqa: BLE001 - compared below
-                results.append(exc)
+        result, exc = outcome(lambda f=function: f(*args, **kwargs))
+        results.append(exc if exc is not None else result)
     return results
 
 

@@ -422,6 +422,19 @@ def test_a_dataset_gives_the_center_rule_its_own_pixels_band_by_band(rng, monkey
 needs_compiled_planes = pytest.mark.skipif(holes.float_passes is None, reason="float_passes.c not built")
 
 
+def _count_compiled_passes(monkeypatch) -> list[str]:
+    """The names of the compiled passes called from now on (holes.float_passes stood in for)."""
+    calls: list[str] = []
+    real = holes.float_passes
+
+    class Counting:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+    monkeypatch.setattr(holes, "float_passes", Counting())
+    return calls
+
+
 @needs_compiled_planes
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_compiled_split_and_divide_equal_numpys(rng, dtype, monkeypatch):
@@ -460,14 +473,7 @@ def test_the_compiled_passes_run_along_the_rows_of_views(rng, dtype, monkeypatch
     monkeypatch.setattr(holes, "float_passes", None)
     holes.split_holes(want_values, want_weights)
     monkeypatch.undo()
-    calls = []
-    real = holes.float_passes
-
-    class Counting:
-        def __getattr__(self, name):
-            calls.append(name)
-            return getattr(real, name)
-    monkeypatch.setattr(holes, "float_passes", Counting())
+    calls = _count_compiled_passes(monkeypatch)
     assert holes.split_holes(values, weights)
     np.testing.assert_array_equal(values, want_values)
     np.testing.assert_array_equal(weights, want_weights)
@@ -495,14 +501,7 @@ def test_planes_read_from_inside_the_image_in_one_pass(rng, source_dtype, plane_
     buffer = np.full((2, 44, 56), 9, plane_dtype)
     region = [(4, 34), (6, 50)]
     values, weights = buffer[0, 2:32, 3:47], buffer[1, 2:32, 3:47]
-    calls = []
-    real = holes.float_passes
-
-    class Counting:
-        def __getattr__(self, name):
-            calls.append(name)
-            return getattr(real, name)
-    monkeypatch.setattr(holes, "float_passes", Counting())
+    calls = _count_compiled_passes(monkeypatch)
     finite = holes.read_planes(image, None, region, "reflect", 0.0, values, weights)
     monkeypatch.undo()
     assert calls == ["split"]

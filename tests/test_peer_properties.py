@@ -2,30 +2,23 @@
 dtype and shape, or raise the exception type scipy raises (hypothesis draws the arrays and
 every option together, where the parametrised tests vary a few at a time)."""
 
-import warnings
-
 import numpy as np
 import scipy.ndimage
 import scipy.signal
+from conftest import NDIMAGE_MODES, outcome, random_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fftconv
 import fftconv.ndimage
 
-NDIMAGE_MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-constant", "grid-mirror",
-                 "grid-wrap"]
 DTYPES = [np.float32, np.float64, np.complex128, np.int16, np.uint8]
 
 
 def _outcome(function, *args, **kwargs):
-    """The function's result, or the exception it raised (warnings silenced: each warns as it does)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return function(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - compared by the caller
-            return exc
+    """The function's result, or the exception it raised (warnings silenced)."""
+    result, exc = outcome(lambda: function(*args, **kwargs))
+    return exc if exc is not None else result
 
 
 def _layout(data, array):
@@ -41,13 +34,7 @@ def _layout(data, array):
 
 
 def _array(data, shape, dtype, seed):
-    rng = np.random.default_rng(seed)
-    values = rng.standard_normal(shape) * (40 if np.dtype(dtype).kind in "iu" else 1)
-    if np.dtype(dtype).kind == "c":
-        values = values + 1j * rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "u":
-        values = np.abs(values)
-    return values.astype(dtype)
+    return random_values(np.random.default_rng(seed), shape, dtype)
 
 
 def _assert_same(want, got, low_precision: bool, inputs_scale: float = 0.0):

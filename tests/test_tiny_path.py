@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import scipy.signal
-from conftest import assert_close
+from conftest import NDIMAGE_MODES, assert_close
+from conftest import random_values as values
 
 import fftconv
 import fftconv.ndimage
@@ -17,17 +18,6 @@ from fftconv.engine import run, shifted_sums, short_1d, tiny
 
 MODES_2D = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]
-NDIMAGE_MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant",
-                 "grid-wrap"]
-
-
-def values(rng, shape, dtype):
-    data = rng.standard_normal(shape) * (100 if np.dtype(dtype).kind in "iu" else 1)
-    if np.dtype(dtype).kind == "c":
-        data = data + 1j * rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "u":
-        data = np.abs(data)
-    return data.astype(dtype)
 
 
 @pytest.fixture
