@@ -427,9 +427,15 @@ def convolve_fft(
         grid = np.array([scipy.fft.next_fast_len(int(n)) for n in grid])
     _check_size(tuple(grid), item, allow_huge)
     inside = tuple(slice(c - n // 2, c + (n + 1) // 2) for c, n in zip(grid // 2, data.shape))
+    # astropy's sums are in complex_dtype where it pads both the image and the kernel to its
+    # grid; an array it leaves as it is (the image or kernel of the grid's own shape) is its
+    # float64 copy, whose transform makes the product complex128
+    padded = tuple(grid) != tuple(data.shape) and tuple(grid) != tuple(weights.shape)
+    spectrum_dtype = np.dtype(complex_dtype) if padded else np.dtype(np.complex128)
     if return_fft:
-        return _spectrum_product(data, normalized, kernel_scale, grid, inside, fill_value, fftn, unit)
-    real = np.dtype(complex_dtype).type(0).real.dtype
+        product = _spectrum_product(data, normalized, kernel_scale, grid, inside, fill_value, fftn, unit)
+        return product.astype(spectrum_dtype, copy=False)
+    real = spectrum_dtype.type(0).real.dtype
     rule = Holes(
         scale=kernel_scale,
         empty="nan" if min_wt > 0 else "zero",
