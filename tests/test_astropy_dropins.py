@@ -245,6 +245,9 @@ def test_convolve_answers_as_astropys_for_any_options(image, data):
     x = rng.standard_normal(shape).astype(dtype)
     x[rng.random(shape) < holes_fraction] = np.nan
     kernel = rng.random(tuple(data.draw(st.sampled_from([1, 3, 5])) for _ in shape)) + 0.05
+    kernel -= data.draw(st.sampled_from([0.0, 0.0, 0.3]))  # some negative taps
+    if data.draw(st.booleans()):  # a complex image
+        x = x + 1j * rng.standard_normal(shape)
     options = dict(
         boundary=data.draw(st.sampled_from([None, "fill", "extend", "wrap"])),
         fill_value=data.draw(st.sampled_from([0.0, 1.5, np.nan])),
