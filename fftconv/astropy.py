@@ -378,8 +378,9 @@ def convolve_fft(
     'interpolate' divides by the kernel-weighted sum of valid weights (an output whose
     weight is below ``min_wt`` is NaN; with ``min_wt=0``, one whose weight is within
     rounding of zero is 0), 'fill' replaces them by ``fill_value``. ``fftn``/``ifftn`` are
-    used for ``return_fft`` only; ``complex_dtype`` sets the precision of the result (its
-    real part's dtype) and of the size checks.
+    used for ``return_fft`` only; ``complex_dtype`` sets the result's dtype (its real part's)
+    where astropy pads both the image and the kernel to its grid (else float64, as astropy's
+    answer), and the size checks; the sums are float64 whatever it is.
 
     Examples
     --------
