@@ -600,7 +600,7 @@ def _filter_by_parts(input, weights, output, mode, cval, origin, axes, method, t
                      footprint):
     """`_filter` of a complex image's real and imaginary parts apart, each into its part of
     the complex output (`nonfinite_complex`), as scipy.ndimage computes them."""
-    out_dtype, out_array = _output(output, input, np.zeros(1))
+    out_dtype, out_array = _output(output, input, _REAL)
     target = out_array if out_array is not None else np.empty(input.shape, out_dtype)
     if not isinstance(target, np.ndarray):  # a dataset to write: one complex result, then written
         target[...] = _filter_by_parts(input, weights, None, mode, cval, origin, axes, method, threads,
@@ -624,6 +624,10 @@ def _source(input):
         raise UnsupportedDtypeError(f"array type not supported: input has dtype {x.dtype}, which cannot be "
                                     "filtered; pass booleans, integers, floats or complex numbers")
     return x
+
+
+#: A stand-in for real weights where an output dtype is decided (`_output`).
+_REAL = np.zeros(1)
 
 
 def _output(output, x, w: np.ndarray, promote: bool = True):

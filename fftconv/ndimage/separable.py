@@ -21,7 +21,6 @@ stay within float32's rounding of scipy's, and the passes run twice as wide.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import numbers
@@ -39,7 +38,7 @@ from ..kernels import gaussian_1d
 from . import scipy_passes
 from .arguments import NDImageMode, check_axes, check_cval_is_a_number, normalize_sequence
 from .box_sums import box_means, is_long_box
-from .filters import _filter, _output, _source, block_budget, nonfinite_complex, prepare_filter
+from .filters import _REAL, _filter, _output, _source, block_budget, prepare_filter
 
 __all__ = [
     "convolve1d",
@@ -64,8 +63,6 @@ SLAB_BYTES = 4 << 20
 #: read again for every slab).
 SLAB_MIN_ROWS = 8
 SLAB_HALOS = 4
-#: A stand-in for real weights where an output dtype is decided (`filters._output`).
-_REAL = np.zeros(1)
 
 
 @dataclass(frozen=True)
@@ -472,17 +469,6 @@ def _run_in_slabs(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarr
             current = destination
 
 
-def _term_by_parts(source: np.ndarray, passes: tuple[Pass, ...], destination: np.ndarray, job: Job
-                   ) -> np.ndarray:
-    """A term's real taps over a complex ``source``'s real and imaginary parts apart, each
-    into its part of ``destination`` (`fftconv.ndimage.filters.nonfinite_complex`)."""
-    for part in (np.real, np.imag):
-        real_passes = tuple(dataclasses.replace(p, cval=float(part(p.cval))) for p in passes)
-        run(dataclasses.replace(job, source=part(source), terms=[real_passes], combine="one",
-                                out_dtype=part(destination).dtype, out_array=part(destination)))
-    return destination
-
-
 def _slab_buffer(index: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """Slab buffer ``index`` (0 or 1) of ``shape``: kept from call to call in this thread up
     to `SLAB_BYTES` (`fftconv.core.memory.kept_buffer`), larger ones made for the call."""
@@ -514,11 +500,6 @@ def run(job: Job) -> np.ndarray:
     # how many terms begin with each prefix (a pass hashes its taps: skipped for small jobs)
     uses = Counter() if on_scipy else Counter(term[: i + 1] for term in terms for i in range(len(term)))
     shared: dict = {}
-    # scipy's loops filter a complex image's parts apart themselves; the engine's do where a
-    # NaN or infinity would otherwise reach the other part
-    by_parts = not on_scipy and all(p.taps == () or not any(isinstance(t, complex) for t in p.taps)
-                                    for term in terms for p in term) and \
-        nonfinite_complex(source, _REAL, [p.cval for term in terms for p in term])
     for index, passes in enumerate(terms):
         destination = target if index == 0 else _scratch_like(job)
         if not passes:  # a term of no pass: the image itself
@@ -526,8 +507,6 @@ def run(job: Job) -> np.ndarray:
             result = destination
         elif on_scipy:
             result = scipy_passes.run_term(source, passes, destination)
-        elif by_parts and isinstance(destination, np.ndarray):
-            result = _term_by_parts(source, passes, destination, job)
         else:
             result = _run_term(source, passes, destination, job, shared, uses)
         if job.combine == "magnitude":
