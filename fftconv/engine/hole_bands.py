@@ -24,7 +24,7 @@ from ..core import memory
 from ..core.problem import Problem
 from ..planning.plan import Plan
 from . import run, separable_holes
-from .holes import combine_into, marked_pixels, read_planes
+from .holes import combine_into, empty_test, marked_pixels, read_planes
 
 #: Outputs of a band: its values and weights and their two sums cost ~40 bytes an output in
 #: float64, so a 1024² image's working memory is 0.6 images beside the output (9 as one band).
@@ -104,6 +104,9 @@ class HoleBands:
         self.cut = bands(lo, hi, work.halo(len(lo))[0])
         self.kernel_finite = bool(np.isfinite(work.kernel).all())
         self.down_along = separable_holes.factors(work, plan, dtype, hi[-1] - lo[-1])
+        # what each call's bands would work out again: their extended ranges, the empty test
+        self.ranges = [work.extended_ranges(band_lo, band_hi) for band_lo, band_hi in self.cut]
+        self.emptiness = None if self.down_along is None else empty_test(work.kernel, dtype, work.holes)
         self.prepared_for: dict[tuple[int, ...], tuple[Problem, Plan, object]] = {}
 
     def __call__(self, source, mask, output, target: tuple[slice, ...], out_dtype: np.dtype) -> None:
@@ -119,13 +122,12 @@ class HoleBands:
             return
         storage: np.ndarray | None = None
         shared: dict[str, np.ndarray] = {}  # the one-pass route's buffers
-        for band_lo, band_hi in self.cut:
-            ranges = work.extended_ranges(band_lo, band_hi)
+        for (band_lo, band_hi), ranges in zip(self.cut, self.ranges):
             first = [a + t.start - b for a, t, b in zip(band_lo, target, lo)]
             place = tuple(slice(f, f + b - a) for f, a, b in zip(first, band_lo, band_hi))
             if self.down_along is not None and separable_holes.filter_band(
                     source, mask, ranges, band_lo, work, self.down_along, dtype, self.plan.threads, output,
-                    place, out_dtype, shared):
+                    place, out_dtype, shared, self.emptiness):
                 continue
             shape = tuple(b - a for a, b in ranges)
             if storage is None:  # the first band is the largest

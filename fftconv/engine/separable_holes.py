@@ -121,11 +121,13 @@ def buffer_dtype(source, cval: object, dtype: np.dtype) -> np.dtype:
 
 def filter_band(source, mask, ranges: Sequence[tuple[int, int]], band_lo: Sequence[int], work,
                 down_along: tuple[np.ndarray, np.ndarray], dtype: np.dtype, threads: int, output,
-                place: tuple[slice, ...], out_dtype: np.dtype, storage: dict) -> bool:
+                place: tuple[slice, ...], out_dtype: np.dtype, storage: dict,
+                emptiness: tuple[float, int] | None = None) -> bool:
     """Write the normalised filter of one band (``ranges``: its extended coordinates; its
     first output is the source's ``band_lo``) into ``output[place]`` as ``out_dtype``; False
     where the band holds an infinity (nothing useful written: the caller sums it its general
-    way). ``storage``: buffers the bands of a block share.
+    way). ``storage``: buffers the bands of a block share; ``emptiness``: the kernel's
+    `empty_test` where the caller keeps it (a small call's repeated bands: it sums the kernel).
 
     Examples
     --------
@@ -152,7 +154,7 @@ def filter_band(source, mask, ranges: Sequence[tuple[int, int]], band_lo: Sequen
               and (cols <= 1 or target.strides[-1] == target.itemsize))
     result = target if direct else _buffer(storage, "result", (rows, cols), dtype)
     empty = _buffer(storage, "empty", (rows, cols), BOOL)
-    limit, test = empty_test(work.kernel, dtype, work.holes)
+    limit, test = empty_test(work.kernel, dtype, work.holes) if emptiness is None else emptiness
     scale = float(work.holes.scale)
     down, along = down_along
 
