@@ -42,6 +42,16 @@ def no_remembered_routes():
 
 
 @pytest.fixture
+def planned_holes(monkeypatch):
+    """Filters with holes planned from their first call: no signature rents the route without a
+    plan (`fftconv.engine.tiny_holes`), so a test of the engine's planned paths exercises them
+    on small images too."""
+    from fftconv.engine import tiny_holes
+
+    monkeypatch.setattr(tiny_holes, "RENT_SECONDS", 0.0)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(20261124)
 

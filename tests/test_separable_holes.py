@@ -17,7 +17,8 @@ from fftconv.engine import hole_bands, lane, separable_holes
 from fftconv.engine._compiled import float_passes
 from fftconv.engine.holes import Holes
 
-pytestmark = pytest.mark.skipif(float_passes is None, reason="the compiled passes were not built")
+pytestmark = [pytest.mark.skipif(float_passes is None, reason="the compiled passes were not built"),
+              pytest.mark.usefixtures("planned_holes")]  # the planned paths, small images too
 
 MODES = ["reflect", "constant", "nearest", "mirror", "grid-wrap"]
 

@@ -21,6 +21,7 @@ every time.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -54,6 +55,9 @@ _routes: dict[Hashable, tuple[Callable[..., np.ndarray], config.Config]] = {}
 _seen: dict[Hashable, bool] = {}
 #: The remembered signatures whose kernel is over `KERNEL_BYTES`, oldest first.
 _large: list[Hashable] = []
+#: Signatures whose calls took a route without a plan -> the seconds they spent there
+#: (`renting`).
+_rented: dict[Hashable, float] = {}
 
 
 class KernelValues:
@@ -247,8 +251,48 @@ def _leased(key: Hashable, route: Callable[..., np.ndarray], lease: Lease) -> Ca
     return call
 
 
+def renting(key: Hashable, budget: float) -> bool:
+    """Whether a call of signature ``key`` may take a route without a plan: while that
+    signature's calls have spent under ``budget`` seconds there (a ski rental: ``budget``
+    about what planning it costs; `pay` records the time).
+
+    Examples
+    --------
+    >>> renting(("a signature never seen",), 1e-3)
+    True
+    """
+    return _rented.get(key, 0.0) < budget
+
+
+def pay(key: Hashable, seconds: float) -> None:
+    """Record that a call of signature ``key`` spent ``seconds`` on a route without a plan."""
+    if len(_rented) >= SIZE and key not in _rented:
+        _rented.clear()
+    _rented[key] = _rented.get(key, 0.0) + seconds
+
+
+def rent(key: Hashable | None, route: Callable[..., np.ndarray], budget: float) -> None:
+    """Remember ``route`` (one without a plan) for calls of signature ``key`` while they have
+    spent under ``budget`` seconds on it (`renting`); the call that spends the rest forgets it,
+    and the next is planned."""
+    if key is None or not renting(key, budget):
+        return
+
+    def call(*args, **kwargs) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return route(*args, **kwargs)
+        finally:
+            pay(key, time.perf_counter() - started)
+            known = _routes.get(key)
+            if not renting(key, budget) and known is not None and known[0] is call:
+                _routes.pop(key, None)
+    remember(key, call)
+
+
 def clear() -> None:
     """Forget every remembered signature."""
     _routes.clear()
     _seen.clear()
     _large.clear()
+    _rented.clear()

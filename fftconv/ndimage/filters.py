@@ -17,6 +17,7 @@ import dataclasses
 import math
 import operator
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,10 +33,11 @@ from ..core.lines import line_shape, long_axis, moved_back, moved_last, moved_sh
 from ..core.memory import check_fits
 from ..core.messages import shown
 from ..core.problem import NDIMAGE
-from ..engine import lane, tiny
+from ..engine import lane, tiny, tiny_holes
 from ..engine.blocks import (
     DEFAULT_STREAM_BUDGET,
     BlockFilter,
+    extension_dtype,
     filter_in_blocks,
     whole_image_holes_route,
     whole_image_route,
@@ -220,6 +222,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
             route = lane.get(key)
             if route is not None:
                 return route(input, into)
+    entered = time.perf_counter()
     x = _source(input)
     work, out_dtype, out_array = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
                                                 convolution, nan, footprint and mask is None)
@@ -248,6 +251,16 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     limit = config.get().memory_limit
     keyed = key is not None and not work.for_finite_image
     if keyed and limit is None and ndim > 0 and math.prod(x.shape) > 0:
+        unplanned = work.holes is not None and (seen is None or seen.moved is None)
+        if unplanned and lane.renting(key, tiny_holes.RENT_SECONDS):
+            # a small signature's first calls are summed without a plan; then it is planned
+            route = tiny_holes.unplanned_route(x, work, extension_dtype(np.dtype(x.dtype), work), out_dtype)
+            if route is not None:
+                route = route if seen is None else _seen_route(route, seen)
+                result = route(image, given_output)
+                lane.pay(key, time.perf_counter() - entered)
+                lane.rent(key, route, tiny_holes.RENT_SECONDS)
+                return result
         if work.holes is not None:
             route, lease = whole_image_holes_route(x, work, out_dtype)
         else:
