@@ -40,7 +40,7 @@ def _array(data, shape, dtype, seed):
     return random_values(np.random.default_rng(seed), shape, dtype)
 
 
-def _assert_same(want, got, low_precision: bool, inputs_scale: float = 0.0):
+def assert_same_as_scipys(want, got, low_precision: bool, inputs_scale: float = 0.0):
     if isinstance(want, Exception):
         assert isinstance(got, Exception), f"scipy raised {want!r}, fftconv returned"
         assert isinstance(got, type(want)), (want, got)
@@ -89,7 +89,7 @@ def test_ndimage_correlate_and_convolve_answer_as_scipys(data):
     method = data.draw(st.sampled_from(["auto", "direct", "fft"]))  # fftconv's own paths too
     got = _outcome(getattr(fftconv.ndimage, name), image, kernel, **options, method=method)
     low = np.float32 in (dtype, options["output"]) or kernel.dtype == np.float32
-    _assert_same(want, got, low)
+    assert_same_as_scipys(want, got, low)
 
 
 @settings(max_examples=150, deadline=None)
@@ -118,7 +118,7 @@ def test_signal_convolutions_answer_as_scipys(data):
     want = _outcome(getattr(scipy.signal, name), in1, in2, **options)
     got = _outcome(getattr(fftconv, name), in1, in2, **options)
     low = any(np.dtype(d) in (np.dtype(np.float32),) for d in dtypes)
-    _assert_same(want, got, low)
+    assert_same_as_scipys(want, got, low)
 
 
 @settings(max_examples=100, deadline=None)
@@ -142,7 +142,7 @@ def test_convolve2d_and_correlate2d_answer_as_scipys(data):
     if name == "correlate2d" and swapped and not isinstance(want, Exception):
         want = want.conj()  # scipy swaps and only flips back: fftconv gives the correlation (documented)
     low = any(np.dtype(d) == np.float32 for d in dtypes)
-    _assert_same(want, got, low)
+    assert_same_as_scipys(want, got, low)
 
 
 def _mode(data, ndim):
@@ -209,7 +209,8 @@ def test_ndimage_filters_answer_as_scipys(data):
         output = np.float64
     want = _outcome(getattr(scipy.ndimage, name), image, *args, output=output, **kwargs)
     got = _outcome(getattr(fftconv.ndimage, name), image, *args, output=output, **kwargs)
-    _assert_same(want, got, np.float32 in (dtype, output), float(np.nanmax(np.abs(image), initial=0)))
+    assert_same_as_scipys(want, got, np.float32 in (dtype, output),
+                          float(np.nanmax(np.abs(image), initial=0)))
 
 
 @settings(max_examples=100, deadline=None)
@@ -292,6 +293,6 @@ def test_ndimage_output_arrays_are_written_as_scipys(data):
         return
     assert not isinstance(got, Exception), got
     low = np.float32 in (dtype, out_dtype)
-    _assert_same(theirs_out, ours_out, low, float(np.abs(image).max(initial=0)))
+    assert_same_as_scipys(theirs_out, ours_out, low, float(np.abs(image).max(initial=0)))
     if kind != "input":
         np.testing.assert_array_equal(ours_in, image)

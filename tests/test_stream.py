@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import scipy.signal
-from conftest import assert_close
+from conftest import assert_close, outcome, random_values
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from test_holes import assert_close_nan
+from test_peer_properties import assert_same_as_scipys
 
 import fftconv
 import fftconv.ndimage
@@ -234,3 +238,112 @@ def test_folded_taps_read_what_the_long_kernel_reads(rng, mode):
             want = scipy.ndimage.correlate1d(x, w, mode=mode, origin=origin, cval=1.7)
             assert_close(extended @ folded, want, ulps=1000)
 
+
+
+def _random_image(rng, ndim: int, dtype) -> np.ndarray:
+    """Mostly large enough to be cut into blocks by a limit of tens of KiB; some axes of 1-4."""
+    low, high = {1: (5000, 60000), 2: (40, 300), 3: (10, 45)}[ndim]
+    shape = tuple(int(rng.integers(low, high)) if rng.random() < 0.85 else int(rng.integers(1, 5))
+                  for _ in range(ndim))
+    return random_values(rng, shape, dtype)
+
+
+def _as_source(kind: str, image: np.ndarray, tmp_path_factory) -> np.ndarray:
+    if kind == "memmap":
+        path = tmp_path_factory.mktemp("blocks") / "image.npy"
+        np.save(path, image)
+        return np.load(path, mmap_mode="r")
+    if kind == "strided":
+        wide = np.zeros(image.shape[:-1] + (2 * image.shape[-1],), image.dtype)
+        wide[..., ::2] = image
+        return wide[..., ::2]
+    return image
+
+
+LIMITS = [48 << 10, 96 << 10, 256 << 10, 1 << 20]
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_blocks_under_random_limits_answer_as_scipys(data, tmp_path_factory):
+    """Random images (in memory, memmaps, strided views), filters, kernels (rank 1 or not),
+    modes, origins, methods and threads under limits that cut them into blocks: scipy's answer,
+    or a refusal (`MemoryLimitError`) where the limit is too small for any way."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    ndim = data.draw(st.integers(1, 3))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int16, np.complex128]))
+    image = _random_image(rng, ndim, dtype)
+    source = _as_source(data.draw(st.sampled_from(["array", "memmap", "strided"])), image, tmp_path_factory)
+    mode, cval = data.draw(st.sampled_from(MODES)), data.draw(st.sampled_from([0.0, -1.5]))
+    name = data.draw(st.sampled_from(["correlate", "convolve", "gaussian_filter", "uniform_filter",
+                                      "correlate1d", "gaussian_laplace"]))
+    extra: dict = {}
+    if name in ("correlate", "convolve"):
+        shape = (int(rng.integers(1, 300)),) if ndim == 1 else tuple(
+            int(rng.integers(1, 16 if ndim < 3 else 7)) for _ in range(ndim))
+        kernel = rng.standard_normal(shape)
+        if data.draw(st.booleans()):  # rank one: the separable passes may take it
+            kernel = np.ones(shape)
+            for axis, n in enumerate(shape):
+                kernel = kernel * rng.standard_normal(n).reshape((-1,) + (1,) * (ndim - axis - 1))
+        # (scipy's N-d loop reads outside the image where a 'reflect' halo reaches twice its
+        # length: docs/guides/migrating.md; test_ndimage_edges holds those to np.pad)
+        assume(not (mode in ("reflect", "grid-mirror")
+                    and any(2 * n <= k for n, k in zip(image.shape, shape))))
+        args = (kernel,)
+        kwargs = dict(mode=mode, cval=cval, origin=tuple(int(rng.integers(-(k // 2), (k - 1) // 2 + 1))
+                                                          for k in shape))
+        extra = dict(method=data.draw(st.sampled_from(["auto", "direct", "fft", "tiled"])),
+                     threads=data.draw(st.sampled_from([1, 2])))
+    elif name == "correlate1d":
+        args = (rng.standard_normal(int(rng.integers(1, 60))),)
+        kwargs = dict(axis=int(rng.integers(0, ndim)), mode=mode, cval=cval)
+    elif name == "uniform_filter":
+        args, kwargs = (int(rng.integers(1, 40)),), dict(mode=mode, cval=cval)
+    else:
+        args, kwargs = (float(rng.uniform(0.5, 12.0)),), dict(mode=mode, cval=cval)
+    if dtype == np.int16 and name in ("gaussian_filter", "uniform_filter", "gaussian_laplace"):
+        kwargs["output"] = np.float64  # (integer outputs of several passes: docs/guides/migrating.md)
+    want = outcome(lambda: getattr(scipy.ndimage, name)(image, *args, **kwargs))
+    with fftconv.config.override(memory_limit=data.draw(st.sampled_from(LIMITS))):
+        got = outcome(lambda: getattr(fftconv.ndimage, name)(source, *args, **kwargs, **extra))
+    if isinstance(got[1], fftconv.MemoryLimitError):
+        return
+    answer = [result if exc is None else exc for result, exc in (want, got)]
+    assert_same_as_scipys(*answer, dtype == np.float32, float(np.abs(image).max(initial=0)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_holes_in_blocks_under_random_limits_answer_as_the_whole_image(data, tmp_path_factory):
+    """Images with scattered holes and a block of them, masks, kernels, modes, border values
+    (NaN among them), methods and threads under limits that cut them into blocks: the answer
+    of the whole image in memory by its direct sums."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    ndim = data.draw(st.integers(1, 3))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    image = _random_image(rng, ndim, dtype)
+    image[rng.random(image.shape) < data.draw(st.sampled_from([0.0, 0.02, 0.3]))] = np.nan
+    corner = tuple(int(rng.integers(0, n)) for n in image.shape)
+    image[tuple(slice(c, c + int(rng.integers(1, 30))) for c in corner)] = np.nan
+    mask = rng.random(image.shape) < 0.05 if data.draw(st.booleans()) else None
+    source = _as_source(data.draw(st.sampled_from(["array", "memmap"])), image, tmp_path_factory)
+    shape = (int(rng.integers(1, 300)),) if ndim == 1 else tuple(
+        int(rng.integers(1, 16 if ndim < 3 else 7)) for _ in range(ndim))
+    kernel = rng.random(shape) + 0.1
+    options = dict(mode=data.draw(st.sampled_from(MODES)),
+                   cval=data.draw(st.sampled_from([0.0, -1.5, np.nan])),
+                   origin=tuple(int(rng.integers(-(k // 2), (k - 1) // 2 + 1)) for k in shape),
+                   nan=data.draw(st.sampled_from(["interpolate", "fill"])), mask=mask)
+    name = data.draw(st.sampled_from(["correlate", "convolve"]))
+    want = getattr(fftconv.ndimage, name)(image, kernel, **options, method="direct")
+    with fftconv.config.override(memory_limit=data.draw(st.sampled_from(LIMITS))):
+        got = outcome(lambda: getattr(fftconv.ndimage, name)(
+            source, kernel, **options, method=data.draw(st.sampled_from(["auto", "direct", "fft", "tiled"])),
+            threads=data.draw(st.sampled_from([1, 2]))))
+    if isinstance(got[1], fftconv.MemoryLimitError):
+        return
+    assert got[1] is None, got[1]
+    assert got[0].dtype == want.dtype and got[0].shape == want.shape
+    tol = 2e-5 if dtype == np.float32 else 1e-10
+    assert_close_nan(got[0], want, tol)
