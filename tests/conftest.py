@@ -41,14 +41,26 @@ def no_remembered_routes():
     lane.clear()
 
 
-@pytest.fixture
-def planned_holes(monkeypatch):
-    """Filters with holes planned from their first call: no signature rents the route without a
-    plan (`fftconv.engine.tiny_holes`), so a test of the engine's planned paths exercises them
-    on small images too."""
+@pytest.fixture(autouse=True)
+def planned(monkeypatch, request):
+    """Calls planned from their signature's first call: no signature rents a route without a
+    plan (a small filter with holes' `fftconv.engine.tiny_holes`; a separable filter's passes on
+    scipy's loops, `fftconv.ndimage.scipy_passes.rented`), so that a test comparing fftconv's
+    answer with scipy's exercises the engine's paths, not scipy's loops, on small images too.
+    Tests of the rentals ask for `rented_first_calls`."""
+    if "rented_first_calls" in request.fixturenames:
+        return
     from fftconv.engine import tiny_holes
+    from fftconv.ndimage import scipy_passes
 
     monkeypatch.setattr(tiny_holes, "RENT_SECONDS", 0.0)
+    monkeypatch.setattr(scipy_passes, "RENT_SECONDS", 0.0)
+
+
+@pytest.fixture
+def rented_first_calls():
+    """A signature's first calls rent their routes without a plan, as in a user's process
+    (`planned` stands aside)."""
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def test_convolve_fft_equals_astropys_on_images_with_holes(rng, boundary, min_wt
                                      {"boundary": "fill", "psf_pad": False}, {"crop": False},
                                      {"preserve_nan": True}, {"normalize_kernel": False}, {"min_wt": 0.3},
                                      {"boundary": "wrap", "crop": False}, {"dealias": True}])
-def test_convolve_fft_of_a_float32_image_is_astropys_float64_answer(rng, options, planned_holes):
+def test_convolve_fft_of_a_float32_image_is_astropys_float64_answer(rng, options):
     """A float32 image with holes is read as it is into convolve_fft's float64 sums (its float64
     copy, and that copy's pages touched anew, had cost a 1024² call 2-4 ms of 22): astropy's
     float64 answer all the same, on every path."""

@@ -16,6 +16,8 @@ import fftconv.ndimage
 from fftconv.engine import tiny_holes
 
 DTYPES = [np.float32, np.float64, np.complex128, np.int16, np.uint8]
+#: A user's rent of the route without a plan (the autouse fixture `planned` sets it to 0 a test)
+UNPLANNED_RENT = tiny_holes.RENT_SECONDS
 
 
 def _outcome(function, *args, **kwargs):
@@ -233,8 +235,8 @@ def test_holes_filled_as_normalised_sums_of_scipys_filters(data):
     nan = data.draw(st.sampled_from(["interpolate", "fill"]))
     method = data.draw(st.sampled_from(["auto", "direct", "fft"]))
     name = data.draw(st.sampled_from(["correlate", "convolve"]))
-    # a small signature's first calls are summed without a plan (`tiny_holes`); or planned at once
-    rent = data.draw(st.sampled_from([tiny_holes.RENT_SECONDS, 0.0]))
+    # a small signature's first calls summed without a plan (`tiny_holes`), or planned at once
+    rent = data.draw(st.sampled_from([UNPLANNED_RENT, 0.0]))
     with mock.patch.object(tiny_holes, "RENT_SECONDS", rent):
         got = getattr(fftconv.ndimage, name)(image, kernel, mode=mode, cval=cval, origin=origin, nan=nan,
                                              mask=mask, method=method)

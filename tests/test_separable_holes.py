@@ -17,8 +17,7 @@ from fftconv.engine import hole_bands, lane, separable_holes
 from fftconv.engine._compiled import float_passes
 from fftconv.engine.holes import Holes
 
-pytestmark = [pytest.mark.skipif(float_passes is None, reason="the compiled passes were not built"),
-              pytest.mark.usefixtures("planned_holes")]  # the planned paths, small images too
+pytestmark = pytest.mark.skipif(float_passes is None, reason="the compiled passes were not built")
 
 MODES = ["reflect", "constant", "nearest", "mirror", "grid-wrap"]
 

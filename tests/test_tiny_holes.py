@@ -12,6 +12,8 @@ import fftconv.astropy
 import fftconv.ndimage as nd
 from fftconv.engine import run, tiny_holes
 
+pytestmark = pytest.mark.usefixtures("rented_first_calls")
+
 
 def holed(rng, shape):
     image = rng.standard_normal(shape)

@@ -129,7 +129,7 @@ def ndimage_key(input: object, weights: object, output: object, mode: object, cv
     if ... in parts:
         return None
     return ("ndimage", input.shape, input.dtype, weights.shape, weights.dtype, KernelValues(weights), written,
-            mode, cval, *parts, convolution, *_state())
+            mode, cval, *parts, convolution, *state())
 
 
 def signal_key(in1: object, in2: object, mode: object, method: object, axes: object, threads: object,
@@ -151,10 +151,10 @@ def signal_key(in1: object, in2: object, mode: object, method: object, axes: obj
     if ... in parts:
         return None
     return ("signal", in1.shape, in1.dtype, in2.shape, in2.dtype, KernelValues(in2), mode, *parts,
-            correlate, conventions, among, *_state())
+            correlate, conventions, among, *state())
 
 
-def _state() -> tuple[int, int, int]:
+def state() -> tuple[int, int, int]:
     """What else decides a plan: the settings object in force, the registered executors and
     the cost coefficients (a calibration finishing in the background changes them)."""
     return id(config.get()), registry.generation(), calibrate.generation()

@@ -252,11 +252,35 @@ def _meanwhile(name: str, prepare: Callable[[], object], answer: np.ndarray | No
     beside a 4x4 * 2x2 sum's 50)."""
     if answer is not None and shifted_sums.by_loop(image):
         return answer
+    _want(name, prepare)
+    return answer
+
+
+def _want(name: str, prepare: Callable[[], object]) -> None:
+    """Record that a call wanted scipy's module ``name`` before it was `_ready`; the second
+    such call queues its import and ``prepare`` in the background."""
     if name in _WANTED:
         background.submit(("tiny routes", name), functools.partial(_import_and_prepare, name, prepare))
     else:
         _WANTED.add(name)
-    return answer
+
+
+def ndimage_imported() -> bool:
+    """Whether scipy.ndimage is imported (by the caller, or in the background for the tiny
+    routes), so that a call may use its loops now; where it is not, the call is served
+    otherwise (importing it would cost that call 0.15-0.2 s) and the second such call queues
+    the import in the background (`_meanwhile`).
+
+    Examples
+    --------
+    >>> import scipy.ndimage
+    >>> ndimage_imported()
+    True
+    """
+    if "scipy.ndimage" in _READY or "scipy.ndimage" in sys.modules:
+        return True
+    _want("scipy.ndimage", _ndimage_functions)
+    return False
 
 
 def _import_and_prepare(name: str, prepare: Callable[[], object]) -> None:

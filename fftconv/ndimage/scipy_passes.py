@@ -17,12 +17,14 @@ arrays, no method forced, no progress bar asked for and a valid ``threads``.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import config
 from ..core.boundary import MODES
+from ..engine import lane, tiny
 
 if TYPE_CHECKING:
     from .separable import Job, Pass
@@ -33,21 +35,65 @@ if TYPE_CHECKING:
 #: 41 against 73 us), the engine's passes above ~100,000 (a 96x96 Gaussian of sigma 1:
 #: 76 against 150 us); `bench/ndimage_filters.py --everyday` times a grid of such calls.
 SCIPY_LOOP_MACS = 1 << 16
+#: Larger jobs of up to this many samples read by their passes (the image's size times the
+#: passes) run on scipy's loops on their signature's first calls, until those have spent
+#: `RENT_SECONDS` there (`fftconv.engine.lane.renting`); then the engine's passes are planned
+#: for it. Planning a job's passes costs its first call ~2 ms (Intel Xeon, 1 thread, fresh
+#: processes, scipy.ndimage imported: a 256² `gaussian_filter` of sigma 2 took 2.6 ms where
+#: scipy's takes 1.8; a 48² one 1.7 against 0.3), and scipy's loops take 8-14 ns a sample a
+#: pass (1024² images, taps 3-25 and boxes alike: a line's copy and extension dominate).
+RENT_PASS_SAMPLES = 1 << 18
+RENT_SECONDS = 2e-3
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def runs_on_scipy(job: Job) -> bool:
-    """Whether ``job``'s passes run on scipy.ndimage's 1-D loops (see the module docstring).
+    """Whether ``job``'s passes run on scipy.ndimage's 1-D loops (see the module docstring)
+    whatever its signature did before: a small job, once scipy.ndimage is imported.
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import numpy as np, scipy.ndimage
     >>> from fftconv.ndimage.separable import gaussian_filter_job
     >>> runs_on_scipy(gaussian_filter_job(np.zeros((32, 32)), 2.0))
     True
     >>> runs_on_scipy(gaussian_filter_job(np.zeros((32, 32), np.uint8), 2.0))
     False
     """
+    return _macs(job) <= SCIPY_LOOP_MACS and _suits(job)
+
+
+def rented(job: Job) -> Hashable | None:
+    """The signature of ``job`` where it runs on scipy.ndimage's loops as a first call (a
+    job of at most `RENT_PASS_SAMPLES` whose signature's calls have spent under
+    `RENT_SECONDS` there); None where it is planned. The caller records the time (`fftconv.engine.lane.pay`).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.ndimage
+    >>> from fftconv.ndimage.separable import gaussian_filter_job
+    >>> rented(gaussian_filter_job(np.zeros((256, 256)), 2.0)) is not None
+    True
+    >>> rented(gaussian_filter_job(np.zeros((2048, 2048)), 2.0)) is None
+    True
+    """
+    passes = sum(len(term) for term in job.terms)
+    if math.prod(np.shape(job.source)) * passes > RENT_PASS_SAMPLES or not _suits(job):
+        return None
+    out = job.out_array
+    key = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
+           job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads, *lane.state())
+    return key if lane.renting(key, RENT_SECONDS) else None
+
+
+def _macs(job: Job) -> int:
+    """The multiply-adds of ``job``'s passes (a box pass counts two a sample)."""
+    source = job.source
+    return math.prod(np.shape(source)) * sum(2 if p.box else len(p.taps) for term in job.terms for p in term)
+
+
+def _suits(job: Job) -> bool:
+    """Whether scipy's loops sum ``job`` as fftconv does, and scipy.ndimage is imported."""
     source, out = job.source, job.out_array
     if type(source) is not np.ndarray or (out is not None and type(out) is not np.ndarray):
         return False
@@ -57,10 +103,9 @@ def runs_on_scipy(job: Job) -> bool:
         return False
     if not (job.threads is None or (type(job.threads) is int and job.threads > 0)):
         return False  # the engine's path refuses it, with its message
-    passes = [p for term in job.terms for p in term]
-    if source.size * sum(2 if p.box else len(p.taps) for p in passes) > SCIPY_LOOP_MACS:
+    if not all(_agrees(p, source.shape[p.axis]) for term in job.terms for p in term):
         return False
-    return all(_agrees(p, source.shape[p.axis]) for p in passes)
+    return tiny.ndimage_imported()
 
 
 def _agrees(p: Pass, line: int) -> bool:

@@ -26,6 +26,7 @@ import math
 import numbers
 import operator
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.memory import check_fits, kept_buffer
+from ..engine import lane
 from ..engine.blocks import filter_block
 from ..kernels import gaussian_1d
 from . import scipy_passes
@@ -480,8 +482,21 @@ def run(job: Job) -> np.ndarray:
     """Run ``job``: each term's passes in turn (shared prefixes once), combined as scipy
     combines them (a Laplacian's terms summed in the output's dtype, a gradient's squared,
     summed and square-rooted in place), into the output. A small job runs its terms on
-    scipy.ndimage's 1-D loops (`scipy_passes`), without shared prefixes or slabs."""
-    on_scipy = scipy_passes.runs_on_scipy(job)
+    scipy.ndimage's 1-D loops (`scipy_passes`), without shared prefixes or slabs; so does a
+    larger one on its signature's first calls (`scipy_passes.rented`), timed for its rent."""
+    small = scipy_passes.runs_on_scipy(job)
+    rent = None if small else scipy_passes.rented(job)
+    if rent is None:
+        return _run(job, small)
+    started = time.perf_counter()
+    try:
+        return _run(job, True)
+    finally:
+        lane.pay(rent, time.perf_counter() - started)
+
+
+def _run(job: Job, on_scipy: bool) -> np.ndarray:
+    """`run`, its terms on scipy's loops (``on_scipy``) or the engine's passes."""
     source = job.source
     shape = tuple(source.shape)
     target = job.out_array if job.out_array is not None else np.empty(shape, job.out_dtype)
