@@ -124,6 +124,9 @@ def test_the_first_call_timer_refuses_a_case_it_cannot_run_and_times_a_json_one(
         assert "error:" in capsys.readouterr().err
     timed = first_call.main(['["convolve", [64], [3], "same", "float64"]', "scipy", "--loop", "3"])
     assert timed["who"] == "scipy" and 0 < timed["loop_s"] and 0 < timed["first_s"]
+    for who in ("scipy", "fftconv"):  # a filter's second shape holds its parameters
+        timed = first_call.main(['["ndimage.gaussian_filter", [32, 32], [1.5], "reflect", "float64"]', who])
+        assert timed["who"] == who and 0 < timed["second_s"]
 
 
 def test_the_first_call_timer_runs_scipys_side_without_importing_fftconv(tmp_path):

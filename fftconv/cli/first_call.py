@@ -48,7 +48,19 @@ CASES: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], str, str]] = {
     "convolve 4x4 x 2x2 full": ("convolve", (4, 4), (2, 2), "full", "float64"),
     "convolve2d 16x16 x 3x3 same": ("convolve2d", (16, 16), (3, 3), "same", "float64"),
     "ndimage.correlate 16x16 x 3x3": ("ndimage.correlate", (16, 16), (3, 3), "reflect", "float64"),
+    # scipy.ndimage's separable filters: the second shape holds their parameters (sigma, size)
+    "ndimage.gaussian_filter 48x48 sigma 1": ("ndimage.gaussian_filter", (48, 48), (1,), "reflect",
+                                              "float64"),
+    "ndimage.gaussian_filter 256x256 sigma 2": ("ndimage.gaussian_filter", (256, 256), (2,), "reflect",
+                                                "float64"),
+    "ndimage.uniform_filter 512x512 size 5 f32": ("ndimage.uniform_filter", (512, 512), (5,), "nearest",
+                                                  "float32"),
+    "ndimage.laplace 256x256": ("ndimage.laplace", (256, 256), (), "reflect", "float64"),
+    "ndimage.gaussian_filter 2048x2048 sigma 4 f32": ("ndimage.gaussian_filter", (2048, 2048), (4,), "mirror",
+                                                      "float32"),
 }
+#: The functions of `CASES` whose second shape holds their parameters rather than a kernel's.
+FILTERS = ("ndimage.gaussian_filter", "ndimage.uniform_filter", "ndimage.laplace")
 
 #: Cases also timed where the script imported scipy.signal and scipy.ndimage itself before its
 #: first call (as a script that uses both libraries has): the tiny routes then have scipy's
@@ -56,7 +68,8 @@ CASES: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], str, str]] = {
 WITH_SCIPY_IMPORTED: dict[str, str] = {
     f"{case}, scipy imported": case
     for case in ("convolve 4x4 x 2x2 full", "convolve2d 16x16 x 3x3 same", "ndimage.correlate 16x16 x 3x3",
-                 "convolve 600x500 x 41x41 same")
+                 "convolve 600x500 x 41x41 same", "ndimage.gaussian_filter 48x48 sigma 1",
+                 "ndimage.gaussian_filter 256x256 sigma 2", "ndimage.laplace 256x256")
 }
 
 
@@ -101,11 +114,17 @@ def run(case: str, who: str, warm: bool = False, loop: int = 0) -> dict[str, obj
     func = function(name, who)
     rng = np.random.default_rng(0)
     a = rng.standard_normal(shape1).astype(dtype)
-    b = rng.standard_normal(shape2).astype(dtype)
-    if name.startswith("ndimage."):
+    if name in FILTERS:
+        def call():
+            return func(a, *shape2, mode=mode)
+    elif name.startswith("ndimage."):
+        b = rng.standard_normal(shape2).astype(dtype)
+
         def call():
             return func(a, b, mode=mode)
     else:
+        b = rng.standard_normal(shape2).astype(dtype)
+
         def call():
             return func(a, b, mode)
     times = []

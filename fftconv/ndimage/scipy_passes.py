@@ -11,12 +11,16 @@ force because such jobs are only those where the two agree (`runs_on_scipy`): fl
 float64 images into float32 or float64 outputs (integer outputs are snapped by fftconv,
 float16 is filtered by fftconv and refused by scipy), real taps and a real ``cval``, no pass
 longer than its line (those are folded: `fftconv.core.boundary.fold_taps`), in-memory
-arrays, no method forced, no progress bar asked for and a valid ``threads``.
+arrays, no method forced, no progress bar asked for and a valid ``threads``. Until a process
+has imported scipy.ndimage (0.15-0.2 s, which a call must not pay), fftconv's tiny compiled
+loop (`fftconv.engine.shifted_sums`) sums such passes where it sums them as scipy's would,
+and the second such call queues the import in the background (`fftconv.engine.tiny`).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
@@ -24,7 +28,9 @@ import numpy as np
 
 from .. import config
 from ..core.boundary import MODES
-from ..engine import lane, tiny
+from ..engine import lane, shifted_sums, tiny
+from ..engine.footprint import TINY_WEIGHT
+from ..executors.nonfinite import all_finite
 
 if TYPE_CHECKING:
     from .separable import Job, Pass
@@ -93,7 +99,8 @@ def _macs(job: Job) -> int:
 
 
 def _suits(job: Job) -> bool:
-    """Whether scipy's loops sum ``job`` as fftconv does, and scipy.ndimage is imported."""
+    """Whether scipy's loops sum ``job`` as fftconv does, and are at hand: scipy.ndimage is
+    imported, or until it is, fftconv's tiny loop sums every pass as they would (`run_pass`)."""
     source, out = job.source, job.out_array
     if type(source) is not np.ndarray or (out is not None and type(out) is not np.ndarray):
         return False
@@ -105,7 +112,20 @@ def _suits(job: Job) -> bool:
         return False  # the engine's path refuses it, with its message
     if not all(_agrees(p, source.shape[p.axis]) for term in job.terms for p in term):
         return False
-    return tiny.ndimage_imported()
+    return tiny.ndimage_imported() or all(_meanwhile(p, source, job.out_dtype)
+                                          for term in job.terms for p in term)
+
+
+def _meanwhile(p: Pass, source: np.ndarray, out_dtype: np.dtype) -> bool:
+    """Whether fftconv's tiny compiled loop (`shifted_sums.ndimage_sum`) sums pass ``p`` of
+    images like ``source`` as scipy's 1-D loop does, before scipy.ndimage is imported: into
+    the image's own dtype, centred (origin 0), at most `shifted_sums.MOST_TAPS` taps; a zero
+    tap (a derivative's centre), which the loop leaves out where scipy's sums a NaN or an
+    infinity times it, only in a finite image."""
+    if not (shifted_sums.by_loop(source) and source.dtype == out_dtype and p.origin == 0
+            and p.length <= shifted_sums.MOST_TAPS):
+        return False
+    return bool(p.box) or min(map(abs, p.taps)) > TINY_WEIGHT or all_finite(source)
 
 
 def _agrees(p: Pass, line: int) -> bool:
@@ -148,6 +168,12 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
     >>> out
     array([0., 1., 3., 5., 7.])
     """
+    if "scipy.ndimage" not in sys.modules:  # not yet imported: the tiny loop sums it (`_meanwhile`)
+        taps = np.full(p.box, 1.0 / p.box) if p.box else np.asarray(p.taps, np.float64)
+        along = [1] * source.ndim
+        along[p.axis] = p.length
+        target[...] = shifted_sums.ndimage_sum(source, taps.reshape(along), p.mode, p.cval, False)
+        return
     import scipy.ndimage
 
     if p.box:
