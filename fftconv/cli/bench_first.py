@@ -60,7 +60,7 @@ def suite_cases() -> list[str]:
     Examples
     --------
     >>> suite_cases()[-1]
-    'convolve 600x500 x 41x41 same, scipy imported'
+    'ndimage.laplace 256x256, scipy imported'
     """
     return [*CASES, *WITH_SCIPY_IMPORTED]
 
