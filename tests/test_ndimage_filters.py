@@ -304,6 +304,11 @@ def test_a_mid_size_filters_first_calls_run_on_scipys_loops_then_it_is_planned(r
     pass_routes.clear()
     assert_close(nd.gaussian_filter(image, 2.0, mode="nearest"), want)
     assert pass_routes == ["engine"]
+    monkeypatch.setattr(scipy_passes, "RENT_SECONDS", 1e9)  # and however little they cost,
+    small = rng.standard_normal((90, 90))  # a signature rents for its first calls only
+    for _ in range(fftconv.engine.lane.RENTED_CALLS + 1):
+        nd.gaussian_filter(small, 2.0)
+    assert pass_routes[-2:] == ["scipy", "engine"]
     pass_routes.clear()
     large = rng.standard_normal((1024, 1024))  # over RENT_PASS_SAMPLES: planned at once
     assert large.size * 2 > scipy_passes.RENT_PASS_SAMPLES

@@ -54,6 +54,18 @@ def test_the_signature_is_planned_once_its_calls_have_spent_the_rent(rng, plans,
         assert_close_nan(got, want, 1e-12)
 
 
+def test_a_signature_rents_for_its_first_calls_only(rng, plans, monkeypatch):
+    """However little its calls cost, a signature rents for `lane.RENTED_CALLS` calls: a loop
+    settles on its planned route, up to 3x quicker than the rented one."""
+    monkeypatch.setattr(tiny_holes, "RENT_SECONDS", 1e9)
+    image = holed(rng, (40,))
+    for _ in range(fftconv.engine.lane.RENTED_CALLS):
+        nd.correlate(image, np.ones(3), nan="interpolate")
+    assert plans == []
+    nd.correlate(image, np.ones(3), nan="interpolate")
+    assert plans
+
+
 def test_a_forced_method_or_a_large_call_is_planned_from_its_first_call(rng, plans):
     image = holed(rng, (20, 20))
     nd.correlate(image, np.ones((3, 3)), nan="interpolate", method="direct")

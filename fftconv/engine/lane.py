@@ -55,9 +55,13 @@ _routes: dict[Hashable, tuple[Callable[..., np.ndarray], config.Config]] = {}
 _seen: dict[Hashable, bool] = {}
 #: The remembered signatures whose kernel is over `KERNEL_BYTES`, oldest first.
 _large: list[Hashable] = []
-#: Signatures whose calls took a route without a plan -> the seconds they spent there
-#: (`renting`).
-_rented: dict[Hashable, float] = {}
+#: Signatures whose calls took a route without a plan -> [the seconds they spent there, how
+#: many] (`renting`).
+_rented: dict[Hashable, list] = {}
+#: Most calls of a signature that rent a route without a plan: a script's first calls. A
+#: rented route (scipy's loops, or the tiny loop) is about as fast as scipy's own call and a
+#: planned one up to 3x faster, so a loop settles after these whatever they cost.
+RENTED_CALLS = 3
 
 
 class KernelValues:
@@ -253,22 +257,25 @@ def _leased(key: Hashable, route: Callable[..., np.ndarray], lease: Lease) -> Ca
 
 def renting(key: Hashable, budget: float) -> bool:
     """Whether a call of signature ``key`` may take a route without a plan: while that
-    signature's calls have spent under ``budget`` seconds there (a ski rental: ``budget``
-    about what planning it costs; `pay` records the time).
+    signature's calls there have spent under ``budget`` seconds (a ski rental: ``budget``
+    about what planning it costs) and are fewer than `RENTED_CALLS` (`pay` records them).
 
     Examples
     --------
     >>> renting(("a signature never seen",), 1e-3)
     True
     """
-    return _rented.get(key, 0.0) < budget
+    seconds, calls = _rented.get(key, (0.0, 0))
+    return seconds < budget and calls < RENTED_CALLS
 
 
 def pay(key: Hashable, seconds: float) -> None:
     """Record that a call of signature ``key`` spent ``seconds`` on a route without a plan."""
     if len(_rented) >= SIZE and key not in _rented:
         _rented.clear()
-    _rented[key] = _rented.get(key, 0.0) + seconds
+    spent = _rented.setdefault(key, [0.0, 0])
+    spent[0] += seconds
+    spent[1] += 1
 
 
 def rent(key: Hashable | None, route: Callable[..., np.ndarray], budget: float) -> None:

@@ -9,9 +9,10 @@ a plane is summed by the tiny compiled loop (`fftconv.engine.shifted_sums`): the
 extended by its mode and split into values and weights (`read_planes`), both planes
 correlated with the kernel in one call each, and divided as every route divides
 (`combine_into`). A signature rents this route (`fftconv.engine.lane.rent`: its repeats
-skip the arguments' checks as a planned route's do) until its calls have spent `RENT_SECONDS`
-on it, about what planning costs; then it is planned and its route remembered, quicker
-still where the one-pass route serves it.
+skip the arguments' checks as a planned route's do) for its first calls, at most
+`fftconv.engine.lane.RENTED_CALLS` and while they have spent under `RENT_SECONDS` on it,
+about what planning costs; then it is planned and its route remembered, quicker still where
+the one-pass route serves it.
 """
 
 from __future__ import annotations

@@ -42,12 +42,13 @@ if TYPE_CHECKING:
 #: 76 against 150 us); `bench/ndimage_filters.py --everyday` times a grid of such calls.
 SCIPY_LOOP_MACS = 1 << 16
 #: Larger jobs of up to this many samples read by their passes (the image's size times the
-#: passes) run on scipy's loops on their signature's first calls, until those have spent
-#: `RENT_SECONDS` there (`fftconv.engine.lane.renting`); then the engine's passes are planned
-#: for it. Planning a job's passes costs its first call ~2 ms (Intel Xeon, 1 thread, fresh
-#: processes, scipy.ndimage imported: a 256² `gaussian_filter` of sigma 2 took 2.6 ms where
-#: scipy's takes 1.8; a 48² one 1.7 against 0.3), and scipy's loops take 8-14 ns a sample a
-#: pass (1024² images, taps 3-25 and boxes alike: a line's copy and extension dominate).
+#: passes) run on scipy's loops on their signature's first calls, at most
+#: `fftconv.engine.lane.RENTED_CALLS` and while those have spent under `RENT_SECONDS` there
+#: (`fftconv.engine.lane.renting`); then the engine's passes are planned for it. Planning a
+#: job's passes costs its first call ~2 ms (Intel Xeon, 1 thread, fresh processes,
+#: scipy.ndimage imported: a 256² `gaussian_filter` of sigma 2 took 2.6 ms where scipy's takes
+#: 1.8; a 48² one 1.7 against 0.3), and scipy's loops take 8-14 ns a sample a pass (1024²
+#: images, taps 3-25 and boxes alike: a line's copy and extension dominate).
 RENT_PASS_SAMPLES = 1 << 18
 RENT_SECONDS = 2e-3
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
