@@ -45,7 +45,7 @@ def no_remembered_routes():
 def planned(monkeypatch, request):
     """Calls planned from their signature's first call: no signature rents a route without a
     plan (a small filter with holes' `fftconv.engine.tiny_holes`; a separable filter's passes on
-    scipy's loops, `fftconv.ndimage.scipy_passes.rented`), so that a test comparing fftconv's
+    scipy's loops, `fftconv.ndimage.scipy_passes.route`), so that a test comparing fftconv's
     answer with scipy's exercises the engine's paths, not scipy's loops, on small images too.
     Tests of the rentals ask for `rented_first_calls`."""
     if "rented_first_calls" in request.fixturenames:

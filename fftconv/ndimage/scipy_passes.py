@@ -70,27 +70,36 @@ def runs_on_scipy(job: Job) -> bool:
     return _macs(job) <= SCIPY_LOOP_MACS and _suits(job)
 
 
-def rented(job: Job) -> Hashable | None:
-    """The signature of ``job`` where it runs on scipy.ndimage's loops as a first call (a
-    job of at most `RENT_PASS_SAMPLES` whose signature's calls have spent under
-    `RENT_SECONDS` there); None where it is planned. The caller records the time (`fftconv.engine.lane.pay`).
+def route(job: Job) -> tuple[bool, Hashable | None]:
+    """Whether ``job``'s passes run on scipy.ndimage's loops now, and the signature whose rent
+    they take (None: a small job, which always does; or one planned): a larger job of at most
+    `RENT_PASS_SAMPLES` on its signature's first calls (`fftconv.engine.lane.renting`). The
+    caller records a rented call's time (`fftconv.engine.lane.pay`).
 
     Examples
     --------
     >>> import numpy as np, scipy.ndimage
     >>> from fftconv.ndimage.separable import gaussian_filter_job
-    >>> rented(gaussian_filter_job(np.zeros((256, 256)), 2.0)) is not None
+    >>> route(gaussian_filter_job(np.zeros((32, 32)), 2.0))
+    (True, None)
+    >>> route(gaussian_filter_job(np.zeros((256, 256)), 2.0))[1] is not None
     True
-    >>> rented(gaussian_filter_job(np.zeros((2048, 2048)), 2.0)) is None
-    True
+    >>> route(gaussian_filter_job(np.zeros((2048, 2048)), 2.0))
+    (False, None)
     """
-    passes = sum(len(term) for term in job.terms)
-    if math.prod(np.shape(job.source)) * passes > RENT_PASS_SAMPLES or not _suits(job):
-        return None
+    points, passes = math.prod(np.shape(job.source)), [p for term in job.terms for p in term]
+    small = points * sum(2 if p.box else len(p.taps) for p in passes) <= SCIPY_LOOP_MACS
+    if not small and points * len(passes) > RENT_PASS_SAMPLES:
+        return False, None
+    if not _suits(job):
+        return False, None
+    if small:
+        return True, None
     out = job.out_array
+    # (scipy's loops read no setting: the settings' state is not part of the signature)
     key = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
-           job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads, *lane.state())
-    return key if lane.renting(key, RENT_SECONDS) else None
+           job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads)
+    return (True, key) if lane.renting(key, RENT_SECONDS) else (False, None)
 
 
 def _macs(job: Job) -> int:

@@ -483,11 +483,10 @@ def run(job: Job) -> np.ndarray:
     combines them (a Laplacian's terms summed in the output's dtype, a gradient's squared,
     summed and square-rooted in place), into the output. A small job runs its terms on
     scipy.ndimage's 1-D loops (`scipy_passes`), without shared prefixes or slabs; so does a
-    larger one on its signature's first calls (`scipy_passes.rented`), timed for its rent."""
-    small = scipy_passes.runs_on_scipy(job)
-    rent = None if small else scipy_passes.rented(job)
+    larger one on its signature's first calls (`scipy_passes.route`), timed for its rent."""
+    on_scipy, rent = scipy_passes.route(job)
     if rent is None:
-        return _run(job, small)
+        return _run(job, on_scipy)
     started = time.perf_counter()
     try:
         return _run(job, True)
