@@ -346,3 +346,16 @@ def test_a_small_filters_first_call_does_not_import_scipy_ndimage(tmp_path):
     seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
     assert seen["imported"] is False
     assert all(isinstance(e, float) and e < 1e-12 for e in seen["errors"]), seen["errors"]
+
+
+@pytest.mark.parametrize("shape", [(48, 160), (300, 400)])
+def test_a_box_keeps_a_nan_in_its_reach_on_every_route(shape, rented_first_calls):
+    """scipy's running sums carry a NaN along the rest of its line; fftconv's boxes keep it in
+    the outputs whose box holds it, on small images (which scipy's loops sum when finite) and
+    on every call of a signature, rented or planned."""
+    image = np.random.default_rng(0).standard_normal(shape)
+    image[5, 10] = np.nan
+    for _ in range(fftconv.engine.lane.RENTED_CALLS + 2):
+        assert np.isnan(nd.uniform_filter1d(image, 5, axis=1)).sum() == 5
+        assert np.isnan(nd.uniform_filter(image, 5)).sum() == 25
+    assert np.isnan(sn.uniform_filter1d(image, 5, axis=1)).sum() > 5  # (scipy's)

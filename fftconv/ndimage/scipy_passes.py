@@ -120,10 +120,14 @@ def _suits(job: Job) -> bool:
         return False
     if not (job.threads is None or (type(job.threads) is int and job.threads > 0)):
         return False  # the engine's path refuses it, with its message
-    if not all(_agrees(p, source.shape[p.axis]) for term in job.terms for p in term):
+    passes = [p for term in job.terms for p in term]
+    if not all(_agrees(p, source.shape[p.axis]) for p in passes):
         return False
-    return tiny.ndimage_imported() or all(_meanwhile(p, source, job.out_dtype)
-                                          for term in job.terms for p in term)
+    if any(p.box for p in passes) and not all_finite(source):
+        # scipy's running sums carry a NaN or inf on along the rest of its line; fftconv's keep
+        # it in the boxes that hold it (docs/guides/migrating.md), whatever the image's size
+        return False
+    return tiny.ndimage_imported() or all(_meanwhile(p, source, job.out_dtype) for p in passes)
 
 
 def _meanwhile(p: Pass, source: np.ndarray, out_dtype: np.dtype) -> bool:
