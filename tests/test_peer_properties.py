@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 import fftconv
 import fftconv.ndimage
 from fftconv.engine import tiny_holes
+from fftconv.ndimage import scipy_passes
 
 DTYPES = [np.float32, np.float64, np.complex128, np.int16, np.uint8]
-#: A user's rent of the route without a plan (the autouse fixture `planned` sets it to 0 a test)
+#: A user's rents of the routes without a plan (the autouse fixture `planned` sets them to 0 a test)
 UNPLANNED_RENT = tiny_holes.RENT_SECONDS
+UNPLANNED_PASSES_RENT = scipy_passes.RENT_SECONDS
 
 
 def _outcome(function, *args, **kwargs):
@@ -157,7 +159,8 @@ def _mode(data, ndim):
 @given(data=st.data())
 def test_ndimage_filters_answer_as_scipys(data):
     ndim = data.draw(st.integers(0, 3))  # a 0-d image among them
-    shape = tuple(data.draw(st.integers(1, 40 if ndim < 3 else 12)) for _ in range(ndim))
+    shape = tuple(data.draw(st.integers(1, 40 if ndim < 3 else 12)) * data.draw(st.sampled_from([1, 1, 4]))
+                  for _ in range(ndim))  # (some images past the smallest jobs: scipy_passes.route)
     dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int16, np.uint8]))
     image = _array(data, shape, dtype, data.draw(st.integers(0, 2**31 - 1)))
     axis = data.draw(st.integers(-max(ndim, 1), max(ndim, 1) - 1))  # a 0-d image has none: refused
@@ -212,7 +215,10 @@ def test_ndimage_filters_answer_as_scipys(data):
         # pass of a term, -360 where fftconv's -367 is the float answer's truncation)
         output = np.float64
     want = _outcome(getattr(scipy.ndimage, name), image, *args, output=output, **kwargs)
-    got = _outcome(getattr(fftconv.ndimage, name), image, *args, output=output, **kwargs)
+    # a signature's first calls on scipy's loops (`scipy_passes.route`), or planned at once
+    rent = data.draw(st.sampled_from([UNPLANNED_PASSES_RENT, 0.0]))
+    with mock.patch.object(scipy_passes, "RENT_SECONDS", rent):
+        got = _outcome(getattr(fftconv.ndimage, name), image, *args, output=output, **kwargs)
     assert_same_as_scipys(want, got, np.float32 in (dtype, output),
                           float(np.nanmax(np.abs(image), initial=0)))
 

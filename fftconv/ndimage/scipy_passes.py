@@ -89,8 +89,8 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     """
     points, passes = math.prod(np.shape(job.source)), [p for term in job.terms for p in term]
     small = points * sum(2 if p.box else len(p.taps) for p in passes) <= SCIPY_LOOP_MACS
-    if not small and points * len(passes) > RENT_PASS_SAMPLES:
-        return False, None
+    if not small and (points * len(passes) > RENT_PASS_SAMPLES or config.get().memory_limit is not None):
+        return False, None  # (scipy's loops make whole intermediates: a limit is kept by the passes')
     if not _suits(job):
         return False, None
     if small:
