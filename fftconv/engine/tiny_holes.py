@@ -56,7 +56,7 @@ def unplanned_route(x: np.ndarray, work, ext_dtype: np.dtype,
     >>> route(np.array([1.0, np.nan, 3.0, np.nan, 5.0]))
     array([1., 2., 3., 4., 5.])
     """
-    kernel = work.kernel.copy()  # the route's own: the caller's array may change
+    kernel = work.kernel
     if work.method != "auto" or config.forced_method() != "auto":
         return None  # a method asked for is the one that sums
     if (not shifted_sums.by_loop(x) or kernel.ndim != x.ndim or tuple(work.axes) != tuple(range(x.ndim))
@@ -66,6 +66,7 @@ def unplanned_route(x: np.ndarray, work, ext_dtype: np.dtype,
     dtype = compute_dtype_of_holes(ext_dtype)
     if dtype not in shifted_sums.SIGNAL_DTYPES:
         return None
+    kernel = kernel.copy()  # the route's own: the caller's array may change
     shape = tuple(x.shape)
     ranges = work.extended_ranges([0] * len(shape), shape)
     planes_shape = (2,) + tuple(b - a for a, b in ranges)

@@ -87,9 +87,9 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     >>> route(gaussian_filter_job(np.zeros((2048, 2048)), 2.0))
     (False, None)
     """
-    points, passes = math.prod(np.shape(job.source)), [p for term in job.terms for p in term]
-    small = points * sum(2 if p.box else len(p.taps) for p in passes) <= SCIPY_LOOP_MACS
-    if not small and (points * len(passes) > RENT_PASS_SAMPLES or config.get().memory_limit is not None):
+    small = _macs(job) <= SCIPY_LOOP_MACS
+    read = math.prod(np.shape(job.source)) * sum(len(term) for term in job.terms)
+    if not small and (read > RENT_PASS_SAMPLES or config.get().memory_limit is not None):
         return False, None  # (scipy's loops make whole intermediates: a limit is kept by the passes')
     if not _suits(job):
         return False, None
