@@ -1,6 +1,7 @@
 """Versions of installed distributions, read without importing them or importlib.metadata:
 keys of caches (calibration) need them in the first call of a process, where importing
-scipy costs ~8 ms and importlib.metadata ~5-25 ms."""
+scipy costs ~8 ms and importlib.metadata ~5-25 ms; and modules already imported, for calls
+that use one only when it is (`imported`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,25 @@ import functools
 import importlib.util
 import os
 import sys
+from types import ModuleType
+
+
+def imported(name: str) -> ModuleType | None:
+    """The module ``name`` where the process has imported it, else None; None too while a
+    thread (the background's import of scipy's modules for the tiny routes) is still running
+    its body: ``sys.modules`` holds it from the start, its attributes come one by one
+    (``numpy.ma`` without ``MaskedArray`` had failed a filter called meanwhile).
+
+    Examples
+    --------
+    >>> import numpy
+    >>> imported("numpy") is numpy, imported("a module never imported")
+    (True, None)
+    """
+    module = sys.modules.get(name)
+    if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return None
+    return module
 
 
 @functools.cache

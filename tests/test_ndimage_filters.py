@@ -359,3 +359,19 @@ def test_a_box_keeps_a_nan_in_its_reach_on_every_route(shape, rented_first_calls
         assert np.isnan(nd.uniform_filter1d(image, 5, axis=1)).sum() == 5
         assert np.isnan(nd.uniform_filter(image, 5)).sum() == 25
     assert np.isnan(sn.uniform_filter1d(image, 5, axis=1)).sum() > 5  # (scipy's)
+
+
+def test_filters_called_while_the_background_imports_scipy_ndimage(tmp_path):
+    """The second small filter of a process without scipy.ndimage queues its import in the
+    background; calls made meanwhile had met ``numpy.ma`` half imported (its name in
+    ``sys.modules``, ``MaskedArray`` not yet defined) and raised AttributeError. A module
+    still being imported counts as not imported (`fftconv.installed.imported`)."""
+    from test_first_calls import fresh_process_output
+
+    script = ("import numpy as np, fftconv.ndimage as nd\n"
+              "x = np.arange(256 * 256, dtype=float).reshape(256, 256) % 11\n"
+              "for _ in range(300):\n"
+              "    got = nd.uniform_filter(x, 5)\n"
+              "import scipy.ndimage\n"
+              "print(float(abs(got - scipy.ndimage.uniform_filter(x, 5)).max()))\n")
+    assert float(fresh_process_output(script, tmp_path).splitlines()[-1]) < 1e-12

@@ -54,7 +54,6 @@ import importlib
 import itertools
 import math
 import operator
-import sys
 import time
 from collections.abc import Callable
 
@@ -64,6 +63,7 @@ from .. import background, config
 from ..core.boundary import MODES
 from ..executors.fft_lengths import next_fast_length
 from ..executors.spectral import PRECISE_POINTS
+from ..installed import imported
 from . import shifted_sums, short_1d
 
 #: Most multiply-adds a 1-D `convolve` call hands to ``numpy.convolve`` (0.1-0.3 ns each; the
@@ -277,7 +277,7 @@ def ndimage_imported() -> bool:
     >>> ndimage_imported()
     True
     """
-    if "scipy.ndimage" in _READY or "scipy.ndimage" in sys.modules:
+    if "scipy.ndimage" in _READY or imported("scipy.ndimage") is not None:
         return True
     _want("scipy.ndimage", _ndimage_functions)
     return False
@@ -578,7 +578,7 @@ def _fft_convolve(a: np.ndarray, b: np.ndarray, sizes: list[int], window: tuple[
     >>> _fft_convolve(np.arange(4, dtype=np.float32), np.ones(2, np.float32), [8], (slice(0, 5),)).round(5)
     array([0., 1., 3., 5., 3.], dtype=float32)
     """
-    fft = np.fft if a.ndim == 1 else sys.modules.get("scipy.fft") or np.fft
+    fft = np.fft if a.ndim == 1 else imported("scipy.fft") or np.fft
     forward, inverse = (fft.rfftn, fft.irfftn) if a.dtype.kind == "f" else (fft.fftn, fft.ifftn)
     every = tuple(range(a.ndim))
     single = a.dtype in _SINGLE

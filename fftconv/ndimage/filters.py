@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
-import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -48,6 +47,7 @@ from ..engine.holes import compute_dtype as compute_dtype_of_holes
 from ..executors.direct_box import box_value
 from ..executors.nonfinite import all_finite
 from ..executors.registry import check_method
+from ..installed import imported
 from .arguments import NDImageMode, check_axes, check_cval_is_a_number, normalize_sequence
 
 __all__ = ["NAN_TREATMENTS", "convolve", "correlate", "filter_holes", "prepare_filter"]
@@ -147,7 +147,7 @@ def _masked_array(value: object) -> bool:
     >>> _masked_array(np.ma.masked_invalid([1.0, np.nan])), _masked_array(np.ones(2))
     (True, False)
     """
-    ma = sys.modules.get("numpy.ma")
+    ma = imported("numpy.ma")
     return ma is not None and isinstance(value, ma.MaskedArray)
 
 

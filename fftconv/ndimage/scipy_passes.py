@@ -20,7 +20,6 @@ and the second such call queues the import in the background (`fftconv.engine.ti
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
@@ -31,6 +30,7 @@ from ..core.boundary import MODES
 from ..engine import lane, shifted_sums, tiny
 from ..engine.footprint import TINY_WEIGHT
 from ..executors.nonfinite import all_finite
+from ..installed import imported
 
 if TYPE_CHECKING:
     from .separable import Job, Pass
@@ -182,7 +182,7 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
     >>> out
     array([0., 1., 3., 5., 7.])
     """
-    if "scipy.ndimage" not in sys.modules:  # not yet imported: the tiny loop sums it (`_meanwhile`)
+    if imported("scipy.ndimage") is None:  # not (yet) imported: the tiny loop sums it (`_meanwhile`)
         taps = np.full(p.box, 1.0 / p.box) if p.box else np.asarray(p.taps, np.float64)
         along = [1] * source.ndim
         along[p.axis] = p.length
