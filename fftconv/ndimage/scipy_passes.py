@@ -91,15 +91,15 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     read = math.prod(np.shape(job.source)) * sum(len(term) for term in job.terms)
     if not small and (read > RENT_PASS_SAMPLES or config.get().memory_limit is not None):
         return False, None  # (scipy's loops make whole intermediates: a limit is kept by the passes')
-    if not _suits(job):
-        return False, None
     if small:
-        return True, None
+        return _suits(job), None
     out = job.out_array
     # (scipy's loops read no setting: the settings' state is not part of the signature)
     key = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
            job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads)
-    return (True, key) if lane.renting(key, RENT_SECONDS) else (False, None)
+    # the rent first: once spent, a planned call checks nothing more (a box job's test for
+    # non-finite values reads the whole image)
+    return (True, key) if lane.renting(key, RENT_SECONDS) and _suits(job) else (False, None)
 
 
 def _macs(job: Job) -> int:
