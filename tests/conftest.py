@@ -104,6 +104,14 @@ NDIMAGE_MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirro
                  "grid-wrap"]
 
 
+def strided_copy(array: np.ndarray) -> np.ndarray:
+    """``array``'s values in a view of every other sample of a larger array's last axis (a
+    layout no C-contiguous path can take)."""
+    wide = np.zeros(array.shape[:-1] + (2 * array.shape[-1],), array.dtype)
+    wide[..., ::2] = array
+    return wide[..., ::2]
+
+
 def random_values(rng, shape, dtype):
     """Standard normal values of ``dtype`` (integers scaled by 100, unsigned ones made
     positive, complex ones with an imaginary part)."""

@@ -7,7 +7,7 @@ from unittest import mock
 import numpy as np
 import scipy.ndimage
 import scipy.signal
-from conftest import NDIMAGE_MODES, outcome, random_values
+from conftest import NDIMAGE_MODES, outcome, random_values, strided_copy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,9 +34,7 @@ def _layout(data, array):
     if kind == "swapped" and array.dtype.itemsize > 1:
         return array.astype(array.dtype.newbyteorder(">"))
     if kind == "strided" and array.ndim:
-        wide = np.zeros(array.shape[:-1] + (2 * array.shape[-1],), array.dtype)
-        wide[..., ::2] = array
-        return wide[..., ::2]
+        return strided_copy(array)
     return array
 
 

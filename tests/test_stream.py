@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import scipy.signal
-from conftest import assert_close, outcome, random_values
+from conftest import assert_close, outcome, random_values, strided_copy
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from test_holes import assert_close_nan
@@ -254,9 +254,7 @@ def _as_source(kind: str, image: np.ndarray, tmp_path_factory) -> np.ndarray:
         np.save(path, image)
         return np.load(path, mmap_mode="r")
     if kind == "strided":
-        wide = np.zeros(image.shape[:-1] + (2 * image.shape[-1],), image.dtype)
-        wide[..., ::2] = image
-        return wide[..., ::2]
+        return strided_copy(image)
     return image
 
 
