@@ -502,7 +502,9 @@ def test_a_settled_trial_hands_back_its_losers_transform_buffers(rng, monkeypatc
     monkeypatch.setattr(run, "_release_losers", lambda kept: (settled.append(kept), release(kept)))
     # no route an earlier test left in the lane for this signature serves its calls instead
     fftconv.release_memory()
-    with fftconv.config.override(threads=1):
+    # plans measured inside the calls: the trial settles without waiting on the background
+    # thread, which in the whole suite still holds earlier tests' sizes (41 s of waiting)
+    with fftconv.config.override(threads=1, planner_effort="measure"):
         for _ in range(600):
             got = fftconv.convolve(a, b, "same")
             if settled:
