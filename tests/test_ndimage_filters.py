@@ -375,3 +375,130 @@ def test_filters_called_while_the_background_imports_scipy_ndimage(tmp_path):
               "import scipy.ndimage\n"
               "print(float(abs(got - scipy.ndimage.uniform_filter(x, 5)).max()))\n")
     assert float(fresh_process_output(script, tmp_path).splitlines()[-1]) < 1e-12
+
+
+@pytest.fixture
+def no_job(monkeypatch):
+    """Fails any call that builds a separable job's run (the quick 1-D path builds none)."""
+    ran: list = []
+    real = separable.run
+    monkeypatch.setattr(separable, "run", lambda job: ran.append(job.name) or real(job))
+    return ran
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_small_1d_filters_go_straight_to_scipys_loop_with_scipys_answer(rng, dtype, no_job):
+    """A small plain call of a 1-D filter is summed by scipy's probed loop before any job is
+    built (the job's building and checks had cost a 48x160 float64 `uniform_filter1d` ~20 us
+    beside the loop's 15): scipy's bits (a Gaussian's taps are fftconv's), every mode, axis
+    and origin."""
+    from fftconv.engine import ndimage_1d_loops
+
+    assert ndimage_1d_loops.ready()  # probed with the tiny routes' preparation (conftest)
+    x = (rng.standard_normal((9, 14)) * 3).astype(dtype)
+    taps = rng.standard_normal(4)
+    for mode in MODES:
+        for axis in (0, 1, -1):
+            calls = [
+                ("uniform_filter1d", (x, 4), {"axis": axis, "mode": mode, "origin": -2, "cval": 1.5}),
+                ("uniform_filter1d", (x, 1), {"axis": axis, "mode": mode}),
+                ("correlate1d", (x, taps), {"axis": axis, "mode": mode, "origin": 1, "cval": 2}),
+                ("convolve1d", (x, taps[:3]), {"axis": axis, "mode": mode, "origin": -1}),
+                ("convolve1d", (x, [1, 0, -1, 2]), {"axis": axis, "mode": mode}),
+                ("gaussian_filter1d", (x, 1.3), {"axis": axis, "mode": mode, "order": 1, "truncate": 3.0}),
+                ("gaussian_filter1d", (x, 2), {"axis": axis, "mode": mode, "truncate": 1.0}),
+            ]
+            for name, args, kwargs in calls:
+                got, want = getattr(nd, name)(*args, **kwargs), getattr(sn, name)(*args, **kwargs)
+                assert got.dtype == want.dtype, (name, mode, axis)
+                if name == "gaussian_filter1d":  # fftconv samples the Gaussian itself: its last bits
+                    assert_close(got, want, ulps=64)
+                else:
+                    np.testing.assert_array_equal(got, want, err_msg=f"{name} {mode} {axis}")
+    assert no_job == []
+
+
+def test_a_1d_filter_call_the_quick_path_cannot_answer_as_fftconv_does_runs_the_full_path(rng, no_job):
+    """Outputs given, holes a box would carry along its line, forced methods, integer or
+    float16 images, passes longer than their line, complex or long weights, and arguments
+    scipy refuses all take the job's path (which checks them as scipy does)."""
+    x = rng.standard_normal((9, 14))
+    holed = x.copy()
+    holed[3, 4] = np.nan
+    full = [
+        ("uniform_filter1d", (x, 3), {"output": np.float32}),
+        ("uniform_filter1d", (holed, 3), {}),
+        ("uniform_filter1d", (x, 3), {"method": "direct"}),
+        ("uniform_filter1d", (x.astype(np.int16), 3), {}),
+        ("uniform_filter1d", (x, 20), {"axis": 0}),
+        ("correlate1d", (x, [1.0, 2j]), {}),
+        ("correlate1d", (x.astype(np.float16), [1.0, 2.0]), {}),
+        ("correlate1d", (x, np.ones(70)), {"axis": 0}),
+        ("gaussian_filter1d", (x, 3.0), {"axis": 0}),  # 25 taps over 9 samples: folded
+        ("gaussian_filter1d", (x, 1.0), {"threads": 1}),
+    ]
+    for name, args, kwargs in full:
+        no_job.clear()
+        got = getattr(nd, name)(*args, **kwargs)
+        assert no_job == [name], name
+        if name == "uniform_filter1d" and args[0] is holed:
+            assert np.isnan(got).sum() == 3  # in its boxes only (scipy's carries it on)
+        elif args[0].dtype != np.float16:
+            scipy_kwargs = {k: v for k, v in kwargs.items() if k not in ("method", "threads")}
+            assert_close(got, getattr(sn, name)(*args, **scipy_kwargs), ulps=64)
+    for name, args, kwargs, error in [
+        ("uniform_filter1d", (x, 3), {"origin": 2}, ValueError),
+        ("correlate1d", (x, [1.0, 2.0]), {"origin": 1}, ValueError),
+        ("correlate1d", (x, [1.0, 2.0]), {"axis": 2}, np.exceptions.AxisError),
+        ("gaussian_filter1d", (x, 1.0), {"mode": "wrong"}, RuntimeError),
+    ]:
+        with pytest.raises(error):
+            getattr(sn, name)(*args, **kwargs)
+        with pytest.raises(error):
+            getattr(nd, name)(*args, **kwargs)
+
+
+def test_scipys_private_1d_loops_serve_only_once_a_probe_found_them_answering_as_the_public_ones(
+        rng, monkeypatch):
+    from fftconv.engine import ndimage_1d_loops
+
+    monkeypatch.setattr(ndimage_1d_loops, "_probed", [])
+    assert not ndimage_1d_loops.ready()  # not probed: the public functions serve
+    public = sn.uniform_filter1d
+
+    def wrap_apart(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+        # a scipy whose public function reads mode 'wrap' otherwise than its loop
+        out = public(input, size, axis, output, mode, cval, origin)
+        if mode == "wrap" and size > 1:
+            np.moveaxis(out, axis, 0)[0] += 1.0
+        return out
+
+    monkeypatch.setattr(sn, "uniform_filter1d", wrap_apart)
+    ndimage_1d_loops.probe()
+    assert not ndimage_1d_loops.ready()
+    x = rng.standard_normal((9, 14))
+    np.testing.assert_array_equal(nd.uniform_filter1d(x, 5, mode="wrap"), wrap_apart(x, 5, mode="wrap"))
+    monkeypatch.setattr(sn, "uniform_filter1d", public)
+    monkeypatch.setattr(ndimage_1d_loops, "_probed", [])
+    ndimage_1d_loops.probe()
+    assert ndimage_1d_loops.ready()
+    np.testing.assert_array_equal(nd.uniform_filter1d(x, 5, mode="wrap"), public(x, 5, mode="wrap"))
+
+
+def test_the_compiled_finite_test_finds_nan_and_infinities_anywhere():
+    from fftconv.engine._compiled import float_passes
+
+    if float_passes is None:
+        pytest.skip("float_passes.c not built")
+    for dtype in (np.float32, np.float64):
+        x = np.zeros((5, 33), dtype)
+        assert float_passes.finite(x) and float_passes.finite(x[:, 3:]) and float_passes.finite(x[::2])
+        for bad in (np.nan, np.inf, -np.inf):
+            for at in ((0, 0), (4, 32), (2, 17)):
+                y = x.copy()
+                y[at] = bad
+                assert not float_passes.finite(y), (bad, at)
+                assert scipy_passes._finite(y.T) is False  # the strided layout: NumPy's test
+        assert float_passes.finite(np.zeros((0, 3), dtype)) and float_passes.finite(np.array(1.0, dtype))
+    with pytest.raises(TypeError):
+        float_passes.finite(np.zeros(3, np.int32))

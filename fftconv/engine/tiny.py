@@ -64,7 +64,7 @@ from ..core.boundary import MODES
 from ..executors.fft_lengths import next_fast_length
 from ..executors.spectral import PRECISE_POINTS
 from ..installed import imported
-from . import shifted_sums, short_1d
+from . import ndimage_1d_loops, shifted_sums, short_1d
 
 #: Most multiply-adds a 1-D `convolve` call hands to ``numpy.convolve`` (0.1-0.3 ns each; the
 #: pipeline costs ~12 us: 605 * 77 'valid' float32, 40,733 multiply-adds, took 7.5 us in
@@ -277,10 +277,10 @@ def ndimage_imported() -> bool:
     >>> ndimage_imported()
     True
     """
-    if "scipy.ndimage" in _READY or imported("scipy.ndimage") is not None:
+    if "scipy.ndimage" in _READY:
         return True
-    _want("scipy.ndimage", _ndimage_functions)
-    return False
+    _want("scipy.ndimage", _ndimage_functions)  # imported by the caller: its probes, in the background
+    return imported("scipy.ndimage") is not None
 
 
 def _import_and_prepare(name: str, prepare: Callable[[], object]) -> None:
@@ -956,6 +956,7 @@ def _ndimage_functions() -> None:
         import scipy.ndimage
 
         _ndimage.extend((scipy.ndimage.correlate, scipy.ndimage.convolve, _scipy_ndimage_loop()))
+    ndimage_1d_loops.probe()  # the separable filters' passes (`fftconv.ndimage.scipy_passes`)
 
 
 def _probe_signal_loops() -> None:

@@ -27,7 +27,8 @@ import numpy as np
 
 from .. import config
 from ..core.boundary import MODES
-from ..engine import lane, shifted_sums, tiny
+from ..engine import lane, ndimage_1d_loops, shifted_sums, tiny
+from ..engine._compiled import float_passes
 from ..engine.footprint import TINY_WEIGHT
 from ..executors.nonfinite import all_finite
 from ..installed import imported
@@ -123,11 +124,19 @@ def _suits(job: Job) -> bool:
     passes = [p for term in job.terms for p in term]
     if not all(_agrees(p, source.shape[p.axis]) for p in passes):
         return False
-    if any(p.box for p in passes) and not all_finite(source):
+    if any(p.box for p in passes) and not _finite(source):
         # scipy's running sums carry a NaN or inf on along the rest of its line; fftconv's keep
         # it in the boxes that hold it (docs/guides/migrating.md), whatever the image's size
         return False
     return tiny.ndimage_imported() or all(_meanwhile(p, source, job.out_dtype) for p in passes)
+
+
+def _finite(a: np.ndarray) -> bool:
+    """Whether every value of a float32 or float64 image is finite: the compiled pass where it
+    reads the image (its last axis contiguous), else `all_finite`."""
+    if float_passes is not None and (a.ndim == 0 or a.shape[-1] <= 1 or a.strides[-1] == a.itemsize):
+        return float_passes.finite(a)
+    return all_finite(a)
 
 
 def _meanwhile(p: Pass, source: np.ndarray, out_dtype: np.dtype) -> bool:
@@ -188,10 +197,106 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
         along[p.axis] = p.length
         target[...] = shifted_sums.ndimage_sum(source, taps.reshape(along), p.mode, p.cval, False)
         return
-    import scipy.ndimage
-
     if p.box:
-        scipy.ndimage.uniform_filter1d(source, p.box, p.axis, target, p.mode, p.cval, p.origin)
+        ndimage_1d_loops.uniform_filter1d(source, p.box, p.axis, target, p.mode, p.cval, p.origin)
     else:
-        scipy.ndimage.correlate1d(source, np.asarray(p.taps, np.float64), p.axis, target, p.mode, p.cval,
-                                  p.origin)
+        ndimage_1d_loops.correlate1d(source, np.asarray(p.taps, np.float64), p.axis, target, p.mode, p.cval,
+                                     p.origin)
+
+
+# ---- a 1-D filter's small call, straight to scipy's loop ---------------------------------------
+
+
+def quick_box(input: object, size: object, axis: object, output: object, mode: object, cval: object,
+              origin: object, method: object, threads: object, progress: object) -> np.ndarray | None:
+    """`fftconv.ndimage.uniform_filter1d` of a small plain call (`_plain_axis`) of a finite
+    image, summed at once by scipy's probed loop (`fftconv.engine.ndimage_1d_loops`) with no
+    job built: the job's building and checks had cost a 48x160 float64 call ~20 us beside the
+    loop's 15 (Intel Xeon); None for any other call, which the full path serves (and checks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.engine import ndimage_1d_loops
+    >>> ndimage_1d_loops.probe()
+    >>> quick_box(np.arange(5.0), 3, -1, None, "nearest", 0.0, 0, "auto", None, False)
+    array([0.33333333, 1.        , 2.        , 3.        , 3.66666667])
+    """
+    if type(size) is not int:
+        return None
+    at = _plain_axis(input, size, 2, axis, output, mode, cval, origin, method, threads, progress)
+    if at is None or not _finite(input):  # a NaN stays in its boxes: the full path's rule
+        return None
+    out = np.empty(input.shape, input.dtype)  # type: ignore[union-attr]
+    ndimage_1d_loops.uniform_filter1d(input, size, at, out, mode, cval, origin)  # type: ignore[arg-type]
+    return out
+
+
+def quick_taps(input: object, taps: np.ndarray, axis: object, output: object, mode: object, cval: object,
+               origin: object, method: object, threads: object, progress: object) -> np.ndarray | None:
+    """A correlation of a small plain call (`_plain_axis`) with ``taps`` (1-D float64,
+    contiguous) summed at once by scipy's probed loop, as `quick_box`; None for any other call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.engine import ndimage_1d_loops
+    >>> ndimage_1d_loops.probe()
+    >>> quick_taps(np.arange(4.0), np.array([1.0, 2.0, 1.0]), 0, None, "nearest", 0.0, 0, "auto", None, False)
+    array([ 1.,  4.,  8., 11.])
+    """
+    at = _plain_axis(input, len(taps), len(taps), axis, output, mode, cval, origin, method, threads, progress)
+    if at is None:
+        return None
+    out = np.empty(input.shape, input.dtype)  # type: ignore[union-attr]
+    ndimage_1d_loops.correlate1d(input, taps, at, out, mode, cval, origin)  # type: ignore[arg-type]
+    return out
+
+
+def plain_taps(weights: object, origin: object, convolution: bool) -> tuple[np.ndarray, int] | None:
+    """``weights`` as scipy's correlation loop takes them (1-D float64, contiguous; reversed
+    for a convolution, its origin mirrored as scipy mirrors it) and the origin, for real
+    weights of at most `QUICK_TAPS` taps and an int origin; None otherwise.
+
+    Examples
+    --------
+    >>> plain_taps([1, 3], 0, True)
+    (array([3., 1.]), -1)
+    """
+    if type(origin) is not int:
+        return None
+    w = np.asarray(weights)
+    if w.ndim != 1 or not 0 < w.shape[0] <= QUICK_TAPS or w.dtype.kind not in "biuf":
+        return None
+    if convolution:
+        w, origin = w[::-1], -origin - (0 if w.shape[0] & 1 else 1)
+    return np.ascontiguousarray(w, np.float64), origin
+
+
+#: Most taps a quick call's weights may have (`plain_taps`): longer ones are read by the full path.
+QUICK_TAPS = 64
+
+
+def _plain_axis(input: object, length: int, macs: int, axis: object, output: object, mode: object,
+                cval: object, origin: object, method: object, threads: object,
+                progress: object) -> int | None:
+    """The axis (from 0) of a call that scipy's probed loop sums at once as fftconv's full
+    path would: a float32 or float64 array, no output given, a mode scipy's loop takes, a
+    finite real cval, int origin and axis in range, a pass of ``length`` taps no longer than
+    its line, at most `SCIPY_LOOP_MACS` multiply-adds (``macs`` a sample), nothing forced or
+    asked for (method, threads, progress). None for any other call."""
+    if not ndimage_1d_loops.ready() or type(input) is not np.ndarray or input.dtype not in _FLOATS:
+        return None
+    if output is not None or threads is not None or progress is not False or type(mode) is not str:
+        return None
+    if type(origin) is not int or type(axis) is not int or type(cval) not in (float, int):
+        return None
+    if mode not in MODES or not math.isfinite(cval) or method != "auto" or config.forced_method() != "auto":
+        return None
+    ndim = input.ndim
+    if not -ndim <= axis < ndim:
+        return None
+    axis %= ndim
+    if not 0 < length <= input.shape[axis] or not -(length // 2) <= origin <= (length - 1) // 2:
+        return None
+    return axis if input.size * macs <= SCIPY_LOOP_MACS else None

@@ -506,13 +506,14 @@ def _run(job: Job, on_scipy: bool) -> np.ndarray:
         target[...] = np.asarray(source[...] if not isinstance(source, np.ndarray) else source)
         return target
     if (
-        isinstance(source, np.ndarray)
+        job.out_array is not None
+        and isinstance(source, np.ndarray)
         and isinstance(target, np.ndarray)
         and np.may_share_memory(source, target)
     ):
         source = source.copy()  # the first pass must not overwrite what later passes read
-    # how many terms begin with each prefix (a pass hashes its taps: skipped for small jobs)
-    uses = Counter() if on_scipy else Counter(term[: i + 1] for term in terms for i in range(len(term)))
+    # how many terms begin with each prefix (a pass hashes its taps: not counted for scipy's loops)
+    uses = None if on_scipy else Counter(term[: i + 1] for term in terms for i in range(len(term)))
     shared: dict = {}
     for index, passes in enumerate(terms):
         destination = target if index == 0 else _scratch_like(job)
@@ -530,6 +531,33 @@ def _run(job: Job, on_scipy: bool) -> np.ndarray:
     if job.combine == "magnitude":
         np.sqrt(target, target, casting="unsafe")
     return target
+
+
+def _quick_weights(input, weights, axis, output, mode, cval, origin, method, threads, progress,
+                   convolution: bool) -> np.ndarray | None:
+    """`correlate1d`'s (``convolution``: `convolve1d`'s) small plain call summed at once by
+    scipy's loop (`scipy_passes.quick_taps`), or None: the full path serves it."""
+    plain = scipy_passes.plain_taps(weights, origin, convolution)
+    if plain is None:
+        return None
+    taps, origin = plain
+    return scipy_passes.quick_taps(input, taps, axis, output, mode, cval, origin, method, threads, progress)
+
+
+def _quick_gaussian_taps(input, sigma, axis, order, truncate, radius) -> np.ndarray | None:
+    """`gaussian_filter1d`'s taps (float64, reversed for the correlation) for a small plain
+    call: a positive sigma, order and radius ints, no longer than the filtered line; None
+    for any other call (the full path checks it)."""
+    if type(input) is not np.ndarray or type(axis) is not int or not -input.ndim <= axis < input.ndim:
+        return None
+    if type(sigma) not in (float, int) or type(truncate) not in (float, int) or type(order) is not int:
+        return None
+    if not (0 < sigma < math.inf and 0 <= truncate < math.inf and order >= 0):
+        return None
+    width = int(truncate * sigma + 0.5) if radius is None else radius
+    if type(width) is not int or not 0 <= 2 * width < input.shape[axis]:
+        return None
+    return np.array(_gaussian_taps(float(sigma), order, width))
 
 
 # ---- the drop-ins ------------------------------------------------------------------------------
@@ -560,6 +588,9 @@ def correlate1d(
     >>> fftconv.ndimage.correlate1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([ 8, 26,  8, 12,  7, 28, 36,  9])
     """
+    quick = _quick_weights(input, weights, axis, output, mode, cval, origin, method, threads, progress, False)
+    if quick is not None:
+        return quick
     return run(
         correlate1d_job(
             input,
@@ -598,6 +629,9 @@ def convolve1d(
     >>> fftconv.ndimage.convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
+    quick = _quick_weights(input, weights, axis, output, mode, cval, origin, method, threads, progress, True)
+    if quick is not None:
+        return quick
     return run(
         convolve1d_job(
             input,
@@ -709,6 +743,11 @@ def gaussian_filter1d(
     >>> fftconv.ndimage.gaussian_filter1d([1.0, 2.0, 3.0, 4.0, 5.0], 1)
     array([1.42704095, 2.06782203, 3.        , 3.93217797, 4.57295905])
     """
+    taps = _quick_gaussian_taps(input, sigma, axis, order, truncate, radius)
+    if taps is not None:
+        quick = scipy_passes.quick_taps(input, taps, axis, output, mode, cval, 0, method, threads, progress)
+        if quick is not None:
+            return quick
     return run(
         gaussian_filter1d_job(
             input,
@@ -840,6 +879,9 @@ def uniform_filter1d(
     >>> fftconv.ndimage.uniform_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
     array([4, 3, 4, 1, 4, 6, 6, 3])
     """
+    quick = scipy_passes.quick_box(input, size, axis, output, mode, cval, origin, method, threads, progress)
+    if quick is not None:
+        return quick
     return run(
         uniform_filter1d_job(
             input, size, axis, output, mode, cval, origin, method=method, threads=threads, progress=progress

@@ -25,6 +25,11 @@
  * as split takes: the normalised filter's test for outputs whose weight sums a transform's
  * rounding may spoil (NumPy's abs, compare and any cost 2 ms a 1024² float64 tile).
  *
+ * finite(values) -> bool: whether every value is finite, over an array as split takes; stops
+ * after the first row holding a NaN or an infinity. A small separable filter's test of its
+ * image before scipy's running sums (`fftconv.ndimage.scipy_passes`): NumPy's sum under
+ * errstate cost 4.2 us of a 48x160 float64 call of 22.
+ *
  * nan_in_sum(values) -> bool or None, for a C-contiguous float32 or float64 array: whether its
  * float64 sum would be NaN (astropy's test for holes): a NaN, or infinities of both signs.
  * Stops at the first NaN, so an image with holes is answered in its first rows. None where
@@ -336,6 +341,21 @@ DEFINE_SEPARABLE(double, f64)
 DEFINE_ANY_SMALL(float, f32)
 DEFINE_ANY_SMALL(double, f64)
 
+/* whether every value is finite: x - x is 0, or NaN for a NaN or an infinity */
+#define DEFINE_FINITE(T, NAME)                                                                      \
+    CLONES static int NAME##_finite(const T *v, Py_ssize_t n)                                       \
+    {                                                                                               \
+        int bad = 0;                                                                                \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                        \
+            T x = v[i];                                                                             \
+            bad |= (x - x) != (T)0;                                                                 \
+        }                                                                                           \
+        return !bad;                                                                                \
+    }
+
+DEFINE_FINITE(float, f32)
+DEFINE_FINITE(double, f64)
+
 DEFINE_PLANES(float, f32)
 DEFINE_PLANES(double, f64)
 
@@ -584,6 +604,24 @@ static PyObject *py_any_small(PyObject *self, PyObject *args)
     return PyBool_FromLong(found);
 }
 
+static PyObject *py_finite(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    const int writable[1] = {0};
+    int kind = get_alike(&arg, &view, writable, 1);
+    if (kind < 0) return NULL;
+    int finite = 1;
+    rows_of r;
+    rows_begin(&r, &view, 1);
+    Py_BEGIN_ALLOW_THREADS
+    while (finite && next_row(&r)) {
+        finite = kind == 0 ? f32_finite((float *)r.at[0], r.length) : f64_finite((double *)r.at[0], r.length);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(finite);
+}
+
 static PyObject *py_nan_in_sum(PyObject *self, PyObject *arg)
 {
     Py_buffer view;
@@ -732,6 +770,7 @@ static PyMethodDef methods[] = {
      "divide(numerator, denominator, out, limit, test) -> outputs with an empty denominator; see the source."},
     {"any_small", py_any_small, METH_VARARGS,
      "any_small(values, limit) -> whether any |value| is below limit; see the source."},
+    {"finite", py_finite, METH_O, "finite(values) -> whether every value is finite; see the source."},
     {"separable", py_separable, METH_VARARGS,
      "separable(extended, fv, fh, out, empty, scale, limit, test) -> empty outputs (-1: an infinity "
      "was read): a band's normalised filter by a rank-1 kernel; see the source."},
