@@ -283,12 +283,14 @@ def _plain_axis(input: object, length: int, macs: int, axis: object, output: obj
     """The axis (from 0) of a call that scipy's probed loop sums at once as fftconv's full
     path would: a float32 or float64 array, no output given, a mode scipy's loop takes, a
     finite real cval, int origin and axis in range, a pass of ``length`` taps no longer than
-    its line, at most `SCIPY_LOOP_MACS` multiply-adds (``macs`` a sample), nothing forced or
-    asked for (method, threads, progress). None for any other call."""
+    its line, at most `SCIPY_LOOP_MACS` multiply-adds (``macs`` a sample), no method forced,
+    no progress bar, a valid ``threads`` (one thread serves). None for any other call."""
     if not ndimage_1d_loops.ready() or type(input) is not np.ndarray or input.dtype not in _FLOATS:
         return None
-    if output is not None or threads is not None or progress is not False or type(mode) is not str:
+    if output is not None or progress is not False or type(mode) is not str:
         return None
+    if threads is not None and not (type(threads) is int and threads > 0):
+        return None  # the full path refuses it, with its message
     if type(origin) is not int or type(axis) is not int or type(cval) not in (float, int):
         return None
     if mode not in MODES or not math.isfinite(cval) or method != "auto" or config.forced_method() != "auto":

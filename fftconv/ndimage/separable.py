@@ -73,7 +73,8 @@ class Pass:
     output at ``i`` reads ``i - length // 2 - origin`` onwards), reading beyond the edges
     with ``mode`` and ``cval``. A box (uniform_filter's) is ``box`` taps of ``1 / box`` and
     no ``taps``: a box may be far longer than any line (``size=10**9``), and is never spelt out
-    where running sums or prefix sums compute it."""
+    where running sums or prefix sums compute it. ``taps`` are Python numbers (float, or
+    complex), as ``tolist`` gives them."""
 
     axis: int
     taps: tuple[float, ...]
@@ -86,7 +87,7 @@ class Pass:
         check_cval_is_a_number(self.cval)  # before a pass is hashed (a list would fail there)
         # computed once: terms and their prefixes are hashed ~20 times a call (12 us of a 110x79
         # uniform_filter's 94)
-        real = not isinstance(self.cval, complex) and not any(isinstance(t, complex) for t in self.taps)
+        real = not isinstance(self.cval, complex) and complex not in map(type, self.taps)  # (C's loop)
         object.__setattr__(self, "real", real)
         fields = (self.axis, self.taps, self.mode, self.cval, self.origin, self.box)
         object.__setattr__(self, "_hash", hash(fields))
