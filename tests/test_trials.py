@@ -2,6 +2,7 @@
 repeated calls and keeps the fastest; every call's result is the same answer."""
 
 import dataclasses
+import json
 import time
 from types import SimpleNamespace
 
@@ -490,33 +491,44 @@ def test_a_filter_with_holes_times_each_call_once_and_keeps_the_fastest(rng, con
     assert len({p.executor for p in seen}) == len(trial.plans) >= 2
 
 
-def test_a_settled_trial_hands_back_its_losers_transform_buffers(rng, monkeypatch):
+def test_a_settled_trial_hands_back_its_losers_transform_buffers(tmp_path):
     """The contenders a trial lets go keep no transform buffers cached: they had stayed for the
-    process, up to FFTW's cache budget (1 GiB)."""
-    from fftconv.backends import fftw
+    process, up to FFTW's cache budget (1 GiB). In a process of its own: a trial records no
+    run while the background thread works, which in the whole suite still held earlier tests'
+    sizes (39-41 s of waiting; 3 s alone)."""
+    from test_first_calls import fresh_process_output
 
-    a, b = rng.standard_normal((300, 300)), rng.standard_normal((41, 41))
-    assert {p.executor for p in fftconv.plan(a, b, "same", threads=1).trial.plans} >= {"fft", "tiled"}
-    settled = []
-    release = run._release_losers
-    monkeypatch.setattr(run, "_release_losers", lambda kept: (settled.append(kept), release(kept)))
-    # no route an earlier test left in the lane for this signature serves its calls instead
-    fftconv.release_memory()
-    # plans measured inside the calls: the trial settles without waiting on the background
-    # thread, which in the whole suite still holds earlier tests' sizes (41 s of waiting)
-    with fftconv.config.override(threads=1, planner_effort="measure"):
-        for _ in range(600):
-            got = fftconv.convolve(a, b, "same")
-            if settled:
-                break
-            if _ % 50 == 49:
-                fftconv.background.wait(60)
-    assert settled, "the trial did not settle"
-    kept = settled[0]
-    losers = {p.fft_shape for p in kept.trial.plans if p.executor != kept.executor} - {None}
-    cached = {key[0][1] for key, _ in fftw._pairs.items()}
-    assert losers and not (losers - {kept.fft_shape}) & cached, (kept.executor, losers, cached)
-    assert_close(got, scipy.signal.convolve(a, b, "same", "direct"))
+    script = (
+        "import json, numpy as np, scipy.signal, fftconv\n"
+        "from fftconv.backends import fftw\n"
+        "from fftconv.engine import run\n"
+        "rng = np.random.default_rng(20261124)\n"
+        "a, b = rng.standard_normal((300, 300)), rng.standard_normal((41, 41))\n"
+        "contenders = {p.executor for p in fftconv.plan(a, b, 'same', threads=1).trial.plans}\n"
+        "settled, release = [], run._release_losers\n"
+        "run._release_losers = lambda kept: (settled.append(kept), release(kept))\n"
+        "with fftconv.config.override(threads=1):\n"
+        "    for i in range(600):\n"
+        "        got = fftconv.convolve(a, b, 'same')\n"
+        "        if settled:\n"
+        "            break\n"
+        "        if i % 50 == 49:\n"
+        "            fftconv.background.wait(60)\n"
+        "kept = settled[0] if settled else None\n"
+        "plans = kept.trial.plans if kept else []\n"
+        "losers = [p.fft_shape for p in plans\n"
+        "          if p.executor != kept.executor and p.fft_shape not in (None, kept.fft_shape)]\n"
+        "cached = [key[0][1] for key, _ in fftw._pairs.items()]\n"
+        "error = float(np.abs(got - scipy.signal.convolve(a, b, 'same', 'direct')).max())\n"
+        "print(json.dumps({'contenders': sorted(contenders), 'settled': bool(settled), 'losers': losers,\n"
+        "                  'cached': cached, 'error': error}))\n"
+    )
+    seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
+    assert {"fft", "tiled"} <= set(seen["contenders"])
+    assert seen["settled"], "the trial did not settle"
+    losers, cached = {tuple(s) for s in seen["losers"]}, {tuple(s) for s in seen["cached"]}
+    assert losers and not losers & cached, seen
+    assert seen["error"] < 1e-10
 
 
 def test_a_memory_limit_bounds_the_cached_transform_buffers():
