@@ -379,7 +379,7 @@ def test_filters_called_while_the_background_imports_scipy_ndimage(tmp_path):
 
 @pytest.fixture
 def no_job(monkeypatch):
-    """Fails any call that builds a separable job's run (the quick 1-D path builds none)."""
+    """The names of the jobs run through `separable.run` from now on (the quick 1-D path runs none)."""
     ran: list = []
     real = separable.run
     monkeypatch.setattr(separable, "run", lambda job: ran.append(job.name) or real(job))
