@@ -62,6 +62,19 @@ _rented: dict[Hashable, list] = {}
 #: rented route (scipy's loops, or the tiny loop) is about as fast as scipy's own call and a
 #: planned one up to 3x faster, so a loop settles after these whatever they cost.
 RENTED_CALLS = 3
+#: Signatures past their rent whose planned calls are timed against their rented ones
+#: (`timed`) -> [the rented calls' fastest seconds, the planned calls' seconds].
+_contest: dict[Hashable, list] = {}
+#: Signatures whose planned calls were slower than their rented ones: their calls stay on the
+#: rented route (`stays_rented`).
+_stays_rented: set[Hashable] = set()
+#: Planned calls timed against the rented ones, after the first (which plans).
+PLANNED_CALLS_TIMED = 3
+#: A signature stays on its rented route where its fastest planned call took over this many
+#: times its fastest rented one: a 64x64 float32 `gaussian_filter` just past the small jobs'
+#: size ran its planned passes in 90 us, scipy's loops in 49 (Intel Xeon; the size where the
+#: planned passes win differs by CPU).
+STAY_MARGIN = 1.1
 
 
 class KernelValues:
@@ -278,6 +291,52 @@ def pay(key: Hashable, seconds: float) -> None:
     spent[1] += 1
 
 
+def timed(key: Hashable, rented: bool, seconds: float) -> None:
+    """Record a call of signature ``key`` that took ``seconds`` on its rented route (``rented``:
+    it pays the rent, `pay`, and sets the route's fastest time) or on its planned one: the
+    planned calls after the rent, from the second (the first plans), are timed against the
+    rented ones, `PLANNED_CALLS_TIMED` of them; where their fastest took over `STAY_MARGIN`
+    times the rented route's, the signature stays rented (`stays_rented`).
+
+    Examples
+    --------
+    >>> for seconds in (1e-4, 1e-4):  # two rented calls,
+    ...     timed(("an example",), True, seconds)
+    >>> for seconds in (1e-3, 3e-4, 2e-4, 2e-4):  # the first planned call plans
+    ...     timed(("an example",), False, seconds)
+    >>> stays_rented(("an example",))
+    True
+    """
+    if rented:
+        pay(key, seconds)
+        if len(_contest) >= SIZE and key not in _contest:
+            _contest.clear()
+        entry = _contest.setdefault(key, [seconds, []])
+        entry[0] = min(entry[0], seconds)
+        return
+    entry = _contest.get(key)
+    if entry is None:
+        return
+    entry[1].append(seconds)
+    if len(entry[1]) <= PLANNED_CALLS_TIMED:
+        return
+    del _contest[key]
+    if min(entry[1][1:]) > STAY_MARGIN * entry[0]:
+        if len(_stays_rented) >= SIZE:
+            _stays_rented.clear()
+        _stays_rented.add(key)
+
+
+def timing(key: Hashable) -> bool:
+    """Whether signature ``key``'s planned calls are still timed against its rented ones (`timed`)."""
+    return key in _contest
+
+
+def stays_rented(key: Hashable) -> bool:
+    """Whether signature ``key``'s planned calls were slower than its rented ones (`timed`)."""
+    return key in _stays_rented
+
+
 def rent(key: Hashable | None, route: Callable[..., np.ndarray], budget: float) -> None:
     """Remember ``route`` (one without a plan) for calls of signature ``key`` while they have
     spent under ``budget`` seconds on it (`renting`); the call that spends the rest forgets it,
@@ -303,3 +362,5 @@ def clear() -> None:
     _seen.clear()
     _large.clear()
     _rented.clear()
+    _contest.clear()
+    _stays_rented.clear()

@@ -72,10 +72,12 @@ def runs_on_scipy(job: Job) -> bool:
 
 
 def route(job: Job) -> tuple[bool, Hashable | None]:
-    """Whether ``job``'s passes run on scipy.ndimage's loops now, and the signature whose rent
-    they take (None: a small job, which always does; or one planned): a larger job of at most
-    `RENT_PASS_SAMPLES` on its signature's first calls (`fftconv.engine.lane.renting`). The
-    caller records a rented call's time (`fftconv.engine.lane.pay`).
+    """Whether ``job``'s passes run on scipy.ndimage's loops now, and the signature whose call
+    the caller times (`fftconv.engine.lane.timed`), or None. A small job always runs there; a
+    larger one of at most `RENT_PASS_SAMPLES` does on its signature's first calls (its rent,
+    `fftconv.engine.lane.renting`), then its passes are planned and their next calls timed
+    against the rented ones: where they were the slower, the signature's calls go back to
+    scipy's loops for good (`fftconv.engine.lane.stays_rented`).
 
     Examples
     --------
@@ -98,9 +100,13 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     # (scipy's loops read no setting: the settings' state is not part of the signature)
     key = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
            job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads)
+    if lane.stays_rented(key):  # its planned passes were the slower (`fftconv.engine.lane.timed`)
+        return _suits(job), None
     # the rent first: once spent, a planned call checks nothing more (a box job's test for
     # non-finite values reads the whole image)
-    return (True, key) if lane.renting(key, RENT_SECONDS) and _suits(job) else (False, None)
+    if lane.renting(key, RENT_SECONDS) and _suits(job):
+        return True, key
+    return False, (key if lane.timing(key) else None)
 
 
 def _macs(job: Job) -> int:

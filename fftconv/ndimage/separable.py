@@ -484,15 +484,16 @@ def run(job: Job) -> np.ndarray:
     combines them (a Laplacian's terms summed in the output's dtype, a gradient's squared,
     summed and square-rooted in place), into the output. A small job runs its terms on
     scipy.ndimage's 1-D loops (`scipy_passes`), without shared prefixes or slabs; so does a
-    larger one on its signature's first calls (`scipy_passes.route`), timed for its rent."""
-    on_scipy, rent = scipy_passes.route(job)
-    if rent is None:
+    larger one on its signature's first calls, and for good where its planned passes then
+    proved the slower (`scipy_passes.route`: the calls it names are timed)."""
+    on_scipy, signature = scipy_passes.route(job)
+    if signature is None:
         return _run(job, on_scipy)
     started = time.perf_counter()
     try:
-        return _run(job, True)
+        return _run(job, on_scipy)
     finally:
-        lane.pay(rent, time.perf_counter() - started)
+        lane.timed(signature, on_scipy, time.perf_counter() - started)
 
 
 def _run(job: Job, on_scipy: bool) -> np.ndarray:
