@@ -161,7 +161,7 @@ def _agrees(p: Pass, line: int) -> bool:
     """Whether scipy's 1-D loop sums pass ``p`` over lines of ``line`` samples as fftconv does."""
     if p.mode not in MODES or p.length > line or not p.real or not math.isfinite(p.cval):
         return False
-    return -(p.length // 2) <= p.origin <= (p.length - 1) // 2  # the origins scipy takes
+    return _origin_fits(p.origin, p.length)
 
 
 def run_term(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray) -> np.ndarray:
@@ -215,10 +215,10 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
 
 def quick_box(input: object, size: object, axis: object, output: object, mode: object, cval: object,
               origin: object, method: object, threads: object, progress: object) -> np.ndarray | None:
-    """`fftconv.ndimage.uniform_filter1d` of a small plain call (`_plain_axis`) of a finite
-    image, summed at once by scipy's probed loop (`fftconv.engine.ndimage_1d_loops`) with no
-    job built: the job's building and checks had cost a 48x160 float64 call ~20 us beside the
-    loop's 15 (Intel Xeon); None for any other call, which the full path serves (and checks).
+    """`fftconv.ndimage.uniform_filter1d` of a small plain call (`quick_terms`) summed at once
+    by scipy's probed loop (`fftconv.engine.ndimage_1d_loops`) with no job built: the job's
+    building and checks had cost a 48x160 float64 call ~20 us beside the loop's 15 (Intel
+    Xeon); None for any other call, which the full path serves (and checks).
 
     Examples
     --------
@@ -228,19 +228,15 @@ def quick_box(input: object, size: object, axis: object, output: object, mode: o
     >>> quick_box(np.arange(5.0), 3, -1, None, "nearest", 0.0, 0, "auto", None, False)
     array([0.33333333, 1.        , 2.        , 3.        , 3.66666667])
     """
-    if type(size) is not int:
+    at = _axis_of(input, axis)
+    if at is None or type(size) is not int:
         return None
-    at = _plain_axis(input, size, 2, axis, output, mode, cval, origin, method, threads, progress)
-    if at is None or not _finite(input):  # a NaN stays in its boxes: the full path's rule
-        return None
-    out = np.empty(input.shape, input.dtype)  # type: ignore[union-attr]
-    ndimage_1d_loops.uniform_filter1d(input, size, at, out, mode, cval, origin)  # type: ignore[arg-type]
-    return out
+    return quick_terms(input, [[(at, size, origin)]], output, mode, cval, method, threads, progress)
 
 
 def quick_taps(input: object, taps: np.ndarray, axis: object, output: object, mode: object, cval: object,
                origin: object, method: object, threads: object, progress: object) -> np.ndarray | None:
-    """A correlation of a small plain call (`_plain_axis`) with ``taps`` (1-D float64,
+    """A correlation of a small plain call (`quick_terms`) with ``taps`` (1-D float64,
     contiguous) summed at once by scipy's probed loop, as `quick_box`; None for any other call.
 
     Examples
@@ -251,11 +247,62 @@ def quick_taps(input: object, taps: np.ndarray, axis: object, output: object, mo
     >>> quick_taps(np.arange(4.0), np.array([1.0, 2.0, 1.0]), 0, None, "nearest", 0.0, 0, "auto", None, False)
     array([ 1.,  4.,  8., 11.])
     """
-    at = _plain_axis(input, len(taps), len(taps), axis, output, mode, cval, origin, method, threads, progress)
+    at = _axis_of(input, axis)
     if at is None:
         return None
-    out = np.empty(input.shape, input.dtype)  # type: ignore[union-attr]
-    ndimage_1d_loops.correlate1d(input, taps, at, out, mode, cval, origin)  # type: ignore[arg-type]
+    return quick_terms(input, [[(at, taps, origin)]], output, mode, cval, method, threads, progress)
+
+
+def quick_terms(input: object, terms: list, output: object, mode: object, cval: object, method: object,
+                threads: object, progress: object) -> np.ndarray | None:
+    """A separable filter's small plain call summed at once by scipy's probed loops, with no
+    job built; None for any other call, which the full path serves (and checks). ``terms``:
+    lists of passes ``(axis, box size or taps, origin)`` (axes from 0, taps 1-D float64), each
+    term's passes run in turn as scipy's filters run them, the terms summed in the output.
+    A plain call: a float32 or float64 array, no output given, one mode scipy's loop takes, a
+    finite real cval, int origins, no method forced, no progress bar, a valid ``threads`` (one
+    thread serves); every pass no longer than its line, at most `SCIPY_LOOP_MACS`
+    multiply-adds in all, and for a box a finite image (fftconv keeps a NaN in its boxes,
+    where scipy's running sums carry it along the line).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fftconv.engine import ndimage_1d_loops
+    >>> ndimage_1d_loops.probe()
+    >>> laplacian = [[(0, np.array([1.0, -2.0, 1.0]), 0)], [(1, np.array([1.0, -2.0, 1.0]), 0)]]
+    >>> quick_terms(np.eye(3), laplacian, None, "nearest", 0.0, "auto", None, False)  # scipy's laplace
+    array([[-2.,  2.,  0.],
+           [ 2., -4.,  2.],
+           [ 0.,  2., -2.]])
+    """
+    if not _plain(input, output, mode, cval, method, threads, progress):
+        return None
+    shape, macs, boxes = input.shape, 0, False  # type: ignore[union-attr]
+    for term in terms:
+        for axis, weights, origin in term:
+            box = type(weights) is int
+            length = weights if box else len(weights)
+            if type(origin) is not int or not (0 < length <= shape[axis] and _origin_fits(origin, length)):
+                return None
+            macs += 2 if box else length
+            boxes |= box
+    if input.size * macs > SCIPY_LOOP_MACS or (boxes and not _finite(input)):  # type: ignore[union-attr]
+        return None
+    out = np.empty(shape, input.dtype)  # type: ignore[union-attr]
+    for index, term in enumerate(terms):
+        target = out if index == 0 else np.empty_like(out)
+        current = input
+        if not term:
+            target[...] = input
+        for axis, weights, origin in term:
+            if type(weights) is int:
+                ndimage_1d_loops.uniform_filter1d(current, weights, axis, target, mode, cval, origin)  # type: ignore[arg-type]
+            else:
+                ndimage_1d_loops.correlate1d(current, weights, axis, target, mode, cval, origin)  # type: ignore[arg-type]
+            current = target
+        if index:
+            out += target
     return out
 
 
@@ -283,28 +330,27 @@ def plain_taps(weights: object, origin: object, convolution: bool) -> tuple[np.n
 QUICK_TAPS = 64
 
 
-def _plain_axis(input: object, length: int, macs: int, axis: object, output: object, mode: object,
-                cval: object, origin: object, method: object, threads: object,
-                progress: object) -> int | None:
-    """The axis (from 0) of a call that scipy's probed loop sums at once as fftconv's full
-    path would: a float32 or float64 array, no output given, a mode scipy's loop takes, a
-    finite real cval, int origin and axis in range, a pass of ``length`` taps no longer than
-    its line, at most `SCIPY_LOOP_MACS` multiply-adds (``macs`` a sample), no method forced,
-    no progress bar, a valid ``threads`` (one thread serves). None for any other call."""
+def _plain(input: object, output: object, mode: object, cval: object, method: object, threads: object,
+           progress: object) -> bool:
+    """Whether a call's arguments are plain as `quick_terms` takes them (the passes aside)."""
     if not ndimage_1d_loops.ready() or type(input) is not np.ndarray or input.dtype not in _FLOATS:
-        return None
-    if output is not None or progress is not False or type(mode) is not str:
-        return None
+        return False
+    if output is not None or progress is not False or type(mode) is not str or input.size == 0:
+        return False
     if threads is not None and not (type(threads) is int and threads > 0):
-        return None  # the full path refuses it, with its message
-    if type(origin) is not int or type(axis) is not int or type(cval) not in (float, int):
+        return False  # the full path refuses it, with its message
+    if type(cval) not in (float, int) or mode not in MODES or not math.isfinite(cval):
+        return False
+    return method == "auto" and config.forced_method() == "auto"
+
+
+def _origin_fits(origin: int, length: int) -> bool:
+    """Whether scipy's loops take ``origin`` for a pass of ``length`` taps."""
+    return -(length // 2) <= origin <= (length - 1) // 2
+
+
+def _axis_of(input: object, axis: object) -> int | None:
+    """``axis`` of an array ``input`` counted from 0, or None (not an int in range; not an array)."""
+    if type(input) is not np.ndarray or type(axis) is not int or not -input.ndim <= axis < input.ndim:
         return None
-    if mode not in MODES or not math.isfinite(cval) or method != "auto" or config.forced_method() != "auto":
-        return None
-    ndim = input.ndim
-    if not -ndim <= axis < ndim:
-        return None
-    axis %= ndim
-    if not 0 < length <= input.shape[axis] or not -(length // 2) <= origin <= (length - 1) // 2:
-        return None
-    return axis if input.size * macs <= SCIPY_LOOP_MACS else None
+    return axis % input.ndim

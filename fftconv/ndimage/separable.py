@@ -546,20 +546,49 @@ def _quick_weights(input, weights, axis, output, mode, cval, origin, method, thr
     return scipy_passes.quick_taps(input, taps, axis, output, mode, cval, origin, method, threads, progress)
 
 
-def _quick_gaussian_taps(input, sigma, axis, order, truncate, radius) -> np.ndarray | None:
+def _quick_gaussian_taps(input, sigma, axis, order, truncate, radius, every_axis: bool = False
+                         ) -> np.ndarray | None:
     """`gaussian_filter1d`'s taps (float64, reversed for the correlation) for a small plain
-    call: a positive sigma, order and radius ints, no longer than the filtered line; None
-    for any other call (the full path checks it)."""
+    call: a sigma above 1e-15 (`gaussian_filter` skips the axes of smaller ones), order and
+    radius ints, no longer than the filtered line (``every_axis``: than every line); None for
+    any other call (the full path checks it)."""
     if type(input) is not np.ndarray or type(axis) is not int or not -input.ndim <= axis < input.ndim:
         return None
     if type(sigma) not in (float, int) or type(truncate) not in (float, int) or type(order) is not int:
         return None
-    if not (0 < sigma < math.inf and 0 <= truncate < math.inf and order >= 0):
+    if not (1e-15 < sigma < math.inf and 0 <= truncate < math.inf and order >= 0):
         return None
     width = int(truncate * sigma + 0.5) if radius is None else radius
-    if type(width) is not int or not 0 <= 2 * width < input.shape[axis]:
+    shortest = min(input.shape) if every_axis else input.shape[axis]
+    if type(width) is not int or not 0 <= 2 * width < shortest:
         return None
     return np.array(_gaussian_taps(float(sigma), order, width))
+
+
+def _read_only(*taps: float) -> np.ndarray:
+    a = np.array(taps)
+    a.flags.writeable = False
+    return a
+
+
+#: The fixed taps of the derivative filters' quick calls (`_quick_edges`, `laplace`).
+_DERIVATIVE = _read_only(-1.0, 0.0, 1.0)
+_SOBEL_SMOOTHING = _read_only(1.0, 2.0, 1.0)
+_PREWITT_SMOOTHING = _read_only(1.0, 1.0, 1.0)
+_SECOND_DIFFERENCE = _read_only(1.0, -2.0, 1.0)
+
+
+def _quick_edges(input, axis, output, mode, cval, smoothing: np.ndarray, method, threads, progress
+                 ) -> np.ndarray | None:
+    """`sobel`'s or `prewitt`'s small plain call summed at once by scipy's loops
+    (`scipy_passes.quick_terms`): the derivative along ``axis``, then ``smoothing`` along
+    every other axis in turn, as scipy runs them; None for any other call."""
+    at = scipy_passes._axis_of(input, axis)
+    if at is None:
+        return None
+    others = [(a, smoothing, 0) for a in range(input.ndim) if a != at]
+    return scipy_passes.quick_terms(input, [[(at, _DERIVATIVE, 0)] + others], output, mode, cval, method,
+                                    threads, progress)
 
 
 # ---- the drop-ins ------------------------------------------------------------------------------
@@ -818,6 +847,13 @@ def gaussian_filter(
            [29, 31, 33, 34, 36],
            [35, 37, 39, 40, 42]])
     """
+    if axes is None and type(order) is int and order == 0 and radius is None:
+        taps = _quick_gaussian_taps(input, sigma, 0, 0, truncate, None, every_axis=True)
+        if taps is not None:
+            terms = [[(a, taps, 0) for a in range(input.ndim)]]  # type: ignore[union-attr]
+            quick = scipy_passes.quick_terms(input, terms, output, mode, cval, method, threads, progress)
+            if quick is not None:
+                return quick
     return run(
         gaussian_filter_job(
             input,
@@ -947,6 +983,11 @@ def uniform_filter(
            [3.33333333, 4.        , 4.66666667],
            [5.33333333, 6.        , 6.66666667]])
     """
+    if axes is None and type(size) is int and size > 0 and type(input) is np.ndarray:
+        terms = [[(a, size, origin) for a in range(input.ndim)] if size > 1 else []]
+        quick = scipy_passes.quick_terms(input, terms, output, mode, cval, method, threads, progress)
+        if quick is not None:
+            return quick
     return run(
         uniform_filter_job(
             input,
@@ -1007,6 +1048,9 @@ def sobel(
     array([[0, 4, 4, 0],
            [0, 4, 4, 0]])
     """
+    quick = _quick_edges(input, axis, output, mode, cval, _SOBEL_SMOOTHING, method, threads, progress)
+    if quick is not None:
+        return quick
     return run(sobel_job(input, axis, output, mode, cval, method=method, threads=threads, progress=progress))
 
 
@@ -1031,6 +1075,9 @@ def prewitt(
     array([[0, 3, 3, 0],
            [0, 3, 3, 0]])
     """
+    quick = _quick_edges(input, axis, output, mode, cval, _PREWITT_SMOOTHING, method, threads, progress)
+    if quick is not None:
+        return quick
     return run(
         prewitt_job(input, axis, output, mode, cval, method=method, threads=threads, progress=progress)
     )
@@ -1080,6 +1127,11 @@ def laplace(
     >>> fftconv.ndimage.laplace(np.array([0.0, 0.0, 1.0, 4.0, 9.0]), mode="nearest")
     array([ 0.,  1.,  2.,  2., -5.])
     """
+    if axes is None and type(input) is np.ndarray:
+        terms = [[(a, _SECOND_DIFFERENCE, 0)] for a in range(input.ndim)]
+        quick = scipy_passes.quick_terms(input, terms, output, mode, cval, method, threads, progress)
+        if quick is not None:
+            return quick
     return run(
         laplace_job(input, output, mode, cval, axes=axes, method=method, threads=threads, progress=progress)
     )
