@@ -33,6 +33,21 @@ def tiny_routes_ready():
     tiny.prepare_scipy_routes()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def no_background_work_left_queued():
+    """A test module leaves no job queued in the background thread (the job running is let
+    finish): jobs its calls queued (FFTW measurements of their sizes, mostly) had run during
+    later modules, and a test that waits for the thread to be idle waited for all of them (the
+    `background` doctest, 34 s of the suite). A dropped job's key may be submitted again."""
+    yield
+    from fftconv import background
+
+    with background._lock:
+        for _, _, key, _ in background._queue:
+            background._known.discard(key)
+        background._queue.clear()
+
+
 @pytest.fixture(autouse=True)
 def no_remembered_routes():
     """Each test starts with no routes remembered by the lane (`fftconv.engine.lane`): a route

@@ -62,13 +62,7 @@ def correlate1d(source: np.ndarray, taps: np.ndarray, axis: int, out: np.ndarray
     >>> out
     array([ 1.,  4.,  8., 11.])
     """
-    if ready():
-        loops, codes = _probed[0]
-        loops[0](source, taps, axis, out, codes[mode], cval, origin)
-        return
-    import scipy.ndimage
-
-    scipy.ndimage.correlate1d(source, taps, axis, out, mode, cval, origin)
+    _run(0, "correlate1d", source, taps, axis, out, mode, cval, origin)
 
 
 def uniform_filter1d(source: np.ndarray, size: int, axis: int, out: np.ndarray, mode: str, cval: float,
@@ -84,13 +78,19 @@ def uniform_filter1d(source: np.ndarray, size: int, axis: int, out: np.ndarray, 
     >>> out
     array([0. , 0.5, 1.5, 2.5])
     """
+    _run(1, "uniform_filter1d", source, size, axis, out, mode, cval, origin)
+
+
+def _run(index: int, public: str, source: np.ndarray, weights: object, axis: int, out: np.ndarray, mode: str,
+         cval: float, origin: int) -> None:
+    """The probed loop number ``index`` where `ready`, else scipy.ndimage's function ``public``."""
     if ready():
         loops, codes = _probed[0]
-        loops[1](source, size, axis, out, codes[mode], cval, origin)
+        loops[index](source, weights, axis, out, codes[mode], cval, origin)
         return
     import scipy.ndimage
 
-    scipy.ndimage.uniform_filter1d(source, size, axis, out, mode, cval, origin)
+    getattr(scipy.ndimage, public)(source, weights, axis, out, mode, cval, origin)
 
 
 def _probed_loops() -> tuple | None:
