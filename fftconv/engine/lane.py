@@ -68,13 +68,17 @@ _contest: dict[Hashable, list] = {}
 #: Signatures whose planned calls were slower than their rented ones: their calls stay on the
 #: rented route (`stays_rented`).
 _stays_rented: set[Hashable] = set()
-#: Planned calls timed against the rented ones, after the first (which plans).
+#: Planned calls not timed after the rent: the first plans, and the next may still try the
+#: plan's contenders (`fftconv.engine.trials`) ...
+PLANNED_CALLS_SKIPPED = 3
+#: ... and those timed against the rented ones after them.
 PLANNED_CALLS_TIMED = 3
-#: A signature stays on its rented route where its fastest planned call took over this many
-#: times its fastest rented one: a 64x64 float32 `gaussian_filter` just past the small jobs'
-#: size ran its planned passes in 90 us, scipy's loops in 49 (Intel Xeon; the size where the
-#: planned passes win differs by CPU).
-STAY_MARGIN = 1.1
+#: A signature stays on its rented route where its fastest timed planned call took over this
+#: many times its fastest rented one: a 64x64 float32 `gaussian_filter` just past the small
+#: jobs' size ran its planned passes in 90 us, scipy's loops in 49 (Intel Xeon; the size where
+#: the planned passes win differs by CPU). With 1.1 and no call skipped, 422x138 float32
+#: `uniform_filter` had stayed on scipy's loops where its settled passes are 1.16x faster.
+STAY_MARGIN = 1.25
 
 
 class KernelValues:
@@ -295,14 +299,15 @@ def timed(key: Hashable, rented: bool, seconds: float) -> None:
     """Record a call of signature ``key`` that took ``seconds`` on its rented route (``rented``:
     it pays the rent, `pay`, and sets the route's fastest time) or on its planned one: the
     planned calls after the rent, from the second (the first plans), are timed against the
-    rented ones, `PLANNED_CALLS_TIMED` of them; where their fastest took over `STAY_MARGIN`
-    times the rented route's, the signature stays rented (`stays_rented`).
+    rented ones, `PLANNED_CALLS_TIMED` of them after `PLANNED_CALLS_SKIPPED`; where their
+    fastest took over `STAY_MARGIN` times the rented route's, the signature stays rented
+    (`stays_rented`).
 
     Examples
     --------
     >>> for seconds in (1e-4, 1e-4):  # two rented calls,
     ...     timed(("an example",), True, seconds)
-    >>> for seconds in (1e-3, 3e-4, 2e-4, 2e-4):  # the first planned call plans
+    >>> for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2e-4):  # three planned calls skipped
     ...     timed(("an example",), False, seconds)
     >>> stays_rented(("an example",))
     True
@@ -318,10 +323,10 @@ def timed(key: Hashable, rented: bool, seconds: float) -> None:
     if entry is None:
         return
     entry[1].append(seconds)
-    if len(entry[1]) <= PLANNED_CALLS_TIMED:
+    if len(entry[1]) < PLANNED_CALLS_SKIPPED + PLANNED_CALLS_TIMED:
         return
     del _contest[key]
-    if min(entry[1][1:]) > STAY_MARGIN * entry[0]:
+    if min(entry[1][PLANNED_CALLS_SKIPPED:]) > STAY_MARGIN * entry[0]:
         if len(_stays_rented) >= SIZE:
             _stays_rented.clear()
         _stays_rented.add(key)
