@@ -279,8 +279,22 @@ def ndimage_imported() -> bool:
     """
     if "scipy.ndimage" in _READY:
         return True
-    _want("scipy.ndimage", _ndimage_functions)  # imported by the caller: its probes, in the background
-    return imported("scipy.ndimage") is not None
+    if imported("scipy.ndimage") is None:
+        _want("scipy.ndimage", _ndimage_functions)
+        return False
+    # imported by the caller: its loops' probes run in the background, queued once a few calls
+    # have passed (the thread's Python holds the GIL: queued by the second call, the probes
+    # had cost that call 3 ms, a 256² `gaussian_filter` 4.2 ms where its first took 1.4)
+    _calls_before_probes[0] += 1
+    if _calls_before_probes[0] >= PROBE_AFTER_CALLS:
+        _want("scipy.ndimage", _ndimage_functions)
+    return True
+
+
+#: Calls that found scipy.ndimage imported by the caller before its loops were probed ...
+_calls_before_probes = [0]
+#: ... of which this many pass before the probes are wanted (`_want`: the next queues them).
+PROBE_AFTER_CALLS = 8
 
 
 def _import_and_prepare(name: str, prepare: Callable[[], object]) -> None:
