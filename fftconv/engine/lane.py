@@ -297,11 +297,11 @@ def pay(key: Hashable, seconds: float) -> None:
 
 def timed(key: Hashable, rented: bool, seconds: float) -> None:
     """Record a call of signature ``key`` that took ``seconds`` on its rented route (``rented``:
-    it pays the rent, `pay`, and sets the route's fastest time) or on its planned one: the
-    planned calls after the rent, from the second (the first plans), are timed against the
-    rented ones, `PLANNED_CALLS_TIMED` of them after `PLANNED_CALLS_SKIPPED`; where their
-    fastest took over `STAY_MARGIN` times the rented route's, the signature stays rented
-    (`stays_rented`).
+    it pays the rent, `pay`, and sets the route's fastest time) or on its planned one: after
+    the rent, `PLANNED_CALLS_TIMED` planned calls are timed against the rented ones, once the
+    first `PLANNED_CALLS_SKIPPED` have passed (they plan, and may try the plan's contenders);
+    where their fastest took over `STAY_MARGIN` times the rented route's, the signature stays
+    rented (`stays_rented`).
 
     Examples
     --------
@@ -325,7 +325,7 @@ def timed(key: Hashable, rented: bool, seconds: float) -> None:
     entry[1].append(seconds)
     if len(entry[1]) < PLANNED_CALLS_SKIPPED + PLANNED_CALLS_TIMED:
         return
-    del _contest[key]
+    _contest.pop(key, None)  # (another thread's call may have settled it meanwhile)
     if min(entry[1][PLANNED_CALLS_SKIPPED:]) > STAY_MARGIN * entry[0]:
         if len(_stays_rented) >= SIZE:
             _stays_rented.clear()
