@@ -8,7 +8,7 @@ and ``uniform_filter1d``) are private to scipy: they are taken only after a prob
 them answering every boundary mode, both float dtypes, both axes of a 2-D image and odd and
 even lengths at shifted origins exactly as the public functions do (`probe`, run with the
 tiny routes' preparation of scipy.ndimage: `fftconv.engine.tiny`); otherwise, or before the
-probe, the public functions serve (`correlate1d`, `uniform_filter1d` here).
+probe, the public functions serve (`filter1d` here).
 """
 
 from __future__ import annotations
@@ -49,48 +49,32 @@ def ready() -> bool:
     return bool(_probed) and _probed[0] is not None
 
 
-def correlate1d(source: np.ndarray, taps: np.ndarray, axis: int, out: np.ndarray, mode: str, cval: float,
-                origin: int) -> None:
-    """``scipy.ndimage.correlate1d(source, taps, axis, out, mode, cval, origin)`` for a float
-    image and output, ``taps`` contiguous float64 with a valid origin: the probed loop where
-    `ready`, else the public function.
+def filter1d(source: np.ndarray, weights: int | np.ndarray, axis: int, out: np.ndarray, mode: str,
+             cval: float, origin: int) -> None:
+    """One pass of a float image into a float output along ``axis``, with an origin scipy
+    takes: ``scipy.ndimage.uniform_filter1d`` of a box of ``weights`` samples where it is an
+    int, else ``scipy.ndimage.correlate1d`` with ``weights`` (contiguous float64 taps); the
+    probed loop where `ready`, else the public function.
 
     Examples
     --------
     >>> out = np.empty(4)
-    >>> correlate1d(np.arange(4.0), np.array([1.0, 2.0, 1.0]), 0, out, "nearest", 0.0, 0)
+    >>> filter1d(np.arange(4.0), np.array([1.0, 2.0, 1.0]), 0, out, "nearest", 0.0, 0)
     >>> out
     array([ 1.,  4.,  8., 11.])
-    """
-    _run(0, "correlate1d", source, taps, axis, out, mode, cval, origin)
-
-
-def uniform_filter1d(source: np.ndarray, size: int, axis: int, out: np.ndarray, mode: str, cval: float,
-                     origin: int) -> None:
-    """``scipy.ndimage.uniform_filter1d(source, size, axis, out, mode, cval, origin)`` for a
-    float image and output with a valid origin: the probed loop where `ready`, else the public
-    function.
-
-    Examples
-    --------
-    >>> out = np.empty(4)
-    >>> uniform_filter1d(np.arange(4.0), 2, 0, out, "reflect", 0.0, 0)
+    >>> filter1d(np.arange(4.0), 2, 0, out, "reflect", 0.0, 0)
     >>> out
     array([0. , 0.5, 1.5, 2.5])
     """
-    _run(1, "uniform_filter1d", source, size, axis, out, mode, cval, origin)
-
-
-def _run(index: int, public: str, source: np.ndarray, weights: object, axis: int, out: np.ndarray, mode: str,
-         cval: float, origin: int) -> None:
-    """The probed loop number ``index`` where `ready`, else scipy.ndimage's function ``public``."""
+    box = type(weights) is int
     if ready():
         loops, codes = _probed[0]
-        loops[index](source, weights, axis, out, codes[mode], cval, origin)
+        loops[box](source, weights, axis, out, codes[mode], cval, origin)
         return
     import scipy.ndimage
 
-    getattr(scipy.ndimage, public)(source, weights, axis, out, mode, cval, origin)
+    public = scipy.ndimage.uniform_filter1d if box else scipy.ndimage.correlate1d
+    public(source, weights, axis, out, mode, cval, origin)
 
 
 def _probed_loops() -> tuple | None:

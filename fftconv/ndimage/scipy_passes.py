@@ -203,11 +203,8 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
         along[p.axis] = p.length
         target[...] = shifted_sums.ndimage_sum(source, taps.reshape(along), p.mode, p.cval, False)
         return
-    if p.box:
-        ndimage_1d_loops.uniform_filter1d(source, p.box, p.axis, target, p.mode, p.cval, p.origin)
-    else:
-        ndimage_1d_loops.correlate1d(source, np.asarray(p.taps, np.float64), p.axis, target, p.mode, p.cval,
-                                     p.origin)
+    weights = p.box or np.asarray(p.taps, np.float64)
+    ndimage_1d_loops.filter1d(source, weights, p.axis, target, p.mode, p.cval, p.origin)  # type: ignore[arg-type]
 
 
 # ---- a 1-D filter's small call, straight to scipy's loop ---------------------------------------
@@ -296,10 +293,7 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
         if not term:
             target[...] = input
         for axis, weights, origin in term:
-            if type(weights) is int:
-                ndimage_1d_loops.uniform_filter1d(current, weights, axis, target, mode, cval, origin)  # type: ignore[arg-type]
-            else:
-                ndimage_1d_loops.correlate1d(current, weights, axis, target, mode, cval, origin)  # type: ignore[arg-type]
+            ndimage_1d_loops.filter1d(current, weights, axis, target, mode, cval, origin)  # type: ignore[arg-type]
             current = target
         if index:
             out += target
