@@ -76,8 +76,10 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     the caller times (`fftconv.engine.lane.timed`), or None. A small job always runs there; a
     larger one of at most `RENT_PASS_SAMPLES` does on its signature's first calls (its rent,
     `fftconv.engine.lane.renting`), then its passes are planned and their next calls timed
-    against the rented ones: where they were the slower, the signature's calls go back to
-    scipy's loops for good (`fftconv.engine.lane.stays_rented`).
+    against the rented ones, and a few rented ones again (`fftconv.engine.lane.rematch`):
+    where the planned calls were the slower, the signature's calls go back to scipy's loops
+    for good (`fftconv.engine.lane.stays_rented`; a plain call of it then runs there with no
+    job built, `quick_terms`).
 
     Examples
     --------
@@ -96,17 +98,36 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
         return False, None  # (scipy's loops make whole intermediates: a limit is kept by the passes')
     if small:
         return _suits(job), None
-    out = job.out_array
-    # (scipy's loops read no setting: the settings' state is not part of the signature)
-    key = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
-           job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads)
+    described = tuple(tuple((p.axis, p.taps, p.mode, p.cval, p.origin, p.box) for p in term)
+                      for term in job.terms)
+    key = signature(job.name, job.source.shape, job.source.dtype, described, job.combine, job.out_dtype,
+                    job.out_array, job.threads)
     if lane.stays_rented(key):  # its planned passes were the slower (`fftconv.engine.lane.timed`)
         return _suits(job), None
     # the rent first: once spent, a planned call checks nothing more (a box job's test for
-    # non-finite values reads the whole image)
-    if lane.renting(key, RENT_SECONDS) and _suits(job):
+    # non-finite values reads the whole image); the rematch, once the planned calls are timed
+    if (lane.renting(key, RENT_SECONDS) or lane.rematch(key)) and _suits(job):
         return True, key
     return False, (key if lane.timing(key) else None)
+
+
+def signature(name: str, shape: tuple[int, ...], dtype: np.dtype, passes: tuple, combine: str,
+              out_dtype: np.dtype, out_array: object, threads: object) -> tuple:
+    """The signature a mid-size job's contest is kept under (`route`): the filter's name, the
+    image's shape and dtype, its terms' ``passes`` described as ``(axis, taps, mode, cval,
+    origin, box)``, how the terms combine, the output and the threads asked for; a quick call
+    (`quick_terms`) describes its own the same way. scipy's loops read no setting: the
+    settings' state is not part of it.
+
+    Examples
+    --------
+    >>> signature("laplace", (4, 4), np.dtype("f8"), (((0, (1.0, -2.0, 1.0), "reflect", 0.0, 0, 0),),),
+    ...           "sum", np.dtype("f8"), None, None)[:3]
+    ('scipy passes', 'laplace', (4, 4))
+    """
+    out = None if out_array is None else (out_array.shape, out_array.dtype)  # type: ignore[attr-defined]
+    return ("scipy passes", name, tuple(shape), np.dtype(dtype), passes, combine, np.dtype(out_dtype), out,
+            threads)
 
 
 def _macs(job: Job) -> int:
@@ -228,13 +249,16 @@ def quick_box(input: object, size: object, axis: object, output: object, mode: o
     at = _axis_of(input, axis)
     if at is None or type(size) is not int:
         return None
-    return quick_terms(input, [[(at, size, origin)]], output, mode, cval, method, threads, progress)
+    return quick_terms(input, [[(at, size, origin)]], output, mode, cval, method, threads, progress,
+                       "uniform_filter1d")
 
 
 def quick_taps(input: object, taps: np.ndarray, axis: object, output: object, mode: object, cval: object,
-               origin: object, method: object, threads: object, progress: object) -> np.ndarray | None:
+               origin: object, method: object, threads: object, progress: object, name: str | None = None
+               ) -> np.ndarray | None:
     """A correlation of a small plain call (`quick_terms`) with ``taps`` (1-D float64,
     contiguous) summed at once by scipy's probed loop, as `quick_box`; None for any other call.
+    ``name``: the filter's, as its job has it.
 
     Examples
     --------
@@ -247,20 +271,23 @@ def quick_taps(input: object, taps: np.ndarray, axis: object, output: object, mo
     at = _axis_of(input, axis)
     if at is None:
         return None
-    return quick_terms(input, [[(at, taps, origin)]], output, mode, cval, method, threads, progress)
+    return quick_terms(input, [[(at, taps, origin)]], output, mode, cval, method, threads, progress, name)
 
 
 def quick_terms(input: object, terms: list, output: object, mode: object, cval: object, method: object,
-                threads: object, progress: object) -> np.ndarray | None:
+                threads: object, progress: object, name: str | None = None, combine: str = "one"
+                ) -> np.ndarray | None:
     """A separable filter's small plain call summed at once by scipy's probed loops, with no
     job built; None for any other call, which the full path serves (and checks). ``terms``:
     lists of passes ``(axis, box size or taps, origin)`` (axes from 0, taps 1-D float64), each
     term's passes run in turn as scipy's filters run them, the terms summed in the output.
-    A plain call: a float32 or float64 array, no output given, one mode scipy's loop takes, a
-    finite real cval, int origins, no method forced, no progress bar, a valid ``threads`` (one
-    thread serves); every pass no longer than its line, at most `SCIPY_LOOP_MACS`
-    multiply-adds in all, and for a box a finite image (fftconv keeps a NaN in its boxes,
-    where scipy's running sums carry it along the line).
+    A plain call: a float32 or float64 array, an output as `_quick_out_dtype` takes it, one mode
+    scipy's loop takes, a finite real cval, int origins, no method forced, no progress bar, a
+    valid ``threads`` (one thread serves); every pass no longer than its line, at most
+    `SCIPY_LOOP_MACS` multiply-adds in all, or a mid-size call whose signature went back to
+    scipy's loops for good (`route`: ``name`` and ``combine`` as the filter's job has them);
+    and for a box a finite image (fftconv keeps a NaN in its boxes, where scipy's running sums
+    carry it along the line).
 
     Examples
     --------
@@ -284,9 +311,13 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
                 return None
             macs += 2 if box else length
             boxes |= box
-    if input.size * macs > SCIPY_LOOP_MACS or (boxes and not _finite(input)):  # type: ignore[union-attr]
+    out_dtype = _quick_out_dtype(input, output)  # type: ignore[arg-type]
+    if out_dtype is None or (boxes and not _finite(input)):  # type: ignore[arg-type]
         return None
-    out = np.empty(shape, input.dtype)  # type: ignore[union-attr]
+    if input.size * macs > SCIPY_LOOP_MACS and not _settled_on_scipy(  # type: ignore[union-attr]
+            input, terms, out_dtype, output, mode, cval, threads, name, combine):  # type: ignore[arg-type]
+        return None
+    out = output if type(output) is np.ndarray else np.empty(shape, out_dtype)
     for index, term in enumerate(terms):
         target = out if index == 0 else np.empty_like(out)
         current = input
@@ -329,13 +360,55 @@ def _plain(input: object, output: object, mode: object, cval: object, method: ob
     """Whether a call's arguments are plain as `quick_terms` takes them (the passes aside)."""
     if not ndimage_1d_loops.ready() or type(input) is not np.ndarray or input.dtype not in _FLOATS:
         return False
-    if output is not None or progress is not False or type(mode) is not str or input.size == 0:
+    if progress is not False or type(mode) is not str or input.size == 0:
         return False
     if threads is not None and not (type(threads) is int and threads > 0):
         return False  # the full path refuses it, with its message
     if type(cval) not in (float, int) or mode not in MODES or not math.isfinite(cval):
         return False
     return method == "auto" and config.forced_method() == "auto"
+
+
+def _settled_on_scipy(input: np.ndarray, terms: list, out_dtype: np.dtype, output: object, mode: str,
+                      cval: object, threads: object, name: str | None, combine: str) -> bool:
+    """Whether a quick call past the small size is of a mid-size signature whose planned passes
+    lost the contest against scipy's loops (`route`): its calls run there anyway, and the job's
+    building and the route's checks had cost a 64x64 float64 `gaussian_filter` of sigma 1 about
+    15 us beside the loops' 25 (Intel Xeon)."""
+    if name is None or config.get().memory_limit is not None:
+        return False
+    if input.size * sum(len(term) for term in terms) > RENT_PASS_SAMPLES:
+        return False
+    described = tuple(tuple((axis, () if type(w) is int else tuple(w.tolist()), mode, cval, origin,
+                             w if type(w) is int else 0) for axis, w, origin in term) for term in terms)
+    given = output if type(output) is np.ndarray else None
+    key = signature(name, input.shape, input.dtype, described, combine, out_dtype, given, threads)
+    return lane.stays_rented(key)
+
+
+def _quick_out_dtype(input: np.ndarray, output: object) -> np.dtype | None:
+    """The dtype a quick call writes, as scipy's ``output`` makes it: the image's (``output``
+    None), or the float32 or float64 dtype given, or that of the output array given (the
+    image's shape, float32 or float64, writeable, sharing no memory with the image); None for
+    any other output (an integer or complex one, one the image overlaps), which the full path
+    serves.
+
+    Examples
+    --------
+    >>> x = np.zeros((2, 3), np.float32)
+    >>> _quick_out_dtype(x, None), _quick_out_dtype(x, np.float64), _quick_out_dtype(x, np.int16)
+    (dtype('float32'), dtype('float64'), None)
+    >>> _quick_out_dtype(x, np.empty((2, 3))), _quick_out_dtype(x, x)
+    (dtype('float64'), None)
+    """
+    if output is None:
+        return input.dtype
+    if type(output) is np.ndarray:
+        fits = output.shape == input.shape and output.dtype in _FLOATS and output.flags.writeable
+        return output.dtype if fits and not np.may_share_memory(output, input) else None
+    if isinstance(output, (type, np.dtype, str)) and output in _FLOATS:  # a dtype named as NumPy names it
+        return np.dtype(output)
+    return None
 
 
 def _origin_fits(origin: int, length: int) -> bool:
