@@ -44,6 +44,7 @@ import scipy.fft
 
 from . import config
 from .engine.holes import Holes, sum_is_nan
+from .executors.nonfinite import all_finite
 from .ndimage import convolve as ndimage_convolve
 from .ndimage import filter_holes
 
@@ -236,6 +237,11 @@ def convolve(
     if nan_treatment == "fill":
         data[holes] = fill_value
     mode, cval = _MODES[boundary], fill_value if boundary == "fill" else 0.0
+    nan_taps = np.isnan(weights)
+    spoilt = None
+    if nan_taps.any():  # astropy's loop sums them: summed here without them, then set as it sets them
+        spoilt = _spoilt_by_nan_taps(data, nan_taps, interpolate, mode, cval)
+        weights = np.where(nan_taps, 0.0, weights)
     if interpolate:
         # a float32 image's answer is rounded to float32 block by block (astropy rounds its float64
         # result once, as here), not kept whole in float64 and cast: its first touch and the
@@ -249,6 +255,9 @@ def convolve(
     else:
         with _streamed(data.nbytes):
             result = ndimage_convolve(data, weights, mode=mode, cval=cval)
+        _zero_taps_times_infinities(result, data, weights, mode, cval)
+    if spoilt is not None:
+        result[spoilt] = np.nan
     if boundary is None:  # outputs whose kernel leaves the array are zero
         _zero_edges(result, [n // 2 for n in weights.shape])
     if normalize_kernel:
@@ -289,6 +298,34 @@ def _check_dimensions(data: np.ndarray, weights: np.ndarray, boundary) -> None:
             "for boundary=None all kernel axes must be smaller than array's - use boundary "
             "in ['fill', 'extend', 'wrap'] instead."
         )
+
+
+def _spoilt_by_nan_taps(data: np.ndarray, nan_taps: np.ndarray, interpolate: bool, mode: str, cval: float
+                        ) -> np.ndarray | slice:
+    """The outputs of astropy's `convolve` that a NaN in its kernel makes NaN: its C loop adds
+    ``value * tap`` for every pixel in reach (without interpolation: every output), or for every
+    pixel that is not a hole (with it: the outputs where a NaN tap meets a pixel or a border
+    value that is not NaN). Its kernel's sum is NaN too, which the normalisation then spreads
+    as astropy's does (`convolve`)."""
+    if not interpolate:
+        return slice(None)
+    valid = (~np.isnan(data)).astype(np.float64)
+    border = 0.0 if np.isnan(cval) else 1.0
+    return ndimage_convolve(valid, nan_taps.astype(np.float64), mode=mode, cval=border) > 0.5
+
+
+def _zero_taps_times_infinities(result: np.ndarray, data: np.ndarray, weights: np.ndarray, mode: str,
+                                cval: float) -> None:
+    """NaN where astropy's `convolve` loop multiplies an infinite pixel (or border value) by a
+    zero tap: it adds ``value * tap`` for every tap, where fftconv's filters, as scipy.ndimage's
+    loop, leave the zero ones out (a ``Tophat2DKernel``'s corners beside an inf pixel)."""
+    zero_taps = weights == 0
+    border = not np.isfinite(cval)
+    if not zero_taps.any() or not (border or not all_finite(data)):
+        return
+    infinite = (~np.isfinite(data)).astype(np.float64)
+    reached = ndimage_convolve(infinite, zero_taps.astype(np.float64), mode=mode, cval=float(border)) > 0.5
+    result[reached] = np.nan
 
 
 def _convolve_normalization(weights: np.ndarray, normalize_kernel, interpolate: bool, zero_tol: float):
@@ -433,6 +470,10 @@ def convolve_fft(
     # float64 copy, whose transform makes the product complex128
     padded = tuple(grid) != tuple(data.shape) and tuple(grid) != tuple(weights.shape)
     spectrum_dtype = np.dtype(complex_dtype) if padded else np.dtype(np.complex128)
+    if np.isnan(normalized).any() or (not interpolate and np.isnan(data).any()):
+        # astropy's product of spectra then holds NaN, which it refuses (a kernel of zeros that a
+        # normalising callable divides by its zero maximum, NaN pixels filled with NaN)
+        raise ValueError("Encountered NaNs in convolve.  This is disallowed.")
     if return_fft:
         product = _spectrum_product(data, normalized, kernel_scale, grid, inside, fill_value, fftn, unit)
         return product.astype(spectrum_dtype, copy=False)
@@ -444,8 +485,6 @@ def convolve_fft(
         dtype=np.dtype(np.float64),
     )
     reads_as_filter = crop and all(g >= n + k - 1 for g, n, k in zip(grid, data.shape, weights.shape))
-    if not interpolate and np.isnan(data).any():
-        raise ValueError("Encountered NaNs in convolve.  This is disallowed.")
     if reads_as_filter:  # no wrap-around reaches the image: the grid's padding is a constant border
         with _streamed(data.nbytes):
             if interpolate:

@@ -172,3 +172,31 @@ def test_the_plan_says_which_weights_are_left_out():
     image = np.zeros((300, 300))
     assert "left out as scipy.ndimage leaves them" in nd.plan("correlate", image, LAPLACE).explain()
     assert "left out" not in nd.plan("correlate", image, np.ones((3, 3))).explain()
+
+
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.complex128])
+def test_a_nan_weight_is_left_out_as_scipy_leaves_it_out(rng, method, dtype):
+    """scipy's N-D loop keeps a weight where ``fabs(w) > DBL_EPSILON``: never a NaN one, which
+    fftconv's executors had summed into every output (a 50x40 image with a 9x9 kernel: all
+    NaN where scipy's answer is finite), and a NaN pixel still reaches only the footprint."""
+    x = (rng.standard_normal((50, 40)) * 10).astype(dtype)
+    if dtype == np.float64:
+        x[7, 9] = np.nan
+    weights = rng.random((9, 9))
+    weights[2, 6] = np.nan
+    for convolution in (False, True):
+        ours, theirs = (nd.convolve, scipy.ndimage.convolve) if convolution else (nd.correlate,
+                                                                                  scipy.ndimage.correlate)
+        want = theirs(x, weights, mode="nearest")
+        assert np.isfinite(want).sum() > 0.9 * want.size
+        got = ours(x, weights, mode="nearest", method=method)
+        if dtype == np.int32:  # truncated after float64 sums, as scipy truncates
+            np.testing.assert_allclose(got, want, atol=1)
+        elif dtype == np.complex128:  # filtered part by part, each leaving out its own NaN
+            assert got.dtype == want.dtype
+            assert_as_scipy(got.real, want.real)
+            assert_as_scipy(got.imag, want.imag)
+        else:
+            assert_as_scipy(got, want, tol=1e-5 if dtype == np.float32 else 1e-12)
+    assert footprint.skips_weights(weights) and not np.isnan(footprint.without_skipped(weights)).any()

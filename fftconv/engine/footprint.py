@@ -34,34 +34,40 @@ READ_POINTS = 1 << 22
 
 def skips_weights(weights: np.ndarray) -> bool:
     """Whether scipy.ndimage's N-D loop leaves out some of these weights (of complex ones,
-    some of their real or imaginary parts).
+    some of their real or imaginary parts): those not larger than `TINY_WEIGHT` in magnitude,
+    a NaN weight among them (its test, ``fabs(w) > DBL_EPSILON``, is false for NaN).
 
     Examples
     --------
     >>> skips_weights(np.array([[0.0, 1.0], [1.0, 1.0]])), skips_weights(np.ones((2, 2)))
     (True, False)
-    >>> skips_weights(np.array([1.0 + 2.0j, 3.0 + 0.0j]))
-    True
+    >>> skips_weights(np.array([1.0 + 2.0j, 3.0 + 0.0j])), skips_weights(np.array([1.0, np.nan]))
+    (True, True)
     """
-    return weights.dtype.kind in "biufc" and any(bool((np.abs(part) <= TINY_WEIGHT).any())
-                                                  for part in _parts(weights))
+    return weights.dtype.kind in "biufc" and any(bool(_skipped(part).any()) for part in _parts(weights))
 
 
 def without_skipped(weights: np.ndarray) -> np.ndarray:
     """The weights with those scipy's loop leaves out set to zero (a copy; of complex ones,
-    their tiny real and imaginary parts).
+    their tiny or NaN real and imaginary parts).
 
     Examples
     --------
-    >>> without_skipped(np.array([1.0, 1e-20, -2.0]))
-    array([ 1.,  0., -2.])
+    >>> without_skipped(np.array([1.0, 1e-20, -2.0, np.nan]))
+    array([ 1.,  0., -2.,  0.])
     """
     if weights.dtype.kind == "c":
         kept = weights.copy()
         for part in (kept.real, kept.imag):
-            part[np.abs(part) <= TINY_WEIGHT] = 0
+            part[_skipped(part)] = 0
         return kept
-    return np.where(np.abs(weights) <= TINY_WEIGHT, 0, weights).astype(weights.dtype, copy=False)
+    return np.where(_skipped(weights), 0, weights).astype(weights.dtype, copy=False)
+
+
+def _skipped(part: np.ndarray) -> np.ndarray:
+    """Where scipy's loop leaves a real weight out: not larger than `TINY_WEIGHT`, or NaN."""
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(part) > TINY_WEIGHT)
 
 
 def _parts(a: np.ndarray) -> list[np.ndarray]:

@@ -225,9 +225,7 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
     entered = time.perf_counter()
     x = _source(input)
     work, out_dtype, out_array = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
-                                                convolution, nan, footprint and mask is None)
-    if rule is not None:
-        work = dataclasses.replace(work, holes=rule)
+                                                convolution, nan, footprint and mask is None, rule)
     mask = None if mask is None else _mask(mask, x)
     if work.footprint is not None and _overlaps(out_array, x):
         work, x = _footprint_in_place(work, x, isinstance(input, np.memmap))
@@ -476,12 +474,15 @@ def _mask(mask, x) -> np.ndarray:
 
 
 def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads, convolution: bool,
-                   nan: str = "propagate", footprint: bool = False) -> tuple[BlockFilter, np.dtype, object]:
+                   nan: str = "propagate", footprint: bool = False, rule: Holes | None = None
+                   ) -> tuple[BlockFilter, np.dtype, object]:
     """scipy.ndimage's checks and readings of a call's arguments, for an image ``x`` (anything
     with ``shape`` and ``dtype``): the `fftconv.engine.blocks.BlockFilter` to run, the output
     dtype, and the output array given (or None). Shared by this module and `fftconv.dask.ndimage`.
     ``footprint``: the weights are the N-D ``correlate``/``convolve``'s, whose loop leaves out
     the tiny ones (`fftconv.engine.footprint`; scipy's 1-D filters sum every weight).
+    ``rule``: the holes' rule of a filter with holes (`filter_holes`), else one rescaled by the
+    kernel's sum (``nan='interpolate'``, which refuses a kernel summing to zero).
 
     Examples
     --------
@@ -510,18 +511,20 @@ def prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads
     summed_taps = None
     # (an integer image read with a finite border has no NaN or inf for the footprint to keep)
     nonfinite_possible = np.dtype(x.dtype).kind in "fc" or not bool(np.isfinite(cval))
-    if footprint and nan == "propagate" and nonfinite_possible and skips_weights(kernel):
+    if footprint and nan == "propagate" and skips_weights(kernel):
+        # scipy's loop never sums these, a NaN weight among them: left out of any image's sums
         kernel = without_skipped(kernel)
-        # the correlation the executors sum: a convolution reverses its kernel about `before`, a
-        # correlation conjugates complex weights (as numpy.correlate; scipy.ndimage does so too)
-        taps = np.flip(kernel, tuple(axes)) if convolution else np.conj(kernel)
-        summed_taps = Footprint(taps, tuple(before))
+        if nonfinite_possible:
+            # the correlation the executors sum: a convolution reverses its kernel about `before`, a
+            # correlation conjugates complex weights (as numpy.correlate; scipy.ndimage does so too)
+            taps = np.flip(kernel, tuple(axes)) if convolution else np.conj(kernel)
+            summed_taps = Footprint(taps, tuple(before))
     kernel, before, for_finite_image = _folded(kernel, before, axes, x, mode, cval, convolution)
     holes = fill = None
     if nan != "propagate" and np.dtype(x.dtype).kind == "c":
         raise TypeError(f"nan={shown(nan)} needs a real image: holes are NaN pixels of real data")
-    if nan == "interpolate":
-        holes = Holes(scale=scale_of(kernel))
+    if nan == "interpolate":  # an explicit rule scales as it says (astropy's does not rescale)
+        holes = rule if rule is not None else Holes(scale=scale_of(kernel))
     elif nan == "fill":
         fill = cval
     work = BlockFilter(kernel, tuple(sorted(axes)), tuple(before), mode, cval, not convolution, method,
