@@ -2,6 +2,7 @@
 
 Usage: python bench/ndimage_filters.py [--quick] [--threads 1 2] [--json PATH]
                                        [--dask-image SIZE] [--only TEXT] [--everyday SEED]
+                                       [--variants SEED]
 
 Images of 512² to 8192² and volumes of 64³ to 256³, float32 and float64:
 ``gaussian_filter`` for sigma 0.5 to 50 (the boundary modes taken in turn, so every mode
@@ -19,6 +20,10 @@ in loops (seed printed; 60 cases): 2-D images of 32 to 720 per side and volumes 
 every separable filter with everyday parameters, float32 and float64, random modes. Such
 calls take tens of microseconds to a few milliseconds, so each is timed over many calls
 interleaved with scipy's (medians, at least 15 rounds and ~0.3 s of work per case).
+
+``--variants SEED`` times the same way a random grid of the everyday calls that pass more
+than the image and a scalar (60 cases, 16 to 320 per side): an output array or dtype, per-axis
+sigmas, sizes and origins, ``axes``; each side writes into an output array of its own.
 
 ``--dask-image SIZE`` adds fftconv.dask.ndimage.gaussian_filter beside
 dask_image.ndfilters.gaussian_filter (``pip install dask-image``) on a LocalCluster of two
@@ -134,19 +139,65 @@ def everyday_cases(seed: int, count: int = 60) -> list[Case]:
     return out
 
 
+def variant_cases(seed: int, count: int = 60) -> list[Case]:
+    """A random grid of everyday calls with more than the image and a scalar (``--variants``):
+    an output array (``output_array``: its dtype; each side gets its own) or dtype, per-axis
+    sigmas, sizes and origins, ``axes``."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        shape = tuple(int(n) for n in rng.integers(16, 321, 2))
+        dtype = str(rng.choice(["float32", "float64"]))
+        kind = str(rng.choice(["gaussian_filter", "uniform_filter", "laplace", "sobel", "gaussian_filter1d",
+                               "correlate1d"]))
+        kwargs: dict = {"mode": str(rng.choice(MODES))}
+        args: tuple = ()
+        if kind == "gaussian_filter":
+            args = ([round(float(s), 2) for s in rng.uniform(0.5, 3.0, 2)],)
+        elif kind == "uniform_filter":
+            sizes = [int(n) for n in rng.integers(2, 9, 2)]
+            args = (sizes,)
+            if rng.random() < 0.5:  # within what scipy takes for each size
+                kwargs["origin"] = [int(rng.integers(-(n // 2), (n - 1) // 2 + 1)) for n in sizes]
+        elif kind == "gaussian_filter1d":
+            args = (round(float(rng.uniform(0.5, 3.0)), 2), int(rng.integers(0, 2)))
+        elif kind == "correlate1d":
+            args = (rng.standard_normal(int(rng.integers(3, 16))), int(rng.integers(0, 2)))
+        elif kind == "sobel":
+            args = (int(rng.integers(0, 2)),)
+        if kind in ("gaussian_filter", "uniform_filter", "laplace") and rng.random() < 0.4:
+            kwargs["axes"] = [int(rng.integers(-2, 2))]
+            if kind != "laplace":
+                args = (args[0][0],)
+            if "origin" in kwargs:
+                kwargs["origin"] = kwargs["origin"][0]
+        choice = rng.random()
+        if choice < 0.6 or kind in ("sobel", "gaussian_filter1d", "correlate1d"):
+            kwargs["output_array"] = str(rng.choice(["float32", "float64"]))
+        elif choice < 0.8:
+            kwargs["output"] = str(rng.choice(["float32", "float64"]))
+        out.append(Case(kind, shape, dtype, args, kwargs))
+    return out
+
+
 def run_everyday_case(case: Case, threads: int) -> dict:
     """fftconv's and scipy's median times of ``case`` over interleaved calls, and the error."""
     from fftconv.cli.bench import time_interleaved
 
     x = np.random.default_rng(0).standard_normal(case.shape).astype(case.dtype)
     theirs, ours = getattr(sn, case.func), getattr(nd, case.func)
-    want = theirs(x, *case.args, **case.kwargs)
+    their_kwargs, our_kwargs = dict(case.kwargs), dict(case.kwargs)
+    given = their_kwargs.pop("output_array", None)
+    our_kwargs.pop("output_array", None)
+    if given is not None:  # each side writes into an array of its own
+        their_kwargs["output"], our_kwargs["output"] = np.empty(x.shape, given), np.empty(x.shape, given)
+    want = theirs(x, *case.args, **their_kwargs)
     for _ in range(3):  # a signature's first calls are planned; its repeats are what a loop meets
-        got = ours(x, *case.args, threads=threads, **case.kwargs)
+        got = ours(x, *case.args, threads=threads, **our_kwargs)
     scale = float(np.max(np.abs(want))) or 1.0
     error = float(np.max(np.abs(got.astype(np.float64) - want))) / scale
-    times = time_interleaved({"fftconv": lambda: ours(x, *case.args, threads=threads, **case.kwargs),
-                              "scipy": lambda: theirs(x, *case.args, **case.kwargs)}, 15, 2000, 0.3)
+    times = time_interleaved({"fftconv": lambda: ours(x, *case.args, threads=threads, **our_kwargs),
+                              "scipy": lambda: theirs(x, *case.args, **their_kwargs)}, 15, 2000, 0.3)
     t_ours, t_scipy = statistics.median(times["fftconv"]), statistics.median(times["scipy"])
     return {"case": case.label, "scipy_s": t_scipy, f"fftconv_{threads}_s": t_ours,
             f"speedup_{threads}": t_scipy / t_ours, f"error_{threads}": error}
@@ -224,13 +275,19 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="write the rows and the machine here")
     parser.add_argument("--everyday", type=int, default=None, metavar="SEED",
                         help="a random grid of everyday sizes (32-720 per side), timed over many calls")
+    parser.add_argument("--variants", type=int, default=None, metavar="SEED",
+                        help="a random grid of everyday calls with outputs, axes and per-axis arguments")
     args = parser.parse_args()
+    if args.variants is not None:
+        args.everyday, grid_of = args.variants, variant_cases
+    else:
+        grid_of = everyday_cases
     machine = machine_info(max(args.threads))
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()), flush=True)
     rows = []
-    grid = cases(args.quick) if args.everyday is None else everyday_cases(args.everyday)
+    grid = cases(args.quick) if args.everyday is None else grid_of(args.everyday)
     if args.everyday is not None:
-        print(f"everyday grid, seed {args.everyday}")
+        print(f"{'variants' if args.variants is not None else 'everyday'} grid, seed {args.everyday}")
     chosen = [c for c in grid if args.only is None or args.only in c.label]
     heading = " ".join(f"{'x' + str(n) + ' thr':>8}" for n in args.threads)
     print(f"{'case':<62} {'scipy':>9} {heading}  error", flush=True)

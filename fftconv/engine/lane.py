@@ -63,28 +63,24 @@ _rented: dict[Hashable, list] = {}
 #: planned one up to 3x faster, so a loop settles after these whatever they cost.
 RENTED_CALLS = 3
 #: Signatures past their rent whose planned calls are timed against their rented ones
-#: (`timed`) -> [the rented calls' fastest seconds, the planned calls' seconds, the rematch's
-#: calls made].
+#: (`timed`) -> [the rented calls' fastest seconds, the planned calls' seconds].
 _contest: dict[Hashable, list] = {}
 #: Signatures whose planned calls were slower than their rented ones: their calls stay on the
 #: rented route (`stays_rented`).
 _stays_rented: set[Hashable] = set()
+#: Such signatures as a quick path describes its calls, by a coarse part of that (`settle_quick`).
+_settled_quick: dict[Hashable, set[Hashable]] = {}
 #: Planned calls not timed after the rent: the first plans, and the next may still try the
 #: plan's contenders (`fftconv.engine.trials`) ...
 PLANNED_CALLS_SKIPPED = 3
 #: ... and those timed against the rented ones after them.
 PLANNED_CALLS_TIMED = 3
-#: ... then this many calls take the rented route again, timed warm: the rent's calls are the
-#: signature's first (a 64x64 float64 `gaussian_filter` of sigma 2 along one axis: rented
-#: calls of 89 and 81 us, scipy's loop 30 us warm; its planned passes, 37, had won against the
-#: cold ones).
-REMATCH_CALLS = 3
 #: A signature stays on its rented route where its fastest timed planned call took over this
 #: many times its fastest rented one: a 64x64 float32 `gaussian_filter` just past the small
 #: jobs' size ran its planned passes in 90 us, scipy's loops in 49 (Intel Xeon; the size where
-#: the planned passes win differs by CPU). With no call skipped, 422x138 float32
+#: the planned passes win differs by CPU). With 1.1 and no call skipped, 422x138 float32
 #: `uniform_filter` had stayed on scipy's loops where its settled passes are 1.16x faster.
-STAY_MARGIN = 1.1
+STAY_MARGIN = 1.25
 
 
 class KernelValues:
@@ -304,43 +300,38 @@ def pay(key: Hashable, seconds: float) -> None:
 def timed(key: Hashable, rented: bool, seconds: float) -> None:
     """Record a call of signature ``key`` that took ``seconds`` on its rented route (``rented``:
     it pays the rent, `pay`, and sets the route's fastest time) or on its planned one: after
-    the rent, `PLANNED_CALLS_TIMED` planned calls are timed, once the first
-    `PLANNED_CALLS_SKIPPED` have passed (they plan, and may try the plan's contenders); then
-    `REMATCH_CALLS` rented ones again (`rematch`); where the planned calls' fastest took over
-    `STAY_MARGIN` times the rented calls' fastest, the signature stays rented (`stays_rented`).
+    the rent, `PLANNED_CALLS_TIMED` planned calls are timed against the rented ones, once the
+    first `PLANNED_CALLS_SKIPPED` have passed (they plan, and may try the plan's contenders);
+    where their fastest took over `STAY_MARGIN` times the rented route's, the signature stays
+    rented (`stays_rented`).
 
     Examples
     --------
-    >>> for seconds in (3e-4, 2e-4):  # two rented calls (a signature's first: cold),
+    >>> for seconds in (1e-4, 1e-4):  # two rented calls,
     ...     timed(("an example",), True, seconds)
-    >>> for seconds in (1e-3, 3e-4, 3e-4, 1.5e-4, 1.5e-4, 1.5e-4):  # three planned calls skipped
+    >>> for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2e-4):  # three planned calls skipped
     ...     timed(("an example",), False, seconds)
-    >>> rematch(("an example",))
+    >>> stays_rented(("an example",))
     True
-    >>> for seconds in (1e-4, 1e-4, 1e-4):  # the rented route again, warm
-    ...     timed(("an example",), True, seconds)
-    >>> stays_rented(("an example",)), rematch(("an example",))
-    (True, False)
     """
-    planned_calls = PLANNED_CALLS_SKIPPED + PLANNED_CALLS_TIMED
     if rented:
         pay(key, seconds)
         if len(_contest) >= SIZE and key not in _contest:
             _contest.clear()
-        entry = _contest.setdefault(key, [seconds, [], 0])
+        entry = _contest.setdefault(key, [seconds, []])
         entry[0] = min(entry[0], seconds)
-        if len(entry[1]) >= planned_calls:  # a rematch's call
-            entry[2] += 1
-            if entry[2] >= REMATCH_CALLS:
-                _contest.pop(key, None)  # (another thread's call may have settled it meanwhile)
-                if min(entry[1][PLANNED_CALLS_SKIPPED:]) > STAY_MARGIN * entry[0]:
-                    if len(_stays_rented) >= SIZE:
-                        _stays_rented.clear()
-                    _stays_rented.add(key)
         return
     entry = _contest.get(key)
-    if entry is not None and len(entry[1]) < planned_calls:
-        entry[1].append(seconds)
+    if entry is None:
+        return
+    entry[1].append(seconds)
+    if len(entry[1]) < PLANNED_CALLS_SKIPPED + PLANNED_CALLS_TIMED:
+        return
+    _contest.pop(key, None)  # (another thread's call may have settled it meanwhile)
+    if min(entry[1][PLANNED_CALLS_SKIPPED:]) > STAY_MARGIN * entry[0]:
+        if len(_stays_rented) >= SIZE:
+            _stays_rented.clear()
+        _stays_rented.add(key)
 
 
 def timing(key: Hashable) -> bool:
@@ -348,11 +339,29 @@ def timing(key: Hashable) -> bool:
     return key in _contest
 
 
-def rematch(key: Hashable) -> bool:
-    """Whether signature ``key``'s planned calls have been timed and its rented route is to be
-    timed again, warm (`timed`)."""
-    entry = _contest.get(key)
-    return entry is not None and len(entry[1]) >= PLANNED_CALLS_SKIPPED + PLANNED_CALLS_TIMED
+def settle_quick(coarse: Hashable, key: Hashable) -> None:
+    """Remember that the calls a quick path describes as ``key`` (``coarse``: a part of it
+    cheap to make) are of a signature that stays on its rented route (`stays_rented`), so that
+    they may skip building what the signature's own key is made of (`quick_settled`)."""
+    if len(_settled_quick) >= SIZE and coarse not in _settled_quick:
+        _settled_quick.clear()
+    _settled_quick.setdefault(coarse, set()).add(key)
+
+
+def quick_settled(coarse: Hashable, key: Callable[[], Hashable] | None = None) -> bool:
+    """Whether the call described as ``key()`` was settled on its rented route (`settle_quick`);
+    ``key`` is made only where some call of ``coarse`` was (None: whether one was).
+
+    Examples
+    --------
+    >>> settle_quick(("a filter", (4, 4)), ("a filter", (4, 4), "its passes"))
+    >>> quick_settled(("a filter", (4, 4)), lambda: ("a filter", (4, 4), "its passes"))
+    True
+    >>> quick_settled(("a filter", (5, 5)), lambda: 1 / 0)  # no key made
+    False
+    """
+    keys = _settled_quick.get(coarse)
+    return keys is not None and (key is None or key() in keys)
 
 
 def stays_rented(key: Hashable) -> bool:
@@ -387,3 +396,4 @@ def clear() -> None:
     _rented.clear()
     _contest.clear()
     _stays_rented.clear()
+    _settled_quick.clear()

@@ -76,10 +76,9 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     the caller times (`fftconv.engine.lane.timed`), or None. A small job always runs there; a
     larger one of at most `RENT_PASS_SAMPLES` does on its signature's first calls (its rent,
     `fftconv.engine.lane.renting`), then its passes are planned and their next calls timed
-    against the rented ones, and a few rented ones again (`fftconv.engine.lane.rematch`):
-    where the planned calls were the slower, the signature's calls go back to scipy's loops
-    for good (`fftconv.engine.lane.stays_rented`; a plain call of it then runs there with no
-    job built, `quick_terms`).
+    against the rented ones: where they were the slower, the signature's calls go back to
+    scipy's loops for good (`fftconv.engine.lane.stays_rented`; a plain call of it then runs
+    there with no job built, `quick_terms`).
 
     Examples
     --------
@@ -98,36 +97,18 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
         return False, None  # (scipy's loops make whole intermediates: a limit is kept by the passes')
     if small:
         return _suits(job), None
-    described = tuple(tuple((p.axis, p.taps, p.mode, p.cval, p.origin, p.box) for p in term)
-                      for term in job.terms)
-    key = signature(job.name, job.source.shape, job.source.dtype, described, job.combine, job.out_dtype,
-                    job.out_array, job.threads)
+    out = job.out_array
+    # (scipy's loops read no setting: the settings' state is not part of the signature)
+    key = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
+           job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads)
     if lane.stays_rented(key):  # its planned passes were the slower (`fftconv.engine.lane.timed`)
+        _settle_quick(job)
         return _suits(job), None
     # the rent first: once spent, a planned call checks nothing more (a box job's test for
-    # non-finite values reads the whole image); the rematch, once the planned calls are timed
-    if (lane.renting(key, RENT_SECONDS) or lane.rematch(key)) and _suits(job):
+    # non-finite values reads the whole image)
+    if lane.renting(key, RENT_SECONDS) and _suits(job):
         return True, key
     return False, (key if lane.timing(key) else None)
-
-
-def signature(name: str, shape: tuple[int, ...], dtype: np.dtype, passes: tuple, combine: str,
-              out_dtype: np.dtype, out_array: object, threads: object) -> tuple:
-    """The signature a mid-size job's contest is kept under (`route`): the filter's name, the
-    image's shape and dtype, its terms' ``passes`` described as ``(axis, taps, mode, cval,
-    origin, box)``, how the terms combine, the output and the threads asked for; a quick call
-    (`quick_terms`) describes its own the same way. scipy's loops read no setting: the
-    settings' state is not part of it.
-
-    Examples
-    --------
-    >>> signature("laplace", (4, 4), np.dtype("f8"), (((0, (1.0, -2.0, 1.0), "reflect", 0.0, 0, 0),),),
-    ...           "sum", np.dtype("f8"), None, None)[:3]
-    ('scipy passes', 'laplace', (4, 4))
-    """
-    out = None if out_array is None else (out_array.shape, out_array.dtype)  # type: ignore[attr-defined]
-    return ("scipy passes", name, tuple(shape), np.dtype(dtype), passes, combine, np.dtype(out_dtype), out,
-            threads)
 
 
 def _macs(job: Job) -> int:
@@ -231,6 +212,23 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
 # ---- a 1-D filter's small call, straight to scipy's loop ---------------------------------------
 
 
+def may_be_quick(input: object, name: str) -> bool:
+    """Whether a call of filter ``name`` on ``input`` may take the quick path (`quick_terms`),
+    asked before its arguments are read: an array small enough (at most `SCIPY_LOOP_MACS`
+    samples: every pass sums at least one tap a sample), or of a shape some call of which went
+    back to scipy's loops for good. Reading a larger call's arguments for nothing had cost a
+    93x244 float32 `gaussian_filter` along one axis with an output array 6.5 us of its 82.
+
+    Examples
+    --------
+    >>> may_be_quick(np.zeros((64, 64)), "gaussian_filter"), may_be_quick(np.zeros((512, 512)), "sobel")
+    (True, False)
+    """
+    if type(input) is not np.ndarray:
+        return False
+    return input.size <= SCIPY_LOOP_MACS or lane.quick_settled((name, input.shape))
+
+
 def quick_box(input: object, size: object, axis: object, output: object, mode: object, cval: object,
               origin: object, method: object, threads: object, progress: object) -> np.ndarray | None:
     """`fftconv.ndimage.uniform_filter1d` of a small plain call (`quick_terms`) summed at once
@@ -246,18 +244,19 @@ def quick_box(input: object, size: object, axis: object, output: object, mode: o
     >>> quick_box(np.arange(5.0), 3, -1, None, "nearest", 0.0, 0, "auto", None, False)
     array([0.33333333, 1.        , 2.        , 3.        , 3.66666667])
     """
-    at = _axis_of(input, axis)
+    at = _axis_of(input, axis) if may_be_quick(input, "uniform_filter1d") else None
     if at is None or type(size) is not int:
         return None
     return quick_terms(input, [[(at, size, origin)]], output, mode, cval, method, threads, progress,
                        "uniform_filter1d")
 
 
-def quick_taps(input: object, taps: np.ndarray, axis: object, output: object, mode: object, cval: object,
-               origin: object, method: object, threads: object, progress: object, name: str | None = None
-               ) -> np.ndarray | None:
+def quick_taps(input: object, taps: np.ndarray | tuple[float, ...], axis: object, output: object,
+               mode: object, cval: object, origin: object, method: object, threads: object, progress: object,
+               name: str | None = None) -> np.ndarray | None:
     """A correlation of a small plain call (`quick_terms`) with ``taps`` (1-D float64,
-    contiguous) summed at once by scipy's probed loop, as `quick_box`; None for any other call.
+    contiguous, or a tuple of floats) summed at once by scipy's probed loop, as `quick_box`;
+    None for any other call.
     ``name``: the filter's, as its job has it.
 
     Examples
@@ -279,7 +278,8 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
                 ) -> np.ndarray | None:
     """A separable filter's small plain call summed at once by scipy's probed loops, with no
     job built; None for any other call, which the full path serves (and checks). ``terms``:
-    lists of passes ``(axis, box size or taps, origin)`` (axes from 0, taps 1-D float64), each
+    lists of passes ``(axis, box size or taps, origin)`` (axes from 0; taps a tuple of floats,
+    or 1-D float64), each
     term's passes run in turn as scipy's filters run them, the terms summed in the output.
     A plain call: a float32 or float64 array, an output as `_quick_out_dtype` takes it, one mode
     scipy's loop takes, a finite real cval, int origins, no method forced, no progress bar, a
@@ -300,9 +300,9 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
            [ 2., -4.,  2.],
            [ 0.,  2., -2.]])
     """
-    if not _plain(input, output, mode, cval, method, threads, progress):
+    if type(input) is not np.ndarray:
         return None
-    shape, macs, boxes = input.shape, 0, False  # type: ignore[union-attr]
+    shape, macs, boxes = input.shape, 0, False
     for term in terms:
         for axis, weights, origin in term:
             box = type(weights) is int
@@ -311,11 +311,29 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
                 return None
             macs += 2 if box else length
             boxes |= box
-    out_dtype = _quick_out_dtype(input, output)  # type: ignore[arg-type]
-    if out_dtype is None or (boxes and not _finite(input)):  # type: ignore[arg-type]
+    mid = input.size * macs > SCIPY_LOOP_MACS  # past the small size: a signature settled on scipy's loops
+    if mid and not lane.quick_settled((name, shape)):  # (most calls past the size: one lookup)
         return None
-    if input.size * macs > SCIPY_LOOP_MACS and not _settled_on_scipy(  # type: ignore[union-attr]
-            input, terms, out_dtype, output, mode, cval, threads, name, combine):  # type: ignore[arg-type]
+    if not _plain(input, output, mode, cval, method, threads, progress):
+        return None
+    out_dtype = _quick_out_dtype(input, output)
+    if out_dtype is None:
+        return None
+    if mid:
+        given = output if type(output) is np.ndarray else None
+
+        def key() -> tuple:
+            return _quick_key(name, input, terms, out_dtype, given, mode, cval, threads, combine)
+        if config.get().memory_limit is not None or not lane.quick_settled((name, shape), key):
+            return None
+    if boxes and not _finite(input):  # (a pass over the image: after the cheaper tests)
+        return None
+    if not ndimage_1d_loops.ready():
+        # counted as the small jobs' calls are: the loops are probed once a few have passed (a
+        # mid-size signature back on scipy's loops asks no small job: its calls had never had
+        # them probed; counted before its contest ended, the probes, whose Python holds the
+        # GIL, had slowed its timed planned calls to 1-2.6 ms)
+        tiny.ndimage_imported()
         return None
     out = output if type(output) is np.ndarray else np.empty(shape, out_dtype)
     for index, term in enumerate(terms):
@@ -324,7 +342,8 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
         if not term:
             target[...] = input
         for axis, weights, origin in term:
-            ndimage_1d_loops.filter1d(current, weights, axis, target, mode, cval, origin)  # type: ignore[arg-type]
+            taps = weights if type(weights) is int else np.asarray(weights, np.float64)
+            ndimage_1d_loops.filter1d(current, taps, axis, target, mode, cval, origin)  # type: ignore[arg-type]
             current = target
         if index:
             out += target
@@ -358,7 +377,7 @@ QUICK_TAPS = 64
 def _plain(input: object, output: object, mode: object, cval: object, method: object, threads: object,
            progress: object) -> bool:
     """Whether a call's arguments are plain as `quick_terms` takes them (the passes aside)."""
-    if not ndimage_1d_loops.ready() or type(input) is not np.ndarray or input.dtype not in _FLOATS:
+    if type(input) is not np.ndarray or input.dtype not in _FLOATS:
         return False
     if progress is not False or type(mode) is not str or input.size == 0:
         return False
@@ -369,21 +388,28 @@ def _plain(input: object, output: object, mode: object, cval: object, method: ob
     return method == "auto" and config.forced_method() == "auto"
 
 
-def _settled_on_scipy(input: np.ndarray, terms: list, out_dtype: np.dtype, output: object, mode: str,
-                      cval: object, threads: object, name: str | None, combine: str) -> bool:
-    """Whether a quick call past the small size is of a mid-size signature whose planned passes
-    lost the contest against scipy's loops (`route`): its calls run there anyway, and the job's
-    building and the route's checks had cost a 64x64 float64 `gaussian_filter` of sigma 1 about
-    15 us beside the loops' 25 (Intel Xeon)."""
-    if name is None or config.get().memory_limit is not None:
-        return False
-    if input.size * sum(len(term) for term in terms) > RENT_PASS_SAMPLES:
-        return False
-    described = tuple(tuple((axis, () if type(w) is int else tuple(w.tolist()), mode, cval, origin,
-                             w if type(w) is int else 0) for axis, w, origin in term) for term in terms)
-    given = output if type(output) is np.ndarray else None
-    key = signature(name, input.shape, input.dtype, described, combine, out_dtype, given, threads)
-    return lane.stays_rented(key)
+def _settle_quick(job: Job) -> None:
+    """Let the quick path take the calls of ``job``'s signature, which stays on scipy's loops
+    (`route`): described as `quick_terms` describes its own (`_quick_key`), where its passes
+    share one mode and cval, as a quick call's do."""
+    passes = [p for term in job.terms for p in term]
+    if not passes or len({(p.mode, p.cval) for p in passes}) != 1:
+        return
+    terms = [[(p.axis, p.box or p.taps, p.origin) for p in term] for term in job.terms]
+    out = job.out_array
+    key = _quick_key(job.name, job.source, terms, job.out_dtype, out if type(out) is np.ndarray else None,
+                     passes[0].mode, passes[0].cval, job.threads, job.combine)
+    lane.settle_quick((job.name, job.source.shape), key)
+
+
+def _quick_key(name: str | None, input: np.ndarray, terms: list, out_dtype: np.dtype,
+               given: np.ndarray | None, mode: object, cval: object, threads: object, combine: str) -> tuple:
+    """A call's description for `fftconv.engine.lane.quick_settled`: what its job's signature
+    holds (`route`), in plain values (a pass's taps as a tuple, a box as its size)."""
+    described = tuple(tuple((axis, w if type(w) in (int, tuple) else tuple(w.tolist()), origin)
+                            for axis, w, origin in term) for term in terms)
+    out = None if given is None else (given.shape, given.dtype)
+    return (name, input.shape, input.dtype, described, combine, out_dtype, out, mode, cval, threads)
 
 
 def _quick_out_dtype(input: np.ndarray, output: object) -> np.dtype | None:

@@ -479,27 +479,21 @@ def _slab_buffer(index: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndar
     return kept if kept is not None else np.empty(shape, dtype)
 
 
-def run(job: Job, started: float | None = None) -> np.ndarray:
+def run(job: Job) -> np.ndarray:
     """Run ``job``: each term's passes in turn (shared prefixes once), combined as scipy
     combines them (a Laplacian's terms summed in the output's dtype, a gradient's squared,
     summed and square-rooted in place), into the output. A small job runs its terms on
     scipy.ndimage's 1-D loops (`scipy_passes`), without shared prefixes or slabs; so does a
     larger one on its signature's first calls, and for good where its planned passes then
-    proved the slower (`scipy_passes.route`: the calls it names are timed). ``started``: when
-    the call began, for a filter with a quick path (`scipy_passes.quick_terms`), which a
-    signature that goes back to scipy's loops takes: its planned calls are timed whole, the
-    job's building and checks included, against what the quick path pays, the rented calls'
-    loops (a 48x160 float64 `gaussian_filter` with an output given: planned passes 57 us,
-    scipy's loops 53, the whole planned call 80, the quick call 60; Intel Xeon)."""
+    proved the slower (`scipy_passes.route`: the calls it names are timed)."""
     on_scipy, signature = scipy_passes.route(job)
     if signature is None:
         return _run(job, on_scipy)
-    began = time.perf_counter()
+    started = time.perf_counter()
     try:
         return _run(job, on_scipy)
     finally:
-        since = began if on_scipy or started is None else started
-        lane.timed(signature, on_scipy, time.perf_counter() - since)
+        lane.timed(signature, on_scipy, time.perf_counter() - started)
 
 
 def _run(job: Job, on_scipy: bool) -> np.ndarray:
@@ -545,20 +539,22 @@ def _quick_weights(input, weights, axis, output, mode, cval, origin, method, thr
                    convolution: bool) -> np.ndarray | None:
     """`correlate1d`'s (``convolution``: `convolve1d`'s) small plain call summed at once by
     scipy's loop (`scipy_passes.quick_taps`), or None: the full path serves it."""
+    name = "convolve1d" if convolution else "correlate1d"
+    if not scipy_passes.may_be_quick(input, name):
+        return None
     plain = scipy_passes.plain_taps(weights, origin, convolution)
     if plain is None:
         return None
     taps, origin = plain
-    name = "convolve1d" if convolution else "correlate1d"
     return scipy_passes.quick_taps(input, taps, axis, output, mode, cval, origin, method, threads, progress,
                                    name)
 
 
-def _quick_gaussian_taps(input, sigma, axis, order, truncate, radius) -> np.ndarray | None:
-    """`gaussian_filter1d`'s taps (float64, reversed for the correlation) for a small plain
-    call: a sigma above 1e-15 (`gaussian_filter` skips the axes of smaller ones), order and
-    radius ints, no longer than the filtered line; None for any other call (the full path
-    checks it)."""
+def _quick_gaussian_taps(input, sigma, axis, order, truncate, radius) -> tuple[float, ...] | None:
+    """`gaussian_filter1d`'s taps (reversed for the correlation; `_gaussian_taps`' remembered
+    tuple, an array made only for a call the quick path runs) for a small plain call: a sigma
+    above 1e-15 (`gaussian_filter` skips the axes of smaller ones), order and radius ints, no
+    longer than the filtered line; None for any other call (the full path checks it)."""
     if type(input) is not np.ndarray or type(axis) is not int or not -input.ndim <= axis < input.ndim:
         return None
     if type(sigma) not in (float, int) or type(truncate) not in (float, int) or type(order) is not int:
@@ -568,7 +564,7 @@ def _quick_gaussian_taps(input, sigma, axis, order, truncate, radius) -> np.ndar
     width = int(truncate * sigma + 0.5) if radius is None else radius
     if type(width) is not int or not 0 <= 2 * width < input.shape[axis]:
         return None
-    return np.array(_gaussian_taps(float(sigma), order, width))
+    return _gaussian_taps(float(sigma), order, width)
 
 
 def _quick_axes(input: object, axes: object) -> tuple[int, ...] | None:
@@ -606,7 +602,7 @@ def _quick_each(value: object, count: int) -> list | None:
 def _quick_gaussian_terms(input: object, sigma: object, truncate: object, axes: object) -> list | None:
     """`gaussian_filter`'s passes (order 0, no radius) for `scipy_passes.quick_terms`: one per
     axis of ``axes`` whose sigma is above 1e-15, scipy's order; None where the full path serves."""
-    at = _quick_axes(input, axes)
+    at = _quick_axes(input, axes) if scipy_passes.may_be_quick(input, "gaussian_filter") else None
     sigmas = None if at is None else _quick_each(sigma, len(at))
     if sigmas is None:
         return None
@@ -624,7 +620,7 @@ def _quick_gaussian_terms(input: object, sigma: object, truncate: object, axes: 
 def _quick_box_terms(input: object, size: object, origin: object, axes: object) -> list | None:
     """`uniform_filter`'s passes for `scipy_passes.quick_terms`: one per axis of ``axes`` whose
     size (an int of at least 1) is above 1, with its origin; None where the full path serves."""
-    at = _quick_axes(input, axes)
+    at = _quick_axes(input, axes) if scipy_passes.may_be_quick(input, "uniform_filter") else None
     sizes = None if at is None else _quick_each(size, len(at))
     origins = None if at is None else _quick_each(origin, len(at))
     if sizes is None or origins is None or not all(type(n) is int and n > 0 for n in sizes):
@@ -650,7 +646,7 @@ def _quick_edges(name: str, input, axis, output, mode, cval, smoothing: np.ndarr
     """`sobel`'s or `prewitt`'s small plain call summed at once by scipy's loops
     (`scipy_passes.quick_terms`): the derivative along ``axis``, then ``smoothing`` along
     every other axis in turn, as scipy runs them; None for any other call."""
-    at = scipy_passes._axis_of(input, axis)
+    at = scipy_passes._axis_of(input, axis) if scipy_passes.may_be_quick(input, name) else None
     if at is None:
         return None
     others = [(a, smoothing, 0) for a in range(input.ndim) if a != at]
@@ -686,7 +682,6 @@ def correlate1d(
     >>> fftconv.ndimage.correlate1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([ 8, 26,  8, 12,  7, 28, 36,  9])
     """
-    started = time.perf_counter()  # a planned call is timed whole (`run`)
     quick = _quick_weights(input, weights, axis, output, mode, cval, origin, method, threads, progress, False)
     if quick is not None:
         return quick
@@ -702,8 +697,7 @@ def correlate1d(
             method=method,
             threads=threads,
             progress=progress,
-        ),
-        started,
+        )
     )
 
 
@@ -729,7 +723,6 @@ def convolve1d(
     >>> fftconv.ndimage.convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([14, 24,  4, 13, 12, 36, 27,  0])
     """
-    started = time.perf_counter()  # a planned call is timed whole (`run`)
     quick = _quick_weights(input, weights, axis, output, mode, cval, origin, method, threads, progress, True)
     if quick is not None:
         return quick
@@ -745,8 +738,7 @@ def convolve1d(
             method=method,
             threads=threads,
             progress=progress,
-        ),
-        started,
+        )
     )
 
 
@@ -845,8 +837,8 @@ def gaussian_filter1d(
     >>> fftconv.ndimage.gaussian_filter1d([1.0, 2.0, 3.0, 4.0, 5.0], 1)
     array([1.42704095, 2.06782203, 3.        , 3.93217797, 4.57295905])
     """
-    started = time.perf_counter()  # a planned call is timed whole (`run`)
-    taps = _quick_gaussian_taps(input, sigma, axis, order, truncate, radius)
+    quick_maybe = scipy_passes.may_be_quick(input, "gaussian_filter1d")
+    taps = _quick_gaussian_taps(input, sigma, axis, order, truncate, radius) if quick_maybe else None
     if taps is not None:
         quick = scipy_passes.quick_taps(input, taps, axis, output, mode, cval, 0, method, threads, progress,
                                         "gaussian_filter1d")
@@ -866,8 +858,7 @@ def gaussian_filter1d(
             method=method,
             threads=threads,
             progress=progress,
-        ),
-        started,
+        )
     )
 
 
@@ -921,7 +912,6 @@ def gaussian_filter(
            [29, 31, 33, 34, 36],
            [35, 37, 39, 40, 42]])
     """
-    started = time.perf_counter()  # a planned call is timed whole (`run`)
     if type(order) is int and order == 0 and radius is None:
         terms = _quick_gaussian_terms(input, sigma, truncate, axes)
         if terms is not None:
@@ -943,8 +933,7 @@ def gaussian_filter(
             method=method,
             threads=threads,
             progress=progress,
-        ),
-        started,
+        )
     )
 
 
@@ -993,15 +982,13 @@ def uniform_filter1d(
     >>> fftconv.ndimage.uniform_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
     array([4, 3, 4, 1, 4, 6, 6, 3])
     """
-    started = time.perf_counter()  # a planned call is timed whole (`run`)
     quick = scipy_passes.quick_box(input, size, axis, output, mode, cval, origin, method, threads, progress)
     if quick is not None:
         return quick
     return run(
         uniform_filter1d_job(
             input, size, axis, output, mode, cval, origin, method=method, threads=threads, progress=progress
-        ),
-        started,
+        )
     )
 
 
@@ -1061,7 +1048,6 @@ def uniform_filter(
            [3.33333333, 4.        , 4.66666667],
            [5.33333333, 6.        , 6.66666667]])
     """
-    started = time.perf_counter()  # a planned call is timed whole (`run`)
     terms = _quick_box_terms(input, size, origin, axes)
     if terms is not None:
         quick = scipy_passes.quick_terms(input, terms, output, mode, cval, method, threads, progress,
@@ -1080,8 +1066,7 @@ def uniform_filter(
             method=method,
             threads=threads,
             progress=progress,
-        ),
-        started,
+        )
     )
 
 
@@ -1129,13 +1114,11 @@ def sobel(
     array([[0, 4, 4, 0],
            [0, 4, 4, 0]])
     """
-    started = time.perf_counter()  # a planned call is timed whole (`run`)
     quick = _quick_edges("sobel", input, axis, output, mode, cval, _SOBEL_SMOOTHING, method, threads,
                          progress)
     if quick is not None:
         return quick
-    return run(sobel_job(input, axis, output, mode, cval, method=method, threads=threads, progress=progress),
-               started)
+    return run(sobel_job(input, axis, output, mode, cval, method=method, threads=threads, progress=progress))
 
 
 def prewitt(
@@ -1159,13 +1142,13 @@ def prewitt(
     array([[0, 3, 3, 0],
            [0, 3, 3, 0]])
     """
-    started = time.perf_counter()  # a planned call is timed whole (`run`)
     quick = _quick_edges("prewitt", input, axis, output, mode, cval, _PREWITT_SMOOTHING, method, threads,
                           progress)
     if quick is not None:
         return quick
-    job = prewitt_job(input, axis, output, mode, cval, method=method, threads=threads, progress=progress)
-    return run(job, started)
+    return run(
+        prewitt_job(input, axis, output, mode, cval, method=method, threads=threads, progress=progress)
+    )
 
 
 def sobel_job(
@@ -1212,16 +1195,16 @@ def laplace(
     >>> fftconv.ndimage.laplace(np.array([0.0, 0.0, 1.0, 4.0, 9.0]), mode="nearest")
     array([ 0.,  1.,  2.,  2., -5.])
     """
-    started = time.perf_counter()  # a planned call is timed whole (`run`)
-    at = _quick_axes(input, axes)
+    at = _quick_axes(input, axes) if scipy_passes.may_be_quick(input, "laplace") else None
     if at is not None:
         terms = [[(a, _SECOND_DIFFERENCE, 0)] for a in at] or [[]]  # no axis: scipy copies the image
         quick = scipy_passes.quick_terms(input, terms, output, mode, cval, method, threads, progress,
                                          "laplace", "sum")
         if quick is not None:
             return quick
-    job = laplace_job(input, output, mode, cval, axes=axes, method=method, threads=threads, progress=progress)
-    return run(job, started)
+    return run(
+        laplace_job(input, output, mode, cval, axes=axes, method=method, threads=threads, progress=progress)
+    )
 
 
 def laplace_job(
