@@ -329,11 +329,13 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
     if boxes and not _finite(input):  # (a pass over the image: after the cheaper tests)
         return None
     if not ndimage_1d_loops.ready():
-        # counted as the small jobs' calls are: the loops are probed once a few have passed (a
-        # mid-size signature back on scipy's loops asks no small job: its calls had never had
-        # them probed; counted before its contest ended, the probes, whose Python holds the
-        # GIL, had slowed its timed planned calls to 1-2.6 ms)
-        tiny.ndimage_imported()
+        # counted as the small jobs' calls are where the caller imported scipy.ndimage: the
+        # loops are probed once a few have passed (a mid-size signature back on scipy's loops
+        # asks no small job: its calls had never had them probed; counted before its contest
+        # ended, the probes, whose Python holds the GIL, had slowed its timed planned calls to
+        # 1-2.6 ms). Its import is not asked for here: the small job's path asks, as before
+        if imported("scipy.ndimage") is not None:
+            tiny.ndimage_imported()
         return None
     out = output if type(output) is np.ndarray else np.empty(shape, out_dtype)
     for index, term in enumerate(terms):
