@@ -65,9 +65,9 @@ def without_skipped(weights: np.ndarray) -> np.ndarray:
 
 
 def _skipped(part: np.ndarray) -> np.ndarray:
-    """Where scipy's loop leaves a real weight out: not larger than `TINY_WEIGHT`, or NaN."""
-    with np.errstate(invalid="ignore"):
-        return ~(np.abs(part) > TINY_WEIGHT)
+    """Where scipy's loop leaves a real weight out: not larger than `TINY_WEIGHT`, or NaN (a
+    comparison with NaN is false, and warns of nothing)."""
+    return ~(np.abs(part) > TINY_WEIGHT)
 
 
 def _parts(a: np.ndarray) -> list[np.ndarray]:

@@ -256,8 +256,7 @@ def quick_taps(input: object, taps: np.ndarray | tuple[float, ...], axis: object
                name: str | None = None) -> np.ndarray | None:
     """A correlation of a small plain call (`quick_terms`) with ``taps`` (1-D float64,
     contiguous, or a tuple of floats) summed at once by scipy's probed loop, as `quick_box`;
-    None for any other call.
-    ``name``: the filter's, as its job has it.
+    None for any other call. ``name``: the filter's, as its job has it.
 
     Examples
     --------
@@ -279,8 +278,8 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
     """A separable filter's small plain call summed at once by scipy's probed loops, with no
     job built; None for any other call, which the full path serves (and checks). ``terms``:
     lists of passes ``(axis, box size or taps, origin)`` (axes from 0; taps a tuple of floats,
-    or 1-D float64), each
-    term's passes run in turn as scipy's filters run them, the terms summed in the output.
+    or 1-D float64), each term's passes run in turn as scipy's filters run them, the terms
+    summed in the output.
     A plain call: a float32 or float64 array, an output as `_quick_out_dtype` takes it, one mode
     scipy's loop takes, a finite real cval, int origins, no method forced, no progress bar, a
     valid ``threads`` (one thread serves); every pass no longer than its line, at most
