@@ -579,15 +579,14 @@ def _quick_axes(input: object, axes: object) -> tuple[int, ...] | None:
     >>> _quick_axes(np.zeros((2, 3)), (0, 0)) is None  # scipy refuses it: the full path says so
     True
     """
-    if type(input) is not np.ndarray:
+    # read by `check_axes`, as the full path reads them; only None, an int, a list or a tuple
+    # (an iterator read here would be spent before the full path reads it)
+    if type(input) is not np.ndarray or not (axes is None or type(axes) in (int, list, tuple)):
         return None
-    if axes is None:
-        return tuple(range(input.ndim))
-    listed = [axes] if type(axes) is int else axes if type(axes) in (list, tuple) else None
-    if listed is None or not all(type(a) is int and -input.ndim <= a < input.ndim for a in listed):
+    try:
+        return check_axes(axes, input.ndim)
+    except (TypeError, ValueError):  # the full path raises it, as scipy does
         return None
-    at = tuple(a % input.ndim for a in listed)
-    return at if len(set(at)) == len(at) else None
 
 
 def _quick_each(value: object, count: int) -> list | None:
