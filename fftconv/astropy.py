@@ -309,9 +309,7 @@ def _spoilt_by_nan_taps(data: np.ndarray, nan_taps: np.ndarray, interpolate: boo
     as astropy's does (`convolve`)."""
     if not interpolate:
         return slice(None)
-    valid = (~np.isnan(data)).astype(np.float64)
-    border = 0.0 if np.isnan(cval) else 1.0
-    return ndimage_convolve(valid, nan_taps.astype(np.float64), mode=mode, cval=border) > 0.5
+    return _reached(~np.isnan(data), nan_taps, mode, not np.isnan(cval))
 
 
 def _zero_taps_times_infinities(result: np.ndarray, data: np.ndarray, weights: np.ndarray, mode: str,
@@ -323,9 +321,16 @@ def _zero_taps_times_infinities(result: np.ndarray, data: np.ndarray, weights: n
     border = not np.isfinite(cval)
     if not zero_taps.any() or not (border or not all_finite(data)):
         return
-    infinite = (~np.isfinite(data)).astype(np.float64)
-    reached = ndimage_convolve(infinite, zero_taps.astype(np.float64), mode=mode, cval=float(border)) > 0.5
-    result[reached] = np.nan
+    result[_reached(~np.isfinite(data), zero_taps, mode, border)] = np.nan
+
+
+def _reached(pixels: np.ndarray, taps: np.ndarray, mode: str, border: bool) -> np.ndarray:
+    """The outputs of `convolve` where one of the kernel's ``taps`` (a boolean mask) meets one
+    of the ``pixels`` marked, the image extended by ``mode`` (``border``: whether a constant
+    border's value counts as marked)."""
+    counts = ndimage_convolve(pixels.astype(np.float64), taps.astype(np.float64), mode=mode,
+                              cval=float(border))
+    return counts > 0.5
 
 
 def _convolve_normalization(weights: np.ndarray, normalize_kernel, interpolate: bool, zero_tol: float):
