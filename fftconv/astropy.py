@@ -242,6 +242,12 @@ def convolve(
     if nan_taps.any():  # astropy's loop sums them: summed here without them, then set as it sets them
         spoilt = _spoilt_by_nan_taps(data, nan_taps, interpolate, mode, cval)
         weights = np.where(nan_taps, 0.0, weights)
+    # taps of magnitude DBL_EPSILON or less, which fftconv's filters leave out (as scipy.ndimage's
+    # loop does) and astropy's loop sums, are summed where the largest tap is one of them too: the
+    # kernel scaled by a power of two (exactly) to bring its largest tap into [1, 2), the sums back
+    shift = _tiny_taps_shift(weights)
+    if shift:
+        weights = np.ldexp(weights, shift)
     if interpolate:
         # a float32 image's answer is rounded to float32 block by block (astropy rounds its float64
         # result once, as here), not kept whole in float64 and cast: its first touch and the
@@ -255,7 +261,9 @@ def convolve(
     else:
         with _streamed(data.nbytes):
             result = ndimage_convolve(data, weights, mode=mode, cval=cval)
-        _zero_taps_times_infinities(result, data, weights, mode, cval)
+        _left_out_taps_times_infinities(result, data, weights, mode, cval)
+        if shift:
+            np.ldexp(result, -shift, out=result)
     if spoilt is not None:
         result[spoilt] = np.nan
     if boundary is None:  # outputs whose kernel leaves the array are zero
@@ -312,16 +320,44 @@ def _spoilt_by_nan_taps(data: np.ndarray, nan_taps: np.ndarray, interpolate: boo
     return _reached(~np.isnan(data), nan_taps, mode, not np.isnan(cval))
 
 
-def _zero_taps_times_infinities(result: np.ndarray, data: np.ndarray, weights: np.ndarray, mode: str,
-                                cval: float) -> None:
-    """NaN where astropy's `convolve` loop multiplies an infinite pixel (or border value) by a
-    zero tap: it adds ``value * tap`` for every tap, where fftconv's filters, as scipy.ndimage's
-    loop, leave the zero ones out (a ``Tophat2DKernel``'s corners beside an inf pixel)."""
-    zero_taps = weights == 0
+def _tiny_taps_shift(weights: np.ndarray) -> int:
+    """The power of two that brings the kernel's largest tap into [1, 2), where some nonzero
+    tap has a magnitude of at most DBL_EPSILON (fftconv's filters leave those out: a kernel
+    of physical units, all of its taps near 1e-20, summed nothing); else 0.
+
+    Examples
+    --------
+    >>> _tiny_taps_shift(np.array([1e-20, 3e-20])), _tiny_taps_shift(np.array([0.0, 0.5]))
+    (65, 0)
+    """
+    magnitudes = np.abs(weights)
+    largest = float(magnitudes.max())
+    if not 0 < largest < np.inf or not ((magnitudes > 0) & (magnitudes <= np.finfo(np.float64).eps)).any():
+        return 0
+    return 1 - int(np.frexp(largest)[1])
+
+
+def _left_out_taps_times_infinities(result: np.ndarray, data: np.ndarray, weights: np.ndarray, mode: str,
+                                    cval: float) -> None:
+    """What astropy's `convolve` loop makes of the taps fftconv's filters leave out, as
+    scipy.ndimage's loop does (magnitude at most DBL_EPSILON), where they meet a pixel (or
+    border value) that is not finite: it adds ``value * tap`` for every tap, so NaN where a
+    zero tap, or any of them, meets NaN or an infinity (a ``Tophat2DKernel``'s corners beside
+    an inf pixel), and an infinity of the product's sign where a tiny tap meets one (NaN where
+    infinities of both signs meet). ``result`` holds the sums before astropy's normalisation."""
+    left_out = np.abs(weights) <= np.finfo(np.float64).eps
     border = not np.isfinite(cval)
-    if not zero_taps.any() or not (border or not all_finite(data)):
+    if not left_out.any() or not (border or not all_finite(data)):
         return
-    result[_reached(~np.isfinite(data), zero_taps, mode, border)] = np.nan
+    zero, up, down = weights == 0, left_out & (weights > 0), left_out & (weights < 0)
+    spoilt = _reached(~np.isfinite(data), zero, mode, border) | _reached(np.isnan(data), up | down, mode,
+                                                                         bool(np.isnan(cval)))
+    positive, negative = data == np.inf, data == -np.inf
+    with np.errstate(invalid="ignore"):  # infinities of both signs: NaN, as astropy's sum
+        for pixels, sign, edge in ((positive, 1.0, cval == np.inf), (negative, -1.0, cval == -np.inf)):
+            result[_reached(pixels, up, mode, edge)] += sign * np.inf
+            result[_reached(pixels, down, mode, edge)] -= sign * np.inf
+    result[spoilt] = np.nan
 
 
 def _reached(pixels: np.ndarray, taps: np.ndarray, mode: str, border: bool) -> np.ndarray:

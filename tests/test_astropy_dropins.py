@@ -258,9 +258,10 @@ def test_convolve_answers_as_astropys_for_any_options(image, data):
         # a NaN tap, which astropy's loop sums: NaN wherever it meets a valid pixel, and a NaN sum
         kernel.flat[data.draw(st.integers(0, kernel.size - 1))] = np.nan
     if data.draw(st.sampled_from([False, False, True])):
-        # a zero tap beside an infinite pixel: astropy's loop multiplies them (NaN there), where
-        # scipy.ndimage's leaves a zero tap out
-        kernel.flat[data.draw(st.integers(0, kernel.size - 1))] = 0.0
+        # a zero or tiny tap beside an infinite pixel: astropy's loop multiplies them (NaN, or an
+        # infinity of the product's sign), where scipy.ndimage's leaves taps under DBL_EPSILON out
+        tap = data.draw(st.sampled_from([0.0, 1e-20, -3e-17]))
+        kernel.flat[data.draw(st.integers(0, kernel.size - 1))] = tap
         x.flat[data.draw(st.integers(0, x.size - 1))] = data.draw(st.sampled_from([np.inf, -np.inf]))
     if data.draw(st.booleans()):  # a complex image
         x = x + 1j * rng.standard_normal(shape)
@@ -274,6 +275,31 @@ def test_convolve_answers_as_astropys_for_any_options(image, data):
     )
     want, got = _both(astropy_convolution.convolve, ours.convolve, x, kernel, **options)
     _assert_same_answer(want, got, dtype, fft=False)
+
+
+@pytest.mark.parametrize("boundary", ["fill", "extend"])
+def test_convolve_sums_taps_under_dbl_epsilon_as_astropy_does(rng, boundary):
+    """astropy's loop sums every tap; fftconv's filters, as scipy.ndimage's, leave out those of
+    magnitude DBL_EPSILON or less. A kernel in physical units (every tap near 1e-20) had summed
+    nothing, its answer all zeros; a tiny tap beside an infinite pixel gave a finite answer
+    where astropy's is an infinity of the product's sign."""
+    x = rng.standard_normal((20, 24))
+    x[3, 4] = np.nan
+    kernel = (rng.random((5, 3)) + 0.1) * 1e-20
+    options = dict(boundary=boundary, nan_treatment="fill", normalize_kernel=False)
+    want = astropy_convolution.convolve(x, kernel, **options)
+    got = ours.convolve(x, kernel, **options)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    assert np.abs(got).min() > 0
+    x[10, 12] = -np.inf
+    tiny = np.ones((3, 3))
+    tiny[0, 1] = -1e-20
+    for nan_treatment in ("fill", "interpolate"):
+        options["nan_treatment"] = nan_treatment
+        want = astropy_convolution.convolve(x, tiny, **options)
+        got = ours.convolve(x, tiny, **options)
+        _assert_same_answer(want, got, np.float64, fft=False)
+        assert np.isinf(want).sum() > 1
 
 
 @pytest.mark.parametrize("kernel_length", [3, 23, 30])
