@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .backends.threads import resolve_threads
-from .core.dtypes import as_operand
+from .core.dtypes import as_operand, check_numbers
 from .core.geometry import check_mode
 from .core.problem import Problem, check_shape
 from .engine import run
@@ -59,6 +59,7 @@ class Convolver:
     def __init__(self, kernel: ArrayLike, shape: Sequence[int], mode: Mode = "full", method: str = "auto",
                  dtype: DTypeLike | None = None, correlate: bool = False, threads: int | None = None) -> None:
         h = as_operand(kernel, "kernel")
+        check_numbers(h, "kernel")
         self.shape = check_shape(shape, "shape")
         if len(self.shape) != h.ndim:
             raise ValueError(f"kernel has {h.ndim} dimensions but image shape {self.shape} has "
@@ -95,6 +96,7 @@ class Convolver:
     def __call__(self, image: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         """Convolve one image; ``out`` (of `out_shape` and `out_dtype`) receives the result."""
         x = as_operand(image, "image")
+        check_numbers(x, "image")
         if x.shape != self.shape:
             raise ValueError(f"image shape {x.shape} differs from the planned shape {self.shape}")
         if not np.can_cast(x.dtype, self.dtype, "safe"):

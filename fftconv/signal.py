@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from . import config
 from .backends.threads import resolve_threads
 from .core.boundary import read_extended
-from .core.dtypes import as_operand
+from .core.dtypes import as_operand, check_numbers
 from .core.geometry import MODES, boundary_pad_widths, check_mode
 from .core.lines import line_shape, long_axis, moved_back, moved_last, moved_shape
 from .core.memory import check_fits
@@ -95,6 +95,9 @@ def _convolve(in1, in2, mode: str, method: str, axes, threads, *, correlate: boo
             return small
     a = as_operand(in1, "in1")
     b = as_operand(in2, "in2")
+    if among is None:  # sums Python numbers as they are (fftconvolve reads them as floats, as scipy's)
+        check_numbers(a, "in1")
+        check_numbers(b, "in2")
     check_mode(mode, fft_wording=among is not None)
     check_method(method, methods() if among is None else ("auto", *among))
     settings = config.get()
@@ -344,6 +347,8 @@ def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full", axes: Axes =
 def _check_2d(in1, in2, name: str) -> tuple[np.ndarray, np.ndarray]:
     a = as_operand(in1, "in1")
     b = as_operand(in2, "in2")
+    check_numbers(a, "in1")
+    check_numbers(b, "in2")
     if not a.ndim == b.ndim == 2:
         raise ValueError(f"{name} inputs must both be 2-D arrays")
     return a, b

@@ -140,6 +140,11 @@ def test_deliberate_differences():
         ss.convolve(objects, KERNEL)
     # fftconv.signal sums Python numbers (Fractions, big integers) exactly instead
     assert fftconv.convolve(objects, KERNEL.astype(int).astype(object)).tolist()[1] == [4, 10, 6]
+    # ... but objects that are not numbers get the ValueError scipy raises, saying which
+    for name in ("convolve", "correlate", "convolve2d"):
+        for bad in ("a", None):
+            with pytest.raises(ValueError, match=f"in2 holds a {type(bad).__name__} object"):
+                getattr(fftconv.signal, name)(objects, np.array([[1, bad]], dtype=object))
     sn.gaussian_filter(None, 1.0)  # scipy filters None as a 0-d object array; fftconv says what is wrong
     with pytest.raises(TypeError, match="input has dtype object, which cannot be filtered"):
         nd.gaussian_filter(None, 1.0)

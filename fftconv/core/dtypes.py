@@ -15,6 +15,7 @@ an executor computes in, and how a computed result becomes the caller's dtype.
 from __future__ import annotations
 
 import math
+import numbers
 from functools import lru_cache
 
 import numpy as np
@@ -62,6 +63,29 @@ def as_operand(a: object, name: str) -> np.ndarray:
     arr = np.asarray(a)
     check_dtype(arr.dtype, name)
     return arr
+
+
+def check_numbers(arr: np.ndarray, name: str) -> None:
+    """`UnsupportedDtypeError` unless every object of an object array ``arr`` is a number
+    (Python's, NumPy's, a Fraction, a Decimal): the convolutions sum them with Python's
+    arithmetic, whose error for a string or None ("unsupported operand type(s) for +") had come
+    from deep in a sum. Arrays of any other dtype pass.
+
+    Examples
+    --------
+    >>> check_numbers(np.array([1, 2.5, None], dtype=object), "in2")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fftconv.core.dtypes.UnsupportedDtypeError: in2 holds a NoneType object, which cannot be convolved; ...
+    """
+    if arr.dtype.kind != "O":
+        return
+    for value in arr.flat:
+        if not isinstance(value, numbers.Number):
+            raise UnsupportedDtypeError(
+                f"{name} holds a {type(value).__name__} object, which cannot be convolved; pass "
+                "numbers (booleans, integers, floats, complex numbers, Fractions, Decimals)"
+            )
 
 
 def check_dtype(dtype: np.dtype, name: str) -> None:

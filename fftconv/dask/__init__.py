@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from .. import signal
 from ..backends.threads import resolve_threads
-from ..core.dtypes import as_operand, check_dtype, result_dtype
+from ..core.dtypes import as_operand, check_dtype, check_numbers, result_dtype
 from ..core.geometry import Window, check_mode, output_window, window_reads
 from ..core.problem import SIGNAL, SIGNAL_FFT, normalize_axes
 from ..executors.registry import check_method
@@ -91,6 +91,7 @@ def _convolve(in1, in2, mode, method, axes, threads, chunks, correlate: bool, ff
     x = as_dask(in1, chunks)
     check_dtype(x.dtype, "in1")  # now, not in every task
     h = as_operand(in2.compute() if isinstance(in2, da.Array) else in2, "in2")
+    check_numbers(h, "in2")
     if axes is not None and x.ndim:
         h = _kernel_for_axes(h, normalize_axes(axes, x.ndim), x.ndim)
     if x.ndim != h.ndim:
