@@ -216,6 +216,19 @@ def test_layouts_the_caller_may_pass(rng):
     assert_close(compiled(strided[::2, ::2], b[::-1].copy()[::-1], "same"), want, ulps=64)
 
 
+@pytest.mark.parametrize("mode", ["wrap", "reflect", "constant"])
+def test_a_reversed_image_of_one_column_filtered_along_its_rows(rng, mode):
+    """NumPy's reshape of a reversed (19, 1) array gives its axis of one column the rows'
+    stride (-8): the loop read that as columns not contiguous and raised ValueError."""
+    image = (rng.standard_normal((19, 1)) * 10)[::-1]
+    assert image.reshape((1, 19, 1)).strides[-1] != image.itemsize
+    for name, argument in (("uniform_filter1d", 3), ("correlate1d", np.array([1.0, 2.0, 3.0]))):
+        want = getattr(scipy.ndimage, name)(image, argument, axis=1, mode=mode)
+        for _ in range(3):  # a first call, then the route a repeated signature takes
+            got = getattr(fftconv.ndimage, name)(image, argument, axis=1, mode=mode)
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
 def test_threads_split_rows_without_changing_a_bit(rng, monkeypatch):
     a = rng.standard_normal((700, 600)).astype(np.float32)
     b = rng.standard_normal((9, 9)).astype(np.float32)

@@ -617,10 +617,13 @@ FOR_TARGETS(int64_t, correlate_i64)
 /* 0 for float32, 1 for float64, 2 for int64, -1 for anything else */
 static int kind_of(const Py_buffer *view) { return buffer_kind(view, KINDS_FLOAT | (1u << KIND_I64)); }
 
-/* A 1-D to 3-D view as 3-D (leading axes of length 1), its columns contiguous; 0 if it is not one. */
+/* A 1-D to 3-D view as 3-D (leading axes of length 1), its columns contiguous; 0 if it is not one.
+   A last axis of one column is contiguous whatever its stride (NumPy's reshape of a reversed
+   (19, 1) array gives it the rows' stride, -8). */
 static int as_volume(const Py_buffer *v, Py_ssize_t shape[3], Py_ssize_t strides[3])
 {
-    if (v->ndim < 1 || v->ndim > 3 || v->strides[v->ndim - 1] != v->itemsize) return 0;
+    if (v->ndim < 1 || v->ndim > 3 || (v->shape[v->ndim - 1] > 1 && v->strides[v->ndim - 1] != v->itemsize))
+        return 0;
     int lead = 3 - v->ndim;
     for (int i = 0; i < 3; i++) {
         shape[i] = i < lead ? 1 : v->shape[i - lead];
