@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import math
 import warnings
 
 import numpy as np
@@ -245,7 +246,7 @@ def convolve(
     # taps of magnitude DBL_EPSILON or less, which fftconv's filters leave out (as scipy.ndimage's
     # loop does) and astropy's loop sums, are summed where the largest tap is one of them too: the
     # kernel scaled by a power of two (exactly) to bring its largest tap into [1, 2), the sums back
-    shift = _tiny_taps_shift(weights)
+    shift = _tiny_taps_shift(weights, data)
     if shift:
         weights = np.ldexp(weights, shift)
     if interpolate:
@@ -320,21 +321,31 @@ def _spoilt_by_nan_taps(data: np.ndarray, nan_taps: np.ndarray, interpolate: boo
     return _reached(~np.isnan(data), nan_taps, mode, not np.isnan(cval))
 
 
-def _tiny_taps_shift(weights: np.ndarray) -> int:
+def _tiny_taps_shift(weights: np.ndarray, data: np.ndarray) -> int:
     """The power of two that brings the kernel's largest tap into [1, 2), where some nonzero
     tap has a magnitude of at most DBL_EPSILON (fftconv's filters leave those out: a kernel
-    of physical units, all of its taps near 1e-20, summed nothing); else 0.
+    of physical units, all of its taps near 1e-20, summed nothing), and no larger than keeps
+    the sums of ``data``'s finite values finite; else 0.
 
     Examples
     --------
-    >>> _tiny_taps_shift(np.array([1e-20, 3e-20])), _tiny_taps_shift(np.array([0.0, 0.5]))
+    >>> x = np.ones(3)
+    >>> _tiny_taps_shift(np.array([1e-20, 3e-20]), x), _tiny_taps_shift(np.array([0.0, 0.5]), x)
     (65, 0)
+    >>> _tiny_taps_shift(np.array([1e-20, 3e-20]), np.array([1e308]))  # room for 2**64 only
+    64
     """
     magnitudes = np.abs(weights)
     largest = float(magnitudes.max())
     if not 0 < largest < np.inf or not ((magnitudes > 0) & (magnitudes <= np.finfo(np.float64).eps)).any():
         return 0
-    return 1 - int(np.frexp(largest)[1])
+    shift = 1 - int(np.frexp(largest)[1])
+    finite = np.abs(data[np.isfinite(data)])
+    if finite.size and finite.max() > 0:  # the scaled sums stay under float64's largest value
+        room = math.log2(np.finfo(np.float64).max) - math.log2(float(finite.max())) \
+            - math.log2(float(magnitudes.sum()))
+        shift = min(shift, math.floor(room) - 1)
+    return max(shift, 0)
 
 
 def _left_out_taps_times_infinities(result: np.ndarray, data: np.ndarray, weights: np.ndarray, mode: str,
