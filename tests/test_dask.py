@@ -80,6 +80,25 @@ def test_separable_filters_equal_scipys_across_chunks(rng, mode, name, args, kwa
     assert_close(got.compute(), want, ulps=400)
 
 
+@pytest.mark.parametrize("name, kwargs", [("sobel", {"axis": 0}), ("prewitt", {"axis": 1}),
+                                          ("correlate1d", {"weights": [1.0, 0.0, -1.0]})])
+def test_separable_passes_sum_a_zero_weight_over_an_infinity_as_scipys(rng, name, kwargs):
+    """scipy's 1-D filters sum every weight: a derivative's zero tap over an inf pixel makes
+    NaN. The chunks' passes had gone through the N-D correlate, which leaves zero weights out
+    (as scipy.ndimage.correlate does): finite there."""
+    import scipy.ndimage
+
+    x = rng.standard_normal((13, 31))
+    x[5, 7], x[9, 30] = np.inf, -np.inf
+    want = getattr(scipy.ndimage, name)(x, **kwargs)
+    got = getattr(fftconv.dask.ndimage, name)(da.from_array(x, chunks=(10, 5)), **kwargs).compute()
+    assert np.isnan(want).sum() >= 2
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(got[np.isinf(want)], want[np.isinf(want)])
+    finite = np.isfinite(want)
+    assert_close(got[finite], want[finite])
+
+
 def test_separable_filters_keep_scipys_dtypes_and_truncation(rng):
     import scipy.ndimage
 

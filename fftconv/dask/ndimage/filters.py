@@ -72,7 +72,11 @@ def convolve(input: ArrayLike | da.Array, weights: ArrayLike, output: object = N
 
 
 def _filter(input, weights, output, mode, cval, origin, axes, method, threads, chunks,
-            convolution: bool, nan: str = "propagate", mask=None) -> da.Array:
+            convolution: bool, nan: str = "propagate", mask=None, footprint: bool = True) -> da.Array:
+    """The body of `correlate` and `convolve` (``footprint``: their loop's, which leaves out
+    tiny weights, `fftconv.ndimage.filters.prepare_filter`), and of the separable filters'
+    passes, which sum every weight as scipy's 1-D filters do (a derivative's zero tap over an
+    infinity: NaN)."""
     if isinstance(output, np.ndarray) or hasattr(output, "__setitem__"):
         raise TypeError("output must be a dtype or None for dask arrays (the result is a lazy dask array); "
                         "store it with dask, e.g. result.to_zarr(...)")
@@ -81,13 +85,13 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
         raise ValueError(f"nan must be one of {choices}, got {shown(nan)}")
     x = as_dask(input, chunks)
     work, out_dtype, _ = prepare_filter(x, weights, output, mode, cval, origin, axes, method, threads,
-                                        convolution, nan, footprint=mask is None)
+                                        convolution, nan, footprint=footprint and mask is None)
     plain = nan == "propagate" and mask is None
     if x.dtype.kind == "c" and not np.iscomplexobj(weights) and plain and x.size:
         # the parts apart, as scipy.ndimage filters them (a NaN in one leaves the other finite:
         # `fftconv.ndimage.filters.nonfinite_complex`; the chunks' values are not known here)
         parts = [_filter(part(x), weights, None, mode, part(cval), origin, axes, method, threads, None,
-                         convolution) for part in (np.real, np.imag)]
+                         convolution, footprint=footprint) for part in (np.real, np.imag)]
         return (parts[0] + 1j * parts[1]).astype(out_dtype)
     if mask is not None:  # masked pixels become holes (NaN), lazily, chunk by chunk
         m = as_dask(mask, x.chunks)

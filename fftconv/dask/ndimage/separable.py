@@ -3,13 +3,14 @@
 ``gaussian_gradient_magnitude``, ``laplace``, ``sobel`` and ``prewitt``.
 
 Each filter is the job `fftconv.ndimage.separable` builds for it (the same passes, taps,
-dtypes and errors as in memory), evaluated as a graph: every pass is one lazy 1-D
-`fftconv.dask.ndimage.correlate` along its axis, so each reads its halo from the neighbouring
-chunks of the previous pass with its own boundary mode at the array's edges, exactly as the
-in-memory passes do (one halo for all passes at once would be wrong for 'constant': scipy
-extends each pass's result with ``cval``, not the image). Terms that begin with the same
-passes share those layers of the graph, and terms combine in the output's dtype as scipy
-combines them.
+dtypes and errors as in memory), evaluated as a graph: every pass is one lazy 1-D correlation
+along its axis (`fftconv.dask.ndimage.correlate`'s, summing every weight as scipy's 1-D
+filters do, where the N-D correlate leaves zero ones out), so each reads its halo from the
+neighbouring chunks of the previous pass with its own boundary mode at the array's edges,
+exactly as the in-memory passes do (one halo for all passes at once would be wrong for
+'constant': scipy extends each pass's result with ``cval``, not the image). Terms that begin
+with the same passes share those layers of the graph, and terms combine in the output's dtype
+as scipy combines them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ...ndimage.arguments import NDImageMode
 from ...ndimage.box_sums import box_means
 from ...ndimage.separable import Job, Pass
 from ..chunks import as_dask
-from .filters import correlate
+from .filters import _filter
 
 __all__ = [
     "convolve1d",
@@ -101,8 +102,9 @@ def _pass_layer(x: da.Array, p: Pass, out_dtype: np.dtype, job: Job) -> da.Array
     or a box far longer than the lines from their prefix sums."""
     if separable.long_box(x, p):
         return _long_box(x, p, out_dtype)
-    return correlate(x, p.weights(np.dtype(x.dtype), out_dtype), out_dtype, p.mode, p.cval, p.origin,
-                     axes=(p.axis,), method=job.method, threads=job.threads)
+    # every weight summed, as scipy's 1-D filters sum them (the N-D correlate leaves zero ones out)
+    return _filter(x, p.weights(np.dtype(x.dtype), out_dtype), out_dtype, p.mode, p.cval, p.origin, (p.axis,),
+                   job.method, job.threads, None, False, footprint=False)
 
 
 def _long_box(x: da.Array, p: Pass, out_dtype: np.dtype) -> da.Array:
