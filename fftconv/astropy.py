@@ -336,8 +336,11 @@ def _tiny_taps_shift(weights: np.ndarray, data: np.ndarray) -> int:
     64
     """
     magnitudes = np.abs(weights)
+    tiny = magnitudes <= np.finfo(np.float64).eps
+    if not tiny.any() or not magnitudes[tiny].any():  # none, or only zeros
+        return 0
     largest = float(magnitudes.max())
-    if not 0 < largest < np.inf or not ((magnitudes > 0) & (magnitudes <= np.finfo(np.float64).eps)).any():
+    if not largest < np.inf:
         return 0
     shift = 1 - int(np.frexp(largest)[1])
     finite = np.abs(data[np.isfinite(data)])
