@@ -222,10 +222,22 @@ def operand_bytes(block: Sequence[int], halo: Sequence[int], source: np.dtype, o
     return ext * (np.dtype(source).itemsize + compute) + math.prod(block) * (compute + np.dtype(out).itemsize)
 
 
+#: Blocks whose halo makes them read more than this many times as many samples as they
+#: output are cut another way if that reads less (`plan_blocks`), and else warned of: their
+#: reads and each block's own planning then cost most of the call (a 130x17x130 image with
+#: holes and an 11x11x11 kernel under a 256 KiB limit: 8,840 bands of 33 outputs, 3.4 s where
+#: one block takes 0.05 s).
+HALO_BOUND_READS = 8
+
+
 def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtype, work: BlockFilter,
                 budget: int | None) -> BlockPlan:
-    """The largest balanced block (batch axes split first) whose operands and executor
-    workspace fit ``budget`` bytes (None: one block).
+    """The largest balanced block whose operands and executor workspace fit ``budget`` bytes
+    (None: one block): batch axes split first, then the filtered axes from the outermost, so
+    that a C-ordered memmap is read in contiguous bands; where those bands would each read over
+    `HALO_BOUND_READS` times their outputs with the kernel's halo (a volume's kernel under a
+    tight limit: bands one plane thick, each reading its 8-plane halo), the block that halves
+    whichever axis is longest beside its halo instead, if that reads less.
 
     Examples
     --------
@@ -234,21 +246,47 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
     >>> p = plan_blocks((1000, 1000), np.dtype("f4"), np.dtype("f4"), work, 2 << 20)
     >>> p.block, p.blocks
     ((63, 1000), 16)
+    >>> round(_reads((1, 96, 384), (8, 8, 8)), 1), round(_reads((48, 48, 96), (8, 8, 8)), 1)  # a 9x9x9 kernel
+    (10.0, 1.5)
     """
     shape = tuple(int(n) for n in shape)
     if budget is None:  # one block: its plan is made when its values are read
         return BlockPlan(shape, 1, None)
     halo = work.halo(len(shape))
-    result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
     order = [a for a in range(len(shape)) if a not in work.axes] + sorted(work.axes)
-    block = list(shape)
+    block, plan = _halved_to_fit(shape, halo, source_dtype, out_dtype, work, budget,
+                                 lambda b: next((a for a in order if b[a] > 1), None))
+    if _reads(block, halo) > HALO_BOUND_READS:
+        # the axis whose halving adds the least halo: the longest beside its halo (batch axes first)
+        other, other_plan = _halved_to_fit(shape, halo, source_dtype, out_dtype, work, budget, lambda b: max(
+            (a for a in order if b[a] > 1), key=lambda a: b[a] / (halo[a] + 1), default=None))
+        # kept where its blocks cost less in all: a block's room also decides its executor (a
+        # 9x9x9 block of an 11x11x11 kernel left 19 KB: shifted sums, 8 ms each)
+        if _seconds(shape, other, other_plan) < _seconds(shape, block, plan):
+            block = other
+    counts = [-(-n // b) for n, b in zip(shape, block)]
+    block = [-(-n // c) for n, c in zip(shape, counts)]  # balanced: equal blocks, no sliver
+    result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
     planes = 2 if work.holes is not None else 1  # values and weights
+    room = budget - planes * operand_bytes(block, halo, source_dtype, out_dtype, result)  # >= the room found
+    return BlockPlan(tuple(block), math.prod(counts), room)
+
+
+def _halved_to_fit(shape: tuple[int, ...], halo: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtype,
+                   work: BlockFilter, budget: int, next_axis: Callable[[list[int]], int | None]
+                   ) -> tuple[list[int], Plan]:
+    """The block that halving ``next_axis(block)`` (None: no axis left) from the whole image
+    leaves once its operands and its executor's workspace fit ``budget``, and its plan;
+    `MemoryLimitError` with the numbers where even a block of one output does not fit."""
+    result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
+    planes = 2 if work.holes is not None else 1  # values and weights
+    block = list(shape)
     while True:
         operands = planes * operand_bytes(block, halo, source_dtype, out_dtype, result)
-        found = _plan_block(block, halo, source_dtype, work, budget - operands)
-        if found is not None:
-            break
-        axis = next((a for a in order if block[a] > 1), None)
+        plan = _plan_block(block, halo, source_dtype, work, budget - operands)
+        if plan is not None:
+            return block, plan
+        axis = next_axis(block)
         if axis is None:
             smallest = operands + _plan_block(block, halo, source_dtype, work, None).workspace
             raise MemoryLimitError(
@@ -257,10 +295,22 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
                 f"{tuple(block)} (halo {tuple(halo)}); raise [memory] limit (or FFTCONV_MEMORY_LIMIT)"
             )
         block[axis] = -(-block[axis] // 2)
-    counts = [-(-n // b) for n, b in zip(shape, block)]
-    block = [-(-n // c) for n, c in zip(shape, counts)]  # balanced: equal blocks, no sliver
-    room = budget - planes * operand_bytes(block, halo, source_dtype, out_dtype, result)  # >= the room found
-    return BlockPlan(tuple(block), math.prod(counts), room)
+
+
+#: What a block costs beside its sums: reading its extended input, planning, writing (8,840
+#: blocks of 33 outputs of a 130x17x130 image: 3.4 s, 0.02 ms of it a block's sums; Intel Xeon).
+BLOCK_SECONDS = 3e-4
+
+
+def _seconds(shape: Sequence[int], block: Sequence[int], plan: Plan) -> float:
+    """The estimated seconds of filtering ``shape`` in blocks of ``block`` planned as ``plan``."""
+    blocks = math.prod(-(-n // b) for n, b in zip(shape, block))
+    return blocks * (plan.estimates.get(plan.method, 0.0) + BLOCK_SECONDS)
+
+
+def _reads(block: Sequence[int], halo: Sequence[int]) -> float:
+    """Samples a block reads with its halo, per output."""
+    return math.prod(b + h for b, h in zip(block, halo)) / math.prod(block)
 
 
 def block_plan(shape: Sequence[int], source_dtype: np.dtype, work: BlockFilter, out_dtype: np.dtype,
@@ -337,13 +387,6 @@ def _mib(nbytes: int | None) -> str:
     return "no limit" if nbytes is None else format_bytes(nbytes)
 
 
-#: Blocks whose halo makes them read more than this many times as many samples as they
-#: output are worth a warning: their reads and each block's own planning then cost most of
-#: the call (a 130x17x130 image with holes and an 11x11x11 kernel under a 256 KiB limit: 8,840
-#: blocks of 33 outputs, 3.4 s where one block takes 0.05 s).
-HALO_BOUND_READS = 8
-
-
 def _warn_of_halo_bound_blocks(shape: tuple[int, ...], layout: BlockPlan, work: BlockFilter,
                                ext_dtype: np.dtype, out_dtype: np.dtype, budget: int | None) -> None:
     """A `RuntimeWarning` where ``budget`` cuts the image into blocks so small beside the
@@ -352,7 +395,7 @@ def _warn_of_halo_bound_blocks(shape: tuple[int, ...], layout: BlockPlan, work: 
     if layout.blocks <= 1:
         return
     halo = work.halo(len(shape))
-    reads = math.prod(b + h for b, h in zip(layout.block, halo)) / math.prod(layout.block)
+    reads = _reads(layout.block, halo)
     if reads <= HALO_BOUND_READS:
         return
     wider = [min(n, max(b, 2 * h)) for n, b, h in zip(shape, layout.block, halo)]
@@ -361,7 +404,7 @@ def _warn_of_halo_bound_blocks(shape: tuple[int, ...], layout: BlockPlan, work: 
     plan = _plan_block(wider, halo, ext_dtype, work, None)
     workspace = plan.workspace if plan is not None else 0
     needed = planes * operand_bytes(wider, halo, ext_dtype, out_dtype, result) + workspace
-    fewer = math.prod(b + h for b, h in zip(wider, halo)) / math.prod(wider)
+    fewer = _reads(wider, halo)
     warnings.warn(
         f"the memory limit of {_mib(budget)} cuts shape {shape} into {layout.blocks} blocks of "
         f"{tuple(layout.block)} outputs, each reading {reads:.0f}x its outputs with the kernel's "
