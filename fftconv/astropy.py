@@ -66,6 +66,8 @@ _HAS_ASTROPY = importlib.util.find_spec("astropy") is not None
 #: `convolve`'s treatment of holes: float64 sums; an output with no valid pixel in reach keeps
 #: its own pixel (NaN where it is a hole).
 _CONVOLVE_RULE = Holes(empty="center", dtype=np.dtype(np.float64))
+#: Taps of at most this magnitude are left out by fftconv's filters, as by scipy.ndimage's loop.
+DBL_EPSILON = float(np.finfo(np.float64).eps)
 
 
 if _HAS_ASTROPY:
@@ -245,8 +247,12 @@ def convolve(
         weights = np.where(nan_taps, 0.0, weights)
     # taps of magnitude DBL_EPSILON or less, which fftconv's filters leave out (as scipy.ndimage's
     # loop does) and astropy's loop sums, are summed where the largest tap is one of them too: the
-    # kernel scaled by a power of two (exactly) to bring its largest tap into [1, 2), the sums back
-    shift = _tiny_taps_shift(weights, data)
+    # kernel scaled by a power of two (exactly) to bring its largest tap into [1, 2), the sums back.
+    # Most kernels have none, and most of those no negative tap: one reduction (a 121-sample call
+    # takes 14 us)
+    left_out = weights.size > 0 and not weights.min() > DBL_EPSILON \
+        and float(np.abs(weights).min()) <= DBL_EPSILON
+    shift = _tiny_taps_shift(weights, data) if left_out else 0
     if shift:
         weights = np.ldexp(weights, shift)
     if interpolate:
@@ -262,7 +268,8 @@ def convolve(
     else:
         with _streamed(data.nbytes):
             result = ndimage_convolve(data, weights, mode=mode, cval=cval)
-        _left_out_taps_times_infinities(result, data, weights, mode, cval)
+        if left_out:
+            _left_out_taps_times_infinities(result, data, weights, mode, cval)
         if shift:
             np.ldexp(result, -shift, out=result)
     if spoilt is not None:
@@ -336,7 +343,7 @@ def _tiny_taps_shift(weights: np.ndarray, data: np.ndarray) -> int:
     64
     """
     magnitudes = np.abs(weights)
-    tiny = magnitudes <= np.finfo(np.float64).eps
+    tiny = magnitudes <= DBL_EPSILON
     if not tiny.any() or not magnitudes[tiny].any():  # none, or only zeros
         return 0
     largest = float(magnitudes.max())
@@ -359,7 +366,7 @@ def _left_out_taps_times_infinities(result: np.ndarray, data: np.ndarray, weight
     zero tap, or any of them, meets NaN or an infinity (a ``Tophat2DKernel``'s corners beside
     an inf pixel), and an infinity of the product's sign where a tiny tap meets one (NaN where
     infinities of both signs meet). ``result`` holds the sums before astropy's normalisation."""
-    left_out = np.abs(weights) <= np.finfo(np.float64).eps
+    left_out = np.abs(weights) <= DBL_EPSILON
     border = not np.isfinite(cval)
     if not left_out.any() or not (border or not all_finite(data)):
         return
@@ -536,7 +543,7 @@ def convolve_fft(
     rule = Holes(
         scale=kernel_scale,
         empty="nan" if min_wt > 0 else "zero",
-        below=min_wt if min_wt > 0 else 10 * np.finfo(np.float64).eps,
+        below=min_wt if min_wt > 0 else 10 * DBL_EPSILON,
         dtype=np.dtype(np.float64),
     )
     reads_as_filter = crop and all(g >= n + k - 1 for g, n, k in zip(grid, data.shape, weights.shape))
