@@ -245,16 +245,6 @@ def convolve(
     if nan_taps.any():  # astropy's loop sums them: summed here without them, then set as it sets them
         spoilt = _spoilt_by_nan_taps(data, nan_taps, interpolate, mode, cval)
         weights = np.where(nan_taps, 0.0, weights)
-    # taps of magnitude DBL_EPSILON or less, which fftconv's filters leave out (as scipy.ndimage's
-    # loop does) and astropy's loop sums, are summed where the largest tap is one of them too: the
-    # kernel scaled by a power of two (exactly) to bring its largest tap into [1, 2), the sums back.
-    # Most kernels have none, and most of those no negative tap: one reduction (a 121-sample call
-    # takes 14 us)
-    left_out = weights.size > 0 and not weights.min() > DBL_EPSILON \
-        and float(np.abs(weights).min()) <= DBL_EPSILON
-    shift = _tiny_taps_shift(weights, data) if left_out else 0
-    if shift:
-        weights = np.ldexp(weights, shift)
     if interpolate:
         # a float32 image's answer is rounded to float32 block by block (astropy rounds its float64
         # result once, as here), not kept whole in float64 and cast: its first touch and the
@@ -266,10 +256,19 @@ def convolve(
             result = filter_holes(data, weights, _CONVOLVE_RULE, mode=mode,
                                   cval=cval, output=rounded)
     else:
+        # taps of magnitude DBL_EPSILON or less, which fftconv's plain filters leave out (as
+        # scipy.ndimage's loop does; the sums with holes keep them) and astropy's loop sums, are
+        # summed where the largest tap is one of them too: the kernel scaled by a power of two
+        # (exactly) to bring its largest tap into [1, 2), the sums back. Most kernels have none,
+        # and most of those no negative tap: one reduction (a 121-sample call takes 14 us)
+        left_out = weights.size > 0 and not weights.min() > DBL_EPSILON \
+            and float(np.abs(weights).min()) <= DBL_EPSILON
+        shift = _tiny_taps_shift(weights, data) if left_out else 0
+        summed = np.ldexp(weights, shift) if shift else weights
         with _streamed(data.nbytes):
-            result = ndimage_convolve(data, weights, mode=mode, cval=cval)
+            result = ndimage_convolve(data, summed, mode=mode, cval=cval)
         if left_out:
-            _left_out_taps_times_infinities(result, data, weights, mode, cval)
+            _left_out_taps_times_infinities(result, data, summed, mode, cval)
         if shift:
             np.ldexp(result, -shift, out=result)
     if spoilt is not None:
