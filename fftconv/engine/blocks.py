@@ -223,7 +223,7 @@ def operand_bytes(block: Sequence[int], halo: Sequence[int], source: np.dtype, o
 
 
 #: Blocks whose halo makes them read more than this many times as many samples as they
-#: output are cut another way if that reads less (`plan_blocks`), and else warned of: their
+#: output are cut another way if that costs less (`plan_blocks`), and else warned of: their
 #: reads and each block's own planning then cost most of the call (a 130x17x130 image with
 #: holes and an 11x11x11 kernel under a 256 KiB limit: 8,840 bands of 33 outputs, 3.4 s where
 #: one block takes 0.05 s).
@@ -237,7 +237,8 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
     that a C-ordered memmap is read in contiguous bands; where those bands would each read over
     `HALO_BOUND_READS` times their outputs with the kernel's halo (a volume's kernel under a
     tight limit: bands one plane thick, each reading its 8-plane halo), the block that halves
-    whichever axis is longest beside its halo instead, if that reads less.
+    whichever axis is longest beside its halo instead, if its blocks' estimated seconds are
+    fewer (`_seconds`).
 
     Examples
     --------
@@ -266,9 +267,7 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
             block = other
     counts = [-(-n // b) for n, b in zip(shape, block)]
     block = [-(-n // c) for n, c in zip(shape, counts)]  # balanced: equal blocks, no sliver
-    result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
-    planes = 2 if work.holes is not None else 1  # values and weights
-    room = budget - planes * operand_bytes(block, halo, source_dtype, out_dtype, result)  # >= the room found
+    room = budget - _operands(block, halo, source_dtype, out_dtype, work)  # >= the room found
     return BlockPlan(tuple(block), math.prod(counts), room)
 
 
@@ -278,11 +277,9 @@ def _halved_to_fit(shape: tuple[int, ...], halo: Sequence[int], source_dtype: np
     """The block that halving ``next_axis(block)`` (None: no axis left) from the whole image
     leaves once its operands and its executor's workspace fit ``budget``, and its plan;
     `MemoryLimitError` with the numbers where even a block of one output does not fit."""
-    result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
-    planes = 2 if work.holes is not None else 1  # values and weights
     block = list(shape)
     while True:
-        operands = planes * operand_bytes(block, halo, source_dtype, out_dtype, result)
+        operands = _operands(block, halo, source_dtype, out_dtype, work)
         plan = _plan_block(block, halo, source_dtype, work, budget - operands)
         if plan is not None:
             return block, plan
@@ -306,6 +303,15 @@ def _seconds(shape: Sequence[int], block: Sequence[int], plan: Plan) -> float:
     """The estimated seconds of filtering ``shape`` in blocks of ``block`` planned as ``plan``."""
     blocks = math.prod(-(-n // b) for n, b in zip(shape, block))
     return blocks * (plan.estimates.get(plan.method, 0.0) + BLOCK_SECONDS)
+
+
+def _operands(block: Sequence[int], halo: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtype,
+              work: BlockFilter) -> int:
+    """`operand_bytes` of a block of ``work``, for both planes (values and weights) of a filter
+    with holes."""
+    result = result_dtype(np.dtype(source_dtype), work.kernel.dtype, NDIMAGE.result)
+    planes = 2 if work.holes is not None else 1
+    return planes * operand_bytes(block, halo, source_dtype, out_dtype, result)
 
 
 def _reads(block: Sequence[int], halo: Sequence[int]) -> float:
@@ -399,11 +405,9 @@ def _warn_of_halo_bound_blocks(shape: tuple[int, ...], layout: BlockPlan, work: 
     if reads <= HALO_BOUND_READS:
         return
     wider = [min(n, max(b, 2 * h)) for n, b, h in zip(shape, layout.block, halo)]
-    result = result_dtype(np.dtype(ext_dtype), work.kernel.dtype, NDIMAGE.result)
-    planes = 2 if work.holes is not None else 1
     plan = _plan_block(wider, halo, ext_dtype, work, None)
     workspace = plan.workspace if plan is not None else 0
-    needed = planes * operand_bytes(wider, halo, ext_dtype, out_dtype, result) + workspace
+    needed = _operands(wider, halo, ext_dtype, out_dtype, work) + workspace
     fewer = _reads(wider, halo)
     warnings.warn(
         f"the memory limit of {_mib(budget)} cuts shape {shape} into {layout.blocks} blocks of "
