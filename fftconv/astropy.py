@@ -256,21 +256,10 @@ def convolve(
             result = filter_holes(data, weights, _CONVOLVE_RULE, mode=mode,
                                   cval=cval, output=rounded)
     else:
-        # taps of magnitude DBL_EPSILON or less, which fftconv's plain filters leave out (as
-        # scipy.ndimage's loop does; the sums with holes keep them) and astropy's loop sums, are
-        # summed where the largest tap is one of them too: the kernel scaled by a power of two
-        # (exactly) to bring its largest tap into [1, 2), the sums back. Most kernels have none,
-        # and most of those no negative tap: one reduction (a 121-sample call takes 14 us)
-        left_out = weights.size > 0 and not weights.min() > DBL_EPSILON \
-            and float(np.abs(weights).min()) <= DBL_EPSILON
-        shift = _tiny_taps_shift(weights, data) if left_out else 0
-        summed = np.ldexp(weights, shift) if shift else weights
         with _streamed(data.nbytes):
-            result = ndimage_convolve(data, summed, mode=mode, cval=cval)
-        if left_out:
+            result, summed = _convolve_every_tap(data, weights, mode, cval)
+        if summed is not None:  # the taps still left out, where they meet infinities
             _left_out_taps_times_infinities(result, data, summed, mode, cval)
-        if shift:
-            np.ldexp(result, -shift, out=result)
     if spoilt is not None:
         result[spoilt] = np.nan
     if boundary is None:  # outputs whose kernel leaves the array are zero
@@ -325,6 +314,33 @@ def _spoilt_by_nan_taps(data: np.ndarray, nan_taps: np.ndarray, interpolate: boo
     if not interpolate:
         return slice(None)
     return _reached(~np.isnan(data), nan_taps, mode, not np.isnan(cval))
+
+
+def _convolve_every_tap(data: np.ndarray, weights: np.ndarray, mode: str, cval: float = 0.0
+                        ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``fftconv.ndimage.convolve(data, weights, mode, cval)`` with taps of magnitude
+    DBL_EPSILON or less summed as astropy's loop and transforms sum them, where fftconv's plain
+    filters leave them out (as scipy.ndimage's loop does; the sums with holes keep them): the
+    kernel scaled by a power of two (exactly) to bring its largest tap into [1, 2), the sums
+    scaled back (a kernel in physical units, every tap near 1e-20, had summed nothing). With the
+    kernel summed where it has such taps (None: it has none). Most kernels have none, and most
+    of those no negative tap: one reduction (a 121-sample call takes 14 us).
+
+    Examples
+    --------
+    >>> _convolve_every_tap(np.array([1.0, 2.0, 3.0]), np.array([1e-20, 0.0, 0.0]), "constant")[0]
+    array([2.e-20, 3.e-20, 0.e+00])
+    """
+    tiny = weights.size > 0 and not weights.min() > DBL_EPSILON \
+        and float(np.abs(weights).min()) <= DBL_EPSILON
+    if not tiny:
+        return ndimage_convolve(data, weights, mode=mode, cval=cval), None
+    shift = _tiny_taps_shift(weights, data)
+    summed = np.ldexp(weights, shift)
+    result = ndimage_convolve(data, summed, mode=mode, cval=cval)
+    if shift:
+        result *= 2.0 ** -shift  # exact: a power of two (complex sums too)
+    return result, summed
 
 
 def _tiny_taps_shift(weights: np.ndarray, data: np.ndarray) -> int:
@@ -531,9 +547,9 @@ def convolve_fft(
     # float64 copy, whose transform makes the product complex128
     padded = tuple(grid) != tuple(data.shape) and tuple(grid) != tuple(weights.shape)
     spectrum_dtype = np.dtype(complex_dtype) if padded else np.dtype(np.complex128)
-    if np.isnan(normalized).any() or (not interpolate and np.isnan(data).any()):
+    if np.isnan(normalized).any() or (not interpolate and not all_finite(data)):
         # astropy's product of spectra then holds NaN, which it refuses (a kernel of zeros that a
-        # normalising callable divides by its zero maximum, NaN pixels filled with NaN)
+        # normalising callable divides by its zero maximum, holes filled with NaN or an infinity)
         raise ValueError("Encountered NaNs in convolve.  This is disallowed.")
     if return_fft:
         product = _spectrum_product(data, normalized, kernel_scale, grid, inside, fill_value, fftn, unit)
@@ -553,7 +569,7 @@ def convolve_fft(
                 result = filter_holes(data, normalized, rule, mode="constant", cval=border)
             else:
                 border = fill_value if np.isfinite(fill_value) else 0.0
-                result = ndimage_convolve(data, normalized, mode="constant", cval=border) * kernel_scale
+                result = _convolve_every_tap(data, normalized, "constant", border)[0] * kernel_scale
     else:
         result = _on_grid(data, normalized, kernel_scale, grid, inside, fill_value, interpolate, rule, crop)
     if preserve_nan:
@@ -645,7 +661,7 @@ def _on_grid(data, normalized, scale, grid, inside, fill_value, interpolate: boo
     padding: 'wrap')."""
     big = data if tuple(grid) == data.shape else _grid_image(data, grid, inside, fill_value)
     if not interpolate:
-        result = ndimage_convolve(big, normalized, mode="grid-wrap") * scale
+        result = _convolve_every_tap(big, normalized, "grid-wrap")[0] * scale
         return result[inside] if crop else result
     if not np.isfinite(fill_value) and big is not data:  # ``data`` may be the caller's: no padding
         outside = np.ones(tuple(grid), bool)
@@ -664,8 +680,8 @@ def _on_grid(data, normalized, scale, grid, inside, fill_value, interpolate: boo
     elif weight == 0:
         result[outside] = 0.0
     else:
-        sums = ndimage_convolve(np.nan_to_num(big, nan=0.0).astype(np.float64, copy=False), normalized,
-                                mode="grid-wrap") * scale
+        sums = _convolve_every_tap(np.nan_to_num(big, nan=0.0).astype(np.float64, copy=False), normalized,
+                                   "grid-wrap")[0] * scale
         result[outside] = sums[outside]
     return result
 

@@ -304,6 +304,27 @@ def test_convolve_sums_taps_under_dbl_epsilon_as_astropy_does(rng, boundary):
         assert np.isinf(want).sum() > 1
 
 
+@pytest.mark.parametrize("boundary", ["fill", "wrap"])
+def test_convolve_fft_sums_taps_under_dbl_epsilon_and_refuses_infinite_fills(rng, boundary):
+    """astropy's transforms sum every tap: a kernel in physical units (every tap near 1e-20),
+    which fftconv's direct sums of a small image had left out (all zeros), gives astropy's
+    answer; and holes filled with an infinity make astropy's product of spectra NaN, which it
+    refuses, as the drop-in now does (it had refused only a NaN fill)."""
+    x = rng.standard_normal((16, 18))
+    kernel = (rng.random((5, 3)) + 0.1) * 1e-20
+    options = dict(boundary=boundary, normalize_kernel=False, nan_treatment="fill")
+    want = astropy_convolution.convolve_fft(x, kernel, **options)
+    got = ours.convolve_fft(x, kernel, **options)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
+    assert np.abs(got).max() > 1e-21
+    x[3, 4] = np.nan
+    for fill_value in (np.inf, -np.inf, np.nan):
+        options = dict(boundary=boundary, nan_treatment="fill", fill_value=fill_value)
+        for function in (astropy_convolution.convolve_fft, ours.convolve_fft):
+            with pytest.raises(ValueError, match="Encountered NaNs in convolve"):
+                function(x, np.ones((3, 3)), **options)
+
+
 @pytest.mark.parametrize("kernel_length", [3, 23, 30])
 @pytest.mark.parametrize("boundary", ["fill", "wrap"])
 def test_convolve_fft_answers_in_astropys_dtype_for_complex64(rng, kernel_length, boundary):
