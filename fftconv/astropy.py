@@ -44,6 +44,7 @@ import numpy as np
 import scipy.fft
 
 from . import config
+from .engine.footprint import TINY_WEIGHT, skips_weights
 from .engine.holes import Holes, sum_is_nan
 from .executors.nonfinite import all_finite
 from .ndimage import convolve as ndimage_convolve
@@ -66,8 +67,6 @@ _HAS_ASTROPY = importlib.util.find_spec("astropy") is not None
 #: `convolve`'s treatment of holes: float64 sums; an output with no valid pixel in reach keeps
 #: its own pixel (NaN where it is a hole).
 _CONVOLVE_RULE = Holes(empty="center", dtype=np.dtype(np.float64))
-#: Taps of at most this magnitude are left out by fftconv's filters, as by scipy.ndimage's loop.
-DBL_EPSILON = float(np.finfo(np.float64).eps)
 
 
 if _HAS_ASTROPY:
@@ -331,9 +330,7 @@ def _convolve_every_tap(data: np.ndarray, weights: np.ndarray, mode: str, cval: 
     >>> _convolve_every_tap(np.array([1.0, 2.0, 3.0]), np.array([1e-20, 0.0, 0.0]), "constant")[0]
     array([2.e-20, 3.e-20, 0.e+00])
     """
-    tiny = weights.size > 0 and not weights.min() > DBL_EPSILON \
-        and float(np.abs(weights).min()) <= DBL_EPSILON
-    if not tiny:
+    if weights.size == 0 or weights.min() > TINY_WEIGHT or not skips_weights(weights):
         return ndimage_convolve(data, weights, mode=mode, cval=cval), None
     shift = _tiny_taps_shift(weights, data)
     summed = np.ldexp(weights, shift)
@@ -358,7 +355,7 @@ def _tiny_taps_shift(weights: np.ndarray, data: np.ndarray) -> int:
     64
     """
     magnitudes = np.abs(weights)
-    tiny = magnitudes <= DBL_EPSILON
+    tiny = magnitudes <= TINY_WEIGHT
     if not tiny.any() or not magnitudes[tiny].any():  # none, or only zeros
         return 0
     largest = float(magnitudes.max())
@@ -381,7 +378,7 @@ def _left_out_taps_times_infinities(result: np.ndarray, data: np.ndarray, weight
     zero tap, or any of them, meets NaN or an infinity (a ``Tophat2DKernel``'s corners beside
     an inf pixel), and an infinity of the product's sign where a tiny tap meets one (NaN where
     infinities of both signs meet). ``result`` holds the sums before astropy's normalisation."""
-    left_out = np.abs(weights) <= DBL_EPSILON
+    left_out = np.abs(weights) <= TINY_WEIGHT
     border = not np.isfinite(cval)
     if not left_out.any() or not (border or not all_finite(data)):
         return
@@ -558,7 +555,7 @@ def convolve_fft(
     rule = Holes(
         scale=kernel_scale,
         empty="nan" if min_wt > 0 else "zero",
-        below=min_wt if min_wt > 0 else 10 * DBL_EPSILON,
+        below=min_wt if min_wt > 0 else 10 * np.finfo(np.float64).eps,
         dtype=np.dtype(np.float64),
     )
     reads_as_filter = crop and all(g >= n + k - 1 for g, n, k in zip(grid, data.shape, weights.shape))
