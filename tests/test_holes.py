@@ -461,6 +461,31 @@ def test_the_compiled_split_and_divide_equal_numpys(rng, dtype, monkeypatch):
         np.testing.assert_array_equal(got, want)
 
 
+
+@needs_compiled_planes
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_division_adds_the_offset_and_counts_small_sums_as_numpy_does(rng, dtype, monkeypatch):
+    # the weights less one that a border of zeros transforms (hole_tiles): the kernel's sum is
+    # added as the outputs are divided, and the sums a transform's rounding may spoil counted
+    numerator = rng.standard_normal((23, 29)).astype(dtype)
+    less_one = -rng.random((23, 29)).astype(dtype)
+    less_one[0, :4] = [-2.0, -1.99, -2.01, -1.0 - 1e-3]  # with 2 added: empty, small, negative, 1 - 1e-3
+    offset, small = dtype(2.0), 0.05
+    rules = [Holes(), Holes(empty="zero", below=0.5), Holes(empty="center", scale=3.0)]
+
+    def run_all():
+        return [holes.combine_counting(numerator.copy(), less_one, numerator, np.ones((3, 3)), r, None,
+                                       offset, small) for r in rules]
+    compiled = run_all()
+    monkeypatch.setattr(holes, "float_passes", None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for (got, smalls), (want, numpy_smalls), rule in zip(compiled, run_all(), rules):
+            np.testing.assert_array_equal(got, want)
+            assert smalls == numpy_smalls == np.count_nonzero(np.abs(less_one + offset) < small) >= 2
+            plain = holes.combine(numerator.copy(), less_one + offset, numerator, np.ones((3, 3)), rule)
+            np.testing.assert_array_equal(got, plain)
+    assert less_one[0, 0] == -2.0  # the denominator is read, not written
+
 @needs_compiled_planes
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_compiled_passes_run_along_the_rows_of_views(rng, dtype, monkeypatch):

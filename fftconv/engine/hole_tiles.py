@@ -31,7 +31,6 @@ from ..planning.plan import Plan
 from .holes import (
     BOOL,
     Holes,
-    any_small,
     combine,
     combine_into,
     exact_sums,
@@ -93,14 +92,18 @@ class HoleTiles:
         def write(tile: tuple[Segment, ...], sums: np.ndarray) -> None:
             keep = tuple(slice(s.out_offset, s.out_offset + s.count) for s in tile)
             numerator, denominator = sums[0], sums[1]
-            if less_one:  # every output's footprint lies in the extended block: its weights sum the kernel's
-                np.add(denominator, kernel_sum, out=denominator)
-            if any_small(denominator, limit):  # finding them in the whole tile costs more than this test
-                at = marked(np.abs(denominator) < limit)
-                small.append((tuple(i + s.out_offset for i, s in zip(at, tile)), denominator[at]))
             own = [lo + k.start for lo, k in zip(self.lo, keep)]  # the tile's first output in the source
             centre = functools.partial(marked_pixels, source, mask, dtype, own)  # read only where asked
-            combine_into(out, keep, out.dtype, numerator, denominator, centre, self.correlation, self.rule)
+            # every output's footprint lies in the extended block: with the weights less one, its
+            # weights sum the kernel's, added as the outputs are divided
+            offset = kernel_sum if less_one else 0.0
+            # the division counts the small sums: finding them in the whole tile costs more
+            if combine_into(out, keep, out.dtype, numerator, denominator, centre, self.correlation, self.rule,
+                            offset, limit):
+                if less_one:
+                    np.add(denominator, kernel_sum, out=denominator)
+                at = marked(np.abs(denominator) < limit)
+                small.append((tuple(i + s.out_offset for i, s in zip(at, tile)), denominator[at]))
 
         try:
             convolve_spectral(None, flipped, np.empty((2,) + (0,) * len(layout.fft_shape), dtype), layout,

@@ -352,13 +352,31 @@ def combine(numerator: np.ndarray, denominator: np.ndarray,
     >>> combine(np.array([2.0, 0.0]), np.array([2.0, 0.0]), np.array([1.0, np.nan]), np.ones(3), Holes())
     array([ 1., nan])
     """
+    return combine_counting(numerator, denominator, centre, kernel, rule, out)[0]
+
+
+def combine_counting(numerator: np.ndarray, denominator: np.ndarray,
+                     centre: np.ndarray | Callable[[np.ndarray], np.ndarray], kernel: np.ndarray,
+                     rule: Holes, out: np.ndarray | None = None, offset: float = 0.0, small: float = 0.0
+                     ) -> tuple[np.ndarray, int]:
+    """`combine` the sums whose denominators lack the constant ``offset`` (added as they are
+    read; ``denominator`` is left as it is), and count the outputs whose denominator's
+    magnitude is below ``small``: in the division's one pass where it is compiled.
+
+    Examples
+    --------
+    >>> combine_counting(np.array([2.0, 3.0]), np.array([-1.0, 2.0]), np.zeros(2), np.ones(3), Holes(),
+    ...                  offset=2.0, small=2.0)
+    (array([2.  , 0.75]), 1)
+    """
     result = numerator if out is None else out
-    empty = _divided(numerator, denominator, result, *empty_test(kernel, denominator.dtype, rule))
+    limit, test = empty_test(kernel, denominator.dtype, rule)
+    empty, smalls = _divided(numerator, denominator, result, limit, test, offset, small)
     if rule.scale != 1:
         result *= rule.scale
     if empty is not None:
         fill_empty(result, empty, centre, rule)
-    return result
+    return result, smalls
 
 
 def empty_test(kernel: np.ndarray, dtype: np.dtype, rule: Holes) -> tuple[float, int]:
@@ -398,24 +416,27 @@ def fill_empty(result: np.ndarray, empty: np.ndarray, centre: np.ndarray | Calla
 
 def combine_into(output, place: tuple[slice, ...], out_dtype: np.dtype, numerator: np.ndarray,
                  denominator: np.ndarray, centre: np.ndarray | Callable[[np.ndarray], np.ndarray],
-                 kernel: np.ndarray, rule: Holes) -> None:
+                 kernel: np.ndarray, rule: Holes, offset: float = 0.0, small: float = 0.0) -> int:
     """`combine` a block's or a tile's sums into ``output[place]`` (``output``: an array, or
     any array-like a block writes), as ``out_dtype``: computed there where the dtypes match,
     rounded as it is written into another float array, else cast as scipy.ndimage casts (a
-    copy made apart).
+    copy made apart). ``offset`` and ``small`` as `combine_counting` takes them; returns its
+    count.
 
     Examples
     --------
     >>> out = np.zeros(3, np.float32)
     >>> combine_into(out, (slice(1, 3),), out.dtype, np.array([2.0, 3.0]), np.array([2.0, 1.0]),
     ...              np.zeros(2), np.ones(3), Holes())
+    0
     >>> out
     array([0., 1., 3.], dtype=float32)
     """
     if isinstance(output, np.ndarray) and output.dtype == numerator.dtype:
-        combine(numerator, denominator, centre, kernel, rule, out=output[place])
-    else:
-        place_into(output, place, out_dtype, combine(numerator, denominator, centre, kernel, rule))
+        return combine_counting(numerator, denominator, centre, kernel, rule, output[place], offset, small)[1]
+    combined, smalls = combine_counting(numerator, denominator, centre, kernel, rule, None, offset, small)
+    place_into(output, place, out_dtype, combined)
+    return smalls
 
 
 def place_into(output, place: tuple[slice, ...], out_dtype: np.dtype, combined: np.ndarray) -> None:
@@ -436,15 +457,23 @@ def place_into(output, place: tuple[slice, ...], out_dtype: np.dtype, combined: 
 
 
 def _divided(numerator: np.ndarray, denominator: np.ndarray, out: np.ndarray, limit: float,
-             test: int) -> np.ndarray | None:
-    """``out = numerator / denominator``; the outputs whose denominator is empty by ``test``
-    (`EMPTY_AT_MOST` ``limit``, ...), or None when none is (the compiled pass counts them while
-    dividing: the mask is made only for a block that has some). ``limit`` is taken in the
-    denominator's dtype on both paths."""
-    limit = denominator.dtype.type(limit)
+             test: int, offset: float = 0.0, small: float = 0.0) -> tuple[np.ndarray | None, int]:
+    """``out = numerator / (denominator + offset)``; the outputs whose denominator is empty by
+    ``test`` (`EMPTY_AT_MOST` ``limit``, ...), or None when none is (the compiled pass counts
+    them while dividing: the mask is made only for a block that has some), and how many
+    denominators' magnitudes are below ``small``. ``limit``, ``offset`` and ``small`` are taken
+    in the denominator's dtype on both paths."""
+    kind = denominator.dtype.type
+    limit, offset, small = kind(limit), kind(offset), kind(small)
     compiled = float_passes is not None and _alike(numerator, denominator, out)
-    if compiled and not float_passes.divide(numerator, denominator, out, limit, test):
-        return None
+    if compiled:
+        empties, smalls = float_passes.divide(numerator, denominator, out, limit, test, offset, small)
+        if not empties:
+            return None, smalls
+    if offset:
+        denominator = denominator + offset
+    if not compiled:
+        smalls = int(np.count_nonzero(np.abs(denominator) < small)) if small else 0
     if test == EMPTY_AT_MOST:
         empty = denominator <= limit
     elif test == EMPTY_ABS_AT_MOST:
@@ -454,7 +483,7 @@ def _divided(numerator: np.ndarray, denominator: np.ndarray, out: np.ndarray, li
     if not compiled:
         with np.errstate(divide="ignore", invalid="ignore"):
             np.divide(numerator, denominator, out=out)
-    return empty if compiled or empty.any() else None
+    return (empty if compiled or empty.any() else None), smalls
 
 
 def filter_with_holes(extended: np.ndarray, kernel: np.ndarray, axes, before, correlate: bool, method: str,
