@@ -261,6 +261,10 @@ class Spec:
         Threads the work may use.
     backend : str
         Name of the FFT backend (`fftconv.backends`) spectral executors transform with.
+    image_dtype : numpy.dtype or None
+        The dtype in which the image is read as it is, with no copy: a C-contiguous image's, or
+        the compute dtype of a block whose copy in it the caller counts (`Problem.read_as`). An
+        executor summing in it counts no copy of the image in its workspace; None: it counts one.
     """
 
     shape1: tuple[int, ...]
@@ -271,6 +275,7 @@ class Spec:
     result_dtype: np.dtype
     threads: int = 1
     backend: str = "fftw"
+    image_dtype: np.dtype | None = None
 
     @property
     def rank(self) -> int:
@@ -318,6 +323,9 @@ class Problem:
     geometry: Geometry
     result_dtype: np.dtype
     conventions: Conventions = SIGNAL
+    #: For a block read with its halo (its values, or zeros standing in for them): the dtype
+    #: whose copy of them the caller counts (`Spec.image_dtype`); None: ``x``'s own.
+    read_as: np.dtype | None = None
     #: What executors derived from these arrays (`derived`); a problem built or replaced anew
     #: starts without.
     _derived: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
@@ -379,7 +387,14 @@ class Problem:
         """What planning sees of this problem (`Spec`)."""
         geo = self.geometry
         return Spec(geo.shape1, geo.shape2, geo.windows, geo.batch, geo.kernel_batched, self.result_dtype,
-                    threads, backend)
+                    threads, backend, self.image_dtype)
+
+    @property
+    def image_dtype(self) -> np.dtype | None:
+        """`Spec.image_dtype`: ``read_as``, else a C-contiguous image's dtype, else None."""
+        if self.read_as is not None:
+            return self.read_as
+        return self.x.dtype if self.x.flags.c_contiguous else None
 
     def kernel(self) -> np.ndarray:
         """``h`` without its batch axes, for executors that need one kernel for every item

@@ -121,9 +121,16 @@ class BlockFilter:
                              conventions=NDIMAGE)
 
     def template(self, shape: Sequence[int], dtype: np.dtype) -> Problem:
-        """`problem` of a block extended to ``shape`` in ``dtype``, before its values are read
-        (zeros stand in for them: plans are made from shapes)."""
-        return self.problem(np.broadcast_to(np.zeros((), dtype), tuple(shape)))
+        """`block_problem` of a block extended to ``shape`` in ``dtype``, before its values are
+        read (zeros stand in for them: plans are made from shapes)."""
+        return self.block_problem(np.broadcast_to(np.zeros((), dtype), tuple(shape)))
+
+    def block_problem(self, extended: np.ndarray) -> Problem:
+        """`problem` of a block read with its halo: its values' copy in the compute dtype is
+        counted with the block's operands (`operand_bytes`), not again in an executor's
+        workspace (`fftconv.core.problem.Spec.image_dtype`)."""
+        problem = self.problem(extended)
+        return dataclasses.replace(problem, read_as=compute_dtype(problem.result_dtype, True))
 
     def planned(self, ranges: Sequence[tuple[int, int]], dtype: np.dtype, room: int | None,
                 source_shape: Sequence[int], **options) -> tuple[Problem, Plan]:
@@ -223,22 +230,23 @@ def operand_bytes(block: Sequence[int], halo: Sequence[int], source: np.dtype, o
 
 
 #: Blocks whose halo makes them read more than this many times as many samples as they
-#: output are cut another way if that costs less (`plan_blocks`), and else warned of: their
-#: reads and each block's own planning then cost most of the call (a 130x17x130 image with
-#: holes and an 11x11x11 kernel under a 256 KiB limit: 8,840 bands of 33 outputs, 3.4 s where
-#: one block takes 0.05 s).
+#: output are warned of: their reads and each block's own planning then cost most of the call
+#: (a 130x17x130 image with holes and an 11x11x11 kernel under a 256 KiB limit: 8,840 bands of
+#: 33 outputs, 3.4 s where one block takes 0.05 s).
 HALO_BOUND_READS = 8
 
 
 def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtype, work: BlockFilter,
                 budget: int | None) -> BlockPlan:
-    """The largest balanced block whose operands and executor workspace fit ``budget`` bytes
-    (None: one block): batch axes split first, then the filtered axes from the outermost, so
-    that a C-ordered memmap is read in contiguous bands; where those bands would each read over
-    `HALO_BOUND_READS` times their outputs with the kernel's halo (a volume's kernel under a
-    tight limit: bands one plane thick, each reading its 8-plane halo), the block that halves
-    whichever axis is longest beside its halo instead, if its blocks' estimated seconds are
-    fewer (`_seconds`).
+    """The balanced block whose operands and executor workspace fit ``budget`` bytes (None:
+    one block) at the fewest estimated seconds (`_seconds`): bands, batch axes split first, then
+    the filtered axes from the outermost, so that a C-ordered memmap is read in contiguous runs;
+    or, where its blocks are estimated `BANDS_FAVOURED` times quicker, the block that halves
+    whichever axis is longest beside its halo (a volume's kernel under a tight limit: bands one
+    plane thick, each reading its 8-plane halo), tried where bands read over `HALO_BOUND_READS`
+    times their outputs or their room confines them to another executor than an unlimited
+    block's. Each cut is halved past the first block that fits while that is quicker
+    (`_quickest_halving`).
 
     Examples
     --------
@@ -255,15 +263,17 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
         return BlockPlan(shape, 1, None)
     halo = work.halo(len(shape))
     order = [a for a in range(len(shape)) if a not in work.axes] + sorted(work.axes)
-    block, plan = _halved_to_fit(shape, halo, source_dtype, out_dtype, work, budget,
-                                 lambda b: next((a for a in order if b[a] > 1), None))
-    if _reads(block, halo) > HALO_BOUND_READS:
+    block, plan = _quickest_halving(shape, halo, source_dtype, out_dtype, work, budget,
+                                    lambda b: next((a for a in order if b[a] > 1), None))
+    if block != list(shape):
         # the axis whose halving adds the least halo: the longest beside its halo (batch axes first)
-        other, other_plan = _halved_to_fit(shape, halo, source_dtype, out_dtype, work, budget, lambda b: max(
-            (a for a in order if b[a] > 1), key=lambda a: b[a] / (halo[a] + 1), default=None))
+        def longest(b: list[int]) -> int | None:
+            return max((a for a in order if b[a] > 1), key=lambda a: b[a] / (halo[a] + 1), default=None)
+        other, other_plan = _quickest_halving(shape, halo, source_dtype, out_dtype, work, budget, longest)
         # kept where its blocks cost less in all: a block's room also decides its executor (a
-        # 9x9x9 block of an 11x11x11 kernel left 19 KB: shifted sums, 8 ms each)
-        if _seconds(shape, other, other_plan) < _seconds(shape, block, plan):
+        # 9x9x9 block of an 11x11x11 kernel left 19 KB: shifted sums, 8 ms each); bands, read
+        # as contiguous runs of a memmap, where they cost as little
+        if _seconds(shape, other, other_plan) < _seconds(shape, block, plan) / BANDS_FAVOURED:
             block = other
     counts = [-(-n // b) for n, b in zip(shape, block)]
     block = [-(-n // c) for n, c in zip(shape, counts)]  # balanced: equal blocks, no sliver
@@ -294,6 +304,46 @@ def _halved_to_fit(shape: tuple[int, ...], halo: Sequence[int], source_dtype: np
         block[axis] = -(-block[axis] // 2)
 
 
+def _quickest_halving(shape: tuple[int, ...], halo: Sequence[int], source_dtype: np.dtype,
+                      out_dtype: np.dtype, work: BlockFilter, budget: int,
+                      next_axis: Callable[[list[int]], int | None]) -> tuple[list[int], Plan]:
+    """`_halved_to_fit`'s block, or one halved further the same way (up to `MORE_HALVINGS`
+    beyond the last that was quicker) whose blocks' estimated seconds are fewer: a smaller
+    block leaves its executor more room, which may let a quicker one run (3000² float32 with a
+    41x41 kernel under 4 MiB: bands of 24 rows left shifted sums 0.13 s each, 46 s in all,
+    where the compiled loop's rows of 1.1 MB fit beside a narrower block)."""
+    block, plan = _halved_to_fit(shape, halo, source_dtype, out_dtype, work, budget, next_axis)
+    if block == list(shape) or not _confined(block, halo, source_dtype, work, plan):
+        return block, plan
+    best, seconds, misses = (block, plan), _seconds(shape, block, plan), 0
+    while misses < MORE_HALVINGS:
+        axis = next_axis(block)
+        if axis is None:
+            break
+        block = list(block)
+        block[axis] = -(-block[axis] // 2)
+        plan = _plan_block(block, halo, source_dtype, work, budget - _operands(block, halo, source_dtype,
+                                                                                    out_dtype, work))
+        if plan is not None and _seconds(shape, block, plan) < seconds:
+            best, seconds, misses = (block, plan), _seconds(shape, block, plan), 0
+        else:
+            misses += 1
+    return best
+
+
+def _confined(block: Sequence[int], halo: Sequence[int], source_dtype: np.dtype, work: BlockFilter,
+              plan: Plan) -> bool:
+    """Whether ``plan``, made within a block's room, runs another executor than the block
+    would with no limit: only then may a smaller block's room let a quicker one run."""
+    free = _plan_block(list(block), halo, source_dtype, work, None)
+    return free is not None and free.executor != plan.executor
+
+
+#: Halvings `_quickest_halving` tries past the last block that was quicker.
+MORE_HALVINGS = 4
+#: Bands are kept unless the other cut is estimated this many times quicker: they read a
+#: C-ordered memmap in contiguous runs, which the estimates leave out.
+BANDS_FAVOURED = 1.25
 #: What a block costs beside its sums: reading its extended input, planning, writing (8,840
 #: blocks of 33 outputs of a 130x17x130 image: 3.4 s, 0.02 ms of it a block's sums; Intel Xeon).
 BLOCK_SECONDS = 3e-4
@@ -659,7 +709,7 @@ def filter_extended(extended: np.ndarray, work: BlockFilter, out_dtype: np.dtype
     >>> filter_extended(np.array([0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 4.0]), work, np.dtype(np.float64))
     array([ 1.,  3.,  6.,  9., 11.])
     """
-    problem = work.problem(extended)
+    problem = work.block_problem(extended)
     plan = run.plan(problem, work.method, work.threads, memory_limit=room)
     if into is None or into.shape != problem.out_shape or plan.compute_dtype != out_dtype:
         into = None  # computed apart, then cast

@@ -145,7 +145,7 @@ class HoleBands:
         known = self.prepared_for.get(shape)
         if known is not None:
             return known[0].with_image(planes), known[1], known[2]
-        problem = self.work.problem(planes[0]).with_image(planes)
+        problem = self.work.block_problem(planes[0]).with_image(planes)
         plan = self.plan
         if len(self.cut) == 1:
             band_plan = plan if plan.trial is None else dataclasses.replace(plan, trial=None)

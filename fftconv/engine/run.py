@@ -255,11 +255,12 @@ def _without_first_use(chosen: Plan, spec, method: str, candidates: Sequence[str
 def _key(problem: Problem, threads: int, method: str, methods: Sequence[str] | None, limit: int | None,
          exact_only: bool, image_known: bool, kernel_known: bool, settings: config.Config) -> tuple:
     """What decides ``problem``'s plan (`_memo`): executors that read values read only the
-    kernel, so a small one's values join the key."""
+    kernel, so a small one's values join the key; under a memory limit, whether the image is
+    read as it is (`Problem.image_dtype`: an executor's copy of it counts)."""
     small_kernel = kernel_known and problem.h.nbytes <= MEMO_KERNEL_BYTES
     return (id(problem.geometry), problem.result_dtype, threads, method, methods, limit, exact_only,
             image_known, kernel_known, id(settings), registry.generation(), calibrate.generation(),
-            problem.h.tobytes() if small_kernel else None)
+            problem.h.tobytes() if small_kernel else None, None if limit is None else problem.image_dtype)
 
 
 def _first_sight(problem: Problem, key: tuple, threads: int, methods: Sequence[str] | None, limit: int | None,

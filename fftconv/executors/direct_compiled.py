@@ -241,9 +241,11 @@ class CompiledLoop(Executor):
         out_dims = [1, 1, *spec.batch, *(w.length for w in spec.windows)][-ndim:]
         kernel_dims = [1, 1, *([1] * len(spec.batch)), *spec.shape2][-ndim:]
         seconds, workspace = loop_estimate(out_dims, kernel_dims, summed, spec.threads, costs, parts)
-        # copies: the image cast to what is summed, or split into its parts (and the result's)
+        # copies: the image cast to what is summed, or split into its parts (and the result's);
+        # none of an image read as it is
         image_points = math.prod(spec.shape1) * spec.batch_points
-        workspace += image_points * summed.itemsize * (2 if parts > 1 else 1)
+        if parts > 1 or spec.image_dtype != summed:
+            workspace += image_points * summed.itemsize * (2 if parts > 1 else 1)
         if parts > 1:  # the image's parts copied out and the result's two parts copied in
             out_points = spec.out_points * spec.batch_points
             workspace += 2 * out_points * summed.itemsize
@@ -351,6 +353,8 @@ def correlate_extended(x: np.ndarray, k: np.ndarray, ranges: Sequence[tuple[int,
     summed = summed_dtype(out.dtype)
     if summed is None:
         raise TypeError(f"the compiled loop does not sum in {out.dtype}")
+    if x.dtype != summed or (x.ndim and x.strides[-1] != x.itemsize):  # x is copied to be summed
+        x, ranges = narrowed_to_reads(x, ranges, mode)
     if out.dtype.kind == "u":  # unsigned 64-bit: summed as signed, the same bits
         correlate_extended(x.astype(np.uint64, copy=False).view(np.int64),
                            k.astype(np.uint64, copy=False).view(np.int64), ranges, mode, cval,
@@ -373,6 +377,48 @@ def correlate_extended(x: np.ndarray, k: np.ndarray, ranges: Sequence[tuple[int,
         _sum_terms(part, terms, ranges, mode, threads)
         view[...] = part
     return out
+
+
+def narrowed_to_reads(x: np.ndarray, ranges: Sequence[tuple[int, int]], mode: str
+                      ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """``x`` narrowed to the part of each axis that the extended coordinates ``ranges`` read
+    by ``mode``, and the ranges in the narrowed array's coordinates: the same sums, where ``x``
+    is to be copied to be summed (a cast, strided rows), so that a block of a large source
+    copies its own reads rather than the whole source (a 3000² uint8 image under a 4 MiB
+    limit was cast whole to float64 for each of its 64 blocks: 78 MiB at its peak). An axis
+    whose extension beyond an edge would read otherwise from the narrowed axis (a periodic
+    one, a reflection that reaches the far edge) is kept whole.
+
+    Examples
+    --------
+    >>> x = np.arange(10.0)
+    >>> narrowed_to_reads(x, [(4, 8)], "reflect")
+    (array([4., 5., 6., 7.]), [(0, 4)])
+    >>> narrowed_to_reads(x, [(-2, 3)], "reflect")[1], narrowed_to_reads(x, [(-2, 3)], "wrap")[1]
+    ([(-2, 3)], [(-2, 3)])
+    >>> narrowed_to_reads(x, [(-2, 3)], "reflect")[0]
+    array([0., 1., 2.])
+    """
+    slices, narrowed = [], []
+    for (start, stop), n in zip(ranges, x.shape):
+        lo, hi = max(start, 0), min(stop, n)
+        below = _index_map(start, 0, n, mode) if start < 0 else None
+        above = _index_map(n, stop, n, mode) if stop > n else None
+        for part in (below, above):
+            read = part[part >= 0] if part is not None else part
+            if read is not None and read.size:
+                lo, hi = min(lo, int(read.min())), max(hi, int(read.max()) + 1)
+        exact = hi > lo and (below is None or np.array_equal(_index_map(start - lo, -lo, hi - lo, mode),
+                                                              np.where(below >= 0, below - lo, -1)))
+        exact = exact and (above is None or np.array_equal(_index_map(n - lo, stop - lo, hi - lo, mode),
+                                                            np.where(above >= 0, above - lo, -1)))
+        if exact and (lo, hi) != (0, n):
+            slices.append(slice(lo, hi))
+            narrowed.append((start - lo, stop - lo))
+        else:
+            slices.append(slice(None))
+            narrowed.append((start, stop))
+    return x[tuple(slices)], narrowed
 
 
 #: Bytes of each buffer a complex sum keeps from call to call (the image's two parts, a part
