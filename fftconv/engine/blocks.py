@@ -243,10 +243,8 @@ def plan_blocks(shape: Sequence[int], source_dtype: np.dtype, out_dtype: np.dtyp
     the filtered axes from the outermost, so that a C-ordered memmap is read in contiguous runs;
     or, where its blocks are estimated `BANDS_FAVOURED` times quicker, the block that halves
     whichever axis is longest beside its halo (a volume's kernel under a tight limit: bands one
-    plane thick, each reading its 8-plane halo), tried where bands read over `HALO_BOUND_READS`
-    times their outputs or their room confines them to another executor than an unlimited
-    block's. Each cut is halved past the first block that fits while that is quicker
-    (`_quickest_halving`).
+    plane thick, each reading its 8-plane halo). Each cut is halved past the first block that
+    fits while that is estimated quicker (`_quickest_halving`).
 
     Examples
     --------
@@ -324,8 +322,9 @@ def _quickest_halving(shape: tuple[int, ...], halo: Sequence[int], source_dtype:
         block[axis] = -(-block[axis] // 2)
         plan = _plan_block(block, halo, source_dtype, work, budget - _operands(block, halo, source_dtype,
                                                                                     out_dtype, work))
-        if plan is not None and _seconds(shape, block, plan) < seconds:
-            best, seconds, misses = (block, plan), _seconds(shape, block, plan), 0
+        estimate = math.inf if plan is None else _seconds(shape, block, plan)
+        if estimate < seconds:
+            best, seconds, misses = (block, plan), estimate, 0
         else:
             misses += 1
     return best
