@@ -461,7 +461,6 @@ def test_the_compiled_split_and_divide_equal_numpys(rng, dtype, monkeypatch):
         np.testing.assert_array_equal(got, want)
 
 
-
 @needs_compiled_planes
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_division_adds_the_offset_and_counts_small_sums_as_numpy_does(rng, dtype, monkeypatch):
@@ -485,6 +484,7 @@ def test_the_division_adds_the_offset_and_counts_small_sums_as_numpy_does(rng, d
             plain = holes.combine(numerator.copy(), less_one + offset, numerator, np.ones((3, 3)), rule)
             np.testing.assert_array_equal(got, plain)
     assert less_one[0, 0] == -2.0  # the denominator is read, not written
+
 
 @needs_compiled_planes
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

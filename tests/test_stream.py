@@ -227,8 +227,8 @@ def _summed_images(monkeypatch) -> list[tuple[int, ...]]:
 def test_an_integer_image_in_blocks_casts_each_block_not_the_whole_image(rng, method, monkeypatch):
     """A block read by the compiled loops straight from an in-memory source that must be cast
     to be summed casts the rows its block reads: a 3000² uint8 image under a 4 MiB limit was
-    cast whole to float64 for each of its 64 blocks (78 MiB at the peak, 0.54 s; now 13 MiB,
-    0.09 s; Intel Xeon)."""
+    cast whole to float64 for each of its 64 blocks (78 MiB at the peak with its 8.6 MiB
+    result, 0.54 s; now 13 MiB, 0.09 s; Intel Xeon)."""
     x = rng.integers(0, 255, (600, 400), dtype=np.uint8)
     k = np.outer(rng.random(5), rng.random(5))
     want = fftconv.ndimage.correlate(x, k, method=method, output=np.float32)
@@ -261,7 +261,8 @@ def test_an_image_narrowed_to_its_reads_sums_as_the_whole_image(rng, mode):
         correlate_extended(part.astype(np.float64), k, narrowed, mode, 2.5, got)
         correlate_extended(x.astype(np.float64), k, ranges, mode, 2.5, want)
         np.testing.assert_array_equal(got, want)
-        assert part.size <= x.size
+        inside = all(0 <= a and b <= n for (a, b), n in zip(ranges, x.shape))
+        assert part.size < x.size if inside and ranges != [(0, n) for n in x.shape] else part.size <= x.size
 
 
 def test_a_tight_room_is_not_left_to_shifted_sums_where_a_smaller_block_lets_the_loop_run(rng):
