@@ -45,8 +45,9 @@ from fftconv.timing import settle
 
 #: astropy.convolve is skipped where its estimated time is over this many seconds.
 DIRECT_LIMIT = 60.0
-#: At most this many warm-up calls of fftconv's before its timed one.
-WARM_UP_CALLS = 30
+#: At most this many warm-up calls of fftconv's before its timed one (a trial of three
+#: contenders, the few large tiles among them, settles in 45-60 calls).
+WARM_UP_CALLS = 100
 #: astropy's calls shorter than this are timed `ROUNDS` times alternately with fftconv's, each
 #: side's median counted (`alternated`).
 REPEAT_BELOW = 10.0

@@ -44,7 +44,8 @@ ROUNDS = 5
 ROUND_SECONDS = 0.01
 #: astropy calls longer than this are timed once beside one of fftconv's.
 ONCE_ABOVE = 1.0
-WARM_UP_CALLS = 30
+#: At most this many warm-up calls of fftconv's before the timed ones (`fftconv.timing.settle`).
+WARM_UP_CALLS = 100
 #: The largest cube ``--cubes`` draws (astropy's ``convolve`` takes ~1 s on it).
 CUBE_VOXELS = 4_000_000
 

@@ -66,7 +66,9 @@ def border_plan(plan: Plan, template: Problem, mode: str, zero_border: bool, met
     shape = found[0]
     layout = FFTLayout(shape, (False,) * len(shape), 1)
     priced = registry.get(whole.executor).layout_estimate(whole.spec, layout, costs)
-    best = min((c.seconds for c in plan.candidates.values() if c.fits), default=float("inf"))
+    chooseable = [c.seconds for name, c in plan.candidates.items()
+                  if c.fits and (name == plan.executor or not registry.get(name).trial_only)]
+    best = min(chooseable, default=float("inf"))
     if priced.seconds >= best:
         return plan
     kind = "periodic" if periodic else "zero"

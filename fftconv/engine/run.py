@@ -382,13 +382,17 @@ def _contenders(close: list[str]) -> list[str]:
     cheapest of each method first, then the next cheapest. Two implementations of one method
     share most of their model's error; a method left out is the trial's blind spot (AMD EPYC,
     2 threads: 32332 * 29 'same' float64 timed the tiles and two direct sums, and kept the
-    tiles at 0.38 ms where the whole-array FFT, estimated 1.7x the tiles, took 0.29 ms)."""
+    tiles at 0.38 ms where the whole-array FFT, estimated 1.7x the tiles, took 0.29 ms).
+    Executors that only contend (`Executor.trial_only`) take the places left, after the
+    others: the first calls run the cheapest of those the planner may choose."""
     firsts: dict[str, str] = {}
-    for name in close:
+    chooseable = [name for name in close if not registry.get(name).trial_only]
+    for name in chooseable:
         firsts.setdefault(registry.get(name).method, name)
     picked = list(firsts.values())[: trials.CONTENDERS]
+    picked += [name for name in chooseable if name not in picked][: trials.CONTENDERS - len(picked)]
     picked += [name for name in close if name not in picked][: trials.CONTENDERS - len(picked)]
-    return sorted(picked, key=close.index)
+    return sorted(picked, key=lambda name: (registry.get(name).trial_only, close.index(name)))
 
 
 #: Seconds a run spends per byte of working memory it meets fresh (AMD EPYC, early in a fresh

@@ -16,6 +16,7 @@ direct.windows      direct    one einsum over sliding windows, every dtype (smal
 direct.shift_add    direct    a blocked shift-and-add for every dtype (exact integers)
 fft                 fft       one whole-array transform
 tiled               tiled     overlap-save tiles
+tiled.few           tiled     overlap-save in at most 3 tiles an axis (timed beside ``tiled``)
 separable.compiled  separable one compiled direct pass per axis for rank-1 kernels
 separable           separable one banded-matrix pass per axis for rank-1 kernels
 =================== ========= ==========================================================
@@ -35,13 +36,14 @@ from .direct_windows import WindowSums
 from .fft import WholeArrayFFT
 from .separable import SeparablePasses
 from .separable_loops import SeparableLoops
-from .tiled import OverlapSaveTiles
+from .tiled import FewTiles, OverlapSaveTiles
 
 register = registry.register
 unregister = registry.unregister
 
 for _executor in (CompiledLoop(), RunningSums(), NumpyConvolve(), KernelRows(), NdimageLoop(), WindowSums(),
-                  ShiftAndAdd(), WholeArrayFFT(), OverlapSaveTiles(), SeparableLoops(), SeparablePasses()):
+                  ShiftAndAdd(), WholeArrayFFT(), OverlapSaveTiles(), FewTiles(), SeparableLoops(),
+                  SeparablePasses()):
     register(_executor)
 
 __all__ = ["Estimate", "Executor", "NonFiniteInput", "register", "registry", "unregister"]

@@ -92,6 +92,10 @@ class Executor:
     #: Implements `run_extended`: reads a boundary-extended input straight from its source, so
     #: `fftconv.ndimage`'s blocks need not copy the image with its halo first.
     reads_boundary: ClassVar[bool] = False
+    #: Priced beside the others but chosen by its estimate only where nothing else may run: it
+    #: contends in trials, where repeated calls time it (`fftconv.engine.trials`), and a plan
+    #: that is not timed (a first call, ``fftconv.plan``, ndimage's blocks) keeps to the others.
+    trial_only: ClassVar[bool] = False
 
     def applies(self, spec: Spec, forced: bool = False) -> bool:
         """Whether it computes problems of these shapes and dtypes (by default: all of them);

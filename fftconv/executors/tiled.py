@@ -24,11 +24,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.geometry import Window
+from ..core.memory import l2_bytes
 from ..core.problem import Spec
 from ..planning.costs import CostModel, precision
 from . import kept_spectra
 from .base import Estimate
-from .fft_lengths import fast_lengths_between
+from .fft_lengths import fast_lengths_between, next_fast_length
 from .spectral import (
     FFTLayout,
     SpectralExecutor,
@@ -47,6 +48,11 @@ MAX_CANDIDATES_2D = 14
 MOST_PRICED = 64
 #: Shortest tile: below this the per-tile overhead (copies, calls) outweighs any saving.
 MIN_TILE = 16
+#: `FewTiles` cuts an axis into at most this many tiles ...
+FEW_TILES = 3
+#: ... each of one of the shortest fast lengths that give its count (the next ones may run
+#: faster radices).
+LENGTHS_PER_COUNT = 2
 
 
 def tile_lengths(n2: int, window: Window, whole: int, even: bool, most: int = MAX_CANDIDATES_PER_AXIS
@@ -188,6 +194,82 @@ class OverlapSaveTiles(SpectralExecutor):
             min(fitting) if fitting else min(tiled_layouts, key=lambda p: p[1]))
         seconds = repeated_call_seconds(spec, seconds, fft_shape, dtype, costs)
         return Estimate(seconds, workspace, FFTLayout(fft_shape, tiled, tiles))
+
+
+def few_tile_lengths(n2: int, window: Window, whole: int, even: bool) -> list[int]:
+    """Tile lengths of one axis that cut it into 2 to `FEW_TILES` tiles: for each count, the
+    `LENGTHS_PER_COUNT` shortest fast lengths that give it (a longer tile of the same count
+    transforms more points for the same outputs), no shorter than twice the kernel.
+
+    Examples
+    --------
+    >>> from fftconv.core.geometry import output_window
+    >>> few_tile_lengths(101, output_window(2148, 101, "valid"), 2160, True)
+    [800, 810, 1134, 1152]
+    """
+    lengths: list[int] = []
+    for count in range(FEW_TILES, 1, -1):
+        shortest = max(-(-window.length // count) + n2 - 1, 2 * n2, MIN_TILE)
+        found = 0
+        while found < LENGTHS_PER_COUNT and shortest < whole:
+            n = next_fast_length(shortest, even)
+            if n >= whole:
+                break
+            if n not in lengths and -(-window.length // (n - n2 + 1)) == count:
+                lengths.append(n)
+                found += 1
+            shortest = n + 1
+    return sorted(lengths)
+
+
+class FewTiles(OverlapSaveTiles):
+    """Overlap-save in a few large tiles: at most `FEW_TILES` along each axis, each of the
+    shortest fast lengths that give its count (`few_tile_lengths`).
+
+    The model prices tiles from their transforms' points and where their spectra leave the
+    cache, and near the choice between a few large tiles and many small ones its error is
+    larger than the gap: 2048² * 101x101 (values and weights with holes) was cut into 18
+    tiles of 450x800 at 107 ms a call where 4 of 1152² took 84 (Intel Xeon), and 4096² *
+    31x31 into 336x256 tiles that the larger ones did not beat. The tiled executor's evenly
+    spread lengths seldom include the shortest for a count; this executor prices those, so
+    that a trial (`fftconv.engine.trials`) times the few large tiles beside the many small.
+    It only contends there (`trial_only`): chosen by the model alone it had cut 1024² *
+    101x101 'constant' into 6 tiles of 448x640 (13.5 ms) where the whole image's 1080²
+    transform takes 9.9 ms.
+
+    Examples
+    --------
+    >>> from fftconv.core.problem import Spec
+    >>> from fftconv.planning.costs import DEFAULT_COSTS
+    >>> spec = Spec.of_shapes((2148, 2148), (101, 101), "valid")
+    >>> FewTiles().applies(spec)
+    True
+    >>> FewTiles().estimate(spec, DEFAULT_COSTS, None).layout.tiles <= FEW_TILES ** 2
+    True
+    >>> FewTiles().applies(Spec.of_shapes((300, 400), (15, 15), "same"))  # in the cache
+    False
+    """
+
+    name = "tiled.few"
+    trial_only = True
+
+    def applies(self, spec: Spec, forced: bool = False) -> bool:
+        """Where the whole array's spectra (every batch item's) outgrow a core's L2 cache
+        (`fftconv.core.memory.l2_bytes`), ``method='tiled'`` or not: smaller transforms run
+        in the cache whatever their tiles, as the model prices them (and the tiled executor
+        serves them)."""
+        if not super().applies(spec, forced):
+            return False
+        dtype = self.compute_dtype(spec)
+        spectra = math.prod(self.whole_layout(spec).fft_shape) * spec.batch_points * dtype.itemsize
+        return spectra > l2_bytes()
+
+    def _options(self, spec: Spec) -> tuple[tuple[tuple[int, bool], ...], ...]:
+        whole = self.whole_layout(spec)
+        real = self.compute_dtype(spec).kind != "c"
+        return tuple(((n_whole, False), *((n, True) for n in few_tile_lengths(n2, w, n_whole, even)))
+                     for n2, w, n_whole, even in zip(spec.shape2, spec.windows, whole.fft_shape,
+                                                     [False] * (spec.rank - 1) + [real]))
 
 
 @functools.lru_cache(maxsize=16)

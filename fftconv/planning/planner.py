@@ -66,12 +66,14 @@ def _make_plan(spec: Spec, method: str, candidates: tuple[str, ...], costs: Cost
     pool = [n for n in estimates if fits[n] and (method == "auto" or registry.get(n).method == method)]
     if not pool:
         _refuse(spec, method, estimates, memory_limit)
-    chosen = min(pool, key=lambda n: estimates[n].seconds)
+    chooseable = [n for n in pool if not registry.get(n).trial_only] or pool
+    chosen = min(chooseable, key=lambda n: estimates[n].seconds)
     executor = registry.get(chosen)
     by_method: dict[str, float] = {}
     for name, e in estimates.items():
         m = registry.get(name).method
-        if fits[name] and e.seconds < by_method.get(m, float("inf")):
+        if fits[name] and e.seconds < by_method.get(m, float("inf")) and (
+                name == chosen or not registry.get(name).trial_only):
             by_method[m] = e.seconds
     return Plan(
         spec=spec,
