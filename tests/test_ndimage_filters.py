@@ -664,3 +664,34 @@ def test_scipys_loops_are_probed_in_the_background_only_after_a_few_calls(monkey
     assert queued == []
     tiny.ndimage_imported()
     assert queued == [("tiny routes", "scipy.ndimage")]
+
+
+@pytest.mark.parametrize("shape", [(37, 29), (10, 11, 12)], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_before_scipy_ndimage_is_imported_passes_alternate_into_the_output(rng, monkeypatch, shape, dtype):
+    """Until scipy.ndimage is imported, fftconv's tiny loop sums each pass of a term into the
+    target or one scratch array in turn, the last into the target (each had summed into a new
+    array copied back): as scipy's own filters, for one, two and three passes, into a
+    contiguous target and a strided one (which takes the copies)."""
+    from fftconv.engine import shifted_sums
+
+    real_imported = scipy_passes.imported
+    monkeypatch.setattr(scipy_passes, "imported", lambda name: None if name == "scipy.ndimage" else
+                        real_imported(name))
+    handed_out = []  # per pass: whether it summed straight into the array it was handed
+    real_sum = shifted_sums.ndimage_sum
+    monkeypatch.setattr(shifted_sums, "ndimage_sum", lambda *args, out=None: handed_out.append(
+        out is not None) or real_sum(*args, out=out))
+    x = rng.standard_normal(shape).astype(dtype)
+    for name, args in (("gaussian_filter", (1.0,)), ("uniform_filter", (3,)), ("gaussian_filter1d", (1.0,))):
+        want = getattr(sn, name)(x, *args, mode="mirror")
+        job = getattr(separable, f"{name}_job")(x, *args, mode="mirror")
+        (passes,) = job.terms
+        target = np.full(shape, np.nan, dtype)
+        handed_out.clear()
+        assert scipy_passes.run_term(job.source, passes, target) is target
+        assert_close(target, want, ulps=64)
+        assert handed_out == [True] * len(passes)  # no pass summed into a new array copied back
+        strided = np.full(tuple(2 * n for n in shape), np.nan, dtype)[(slice(None, None, 2),) * len(shape)]
+        scipy_passes.run_term(job.source, passes, strided)
+        assert_close(strided, want, ulps=64)

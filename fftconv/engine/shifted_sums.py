@@ -102,12 +102,14 @@ def signal_sum(a: np.ndarray, b: np.ndarray, mode: str, correlate: bool,
     return np.ascontiguousarray(full[tuple(slice(w.start, w.stop) for w in windows)])
 
 
-def ndimage_sum(x: np.ndarray, w: np.ndarray, mode: str, cval: float, convolution: bool) -> np.ndarray | None:
+def ndimage_sum(x: np.ndarray, w: np.ndarray, mode: str, cval: float, convolution: bool,
+                out: np.ndarray | None = None) -> np.ndarray | None:
     """scipy.ndimage's ``correlate``/``convolve`` (``convolution``) of a float32 or float64
     image ``x`` with real weights ``w`` of as many dimensions, each axis no longer than the
     image's and `MOST_TAPS` taps at most, origin 0, summed in float64 and rounded once to the
     image's dtype as scipy's loop does (which skips weights within `TINY_WEIGHT` of zero: a NaN
-    they reach stays out); None for any other call.
+    they reach stays out); None for any other call. ``out``: where to write it (C-contiguous,
+    of ``x``'s shape and dtype, apart from ``x``), else a new array.
 
     Examples
     --------
@@ -119,7 +121,8 @@ def ndimage_sum(x: np.ndarray, w: np.ndarray, mode: str, cval: float, convolutio
             or any(k > n for n, k in zip(x.shape, w.shape))):
         return None
     if by_loop(x):
-        out = np.empty(x.shape, x.dtype)
+        if out is None:
+            out = np.empty(x.shape, x.dtype)
         tiny_sums.ndimage(np.ascontiguousarray(x), np.ascontiguousarray(w, FLOAT64), out, _MODE_CODES[mode],
                           cval, convolution)
         return out
@@ -131,11 +134,14 @@ def ndimage_sum(x: np.ndarray, w: np.ndarray, mode: str, cval: float, convolutio
         before = [k // 2 for k in w.shape]
     ranges = [(-b, n + k - 1 - b) for b, n, k in zip(before, x.shape, w.shape)]
     extended = read_extended(x, ranges, mode, cval, FLOAT64)
-    out = np.zeros(x.shape)
+    target, out = out, np.zeros(x.shape)
     product = np.empty(x.shape)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, as scipy's sum, silently
         for tap, value in zip(itertools.product(*map(range, weights.shape)), weights.ravel().tolist()):
             if abs(value) > TINY_WEIGHT:  # scipy's loop sums no other tap
                 window = extended[tuple(slice(t, t + n) for t, n in zip(tap, x.shape))]
                 out += np.multiply(window, value, out=product)
+        if target is not None:
+            target[...] = out
+            return target
         return out.astype(x.dtype, copy=False)
