@@ -186,3 +186,4 @@ def test_the_few_tiles_only_contend_in_trials():
     assert run._contenders(["tiled.few", "fft", "tiled"]) == ["fft", "tiled", "tiled.few"]
     three = ["fft", "tiled", "direct.compiled"]
     assert run._contenders(["tiled.few", *three]) == three  # no place left
+    assert "tiled.few: estimated" in plan.explain() and "timed in trials only" in plan.explain()

@@ -22,6 +22,7 @@ class Candidate:
     seconds: float
     workspace: int
     fits: bool  # within the memory limit
+    trial_only: bool = False  # its executor is timed in trials, never chosen on its estimate
 
 
 #: How `Plan.explain` names where the cost coefficients came from.
@@ -168,6 +169,7 @@ class Plan:
             lines.append(self.trial.describe())
         for name, c in sorted(self.candidates.items(), key=lambda kv: kv[1].seconds):
             note = "" if c.fits else ", over the memory limit"
+            note += ", timed in trials only" if c.trial_only else ""
             lines.append(f"  {name:>16}: estimated {format_seconds(c.seconds)}, "
                          f"workspace {format_bytes(c.workspace)}{note}")
         return "\n".join(lines)

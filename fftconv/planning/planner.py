@@ -84,7 +84,7 @@ def _make_plan(spec: Spec, method: str, candidates: tuple[str, ...], costs: Cost
         backend=spec.backend if executor.uses_backend else None,
         workspace=estimates[chosen].workspace,
         estimates=MappingProxyType(by_method),
-        candidates=MappingProxyType({n: Candidate(e.seconds, e.workspace, fits[n])
+        candidates=MappingProxyType({n: Candidate(e.seconds, e.workspace, fits[n], registry.get(n).trial_only)
                                      for n, e in estimates.items()}),
         reason="lowest estimated time" if method == "auto" else f"method={method!r} requested",
     )
