@@ -187,3 +187,21 @@ def test_the_few_tiles_only_contend_in_trials():
     three = ["fft", "tiled", "direct.compiled"]
     assert run._contenders(["tiled.few", *three]) == three  # no place left
     assert "tiled.few: estimated" in plan.explain() and "timed in trials only" in plan.explain()
+
+
+def test_a_trial_only_estimate_prunes_nothing(monkeypatch):
+    """Only what the plan may choose bounds the others: a trial-only executor estimated far
+    below them leaves every executor priced (it had pruned those over 4x its estimate)."""
+    from fftconv.planning import planner
+
+    spec = Spec.of_shapes((1124, 1124), (101, 101), "valid")
+    order = ("direct.compiled", "tiled.few", "fft", "tiled")  # priced in this order (bounds past the direct)
+    priced = set(planner.make_plan(spec, "auto", order, DEFAULT_COSTS).candidates)
+    assert priced == set(order)
+    real = tiled.FewTiles.estimate
+    monkeypatch.setattr(tiled.FewTiles, "estimate", lambda self, s, c, m: dataclasses.replace(
+        real(self, s, c, m), seconds=1e-9))
+    planner._make_plan.cache_clear()
+    planner._estimate.cache_clear()
+    plan = planner.make_plan(spec, "auto", order, DEFAULT_COSTS)
+    assert set(plan.candidates) == priced and plan.executor != "tiled.few"

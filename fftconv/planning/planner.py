@@ -60,7 +60,8 @@ def _make_plan(spec: Spec, method: str, candidates: tuple[str, ...], costs: Cost
         estimate = _estimate(name, spec, costs, memory_limit, generation)
         if estimate is not None:
             estimates[name] = estimate
-            if memory_limit is None or estimate.workspace <= memory_limit:
+            fits_limit = memory_limit is None or estimate.workspace <= memory_limit
+            if fits_limit and not registry.get(name).trial_only:  # what the plan may choose prunes
                 cheapest = min(cheapest, estimate.seconds)
     fits = {name: memory_limit is None or e.workspace <= memory_limit for name, e in estimates.items()}
     pool = [n for n in estimates if fits[n] and (method == "auto" or registry.get(n).method == method)]
