@@ -66,9 +66,7 @@ def border_plan(plan: Plan, template: Problem, mode: str, zero_border: bool, met
     shape = found[0]
     layout = FFTLayout(shape, (False,) * len(shape), 1)
     priced = registry.get(whole.executor).layout_estimate(whole.spec, layout, costs)
-    chooseable = [c.seconds for name, c in plan.candidates.items()
-                  if c.fits and (name == plan.executor or not registry.get(name).trial_only)]
-    best = min(chooseable, default=float("inf"))
+    best = min(plan.estimates.values(), default=float("inf"))
     if priced.seconds >= best:
         return plan
     kind = "periodic" if periodic else "zero"

@@ -134,14 +134,14 @@ def ndimage_sum(x: np.ndarray, w: np.ndarray, mode: str, cval: float, convolutio
         before = [k // 2 for k in w.shape]
     ranges = [(-b, n + k - 1 - b) for b, n, k in zip(before, x.shape, w.shape)]
     extended = read_extended(x, ranges, mode, cval, FLOAT64)
-    target, out = out, np.zeros(x.shape)
+    total = np.zeros(x.shape)
     product = np.empty(x.shape)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, as scipy's sum, silently
         for tap, value in zip(itertools.product(*map(range, weights.shape)), weights.ravel().tolist()):
             if abs(value) > TINY_WEIGHT:  # scipy's loop sums no other tap
                 window = extended[tuple(slice(t, t + n) for t, n in zip(tap, x.shape))]
-                out += np.multiply(window, value, out=product)
-        if target is not None:
-            target[...] = out
-            return target
-        return out.astype(x.dtype, copy=False)
+                total += np.multiply(window, value, out=product)
+        if out is not None:
+            out[...] = total
+            return out
+        return total.astype(x.dtype, copy=False)

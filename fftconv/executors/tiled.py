@@ -100,10 +100,16 @@ class OverlapSaveTiles(SpectralExecutor):
     def _options(self, spec: Spec) -> tuple[tuple[tuple[int, bool], ...], ...]:
         whole = self.whole_layout(spec)
         real = self.compute_dtype(spec).kind != "c"
-        most = MAX_CANDIDATES_2D if spec.rank == 2 else MAX_CANDIDATES_PER_AXIS
-        return tuple(((n_whole, False), *((n, True) for n in tile_lengths(n2, w, n_whole, even, most)))
-                     for n2, w, n_whole, even in zip(spec.shape2, spec.windows, whole.fft_shape,
-                                                     [False] * (spec.rank - 1) + [real]))
+        rank = spec.rank
+        evens = [False] * (rank - 1) + [real]  # a real transform's last axis is kept even
+        return tuple(((n_whole, False), *((n, True) for n in self.axis_lengths(n2, w, n_whole, even, rank)))
+                     for n2, w, n_whole, even in zip(spec.shape2, spec.windows, whole.fft_shape, evens))
+
+    def axis_lengths(self, n2: int, w: Window, n_whole: int, even: bool, rank: int) -> list[int]:
+        """The tile lengths one axis' layouts may give it: `tile_lengths`, at most
+        `MAX_CANDIDATES_2D` an axis in 2-D, `MAX_CANDIDATES_PER_AXIS` otherwise."""
+        most = MAX_CANDIDATES_2D if rank == 2 else MAX_CANDIDATES_PER_AXIS
+        return tile_lengths(n2, w, n_whole, even, most)
 
     def lower_bound(self, spec: Spec, costs: CostModel) -> float:
         """The least of `floors`: it spares the layout search of problems a direct sum
@@ -264,12 +270,9 @@ class FewTiles(OverlapSaveTiles):
         spectra = math.prod(self.whole_layout(spec).fft_shape) * spec.batch_points * dtype.itemsize
         return spectra > l2_bytes()
 
-    def _options(self, spec: Spec) -> tuple[tuple[tuple[int, bool], ...], ...]:
-        whole = self.whole_layout(spec)
-        real = self.compute_dtype(spec).kind != "c"
-        return tuple(((n_whole, False), *((n, True) for n in few_tile_lengths(n2, w, n_whole, even)))
-                     for n2, w, n_whole, even in zip(spec.shape2, spec.windows, whole.fft_shape,
-                                                     [False] * (spec.rank - 1) + [real]))
+    def axis_lengths(self, n2: int, w: Window, n_whole: int, even: bool, rank: int) -> list[int]:
+        """`few_tile_lengths`."""
+        return few_tile_lengths(n2, w, n_whole, even)
 
 
 @functools.lru_cache(maxsize=16)

@@ -180,21 +180,17 @@ def run_term(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray) -
            [3.33333333, 4.        , 4.66666667],
            [5.33333333, 6.        , 6.66666667]])
     """
+    # fftconv's tiny loop (`run_pass`) does not sum in place: its passes alternate between the
+    # target and one scratch array, the last into the target (in place, each pass had summed
+    # into a new array copied back: 0.2 ms more of a fresh process' first 256² Gaussian, most
+    # of it page faults of memory met for the first time); scipy's loops sum in place
+    alternate = len(passes) > 1 and imported("scipy.ndimage") is None and target.flags.c_contiguous
+    scratch = np.empty_like(target) if alternate else target
     current = source
-    if len(passes) > 1 and imported("scipy.ndimage") is None and target.flags.c_contiguous:
-        # fftconv's tiny loop (`run_pass`) does not sum in place: the passes alternate between
-        # the target and one scratch array, the last into the target (in place, each pass had
-        # summed into a new array copied back: 0.2 ms more of a fresh process' first 256²
-        # Gaussian, most of it page faults of memory met for the first time)
-        scratch = np.empty_like(target)
-        for i, p in enumerate(passes):
-            into = target if (len(passes) - 1 - i) % 2 == 0 else scratch
-            run_pass(current, p, into)
-            current = into
-        return target
-    for p in passes:
-        run_pass(current, p, target)
-        current = target
+    for i, p in enumerate(passes):
+        into = target if (len(passes) - 1 - i) % 2 == 0 else scratch
+        run_pass(current, p, into)
+        current = into
     return target
 
 

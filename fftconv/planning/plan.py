@@ -59,7 +59,7 @@ class Plan:
         Estimated bytes of working memory beyond the operands and the output.
     estimates : dict
         Estimated seconds of every method that applies and fits the memory limit (its
-        fastest executor).
+        fastest executor the planner may choose: a trial-only one only where chosen).
     candidates : dict
         Every executor considered, by name: estimated seconds, workspace, whether it fits.
     reason : str
