@@ -7,7 +7,8 @@ Where settings come from, later winning over earlier:
    directory (`user_config_path`), if it exists; a process reads it at its first call, and
    again where that path changes or after `reload` (an edit made while it runs);
 3. environment variables: ``FFTCONV_THREADS``, ``FFTCONV_PLANNER_EFFORT``, ``FFTCONV_WISDOM``,
-   ``FFTCONV_METHOD``, ``FFTCONV_BACKEND``, ``FFTCONV_CALIBRATE``, ``FFTCONV_MEMORY_LIMIT``;
+   ``FFTCONV_METHOD``, ``FFTCONV_BACKEND``, ``FFTCONV_CALIBRATE``, ``FFTCONV_VERDICTS``,
+   ``FFTCONV_MEMORY_LIMIT``;
 4. ``with fftconv.config.override(threads=1): ...`` in a script;
 5. arguments of a call, such as ``threads=``.
 
@@ -22,6 +23,7 @@ The file::
     method = "auto"             # force a method wherever 'auto' is asked for
     backend = "fftw"            # the FFT backend of the spectral methods
     calibrate = "auto"          # auto: measure this CPU's key costs on first use (~1 s, cached); off
+    verdicts = "auto"           # auto: keep which executor each signature's trial found fastest; off
 
     [planner.costs]             # written by `fftconv tune` (then calibration is not used)
     fft_point_log = 1.1e-10
@@ -62,6 +64,8 @@ __all__ = ["Config", "ConfigError", "get", "override", "reload", "load", "user_c
 PLANNER_EFFORTS = ("auto", "estimate", "measure", "patient")
 #: ``[planner] calibrate``: measure this CPU's key costs on first use, or not.
 CALIBRATE_CHOICES = ("auto", "off")
+#: ``[planner] verdicts``: keep trials' verdicts for later processes (`fftconv.engine.verdicts`), or not.
+VERDICT_CHOICES = ("auto", "off")
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
           "t": 1000**4, "tb": 1000**4, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 
@@ -97,6 +101,10 @@ class Config:
         'auto': built-in coefficients are replaced, for the planner, by ones measured on this
         CPU the first time it plans (`fftconv.planning.calibrate`); 'off': they are used as
         they are.
+    verdicts : str
+        'auto': the executor a signature's trial found fastest is kept in the user cache
+        directory (per CPU) and later processes plan that signature with it
+        (`fftconv.engine.verdicts`); 'off': each process times it again.
     memory_limit : int or None
         Peak extra bytes the tiled executor may use (None: no limit).
     source : str
@@ -113,6 +121,7 @@ class Config:
     source: str = "defaults"
     costs_source: str = "built-in"
     calibrate: str = "auto"
+    verdicts: str = "auto"
 
 
 def user_config_path() -> Path:
@@ -260,7 +269,7 @@ _ZERO_ALLOWED = frozenset({"fft_point", "copy_row", "direct_point"})
 
 _SCHEMA = {
     "fftw": {"threads", "planner_effort", "wisdom"},
-    "planner": {"method", "backend", "costs", "calibrate"},
+    "planner": {"method", "backend", "costs", "calibrate", "verdicts"},
     "memory": {"limit"},
 }
 
@@ -293,6 +302,8 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> Config:
                 changes["costs_source"] = "tuned"
             elif (table, key) == ("planner", "calibrate"):
                 changes["calibrate"] = _choice(value, CALIBRATE_CHOICES, where)
+            elif (table, key) == ("planner", "verdicts"):
+                changes["verdicts"] = _choice(value, VERDICT_CHOICES, where)
             elif (table, key) == ("memory", "limit"):
                 changes["memory_limit"] = parse_size(value, where, unit_required=True)
     return dataclasses.replace(config, **changes)
@@ -328,6 +339,7 @@ _ENV = {
     "FFTCONV_METHOD": ("method", _method),
     "FFTCONV_BACKEND": ("backend", _backend),
     "FFTCONV_CALIBRATE": ("calibrate", lambda v, w: _choice(v, CALIBRATE_CHOICES, w)),
+    "FFTCONV_VERDICTS": ("verdicts", lambda v, w: _choice(v, VERDICT_CHOICES, w)),
     "FFTCONV_MEMORY_LIMIT": ("memory_limit", lambda v, w: parse_size(v, w, unit_required=True)),
 }
 
@@ -418,6 +430,8 @@ def _check_override(name: str, value: Any, base: Config) -> Any:
         return _costs(value, where, base.costs)
     if name == "calibrate":
         return _choice(value, CALIBRATE_CHOICES, where)
+    if name == "verdicts":
+        return _choice(value, VERDICT_CHOICES, where)
     if name == "memory_limit":
         return None if value is None else parse_size(value, where)
     fields = [f.name for f in dataclasses.fields(Config) if f.name not in ("source", "costs_source")]

@@ -21,6 +21,7 @@ _scratch = Path(tempfile.mkdtemp(prefix="fftconv-tests-"))
 os.environ["FFTCONV_CONFIG"] = str(_scratch / "config.toml")
 os.environ["FFTCONV_WISDOM"] = str(_scratch / "wisdom")
 os.environ["FFTCONV_CALIBRATE"] = "off"  # plans from the built-in coefficients, whatever the CPU
+os.environ["FFTCONV_VERDICTS"] = "off"  # each test times its trials: no verdict of an earlier run or test
 for _var in ("FFTCONV_THREADS", "FFTCONV_PLANNER_EFFORT", "FFTCONV_METHOD", "FFTCONV_BACKEND",
              "FFTCONV_MEMORY_LIMIT"):
     os.environ.pop(_var, None)
@@ -167,3 +168,29 @@ def run_peer_tests(plugin: str, arguments: list[str], cwd: Path) -> list[str]:
                                                                           done.stderr[-2000:])
     assert not re.search(r"\d+ (failed|error)", summary), summary
     return lines
+
+
+@pytest.fixture
+def contested(monkeypatch):
+    """Every signature contested, and each executor's calls 'taking' a set time (the dict
+    yielded: executor -> seconds, 1 s where not set)."""
+    from fftconv.engine import run, trials
+
+    monkeypatch.setattr(trials, "TRIAL_RATIO", 1e9)
+    monkeypatch.setattr(run, "_runs_final", lambda plan: True)  # FFTW's plans: as they will stay
+    monkeypatch.setattr(run, "FULL_PLAN_SECONDS", 0.0)  # a signature's second call plans in full
+    # the pipeline from a signature's first call (NumPy's transforms would take first calls)
+    monkeypatch.setattr(tiny, "first_nd_fft", lambda *args: None)
+    monkeypatch.setattr(tiny, "first_1d_route", lambda *args: None)
+    run._memo.clear()
+    lane.clear()
+    speeds = {}
+    real_record = trials.Trial.record
+
+    def record(self, plan, seconds):
+        real_record(self, plan, speeds.get(plan.executor, 1.0))
+
+    monkeypatch.setattr(trials.Trial, "record", record)
+    yield speeds
+    run._memo.clear()
+    lane.clear()

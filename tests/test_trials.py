@@ -15,29 +15,6 @@ import fftconv
 from fftconv.engine import lane, run, tiny, trials
 
 
-@pytest.fixture
-def contested(monkeypatch):
-    """Every signature contested, and each executor's calls 'taking' a set time."""
-    monkeypatch.setattr(trials, "TRIAL_RATIO", 1e9)
-    monkeypatch.setattr(run, "_runs_final", lambda plan: True)  # FFTW's plans: as they will stay
-    monkeypatch.setattr(run, "FULL_PLAN_SECONDS", 0.0)  # a signature's second call plans in full
-    # the pipeline from a signature's first call (NumPy's transforms would take first calls)
-    monkeypatch.setattr(tiny, "first_nd_fft", lambda *args: None)
-    monkeypatch.setattr(tiny, "first_1d_route", lambda *args: None)
-    run._memo.clear()
-    lane.clear()
-    speeds = {}
-    real_record = trials.Trial.record
-
-    def record(self, plan, seconds):
-        real_record(self, plan, speeds.get(plan.executor, 1.0))
-
-    monkeypatch.setattr(trials.Trial, "record", record)
-    yield speeds
-    run._memo.clear()
-    lane.clear()
-
-
 def test_the_fastest_contender_is_kept(rng, contested):
     a, b = rng.standard_normal((200, 180)), rng.standard_normal((9, 9))
     want = scipy.signal.fftconvolve(a, b, "same")

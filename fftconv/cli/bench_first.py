@@ -24,8 +24,8 @@ from pathlib import Path
 from .first_call import CASES, WITH_SCIPY_IMPORTED, command
 
 #: Setting variables a user's shell may hold: none reaches the measured processes.
-_SETTINGS = ("FFTCONV_CONFIG", "FFTCONV_WISDOM", "FFTCONV_CALIBRATE", "FFTCONV_PLANNER_EFFORT",
-             "FFTCONV_METHOD", "FFTCONV_BACKEND", "FFTCONV_MEMORY_LIMIT")
+_SETTINGS = ("FFTCONV_CONFIG", "FFTCONV_WISDOM", "FFTCONV_CALIBRATE", "FFTCONV_VERDICTS",
+             "FFTCONV_PLANNER_EFFORT", "FFTCONV_METHOD", "FFTCONV_BACKEND", "FFTCONV_MEMORY_LIMIT")
 
 
 def _environment(home: Path, threads: int) -> dict[str, str]:

@@ -10,6 +10,7 @@ to the result dtype.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +30,7 @@ from ..executors.spectral import KEPT_SPECTRUM_BYTES, kept_kernel_seconds
 from ..planning import calibrate
 from ..planning.plan import MemoryLimitError, Plan, format_seconds
 from ..planning.planner import make_plan
-from . import lane, trials
+from . import lane, trials, verdicts
 
 #: Marks "use the configured memory limit" (None means no limit).
 CONFIGURED = object()
@@ -213,7 +214,7 @@ def _choose(problem: Problem, method: str, threads: int, methods: Sequence[str] 
     if chosen.costs_source != source:
         chosen = dataclasses.replace(chosen, costs_source=source)
     if method == "auto":
-        chosen = _with_trial(chosen, costs, limit)
+        chosen = _with_trial(chosen, costs, limit, settings)
     if len(_memo) >= MEMO_SIZE:
         _memo.clear()
     _memo[key] = (chosen, settings, problem.geometry)  # held: their ids stay unique
@@ -356,9 +357,10 @@ def first_fft_seconds(seconds: float, fft_shape: tuple[int, ...], costs) -> floa
     return FIRST_FFT_FACTOR * seconds + FIRST_LENGTH_POINTS * costs.fft_point * sum(set(fft_shape))
 
 
-def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
+def _with_trial(chosen: Plan, costs, limit: int | None, settings: config.Config) -> Plan:
     """``chosen`` with a `Trial` of the executors estimated within `trials.TRIAL_RATIO` of
-    it (`_contenders`), when there are several."""
+    it (`_contenders`), when there are several; or the contender an earlier process' trial of
+    the same signature kept (`fftconv.engine.verdicts`), without a trial."""
     best = chosen.candidates[chosen.executor].seconds
     close = sorted((c.seconds, name) for name, c in chosen.candidates.items()
                    if c.fits and c.seconds <= trials.TRIAL_RATIO * best)
@@ -371,7 +373,16 @@ def _with_trial(chosen: Plan, costs, limit: int | None) -> Plan:
             chosen, method=alone.method, executor=alone.executor, layout=alone.layout,
             compute_dtype=alone.compute_dtype, backend=alone.backend, workspace=alone.workspace,
             reason="lowest estimated time" if name == chosen.executor else "timed in this signature's trial"))
-    trial = trials.Trial(contenders, _runs_final, _kept, _first_run_seconds, _runs_advance, _runs_measured)
+    signature = verdicts.signature(chosen.spec, limit, [p.executor for p in contenders])
+    verdict = verdicts.recall(settings, signature)
+    if verdict is not None:
+        kept, medians = verdict
+        for plan in contenders:
+            if plan.executor == kept:
+                return dataclasses.replace(plan, reason="fastest on this signature's calls in an earlier "
+                                           f"process: {_timed(medians)}")
+    settle = functools.partial(_kept, remember=functools.partial(verdicts.remember, settings, signature))
+    trial = trials.Trial(contenders, _runs_final, settle, _first_run_seconds, _runs_advance, _runs_measured)
     contenders[:] = [dataclasses.replace(p, trial=trial) for p in contenders]
     trial.plans = contenders
     return contenders[0]
@@ -481,11 +492,21 @@ def _runs_measured(plan: Plan) -> bool:
     return bool(_ask_backend(plan, "measuring"))
 
 
-def _kept(plan: Plan, fastest: dict[str, float]) -> Plan:
+def _kept(plan: Plan, fastest: dict[str, float],
+          remember: Callable[[str, dict[str, float]], None] | None = None) -> Plan:
+    """The plan a trial keeps, ``plan`` (``fastest``: each contender's median seconds);
+    ``remember(executor, fastest)`` saves the verdict for later processes."""
     _release_losers(plan)
-    timed = ", ".join(f"{name} {format_seconds(t)}"
-                      for name, t in sorted(fastest.items(), key=lambda kv: kv[1]))
-    return dataclasses.replace(plan, trial=None, reason=f"fastest on this signature's calls: {timed}")
+    if remember is not None:
+        remember(plan.executor, fastest)
+    return dataclasses.replace(plan, trial=None,
+                               reason=f"fastest on this signature's calls: {_timed(fastest)}")
+
+
+def _timed(medians: dict[str, float]) -> str:
+    """Contenders' median seconds, fastest first, for a plan's reason."""
+    fastest_first = sorted(medians.items(), key=lambda kv: kv[1])
+    return ", ".join(f"{name} {format_seconds(t)}" for name, t in fastest_first)
 
 
 def _release_losers(kept: Plan) -> None:
