@@ -82,6 +82,13 @@ REPEATS_BEFORE_MEASURE = 2
 #: 0.75 ms for its second call, scipy's 0.23; AMD EPYC Zen 4). A ski rental: the start is paid
 #: once the size's calls have cost about as much.
 SMALL_REPEATS_BEFORE_FIRST_MEASURE = 8
+#: ... and before pyFFTW is loaded, such a size waits for this many calls before its wisdom is
+#: looked up: loading pyFFTW's core and FFTW's libraries costs a call ~3-4 ms where the size's
+#: measured plans save each call tens of microseconds, so a script run again on a machine that
+#: had measured its sizes paid it in its second call (329x70 * 27x37 'valid' float32: 3.7 ms,
+#: scipy's 0.47; its calls 0.20 ms on pocketfft, 0.14 on the measured plans; Intel Xeon). The
+#: same ski rental as the measuring's start.
+SMALL_REPEATS_BEFORE_LOADING = 8
 #: Cached buffers beyond this many bytes are released, least recently used first: room for the
 #: buffers of about two 8192x8192 float64 transforms, so a large call keeps its pairs cached.
 CACHE_BYTES = 1 << 30
@@ -447,17 +454,19 @@ def transform_pair(
     worth = ESTIMATE_WORTH_SINGLE_ND if len(fft_shape) >= 2 and size[3].char in "fF" else ESTIMATE_WORTH
     small = uses * math.prod(batch_shape) * math.prod(fft_shape) < worth
     # an ESTIMATE pair looks the wisdom up again only once it has grown; a few small
-    # transforms do not load pyFFTW for it (~6 ms) before their size repeats
+    # transforms do not load pyFFTW for it before their size has repeated a while
     stale = pair is None or pair.wisdom_seen != _wisdom_grown[0]
-    if stale and size not in _unknown and (
-            not small or count >= REPEATS_BEFORE_MEASURE or _pyfftw.cache_info().currsize):
+    deferred = small and count < SMALL_REPEATS_BEFORE_LOADING and not _pyfftw.cache_info().currsize
+    if stale and size not in _unknown and not deferred:
         measured = _from_wisdom(size, wisdom)
         if measured is not None:
             _pairs.put(key, measured)
             return measured
     enough = count >= (SMALL_REPEATS_BEFORE_FIRST_MEASURE if small and not measuring.started()
                        else REPEATS_BEFORE_MEASURE)
-    if enough and measuring.available() and size not in _unmeasurable:
+    # a size whose wisdom is on disk but not looked up yet is not measured again
+    if enough and measuring.available() and size not in _unmeasurable and not (
+            deferred and size not in _unknown and _has_file(wisdom, size)):
         background.submit(("fftw", size), functools.partial(_measure_in_background, size, wisdom))
     if pair is not None:  # an ESTIMATE pair, still the best known
         pair.wisdom_seen = _wisdom_grown[0]
@@ -481,6 +490,12 @@ def _from_wisdom(size: tuple, wisdom: Path | None) -> TransformPair | None:
             pass
     _unknown.add(size)
     return None
+
+
+def _has_file(directory: Path | None, size: tuple) -> bool:
+    """Whether ``directory`` holds a wisdom file for ``size`` (a ``stat``: pyFFTW is not
+    loaded to read it)."""
+    return directory is not None and wisdom_store.size_file(directory, encode_size(size)).is_file()
 
 
 def _import_size(directory: Path, size: tuple) -> bool:
