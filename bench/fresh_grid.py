@@ -1,7 +1,7 @@
 """Everyday calls as a script meets them: each case of a random mid-size grid in fresh processes.
 
 Usage: python bench/fresh_grid.py [--seed S] [--cases N] [--loop N] [--repeats N] [--threads 1]
-       [--new-machine] [--json PATH]
+       [--new-machine | --rerun [--no-verdicts]] [--json PATH]
 
 The warm-loop benchmarks (`bench/planner_regret.py`) time calls once everything a process
 learns is learnt; `fftconv bench --suite first-calls` times the first calls of large
@@ -12,8 +12,11 @@ with new user directories (no FFTW wisdom), `scipy.signal.convolve` in one and
 `fftconv.convolve` in another (this CPU's calibration copied in, as after fftconv's first use
 here; ``--new-machine``: nothing cached, calibration in the background): the first call, the
 second, and the median of the next ``--loop`` calls (what a loop meets while fftconv's
-measured plans are made in the background). Each cell is the median of ``--repeats``
-processes. Imports are not timed.
+measured plans are made in the background; ``--rerun``: a machine where the same script ran
+before, its cache left by an earlier process that called until the case's trial was decided:
+FFTW's wisdom of its sizes and the trial's verdict; ``--no-verdicts``: the same with
+``[planner] verdicts = "off"`` in both processes' configuration file, wisdom alone). Each cell
+is the median of ``--repeats`` processes. Imports are not timed.
 """
 
 from __future__ import annotations
@@ -36,8 +39,11 @@ from fftconv.cli.first_call import command
 STAGES = ("first_s", "second_s", "loop_s")
 
 
-def run_case(case: tuple, root: Path, calibrated: Path | None, threads: int, loop: int, repeats: int) -> dict:
-    """One row: medians over ``repeats`` fresh processes of each library's stages."""
+def run_case(case: tuple, root: Path, calibrated: Path | None, threads: int, loop: int, repeats: int,
+             rerun: bool = False, verdicts: bool = True) -> dict:
+    """One row: medians over ``repeats`` fresh processes of each library's stages (``rerun``:
+    fftconv's timed process follows one that settled the case in the same user directories;
+    ``verdicts``: with the trial's verdict kept between them)."""
     s1, s2, mode, dtype = case
     row: dict[str, object] = {"case": f"{'x'.join(map(str, s1))} * {'x'.join(map(str, s2))} {mode} {dtype}"}
     for who in ("scipy", "fftconv"):
@@ -47,6 +53,12 @@ def run_case(case: tuple, root: Path, calibrated: Path | None, threads: int, loo
             if who == "fftconv" and calibrated is not None:
                 shutil.copytree(calibrated, home / "cache")
             spec = json.dumps(["convolve", list(s1), list(s2), mode, dtype])
+            if who == "fftconv" and not verdicts:
+                settings = home / "config" / "fftconv" / "config.toml"
+                settings.parent.mkdir(parents=True, exist_ok=True)
+                settings.write_text('[planner]\nverdicts = "off"\n')
+            if who == "fftconv" and rerun:
+                run_fresh(command(spec, who, "--settle"), home, threads)
             samples.append(run_fresh(command(spec, who, "--loop", str(loop)), home, threads))
             shutil.rmtree(home, ignore_errors=True)
         for stage in STAGES:
@@ -64,14 +76,25 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="processes per case and library (default 2)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--new-machine", action="store_true", help="fftconv with nothing cached")
+    parser.add_argument("--rerun", action="store_true",
+                        help="fftconv where an earlier process of the script settled the case")
+    parser.add_argument("--no-verdicts", action="store_true",
+                        help="with --rerun: the trial's verdict not kept (FFTW's wisdom alone)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     machine = machine_info(args.threads)
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(1 << 31))
     machine["seed"] = seed
+    if args.new_machine and args.rerun:
+        parser.error("--new-machine and --rerun are two different machines: choose one")
+    if args.no_verdicts and not args.rerun:
+        parser.error("--no-verdicts goes with --rerun")
+    machine["fftconv_machine"] = state = (
+        "new" if args.new_machine else "calibrated" if not args.rerun
+        else "rerun (settled before, verdicts off)" if args.no_verdicts else "rerun (settled before)")
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
     print(f"mid-sizes grid, seed {seed}; {args.repeats} fresh processes per case and library; "
-          f"fftconv on a {'new' if args.new_machine else 'calibrated'} machine\n")
+          f"fftconv on a {state} machine\n")
     print(f"{'case':<42} {'scipy ms: 1st':>13} {'2nd':>6} {'loop':>6}   {'fftconv/scipy: 1st':>18} "
           f"{'2nd':>5} {'loop':>5}")
     rows = []
@@ -79,7 +102,8 @@ def main() -> int:
         root = Path(scratch)
         calibrated = None if args.new_machine else calibrated_cache(root / "calibrating", args.threads)
         for case in mid_size_grid(seed, args.cases):
-            r = run_case(case, root, calibrated, args.threads, args.loop, args.repeats)
+            r = run_case(case, root, calibrated, args.threads, args.loop, args.repeats, args.rerun,
+                         not args.no_verdicts)
             rows.append(r)
             print(f"{r['case']:<42} {r['scipy_first_s'] * 1e3:13.2f} {r['scipy_second_s'] * 1e3:6.2f} "
                   f"{r['scipy_loop_s'] * 1e3:6.2f}   {r['ratio_first']:17.2f}x {r['ratio_second']:4.2f}x "

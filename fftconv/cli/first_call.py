@@ -1,11 +1,13 @@
 """One first call, timed in the process that makes it: ``python -m fftconv.cli.first_call
-CASE WHO [--warm] [--loop N]`` (WHO: 'fftconv' or 'scipy'), for ``fftconv bench --suite
-first-calls`` and ``bench/fresh_grid.py``, which run this file as a script (`command`).
+CASE WHO [--warm] [--loop N] [--settle]`` (WHO: 'fftconv' or 'scipy'), for ``fftconv bench
+--suite first-calls`` and ``bench/fresh_grid.py``, which run this file as a script (`command`).
 
 The process imports only the library under test, builds the case's operands, then times
 the first call, the second call, with ``--loop N`` the median of the N calls after them
 (what a loop meets while fftconv's background work runs) and, with ``--warm`` (fftconv), a
-warm call once that work (FFTW's measured plans of sizes that repeat, calibration) is done.
+warm call once that work (FFTW's measured plans of sizes that repeat, calibration) is done;
+``--settle`` (fftconv) then calls on until the case's trial is decided and its verdict saved,
+as a script's earlier run leaves the machine (`bench/fresh_grid.py --rerun`).
 CASE is a name of `CASES` (or of `WITH_SCIPY_IMPORTED`: the script imported scipy.signal and
 scipy.ndimage first) or a case as JSON (``'["convolve", [300, 300], [17, 17], "same",
 "float64"]'``). It prints one JSON line. Imports are not timed: a script pays them once,
@@ -26,6 +28,10 @@ import numpy as np
 #: How long the warm call waits for the background work (a 1-D transform of millions of points
 #: takes FFTW's MEASURE tens of seconds).
 WARM_WAIT_SECONDS = 300.0
+#: ``--settle``: at most this many calls, ending after `SETTLED_CALLS` in a row that no open
+#: trial recorded (`fftconv.engine.trials.unsettled_runs`).
+SETTLE_CALLS = 400
+SETTLED_CALLS = 10
 
 #: name -> (what is called, image shape, kernel shape, mode, dtype): the cases of issue 19's
 #: table, then 3-D, ndimage, mid-size, small and tiny ones.
@@ -104,9 +110,10 @@ def function(name: str, who: str) -> Callable[..., np.ndarray]:
     return getattr(module, name.removeprefix("ndimage."))
 
 
-def run(case: str, who: str, warm: bool = False, loop: int = 0) -> dict[str, object]:
+def run(case: str, who: str, warm: bool = False, loop: int = 0, settle: bool = False) -> dict[str, object]:
     """Time ``case``'s first and second calls by ``who``, the median of the ``loop`` calls
-    after them and, with ``warm``, a call once the background work is done."""
+    after them and, with ``warm``, a call once the background work is done; with ``settle``,
+    call on until the trial is decided (`SETTLE_CALLS`), then wait for the background work."""
     name, shape1, shape2, mode, dtype = resolve(case)
     if case in WITH_SCIPY_IMPORTED:
         import scipy.ndimage  # noqa: F401 - the script's own imports
@@ -150,6 +157,19 @@ def run(case: str, who: str, warm: bool = False, loop: int = 0) -> dict[str, obj
             call()
             warm.append(time.perf_counter() - started)
         result["warm_s"] = min(warm)
+    if settle and who == "fftconv":
+        from fftconv import background
+        from fftconv.engine import trials
+
+        background.wait(WARM_WAIT_SECONDS)
+        quiet = calls = 0
+        while quiet < SETTLED_CALLS and calls < SETTLE_CALLS:
+            before = trials.unsettled_runs()
+            call()
+            calls += 1
+            quiet = quiet + 1 if trials.unsettled_runs() == before else 0
+        result["settle_calls"] = calls
+        result["background_done"] = background.wait(WARM_WAIT_SECONDS)  # the verdict written
     return result
 
 
@@ -175,7 +195,7 @@ def resolve(case: str) -> tuple[str, tuple[int, ...], tuple[int, ...], str, str]
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
-    """The command line: ``CASE WHO [--warm] [--loop N]``."""
+    """The command line: ``CASE WHO [--warm] [--loop N] [--settle]``."""
     parser = argparse.ArgumentParser(prog="python -m fftconv.cli.first_call",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("case", help="a name of CASES, or a case as JSON")
@@ -183,12 +203,14 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--warm", action="store_true",
                         help="also time a call once the background work is done")
     parser.add_argument("--loop", type=int, default=0, metavar="N", help="also the median of N more calls")
+    parser.add_argument("--settle", action="store_true",
+                        help="then call on until the case's trial is decided and its verdict saved")
     args = parser.parse_args(argv)
     try:
         resolve(args.case)
     except ValueError as exc:
         parser.error(str(exc))
-    return run(args.case, args.who, args.warm, max(args.loop, 0))
+    return run(args.case, args.who, args.warm, max(args.loop, 0), args.settle)
 
 
 if __name__ == "__main__":
