@@ -28,8 +28,9 @@ FFTW facts this module exists to contain:
 The effort policy (``[fftw] planner_effort``). 'auto' (the default) never lets a call wait
 for MEASURE: a transform size that FFTW's wisdom knows gets its plan at once (milliseconds;
 a call of a few small transforms, which would not repay loading pyFFTW, from its size's
-second call); any other size runs on pocketfft (`fftconv.backends.pocketfft`: no planning)
-until it is asked for by a second call in the process, when it is measured in the background
+8th call while pyFFTW is not loaded yet); any other size runs on pocketfft
+(`fftconv.backends.pocketfft`: no planning) until it is asked for by a second call in the
+process, when it is measured in the background
 (`fftconv.background`, in the measuring process of `fftconv.backends.measuring`); the calls
 after that find it in the wisdom, which is saved for the next process. 'estimate',
 'measure' and 'patient' plan every new size with FFTW at that effort inside the call, as
