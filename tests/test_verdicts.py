@@ -2,6 +2,7 @@
 (here: the planner's memory cleared) plans that signature with it at once."""
 
 import json
+import os
 import warnings
 
 import numpy as np
@@ -108,6 +109,15 @@ def test_an_unwritable_cache_warns_and_the_call_goes_on(rng, remembering, monkey
     assert any("cannot save fftconv's trial verdict" in str(w.message) for w in caught)
     _new_process()
     assert fftconv.plan(a, b, "same", threads=1).trial is not None  # nothing was kept
+
+
+def test_the_oldest_verdicts_go_beyond_the_most_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(verdicts, "MOST_VERDICTS", 4)
+    for n in range(6):
+        verdicts._write(tmp_path / f"{n}.json", {"format": verdicts.FORMAT, "n": n})
+        os.utime(tmp_path / f"{n}.json", (1000 + n, 1000 + n))  # written in this order
+    # the fifth file made five (one over four): the oldest two went; the sixth made four
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == ["2.json", "3.json", "4.json", "5.json"]
 
 
 def test_the_verdict_is_the_machines_and_the_signatures():

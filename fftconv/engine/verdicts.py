@@ -33,6 +33,9 @@ from ..planning import calibrate
 
 #: Format of a verdict's file.
 FORMAT = "fftconv-verdict-1"
+#: Most verdict files kept: writing one beyond it deletes the oldest (by modification time) down
+#: to three quarters of it, so that a program meeting ever new signatures does not fill the cache.
+MOST_VERDICTS = 4096
 #: `folder` by the values of the variables the user cache directory is found from (platformdirs'
 #: look-up was a third of a missing verdict's 27 us).
 _folders: dict[tuple[str | None, ...], Path] = {}
@@ -134,3 +137,22 @@ def _write(path: Path, document: dict) -> None:
     except OSError as exc:  # an unwritable cache: the next process times the signature again
         warnings.warn(f"cannot save fftconv's trial verdict to {path} ({exc.strerror})", RuntimeWarning,
                       stacklevel=2)
+        return
+    _prune(path.parent)
+
+
+def _prune(where: Path) -> None:
+    """Delete the oldest verdicts beyond `MOST_VERDICTS` (down to three quarters of it); files
+    another process deletes meanwhile are skipped."""
+    files = list(where.glob("*.json"))
+    if len(files) <= MOST_VERDICTS:
+        return
+    aged = []
+    for file in files:
+        try:
+            aged.append((file.stat().st_mtime, file))
+        except OSError:
+            continue
+    aged.sort()
+    for _, file in aged[: len(aged) - MOST_VERDICTS * 3 // 4]:
+        file.unlink(missing_ok=True)
