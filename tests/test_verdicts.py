@@ -111,6 +111,22 @@ def test_an_unwritable_cache_warns_and_the_call_goes_on(rng, remembering, monkey
     assert fftconv.plan(a, b, "same", threads=1).trial is not None  # nothing was kept
 
 
+def test_a_verdict_still_queued_at_exit_is_written(rng, remembering, monkeypatch):
+    queued = []
+    monkeypatch.setattr(background, "submit", lambda key, job, priority=1: queued.append(job) or True)
+    a, b = rng.standard_normal((200, 180)), rng.standard_normal((9, 9))
+    first = fftconv.plan(a, b, "same", threads=1)
+    remembering.update({p.executor: 1.0 for p in first.trial.plans})
+    remembering[first.trial.plans[-1].executor] = 0.001
+    for _ in range(3 * (trials.TRIAL_RUNS + 1)):
+        fftconv.convolve(a, b, "same", threads=1)
+    assert queued and not list(verdicts.folder().glob("*.json"))  # the background has not run it
+    verdicts.flush()  # what the process does at exit
+    assert len(list(verdicts.folder().glob("*.json"))) == 1
+    queued[-1]()  # the background's turn comes after all: nothing left to write
+    assert len(list(verdicts.folder().glob("*.json"))) == 1
+
+
 def test_the_oldest_verdicts_go_beyond_the_most_kept(tmp_path, monkeypatch):
     monkeypatch.setattr(verdicts, "MOST_VERDICTS", 4)
     for n in range(6):

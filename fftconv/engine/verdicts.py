@@ -19,9 +19,12 @@ read or written, or is not a verdict of this signature, is a warning and is igno
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import json
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +39,9 @@ FORMAT = "fftconv-verdict-1"
 #: Most verdict files kept: writing one beyond it deletes the oldest (by modification time) down
 #: to three quarters of it, so that a program meeting ever new signatures does not fill the cache.
 MOST_VERDICTS = 4096
+#: Verdicts remembered but not yet written, by file (`remember`, `flush`).
+_pending: dict[Path, dict] = {}
+_pending_lock = threading.Lock()
 #: `folder` by the values of the variables the user cache directory is found from (platformdirs'
 #: look-up was a third of a missing verdict's 27 us).
 _folders: dict[tuple[str | None, ...], Path] = {}
@@ -116,8 +122,9 @@ def recall(settings: config.Config, key: dict[str, object]) -> tuple[str, dict[s
 
 def remember(settings: config.Config, key: dict[str, object], kept: str, medians: dict[str, float]) -> None:
     """Save that ``kept`` won the trial of ``key`` (``medians``: each contender's median
-    seconds), on the background thread: a call never waits for the file. Nothing is saved
-    with ``verdicts`` off.
+    seconds), on the background thread: a call never waits for the file. A verdict still
+    waiting there when the process exits (the thread measuring a size for seconds) is
+    written at exit (`flush`). Nothing is saved with ``verdicts`` off.
 
     Examples
     --------
@@ -128,7 +135,29 @@ def remember(settings: config.Config, key: dict[str, object], kept: str, medians
     path = _path(folder(), key)
     document = {"format": FORMAT, "key": key, "kept": kept,
                 "medians": {name: round(seconds, 9) for name, seconds in medians.items()}}
-    background.submit(("verdict", str(path), kept), lambda: _write(path, document))
+    with _pending_lock:
+        _pending[path] = document
+    background.submit(("verdict", str(path), kept), functools.partial(_write_pending, path))
+
+
+def flush() -> None:
+    """Write the verdicts still waiting for the background thread (at exit).
+
+    Examples
+    --------
+    >>> flush()
+    """
+    with _pending_lock:
+        waiting = list(_pending)
+    for path in waiting:
+        _write_pending(path)
+
+
+def _write_pending(path: Path) -> None:
+    with _pending_lock:
+        document = _pending.pop(path, None)
+    if document is not None:
+        _write(path, document)
 
 
 def _write(path: Path, document: dict) -> None:
@@ -156,3 +185,6 @@ def _prune(where: Path) -> None:
     aged.sort()
     for _, file in aged[: len(aged) - MOST_VERDICTS * 3 // 4]:
         file.unlink(missing_ok=True)
+
+
+atexit.register(flush)
