@@ -8,9 +8,9 @@ the same trial again, and its exploring calls ran up to 1.5x slower than the kep
 FFTW wisdom and the calibration: one small JSON file per signature in the user cache
 directory, named by a digest of the signature (the problem as the planner sees it, the
 memory limit, the contenders) and of the machine (`fftconv.planning.calibrate.machine_key`:
-the CPU model and the versions of what runs), written by the background thread. A later
-process plans that signature with the kept executor at once, and `Plan.explain` says where
-it came from.
+the CPU model and the versions of what runs), written by the background thread (or at exit,
+where the thread is still busy). A later process plans that signature with the kept executor
+at once, and `Plan.explain` says where it came from.
 
 ``[planner] verdicts = "off"`` (or ``FFTCONV_VERDICTS=off``) neither reads nor writes them;
 deleting the ``verdicts`` folder of the cache directory forgets them. A file that cannot be
