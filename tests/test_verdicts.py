@@ -25,8 +25,8 @@ def remembering(monkeypatch, tmp_path, contested):
 
 
 def _settle(a, b, speeds, fastest):
-    """Run the trial of ``fftconvolve(a, b, 'same')`` to its end with ``fastest`` the fastest
-    contender; returns the contenders."""
+    """Run the trial of ``convolve(a, b, 'same')`` to its end with the contender at index
+    ``fastest`` the fastest; returns the contenders."""
     first = fftconv.plan(a, b, "same", threads=1)
     contenders = [p.executor for p in first.trial.plans]
     speeds.update({name: 1.0 for name in contenders})

@@ -32,6 +32,7 @@ from pathlib import Path
 import platformdirs
 
 from .. import background, config
+from ..core.problem import Spec
 from ..planning import calibrate
 
 #: Format of a verdict's file.
@@ -42,8 +43,8 @@ MOST_VERDICTS = 4096
 #: Verdicts remembered but not yet written, by file (`remember`, `flush`).
 _pending: dict[Path, dict] = {}
 _pending_lock = threading.Lock()
-#: `folder` by the values of the variables the user cache directory is found from (platformdirs'
-#: look-up was a third of a missing verdict's 27 us).
+#: `folder` by the values of the variables the user cache directory is found from on Linux and
+#: macOS (platformdirs' look-up was a third of a missing verdict's 27 us).
 _folders: dict[tuple[str | None, ...], Path] = {}
 
 
@@ -64,9 +65,9 @@ def folder() -> Path:
     return found
 
 
-def signature(spec, limit: int | None, contenders: Sequence[str]) -> dict[str, object]:
-    """What a verdict holds for: the problem as the planner sees it (``spec``, a
-    `fftconv.core.problem.Spec`), the memory limit, the contenders timed, and the machine.
+def signature(spec: Spec, limit: int | None, contenders: Sequence[str]) -> dict[str, object]:
+    """What a verdict holds for: the problem as the planner sees it (``spec``), the memory
+    limit, the contenders timed, and the machine.
 
     Examples
     --------
