@@ -695,3 +695,27 @@ def test_before_scipy_ndimage_is_imported_passes_alternate_into_the_output(rng, 
         strided = np.full(tuple(2 * n for n in shape), np.nan, dtype)[(slice(None, None, 2),) * len(shape)]
         scipy_passes.run_term(job.source, passes, strided)
         assert_close(strided, want, ulps=64)
+
+
+def test_a_contest_won_by_the_tiny_loop_is_held_again_once_scipy_ndimage_is_imported(rented_first_calls,
+                                                                                   monkeypatch):
+    """Before scipy.ndimage is imported a mid-size job's rented route is fftconv's tiny loop: a
+    contest it won says nothing of scipy's loops, which the rented route becomes afterwards (a
+    256² `laplace` had stayed on them at 0.42 ms a call, its planned passes take 0.14)."""
+    from fftconv.engine import lane
+
+    job = separable.gaussian_filter_job(np.zeros((256, 256)), 2.0)
+    real_imported = scipy_passes.imported
+    monkeypatch.setattr(scipy_passes, "imported", lambda name: None)  # as before the import
+    rented, before = scipy_passes.route(job)
+    assert rented and before is not None
+    for seconds in (1e-4, 1e-4):  # the rented calls, then planned ones slower: it stays rented
+        lane.timed(before, True, seconds)
+    for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2e-4):
+        lane.timed(before, False, seconds)
+    assert lane.stays_rented(before)
+    assert scipy_passes.route(job)[1] is None
+    assert not lane.quick_settled((job.name, job.source.shape))  # the quick path runs scipy's loops
+    monkeypatch.setattr(scipy_passes, "imported", real_imported)  # scipy.ndimage came in
+    rented, after = scipy_passes.route(job)
+    assert rented and after is not None and after != before and not lane.stays_rented(after)

@@ -98,11 +98,17 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     if small:
         return _suits(job), None
     out = job.out_array
+    # what the rented route is: before scipy.ndimage is imported, fftconv's tiny loop (run_pass);
+    # a contest won by it says nothing of scipy's loops (a 256² `laplace`: the tiny loop 0.15-0.3
+    # ms a call, the planned passes 0.3, scipy's loops, kept for good on the tiny loop's
+    # verdict once scipy.ndimage came in, 0.42; Intel Xeon)
+    on_scipy = imported("scipy.ndimage") is not None
     # (scipy's loops read no setting: the settings' state is not part of the signature)
     key = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
-           job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads)
+           job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads, on_scipy)
     if lane.stays_rented(key):  # its planned passes were the slower (`fftconv.engine.lane.timed`)
-        _settle_quick(job)
+        if on_scipy:  # the quick path runs scipy's loops
+            _settle_quick(job)
         return _suits(job), None
     # the rent first: once spent, a planned call checks nothing more (a box job's test for
     # non-finite values reads the whole image)
