@@ -719,3 +719,23 @@ def test_a_contest_won_by_the_tiny_loop_is_held_again_once_scipy_ndimage_is_impo
     monkeypatch.setattr(scipy_passes, "imported", real_imported)  # scipy.ndimage came in
     rented, after = scipy_passes.route(job)
     assert rented and after is not None and after != before and not lane.stays_rented(after)
+
+
+def test_planned_passes_that_beat_the_tiny_loop_stay_once_scipy_ndimage_is_imported(rented_first_calls,
+                                                                                   monkeypatch):
+    """... while a contest the planned passes won is not held again: their calls had gone back
+    to renting scipy's loops for a few calls after the import (256² `gaussian_filter`)."""
+    from fftconv.engine import lane
+
+    job = separable.gaussian_filter_job(np.zeros((256, 256)), 2.0)
+    real_imported = scipy_passes.imported
+    monkeypatch.setattr(scipy_passes, "imported", lambda name: None)
+    before = scipy_passes.route(job)[1]
+    for seconds in (1e-3, 1e-3, 1e-3):  # the rent spent, then planned calls quicker
+        lane.timed(before, True, seconds)
+    for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2e-4):
+        lane.timed(before, False, seconds)
+    assert not lane.timing(before) and not lane.stays_rented(before)
+    assert scipy_passes.route(job) == (False, None)
+    monkeypatch.setattr(scipy_passes, "imported", real_imported)
+    assert scipy_passes.route(job) == (False, None)  # still the planned passes, no new rent

@@ -104,8 +104,13 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     # verdict once scipy.ndimage came in, 0.42; Intel Xeon)
     on_scipy = imported("scipy.ndimage") is not None
     # (scipy's loops read no setting: the settings' state is not part of the signature)
-    key = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
-           job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads, on_scipy)
+    signature = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
+                 job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads)
+    key = signature + (on_scipy,)
+    if on_scipy:
+        before = signature + (False,)
+        if not (lane.renting(before, RENT_SECONDS) or lane.timing(before) or lane.stays_rented(before)):
+            key = before  # its planned passes won the contest held on the tiny loop: they stay
     if lane.stays_rented(key):  # its planned passes were the slower (`fftconv.engine.lane.timed`)
         if on_scipy:  # the quick path runs scipy's loops
             _settle_quick(job)
