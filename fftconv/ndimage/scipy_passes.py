@@ -52,6 +52,9 @@ SCIPY_LOOP_MACS = 1 << 16
 #: images, taps 3-25 and boxes alike: a line's copy and extension dominate).
 RENT_PASS_SAMPLES = 1 << 18
 RENT_SECONDS = 2e-3
+#: Whether each mid-size signature's rented route is scipy's loops (else fftconv's tiny loop,
+#: before scipy.ndimage is imported): part of its contest's key (`route`).
+_rented_on_scipy: dict[Hashable, bool] = {}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -106,11 +109,12 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     # (scipy's loops read no setting: the settings' state is not part of the signature)
     signature = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
                  job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads)
-    key = signature + (on_scipy,)
-    if on_scipy:
-        before = signature + (False,)
-        if not (lane.renting(before, RENT_SECONDS) or lane.timing(before) or lane.stays_rented(before)):
-            key = before  # its planned passes won the contest held on the tiny loop: they stay
+    if len(_rented_on_scipy) >= lane.SIZE and signature not in _rented_on_scipy:
+        _rented_on_scipy.clear()
+    key = signature + (_rented_on_scipy.setdefault(signature, on_scipy),)
+    if on_scipy and not key[-1] and lane.stays_rented(key):  # the tiny loop's verdict: held again
+        _rented_on_scipy[signature] = True
+        key = signature + (True,)
     if lane.stays_rented(key):  # its planned passes were the slower (`fftconv.engine.lane.timed`)
         if on_scipy:  # the quick path runs scipy's loops
             _settle_quick(job)
