@@ -533,3 +533,22 @@ def test_a_route_with_holes_keeps_the_kernel_it_was_made_with(rng, method, rank)
     same_values = kernel.copy()
     kernel[...] = 1e-3
     assert_close_nan(fftconv.astropy.convolve(x, same_values), want, 1e-12)  # plans may differ by a rounding
+
+
+def test_a_contest_counts_no_planned_call_made_beside_background_work(monkeypatch):
+    """A planned call timed while background work runs (scipy.ndimage's import, whose Python
+    holds the GIL; FFTW measuring) says what that work costs it: the contest between a rented
+    route and the planned one waits for the quiet."""
+    from fftconv import background
+
+    key = ("a contested signature",)
+    for seconds in (1e-4, 1e-4):
+        lane.timed(key, True, seconds)
+    monkeypatch.setattr(background, "idle", lambda: False)
+    for _ in range(10):
+        lane.timed(key, False, 1e-3)  # slowed by the work beside it
+    assert lane.timing(key) and not lane.stays_rented(key)
+    monkeypatch.setattr(background, "idle", lambda: True)
+    for seconds in (1e-3, 5e-5, 5e-5, 5e-5, 5e-5, 5e-5):  # planned quicker once quiet
+        lane.timed(key, False, seconds)
+    assert not lane.timing(key) and not lane.stays_rented(key)

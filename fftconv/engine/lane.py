@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import config
+from .. import background, config
 from ..backends.base import finality_generation
 from ..executors import registry
 from ..planning import calibrate
@@ -301,7 +301,8 @@ def timed(key: Hashable, rented: bool, seconds: float) -> None:
     """Record a call of signature ``key`` that took ``seconds`` on its rented route (``rented``:
     it pays the rent, `pay`, and sets the route's fastest time) or on its planned one: after
     the rent, `PLANNED_CALLS_TIMED` planned calls are timed against the rented ones, once the
-    first `PLANNED_CALLS_SKIPPED` have passed (they plan, and may try the plan's contenders);
+    first `PLANNED_CALLS_SKIPPED` have passed (they plan, and may try the plan's contenders),
+    counting only calls made while no background work runs (`fftconv.background.idle`);
     where their fastest took over `STAY_MARGIN` times the rented route's, the signature stays
     rented (`stays_rented`).
 
@@ -321,8 +322,10 @@ def timed(key: Hashable, rented: bool, seconds: float) -> None:
         entry = _contest.setdefault(key, [seconds, []])
         entry[0] = min(entry[0], seconds)
         return
+    # a planned call timed beside background work (an import whose Python holds the GIL, FFTW
+    # measuring) says what that work costs it: the contest waits, its calls run planned
     entry = _contest.get(key)
-    if entry is None:
+    if entry is None or not background.idle():
         return
     entry[1].append(seconds)
     if len(entry[1]) < PLANNED_CALLS_SKIPPED + PLANNED_CALLS_TIMED:
