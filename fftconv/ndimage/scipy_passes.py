@@ -14,7 +14,8 @@ longer than its line (those are folded: `fftconv.core.boundary.fold_taps`), in-m
 arrays, no method forced, no progress bar asked for and a valid ``threads``. Until a process
 has imported scipy.ndimage (0.15-0.2 s, which a call must not pay), fftconv's tiny compiled
 loop (`fftconv.engine.shifted_sums`) sums such passes where it sums them as scipy's would,
-and the second such call queues the import in the background (`fftconv.engine.tiny`).
+and the second such call queues the import in the background (`fftconv.engine.tiny`); a
+mid-size job (`route`: its rent, then its planned passes) asks for no import.
 """
 
 from __future__ import annotations
