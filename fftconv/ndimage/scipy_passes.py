@@ -103,9 +103,9 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
         return _suits(job), None
     out = job.out_array
     # what the rented route is: before scipy.ndimage is imported, fftconv's tiny loop (run_pass);
-    # a contest won by it says nothing of scipy's loops (a 256² `laplace`: the tiny loop 0.15-0.3
-    # ms a call, the planned passes 0.3, scipy's loops, kept for good on the tiny loop's
-    # verdict once scipy.ndimage came in, 0.42; Intel Xeon)
+    # a contest won by it says nothing of scipy's loops (a 256² `laplace` stayed on them, 0.42 ms
+    # a call, on the tiny loop's verdict once scipy.ndimage came in; its planned passes take
+    # 0.14; Intel Xeon)
     on_scipy = imported("scipy.ndimage") is not None
     # (scipy's loops read no setting: the settings' state is not part of the signature)
     signature = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
