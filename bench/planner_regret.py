@@ -86,7 +86,10 @@ LOOP_STREAK = {"mixed": 1, "tight": 4}
 #: (NumPy's transforms: 3927 * 3087 'same' float64 ran 37 calls at 150-180 us, then 70-90 on the
 #: kept tiles; Intel Xeon). A trial's calls had hidden them; a signature planned from an earlier
 #: process' verdict has none (`fftconv.engine.verdicts`), and its rounds timed the rented calls.
+#: At most `AUTO_WARM_SECONDS` of them (rents last 1-20 ms; the general grid's calls take up to
+#: a second).
 AUTO_WARM_CALLS = 100
+AUTO_WARM_SECONDS = 1.0
 #: Calls of 'auto' after which a trial still open is left so (``trial_calls`` in the JSON) ...
 MAX_TRIAL_CALLS = 300
 #: ... unless the background is still at work (measuring the contenders' transforms): then the
@@ -225,8 +228,11 @@ def run_case(s1, s2, mode, dtype, threads, peers=True, loop="mixed", separable=F
     for func in funcs.values():  # warm-up (plans, caches), twice: sizes that repeat are measured
         func()
         func()
+    warming = time.perf_counter()
     for _ in range(AUTO_WARM_CALLS):
         funcs["auto"]()
+        if time.perf_counter() - warming > AUTO_WARM_SECONDS:
+            break
     fftconv.background.wait(600)  # ... in the background; what a loop meets once they are ready
     trial_calls = 0  # estimates too close to call: the repeated calls time the contenders ...
     # ... unless the auto call takes a tiny route (fftconv.engine.tiny), which runs no plan
