@@ -349,10 +349,10 @@ def test_a_small_filters_first_call_does_not_import_scipy_ndimage(tmp_path):
 
 
 def test_a_mid_size_filters_calls_do_not_import_scipy_ndimage(tmp_path):
-    """A mid-size separable job rents fftconv's tiny loop, then runs its planned passes: it does
-    not queue scipy.ndimage's import, whose Python, sharing the GIL with the calls, had slowed a
-    fresh process' 256² `gaussian_filter` calls from 0.25 to 0.3-1.1 ms for ~60 calls (Intel
-    Xeon); a small job still queues it (its loops are quicker there than the engine's passes)."""
+    """A mid-size separable job rents fftconv's tiny loop, then runs its planned passes, which
+    win at 256²: it does not queue scipy.ndimage's import, whose Python, sharing the GIL with the
+    calls, had slowed a fresh process' 256² `gaussian_filter` calls from 0.25 to 0.3-1.1 ms for
+    ~60 calls (Intel Xeon); a small job still queues it (its loops are quicker there)."""
     from test_first_calls import fresh_process_output
 
     script = (
@@ -771,3 +771,26 @@ def test_planned_passes_that_beat_the_tiny_loop_stay_once_scipy_ndimage_is_impor
     assert scipy_passes.route(job) == (False, None)
     monkeypatch.setattr(scipy_passes, "imported", real_imported)
     assert scipy_passes.route(job) == (False, None)  # still the planned passes, no new rent
+
+
+def test_a_mid_size_job_asks_for_scipy_ndimage_once_its_rented_route_beat_its_passes(rented_first_calls,
+                                                                                     monkeypatch):
+    """Its rent runs on the tiny loop with no import asked; once that route beats the planned
+    passes, scipy's loops are worth having (a 64x64 `gaussian_filter`: 65-80 us on the tiny loop,
+    32-35 on them), so the job's calls count toward their import."""
+    from fftconv.engine import lane, tiny
+
+    job = separable.gaussian_filter_job(np.zeros((256, 256)), 2.0)
+    monkeypatch.setattr(scipy_passes, "_rented_on_scipy", {})
+    monkeypatch.setattr(scipy_passes, "imported", lambda name: None)
+    asked = []
+    monkeypatch.setattr(tiny, "ndimage_imported", lambda: asked.append(1) or False)
+    rented, key = scipy_passes.route(job)
+    assert rented and asked == []  # the rent asks for nothing
+    for seconds in (1e-4, 1e-4):
+        lane.timed(key, True, seconds)
+    for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2e-4):
+        lane.timed(key, False, seconds)
+    assert lane.stays_rented(key)
+    scipy_passes.route(job)
+    assert asked  # now it does

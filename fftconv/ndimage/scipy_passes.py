@@ -15,7 +15,8 @@ arrays, no method forced, no progress bar asked for and a valid ``threads``. Unt
 has imported scipy.ndimage (0.15-0.2 s, which a call must not pay), fftconv's tiny compiled
 loop (`fftconv.engine.shifted_sums`) sums such passes where it sums them as scipy's would,
 and the second such call queues the import in the background (`fftconv.engine.tiny`); a
-mid-size job (`route`: its rent, then its planned passes) asks for no import.
+mid-size job (`route`: its rent, then its planned passes) asks for it only once its rented
+route has beaten its planned passes.
 """
 
 from __future__ import annotations
@@ -116,13 +117,15 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     if on_scipy and not key[-1] and lane.stays_rented(key):  # the tiny loop's verdict: held again
         _rented_on_scipy[signature] = True
         key = signature + (True,)
-    # a mid-size job does not ask for scipy.ndimage's import: its rent and a verdict for the
-    # rented route run on the tiny loop meanwhile, and the import's Python, sharing the GIL,
-    # slowed a 256² `gaussian_filter`'s planned calls from 0.25 to 0.3-1.1 ms for ~60 calls
+    # a mid-size job asks for scipy.ndimage's import only once its rented route has beaten its
+    # planned passes (scipy's loops are then worth having: a 64x64 `gaussian_filter` 65-80 us
+    # on the tiny loop, 32-35 on them): its rent runs on the tiny loop meanwhile, and the
+    # import's Python, sharing the GIL, had slowed a 256² one's planned calls from 0.25 to
+    # 0.3-1.1 ms for ~60 calls where they win anyway
     if lane.stays_rented(key):  # its planned passes were the slower (`fftconv.engine.lane.timed`)
         if on_scipy:  # the quick path runs scipy's loops
             _settle_quick(job)
-        return _suits(job, ask_import=False), None
+        return _suits(job), None
     # the rent first: once spent, a planned call checks nothing more (a box job's test for
     # non-finite values reads the whole image)
     if lane.renting(key, RENT_SECONDS) and _suits(job, ask_import=False):
