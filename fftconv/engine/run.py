@@ -366,26 +366,28 @@ def _with_trial(chosen: Plan, costs, limit: int | None, settings: config.Config)
                    if c.fits and c.seconds <= trials.TRIAL_RATIO * best)
     if len(close) < 2:
         return chosen
-    contenders = []
-    for name in _contenders([name for _, name in close]):
-        alone = make_plan(chosen.spec, "auto", (name,), costs, limit)
-        contenders.append(dataclasses.replace(
-            chosen, method=alone.method, executor=alone.executor, layout=alone.layout,
-            compute_dtype=alone.compute_dtype, backend=alone.backend, workspace=alone.workspace,
-            reason="lowest estimated time" if name == chosen.executor else "timed in this signature's trial"))
-    signature = verdicts.signature(chosen.spec, limit, [p.executor for p in contenders])
+    names = _contenders([name for _, name in close])
+    signature = verdicts.signature(chosen.spec, limit, names)
     verdict = verdicts.recall(settings, signature)
-    if verdict is not None:
+    if verdict is not None and verdict[0] in names:  # the kept contender alone is planned
         kept, medians = verdict
-        for plan in contenders:
-            if plan.executor == kept:
-                return dataclasses.replace(plan, reason="fastest on this signature's calls in an earlier "
-                                           f"process: {_timed(medians)}")
+        return _contender(chosen, kept, costs, limit,
+                          f"fastest on this signature's calls in an earlier process: {_timed(medians)}")
+    contenders = [_contender(chosen, name, costs, limit, "lowest estimated time" if name == chosen.executor
+                             else "timed in this signature's trial") for name in names]
     settle = functools.partial(_kept, remember=functools.partial(verdicts.remember, settings, signature))
     trial = trials.Trial(contenders, _runs_final, settle, _first_run_seconds, _runs_advance, _runs_measured)
     contenders[:] = [dataclasses.replace(p, trial=trial) for p in contenders]
     trial.plans = contenders
     return contenders[0]
+
+
+def _contender(chosen: Plan, name: str, costs, limit: int | None, reason: str) -> Plan:
+    """``chosen`` run by executor ``name`` instead (its own layout, dtype and workspace)."""
+    alone = make_plan(chosen.spec, "auto", (name,), costs, limit)
+    return dataclasses.replace(chosen, method=alone.method, executor=alone.executor, layout=alone.layout,
+                               compute_dtype=alone.compute_dtype, backend=alone.backend,
+                               workspace=alone.workspace, reason=reason)
 
 
 def _contenders(close: list[str]) -> list[str]:
@@ -492,13 +494,11 @@ def _runs_measured(plan: Plan) -> bool:
     return bool(_ask_backend(plan, "measuring"))
 
 
-def _kept(plan: Plan, fastest: dict[str, float],
-          remember: Callable[[str, dict[str, float]], None] | None = None) -> Plan:
+def _kept(plan: Plan, fastest: dict[str, float], remember: Callable[[str, dict[str, float]], None]) -> Plan:
     """The plan a trial keeps, ``plan`` (``fastest``: each contender's median seconds);
     ``remember(executor, fastest)`` saves the verdict for later processes."""
     _release_losers(plan)
-    if remember is not None:
-        remember(plan.executor, fastest)
+    remember(plan.executor, fastest)
     return dataclasses.replace(plan, trial=None,
                                reason=f"fastest on this signature's calls: {_timed(fastest)}")
 
