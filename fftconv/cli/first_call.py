@@ -28,10 +28,8 @@ import numpy as np
 #: How long the warm call waits for the background work (a 1-D transform of millions of points
 #: takes FFTW's MEASURE tens of seconds).
 WARM_WAIT_SECONDS = 300.0
-#: ``--settle``: at most this many calls, ending after `SETTLED_CALLS` in a row that no open
-#: trial recorded (`fftconv.engine.trials.unsettled_runs`).
+#: ``--settle``: at most this many calls until the plans settle (`fftconv.timing.settle`).
 SETTLE_CALLS = 400
-SETTLED_CALLS = 10
 
 #: name -> (what is called, image shape, kernel shape, mode, dtype): the cases of issue 19's
 #: table, then 3-D, ndimage, mid-size, small and tiny ones.
@@ -113,7 +111,8 @@ def function(name: str, who: str) -> Callable[..., np.ndarray]:
 def run(case: str, who: str, warm: bool = False, loop: int = 0, settle: bool = False) -> dict[str, object]:
     """Time ``case``'s first and second calls by ``who``, the median of the ``loop`` calls
     after them and, with ``warm``, a call once the background work is done; with ``settle``,
-    call on until the trial is decided (`SETTLE_CALLS`), then wait for the background work."""
+    call on until the plans settle (`fftconv.timing.settle`), then wait for the background
+    work (the trial's verdict is written there)."""
     name, shape1, shape2, mode, dtype = resolve(case)
     if case in WITH_SCIPY_IMPORTED:
         import scipy.ndimage  # noqa: F401 - the script's own imports
@@ -159,16 +158,9 @@ def run(case: str, who: str, warm: bool = False, loop: int = 0, settle: bool = F
         result["warm_s"] = min(warm)
     if settle and who == "fftconv":
         from fftconv import background
-        from fftconv.engine import trials
+        from fftconv.timing import settle as settle_calls
 
-        background.wait(WARM_WAIT_SECONDS)
-        quiet = calls = 0
-        while quiet < SETTLED_CALLS and calls < SETTLE_CALLS:
-            before = trials.unsettled_runs()
-            call()
-            calls += 1
-            quiet = quiet + 1 if trials.unsettled_runs() == before else 0
-        result["settle_calls"] = calls
+        result["settle_calls"] = settle_calls(call, SETTLE_CALLS)
         result["background_done"] = background.wait(WARM_WAIT_SECONDS)  # the verdict written
     return result
 
