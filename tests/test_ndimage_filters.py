@@ -318,10 +318,10 @@ def test_a_mid_size_filters_first_calls_run_on_scipys_loops_then_it_is_planned(r
 
 def test_a_small_filters_first_call_does_not_import_scipy_ndimage(tmp_path):
     """Small separable jobs run on scipy.ndimage's loops, which a fresh process' first call
-    had imported (150-160 ms of a 48x160 `uniform_filter1d`, Intel Xeon). Until a process
-    imports it, fftconv's tiny loop sums the passes it sums as scipy's loops do (centred, at
-    most 64 taps, a zero tap only in a finite image), the others are planned, and the second
-    such call queues the import in the background (held back here)."""
+    had imported (150-160 ms of a 48x160 `uniform_filter1d`, Intel Xeon). Until they are
+    probed, fftconv's tiny loop sums the passes it sums as scipy's loops do (centred, at most
+    64 taps, a zero tap only in a finite image), the others are planned, and the second such
+    call queues the probe in the background (held back here)."""
     from test_first_calls import fresh_process_output
 
     script = (
@@ -348,28 +348,42 @@ def test_a_small_filters_first_call_does_not_import_scipy_ndimage(tmp_path):
     assert all(isinstance(e, float) and e < 1e-12 for e in seen["errors"]), seen["errors"]
 
 
-def test_a_mid_size_filters_calls_do_not_import_scipy_ndimage(tmp_path):
-    """A mid-size separable job rents fftconv's tiny loop, then runs its planned passes, which
-    win at 256²: it does not queue scipy.ndimage's import, whose Python, sharing the GIL with the
-    calls, had slowed a fresh process' 256² `gaussian_filter` calls from 0.25 to 0.3-1.1 ms for
-    ~60 calls (Intel Xeon); a small job still queues it (its loops are quicker there)."""
+def test_separable_filters_calls_never_import_scipy_ndimage(tmp_path):
+    """Mid-size separable jobs rent fftconv's tiny loop, then run their planned passes, and
+    import nothing (scipy.ndimage's import in the background, whose Python shared the GIL with
+    the calls, had slowed a fresh process' 256² `gaussian_filter` calls from 0.25 to 0.3-1.1 ms
+    for ~60 calls, Intel Xeon). A small job's second call probes scipy's loops, which loads
+    their compiled module by itself: they serve, scipy.ndimage is still not imported (in a loop
+    of 48x48 `gaussian_filter` calls its import in the background had taken 0.7 s, and each
+    call 80 us on the tiny loop meanwhile, 20 once scipy's loops served), and the module is not
+    left in ``sys.modules``, where scipy.ndimage's later import would take it and bind no
+    attribute for it."""
     from test_first_calls import fresh_process_output
 
     script = (
         "import sys, json, numpy as np, fftconv, fftconv.ndimage as nd\n"
+        "from fftconv.engine import ndimage_1d_loops\n"
         "x = np.random.default_rng(0).standard_normal((256, 256))\n"
         "got = [nd.gaussian_filter(x, 2.0) for _ in range(12)] + [nd.laplace(x) for _ in range(12)]\n"
         "fftconv.background.wait(60)\n"
         "mid = 'scipy.ndimage' in sys.modules\n"
         "small = x[:48, :48].copy()\n"
-        "for _ in range(3): nd.gaussian_filter(small, 1.0)\n"
-        "fftconv.background.wait(60)\n"
+        "got_small = [nd.gaussian_filter(small, 1.0) for _ in range(3)]\n"
+        "small_seen = [ndimage_1d_loops.ready(), 'scipy.ndimage' in sys.modules,\n"
+        "              ndimage_1d_loops.EXTENSION in sys.modules]\n"
+        "served = [nd.gaussian_filter(small, 1.0), nd.uniform_filter(small, 4, mode='wrap')]\n"
         "import scipy.ndimage\n"
         "errors = [float(abs(got[0] - scipy.ndimage.gaussian_filter(x, 2.0)).max()),\n"
-        "          float(abs(got[-1] - scipy.ndimage.laplace(x)).max())]\n"
-        "print(json.dumps({'mid': mid, 'small': 'scipy.ndimage' in sys.modules, 'errors': errors}))\n")
+        "          float(abs(got[-1] - scipy.ndimage.laplace(x)).max()),\n"
+        "          float(abs(got_small[-1] - scipy.ndimage.gaussian_filter(small, 1.0)).max()),\n"
+        "          float(abs(served[0] - scipy.ndimage.gaussian_filter(small, 1.0)).max()),\n"
+        "          float(abs(served[1] - scipy.ndimage.uniform_filter(small, 4, mode='wrap')).max())]\n"
+        "print(json.dumps({'mid': mid, 'small': small_seen, 'errors': errors,\n"
+        "                  'attribute': hasattr(scipy.ndimage, '_nd_image')}))\n")
     seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
-    assert seen["mid"] is False and seen["small"] is True
+    assert seen["mid"] is False
+    assert seen["small"] == [True, False, False]
+    assert seen["attribute"] is True
     assert max(seen["errors"]) < 1e-12, seen["errors"]
 
 
@@ -387,18 +401,25 @@ def test_a_box_keeps_a_nan_in_its_reach_on_every_route(shape, rented_first_calls
 
 
 def test_filters_called_while_the_background_imports_scipy_ndimage(tmp_path):
-    """The second small filter of a process without scipy.ndimage queues its import in the
-    background; calls made meanwhile had met ``numpy.ma`` half imported (its name in
+    """The second tiny 4-D `correlate` of a process without scipy.ndimage queues its import in
+    the background (the second small filter did, before scipy's 1-D loops were loaded by
+    themselves); filters called meanwhile had met ``numpy.ma`` half imported (its name in
     ``sys.modules``, ``MaskedArray`` not yet defined) and raised AttributeError. A module
     still being imported counts as not imported (`fftconv.installed.imported`)."""
     from test_first_calls import fresh_process_output
 
-    script = ("import numpy as np, fftconv.ndimage as nd\n"
+    script = ("import sys, numpy as np, fftconv, fftconv.ndimage as nd\n"
               "x = np.arange(256 * 256, dtype=float).reshape(256, 256) % 11\n"
+              "d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))\n"
               "for _ in range(300):\n"
+              "    nd.correlate(d, m)\n"
               "    got = nd.uniform_filter(x, 5)\n"
+              "    small = nd.gaussian_filter(x[:40, :40], 1.0)\n"
+              "fftconv.background.wait(60)\n"
+              "assert 'scipy.ndimage' in sys.modules  # the tiny 4-D calls queued it\n"
               "import scipy.ndimage\n"
-              "print(float(abs(got - scipy.ndimage.uniform_filter(x, 5)).max()))\n")
+              "print(max(float(abs(got - scipy.ndimage.uniform_filter(x, 5)).max()),\n"
+              "          float(abs(small - scipy.ndimage.gaussian_filter(x[:40, :40], 1.0)).max())))\n")
     assert float(fresh_process_output(script, tmp_path).splitlines()[-1]) < 1e-12
 
 
@@ -485,31 +506,47 @@ def test_a_1d_filter_call_the_quick_path_cannot_answer_as_fftconv_does_runs_the_
         nd.gaussian_filter1d(x, 1.0, threads=0)
 
 
-def test_scipys_private_1d_loops_serve_only_once_a_probe_found_them_answering_as_the_public_ones(
-        rng, monkeypatch):
+def test_scipys_private_1d_loops_serve_only_once_a_probe_found_them_answering_as_defined(rng, monkeypatch):
+    """scipy's private loops are taken only once a probe found them answering every mode,
+    origin, axis and dtype as their definitions do: a scipy whose loop reads a mode, an origin
+    or a mode's code otherwise (or lacks them) is refused, and the public functions serve."""
+    from types import SimpleNamespace
+
     from fftconv.engine import ndimage_1d_loops
 
+    real = ndimage_1d_loops.extension()
+
+    def box_wrapping_otherwise(input, size, axis, output, mode, cval, origin):
+        real.uniform_filter1d(input, size, axis, output, mode, cval, origin)
+        if mode == ndimage_1d_loops.MODE_CODES["wrap"] and size > 1:
+            np.moveaxis(output, axis, 0)[0] += 1.0
+
+    def origin_reversed(input, weights, axis, output, mode, cval, origin):
+        real.correlate1d(input, weights, axis, output, mode, cval, -origin - (1 - len(weights) % 2))
+
+    changed = [
+        SimpleNamespace(correlate1d=real.correlate1d, uniform_filter1d=box_wrapping_otherwise),
+        SimpleNamespace(correlate1d=origin_reversed, uniform_filter1d=real.uniform_filter1d),
+        SimpleNamespace(correlate1d=real.correlate1d),
+    ]
+    x = rng.standard_normal((9, 14))
+    for module in changed:
+        monkeypatch.setattr(ndimage_1d_loops, "extension", lambda module=module: module)
+        monkeypatch.setattr(ndimage_1d_loops, "_probed", [])
+        assert not ndimage_1d_loops.ready() and not ndimage_1d_loops.probed()
+        ndimage_1d_loops.probe()
+        assert ndimage_1d_loops.probed() and not ndimage_1d_loops.ready()
+        want = sn.uniform_filter1d(x, 5, mode="wrap")
+        np.testing.assert_array_equal(nd.uniform_filter1d(x, 5, mode="wrap"), want)
+    monkeypatch.setattr(ndimage_1d_loops, "extension", lambda: real)
+    swapped = dict(ndimage_1d_loops.MODE_CODES, reflect=3, mirror=2)
+    monkeypatch.setattr(ndimage_1d_loops, "MODE_CODES", swapped)
     monkeypatch.setattr(ndimage_1d_loops, "_probed", [])
-    assert not ndimage_1d_loops.ready()  # not probed: the public functions serve
-    public = sn.uniform_filter1d
-
-    def wrap_apart(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
-        # a scipy whose public function reads mode 'wrap' otherwise than its loop
-        out = public(input, size, axis, output, mode, cval, origin)
-        if mode == "wrap" and size > 1:
-            np.moveaxis(out, axis, 0)[0] += 1.0
-        return out
-
-    monkeypatch.setattr(sn, "uniform_filter1d", wrap_apart)
     ndimage_1d_loops.probe()
     assert not ndimage_1d_loops.ready()
-    x = rng.standard_normal((9, 14))
-    np.testing.assert_array_equal(nd.uniform_filter1d(x, 5, mode="wrap"), wrap_apart(x, 5, mode="wrap"))
-    monkeypatch.setattr(sn, "uniform_filter1d", public)
-    monkeypatch.setattr(ndimage_1d_loops, "_probed", [])
-    ndimage_1d_loops.probe()
-    assert ndimage_1d_loops.ready()
-    np.testing.assert_array_equal(nd.uniform_filter1d(x, 5, mode="wrap"), public(x, 5, mode="wrap"))
+    monkeypatch.undo()
+    assert ndimage_1d_loops.ready()  # this scipy's, probed with the tiny routes' preparation (conftest)
+    np.testing.assert_array_equal(nd.uniform_filter1d(x, 5, mode="wrap"), want)
 
 
 def test_the_compiled_finite_test_finds_nan_and_infinities_anywhere():
@@ -672,37 +709,45 @@ def test_a_mid_size_filter_back_on_scipys_loops_takes_the_quick_path(rng, rented
     assert len(no_job) == contest + 2
 
 
-def test_scipys_loops_are_probed_in_the_background_only_after_a_few_calls(monkeypatch):
-    """A process that imported scipy.ndimage itself has its loops probed in the background, but
-    not from its second call: the probes' Python holds the GIL, and had cost that call 3 ms (a
-    256² `gaussian_filter` 4.2 ms where its first took 1.4, Intel Xeon, fresh processes)."""
-    from fftconv import background
-    from fftconv.engine import tiny
+def test_scipys_loops_are_probed_only_after_a_few_calls_where_the_caller_imported_them(monkeypatch):
+    """A process that imported scipy.ndimage itself has its public functions serve at once and
+    its loops probed once a few calls have passed (queued in the background by the second call,
+    the probes had cost that call 3 ms: a 256² `gaussian_filter` 4.2 ms where its first took
+    1.4, Intel Xeon, fresh processes). One that did not import it has them probed by the
+    second call that wants them, in the call (~1.5 ms: in the background, beside a loop of
+    small filters, it had taken 3-30 ms and slowed those calls 2-20x), scipy.ndimage never
+    imported for them."""
+    from fftconv.engine import ndimage_1d_loops, tiny
 
-    queued: list = []
-    monkeypatch.setattr(background, "submit", lambda key, job, priority=1: queued.append(key) or True)
-    monkeypatch.setattr(tiny, "_READY", set())
+    probes: list = []
+    real_probe = ndimage_1d_loops.probe
+    monkeypatch.setattr(ndimage_1d_loops, "probe", lambda: probes.append(1) or real_probe())
     monkeypatch.setattr(tiny, "_WANTED", set())
     monkeypatch.setattr(tiny, "_calls_before_probes", [0])
+    monkeypatch.setattr(ndimage_1d_loops, "_probed", [])
     for _ in range(tiny.PROBE_AFTER_CALLS):
-        assert tiny.ndimage_imported()  # the caller's import serves at once
-    assert queued == []
-    tiny.ndimage_imported()
-    assert queued == [("tiny routes", "scipy.ndimage")]
+        assert tiny.ndimage_loops()  # the caller's import serves at once
+    assert probes == [] and not ndimage_1d_loops.probed()
+    assert tiny.ndimage_loops() and probes == [1] and ndimage_1d_loops.ready()
+    monkeypatch.setattr(tiny, "_WANTED", set())
+    monkeypatch.setattr(ndimage_1d_loops, "_probed", [])
+    monkeypatch.setattr(tiny, "imported", lambda name: None)  # a process without scipy.ndimage
+    monkeypatch.setattr(ndimage_1d_loops, "imported", lambda name: None)
+    assert not tiny.ndimage_loops() and probes == [1]
+    assert tiny.ndimage_loops() and probes == [1, 1]  # probed in the second call: they serve
+    assert tiny.ndimage_loops() and probes == [1, 1]
 
 
 @pytest.mark.parametrize("shape", [(37, 29), (10, 11, 12)], ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_before_scipy_ndimage_is_imported_passes_alternate_into_the_output(rng, monkeypatch, shape, dtype):
-    """Until scipy.ndimage is imported, fftconv's tiny loop sums each pass of a term into the
+def test_before_scipys_loops_serve_passes_alternate_into_the_output(rng, monkeypatch, shape, dtype):
+    """Until scipy's loops serve, fftconv's tiny loop sums each pass of a term into the
     target or one scratch array in turn, the last into the target (each had summed into a new
     array copied back): as scipy's own filters, for one, two and three passes, into a
     contiguous target and a strided one (which takes the copies)."""
-    from fftconv.engine import shifted_sums
+    from fftconv.engine import ndimage_1d_loops, shifted_sums
 
-    real_imported = scipy_passes.imported
-    monkeypatch.setattr(scipy_passes, "imported", lambda name: None if name == "scipy.ndimage" else
-                        real_imported(name))
+    monkeypatch.setattr(ndimage_1d_loops, "serving", lambda: False)  # as before the probe
     handed_out = []  # per pass: whether it summed straight into the array it was handed
     real_sum = shifted_sums.ndimage_sum
     monkeypatch.setattr(shifted_sums, "ndimage_sum", lambda *args, out=None: handed_out.append(
@@ -722,17 +767,17 @@ def test_before_scipy_ndimage_is_imported_passes_alternate_into_the_output(rng, 
         assert_close(strided, want, ulps=64)
 
 
-def test_a_contest_won_by_the_tiny_loop_is_held_again_once_scipy_ndimage_is_imported(rented_first_calls,
-                                                                                   monkeypatch):
-    """Before scipy.ndimage is imported a mid-size job's rented route is fftconv's tiny loop: a
+def test_a_contest_won_by_the_tiny_loop_is_held_again_once_scipys_loops_serve(rented_first_calls,
+                                                                             monkeypatch):
+    """Before scipy's loops serve a mid-size job's rented route is fftconv's tiny loop: a
     contest it won says nothing of scipy's loops, which the rented route becomes afterwards (a
     256² `laplace` had stayed on them at 0.42 ms a call, its planned passes take 0.14)."""
-    from fftconv.engine import lane
+    from fftconv.engine import lane, ndimage_1d_loops
 
     job = separable.gaussian_filter_job(np.zeros((256, 256)), 2.0)
     monkeypatch.setattr(scipy_passes, "_rented_on_scipy", {})  # a signature not seen before
-    real_imported = scipy_passes.imported
-    monkeypatch.setattr(scipy_passes, "imported", lambda name: None)  # as before the import
+    real_serving = ndimage_1d_loops.serving
+    monkeypatch.setattr(ndimage_1d_loops, "serving", lambda: False)  # as before scipy's loops serve
     rented, before = scipy_passes.route(job)
     assert rented and before is not None
     for seconds in (1e-4, 1e-4):  # the rented calls, then planned ones slower: it stays rented
@@ -742,7 +787,7 @@ def test_a_contest_won_by_the_tiny_loop_is_held_again_once_scipy_ndimage_is_impo
     assert lane.stays_rented(before)
     assert scipy_passes.route(job)[1] is None
     assert not lane.quick_settled((job.name, job.source.shape))  # the quick path runs scipy's loops
-    monkeypatch.setattr(scipy_passes, "imported", real_imported)  # scipy.ndimage came in
+    monkeypatch.setattr(ndimage_1d_loops, "serving", real_serving)  # scipy's loops came in
     rented, after = scipy_passes.route(job)
     assert rented and after is not None and after != before and not lane.stays_rented(after)
     for seconds in (1e-4, 1e-4):  # its contest on scipy's loops, won by them: final, quick path
@@ -752,16 +797,16 @@ def test_a_contest_won_by_the_tiny_loop_is_held_again_once_scipy_ndimage_is_impo
     assert scipy_passes.route(job) == (True, None) and lane.quick_settled((job.name, job.source.shape))
 
 
-def test_planned_passes_that_beat_the_tiny_loop_stay_once_scipy_ndimage_is_imported(rented_first_calls,
-                                                                                   monkeypatch):
+def test_planned_passes_that_beat_the_tiny_loop_stay_once_scipys_loops_serve(rented_first_calls,
+                                                                             monkeypatch):
     """... while a contest the planned passes won is not held again: their calls had gone back
-    to renting scipy's loops for a few calls after the import (256² `gaussian_filter`)."""
-    from fftconv.engine import lane
+    to renting scipy's loops for a few calls after they came in (256² `gaussian_filter`)."""
+    from fftconv.engine import lane, ndimage_1d_loops
 
     job = separable.gaussian_filter_job(np.zeros((256, 256)), 2.0)
     monkeypatch.setattr(scipy_passes, "_rented_on_scipy", {})
-    real_imported = scipy_passes.imported
-    monkeypatch.setattr(scipy_passes, "imported", lambda name: None)
+    real_serving = ndimage_1d_loops.serving
+    monkeypatch.setattr(ndimage_1d_loops, "serving", lambda: False)
     before = scipy_passes.route(job)[1]
     for seconds in (1e-3, 1e-3, 1e-3):  # the rent spent, then planned calls quicker
         lane.timed(before, True, seconds)
@@ -769,22 +814,68 @@ def test_planned_passes_that_beat_the_tiny_loop_stay_once_scipy_ndimage_is_impor
         lane.timed(before, False, seconds)
     assert not lane.timing(before) and not lane.stays_rented(before)
     assert scipy_passes.route(job) == (False, None)
-    monkeypatch.setattr(scipy_passes, "imported", real_imported)
+    monkeypatch.setattr(ndimage_1d_loops, "serving", real_serving)
     assert scipy_passes.route(job) == (False, None)  # still the planned passes, no new rent
 
 
-def test_a_mid_size_job_asks_for_scipy_ndimage_once_its_rented_route_beat_its_passes(rented_first_calls,
-                                                                                     monkeypatch):
-    """Its rent runs on the tiny loop with no import asked; once that route beats the planned
+def test_planned_passes_slower_than_scipys_loops_could_be_are_contested_on_them(rented_first_calls,
+                                                                                monkeypatch):
+    """A contest on the tiny loop whose planned passes won in more time than scipy's loops could
+    take (`scipy_passes.LOOP_SAMPLE_SECONDS`) asks for the loops and is held again once they
+    serve: a 64x64 `gaussian_filter` had kept planned passes of 80 us on rented calls that were
+    its first, where scipy's loops take 30 (Intel Xeon); on them it ends on the quick path."""
+    from fftconv.engine import lane, ndimage_1d_loops, tiny
+
+    job = separable.gaussian_filter_job(np.zeros((64, 64)), 1.0)
+    monkeypatch.setattr(scipy_passes, "_rented_on_scipy", {})
+    real_serving = ndimage_1d_loops.serving
+    monkeypatch.setattr(ndimage_1d_loops, "serving", lambda: False)
+    asked = []
+    monkeypatch.setattr(tiny, "ndimage_loops", lambda: asked.append(1) or False)
+    rented, before = scipy_passes.route(job)
+    assert rented and asked == []
+    for seconds in (2e-4, 2e-4, 2e-4):  # the rent, then planned calls of 80 us: they win
+        lane.timed(before, True, seconds)
+    for seconds in (1e-3, 1e-4, 1e-4, 8e-5, 8e-5, 8e-5):
+        lane.timed(before, False, seconds)
+    assert lane.planned_seconds(before) == 8e-5 and not lane.stays_rented(before)
+    per_sample = 2 * (scipy_passes.LOOP_SAMPLE_SECONDS + 9 * scipy_passes.LOOP_TAP_SECONDS)
+    assert 8e-5 > per_sample * 64 * 64  # scipy's loops could take less
+    assert scipy_passes.route(job) == (False, None) and asked == [1]  # planned, and asking
+    monkeypatch.setattr(ndimage_1d_loops, "serving", real_serving)  # scipy's loops came in
+    rented, after = scipy_passes.route(job)
+    assert rented and after is not None and after != before
+    for seconds in (3e-5, 3e-5):
+        lane.timed(after, True, seconds)
+    for seconds in (1e-3, 1e-4, 1e-4, 8e-5, 8e-5, 8e-5):
+        lane.timed(after, False, seconds)
+    assert scipy_passes.route(job) == (True, None) and lane.quick_settled((job.name, job.source.shape))
+    monkeypatch.setattr(scipy_passes, "_rented_on_scipy", {})  # a 256² job's planned 0.2 ms stand
+    big = separable.gaussian_filter_job(np.zeros((256, 256)), 1.0)
+    monkeypatch.setattr(ndimage_1d_loops, "serving", lambda: False)
+    key = scipy_passes.route(big)[1]
+    for seconds in (1e-3, 1e-3):
+        lane.timed(key, True, seconds)
+    for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2e-4):
+        lane.timed(key, False, seconds)
+    asked.clear()
+    assert scipy_passes.route(big) == (False, None) and asked == []
+    monkeypatch.setattr(ndimage_1d_loops, "serving", real_serving)
+    assert scipy_passes.route(big) == (False, None)
+
+
+def test_a_mid_size_job_asks_for_scipys_loops_once_its_rented_route_beat_its_passes(rented_first_calls,
+                                                                                    monkeypatch):
+    """Its rent runs on the tiny loop with no probe asked; once that route beats the planned
     passes, scipy's loops are worth having (a 64x64 `gaussian_filter`: 65-80 us on the tiny loop,
-    32-35 on them), so the job's calls count toward their import."""
-    from fftconv.engine import lane, tiny
+    32-35 on them), so the job's calls count toward their probe."""
+    from fftconv.engine import lane, ndimage_1d_loops, tiny
 
     job = separable.gaussian_filter_job(np.zeros((256, 256)), 2.0)
     monkeypatch.setattr(scipy_passes, "_rented_on_scipy", {})
-    monkeypatch.setattr(scipy_passes, "imported", lambda name: None)
+    monkeypatch.setattr(ndimage_1d_loops, "serving", lambda: False)
     asked = []
-    monkeypatch.setattr(tiny, "ndimage_imported", lambda: asked.append(1) or False)
+    monkeypatch.setattr(tiny, "ndimage_loops", lambda: asked.append(1) or False)
     rented, key = scipy_passes.route(job)
     assert rented and asked == []  # the rent asks for nothing
     for seconds in (1e-4, 1e-4):

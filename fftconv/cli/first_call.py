@@ -3,8 +3,8 @@ CASE WHO [--warm] [--loop N] [--settle]`` (WHO: 'fftconv' or 'scipy'), for ``fft
 --suite first-calls`` and ``bench/fresh_grid.py``, which run this file as a script (`command`).
 
 The process imports only the library under test, builds the case's operands, then times
-the first call, the second call, with ``--loop N`` the median of the N calls after them
-(what a loop meets while fftconv's background work runs) and, with ``--warm`` (fftconv), a
+the first call, the second call, with ``--loop N`` the median and the sum of the N calls
+after them (what a loop meets while fftconv's background work runs) and, with ``--warm`` (fftconv), a
 warm call once that work (FFTW's measured plans of sizes that repeat, calibration) is done;
 ``--settle`` (fftconv) then calls on until the case's trial is decided and its verdict saved,
 as a script's earlier run leaves the machine (`bench/fresh_grid.py --rerun`).
@@ -64,7 +64,8 @@ CASES: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], str, str]] = {
                                                       "float32"),
 }
 #: The functions of `CASES` whose second shape holds their parameters rather than a kernel's.
-FILTERS = ("ndimage.gaussian_filter", "ndimage.uniform_filter", "ndimage.laplace")
+FILTERS = ("ndimage.gaussian_filter", "ndimage.uniform_filter", "ndimage.laplace", "ndimage.sobel",
+           "ndimage.gaussian_filter1d", "ndimage.uniform_filter1d")
 
 #: Cases also timed where the script imported scipy.signal and scipy.ndimage itself before its
 #: first call (as a script that uses both libraries has): the tiny routes then have scipy's
@@ -146,6 +147,7 @@ def run(case: str, who: str, warm: bool = False, loop: int = 0, settle: bool = F
             call()
             looped.append(time.perf_counter() - started)
         result["loop_s"] = statistics.median(looped)
+        result["loop_total_s"] = sum(looped)
     if warm and who == "fftconv":
         from fftconv import background
 

@@ -68,6 +68,9 @@ _contest: dict[Hashable, list] = {}
 #: Signatures whose planned calls were slower than their rented ones: their calls stay on the
 #: rented route (`stays_rented`).
 _stays_rented: set[Hashable] = set()
+#: Signatures whose planned calls won their contest -> the fastest timed one's seconds
+#: (`planned_seconds`).
+_planned_won: dict[Hashable, float] = {}
 #: Such signatures as a quick path describes its calls, by a coarse part of that (`settle_quick`).
 _settled_quick: dict[Hashable, set[Hashable]] = {}
 #: Planned calls not timed after the rent: the first plans, and the next may still try the
@@ -331,10 +334,31 @@ def timed(key: Hashable, rented: bool, seconds: float) -> None:
     if len(entry[1]) < PLANNED_CALLS_SKIPPED + PLANNED_CALLS_TIMED:
         return
     _contest.pop(key, None)  # (another thread's call may have settled it meanwhile)
-    if min(entry[1][PLANNED_CALLS_SKIPPED:]) > STAY_MARGIN * entry[0]:
+    planned = min(entry[1][PLANNED_CALLS_SKIPPED:])
+    if planned > STAY_MARGIN * entry[0]:
         if len(_stays_rented) >= SIZE:
             _stays_rented.clear()
         _stays_rented.add(key)
+    else:
+        if len(_planned_won) >= SIZE:
+            _planned_won.clear()
+        _planned_won[key] = planned
+
+
+def planned_seconds(key: Hashable) -> float | None:
+    """The fastest timed planned call of signature ``key``, whose planned calls won their
+    contest (`timed`); None for any other.
+
+    Examples
+    --------
+    >>> for seconds in (1e-3, 1e-3):  # two rented calls,
+    ...     timed(("another example",), True, seconds)
+    >>> for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2.5e-4):  # three planned calls skipped
+    ...     timed(("another example",), False, seconds)
+    >>> planned_seconds(("another example",))
+    0.0002
+    """
+    return _planned_won.get(key)
 
 
 def timing(key: Hashable) -> bool:
@@ -399,4 +423,5 @@ def clear() -> None:
     _rented.clear()
     _contest.clear()
     _stays_rented.clear()
+    _planned_won.clear()
     _settled_quick.clear()

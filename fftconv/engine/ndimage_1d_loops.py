@@ -1,4 +1,5 @@
-"""scipy.ndimage's compiled 1-D loops, called without their Python wrappers once probed.
+"""scipy.ndimage's compiled 1-D loops, called without their Python wrappers, and without
+importing scipy.ndimage, once probed.
 
 A small separable filter runs its passes on ``scipy.ndimage.correlate1d`` and
 ``uniform_filter1d`` (`fftconv.ndimage.scipy_passes`); their Python wrappers check and
@@ -6,18 +7,38 @@ convert what fftconv's passes have checked already, ~6 us of a 48x160 float64
 ``uniform_filter1d`` of 20 (Intel Xeon). The loops behind them (``_nd_image.correlate1d``
 and ``uniform_filter1d``) are private to scipy: they are taken only after a probe has found
 them answering every boundary mode, both float dtypes, both axes of a 2-D image and odd and
-even lengths at shifted origins exactly as the public functions do (`probe`, run with the
-tiny routes' preparation of scipy.ndimage: `fftconv.engine.tiny`); otherwise, or before the
-probe, the public functions serve (`filter1d` here).
-"""
+even lengths at shifted origins as the modes' definitions do (`probe`, fftconv's own
+`fftconv.core.boundary.index_map` and a float64 sum the reference; a wrong mode code, origin
+or axis is off by the data, rounding by 1e-16 of it); otherwise, or before the probe, the
+public functions serve where the caller imported scipy.ndimage (`filter1d` here).
 
+Where the process has not imported scipy.ndimage, the probe loads its compiled module by
+itself (`extension`: scipy's top-level package, then the module's file, ~5 ms), not the
+package: ``import scipy.ndimage`` takes 0.2 s of Python, and in the background thread, sharing
+the GIL with a loop of small filters, it had taken 0.7 s and the probes after it 1 s more,
+while each 48x48 `gaussian_filter` of that loop ran fftconv's tiny loop at 80 us against 20
+on scipy's loops (Intel Xeon).
+"""
 from __future__ import annotations
 
-import itertools
+import importlib
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from types import ModuleType
 
 import numpy as np
 
-from ..core.boundary import MODES
+from ..core.boundary import index_map
+from ..installed import imported
+
+#: scipy.ndimage's codes of the boundary modes (``scipy.ndimage._ni_support._extend_mode_to_code``,
+#: which lives in the package's Python): checked by the probe like the loops.
+MODE_CODES = {"nearest": 0, "wrap": 1, "reflect": 2, "grid-mirror": 2, "mirror": 3, "constant": 4,
+              "grid-wrap": 5, "grid-constant": 6}
+#: The compiled module's name in scipy.
+EXTENSION = "scipy.ndimage._nd_image"
 
 #: The probed loops (correlate1d, uniform_filter1d) and scipy's codes of the modes, once
 #: `probe` found them answering as the public functions do; None where it did not.
@@ -25,7 +46,8 @@ _probed: list = []
 
 
 def probe() -> None:
-    """Probe scipy.ndimage's private 1-D loops (once; scipy.ndimage is imported here).
+    """Probe scipy.ndimage's private 1-D loops (once; scipy.ndimage is not imported here:
+    `extension`).
 
     Examples
     --------
@@ -77,29 +99,121 @@ def filter1d(source: np.ndarray, weights: int | np.ndarray, axis: int, out: np.n
     public(source, weights, axis, out, mode, cval, origin)
 
 
+def probed() -> bool:
+    """Whether `probe` has run (whatever it found).
+
+    Examples
+    --------
+    >>> probe()
+    >>> probed()
+    True
+    """
+    return bool(_probed)
+
+
+def serving() -> bool:
+    """Whether scipy's loops sum a pass now (`filter1d`): the private ones once probed, or the
+    public functions of a scipy.ndimage the process imported.
+
+    Examples
+    --------
+    >>> probe()
+    >>> serving()
+    True
+    """
+    return ready() or imported("scipy.ndimage") is not None
+
+
+def extension() -> ModuleType:
+    """scipy.ndimage's compiled module: the package's own where the process imported it, else
+    loaded from its file, scipy left unimported (the module needs NumPy alone; importing even
+    scipy's top-level package in the background, whose file reads each hand the GIL back to
+    the caller's thread for its 5 ms, had taken 0.3-1 s beside a loop of small filters).
+
+    Examples
+    --------
+    >>> callable(extension().correlate1d)
+    True
+    """
+    if "scipy.ndimage" in sys.modules:
+        return importlib.import_module(EXTENSION)
+    spec = importlib.util.find_spec("scipy")  # where it is, not imported
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("scipy is not installed")
+    path = _extension_file(spec.submodule_search_locations)
+    loader = importlib.machinery.ExtensionFileLoader(EXTENSION, path)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(EXTENSION, loader))
+    loader.exec_module(module)
+    # a compiled module of single-phase initialisation registers itself under its name: left
+    # there, scipy.ndimage's later import would take it and bind no attribute for it (the
+    # package's import, once started, finds and uses it: then it stays)
+    if sys.modules.get(EXTENSION) is module and "scipy.ndimage" not in sys.modules:
+        del sys.modules[EXTENSION]
+    return module
+
+
+def _extension_file(folders) -> str:
+    """The compiled module's file in scipy's package ``folders``."""
+    for folder in folders:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(folder, "ndimage", "_nd_image" + suffix)
+            if os.path.isfile(path):
+                return path
+    raise ImportError(f"no compiled module {EXTENSION} in {list(folders)}")
+
+
+#: The probes (mode, taps, origin, axis, dtype) of each loop: every mode's code once, and among
+#: them odd and even lengths, every origin of each, both axes and both dtypes. Few: each call
+#: of a loop hands the GIL back (NumPy's threads), and beside a caller's loop of small filters
+#: the background thread waits up to 5 ms to take it again (a probe of 768 calls had taken
+#: 0.85 s there, one of 60 calls 11 ms, slowing the caller's calls of those milliseconds 2-20x).
+PROBES = (("reflect", 4, -2, 1, np.float64), ("grid-mirror", 3, -1, 0, np.float32),
+          ("mirror", 4, 1, 0, np.float64), ("nearest", 3, 1, 1, np.float32),
+          ("wrap", 4, -1, 1, np.float32), ("grid-wrap", 3, 0, 0, np.float64),
+          ("constant", 4, 0, 0, np.float32), ("grid-constant", 1, 0, 1, np.float64))
+
+
 def _probed_loops() -> tuple | None:
     """The private loops and mode codes, or None if any probe's answer differs from the
-    public function's (or the private names moved)."""
-    import scipy.ndimage
-
+    definitions' (or the private module or names moved)."""
     try:
-        from scipy.ndimage import _nd_image, _ni_support
-
-        loops = (_nd_image.correlate1d, _nd_image.uniform_filter1d)
-        codes = {mode: _ni_support._extend_mode_to_code(mode) for mode in MODES}
-        rng = np.random.default_rng(0)
-        for dtype, axis, length, mode in itertools.product((np.float32, np.float64), (0, 1), (1, 2, 3, 4),
-                                                           sorted(MODES)):
-            x = rng.standard_normal((6, 5)).astype(dtype)
-            taps = rng.standard_normal(length)
-            for origin in range(-(length // 2), (length - 1) // 2 + 1):
-                for private, public, weights in ((loops[0], scipy.ndimage.correlate1d, taps),
-                                                 (loops[1], scipy.ndimage.uniform_filter1d, length)):
-                    want = public(x, weights, axis, None, mode, 0.5, origin)
-                    got = np.empty_like(x)
-                    private(x, weights, axis, got, codes[mode], 0.5, origin)
-                    if not np.array_equal(got, want):
-                        return None
+        module = extension()
+        loops = (module.correlate1d, module.uniform_filter1d)
+        # values of no pattern, without NumPy's random module (its import, file reads, costs a
+        # process more than the probe)
+        values = np.sin(np.arange(30.0 * len(PROBES)) * 1.7).reshape(len(PROBES), 6, 5)
+        for (mode, length, origin, axis, dtype), x in zip(PROBES, values.astype(np.float32)):
+            x = x.astype(dtype)
+            taps = np.cos(np.arange(length) * 2.3) + 0.1
+            box = np.full(length, 1 / length)
+            wants = _reference(x.astype(np.float64), (taps, box), axis, mode, 0.5, origin)
+            for private, weights, sums, want in zip(loops, (taps, length), (taps, box), wants):
+                got = np.empty_like(x)
+                private(x, weights, axis, got, MODE_CODES[mode], 0.5, origin)
+                scale = float(np.abs(sums).sum()) * max(float(np.abs(x).max()), 0.5)
+                if not np.abs(got - want).max() <= (1e-6 if dtype == np.float32 else 1e-12) * scale:
+                    return None
     except Exception:  # noqa: BLE001 - any change in scipy's private loops: the public functions serve
         return None
-    return loops, codes
+    return loops, MODE_CODES
+
+
+def _reference(x: np.ndarray, tap_sets: tuple[np.ndarray, ...], axis: int, mode: str, cval: float,
+               origin: int) -> list[np.ndarray]:
+    """``scipy.ndimage.correlate1d``'s definition in float64, for each of ``tap_sets`` (of one
+    length): output ``i`` sums ``taps[j]`` times the extended sample ``i + j - len(taps) // 2 -
+    origin``.
+
+    Examples
+    --------
+    >>> _reference(np.arange(4.0)[None], (np.ones(3), np.array([0.0, 0.0, 1.0])), 1, "nearest", 0.0, 0)
+    [array([[1., 3., 6., 8.]]), array([[1., 2., 3., 3.]])]
+    """
+    n, length = x.shape[axis], len(tap_sets[0])
+    start = -(length // 2) - origin
+    sources = index_map(start, start + n + length - 1, n, mode)
+    along = [1] * x.ndim
+    along[axis] = -1
+    extended = np.where((sources < 0).reshape(along), cval, np.take(x, np.maximum(sources, 0), axis=axis))
+    windows = [np.take(extended, range(j, j + n), axis=axis) for j in range(length)]
+    return [sum(t * w for t, w in zip(taps, windows)) for taps in tap_sets]

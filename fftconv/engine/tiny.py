@@ -265,30 +265,48 @@ def _want(name: str, prepare: Callable[[], object]) -> None:
         _WANTED.add(name)
 
 
-def ndimage_imported() -> bool:
-    """Whether scipy.ndimage is imported (by the caller, or in the background for the tiny
-    routes), so that a call may use its loops now; where it is not, the call is served
-    otherwise (importing it would cost that call 0.15-0.2 s) and the second such call queues
-    the import in the background (`_meanwhile`).
+def ndimage_loops() -> bool:
+    """Whether scipy.ndimage's 1-D loops sum a separable filter's passes now
+    (`ndimage_1d_loops.serving`: probed, or the public functions of a scipy.ndimage the caller
+    imported); where they do not, the call is served otherwise and the second such call probes
+    them (`_want_probe`; `ndimage_1d_loops.probe` loads scipy's compiled module by itself,
+    where scipy.ndimage's import took 0.2 s), or, where the probe found the private loops
+    changed, queues scipy.ndimage's import in the background.
 
     Examples
     --------
-    >>> import scipy.ndimage
-    >>> ndimage_imported()
+    >>> from fftconv.engine import ndimage_1d_loops
+    >>> ndimage_1d_loops.probe()
+    >>> ndimage_loops()
     True
     """
-    if "scipy.ndimage" in _READY:
+    if ndimage_1d_loops.ready():
         return True
     if imported("scipy.ndimage") is None:
-        _want("scipy.ndimage", _ndimage_functions)
-        return False
-    # imported by the caller: its loops' probes run in the background, queued once a few calls
-    # have passed (the thread's Python holds the GIL: queued by the second call, the probes
-    # had cost that call 3 ms, a 256² `gaussian_filter` 4.2 ms where its first took 1.4)
+        if ndimage_1d_loops.probed():
+            _want("scipy.ndimage", _ndimage_functions)
+            return False
+        _want_probe()
+        return ndimage_1d_loops.ready()
+    # imported by the caller: its public functions serve, and the loops are probed once a few
+    # calls have passed (queued in the background by the second call, the probes had cost that
+    # call 3 ms, a 256² `gaussian_filter` 4.2 ms where its first took 1.4)
     _calls_before_probes[0] += 1
-    if _calls_before_probes[0] >= PROBE_AFTER_CALLS:
-        _want("scipy.ndimage", _ndimage_functions)
+    if _calls_before_probes[0] >= PROBE_AFTER_CALLS and not ndimage_1d_loops.probed():
+        _want_probe()
     return True
+
+
+def _want_probe() -> None:
+    """Record that a call wanted scipy.ndimage's 1-D loops before they were probed; the second
+    such call probes them, in the call (~1.5 ms, once a process). In the background the probe
+    had taken 3-30 ms beside a caller's loop of small filters, slowing its calls 2-20x
+    meanwhile: the thread waits up to 5 ms to take the GIL back after each of its calls of a
+    loop, which hand it over (48x48 `gaussian_filter`, Intel Xeon)."""
+    if "probe" in _WANTED:
+        ndimage_1d_loops.probe()
+    else:
+        _WANTED.add("probe")
 
 
 #: Calls that found scipy.ndimage imported by the caller before its loops were probed ...

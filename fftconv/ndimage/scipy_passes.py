@@ -11,12 +11,13 @@ force because such jobs are only those where the two agree (`runs_on_scipy`): fl
 float64 images into float32 or float64 outputs (integer outputs are snapped by fftconv,
 float16 is filtered by fftconv and refused by scipy), real taps and a real ``cval``, no pass
 longer than its line (those are folded: `fftconv.core.boundary.fold_taps`), in-memory
-arrays, no method forced, no progress bar asked for and a valid ``threads``. Until a process
-has imported scipy.ndimage (0.15-0.2 s, which a call must not pay), fftconv's tiny compiled
-loop (`fftconv.engine.shifted_sums`) sums such passes where it sums them as scipy's would,
-and the second such call queues the import in the background (`fftconv.engine.tiny`); a
-mid-size job (`route`: its rent, then its planned passes) asks for it only once its rented
-route has beaten its planned passes.
+arrays, no method forced, no progress bar asked for and a valid ``threads``. Until scipy's
+loops are probed (`fftconv.engine.ndimage_1d_loops`: its compiled module loaded by itself,
+~15 ms of the background thread; scipy.ndimage is not imported), fftconv's tiny compiled loop
+(`fftconv.engine.shifted_sums`) sums such passes where it sums them as scipy's would, and the
+second such call queues the probe in the background (`fftconv.engine.tiny.ndimage_loops`); a
+mid-size job (`route`: its rent, then its planned passes) asks for them once its contest
+showed they may win (`_loops_may_win`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ SCIPY_LOOP_MACS = 1 << 16
 #: images, taps 3-25 and boxes alike: a line's copy and extension dominate).
 RENT_PASS_SAMPLES = 1 << 18
 RENT_SECONDS = 2e-3
+#: Less than scipy's 1-D loops take a sample of a pass, and a tap (a box counts two): along
+#: rows in the cache they took ~1.2 ns + 0.33 ns a tap (48² to 512² images, 3 to 33 taps:
+#: 1.6-2.4, 3.5-4.2, 7.6-8.5 and 11.4-12.3 ns; down columns up to 2x that; Intel Xeon). A
+#: mid-size job whose planned passes took less than the sum is not contested on them
+#: (`_loops_may_win`).
+LOOP_SAMPLE_SECONDS = 1.0e-9
+LOOP_TAP_SECONDS = 0.25e-9
 #: Whether each mid-size signature's rented route is scipy's loops (else fftconv's tiny loop,
 #: before scipy.ndimage is imported): part of its contest's key (`route`).
 _rented_on_scipy: dict[Hashable, bool] = {}
@@ -62,7 +70,7 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def runs_on_scipy(job: Job) -> bool:
     """Whether ``job``'s passes run on scipy.ndimage's 1-D loops (see the module docstring)
-    whatever its signature did before: a small job, once scipy.ndimage is imported.
+    whatever its signature did before: a small job, once scipy's loops serve.
 
     Examples
     --------
@@ -103,34 +111,49 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     if small:
         return _suits(job), None
     out = job.out_array
-    # what the rented route is: before scipy.ndimage is imported, fftconv's tiny loop (run_pass);
-    # a contest won by it says nothing of scipy's loops (a 256² `laplace` stayed on them, 0.42 ms
-    # a call, on the tiny loop's verdict once scipy.ndimage came in; its planned passes take
-    # 0.14; Intel Xeon)
-    on_scipy = imported("scipy.ndimage") is not None
+    # what the rented route is: before scipy's loops serve, fftconv's tiny loop (run_pass)
+    on_scipy = ndimage_1d_loops.serving()
     # (scipy's loops read no setting: the settings' state is not part of the signature)
     signature = ("scipy passes", job.name, job.source.shape, job.source.dtype, tuple(job.terms), job.combine,
                  job.out_dtype, None if out is None else (out.shape, out.dtype), job.threads)
     if len(_rented_on_scipy) >= lane.SIZE and signature not in _rented_on_scipy:
         _rented_on_scipy.clear()
     key = signature + (_rented_on_scipy.setdefault(signature, on_scipy),)
-    if on_scipy and not key[-1] and lane.stays_rented(key):  # the tiny loop's verdict: held again
-        _rented_on_scipy[signature] = True
-        key = signature + (True,)
-    # a mid-size job asks for scipy.ndimage's import only once its rented route has beaten its
-    # planned passes (scipy's loops are then worth having: a 64x64 `gaussian_filter` 65-80 us
-    # on the tiny loop, 32-35 on them): its rent runs on the tiny loop meanwhile, and the
-    # import's Python, sharing the GIL, had slowed a 256² one's planned calls from 0.25 to
-    # 0.3-1.1 ms for ~60 calls where they win anyway
+    if not key[-1] and _loops_may_win(job, key):  # its contest ran on the tiny loop
+        if on_scipy:  # contested again, on them
+            _rented_on_scipy[signature] = True
+            key = signature + (True,)
+        else:
+            tiny.ndimage_loops()  # (counts toward their probe)
     if lane.stays_rented(key):  # its planned passes were the slower (`fftconv.engine.lane.timed`)
         if on_scipy:  # the quick path runs scipy's loops
             _settle_quick(job)
-        return _suits(job), None
+        return _suits(job, ask=False), None
     # the rent first: once spent, a planned call checks nothing more (a box job's test for
     # non-finite values reads the whole image)
-    if lane.renting(key, RENT_SECONDS) and _suits(job, ask_import=False):
+    if lane.renting(key, RENT_SECONDS) and _suits(job, ask=False):
         return True, key
     return False, (key if lane.timing(key) else None)
+
+
+def _loops_may_win(job: Job, key: Hashable) -> bool:
+    """Whether a contest decided on the tiny loop (``key``'s) may go otherwise on scipy's loops:
+    the tiny loop won it (a 256² `laplace` had stayed on scipy's loops, 0.42 ms a call, on the
+    tiny loop's verdict, where its planned passes take 0.14), or the planned passes won in more
+    time than scipy's loops could take (`LOOP_SAMPLE_SECONDS`, `LOOP_TAP_SECONDS`: a 64x64
+    `gaussian_filter` had kept its planned passes, 80 us a call, on rented calls that were its
+    first, on the tiny loop, where scipy's loops take 30 us; Intel Xeon). Those with planned
+    passes quicker than that (256² ones) are neither contested again nor want the loops' probe
+    (the probe, and renting scipy's loops again, had cost a 256² `laplace`'s calls 3-10 0.6 ms
+    each, 0.2 before)."""
+    if lane.timing(key):
+        return False
+    if lane.stays_rented(key):
+        return True
+    planned = lane.planned_seconds(key)
+    per_sample = sum(LOOP_SAMPLE_SECONDS + LOOP_TAP_SECONDS * (2 if p.box else len(p.taps))
+                     for term in job.terms for p in term)
+    return planned is not None and planned > per_sample * math.prod(np.shape(job.source))
 
 
 def _macs(job: Job) -> int:
@@ -139,11 +162,11 @@ def _macs(job: Job) -> int:
     return math.prod(np.shape(source)) * sum(2 if p.box else len(p.taps) for term in job.terms for p in term)
 
 
-def _suits(job: Job, ask_import: bool = True) -> bool:
-    """Whether scipy's loops sum ``job`` as fftconv does, and are at hand: scipy.ndimage is
-    imported, or until it is, fftconv's tiny loop sums every pass as they would (`run_pass`).
-    ``ask_import``: a call that finds scipy.ndimage not imported counts toward its import in
-    the background (`fftconv.engine.tiny.ndimage_imported`)."""
+def _suits(job: Job, ask: bool = True) -> bool:
+    """Whether scipy's loops sum ``job`` as fftconv does, and are at hand (probed, or the
+    public functions of an imported scipy.ndimage), or until they are, fftconv's tiny loop sums
+    every pass as they would (`run_pass`). ``ask``: a call that finds them not at hand counts
+    toward their probe in the background (`fftconv.engine.tiny.ndimage_loops`)."""
     source, out = job.source, job.out_array
     if type(source) is not np.ndarray or (out is not None and type(out) is not np.ndarray):
         return False
@@ -160,7 +183,7 @@ def _suits(job: Job, ask_import: bool = True) -> bool:
         # scipy's running sums carry a NaN or inf on along the rest of its line; fftconv's keep
         # it in the boxes that hold it (docs/guides/migrating.md), whatever the image's size
         return False
-    at_hand = tiny.ndimage_imported() if ask_import else imported("scipy.ndimage") is not None
+    at_hand = tiny.ndimage_loops() if ask else ndimage_1d_loops.serving()
     return at_hand or all(_meanwhile(p, source, job.out_dtype) for p in passes)
 
 
@@ -209,7 +232,7 @@ def run_term(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray) -
     # target and one scratch array, the last into the target (in place, each pass had summed
     # into a new array copied back: 0.2 ms more of a fresh process' first 256² Gaussian, most
     # of it page faults of memory met for the first time); scipy's loops sum in place
-    alternate = len(passes) > 1 and imported("scipy.ndimage") is None and target.flags.c_contiguous
+    alternate = len(passes) > 1 and not ndimage_1d_loops.serving() and target.flags.c_contiguous
     scratch = np.empty_like(target) if alternate else target
     current = source
     for i, p in enumerate(passes):
@@ -231,7 +254,7 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
     >>> out
     array([0., 1., 3., 5., 7.])
     """
-    if imported("scipy.ndimage") is None:  # not (yet) imported: the tiny loop sums it (`_meanwhile`)
+    if not ndimage_1d_loops.serving():  # not (yet) probed: the tiny loop sums it (`_meanwhile`)
         taps = np.full(p.box, 1.0 / p.box) if p.box else np.asarray(p.taps, np.float64)
         along = [1] * source.ndim
         along[p.axis] = p.length
@@ -371,7 +394,7 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
         # ended, the probes, whose Python holds the GIL, had slowed its timed planned calls to
         # 1-2.6 ms). Its import is not asked for here: the small job's path asks, as before
         if imported("scipy.ndimage") is not None:
-            tiny.ndimage_imported()
+            tiny.ndimage_loops()
         return None
     out = output if type(output) is np.ndarray else np.empty(shape, out_dtype)
     for index, term in enumerate(terms):
