@@ -71,8 +71,13 @@ _stays_rented: set[Hashable] = set()
 #: Signatures whose planned calls won their contest -> the fastest timed one's seconds
 #: (`planned_seconds`).
 _planned_won: dict[Hashable, float] = {}
-#: Such signatures as a quick path describes its calls, by a coarse part of that (`settle_quick`).
-_settled_quick: dict[Hashable, set[Hashable]] = {}
+#: Such signatures handed over to a quick path (`hand_over`).
+_handed_over: set[Hashable] = set()
+#: Settled signatures as a quick path describes its calls, by a coarse part of that -> what runs
+#: them: None for the rented route, else the planned route's runner (`settle_quick`).
+_settled_quick: dict[Hashable, dict[Hashable, Callable[..., np.ndarray] | None]] = {}
+#: `quick_route`'s answer for a call not settled.
+NOT_SETTLED = object()
 #: Planned calls not timed after the rent: the first plans, and the next may still try the
 #: plan's contenders (`fftconv.engine.trials`) ...
 PLANNED_CALLS_SKIPPED = 3
@@ -311,6 +316,9 @@ def timed(key: Hashable, rented: bool, seconds: float) -> None:
 
     Examples
     --------
+    >>> from fftconv import background
+    >>> background.wait(60)  # (planned calls are timed while no background work runs)
+    True
     >>> for seconds in (1e-4, 1e-4):  # two rented calls,
     ...     timed(("an example",), True, seconds)
     >>> for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2e-4):  # three planned calls skipped
@@ -351,6 +359,9 @@ def planned_seconds(key: Hashable) -> float | None:
 
     Examples
     --------
+    >>> from fftconv import background
+    >>> background.wait(60)  # (planned calls are timed while no background work runs)
+    True
     >>> for seconds in (1e-3, 1e-3):  # two rented calls,
     ...     timed(("another example",), True, seconds)
     >>> for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2.5e-4):  # three planned calls skipped
@@ -361,23 +372,50 @@ def planned_seconds(key: Hashable) -> float | None:
     return _planned_won.get(key)
 
 
+def hand_over(key: Hashable) -> bool:
+    """Whether signature ``key``'s planned calls won their contest (`planned_seconds`) and
+    were not handed over before: True once, for the caller to hand its calls to a quick path
+    (`settle_quick`).
+
+    Examples
+    --------
+    >>> from fftconv import background
+    >>> background.wait(60)  # (planned calls are timed while no background work runs)
+    True
+    >>> for seconds in (1e-3, 1e-3):
+    ...     timed(("handed over",), True, seconds)
+    >>> for seconds in (1e-3, 3e-4, 3e-4, 2e-4, 2e-4, 2.5e-4):
+    ...     timed(("handed over",), False, seconds)
+    >>> hand_over(("handed over",)), hand_over(("handed over",))
+    (True, False)
+    """
+    if key in _handed_over or key not in _planned_won:
+        return False
+    if len(_handed_over) >= SIZE:
+        _handed_over.clear()
+    _handed_over.add(key)
+    return True
+
+
 def timing(key: Hashable) -> bool:
     """Whether signature ``key``'s planned calls are still timed against its rented ones (`timed`)."""
     return key in _contest
 
 
-def settle_quick(coarse: Hashable, key: Hashable) -> None:
+def settle_quick(coarse: Hashable, key: Hashable, runner: Callable[..., np.ndarray] | None = None) -> None:
     """Remember that the calls a quick path describes as ``key`` (``coarse``: a part of it
-    cheap to make) are of a signature that stays on its rented route (`stays_rented`), so that
-    they may skip building what the signature's own key is made of (`quick_settled`)."""
+    cheap to make) are of a signature whose contest is over: on its rented route
+    (`stays_rented`; ``runner`` None) or on its planned one, which ``runner`` runs, so that they
+    may skip building what the signature's own key is made of (`quick_route`)."""
     if len(_settled_quick) >= SIZE and coarse not in _settled_quick:
         _settled_quick.clear()
-    _settled_quick.setdefault(coarse, set()).add(key)
+    _settled_quick.setdefault(coarse, {})[key] = runner
 
 
 def quick_settled(coarse: Hashable, key: Callable[[], Hashable] | None = None) -> bool:
     """Whether the call described as ``key()`` was settled on its rented route (`settle_quick`);
-    ``key`` is made only where some call of ``coarse`` was (None: whether one was).
+    ``key`` is made only where some call of ``coarse`` was settled (None: whether one was, on
+    either route).
 
     Examples
     --------
@@ -388,7 +426,24 @@ def quick_settled(coarse: Hashable, key: Callable[[], Hashable] | None = None) -
     False
     """
     keys = _settled_quick.get(coarse)
-    return keys is not None and (key is None or key() in keys)
+    return keys is not None and (key is None or keys.get(key(), NOT_SETTLED) is None)
+
+
+def quick_route(coarse: Hashable, key: Callable[[], Hashable]) -> Callable[..., np.ndarray] | None | object:
+    """What runs the call described as ``key()`` (`settle_quick`): None for its rented route,
+    its planned route's runner, or `NOT_SETTLED`; ``key`` is made only where some call of
+    ``coarse`` was settled.
+
+    Examples
+    --------
+    >>> settle_quick(("a filter", (6, 6)), ("a filter", (6, 6), "its passes"), runner=len)
+    >>> quick_route(("a filter", (6, 6)), lambda: ("a filter", (6, 6), "its passes")) is len
+    True
+    >>> quick_route(("a filter", (7, 7)), lambda: 1 / 0) is NOT_SETTLED  # no key made
+    True
+    """
+    keys = _settled_quick.get(coarse)
+    return NOT_SETTLED if keys is None else keys.get(key(), NOT_SETTLED)
 
 
 def stays_rented(key: Hashable) -> bool:
@@ -424,4 +479,5 @@ def clear() -> None:
     _contest.clear()
     _stays_rented.clear()
     _planned_won.clear()
+    _handed_over.clear()
     _settled_quick.clear()

@@ -23,7 +23,7 @@ showed they may win (`_loops_may_win`).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -84,7 +84,8 @@ def runs_on_scipy(job: Job) -> bool:
     return _macs(job) <= SCIPY_LOOP_MACS and _suits(job)
 
 
-def route(job: Job) -> tuple[bool, Hashable | None]:
+def route(job: Job, planned_runner: Callable[[Job], Callable[..., np.ndarray]] | None = None
+          ) -> tuple[bool, Hashable | None]:
     """Whether ``job``'s passes run on scipy.ndimage's loops now, and the signature whose call
     the caller times (`fftconv.engine.lane.timed`), or None. A small job always runs there; a
     larger one of at most `RENT_PASS_SAMPLES` does on its signature's first calls (its rent,
@@ -119,7 +120,8 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     if len(_rented_on_scipy) >= lane.SIZE and signature not in _rented_on_scipy:
         _rented_on_scipy.clear()
     key = signature + (_rented_on_scipy.setdefault(signature, on_scipy),)
-    if not key[-1] and _loops_may_win(job, key):  # its contest ran on the tiny loop
+    contested_again = not key[-1] and _loops_may_win(job, key)  # its contest ran on the tiny loop
+    if contested_again:
         if on_scipy:  # contested again, on them
             _rented_on_scipy[signature] = True
             key = signature + (True,)
@@ -133,7 +135,13 @@ def route(job: Job) -> tuple[bool, Hashable | None]:
     # non-finite values reads the whole image)
     if lane.renting(key, RENT_SECONDS) and _suits(job, ask=False):
         return True, key
-    return False, (key if lane.timing(key) else None)
+    if lane.timing(key):
+        return False, key
+    if planned_runner is not None and not contested_again and lane.hand_over(key):
+        # the planned passes won for good: the quick path runs them, with no job built (a 96x96
+        # `gaussian_filter`'s building, checks and route took ~35 us of its 90; Intel Xeon)
+        _settle_quick(job, planned_runner)
+    return False, None
 
 
 def _loops_may_win(job: Job, key: Hashable) -> bool:
@@ -383,8 +391,13 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
 
         def key() -> tuple:
             return _quick_key(name, input, terms, out_dtype, given, mode, cval, threads, combine)
-        if config.get().memory_limit is not None or not lane.quick_settled((name, shape), key):
+        if config.get().memory_limit is not None:
             return None
+        settled = lane.quick_route((name, shape), key)
+        if settled is lane.NOT_SETTLED:
+            return None
+        if settled is not None:  # its planned passes, with no job built
+            return settled(input, given)
     if boxes and not _finite(input):  # (a pass over the image: after the cheaper tests)
         return None
     if not ndimage_1d_loops.ready():
@@ -449,18 +462,24 @@ def _plain(input: object, output: object, mode: object, cval: object, method: ob
     return method == "auto" and config.forced_method() == "auto"
 
 
-def _settle_quick(job: Job) -> None:
+def _settle_quick(job: Job, planned_runner: Callable[[Job], Callable[..., np.ndarray]] | None = None) -> None:
     """Let the quick path take the calls of ``job``'s signature, which stays on scipy's loops
+    or, with ``planned_runner``, on its planned passes, which ``planned_runner(job)`` runs
     (`route`): described as `quick_terms` describes its own (`_quick_key`), where its passes
-    share one mode and cval, as a quick call's do."""
+    share one mode and cval, as a quick call's do, and the call is plain (its method and
+    progress bar as a quick call's)."""
     passes = [p for term in job.terms for p in term]
     if not passes or len({(p.mode, p.cval) for p in passes}) != 1:
+        return
+    plain = job.method == "auto" and not job.progress and type(job.source) is np.ndarray
+    if planned_runner is not None and not plain:
         return
     terms = [[(p.axis, p.box or p.taps, p.origin) for p in term] for term in job.terms]
     out = job.out_array
     key = _quick_key(job.name, job.source, terms, job.out_dtype, out if type(out) is np.ndarray else None,
                      passes[0].mode, passes[0].cval, job.threads, job.combine)
-    lane.settle_quick((job.name, job.source.shape), key)
+    runner = None if planned_runner is None else planned_runner(job)
+    lane.settle_quick((job.name, job.source.shape), key, runner)
 
 
 def _quick_key(name: str | None, input: np.ndarray, terms: list, out_dtype: np.dtype,

@@ -378,32 +378,36 @@ def _scratch_like(job: Job) -> object:
 
 
 def _run_term(
-    source: object, passes: tuple[Pass, ...], target: object, job: Job, shared: dict, uses: Counter
+    source: object, passes: tuple[Pass, ...], target: object, job: Job, shared: dict, uses: Counter | None
 ) -> object:
     """``passes`` applied in turn to ``source``, the last into ``target``. A prefix of passes
     that a later term also begins with (``uses``: how many terms still to run begin with
-    each) is computed once and kept in ``shared`` until its last term has used it."""
-    start = next((i for i in range(len(passes), 0, -1) if passes[:i] in shared), 0)
-    alone = all(uses[passes[: i + 1]] == 1 for i in range(len(passes)))  # no prefix shared
+    each; None: the job's only term) is computed once and kept in ``shared`` until its last
+    term has used it."""
+    if uses is None:
+        start, alone = 0, True
+    else:
+        start = next((i for i in range(len(passes), 0, -1) if passes[:i] in shared), 0)
+        alone = all(uses[passes[: i + 1]] == 1 for i in range(len(passes)))  # no prefix shared
     rows = _slab_rows(source, passes, job.out_dtype) if start == 0 and alone else 0
     if rows:
         _run_in_slabs(source, passes, target, job, rows)
     else:
         _run_whole(source, passes, start, target, job, shared, uses)
-    for i in range(len(passes)):
+    for i in range(len(passes) if uses is not None else 0):
         uses[passes[: i + 1]] -= 1
         if uses[passes[: i + 1]] == 0:
             shared.pop(passes[: i + 1], None)
     return target
 
 
-def _run_whole(source, passes, start: int, target, job: Job, shared: dict, uses: Counter) -> None:
+def _run_whole(source, passes, start: int, target, job: Job, shared: dict, uses: Counter | None) -> None:
     """The passes from ``start`` on, each over the whole image (`_run_term`)."""
     current = shared[passes[:start]] if start else source
     free: list = []  # intermediates of this term that may be overwritten
     for i in range(start, len(passes)):
         prefix = passes[: i + 1]
-        keep = uses[prefix] > 1
+        keep = uses is not None and uses[prefix] > 1
         if keep:
             destination = _scratch_like(job)
         elif i == len(passes) - 1:
@@ -486,7 +490,7 @@ def run(job: Job) -> np.ndarray:
     scipy.ndimage's 1-D loops (`scipy_passes`), without shared prefixes or slabs; so does a
     larger one on its signature's first calls, and for good where its planned passes then
     proved the slower (`scipy_passes.route`: the calls it names are timed)."""
-    on_scipy, signature = scipy_passes.route(job)
+    on_scipy, signature = scipy_passes.route(job, _planned_runner)
     if signature is None:
         return _run(job, on_scipy)
     started = time.perf_counter()
@@ -494,6 +498,19 @@ def run(job: Job) -> np.ndarray:
         return _run(job, on_scipy)
     finally:
         lane.timed(signature, on_scipy, time.perf_counter() - started)
+
+
+def _planned_runner(job: Job) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray]:
+    """What runs a call of ``job``'s signature on its planned passes, given its image and
+    output array (or None), for the quick path (`scipy_passes.quick_terms`): `_run` of the
+    same job with that image and output, none built from the call's arguments."""
+    name, terms, combine, out_dtype, method, threads = (job.name, job.terms, job.combine, job.out_dtype,
+                                                        job.method, job.threads)
+
+    def runner(image: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        return _run(Job(name, image, terms, combine, out_dtype, out, method, threads), False)
+
+    return runner
 
 
 def _run(job: Job, on_scipy: bool) -> np.ndarray:
@@ -514,8 +531,11 @@ def _run(job: Job, on_scipy: bool) -> np.ndarray:
         and np.may_share_memory(source, target)
     ):
         source = source.copy()  # the first pass must not overwrite what later passes read
-    # how many terms begin with each prefix (a pass hashes its taps: not counted for scipy's loops)
-    uses = None if on_scipy else Counter(term[: i + 1] for term in terms for i in range(len(term)))
+    # how many terms begin with each prefix (a pass hashes its taps: not counted for scipy's loops,
+    # nor for one term, which shares none: 1.4 us and the bookkeeping of ~15 of a 96x96
+    # `gaussian_filter`'s 90)
+    uses = None if on_scipy or len(terms) == 1 else Counter(term[: i + 1] for term in terms
+                                                            for i in range(len(term)))
     shared: dict = {}
     for index, passes in enumerate(terms):
         destination = target if index == 0 else _scratch_like(job)
