@@ -33,7 +33,7 @@ import numpy as np
 from planner_regret import mid_size_grid
 
 from fftconv.cli.bench import machine_info, report_summary
-from fftconv.cli.bench_first import calibrated_cache, run_fresh
+from fftconv.cli.bench_first import calibrated_cache, run_fresh, side_by_side
 from fftconv.cli.first_call import command
 
 STAGES = ("first_s", "second_s", "loop_s")
@@ -46,8 +46,8 @@ def run_case(case: tuple, root: Path, calibrated: Path | None, threads: int, loo
     ``verdicts``: with the trial's verdict kept between them)."""
     s1, s2, mode, dtype = case
     row: dict[str, object] = {"case": f"{'x'.join(map(str, s1))} * {'x'.join(map(str, s2))} {mode} {dtype}"}
+    samples: dict[str, list[dict]] = {"scipy": [], "fftconv": []}
     for who in ("scipy", "fftconv"):
-        samples = []
         for i in range(repeats):
             home = root / f"{who}-{i}"
             if who == "fftconv" and calibrated is not None:
@@ -59,12 +59,9 @@ def run_case(case: tuple, root: Path, calibrated: Path | None, threads: int, loo
                 settings.write_text('[planner]\nverdicts = "off"\n')
             if who == "fftconv" and rerun:
                 run_fresh(command(spec, who, "--settle"), home, threads)
-            samples.append(run_fresh(command(spec, who, "--loop", str(loop)), home, threads))
+            samples[who].append(run_fresh(command(spec, who, "--loop", str(loop)), home, threads))
             shutil.rmtree(home, ignore_errors=True)
-        for stage in STAGES:
-            row[f"{who}_{stage}"] = statistics.median(s[stage] for s in samples)
-    for stage in STAGES:
-        row[f"ratio_{stage.removesuffix('_s')}"] = row[f"fftconv_{stage}"] / row[f"scipy_{stage}"]
+    side_by_side(row, samples, STAGES)
     return row
 
 

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from fftconv.cli.bench import machine_info, report_summary
-from fftconv.cli.bench_first import calibrated_cache, run_fresh
+from fftconv.cli.bench_first import calibrated_cache, run_fresh, side_by_side
 from fftconv.cli.first_call import command
 
 #: (function, image shape, parameters, mode, dtype): small images (scipy's loops serve them),
@@ -62,11 +62,7 @@ def run_case(case: tuple, root: Path, calibrated: Path, threads: int, calls: int
                 shutil.copytree(calibrated, home / "cache")
             samples[who].append(run_fresh(command(spec, who, "--loop", str(calls)), home, threads))
             shutil.rmtree(home, ignore_errors=True)
-    for who, runs in samples.items():
-        for stage in STAGES:
-            row[f"{who}_{stage}"] = statistics.median(s[stage] for s in runs)
-    for stage in STAGES:
-        row[f"ratio_{stage.removesuffix('_s')}"] = row[f"fftconv_{stage}"] / row[f"scipy_{stage}"]
+    side_by_side(row, samples, STAGES)
     return row
 
 

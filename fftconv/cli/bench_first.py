@@ -45,6 +45,24 @@ def run_fresh(args: list[str], home: Path, threads: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def side_by_side(row: dict[str, object], samples: dict[str, list[dict]], stages: tuple[str, ...]) -> None:
+    """Into ``row``: each library's median of each of ``stages`` over its processes'
+    ``samples`` (by 'scipy' and 'fftconv'), and fftconv's over scipy's.
+
+    Examples
+    --------
+    >>> row = {}
+    >>> side_by_side(row, {"scipy": [{"first_s": 2.0}], "fftconv": [{"first_s": 1.0}]}, ("first_s",))
+    >>> row["ratio_first"]
+    0.5
+    """
+    for who, runs in samples.items():
+        for stage in stages:
+            row[f"{who}_{stage}"] = statistics.median(s[stage] for s in runs)
+    for stage in stages:
+        row[f"ratio_{stage.removesuffix('_s')}"] = row[f"fftconv_{stage}"] / row[f"scipy_{stage}"]
+
+
 def calibrated_cache(folder: Path, threads: int) -> Path:
     """A cache directory holding this CPU's calibration (and no FFTW wisdom)."""
     code = ("import json, fftconv; fftconv.plan((64, 64), (3, 3)); "
