@@ -12,13 +12,13 @@ even lengths at shifted origins as the modes' definitions do (`probe`, fftconv's
 or axis is off by the data, rounding by 1e-16 of it); otherwise, or before the probe, the
 public functions serve where the caller imported scipy.ndimage (`filter1d` here).
 
-Where the process has not imported scipy.ndimage, the probe loads its compiled module by
-itself (`extension`: scipy's top-level package, then the module's file, ~5 ms), not the
-package: ``import scipy.ndimage`` takes 0.2 s of Python, and in the background thread, sharing
-the GIL with a loop of small filters, it had taken 0.7 s and the probes after it 1 s more,
-while each 48x48 `gaussian_filter` of that loop ran fftconv's tiny loop at 80 us against 20
-on scipy's loops (Intel Xeon).
+Where the process has not imported scipy.ndimage, the probe loads its compiled module from its
+file by itself (`extension`, 0.25 ms), not the package: ``import scipy.ndimage`` takes 0.2 s
+of Python, and in the background thread, sharing the GIL with a loop of small filters, it had
+taken 0.7 s and the probes after it 1 s more, while each 48x48 `gaussian_filter` of that loop
+ran fftconv's tiny loop at 80 us against 20 on scipy's loops (Intel Xeon).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -41,7 +41,7 @@ MODE_CODES = {"nearest": 0, "wrap": 1, "reflect": 2, "grid-mirror": 2, "mirror":
 EXTENSION = "scipy.ndimage._nd_image"
 
 #: The probed loops (correlate1d, uniform_filter1d) and scipy's codes of the modes, once
-#: `probe` found them answering as the public functions do; None where it did not.
+#: `probe` found them answering as the modes' definitions do; None where it did not.
 _probed: list = []
 
 
@@ -163,10 +163,8 @@ def _extension_file(folders) -> str:
 
 
 #: The probes (mode, taps, origin, axis, dtype) of each loop: every mode's code once, and among
-#: them odd and even lengths, every origin of each, both axes and both dtypes. Few: each call
-#: of a loop hands the GIL back (NumPy's threads), and beside a caller's loop of small filters
-#: the background thread waits up to 5 ms to take it again (a probe of 768 calls had taken
-#: 0.85 s there, one of 60 calls 11 ms, slowing the caller's calls of those milliseconds 2-20x).
+#: them odd and even lengths, every origin of each, both axes and both dtypes. Few: the call
+#: that wants the loops runs them (~1 ms in all; a probe of 768 calls had taken 15 ms).
 PROBES = (("reflect", 4, -2, 1, np.float64), ("grid-mirror", 3, -1, 0, np.float32),
           ("mirror", 4, 1, 0, np.float64), ("nearest", 3, 1, 1, np.float32),
           ("wrap", 4, -1, 1, np.float32), ("grid-wrap", 3, 0, 0, np.float64),

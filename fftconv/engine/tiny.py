@@ -311,7 +311,7 @@ def _want_probe() -> None:
 
 #: Calls that found scipy.ndimage imported by the caller before its loops were probed ...
 _calls_before_probes = [0]
-#: ... of which this many pass before the probes are wanted (`_want`: the next queues them).
+#: ... of which this many pass before the probes are wanted (`_want_probe`: the next runs them).
 PROBE_AFTER_CALLS = 8
 
 

@@ -12,12 +12,12 @@ float64 images into float32 or float64 outputs (integer outputs are snapped by f
 float16 is filtered by fftconv and refused by scipy), real taps and a real ``cval``, no pass
 longer than its line (those are folded: `fftconv.core.boundary.fold_taps`), in-memory
 arrays, no method forced, no progress bar asked for and a valid ``threads``. Until scipy's
-loops are probed (`fftconv.engine.ndimage_1d_loops`: its compiled module loaded by itself,
-~15 ms of the background thread; scipy.ndimage is not imported), fftconv's tiny compiled loop
-(`fftconv.engine.shifted_sums`) sums such passes where it sums them as scipy's would, and the
-second such call queues the probe in the background (`fftconv.engine.tiny.ndimage_loops`); a
-mid-size job (`route`: its rent, then its planned passes) asks for them once its contest
-showed they may win (`_loops_may_win`).
+loops are probed (`fftconv.engine.ndimage_1d_loops`: their compiled module loaded by itself,
+scipy.ndimage not imported), fftconv's tiny compiled loop (`fftconv.engine.shifted_sums`)
+sums such passes where it sums them as scipy's would, and the second such call probes them,
+~1 ms (`fftconv.engine.tiny.ndimage_loops`); a mid-size job (`route`: its rent, then its
+planned passes) asks for them once its contest showed they may win (`_loops_may_win`), and
+once its planned passes won for good, the quick path runs them (`quick_terms`).
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def _suits(job: Job, ask: bool = True) -> bool:
     """Whether scipy's loops sum ``job`` as fftconv does, and are at hand (probed, or the
     public functions of an imported scipy.ndimage), or until they are, fftconv's tiny loop sums
     every pass as they would (`run_pass`). ``ask``: a call that finds them not at hand counts
-    toward their probe in the background (`fftconv.engine.tiny.ndimage_loops`)."""
+    toward their probe (`fftconv.engine.tiny.ndimage_loops`: the second such call runs it)."""
     source, out = job.source, job.out_array
     if type(source) is not np.ndarray or (out is not None and type(out) is not np.ndarray):
         return False
@@ -405,7 +405,8 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
         # loops are probed once a few have passed (a mid-size signature back on scipy's loops
         # asks no small job: its calls had never had them probed; counted before its contest
         # ended, the probes, whose Python holds the GIL, had slowed its timed planned calls to
-        # 1-2.6 ms). Its import is not asked for here: the small job's path asks, as before
+        # 1-2.6 ms). Where the caller did not import scipy.ndimage, nothing is asked for here:
+        # the small job's path asks
         if imported("scipy.ndimage") is not None:
             tiny.ndimage_loops()
         return None
