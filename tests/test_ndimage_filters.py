@@ -400,6 +400,34 @@ def test_a_box_keeps_a_nan_in_its_reach_on_every_route(shape, rented_first_calls
     assert np.isnan(sn.uniform_filter1d(image, 5, axis=1)).sum() > 5  # (scipy's)
 
 
+def test_small_filters_from_several_threads_in_a_fresh_process(tmp_path):
+    """Threads that call small filters at once from a process' start share the loops' probe:
+    each answers as scipy, the loops serve afterwards, scipy.ndimage is not imported."""
+    from test_first_calls import fresh_process_output
+
+    script = (
+        "import sys, json, threading, numpy as np, fftconv.ndimage as nd\n"
+        "from fftconv.engine import ndimage_1d_loops\n"
+        "x = np.random.default_rng(0).standard_normal((4, 40, 40))\n"
+        "got = [[None] * 6 for _ in range(4)]\n"
+        "def work(i):\n"
+        "    for j in range(6):\n"
+        "        got[i][j] = nd.gaussian_filter(x[i], 1.0, mode='wrap') if j % 2 else nd.sobel(x[i])\n"
+        "threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]\n"
+        "for t in threads: t.start()\n"
+        "for t in threads: t.join()\n"
+        "seen = [ndimage_1d_loops.ready(), 'scipy.ndimage' in sys.modules]\n"
+        "import scipy.ndimage\n"
+        "def want(i, j):\n"
+        "    sn = scipy.ndimage\n"
+        "    return sn.gaussian_filter(x[i], 1.0, mode='wrap') if j % 2 else sn.sobel(x[i])\n"
+        "errors = [float(abs(got[i][j] - want(i, j)).max()) for i in range(4) for j in range(6)]\n"
+        "print(json.dumps({'seen': seen, 'error': max(errors)}))\n")
+    seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
+    assert seen["seen"] == [True, False]
+    assert seen["error"] < 1e-12
+
+
 def test_filters_called_while_the_background_imports_scipy_ndimage(tmp_path):
     """The second tiny 4-D `correlate` of a process without scipy.ndimage queues its import in
     the background (the second small filter did, before scipy's 1-D loops were loaded by

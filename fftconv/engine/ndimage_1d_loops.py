@@ -148,7 +148,7 @@ def extension() -> ModuleType:
     # there, scipy.ndimage's later import would take it and bind no attribute for it (the
     # package's import, once started, finds and uses it: then it stays)
     if sys.modules.get(EXTENSION) is module and "scipy.ndimage" not in sys.modules:
-        del sys.modules[EXTENSION]
+        sys.modules.pop(EXTENSION, None)  # (another thread's probe may have taken it out)
     return module
 
 
