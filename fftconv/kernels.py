@@ -41,6 +41,8 @@ def gaussian_1d(sigma: float, order: int = 0, radius: int = 4) -> np.ndarray:
     t = np.arange(-radius, radius + 1, dtype=np.float64) / sigma
     phi = np.exp(-0.5 * t * t)
     phi /= phi.sum()
+    if order == 0:  # (the product below by ones: the same bits, and a fresh process' first
+        return phi  # use of those NumPy calls, ~30 us of a 48x48 gaussian_filter's first 330)
     previous, hermite = np.zeros_like(t), np.ones_like(t)
     for n in range(order):
         previous, hermite = hermite, t * hermite - n * previous
