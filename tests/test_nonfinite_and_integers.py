@@ -239,3 +239,40 @@ def test_a_gradient_magnitude_of_sigma_zero_is_scipys(rng, dtype, shape):
         got = fftconv.ndimage.gaussian_gradient_magnitude(image, 0.0)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "uint16", "int32", "int64", "bool"])
+def test_the_compiled_snap_and_truncation_casts_as_numpys(dtype):
+    """`cast`'s scipy.ndimage rule (values within round-off of an integer snap to it, then all
+    truncate toward zero) in one compiled pass, in place, for a writeable float64 result, gives
+    the NumPy path's integers bit for bit: values just under and over integers at every scale,
+    out of the dtype's range, NaN and infinities among them."""
+    from fftconv.core import dtypes
+    from fftconv.engine._compiled import float_passes
+
+    if float_passes is None:
+        pytest.skip("float_passes.c not built")
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(1, 3000))
+        values = rng.standard_normal(n) * 10 ** rng.uniform(-2, 12)
+        near = rng.integers(0, n, size=max(1, n // 3))
+        ulps = rng.choice([-1, 1], size=len(near)) * rng.integers(0, 200, size=len(near))
+        scale = np.maximum(np.abs(values[near]), 1)
+        values[near] = np.rint(values[near]) + ulps * np.finfo(float).eps * scale
+        if trial % 3 == 0:
+            values[rng.integers(0, n)] = [np.nan, np.inf, -np.inf][trial % 9 // 3]
+        numpys = values.copy()
+        numpys.flags.writeable = False  # (the NumPy path)
+        compiled = values.copy()
+        assert dtypes._snapped_in_place(compiled.copy())
+        with np.errstate(all="ignore"):
+            want = dtypes.cast(numpys, np.dtype(dtype), "truncate")
+            got = dtypes.cast(compiled, np.dtype(dtype), "truncate")
+        np.testing.assert_array_equal(got, want)
+    snapped = np.array([2.9999999999999996, -1.0000000000000002, 2.6, -2.6, 7.0])
+    dtypes._snapped_in_place(snapped)
+    np.testing.assert_array_equal(snapped, [3.0, -1.0, 2.0, -2.0, 7.0])
+    relative = np.array([2.6, -2.6, 1e300])  # the round-off is relative to the largest value
+    dtypes._snapped_in_place(relative)
+    np.testing.assert_array_equal(relative, [3.0, -3.0, 1e300])

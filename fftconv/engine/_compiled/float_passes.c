@@ -40,6 +40,13 @@
  * no NaN is found but the finite values are large enough for a sum to overflow (the caller
  * sums): never for float32.
  *
+ * snap_truncate(values, units) -> None, in place on a C-contiguous float64 array: scipy.ndimage's
+ * cast of float sums to integers (toward zero) after fftconv's snap (`fftconv.core.dtypes.cast`):
+ * with scale = max(max |values|, 1) (NaN where a value is NaN) and limit = units * DBL_EPSILON *
+ * scale, each value within limit of its nearest integer (rint) becomes it, then every value is
+ * truncated; the caller casts the result. NumPy's rint, abs, max, where and trunc over the
+ * array took 18.6 of a 1024² uint8 `uniform_filter`'s 28 ms (Intel Xeon; scipy's 7).
+ *
  * separable(extended, fv, fh, out, empty, scale, limit, test) -> int: the normalised
  * filter of one band by a rank-1 2-D kernel, in one pass over the band. `extended` is the band extended
  * by the kernel's halo with its holes NaN (float32 or float64; the sums are in out's dtype, at
@@ -633,6 +640,49 @@ static PyObject *py_finite(PyObject *self, PyObject *arg)
     return PyBool_FromLong(finite);
 }
 
+/* the largest |v| of `n` values, NaN where one is NaN (as NumPy's max of their abs) */
+CLONES static double f64_max_abs(const double *restrict v, Py_ssize_t n)
+{
+    double largest = 0.0;
+    int nan = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double a = fabs(v[i]);
+        nan |= a != a;
+        largest = a > largest ? a : largest;
+    }
+    return nan ? NAN : largest;
+}
+
+CLONES static void f64_snap_truncate(double *restrict v, Py_ssize_t n, double limit)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double nearest = rint(v[i]);
+        v[i] = trunc(fabs(v[i] - nearest) <= limit ? nearest : v[i]);
+    }
+}
+
+static PyObject *py_snap_truncate(PyObject *self, PyObject *args)
+{
+    PyObject *array;
+    double units;
+    if (!PyArg_ParseTuple(args, "Od", &array, &units)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(array, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) return NULL;
+    if (kind_of(&view) != 1) {
+        PyErr_SetString(PyExc_TypeError, "snap_truncate takes a float64 array");
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Py_ssize_t n = view.len / view.itemsize;
+    Py_BEGIN_ALLOW_THREADS
+    double largest = f64_max_abs(view.buf, n);
+    double scale = 1.0 > largest ? 1.0 : largest;  /* Python's max(largest, 1.0): NaN stays */
+    f64_snap_truncate(view.buf, n, units * DBL_EPSILON * scale);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
 static PyObject *py_nan_in_sum(PyObject *self, PyObject *arg)
 {
     Py_buffer view;
@@ -783,6 +833,8 @@ static PyMethodDef methods[] = {
     {"any_small", py_any_small, METH_VARARGS,
      "any_small(values, limit) -> whether any |value| is below limit; see the source."},
     {"finite", py_finite, METH_O, "finite(values) -> whether every value is finite; see the source."},
+    {"snap_truncate", py_snap_truncate, METH_VARARGS,
+     "snap_truncate(values, units) -> None: float64 sums snapped and truncated in place; see the source."},
     {"separable", py_separable, METH_VARARGS,
      "separable(extended, fv, fh, out, empty, scale, limit, test) -> empty outputs (-1: an infinity "
      "was read): a band's normalised filter by a rank-1 kernel; see the source."},
