@@ -41,12 +41,13 @@ def gaussian_1d(sigma: float, order: int = 0, radius: int = 4) -> np.ndarray:
     t = np.arange(-radius, radius + 1, dtype=np.float64) / sigma
     phi = np.exp(-0.5 * t * t)
     phi /= phi.sum()
+    factor = (-1.0 / sigma) ** order  # (a zero sigma raises ZeroDivisionError here, as in scipy)
     if order == 0:  # (the product below by ones: the same bits, and a fresh process' first
         return phi  # use of those NumPy calls, ~30 us of a 48x48 gaussian_filter's first 330)
     previous, hermite = np.zeros_like(t), np.ones_like(t)
     for n in range(order):
         previous, hermite = hermite, t * hermite - n * previous
-    return (-1.0 / sigma) ** order * hermite * phi
+    return factor * hermite * phi
 
 
 def gaussian(sigma: float | Sequence[float], ndim: int = 2, truncate: float = 4.0) -> np.ndarray:
