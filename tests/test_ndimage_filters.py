@@ -271,7 +271,7 @@ def test_small_filters_run_on_scipys_loops_only_where_they_agree(rng, monkeypatc
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "int32"])
-def test_small_filters_of_integers_on_scipys_loops_answer_as_the_engine(rng, dtype):
+def test_small_filters_of_integers_on_scipys_loops_answer_as_the_engine(rng, dtype, no_job):
     """Small filters of integer images run on scipy's loops, each pass summed in double and
     cast by fftconv's rule (values within round-off of an integer snap to it, then truncate,
     pass after pass as scipy's filters run), where the engine's planned passes had taken
@@ -294,6 +294,11 @@ def test_small_filters_of_integers_on_scipys_loops_answer_as_the_engine(rng, dty
             np.testing.assert_array_equal(got, engine, err_msg=name)
         want = getattr(sn, name)(*args, **kwargs)
         assert np.abs(got.astype(np.float64) - want).max() <= 1, name
+    no_job.clear()
+    for name, args, kwargs in calls[:5]:  # plain calls into the image's dtype: the quick path, no job
+        np.testing.assert_array_equal(getattr(nd, name)(*args, **kwargs),
+                                      getattr(nd, name)(*args, method="direct", **kwargs))
+    assert no_job == [name for name, _, _ in calls[:5]]  # (only the forced ones built jobs)
 
 
 def test_a_small_images_passes_take_the_lane_on_repeated_calls(rng, monkeypatch, passes_on):
@@ -522,8 +527,8 @@ def test_small_1d_filters_go_straight_to_scipys_loop_with_scipys_answer(rng, dty
 
 
 def test_a_1d_filter_call_the_quick_path_cannot_answer_as_fftconv_does_runs_the_full_path(rng, no_job):
-    """Integer outputs, holes a box would carry along its line, forced methods, integer or
-    float16 images, passes longer than their line, complex or long weights, and arguments
+    """Integer outputs, holes a box would carry along its line, forced methods, 64-bit integer
+    or float16 images, passes longer than their line, complex or long weights, and arguments
     scipy refuses all take the job's path (which checks them as scipy does)."""
     x = rng.standard_normal((9, 14))
     holed = x.copy()
@@ -532,7 +537,7 @@ def test_a_1d_filter_call_the_quick_path_cannot_answer_as_fftconv_does_runs_the_
         ("uniform_filter1d", (x, 3), {"output": np.int32}),
         ("uniform_filter1d", (holed, 3), {}),
         ("uniform_filter1d", (x, 3), {"method": "direct"}),
-        ("uniform_filter1d", (x.astype(np.int16), 3), {}),
+        ("uniform_filter1d", (x.astype(np.int64), 3), {}),
         ("uniform_filter1d", (x, 20), {"axis": 0}),
         ("correlate1d", (x, [1.0, 2j]), {}),
         ("correlate1d", (x.astype(np.float16), [1.0, 2.0]), {}),

@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import config
 from ..core.boundary import MODES
-from ..core.dtypes import cast
+from ..core.dtypes import cast_into
 from ..core.problem import NDIMAGE
 from ..engine import lane, ndimage_1d_loops, shifted_sums, tiny
 from ..engine._compiled import float_passes
@@ -254,7 +254,7 @@ def run_term(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray) -
         current = source
         for p in passes:
             run_pass(current, p, sums)
-            target[...] = cast(sums, target.dtype, NDIMAGE.integers)
+            cast_into(target, sums, NDIMAGE.integers)
             current = target
         return target
     # fftconv's tiny loop (`run_pass`) does not sum in place: its passes alternate between the
@@ -419,7 +419,7 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
             return None
         if settled is not None:  # its planned passes, with no job built
             return settled(input, given)
-    if boxes and not _finite(input):  # (a pass over the image: after the cheaper tests)
+    if boxes and input.dtype in _FLOATS and not _finite(input):  # (a pass over the image: last)
         return None
     if not ndimage_1d_loops.ready():
         # counted as the small jobs' calls are where the caller imported scipy.ndimage: the
@@ -432,6 +432,7 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
             tiny.ndimage_loops()
         return None
     out = output if type(output) is np.ndarray else np.empty(shape, out_dtype)
+    sums = np.empty(shape, np.float64) if out_dtype.kind in "iu" else None  # (integers: as `run_term`)
     for index, term in enumerate(terms):
         target = out if index == 0 else np.empty_like(out)
         current = input
@@ -439,7 +440,11 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
             target[...] = input
         for axis, weights, origin in term:
             taps = weights if type(weights) is int else np.asarray(weights, np.float64)
-            ndimage_1d_loops.filter1d(current, taps, axis, target, mode, cval, origin)  # type: ignore[arg-type]
+            if sums is None:
+                ndimage_1d_loops.filter1d(current, taps, axis, target, mode, cval, origin)  # type: ignore[arg-type]
+            else:
+                ndimage_1d_loops.filter1d(current, taps, axis, sums, mode, cval, origin)  # type: ignore[arg-type]
+                cast_into(target, sums, NDIMAGE.integers)
             current = target
         if index:
             out += target
@@ -473,7 +478,7 @@ QUICK_TAPS = 64
 def _plain(input: object, output: object, mode: object, cval: object, method: object, threads: object,
            progress: object) -> bool:
     """Whether a call's arguments are plain as `quick_terms` takes them (the passes aside)."""
-    if type(input) is not np.ndarray or input.dtype not in _FLOATS:
+    if type(input) is not np.ndarray or input.dtype not in _FLOATS + _INTEGERS:
         return False
     if progress is not False or type(mode) is not str or input.size == 0:
         return False
