@@ -69,10 +69,8 @@ _contest: dict[Hashable, list] = {}
 #: rented route (`stays_rented`).
 _stays_rented: set[Hashable] = set()
 #: Signatures whose planned calls won their contest -> the fastest timed one's seconds
-#: (`planned_seconds`).
+#: (`planned_seconds`), until they are handed over to a quick path (`hand_over`).
 _planned_won: dict[Hashable, float] = {}
-#: Such signatures handed over to a quick path (`hand_over`).
-_handed_over: set[Hashable] = set()
 #: Settled signatures as a quick path describes its calls, by a coarse part of that -> what runs
 #: them: None for the rented route, else the planned route's runner (`settle_quick`).
 _settled_quick: dict[Hashable, dict[Hashable, Callable[..., np.ndarray] | None]] = {}
@@ -375,7 +373,7 @@ def planned_seconds(key: Hashable) -> float | None:
 def hand_over(key: Hashable) -> bool:
     """Whether signature ``key``'s planned calls won their contest (`planned_seconds`) and
     were not handed over before: True once, for the caller to hand its calls to a quick path
-    (`settle_quick`).
+    (`settle_quick`); its `planned_seconds` are then None, as a verdict no longer asked about.
 
     Examples
     --------
@@ -389,12 +387,7 @@ def hand_over(key: Hashable) -> bool:
     >>> hand_over(("handed over",)), hand_over(("handed over",))
     (True, False)
     """
-    if key in _handed_over or key not in _planned_won:
-        return False
-    if len(_handed_over) >= SIZE:
-        _handed_over.clear()
-    _handed_over.add(key)
-    return True
+    return _planned_won.pop(key, None) is not None
 
 
 def timing(key: Hashable) -> bool:
@@ -412,21 +405,17 @@ def settle_quick(coarse: Hashable, key: Hashable, runner: Callable[..., np.ndarr
     _settled_quick.setdefault(coarse, {})[key] = runner
 
 
-def quick_settled(coarse: Hashable, key: Callable[[], Hashable] | None = None) -> bool:
-    """Whether the call described as ``key()`` was settled on its rented route (`settle_quick`);
-    ``key`` is made only where some call of ``coarse`` was settled (None: whether one was, on
-    either route).
+def quick_settled(coarse: Hashable) -> bool:
+    """Whether some call of ``coarse`` was settled, on either route (`settle_quick`): the cheap
+    test before a quick path describes a call in full (`quick_route`).
 
     Examples
     --------
     >>> settle_quick(("a filter", (4, 4)), ("a filter", (4, 4), "its passes"))
-    >>> quick_settled(("a filter", (4, 4)), lambda: ("a filter", (4, 4), "its passes"))
-    True
-    >>> quick_settled(("a filter", (5, 5)), lambda: 1 / 0)  # no key made
-    False
+    >>> quick_settled(("a filter", (4, 4))), quick_settled(("a filter", (5, 5)))
+    (True, False)
     """
-    keys = _settled_quick.get(coarse)
-    return keys is not None and (key is None or keys.get(key(), NOT_SETTLED) is None)
+    return coarse in _settled_quick
 
 
 def quick_route(coarse: Hashable, key: Callable[[], Hashable]) -> Callable[..., np.ndarray] | None | object:
@@ -479,5 +468,4 @@ def clear() -> None:
     _contest.clear()
     _stays_rented.clear()
     _planned_won.clear()
-    _handed_over.clear()
     _settled_quick.clear()

@@ -31,6 +31,8 @@ from types import ModuleType
 import numpy as np
 
 from ..core.boundary import index_map
+from ..core.dtypes import cast_into
+from ..core.problem import NDIMAGE
 from ..installed import imported
 
 #: scipy.ndimage's codes of the boundary modes (``scipy.ndimage._ni_support._extend_mode_to_code``,
@@ -73,10 +75,12 @@ def ready() -> bool:
 
 def filter1d(source: np.ndarray, weights: int | np.ndarray, axis: int, out: np.ndarray, mode: str,
              cval: float, origin: int) -> None:
-    """One pass of a float image into a float output along ``axis``, with an origin scipy
-    takes: ``scipy.ndimage.uniform_filter1d`` of a box of ``weights`` samples where it is an
-    int, else ``scipy.ndimage.correlate1d`` with ``weights`` (contiguous float64 taps); the
-    probed loop where `ready`, else the public function.
+    """One pass of a float or integer image into a float or integer output along ``axis``,
+    with an origin scipy takes: ``scipy.ndimage.uniform_filter1d`` of a box of ``weights``
+    samples where it is an int, else ``scipy.ndimage.correlate1d`` with ``weights`` (contiguous
+    float64 taps); the probed loop where `ready`, else the public function. Into integers,
+    the double sums are cast by fftconv's rule (values within round-off of an integer snap to
+    it, then truncate: `fftconv.core.dtypes.cast_into`), where scipy's loop truncates them.
 
     Examples
     --------
@@ -87,7 +91,16 @@ def filter1d(source: np.ndarray, weights: int | np.ndarray, axis: int, out: np.n
     >>> filter1d(np.arange(4.0), 2, 0, out, "reflect", 0.0, 0)
     >>> out
     array([0. , 0.5, 1.5, 2.5])
+    >>> integers = np.empty(3, np.int16)
+    >>> filter1d(np.array([3, 3, 3], np.int16), 3, 0, integers, "nearest", 0.0, 0)
+    >>> integers
+    array([3, 3, 3], dtype=int16)
     """
+    if out.dtype.kind in "iu":
+        sums = np.empty(out.shape, np.float64)
+        filter1d(source, weights, axis, sums, mode, cval, origin)
+        cast_into(out, sums, NDIMAGE.integers)
+        return
     box = type(weights) is int
     if ready():
         loops, codes = _probed[0]

@@ -259,10 +259,17 @@ def _meanwhile(name: str, prepare: Callable[[], object], answer: np.ndarray | No
 def _want(name: str, prepare: Callable[[], object]) -> None:
     """Record that a call wanted scipy's module ``name`` before it was `_ready`; the second
     such call queues its import and ``prepare`` in the background."""
-    if name in _WANTED:
+    if _wanted_again(name):
         background.submit(("tiny routes", name), functools.partial(_import_and_prepare, name, prepare))
-    else:
-        _WANTED.add(name)
+
+
+def _wanted_again(name: str) -> bool:
+    """Record that a call wanted ``name`` (`_WANTED`); whether one had before: the second call
+    acts, so that a process making one such call pays nothing for it."""
+    if name in _WANTED:
+        return True
+    _WANTED.add(name)
+    return False
 
 
 def ndimage_loops() -> bool:
@@ -303,10 +310,8 @@ def _want_probe() -> None:
     had taken 3-30 ms beside a caller's loop of small filters, slowing its calls 2-20x
     meanwhile: the thread waits up to 5 ms to take the GIL back after each of its calls of a
     loop, which hand it over (48x48 `gaussian_filter`, Intel Xeon)."""
-    if "probe" in _WANTED:
+    if _wanted_again("probe"):
         ndimage_1d_loops.probe()
-    else:
-        _WANTED.add("probe")
 
 
 #: Calls that found scipy.ndimage imported by the caller before its loops were probed ...

@@ -9,7 +9,8 @@ the whole filter sums few multiply-adds, each pass is handed to ``scipy.ndimage.
 in double precision and rounds once into the pass's output. fftconv's own rules stay in
 force because such jobs are only those where the two agree (`runs_on_scipy`): float32 or
 float64 images into float32 or float64 outputs, and integers of up to 32 bits in and out
-(each pass's double sums cast by fftconv's rule, which snaps them first: `run_term`; float16
+(each pass's double sums cast by fftconv's rule, which snaps them first, into the integers
+the next pass reads, as scipy's filters run: `fftconv.engine.ndimage_1d_loops.filter1d`; float16
 is filtered by fftconv and refused by scipy, 64-bit integers summed exactly), real taps and
 a real ``cval``, no pass
 longer than its line (those are folded: `fftconv.core.boundary.fold_taps`), in-memory
@@ -32,8 +33,6 @@ import numpy as np
 
 from .. import config
 from ..core.boundary import MODES
-from ..core.dtypes import cast_into
-from ..core.problem import NDIMAGE
 from ..engine import lane, ndimage_1d_loops, shifted_sums, tiny
 from ..engine._compiled import float_passes
 from ..engine.footprint import TINY_WEIGHT
@@ -168,9 +167,11 @@ def _loops_may_win(job: Job, key: Hashable) -> bool:
     if lane.stays_rented(key):
         return True
     planned = lane.planned_seconds(key)
+    if planned is None:  # (not decided, or handed over: asked each call, so before the sums)
+        return False
     per_sample = sum(LOOP_SAMPLE_SECONDS + LOOP_TAP_SECONDS * (2 if p.box else len(p.taps))
                      for term in job.terms for p in term)
-    return planned is not None and planned > per_sample * math.prod(np.shape(job.source))
+    return planned > per_sample * math.prod(np.shape(job.source))
 
 
 def _macs(job: Job) -> int:
@@ -245,18 +246,6 @@ def run_term(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray) -
            [3.33333333, 4.        , 4.66666667],
            [5.33333333, 6.        , 6.66666667]])
     """
-    if target.dtype.kind in "iu":
-        # scipy's loops sum in double and truncate into the integers: each pass sums into a
-        # float64 scratch, cast into the target by fftconv's rule (values within round-off of
-        # an integer snap to it first), which the next pass reads, as scipy's filters do (a
-        # 64x64 uint8 `uniform_filter` on the planned passes: 106 us, scipy's 24; Intel Xeon)
-        sums = np.empty(target.shape, np.float64)
-        current = source
-        for p in passes:
-            run_pass(current, p, sums)
-            cast_into(target, sums, NDIMAGE.integers)
-            current = target
-        return target
     # fftconv's tiny loop (`run_pass`) does not sum in place: its passes alternate between the
     # target and one scratch array, the last into the target (in place, each pass had summed
     # into a new array copied back: 0.2 ms more of a fresh process' first 256² Gaussian, most
@@ -432,7 +421,6 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
             tiny.ndimage_loops()
         return None
     out = output if type(output) is np.ndarray else np.empty(shape, out_dtype)
-    sums = np.empty(shape, np.float64) if out_dtype.kind in "iu" else None  # (integers: as `run_term`)
     for index, term in enumerate(terms):
         target = out if index == 0 else np.empty_like(out)
         current = input
@@ -440,11 +428,7 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
             target[...] = input
         for axis, weights, origin in term:
             taps = weights if type(weights) is int else np.asarray(weights, np.float64)
-            if sums is None:
-                ndimage_1d_loops.filter1d(current, taps, axis, target, mode, cval, origin)  # type: ignore[arg-type]
-            else:
-                ndimage_1d_loops.filter1d(current, taps, axis, sums, mode, cval, origin)  # type: ignore[arg-type]
-                cast_into(target, sums, NDIMAGE.integers)
+            ndimage_1d_loops.filter1d(current, taps, axis, target, mode, cval, origin)  # type: ignore[arg-type]
             current = target
         if index:
             out += target
@@ -511,7 +495,7 @@ def _settle_quick(job: Job, planned_runner: Callable[[Job], Callable[..., np.nda
 
 def _quick_key(name: str | None, input: np.ndarray, terms: list, out_dtype: np.dtype,
                given: np.ndarray | None, mode: object, cval: object, threads: object, combine: str) -> tuple:
-    """A call's description for `fftconv.engine.lane.quick_settled`: what its job's signature
+    """A call's description for `fftconv.engine.lane.quick_route`: what its job's signature
     holds (`route`), in plain values (a pass's taps as a tuple, a box as its size)."""
     described = tuple(tuple((axis, w if type(w) in (int, tuple) else tuple(w.tolist()), origin)
                             for axis, w, origin in term) for term in terms)
