@@ -771,12 +771,13 @@ def test_a_tiny_first_call_does_not_wait_for_scipys_modules(tmp_path):
     imports them, its tiny calls are summed without a plan (`fftconv.engine.shifted_sums`), with
     the same answers; a call the compiled loop there does not serve (here a 4-D one, summed by
     shifted slices, and a `convolve2d` with a symmetric boundary, planned) queues the module's
-    import in the background from its second such call (held back here); once imported, the
-    routes serve."""
+    import in the background from its second such call (held back here), but a 4-D ndimage
+    call's second one probes scipy.ndimage's N-d loop, loaded without the package; once
+    imported or probed, the routes serve."""
     script = (
         "import sys, json, numpy as np, fftconv, fftconv.ndimage\n"
         "from fftconv import background\n"
-        "from fftconv.engine import tiny, shifted_sums\n"
+        "from fftconv.engine import tiny, shifted_sums, ndimage_nd_loop\n"
         "jobs = {}\n"  # as background.submit keeps them: once a key
         "background.submit = lambda key, job, priority=1: jobs.setdefault(key, job) is job\n"
         "a, b = np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [3.0, 5.0]])\n"
@@ -796,14 +797,15 @@ def test_a_tiny_first_call_does_not_wait_for_scipys_modules(tmp_path):
         "again = [f().tolist() for f in calls]\n"
         "print(json.dumps({'got': got, 'again': again, 'imported': imported, 'after_loop': after_loop,\n"
         "                  'after_one': after_one, 'loop': shifted_sums.tiny_sums is not None,\n"
+        "                  'nd loop': ndimage_nd_loop.loop() is not None,\n"
         "                  'jobs': sorted(key[1] for key in jobs), 'ready': sorted(tiny._READY)}))\n")
     seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
     assert seen["imported"] == [False, False]
     # the compiled loop answers as fast as scipy's: no import for it (the slices want one)
-    assert seen["after_loop"] == ([] if seen["loop"] else ["scipy.ndimage", "scipy.signal"])
+    assert seen["after_loop"] == ([] if seen["loop"] else ["scipy.signal"])
     assert seen["after_one"] == seen["after_loop"]  # the first 4-D call queues nothing
-    assert seen["jobs"] == ["scipy.ndimage", "scipy.signal"]
-    assert seen["ready"] == ["scipy.ndimage", "scipy.signal"]
+    assert seen["jobs"] == ["scipy.signal"] and seen["nd loop"]  # ndimage's loop probed, not imported
+    assert seen["ready"] == ["scipy.signal"]
     a, b = np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [3.0, 5.0]])
     c, k = np.arange(64.0).reshape(4, 4, 4), np.ones((2, 2, 2))
     d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))
@@ -821,8 +823,9 @@ def test_a_tiny_first_call_does_not_probe_scipys_loops_the_script_imported(tmp_p
     """A script that imported scipy.signal and scipy.ndimage itself: its first tiny calls had
     probed scipy's private loops on the spot (AMD EPYC: a first 16x16 * 3x3 ``convolve2d``
     1.5-2.4 ms, ``ndimage.correlate`` 4.3-4.9 ms, scipy's own 0.04-0.1 ms). They are summed
-    without a plan, as before any import; the probes are queued in the background by the
-    second call that wants them, and the routes serve once they have run."""
+    without a plan, as before any import; scipy.signal's probes are queued in the background
+    by the second call that wants them, and the routes serve once they have run; a 4-D
+    ndimage call's second one probes scipy.ndimage's N-d loop in the call (~1 ms)."""
     script = (
         "import json, numpy as np, scipy.signal, scipy.ndimage, fftconv, fftconv.ndimage\n"
         "from fftconv import background\n"
@@ -845,9 +848,9 @@ def test_a_tiny_first_call_does_not_probe_scipys_loops_the_script_imported(tmp_p
         "                  'ready': sorted(tiny._READY)}))\n")
     seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
     assert seen["probed"] == [0, 0, 0]
-    assert seen["queued"] == ["scipy.ndimage", "scipy.signal"]  # by the 4-D calls' second ones
+    assert seen["queued"] == ["scipy.signal"]  # by the 4-D signal calls' second one
     assert seen["probed_later"] == [0, 0, 0]  # queued, not run in the call
-    assert seen["ready"] == ["scipy.ndimage", "scipy.signal"]
+    assert seen["ready"] == ["scipy.signal"]
     a, b = np.arange(256.0).reshape(16, 16) % 7, np.array([[1.0, 2.0, 0.5], [3.0, 5.0, 1.0], [0.0, 1.0, 2.0]])
     d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))
     want = [scipy.signal.convolve2d(a, b, "same"), scipy.ndimage.correlate(a, b),

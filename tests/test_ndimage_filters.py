@@ -462,22 +462,23 @@ def test_small_filters_from_several_threads_in_a_fresh_process(tmp_path):
 
 
 def test_filters_called_while_the_background_imports_scipy_ndimage(tmp_path):
-    """The second tiny 4-D `correlate` of a process without scipy.ndimage queues its import in
-    the background (the second small filter did, before scipy's 1-D loops were loaded by
-    themselves); filters called meanwhile had met ``numpy.ma`` half imported (its name in
-    ``sys.modules``, ``MaskedArray`` not yet defined) and raised AttributeError. A module
-    still being imported counts as not imported (`fftconv.installed.imported`)."""
+    """The second tiny complex `correlate` of a process without scipy.ndimage queues its import
+    in the background (the second small filter did, before scipy's 1-D loops were loaded by
+    themselves, and a 4-D real one, before scipy's N-d loop was); filters called meanwhile had
+    met ``numpy.ma`` half imported (its name in ``sys.modules``, ``MaskedArray`` not yet
+    defined) and raised AttributeError. A module still being imported counts as not imported
+    (`fftconv.installed.imported`)."""
     from test_first_calls import fresh_process_output
 
     script = ("import sys, numpy as np, fftconv, fftconv.ndimage as nd\n"
               "x = np.arange(256 * 256, dtype=float).reshape(256, 256) % 11\n"
-              "d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))\n"
+              "d, m = (np.arange(16.0) + 1j).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))\n"
               "for _ in range(300):\n"
               "    nd.correlate(d, m)\n"
               "    got = nd.uniform_filter(x, 5)\n"
               "    small = nd.gaussian_filter(x[:40, :40], 1.0)\n"
               "fftconv.background.wait(60)\n"
-              "assert 'scipy.ndimage' in sys.modules  # the tiny 4-D calls queued it\n"
+              "assert 'scipy.ndimage' in sys.modules  # the tiny complex calls queued it\n"
               "import scipy.ndimage\n"
               "print(max(float(abs(got - scipy.ndimage.uniform_filter(x, 5)).max()),\n"
               "          float(abs(small - scipy.ndimage.gaussian_filter(x[:40, :40], 1.0)).max())))\n")

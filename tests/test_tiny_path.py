@@ -3,6 +3,7 @@ the answer must be the one the pipeline's direct path gives, and the hand-over m
 only when nothing forces a method and the loop computes what fftconv defines."""
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -11,10 +12,11 @@ import scipy.ndimage
 import scipy.signal
 from conftest import NDIMAGE_MODES, assert_close
 from conftest import random_values as values
+from test_first_calls import fresh_process_output
 
 import fftconv
 import fftconv.ndimage
-from fftconv.engine import run, shifted_sums, short_1d, tiny
+from fftconv.engine import ndimage_1d_loops, ndimage_nd_loop, run, shifted_sums, short_1d, tiny
 
 MODES_2D = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]
@@ -51,15 +53,17 @@ def counted(monkeypatch):
             calls["signal"] += 1
             return loop(*args)
         monkeypatch.setattr(tiny, "_scipy_2d_loop", lambda: counting_loop)
-    ndimage_loop = tiny._scipy_ndimage_loop()  # real ones go straight to scipy's compiled loop
+    ndimage_nd_loop.probe()
+    ndimage_loop = ndimage_nd_loop.loop()  # real ones go straight to scipy's compiled loop
     wrap(scipy.ndimage, "correlate", "ndimage")  # what the tiny path hands the others to
     wrap(scipy.ndimage, "convolve", "ndimage")
 
     def counting_ndimage_loop(*args):
         calls["ndimage"] += 1
         return ndimage_loop(*args)
-    monkeypatch.setattr(tiny, "_ndimage", [scipy.ndimage.correlate, scipy.ndimage.convolve,
-                                           counting_ndimage_loop if ndimage_loop is not None else None])
+    monkeypatch.setattr(tiny, "_ndimage", [scipy.ndimage.correlate, scipy.ndimage.convolve])
+    monkeypatch.setattr(ndimage_nd_loop, "_probed",
+                        [counting_ndimage_loop if ndimage_loop is not None else None])
     return calls
 
 
@@ -323,19 +327,73 @@ def test_scipys_private_nd_loop_is_used_only_if_it_answers_as_the_public_functio
                                       scipy.signal.correlate(a, b, mode, method="direct"))
 
 
-def test_scipys_private_ndimage_loop_is_used_only_if_it_answers_as_the_public_functions(monkeypatch, rng):
-    assert tiny._scipy_ndimage_loop() is not None
-    monkeypatch.setattr(tiny, "_ndimage", [])
-    import scipy.ndimage._nd_image as compiled
+def test_scipys_private_ndimage_loop_is_used_only_if_it_answers_as_the_modes_definitions(monkeypatch, rng):
+    """The N-d loop is probed against the modes' definitions, not scipy.ndimage's public
+    functions (whose import it spares): a loop that reads a mode otherwise, reverses an origin
+    or is missing is refused, and the public functions serve with scipy's answers."""
+    monkeypatch.setattr(ndimage_nd_loop, "_probed", [])
+    ndimage_nd_loop.probe()
+    real = ndimage_nd_loop.loop()
+    assert real is not None
 
-    monkeypatch.setattr(compiled, "correlate", lambda *args: None)  # as if it had changed what it does
-    assert tiny._scipy_ndimage_loop() is None
-    x, w = rng.standard_normal((6, 7)), rng.standard_normal((3, 2))
-    for mode in NDIMAGE_MODES:  # the public functions serve, with the same answers
-        np.testing.assert_array_equal(fftconv.ndimage.convolve(x, w, mode=mode),
-                                      scipy.ndimage.convolve(x, w, mode=mode))
+    def mirror_read_as_reflect(x, w, out, code, cval, origins):
+        real(x, w, out, ndimage_1d_loops.MODE_CODES["reflect"] if code == 3 else code, cval, origins)
+
+    def origins_reversed(x, w, out, code, cval, origins):  # where the range is symmetric (the loop
+        # reads outside its image for an origin out of it)
+        real(x, w, out, code, cval, [-o if n % 2 else o for o, n in zip(origins, w.shape)])
+
+    class Changed:
+        def __init__(self, correlate):
+            if correlate is not None:
+                self.correlate = correlate
+
+    for changed in (mirror_read_as_reflect, origins_reversed, None):
+        monkeypatch.setattr(ndimage_nd_loop, "extension", lambda changed=changed: Changed(changed))
+        monkeypatch.setattr(ndimage_nd_loop, "_probed", [])
+        ndimage_nd_loop.probe()
+        assert ndimage_nd_loop.probed() and ndimage_nd_loop.loop() is None
+        x, w = rng.standard_normal((6, 7, 3, 2)), rng.standard_normal((3, 2, 1, 2))
+        for mode in NDIMAGE_MODES:  # the public functions serve, with the same answers
+            np.testing.assert_array_equal(fftconv.ndimage.convolve(x, w, mode=mode, origin=(1, 0, 0, -1)),
+                                          scipy.ndimage.convolve(x, w, mode=mode, origin=(1, 0, 0, -1)))
+            np.testing.assert_array_equal(fftconv.ndimage.correlate(x, w, mode=mode),
+                                          scipy.ndimage.correlate(x, w, mode=mode))
     monkeypatch.undo()
-    monkeypatch.setattr(tiny, "_ndimage", [])
+
+
+def test_a_tiny_ndimage_call_of_four_dimensions_probes_the_loop_and_imports_nothing(tmp_path):
+    """A fresh process' loop of tiny 4-D ``correlate`` calls (fftconv's compiled tiny loop takes
+    1 to 3 dimensions): its second such call probes scipy.ndimage's N-d loop, loaded without
+    importing scipy.ndimage, and the calls run on it from there, with scipy's answers (before,
+    the second call queued scipy.ndimage's import in the background, where it waited ~2 s behind
+    the first call's calibration while each call was summed by NumPy's slices at 5x scipy's
+    time, Intel Xeon). Nothing is queued for it in the background."""
+    script = (
+        "import sys, json, numpy as np, fftconv.ndimage\n"
+        "from fftconv import background\n"
+        "from fftconv.engine import ndimage_nd_loop\n"
+        "jobs = []\n"
+        "background.submit = lambda key, job, priority=1: jobs.append(key[0]) or True\n"
+        "x = np.sin(np.arange(6.0 ** 4)).reshape(6, 6, 6, 6)\n"
+        "w = np.cos(np.arange(3.0 ** 4)).reshape(3, 3, 3, 3)\n"
+        "got, probed = [], []\n"
+        "for origin in (0, 0, 0, (0, 1, -1, 0)):\n"
+        "    got.append(fftconv.ndimage.correlate(x, w, mode='mirror', origin=origin).tolist())\n"
+        "    got.append(fftconv.ndimage.convolve(x, w[:2], mode='wrap', origin=origin).tolist())\n"
+        "    probed.append(ndimage_nd_loop.loop() is not None)\n"
+        "print(json.dumps({'got': got, 'probed': probed, 'imported': 'scipy.ndimage' in sys.modules,\n"
+        "                  'tiny jobs': [key for key in jobs if key == 'tiny routes']}))\n")
+    seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
+    assert seen["probed"] == [True] * 4  # by the first round's second call
+    assert not seen["imported"] and seen["tiny jobs"] == []
+    x = np.sin(np.arange(6.0 ** 4)).reshape(6, 6, 6, 6)
+    w = np.cos(np.arange(3.0 ** 4)).reshape(3, 3, 3, 3)
+    for i, origin in enumerate((0, 0, 0, (0, 1, -1, 0))):
+        assert_close(np.array(seen["got"][2 * i]),
+                     scipy.ndimage.correlate(x, w, mode="mirror", origin=origin), ulps=4)
+        assert_close(np.array(seen["got"][2 * i + 1]),
+                     scipy.ndimage.convolve(x, w[:2], mode="wrap", origin=origin), ulps=4)
 
 
 @pytest.mark.parametrize("shape, kernel", [((64, 64), (3, 3)), ((16, 16, 16), (3, 3, 3)), ((4096,), (9,))])
@@ -790,17 +848,19 @@ def test_a_tiny_2d_call_runs_few_python_functions(rng, monkeypatch, name):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("func", ["correlate", "convolve"])
-def test_tiny_ndimage_calls_into_an_output_before_scipys_import_take_the_tiny_loop(rng, monkeypatch, dtype,
-                                                                                   func):
-    """Before the tiny routes have scipy.ndimage, a tiny call with an output array or dtype of
+def test_tiny_ndimage_calls_into_an_output_before_the_loops_probe_take_the_tiny_loop(rng, monkeypatch, dtype,
+                                                                                     func):
+    """Before scipy.ndimage's N-d loop is probed, a tiny call with an output array or dtype of
     the image's own is summed by fftconv's tiny loop into it, not planned (a fresh process'
     first 16x16 * 3x3 `correlate` with an output array had taken 1.2 ms, scipy's 0.07; now
     0.07): scipy's answers, into the array given (contiguous or strided), of 1 to 4
-    dimensions; another output dtype still goes to the pipeline."""
+    dimensions; another output dtype goes to the pipeline until the loop is probed, then to
+    the loop."""
     from fftconv.engine import lane
 
     monkeypatch.setattr(tiny, "_READY", set())
     monkeypatch.setattr(tiny, "_WANTED", set())
+    monkeypatch.setattr(ndimage_nd_loop, "_probed", [])
     monkeypatch.setattr(tiny.background, "submit", lambda *args, **kwargs: True)
     planned = []
     real_plan = fftconv.engine.run.plan
@@ -822,5 +882,14 @@ def test_tiny_ndimage_calls_into_an_output_before_scipys_import_take_the_tiny_lo
                 assert got.dtype == want.dtype
                 assert_close(got, want, ulps=4)
     assert planned == []
-    wider = ours(values(rng, (16, 16), "float32"), values(rng, (3, 3), "float64"), output=np.float64)
-    assert wider.dtype == np.float64 and planned  # another dtype: planned
+    assert ndimage_nd_loop.probed()  # by the 4-D calls' second one (the compiled loop takes the others)
+    monkeypatch.setattr(ndimage_nd_loop, "_probed", [])
+    monkeypatch.setattr(tiny, "_WANTED", set())
+    x, w = values(rng, (16, 16), "float32"), values(rng, (3, 3), "float64")
+    wider = ours(x, w, output=np.float64)
+    assert wider.dtype == np.float64 and planned  # another dtype before the probe: planned
+    ndimage_nd_loop.probe()
+    planned.clear()
+    wider = ours(x, w, output=np.float64)
+    assert wider.dtype == np.float64 and not planned  # ... and on the loop after it
+    np.testing.assert_array_equal(wider, theirs(x, w, output=np.float64))

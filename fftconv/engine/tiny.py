@@ -64,7 +64,7 @@ from ..core.boundary import MODES
 from ..executors.fft_lengths import next_fast_length
 from ..executors.spectral import PRECISE_POINTS
 from ..installed import imported
-from . import ndimage_1d_loops, shifted_sums, short_1d
+from . import ndimage_1d_loops, ndimage_nd_loop, shifted_sums, short_1d
 
 #: Most multiply-adds a 1-D `convolve` call hands to ``numpy.convolve`` (0.1-0.3 ns each; the
 #: pipeline costs ~12 us: 605 * 77 'valid' float32, 40,733 multiply-adds, took 7.5 us in
@@ -973,27 +973,59 @@ def ndimage_filter(input: object, weights: object, output: object, mode: object,
         return None
     if not _default_threads(threads) or not _unforced(method):
         return None
-    if not _ready("scipy.ndimage"):
-        # an output of the image's dtype takes the sum as it is (scipy's loop rounds into it
-        # once); a new one for another dtype or an origin goes to the pipeline (a fresh
-        # process' first 16x16 * 3x3 call with an output array had taken 1.2 ms there, scipy's
-        # 0.07; Intel Xeon)
-        centred = origin == 0 or (type(origin) is not int and not any(origin))
-        into = target if target is not None and target.dtype == x.dtype else None
-        summed = centred and (target is None or into is not None)
-        answer = shifted_sums.ndimage_sum(x, w, mode, cval, convolution, into if _contiguous(into) else None
-                                          ) if summed else None
-        if answer is not None and into is not None and answer is not into:
-            into[...] = answer  # (summed by NumPy's slices, or into a strided output)
-            answer = into
+    if x.dtype.kind == "f" and w.dtype.kind in "fiu":
+        answer = _real_ndimage(x, w, target, mode, cval, origin, convolution)
+        if answer is not _REFUSED:
+            return answer
+    if not _ready("scipy.ndimage"):  # a complex call, or scipy's loop failed its probe
+        answer = _tiny_loop_sum(x, w, target, mode, cval, origin, convolution)
         return _meanwhile("scipy.ndimage", _ndimage_functions, answer, x)
-    _ndimage_functions()  # made again where they were dropped (to probe again: the tests)
-    loop = _ndimage[2]
-    if loop is not None and x.dtype.kind == "f" and w.dtype.kind in "fiu":
-        answer = _run_ndimage_loop(loop, x, w, mode, cval, origin, convolution, target)
+    _ndimage_functions()
+    return _ndimage[convolution](x, w, target, mode, cval, origin)
+
+
+#: `_real_ndimage`'s answer where scipy's N-d loop failed its probe: the public functions serve.
+_REFUSED = object()
+
+
+def _real_ndimage(x: np.ndarray, w: np.ndarray, target: np.ndarray | None, mode: str, cval: float,
+                  origin: object, convolution: bool) -> np.ndarray | None | object:
+    """A tiny call of a real image and real weights on scipy.ndimage's probed N-d loop
+    (`fftconv.engine.ndimage_nd_loop`: scipy.ndimage is not imported); before the probe, on
+    fftconv's tiny loop, the second call that it does not serve running the probe (~1 ms, once
+    a process; a 6^4 * 3^4 `correlate` is summed by NumPy's slices in 0.76 ms, on scipy's loop
+    in 0.14). None: the pipeline's call (an origin scipy refuses, whose error it raises);
+    `_REFUSED` where the loop failed its probe."""
+    if not ndimage_nd_loop.probed():
+        answer = _tiny_loop_sum(x, w, target, mode, cval, origin, convolution)
+        if answer is not None and shifted_sums.by_loop(x):
+            return answer
+        if not _wanted_again("ndimage loop"):
+            return answer
+        ndimage_nd_loop.probe()
         if answer is not None:
             return answer
-    return _ndimage[convolution](x, w, target, mode, cval, origin)
+    loop = ndimage_nd_loop.loop()
+    if loop is None:
+        return _REFUSED
+    return _run_ndimage_loop(loop, x, w, mode, cval, origin, convolution, target)
+
+
+def _tiny_loop_sum(x: np.ndarray, w: np.ndarray, target: np.ndarray | None, mode: str, cval: float,
+                   origin: object, convolution: bool) -> np.ndarray | None:
+    """fftconv's tiny loop's sum (`fftconv.engine.shifted_sums.ndimage_sum`) of a call with
+    origin 0, into an output of the image's dtype where one was asked for (scipy's loop rounds
+    into it once); None for the others, which the pipeline serves (a fresh process' first
+    16x16 * 3x3 call with an output array had taken 1.2 ms there, scipy's 0.07; Intel Xeon)."""
+    centred = origin == 0 or (type(origin) is not int and not any(origin))
+    into = target if target is not None and target.dtype == x.dtype else None
+    if not centred or (target is not None and into is None):
+        return None
+    answer = shifted_sums.ndimage_sum(x, w, mode, cval, convolution, into if _contiguous(into) else None)
+    if answer is not None and into is not None and answer is not into:
+        into[...] = answer  # (summed by NumPy's slices, or into a strided output)
+        answer = into
+    return answer
 
 
 def _contiguous(a: np.ndarray | None) -> bool:
@@ -1001,12 +1033,12 @@ def _contiguous(a: np.ndarray | None) -> bool:
 
 
 def _ndimage_functions() -> None:
-    """scipy.ndimage's ``correlate``, ``convolve`` and probed loop into `_ndimage` (read once:
-    an import statement costs a tiny call 0.4 us)."""
+    """scipy.ndimage's ``correlate`` and ``convolve`` into `_ndimage` (read once: an import
+    statement costs a tiny call 0.4 us)."""
     if not _ndimage:
         import scipy.ndimage
 
-        _ndimage.extend((scipy.ndimage.correlate, scipy.ndimage.convolve, _scipy_ndimage_loop()))
+        _ndimage.extend((scipy.ndimage.correlate, scipy.ndimage.convolve))
     ndimage_1d_loops.probe()  # the separable filters' passes (`fftconv.ndimage.scipy_passes`)
 
 
@@ -1044,10 +1076,8 @@ def _tiny_output(output: object, x: np.ndarray, w: np.ndarray) -> np.ndarray | N
     return output if type(output) is np.ndarray else np.empty(x.shape, dtype)
 
 
-#: scipy.ndimage's ``correlate`` and ``convolve``, and its compiled loop (`_scipy_ndimage_loop`).
+#: scipy.ndimage's ``correlate`` and ``convolve`` (complex calls, or where its loop failed the probe).
 _ndimage: list = []
-#: scipy.ndimage's codes of its boundary modes, as its loop takes them (filled on first use).
-_NDIMAGE_MODE_CODES: dict[str, int] = {}
 
 
 def _run_ndimage_loop(loop, x: np.ndarray, w: np.ndarray, mode: str, cval: float, origin: object,
@@ -1067,41 +1097,5 @@ def _run_ndimage_loop(loop, x: np.ndarray, w: np.ndarray, mode: str, cval: float
         weights = weights.copy()
     if out is None:
         out = np.empty(x.shape, x.dtype)
-    loop(x, weights, out, _NDIMAGE_MODE_CODES[mode], cval, origins)
+    loop(x, weights, out, ndimage_1d_loops.MODE_CODES[mode], cval, origins)
     return out
-
-
-def _scipy_ndimage_loop():
-    """scipy.ndimage's compiled correlation loop, called without its Python wrapper, or None
-    if this scipy's loop does not answer a probe of every mode, both directions, odd and even
-    weights and shifted origins exactly as its public functions do."""
-    import scipy.ndimage
-
-    try:
-        from scipy.ndimage import _nd_image, _ni_support
-
-        loop = _nd_image.correlate
-        for mode in _NDIMAGE_MODES:
-            _NDIMAGE_MODE_CODES[mode] = _ni_support._extend_mode_to_code(mode)
-        rng = np.random.default_rng(0)
-        for dtype, shape, wshape, origin in itertools.product(
-                (np.float32, np.float64), ((7,), (6, 5)), ((3,), (2,), (3, 2), (2, 3)), (0, -1, (1, 0))):
-            if len(wshape) != len(shape) or (type(origin) is tuple and len(origin) != len(shape)):
-                continue
-            x = rng.standard_normal(shape).astype(dtype)
-            w = rng.standard_normal(wshape)
-            for mode, public, convolution in itertools.product(
-                    _NDIMAGE_MODES, (scipy.ndimage.correlate, scipy.ndimage.convolve), (False, True)):
-                if (public is scipy.ndimage.convolve) != convolution:
-                    continue
-                try:
-                    want = public(x, w, None, mode, 0.5, origin)
-                except ValueError:
-                    continue  # an origin out of range: the loop is not asked
-                got = _run_ndimage_loop(loop, x, w, mode, 0.5, origin, convolution)
-                if got is None or got.dtype != want.dtype or not np.array_equal(got, want):
-                    raise ValueError(f"{mode} {origin}")
-    except Exception:  # noqa: BLE001 - any change in scipy's private loop: use the public functions
-        _NDIMAGE_MODE_CODES.clear()
-        return None
-    return loop
