@@ -767,17 +767,16 @@ def test_queueing_background_work_does_not_wait_for_the_worker_to_start():
 def test_a_tiny_first_call_does_not_wait_for_scipys_modules(tmp_path):
     """The tiny routes call scipy's private loops: a fresh process' first tiny call had imported
     scipy.signal (0.73 s after `import fftconv`, AMD EPYC: 4x4 * 2x2 took 0.74 s, scipy's first
-    call 0.12 ms) or, on the pipeline's quick plan, scipy.ndimage (0.18 s). Until a process
-    imports them, its tiny calls are summed without a plan (`fftconv.engine.shifted_sums`), with
-    the same answers; a call the compiled loop there does not serve (here a 4-D one, summed by
-    shifted slices, and a `convolve2d` with a symmetric boundary, planned) queues the module's
-    import in the background from its second such call (held back here), but a 4-D ndimage
-    call's second one probes scipy.ndimage's N-d loop, loaded without the package; once
-    imported or probed, the routes serve."""
+    call 0.12 ms) or, on the pipeline's quick plan, scipy.ndimage (0.18 s); later, the second
+    such call queued the import in the background, where beside a loop of tiny calls it had not
+    finished after 4 s. Now nothing is imported: a call fftconv's compiled loop sums is summed
+    there, with the same answers; one it does not (here a 4-D one, summed by shifted slices,
+    and a `convolve2d` with a symmetric boundary, planned) probes scipy's loop, loaded without
+    its package, from its second such call, in the call, and the loop serves from there."""
     script = (
         "import sys, json, numpy as np, fftconv, fftconv.ndimage\n"
         "from fftconv import background\n"
-        "from fftconv.engine import tiny, shifted_sums, ndimage_nd_loop\n"
+        "from fftconv.engine import tiny, shifted_sums, ndimage_nd_loop, signal_loops\n"
         "jobs = {}\n"  # as background.submit keeps them: once a key
         "background.submit = lambda key, job, priority=1: jobs.setdefault(key, job) is job\n"
         "a, b = np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [3.0, 5.0]])\n"
@@ -786,33 +785,36 @@ def test_a_tiny_first_call_does_not_wait_for_scipys_modules(tmp_path):
         "calls = [lambda: fftconv.convolve(a, b), lambda: fftconv.convolve2d(a, b),\n"
         "         lambda: fftconv.correlate(c, k), lambda: fftconv.ndimage.correlate(a, b)]\n"
         "got = [f().tolist() for f in calls + calls]\n"
-        "after_loop = sorted(key[1] for key in jobs)\n"
+        "probed = lambda: [signal_loops.probed('2d'), signal_loops.probed('nd'), ndimage_nd_loop.probed()]\n"
+        "after_loop = probed()\n"
         "got.append(fftconv.correlate(d, m).tolist())\n"
-        "after_one = sorted(key[1] for key in jobs)\n"
+        "after_one = probed()\n"
+        "got += [fftconv.correlate(d, m).tolist(), fftconv.convolve2d(a, b, boundary='symm').tolist(),\n"
+        "        fftconv.ndimage.correlate(d, m).tolist(), fftconv.ndimage.correlate(d, m).tolist()]\n"
+        "after_all = probed()\n"
         "got.append(fftconv.convolve2d(a, b, boundary='symm').tolist())\n"
-        "got.append(fftconv.ndimage.correlate(d, m).tolist())\n"
-        "got.append(fftconv.ndimage.correlate(d, m).tolist())\n"
-        "imported = ['scipy.signal' in sys.modules, 'scipy.ndimage' in sys.modules]\n"
-        "for job in jobs.values(): job()\n"
         "again = [f().tolist() for f in calls]\n"
-        "print(json.dumps({'got': got, 'again': again, 'imported': imported, 'after_loop': after_loop,\n"
-        "                  'after_one': after_one, 'loop': shifted_sums.tiny_sums is not None,\n"
-        "                  'nd loop': ndimage_nd_loop.loop() is not None,\n"
-        "                  'jobs': sorted(key[1] for key in jobs), 'ready': sorted(tiny._READY)}))\n")
+        "print(json.dumps({'got': got, 'again': again, 'after_loop': after_loop, 'after_one': after_one,\n"
+        "                  'after_all': after_all, 'final': probed(),\n"
+        "                  'imported': ['scipy.signal' in sys.modules, 'scipy.ndimage' in sys.modules],\n"
+        "                  'jobs': sorted(key[1] for key in jobs if key[0] == 'tiny routes')}))\n")
     seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
-    assert seen["imported"] == [False, False]
-    # the compiled loop answers as fast as scipy's: no import for it (the slices want one)
-    assert seen["after_loop"] == ([] if seen["loop"] else ["scipy.signal"])
-    assert seen["after_one"] == seen["after_loop"]  # the first 4-D call queues nothing
-    assert seen["jobs"] == ["scipy.signal"] and seen["nd loop"]  # ndimage's loop probed, not imported
-    assert seen["ready"] == ["scipy.signal"]
+    assert seen["imported"] == [False, False] and seen["jobs"] == []
+    # fftconv's compiled loop sums the 2-D, 3-D and 1-D calls: no probe for them (without the
+    # compiled loop, the 3-D correlate's slices want the N-d loop)
+    assert seen["after_loop"][0] is False and seen["after_loop"][2] is False
+    assert seen["after_one"] == seen["after_loop"]  # a first 4-D call probes nothing
+    assert seen["after_all"] == [False, True, True]  # the second 4-D calls probed their loops
+    assert seen["final"] == [True, True, True]  # the second symmetric convolve2d
     a, b = np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [3.0, 5.0]])
     c, k = np.arange(64.0).reshape(4, 4, 4), np.ones((2, 2, 2))
     d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))
     want = [scipy.signal.convolve(a, b, method="direct"), scipy.signal.convolve2d(a, b),
             scipy.signal.correlate(c, k, method="direct"), scipy.ndimage.correlate(a, b)]
-    rest = [scipy.signal.correlate(d, m, method="direct"), scipy.signal.convolve2d(a, b, boundary="symm"),
-            scipy.ndimage.correlate(d, m), scipy.ndimage.correlate(d, m)]
+    symmetric = scipy.signal.convolve2d(a, b, boundary="symm")
+    rest = [scipy.signal.correlate(d, m, method="direct")] * 2 + [symmetric]
+    rest += [scipy.ndimage.correlate(d, m)] * 2 + [symmetric]
+    assert len(seen["got"]) == len(want * 2 + rest)
     for got, expected in zip(seen["got"], want * 2 + rest):
         np.testing.assert_array_equal(np.array(got), expected)
     for got, expected in zip(seen["again"], want):
@@ -822,35 +824,32 @@ def test_a_tiny_first_call_does_not_wait_for_scipys_modules(tmp_path):
 def test_a_tiny_first_call_does_not_probe_scipys_loops_the_script_imported(tmp_path):
     """A script that imported scipy.signal and scipy.ndimage itself: its first tiny calls had
     probed scipy's private loops on the spot (AMD EPYC: a first 16x16 * 3x3 ``convolve2d``
-    1.5-2.4 ms, ``ndimage.correlate`` 4.3-4.9 ms, scipy's own 0.04-0.1 ms). They are summed
-    without a plan, as before any import; scipy.signal's probes are queued in the background
-    by the second call that wants them, and the routes serve once they have run; a 4-D
-    ndimage call's second one probes scipy.ndimage's N-d loop in the call (~1 ms)."""
+    1.5-2.4 ms, ``ndimage.correlate`` 4.3-4.9 ms, scipy's own 0.04-0.1 ms). fftconv's compiled
+    loop sums them, probing nothing; the 4-D calls, which it does not sum, probe scipy's N-d
+    loops from their second call (~1 ms, in the call), and nothing is queued."""
     script = (
         "import json, numpy as np, scipy.signal, scipy.ndimage, fftconv, fftconv.ndimage\n"
         "from fftconv import background\n"
-        "from fftconv.engine import tiny\n"
+        "from fftconv.engine import tiny, ndimage_nd_loop, signal_loops\n"
         "jobs = {}\n"
         "background.submit = lambda key, job, priority=1: jobs.setdefault(key, job) is job\n"
         "a = np.arange(256.0).reshape(16, 16) % 7\n"
         "b = np.array([[1.0, 2.0, 0.5], [3.0, 5.0, 1.0], [0.0, 1.0, 2.0]])\n"
         "d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))\n"
+        "probed = lambda: [signal_loops.probed('2d'), signal_loops.probed('nd'), ndimage_nd_loop.probed()]\n"
         "got = [fftconv.convolve2d(a, b, 'same').tolist(), fftconv.ndimage.correlate(a, b).tolist(),\n"
         "       fftconv.convolve(a, b).tolist()]\n"
-        "probed = [len(tiny._loop), len(tiny._nd_loop), len(tiny._ndimage)]\n"
+        "first = probed()\n"
         "got += [fftconv.correlate(d, m).tolist(), fftconv.correlate(d, m).tolist(),\n"
         "        fftconv.ndimage.correlate(d, m).tolist(), fftconv.ndimage.correlate(d, m).tolist()]\n"
-        "queued = sorted(key[1] for key in jobs)\n"
-        "probed_later = [len(tiny._loop), len(tiny._nd_loop), len(tiny._ndimage)]\n"
-        "for job in jobs.values(): job()\n"
+        "later = probed()\n"
         "got.append(fftconv.convolve2d(a, b, 'same').tolist())\n"
-        "print(json.dumps({'got': got, 'probed': probed, 'queued': queued, 'probed_later': probed_later,\n"
-        "                  'ready': sorted(tiny._READY)}))\n")
+        "print(json.dumps({'got': got, 'first': first, 'later': later,\n"
+        "                  'queued': sorted(key[1] for key in jobs if key[0] == 'tiny routes')}))\n")
     seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
-    assert seen["probed"] == [0, 0, 0]
-    assert seen["queued"] == ["scipy.signal"]  # by the 4-D signal calls' second one
-    assert seen["probed_later"] == [0, 0, 0]  # queued, not run in the call
-    assert seen["ready"] == ["scipy.signal"]
+    assert seen["first"] == [False, False, False]
+    assert seen["later"] == [False, True, True]  # by the 4-D calls' second ones
+    assert seen["queued"] == []
     a, b = np.arange(256.0).reshape(16, 16) % 7, np.array([[1.0, 2.0, 0.5], [3.0, 5.0, 1.0], [0.0, 1.0, 2.0]])
     d, m = np.arange(16.0).reshape(2, 2, 2, 2), np.ones((1, 2, 1, 2))
     want = [scipy.signal.convolve2d(a, b, "same"), scipy.ndimage.correlate(a, b),

@@ -16,7 +16,7 @@ from test_first_calls import fresh_process_output
 
 import fftconv
 import fftconv.ndimage
-from fftconv.engine import ndimage_1d_loops, ndimage_nd_loop, run, shifted_sums, short_1d, tiny
+from fftconv.engine import ndimage_1d_loops, ndimage_nd_loop, run, shifted_sums, short_1d, signal_loops, tiny
 
 MODES_2D = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]
@@ -32,10 +32,30 @@ def planned(monkeypatch):
     return calls
 
 
+class _CountingLoops:
+    """`shifted_sums.tiny_sums` whose signal and ndimage sums count as the tiny routes'."""
+
+    def __init__(self, module, calls):
+        self._module, self._calls = module, calls
+
+    def __getattr__(self, name):
+        real = getattr(self._module, name)
+        if name not in ("signal", "ndimage"):
+            return real
+
+        def counting(a, b, *args):
+            self._calls[name] += 1
+            return real(a, b, *args)
+        return counting
+
+
 @pytest.fixture
 def counted(monkeypatch):
-    """How many times each scipy loop was called."""
+    """How many times each tiny route's loop (scipy's, or fftconv's compiled tiny loop, which
+    the routes call first where it sums a call) was called."""
     calls = {"signal": 0, "ndimage": 0}
+    if shifted_sums.tiny_sums is not None:
+        monkeypatch.setattr(shifted_sums, "tiny_sums", _CountingLoops(shifted_sums.tiny_sums, calls))
 
     def wrap(module, name, key):
         original = getattr(module, name)
@@ -44,7 +64,8 @@ def counted(monkeypatch):
             calls[key] += 1
             return original(*args, **kwargs)
         monkeypatch.setattr(module, name, counting)
-    loop = tiny._scipy_2d_loop()
+    signal_loops.probe("2d")
+    loop = signal_loops.loop("2d")
     if loop is None:  # this scipy's private loop failed the probe: the public functions serve
         wrap(scipy.signal, "convolve2d", "signal")
         wrap(scipy.signal, "correlate2d", "signal")
@@ -52,7 +73,7 @@ def counted(monkeypatch):
         def counting_loop(*args):
             calls["signal"] += 1
             return loop(*args)
-        monkeypatch.setattr(tiny, "_scipy_2d_loop", lambda: counting_loop)
+        monkeypatch.setitem(signal_loops._probed, "2d", counting_loop)
     ndimage_nd_loop.probe()
     ndimage_loop = ndimage_nd_loop.loop()  # real ones go straight to scipy's compiled loop
     wrap(scipy.ndimage, "correlate", "ndimage")  # what the tiny path hands the others to
@@ -252,29 +273,46 @@ def test_bad_threads_are_refused_before_the_tiny_path():
         fftconv.convolve2d(np.ones((3, 3)), np.ones((2, 2)), threads=0)
 
 
-def test_scipys_private_2d_loop_is_used_only_if_it_answers_as_the_public_functions(monkeypatch, rng):
-    monkeypatch.setattr(tiny, "_loop", [])
-    assert tiny._scipy_2d_loop() is not None
-    monkeypatch.setattr(tiny, "_loop", [])  # as if scipy had renumbered its boundary codes
-    monkeypatch.setattr(tiny, "_LOOP_BOUNDARIES", {**tiny._LOOP_BOUNDARIES, "symm": 8, "wrap": 4})
-    assert tiny._scipy_2d_loop() is None
+def test_scipys_private_2d_loop_is_used_only_if_it_answers_as_the_definitions(monkeypatch, rng):
+    """The 2-D loop is probed against the boundaries' definitions, not scipy.signal's public
+    functions (whose import it spares); one that reads the boundary codes otherwise, or is
+    missing, is refused, and the public functions serve with scipy's answers."""
+    monkeypatch.setattr(signal_loops, "_probed", {})
+    signal_loops.probe("2d")
+    assert signal_loops.loop("2d") is not None
+    codes = signal_loops.BOUNDARIES
+    monkeypatch.setattr(signal_loops, "_probed", {})  # as if scipy had renumbered its boundary codes
+    monkeypatch.setattr(signal_loops, "BOUNDARIES", {**codes, "symm": 8, "wrap": 4})
+    signal_loops.probe("2d")
+    assert signal_loops.probed("2d") and signal_loops.loop("2d") is None
     a, b = rng.standard_normal((5, 6)), rng.standard_normal((3, 2))
-    for boundary in BOUNDARIES:  # the public functions serve, with the same answers
+    for boundary in BOUNDARIES:  # the public functions serve (fftconv's loop a zero fill)
         assert_close(fftconv.correlate2d(a, b, "same", boundary),
-                     fftconv.correlate2d(a, b, "same", boundary, method="direct"))
+                     scipy.signal.correlate2d(a, b, "same", boundary), ulps=16)
+    monkeypatch.setattr(signal_loops, "_probed", {})
+    monkeypatch.setattr(signal_loops, "BOUNDARIES", codes)
+    monkeypatch.setattr(signal_loops, "extension", lambda: object())  # no loop in the module
+    signal_loops.probe("2d")
+    assert signal_loops.probed("2d") and signal_loops.loop("2d") is None
+    np.testing.assert_array_equal(fftconv.convolve2d(a, b, "full", "symm"),
+                                  scipy.signal.convolve2d(a, b, "full", "symm"))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("func", ["correlate", "convolve"])
-def test_tiny_real_ndimage_calls_run_scipys_loop_as_its_public_functions(rng, monkeypatch, dtype, func):
-    """A tiny real ndimage call goes straight to scipy.ndimage's compiled loop (its wrapper
-    cost more than the loop): to the bit its public function's answer, every mode, odd and
-    even weights, integer weights, shifted origins; an origin scipy refuses gets its error."""
+def test_tiny_real_ndimage_calls_run_a_compiled_loop_with_scipys_answers(rng, monkeypatch, dtype, func):
+    """A tiny real ndimage call goes straight to a compiled loop: fftconv's tiny loop where it
+    sums the call (origin 0), else scipy.ndimage's (its wrapper cost more than the loop): its
+    public function's answer, to the bit on scipy's loop and within 4 units of rounding on
+    fftconv's (another order of the same float64 sums), every mode, odd and even weights,
+    integer weights, shifted origins; an origin scipy refuses gets its error."""
     ours, theirs = getattr(fftconv.ndimage, func), getattr(scipy.ndimage, func)
     ours(np.ones(4), np.ones(3))  # the loop's probe, before counting
-    looped = []
+    looped, compiled = [], {"signal": 0, "ndimage": 0}
     real_run = tiny._run_ndimage_loop
     monkeypatch.setattr(tiny, "_run_ndimage_loop", lambda *args: looped.append(1) or real_run(*args))
+    if shifted_sums.tiny_sums is not None:
+        monkeypatch.setattr(shifted_sums, "tiny_sums", _CountingLoops(shifted_sums.tiny_sums, compiled))
     shapes = [((9,), (3,)), ((8,), (4,)), ((6, 7), (3, 2)), ((5, 4, 6), (2, 3, 3))]
     for (shape, wshape), mode, origin in itertools.product(shapes, NDIMAGE_MODES, [0, -1, 1]):
         x = values(rng, shape, dtype)
@@ -286,10 +324,16 @@ def test_tiny_real_ndimage_calls_run_scipys_loop_as_its_public_functions(rng, mo
                     ours(x, w, mode=mode, cval=0.5, origin=origin)
                 assert "origin" in str(refused)
                 continue
-            before = len(looped)
+            before, summed_before = len(looped), compiled["ndimage"]
             got = ours(x, w, mode=mode, cval=0.5, origin=origin)
-            assert len(looped) == before + 1
-            assert got.dtype == want.dtype and np.array_equal(got, want), (shape, wshape, mode, origin)
+            on_scipys = len(looped) == before + 1
+            assert on_scipys != (compiled["ndimage"] == summed_before + 1), "one loop, once"
+            assert on_scipys == (origin != 0 or shifted_sums.tiny_sums is None)
+            assert got.dtype == want.dtype
+            if on_scipys:
+                assert np.array_equal(got, want), (shape, wshape, mode, origin)
+            else:
+                assert_close(got, want, ulps=4)
 
 
 @pytest.mark.parametrize("dtype", ["complex64", "complex128", "float32", "float64"])
@@ -314,13 +358,14 @@ def test_tiny_nd_calls_take_scipys_nd_loop(rng, monkeypatch, planned, dtype):
     assert len(planned) == 2
 
 
-def test_scipys_private_nd_loop_is_used_only_if_it_answers_as_the_public_functions(monkeypatch, rng):
-    monkeypatch.setattr(tiny, "_nd_loop", [])
-    assert tiny._scipy_nd_loop() is not None
-    monkeypatch.setattr(tiny, "_nd_loop", [])
-    monkeypatch.setattr(tiny, "_loop", list(tiny._loop))  # the 2-D loop's probe shares the codes
-    monkeypatch.setattr(tiny, "_LOOP_MODES", {"valid": 1, "same": 0, "full": 2})  # as if renumbered
-    assert tiny._scipy_nd_loop() is None
+def test_scipys_private_nd_loop_is_used_only_if_it_answers_as_the_definitions(monkeypatch, rng):
+    monkeypatch.setattr(signal_loops, "_probed", {})
+    signal_loops.probe("nd")
+    assert signal_loops.loop("nd") is not None
+    monkeypatch.setattr(signal_loops, "_probed", {})
+    monkeypatch.setattr(signal_loops, "MODES", {"valid": 1, "same": 0, "full": 2})  # as if renumbered
+    signal_loops.probe("nd")
+    assert signal_loops.probed("nd") and signal_loops.loop("nd") is None
     a, b = values(rng, (4, 3, 5), "complex128"), values(rng, (2, 2, 2), "complex128")
     for mode in MODES_2D:  # the public functions serve, with the same answers
         np.testing.assert_array_equal(fftconv.correlate(a, b, mode),

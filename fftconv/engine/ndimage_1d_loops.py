@@ -21,11 +21,6 @@ ran fftconv's tiny loop at 80 us against 20 on scipy's loops (Intel Xeon).
 
 from __future__ import annotations
 
-import importlib
-import importlib.machinery
-import importlib.util
-import os
-import sys
 from types import ModuleType
 
 import numpy as np
@@ -34,6 +29,7 @@ from ..core.boundary import index_map
 from ..core.dtypes import cast_into
 from ..core.problem import NDIMAGE
 from ..installed import imported
+from . import scipy_extensions
 
 #: scipy.ndimage's codes of the boundary modes (``scipy.ndimage._ni_support._extend_mode_to_code``,
 #: which lives in the package's Python): checked by the probe like the loops.
@@ -138,41 +134,15 @@ def serving() -> bool:
 
 
 def extension() -> ModuleType:
-    """scipy.ndimage's compiled module: the package's own where the process imported it, else
-    loaded from its file, scipy left unimported (the module needs NumPy alone; importing even
-    scipy's top-level package in the background, whose file reads each hand the GIL back to
-    the caller's thread for its 5 ms, had taken 0.3-1 s beside a loop of small filters).
+    """scipy.ndimage's compiled module, scipy.ndimage left unimported where the process has not
+    imported it (`fftconv.engine.scipy_extensions.load`).
 
     Examples
     --------
     >>> callable(extension().correlate1d)
     True
     """
-    if "scipy.ndimage" in sys.modules:
-        return importlib.import_module(EXTENSION)
-    spec = importlib.util.find_spec("scipy")  # where it is, not imported
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("scipy is not installed")
-    path = _extension_file(spec.submodule_search_locations)
-    loader = importlib.machinery.ExtensionFileLoader(EXTENSION, path)
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(EXTENSION, loader))
-    loader.exec_module(module)
-    # a compiled module of single-phase initialisation registers itself under its name: left
-    # there, scipy.ndimage's later import would take it and bind no attribute for it (the
-    # package's import, once started, finds and uses it: then it stays)
-    if sys.modules.get(EXTENSION) is module and "scipy.ndimage" not in sys.modules:
-        sys.modules.pop(EXTENSION, None)  # (another thread's probe may have taken it out)
-    return module
-
-
-def _extension_file(folders) -> str:
-    """The compiled module's file in scipy's package ``folders``."""
-    for folder in folders:
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            path = os.path.join(folder, "ndimage", "_nd_image" + suffix)
-            if os.path.isfile(path):
-                return path
-    raise ImportError(f"no compiled module {EXTENSION} in {list(folders)}")
+    return scipy_extensions.load("scipy.ndimage", "_nd_image")
 
 
 #: The probes (mode, taps, origin, axis, dtype) of each loop: every mode's code once, and among

@@ -37,8 +37,9 @@ machines.
 
 Complex calls of three or more dimensions go to scipy's N-d loop (`signal_nd`): fftconv has
 no compiled complex loop. scipy's loops are called without their Python wrappers where a probe
-shows them answering exactly as the public functions (`_scipy_2d_loop`, `_scipy_nd_loop`,
-`_scipy_ndimage_loop`): those wrappers cost a tiny call more than its sum.
+shows them answering as their definitions do (`fftconv.engine.signal_loops`,
+`fftconv.engine.ndimage_nd_loop`; their compiled modules are loaded without importing scipy's
+packages): those wrappers cost a tiny call more than its sum.
 
 One route is an FFT rather than a loop (`fft_small`): an ``fftconvolve`` call of finite
 operands whose transforms are small (every call), or a 1-D real signature's first calls (until
@@ -51,7 +52,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import itertools
 import math
 import operator
 import time
@@ -64,7 +64,7 @@ from ..core.boundary import MODES
 from ..executors.fft_lengths import next_fast_length
 from ..executors.spectral import PRECISE_POINTS
 from ..installed import imported
-from . import ndimage_1d_loops, ndimage_nd_loop, shifted_sums, short_1d
+from . import ndimage_1d_loops, ndimage_nd_loop, shifted_sums, short_1d, signal_loops
 
 #: Most multiply-adds a 1-D `convolve` call hands to ``numpy.convolve`` (0.1-0.3 ns each; the
 #: pipeline costs ~12 us: 605 * 77 'valid' float32, 40,733 multiply-adds, took 7.5 us in
@@ -225,19 +225,19 @@ _READY: set[str] = set()
 
 
 def _ready(name: str) -> bool:
-    """Whether the tiny routes may call scipy's module ``name`` now: once its import and the
-    probes of its loops have run (`_import_and_prepare`). Until then a tiny
-    call is answered by `fftconv.engine.shifted_sums` (`_meanwhile`), and the import and probes
-    run in the background from the second call that the compiled loop there does not serve.
+    """Whether the tiny routes may call scipy's module ``name`` now: once its import (and
+    ``prepare``) have run (`_import_and_prepare`). The routes call scipy's compiled loops,
+    loaded without their packages and probed (`_before_probe`); the packages' public functions
+    serve complex ndimage calls, and the calls whose loops failed their probes. Until the
+    import a tiny call is answered by `fftconv.engine.shifted_sums` or the pipeline
+    (`_meanwhile`), and the import runs in the background from the second call that wants it.
     The import had been a tiny call's first time in a fresh process (AMD EPYC, after `import
     fftconv`: scipy.signal 0.73 s, scipy.ndimage 0.18 s, where scipy's own first call takes
-    0.1-0.2 ms, its module imported before); the probes alone, where the caller had imported
-    the module itself, 1.5-2.4 ms (scipy.signal) and 4.3-4.9 ms (scipy.ndimage) of a first
-    16x16 * 3x3 call whose scipy call takes 0.04-0.1 ms."""
+    0.1-0.2 ms, its module imported before)."""
     return name in _READY
 
 
-#: scipy modules a tiny call has wanted before they were `_ready`.
+#: scipy modules (and loops) a tiny call has wanted before they were `_ready` (probed).
 _WANTED: set[str] = set()
 
 
@@ -254,6 +254,27 @@ def _meanwhile(name: str, prepare: Callable[[], object], answer: np.ndarray | No
         return answer
     _want(name, prepare)
     return answer
+
+
+#: `_before_probe`'s word that the loop was probed in this call and is to sum it.
+_NOW_PROBED = object()
+
+
+def _before_probe(name: str, probe: Callable[[], None], answer: np.ndarray | None,
+                  image: np.ndarray) -> np.ndarray | None | object:
+    """``answer`` (`fftconv.engine.shifted_sums`' sum of ``image`` and a kernel, or None: the
+    pipeline's) of a tiny call made before scipy's loop ``name`` is probed, where it stands:
+    summed by fftconv's compiled loop (as fast as scipy's: no probe is wanted), or the first
+    call that wants the loop (a process making one such call pays nothing for it). The second
+    runs ``probe`` (~1 ms, in the call: in the background, the packages' imports and probes
+    beside a caller's loop of tiny calls had taken seconds, `fftconv.engine.scipy_extensions`)
+    and returns its answer, or `_NOW_PROBED` where it has none: the probed loop sums it."""
+    if answer is not None and shifted_sums.by_loop(image):
+        return answer
+    if not _wanted_again(name):
+        return answer
+    probe()
+    return _NOW_PROBED if answer is None else answer
 
 
 def _want(name: str, prepare: Callable[[], object]) -> None:
@@ -751,30 +772,33 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
     if (shape[0] * shape[1] * k0 * k1 > most or not _default_threads(threads)
             or not isinstance(fillvalue, (int, float)) or not _unforced(method)):
         return None
-    if "scipy.signal" not in _READY:
-        # correlate2d centres an even kernel's 'same' window as no N-d sum does: the pipeline's
-        zero_fill = boundary in ("fill", "pad") and fillvalue == 0
+    zero_fill = boundary in ("fill", "pad") and fillvalue == 0
+    if zero_fill and shifted_sums.tiny_sums is not None and a.dtype in shifted_sums.SIGNAL_DTYPES:
+        # fftconv's compiled loop, called here: 3-14x scipy's loop's speed (16x16 * 3x3 float64
+        # 0.9 against 6.6 us, 32x32 * 5x5 7.6 against 46; Intel Xeon), and a fresh process's
+        # first call pays for every function it runs (~60 us through `shifted_sums.signal_sum`)
+        if correlate and mode == "same":  # correlate2d centres an even kernel's window a sample later
+            starts = [k0 // 2, k1 // 2]
+        out = np.empty(shape, a.dtype)
+        try:
+            shifted_sums.tiny_sums.signal(a, b, out, starts, correlate)
+        except ValueError:  # NumPy refuses a strided array's C-contiguous buffer
+            shifted_sums.tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, starts,
+                                          correlate)
+        return out
+    loop = signal_loops.loop("2d")
+    if loop is None and not signal_loops.probed("2d"):
+        # (`shifted_sums.signal_sum` sums an N-d window: correlate2d's even 'same' one is not)
         summed = zero_fill and not (correlate and mode == "same" and (k0 % 2 == 0 or k1 % 2 == 0))
-        if summed and shifted_sums.tiny_sums is not None and a.dtype in shifted_sums.SIGNAL_DTYPES:
-            # `shifted_sums.signal_sum`'s compiled loop called here: a fresh process's first call
-            # pays for every function it runs (16x16 * 3x3: ~60 us through signal_sum and
-            # `_meanwhile`, scipy's ~50), and the loop's answer wants no import
-            out = np.empty(shape, a.dtype)
-            try:
-                shifted_sums.tiny_sums.signal(a, b, out, starts, correlate)
-            except ValueError:  # NumPy refuses a strided array's C-contiguous buffer
-                shifted_sums.tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, starts,
-                                              correlate)
-            return out
-        return _meanwhile("scipy.signal", _probe_signal_loops,
-                          shifted_sums.signal_sum(a, b, mode, correlate) if summed else None, a)
-    loop = _scipy_2d_loop()
+        answer = _before_probe("scipy.signal 2d", functools.partial(signal_loops.probe, "2d"),
+                               shifted_sums.signal_sum(a, b, mode, correlate) if summed else None, a)
+        if answer is not _NOW_PROBED:
+            return answer
+        loop = signal_loops.loop("2d")
     if loop is None:
-        import scipy.signal
-
-        public = scipy.signal.correlate2d if correlate else scipy.signal.convolve2d
-        return public(a, b, mode, boundary, fillvalue)
-    return _run_loop(loop, a, b, mode, boundary, fillvalue, correlate)
+        public = _signal_function("correlate2d" if correlate else "convolve2d")
+        return None if public is None else public(a, b, mode, boundary, fillvalue)
+    return signal_loops.run_2d(loop, a, b, mode, boundary, fillvalue, correlate)
 
 
 def signal_2d_nd(in1: object, in2: object, mode: object, correlate: bool, method: object, threads: object
@@ -820,7 +844,7 @@ def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: o
     if type(mode) is not str or not (_plain(in1, _ND_LOOP) and _plain(in2, _ND_LOOP)):
         return None
     a, b = in1, in2
-    if a.ndim < 3 or b.ndim != a.ndim or a.dtype != b.dtype or mode not in _LOOP_MODES:
+    if a.ndim < 3 or b.ndim != a.ndim or a.dtype != b.dtype or mode not in signal_loops.MODES:
         return None
     if mode == "valid":
         if not all(map(operator.le, b.shape, a.shape)):
@@ -833,99 +857,29 @@ def signal_nd(in1: object, in2: object, mode: object, correlate: bool, method: o
     most = COMPLEX_ND_MACS if a.dtype.kind == "c" else REAL_ND_MACS
     if outputs * b.size > most or not _default_threads(threads) or not _unforced(method):
         return None
-    if not _ready("scipy.signal"):
-        return _meanwhile("scipy.signal", _probe_signal_loops,
-                          shifted_sums.signal_sum(a, b, mode, correlate), a)
-    loop = _scipy_nd_loop()
+    loop = signal_loops.loop("nd")
+    if loop is None and not signal_loops.probed("nd"):
+        answer = _before_probe("scipy.signal nd", functools.partial(signal_loops.probe, "nd"),
+                               shifted_sums.signal_sum(a, b, mode, correlate), a)
+        if answer is not _NOW_PROBED:
+            return answer
+        loop = signal_loops.loop("nd")
     if loop is None:
-        import scipy.signal
-
-        public = scipy.signal.correlate if correlate else scipy.signal.convolve
-        return public(a, b, mode, method="direct")
-    return _run_nd_loop(loop, a, b, mode, correlate)
+        public = _signal_function("correlate" if correlate else "convolve")
+        return None if public is None else public(a, b, mode, method="direct")
+    return signal_loops.run_nd(loop, a, b, mode, correlate)
 
 
-def _run_nd_loop(loop, a: np.ndarray, b: np.ndarray, mode: str, correlate: bool) -> np.ndarray:
-    """What scipy.signal's ``correlate(method='direct')`` passes its N-d loop (``convolve``:
-    the kernel reversed and conjugated) when it swaps nothing."""
-    kernel = b if correlate else b[(slice(None, None, -1),) * b.ndim].conj()
-    if mode == "valid":
-        out = np.empty([n - k + 1 for n, k in zip(a.shape, kernel.shape)], a.dtype)
-        return loop(a, kernel, out, _LOOP_MODES[mode])
-    full = [n + k - 1 for n, k in zip(a.shape, kernel.shape)]
-    padded = np.zeros(full, a.dtype)
-    padded[tuple(slice(0, n) for n in a.shape)] = a
-    out = np.empty(full if mode == "full" else a.shape, a.dtype)
-    return loop(padded, kernel, out, _LOOP_MODES[mode])
+def _signal_function(name: str) -> Callable[..., np.ndarray] | None:
+    """scipy.signal's public function ``name``, where scipy's loop failed its probe, once
+    scipy.signal is imported: its import is queued in the background by the second call that
+    wants it (`_want`); None until then (the pipeline serves)."""
+    if not _ready("scipy.signal"):
+        _want("scipy.signal", lambda: None)
+        return None
+    import scipy.signal
 
-
-_nd_loop: list = []
-
-
-def _scipy_nd_loop():
-    """scipy.signal's compiled N-d correlation loop, called without its Python wrapper (which
-    costs a 4x4x4 * 2x2x2 complex call 25 of its 27 us), or None if this scipy's loop does not
-    answer a probe of every mode, both directions, exactly as its public functions do."""
-    if not _nd_loop:
-        import scipy.signal
-
-        try:
-            from scipy.signal import _sigtools
-
-            loop = _sigtools._correlateND
-            rng = np.random.default_rng(0)
-            a = rng.standard_normal((4, 3, 5)) + 1j * rng.standard_normal((4, 3, 5))
-            b = rng.standard_normal((2, 3, 2)) - 1j * rng.standard_normal((2, 3, 2))
-            for (x, k), mode, correlate in itertools.product(
-                    [(a, b), (a.real, b.real), (a.real.astype(np.float32), b.real.astype(np.float32))],
-                    _LOOP_MODES, (False, True)):
-                public = scipy.signal.correlate if correlate else scipy.signal.convolve
-                got = _run_nd_loop(loop, x, k, mode, correlate)
-                want = public(x, k, mode, method="direct")
-                if got.dtype != want.dtype or not np.array_equal(got, want):
-                    raise ValueError(f"{x.dtype} {mode} {correlate}")
-        except Exception:  # noqa: BLE001 - any change in scipy's private loop: use the public functions
-            loop = None
-        _nd_loop.append(loop)
-    return _nd_loop[0]
-
-
-def _run_loop(loop, a: np.ndarray, b: np.ndarray, mode: str, boundary: str, fillvalue: object,
-              correlate: bool) -> np.ndarray:
-    """What scipy.signal's ``correlate2d``/``convolve2d`` pass the loop (no 'valid' swap)."""
-    if correlate:
-        b = b.conj() if b.dtype.kind == "c" else b
-    return loop(a, b, 0 if correlate else 1, _LOOP_MODES[mode], _LOOP_BOUNDARIES[boundary], fillvalue)
-
-
-#: How scipy.signal's compiled 2-D loop codes modes and boundaries (checked by `_scipy_2d_loop`).
-_LOOP_MODES = {"valid": 0, "same": 1, "full": 2}
-_LOOP_BOUNDARIES = {"fill": 0, "pad": 0, "symm": 4, "symmetric": 4, "wrap": 8, "circular": 8}
-_loop: list = []
-
-
-def _scipy_2d_loop():
-    """scipy.signal's compiled 2-D loop, called without its Python wrapper (which costs more
-    than the loop on a 4x4 image: 1.25 of 1.8 us), or None if this scipy's loop does not
-    answer a probe of every mode and boundary exactly as its public functions do."""
-    if not _loop:
-        import scipy.signal
-
-        try:
-            from scipy.signal import _sigtools
-
-            loop = _sigtools._convolve2d
-            a = np.arange(12.0).reshape(3, 4) - 1j * np.arange(12.0).reshape(3, 4)[::-1]
-            b = np.array([[1.0, 2.0], [3.0 + 1j, 5.0], [7.0, 11.0]])
-            for mode, boundary in itertools.product(_LOOP_MODES, _LOOP_BOUNDARIES):
-                for correlate, public in ((False, scipy.signal.convolve2d), (True, scipy.signal.correlate2d)):
-                    got = _run_loop(loop, a, b, mode, boundary, 0.5, correlate)
-                    if not np.array_equal(got, public(a, b, mode, boundary, 0.5)):
-                        raise ValueError(f"{mode} {boundary}")
-        except Exception:  # noqa: BLE001 - any change in scipy's private loop: use the public functions
-            loop = None
-        _loop.append(loop)
-    return _loop[0]
+    return getattr(scipy.signal, name)
 
 
 def routed_when_repeated(input: object, weights: object) -> bool:
@@ -990,22 +944,25 @@ _REFUSED = object()
 
 def _real_ndimage(x: np.ndarray, w: np.ndarray, target: np.ndarray | None, mode: str, cval: float,
                   origin: object, convolution: bool) -> np.ndarray | None | object:
-    """A tiny call of a real image and real weights on scipy.ndimage's probed N-d loop
-    (`fftconv.engine.ndimage_nd_loop`: scipy.ndimage is not imported); before the probe, on
-    fftconv's tiny loop, the second call that it does not serve running the probe (~1 ms, once
-    a process; a 6^4 * 3^4 `correlate` is summed by NumPy's slices in 0.76 ms, on scipy's loop
-    in 0.14). None: the pipeline's call (an origin scipy refuses, whose error it raises);
-    `_REFUSED` where the loop failed its probe."""
-    if not ndimage_nd_loop.probed():
-        answer = _tiny_loop_sum(x, w, target, mode, cval, origin, convolution)
-        if answer is not None and shifted_sums.by_loop(x):
-            return answer
-        if not _wanted_again("ndimage loop"):
-            return answer
-        ndimage_nd_loop.probe()
-        if answer is not None:
-            return answer
+    """A tiny call of a real image and real weights: fftconv's compiled tiny loop where it sums
+    it (1 to 3 dimensions, origin 0, an output of the image's dtype: as fast as scipy's loop or
+    up to 2x faster: 64x64 * 3x3 float32 15 against 34 us, Intel Xeon), else scipy.ndimage's
+    probed N-d loop (`fftconv.engine.ndimage_nd_loop`: scipy.ndimage is not imported); before
+    the probe, the second call that wants it runs it (~1 ms, once a process: a 6^4 * 3^4
+    `correlate` is summed by NumPy's slices in 0.76 ms, on scipy's loop in 0.14). None: the
+    pipeline's call (an origin scipy refuses, whose error it raises); `_REFUSED` where the loop
+    failed its probe."""
+    compiled = shifted_sums.by_loop(x)
+    answer = _tiny_loop_sum(x, w, target, mode, cval, origin, convolution) if compiled else None
+    if answer is not None:
+        return answer
     loop = ndimage_nd_loop.loop()
+    if loop is None and not ndimage_nd_loop.probed():
+        summed = None if compiled else _tiny_loop_sum(x, w, target, mode, cval, origin, convolution)
+        answer = _before_probe("scipy.ndimage nd", ndimage_nd_loop.probe, summed, x)
+        if answer is not _NOW_PROBED:
+            return answer
+        loop = ndimage_nd_loop.loop()
     if loop is None:
         return _REFUSED
     return _run_ndimage_loop(loop, x, w, mode, cval, origin, convolution, target)
@@ -1039,13 +996,14 @@ def _ndimage_functions() -> None:
         import scipy.ndimage
 
         _ndimage.extend((scipy.ndimage.correlate, scipy.ndimage.convolve))
+    ndimage_nd_loop.probe()
     ndimage_1d_loops.probe()  # the separable filters' passes (`fftconv.ndimage.scipy_passes`)
 
 
 def _probe_signal_loops() -> None:
-    """scipy.signal's 2-D and N-d loops, probed (`_scipy_2d_loop`, `_scipy_nd_loop`)."""
-    _scipy_2d_loop()
-    _scipy_nd_loop()
+    """scipy.signal's 2-D and N-d loops, probed (`fftconv.engine.signal_loops`)."""
+    signal_loops.probe("2d")
+    signal_loops.probe("nd")
 
 
 _REAL_OUTPUTS = (np.dtype(np.float32), np.dtype(np.float64))
