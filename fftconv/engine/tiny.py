@@ -293,13 +293,14 @@ def _wanted_again(name: str) -> bool:
     return False
 
 
-def ndimage_loops() -> bool:
+def ndimage_loops(now: bool = False) -> bool:
     """Whether scipy.ndimage's 1-D loops sum a separable filter's passes now
     (`ndimage_1d_loops.serving`: probed, or the public functions of a scipy.ndimage the caller
     imported); where they do not, the call is served otherwise and the second such call probes
     them (`_want_probe`; `ndimage_1d_loops.probe` loads scipy's compiled module by itself,
-    where scipy.ndimage's import took 0.2 s), or, where the probe found the private loops
-    changed, queues scipy.ndimage's import in the background.
+    where scipy.ndimage's import took 0.2 s), or ``now`` this one (a call that would otherwise
+    be planned), or, where the probe found the private loops changed, queues scipy.ndimage's
+    import in the background.
 
     Examples
     --------
@@ -314,7 +315,10 @@ def ndimage_loops() -> bool:
         if ndimage_1d_loops.probed():
             _want("scipy.ndimage", _ndimage_functions)
             return False
-        _want_probe()
+        if now:
+            ndimage_1d_loops.probe()
+        else:
+            _want_probe()
         return ndimage_1d_loops.ready()
     # imported by the caller: its public functions serve, and the loops are probed once a few
     # calls have passed (queued in the background by the second call, the probes had cost that

@@ -33,6 +33,8 @@ import numpy as np
 
 from .. import config
 from ..core.boundary import MODES
+from ..core.dtypes import cast_into
+from ..core.problem import NDIMAGE
 from ..engine import lane, ndimage_1d_loops, shifted_sums, tiny
 from ..engine._compiled import float_passes
 from ..engine.footprint import TINY_WEIGHT
@@ -120,6 +122,10 @@ def route(job: Job, planned_runner: Callable[[Job], Callable[..., np.ndarray]] |
     if small:
         return _suits(job), None
     out = job.out_array
+    if not ndimage_1d_loops.probed() and not _on_tiny_loop(job):
+        # its rent would be planned away (a fresh process' first 256² uint8 `gaussian_filter`
+        # 4.2 ms, scipy's 1.1; Intel Xeon): the loops' probe, ~1 ms, costs less
+        tiny.ndimage_loops(now=True)
     # what the rented route is: before scipy's loops serve, fftconv's tiny loop (run_pass)
     on_scipy = ndimage_1d_loops.serving()
     # (scipy's loops read no setting: the settings' state is not part of the signature)
@@ -202,7 +208,17 @@ def _suits(job: Job, ask: bool = True) -> bool:
         # it in the boxes that hold it (docs/guides/migrating.md), whatever the image's size
         return False
     at_hand = tiny.ndimage_loops() if ask else ndimage_1d_loops.serving()
-    return at_hand or all(_meanwhile(p, source, job.out_dtype) for p in passes)
+    if at_hand or _on_tiny_loop(job):
+        return True
+    # neither loop sums it yet: the pipeline would plan its passes, which costs a first call
+    # more than the loops' probe (~1 ms)
+    return ask and tiny.ndimage_loops(now=True)
+
+
+def _on_tiny_loop(job: Job) -> bool:
+    """Whether fftconv's tiny compiled loop sums every pass of ``job`` as scipy's loops would
+    (`_meanwhile`), until they are probed."""
+    return all(_meanwhile(p, job.source, job.out_dtype) for term in job.terms for p in term)
 
 
 def _finite(a: np.ndarray) -> bool:
@@ -216,13 +232,16 @@ def _finite(a: np.ndarray) -> bool:
 def _meanwhile(p: Pass, source: np.ndarray, out_dtype: np.dtype) -> bool:
     """Whether fftconv's tiny compiled loop (`shifted_sums.ndimage_sum`) sums pass ``p`` of
     images like ``source`` as scipy's 1-D loop does, before scipy.ndimage is imported: into
-    the image's own dtype, centred (origin 0), at most `shifted_sums.MOST_TAPS` taps; a zero
-    tap (a derivative's centre), which the loop leaves out where scipy's sums a NaN or an
-    infinity times it, only in a finite image."""
-    if not (shifted_sums.by_loop(source) and source.dtype == out_dtype and source.dtype in _FLOATS
+    the image's own dtype (integers' sums in float64, cast by fftconv's rule, `run_pass`),
+    centred (origin 0), at most `shifted_sums.MOST_TAPS` taps; a zero tap (a derivative's
+    centre), which the loop leaves out where scipy's sums a NaN or an infinity times it, only
+    in a finite image."""
+    if not (shifted_sums.by_loop(source) and source.dtype == out_dtype and source.dtype in _FLOATS + _INTEGERS
             and p.origin == 0 and p.length <= shifted_sums.MOST_TAPS):
         return False
-    return bool(p.box) or min(map(abs, p.taps)) > TINY_WEIGHT or all_finite(source)
+    if p.box or source.dtype in _INTEGERS:
+        return True
+    return min(map(abs, p.taps)) > TINY_WEIGHT or all_finite(source)
 
 
 def _agrees(p: Pass, line: int) -> bool:
@@ -277,7 +296,10 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
         along = [1] * source.ndim
         along[p.axis] = p.length
         taps = taps.reshape(along)
-        if (target.flags.c_contiguous and target.dtype == source.dtype and target.shape == source.shape
+        if source.dtype.kind in "iu":  # summed in float64 (exact), cast by fftconv's rule as filter1d
+            sums = shifted_sums.ndimage_sum(source.astype(np.float64), taps, p.mode, p.cval, False)
+            cast_into(target, sums, NDIMAGE.integers)
+        elif (target.flags.c_contiguous and target.dtype == source.dtype and target.shape == source.shape
                 and not np.may_share_memory(source, target)):
             shifted_sums.ndimage_sum(source, taps, p.mode, p.cval, False, out=target)
         else:
