@@ -385,7 +385,8 @@ def test_separable_filters_calls_never_import_scipy_ndimage(tmp_path):
     """Mid-size separable jobs rent fftconv's tiny loop, then run their planned passes, and
     import nothing (scipy.ndimage's import in the background, whose Python shared the GIL with
     the calls, had slowed a fresh process' 256² `gaussian_filter` calls from 0.25 to 0.3-1.1 ms
-    for ~60 calls, Intel Xeon). A small job's second call probes scipy's loops, which loads
+    for ~60 calls, Intel Xeon). A small job's call probes scipy's loops once the calls summed
+    on the tiny loop have cost about the probe (here the mid-size calls before), which loads
     their compiled module by itself: they serve, scipy.ndimage is still not imported (in a loop
     of 48x48 `gaussian_filter` calls its import in the background had taken 0.7 s, and each
     call 80 us on the tiny loop meanwhile, 20 once scipy's loops served), and the module is not
@@ -418,6 +419,36 @@ def test_separable_filters_calls_never_import_scipy_ndimage(tmp_path):
     assert seen["small"] == [True, False, False]
     assert seen["attribute"] is True
     assert max(seen["errors"]) < 1e-12, seen["errors"]
+
+
+def test_a_fresh_process_small_filters_probe_scipys_loops_once_the_tiny_loop_cost_as_much(tmp_path):
+    """A fresh process' loop of small filters runs on fftconv's tiny loop until its calls have
+    taken about what probing scipy's loops takes (`tiny.PROBE_RENT_SECONDS`), then probes them:
+    its second call is a tiny loop's call (it had probed them: 1.1 ms of a 48x48
+    `gaussian_filter` whose scipy call takes 0.1, Intel Xeon), and the probe comes within the
+    calls that rent adds up to. scipy's answers on both loops."""
+    from test_first_calls import fresh_process_output
+
+    script = (
+        "import sys, json, time, numpy as np, fftconv, fftconv.ndimage as nd\n"
+        "from fftconv.engine import ndimage_1d_loops, tiny\n"
+        "x = np.random.default_rng(0).standard_normal((48, 48))\n"
+        "got, probed_after, spent = [], [], []\n"
+        "for i in range(400):\n"
+        "    started = time.perf_counter()\n"
+        "    got.append(nd.gaussian_filter(x, 1.0))\n"
+        "    spent.append(time.perf_counter() - started)\n"
+        "    probed_after.append(ndimage_1d_loops.probed())\n"
+        "import scipy.ndimage\n"
+        "want = scipy.ndimage.gaussian_filter(x, 1.0)\n"
+        "first = probed_after.index(True) if True in probed_after else None\n"
+        "print(json.dumps({'first_probed': first, 'ready': ndimage_1d_loops.ready(),\n"
+        "                  'rent': tiny.PROBE_RENT_SECONDS, 'before': sum(spent[1:first or 0]),\n"
+        "                  'error': max(float(abs(g - want).max()) for g in got)}))\n")
+    seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
+    assert seen["first_probed"] is not None and seen["first_probed"] >= 2  # not by the second call
+    assert seen["before"] < 4 * seen["rent"] + 2e-3  # the calls before it cost about the rent
+    assert seen["ready"] and seen["error"] < 1e-12
 
 
 def test_a_fresh_process_first_integer_filters_are_neither_planned_nor_probed(tmp_path):
@@ -860,9 +891,11 @@ def test_scipys_loops_are_probed_only_after_a_few_calls_where_the_caller_importe
     its loops probed once a few calls have passed (queued in the background by the second call,
     the probes had cost that call 3 ms: a 256² `gaussian_filter` 4.2 ms where its first took
     1.4, Intel Xeon, fresh processes). One that did not import it has them probed by the
-    second call that wants them, in the call (~1.5 ms: in the background, beside a loop of
-    small filters, it had taken 3-30 ms and slowed those calls 2-20x), scipy.ndimage never
-    imported for them."""
+    first call that wants them once the calls summed on fftconv's tiny loop meanwhile have
+    taken about the probe's time (`tiny.PROBE_RENT_SECONDS`; the second call had probed them,
+    1.1 ms of a 48x48 `gaussian_filter` whose scipy call takes 0.1), in the call (in the
+    background, beside a loop of small filters, it had taken 3-30 ms and slowed those calls
+    2-20x), scipy.ndimage never imported for them."""
     from fftconv.engine import ndimage_1d_loops, tiny
 
     probes: list = []
@@ -879,8 +912,12 @@ def test_scipys_loops_are_probed_only_after_a_few_calls_where_the_caller_importe
     monkeypatch.setattr(ndimage_1d_loops, "_probed", [])
     monkeypatch.setattr(tiny, "imported", lambda name: None)  # a process without scipy.ndimage
     monkeypatch.setattr(ndimage_1d_loops, "imported", lambda name: None)
+    monkeypatch.setattr(tiny, "_probe_rent", [0.0])
     assert not tiny.ndimage_loops() and probes == [1]
-    assert tiny.ndimage_loops() and probes == [1, 1]  # probed in the second call: they serve
+    tiny.pay_probe_rent(tiny.PROBE_RENT_SECONDS / 2)
+    assert not tiny.ndimage_loops() and probes == [1]  # the tiny loop's calls cost less than the probe
+    tiny.pay_probe_rent(tiny.PROBE_RENT_SECONDS / 2)
+    assert tiny.ndimage_loops() and probes == [1, 1]  # probed once they cost as much: they serve
     assert tiny.ndimage_loops() and probes == [1, 1]
 
 

@@ -324,19 +324,43 @@ def ndimage_loops(now: bool = False) -> bool:
     # calls have passed (queued in the background by the second call, the probes had cost that
     # call 3 ms, a 256² `gaussian_filter` 4.2 ms where its first took 1.4)
     _calls_before_probes[0] += 1
-    if _calls_before_probes[0] >= PROBE_AFTER_CALLS and not ndimage_1d_loops.probed():
-        _want_probe()
+    passed = _calls_before_probes[0] >= PROBE_AFTER_CALLS
+    if passed and not ndimage_1d_loops.probed() and _wanted_again("probe"):
+        ndimage_1d_loops.probe()
     return True
 
 
 def _want_probe() -> None:
-    """Record that a call wanted scipy.ndimage's 1-D loops before they were probed; the second
-    such call probes them, in the call (~1.5 ms, once a process). In the background the probe
-    had taken 3-30 ms beside a caller's loop of small filters, slowing its calls 2-20x
+    """Record that a call wanted scipy.ndimage's 1-D loops before they were probed; the first
+    such call once the calls summed on fftconv's tiny loop meanwhile have taken
+    `PROBE_RENT_SECONDS` (`pay_probe_rent`) probes them, in the call (~1-1.3 ms, once a
+    process): a ski rental, where the second call had probed them (a fresh process' second
+    48x48 `gaussian_filter` 1.1 ms where scipy's takes 0.1; Intel Xeon). In the background the
+    probe had taken 3-30 ms beside a caller's loop of small filters, slowing its calls 2-20x
     meanwhile: the thread waits up to 5 ms to take the GIL back after each of its calls of a
     loop, which hand it over (48x48 `gaussian_filter`, Intel Xeon)."""
-    if _wanted_again("probe"):
+    if _wanted_again("probe") and _probe_rent[0] >= PROBE_RENT_SECONDS:
         ndimage_1d_loops.probe()
+
+
+#: Seconds the calls that wanted scipy.ndimage's 1-D loops spent on fftconv's tiny loop ...
+_probe_rent = [0.0]
+#: ... after which the next such call probes them (about the probe's own time).
+PROBE_RENT_SECONDS = 1e-3
+
+
+def pay_probe_rent(seconds: float) -> None:
+    """Count ``seconds`` a separable filter's passes spent on fftconv's tiny loop before
+    scipy.ndimage's 1-D loops were probed (`_want_probe`).
+
+    Examples
+    --------
+    >>> before = _probe_rent[0]
+    >>> pay_probe_rent(2e-6)
+    >>> round(_probe_rent[0] - before, 9)
+    2e-06
+    """
+    _probe_rent[0] += seconds
 
 
 #: Calls that found scipy.ndimage imported by the caller before its loops were probed ...
