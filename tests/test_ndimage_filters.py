@@ -1014,7 +1014,7 @@ def test_planned_passes_slower_than_scipys_loops_could_be_are_contested_on_them(
     real_serving = ndimage_1d_loops.serving
     monkeypatch.setattr(ndimage_1d_loops, "serving", lambda: False)
     asked = []
-    monkeypatch.setattr(tiny, "ndimage_loops", lambda: asked.append(1) or False)
+    monkeypatch.setattr(tiny, "ndimage_loops", lambda now=False: asked.append(1) or False)
     rented, before = scipy_passes.route(job)
     assert rented and asked == []
     for seconds in (2e-4, 2e-4, 2e-4):  # the rent, then planned calls of 80 us: they win
@@ -1051,14 +1051,15 @@ def test_a_mid_size_job_asks_for_scipys_loops_once_its_rented_route_beat_its_pas
                                                                                     monkeypatch):
     """Its rent runs on the tiny loop with no probe asked; once that route beats the planned
     passes, scipy's loops are worth having (a 64x64 `gaussian_filter`: 65-80 us on the tiny loop,
-    32-35 on them), so the job's calls count toward their probe."""
+    32-35 on them), so the job's next call probes them (at once: its planned passes pay the
+    tiny loop no rent toward the probe)."""
     from fftconv.engine import lane, ndimage_1d_loops, tiny
 
     job = separable.gaussian_filter_job(np.zeros((256, 256)), 2.0)
     monkeypatch.setattr(scipy_passes, "_rented_on_scipy", {})
     monkeypatch.setattr(ndimage_1d_loops, "serving", lambda: False)
     asked = []
-    monkeypatch.setattr(tiny, "ndimage_loops", lambda: asked.append(1) or False)
+    monkeypatch.setattr(tiny, "ndimage_loops", lambda now=False: asked.append(now) or False)
     rented, key = scipy_passes.route(job)
     assert rented and asked == []  # the rent asks for nothing
     for seconds in (1e-4, 1e-4):
@@ -1067,4 +1068,4 @@ def test_a_mid_size_job_asks_for_scipys_loops_once_its_rented_route_beat_its_pas
         lane.timed(key, False, seconds)
     assert lane.stays_rented(key)
     scipy_passes.route(job)
-    assert asked  # now it does
+    assert asked == [True]  # now it does, at once

@@ -140,8 +140,8 @@ def route(job: Job, planned_runner: Callable[[Job], Callable[..., np.ndarray]] |
         if on_scipy:  # contested again, on them
             _rented_on_scipy[signature] = True
             key = signature + (True,)
-        else:
-            tiny.ndimage_loops()  # (counts toward their probe)
+        else:  # its planned passes may lose to them: probed now (their calls pay no rent)
+            tiny.ndimage_loops(now=True)
     if lane.stays_rented(key):  # its planned passes were the slower (`fftconv.engine.lane.timed`)
         if on_scipy:  # the quick path runs scipy's loops
             _settle_quick(job)
