@@ -205,6 +205,16 @@ COMPLEX_ND_MACS = 4096
 REAL_ND_MACS = 2048
 #: Most multiply-adds a `convolve2d`/`correlate2d` call hands to scipy's loop (~1.7 ns each).
 SIGNAL_2D_MACS = 16_384
+#: Most multiply-adds of a zero-fill 2-D signal call summed by fftconv's compiled tiny loop
+#: (~0.35 ns each in float64) on its signature's first calls, while they have spent under
+#: `RENT_2D_SECONDS` there; then it is planned. The pipeline's first call and its trial cost a
+#: fresh process' 64x64 * 5x5 `convolve2d` 0.83 and 2.3 ms, where the loop takes 0.035 and
+#: scipy's 0.2 (Intel Xeon, 1 thread); a long loop of its calls then runs the planned route (29
+#: us) after ~60 rented ones.
+RENT_2D_MACS = 1 << 20
+RENT_2D_SECONDS = 2e-3
+#: Seconds the calls of each 2-D signature seen spent on that rented route.
+_spent_2d: dict[tuple, float] = {}
 #: Most multiply-adds an ndimage call hands to scipy.ndimage's loop (~0.4 ns each)...
 NDIMAGE_MACS = 1 << 17
 #: ... the first time: from this many on, a repeated signature runs fftconv's compiled loop
@@ -438,12 +448,12 @@ def signal_call(in1: object, in2: object, mode: object, method: object, axes: ob
     >>> import numpy as np
     >>> signal_call(np.arange(4.0), np.ones(2), "full", "auto", None, None, False)
     array([0., 1., 3., 5., 3.])
-    >>> signal_call(np.ones((300, 300)), np.ones((3, 3)), "same", "auto", None, None, False) is None
+    >>> signal_call(np.ones((600, 600)), np.ones((3, 3)), "same", "auto", None, None, False) is None
     True
     """
     if (type(in1) is np.ndarray and type(in2) is np.ndarray and in1.ndim >= 2 and type(mode) is str
             and mode in _WIDE_MODES
-            and in1.size * in2.size > max(ROUTED_MACS, COMPLEX_ND_MACS)):
+            and in1.size * in2.size > max(ROUTED_MACS, COMPLEX_ND_MACS, RENT_2D_MACS * (in1.ndim == 2))):
         return None  # the window has at least in1's size in outputs, each in2's size in taps
     small = signal_1d(in1, in2, mode, method, axes, threads, correlate=correlate)
     if small is None and axes is None:  # 2-D: scipy's loop where it beats even the lane
@@ -797,14 +807,22 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
         shape, starts = (n0 - k0 + 1, n1 - k1 + 1), [k0 - 1, k1 - 1]
     else:
         return None
-    if (shape[0] * shape[1] * k0 * k1 > most or not _default_threads(threads)
-            or not isinstance(fillvalue, (int, float)) or not _unforced(method)):
+    if not _default_threads(threads) or not isinstance(fillvalue, (int, float)) or not _unforced(method):
         return None
     zero_fill = boundary in ("fill", "pad") and fillvalue == 0
-    if zero_fill and shifted_sums.tiny_sums is not None and a.dtype in shifted_sums.SIGNAL_DTYPES:
+    compiled = zero_fill and shifted_sums.tiny_sums is not None and a.dtype in shifted_sums.SIGNAL_DTYPES
+    macs, rented = shape[0] * shape[1] * k0 * k1, None
+    if macs > most:
+        if not compiled or macs > RENT_2D_MACS:
+            return None
+        rented = (a.shape, b.shape, a.dtype.char, mode, correlate)
+        if not _renting(_spent_2d, rented, RENT_2D_SECONDS):
+            return None
+    if compiled:
         # fftconv's compiled loop, called here: 3-14x scipy's loop's speed (16x16 * 3x3 float64
         # 0.9 against 6.6 us, 32x32 * 5x5 7.6 against 46; Intel Xeon), and a fresh process's
         # first call pays for every function it runs (~60 us through `shifted_sums.signal_sum`)
+        started = time.perf_counter() if rented is not None else 0.0
         if correlate and mode == "same":  # correlate2d centres an even kernel's window a sample later
             starts = [k0 // 2, k1 // 2]
         out = np.empty(shape, a.dtype)
@@ -813,6 +831,8 @@ def signal_2d(in1: object, in2: object, mode: object, boundary: object, fillvalu
         except ValueError:  # NumPy refuses a strided array's C-contiguous buffer
             shifted_sums.tiny_sums.signal(np.ascontiguousarray(a), np.ascontiguousarray(b), out, starts,
                                           correlate)
+        if rented is not None:
+            _pay(_spent_2d, rented, time.perf_counter() - started)
         return out
     loop = signal_loops.loop("2d")
     if loop is None and not signal_loops.probed("2d"):
