@@ -61,8 +61,9 @@ def no_remembered_routes():
 def planned(monkeypatch, request):
     """Calls planned from their signature's first call: no signature rents a route without a
     plan (a small filter with holes' `fftconv.engine.tiny_holes`; a separable filter's passes on
-    scipy's loops, `fftconv.ndimage.scipy_passes.route`; a zero-fill 2-D signal call on
-    fftconv's compiled tiny loop beyond the tiny size, `fftconv.engine.tiny.RENT_2D_MACS`), so
+    scipy's loops, `fftconv.ndimage.scipy_passes.route`; a zero-fill 2-D signal call or an
+    ndimage call on fftconv's compiled tiny loop beyond the tiny size,
+    `fftconv.engine.tiny.RENT_2D_MACS` and `RENT_NDIMAGE_MACS`), so
     that a test comparing fftconv's answer with scipy's exercises the engine's paths, not
     scipy's loops, on small images too.
     Tests of the rentals ask for `rented_first_calls`."""
@@ -74,6 +75,7 @@ def planned(monkeypatch, request):
     monkeypatch.setattr(tiny_holes, "RENT_SECONDS", 0.0)
     monkeypatch.setattr(scipy_passes, "RENT_SECONDS", 0.0)
     monkeypatch.setattr(tiny, "RENT_2D_MACS", 0)
+    monkeypatch.setattr(tiny, "RENT_NDIMAGE_MACS", 0)
 
 
 @pytest.fixture

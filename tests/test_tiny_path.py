@@ -24,11 +24,12 @@ BOUNDARIES = ["fill", "wrap", "symm"]
 
 @pytest.fixture(autouse=True)
 def no_2d_rent(monkeypatch, request):
-    """Zero-fill 2-D signal calls beyond the tiny size go to the pipeline from their first call
-    (this module's `planned` stands in for conftest's, which does this for the others); the
-    tests of that rent ask for `rented_first_calls`."""
+    """Zero-fill 2-D signal calls and ndimage calls beyond the tiny size go to the pipeline from
+    their first call (this module's `planned` stands in for conftest's, which does this for the
+    others); the tests of those rents ask for `rented_first_calls`."""
     if "rented_first_calls" not in request.fixturenames:
         monkeypatch.setattr(tiny, "RENT_2D_MACS", 0)
+        monkeypatch.setattr(tiny, "RENT_NDIMAGE_MACS", 0)
 
 
 @pytest.fixture
@@ -556,6 +557,47 @@ def test_a_mid_size_2d_signatures_first_calls_rent_the_compiled_loop(rng, monkey
     summed, before = counted["signal"], len(planned)
     assert_close(ours(big, b, "same"), theirs(big, b, "same", **direct), ulps=64)
     assert counted["signal"] == summed and len(planned) == before + 1
+
+
+@pytest.mark.parametrize("func", ["correlate", "convolve"])
+def test_a_mid_size_ndimage_signatures_first_calls_rent_the_compiled_loop(rng, monkeypatch, planned, counted,
+                                                                         rented_first_calls, func):
+    """An ndimage call past the tiny size, up to `tiny.RENT_NDIMAGE_MACS` multiply-adds, that
+    fftconv's compiled tiny loop sums (1 to 3 dimensions, origin 0) is summed there on its
+    signature's first calls, until they have spent `tiny.RENT_NDIMAGE_SECONDS`; then it is
+    planned (a fresh process' first 20^3 * 3^3 `ndimage.convolve` had taken 2.8 ms, the
+    pipeline's plan, scipy's 0.24; now 0.25; Intel Xeon). scipy's answers on both routes, into
+    an output array too; an origin, or a call beyond the rent's size, are planned at once."""
+    ours, theirs = getattr(fftconv.ndimage, func), getattr(scipy.ndimage, func)
+    for shape, wshape, mode in (((20, 20, 20), (3, 3, 3), "reflect"), ((128, 128), (5, 4), "wrap"),
+                                ((5000,), (33,), "mirror")):
+        x, w = rng.standard_normal(shape), rng.standard_normal(wshape)
+        assert x.size * w.size > tiny.NDIMAGE_MACS  # past the tiny size
+        want = theirs(x, w, mode=mode, cval=0.5)
+        monkeypatch.setattr(tiny, "RENT_NDIMAGE_SECONDS", 1.0)
+        fftconv.engine.lane.clear()
+        for output in (None, np.empty(shape)):
+            summed, before = counted["ndimage"], len(planned)
+            got = ours(x, w, output=output, mode=mode, cval=0.5)
+            assert counted["ndimage"] == summed + 1 and len(planned) == before  # rented, not planned
+            assert_close(got, want, ulps=4)
+            assert output is None or got is output
+        monkeypatch.setattr(tiny, "RENT_NDIMAGE_SECONDS", 0.0)  # the rent spent: planned
+        fftconv.engine.lane.clear()
+        ours(x, w, mode=mode, cval=0.5)  # (the signature's first call, rented)
+        summed, before = counted["ndimage"], len(planned)
+        assert_close(ours(x, w, mode=mode, cval=0.5), want, ulps=64)
+        assert counted["ndimage"] == summed and len(planned) > before
+    x, w = rng.standard_normal((128, 128)), rng.standard_normal((5, 5))
+    monkeypatch.setattr(tiny, "RENT_NDIMAGE_SECONDS", 1.0)
+    big = rng.standard_normal((256, 256))
+    assert big.size * w.size > tiny.RENT_NDIMAGE_MACS
+    for call in (lambda: ours(x, w, origin=1), lambda: ours(big, w)):
+        before = len(planned)
+        call()
+        assert len(planned) > before
+    assert_close(ours(x, w, origin=1), theirs(x, w, origin=1), ulps=64)
+    assert_close(ours(big, w), theirs(big, w), ulps=64)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "int64"])

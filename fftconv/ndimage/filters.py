@@ -216,6 +216,12 @@ def _filter(input, weights, output, mode, cval, origin, axes, method, threads, c
                                         progress, convolution)
             if quick is not None:
                 return quick
+            rented = None if key is None else tiny.rented_ndimage_route(
+                input, weights, output, mode, cval, origin, axes, method, threads, progress, convolution)
+            if rented is not None:  # its first calls on fftconv's tiny loop, then it is planned
+                lane.rent(key, rented, tiny.RENT_NDIMAGE_SECONDS)
+                route = lane.get(key)
+                return (route or rented)(input, into)
         if not routed:
             key = lane.ndimage_key(input, weights, output, mode, cval, origin, axes, method, threads,
                                    progress, convolution)
