@@ -582,6 +582,9 @@ def test_a_mid_size_ndimage_signatures_first_calls_rent_the_compiled_loop(rng, m
             assert counted["ndimage"] == summed + 1 and len(planned) == before  # rented, not planned
             assert_close(got, want, ulps=4)
             assert output is None or got is output
+        in_place = x.copy()  # the signature's route, handed the image as its own output
+        assert ours(in_place, w, output=in_place, mode=mode, cval=0.5) is in_place
+        assert_close(in_place, want, ulps=4)
         monkeypatch.setattr(tiny, "RENT_NDIMAGE_SECONDS", 0.0)  # the rent spent: planned
         fftconv.engine.lane.clear()
         ours(x, w, mode=mode, cval=0.5)  # (the signature's first call, rented)
@@ -592,7 +595,8 @@ def test_a_mid_size_ndimage_signatures_first_calls_rent_the_compiled_loop(rng, m
     monkeypatch.setattr(tiny, "RENT_NDIMAGE_SECONDS", 1.0)
     big = rng.standard_normal((256, 256))
     assert big.size * w.size > tiny.RENT_NDIMAGE_MACS
-    for call in (lambda: ours(x, w, origin=1), lambda: ours(big, w)):
+    for call in (lambda: ours(x, w, origin=1), lambda: ours(x, w, origin=np.array([0, 1])),
+                 lambda: ours(big, w)):
         before = len(planned)
         call()
         assert len(planned) > before

@@ -313,11 +313,11 @@ def _wanted_again(name: str) -> bool:
 def ndimage_loops(now: bool = False) -> bool:
     """Whether scipy.ndimage's 1-D loops sum a separable filter's passes now
     (`ndimage_1d_loops.serving`: probed, or the public functions of a scipy.ndimage the caller
-    imported); where they do not, the call is served otherwise and the second such call probes
-    them (`_want_probe`; `ndimage_1d_loops.probe` loads scipy's compiled module by itself,
-    where scipy.ndimage's import took 0.2 s), or ``now`` this one (a call that would otherwise
-    be planned), or, where the probe found the private loops changed, queues scipy.ndimage's
-    import in the background.
+    imported); where they do not, the call is served otherwise and a later such call probes
+    them once the tiny loop's calls for want of them have cost about the probe (`_want_probe`;
+    `ndimage_1d_loops.probe` loads scipy's compiled module by itself, where scipy.ndimage's
+    import took 0.2 s), or ``now`` this one (a call that would otherwise be planned), or, where
+    the probe found the private loops changed, queues scipy.ndimage's import in the background.
 
     Examples
     --------
@@ -1067,8 +1067,9 @@ def rented_ndimage_route(input: object, weights: object, output: object, mode: o
         return None
     if type(mode) is not str or mode not in _NDIMAGE_MODES or not isinstance(cval, (int, float)):
         return None
-    centred = origin == 0 or (type(origin) in (tuple, list) and len(origin) == x.ndim  # type: ignore[arg-type]
-                              and all(type(o) is int and o == 0 for o in origin))  # type: ignore[union-attr]
+    centred = (type(origin) is int and origin == 0) or (
+        type(origin) in (tuple, list) and len(origin) == x.ndim  # type: ignore[arg-type]
+        and all(type(o) is int and o == 0 for o in origin))  # type: ignore[union-attr]
     if not centred or not _default_threads(threads) or not _unforced(method):
         return None
     if output is not None:
@@ -1078,9 +1079,10 @@ def rented_ndimage_route(input: object, weights: object, output: object, mode: o
     kernel = np.array(w, np.float64)  # (the caller's weights may change between calls: keyed by value)
 
     def route(image: np.ndarray, into: np.ndarray | None) -> np.ndarray:
-        contiguous = into is not None and into.flags.c_contiguous
+        # (a later call of the signature may hand the image itself as its output)
+        direct = into is not None and into.flags.c_contiguous and not np.may_share_memory(image, into)
         answer = shifted_sums.ndimage_sum(image, kernel, mode, float(cval), convolution,
-                                          into if contiguous else None)
+                                          into if direct else None)
         if into is not None and answer is not into:
             into[...] = answer
             return into

@@ -123,7 +123,7 @@ def route(job: Job, planned_runner: Callable[[Job], Callable[..., np.ndarray]] |
     if small:
         return _suits(job), None
     out = job.out_array
-    if not ndimage_1d_loops.probed() and not _on_tiny_loop(job):
+    if type(job.source) is np.ndarray and not ndimage_1d_loops.probed() and not _on_tiny_loop(job):
         # its rent would be planned away (a fresh process' first 256² uint8 `gaussian_filter`
         # 4.2 ms, scipy's 1.1; Intel Xeon): the loops' probe, ~1 ms, costs less
         tiny.ndimage_loops(now=True)
