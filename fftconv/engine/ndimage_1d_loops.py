@@ -142,7 +142,7 @@ def extension() -> ModuleType:
     >>> callable(extension().correlate1d)
     True
     """
-    return scipy_extensions.load("scipy.ndimage", "_nd_image")
+    return scipy_extensions.load(*EXTENSION.rsplit(".", 1))
 
 
 #: The probes (mode, taps, origin, axis, dtype) of each loop: every mode's code once, and among

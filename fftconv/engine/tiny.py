@@ -966,22 +966,10 @@ def ndimage_filter(input: object, weights: object, output: object, mode: object,
     ...                "auto", None, False, False)
     array([ 0.,  2.,  5.,  8., 11.])
     """
-    if axes is not None or progress or not _plain(input, _FLOATS) or not _plain(weights, _SIGNAL_2D_DTYPES):
+    target = _loop_target(input, weights, output, mode, cval, origin, axes, method, threads, progress)
+    if target is _NO_LOOP or input.size * weights.size > NDIMAGE_MACS:  # type: ignore[attr-defined]
         return None
     x, w = input, weights
-    target = None if output is None else _tiny_output(output, x, w)
-    if output is not None and target is None:
-        return None
-    if (x.ndim == 0 or w.ndim != x.ndim or not all(map(operator.le, w.shape, x.shape))
-            or x.size * w.size > NDIMAGE_MACS):
-        return None
-    if type(mode) is not str or mode not in _NDIMAGE_MODES or not isinstance(cval, (int, float)):
-        return None
-    if not (type(origin) is int or (type(origin) in (tuple, list) and len(origin) == x.ndim
-                                    and all(type(o) is int for o in origin))):
-        return None
-    if not _default_threads(threads) or not _unforced(method):
-        return None
     if x.dtype.kind == "f" and w.dtype.kind in "fiu":
         answer = _real_ndimage(x, w, target, mode, cval, origin, convolution)
         if answer is not _REFUSED:
@@ -991,6 +979,34 @@ def ndimage_filter(input: object, weights: object, output: object, mode: object,
         return _meanwhile("scipy.ndimage", _ndimage_functions, answer, x)
     _ndimage_functions()
     return _ndimage[convolution](x, w, target, mode, cval, origin)
+
+
+#: `_loop_target`'s answer for a call no compiled loop takes as it is.
+_NO_LOOP = object()
+
+
+def _loop_target(input: object, weights: object, output: object, mode: object, cval: object, origin: object,
+                 axes: object, method: object, threads: object, progress: bool) -> np.ndarray | None | object:
+    """The array an ndimage call's compiled loop writes (None: a new one, `_tiny_output`) where
+    the loops take its arguments as they are: plain arrays (a float or complex image, weights of
+    its rank and no longer on any axis), a boundary mode, a number for ``cval``, integer
+    origins, nothing forced or asked of fftconv alone; else `_NO_LOOP`."""
+    if axes is not None or progress or not _plain(input, _FLOATS) or not _plain(weights, _SIGNAL_2D_DTYPES):
+        return _NO_LOOP
+    x, w = input, weights
+    target = None if output is None else _tiny_output(output, x, w)
+    if output is not None and target is None:
+        return _NO_LOOP
+    if x.ndim == 0 or w.ndim != x.ndim or not all(map(operator.le, w.shape, x.shape)):
+        return _NO_LOOP
+    if type(mode) is not str or mode not in _NDIMAGE_MODES or not isinstance(cval, (int, float)):
+        return _NO_LOOP
+    if not (type(origin) is int or (type(origin) in (tuple, list) and len(origin) == x.ndim
+                                    and all(type(o) is int for o in origin))):
+        return _NO_LOOP
+    if not _default_threads(threads) or not _unforced(method):
+        return _NO_LOOP
+    return target
 
 
 #: `_real_ndimage`'s answer where scipy's N-d loop failed its probe: the public functions serve.
@@ -1029,9 +1045,8 @@ def _tiny_loop_sum(x: np.ndarray, w: np.ndarray, target: np.ndarray | None, mode
     origin 0, into an output of the image's dtype where one was asked for (scipy's loop rounds
     into it once); None for the others, which the pipeline serves (a fresh process' first
     16x16 * 3x3 call with an output array had taken 1.2 ms there, scipy's 0.07; Intel Xeon)."""
-    centred = origin == 0 or (type(origin) is not int and not any(origin))
     into = target if target is not None and target.dtype == x.dtype else None
-    if not centred or (target is not None and into is None):
+    if not _centred(origin) or (target is not None and into is None):
         return None
     answer = shifted_sums.ndimage_sum(x, w, mode, cval, convolution, into if _contiguous(into) else None)
     if answer is not None and into is not None and answer is not into:
@@ -1047,7 +1062,7 @@ def rented_ndimage_route(input: object, weights: object, output: object, mode: o
     an ndimage call past the tiny size that fftconv's compiled tiny loop sums as scipy.ndimage
     would (`RENT_NDIMAGE_MACS`: a float32 or float64 image of 1 to 3 dimensions, real weights of
     at most `shifted_sums.MOST_TAPS` taps, origin 0, an output of the image's dtype, nothing
-    forced); else None.
+    forced: `_tiny_loop_sum`'s calls); else None.
 
     Examples
     --------
@@ -1057,37 +1072,27 @@ def rented_ndimage_route(input: object, weights: object, output: object, mode: o
     >>> float(route(np.ones((20, 20, 20)), None)[0, 0, 0])
     27.0
     """
-    if (axes is not None or progress or not _plain(input, _FLOAT_REALS)
-            or not _plain(weights, _SIGNAL_2D_DTYPES)):
+    target = _loop_target(input, weights, output, mode, cval, origin, axes, method, threads, progress)
+    if target is _NO_LOOP:
         return None
     x, w = input, weights
-    if (not shifted_sums.by_loop(x) or w.ndim != x.ndim or w.dtype.kind not in "fiu"
-            or w.size > shifted_sums.MOST_TAPS or x.size * w.size > RENT_NDIMAGE_MACS
-            or not all(map(operator.le, w.shape, x.shape))):
+    if (x.dtype not in _FLOAT_REALS or w.dtype.kind not in "fiu" or not shifted_sums.by_loop(x)  # type: ignore[attr-defined]
+            or w.size > shifted_sums.MOST_TAPS or x.size * w.size > RENT_NDIMAGE_MACS  # type: ignore[attr-defined]
+            or not _centred(origin) or (target is not None and target.dtype != x.dtype)):  # type: ignore[union-attr]
         return None
-    if type(mode) is not str or mode not in _NDIMAGE_MODES or not isinstance(cval, (int, float)):
-        return None
-    centred = (type(origin) is int and origin == 0) or (
-        type(origin) in (tuple, list) and len(origin) == x.ndim  # type: ignore[arg-type]
-        and all(type(o) is int and o == 0 for o in origin))  # type: ignore[union-attr]
-    if not centred or not _default_threads(threads) or not _unforced(method):
-        return None
-    if output is not None:
-        target = _tiny_output(output, x, w)
-        if target is None or target.dtype != x.dtype:
-            return None
     kernel = np.array(w, np.float64)  # (the caller's weights may change between calls: keyed by value)
 
     def route(image: np.ndarray, into: np.ndarray | None) -> np.ndarray:
-        # (a later call of the signature may hand the image itself as its output)
-        direct = into is not None and into.flags.c_contiguous and not np.may_share_memory(image, into)
-        answer = shifted_sums.ndimage_sum(image, kernel, mode, float(cval), convolution,
-                                          into if direct else None)
-        if into is not None and answer is not into:
-            into[...] = answer
+        if into is not None and np.may_share_memory(image, into):  # a later call's image as its output
+            into[...] = _tiny_loop_sum(image, kernel, None, mode, cval, 0, convolution)  # type: ignore[arg-type]
             return into
-        return answer
+        return _tiny_loop_sum(image, kernel, into, mode, cval, 0, convolution)  # type: ignore[arg-type,return-value]
     return route
+
+
+def _centred(origin: object) -> bool:
+    """Whether an origin `_loop_target` took (an int, or a sequence of ints) is 0 on every axis."""
+    return origin == 0 if type(origin) is int else not any(origin)  # type: ignore[call-overload]
 
 
 def _contiguous(a: np.ndarray | None) -> bool:

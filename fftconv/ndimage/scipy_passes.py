@@ -17,10 +17,12 @@ longer than its line (those are folded: `fftconv.core.boundary.fold_taps`), in-m
 arrays, no method forced, no progress bar asked for and a valid ``threads``. Until scipy's
 loops are probed (`fftconv.engine.ndimage_1d_loops`: their compiled module loaded by itself,
 scipy.ndimage not imported), fftconv's tiny compiled loop (`fftconv.engine.shifted_sums`)
-sums such passes where it sums them as scipy's would, and the second such call probes them,
-~1 ms (`fftconv.engine.tiny.ndimage_loops`); a mid-size job (`route`: its rent, then its
-planned passes) asks for them once its contest showed they may win (`_loops_may_win`), and
-once its planned passes won for good, the quick path runs them (`quick_terms`).
+sums such passes where it sums them as scipy's would (`run_term` counts its time), and the
+call that finds those sums have cost about the probe probes them, ~1 ms
+(`fftconv.engine.tiny.ndimage_loops`); a call the tiny loop cannot sum probes them at once
+rather than planning its passes; a mid-size job (`route`: its rent, then its planned passes)
+asks for them once its contest showed they may win (`_loops_may_win`), and once its planned
+passes won for good, the quick path runs them (`quick_terms`).
 """
 
 from __future__ import annotations
@@ -190,8 +192,9 @@ def _macs(job: Job) -> int:
 def _suits(job: Job, ask: bool = True) -> bool:
     """Whether scipy's loops sum ``job`` as fftconv does, and are at hand (probed, or the
     public functions of an imported scipy.ndimage), or until they are, fftconv's tiny loop sums
-    every pass as they would (`run_pass`). ``ask``: a call that finds them not at hand counts
-    toward their probe (`fftconv.engine.tiny.ndimage_loops`: the second such call runs it)."""
+    every pass as they would (`run_pass`). ``ask``: a call that finds them not at hand asks for
+    their probe (`fftconv.engine.tiny.ndimage_loops`: once the tiny loop's sums have cost about
+    as much, or at once where the tiny loop cannot sum it)."""
     source, out = job.source, job.out_array
     if type(source) is not np.ndarray or (out is not None and type(out) is not np.ndarray):
         return False
