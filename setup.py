@@ -1,7 +1,7 @@
 """The compiled parts: the direct-sum loops of ``fftconv.executors.direct_compiled``, the
 running sums of ``fftconv.executors.direct_box``, the one-pass float loops of
-``fftconv.engine.holes``, the tiny calls' sums of ``fftconv.engine.shifted_sums`` and the
-Winograd transforms of ``fftconv.nn.winograd``.
+``fftconv.engine.holes``, the tiny calls' sums of ``fftconv.engine.shifted_sums``, the exact
+integer passes of ``fftconv.engine.integer_passes`` and the Winograd transforms of ``fftconv.nn.winograd``.
 
 All optional: where no C compiler is available the build skips them and fftconv runs its
 NumPy direct sums (with one warning when a direct sum is first planned), NumPy float passes,
@@ -40,6 +40,8 @@ setup(
         compiled("fftconv.engine._compiled._float_passes", "-fno-trapping-math"),
         # no fused multiply-add: each sum rounds as NumPy's shifted sums round it (the same bits)
         compiled("fftconv.engine._compiled._tiny_sums", "-ffp-contract=off"),
+        # (the double sums of taps that are not whole numbers round alike on every CPU target)
+        compiled("fftconv.engine._compiled._integer_passes", "-ffp-contract=off", "-fno-trapping-math"),
         compiled("fftconv.nn._compiled._winograd"),
     ]
 )

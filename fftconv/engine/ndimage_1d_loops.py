@@ -29,7 +29,7 @@ from ..core.boundary import index_map
 from ..core.dtypes import cast_into
 from ..core.problem import NDIMAGE
 from ..installed import imported
-from . import scipy_extensions
+from . import integer_passes, scipy_extensions
 
 #: scipy.ndimage's codes of the boundary modes (``scipy.ndimage._ni_support._extend_mode_to_code``,
 #: which lives in the package's Python): checked by the probe like the loops.
@@ -76,7 +76,9 @@ def filter1d(source: np.ndarray, weights: int | np.ndarray, axis: int, out: np.n
     samples where it is an int, else ``scipy.ndimage.correlate1d`` with ``weights`` (contiguous
     float64 taps); the probed loop where `ready`, else the public function. Into integers,
     the double sums are cast by fftconv's rule (values within round-off of an integer snap to
-    it, then truncate: `fftconv.core.dtypes.cast_into`), where scipy's loop truncates them.
+    it, then truncate: `fftconv.core.dtypes.cast_into`), where scipy's loop truncates them; a
+    pass of an 8- or 16-bit image whose sums are whole numbers (or a box's mean) is summed
+    exactly in integers instead (`fftconv.engine.integer_passes`: the same answer in one pass).
 
     Examples
     --------
@@ -93,6 +95,8 @@ def filter1d(source: np.ndarray, weights: int | np.ndarray, axis: int, out: np.n
     array([3, 3, 3], dtype=int16)
     """
     if out.dtype.kind in "iu":
+        if integer_passes.filter1d(source, weights, axis, out, mode, cval, origin):
+            return  # summed exactly in integers: one pass, no float64 sums to cast
         sums = np.empty(out.shape, np.float64)
         filter1d(source, weights, axis, sums, mode, cval, origin)
         cast_into(out, sums, NDIMAGE.integers)

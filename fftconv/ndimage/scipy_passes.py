@@ -38,7 +38,7 @@ from .. import config
 from ..core.boundary import MODES
 from ..core.dtypes import cast_into
 from ..core.problem import NDIMAGE
-from ..engine import lane, ndimage_1d_loops, shifted_sums, tiny
+from ..engine import integer_passes, lane, ndimage_1d_loops, shifted_sums, tiny
 from ..engine._compiled import float_passes
 from ..engine.footprint import TINY_WEIGHT
 from ..executors.nonfinite import all_finite
@@ -274,21 +274,24 @@ def run_term(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray) -
     # into a new array copied back: 0.2 ms more of a fresh process' first 256² Gaussian, most
     # of it page faults of memory met for the first time); scipy's loops sum in place
     on_tiny_loop = not ndimage_1d_loops.serving()
-    started = time.perf_counter() if on_tiny_loop else 0.0
     alternate = len(passes) > 1 and on_tiny_loop and target.flags.c_contiguous
     scratch = np.empty_like(target) if alternate else target
-    current = source
+    current, spent = source, 0.0
     for i, p in enumerate(passes):
         into = target if (len(passes) - 1 - i) % 2 == 0 else scratch
-        run_pass(current, p, into)
+        started = time.perf_counter()
+        if run_pass(current, p, into):
+            spent += time.perf_counter() - started
         current = into
-    if on_tiny_loop:  # for want of scipy's loops: toward their probe
-        tiny.pay_probe_rent(time.perf_counter() - started)
+    if spent:  # for want of scipy's loops: toward their probe
+        tiny.pay_probe_rent(spent)
     return target
 
 
-def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
-    """Pass ``p`` of ``source`` into ``target`` on scipy.ndimage's loop.
+def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> bool:
+    """Pass ``p`` of ``source`` into ``target`` on scipy.ndimage's loop, or exactly in integers
+    where it serves (`fftconv.engine.integer_passes`), or, before scipy's loops are probed, on
+    fftconv's tiny loop. Returns whether the tiny loop summed it (for want of scipy's loops).
 
     Examples
     --------
@@ -296,11 +299,16 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
     >>> from fftconv.ndimage.separable import Pass
     >>> out = np.empty(5)
     >>> run_pass(np.arange(5.0), Pass(0, (1.0, 1.0, 0.0), "reflect", 0.0), out)
+    False
     >>> out
     array([0., 1., 3., 5., 7.])
     """
+    weights = p.box or np.asarray(p.taps, np.float64)
+    if source.dtype.kind in "iu" and integer_passes.filter1d(source, weights, p.axis, target, p.mode, p.cval,
+                                                              p.origin):
+        return False
     if not ndimage_1d_loops.serving():  # not (yet) probed: the tiny loop sums it (`_meanwhile`)
-        taps = np.full(p.box, 1.0 / p.box) if p.box else np.asarray(p.taps, np.float64)
+        taps = np.full(p.box, 1.0 / p.box) if p.box else weights
         along = [1] * source.ndim
         along[p.axis] = p.length
         taps = taps.reshape(along)
@@ -312,9 +320,9 @@ def run_pass(source: np.ndarray, p: Pass, target: np.ndarray) -> None:
             shifted_sums.ndimage_sum(source, taps, p.mode, p.cval, False, out=target)
         else:
             target[...] = shifted_sums.ndimage_sum(source, taps, p.mode, p.cval, False)
-        return
-    weights = p.box or np.asarray(p.taps, np.float64)
+        return True
     ndimage_1d_loops.filter1d(source, weights, p.axis, target, p.mode, p.cval, p.origin)  # type: ignore[arg-type]
+    return False
 
 
 # ---- a 1-D filter's small call, straight to scipy's loop ---------------------------------------

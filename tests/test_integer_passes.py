@@ -1,0 +1,238 @@
+"""Separable filters of 8- and 16-bit integer images summed exactly in integers
+(`fftconv.engine.integer_passes`): the pass against exact sums, and the public filters that
+take it against scipy.ndimage's answers."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.ndimage as sn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fftconv.ndimage as nd
+from fftconv.core.boundary import MODES
+from fftconv.engine import integer_passes
+from fftconv.engine._compiled import integer_passes as compiled
+
+pytestmark = pytest.mark.skipif(compiled is None, reason="the integer passes' module was not built")
+
+SMALL = ["int8", "uint8", "int16", "uint16"]
+
+
+def exact_pass(x: np.ndarray, weights, axis: int, mode: str, cval: float, origin: int, out_dtype
+               ) -> np.ndarray:
+    """The pass's exact answer: float64 sums of small integers are exact (scipy's correlate1d
+    with the taps, or with ones for a box, whose sum is then divided toward zero), cast as
+    NumPy casts int64 into the output's integers."""
+    taps = np.ones(weights) if isinstance(weights, int) else np.asarray(weights, np.float64)
+    sums = sn.correlate1d(x.astype(np.float64), taps, axis, None, mode, cval, origin)
+    sums = np.rint(sums).astype(np.int64)
+    if isinstance(weights, int):
+        sums = np.sign(sums) * (np.abs(sums) // weights)
+    return sums.astype(out_dtype)
+
+
+@st.composite
+def passes(draw):
+    ndim = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
+    axis = draw(st.integers(0, ndim - 1))
+    dtype, out_dtype = draw(st.sampled_from(SMALL)), draw(st.sampled_from(SMALL))
+    info = np.iinfo(dtype)
+    seed = draw(st.integers(0, 2**32 - 1))
+    x = np.random.default_rng(seed).integers(int(info.min), int(info.max) + 1, shape).astype(dtype)
+    length = draw(st.integers(1, shape[axis]))
+    origin = draw(st.integers(-(length // 2), (length - 1) // 2))
+    box = draw(st.booleans())
+    weights = length if box else draw(st.lists(st.integers(-4, 4), min_size=length, max_size=length))
+    mode = draw(st.sampled_from(MODES))
+    cval = float(draw(st.integers(-300, 300)))
+    return x, weights, axis, mode, cval, origin, out_dtype
+
+
+@settings(max_examples=300, deadline=None)
+@given(passes())
+def test_a_pass_is_the_exact_sums_cast_as_numpy_casts_them(case):
+    x, weights, axis, mode, cval, origin, out_dtype = case
+    before = x.copy()
+    out = np.empty(x.shape, out_dtype)
+    taps = weights if isinstance(weights, int) else np.asarray(weights, np.float64)
+    assert integer_passes.filter1d(x, taps, axis, out, mode, cval, origin)
+    np.testing.assert_array_equal(out, exact_pass(x, weights, axis, mode, cval, origin, out_dtype))
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_a_pass_in_place_reads_the_rows_it_overwrites_first(axis):
+    x = np.random.default_rng(3).integers(0, 256, (40, 33)).astype(np.uint8)
+    want = exact_pass(x, 7, axis, "reflect", 0.0, 1, np.uint8)
+    assert integer_passes.filter1d(x, 7, axis, x, "reflect", 0.0, 1)
+    np.testing.assert_array_equal(x, want)
+
+
+def test_a_non_contiguous_image_is_read_as_it_is():
+    x = np.random.default_rng(4).integers(-128, 128, (30, 50)).astype(np.int8)[::2, ::3]
+    out = np.empty(x.shape, np.int16)
+    assert integer_passes.filter1d(x, np.array([1.0, -2.0, 1.0]), 1, out, "mirror", 0.0, 0)
+    np.testing.assert_array_equal(out, exact_pass(x, [1, -2, 1], 1, "mirror", 0.0, 0, np.int16))
+
+
+@pytest.mark.parametrize(
+    "weights, out_dtype, cval, mode, why",
+    [
+        (np.array([0.25, np.nan, 0.25]), np.uint8, 0.0, "reflect", "a NaN tap"),
+        (np.array([0.25, 1j, 0.25]), np.uint8, 0.0, "reflect", "a complex tap"),
+        (3, np.float32, 0.0, "reflect", "a float output"),
+        (3, np.uint8, np.inf, "constant", "an infinite cval"),
+        (np.array([40000.0, 40000.0]), np.uint16, 0.0, "reflect", "sums past int32"),
+        (3, np.int32, 0.0, "reflect", "a 32-bit output"),
+        (50, np.uint8, 0.0, "reflect", "a box longer than the line"),
+    ],
+)
+def test_a_pass_it_does_not_serve_is_left_to_the_caller(weights, out_dtype, cval, mode, why):
+    x = np.arange(40, dtype=np.uint16).reshape(4, 10)
+    out = np.zeros(x.shape, out_dtype)
+    assert not integer_passes.filter1d(x, weights, 1, out, mode, cval, 0), why
+    assert not out.any()
+
+
+FILTERS = [
+    ("uniform_filter", (5,), {}),
+    ("uniform_filter", ((3, 4),), {"origin": (1, -1)}),
+    ("uniform_filter1d", (6, 0), {}),
+    ("sobel", (), {}),
+    ("sobel", (0,), {}),
+    ("prewitt", (), {}),
+    ("laplace", (), {}),
+    ("correlate1d", ([1.0, 3.0, -2.0, 1.0], 1), {}),
+    ("convolve1d", ([1.0, 3.0, -2.0], 0), {"origin": 1}),
+]
+
+
+@pytest.mark.parametrize("dtype", SMALL)
+@pytest.mark.parametrize("name, args, kwargs", FILTERS)
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
+def test_public_filters_of_integer_images_equal_scipys(dtype, name, args, kwargs, mode):
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(5).integers(int(info.min), int(info.max) + 1, (37, 52)).astype(dtype)
+    before = x.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = getattr(sn, name)(x, *args, mode=mode, cval=-7.0, **kwargs)
+    got = getattr(nd, name)(x, *args, mode=mode, cval=-7.0, **kwargs)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("side", [64, 300, 1024])
+def test_planned_and_small_calls_alike_equal_scipy(side):
+    """Large images take the pass on the planned route (no slabs), small ones on the quick
+    path; a volume along every axis."""
+    rng = np.random.default_rng(side)
+    x = rng.integers(0, 256, (side, side)).astype(np.uint8)
+    for _ in range(3):  # first calls, and calls once the route has settled
+        np.testing.assert_array_equal(nd.uniform_filter(x, 7), sn.uniform_filter(x, 7))
+        np.testing.assert_array_equal(nd.sobel(x, 1), sn.sobel(x, 1))
+    volume = rng.integers(-2000, 2000, (12, 17, 9)).astype(np.int16)
+    np.testing.assert_array_equal(nd.uniform_filter(volume, 3, mode="wrap"),
+                                  sn.uniform_filter(volume, 3, mode="wrap"))
+
+
+def test_an_output_of_another_integer_dtype_and_the_image_as_output():
+    x = np.random.default_rng(6).integers(0, 256, (50, 60)).astype(np.uint8)
+    want = sn.sobel(x, 0, output=np.int16)
+    np.testing.assert_array_equal(nd.sobel(x, 0, output=np.int16), want)
+    y, z = x.copy(), x.copy()
+    sn.uniform_filter(y, 5, output=y)
+    nd.uniform_filter(z, 5, output=z)
+    np.testing.assert_array_equal(z, y)
+
+
+class _Counting:
+    """The compiled module, counting its passes."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def pass1d(self, *args) -> None:
+        self.calls += 1
+        compiled.pass1d(*args)
+
+
+@pytest.mark.parametrize("side", [48, 700])
+@pytest.mark.parametrize("name, args", [("uniform_filter", (5,)), ("sobel", ()), ("laplace", ())])
+def test_the_filters_take_the_integer_pass_on_every_route(monkeypatch, side, name, args):
+    spy = _Counting()
+    monkeypatch.setattr(integer_passes, "integer_passes", spy)
+    x = np.random.default_rng(7).integers(0, 256, (side, side)).astype(np.uint8)
+    for call in range(1, 4):
+        np.testing.assert_array_equal(getattr(nd, name)(x, *args), getattr(sn, name)(x, *args))
+        assert spy.calls == 2 * call  # both passes of each call (each of laplace's terms has one)
+
+
+@settings(max_examples=200, deadline=None)
+@given(passes(), st.floats(0.3, 4.0))
+def test_taps_that_are_not_whole_numbers_are_cast_as_scipys_double_sums_are(case, sigma):
+    """Double sums, snapped and truncated by fftconv's rule: the answer of scipy's loop summing
+    into float64 and `cast_into` casting (the rule's reference path), where no sum's last bits
+    decide its snap (sums of random images land far from the snap's edge)."""
+    from fftconv.core.dtypes import cast_into
+
+    x, weights, axis, mode, cval, origin, out_dtype = case
+    length = weights if isinstance(weights, int) else len(weights)
+    taps = np.exp(-0.5 * ((np.arange(length) - length // 2) / sigma) ** 2) * np.linspace(1.0, -0.7, length)
+    before = x.copy()
+    out = np.empty(x.shape, out_dtype)
+    assert integer_passes.filter1d(x, taps, axis, out, mode, cval + 0.25, origin)
+    sums = sn.correlate1d(x.astype(np.float64), taps, axis, None, mode, cval + 0.25, origin)
+    want = np.empty(x.shape, out_dtype)
+    cast_into(want, sums, "truncate")
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_double_sums_within_round_off_of_an_integer_snap_to_it():
+    """Taps of a tenth sum ten ones to 0.9999999999999999 in double: truncated it would be 0."""
+    x = np.ones((3, 10), np.uint8)
+    out = np.empty_like(x)
+    assert integer_passes.filter1d(x, np.full(10, 0.1), 1, out, "nearest", 0.0, 0)
+    assert sum([0.1] * 10) < 1.0  # (summed in order, as the pass sums its taps)
+    np.testing.assert_array_equal(out, 1)
+
+
+@pytest.mark.parametrize("dtype", SMALL)
+@pytest.mark.parametrize("name, args", [("gaussian_filter", (1.5,)), ("gaussian_filter1d", (2.0, 1)),
+                                        ("gaussian_laplace", (1.0,)),
+                                        ("gaussian_gradient_magnitude", (1.0,))])
+def test_gaussian_filters_of_integer_images_equal_scipys(dtype, name, args):
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(8).integers(int(info.min), int(info.max) + 1, (45, 38)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = getattr(sn, name)(x, *args)
+        got = getattr(nd, name)(x, *args)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_long_taps_that_are_not_whole_numbers_are_left_to_the_planned_executors(monkeypatch):
+    """Past `PLANNED_FLOAT_TAPS` the compiled pass's direct sums lose to the engine's executors:
+    a large image's planned passes leave them (its answer is still scipy's)."""
+    from fftconv.ndimage.separable import PLANNED_FLOAT_TAPS
+
+    taps = np.full(PLANNED_FLOAT_TAPS + 2, 0.01)
+    x = np.arange(60, dtype=np.uint8).reshape(2, 30)
+    out = np.zeros_like(x)
+    assert not integer_passes.filter1d(x, taps, 1, out, "reflect", 0.0, 0, PLANNED_FLOAT_TAPS)
+    assert not out.any()
+    assert integer_passes.filter1d(x, np.array([1.0] * (PLANNED_FLOAT_TAPS + 2)), 1, out, "reflect", 0.0, 0,
+                                   PLANNED_FLOAT_TAPS)  # whole taps: any number
+    spy = _Counting()
+    monkeypatch.setattr(integer_passes, "integer_passes", spy)
+    image = np.random.default_rng(9).integers(0, 256, (700, 700)).astype(np.uint8)
+    for _ in range(3):
+        np.testing.assert_array_equal(nd.gaussian_filter(image, 8.0), sn.gaussian_filter(image, 8.0))
+    assert spy.calls == 0
