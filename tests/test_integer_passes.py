@@ -219,17 +219,14 @@ def test_gaussian_filters_of_integer_images_equal_scipys(dtype, name, args):
 
 
 def test_long_taps_that_are_not_whole_numbers_are_left_to_the_planned_executors(monkeypatch):
-    """Past `PLANNED_FLOAT_TAPS` the compiled pass's direct sums lose to the engine's executors:
-    a large image's planned passes leave them (its answer is still scipy's)."""
-    from fftconv.ndimage.separable import PLANNED_FLOAT_TAPS
-
-    taps = np.full(PLANNED_FLOAT_TAPS + 2, 0.01)
+    """Past `PLANNED_FLOAT_TAPS` the compiled pass's direct sums lose to the engine's
+    executors: a large image's planned passes leave them (its answer is still scipy's)."""
+    most = integer_passes.PLANNED_FLOAT_TAPS
     x = np.arange(60, dtype=np.uint8).reshape(2, 30)
     out = np.zeros_like(x)
-    assert not integer_passes.filter1d(x, taps, 1, out, "reflect", 0.0, 0, PLANNED_FLOAT_TAPS)
+    assert not integer_passes.filter1d(x, np.full(most + 2, 0.01), 1, out, "reflect", 0.0, 0, most)
     assert not out.any()
-    assert integer_passes.filter1d(x, np.array([1.0] * (PLANNED_FLOAT_TAPS + 2)), 1, out, "reflect", 0.0, 0,
-                                   PLANNED_FLOAT_TAPS)  # whole taps: any number
+    assert integer_passes.filter1d(x, np.ones(most + 2), 1, out, "reflect", 0.0, 0, most)  # whole: any number
     spy = _Counting()
     monkeypatch.setattr(integer_passes, "integer_passes", spy)
     image = np.random.default_rng(9).integers(0, 256, (700, 700)).astype(np.uint8)

@@ -452,11 +452,11 @@ def test_a_fresh_process_small_filters_probe_scipys_loops_once_the_tiny_loop_cos
 
 
 def test_a_fresh_process_first_integer_filters_are_neither_planned_nor_probed(tmp_path):
-    """A fresh process' first small and mid-size filter of an integer image is summed by
-    fftconv's tiny loop (each pass's float64 sums cast by fftconv's rule into the integers the
-    next pass reads, as on scipy's loops), where it had planned its passes (a 256² uint8
-    `gaussian_filter` 4.2 ms, scipy's 1.1; Intel Xeon); a first call the tiny loop does not
-    sum (an origin) probes scipy's loops at once rather than planning. scipy's answers."""
+    """A fresh process' first small and mid-size filter of an 8- or 16-bit image, an origin
+    too, is summed by the compiled integer passes (`fftconv.engine.integer_passes`), where it
+    had planned its passes (a 256² uint8 `gaussian_filter` 4.2 ms, scipy's 1.1; Intel Xeon): no
+    plan, no probe of scipy's loops; a float image's first call the tiny loop does not sum (an
+    origin) probes scipy's loops at once rather than planning. scipy's answers."""
     from test_first_calls import fresh_process_output
 
     script = (
@@ -468,22 +468,25 @@ def test_a_fresh_process_first_integer_filters_are_neither_planned_nor_probed(tm
         "rng = np.random.default_rng(0)\n"
         "big = rng.integers(0, 256, (256, 256)).astype(np.uint8)\n"
         "small = rng.integers(-3000, 3000, (64, 64)).astype(np.int16)\n"
-        "got = [nd.gaussian_filter(big, 2.0), nd.uniform_filter(small, 5), nd.sobel(big)]\n"
+        "got = [nd.gaussian_filter(big, 2.0), nd.uniform_filter(small, 5), nd.sobel(big),\n"
+        "       nd.uniform_filter1d(small, 4, origin=1)]\n"
         "first = [len(planned), ndimage_1d_loops.probed()]\n"
-        "got.append(nd.uniform_filter1d(small, 4, origin=1))\n"
+        "got.append(nd.uniform_filter1d(small.astype(float), 4, origin=1))\n"
         "after_origin = [len(planned), ndimage_1d_loops.ready()]\n"
         "import scipy.ndimage as sn\n"
         "want = [sn.gaussian_filter(big, 2.0), sn.uniform_filter(small, 5), sn.sobel(big),\n"
-        "        sn.uniform_filter1d(small, 4, origin=1)]\n"
+        "        sn.uniform_filter1d(small, 4, origin=1),\n"
+        "        sn.uniform_filter1d(small.astype(float), 4, origin=1)]\n"
         "print(json.dumps({'first': first, 'after_origin': after_origin,\n"
         "                  'dtypes': [str(g.dtype) == str(w.dtype) for g, w in zip(got, want)],\n"
-        "                  'differ': [int(abs(g.astype(int) - w.astype(int)).max())\n"
+        "                  'differ': [float(abs(g.astype(float) - w.astype(float)).max())\n"
         "                             for g, w in zip(got, want)]}))\n")
     seen = json.loads(fresh_process_output(script, tmp_path).splitlines()[-1])
-    assert seen["first"] == [0, False]  # the tiny loop, nothing planned, no probe
-    assert seen["after_origin"] == [0, True]  # probed at once, not planned
+    assert seen["first"] == [0, False]  # the integer passes: nothing planned, no probe
+    assert seen["after_origin"] == [0, True]  # a float image's origin: probed at once, not planned
     assert all(seen["dtypes"])
-    assert max(seen["differ"]) <= 1, seen["differ"]  # fftconv's snap before truncation, where scipy truncates
+    assert seen["differ"][:4] == [0, 0, 0, 0]
+    assert seen["differ"][4] < 1e-12
 
 
 @pytest.mark.parametrize("shape", [(48, 160), (300, 400)])

@@ -119,6 +119,8 @@ def route(job: Job, planned_runner: Callable[[Job], Callable[..., np.ndarray]] |
     (False, None)
     """
     small = _macs(job) <= SCIPY_LOOP_MACS
+    if (small or config.get().memory_limit is None) and _on_integer_passes(job):
+        return True, None  # one compiled pass each, which neither scipy's loops nor planned passes beat
     read = math.prod(np.shape(job.source)) * sum(len(term) for term in job.terms)
     if not small and (read > RENT_PASS_SAMPLES or config.get().memory_limit is not None):
         return False, None  # (scipy's loops make whole intermediates: a limit is kept by the passes')
@@ -217,6 +219,24 @@ def _suits(job: Job, ask: bool = True) -> bool:
     # neither loop sums it yet: the pipeline would plan its passes, which costs a first call
     # more than the loops' probe (~1 ms)
     return ask and tiny.ndimage_loops(now=True)
+
+
+def _on_integer_passes(job: Job) -> bool:
+    """Whether every pass of ``job`` is an integer image's compiled pass (`run_pass`,
+    `fftconv.engine.integer_passes`: an 8- or 16-bit image into such an output, its taps whole
+    numbers, a box, or at most `integer_passes.PLANNED_FLOAT_TAPS` others), in a plain call: its
+    route (the rent, the contest with its planned passes, which take the same compiled pass)
+    is skipped (a fresh process' second 64² uint8 `gaussian_filter` timed the contest's
+    planned passes)."""
+    source, out = job.source, job.out_array
+    if type(source) is not np.ndarray or (out is not None and type(out) is not np.ndarray) or job.progress:
+        return False
+    if source.dtype.kind not in "iu" or job.method != "auto" or config.get().method != "auto":
+        return False
+    if not (job.threads is None or (type(job.threads) is int and job.threads > 0)):
+        return False  # the engine's path refuses it, with its message
+    return all(integer_passes.serves(source, p.box or p.taps, p.axis, job.out_dtype, p.mode, p.cval, p.origin,
+                                     integer_passes.PLANNED_FLOAT_TAPS) for term in job.terms for p in term)
 
 
 def _on_tiny_loop(job: Job) -> bool:
@@ -402,7 +422,8 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
     `SCIPY_LOOP_MACS` multiply-adds in all, or a mid-size call whose signature went back to
     scipy's loops for good (`route`: ``name`` and ``combine`` as the filter's job has them);
     and for a box a finite image (fftconv keeps a NaN in its boxes, where scipy's running sums
-    carry it along the line).
+    carry it along the line). An integer image whose every pass the compiled integer passes
+    sum (`_on_integer_passes_quick`) is quick at any size.
 
     Examples
     --------
@@ -427,14 +448,18 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
             macs += 2 if box else length
             boxes |= box
     mid = input.size * macs > SCIPY_LOOP_MACS  # past the small size: a signature settled on scipy's loops
-    if mid and not lane.quick_settled((name, shape)):  # (most calls past the size: one lookup)
+    integer = input.dtype.kind in "iu"  # (whether the integer passes sum every pass: asked below)
+    if mid and not integer and not lane.quick_settled((name, shape)):  # (most calls past the size)
         return None
     if not _plain(input, output, mode, cval, method, threads, progress):
         return None
     out_dtype = _quick_out_dtype(input, output)
     if out_dtype is None:
         return None
-    if mid:
+    integer = integer and _on_integer_passes_quick(input, terms, out_dtype, mode, cval)
+    if mid and not integer:
+        if not lane.quick_settled((name, shape)):
+            return None
         given = output if type(output) is np.ndarray else None
 
         def key() -> tuple:
@@ -448,7 +473,7 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
             return settled(input, given)
     if boxes and input.dtype in _FLOATS and not _finite(input):  # (a pass over the image: last)
         return None
-    if not ndimage_1d_loops.ready():
+    if not integer and not ndimage_1d_loops.ready():
         # counted as the small jobs' calls are where the caller imported scipy.ndimage: the
         # loops are probed once a few have passed (a mid-size signature back on scipy's loops
         # asks no small job: its calls had never had them probed; counted before its contest
@@ -471,6 +496,18 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
         if index:
             out += target
     return out
+
+
+def _on_integer_passes_quick(input: np.ndarray, terms: list, out_dtype: np.dtype, mode: str, cval: object
+                             ) -> bool:
+    """Whether the compiled integer passes sum every pass of a quick call's ``terms``
+    (`_on_integer_passes`): the call is quick whatever its size and whether or not scipy's
+    loops are probed (its route, were it planned, would take the same passes). Into the
+    image's own dtype only: a later pass reads the output's integers."""
+    return out_dtype == input.dtype and all(
+        integer_passes.serves(input, weights if type(weights) in (int, tuple) else tuple(weights.tolist()),
+                              axis, out_dtype, mode, cval, origin, integer_passes.PLANNED_FLOAT_TAPS)
+        for term in terms for axis, weights, origin in term)
 
 
 def plain_taps(weights: object, origin: object, convolution: bool) -> tuple[np.ndarray, int] | None:

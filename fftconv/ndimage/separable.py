@@ -315,7 +315,7 @@ def _derivative_passes(
 def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job: Job) -> object:
     if type(source) is np.ndarray and type(target) is np.ndarray and source.dtype.kind in "iu" \
             and integer_passes.filter1d(source, p.box or p.taps, p.axis, target, p.mode, p.cval, p.origin,
-                                        PLANNED_FLOAT_TAPS):
+                                        integer_passes.PLANNED_FLOAT_TAPS):
         return target  # (`_integer_pass`)
     if long_box(source, p) and _long_box_pass(source, p, target, out_dtype):
         return target
@@ -335,23 +335,16 @@ def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job:
     return target
 
 
-#: The planned passes of an integer image whose taps are not whole numbers take the compiled
-#: integer pass up to this many taps (its direct sums grow with them, where the engine's
-#: executors need not): 1024² uint8 `gaussian_filter`, 1 thread, Intel Xeon: sigma 2 (17 taps)
-#: 6.8 against 12.3 ms, sigma 5 (41 taps) 16.0 against 14.2.
-PLANNED_FLOAT_TAPS = 25
-
-
 def _integer_pass(source: object, p: Pass, out_dtype: np.dtype) -> bool:
     """Whether pass ``p`` of ``source`` into ``out_dtype`` takes the compiled integer pass
     (`fftconv.engine.integer_passes`): an 8- or 16-bit image in memory (not a memory map: its
     passes keep to the filter's blocks) whose sums are whole numbers, or a box's mean, or whose
-    taps are at most `PLANNED_FLOAT_TAPS`. One pass that reads and writes the image's integers
-    outruns the engine's float passes and their cast (1024² uint8 `sobel`: 0.7 against 9 ms,
-    Intel Xeon, 1 thread)."""
+    taps are at most `integer_passes.PLANNED_FLOAT_TAPS`. One pass that reads and writes the
+    image's integers outruns the engine's float passes and their cast (1024² uint8 `sobel`: 0.7
+    against 9 ms, Intel Xeon, 1 thread)."""
     return (type(source) is np.ndarray and source.dtype.kind in "iu"
             and integer_passes.serves(source, p.box or p.taps, p.axis, out_dtype, p.mode, p.cval, p.origin,
-                                      PLANNED_FLOAT_TAPS))
+                                      integer_passes.PLANNED_FLOAT_TAPS))
 
 
 def long_box(source: object, p: Pass) -> bool:
