@@ -557,3 +557,34 @@ def test_a_run_during_which_a_contender_became_final_is_not_timed():
     assert trial.next().executor == "b"
     trial.record(trial.plans[1], 1.0)  # begun final: timed
     assert trial.times["b"] == [1.0]
+
+
+def _interim_trial(final: dict) -> trials.Trial:
+    """a final from its first run, b not (its sizes unmeasured, only its runs advance them),
+    explored once a's runs have spent 2.5 s (a has two timed runs by then, as a leader needs)."""
+    return trials.Trial([_Plan("a"), _Plan("b")], lambda plan: final[plan.executor],
+                        lambda plan, medians: plan.executor,
+                        first_run=lambda plan: 2.5 if plan.executor == "b" else 0.0,
+                        advances=lambda plan: not final[plan.executor])
+
+
+def test_a_contender_whose_interim_runs_are_far_above_the_leader_leaves_before_it_is_final():
+    """Interim transforms (pocketfft, ESTIMATE plans) are at most ~2.8x slower than measured
+    ones: a contender whose interim runs each took over `INTERIM_RATIO` of the leader's median
+    cannot win once final, and leaves rather than run untimed until its sizes are measured
+    (85671 * 98 'same': 16 of a loop's first 23 calls at 3-4.6x the direct sum's time)."""
+    trial = _interim_trial({"a": True, "b": False})
+    ran = run_trial(trial, {"a": 1.0, "b": trials.INTERIM_RATIO * 1.1}, 40)
+    assert trial.out == {"b"} and trial.kept == "a"
+    assert ran.count("b") == 1 + trials.INTERIM_RUNS  # its first run (after a's), then its interim runs
+
+
+def test_a_contender_whose_interim_runs_are_within_reach_waits_to_be_timed():
+    """Within `INTERIM_RATIO` the measured transforms may still make it the faster: it stays."""
+    final = {"a": True, "b": False}
+    trial = _interim_trial(final)
+    ran = run_trial(trial, {"a": 1.0, "b": trials.INTERIM_RATIO * 0.9}, 3 + 1 + trials.INTERIM_RUNS + 2)
+    assert ran.count("b") > 1 + trials.INTERIM_RUNS and not trial.out and trial.kept is None
+    final["b"] = True
+    run_trial(trial, {"a": 1.0, "b": 0.5}, 200)  # measured, it is the faster
+    assert trial.kept == "b"

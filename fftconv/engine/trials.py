@@ -14,7 +14,8 @@ slower than another leaves (`ELIMINATE_RATIO`), and once each left has `TRIAL_RU
 timed runs (`CLOSE_RUNS` in a near-tie) the one with the lowest median is kept for every later
 call (one estimated and first timed at over twice a leader leaves at once; one estimated at over
 1.5x leaves after two timed runs over 1.2x, or after one where the leader's calls take tens of
-milliseconds). A run is timed as the
+milliseconds; one whose runs on interim transforms, before FFTW's measured ones, took over 3x a
+leader's leaves after two). A run is timed as the
 contender will cost once kept (the facade decides what that is: `fftconv.signal` times a contender
 the lane would route by its route's run, any other by its whole call). A run is not timed while work of the
 background thread shares the machine, nor while a contender's transforms are not yet what
@@ -87,6 +88,16 @@ AGREE_AFTER = 2
 #: loop), and a burst that slows one by 20 % lasts as long as the call. Two runs of that
 #: contender were still three of the benchmark's five calls, with its untimed first one.
 AGREE_ONE_RUN_SECONDS = 0.02
+#: ... and a contender whose interim runs (after itself, its transforms not yet final: pocketfft
+#: or ESTIMATE plans while FFTW's measured ones are pending) each took over `INTERIM_RATIO` of a
+#: leader's median leaves after `INTERIM_RUNS` of them: measured transforms run a pair at most
+#: 2.8x faster than interim ones (pocketfft's, 22 shapes of 128² to 1024² and 3-D, AMD EPYC;
+#: ESTIMATE plans 1.0-1.9x), so such a contender stays slower than the leader once final. A fresh
+#: process' loop of 85671 * 98 'same' float64 calls (Intel Xeon, 1 thread): the tiles and the
+#: whole-array FFT ran untimed at 1.2-1.9 ms beside the direct sum's 0.41 for 16 of the loop's
+#: first 23 calls, until their sizes' measuring would have let them be timed.
+INTERIM_RATIO = 3.0
+INTERIM_RUNS = 2
 #: A trial's first calls run the cheapest estimate, whose transforms the signature's first
 #: call planned, or the contender the first call ran when it ran a quick plan (`start_with`):
 #: another contender's first run plans its own and shares the machine with the first
@@ -161,6 +172,8 @@ class Trial:
         self.waits = {p.executor: 0 for p in self.plans}  # calls a contender sat out (`next`)
         self.out: set[str] = set()  # contenders eliminated (`ELIMINATE_RATIO`)
         self.times: dict[str, list[float]] = {p.executor: [] for p in self.plans}
+        #: each contender's runs after itself while its transforms were not final (`INTERIM_RATIO`)
+        self.interim: dict[str, list[float]] = {p.executor: [] for p in self.plans}
         self.medians: dict[str, float] = {}  # of each contender's times, kept with them (`record`)
         self.kept = None
         self.served = 0  # calls `next` has answered
@@ -292,6 +305,9 @@ class Trial:
                 self.times[name].append(seconds)
                 self.medians[name] = statistics.median(self.times[name])
                 self._eliminate()
+            elif after_itself and not final and not self.times[name]:
+                self.interim[name].append(seconds)
+                self._eliminate()
             alive = self._alive()
             # one left: the leader that put the others out, with its timed runs
             wanted = self._runs_wanted(alive)
@@ -305,10 +321,13 @@ class Trial:
 
     def _eliminate(self) -> None:
         """Drop the contenders that cannot win (`ELIMINATE_RATIO`, `ELIMINATE_AT_ONCE_RATIO`,
-        `AGREE_ESTIMATE_RATIO`); the caller holds the lock."""
+        `AGREE_ESTIMATE_RATIO`, `INTERIM_RATIO`); the caller holds the lock."""
         leaders = [n for n, t in self.times.items() if len(t) >= LEADER_RUNS and n not in self.out]
         if leaders:
             leader = min(leaders, key=self.medians.__getitem__)
+            self.out.update(n for n, t in self.interim.items()
+                            if len(t) >= INTERIM_RUNS and n not in self.out and not self.times[n]
+                            and min(t) > INTERIM_RATIO * self.medians[leader])
             priced = self.estimated[leader]
             agree_after = 1 if self.medians[leader] >= AGREE_ONE_RUN_SECONDS else AGREE_AFTER
             for ratio, runs, clock in ((ELIMINATE_AT_ONCE_RATIO, 1, ELIMINATE_AT_ONCE_RATIO),
