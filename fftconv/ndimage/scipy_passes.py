@@ -456,7 +456,9 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
     out_dtype = _quick_out_dtype(input, output)
     if out_dtype is None:
         return None
-    integer = integer and _on_integer_passes_quick(input, terms, out_dtype, mode, cval)
+    # (asked only where it decides: a small call on probed loops takes the integer passes anyway)
+    integer = integer and (mid or not ndimage_1d_loops.ready()) and _on_integer_passes_quick(
+        input, terms, out_dtype, mode, cval)
     if mid and not integer:
         if not lane.quick_settled((name, shape)):
             return None
