@@ -74,6 +74,9 @@ LOOP_TAP_SECONDS = 0.25e-9
 #: before scipy.ndimage is imported): part of its contest's key (`route`).
 _rented_on_scipy: dict[Hashable, bool] = {}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: Whether the integer passes sum every pass of a quick call, by its signature
+#: (`_on_integer_passes_quick`).
+_integer_quick: dict[Hashable, bool] = {}
 #: Integer images and outputs scipy's loops serve too (their sums in double, cast by fftconv's
 #: rule, `run_term`): those whose values float64 holds exactly.
 _INTEGERS = tuple(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32))
@@ -506,10 +509,19 @@ def _on_integer_passes_quick(input: np.ndarray, terms: list, out_dtype: np.dtype
     (`_on_integer_passes`): the call is quick whatever its size and whether or not scipy's
     loops are probed (its route, were it planned, would take the same passes). Into the
     image's own dtype only: a later pass reads the output's integers."""
-    return out_dtype == input.dtype and all(
-        integer_passes.serves(input, weights if type(weights) in (int, tuple) else tuple(weights.tolist()),
-                              axis, out_dtype, mode, cval, origin, integer_passes.PLANNED_FLOAT_TAPS)
-        for term in terms for axis, weights, origin in term)
+    if out_dtype != input.dtype:
+        return False
+    passes = tuple((axis, weights if type(weights) in (int, tuple) else tuple(weights.tolist()), origin)
+                   for term in terms for axis, weights, origin in term)
+    key = (input.shape, input.dtype, passes, mode, cval)
+    served = _integer_quick.get(key)
+    if served is None:  # (asked once a signature: the passes' checks took 4 of a 64² box's 18 us)
+        if len(_integer_quick) >= lane.SIZE:
+            _integer_quick.clear()
+        served = _integer_quick[key] = all(
+            integer_passes.serves(input, weights, axis, out_dtype, mode, cval, origin,
+                                  integer_passes.PLANNED_FLOAT_TAPS) for axis, weights, origin in passes)
+    return served
 
 
 def plain_taps(weights: object, origin: object, convolution: bool) -> tuple[np.ndarray, int] | None:
