@@ -13,7 +13,8 @@ from setuptools import Extension, setup
 #: The headers the loops include (the CPU targets, the buffers' element types); listed as
 #: dependencies, so that a loop is rebuilt on them and they ship with the sources.
 SHARED = {"include_dirs": ["fftconv/_include"],
-          "depends": ["fftconv/_include/target_clones.h", "fftconv/_include/buffer_kinds.h"]}
+          "depends": ["fftconv/_include/target_clones.h", "fftconv/_include/buffer_kinds.h",
+                      "fftconv/_include/max_abs.h"]}
 #: A function called but not defined fails the build (a warning in older compilers: the module
 #: built, then failed to load on an undefined symbol, and its tests were skipped).
 STRICT = ["-Werror=implicit-function-declaration"]

@@ -79,6 +79,7 @@
 #include <string.h>
 
 #include "buffer_kinds.h"
+#include "max_abs.h"
 #include "target_clones.h"
 
 #define DEFINE_PLANES(T, NAME)                                                                      \
@@ -642,23 +643,8 @@ static PyObject *py_finite(PyObject *self, PyObject *arg)
     return PyBool_FromLong(finite);
 }
 
-/* the largest |v| of `n` values, NaN where one is NaN (as NumPy's max of their abs): over the
-   values' bits without the sign, as unsigned integers, whose order is the magnitudes' and puts
-   NaN above infinity (a running maximum of doubles waited 4 cycles a value, not vectorised) */
-CLONES static double f64_max_abs(const double *restrict v, Py_ssize_t n)
-{
-    uint64_t largest = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint64_t bits;
-        memcpy(&bits, v + i, sizeof bits);
-        bits &= 0x7FFFFFFFFFFFFFFFull;
-        largest = bits > largest ? bits : largest;
-    }
-    if (largest > 0x7FF0000000000000ull) return NAN;
-    double magnitude;
-    memcpy(&magnitude, &largest, sizeof magnitude);
-    return magnitude;
-}
+/* the largest |v| of `n` values, NaN where one is NaN (`max_abs`, for this CPU's target) */
+CLONES static double f64_max_abs(const double *restrict v, Py_ssize_t n) { return max_abs(v, n); }
 
 CLONES static void f64_snap_truncate(double *restrict v, Py_ssize_t n, double limit)
 {

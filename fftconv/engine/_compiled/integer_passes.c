@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "max_abs.h"
 #include "target_clones.h"
 
 enum { I8, U8, I16, U16, KINDS };
@@ -61,16 +62,20 @@ static int kind_of(const Py_buffer *view)
     }
 }
 
-/* n samples of kind `kind` from src into int32 dst. */
-CLONES static void load(const void *src, int kind, int32_t *restrict dst, Py_ssize_t n)
-{
-    switch (kind) {
-    case I8: { const int8_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }
-    case U8: { const uint8_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }
-    case I16: { const int16_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }
-    default: { const uint16_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }
+/* NAME(src, kind, dst, n): n samples of kind `kind` from src into dst, of T (the sums' type). */
+#define DEFINE_LOAD(NAME, T)                                                                        \
+    CLONES static void NAME(const void *src, int kind, T *restrict dst, Py_ssize_t n)                 \
+    {                                                                                               \
+        switch (kind) {                                                                             \
+        case I8: { const int8_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }  \
+        case U8: { const uint8_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; } \
+        case I16: { const int16_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }\
+        default: { const uint16_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }\
+        }                                                                                           \
     }
-}
+
+DEFINE_LOAD(load, int32_t)
+DEFINE_LOAD(load_double, double)
 
 /* n box sums divided by the box in place, toward zero. A division a sample cost more than the
    rest of the pass; the product with 1 / box is within 2^-21 / box of the quotient (|sum| < 2^31), and a
@@ -197,17 +202,6 @@ static void across_rows(const char *src, int in_kind, Py_ssize_t in_size, char *
 
 /* ---- taps that are not whole numbers: double sums, snapped and truncated ------------------- */
 
-/* n samples of kind `kind` from src into double dst. */
-CLONES static void load_double(const void *src, int kind, double *restrict dst, Py_ssize_t n)
-{
-    switch (kind) {
-    case I8: { const int8_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }
-    case U8: { const uint8_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }
-    case I16: { const int16_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }
-    default: { const uint16_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }
-    }
-}
-
 /* The first m samples of extended row `j` (-1: the constant) of rows `inner` samples apart from
    `columns` on, as doubles into `into`. */
 CLONES static void convert_row(double *restrict into, const char *columns, int64_t j, int kind, Py_ssize_t size,
@@ -229,28 +223,6 @@ static Py_ssize_t strip_width(Py_ssize_t L)
 /* Outputs summed BLOCK at a time in registers over every tap, stored once (summing the taps one
    at a time into the outputs stored and loaded them at every tap: half of a pass). */
 #define BLOCK 64
-
-/* sums[i] = sum over k of taps[k] * ext[i + k] for i < n, k ascending, zero taps skipped. */
-CLONES static void line_of_sums(const double *ext, const double *taps, Py_ssize_t L, Py_ssize_t n,
-                                double *restrict sums)
-{
-    Py_ssize_t i = 0;
-    for (; i + BLOCK <= n; i += BLOCK) {
-        double acc[BLOCK] = {0.0};
-        for (Py_ssize_t k = 0; k < L; k++) {
-            const double t = taps[k], *e = ext + i + k;
-            if (t != 0.0)
-                for (int j = 0; j < BLOCK; j++) acc[j] += t * e[j];
-        }
-        memcpy(sums + i, acc, sizeof acc);
-    }
-    for (; i < n; i++) {
-        double acc = 0.0;
-        for (Py_ssize_t k = 0; k < L; k++)
-            if (taps[k] != 0.0) acc += taps[k] * ext[i + k];
-        sums[i] = acc;
-    }
-}
 
 /* sums[c] = sum over k of taps[k] * rows[k][c] for c < m, k ascending, zero taps skipped. */
 CLONES static void row_of_sums(const double *const *rows, const double *taps, Py_ssize_t L, Py_ssize_t m,
@@ -314,7 +286,9 @@ CLONES static void double_sums(const char *src, int kind, Py_ssize_t size, Py_ss
             load_double(plane, kind, ext + at, n);
             for (Py_ssize_t e = 0; e < at; e++) ext[e] = map[e] < 0 ? cval : ext[at + map[e]];
             for (Py_ssize_t e = at + n; e < width; e++) ext[e] = map[e] < 0 ? cval : ext[at + map[e]];
-            line_of_sums(ext, taps, L, n, row_for(to, first));
+            const double *shifted[L]; /* the line's sums are rows' sums: row k the line shifted by k */
+            for (Py_ssize_t k = 0; k < L; k++) shifted[k] = ext + k;
+            row_of_sums(shifted, taps, L, n, row_for(to, first));
             put(to, first, n);
             continue;
         }
@@ -340,22 +314,8 @@ CLONES static void double_sums(const char *src, int kind, Py_ssize_t size, Py_ss
     }
 }
 
-/* max |v| over finite v: the magnitudes' bits compared as integers, whose order is theirs (a
-   maximum of doubles is not vectorised without fast math: one chained compare a sample took 18 %
-   of a pass). */
-CLONES static double largest_magnitude(const double *v, Py_ssize_t n)
-{
-    uint64_t m = 0;
-    for (Py_ssize_t c = 0; c < n; c++) {
-        uint64_t bits;
-        memcpy(&bits, v + c, sizeof bits);
-        bits &= 0x7fffffffffffffffULL;
-        m = bits > m ? bits : m;
-    }
-    double largest;
-    memcpy(&largest, &m, sizeof largest);
-    return largest;
-}
+/* max |v| (`max_abs`, for this CPU's target) */
+CLONES static double largest_magnitude(const double *v, Py_ssize_t n) { return max_abs(v, n); }
 
 /* fftconv's cast of float sums into integers (`fftconv.core.dtypes.cast`): a sum within `limit`
    of its nearest integer becomes it, then each is truncated, and written modulo 2^bits as NumPy
