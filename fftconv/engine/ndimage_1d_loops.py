@@ -77,8 +77,9 @@ def filter1d(source: np.ndarray, weights: int | np.ndarray, axis: int, out: np.n
     float64 taps); the probed loop where `ready`, else the public function. Into integers,
     the double sums are cast by fftconv's rule (values within round-off of an integer snap to
     it, then truncate: `fftconv.core.dtypes.cast_into`), where scipy's loop truncates them; a
-    pass of an 8- or 16-bit image whose sums are whole numbers (or a box's mean) is summed
-    exactly in integers instead (`fftconv.engine.integer_passes`: the same answer in one pass).
+    pass of an 8- or 16-bit image into such integers is one compiled pass instead
+    (`fftconv.engine.integer_passes`: whole-number sums exactly, others in double cast by the
+    same rule).
 
     Examples
     --------
@@ -96,7 +97,7 @@ def filter1d(source: np.ndarray, weights: int | np.ndarray, axis: int, out: np.n
     """
     if out.dtype.kind in "iu":
         if integer_passes.filter1d(source, weights, axis, out, mode, cval, origin):
-            return  # summed exactly in integers: one pass, no float64 sums to cast
+            return  # one pass, no float64 sums to cast
         sums = np.empty(out.shape, np.float64)
         filter1d(source, weights, axis, sums, mode, cval, origin)
         cast_into(out, sums, NDIMAGE.integers)

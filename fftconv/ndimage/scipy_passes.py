@@ -459,9 +459,10 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
     out_dtype = _quick_out_dtype(input, output)
     if out_dtype is None:
         return None
-    # (asked only where it decides: a small call on probed loops takes the integer passes anyway)
-    integer = integer and (mid or not ndimage_1d_loops.ready()) and _on_integer_passes_quick(
-        input, terms, out_dtype, mode, cval)
+    # (asked only where it decides: a small call on probed loops takes the integer passes anyway;
+    # a mid-size one under a memory limit keeps to its route's, as `route` has it)
+    deciding = config.get().memory_limit is None if mid else not ndimage_1d_loops.ready()
+    integer = integer and deciding and _on_integer_passes_quick(input, terms, out_dtype, mode, cval)
     if mid and not integer:
         if not lane.quick_settled((name, shape)):
             return None
