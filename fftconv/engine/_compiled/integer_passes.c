@@ -78,9 +78,9 @@ DEFINE_LOAD(load, int32_t)
 DEFINE_LOAD(load_double, double)
 
 /* n box sums divided by the box in place, toward zero. A division a sample cost more than the
-   rest of the pass; the product with 1 / box is within 2^-21 / box of the quotient (|sum| < 2^31), and a
-   quotient that is not whole lies at least 1 / box from the next whole one away from zero, so
-   adding half that to the magnitude before truncating gives the exact quotient's truncation. */
+   rest of the pass; the product with 1 / box is within 2^-21 / box of the quotient (|sum| < 2^31),
+   and a quotient that is not whole lies at least 1 / box from the next whole one away from zero,
+   so adding half that to the magnitude before truncating gives the exact quotient's truncation. */
 CLONES static void divide(int32_t *sums, Py_ssize_t n, int32_t box)
 {
     const double inverse = 1.0 / box, half = 0.5 / box;
