@@ -7,10 +7,12 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.ndimage
 import scipy.signal
 from conftest import GENERAL_METHODS, assert_close
 
 import fftconv
+import fftconv.ndimage
 
 
 def direct_oracle(a, b, mode, correlate=False):
@@ -276,3 +278,17 @@ def test_the_compiled_snap_and_truncation_casts_as_numpys(dtype):
     relative = np.array([2.6, -2.6, 1e300])  # the round-off is relative to the largest value
     dtypes._snapped_in_place(relative)
     np.testing.assert_array_equal(relative, [3.0, -3.0, 1e300])
+
+
+@pytest.mark.parametrize("name, args", [("sobel", ()), ("prewitt", (1,)), ("laplace", ()),
+                                        ("correlate1d", ([1.0, -3.0, 2.0], 0))])
+@pytest.mark.parametrize("shape", [(5, 7), (40, 33)])
+def test_uint32_derivatives_wrap_as_scipys_c_cast(name, args, shape):
+    """A uint32 image's negative differences wrap modulo 2^32 into the next pass, which sums
+    them past the int32 range: scipy's C cast converts through a 64-bit integer (modulo 2^32
+    again), where NumPy's cast gives 0 past int32 (fftconv's answers had been 0 there)."""
+    x = np.random.default_rng(11).integers(0, 2**31, shape).astype(np.uint32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = getattr(scipy.ndimage, name)(x, *args)
+    np.testing.assert_array_equal(getattr(fftconv.ndimage, name)(x, *args), want)

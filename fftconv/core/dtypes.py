@@ -175,13 +175,13 @@ def cast(result: np.ndarray, dtype: np.dtype, integers: str = "round") -> np.nda
     if integers == "truncate":
         if _snapped_in_place(result):
             with np.errstate(invalid="ignore", over="ignore"):
-                return result.astype(dtype)
+                return _as_c_casts(result, dtype)
         values = result.real
         nearest = np.rint(values)
         scale = max(float(np.max(np.abs(values), initial=0.0)), 1.0)
         close = np.abs(values - nearest) <= SNAP_EPSILONS * np.finfo(np.float64).eps * scale
         with np.errstate(invalid="ignore", over="ignore"):
-            return np.trunc(np.where(close, nearest, values)).astype(dtype)
+            return _as_c_casts(np.trunc(np.where(close, nearest, values)), dtype)
     if dtype.kind == "b":
         return np.rint(result) != 0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -204,9 +204,27 @@ def cast_into(target: np.ndarray, result: np.ndarray, integers: str = "round") -
     """
     if integers == "truncate" and target.dtype.kind in "biu" and _snapped_in_place(result):
         with np.errstate(invalid="ignore", over="ignore"):
+            if target.dtype == np.uint32:
+                result = result.astype(np.int64)  # (`_as_c_casts`)
             np.copyto(target, result, casting="unsafe")  # (astype's casting loop)
         return
     target[...] = cast(result, target.dtype, integers)
+
+
+def _as_c_casts(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Truncated float ``values`` as scipy.ndimage's C cast writes them into ``dtype``: NumPy's
+    cast but into uint32, which C converts through a 64-bit integer (modulo 2^32, where NumPy
+    gives 0 past the int32 range: a uint32 `sobel`'s second pass sums the first's wrapped
+    negative differences, 4294967290 + ..., and scipy's answer wraps them back to 11).
+
+    Examples
+    --------
+    >>> _as_c_casts(np.array([-6.0, 4294967307.0]), np.dtype(np.uint32))
+    array([4294967290,         11], dtype=uint32)
+    """
+    if dtype == np.uint32:
+        return values.astype(np.int64).astype(dtype)
+    return values.astype(dtype)
 
 
 def _snapped_in_place(result: np.ndarray) -> bool:

@@ -10,7 +10,8 @@
  * sample i + k; with box = L (taps None) it is the exact sum divided by L, truncated toward zero
  * (scipy.ndimage's cast of a mean; fftconv's snap is moot: a mean that is not an integer lies at
  * least 1 / L from one). Either is written into the target's integers modulo 2^bits, as NumPy's
- * cast of the float sums does (via int64). The caller bounds every sum to int32 and gives a
+ * cast and scipy's C cast write float sums within the int32 range. The caller bounds every sum to
+ * int32 (the casts part past it) and gives a
  * target apart from the source where the pass does not run along the last axis (inner > 1: a
  * row the sums still read would be overwritten).
  *
