@@ -122,7 +122,7 @@ def route(job: Job, planned_runner: Callable[[Job], Callable[..., np.ndarray]] |
     (False, None)
     """
     small = _macs(job) <= SCIPY_LOOP_MACS
-    if (small or config.get().memory_limit is None) and _on_integer_passes(job):
+    if _on_integer_passes(job) and (small or config.get().memory_limit is None):
         return True, None  # one compiled pass each, which neither scipy's loops nor planned passes beat
     read = math.prod(np.shape(job.source)) * sum(len(term) for term in job.terms)
     if not small and (read > RENT_PASS_SAMPLES or config.get().memory_limit is not None):
@@ -200,15 +200,10 @@ def _suits(job: Job, ask: bool = True) -> bool:
     every pass as they would (`run_pass`). ``ask``: a call that finds them not at hand asks for
     their probe (`fftconv.engine.tiny.ndimage_loops`: once the tiny loop's sums have cost about
     as much, or at once where the tiny loop cannot sum it)."""
-    source, out = job.source, job.out_array
-    if type(source) is not np.ndarray or (out is not None and type(out) is not np.ndarray):
+    source = job.source
+    if not _plain_job(job) or source.dtype not in _FLOATS + _INTEGERS \
+            or job.out_dtype not in _FLOATS + _INTEGERS:
         return False
-    if source.dtype not in _FLOATS + _INTEGERS or job.out_dtype not in _FLOATS + _INTEGERS or job.progress:
-        return False
-    if job.method != "auto" or config.get().method != "auto":
-        return False
-    if not (job.threads is None or (type(job.threads) is int and job.threads > 0)):
-        return False  # the engine's path refuses it, with its message
     passes = [p for term in job.terms for p in term]
     if not all(_agrees(p, source.shape[p.axis]) for p in passes):
         return False
@@ -231,15 +226,23 @@ def _on_integer_passes(job: Job) -> bool:
     route (the rent, the contest with its planned passes, which take the same compiled pass)
     is skipped (a fresh process' second 64² uint8 `gaussian_filter` timed the contest's
     planned passes)."""
+    source = job.source
+    if type(source) is not np.ndarray or source.dtype.kind not in "iu" or not _plain_job(job):
+        return False
+    return all(integer_passes.serves(source, p.box or p.taps, p.axis, job.out_dtype, p.mode, p.cval, p.origin,
+                                     integer_passes.PLANNED_FLOAT_TAPS) for term in job.terms for p in term)
+
+
+def _plain_job(job: Job) -> bool:
+    """Whether ``job`` is a plain call as scipy's loops and the integer passes take it: in-memory
+    arrays, no progress bar, no method forced, a valid ``threads``."""
     source, out = job.source, job.out_array
     if type(source) is not np.ndarray or (out is not None and type(out) is not np.ndarray) or job.progress:
         return False
-    if source.dtype.kind not in "iu" or job.method != "auto" or config.get().method != "auto":
+    if job.method != "auto" or config.get().method != "auto":
         return False
-    if not (job.threads is None or (type(job.threads) is int and job.threads > 0)):
-        return False  # the engine's path refuses it, with its message
-    return all(integer_passes.serves(source, p.box or p.taps, p.axis, job.out_dtype, p.mode, p.cval, p.origin,
-                                     integer_passes.PLANNED_FLOAT_TAPS) for term in job.terms for p in term)
+    threads = job.threads  # (one the engine refuses: its path, with its message)
+    return threads is None or (type(threads) is int and threads > 0)
 
 
 def _on_tiny_loop(job: Job) -> bool:
@@ -302,8 +305,8 @@ def run_term(source: np.ndarray, passes: tuple[Pass, ...], target: np.ndarray) -
     current, spent = source, 0.0
     for i, p in enumerate(passes):
         into = target if (len(passes) - 1 - i) % 2 == 0 else scratch
-        started = time.perf_counter()
-        if run_pass(current, p, into):
+        started = time.perf_counter() if on_tiny_loop else 0.0
+        if run_pass(current, p, into):  # (only where scipy's loops do not serve yet)
             spent += time.perf_counter() - started
         current = into
     if spent:  # for want of scipy's loops: toward their probe
@@ -459,10 +462,10 @@ def quick_terms(input: object, terms: list, output: object, mode: object, cval: 
     out_dtype = _quick_out_dtype(input, output)
     if out_dtype is None:
         return None
-    # (asked only where it decides: a small call on probed loops takes the integer passes anyway;
-    # a mid-size one under a memory limit keeps to its route's, as `route` has it)
-    deciding = config.get().memory_limit is None if mid else not ndimage_1d_loops.ready()
-    integer = integer and deciding and _on_integer_passes_quick(input, terms, out_dtype, mode, cval)
+    if integer:  # asked only where it decides: a small call on probed loops takes the integer
+        # passes anyway; a mid-size one under a memory limit keeps to its route's, as `route` has it
+        deciding = config.get().memory_limit is None if mid else not ndimage_1d_loops.ready()
+        integer = deciding and _on_integer_passes_quick(input, terms, out_dtype, mode, cval)
     if mid and not integer:
         if not lane.quick_settled((name, shape)):
             return None
