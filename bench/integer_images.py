@@ -1,9 +1,10 @@
-"""Separable filters of integer images (uint8, int16) beside scipy.ndimage's, warm, one run.
+"""Separable filters of integer images (uint8 to uint32) beside scipy.ndimage's, warm, one run.
 
-Usage: python bench/integer_images.py [--threads 1] [--json PATH]
+Usage: python bench/integer_images.py [--threads 1] [--dtypes uint8 int16 ...] [--json PATH]
 
 Photographs and detector frames are integers: `gaussian_filter`, `uniform_filter` and `sobel`
-of uint8 and int16 images of 64² to 1024², each filter into the image's own dtype (scipy's
+of uint8, int16, int32 and uint32 images (``--dtypes``: some of them) of 64² to 1024², each
+filter into the image's own dtype (scipy's
 default), fftconv's call timed beside scipy's in the same process (each warmed, then the
 median of calls over ~0.15 s, alternated), with the largest difference between the two
 answers (fftconv snaps sums within round-off of an integer before truncating them: 0 or 1).
@@ -25,12 +26,14 @@ from fftconv.cli.bench import machine_info, report_summary
 from fftconv.timing import typical_time
 
 SIDES = (64, 128, 256, 512, 1024)
+DTYPES = ("uint8", "int16", "int32", "uint32")
 FILTERS = (("gaussian_filter", (2.0,)), ("uniform_filter", (5,)), ("sobel", ()))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=DTYPES)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     machine = machine_info(args.threads)
@@ -39,7 +42,7 @@ def main() -> int:
     rows = []
     rng = np.random.default_rng(0)
     with fftconv.config.override(threads=args.threads):
-        for dtype in ("uint8", "int16"):
+        for dtype in args.dtypes:
             for side in SIDES:
                 image = (rng.random((side, side)) * 200).astype(dtype)
                 for name, params in FILTERS:

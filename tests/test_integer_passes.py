@@ -1,6 +1,7 @@
-"""Separable filters of 8- and 16-bit integer images summed exactly in integers
-(`fftconv.engine.integer_passes`): the pass against exact sums, and the public filters that
-take it against scipy.ndimage's answers."""
+"""Separable filters of integer images in one compiled pass (`fftconv.engine.integer_passes`):
+8- and 16-bit ones summed exactly in integers, 32-bit ones in double; the pass against exact
+sums cast as scipy's C cast writes them, and the public filters that take it against
+scipy.ndimage's answers."""
 
 from __future__ import annotations
 
@@ -20,27 +21,39 @@ from fftconv.engine._compiled import integer_passes as compiled
 pytestmark = pytest.mark.skipif(compiled is None, reason="the integer passes' module was not built")
 
 SMALL = ["int8", "uint8", "int16", "uint16"]
+WIDE = ["int32", "uint32"]
+
+
+def c_cast(sums: np.ndarray, out_dtype) -> np.ndarray:
+    """int64 ``sums`` as C's conversion of their doubles writes them on x86 (scipy's cast): into
+    uint32 through int64, modulo 2^32; into the others through int32, a sum past the int32 range
+    becoming INT32_MIN (written modulo 2^bits into 8 and 16 bits)."""
+    out_dtype = np.dtype(out_dtype)
+    if out_dtype == np.uint32:
+        return sums.astype(out_dtype)
+    as_int32 = np.where((sums >= -(2**31)) & (sums < 2**31), sums, -(2**31))
+    return as_int32.astype(out_dtype)
 
 
 def exact_pass(x: np.ndarray, weights, axis: int, mode: str, cval: float, origin: int, out_dtype
                ) -> np.ndarray:
-    """The pass's exact answer: float64 sums of small integers are exact (scipy's correlate1d
-    with the taps, or with ones for a box, whose sum is then divided toward zero), cast as
-    NumPy casts int64 into the output's integers."""
+    """The pass's exact answer: float64 sums of integers of up to 32 bits with small taps are
+    exact (scipy's correlate1d with the taps, or with ones for a box, whose sum is then divided
+    toward zero), cast as scipy's C cast writes them (`c_cast`)."""
     taps = np.ones(weights) if isinstance(weights, int) else np.asarray(weights, np.float64)
     sums = sn.correlate1d(x.astype(np.float64), taps, axis, None, mode, cval, origin)
     sums = np.rint(sums).astype(np.int64)
     if isinstance(weights, int):
         sums = np.sign(sums) * (np.abs(sums) // weights)
-    return sums.astype(out_dtype)
+    return c_cast(sums, out_dtype)
 
 
 @st.composite
-def passes(draw):
+def passes(draw, dtypes=SMALL):
     ndim = draw(st.integers(1, 3))
     shape = tuple(draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
     axis = draw(st.integers(0, ndim - 1))
-    dtype, out_dtype = draw(st.sampled_from(SMALL)), draw(st.sampled_from(SMALL))
+    dtype, out_dtype = draw(st.sampled_from(dtypes)), draw(st.sampled_from(dtypes))
     info = np.iinfo(dtype)
     seed = draw(st.integers(0, 2**32 - 1))
     x = np.random.default_rng(seed).integers(int(info.min), int(info.max) + 1, shape).astype(dtype)
@@ -63,6 +76,35 @@ def test_a_pass_is_the_exact_sums_cast_as_numpy_casts_them(case):
     assert integer_passes.filter1d(x, taps, axis, out, mode, cval, origin)
     np.testing.assert_array_equal(out, exact_pass(x, weights, axis, mode, cval, origin, out_dtype))
     np.testing.assert_array_equal(x, before)
+
+
+@settings(max_examples=300, deadline=None)
+@given(passes(SMALL + WIDE))
+def test_a_pass_reading_or_writing_32_bit_integers_is_the_exact_sums_cast_as_scipys_c_cast(case):
+    """Summed in double (exact for these sums), then cast as scipy's C cast writes a double: a
+    32-bit image's sums reach past int32, where the casts part ways (INT32_MIN into int32, 0
+    into 8 and 16 bits, modulo 2^32 into uint32)."""
+    x, weights, axis, mode, cval, origin, out_dtype = case
+    if isinstance(weights, int) and weights > integer_passes.WIDE_BOX:
+        weights = integer_passes.WIDE_BOX
+    if x.shape[axis] < (weights if isinstance(weights, int) else len(weights)):
+        return
+    before = x.copy()
+    out = np.empty(x.shape, out_dtype)
+    taps = weights if isinstance(weights, int) else np.asarray(weights, np.float64)
+    assert integer_passes.filter1d(x, taps, axis, out, mode, cval, origin)
+    np.testing.assert_array_equal(out, exact_pass(x, weights, axis, mode, cval, origin, out_dtype))
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("out_dtype, want", [("int32", -(2**31)), ("uint32", 2**32 - 2), ("int16", 0),
+                                             ("uint8", 0)])
+def test_sums_past_int32_are_cast_as_scipys_c_cast(out_dtype, want):
+    x = np.full((3, 4), 2**31 - 1, np.int32)
+    out = np.empty(x.shape, out_dtype)
+    assert integer_passes.filter1d(x, np.array([1.0, 1.0]), 1, out, "nearest", 0.0, 0)
+    np.testing.assert_array_equal(out, want)  # 2^32 - 2: past int32
+    np.testing.assert_array_equal(out, sn.correlate1d(x, [1.0, 1.0], 1, out_dtype, "nearest"))
 
 
 @pytest.mark.parametrize("axis", [0, 1])
@@ -88,7 +130,7 @@ def test_a_non_contiguous_image_is_read_as_it_is():
         (3, np.float32, 0.0, "reflect", "a float output"),
         (3, np.uint8, np.inf, "constant", "an infinite cval"),
         (np.array([40000.0, 40000.0]), np.uint16, 0.0, "reflect", "sums past int32"),
-        (3, np.int32, 0.0, "reflect", "a 32-bit output"),
+        (3, np.int64, 0.0, "reflect", "a 64-bit output"),
         (50, np.uint8, 0.0, "reflect", "a box longer than the line"),
     ],
 )
@@ -97,6 +139,19 @@ def test_a_pass_it_does_not_serve_is_left_to_the_caller(weights, out_dtype, cval
     out = np.zeros(x.shape, out_dtype)
     assert not integer_passes.filter1d(x, weights, 1, out, mode, cval, 0), why
     assert not out.any()
+
+
+def test_a_32_bit_pass_past_what_it_serves_is_left_to_the_caller():
+    """A box longer than `WIDE_BOX` (summed tap by tap, where scipy's loop runs a sum), and sums
+    a double may not hold exactly."""
+    x = np.arange(80, dtype=np.int32).reshape(2, 40)
+    out = np.zeros(x.shape, np.int32)
+    longest = integer_passes.WIDE_BOX
+    assert not integer_passes.filter1d(x, longest + 1, 1, out, "reflect", 0.0, 0)
+    assert not integer_passes.filter1d(x, np.full(3, 2.0**22), 1, out, "reflect", 0.0, 0)
+    assert not out.any()
+    assert integer_passes.filter1d(x, longest, 1, out, "reflect", 0.0, 0)
+    np.testing.assert_array_equal(out, exact_pass(x, longest, 1, "reflect", 0.0, 0, np.int32))
 
 
 FILTERS = [
@@ -112,7 +167,7 @@ FILTERS = [
 ]
 
 
-@pytest.mark.parametrize("dtype", SMALL)
+@pytest.mark.parametrize("dtype", SMALL + WIDE)
 @pytest.mark.parametrize("name, args, kwargs", FILTERS)
 @pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
 def test_public_filters_of_integer_images_equal_scipys(dtype, name, args, kwargs, mode):
@@ -162,13 +217,18 @@ class _Counting:
         self.calls += 1
         compiled.pass1d(*args)
 
+    def float_pass1d(self, *args) -> None:
+        self.calls += 1
+        compiled.float_pass1d(*args)
 
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32"])
 @pytest.mark.parametrize("side", [48, 700])
 @pytest.mark.parametrize("name, args", [("uniform_filter", (5,)), ("sobel", ()), ("laplace", ())])
-def test_the_filters_take_the_integer_pass_on_every_route(monkeypatch, side, name, args):
+def test_the_filters_take_the_integer_pass_on_every_route(monkeypatch, dtype, side, name, args):
     spy = _Counting()
     monkeypatch.setattr(integer_passes, "integer_passes", spy)
-    x = np.random.default_rng(7).integers(0, 256, (side, side)).astype(np.uint8)
+    x = np.random.default_rng(7).integers(0, 256, (side, side)).astype(dtype)
     for call in range(1, 4):
         np.testing.assert_array_equal(getattr(nd, name)(x, *args), getattr(sn, name)(x, *args))
         assert spy.calls == 2 * call  # both passes of each call (each of laplace's terms has one)
@@ -204,7 +264,7 @@ def test_double_sums_within_round_off_of_an_integer_snap_to_it():
     np.testing.assert_array_equal(out, 1)
 
 
-@pytest.mark.parametrize("dtype", SMALL)
+@pytest.mark.parametrize("dtype", SMALL + WIDE)
 @pytest.mark.parametrize("name, args", [("gaussian_filter", (1.5,)), ("gaussian_filter1d", (2.0, 1)),
                                         ("gaussian_laplace", (1.0,)),
                                         ("gaussian_gradient_magnitude", (1.0,))])
@@ -215,7 +275,11 @@ def test_gaussian_filters_of_integer_images_equal_scipys(dtype, name, args):
         warnings.simplefilter("ignore")
         want = getattr(sn, name)(x, *args)
         got = getattr(nd, name)(x, *args)
-    np.testing.assert_array_equal(got, want)
+    if dtype in SMALL:
+        np.testing.assert_array_equal(got, want)
+    else:  # sums of up to 2^31 snap within 64 eps of their scale (~1e-5): a rare one lies that near
+        differs = got.astype(np.int64) - want.astype(np.int64)
+        assert np.abs(differs).max() <= 1 and np.count_nonzero(differs) <= 2
 
 
 def test_long_taps_that_are_not_whole_numbers_are_left_to_the_planned_executors(monkeypatch):

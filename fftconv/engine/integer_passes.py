@@ -1,4 +1,4 @@
-"""Passes of separable filters over 8- and 16-bit integer images, in one compiled pass each.
+"""Passes of separable filters over 8-, 16- and 32-bit integer images, in one compiled pass each.
 
 scipy.ndimage sums a pass of an integer image in double and casts the sums into the output's
 integers; fftconv's rule snaps sums within round-off of an integer before truncating them
@@ -13,15 +13,22 @@ image's integers and writes the output's in the same pass:
 * other taps (a Gaussian's) are summed in double, then snapped and truncated by fftconv's rule
   over the whole pass's sums, as the float sums of scipy's loop are (summed in another order, a
   sum may differ from that loop's in its last bits: its snap and truncation only where it lies
-  at the snap's edge, `SNAP_EPSILONS` from an integer).
+  at the snap's edge, `SNAP_EPSILONS` from an integer);
+* a pass that reads or writes 32-bit integers is summed in double whatever its taps (a box's
+  mean as its exact sum divided by the box, correctly rounded; whole-number taps' sums exact),
+  then cast as those: int32 sums could overflow the int32 sums of the first way. A box is summed
+  tap by tap there, so only boxes of up to `WIDE_BOX` samples are served (scipy's running sum
+  is quicker for longer ones).
 
-Either is written modulo 2^bits, as NumPy's cast and scipy's C cast write sums within the int32
-range (to which every sum is bounded). scipy's loop writing float64 sums and
-the cast after it were two passes: on a 128x128 uint8 image a box of 5 took 58 us a pass that
-way (scipy's own pass into uint8: 33; Intel Xeon).
+Sums within the int32 range are written modulo 2^bits, as NumPy's cast and scipy's C cast write
+them; past it, as scipy's C cast (through int64 into uint32, modulo 2^32; into the others
+through int32, where x86 gives INT32_MIN). scipy's loop writing float64 sums and the cast after
+it were two passes: on a 128x128 uint8 image a box of 5 took 58 us a pass that way (scipy's own
+pass into uint8: 33; Intel Xeon).
 
-Served: int8, uint8, int16 and uint16 images and outputs (any pairing), C-contiguous in memory
-or made so, every sum within int32 (the taps' magnitudes, or the box's length, times the
+Served: int8, uint8, int16, uint16, int32 and uint32 images and outputs (any pairing),
+C-contiguous in memory or made so, every sum within int32 for 8- and 16-bit ones and within
+2^53 where 32-bit ones are read or written (the taps' magnitudes, or the box's length, times the
 largest magnitude the image's dtype or ``cval`` holds), real finite taps and ``cval``, taps no
 longer than the line, an origin scipy takes. Anything else is left to the caller (`filter1d`
 returns False).
@@ -41,9 +48,16 @@ from ._compiled import integer_passes
 
 #: The dtypes whose every sum of a pass fits int32 for a few thousand unit taps.
 SMALL_INTEGERS = tuple(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16))
+#: The dtypes whose passes are summed in double (`float_pass1d`).
+WIDE_INTEGERS = (np.dtype(np.int32), np.dtype(np.uint32))
 #: The largest magnitude each holds (NumPy's iinfo took 1.7 us a call).
-_LARGEST = {t: max(-int(np.iinfo(t).min), int(np.iinfo(t).max)) for t in SMALL_INTEGERS}
+_LARGEST = {t: max(-int(np.iinfo(t).min), int(np.iinfo(t).max)) for t in SMALL_INTEGERS + WIDE_INTEGERS}
 _INT32_MAX = 2**31 - 1
+#: Double sums of integers are exact up to this magnitude.
+_EXACT_DOUBLE = 2**53
+#: The longest box served where 32-bit integers are read or written: summed tap by tap there,
+#: where scipy's loop keeps a running sum.
+WIDE_BOX = 16
 #: Where the engine's executors are the alternative (a large image's planned passes), the
 #: compiled pass takes taps that are not whole numbers up to this many: its direct sums grow
 #: with them, the executors' need not (1024² uint8 `gaussian_filter`, 1 thread, Intel Xeon:
@@ -74,6 +88,11 @@ def filter1d(source: np.ndarray, weights: Weights, axis: int, out: np.ndarray, m
     True
     >>> out[:3].view(np.int8)  # the means of (1, 1), (1, 2), (2, 4), truncated
     array([1, 1, 3], dtype=int8)
+    >>> wide = np.empty(3, np.int32)
+    >>> filter1d(np.array([2**31 - 1, 1, 5], np.int32), np.array([1.0, 1.0]), 0, wide, "nearest", 0.0, 0)
+    True
+    >>> wide  # 2^31 - 1 + 2^31 - 1 is past int32: scipy's C cast gives INT32_MIN
+    array([-2147483648, -2147483648,          6], dtype=int32)
     """
     if not (isinstance(out, np.ndarray) and out.flags.c_contiguous and out.flags.writeable
             and isinstance(source, np.ndarray) and source.shape == out.shape):
@@ -94,8 +113,8 @@ def filter1d(source: np.ndarray, weights: Weights, axis: int, out: np.ndarray, m
         integer_passes.pass1d(source.reshape(shape), out.reshape(shape), served.taps, served.box, extension,
                               served.at, int(cval) if constant else 0)  # type: ignore[call-overload]
     else:
-        integer_passes.float_pass1d(source.reshape(shape), out.reshape(shape), served.taps, extension,
-                                    served.at, float(cval) if constant else 0.0,  # type: ignore[arg-type]
+        integer_passes.float_pass1d(source.reshape(shape), out.reshape(shape), served.taps, served.box,
+                                    extension, served.at, float(cval) if constant else 0.0,  # type: ignore[arg-type]
                                     float(SNAP_EPSILONS))
     return True
 
@@ -112,7 +131,7 @@ def serves(source: object, weights: Weights, axis: int, out_dtype: np.dtype, mod
     True
     >>> serves(image, np.array([0.25, 0.5, 0.25]), 1, uint8, "reflect", 0.0, 0)
     True
-    >>> serves(image.astype(np.int32), np.array([1.0, 2.0, 1.0]), 1, uint8, "reflect", 0.0, 0)
+    >>> serves(image.astype(np.int64), np.array([1.0, 2.0, 1.0]), 1, uint8, "reflect", 0.0, 0)
     False
     """
     if not isinstance(source, np.ndarray):
@@ -124,7 +143,7 @@ def serves(source: object, weights: Weights, axis: int, out_dtype: np.dtype, mod
 class _Served(NamedTuple):
     """How `filter1d` sums a pass it serves."""
 
-    taps: np.ndarray | None  # int32 where exact, else float64; None for a box
+    taps: np.ndarray | None  # int32 where exact, else float64 (ones for a box); None for an exact box
     box: int
     length: int
     at: int  # where the line sits in its extension
@@ -138,9 +157,10 @@ def _within(served: _Served, most_float_taps: int | None) -> bool:
 def _served(in_dtype: np.dtype, out_dtype: np.dtype, shape: tuple[int, ...], weights: Weights, axis: int,
             mode: str, cval: object, origin: object) -> _Served | None:
     """How `filter1d` sums a pass, or None where it does not serve it."""
-    if (integer_passes is None or in_dtype not in SMALL_INTEGERS or out_dtype not in SMALL_INTEGERS
+    if (integer_passes is None or in_dtype not in _LARGEST or out_dtype not in _LARGEST
             or 0 in shape or mode not in MODES or type(origin) is not int):
         return None
+    wide = in_dtype in WIDE_INTEGERS or out_dtype in WIDE_INTEGERS
     box = weights if type(weights) is int else 0
     read = None if box else _taps(weights if type(weights) is tuple else tuple(weights.tolist()))  # type: ignore[union-attr]
     taps, reach = (None, box) if read is None else read
@@ -152,8 +172,10 @@ def _served(in_dtype: np.dtype, out_dtype: np.dtype, shape: tuple[int, ...], wei
     if constant and not (isinstance(cval, (int, float, np.integer, np.floating)) and math.isfinite(cval)):
         return None
     largest = max(_LARGEST[in_dtype], math.ceil(abs(cval)) if constant else 0)  # type: ignore[arg-type]
-    if reach * largest > _INT32_MAX:
+    if reach * largest > (_EXACT_DOUBLE if wide else _INT32_MAX) or (wide and box > WIDE_BOX):
         return None
+    if wide:
+        return _Served(_ones(box) if box else taps.astype(np.float64), box, length, at, False)  # type: ignore[union-attr]
     exact = taps is None or taps.dtype == np.int32
     if constant and not float(cval).is_integer():  # type: ignore[arg-type]
         if taps is None:
@@ -174,6 +196,14 @@ def _taps(values: tuple) -> tuple[np.ndarray, float] | None:
     taps = np.array(values, np.int32 if whole else np.float64)
     taps.flags.writeable = False
     return taps, math.fsum(map(abs, values))
+
+
+@lru_cache(maxsize=64)
+def _ones(box: int) -> np.ndarray:
+    """A box's taps for `float_pass1d`, kept read-only."""
+    taps = np.ones(box)
+    taps.flags.writeable = False
+    return taps
 
 
 @lru_cache(maxsize=256)

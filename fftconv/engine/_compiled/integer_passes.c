@@ -1,5 +1,5 @@
-/* One 1-D pass of a separable filter over an 8- or 16-bit integer image, reading and writing its
- * integers (`fftconv.engine.integer_passes`).
+/* One 1-D pass of a separable filter over an integer image, reading and writing its integers
+ * (`fftconv.engine.integer_passes`).
  *
  * pass1d(source, target, taps, box, index_map, at, cval) -> None. source and target are
  * C-contiguous arrays of one shape (outer, n, inner) of 8- or 16-bit integers (signed or not,
@@ -15,11 +15,15 @@
  * target apart from the source where the pass does not run along the last axis (inner > 1: a
  * row the sums still read would be overwritten).
  *
- * float_pass1d(source, target, taps, index_map, at, cval, units) -> None: the same pass with
- * float64 taps (and a float cval), summed in double, each sum of the taps in ascending order,
- * then cast as fftconv's rule casts float sums into integers (`fftconv.core.dtypes.cast`: with
- * scale = max(max |sum|, 1) over the pass, a sum within units * DBL_EPSILON * scale of its
- * nearest integer becomes it; then truncated, written modulo 2^bits).
+ * float_pass1d(source, target, taps, box, index_map, at, cval, units) -> None: the same pass
+ * with float64 taps (and a float cval) over 8-, 16- or 32-bit integers, summed in double, each sum
+ * of the taps in ascending order (with box > 1 the taps are ones and each sum is then divided by
+ * box: scipy's mean of a box), then cast as fftconv's rule casts float sums into integers
+ * (`fftconv.core.dtypes.cast`: with scale = max(max |sum|, 1) over the pass, a sum within
+ * units * DBL_EPSILON * scale of its nearest integer becomes it; then truncated and written as
+ * scipy.ndimage's C cast writes a double: into uint32 through int64, modulo 2^32; into the others
+ * through int32, modulo 2^bits, a value past the int32 range being INT32_MIN's low bits, as x86's
+ * conversion gives them). The caller bounds every sum's magnitude to 2^53.
  *
  * Why: scipy.ndimage's loops sum integers in double and fftconv's rule then snaps and truncates
  * them, a pass of float64 writes and a pass of casts each; on a 128x128 uint8 image a box of 5
@@ -40,7 +44,7 @@
 #include "max_abs.h"
 #include "target_clones.h"
 
-enum { I8, U8, I16, U16, KINDS };
+enum { I8, U8, I16, U16, I32, U32, KINDS };
 
 /* Columns of a chunk summed together along another axis: its int32 sums stay in L1. */
 #define CHUNK 2048
@@ -59,6 +63,8 @@ static int kind_of(const Py_buffer *view)
     case 'B': return view->itemsize == 1 ? U8 : -1;
     case 'h': return view->itemsize == 2 ? I16 : -1;
     case 'H': return view->itemsize == 2 ? U16 : -1;
+    case 'i': case 'l': return view->itemsize == 4 ? I32 : -1;
+    case 'I': case 'L': return view->itemsize == 4 ? U32 : -1;
     default: return -1;
     }
 }
@@ -71,11 +77,13 @@ static int kind_of(const Py_buffer *view)
         case I8: { const int8_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }  \
         case U8: { const uint8_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; } \
         case I16: { const int16_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }\
-        default: { const uint16_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }\
+        case U16: { const uint16_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }\
+        case I32: { const int32_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }\
+        default: { const uint32_t *s = src; for (Py_ssize_t c = 0; c < n; c++) dst[c] = s[c]; break; }\
         }                                                                                           \
     }
 
-DEFINE_LOAD(load, int32_t)
+DEFINE_LOAD(load, int32_t) /* (8- and 16-bit kinds only: pass1d refuses the others) */
 DEFINE_LOAD(load_double, double)
 
 /* n box sums divided by the box in place, toward zero. A division a sample cost more than the
@@ -254,6 +262,7 @@ typedef struct {
                         `largest`; STORE: snapped within `limit` and written into `dst` */
     double *sums;    /* KEEP: the whole pass's sums; else one row's */
     double largest, limit;
+    double inverse;  /* < 1: each sum is multiplied by it first (1 / box: a box's mean) */
     char *dst;
     int out_kind;
     Py_ssize_t out_size;
@@ -264,8 +273,19 @@ static void snap_store(const double *restrict v, int kind, void *dst, Py_ssize_t
 
 static double *row_for(sink *to, Py_ssize_t offset) { return to->does == KEEP ? to->sums + offset : to->sums; }
 
+/* A box's means from its sums: products with 1 / box, within two roundings of the quotients. The
+   snap brings a whole quotient back to it (its error is far within 64 eps of the pass's scale); one
+   that is not whole lies at least 1 / box (box <= WIDE_BOX, 16) from the nearest whole number, far
+   past the snap's reach (64 eps of sums bounded to 2^53) and the error: the cast is the exact
+   quotient's, as scipy's loop's. (A division a sample took half of a 64x64 int32 pass.) */
+CLONES static void scale_row(double *row, Py_ssize_t m, double inverse)
+{
+    for (Py_ssize_t c = 0; c < m; c++) row[c] *= inverse;
+}
+
 static void put(sink *to, Py_ssize_t offset, Py_ssize_t m)
 {
+    if (to->inverse < 1.0) scale_row(row_for(to, offset), m, to->inverse);
     if (to->does == LARGEST) {
         double largest = largest_magnitude(to->sums, m);
         to->largest = largest > to->largest ? largest : to->largest;
@@ -318,18 +338,31 @@ CLONES static void double_sums(const char *src, int kind, Py_ssize_t size, Py_ss
 /* max |v| (`max_abs`, for this CPU's target) */
 CLONES static double largest_magnitude(const double *v, Py_ssize_t n) { return max_abs(v, n); }
 
+/* A truncated double as x86's conversion into int32 gives it (and C's cast, and NumPy's): itself
+   within the int32 range, else INT32_MIN. */
+static inline uint32_t as_int32_bits(double t)
+{
+    /* a select of doubles, then an in-range conversion: the loops below stay vectorised */
+    const double in_range = t > -2147483649.0 && t < 2147483648.0 ? t : -2147483648.0;
+    return (uint32_t)(int32_t)in_range;
+}
+
 /* fftconv's cast of float sums into integers (`fftconv.core.dtypes.cast`): a sum within `limit`
-   of its nearest integer becomes it, then each is truncated, and written modulo 2^bits as NumPy
-   casts it (via int64; the caller bounds the sums to int32). */
+   of its nearest integer becomes it, then each is truncated, and written as scipy.ndimage's C cast
+   writes it (see the top; the caller bounds the sums to 2^53). */
 CLONES static void snap_store(const double *restrict v, int kind, void *dst, Py_ssize_t n, double limit)
 {
-#define SNAPPED(c) ((int64_t)trunc(fabs(v[c] - rint(v[c])) <= limit ? rint(v[c]) : v[c]))
+#define SNAPPED(c) trunc(fabs(v[c] - rint(v[c])) <= limit ? rint(v[c]) : v[c])
+#define BITS(c) as_int32_bits(SNAPPED(c))
     switch (kind) {
-    case I8: { int8_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (int8_t)(uint8_t)SNAPPED(c); break; }
-    case U8: { uint8_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (uint8_t)SNAPPED(c); break; }
-    case I16: { int16_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (int16_t)(uint16_t)SNAPPED(c); break; }
-    default: { uint16_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (uint16_t)SNAPPED(c); break; }
+    case I8: { int8_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (int8_t)(uint8_t)BITS(c); break; }
+    case U8: { uint8_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (uint8_t)BITS(c); break; }
+    case I16: { int16_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (int16_t)(uint16_t)BITS(c); break; }
+    case U16: { uint16_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (uint16_t)BITS(c); break; }
+    case I32: { int32_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (int32_t)BITS(c); break; }
+    default: { uint32_t *d = dst; for (Py_ssize_t c = 0; c < n; c++) d[c] = (uint32_t)(int64_t)SNAPPED(c); break; }
     }
+#undef BITS
 #undef SNAPPED
 }
 
@@ -357,8 +390,8 @@ static int take(operands *ops, PyObject *source, PyObject *target, PyObject *map
     ops->out_kind = kind_of(&v[1]);
     if (ops->in_kind < 0 || ops->out_kind < 0 || v[0].ndim != 3 || v[1].ndim != 3 || v[2].ndim != 1
         || v[2].itemsize != 8 || (ops->count == 4 && (v[3].ndim != 1 || v[3].itemsize != taps_itemsize))) {
-        PyErr_SetString(PyExc_TypeError, "a pass takes 3-D 8- or 16-bit integer arrays, an int64 map and "
-                                         "its taps (int32 for pass1d, float64 for float_pass1d)");
+        PyErr_SetString(PyExc_TypeError, "a pass takes 3-D 8-, 16- or 32-bit integer arrays, an int64 map "
+                                         "and its taps (int32 for pass1d, float64 for float_pass1d)");
         return -1;
     }
     ops->outer = v[0].shape[0];
@@ -402,6 +435,11 @@ static PyObject *py_pass1d(PyObject *self, PyObject *args)
         release(&ops);
         return NULL;
     }
+    if (ops.in_kind > U16 || ops.out_kind > U16) {
+        release(&ops);
+        PyErr_SetString(PyExc_TypeError, "pass1d takes 8- and 16-bit integers (float_pass1d takes 32-bit ones)");
+        return NULL;
+    }
     Py_buffer *v = ops.views;
     Py_ssize_t n = ops.n, L = ops.L, inner = ops.inner;
     Py_ssize_t scratch = inner > 1 ? 2 * (inner < CHUNK ? inner : CHUNK) : 2 * (n + L);
@@ -427,9 +465,10 @@ static PyObject *py_pass1d(PyObject *self, PyObject *args)
 static PyObject *py_float_pass1d(PyObject *self, PyObject *args)
 {
     PyObject *source, *target, *taps_object, *map_object;
-    Py_ssize_t at;
+    Py_ssize_t box, at;
     double cval, units;
-    if (!PyArg_ParseTuple(args, "OOOOndd", &source, &target, &taps_object, &map_object, &at, &cval, &units))
+    if (!PyArg_ParseTuple(args, "OOOnOndd", &source, &target, &taps_object, &box, &map_object, &at, &cval,
+                          &units))
         return NULL;
     operands ops;
     if (taps_object == Py_None) {
@@ -452,7 +491,8 @@ static PyObject *py_float_pass1d(PyObject *self, PyObject *args)
         release(&ops);
         return PyErr_NoMemory();
     }
-    sink to = {twice ? LARGEST : KEEP, sums, 0.0, 0.0, v[1].buf, ops.out_kind, v[1].itemsize};
+    sink to = {twice ? LARGEST : KEEP, sums, 0.0, 0.0, box > 1 ? 1.0 / (double)box : 1.0, v[1].buf,
+               ops.out_kind, v[1].itemsize};
     Py_BEGIN_ALLOW_THREADS
     double_sums(v[0].buf, ops.in_kind, v[0].itemsize, ops.outer, n, inner, v[3].buf, L, v[2].buf, at, cval,
                 sums + kept, sums + kept + n + L, &to);
@@ -475,13 +515,13 @@ static PyMethodDef methods[] = {
     {"pass1d", py_pass1d, METH_VARARGS,
      "pass1d(source, target, taps, box, index_map, at, cval): one exact integer pass; see the source."},
     {"float_pass1d", py_float_pass1d, METH_VARARGS,
-     "float_pass1d(source, target, taps, index_map, at, cval, units): one pass summed in double, cast by "
+     "float_pass1d(source, target, taps, box, index_map, at, cval, units): one pass summed in double, cast by "
      "fftconv's rule; see the source."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_integer_passes",
-                                    "One 1-D pass of an 8- or 16-bit integer image (see the source).", -1,
+                                    "One 1-D pass of an integer image (see the source).", -1,
                                     methods};
 
 PyMODINIT_FUNC PyInit__integer_passes(void) { return PyModule_Create(&module); }
