@@ -630,9 +630,33 @@ def test_bands_follow_the_l2_cache_linux_describes(tmp_path, monkeypatch):
     assert memory.core_cache_bytes(str(tmp_path)) == 2 << 20
     assert memory.core_l1_bytes(str(tmp_path)) == 48 << 10  # the data cache, not the instructions'
     assert memory.core_cache_bytes(str(tmp_path / "absent")) is None
+    monkeypatch.setattr(memory, "library_cache_bytes", lambda level: None)  # (glibc's answer comes first)
     for cache, points in ((2 << 20, 1 << 18), (1 << 20, 1 << 17), (512 << 10, 1 << 17), (32 << 20, 1 << 18),
                           (None, 1 << 17)):
         monkeypatch.setattr(memory, "core_cache_bytes", lambda cache=cache: cache)
         hole_bands.band_points.cache_clear()
         assert hole_bands.band_points() == points
     hole_bands.band_points.cache_clear()
+
+
+def test_the_caches_glibc_gives_are_the_ones_linux_describes(monkeypatch):
+    """glibc's sysconf answers first, without reading Linux's files; where both say, they
+    agree (both read the CPU's own description); a C library that says nothing leaves the
+    files to answer."""
+    from fftconv.core import memory
+
+    for level, described in ((1, memory.core_l1_bytes()), (2, memory.core_cache_bytes())):
+        said = memory.library_cache_bytes(level)
+        assert said is None or described is None or said == described
+    if memory.library_cache_bytes(1) is not None and memory.library_cache_bytes(2) is not None:
+        def unread(*args):
+            raise AssertionError("Linux's files were read")
+
+        monkeypatch.setattr(memory, "core_l1_bytes", unread)
+        monkeypatch.setattr(memory, "core_cache_bytes", unread)
+        assert (memory.l1_bytes(), memory.l2_bytes()) == (memory.library_cache_bytes(1),
+                                                          memory.library_cache_bytes(2))
+        monkeypatch.undo()
+    monkeypatch.setattr(memory, "library_cache_bytes", lambda level: None)
+    assert memory.l2_bytes() == (memory.core_cache_bytes() or memory.ASSUMED_CORE_CACHE_BYTES)
+    assert memory.l1_bytes() == (memory.core_l1_bytes() or memory.ASSUMED_L1_BYTES)
