@@ -139,14 +139,19 @@ def test_a_pass_it_does_not_serve_is_left_to_the_caller(weights, out_dtype, cval
 
 
 def test_a_32_bit_pass_past_what_it_serves_is_left_to_the_caller():
-    """A box longer than `WIDE_BOX` (summed tap by tap, where scipy's loop runs a sum), and sums
-    a double may not hold exactly."""
+    """A box longer than `WIDE_BOX` (summed tap by tap, where scipy's loop runs a sum), sums a
+    double may not hold exactly, and a cval past `WIDE_LARGEST` (where the snap would reach a
+    box's mean that is not whole)."""
     x = np.arange(80, dtype=np.int32).reshape(2, 40)
     out = np.zeros(x.shape, np.int32)
     longest = integer_passes.WIDE_BOX
     assert not integer_passes.filter1d(x, longest + 1, 1, out, "reflect", 0.0, 0)
     assert not integer_passes.filter1d(x, np.full(3, 2.0**22), 1, out, "reflect", 0.0, 0)
+    assert not integer_passes.filter1d(x, 3, 1, out, "constant", 2.0 * integer_passes.WIDE_LARGEST, 0)
     assert not out.any()
+    assert integer_passes.filter1d(x, 3, 1, out, "constant", float(integer_passes.WIDE_LARGEST), 0)
+    np.testing.assert_array_equal(out, exact_pass(x, 3, 1, "constant", float(integer_passes.WIDE_LARGEST), 0,
+                                                  np.int32))
     assert integer_passes.filter1d(x, longest, 1, out, "reflect", 0.0, 0)
     np.testing.assert_array_equal(out, exact_pass(x, longest, 1, "reflect", 0.0, 0, np.int32))
 

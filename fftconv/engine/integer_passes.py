@@ -14,11 +14,11 @@ image's integers and writes the output's in the same pass:
   over the whole pass's sums, as the float sums of scipy's loop are (summed in another order, a
   sum may differ from that loop's in its last bits: its snap and truncation only where it lies
   at the snap's edge, `SNAP_EPSILONS` from an integer);
-* a pass that reads or writes 32-bit integers is summed in double whatever its taps (a box's
-  mean as its exact sum divided by the box, correctly rounded; whole-number taps' sums exact),
-  then cast as those: int32 sums could overflow the int32 sums of the first way. A box is summed
-  tap by tap there, so only boxes of up to `WIDE_BOX` samples are served (scipy's running sum
-  is quicker for longer ones).
+* a pass that reads or writes 32-bit integers is summed in double whatever its taps
+  (whole-number taps' sums exact; a box's mean its exact sum times 1 / box, whose cast is the
+  exact quotient's: see ``scale_row`` in the loop), then cast as those: int32 sums could
+  overflow the int32 sums of the first way. A box is summed tap by tap there, so only boxes of
+  up to `WIDE_BOX` samples are served (scipy's running sum is quicker for longer ones).
 
 Sums within the int32 range are written modulo 2^bits, as NumPy's cast and scipy's C cast write
 them; past it, as scipy's C cast (through int64 into uint32, modulo 2^32; into the others
@@ -29,7 +29,8 @@ pass into uint8: 33; Intel Xeon).
 Served: int8, uint8, int16, uint16, int32 and uint32 images and outputs (any pairing),
 C-contiguous in memory or made so, every sum within int32 for 8- and 16-bit ones and within
 2^53 where 32-bit ones are read or written (the taps' magnitudes, or the box's length, times the
-largest magnitude the image's dtype or ``cval`` holds), real finite taps and ``cval``, taps no
+largest magnitude the image's dtype or ``cval`` holds; there a ``cval`` of at most 2^40 in
+magnitude, `WIDE_LARGEST`), real finite taps and ``cval``, taps no
 longer than the line, an origin scipy takes. Anything else is left to the caller (`filter1d`
 returns False).
 """
@@ -58,6 +59,10 @@ _EXACT_DOUBLE = 2**53
 #: The longest box served where 32-bit integers are read or written: summed tap by tap there,
 #: where scipy's loop keeps a running sum.
 WIDE_BOX = 16
+#: ... and the largest magnitude of their samples and ``cval`` there: the snap's reach (64 eps of
+#: the largest mean) then stays within 2^-6, short of the 1 / `WIDE_BOX` that parts a box's mean
+#: that is not whole from the nearest whole number (``scale_row`` in the loop).
+WIDE_LARGEST = 2**40
 #: Where the engine's executors are the alternative (a large image's planned passes), the
 #: compiled pass takes taps that are not whole numbers up to this many: its direct sums grow
 #: with them, the executors' need not (1024² uint8 `gaussian_filter`, 1 thread, Intel Xeon:
@@ -172,7 +177,9 @@ def _served(in_dtype: np.dtype, out_dtype: np.dtype, shape: tuple[int, ...], wei
     if constant and not (isinstance(cval, (int, float, np.integer, np.floating)) and math.isfinite(cval)):
         return None
     largest = max(_LARGEST[in_dtype], math.ceil(abs(cval)) if constant else 0)  # type: ignore[arg-type]
-    if reach * largest > (_EXACT_DOUBLE if wide else _INT32_MAX) or (wide and box > WIDE_BOX):
+    if reach * largest > (_EXACT_DOUBLE if wide else _INT32_MAX):
+        return None
+    if wide and (box > WIDE_BOX or largest > WIDE_LARGEST):
         return None
     if wide:
         return _Served(_ones(box) if box else taps.astype(np.float64), box, length, at, False)  # type: ignore[union-attr]

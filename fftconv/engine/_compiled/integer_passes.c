@@ -15,15 +15,15 @@
  * target apart from the source where the pass does not run along the last axis (inner > 1: a
  * row the sums still read would be overwritten).
  *
- * float_pass1d(source, target, taps, box, index_map, at, cval, units) -> None: the same pass
- * with float64 taps (and a float cval) over 8-, 16- or 32-bit integers, summed in double, each sum
- * of the taps in ascending order (with box > 1 the taps are ones and each sum is then divided by
- * box: scipy's mean of a box), then cast as fftconv's rule casts float sums into integers
- * (`fftconv.core.dtypes.cast`: with scale = max(max |sum|, 1) over the pass, a sum within
- * units * DBL_EPSILON * scale of its nearest integer becomes it; then truncated and written as
- * scipy.ndimage's C cast writes a double: into uint32 through int64, modulo 2^32; into the others
- * through int32, modulo 2^bits, a value past the int32 range being INT32_MIN's low bits, as x86's
- * conversion gives them). The caller bounds every sum's magnitude to 2^53.
+ * float_pass1d(source, target, taps, box, index_map, at, cval, units) -> None: the same pass with
+ * float64 taps (and a float cval) over 8-, 16- or 32-bit integers, summed in double, each sum of
+ * the taps in ascending order (with box > 1 the taps are ones and each sum is then multiplied by
+ * 1 / box: scipy's mean of a box, see scale_row), then cast as fftconv's rule casts float sums
+ * into integers (`fftconv.core.dtypes.cast`: with scale = max(max |sum|, 1) over the pass, a sum
+ * within units * DBL_EPSILON * scale of its nearest integer becomes it; then truncated and
+ * written as scipy.ndimage's C cast writes a double: into uint32 through int64, modulo 2^32; into
+ * the others through int32, modulo 2^bits, a value past the int32 range being INT32_MIN's low
+ * bits, as x86's conversion gives them). The caller bounds every sum's magnitude to 2^53.
  *
  * Why: scipy.ndimage's loops sum integers in double and fftconv's rule then snaps and truncates
  * them, a pass of float64 writes and a pass of casts each; on a 128x128 uint8 image a box of 5
@@ -273,11 +273,12 @@ static void snap_store(const double *restrict v, int kind, void *dst, Py_ssize_t
 
 static double *row_for(sink *to, Py_ssize_t offset) { return to->does == KEEP ? to->sums + offset : to->sums; }
 
-/* A box's means from its sums: products with 1 / box, within two roundings of the quotients. The
-   snap brings a whole quotient back to it (its error is far within 64 eps of the pass's scale); one
-   that is not whole lies at least 1 / box (box <= WIDE_BOX, 16) from the nearest whole number, far
-   past the snap's reach (64 eps of sums bounded to 2^53) and the error: the cast is the exact
-   quotient's, as scipy's loop's. (A division a sample took half of a 64x64 int32 pass.) */
+/* A box's means from its sums: products with 1 / box, within two roundings (2^-52 of the
+   magnitude) of the quotients. The snap brings a whole quotient back to it (that error is within
+   64 eps of the pass's largest mean); one that is not whole lies at least 1 / box (box <= WIDE_BOX,
+   16) from the nearest whole number, past the snap's reach and the error (the caller bounds the
+   samples and cval to 2^40: the reach to 2^-6): the cast is the exact quotient's. (A division a
+   sample took half of a 64x64 int32 pass.) */
 CLONES static void scale_row(double *row, Py_ssize_t m, double inverse)
 {
     for (Py_ssize_t c = 0; c < m; c++) row[c] *= inverse;
@@ -338,8 +339,8 @@ CLONES static void double_sums(const char *src, int kind, Py_ssize_t size, Py_ss
 /* max |v| (`max_abs`, for this CPU's target) */
 CLONES static double largest_magnitude(const double *v, Py_ssize_t n) { return max_abs(v, n); }
 
-/* A truncated double as x86's conversion into int32 gives it (and C's cast, and NumPy's): itself
-   within the int32 range, else INT32_MIN. */
+/* A truncated double as x86's conversion into int32 gives it (scipy's C cast and NumPy's there):
+   itself within the int32 range, else INT32_MIN. */
 static inline uint32_t as_int32_bits(double t)
 {
     /* a select of doubles, then an in-range conversion: the loops below stay vectorised */
@@ -437,7 +438,8 @@ static PyObject *py_pass1d(PyObject *self, PyObject *args)
     }
     if (ops.in_kind > U16 || ops.out_kind > U16) {
         release(&ops);
-        PyErr_SetString(PyExc_TypeError, "pass1d takes 8- and 16-bit integers (float_pass1d takes 32-bit ones)");
+        PyErr_SetString(PyExc_TypeError,
+                        "pass1d takes 8- and 16-bit integers (float_pass1d takes 32-bit ones)");
         return NULL;
     }
     Py_buffer *v = ops.views;
