@@ -4,10 +4,10 @@ Usage: python bench/integer_images.py [--threads 1] [--dtypes uint8 int16 ...] [
 
 Photographs and detector frames are integers: `gaussian_filter`, `uniform_filter` and `sobel`
 of uint8, int16, int32 and uint32 images (``--dtypes``: some of them) of 64² to 1024², each
-filter into the image's own dtype (scipy's
-default), fftconv's call timed beside scipy's in the same process (each warmed, then the
-median of calls over ~0.15 s, alternated), with the largest difference between the two
-answers (fftconv snaps sums within round-off of an integer before truncating them: 0 or 1).
+filter into the image's own dtype (scipy's default), fftconv's call timed beside scipy's in the
+same process (each warmed, then the median of calls over ~0.15 s, alternated), with the largest
+difference between the two answers (fftconv snaps sums within round-off of an integer before
+truncating them: 0 or 1).
 """
 
 from __future__ import annotations
