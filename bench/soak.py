@@ -290,16 +290,16 @@ def every_module() -> list:
 
 
 def clear_caches(modules: list) -> None:
-    """Empty every cache fftconv keeps (memoised plans, layouts and call signatures, FFTW's
-    pairs) in ``modules`` (`every_module`): what the heap holds afterwards is what calls leaked."""
+    """Empty every cache fftconv keeps in ``modules`` (`every_module`): what
+    `fftconv.release_memory` drops (routes, kept kernels and kernel spectra, FFTW's pairs,
+    scratch buffers), the memoised plans and every function's lru_cache; what the heap holds
+    afterwards is what calls leaked."""
+    fftconv.release_memory()
     for module in modules:
         for value in list(vars(module).values()):
             if callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()
-    fftconv.backends.get_backend("fftw").clear_cache()
-    fftconv.core.memory.release_kept_buffers()  # scratch kept from call to call (complex sums)
     fftconv.engine.run._memo.clear()
-    fftconv.engine.lane.clear()  # remembered call signatures and their prepared calls
     gc.collect()  # a trial and its contending plans refer to each other: a cycle the collector frees
 
 
