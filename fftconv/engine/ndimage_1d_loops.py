@@ -77,9 +77,9 @@ def filter1d(source: np.ndarray, weights: int | np.ndarray, axis: int, out: np.n
     float64 taps); the probed loop where `ready`, else the public function. Into integers,
     the double sums are cast by fftconv's rule (values within round-off of an integer snap to
     it, then truncate: `fftconv.core.dtypes.cast_into`), where scipy's loop truncates them; a
-    pass of an 8- or 16-bit image into such integers is one compiled pass instead
-    (`fftconv.engine.integer_passes`: whole-number sums exactly, others in double cast by the
-    same rule).
+    pass of an integer image of 8 to 32 bits into such integers is one compiled pass instead
+    (`fftconv.engine.integer_passes`: 8- and 16-bit whole-number sums exactly, the others in
+    double cast by the same rule).
 
     Examples
     --------

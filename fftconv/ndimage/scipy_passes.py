@@ -220,17 +220,37 @@ def _suits(job: Job, ask: bool = True) -> bool:
 
 
 def _on_integer_passes(job: Job) -> bool:
-    """Whether every pass of ``job`` is an integer image's compiled pass (`run_pass`,
-    `fftconv.engine.integer_passes`: an 8- or 16-bit image into such an output, its taps whole
-    numbers, a box, or at most `integer_passes.PLANNED_FLOAT_TAPS` others), in a plain call: its
-    route (the rent, the contest with its planned passes, which take the same compiled pass)
-    is skipped (a fresh process' second 64² uint8 `gaussian_filter` timed the contest's
-    planned passes)."""
+    """Whether every pass of ``job`` is an integer image's compiled pass (`on_integer_pass`), in
+    a plain call: its route (the rent, the contest with its planned passes, which take the same
+    compiled pass) is skipped (a fresh process' second 64² uint8 `gaussian_filter` timed the
+    contest's planned passes)."""
     source = job.source
     if type(source) is not np.ndarray or source.dtype.kind not in "iu" or not _plain_job(job):
-        return False
-    return all(integer_passes.serves(source, p.box or p.taps, p.axis, job.out_dtype, p.mode, p.cval, p.origin,
-                                     integer_passes.PLANNED_FLOAT_TAPS) for term in job.terms for p in term)
+        return False  # (a float call asks nothing more)
+    return all(on_integer_pass(source, p, job.out_dtype) for term in job.terms for p in term)
+
+
+def on_integer_pass(source: object, p: Pass, out_dtype: np.dtype) -> bool:
+    """Whether pass ``p`` of ``source`` into ``out_dtype`` takes the compiled integer pass
+    (`fftconv.engine.integer_passes`) where the planned passes would otherwise run it: an
+    integer image in memory (not a memory map: its passes keep to the filter's blocks), 8 to
+    32 bits, into integers, whose sums are whole numbers, or a box's mean, or whose taps are at
+    most `integer_passes.PLANNED_FLOAT_TAPS`. One pass that reads and writes the image's
+    integers outruns the engine's float passes and their cast (1024² uint8 `sobel`: 0.7 against
+    9 ms, Intel Xeon, 1 thread).
+
+    Examples
+    --------
+    >>> from fftconv.ndimage.separable import Pass
+    >>> second_difference = Pass(0, (1.0, -2.0, 1.0), "reflect", 0.0)
+    >>> on_integer_pass(np.zeros((8, 8), np.uint8), second_difference, np.dtype(np.uint8))
+    True
+    >>> on_integer_pass(np.zeros((8, 8)), second_difference, np.dtype(np.float64))
+    False
+    """
+    return (type(source) is np.ndarray and source.dtype.kind in "iu"
+            and integer_passes.serves(source, p.box or p.taps, p.axis, out_dtype, p.mode, p.cval, p.origin,
+                                      integer_passes.PLANNED_FLOAT_TAPS))
 
 
 def _plain_job(job: Job) -> bool:

@@ -316,7 +316,7 @@ def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job:
     if type(source) is np.ndarray and type(target) is np.ndarray and source.dtype.kind in "iu" \
             and integer_passes.filter1d(source, p.box or p.taps, p.axis, target, p.mode, p.cval, p.origin,
                                         integer_passes.PLANNED_FLOAT_TAPS):
-        return target  # (`_integer_pass`)
+        return target  # (`scipy_passes.on_integer_pass`)
     if long_box(source, p) and _long_box_pass(source, p, target, out_dtype):
         return target
     _filter(  # along the lines of a volume's axis (`fftconv.core.lines.line_shape`)
@@ -333,18 +333,6 @@ def _run_pass(source: object, p: Pass, target: object, out_dtype: np.dtype, job:
         job.progress,
     )
     return target
-
-
-def _integer_pass(source: object, p: Pass, out_dtype: np.dtype) -> bool:
-    """Whether pass ``p`` of ``source`` into ``out_dtype`` takes the compiled integer pass
-    (`fftconv.engine.integer_passes`): an 8- or 16-bit image in memory (not a memory map: its
-    passes keep to the filter's blocks) whose sums are whole numbers, or a box's mean, or whose
-    taps are at most `integer_passes.PLANNED_FLOAT_TAPS`. One pass that reads and writes the
-    image's integers outruns the engine's float passes and their cast (1024² uint8 `sobel`: 0.7
-    against 9 ms, Intel Xeon, 1 thread)."""
-    return (type(source) is np.ndarray and source.dtype.kind in "iu"
-            and integer_passes.serves(source, p.box or p.taps, p.axis, out_dtype, p.mode, p.cval, p.origin,
-                                      integer_passes.PLANNED_FLOAT_TAPS))
 
 
 def long_box(source: object, p: Pass) -> bool:
@@ -450,7 +438,7 @@ def _slab_rows(source: object, passes: tuple[Pass, ...], out_dtype: np.dtype) ->
     `gaussian_filter` took 275 us where scipy's takes 40)."""
     if not (isinstance(source, np.ndarray) and source.ndim >= 2 and len(passes) >= 2
             and passes[0].axis == 0 and all(p.axis != 0 for p in passes[1:])) or long_box(source, passes[0]) \
-            or _integer_pass(source, passes[0], out_dtype):
+            or scipy_passes.on_integer_pass(source, passes[0], out_dtype):
         return 0
     n, line_bytes = source.shape[0], max(1, math.prod(source.shape[1:]) * out_dtype.itemsize)
     rows = min(n, max(SLAB_MIN_ROWS, SLAB_HALOS * passes[0].length, SLAB_BYTES // line_bytes))
